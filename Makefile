@@ -1,0 +1,55 @@
+# One entry point for people and CI. Every target installs what it needs first.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DB     ?= data/sales.duckdb
+PORT   ?= 8501
+
+.PHONY: run test check lint format bench demo install install-dev browser clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Debian's chromium for the real-browser tests; Playwright never downloads a browser here.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  { (apt-get update -qq || sudo apt-get update -qq) && \
+	    (apt-get install -y -qq chromium || sudo apt-get install -y -qq chromium); }
+
+$(DB): | $(VENV)/.installed
+	SALES_DB=$(DB) $(PY) -m analytics demo --db $(DB)
+
+demo: $(VENV)/.installed
+	$(PY) -m analytics demo --db $(DB)
+
+run: $(VENV)/.installed $(DB)
+	SALES_DB=$(DB) $(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
+
+test: $(VENV)/.installed-dev browser
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: lint test
+
+bench: $(VENV)/.installed-dev
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

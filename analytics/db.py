@@ -1,0 +1,76 @@
+"""Open the DuckDB file, apply the canonical schema, run work in one transaction.
+
+The database is a plain file so users and scheduled scripts can query it directly;
+every open applies the idempotent schema so an old file picks up new tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = PROJECT_ROOT / "data" / "sales.duckdb"
+
+
+def default_db_path() -> Path:
+    """The database path: $SALES_DB when set, so tests and deployments can point elsewhere."""
+    return Path(os.environ.get("SALES_DB", DEFAULT_DB))
+
+
+def data_dir_for(db_path: Path | str) -> Path:
+    """Uploads and saved mappings live beside the database they belong to."""
+    return Path(db_path).resolve().parent
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) a database and make sure the schema is current."""
+    target = Path(path) if path is not None else default_db_path()
+    if str(target) != ":memory:":
+        target.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(target), read_only=read_only)
+    if not read_only:
+        apply_schema(con)
+    return con
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA_PATH.read_text(encoding="utf-8"))
+    from analytics.settings import seed_defaults
+
+    seed_defaults(con)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: an import or settings change either lands whole or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier that came from a user's file; never format one in raw."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count of every canonical table: a cheap fingerprint tests use to prove 'unchanged'."""
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+        ).fetchall()
+    ]
+    return {n: con.execute(f"SELECT count(*) FROM {quote_ident(n)}").fetchone()[0] for n in names}

@@ -1,0 +1,165 @@
+-- The canonical model: a public contract (documented in docs/data-model.md).
+-- Users and scheduled scripts query these tables directly, so names only ever grow.
+-- Every statement is idempotent: applied on each open of the database.
+
+CREATE SEQUENCE IF NOT EXISTS import_id_seq START 1;
+
+-- One row per upload that landed (refused uploads leave no trace in the database).
+CREATE TABLE IF NOT EXISTS imports (
+    import_id      BIGINT PRIMARY KEY DEFAULT nextval('import_id_seq'),
+    file_name      VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    stored_path    VARCHAR,
+    kind           VARCHAR NOT NULL,
+    source_format  VARCHAR NOT NULL,
+    encoding       VARCHAR,
+    delimiter      VARCHAR,
+    as_of_date     DATE NOT NULL,
+    rows_read      BIGINT NOT NULL,
+    rows_loaded    BIGINT NOT NULL,
+    rows_rejected  BIGINT NOT NULL,
+    rows_inserted  BIGINT,
+    rows_updated   BIGINT,
+    started_at     TIMESTAMP NOT NULL,
+    finished_at    TIMESTAMP NOT NULL
+);
+
+-- Current state of every opportunity: the row from the export with the latest as-of date.
+CREATE TABLE IF NOT EXISTS opportunities (
+    opportunity_id    VARCHAR PRIMARY KEY,
+    opportunity_name  VARCHAR,
+    account           VARCHAR,
+    owner             VARCHAR NOT NULL,
+    stage             VARCHAR NOT NULL,   -- canonical stage (settings: stages)
+    source_stage      VARCHAR,            -- the stage as the CRM wrote it
+    amount            DECIMAL(18, 2),
+    currency          VARCHAR,
+    probability       DOUBLE,             -- percent, 0-100
+    forecast_category VARCHAR,
+    created_date      DATE,
+    close_date        DATE,
+    is_closed         BOOLEAN NOT NULL,
+    is_won            BOOLEAN NOT NULL,
+    lead_source       VARCHAR,
+    deal_type         VARCHAR,
+    product           VARCHAR,
+    snapshot_date     DATE NOT NULL,      -- as-of date of the export this row came from
+    import_id         BIGINT NOT NULL
+);
+
+-- Every opportunities upload, kept whole as of its as-of date: "the pipeline as we knew it on day N".
+CREATE TABLE IF NOT EXISTS opportunity_snapshots (
+    snapshot_date     DATE NOT NULL,
+    opportunity_id    VARCHAR NOT NULL,
+    opportunity_name  VARCHAR,
+    account           VARCHAR,
+    owner             VARCHAR NOT NULL,
+    stage             VARCHAR NOT NULL,
+    source_stage      VARCHAR,
+    amount            DECIMAL(18, 2),
+    currency          VARCHAR,
+    probability       DOUBLE,
+    forecast_category VARCHAR,
+    created_date      DATE,
+    close_date        DATE,
+    is_closed         BOOLEAN NOT NULL,
+    is_won            BOOLEAN NOT NULL,
+    lead_source       VARCHAR,
+    deal_type         VARCHAR,
+    product           VARCHAR,
+    import_id         BIGINT NOT NULL,
+    PRIMARY KEY (snapshot_date, opportunity_id)
+);
+
+CREATE TABLE IF NOT EXISTS opportunity_stage_history (
+    opportunity_id  VARCHAR NOT NULL,
+    stage           VARCHAR NOT NULL,     -- canonical stage
+    source_stage    VARCHAR,
+    entered_at      TIMESTAMP NOT NULL,
+    amount          DECIMAL(18, 2),
+    origin          VARCHAR NOT NULL,     -- 'history' (CRM history export) or 'snapshot' (derived)
+    import_id       BIGINT NOT NULL,
+    PRIMARY KEY (opportunity_id, stage, entered_at)
+);
+
+CREATE TABLE IF NOT EXISTS reps (
+    rep        VARCHAR PRIMARY KEY,       -- the owner name exactly as it appears on deals
+    manager    VARCHAR,
+    team       VARCHAR,
+    region     VARCHAR,
+    role       VARCHAR,                   -- SDR / AE / CSM / manager
+    level      VARCHAR,                   -- junior / senior / ...
+    hire_date  DATE,
+    active     BOOLEAN NOT NULL DEFAULT TRUE,
+    import_id  BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS activities (
+    activity_id       VARCHAR PRIMARY KEY,
+    owner             VARCHAR NOT NULL,
+    activity_type     VARCHAR NOT NULL,   -- call, email, meeting, demo, admin, training, ...
+    started_at        TIMESTAMP NOT NULL,
+    duration_minutes  DOUBLE,
+    opportunity_id    VARCHAR,
+    lead_id           VARCHAR,
+    account           VARCHAR,
+    subject           VARCHAR,
+    import_id         BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id            VARCHAR PRIMARY KEY,
+    created_at         TIMESTAMP NOT NULL,
+    owner              VARCHAR,
+    source             VARCHAR,
+    status             VARCHAR,
+    company            VARCHAR,
+    first_response_at  TIMESTAMP,
+    converted_at       TIMESTAMP,
+    opportunity_id     VARCHAR,
+    import_id          BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS lead_events (
+    lead_id      VARCHAR NOT NULL,
+    event_type   VARCHAR NOT NULL,
+    occurred_at  TIMESTAMP NOT NULL,
+    import_id    BIGINT NOT NULL,
+    PRIMARY KEY (lead_id, event_type, occurred_at)
+);
+
+CREATE TABLE IF NOT EXISTS quotas (
+    owner         VARCHAR NOT NULL,
+    period_start  DATE NOT NULL,
+    period_end    DATE NOT NULL,
+    amount        DECIMAL(18, 2) NOT NULL,
+    import_id     BIGINT NOT NULL,
+    PRIMARY KEY (owner, period_start, period_end)
+);
+
+CREATE TABLE IF NOT EXISTS forecast_submissions (
+    owner         VARCHAR NOT NULL,
+    period_start  DATE NOT NULL,
+    period_end    DATE NOT NULL,
+    category      VARCHAR NOT NULL,       -- commit / best case / pipeline
+    amount        DECIMAL(18, 2) NOT NULL,
+    submitted_at  TIMESTAMP NOT NULL,
+    import_id     BIGINT NOT NULL,
+    PRIMARY KEY (owner, period_start, period_end, category, submitted_at)
+);
+
+-- Rows refused by an import run with --keep-valid (partial load), with the reason.
+CREATE TABLE IF NOT EXISTS quarantine (
+    import_id   BIGINT NOT NULL,
+    line        BIGINT,                   -- line in the file (the header is line 1)
+    column_name VARCHAR,
+    value       VARCHAR,
+    problem     VARCHAR NOT NULL
+);
+
+-- Settings as data (stage list, later scoring rules and plans): key -> JSON document.
+CREATE TABLE IF NOT EXISTS settings (
+    key         VARCHAR PRIMARY KEY,
+    value       JSON NOT NULL,
+    updated_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
+);
