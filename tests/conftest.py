@@ -1,0 +1,35 @@
+"""Shared fixtures: a real DuckDB file per test and the paths of the real CRM exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics import db
+
+TESTS_DIR = Path(__file__).resolve().parent
+FIXTURES = TESTS_DIR / "data"
+PROJECT_ROOT = TESTS_DIR.parent
+REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "sales.duckdb"
+
+
+@pytest.fixture
+def con(db_path: Path) -> duckdb.DuckDBPyConnection:
+    connection = db.connect(db_path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def realdata() -> Path:
+    """The shared real exports; skipped with a reason in a clone without them (CI has them)."""
+    if not REALDATA.is_dir():
+        pytest.skip(f"real CRM exports not found at {REALDATA} (CI provides ../shared/realdata)")
+    return REALDATA
