@@ -1,0 +1,204 @@
+"""Headline figures for a Scope: bookings, win rates, deal size and the open pipeline.
+
+One query answers all of them so the Overview cards can never disagree with each other,
+and the same query runs for the previous period to give the deltas. Definitions (which
+deals count, denominators, edge cases) are in docs/metrics.md, one line per figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.settings import Stage, load_stages
+
+# Deals in scope: opportunities joined to the roster for the team/region filters. The
+# stage probabilities come from settings (bound as two parallel lists), not from the
+# file's probability column, so every weighted figure follows the one stage list ops keep.
+HEADLINE_SQL = f"""
+WITH stage_probability AS (
+    SELECT unnest($stage_keys) AS stage_key, unnest($stage_probabilities) AS probability
+),
+deals AS (
+    SELECT o.*
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE {owner_filter_sql("o.owner")}
+),
+closed_in_period AS (
+    SELECT
+        count(*) FILTER (WHERE is_won)                      AS won_deals,
+        count(*) FILTER (WHERE NOT is_won)                  AS lost_deals,
+        coalesce(sum(amount) FILTER (WHERE is_won), 0)      AS bookings,
+        coalesce(sum(amount) FILTER (WHERE NOT is_won), 0)  AS lost_amount,
+        avg(amount) FILTER (WHERE is_won)                   AS avg_deal_size,
+        list(DISTINCT currency) FILTER (WHERE currency IS NOT NULL) AS currencies
+    FROM deals
+    WHERE is_closed AND close_date BETWEEN $period_start AND $period_end
+),
+open_now AS (
+    SELECT
+        count(*)                                            AS open_deals,
+        coalesce(sum(d.amount), 0)                          AS open_pipeline,
+        coalesce(sum(d.amount * coalesce(s.probability, 0) / 100.0), 0) AS weighted_pipeline,
+        list(DISTINCT d.currency) FILTER (WHERE d.currency IS NOT NULL) AS currencies
+    FROM deals AS d
+    LEFT JOIN stage_probability AS s ON s.stage_key = lower(trim(d.stage))
+    WHERE NOT d.is_closed
+)
+SELECT
+    c.bookings,
+    c.won_deals,
+    c.lost_deals,
+    c.won_deals::DOUBLE / nullif(c.won_deals + c.lost_deals, 0)   AS win_rate_count,
+    c.bookings::DOUBLE / nullif(c.bookings + c.lost_amount, 0)     AS win_rate_value,
+    c.avg_deal_size,
+    p.open_pipeline,
+    p.weighted_pipeline,
+    p.open_deals,
+    list_sort(list_distinct(
+        coalesce(c.currencies, []) || coalesce(p.currencies, [])
+    ))                                                             AS currencies
+FROM closed_in_period AS c, open_now AS p
+"""
+
+# Bookings per calendar month for the `$months` months ending with $last_month, zero-filled
+# so a month without wins shows as 0 instead of vanishing from the chart.
+MONTHLY_BOOKINGS_SQL = f"""
+WITH months AS (
+    SELECT CAST(m AS DATE) AS month
+    FROM generate_series(
+        CAST($last_month AS DATE) - to_months($months - 1),
+        CAST($last_month AS DATE),
+        INTERVAL 1 MONTH
+    ) AS t(m)
+),
+won AS (
+    SELECT CAST(date_trunc('month', o.close_date) AS DATE) AS month, o.amount
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE o.is_won
+      AND o.close_date >= CAST($last_month AS DATE) - to_months($months - 1)
+      AND o.close_date < CAST($last_month AS DATE) + INTERVAL 1 MONTH
+      AND {owner_filter_sql("o.owner")}
+)
+SELECT
+    m.month,
+    coalesce(sum(w.amount), 0)::DOUBLE AS bookings,
+    count(w.month)                     AS won_deals
+FROM months AS m
+LEFT JOIN won AS w USING (month)
+GROUP BY m.month
+ORDER BY m.month
+"""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The Overview cards for one period. None means "not defined", never "zero".
+
+    Pipeline fields describe open deals *now* (the current state of `opportunities`); they
+    are None in a previous-period Headline, because the table holds no past pipeline.
+    """
+
+    period: Period
+    bookings: float
+    won_deals: int
+    lost_deals: int
+    win_rate_count: float | None  # 0-1; None when no deal closed in the period
+    win_rate_value: float | None  # 0-1; None when closed deals have no amount
+    avg_deal_size: float | None  # None when nothing was won
+    open_pipeline: float | None
+    weighted_pipeline: float | None
+    open_deals: int | None
+    currencies: tuple[str, ...] = ()
+
+    @property
+    def closed_deals(self) -> int:
+        return self.won_deals + self.lost_deals
+
+
+@dataclass(frozen=True)
+class HeadlineComparison:
+    """This period's figures next to the previous period's, for st.metric deltas."""
+
+    current: Headline
+    previous: Headline
+
+    def delta(self, name: str) -> float | None:
+        """current - previous for a figure; None when either side is undefined."""
+        now, before = getattr(self.current, name), getattr(self.previous, name)
+        if now is None or before is None:
+            return None
+        return float(now) - float(before)
+
+
+def _stage_params(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Any]:
+    return {
+        "stage_keys": [s.name.strip().lower() for s in stages],
+        "stage_probabilities": [float(s.probability) for s in stages],
+    }
+
+
+def _money(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def headline(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    include_pipeline: bool = True,
+) -> Headline:
+    """The headline figures for `scope` (stages default to the ones saved in settings)."""
+    params = scope.params() | _stage_params(stages if stages is not None else load_stages(con))
+    row = con.execute(HEADLINE_SQL, params).fetchone()
+    (bookings, won, lost, rate_count, rate_value, avg_size, pipe, weighted, open_n, cur) = row
+    return Headline(
+        period=scope.period,
+        bookings=_money(bookings) or 0.0,
+        won_deals=int(won),
+        lost_deals=int(lost),
+        win_rate_count=None if rate_count is None else float(rate_count),
+        win_rate_value=None if rate_value is None else float(rate_value),
+        avg_deal_size=_money(avg_size),
+        open_pipeline=_money(pipe) if include_pipeline else None,
+        weighted_pipeline=_money(weighted) if include_pipeline else None,
+        open_deals=int(open_n) if include_pipeline else None,
+        currencies=tuple(cur or ()),
+    )
+
+
+def headline_with_previous(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+) -> HeadlineComparison:
+    """Headline for `scope` and for the same filters over the previous period."""
+    stage_list = stages if stages is not None else load_stages(con)
+    return HeadlineComparison(
+        current=headline(con, scope, stages=stage_list),
+        previous=headline(con, scope.previous(), stages=stage_list, include_pipeline=False),
+    )
+
+
+def monthly_bookings(
+    con: duckdb.DuckDBPyConnection, scope: Scope, months: int = 12
+) -> pd.DataFrame:
+    """Bookings and won deals per month, the `months` months up to the scope's last month.
+
+    Columns: month (date, first of month), bookings (float), won_deals (int). Uses the
+    scope's team/region/rep filters; the period only fixes where the series ends.
+    """
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    last = scope.period.end.replace(day=1)
+    params = {k: v for k, v in scope.params().items() if k in ("team", "region", "rep")}
+    params |= {"last_month": last, "months": int(months)}
+    return con.execute(MONTHLY_BOOKINGS_SQL, params).df()
