@@ -25,11 +25,12 @@ CREATE TABLE IF NOT EXISTS imports (
 );
 
 -- Current state of every opportunity: the row from the export with the latest as-of date.
+-- opportunity_id is unique (kept so by the importer; no index, so a million-row load stays fast).
 CREATE TABLE IF NOT EXISTS opportunities (
-    opportunity_id    VARCHAR PRIMARY KEY,
+    opportunity_id    VARCHAR NOT NULL,
     opportunity_name  VARCHAR,
     account           VARCHAR,
-    owner             VARCHAR NOT NULL,
+    owner             VARCHAR,            -- NULL when the export carries no owner
     stage             VARCHAR NOT NULL,   -- canonical stage (settings: stages)
     source_stage      VARCHAR,            -- the stage as the CRM wrote it
     amount            DECIMAL(18, 2),
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
     opportunity_id    VARCHAR NOT NULL,
     opportunity_name  VARCHAR,
     account           VARCHAR,
-    owner             VARCHAR NOT NULL,
+    owner             VARCHAR,
     stage             VARCHAR NOT NULL,
     source_stage      VARCHAR,
     amount            DECIMAL(18, 2),
@@ -67,20 +68,46 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
     lead_source       VARCHAR,
     deal_type         VARCHAR,
     product           VARCHAR,
-    import_id         BIGINT NOT NULL,
-    PRIMARY KEY (snapshot_date, opportunity_id)
+    import_id         BIGINT NOT NULL
+    -- (snapshot_date, opportunity_id) is unique, kept so by the importer
 );
 
-CREATE TABLE IF NOT EXISTS opportunity_stage_history (
+-- Stage changes as the CRM recorded them (Salesforce OpportunityHistory, HubSpot
+-- "Date entered ..." columns). Read opportunity_stage_history (the view below) instead.
+CREATE TABLE IF NOT EXISTS stage_history_imported (
     opportunity_id  VARCHAR NOT NULL,
     stage           VARCHAR NOT NULL,     -- canonical stage
     source_stage    VARCHAR,
     entered_at      TIMESTAMP NOT NULL,
     amount          DECIMAL(18, 2),
-    origin          VARCHAR NOT NULL,     -- 'history' (CRM history export) or 'snapshot' (derived)
     import_id       BIGINT NOT NULL,
     PRIMARY KEY (opportunity_id, stage, entered_at)
 );
+
+-- Stage history: the CRM's own where an opportunity has any, otherwise derived from the
+-- snapshots (a row whenever a snapshot shows a stage other than the previous snapshot's).
+-- A view, so a million-row snapshot import pays nothing for it.
+CREATE OR REPLACE VIEW opportunity_stage_history AS
+WITH imported AS (
+    SELECT opportunity_id, stage, source_stage, entered_at, amount,
+           'history' AS origin, import_id
+    FROM stage_history_imported
+),
+snapshot_stages AS (
+    SELECT opportunity_id, stage, source_stage, snapshot_date, amount, import_id,
+           lag(stage) OVER (PARTITION BY opportunity_id ORDER BY snapshot_date) AS previous_stage
+    FROM opportunity_snapshots
+),
+derived AS (
+    SELECT opportunity_id, stage, source_stage, CAST(snapshot_date AS TIMESTAMP) AS entered_at,
+           amount, 'snapshot' AS origin, import_id
+    FROM snapshot_stages
+    WHERE previous_stage IS DISTINCT FROM stage
+      AND opportunity_id NOT IN (SELECT opportunity_id FROM imported)
+)
+SELECT * FROM imported
+UNION ALL
+SELECT * FROM derived;
 
 CREATE TABLE IF NOT EXISTS reps (
     rep        VARCHAR PRIMARY KEY,       -- the owner name exactly as it appears on deals
@@ -94,8 +121,9 @@ CREATE TABLE IF NOT EXISTS reps (
     import_id  BIGINT NOT NULL
 );
 
+-- activity_id is unique (kept so by the importer; no index: activity logs are large).
 CREATE TABLE IF NOT EXISTS activities (
-    activity_id       VARCHAR PRIMARY KEY,
+    activity_id       VARCHAR NOT NULL,
     owner             VARCHAR NOT NULL,
     activity_type     VARCHAR NOT NULL,   -- call, email, meeting, demo, admin, training, ...
     started_at        TIMESTAMP NOT NULL,

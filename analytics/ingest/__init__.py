@@ -1,0 +1,19 @@
+"""CRM exports -> the canonical model. See docs/data-model.md for what lands where."""
+
+from analytics.ingest.detect import Mapping, detect, load_formats
+from analytics.ingest.engine import ImportResult, Preview, import_file, preview_file
+from analytics.ingest.kinds import KINDS
+from analytics.ingest.problems import ImportRefused, Problem
+
+__all__ = [
+    "KINDS",
+    "ImportRefused",
+    "ImportResult",
+    "Mapping",
+    "Preview",
+    "Problem",
+    "detect",
+    "import_file",
+    "load_formats",
+    "preview_file",
+]

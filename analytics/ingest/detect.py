@@ -1,0 +1,193 @@
+"""Headers -> kind, source format and column mapping.
+
+Formats are data (formats/*.toml): each names its kind, the headers that identify it
+(`signature`, all required; `absent`, none allowed) and its header for each canonical
+field. Generic synonyms (analytics/ingest/kinds.py) fill in the rest, so a hand-made
+sheet or a CRM in another UI language maps too. Headers match ignoring case, spaces,
+underscores and punctuation.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+from analytics.ingest.kinds import KIND_LIST, KINDS, Kind
+from analytics.settings import norm_key
+
+FORMATS_DIR = Path(__file__).with_name("formats")
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    name: str
+    label: str
+    kind: str
+    signature: tuple[str, ...]
+    absent: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]]
+
+
+@cache
+def load_formats() -> tuple[SourceFormat, ...]:
+    out = []
+    for path in sorted(FORMATS_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        kind = KINDS[data["kind"]]
+        columns = {k: tuple(v) for k, v in data.get("columns", {}).items()}
+        unknown = set(columns) - {f.name for f in kind.fields}
+        if unknown:
+            raise ValueError(f"{path.name}: fields not in kind {kind.name}: {sorted(unknown)}")
+        out.append(
+            SourceFormat(
+                name=data["name"],
+                label=data["label"],
+                kind=kind.name,
+                signature=tuple(data.get("signature", ())),
+                absent=tuple(data.get("absent", ())),
+                columns=columns,
+            )
+        )
+    return tuple(out)
+
+
+@dataclass
+class Mapping:
+    """A user's column mapping for a header set their CRM writes (saved for next month)."""
+
+    kind: str
+    columns: dict[str, str]  # canonical field -> header in the file ("" = not in this file)
+    date_order: str | None = None  # 'dmy' | 'mdy' when dates like 03/05/2024 are ambiguous
+
+    @classmethod
+    def load(cls, path: Path | str) -> Mapping:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("kind") not in KINDS:
+            raise ValueError(f"mapping {path}: unknown kind {data.get('kind')!r}")
+        return cls(data["kind"], dict(data.get("columns", {})), data.get("date_order"))
+
+    def save(self, path: Path | str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), "utf-8")
+
+
+@dataclass
+class Detection:
+    kind: Kind
+    source_format: str
+    format_label: str
+    columns: dict[str, str]  # canonical field -> header
+    missing_required: list[str]
+    unmapped: list[str] = field(default_factory=list)
+    conflicting_format: SourceFormat | None = None  # the headers look like another kind
+
+
+def _matches(fmt: SourceFormat, keys: set[str]) -> bool:
+    return all(norm_key(h) in keys for h in fmt.signature) and not any(
+        norm_key(h) in keys for h in fmt.absent
+    )
+
+
+def _resolve(kind: Kind, headers: list[str], fmt: SourceFormat | None) -> dict[str, str]:
+    by_key: dict[str, list[str]] = {}
+    for h in headers:
+        by_key.setdefault(norm_key(h), []).append(h)
+    used: set[str] = set()
+    columns: dict[str, str] = {}
+
+    def take(field_name: str, aliases: tuple[str, ...]) -> None:
+        if field_name in columns:
+            return
+        for alias in aliases:
+            for header in by_key.get(norm_key(alias), []):
+                if header not in used:
+                    columns[field_name] = header
+                    used.add(header)
+                    return
+
+    if fmt is not None:  # the format's own headers first, so synonyms cannot steal them
+        for f in kind.fields:
+            take(f.name, fmt.columns.get(f.name, ()))
+    for f in kind.fields:  # exact canonical names next, then generic synonyms
+        take(f.name, (f.name,))
+    for f in kind.fields:
+        take(f.name, f.synonyms)
+    return columns
+
+
+def missing_required(kind: Kind, columns: dict[str, str]) -> list[str]:
+    missing = [name for name in kind.required if name not in columns]
+    if kind.name == "opportunities" and not ({"opportunity_id", "opportunity_name"} & set(columns)):
+        missing.insert(0, "opportunity_id (or opportunity_name)")
+    return missing
+
+
+def detect(
+    headers: list[str], kind: str | None = None, mapping: Mapping | None = None
+) -> Detection:
+    keys = {norm_key(h) for h in headers}
+    formats = sorted(
+        (f for f in load_formats() if _matches(f, keys)), key=lambda f: -len(f.signature)
+    )
+    if mapping is not None:
+        kind = mapping.kind
+    if kind is not None:
+        chosen = KINDS[kind]
+        fmt = next((f for f in formats if f.kind == chosen.name), None)
+        other = next((f for f in formats if f.kind != chosen.name), None)
+        conflicting = other if fmt is None else None
+    else:
+        fmt = formats[0] if formats else None
+        conflicting = None
+        chosen = KINDS[fmt.kind] if fmt is not None else _best_kind(headers)
+    columns = _resolve(chosen, headers, fmt)
+    if mapping is not None:
+        for name, header in mapping.columns.items():
+            if not header:
+                columns.pop(name, None)
+            elif header in headers:
+                columns[name] = header
+        # a header the user moved to another field is no longer auto-mapped twice
+        owners: dict[str, str] = {}
+        for name in [n for n in mapping.columns if mapping.columns[n]] + list(columns):
+            header = columns.get(name)
+            if header is None:
+                continue
+            if header in owners and owners[header] != name:
+                columns.pop(name, None)
+            else:
+                owners[header] = name
+    if fmt is not None:
+        name, label = fmt.name, fmt.label
+    elif mapping is not None:
+        name, label = "custom", "Custom column mapping"
+    elif columns and all(h == f for f, h in columns.items()):
+        name, label = "template", "Project template (canonical column names)"
+    else:
+        name, label = "generic", "Generic export (matched by column names)"
+    used = set(columns.values())
+    return Detection(
+        kind=chosen,
+        source_format=name,
+        format_label=label,
+        columns=columns,
+        missing_required=missing_required(chosen, columns),
+        unmapped=[h for h in headers if h not in used],
+        conflicting_format=conflicting,
+    )
+
+
+def _best_kind(headers: list[str]) -> Kind:
+    """The kind whose required fields are all present and which explains most headers."""
+
+    def score(kind: Kind) -> tuple[int, int, int]:
+        cols = _resolve(kind, headers, None)
+        # one lucky synonym ("Name") is not evidence: a kind must explain two columns
+        complete = 0 if missing_required(kind, cols) or len(cols) < 2 else 1
+        exact = sum(1 for f, h in cols.items() if norm_key(f) == norm_key(h))
+        return (complete, len(cols), exact)
+
+    return max(KIND_LIST, key=lambda k: (score(k), -KIND_LIST.index(k)))

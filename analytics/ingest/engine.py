@@ -1,0 +1,348 @@
+"""One import engine behind the Data page and `python -m analytics import`.
+
+An import is all or nothing: everything is read, parsed and checked in temp tables
+first; only a clean file (or, when asked, its valid rows) is written, in one
+transaction, and only then is the original kept under uploads/ by its sha256.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.db import data_dir_for, transaction
+from analytics.ingest.detect import Detection, Mapping, detect
+from analytics.ingest.kinds import KINDS
+from analytics.ingest.load import LoadCounts, load
+from analytics.ingest.problems import ImportRefused, Problem, refuse
+from analytics.ingest.read import SourceFile, load_raw, sniff
+from analytics.ingest.stage import stage_rows
+from analytics.settings import load_stages
+
+log = logging.getLogger(__name__)
+
+TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+
+
+@dataclass
+class ImportResult:
+    file_name: str
+    status: str  # loaded | partial | duplicate | refused
+    kind: str | None = None
+    source_format: str | None = None
+    import_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_not_in_file: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_totals: dict[str, int] = field(default_factory=dict)
+    stored_path: str | None = None
+    as_of: date | None = None
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("loaded", "partial", "duplicate")
+
+    @property
+    def message(self) -> str:
+        head = f"{self.file_name}: "
+        if self.status == "duplicate":
+            return head + self.note
+        if self.status == "refused":
+            lines = [
+                head + f"refused, nothing was loaded ({sum(self.problem_totals.values())} "
+                f"problem{'s' if sum(self.problem_totals.values()) != 1 else ''})."
+            ]
+        else:
+            lines = [
+                head + f"{self.status}: {self.rows_loaded:,} of {self.rows_read:,} rows as "
+                f"{self.kind} ({self.source_format}); {self.rows_inserted:,} new, "
+                f"{self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged."
+            ]
+            if self.rows_not_in_file:
+                lines.append(
+                    f"  {self.rows_not_in_file:,} records from earlier imports are not in this "
+                    "file; they were kept."
+                )
+            if self.rows_rejected:
+                lines.append(f"  {self.rows_rejected:,} rows rejected (kept in quarantine):")
+        lines += ["  " + p.describe() for p in self.problems]
+        shown = len(self.problems)
+        total = sum(self.problem_totals.values())
+        if total > shown:
+            lines.append(f"  ... and {total - shown:,} more. Totals per problem:")
+        if total > shown or len(self.problem_totals) > 1:
+            lines += [f"    {n:,} x {what}" for what, n in self.problem_totals.items()]
+        return "\n".join(lines)
+
+
+@dataclass
+class Preview:
+    """What the Data page shows before an import: detection, mapping and a sample."""
+
+    file_name: str
+    encoding: str | None
+    delimiter: str | None
+    headers: list[str]
+    kind: str
+    source_format: str
+    format_label: str
+    columns: dict[str, str]
+    missing_required: list[str]
+    unmapped: list[str]
+    sample: pd.DataFrame
+    fields: list[tuple[str, bool]]
+    date_order: str | None = None
+    problem: str | None = None
+
+
+def _refused(name: str, exc: ImportRefused) -> ImportResult:
+    totals: dict[str, int] = {}
+    for p in exc.problems:
+        totals[p.problem] = totals.get(p.problem, 0) + 1
+    return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
+
+
+def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
+    if det.conflicting_format is not None and kind is not None:
+        other = det.conflicting_format
+        raise refuse(
+            source.name,
+            f"this looks like a {other.label} file ({other.kind}), not {kind}",
+        )
+    if det.missing_required:
+        found = ", ".join(repr(h) for h in source.headers[:40])
+        raise refuse(
+            source.name,
+            f"cannot load as {det.kind.name}: missing required column(s) "
+            f"{', '.join(det.missing_required)}; the headers found were: {found}. "
+            "Map the columns by hand on the Data page or pass --mapping FILE",
+        )
+
+
+def _store_original(source: SourceFile, data_dir: Path) -> tuple[Path, bool]:
+    target = data_dir / "uploads" / source.sha256[:2] / source.sha256 / source.name
+    if target.exists():
+        return target, False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source.path, target)
+    return target, True
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    mapping: Mapping | None = None,
+    as_of: date | None = None,
+    keep_valid: bool = False,
+    data_dir: Path | str | None = None,
+    file_name: str | None = None,
+    date_order: str | None = None,
+) -> ImportResult:
+    """Import one file. Never raises for bad input: the result says what happened."""
+    path = Path(path)
+    name = file_name or path.name
+    started = datetime.now()
+    if kind is not None and kind not in KINDS:
+        return _refused(name, refuse(name, f"unknown kind {kind!r}; known: {', '.join(KINDS)}"))
+    if data_dir is None:
+        db_file = con.execute(
+            "SELECT file FROM pragma_database_list WHERE name = current_database()"
+        ).fetchone()
+        data_dir = data_dir_for(db_file[0]) if db_file and db_file[0] else Path.cwd() / "data"
+    data_dir = Path(data_dir)
+    source: SourceFile | None = None
+    try:
+        source = sniff(path, name)
+        done = con.execute(
+            "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
+            "ORDER BY import_id LIMIT 1",
+            [source.sha256],
+        ).fetchone()
+        if done is not None:
+            return ImportResult(
+                name,
+                "duplicate",
+                kind=done[1],
+                import_id=done[0],
+                note=(
+                    f"already imported (import #{done[0]}, {done[1]}, on "
+                    f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
+                ),
+            )
+        det = detect(source.headers, kind, mapping)
+        _check_detection(source, det, kind or (mapping.kind if mapping else None))
+        rows_read = load_raw(con, source)
+        if rows_read == 0:
+            raise refuse(name, "the file has a header but no data rows")
+        order = date_order or (mapping.date_order if mapping else None)
+        staged = stage_rows(con, name, det, source.headers, load_stages(con), order)
+        result = ImportResult(
+            name,
+            "loaded",
+            kind=det.kind.name,
+            source_format=det.source_format,
+            rows_read=rows_read,
+            problems=staged.problems,
+            problem_totals=staged.problem_totals,
+        )
+        if staged.problem_count and not keep_valid:
+            result.status = "refused"
+            return result
+        as_of = as_of or date.today()
+        with transaction(con):
+            import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
+            counts: LoadCounts = load(con, staged, import_id, as_of)
+            rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
+            if rejected:
+                con.execute(
+                    "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
+                    [import_id],
+                )
+            stored, created = _store_original(source, data_dir)
+            try:
+                con.execute(
+                    """
+                    INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
+                        source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
+                        rows_rejected, rows_inserted, rows_updated, started_at, finished_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                    [
+                        import_id,
+                        name,
+                        source.sha256,
+                        str(stored),
+                        det.kind.name,
+                        det.source_format,
+                        source.encoding,
+                        source.delimiter,
+                        as_of,
+                        rows_read,
+                        counts.loaded,
+                        rejected,
+                        counts.inserted,
+                        counts.updated,
+                        started,
+                        datetime.now(),
+                    ],
+                )
+            except BaseException:
+                if created:
+                    shutil.rmtree(stored.parent, ignore_errors=True)
+                raise
+        result.status = "partial" if rejected else "loaded"
+        result.import_id = import_id
+        result.rows_loaded = counts.loaded
+        result.rows_rejected = rejected
+        result.rows_inserted = counts.inserted
+        result.rows_updated = counts.updated
+        result.rows_unchanged = counts.unchanged
+        result.rows_not_in_file = counts.not_in_file
+        result.stored_path = str(stored)
+        result.as_of = as_of
+        return result
+    except ImportRefused as exc:
+        return _refused(name, exc)
+    except (duckdb.Error, OSError, ValueError) as exc:  # unexpected, but never a traceback
+        log.exception("import of %s failed", name)
+        return _refused(name, refuse(name, f"the import failed: {exc}"))
+    finally:
+        if source is not None:
+            source.cleanup()
+        for table in TEMP_TABLES:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def preview_file(
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    mapping: Mapping | None = None,
+    file_name: str | None = None,
+    rows: int = 20,
+) -> Preview:
+    """Detection and a few rows, without touching any database."""
+    path = Path(path)
+    name = file_name or path.name
+    try:
+        source = sniff(path, name)
+    except ImportRefused as exc:
+        empty = KINDS[kind or (mapping.kind if mapping else "opportunities")]
+        return Preview(
+            name,
+            None,
+            None,
+            [],
+            empty.name,
+            "unknown",
+            "unreadable",
+            {},
+            [],
+            [],
+            pd.DataFrame(),
+            [(f.name, f.required) for f in empty.fields],
+            problem=exc.problems[0].describe(),
+        )
+    try:
+        det = detect(source.headers, kind, mapping)
+        sample = _sample(source, rows)
+    finally:
+        source.cleanup()
+    problem = None
+    if det.conflicting_format is not None and kind is not None:
+        problem = f"this looks like a {det.conflicting_format.label} file, not {kind}"
+    return Preview(
+        file_name=name,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        headers=source.headers,
+        kind=det.kind.name,
+        source_format=det.source_format,
+        format_label=det.format_label,
+        columns=det.columns,
+        missing_required=det.missing_required,
+        unmapped=det.unmapped,
+        sample=sample,
+        fields=[(f.name, f.required) for f in det.kind.fields],
+        date_order=mapping.date_order if mapping else None,
+        problem=problem,
+    )
+
+
+def _sample(source: SourceFile, rows: int) -> pd.DataFrame:
+    con = duckdb.connect()
+    try:
+        if source.format == "xlsx":
+            load_raw(con, source)
+            frame = con.execute(f"SELECT * EXCLUDE (__line) FROM raw LIMIT {int(rows)}").df()
+            frame.columns = source.headers
+            return frame
+    finally:
+        con.close()
+    assert source.read_path is not None
+    with source.read_path.open(encoding="utf-8-sig", newline="") as fh:
+        for _ in range(source.skip_lines):
+            fh.readline()
+        text = "".join(fh.readline() for _ in range(rows + 1))
+    records = list(csv.reader(io.StringIO(text), delimiter=source.delimiter or ","))[1:]
+    width = len(source.headers)
+    records = [(r + [""] * width)[:width] for r in records]
+    return pd.DataFrame(records, columns=source.headers)

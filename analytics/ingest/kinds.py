@@ -1,0 +1,540 @@
+"""What each kind of upload may carry: canonical fields, their value types, and keys.
+
+Kinds are data: the detector scores headers against these synonym lists, the value
+parser picks its SQL by `type`, and the loader upserts by `key`. Synonyms cover the
+generic spellings and the UI languages we support (English, Russian, Korean, Chinese);
+CRM-specific headers live in formats/*.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # id | text | amount | number | percent | date | timestamp | bool | outcome
+    required: bool = False
+    synonyms: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    table: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    # "entity": duplicate keys in one file are an error; "event": exact repeats collapse.
+    key_policy: str = "entity"
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+
+_OWNER = (
+    "owner",
+    "rep",
+    "sales rep",
+    "deal owner",
+    "opportunity owner",
+    "salesperson",
+    "sales person",
+    "sales agent",
+    "sales_agent",
+    "account executive",
+    "assigned to",
+    "user",
+    "responsible",
+    "ответственный",
+    "менеджер",
+    "владелец",
+    "담당자",
+    "영업 담당자",
+    "소유자",
+    "负责人",
+    "销售",
+    "销售人员",
+    "所有者",
+)
+
+OPPORTUNITIES = Kind(
+    name="opportunities",
+    label="Opportunities (deals)",
+    table="opportunities",
+    key=("opportunity_id",),
+    fields=(
+        Field(
+            "opportunity_id",
+            "id",
+            synonyms=(
+                "opportunity id",
+                "deal id",
+                "record id",
+                "id",
+                "opportunity_id",
+                "opp id",
+                "id сделки",
+                "거래 id",
+                "商机id",
+                "商机编号",
+            ),
+        ),
+        Field(
+            "opportunity_name",
+            "text",
+            synonyms=(
+                "opportunity name",
+                "opportunity",
+                "deal name",
+                "deal",
+                "name",
+                "title",
+                "сделка",
+                "название сделки",
+                "название",
+                "거래",
+                "거래명",
+                "거래 이름",
+                "商机",
+                "商机名称",
+                "交易名称",
+            ),
+        ),
+        Field(
+            "account",
+            "text",
+            synonyms=(
+                "account",
+                "account name",
+                "company",
+                "company name",
+                "organization",
+                "customer",
+                "client",
+                "компания",
+                "клиент",
+                "회사",
+                "고객사",
+                "客户",
+                "公司",
+            ),
+        ),
+        Field("owner", "text", synonyms=_OWNER),
+        Field(
+            "stage",
+            "text",
+            required=True,
+            synonyms=(
+                "stage",
+                "deal stage",
+                "deal_stage",
+                "stage name",
+                "pipeline stage",
+                "этап",
+                "стадия",
+                "этап сделки",
+                "단계",
+                "거래 단계",
+                "阶段",
+                "销售阶段",
+            ),
+        ),
+        Field("status", "outcome", synonyms=("status", "deal status", "outcome", "статус")),
+        Field(
+            "amount",
+            "amount",
+            synonyms=(
+                "amount",
+                "value",
+                "deal value",
+                "close value",
+                "close_value",
+                "total amount",
+                "expected revenue",
+                "opportunity amount",
+                "revenue",
+                "сумма",
+                "бюджет",
+                "금액",
+                "거래 금액",
+                "金额",
+                "商机金额",
+            ),
+        ),
+        Field(
+            "currency",
+            "text",
+            synonyms=(
+                "currency",
+                "opportunity currency",
+                "amount currency",
+                "валюта",
+                "통화",
+                "币种",
+            ),
+        ),
+        Field(
+            "probability",
+            "percent",
+            synonyms=(
+                "probability",
+                "probability %",
+                "deal probability",
+                "win probability",
+                "вероятность",
+                "확률",
+                "赢率",
+                "概率",
+            ),
+        ),
+        Field("forecast_category", "text", synonyms=("forecast category", "forecast_category")),
+        Field(
+            "created_date",
+            "date",
+            synonyms=(
+                "created date",
+                "create date",
+                "created",
+                "created on",
+                "created time",
+                "date created",
+                "engage date",
+                "engage_date",
+                "дата создания",
+                "создана",
+                "생성일",
+                "생성 날짜",
+                "创建日期",
+                "创建时间",
+            ),
+        ),
+        Field(
+            "close_date",
+            "date",
+            synonyms=(
+                "close date",
+                "closing date",
+                "expected close date",
+                "closed date",
+                "close_date",
+                "expected closing",
+                "дата закрытия",
+                "предполагаемая дата закрытия",
+                "마감일",
+                "종료일",
+                "成交日期",
+                "结束日期",
+                "关闭日期",
+                "预计成交日期",
+            ),
+        ),
+        Field("is_closed", "bool", synonyms=("is closed", "closed", "isclosed")),
+        Field("is_won", "bool", synonyms=("is won", "won", "iswon", "is closed won")),
+        Field(
+            "lead_source",
+            "text",
+            synonyms=(
+                "lead source",
+                "source",
+                "deal source",
+                "original source type",
+                "источник",
+                "소스",
+                "来源",
+            ),
+        ),
+        Field("deal_type", "text", synonyms=("type", "deal type", "opportunity type", "тип")),
+        Field("product", "text", synonyms=("product", "product name", "продукт", "제품", "产品")),
+    ),
+)
+
+STAGE_HISTORY = Kind(
+    name="stage_history",
+    label="Opportunity stage history",
+    table="stage_history_imported",
+    key=("opportunity_id", "stage", "entered_at"),
+    key_policy="event",
+    fields=(
+        Field(
+            "opportunity_id",
+            "id",
+            required=True,
+            synonyms=(
+                "opportunity id",
+                "opportunityid",
+                "deal id",
+                "record id",
+            ),
+        ),
+        Field("stage", "text", required=True, synonyms=("stage", "stagename", "deal stage")),
+        Field(
+            "entered_at",
+            "timestamp",
+            required=True,
+            synonyms=(
+                "entered at",
+                "date entered",
+                "stage entered",
+                "createddate",
+                "created date",
+                "changed at",
+                "date",
+            ),
+        ),
+        Field("amount", "amount", synonyms=("amount",)),
+    ),
+)
+
+REPS = Kind(
+    name="reps",
+    label="Reps and teams",
+    table="reps",
+    key=("rep",),
+    fields=(
+        Field(
+            "rep",
+            "text",
+            required=True,
+            synonyms=(
+                "rep",
+                "sales rep",
+                "sales agent",
+                "sales_agent",
+                "salesperson",
+                "owner",
+                "user",
+                "full name",
+                "name",
+                "employee",
+                "сотрудник",
+                "менеджер",
+                "담당자",
+                "销售人员",
+            ),
+        ),
+        Field(
+            "manager", "text", synonyms=("manager", "reports to", "руководитель", "관리자", "经理")
+        ),
+        Field("team", "text", synonyms=("team", "sales team", "команда", "отдел", "팀", "团队")),
+        Field(
+            "region",
+            "text",
+            synonyms=(
+                "region",
+                "regional office",
+                "regional_office",
+                "territory",
+                "office",
+                "регион",
+                "지역",
+                "区域",
+            ),
+        ),
+        Field("role", "text", synonyms=("role", "user role", "position", "роль", "역할", "角色")),
+        Field("level", "text", synonyms=("level", "seniority", "grade", "уровень", "레벨", "级别")),
+        Field("hire_date", "date", synonyms=("hire date", "start date", "hired", "дата найма")),
+        Field("active", "bool", synonyms=("active", "is active", "isactive", "активен")),
+    ),
+)
+
+ACTIVITIES = Kind(
+    name="activities",
+    label="Activities (calls, emails, meetings ...)",
+    table="activities",
+    key=("activity_id",),
+    fields=(
+        Field("activity_id", "id", synonyms=("activity id", "id", "task id", "event id")),
+        Field("owner", "text", required=True, synonyms=_OWNER + ("assigned to",)),
+        Field(
+            "activity_type",
+            "text",
+            required=True,
+            synonyms=(
+                "activity type",
+                "type",
+                "task type",
+                "event type",
+                "тип",
+                "유형",
+                "类型",
+            ),
+        ),
+        Field(
+            "started_at",
+            "timestamp",
+            required=True,
+            synonyms=(
+                "started at",
+                "start",
+                "start time",
+                "activity date",
+                "date",
+                "due date",
+                "activitydate",
+                "startdatetime",
+                "дата",
+                "일자",
+                "日期",
+            ),
+        ),
+        Field(
+            "duration_minutes",
+            "number",
+            synonyms=(
+                "duration minutes",
+                "duration",
+                "durationinminutes",
+                "duration (minutes)",
+            ),
+        ),
+        Field("opportunity_id", "id", synonyms=("opportunity id", "deal id", "whatid")),
+        Field("lead_id", "id", synonyms=("lead id", "whoid")),
+        Field("account", "text", synonyms=("account", "account name", "company")),
+        Field("subject", "text", synonyms=("subject", "title", "description", "тема")),
+    ),
+)
+
+LEADS = Kind(
+    name="leads",
+    label="Leads",
+    table="leads",
+    key=("lead_id",),
+    fields=(
+        Field("lead_id", "id", required=True, synonyms=("lead id", "id", "record id")),
+        Field(
+            "created_at",
+            "timestamp",
+            required=True,
+            synonyms=(
+                "created at",
+                "created date",
+                "createddate",
+                "create date",
+                "created",
+            ),
+        ),
+        Field("owner", "text", synonyms=_OWNER + ("lead owner",)),
+        Field("source", "text", synonyms=("source", "lead source", "leadsource")),
+        Field("status", "text", synonyms=("status", "lead status")),
+        Field("company", "text", synonyms=("company", "account", "organization")),
+        Field(
+            "first_response_at",
+            "timestamp",
+            synonyms=(
+                "first response at",
+                "first response",
+                "first contacted",
+                "first touch",
+            ),
+        ),
+        Field(
+            "converted_at",
+            "timestamp",
+            synonyms=("converted at", "converted date", "converteddate"),
+        ),
+        Field(
+            "opportunity_id",
+            "id",
+            synonyms=(
+                "opportunity id",
+                "converted opportunity id",
+                "convertedopportunityid",
+                "deal id",
+            ),
+        ),
+    ),
+)
+
+LEAD_EVENTS = Kind(
+    name="lead_events",
+    label="Lead events (for scoring)",
+    table="lead_events",
+    key=("lead_id", "event_type", "occurred_at"),
+    key_policy="event",
+    fields=(
+        Field("lead_id", "id", required=True, synonyms=("lead id", "lead")),
+        Field(
+            "event_type", "text", required=True, synonyms=("event type", "event", "type", "action")
+        ),
+        Field(
+            "occurred_at",
+            "timestamp",
+            required=True,
+            synonyms=(
+                "occurred at",
+                "timestamp",
+                "date",
+                "event date",
+                "time",
+            ),
+        ),
+    ),
+)
+
+QUOTAS = Kind(
+    name="quotas",
+    label="Quotas",
+    table="quotas",
+    key=("owner", "period_start", "period_end"),
+    fields=(
+        Field("owner", "text", required=True, synonyms=_OWNER),
+        Field(
+            "period_start",
+            "date",
+            required=True,
+            synonyms=(
+                "period start",
+                "start",
+                "from",
+                "month",
+                "period",
+            ),
+        ),
+        Field("period_end", "date", synonyms=("period end", "end", "to")),
+        Field("amount", "amount", required=True, synonyms=("amount", "quota", "target", "план")),
+    ),
+)
+
+FORECAST_SUBMISSIONS = Kind(
+    name="forecast_submissions",
+    label="Forecast submissions",
+    table="forecast_submissions",
+    key=("owner", "period_start", "period_end", "category", "submitted_at"),
+    fields=(
+        Field("owner", "text", required=True, synonyms=_OWNER),
+        Field("period_start", "date", required=True, synonyms=("period start", "start", "month")),
+        Field("period_end", "date", synonyms=("period end", "end")),
+        Field(
+            "category",
+            "text",
+            required=True,
+            synonyms=(
+                "category",
+                "forecast category",
+                "forecast_category",
+            ),
+        ),
+        Field(
+            "amount", "amount", required=True, synonyms=("amount", "forecast", "forecast amount")
+        ),
+        Field("submitted_at", "timestamp", synonyms=("submitted at", "submitted", "date")),
+    ),
+)
+
+KIND_LIST: tuple[Kind, ...] = (
+    OPPORTUNITIES,
+    STAGE_HISTORY,
+    REPS,
+    ACTIVITIES,
+    LEADS,
+    LEAD_EVENTS,
+    QUOTAS,
+    FORECAST_SUBMISSIONS,
+)
+KINDS: dict[str, Kind] = {k.name: k for k in KIND_LIST}

@@ -1,0 +1,308 @@
+"""`staged` -> canonical tables, inside the caller's transaction.
+
+One function per kind, each a few set-based statements. Upserts go by natural key; an
+opportunities upload also becomes a snapshot as of its as-of date, and the current
+state only moves forward in time (an older export never overwrites a newer one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from analytics.db import quote_ident
+from analytics.ingest.stage import Staged
+
+
+@dataclass
+class LoadCounts:
+    loaded: int = 0  # valid rows written
+    inserted: int = 0  # new records
+    updated: int = 0  # existing records replaced by this file's version
+    unchanged: int = 0  # rows already present (events) or older than what we hold
+    not_in_file: int = 0  # records the database holds that this export no longer lists
+
+
+def _col(staged: Staged, name: str, sql_type: str) -> str:
+    return quote_ident(name) if name in staged.fields else f"CAST(NULL AS {sql_type})"
+
+
+def _valid_rows(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE valid AS SELECT * FROM staged "
+        "WHERE __line NOT IN (SELECT line FROM problems)"
+    )
+
+
+def load(con: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    _valid_rows(con)
+    loader = {
+        "opportunities": _opportunities,
+        "stage_history": _stage_history,
+        "reps": _reps,
+        "activities": _activities,
+        "leads": _leads,
+        "lead_events": _lead_events,
+        "quotas": _quotas,
+        "forecast_submissions": _forecast_submissions,
+    }[staged.kind.name]
+    return loader(con, staged, import_id, as_of)
+
+
+OPP_COLUMNS = (
+    "opportunity_id, opportunity_name, account, owner, stage, source_stage, amount, currency, "
+    "probability, forecast_category, created_date, close_date, is_closed, is_won, lead_source, "
+    "deal_type, product"
+)
+
+
+def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
+    ident = (
+        "coalesce("
+        + ", ".join(
+            quote_ident(f) for f in ("opportunity_id", "opportunity_name") if f in staged.fields
+        )
+        + ")"
+    )
+    status = c("status")
+    is_won = f"coalesce({c('is_won', 'BOOLEAN')}, {status} = 'won', stage_won)"
+    is_closed = (
+        f"coalesce({c('is_closed', 'BOOLEAN')}, {status} IN ('won', 'lost'), stage_closed) "
+        f"OR {is_won}"
+    )
+    currency = (
+        f"coalesce({c('currency')}, amount_currency)"
+        if "amount" in staged.fields
+        else c("currency")
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE incoming AS
+        SELECT {ident} AS opportunity_id, {c("opportunity_name")} AS opportunity_name,
+               {c("account")} AS account, {c("owner")} AS owner,
+               canonical_stage AS stage, r_stage AS source_stage,
+               {c("amount", "DECIMAL(18, 2)")} AS amount, {currency} AS currency,
+               {c("probability", "DOUBLE")} AS probability,
+               {c("forecast_category")} AS forecast_category,
+               {c("created_date", "DATE")} AS created_date, {c("close_date", "DATE")} AS close_date,
+               {is_closed} AS is_closed, {is_won} AS is_won,
+               {c("lead_source")} AS lead_source, {c("deal_type")} AS deal_type,
+               {c("product")} AS product
+        FROM valid
+        """
+    )
+    counts = LoadCounts(loaded=con.execute("SELECT count(*) FROM incoming").fetchone()[0])
+    # the snapshot: this export as of its date (a re-export of the same day replaces its rows)
+    con.execute(
+        "DELETE FROM opportunity_snapshots WHERE snapshot_date = ? "
+        "AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
+        [as_of],
+    )
+    con.execute(
+        f"INSERT INTO opportunity_snapshots (snapshot_date, {OPP_COLUMNS}, import_id) "
+        f"SELECT ?, {OPP_COLUMNS}, ? FROM incoming",
+        [as_of, import_id],
+    )
+    # the current state: replace what is not newer than this export, add what is new
+    existing_newer, existing_older = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE o.snapshot_date > ?),
+               count(*) FILTER (WHERE o.snapshot_date <= ?)
+        FROM opportunities o JOIN incoming i USING (opportunity_id)
+        """,
+        [as_of, as_of],
+    ).fetchone()
+    con.execute(
+        "DELETE FROM opportunities WHERE snapshot_date <= ? "
+        "AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
+        [as_of],
+    )
+    con.execute(
+        f"INSERT INTO opportunities ({OPP_COLUMNS}, snapshot_date, import_id) "
+        f"SELECT {OPP_COLUMNS}, ?, ? FROM incoming "
+        "WHERE opportunity_id NOT IN (SELECT opportunity_id FROM opportunities)",
+        [as_of, import_id],
+    )
+    counts.updated = existing_older
+    counts.unchanged = existing_newer
+    counts.inserted = counts.loaded - existing_older - existing_newer
+    counts.not_in_file = con.execute(
+        "SELECT count(*) FROM opportunities "
+        "WHERE opportunity_id NOT IN (SELECT opportunity_id FROM incoming)"
+    ).fetchone()[0]
+    return counts
+
+
+def _upsert(
+    con,
+    table: str,
+    select_sql: str,
+    key: tuple[str, ...],
+    columns: list[str],
+    *,
+    events: bool = False,
+    params: list | None = None,
+) -> LoadCounts:
+    """Insert `select_sql` rows into `table`, replacing (or for events keeping) key matches."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {select_sql}", params or [])
+    if events:  # the same event listed twice in one export is one event
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM incoming "
+            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(key)}) = 1"
+        )
+    loaded = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
+    on = " AND ".join(f"t.{k} IS NOT DISTINCT FROM i.{k}" for k in key)
+    matched = con.execute(
+        f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+    ).fetchone()[0]
+    cols = ", ".join(columns)
+    if events:
+        con.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming i "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+        )
+        return LoadCounts(loaded=loaded, inserted=loaded - matched, unchanged=matched)
+    con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {on})")
+    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
+    return LoadCounts(loaded=loaded, inserted=loaded - matched, updated=matched)
+
+
+def _stage_history(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
+    sql = f"""
+        SELECT opportunity_id, canonical_stage AS stage, r_stage AS source_stage, entered_at,
+               {c("amount", "DECIMAL(18, 2)")} AS amount, {import_id} AS import_id
+        FROM valid
+    """
+    cols = ["opportunity_id", "stage", "source_stage", "entered_at", "amount", "import_id"]
+    return _upsert(
+        con,
+        "stage_history_imported",
+        sql,
+        ("opportunity_id", "stage", "entered_at"),
+        cols,
+        events=True,
+    )
+
+
+def _reps(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
+    # Without a team column, a rep's team is their manager's team (named after the manager).
+    sql = f"""
+        SELECT rep, {c("manager")} AS manager, coalesce({c("team")}, {c("manager")}) AS team,
+               {c("region")} AS region, {c("role")} AS role, {c("level")} AS level,
+               {c("hire_date", "DATE")} AS hire_date,
+               coalesce({c("active", "BOOLEAN")}, TRUE) AS active, {import_id} AS import_id
+        FROM valid
+    """
+    cols = ["rep", "manager", "team", "region", "role", "level", "hire_date", "active", "import_id"]
+    return _upsert(con, "reps", sql, ("rep",), cols)
+
+
+def _activities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
+    # An export without activity ids gets a stable id from the activity's own values, so a
+    # later export of the same activity replaces it instead of adding it twice.
+    synthetic = (
+        "md5(concat_ws('|', owner, activity_type, CAST(started_at AS VARCHAR), "
+        f"{c('subject')}, {c('opportunity_id')}, {c('lead_id')}))"
+    )
+    ident = f"coalesce({c('activity_id')}, {synthetic})"
+    sql = f"""
+        SELECT {ident} AS activity_id, owner, lower(activity_type) AS activity_type, started_at,
+               {c("duration_minutes", "DOUBLE")} AS duration_minutes,
+               {c("opportunity_id")} AS opportunity_id, {c("lead_id")} AS lead_id,
+               {c("account")} AS account, {c("subject")} AS subject, {import_id} AS import_id
+        FROM valid
+        QUALIFY row_number() OVER (PARTITION BY {ident}) = 1
+    """
+    cols = [
+        "activity_id",
+        "owner",
+        "activity_type",
+        "started_at",
+        "duration_minutes",
+        "opportunity_id",
+        "lead_id",
+        "account",
+        "subject",
+        "import_id",
+    ]
+    return _upsert(con, "activities", sql, ("activity_id",), cols)
+
+
+def _leads(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
+    sql = f"""
+        SELECT lead_id, created_at, {c("owner")} AS owner, {c("source")} AS source,
+               {c("status")} AS status, {c("company")} AS company,
+               {c("first_response_at", "TIMESTAMP")} AS first_response_at,
+               {c("converted_at", "TIMESTAMP")} AS converted_at,
+               {c("opportunity_id")} AS opportunity_id, {import_id} AS import_id
+        FROM valid
+    """
+    cols = [
+        "lead_id",
+        "created_at",
+        "owner",
+        "source",
+        "status",
+        "company",
+        "first_response_at",
+        "converted_at",
+        "opportunity_id",
+        "import_id",
+    ]
+    return _upsert(con, "leads", sql, ("lead_id",), cols)
+
+
+def _lead_events(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    sql = f"""
+        SELECT lead_id, lower(event_type) AS event_type, occurred_at, {import_id} AS import_id
+        FROM valid
+    """
+    return _upsert(
+        con,
+        "lead_events",
+        sql,
+        ("lead_id", "event_type", "occurred_at"),
+        ["lead_id", "event_type", "occurred_at", "import_id"],
+        events=True,
+    )
+
+
+def _period_end(staged: Staged) -> str:
+    # Without an end column a period is the calendar month its start falls in.
+    return f"coalesce({_col(staged, 'period_end', 'DATE')}, last_day(period_start))"
+
+
+def _quotas(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    sql = f"""
+        SELECT owner, period_start, {_period_end(staged)} AS period_end, amount,
+               {import_id} AS import_id
+        FROM valid
+    """
+    return _upsert(
+        con,
+        "quotas",
+        sql,
+        ("owner", "period_start", "period_end"),
+        ["owner", "period_start", "period_end", "amount", "import_id"],
+    )
+
+
+def _forecast_submissions(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    # Without a submission time, the forecast counts as submitted on the export's as-of date.
+    submitted = f"coalesce({_col(staged, 'submitted_at', 'TIMESTAMP')}, CAST(? AS TIMESTAMP))"
+    sql = f"""
+        SELECT owner, period_start, {_period_end(staged)} AS period_end,
+               lower(category) AS category, amount, {submitted} AS submitted_at,
+               {import_id} AS import_id
+        FROM valid
+    """
+    key = ("owner", "period_start", "period_end", "category", "submitted_at")
+    columns = list(key) + ["amount", "import_id"]
+    return _upsert(con, "forecast_submissions", sql, key, columns, params=[as_of])

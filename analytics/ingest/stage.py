@@ -1,0 +1,237 @@
+"""Raw text table -> `staged`: every mapped field parsed, plus the list of row problems.
+
+All of it is SQL over whole columns. `staged` keeps each field's raw text (r_<field>)
+beside its parsed value so problems can quote what the file said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from analytics.db import quote_ident
+from analytics.ingest import values as V
+from analytics.ingest.detect import Detection
+from analytics.ingest.kinds import Kind
+from analytics.ingest.problems import Problem, refuse
+from analytics.settings import Stage, norm_key
+
+MAX_REPORTED = 50
+
+
+@dataclass
+class Staged:
+    kind: Kind
+    fields: list[str]  # mapped canonical fields present in `staged`
+    problem_count: int
+    problems: list[Problem]  # the first MAX_REPORTED, in row order
+    problem_totals: dict[str, int]
+    date_orders: dict[str, str | None]
+
+
+def _stage_map(con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...]) -> None:
+    """Distinct stage labels in the file -> canonical stage (matched in Python, once per label)."""
+    lookup = {}
+    for s in stages:
+        for label in (s.name, *s.aliases):
+            lookup.setdefault(norm_key(label), s)
+    raw_labels = [r[0] for r in con.execute("SELECT DISTINCT r_stage FROM staged_text").fetchall()]
+    rows = []
+    for label in raw_labels:
+        if label is None:
+            continue
+        stage = lookup.get(norm_key(label))
+        if stage is None and label.rstrip().endswith(")") and "(" in label:
+            stage = lookup.get(norm_key(label[: label.rindex("(")]))  # "Won (Sales Pipeline)"
+        if stage is not None:
+            rows.append((label, stage.name, stage.probability, stage.is_closed, stage.is_won))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE stage_map (raw VARCHAR, stage VARCHAR, "
+        "stage_probability DOUBLE, stage_closed BOOLEAN, stage_won BOOLEAN)"
+    )
+    if rows:
+        con.executemany("INSERT INTO stage_map VALUES (?, ?, ?, ?, ?)", rows)
+
+
+def stage_rows(
+    con: duckdb.DuckDBPyConnection,
+    file_name: str,
+    detection: Detection,
+    headers: list[str],
+    stages: tuple[Stage, ...],
+    date_order: str | None = None,
+) -> Staged:
+    kind = detection.kind
+    col_of = {f: f"c{headers.index(h)}" for f, h in detection.columns.items()}
+    fields = [f.name for f in kind.fields if f.name in col_of]
+
+    # 1. trimmed text per field (blank and '-' become NULL)
+    select = ", ".join(f"{V.blank_to_null(col_of[f])} AS {quote_ident('r_' + f)}" for f in fields)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_text AS SELECT __line, {select} FROM raw")
+
+    # 2. column-wide conventions, decided from all values of each column
+    parsers: dict[str, str] = {}
+    date_orders: dict[str, str | None] = {}
+    profiles = {}
+    for f in fields:
+        ftype = kind.field(f).type
+        if ftype in ("date", "timestamp"):
+            profiles[f] = V.date_profile(con, "staged_text", quote_ident("r_" + f))
+    decided = {p.order for p in profiles.values() if p.order}
+    file_order = date_order or (decided.pop() if len(decided) == 1 else None)
+    for f, p in profiles.items():
+        if p.conflict:
+            raise refuse(
+                file_name,
+                "dates are written both day-first and month-first in this column",
+                column=detection.columns[f],
+            )
+        order = date_order or p.order or file_order
+        if p.has_xx and order is None:
+            raise refuse(
+                file_name,
+                "dates like 03/05/2024 could be day-first or month-first and no value decides it;"
+                " choose the date order (--date-order dmy|mdy, or on the Data page)",
+                column=detection.columns[f],
+            )
+        date_orders[f] = order if p.has_xx else None
+    for f in fields:
+        r = quote_ident("r_" + f)
+        ftype = kind.field(f).type
+        if ftype == "amount":
+            parsers[f] = V.amount_sql(r, V.decimal_mark(con, "staged_text", r))
+        elif ftype == "number":
+            parsers[f] = V.number_sql(r, V.decimal_mark(con, "staged_text", r))
+        elif ftype == "percent":
+            parsers[f] = V.percent_sql(r, V.percent_is_fraction(con, "staged_text", r))
+        elif ftype == "date":
+            parsers[f] = V.date_sql(r, date_orders[f])
+        elif ftype == "timestamp":
+            parsers[f] = V.timestamp_sql(r, date_orders[f])
+        elif ftype == "bool":
+            parsers[f] = V.bool_sql(r)
+        elif ftype == "outcome":
+            parsers[f] = V.outcome_sql(r)
+        else:
+            parsers[f] = r
+    extra = []
+    if "amount" in fields and kind.field("amount").type == "amount":
+        extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
+    if "stage" in fields:
+        _stage_map(con, stages)
+
+    # 3. parse everything in one pass
+    parsed = ", ".join(f"{parsers[f]} AS {quote_ident(f)}" for f in fields)
+    raws = ", ".join(quote_ident("r_" + f) for f in fields)
+    join = ""
+    if "stage" in fields:
+        extra += [
+            "sm.stage AS canonical_stage",
+            "sm.stage_probability",
+            "sm.stage_closed",
+            "sm.stage_won",
+        ]
+        join = "LEFT JOIN stage_map sm ON sm.raw = t.r_stage"
+    extra_sql = (", " + ", ".join(extra)) if extra else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE staged AS SELECT t.__line, {raws}, {parsed}{extra_sql} "
+        f"FROM staged_text t {join}"
+    )
+
+    # 4. problems, one SELECT per rule
+    checks = []
+    for f in fields:
+        fdef = kind.field(f)
+        r, p = quote_ident("r_" + f), quote_ident(f)
+        header = V.sql_str(detection.columns[f])
+        what = {
+            "amount": "is not an amount",
+            "number": "is not a number",
+            "percent": "is not a percentage between 0 and 100",
+            "date": "is not a date",
+            "timestamp": "is not a date/time",
+            "bool": "is not yes/no (TRUE/FALSE)",
+            "outcome": "is not a status (open / won / lost)",
+        }.get(fdef.type)
+        if what:
+            checks.append(
+                f"SELECT __line, {header}, {r}, {V.sql_str(what)} FROM staged "
+                f"WHERE {r} IS NOT NULL AND {p} IS NULL"
+            )
+        if fdef.type in ("date", "timestamp"):
+            checks.append(
+                f"SELECT __line, {header}, {r}, 'is a date outside 1900-2100' FROM staged "
+                f"WHERE {p} IS NOT NULL AND NOT {V.plausible_sql(p)}"
+            )
+        if fdef.required:
+            checks.append(
+                f"SELECT __line, {header}, NULL, {V.sql_str(f'is empty ({f} is required)')} "
+                f"FROM staged WHERE {r} IS NULL"
+            )
+        checks.append(
+            f"SELECT __line, {header}, left({r}, 60), "
+            f"'is ' || length({r}) || ' characters long (the limit is {V.MAX_TEXT_CHARS:,})' "
+            f"FROM staged WHERE length({r}) > {V.MAX_TEXT_CHARS}"
+        )
+    if "stage" in fields:
+        known = ", ".join(s.name for s in stages)
+        checks.append(
+            f"SELECT __line, {V.sql_str(detection.columns['stage'])}, r_stage, "
+            f"{V.sql_str('is not a known stage (known: ' + known + '; add it on Settings)')} "
+            "FROM staged WHERE r_stage IS NOT NULL AND canonical_stage IS NULL"
+        )
+    key_sql = key_expression(kind, fields)
+    if kind.key_policy == "entity" and key_sql:
+        key_header = detection.columns.get(kind.key[0]) or detection.columns.get("opportunity_name")
+        label = kind.key[0] if len(kind.key) == 1 else "/".join(kind.key)
+        checks.append(
+            f"""
+            SELECT __line, {V.sql_str(key_header or label)}, k,
+                   'repeats the {label} of row ' || first_line
+            FROM (
+                SELECT __line, {key_sql} AS k,
+                       min(__line) OVER (PARTITION BY {key_sql}) AS first_line
+                FROM staged
+                WHERE {key_sql} IS NOT NULL
+            )
+            WHERE __line > first_line
+            """
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE problems AS "
+        "SELECT * FROM (" + " UNION ALL ".join(checks) + ") AS p(line, col, value, problem)"
+        if checks
+        else "CREATE OR REPLACE TEMP TABLE problems "
+        "(line BIGINT, col VARCHAR, value VARCHAR, problem VARCHAR)"
+    )
+    count = con.execute("SELECT count(*) FROM problems").fetchone()[0]
+    first = con.execute(
+        "SELECT line, col, value, problem FROM problems ORDER BY line, col LIMIT ?", [MAX_REPORTED]
+    ).fetchall()
+    totals = dict(
+        con.execute(
+            "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
+        ).fetchall()
+    )
+    return Staged(
+        kind=kind,
+        fields=fields,
+        problem_count=count,
+        problems=[
+            Problem(file_name, line, col, value, problem) for line, col, value, problem in first
+        ],
+        problem_totals=totals,
+        date_orders=date_orders,
+    )
+
+
+def key_expression(kind: Kind, fields: list[str]) -> str | None:
+    if kind.name == "opportunities":
+        parts = [quote_ident(f) for f in ("opportunity_id", "opportunity_name") if f in fields]
+        return f"coalesce({', '.join(parts)})" if parts else None
+    if not all(k in fields for k in kind.key):
+        return None
+    if len(kind.key) == 1:
+        return quote_ident(kind.key[0])
+    return "(" + ", ".join(quote_ident(k) for k in kind.key) + ")"

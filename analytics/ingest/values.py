@@ -1,0 +1,207 @@
+"""Text cells -> typed values, as SQL over whole columns (no Python loop per row).
+
+Each builder returns a SQL expression over an already-trimmed text expression `v`
+(blank and `-` already NULL). A NULL result for a non-NULL input means "could not
+parse", which the loader reports per row. Column-wide conventions (decimal comma,
+day-first dates, 0-1 probabilities) are decided once per column from all its values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from analytics.db import quote_ident
+
+MAX_TEXT_CHARS = 32_768
+
+# Currency markers allowed around a number, and the ISO code each symbol stands for.
+CURRENCY_SYMBOLS = {
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "₽": "RUB",
+    "₩": "KRW",
+    "¥": "CNY",
+    "元": "CNY",
+    "руб": "RUB",
+    "р.": "RUB",
+}
+_NOISE = r"([A-Z]{3}|руб\.?|р\.|[$€£₽₩¥元\s\x{00a0}\x{202f}'])"
+_NUMBER = r"\(?[-−]?[0-9][0-9,.]*\)?[-−]?"
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "да", "истина", "예", "是", "真", "x", "✓")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "нет", "ложь", "아니오", "否", "假")
+WON_WORDS = ("won", "win", "closed won", "closedwon", "выиграна", "успешно", "성사", "赢单")
+LOST_WORDS = ("lost", "closed lost", "closedlost", "проиграна", "실패", "输单")
+OPEN_WORDS = ("open", "in progress", "in_progress", "active", "открыта", "진행중", "进行中")
+
+# Day-month-year family: 1-2 digit day/month, 2 or 4 digit year, / . or - separators.
+XX_PATTERN = r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", "T%H:%M:%S")
+OTHER_DATE_FORMATS = tuple(
+    base + t
+    for base in ("%Y. %m. %d.", "%Y. %m. %d", "%Y.%m.%d", "%Y/%m/%d", "%Y年%m月%d日")
+    for t in _TIMES
+)
+
+
+def sql_str(text: str) -> str:
+    """A SQL string literal for a constant chosen by this code (never user data)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_list(items: tuple[str, ...] | list[str]) -> str:
+    return "[" + ", ".join(sql_str(i) for i in items) + "]"
+
+
+def blank_to_null(col: str) -> str:
+    return f"nullif(nullif(trim({col}), ''), '-')"
+
+
+# ---------------------------------------------------------------- amounts
+def decimal_mark(con: duckdb.DuckDBPyConnection, table: str, col: str) -> str:
+    """',' when the column writes decimals with a comma (1.234,56 / 1 234,56), else '.'."""
+    digits = f"regexp_replace({col}, '[^0-9,.]', '', 'g')"
+    comma, dot = con.execute(
+        f"""
+        SELECT
+            count(*) FILTER (WHERE regexp_matches(s, ',\\d{{1,2}}$')
+                               OR regexp_matches(s, '\\.\\d{{3}},')
+                               OR regexp_matches(s, '^\\d{{1,3}}(\\.\\d{{3}}){{2,}}$')),
+            count(*) FILTER (WHERE regexp_matches(s, '\\.\\d{{1,2}}$')
+                               OR regexp_matches(s, ',\\d{{3}}\\.'))
+        FROM (SELECT {digits} AS s FROM {quote_ident(table)} WHERE {col} IS NOT NULL)
+        """
+    ).fetchone()
+    return "," if comma > dot else "."
+
+
+def amount_sql(v: str, mark: str) -> str:
+    stripped = f"regexp_replace({v}, {sql_str(_NOISE)}, '', 'g')"
+    if mark == ",":
+        number = f"replace(replace({stripped}, '.', ''), ',', '.')"
+    else:
+        number = f"replace({stripped}, ',', '')"
+    unsigned = f"regexp_replace({number}, '[()\\-−]', '', 'g')"
+    negative = f"(regexp_matches({stripped}, '^\\(.*\\)$') OR regexp_matches({stripped}, '[-−]'))"
+    return (
+        f"CASE WHEN regexp_full_match({stripped}, {sql_str(_NUMBER)}) "
+        f"THEN TRY_CAST({unsigned} AS DECIMAL(18, 2)) "
+        f"* (CASE WHEN {negative} THEN -1 ELSE 1 END) END"
+    )
+
+
+def currency_from_amount_sql(v: str) -> str:
+    cases = " ".join(
+        f"WHEN contains({v}, {sql_str(sym)}) THEN {sql_str(code)}"
+        for sym, code in CURRENCY_SYMBOLS.items()
+    )
+    return f"coalesce(nullif(regexp_extract({v}, '([A-Z]{{3}})', 1), ''), CASE {cases} END)"
+
+
+def number_sql(v: str, mark: str) -> str:
+    return f"CAST({amount_sql(v, mark)} AS DOUBLE)"
+
+
+# ---------------------------------------------------------------- percentages
+def percent_is_fraction(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
+    """A probability column written as 0-1 (HubSpot) rather than 0-100 (Salesforce, Odoo)."""
+    has_pct, top = con.execute(
+        f"SELECT bool_or(contains({col}, '%')), "
+        f"max(TRY_CAST(replace(replace({col}, '%', ''), ',', '.') AS DOUBLE)) "
+        f"FROM {quote_ident(table)}"
+    ).fetchone()
+    return not has_pct and top is not None and top <= 1.0
+
+
+def percent_sql(v: str, fraction: bool) -> str:
+    value = f"TRY_CAST(replace(replace(replace({v}, '%', ''), ' ', ''), ',', '.') AS DOUBLE)"
+    scaled = f"({value} * 100)" if fraction else value
+    return f"CASE WHEN {scaled} BETWEEN 0 AND 100 THEN {scaled} END"
+
+
+# ---------------------------------------------------------------- booleans / outcomes
+def bool_sql(v: str) -> str:
+    low = f"lower({v})"
+    return (
+        f"CASE WHEN {low} IN {tuple(TRUE_WORDS)!r} THEN TRUE "
+        f"WHEN {low} IN {tuple(FALSE_WORDS)!r} THEN FALSE END"
+    )
+
+
+def outcome_sql(v: str) -> str:
+    low = f"lower({v})"
+    return (
+        f"CASE WHEN {low} IN {tuple(WON_WORDS)!r} THEN 'won' "
+        f"WHEN {low} IN {tuple(LOST_WORDS)!r} THEN 'lost' "
+        f"WHEN {low} IN {tuple(OPEN_WORDS)!r} THEN 'open' END"
+    )
+
+
+# ---------------------------------------------------------------- dates
+@dataclass(frozen=True)
+class DateProfile:
+    """What a date column's values say about day/month order."""
+
+    has_xx: bool  # values like 03/05/2024
+    order: str | None  # 'dmy' | 'mdy' when the values decide it
+    conflict: bool  # some values need day-first and others month-first
+
+
+def date_profile(con: duckdb.DuckDBPyConnection, table: str, col: str) -> DateProfile:
+    n, first, second = con.execute(
+        f"""
+        WITH xx AS (
+            SELECT regexp_extract({col}, '^(\\d{{1,2}})[/.\\-](\\d{{1,2}})', ['a', 'b']) AS p
+            FROM {quote_ident(table)}
+            WHERE regexp_matches({col}, {sql_str(XX_PATTERN)})
+        )
+        SELECT count(*), max(CAST(p.a AS INT)), max(CAST(p.b AS INT)) FROM xx
+        """
+    ).fetchone()
+    if not n:
+        return DateProfile(False, None, False)
+    if first > 12 and second > 12:
+        return DateProfile(True, None, True)
+    if first > 12:
+        return DateProfile(True, "dmy", False)
+    if second > 12:
+        return DateProfile(True, "mdy", False)
+    return DateProfile(True, None, False)
+
+
+def _xx_formats(order: str, year: str) -> list[str]:
+    base = "%d/%m/" if order == "dmy" else "%m/%d/"
+    return [base + year + t for t in _TIMES]
+
+
+def timestamp_sql(v: str, order: str | None) -> str:
+    """Parse ISO, day/month-order dates (order decided per column), Korean and Chinese forms."""
+    other = (
+        f"coalesce(TRY_CAST({v} AS TIMESTAMP), try_strptime({v}, {sql_list(OTHER_DATE_FORMATS)}))"
+    )
+    if order is None:
+        parsed = other
+    else:
+        xx = "'^(\\d{1,2})[/.\\-](\\d{1,2})[/.\\-](\\d{2,4})'"
+        norm = f"regexp_replace({v}, {xx}, '\\1/\\2/\\3')"
+        four = sql_list(_xx_formats(order, "%Y"))
+        two = sql_list(_xx_formats(order, "%y"))
+        parsed = (
+            f"CASE WHEN regexp_matches({v}, '^\\d{{1,2}}[/.\\-]\\d{{1,2}}[/.\\-]\\d{{4}}') "
+            f"THEN try_strptime({norm}, {four}) "
+            f"WHEN regexp_matches({v}, '^\\d{{1,2}}[/.\\-]\\d{{1,2}}[/.\\-]\\d{{2}}\\b') "
+            f"THEN try_strptime({norm}, {two}) ELSE {other} END"
+        )
+    return parsed
+
+
+def plausible_sql(parsed: str) -> str:
+    """Guards against a 2-digit year read as year 24 AD and similar slips."""
+    return f"year({parsed}) BETWEEN 1900 AND 2100"
+
+
+def date_sql(v: str, order: str | None) -> str:
+    return f"CAST({timestamp_sql(v, order)} AS DATE)"
