@@ -28,7 +28,9 @@ def data_dir_for(db_path: Path | str) -> Path:
     return Path(db_path).resolve().parent
 
 
-def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) a database and make sure the schema is current."""
     target = Path(path) if path is not None else default_db_path()
     if str(target) != ":memory:":
