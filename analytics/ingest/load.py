@@ -129,6 +129,18 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
     counts.updated = existing_older
     counts.unchanged = existing_newer
     counts.inserted = counts.loaded - existing_older - existing_newer
+    for name, stage in staged.entered.items():
+        con.execute(
+            f"""
+            INSERT INTO stage_history_imported
+                (opportunity_id, stage, source_stage, entered_at, amount, import_id)
+            SELECT DISTINCT {ident}, ?, ?, {quote_ident(name)}, {c("amount", "DECIMAL(18, 2)")}, ?
+            FROM valid
+            WHERE {quote_ident(name)} IS NOT NULL
+            ON CONFLICT DO NOTHING
+            """,
+            [stage, stage, import_id],
+        )
     counts.not_in_file = con.execute(
         "SELECT count(*) FROM opportunities "
         "WHERE opportunity_id NOT IN (SELECT opportunity_id FROM incoming)"

@@ -6,7 +6,8 @@ beside its parsed value so problems can quote what the file said.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -28,22 +29,18 @@ class Staged:
     problems: list[Problem]  # the first MAX_REPORTED, in row order
     problem_totals: dict[str, int]
     date_orders: dict[str, str | None]
+    # HubSpot `Date entered "<stage> (<pipeline>)"` columns: staged field -> canonical stage
+    entered: dict[str, str] = field(default_factory=dict)
 
 
 def _stage_map(con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...]) -> None:
     """Distinct stage labels in the file -> canonical stage (matched in Python, once per label)."""
-    lookup = {}
-    for s in stages:
-        for label in (s.name, *s.aliases):
-            lookup.setdefault(norm_key(label), s)
     raw_labels = [r[0] for r in con.execute("SELECT DISTINCT r_stage FROM staged_text").fetchall()]
     rows = []
     for label in raw_labels:
         if label is None:
             continue
-        stage = lookup.get(norm_key(label))
-        if stage is None and label.rstrip().endswith(")") and "(" in label:
-            stage = lookup.get(norm_key(label[: label.rindex("(")]))  # "Won (Sales Pipeline)"
+        stage = _lookup(stages, label)
         if stage is not None:
             rows.append((label, stage.name, stage.probability, stage.is_closed, stage.is_won))
     con.execute(
@@ -52,6 +49,31 @@ def _stage_map(con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...]) -> Non
     )
     if rows:
         con.executemany("INSERT INTO stage_map VALUES (?, ?, ?, ?, ?)", rows)
+
+
+_ENTERED = re.compile(r"""^date entered\s*["'“‘](.+?)["'”’]\s*$""", re.IGNORECASE)
+
+
+def _lookup(stages: tuple[Stage, ...], label: str) -> Stage | None:
+    table = {}
+    for s in stages:
+        for name in (s.name, *s.aliases):
+            table.setdefault(norm_key(name), s)
+    stage = table.get(norm_key(label))
+    if stage is None and label.rstrip().endswith(")") and "(" in label:
+        stage = table.get(norm_key(label[: label.rindex("(")]))  # "Won (Sales Pipeline)"
+    return stage
+
+
+def entered_columns(headers: list[str], stages: tuple[Stage, ...]) -> dict[str, str]:
+    """HubSpot deal exports carry stage history as one date column per stage entered."""
+    out = {}
+    for header in headers:
+        match = _ENTERED.match(header)
+        stage = _lookup(stages, match.group(1)) if match else None
+        if stage is not None:
+            out[header] = stage.name
+    return out
 
 
 def stage_rows(
@@ -63,8 +85,22 @@ def stage_rows(
     date_order: str | None = None,
 ) -> Staged:
     kind = detection.kind
-    col_of = {f: f"c{headers.index(h)}" for f, h in detection.columns.items()}
+    header_of = dict(detection.columns)
+    col_of = {f: f"c{headers.index(h)}" for f, h in header_of.items()}
     fields = [f.name for f in kind.fields if f.name in col_of]
+    types = {f.name: f.type for f in kind.fields}
+    required = {f.name for f in kind.fields if f.required}
+    entered: dict[str, str] = {}
+    if kind.name == "opportunities":
+        for i, (header, stage_name) in enumerate(entered_columns(headers, stages).items()):
+            name = f"entered__{i}"
+            header_of[name], col_of[name], types[name] = (
+                header,
+                f"c{headers.index(header)}",
+                "timestamp",
+            )
+            fields.append(name)
+            entered[name] = stage_name
 
     # 1. trimmed text per field (blank and '-' become NULL)
     select = ", ".join(f"{V.blank_to_null(col_of[f])} AS {quote_ident('r_' + f)}" for f in fields)
@@ -75,7 +111,7 @@ def stage_rows(
     date_orders: dict[str, str | None] = {}
     profiles = {}
     for f in fields:
-        ftype = kind.field(f).type
+        ftype = types[f]
         if ftype in ("date", "timestamp"):
             profiles[f] = V.date_profile(con, "staged_text", quote_ident("r_" + f))
     decided = {p.order for p in profiles.values() if p.order}
@@ -85,7 +121,7 @@ def stage_rows(
             raise refuse(
                 file_name,
                 "dates are written both day-first and month-first in this column",
-                column=detection.columns[f],
+                column=header_of[f],
             )
         order = date_order or p.order or file_order
         if p.has_xx and order is None:
@@ -93,12 +129,12 @@ def stage_rows(
                 file_name,
                 "dates like 03/05/2024 could be day-first or month-first and no value decides it;"
                 " choose the date order (--date-order dmy|mdy, or on the Data page)",
-                column=detection.columns[f],
+                column=header_of[f],
             )
         date_orders[f] = order if p.has_xx else None
     for f in fields:
         r = quote_ident("r_" + f)
-        ftype = kind.field(f).type
+        ftype = types[f]
         if ftype == "amount":
             parsers[f] = V.amount_sql(r, V.decimal_mark(con, "staged_text", r))
         elif ftype == "number":
@@ -116,7 +152,7 @@ def stage_rows(
         else:
             parsers[f] = r
     extra = []
-    if "amount" in fields and kind.field("amount").type == "amount":
+    if "amount" in fields and types["amount"] == "amount":
         extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
     if "stage" in fields:
         _stage_map(con, stages)
@@ -142,9 +178,9 @@ def stage_rows(
     # 4. problems, one SELECT per rule
     checks = []
     for f in fields:
-        fdef = kind.field(f)
+        ftype = types[f]
         r, p = quote_ident("r_" + f), quote_ident(f)
-        header = V.sql_str(detection.columns[f])
+        header = V.sql_str(header_of[f])
         what = {
             "amount": "is not an amount",
             "number": "is not a number",
@@ -153,18 +189,18 @@ def stage_rows(
             "timestamp": "is not a date/time",
             "bool": "is not yes/no (TRUE/FALSE)",
             "outcome": "is not a status (open / won / lost)",
-        }.get(fdef.type)
+        }.get(ftype)
         if what:
             checks.append(
                 f"SELECT __line, {header}, {r}, {V.sql_str(what)} FROM staged "
                 f"WHERE {r} IS NOT NULL AND {p} IS NULL"
             )
-        if fdef.type in ("date", "timestamp"):
+        if ftype in ("date", "timestamp"):
             checks.append(
                 f"SELECT __line, {header}, {r}, 'is a date outside 1900-2100' FROM staged "
                 f"WHERE {p} IS NOT NULL AND NOT {V.plausible_sql(p)}"
             )
-        if fdef.required:
+        if f in required:
             checks.append(
                 f"SELECT __line, {header}, NULL, {V.sql_str(f'is empty ({f} is required)')} "
                 f"FROM staged WHERE {r} IS NULL"
@@ -223,6 +259,7 @@ def stage_rows(
         ],
         problem_totals=totals,
         date_orders=date_orders,
+        entered=entered,
     )
 
 
