@@ -268,6 +268,8 @@ def import_file(
             source.cleanup()
         for table in TEMP_TABLES:
             with contextlib.suppress(duckdb.Error):
+                con.execute(f"DROP VIEW IF EXISTS temp.{table}")
+            with contextlib.suppress(duckdb.Error):
                 con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 

@@ -104,7 +104,8 @@ def stage_rows(
 
     # 1. trimmed text per field (blank and '-' become NULL)
     select = ", ".join(f"{V.blank_to_null(col_of[f])} AS {quote_ident('r_' + f)}" for f in fields)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE staged_text AS SELECT __line, {select} FROM raw")
+    # a view: it is read a few times for profiles and once, whole, by the parse below
+    con.execute(f"CREATE OR REPLACE TEMP VIEW staged_text AS SELECT __line, {select} FROM raw")
 
     # 2. column-wide conventions, decided from all values of each column
     parsers: dict[str, str] = {}
