@@ -30,6 +30,7 @@ import cProfile
 import io
 import pstats
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    PROJECT_ROOT,
     add_common_args,
     current_rss_kb,
     format_table,
@@ -83,6 +85,7 @@ def baseline_once(csv_path: str, db_path: str, options: dict[str, bool]) -> dict
         + (", " + extra if extra else "")
         + ")"
     )
+    cpu_start = time.process_time()
     start = time.perf_counter()
     con = duckdb.connect(db_path)
     opened = time.perf_counter()
@@ -99,6 +102,7 @@ def baseline_once(csv_path: str, db_path: str, options: dict[str, bool]) -> dict
         "open_s": opened - start,
         "call_s": called - opened,
         "close_s": closed - called,
+        "cpu_s": time.process_time() - cpu_start,
         "rss_ready_kb": rss_ready,
     }
 
@@ -108,6 +112,7 @@ def import_once(csv_path: str, db_path: str, data_dir: str) -> dict[str, Any]:
     from analytics import db, ingest
 
     rss_ready = current_rss_kb()
+    cpu_start = time.process_time()
     start = time.perf_counter()
     con = db.connect(db_path)
     opened = time.perf_counter()
@@ -126,6 +131,7 @@ def import_once(csv_path: str, db_path: str, data_dir: str) -> dict[str, Any]:
         "open_s": opened - start,
         "call_s": called - opened,
         "close_s": closed - called,
+        "cpu_s": time.process_time() - cpu_start,
         "rss_ready_kb": rss_ready,
     }
 
@@ -179,6 +185,7 @@ def _summary_row(side: str, runs: list[dict[str, Any]], data_rows: int) -> list[
         f"{median([r['open_s'] for r in runs]):.2f}",
         f"{median([r['call_s'] for r in runs]):.2f}",
         f"{median([r['close_s'] for r in runs]):.2f}",
+        f"{median([r['cpu_s'] for r in runs]):.2f}",
         f"{data_rows / med:,.0f}",
         f"{mb(peak):.0f}",
         f"{mb(over):.0f}",
@@ -226,8 +233,8 @@ def profile_import(csv_path: Path, work_root: Path, top: int = 30) -> str:
     out = [
         f"profiled import: {elapsed:.2f} s, ok={result.ok}, rows_loaded={result.rows_loaded}",
         "",
-        "DuckDB statements issued through the connection (slowest first):",
-        timed.report(),
+        "DuckDB statements issued through the connection, in order:",
+        timed.report(elapsed),
         "",
         report,
     ]
@@ -268,13 +275,52 @@ class TimedConnection:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def report(self, top: int = 15) -> str:
+    def report(self, elapsed: float, threshold: float = 0.01) -> str:
+        """Statements in the order issued (so they read as the import's phases)."""
         total = sum(t for t, _ in self.calls)
-        lines = [f"  {len(self.calls)} calls, {total:.2f} s in total"]
-        for seconds, text in sorted(self.calls, reverse=True)[:top]:
-            flat = " ".join(text.split())
-            lines.append(f"  {seconds:7.3f} s  {flat[:150]}")
+        small = [t for t, _ in self.calls if t < threshold]
+        lines = [
+            f"  {len(self.calls)} calls, {total:.2f} s in DuckDB; "
+            f"{elapsed - total:.2f} s outside it (Python: sniffing, hashing, copying the upload)"
+        ]
+        for seconds, text in self.calls:
+            if seconds >= threshold:
+                flat = " ".join(text.split())
+                lines.append(f"  {seconds:7.3f} s  {100 * seconds / elapsed:4.1f}%  {flat[:130]}")
+        lines.append(f"  {sum(small):7.3f} s  in {len(small)} statements under {threshold} s each")
         return "\n".join(lines)
+
+
+def duckdb_version() -> str:
+    import duckdb
+
+    return str(duckdb.__version__)
+
+
+def code_version() -> str:
+    """The commit measured, flagged when analytics/ has uncommitted edits.
+
+    Others edit the tree while benchmarks run; a figure is only useful with the code it
+    belongs to.
+    """
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "analytics"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {head}" + (" + uncommitted edits in analytics/" if dirty else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--rows and --repeat must be positive")
 
     print(f"== import benchmark: {args.rows:,} rows, {args.repeat} runs per side ==")
+    print(f"code: {code_version()}; duckdb {duckdb_version()}")
     print(f"load before: {load_average()}")
     start = time.perf_counter()
     csv_path = generate(args.rows, args.seed)
@@ -351,6 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "open s",
         "work s",
         "close s",
+        "cpu s",
         "rows/s",
         "peak MB",
         "peak-over-ready MB",
@@ -359,8 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(format_table(headers, [_summary_row(s, runs[s], args.rows) for s in sides]))
     print(
-        "  median s = open database -> close (incl. checkpoint); peak MB = child VmHWM; "
-        "peak-over-ready = above the process after its imports"
+        "  median s = wall time, open database -> close (incl. checkpoint); cpu s = CPU time of\n"
+        "  all the child's threads (less sensitive to other load); peak MB = child VmHWM;\n"
+        "  peak-over-ready = peak above the child's RSS after its imports"
     )
     print(f"load after: {load_average()}")
 
