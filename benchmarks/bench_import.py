@@ -190,6 +190,7 @@ def _summary_row(side: str, runs: list[dict[str, Any]], data_rows: int) -> list[
         f"{mb(peak):.0f}",
         f"{mb(over):.0f}",
         " ".join(f"{s:.2f}" for s in secs),
+        " ".join(f"{r['cpu_s']:.2f}" for r in runs),
     ]
 
 
@@ -312,7 +313,7 @@ def code_version() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "analytics"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "analytics"],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,
@@ -402,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows/s",
         "peak MB",
         "peak-over-ready MB",
-        "runs (s)",
+        "runs wall s",
+        "runs cpu s",
     ]
     print()
     print(format_table(headers, [_summary_row(s, runs[s], args.rows) for s in sides]))
@@ -420,6 +422,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         verdict = "PASS" if ratio <= GOAL_RATIO else "MISS"
         if failed:
             verdict += " (but a run did not load every row: figures are not comparable)"
+        cpu_ratio = median([r["cpu_s"] for r in runs["import"]]) / median(
+            [r["cpu_s"] for r in runs["baseline"]]
+        )
+        print(f"cpu ratio import/baseline: {cpu_ratio:.2f}x (for context under load)")
         print(f"ratio import/baseline: {ratio:.2f}x  goal <= {GOAL_RATIO}x  -> {verdict}")
         if ratio > GOAL_RATIO and args.fail_on_miss:
             failed = True
