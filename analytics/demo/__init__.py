@@ -1,0 +1,199 @@
+"""`python -m analytics demo`: a seeded, realistic demo loaded through the real importer.
+
+Why it exists: every page needs data that exercises it (rising and falling reps, stalled
+and slipping deals, seasonality, forecasts to compare with actuals), and the import path
+needs realistic files. So the demo writes CRM-style export files into ``data/demo/`` and
+loads them with :func:`analytics.ingest.import_file`, exactly as ops would upload them.
+Nothing here writes to the database directly.
+
+Deterministic: the same seed and anchor give the same bytes. The anchor ("today" in the
+demo) is a fixed date by default, not the clock, for the same reason.
+
+Heavy imports (numpy, pandas, the importer) happen inside the functions, so the CLI starts
+fast for the other sub-commands that import this module only to register.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analytics.demo.files import DemoFile
+
+DEFAULT_SEED = 42
+DEFAULT_ANCHOR = date(2026, 11, 16)  # a Monday: the last weekly snapshot is taken on it
+
+
+class DemoError(RuntimeError):
+    """The demo could not be built (a refused import, or a database that is not empty)."""
+
+
+def default_out_dir() -> Path:
+    """<project>/data/demo: beside the default database, git-ignored."""
+    from analytics.db import PROJECT_ROOT
+
+    return PROJECT_ROOT / "data" / "demo"
+
+
+def write_demo_files(
+    out_dir: Path | str, seed: int = DEFAULT_SEED, anchor: date = DEFAULT_ANCHOR
+) -> list[DemoFile]:
+    """Generate the demo and write its export files; returns them in import order."""
+    from analytics.demo import generate
+
+    return generate.write(generate.generate(seed, anchor), Path(out_dir))
+
+
+def import_demo_files(db_path: Path | str, demo_files: list[DemoFile]) -> dict[str, int]:
+    """Import the files in order through the ops import path; rows loaded per kind.
+
+    Raises DemoError with the importer's message on the first file it does not load
+    whole, because a half-loaded demo would mislead every page.
+    """
+    from analytics import db
+    from analytics.ingest import import_file
+
+    loaded: dict[str, int] = {}
+    con = db.connect(db_path)
+    try:
+        data_dir = db.data_dir_for(db_path)
+        for f in demo_files:
+            result = import_file(con, f.path, kind=f.kind, as_of=f.as_of, data_dir=data_dir)
+            # Only a whole load will do: a partial demo (rows in quarantine) or a duplicate
+            # (an earlier demo already in this database) would make every page misleading.
+            if result.status != "loaded":
+                raise DemoError(f"demo import of {f.kind} stopped: {result.message}")
+            loaded[f.kind] = loaded.get(f.kind, 0) + result.rows_loaded
+    finally:
+        con.close()
+    return loaded
+
+
+def _prepare_database(db_path: Path, replace: bool) -> None:
+    """Refuse to mix the demo into a database that already holds imports, unless replacing."""
+    if not db_path.exists():
+        return
+    if not replace:
+        import duckdb
+
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            has_imports = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'imports'"
+            ).fetchone()[0]
+            n = con.execute("SELECT count(*) FROM imports").fetchone()[0] if has_imports else 0
+        finally:
+            con.close()
+        if n:
+            raise DemoError(
+                f"{db_path} already holds {n} imports; pass --replace to delete it and "
+                "rebuild the demo from scratch"
+            )
+        return
+    for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def build_demo(
+    db_path: Path | str,
+    out_dir: Path | str | None = None,
+    seed: int = DEFAULT_SEED,
+    anchor: date = DEFAULT_ANCHOR,
+    *,
+    replace: bool = False,
+) -> dict[str, Any]:
+    """Write the demo files and import them into `db_path`; returns a summary.
+
+    The summary holds the files written, rows per kind (written and imported), the
+    designed trajectory reps, and the seconds each phase took.
+    """
+    from analytics.demo import generate
+
+    db_path = Path(db_path)
+    out = Path(out_dir) if out_dir is not None else default_out_dir()
+    _prepare_database(db_path, replace)
+    t0 = time.perf_counter()
+    data = generate.generate(seed, anchor)
+    t1 = time.perf_counter()
+    demo_files = generate.write(data, out)
+    t2 = time.perf_counter()
+    imported = import_demo_files(db_path, demo_files)
+    t3 = time.perf_counter()
+    written: dict[str, int] = {}
+    for f in demo_files:
+        written[f.kind] = written.get(f.kind, 0) + f.rows
+    return {
+        "db_path": str(db_path),
+        "out_dir": str(out),
+        "seed": seed,
+        "anchor": anchor.isoformat(),
+        "files": [str(f.path) for f in demo_files],
+        "rows_written": written,
+        "rows_imported": imported,
+        "trajectories": data.trajectories,
+        "seconds": {
+            "generate": round(t1 - t0, 2),
+            "write": round(t2 - t1, 2),
+            "import": round(t3 - t2, 2),
+            "total": round(t3 - t0, 2),
+        },
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    summary = build_demo(
+        args.db, args.out, seed=args.seed, anchor=args.anchor, replace=args.replace
+    )
+    secs = summary["seconds"]
+    print(f"demo: {len(summary['files'])} files written to {summary['out_dir']}")
+    print(f"demo: imported into {summary['db_path']} (seed {args.seed}, anchor {args.anchor})")
+    for kind, n in summary["rows_imported"].items():
+        print(f"  {kind:<22} {n:>9,} rows")
+    print(
+        f"demo: {secs['total']:.1f}s (generate {secs['generate']:.1f}s, write {secs['write']:.1f}s,"
+        f" import {secs['import']:.1f}s)"
+    )
+    return 0
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `demo` sub-command to the CLI."""
+    from analytics.db import default_db_path
+
+    p = sub.add_parser(
+        "demo",
+        help="write seeded demo export files and import them",
+        description=(
+            "Write a seeded, deterministic set of CRM-style export files (weekly Salesforce "
+            "opportunity reports, stage history, reps, activities, leads, quotas, forecast "
+            "calls) and import them through the normal import path."
+        ),
+    )
+    p.add_argument("--db", type=Path, default=default_db_path(), help="database file")
+    p.add_argument(
+        "--out", type=Path, default=None, help="where to write the files (default data/demo)"
+    )
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default 42)")
+    p.add_argument(
+        "--anchor",
+        type=_iso_date,
+        default=DEFAULT_ANCHOR,
+        help=f"the demo's 'today' (default {DEFAULT_ANCHOR.isoformat()})",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="delete an existing database file first (otherwise a non-empty one is refused)",
+    )
+    p.set_defaults(func=_run)
