@@ -1,0 +1,442 @@
+"""Bad uploads: a clear report (file, row, column, value, problem) and an untouched database.
+
+Every case first loads a good file, takes a full fingerprint (every table's contents, the
+stage-history view and the stored uploads), imports the bad file, and compares.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from analytics.ingest import preview_file
+
+H = "opportunity_id,opportunity_name,owner,stage,amount,close_date\n"
+OK1 = "A1,One,Ann,Discovery,100,2024-01-02\n"
+OK2 = "A2,Two,Ann,Qualified,200,2024-01-03\n"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+
+def _xlsx(path: Path, rows: list[list]) -> None:
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.save(path)
+
+
+def _bytes(content) -> bytes:
+    return content if isinstance(content, bytes) else content.encode("utf-8")
+
+
+# (file name, content, import kwargs, fragments the message must contain, row, column)
+BAD = [
+    pytest.param(
+        "missing.csv",
+        "opportunity_id,owner,amount\nA1,Ann,100\n",
+        {},
+        ["missing required column", "stage", "'opportunity_id', 'owner', 'amount'"],
+        None,
+        None,
+        id="missing-required-column",
+    ),
+    pytest.param(
+        "no_id.csv",
+        "Owner,Stage,Amount\nAnn,Discovery,100\n",
+        {},
+        ["missing required column", "opportunity_id (or opportunity_name)", "'Owner', 'Stage'"],
+        None,
+        None,
+        id="missing-id-and-name",
+    ),
+    pytest.param(
+        "amount.csv",
+        H + OK1 + "A2,Two,Ann,Discovery,12abc,2024-01-02\n",
+        {},
+        ["row 3", "'amount'", "is not an amount", "'12abc'"],
+        3,
+        "amount",
+        id="unparsable-amount",
+    ),
+    pytest.param(
+        "date.csv",
+        H + OK1 + "A2,Two,Ann,Discovery,100,next week\n",
+        {},
+        ["row 3", "'close_date'", "is not a date", "'next week'"],
+        3,
+        "close_date",
+        id="unparsable-date",
+    ),
+    pytest.param(
+        "impossible_date.csv",
+        H + OK1 + "A2,Two,Ann,Discovery,100,2024-02-30\n",
+        {},
+        ["row 3", "'close_date'", "is not a date", "'2024-02-30'"],
+        3,
+        "close_date",
+        id="impossible-date",
+    ),
+    pytest.param(
+        "year.csv",
+        H + "A1,One,Ann,Discovery,100,0024-01-02\n",
+        {},
+        ["row 2", "'close_date'", "outside 1900-2100"],
+        2,
+        "close_date",
+        id="implausible-year",
+    ),
+    pytest.param(
+        "stage.csv",
+        H + OK1 + "A2,Two,Ann,Contract Haggling,100,2024-01-02\n",
+        {},
+        ["row 3", "'stage'", "is not a known stage", "'Contract Haggling'"],
+        3,
+        "stage",
+        id="unknown-stage",
+    ),
+    pytest.param(
+        "no_stage.csv",
+        H + "A1,One,Ann,,100,2024-01-02\n",
+        {},
+        ["row 2", "'stage'", "is empty"],
+        2,
+        "stage",
+        id="empty-required-stage",
+    ),
+    pytest.param(
+        "probability.csv",
+        "opportunity_id,stage,probability\nA1,Discovery,150%\n",
+        {},
+        ["row 2", "'probability'", "percentage", "'150%'"],
+        2,
+        "probability",
+        id="probability-out-of-range",
+    ),
+    pytest.param(
+        "dups.csv",
+        H + OK1 + OK2 + "A1,Again,Bob,Discovery,300,2024-01-04\n",
+        {},
+        ["row 4", "'opportunity_id'", "repeats", "row 2", "'A1'"],
+        4,
+        "opportunity_id",
+        id="duplicate-id-in-file",
+    ),
+    pytest.param("empty.csv", b"", {}, ["empty.csv", "empty"], None, None, id="empty-file"),
+    pytest.param(
+        "blank.csv", "\n \r\n\t\n", {}, ["blank.csv", "empty"], None, None, id="blank-lines-only"
+    ),
+    pytest.param("header.csv", H, {}, ["header.csv", "no data rows"], None, None, id="header-only"),
+    pytest.param(
+        "report.csv",
+        "Opportunity Name,Stage,Amount\n\n"
+        '"Grand Totals (0 records)"\n\n"Confidential Information - Do Not Distribute"\n'
+        '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."\n',
+        {},
+        ["report.csv", "no data rows"],
+        None,
+        None,
+        id="report-with-only-footers",
+    ),
+    pytest.param(
+        "random.csv",
+        random.Random(20240305).randbytes(4096),
+        {},
+        ["random.csv", "not a text file"],
+        None,
+        None,
+        id="random-bytes",
+    ),
+    pytest.param(
+        "image.csv",
+        PNG + random.Random(7).randbytes(512),
+        {},
+        ["image.csv", "not a text file"],
+        None,
+        None,
+        id="png-header",
+    ),
+    pytest.param(
+        "huge.csv",
+        H + "A1," + "x" * 1_000_000 + ",Ann,Discovery,100,2024-01-02\n",
+        {},
+        ["row 2", "'opportunity_name'", "1000000 characters", "limit"],
+        2,
+        "opportunity_name",
+        id="one-megabyte-field",
+    ),
+    pytest.param(
+        "wide.csv",
+        H + OK1 + "A2,Two,Ann,Discovery,100,2024-01-02,extra,more\n",
+        {},
+        ["row 3", "fields", "header has 6"],
+        3,
+        None,
+        id="too-many-fields",
+    ),
+    pytest.param(
+        "quote.csv",
+        H + 'A1,"One,Ann,Discovery,100,2024-01-02\n',
+        {},
+        ["quote.csv", "row 2", "quoted field is not closed"],
+        2,
+        None,
+        id="unclosed-quote",
+    ),
+    pytest.param(
+        "legacy.xls", OLE, {}, ["legacy.xls", ".xls", ".xlsx"], None, None, id="xls-ole-file"
+    ),
+    pytest.param(
+        "broken.xlsx",
+        b"PK\x03\x04" + random.Random(3).randbytes(600),
+        {},
+        ["broken.xlsx", "cannot be read"],
+        None,
+        None,
+        id="damaged-xlsx",
+    ),
+    pytest.param("gone.csv", None, {}, ["gone.csv", "not found"], None, None, id="file-not-found"),
+    pytest.param(
+        "pipeline.csv",
+        "opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,close_value\n"
+        "1C1I7A6R,Moses Frase,GTX Plus Basic,Cancity,Won,2016-10-20,2017-03-01,1054\n",
+        {"kind": "reps"},
+        ["pipeline.csv", "opportunities", "not reps"],
+        None,
+        None,
+        id="wrong-kind",
+    ),
+    pytest.param(
+        "deals.csv",
+        H + OK1,
+        {"kind": "deals"},
+        ["deals.csv", "unknown kind 'deals'"],
+        None,
+        None,
+        id="unknown-kind",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "kwargs", "fragments", "line", "column"), BAD)
+def test_bad_file_is_refused_and_changes_nothing(
+    name, content, kwargs, fragments, line, column, ingest_data, tmp_path, run_import, fingerprint
+):
+    assert run_import(ingest_data / "template.csv").status == "loaded"
+    path = tmp_path / "upload" / name
+    path.parent.mkdir()
+    if content is not None:
+        path.write_bytes(_bytes(content))
+    before = fingerprint()
+
+    result = run_import(path, **kwargs)
+
+    assert result.status == "refused"
+    assert not result.ok
+    assert result.import_id is None
+    assert result.stored_path is None
+    assert result.rows_loaded == 0
+    message = result.message
+    assert message.startswith(f"{name}: refused")
+    assert "Traceback" not in message
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+    assert result.problems, message
+    first = result.problems[0]
+    assert first.file == name
+    assert (first.line, first.column) == (line, column)
+    assert sum(result.problem_totals.values()) >= 1
+    assert fingerprint() == before
+
+
+def test_too_many_fields_message_counts_the_fields(tmp_path, run_import):
+    path = tmp_path / "wide.csv"
+    path.write_text(H + OK1 + "A2,Two,Ann,Discovery,100,2024-01-02,extra,more\n", encoding="utf-8")
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert "row 3: the row has 8 fields but the header has 6" in result.message
+
+
+def test_report_lists_fifty_problems_and_totals_all(tmp_path, run_import, fingerprint):
+    path = tmp_path / "many.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["opportunity_id", "stage", "amount"])
+        for i in range(150):
+            writer.writerow([f"X{i}", "Discovery", "lots" if i < 120 else "10"])
+    before = fingerprint()
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert len(result.problems) == 50
+    assert [p.line for p in result.problems] == list(range(2, 52))
+    assert result.problem_totals == {"is not an amount": 120}
+    lines = result.message.splitlines()
+    assert sum("is not an amount (value 'lots')" in ln for ln in lines) == 50
+    assert "and 70 more" in result.message
+    assert fingerprint() == before
+
+
+def test_totals_per_problem_kind(tmp_path, run_import):
+    path = tmp_path / "mixed.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["opportunity_id", "stage", "amount", "close_date"])
+        for i in range(100):
+            amount = "n/a" if i % 2 == 0 else "5"  # 50 bad amounts
+            when = "soon" if i % 10 == 0 else "2024-01-01"  # 10 bad dates
+            stage = "Haggling" if i % 20 == 1 else "Discovery"  # 5 unknown stages
+            writer.writerow([f"X{i}", stage, amount, when])
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert result.problem_totals == {
+        "is not an amount": 50,
+        "is not a date": 10,
+        next(k for k in result.problem_totals if k.startswith("is not a known stage")): 5,
+    }
+    assert len(result.problems) == 50
+    assert [p.line for p in result.problems] == sorted(p.line for p in result.problems)
+    assert "and 15 more" in result.message
+
+
+def test_problem_row_counts_blank_lines_in_the_middle(tmp_path, run_import):
+    # the user opens the file at the row the report names: blank rows count as rows
+    path = tmp_path / "gap.csv"
+    path.write_text(H + OK1 + "\n" + "A2,Two,Ann,Discovery,bad,2024-01-02\n", encoding="utf-8")
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert [(p.line, p.column, p.value) for p in result.problems] == [(4, "amount", "bad")]
+
+
+def test_problem_row_after_leading_blank_lines(tmp_path, run_import):
+    path = tmp_path / "lead.csv"
+    path.write_text("\n\n" + H + OK1 + "A2,Two,Ann,Discovery,bad,2024-01-02\n", encoding="utf-8")
+
+    result = run_import(path)
+
+    assert [(p.line, p.column) for p in result.problems] == [(5, "amount")]
+
+
+def test_xlsx_problem_names_the_spreadsheet_row(tmp_path, run_import, fingerprint):
+    path = tmp_path / "deals.xlsx"
+    _xlsx(
+        path,
+        [
+            ["opportunity_id", "stage", "amount"],
+            ["X1", "Discovery", 10],
+            ["X2", "Discovery", "ten"],
+        ],
+    )
+    before = fingerprint()
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert [(p.line, p.column, p.value) for p in result.problems] == [(3, "amount", "ten")]
+    assert "deals.xlsx, row 3, column 'amount'" in result.message
+    assert fingerprint() == before
+
+
+def test_xlsx_with_an_empty_first_sheet(tmp_path, run_import, fingerprint):
+    path = tmp_path / "blank.xlsx"
+    _xlsx(path, [])
+    before = fingerprint()
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert "blank.xlsx" in result.message and "empty" in result.message
+    assert fingerprint() == before
+
+
+def test_refused_file_can_be_fixed_and_imported(tmp_path, run_import, con):
+    path = tmp_path / "deals.csv"
+    path.write_text(H + "A1,One,Ann,Haggling,100,2024-01-02\n", encoding="utf-8")
+    assert run_import(path).status == "refused"
+    assert run_import(path).status == "refused"  # a refused file is not "already imported"
+
+    path.write_text(H + OK1, encoding="utf-8")
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 1
+
+
+def test_keep_valid_loads_good_rows_and_quarantines_the_rest(tmp_path, run_import, con, data_dir):
+    path = tmp_path / "partial.csv"
+    path.write_text(
+        H
+        + OK1
+        + OK2
+        + "A3,Three,Bob,Haggling,300,2024-01-04\n"  # row 4: unknown stage
+        + "A4,Four,Bob,Discovery,lots,someday\n"  # row 5: two problems
+        + "A5,Five,Cy,Closed Won,500,2024-01-06\n"
+        + "A1,Dup,Cy,Discovery,600,2024-01-07\n",  # row 7: repeats A1
+        encoding="utf-8",
+    )
+
+    result = run_import(path, keep_valid=True)
+
+    assert result.status == "partial", result.message
+    assert result.ok
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 3, 3)
+    assert "3 rows rejected" in result.message
+    loaded = con.execute("SELECT opportunity_id, amount FROM opportunities ORDER BY 1").fetchall()
+    assert loaded == [
+        ("A1", Decimal("100.00")),
+        ("A2", Decimal("200.00")),
+        ("A5", Decimal("500.00")),
+    ]
+    quarantine = con.execute(
+        "SELECT import_id, line, column_name, value, problem FROM quarantine "
+        "ORDER BY line, column_name"
+    ).fetchall()
+    assert [(q[0], q[1], q[2], q[3]) for q in quarantine] == [
+        (result.import_id, 4, "stage", "Haggling"),
+        (result.import_id, 5, "amount", "lots"),
+        (result.import_id, 5, "close_date", "someday"),
+        (result.import_id, 7, "opportunity_id", "A1"),
+    ]
+    assert quarantine[0][4].startswith("is not a known stage")
+    assert [q[4] for q in quarantine[1:3]] == ["is not an amount", "is not a date"]
+    assert "repeats" in quarantine[3][4]
+    assert con.execute("SELECT rows_loaded, rows_rejected FROM imports").fetchall() == [(3, 3)]
+    assert Path(result.stored_path).is_file()
+
+
+def test_keep_valid_still_refuses_an_unusable_file(tmp_path, run_import, fingerprint):
+    path = tmp_path / "missing.csv"
+    path.write_text("opportunity_id,amount\nA1,100\n", encoding="utf-8")
+    before = fingerprint()
+
+    result = run_import(path, keep_valid=True)
+
+    assert result.status == "refused"
+    assert "missing required column" in result.message
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("random.csv", random.Random(1).randbytes(2048)), ("legacy.xls", OLE), ("empty.csv", b"")],
+)
+def test_preview_reports_unreadable_files_without_raising(name, content, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(content)
+
+    preview = preview_file(path)
+
+    assert preview.problem is not None
+    assert name in preview.problem
+    assert preview.sample.empty
