@@ -61,6 +61,7 @@ MEDIAN_DEAL = {
     ("CSM", "junior"): 5_000.0,
     ("CSM", "senior"): 7_500.0,
 }
+DEAL_SIGMA = 0.75  # spread of log deal size
 # Relative time spent in each open stage (Dirichlet weights).
 STAGE_WEIGHT = np.array([1.0, 1.3, 1.5, 2.0, 1.4])
 # Where lost deals drop out (Discovery .. Final Decision).
@@ -194,39 +195,53 @@ def generate_deals(
         ev_kind.append(kind)
         ev_val.append(val)
 
-    for owner, month, _quota, target in targets.itertuples(index=False):
+    targets = targets.assign(quarter=[quarter_index(m) for m in targets["month"]])
+    for (owner, _q), group in targets.groupby(["owner", "quarter"], sort=False):
         rep = by_name[owner]
         med = MEDIAN_DEAL[(rep.role, rep.level)]
-        bdays = clock.month_bdays(month)
         hire_x = float(clock.index(rep.hire_date))
-        bdays = bdays[bdays >= hire_x]
-        if rep.left_on is not None:
-            bdays = bdays[bdays < clock.bound(rep.left_on)]
-        if len(bdays) == 0:
+        months, month_days, month_target = [], [], []
+        for month, target in zip(group["month"], group["target"], strict=True):
+            bdays = clock.month_bdays(month)
+            bdays = bdays[bdays >= hire_x]
+            if rep.left_on is not None:
+                bdays = bdays[bdays < clock.bound(rep.left_on)]
+            if len(bdays):
+                months.append(month)
+                month_days.append(bdays)
+                month_target.append(target)
+        if not months:
             continue
-        # Won deals: count from the target, sizes log-normal, scaled so they sum to it.
-        n_won = int(round(target / med))
-        if n_won == 0 and target >= 1_500:
+        # Won deals are drawn per quarter, so one big deal can make a month (deals are
+        # lumpy) while the quarter total stays on target; sizes are log-normal, scaled.
+        target_q = float(sum(month_target))
+        n_won = int(round(target_q / (med * np.exp(DEAL_SIGMA**2 / 2))))
+        if n_won == 0 and target_q >= 1_500:
             n_won = 1
         won_amounts = np.zeros(0)
         if n_won:
-            sizes = rng.lognormal(np.log(med), 0.7, n_won)
-            won_amounts = _round50(sizes * target / sizes.sum())
-            won_amounts[np.argmax(won_amounts)] += target - won_amounts.sum()
-        expected_won = max(n_won, target / med, 0.5)
-        n_lost = int(rng.poisson(expected_won * (1 - rep.win_rate) / rep.win_rate))
-        lost_amounts = np.clip(
-            _round50(rng.lognormal(np.log(med * 1.1), 0.7, n_lost)), 1_500, 75_000
-        )
-        # Close days: won deals bunch up towards month end (harder at quarter end).
-        k = np.arange(len(bdays), dtype=float)
-        power = 5.0 if month.month % 3 == 0 else 2.5
-        w = (1.0 + k / max(len(bdays) - 1, 1)) ** power
-        won_days = rng.choice(bdays, size=n_won, p=w / w.sum())
-        lost_days = rng.choice(bdays, size=n_lost)
-        outcomes = [(float(a), WON, int(dd)) for a, dd in zip(won_amounts, won_days, strict=True)]
-        for a, dd in zip(lost_amounts, lost_days, strict=True):
-            outcomes.append((float(a), LOST, int(dd)))
+            sizes = rng.lognormal(np.log(med), DEAL_SIGMA, n_won)
+            won_amounts = _round50(sizes * target_q / sizes.sum())
+            won_amounts[np.argmax(won_amounts)] += target_q - won_amounts.sum()
+        mt = np.asarray(month_target, dtype=float) + 1e-9
+        won_month = rng.choice(len(months), size=n_won, p=mt / mt.sum())
+        outcomes: list[tuple[float, int, int]] = []
+        for i, (month, bdays) in enumerate(zip(months, month_days, strict=True)):
+            # Close days: won deals bunch up towards month end (harder at quarter end).
+            k = np.arange(len(bdays), dtype=float)
+            power = 5.0 if month.month % 3 == 0 else 2.5
+            w = (1.0 + k / max(len(bdays) - 1, 1)) ** power
+            mine = won_amounts[won_month == i]
+            won_days = rng.choice(bdays, size=len(mine), p=w / w.sum())
+            outcomes += [(float(a), WON, int(dd)) for a, dd in zip(mine, won_days, strict=True)]
+            expected_won = max(month_target[i] / med, 0.5)
+            n_lost = int(rng.poisson(expected_won * (1 - rep.win_rate) / rep.win_rate))
+            lost = rng.lognormal(np.log(med * 1.1), DEAL_SIGMA, n_lost)
+            lost_amounts = np.clip(_round50(lost), 1_500, 75_000)
+            lost_days = rng.choice(bdays, size=n_lost)
+            outcomes += [
+                (float(a), LOST, int(dd)) for a, dd in zip(lost_amounts, lost_days, strict=True)
+            ]
         for amount, outcome, day_i in outcomes:
             z_x = day_i + float(rng.uniform(0.05, 0.95))
             d = len(deal_rows)

@@ -75,11 +75,13 @@ def build_forecasts(
                 s = sums.loc[rep.name] if rep.name in sums.index else pd.Series(0.0, range(7))
                 bias = rep.forecast_bias
                 noise = float(np.exp(rng.normal(0.0, 0.08)))
-                commit = s[WON] + (s[FINAL] + 0.35 * s[TRIAL]) * bias * noise
+                commit = s[WON] + (0.8 * s[FINAL] + 0.25 * s[TRIAL]) * bias * noise
                 if bias > 1.0:  # optimists pull trial deals into commit
                     commit += s[TRIAL] * (bias - 1.0) * 1.5
-                best = commit + (s[TRIAL] + s[DEMO]) * float(rng.uniform(0.4, 0.7)) * bias
-                pipeline = best + s[DISCOVERY] + s[QUALIFIED] + (s[TRIAL] + s[DEMO]) * 0.3
+                best = (
+                    commit + (0.45 * s[TRIAL] + 0.3 * s[DEMO]) * float(rng.uniform(0.8, 1.2)) * bias
+                )
+                pipeline = best + s[DISCOVERY] + s[QUALIFIED] + 0.4 * s[TRIAL] + 0.7 * s[DEMO]
                 minute = int(rng.integers(0, 150))
                 at = pd.Timestamp(day) + timedelta(hours=9, minutes=minute)
                 for cat, amt in (("commit", commit), ("best case", best), ("pipeline", pipeline)):
