@@ -198,7 +198,9 @@ def _arrival_seconds(rng: np.random.Generator, n: int) -> np.ndarray:
     return secs.astype(np.int64).astype("timedelta64[s]")
 
 
-def _lead_events(rng: np.random.Generator, leads: pd.DataFrame, anchor_end) -> pd.DataFrame:
+def _lead_events(
+    rng: np.random.Generator, leads: pd.DataFrame, anchor_end: np.datetime64
+) -> pd.DataFrame:
     """Scored behaviour per lead: converted leads show more buying signals before converting."""
     n = len(leads)
     created = leads["created_at"].to_numpy()
@@ -274,7 +276,10 @@ def build_activities(
     ]
 
 
-def _deal_touches(rng, deals: DealSet, clock: Clock, start_x: float, anchor_bound: float):
+def _deal_touches(
+    rng: np.random.Generator, deals: DealSet, clock: Clock, start_x: float, anchor_bound: float
+) -> pd.DataFrame:
+    """Calls, emails and meetings over each deal's active life, plus the product demo."""
     d = deals.deals
     d = d[d["created_x"] < anchor_bound]
     begin = np.maximum(d["created_x"].to_numpy(), start_x)
@@ -321,7 +326,7 @@ def _deal_touches(rng, deals: DealSet, clock: Clock, start_x: float, anchor_boun
     )
 
 
-def _lead_touches(rng, leads: pd.DataFrame, anchor: date) -> pd.DataFrame:
+def _lead_touches(rng: np.random.Generator, leads: pd.DataFrame, anchor: date) -> pd.DataFrame:
     """The SDR's first response (the response-time clock stops here) and a few follow-ups."""
     anchor_end = np.datetime64(anchor, "D").astype("datetime64[s]") + np.timedelta64(86399, "s")
     answered = leads[leads["first_response_at"].notna()]
@@ -350,7 +355,14 @@ def _lead_touches(rng, leads: pd.DataFrame, anchor: date) -> pd.DataFrame:
     )
 
 
-def _daily(rng, reps: list[Rep], accounts, clock: Clock, start_x: float, anchor_bound: float):
+def _daily(
+    rng: np.random.Generator,
+    reps: list[Rep],
+    accounts: dict[str, list[str]],
+    clock: Clock,
+    start_x: float,
+    anchor_bound: float,
+) -> pd.DataFrame:
     """Per working day: prospecting (AEs, SDRs) and admin, training and internal meetings."""
     parts = []
     for rep in reps:

@@ -43,7 +43,7 @@ class Clock:
 
     def month_bdays(self, month_start: date) -> np.ndarray:
         """Indices of the business days of one calendar month."""
-        nxt = _add_months(month_start, 1)
+        nxt = add_months(month_start, 1)
         return np.arange(int(self.index(month_start)), int(self.index(nxt)))
 
     # -- business time -> calendar -------------------------------------------------------
@@ -65,22 +65,19 @@ def month_starts(first: date, last: date) -> list[date]:
     out, cur = [], first.replace(day=1)
     while cur <= last:
         out.append(cur)
-        cur = _add_months(cur, 1)
+        cur = add_months(cur, 1)
     return out
 
 
 def month_end(month_start: date) -> date:
-    return _add_months(month_start, 1) - timedelta(days=1)
-
-
-def _add_months(d: date, n: int) -> date:
-    y, m = divmod(d.month - 1 + n, 12)
-    return date(d.year + y, m + 1, 1)
+    """Last day of the month."""
+    return add_months(month_start, 1) - timedelta(days=1)
 
 
 def add_months(d: date, n: int) -> date:
     """First day of the month `n` months after the month of `d`."""
-    return _add_months(d, n)
+    y, m = divmod(d.month - 1 + n, 12)
+    return date(d.year + y, m + 1, 1)
 
 
 def quarter_index(d: date) -> int:

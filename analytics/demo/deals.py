@@ -7,7 +7,8 @@ changes, and every export (a weekly snapshot, the stage history, a forecast call
 just "the state of every deal at time t".
 
 How outcomes are chosen: each quota carrier gets a won-amount target per month (quota x
-skill x quarter trend x seasonality), and won deals are drawn to hit it. That makes the
+skill x quarter trend x seasonality), and won deals are drawn per quarter to sum exactly
+to the quarter's targets (months then pick deals in proportion). That makes the
 designed trajectories (rising, falling, improving, declining reps) and the seasonality
 (Q4 strong, summer weak) hold exactly, whatever the seed. Lost deals follow from the
 rep's win rate and drop out at every stage; deals whose close lies after the anchor are
@@ -16,13 +17,14 @@ simply still open on the anchor date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from analytics.demo.clock import Clock, month_starts, quarter_index
+from analytics.demo.clock import Clock, add_months, month_starts, quarter_index
 from analytics.demo.people import QUOTA, RAMP, Rep, attainment_trend
 from analytics.settings import DEFAULT_STAGES
 
@@ -215,7 +217,8 @@ def generate_deals(
         # Won deals are drawn per quarter, so one big deal can make a month (deals are
         # lumpy) while the quarter total stays on target; sizes are log-normal, scaled.
         target_q = float(sum(month_target))
-        n_won = int(round(target_q / (med * np.exp(DEAL_SIGMA**2 / 2))))
+        mean = med * float(np.exp(DEAL_SIGMA**2 / 2))
+        n_won = int(round(target_q / mean))
         if n_won == 0 and target_q >= 1_500:
             n_won = 1
         won_amounts = np.zeros(0)
@@ -234,7 +237,8 @@ def generate_deals(
             mine = won_amounts[won_month == i]
             won_days = rng.choice(bdays, size=len(mine), p=w / w.sum())
             outcomes += [(float(a), WON, int(dd)) for a, dd in zip(mine, won_days, strict=True)]
-            expected_won = max(month_target[i] / med, 0.5)
+            # Lost deals: as many as the rep's win rate implies for the wins expected here.
+            expected_won = max(month_target[i] / mean, 0.5)
             n_lost = int(rng.poisson(expected_won * (1 - rep.win_rate) / rep.win_rate))
             lost = rng.lognormal(np.log(med * 1.1), DEAL_SIGMA, n_lost)
             lost_amounts = np.clip(_round50(lost), 1_500, 75_000)
@@ -274,7 +278,18 @@ def generate_deals(
     return _fold(deals, ev, clock)
 
 
-def _one_deal(rng, d, rep, amount, outcome, z_x, hire_x, anchor_bound, accounts, add):
+def _one_deal(
+    rng: np.random.Generator,
+    d: int,
+    rep: Rep,
+    amount: float,
+    outcome: int,
+    z_x: float,
+    hire_x: float,
+    anchor_bound: float,
+    accounts: dict[str, list[str]],
+    add: Callable[[int, float, int, float], None],
+) -> tuple | None:
     """Append the timeline of one deal through `add`; return its deal row (None = dropped)."""
     renewal_desk = rep.role == "CSM"
     if renewal_desk:
@@ -442,6 +457,4 @@ def _fold(deals: pd.DataFrame, ev: pd.DataFrame, clock: Clock) -> DealSet:
 
 def generation_months(window_start: date, anchor: date, ahead: int = 7) -> list[date]:
     """Months whose closes are drawn: the window, plus months ahead that feed the open pipeline."""
-    from analytics.demo.clock import add_months
-
     return month_starts(window_start, add_months(anchor, ahead))

@@ -193,7 +193,9 @@ class OpportunityLines:
         return DemoFile("opportunities", path, as_of, len(rows))
 
 
-def write_stage_history(path: Path, hist: pd.DataFrame, stamps: np.ndarray, as_of: date):
+def write_stage_history(
+    path: Path, hist: pd.DataFrame, stamps: np.ndarray, as_of: date
+) -> DemoFile:
     """OpportunityHistory as the Salesforce API exports it: ISO UTC datetimes, plain numbers."""
     created = pd.Series(pd.to_datetime(stamps)).dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").tolist()
     stage = hist["stage"].to_numpy()

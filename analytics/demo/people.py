@@ -9,7 +9,7 @@ quadrant shows every corner on purpose, not by luck of the seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -133,7 +133,6 @@ class Rep:
     forecast_bias: float = 1.0  # <1 sandbags, >1 over-calls
     effort: float = 1.0  # scales prospecting activity
     response_hours: float = 2.0  # SDR median lead response time
-    quarter_trend: dict[int, float] = field(default_factory=dict)
 
     @property
     def carries_quota(self) -> bool:
@@ -152,7 +151,9 @@ class Rep:
         )
 
 
-def _names(rng: np.random.Generator, firsts: tuple[str, ...], lasts: tuple[str, ...], n: int):
+def _names(
+    rng: np.random.Generator, firsts: tuple[str, ...], lasts: tuple[str, ...], n: int
+) -> list[str]:
     """`n` distinct full names drawn from the lists, in draw order."""
     seen: set[str] = set()
     out: list[str] = []
@@ -242,7 +243,9 @@ def _sales_profile(rng: np.random.Generator, rep: Rep) -> None:
         ]
 
 
-def attainment_trend(rng: np.random.Generator, rep: Rep, quarters: list[int], anchor_q: int):
+def attainment_trend(
+    rng: np.random.Generator, rep: Rep, quarters: list[int], anchor_q: int
+) -> dict[int, float]:
     """Attainment multiplier per quarter: the designed path, or a mean-reverting random walk."""
     if rep.trajectory is not None:
         table = TRAJECTORIES[rep.trajectory]
