@@ -1,0 +1,143 @@
+"""Helpers shared by the entry script and the pages: the connection, the Scope, formatting.
+
+Pages are run by `st.navigation` inside dashboard.py's script run, so they cannot import
+dashboard.py (that would run the app again); what they share lives here instead. The
+leading underscore keeps Streamlit from ever listing this file as a page.
+"""
+
+from __future__ import annotations
+
+import logging
+import runpy
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import streamlit as st
+
+from analytics import db
+from analytics.scope import Scope
+
+log = logging.getLogger("dashboard")
+
+ENTRY_SCRIPT = Path(__file__).resolve().parent.parent / "dashboard.py"
+SCOPE_KEY = "scope"  # session_state: the Scope the sidebar built for this run
+DEALS_COUNT_KEY = "opportunity_count"  # session_state: deals in the database (0 = empty)
+DASH = "—"
+
+
+def db_path() -> Path:
+    """$SALES_DB or the default beside the project, resolved so the cache key is stable."""
+    return db.default_db_path().resolve()
+
+
+def data_dir() -> Path:
+    """Uploads and saved mappings live beside the database (see analytics.db.data_dir_for)."""
+    return db.data_dir_for(db_path())
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str) -> duckdb.DuckDBPyConnection:
+    """One connection per database file for the whole server process.
+
+    DuckDB allows one writing process per file, so every session shares this connection
+    and takes its own cursor; keyed by path so tests pointing SALES_DB elsewhere get theirs.
+    """
+    log.info("opening database %s", path)
+    return db.connect(path)
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    return _connection(str(db_path()))
+
+
+@contextmanager
+def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh cursor for one use: DuckDB cursors must not be shared between threads."""
+    cur = connection().cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+_shell = threading.local()  # each session's script runs in its own thread
+
+
+@contextmanager
+def shell() -> Iterator[None]:
+    """Marks that the entry script is rendering the current page (see `run_page`)."""
+    _shell.depth = getattr(_shell, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _shell.depth -= 1
+
+
+def run_page(render: Callable[[], None]) -> None:
+    """Render a page, going through the entry script if Streamlit skipped it.
+
+    Because this project keeps its pages in a folder named `pages/`, Streamlit 1.67 starts
+    in its old directory-based multipage mode until the first `st.navigation` call. A deep
+    link such as /data opened first on a fresh server (and every AppTest rerun, which
+    resets that mode) then runs pages/data.py alone: no sidebar, no Scope. Running the
+    entry script here lets its `st.navigation` take over and render this page properly.
+    """
+    if getattr(_shell, "depth", 0) > 0:
+        render()
+    else:
+        runpy.run_path(str(ENTRY_SCRIPT), run_name="__main__")
+
+
+def current_scope() -> Scope:
+    """The Scope built by the sidebar in dashboard.py for this run."""
+    scope = st.session_state.get(SCOPE_KEY)
+    if scope is None:  # only when a page is run without the entry script
+        raise RuntimeError("no scope: start the app with `streamlit run dashboard.py`")
+    return scope
+
+
+def database_is_empty() -> bool:
+    return int(st.session_state.get(DEALS_COUNT_KEY, 0)) == 0
+
+
+def show_empty_database_hint() -> None:
+    """What a manager sees before any upload: where to get data, not an empty chart."""
+    st.info(
+        "No deals in the database yet. Upload CRM exports on the **Data** page, "
+        "or build the demo database with `make run` (or `make demo`)."
+    )
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+
+
+def money(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.0f}"
+
+
+def signed_money(value: float | None) -> str | None:
+    return None if value is None else f"{value:+,.0f}"
+
+
+def percent(value: float | None) -> str:
+    return DASH if value is None else f"{value * 100:.1f}%"
+
+
+def signed_points(value: float | None) -> str | None:
+    """A change in a rate, in percentage points: 0.8 -> 0.5 is '-30.0 pp'."""
+    return None if value is None else f"{value * 100:+.1f} pp"
+
+
+def signed_count(value: float | None) -> str | None:
+    return None if value is None else f"{int(value):+d}"
+
+
+def friendly_error(what: str, exc: BaseException) -> None:
+    """Log the traceback for us; show the user one plain sentence instead of a stack."""
+    log.error("%s failed", what, exc_info=exc)
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    st.error(
+        f"Sorry, {what} failed: {reason}. The details are in the server log; "
+        "try again or change the filters."
+    )

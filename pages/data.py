@@ -1,0 +1,284 @@
+"""Data: sales ops upload CRM exports, check what was detected, fix the mapping, import.
+
+Each uploaded file is previewed (kind, source format, encoding, delimiter, column mapping)
+before anything is written, so ops see a wrong guess before it lands. A hand-fixed mapping
+can be saved by name (data/mappings/NAME.json beside the database) and picked again next
+month. The import itself is analytics.ingest.import_file: all or nothing per file, or
+'load valid rows, quarantine the rest' when ops ask for it.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analytics.ingest import KINDS, ImportResult, Mapping, Preview, import_file, preview_file
+from pages import _ui
+
+NONE = "—"
+DETECT = "(detect)"
+NO_SAVED = "(none)"
+DATE_ORDERS: dict[str, str | None] = {"(detect)": None, "day/month/year": "dmy",
+                                      "month/day/year": "mdy"}  # fmt: skip
+UPLOAD_DIR_KEY = "upload_dir"
+RESULTS_KEY = "import_results"
+STATUS_BOX = {"loaded": st.success, "partial": st.warning, "duplicate": st.info}
+MAPPING_NAME = re.compile(r"^[\w][\w .-]{0,63}$")
+
+
+def mappings_dir() -> Path:
+    return _ui.data_dir() / "mappings"
+
+
+def saved_mappings() -> dict[str, Path]:
+    folder = mappings_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+
+def stash_upload(uploaded: Any) -> Path:
+    """Write the uploaded bytes to a per-session temp folder under the original file name.
+
+    The importer reads a path and reports the original name, so the suffix (.csv, .xlsx)
+    and the name ops recognise are kept; the file id keeps two same-named uploads apart.
+    """
+    if UPLOAD_DIR_KEY not in st.session_state:
+        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(prefix="sales-upload-")
+    folder = Path(st.session_state[UPLOAD_DIR_KEY]) / re.sub(r"\W", "_", uploaded.file_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(uploaded.name).name
+    if not path.exists():
+        path.write_bytes(uploaded.getvalue())
+    return path
+
+
+def _describe(preview: Preview) -> None:
+    facts = {
+        "Detected kind": preview.kind or NONE,
+        "Source format": preview.format_label or preview.source_format or NONE,
+        "Encoding": preview.encoding or NONE,
+        "Delimiter": repr(preview.delimiter) if preview.delimiter else NONE,
+    }
+    cols = st.columns(len(facts))
+    for col, (name, value) in zip(cols, facts.items(), strict=True):
+        col.markdown(f"**{name}**  \n{value}")
+
+
+def _mapping_editor(preview: Preview, key: str) -> dict[str, str]:
+    """One selectbox per canonical field (required ones starred), preset to the detection.
+
+    Returns canonical field -> header, with "" for a field set to "not in this file", which
+    is how a Mapping says "do not auto-map this one".
+    """
+    st.markdown("**Column mapping** (canonical field ← column in your file; * = required)")
+    headers = list(preview.headers)
+    chosen: dict[str, str] = {}
+    grid = st.columns(3)
+    for i, (field, required) in enumerate(preview.fields):
+        current = preview.columns.get(field)
+        index = headers.index(current) + 1 if current in headers else 0
+        picked = grid[i % 3].selectbox(
+            f"{field}{' *' if required else ''}",
+            [NONE, *headers],
+            index=index,
+            key=f"{key}:map:{preview.kind}:{field}",
+        )
+        chosen[field] = "" if picked == NONE else picked
+    return chosen
+
+
+def _save_mapping_form(mapping: Mapping, key: str) -> None:
+    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+    name = name_col.text_input(
+        "Save this mapping as", key=f"{key}:save_name", placeholder="e.g. salesforce-monthly"
+    )
+    if button_col.button("Save mapping", key=f"{key}:save"):
+        name = name.strip()
+        if not MAPPING_NAME.match(name):
+            st.error("Use letters, digits, spaces, dots, dashes or underscores for the name.")
+            return
+        target = mappings_dir() / f"{name}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mapping.save(target)
+        st.success(f"Saved as '{name}': pick it under 'Saved mapping' next time.")
+
+
+def file_panel(uploaded: Any) -> dict[str, Any] | None:
+    """Preview one upload and let ops fix it; returns what to hand to import_file."""
+    path = stash_upload(uploaded)
+    key = re.sub(r"\W", "_", uploaded.file_id)
+    st.subheader(uploaded.name)
+
+    saved = saved_mappings()
+    kind_col, saved_col, order_col = st.columns(3)
+    kind_pick = kind_col.selectbox(
+        "Kind", [DETECT, *KINDS], key=f"{key}:kind",
+        help="What the file holds; detected from its headers unless you choose.",
+    )  # fmt: skip
+    saved_pick = saved_col.selectbox("Saved mapping", [NO_SAVED, *saved], key=f"{key}:saved")
+    order_pick = order_col.selectbox(
+        "Date order", list(DATE_ORDERS), key=f"{key}:date_order",
+        help="Only for ambiguous dates such as 03/05/2024.",
+    )  # fmt: skip
+
+    try:
+        mapping = Mapping.load(saved[saved_pick]) if saved_pick in saved else None
+        kind = mapping.kind if mapping else (None if kind_pick == DETECT else kind_pick)
+        date_order = DATE_ORDERS[order_pick] or (mapping.date_order if mapping else None)
+        preview = preview_file(path, kind=kind, mapping=mapping, file_name=uploaded.name)
+    except Exception as exc:
+        _ui.friendly_error(f"reading {uploaded.name}", exc)
+        return None
+    _describe(preview)
+    if preview.problem:
+        st.warning(preview.problem)
+    if not preview.headers:
+        return None
+
+    # Keyed by the saved mapping too: picking one must re-preset every field, not keep
+    # the selections made for the previous one.
+    chosen = _mapping_editor(preview, f"{key}:{saved_pick}")
+    detected = {f: preview.columns.get(f, "") for f, _ in preview.fields}
+    if chosen != detected:  # edited by hand: the mapping now rules
+        mapping = Mapping(kind=preview.kind, columns=chosen, date_order=date_order)
+        preview = preview_file(path, kind=preview.kind, mapping=mapping, file_name=uploaded.name)
+    if preview.missing_required:
+        st.warning(
+            "Required fields without a column: " + ", ".join(preview.missing_required)
+            + ". Pick their columns above, or the import will be refused."
+        )  # fmt: skip
+    with st.expander("First rows as read"):
+        st.dataframe(preview.sample.head(10), hide_index=True)
+    _save_mapping_form(Mapping(kind=preview.kind, columns=chosen, date_order=date_order), key)
+    return {
+        "path": path,
+        "file_name": uploaded.name,
+        "kind": None if kind is None and mapping is None else preview.kind,
+        "mapping": mapping,
+        "date_order": date_order,
+    }
+
+
+def run_imports(plans: list[dict[str, Any]], as_of: date | None, keep_valid: bool) -> list[dict]:
+    """Import each file in order; one file's failure never stops or hides the others."""
+    outcomes: list[dict[str, Any]] = []
+    with _ui.cursor() as cur:
+        for plan in plans:
+            try:
+                result: ImportResult = import_file(
+                    cur,
+                    plan["path"],
+                    kind=plan["kind"],
+                    mapping=plan["mapping"],
+                    as_of=as_of,
+                    keep_valid=keep_valid,
+                    data_dir=_ui.data_dir(),
+                    file_name=plan["file_name"],
+                    date_order=plan["date_order"],
+                )
+            except Exception as exc:
+                _ui.log.error("import of %s failed", plan["file_name"], exc_info=exc)
+                outcomes.append(
+                    {"file_name": plan["file_name"], "status": "refused",
+                     "message": f"{plan['file_name']}: refused, the import failed: {exc}",
+                     "problems": []}
+                )  # fmt: skip
+                continue
+            outcomes.append(
+                {
+                    "file_name": result.file_name,
+                    "status": result.status,
+                    "message": result.message,
+                    "problems": [
+                        {"file": p.file, "line": p.line, "column": p.column,
+                         "value": p.value, "problem": p.problem}
+                        for p in result.problems
+                    ],
+                }
+            )  # fmt: skip
+    return outcomes
+
+
+def show_results(outcomes: list[dict[str, Any]]) -> None:
+    st.header("Last import")
+    for outcome in outcomes:
+        # The importer's report starts with "<file>: <status>..."; the box shows that line.
+        first, *rest = (outcome["message"] or f"{outcome['file_name']}: {outcome['status']}").split(
+            "\n"
+        )
+        STATUS_BOX.get(outcome["status"], st.error)(first)
+        if rest:
+            st.text("\n".join(rest))
+    problems = [p for o in outcomes for p in o["problems"]]
+    if problems:
+        st.subheader("Validation report")
+        st.dataframe(
+            pd.DataFrame(problems, columns=["file", "line", "column", "value", "problem"]),
+            hide_index=True,
+        )
+
+
+def import_history(cur: Any) -> pd.DataFrame:
+    """The imports table, newest first."""
+    return cur.execute(
+        "SELECT import_id, file_name, kind, source_format, as_of_date, rows_read, rows_loaded, "
+        "rows_rejected, rows_inserted, rows_updated, finished_at "
+        "FROM imports ORDER BY import_id DESC LIMIT 200"
+    ).df()
+
+
+def show_history() -> None:
+    st.header("Import history")
+    with _ui.cursor() as cur:
+        history = import_history(cur)
+    if history.empty:
+        st.caption("Nothing imported yet.")
+    else:
+        st.dataframe(history, hide_index=True)
+
+
+def render() -> None:
+    st.title("Data")
+    st.caption(
+        "Upload CRM exports (Salesforce, HubSpot, Pipedrive, Zoho, Odoo or a hand-made "
+        "sheet). Nothing is written until you press Import."
+    )
+    uploads = st.file_uploader(
+        "CRM export files",
+        type=["csv", "tsv", "txt", "xlsx"],
+        accept_multiple_files=True,
+        key="uploads",
+    )
+    plans = []
+    for uploaded in uploads or []:
+        with st.container(border=True):
+            plan = file_panel(uploaded)
+        if plan:
+            plans.append(plan)
+
+    as_of = st.date_input(
+        "As-of date (optional)",
+        value=None,
+        help="The day the export was taken. Empty: the importer decides (see its report).",
+    )
+    keep_valid = st.checkbox(
+        "Load valid rows, quarantine the rest",
+        help="Off: a file with any bad row is refused whole. On: good rows load, bad rows "
+        "go to the quarantine table with the reason.",
+    )
+    if st.button("Import", type="primary", disabled=not plans, key="import"):
+        with st.spinner("Importing..."):
+            st.session_state[RESULTS_KEY] = run_imports(plans, as_of, keep_valid)
+        st.rerun()  # so the sidebar filters see the new teams, reps and periods
+
+    if st.session_state.get(RESULTS_KEY):
+        show_results(st.session_state[RESULTS_KEY])
+    show_history()
+
+
+_ui.run_page(render)
