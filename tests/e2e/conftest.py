@@ -18,8 +18,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -142,7 +146,7 @@ def streamlit_server(tmp_path: Path) -> Iterator[Callable[[Path], Server]]:
 
 
 @pytest.fixture
-def browser_page(chromium_path: Path) -> Iterator[object]:
+def browser_page(chromium_path: Path) -> Iterator[Page]:
     """A fresh chromium page (Playwright's sync API)."""
     from playwright.sync_api import sync_playwright
 

@@ -13,11 +13,16 @@ import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from analytics import db
 from analytics.ingest import import_file
+
+if TYPE_CHECKING:  # annotations only: playwright is imported lazily, inside the fixtures
+    from conftest import Server
+    from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +31,7 @@ SCREENSHOTS = Path(tempfile.gettempdir())
 
 
 @pytest.fixture
-def server(tmp_path: Path, streamlit_server: Callable[[Path], object]) -> object:
+def server(tmp_path: Path, streamlit_server: Callable[[Path], Server]) -> Server:
     """A server over a database holding only the seed deal."""
     db_path = tmp_path / "e2e.duckdb"
     con = db.connect(db_path)
@@ -40,12 +45,12 @@ def server(tmp_path: Path, streamlit_server: Callable[[Path], object]) -> object
     return streamlit_server(db_path)
 
 
-def bookings(page) -> object:  # noqa: ANN001 - a Playwright Page
+def bookings(page: Page) -> Locator:
     card = page.locator('[data-testid="stMetric"]').filter(has_text="Bookings").first
     return card.locator('[data-testid="stMetricValue"]')
 
 
-def test_upload_import_and_overview_changes(server, browser_page) -> None:  # noqa: ANN001
+def test_upload_import_and_overview_changes(browser_page: Page, server: Server) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
