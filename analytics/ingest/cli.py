@@ -29,7 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    mapping = Mapping.load(args.mapping) if args.mapping else None
+    try:
+        mapping = Mapping.load(args.mapping) if args.mapping else None
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: mapping file {args.mapping}: {exc}")
+        return 2
     con = db.connect(args.db)
     failed = 0
     try:

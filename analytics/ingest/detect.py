@@ -83,12 +83,50 @@ class Detection:
     missing_required: list[str]
     unmapped: list[str] = field(default_factory=list)
     conflicting_format: SourceFormat | None = None  # the headers look like another kind
+    # more headers for the same field, used where the first is blank (Odoo: Closed Date,
+    # then Expected Closing for deals still open)
+    fallbacks: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _matches(fmt: SourceFormat, keys: set[str]) -> bool:
     return all(norm_key(h) in keys for h in fmt.signature) and not any(
         norm_key(h) in keys for h in fmt.absent
     )
+
+
+def _fallbacks(
+    headers: list[str], fmt: SourceFormat | None, columns: dict[str, str]
+) -> dict[str, list[str]]:
+    if fmt is None:
+        return {}
+    used = set(columns.values())
+    out: dict[str, list[str]] = {}
+    for name, aliases in fmt.columns.items():
+        if name not in columns:
+            continue
+        extra = [
+            h
+            for alias in aliases
+            for h in headers
+            if norm_key(h) == norm_key(alias) and h != columns[name] and h not in used
+        ]
+        if extra:
+            out[name] = list(dict.fromkeys(extra))
+            used.update(extra)
+    return out
+
+
+def _template_kind(headers: list[str]) -> Kind | None:
+    """The project's own template: (nearly) every header is a canonical field name."""
+    names = {h.strip().lower() for h in headers}
+    best, best_hits = None, 0
+    for kind in KIND_LIST:
+        fields = {f.name for f in kind.fields}
+        hits = len(names & fields)
+        exact = {n: n for n in names & fields}
+        if hits >= 0.8 * len(names) and not missing_required(kind, exact) and hits > best_hits:
+            best, best_hits = kind, hits
+    return best
 
 
 def _resolve(kind: Kind, headers: list[str], fmt: SourceFormat | None) -> dict[str, str]:
@@ -134,6 +172,9 @@ def detect(
     )
     if mapping is not None:
         kind = mapping.kind
+    template = _template_kind(headers)
+    if template is not None and (kind is None or kind == template.name):
+        formats = []  # canonical names are the template, whatever a CRM also calls them
     if kind is not None:
         chosen = KINDS[kind]
         fmt = next((f for f in formats if f.kind == chosen.name), None)
@@ -142,7 +183,7 @@ def detect(
     else:
         fmt = formats[0] if formats else None
         conflicting = None
-        chosen = KINDS[fmt.kind] if fmt is not None else _best_kind(headers)
+        chosen = KINDS[fmt.kind] if fmt is not None else (template or _best_kind(headers))
     columns = _resolve(chosen, headers, fmt)
     if mapping is not None:
         for name, header in mapping.columns.items():
@@ -164,7 +205,7 @@ def detect(
         name, label = fmt.name, fmt.label
     elif mapping is not None:
         name, label = "custom", "Custom column mapping"
-    elif columns and all(h == f for f, h in columns.items()):
+    elif columns and all(h.strip().lower() == f for f, h in columns.items()):
         name, label = "template", "Project template (canonical column names)"
     else:
         name, label = "generic", "Generic export (matched by column names)"
@@ -177,6 +218,7 @@ def detect(
         missing_required=missing_required(chosen, columns),
         unmapped=[h for h in headers if h not in used],
         conflicting_format=conflicting,
+        fallbacks=_fallbacks(headers, fmt, columns) if mapping is None else {},
     )
 
 

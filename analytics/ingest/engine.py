@@ -24,7 +24,7 @@ from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import ImportRefused, Problem, refuse
-from analytics.ingest.read import SourceFile, load_raw, sniff
+from analytics.ingest.read import SourceFile, is_footer_line, load_raw, sniff
 from analytics.ingest.stage import stage_rows
 from analytics.settings import load_stages
 
@@ -344,7 +344,15 @@ def _sample(source: SourceFile, rows: int) -> pd.DataFrame:
         for _ in range(source.skip_lines):
             fh.readline()
         text = "".join(fh.readline() for _ in range(rows + 1))
-    records = list(csv.reader(io.StringIO(text), delimiter=source.delimiter or ","))[1:]
+    parsed = list(csv.reader(io.StringIO(text), delimiter=source.delimiter or ","))[1:]
+    if source.line_numbers:  # the numbered copy carries the row number in front
+        parsed = [r[1:] for r in parsed]
+    records = [
+        r
+        for r in parsed
+        if any(cell.strip() for cell in r)
+        and not (is_footer_line(r[0]) and not any(cell.strip() for cell in r[1:]))
+    ]
     width = len(source.headers)
     records = [(r + [""] * width)[:width] for r in records]
     return pd.DataFrame(records, columns=source.headers)

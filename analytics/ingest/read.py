@@ -51,7 +51,9 @@ class SourceFile:
     headers: list[str] = field(default_factory=list)
     read_path: Path | None = None  # UTF-8 file DuckDB reads (the original or a transcoded copy)
     skip_lines: int = 0  # blank lines before the header
+    line_numbers: bool = False  # read_path carries each record's row in a first column
     sheet: str | None = None
+    has_blank_lines: bool = False
     _temp: tempfile.TemporaryDirectory | None = None
 
     def cleanup(self) -> None:
@@ -60,16 +62,29 @@ class SourceFile:
             self._temp = None
 
 
-def _hash_and_check_utf8(path: Path, skip_bom: int) -> tuple[str, int, bool]:
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n[ \t\r]*[^\s]")
+
+
+def _hash_and_check_utf8(path: Path, skip_bom: int) -> tuple[str, int, bool, bool]:
+    """One pass: sha256, whether it is valid UTF-8, and whether blank lines sit between rows."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     is_utf8 = True
+    blank_inside = False
     size = 0
+    tail = b""
     with path.open("rb") as fh:
         first = True
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
+            if not blank_inside:
+                window = tail + chunk
+                match = _BLANK_LINE.search(window)
+                # a blank line followed by more data; Salesforce footers (totals) don't count
+                if match and not _is_footer(window[match.end() - 1 : match.end() + 120]):
+                    blank_inside = True
+                tail = chunk[-64:]
             if is_utf8:
                 try:
                     decoder.decode(chunk[skip_bom:] if first else chunk)
@@ -81,7 +96,17 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> tuple[str, int, bool]:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 is_utf8 = False
-    return digest.hexdigest(), size, is_utf8
+    return digest.hexdigest(), size, is_utf8, blank_inside
+
+
+def _is_footer(text: bytes) -> bool:
+    return is_footer_line(text.split(b"\n", 1)[0].decode("utf-8", "ignore"))
+
+
+def is_footer_line(text: str) -> bool:
+    """A vendor footer line such as 'Grand Totals (12 records)' or the copyright notice."""
+    line = text.strip().strip('"').strip().lower()
+    return any(re.match(p, line) for p in FOOTER_PATTERNS)
 
 
 def _guess_legacy(sample: bytes) -> str | None:
@@ -145,10 +170,9 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     with path.open("rb") as fh:
         head = fh.read(HEAD_BYTES)
     if not head.strip():
-        digest, size, _ = _hash_and_check_utf8(path, 0)
         raise refuse(name, "the file is empty")
     if head.startswith(b"PK\x03\x04"):
-        digest, size, _ = _hash_and_check_utf8(path, 0)
+        digest, size, _, _ = _hash_and_check_utf8(path, 0)
         return _sniff_xlsx(SourceFile(path, name, digest, size, "xlsx"))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise refuse(name, "old binary Excel (.xls) is not supported: save it as .xlsx or CSV")
@@ -164,8 +188,9 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
         encoding = "utf-16-be"
     else:
         encoding = "utf-8"
-    digest, size, is_utf8 = _hash_and_check_utf8(path, bom)
+    digest, size, is_utf8, blank_inside = _hash_and_check_utf8(path, bom)
     source = SourceFile(path, name, digest, size, "csv", encoding=encoding)
+    source.has_blank_lines = blank_inside and not encoding.startswith("utf-16")
     if encoding == "utf-8" and not is_utf8:
         if b"\x00" in head:
             raise refuse(name, "this is not a text file (it contains binary data)")
@@ -191,8 +216,16 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     row = next(csv.reader(io.StringIO(header_text), delimiter=source.delimiter), [])
     source.headers = dedupe_headers(row)
     source.skip_lines = skip
-    if source.encoding in ("utf-8",):
+    if source.encoding in ("utf-8",) and not source.has_blank_lines:
         source.read_path = path
+    elif source.has_blank_lines:
+        # DuckDB skips blank lines, which would shift every later row number in the report;
+        # this rare case takes a slower Python pass that writes each record's row explicitly.
+        source._temp = tempfile.TemporaryDirectory(prefix="sales-import-")
+        source.read_path = _number_rows(path, source, Path(source._temp.name))
+        source.line_numbers = True
+        source.skip_lines = 0
+        source.encoding = source.encoding.replace("-le", "").replace("-be", "")
     else:
         source._temp = tempfile.TemporaryDirectory(prefix="sales-import-")
         try:
@@ -204,6 +237,30 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
             source.encoding, source.encoding
         )
     return source
+
+
+def _number_rows(src: Path, source: SourceFile, tmpdir: Path) -> Path:
+    out = tmpdir / "numbered.csv"
+    encoding = "utf-8-sig" if source.encoding == "utf-8" else source.encoding
+    with (
+        src.open("r", encoding=encoding, newline="") as fin,
+        out.open("w", encoding="utf-8", newline="") as fout,
+    ):
+        reader = csv.reader(fin, delimiter=source.delimiter or ",")
+        writer = csv.writer(fout, delimiter=source.delimiter or ",", lineterminator="\n")
+        row_number = 0
+        header_done = False
+        for record in reader:
+            row_number += 1
+            if not header_done:
+                if not record or not any(cell.strip() for cell in record):
+                    continue
+                header_done = True
+                writer.writerow(["__file_line", *record])
+                continue
+            if record and any(cell.strip() for cell in record):
+                writer.writerow([row_number, *record])
+    return out
 
 
 def _cell_text(value: object) -> str | None:
@@ -285,31 +342,22 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
         finally:
             con.unregister("__xlsx_frame")
     else:
-        columns = {n: "VARCHAR" for n in names}
         try:
-            con.execute(
-                f"CREATE TEMP TABLE {quote_ident(table)} AS "
-                "SELECT CAST(row_number() OVER () + 1 + ? AS BIGINT) AS __line, * "
-                "FROM read_csv(?, auto_detect = false, header = true, skip = ?, delim = ?, "
-                "quote = '\"', escape = '\"', columns = ?, null_padding = true, "
-                "max_line_size = ?)",
-                [
-                    source.skip_lines,
-                    str(source.read_path),
-                    source.skip_lines,
-                    source.delimiter,
-                    columns,
-                    MAX_LINE_BYTES,
-                ],
-            )
+            try:
+                _read_csv(con, source, table, names, parallel=True)
+            except duckdb.Error as exc:
+                # quoted line breaks (multi-line descriptions) need the single-threaded scanner
+                if "parallel" not in str(exc).lower():
+                    raise
+                _read_csv(con, source, table, names, parallel=False)
         except duckdb.Error as exc:
             message = str(exc)
             match = _CSV_ERROR_LINE.search(message)
             line = int(match.group(1)) if match else None
             if "Expected Number of Columns" in message:
-                found = re.search(r"Found:\s*(\d+)", message)
+                found = _count_fields(source, line)
                 problem = (
-                    f"the row has {found.group(1) if found else 'more'} fields but the header "
+                    f"the row has {found if found else 'more'} fields but the header "
                     f"has {len(names)}"
                 )
             elif "quote" in message.lower():
@@ -319,6 +367,41 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
             raise refuse(source.name, problem, line=line) from None
     _drop_footer_rows(con, table, len(names))
     return con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, table: str, names: list[str], parallel: bool
+) -> None:
+    line_source = "__file_line" if source.line_numbers else "row_number() OVER () + 1 + ?"
+    params: list = [] if source.line_numbers else [source.skip_lines]
+    columns = {n: "VARCHAR" for n in (["__file_line"] if source.line_numbers else []) + names}
+    con.execute(
+        f"CREATE TEMP TABLE {quote_ident(table)} AS "
+        f"SELECT CAST({line_source} AS BIGINT) AS __line, {', '.join(names)} "
+        "FROM read_csv(?, auto_detect = false, header = true, skip = ?, delim = ?, "
+        "quote = '\"', escape = '\"', columns = ?, null_padding = true, "
+        "max_line_size = ?, parallel = ?)",
+        [
+            *params,
+            str(source.read_path),
+            source.skip_lines,
+            source.delimiter,
+            columns,
+            MAX_LINE_BYTES,
+            parallel,
+        ],
+    )
+
+
+def _count_fields(source: SourceFile, line: int | None) -> int | None:
+    """DuckDB stops counting at the first extra field; the report should say how many."""
+    if line is None or source.read_path is None:
+        return None
+    with source.read_path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        for number, text in enumerate(fh, start=1):
+            if number == line:
+                return len(next(csv.reader([text], delimiter=source.delimiter or ","), []))
+    return None
 
 
 def _drop_footer_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:

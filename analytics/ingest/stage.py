@@ -103,7 +103,13 @@ def stage_rows(
             entered[name] = stage_name
 
     # 1. trimmed text per field (blank and '-' become NULL)
-    select = ", ".join(f"{V.blank_to_null(col_of[f])} AS {quote_ident('r_' + f)}" for f in fields)
+    def text_of(f: str) -> str:
+        cols = [col_of[f]] + [f"c{headers.index(h)}" for h in detection.fallbacks.get(f, [])]
+        if len(cols) == 1:
+            return V.blank_to_null(cols[0])
+        return "coalesce(" + ", ".join(V.blank_to_null(c) for c in cols) + ")"
+
+    select = ", ".join(f"{text_of(f)} AS {quote_ident('r_' + f)}" for f in fields)
     # a view: it is read a few times for profiles and once, whole, by the parse below
     con.execute(f"CREATE OR REPLACE TEMP VIEW staged_text AS SELECT __line, {select} FROM raw")
 

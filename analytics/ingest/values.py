@@ -22,13 +22,16 @@ CURRENCY_SYMBOLS = {
     "€": "EUR",
     "£": "GBP",
     "₽": "RUB",
-    "₩": "KRW",
-    "¥": "CNY",
-    "元": "CNY",
     "руб": "RUB",
     "р.": "RUB",
+    "₩": "KRW",
+    "￦": "KRW",
+    "원": "KRW",
+    "¥": "CNY",
+    "￥": "CNY",
+    "元": "CNY",
 }
-_NOISE = r"([A-Z]{3}|руб\.?|р\.|[$€£₽₩¥元\s\x{00a0}\x{202f}'])"
+_NOISE = r"([A-Z]{3}|руб\.?|р\.|원|[$€£₽₩￦¥￥元\s\x{00a0}\x{202f}'])"
 _NUMBER = r"\(?[-−]?[0-9][0-9,.]*\)?[-−]?"
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "да", "истина", "예", "是", "真", "x", "✓")
@@ -39,7 +42,18 @@ OPEN_WORDS = ("open", "in progress", "in_progress", "active", "открыта", 
 
 # Day-month-year family: 1-2 digit day/month, 2 or 4 digit year, / . or - separators.
 XX_PATTERN = r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}"
-_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", "T%H:%M:%S")
+_TIMES = (
+    "",
+    " %H:%M",
+    " %H:%M:%S",
+    " %I:%M %p",
+    " %I:%M:%S %p",
+    " %p %I:%M",
+    " %p %I:%M:%S",
+    "T%H:%M:%S",
+)
+# Korean and Chinese exports write the half of the day before the time: 오후 8:55, 下午 8:55
+_AM_PM = (("오전", "AM"), ("오후", "PM"), ("上午", "AM"), ("下午", "PM"))
 OTHER_DATE_FORMATS = tuple(
     base + t
     for base in ("%Y. %m. %d.", "%Y. %m. %d", "%Y.%m.%d", "%Y/%m/%d", "%Y年%m月%d日")
@@ -62,17 +76,21 @@ def blank_to_null(col: str) -> str:
 
 # ---------------------------------------------------------------- amounts
 def decimal_mark(con: duckdb.DuckDBPyConnection, table: str, col: str) -> str:
-    """',' when the column writes decimals with a comma (1.234,56 / 1 234,56), else '.'."""
-    digits = f"regexp_replace({col}, '[^0-9,.]', '', 'g')"
+    """',' when the column writes decimals with a comma (1.234,56 / 1 234,56), else '.'.
+
+    Decided from all values: a 1-2 digit tail after the last separator marks the decimal;
+    dots that only ever group three digits (1.234.567, 12.500) are thousands separators.
+    """
+    stripped = f"regexp_replace({col}, {sql_str(_NOISE)}, '', 'g')"
     comma, dot = con.execute(
         f"""
         SELECT
             count(*) FILTER (WHERE regexp_matches(s, ',\\d{{1,2}}$')
                                OR regexp_matches(s, '\\.\\d{{3}},')
-                               OR regexp_matches(s, '^\\d{{1,3}}(\\.\\d{{3}}){{2,}}$')),
+                               OR regexp_matches(s, '^-?\\d{{1,3}}(\\.\\d{{3}})+$')),
             count(*) FILTER (WHERE regexp_matches(s, '\\.\\d{{1,2}}$')
                                OR regexp_matches(s, ',\\d{{3}}\\.'))
-        FROM (SELECT {digits} AS s FROM {quote_ident(table)} WHERE {col} IS NOT NULL)
+        FROM (SELECT {stripped} AS s FROM {quote_ident(table)} WHERE {col} IS NOT NULL)
         """
     ).fetchone()
     return "," if comma > dot else "."
@@ -179,8 +197,12 @@ def _xx_formats(order: str, year: str) -> list[str]:
 
 def timestamp_sql(v: str, order: str | None) -> str:
     """Parse ISO, day/month-order dates (order decided per column), Korean and Chinese forms."""
+    latin = v
+    for word, marker in _AM_PM:
+        latin = f"replace({latin}, {sql_str(word)}, {sql_str(marker)})"
     other = (
-        f"coalesce(TRY_CAST({v} AS TIMESTAMP), try_strptime({v}, {sql_list(OTHER_DATE_FORMATS)}))"
+        f"coalesce(TRY_CAST({v} AS TIMESTAMP), "
+        f"try_strptime({latin}, {sql_list(OTHER_DATE_FORMATS)}))"
     )
     if order is None:
         parsed = other
