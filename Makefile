@@ -30,7 +30,7 @@ $(DB): | $(VENV)/.installed
 	SALES_DB=$(DB) $(PY) -m analytics demo --db $(DB)
 
 demo: $(VENV)/.installed
-	$(PY) -m analytics demo --db $(DB)
+	$(PY) -m analytics demo --db $(DB) --replace
 
 run: $(VENV)/.installed $(DB)
 	SALES_DB=$(DB) $(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
