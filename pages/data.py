@@ -9,6 +9,7 @@ month. The import itself is analytics.ingest.import_file: all or nothing per fil
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 from datetime import date
@@ -42,19 +43,35 @@ def saved_mappings() -> dict[str, Path]:
 
 
 def stash_upload(uploaded: Any) -> Path:
-    """Write the uploaded bytes to a per-session temp folder under the original file name.
+    """Write the uploaded bytes to a per-session folder under the original file name.
 
     The importer reads a path and reports the original name, so the suffix (.csv, .xlsx)
     and the name ops recognise are kept; the file id keeps two same-named uploads apart.
+    The folder sits beside the database (uploads/pending/, git-ignored) rather than in the
+    system temp dir, and each file is removed once imported (see `forget_stashed`).
     """
     if UPLOAD_DIR_KEY not in st.session_state:
-        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(prefix="sales-upload-")
+        pending = _ui.data_dir() / "uploads" / "pending"
+        pending.mkdir(parents=True, exist_ok=True)
+        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(prefix="session-", dir=pending)
     folder = Path(st.session_state[UPLOAD_DIR_KEY]) / re.sub(r"\W", "_", uploaded.file_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / Path(uploaded.name).name
     if not path.exists():
         path.write_bytes(uploaded.getvalue())
     return path
+
+
+def forget_stashed(plans: list[dict[str, Any]]) -> None:
+    """Drop imported files from the pending folder (the importer keeps its own copy).
+
+    If the file is still in the uploader, the next rerun simply writes it again.
+    """
+    for plan in plans:
+        path: Path = plan["path"]
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
 
 
 def _describe(preview: Preview) -> None:
@@ -274,6 +291,7 @@ def render() -> None:
     if st.button("Import", type="primary", disabled=not plans, key="import"):
         with st.spinner("Importing..."):
             st.session_state[RESULTS_KEY] = run_imports(plans, as_of, keep_valid)
+        forget_stashed(plans)
         st.rerun()  # so the sidebar filters see the new teams, reps and periods
 
     if st.session_state.get(RESULTS_KEY):
