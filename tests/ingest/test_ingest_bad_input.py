@@ -308,15 +308,48 @@ def test_totals_per_problem_kind(tmp_path, run_import):
     assert "and 15 more" in result.message
 
 
-def test_problem_row_counts_blank_lines_in_the_middle(tmp_path, run_import):
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("utf-8", ","), ("utf-8-sig", ","), ("utf-16", "\t"), ("cp1251", ";")],
+    ids=["utf-8", "utf-8-bom", "utf-16-tab", "cp1251-semicolon"],
+)
+def test_problem_row_counts_blank_lines_in_the_middle(encoding, delimiter, tmp_path, run_import):
     # the user opens the file at the row the report names: blank rows count as rows
+    text = H + "A1,Один,Ann,Discovery,100,2024-01-02\n\nA2,Два,Ann,Discovery,bad,2024-01-02\n"
     path = tmp_path / "gap.csv"
-    path.write_text(H + OK1 + "\n" + "A2,Two,Ann,Discovery,bad,2024-01-02\n", encoding="utf-8")
+    path.write_bytes(text.replace(",", delimiter).encode(encoding))
 
     result = run_import(path)
 
     assert result.status == "refused"
     assert [(p.line, p.column, p.value) for p in result.problems] == [(4, "amount", "bad")]
+
+
+def test_too_many_fields_after_a_blank_line(tmp_path, run_import):
+    path = tmp_path / "gap.csv"
+    path.write_text(
+        H + OK1 + "\n" + "A2,Two,Ann,Discovery,100,2024-01-02,extra,more\n", encoding="utf-8"
+    )
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert "row 4: the row has 8 fields but the header has 6" in result.message
+
+
+def test_rows_after_a_multi_line_record(tmp_path, run_import):
+    # a quoted line break keeps the record on one spreadsheet row, as Excel shows it
+    multi = 'A1,"One\nline two\nline three",Ann,Discovery,100,2024-01-02\n'
+    bad_amount = tmp_path / "amount.csv"
+    bad_amount.write_text(H + multi + "A2,Two,Ann,Discovery,bad,2024-01-02\n", encoding="utf-8")
+    wide = tmp_path / "wide.csv"
+    wide.write_text(H + multi + "A2,Two,Ann,Discovery,100,2024-01-02,x,y\n", encoding="utf-8")
+
+    amount_result = run_import(bad_amount)
+    wide_result = run_import(wide)
+
+    assert [(p.line, p.column) for p in amount_result.problems] == [(3, "amount")]
+    assert "row 3: the row has 8 fields but the header has 6" in wide_result.message
 
 
 def test_problem_row_after_leading_blank_lines(tmp_path, run_import):
