@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import csv
 import random
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from analytics.ingest import preview_file
+from analytics.ingest import import_file, preview_file
+from analytics.settings import load_stages, save_stages
 
 H = "opportunity_id,opportunity_name,owner,stage,amount,close_date\n"
 OK1 = "A1,One,Ann,Discovery,100,2024-01-02\n"
@@ -473,3 +475,36 @@ def test_preview_reports_unreadable_files_without_raising(name, content, tmp_pat
     assert preview.problem is not None
     assert name in preview.problem
     assert preview.sample.empty
+
+
+def test_unknown_stage_loads_once_added_on_settings(tmp_path, run_import, con, opp):
+    path = tmp_path / "deals.csv"
+    path.write_text(H + "A1,One,Ann,Contract Haggling,100,2024-01-02\n", encoding="utf-8")
+    assert run_import(path).status == "refused"
+    stages = list(load_stages(con))
+    final = next(i for i, s in enumerate(stages) if s.name == "Final Decision")
+    stages[final] = replace(stages[final], aliases=(*stages[final].aliases, "Contract Haggling"))
+    save_stages(con, stages)
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert (opp("A1")["stage"], opp("A1")["source_stage"]) == (
+        "Final Decision",
+        "Contract Haggling",
+    )
+
+
+def test_failure_to_keep_the_original_rolls_everything_back(
+    ingest_data, tmp_path, con, fingerprint
+):
+    assert import_file(con, ingest_data / "template.csv", data_dir=tmp_path / "store").ok
+    before = fingerprint()
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the upload folder should be", encoding="utf-8")
+
+    result = import_file(con, ingest_data / "hubspot.csv", data_dir=blocked)
+
+    assert result.status == "refused"
+    assert result.message.startswith("hubspot.csv: refused")
+    assert fingerprint() == before

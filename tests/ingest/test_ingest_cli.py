@@ -78,12 +78,13 @@ def test_refused_files_exit_non_zero_with_the_report(tmp_path, cli_db):
     assert not (cli_db.parent / "uploads").exists()
 
 
-def test_unusable_files_exit_non_zero_without_traceback(tmp_path, cli_db):
+def test_unusable_files_exit_non_zero_without_traceback(ingest_data, tmp_path, cli_db):
     (tmp_path / "noise.csv").write_bytes(bytes(range(256)) * 8)
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
     files = [tmp_path / n for n in ("noise.csv", "old.xls", "missing.csv")]
+    files.append(ingest_data / "maven_pipeline.csv")  # a good file, but not of --kind reps
 
-    proc = cli("import", *files, "--db", cli_db)
+    proc = cli("import", *files, "--db", cli_db, "--kind", "reps")
 
     assert proc.returncode != 0
     lines = proc.stdout.splitlines()
@@ -93,6 +94,9 @@ def test_unusable_files_exit_non_zero_without_traceback(tmp_path, cli_db):
     assert ".xlsx" in proc.stdout
     assert any(ln.startswith("missing.csv: refused") for ln in lines), proc.stdout
     assert "not found" in proc.stdout
+    assert any(ln.startswith("maven_pipeline.csv: refused") for ln in lines), proc.stdout
+    assert "not reps" in proc.stdout
+    assert query(cli_db, "SELECT count(*) FROM imports") == [(0,)]
 
 
 def test_several_files_one_refused(ingest_data, tmp_path, cli_db):
@@ -171,14 +175,6 @@ def test_options_mapping_date_order_as_of_keep_valid(tmp_path, cli_db):
     ]
 
 
-def test_kind_option_refuses_a_mismatched_file(ingest_data, cli_db):
-    proc = cli("import", ingest_data / "maven_pipeline.csv", "--db", cli_db, "--kind", "reps")
-
-    assert proc.returncode != 0
-    assert "maven_pipeline.csv: refused" in proc.stdout
-    assert "not reps" in proc.stdout
-
-
 def test_bad_option_value_is_a_usage_error(ingest_data, cli_db):
     proc = cli("import", ingest_data / "template.csv", "--db", cli_db, "--as-of", "last tuesday")
 
@@ -202,3 +198,14 @@ def test_bad_mapping_file_is_a_clear_error(text, fragment, ingest_data, tmp_path
     # the error names the mapping file, so the user knows which file to fix
     assert "mapping.json" in proc.stdout + proc.stderr
     assert fragment in (proc.stdout + proc.stderr).lower()
+
+
+def test_failing_upload_store_is_reported_without_traceback(ingest_data, cli_db):
+    cli_db.parent.mkdir(parents=True)
+    (cli_db.parent / "uploads").write_text("not a folder", encoding="utf-8")
+
+    proc = cli("import", ingest_data / "template.csv", "--db", cli_db)  # asserts no Traceback
+
+    assert proc.returncode != 0
+    assert "template.csv: refused" in proc.stdout
+    assert query(cli_db, "SELECT count(*) FROM opportunities") == [(0,)]

@@ -609,3 +609,28 @@ def test_hubspot_date_entered_columns_become_stage_history(tmp_path, run_import,
         ("901", "Closed Won", datetime(2024, 3, 1, 10, 30), "history"),
         ("902", "Discovery", datetime(2024, 2, 1, 8, 0), "history"),
     ]
+
+
+STAGE_LABELS = [
+    ("Closed Won (Sales Pipeline)", "Closed Won"),  # HubSpot label with its pipeline
+    ("Contract Sent (Sales Pipeline)", "Final Decision"),
+    ("closedwon", "Closed Won"),  # HubSpot internal ids
+    ("appointmentscheduled", "Discovery"),
+    ("CLOSED-WON", "Closed Won"),
+    ("closed lost", "Closed Lost"),
+    ("Id. Decision Makers", "Demo"),
+    ("Proposal/Price Quote", "Trial"),
+    ("Negotiation/Review", "Final Decision"),
+]
+
+
+@pytest.mark.parametrize(("label", "stage"), STAGE_LABELS, ids=[s[0] for s in STAGE_LABELS])
+def test_stage_labels_map_to_canonical_stages(label, stage, tmp_path, run_import, opp):
+    path = tmp_path / "deals.csv"
+    path.write_text(f'opportunity_id,stage\n00123,"{label}"\n', encoding="utf-8")
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    row = opp("00123")  # ids are text: leading zeros stay
+    assert (row["stage"], row["source_stage"]) == (stage, label)
