@@ -82,7 +82,7 @@ def test_newer_export_updates_by_key_and_keeps_missing_records(export, run_impor
     assert result.status == "loaded", result.message
     assert (result.rows_loaded, result.rows_inserted, result.rows_updated) == (3, 1, 2)
     assert result.rows_not_in_file == 1
-    assert "1 records from earlier imports are not in this file" in result.message
+    assert "not in this file" in result.message
     assert current(con) == [
         ("A1", "Demo", D("150.00"), FEB_ASOF),
         ("A2", "Closed Won", D("200.00"), FEB_ASOF),
@@ -282,3 +282,31 @@ def test_stage_history_export_twice_adds_no_repeats(ingest_data, tmp_path, run_i
     assert result.status == "loaded", result.message
     assert (result.rows_inserted, result.rows_unchanged) == (1, 3)
     assert con.execute("SELECT count(*) FROM stage_history_imported").fetchone()[0] == 4
+
+
+# Names that climb at most 4 levels (store/uploads/<sha[:2]>/<sha>) or point into tmp_path,
+# so a failing importer writes inside this test's tmp_path and nowhere else.
+HOSTILE_NAMES = ["../../escape.csv", "../../../../escape.csv", "reports/2024/jan.csv", "{abs}"]
+
+
+@pytest.mark.parametrize("file_name", HOSTILE_NAMES)
+def test_uploaded_name_cannot_place_the_original_outside_its_folder(
+    file_name, export, tmp_path, run_import, data_dir
+):
+    # the Data page passes the browser's file name through; it must not pick the path
+    file_name = file_name.format(abs=tmp_path / "elsewhere" / "jan.csv")
+    path = export("upload.bin", JAN)
+    sha = hashlib.sha256(JAN.encode()).hexdigest()
+    folder = (data_dir / "uploads" / sha[:2] / sha).resolve()
+    before = {p for p in tmp_path.rglob("*") if p.is_file()}
+
+    result = run_import(path, file_name=file_name, as_of=JAN_ASOF)
+
+    assert result.status == "loaded", result.message
+    stored = Path(result.stored_path).resolve()
+    assert stored.parent == folder
+    assert stored.read_text("utf-8") == JAN
+    created = {p.resolve() for p in tmp_path.rglob("*") if p.is_file()} - {
+        p.resolve() for p in before
+    }
+    assert {p for p in created if not p.name.startswith("sales.duckdb")} == {stored}
