@@ -19,7 +19,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from analytics.ingest import KINDS, ImportResult, Mapping, Preview, import_file, preview_file
+from analytics.ingest import (
+    KINDS,
+    ImportResult,
+    Mapping,
+    Preview,
+    import_file,
+    import_history,
+    preview_file,
+)
 from pages import _ui
 
 NONE = "—"
@@ -238,15 +246,6 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
             pd.DataFrame(problems, columns=["file", "line", "column", "value", "problem"]),
             hide_index=True,
         )
-
-
-def import_history(cur: Any) -> pd.DataFrame:
-    """The imports table, newest first."""
-    return cur.execute(
-        "SELECT import_id, file_name, kind, source_format, as_of_date, rows_read, rows_loaded, "
-        "rows_rejected, rows_inserted, rows_updated, finished_at "
-        "FROM imports ORDER BY import_id DESC LIMIT 200"
-    ).df()
 
 
 def show_history() -> None:

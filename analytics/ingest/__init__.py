@@ -2,6 +2,7 @@
 
 from analytics.ingest.detect import Mapping, detect, load_formats
 from analytics.ingest.engine import ImportResult, Preview, import_file, preview_file
+from analytics.ingest.history import import_history
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.problems import ImportRefused, Problem
 
@@ -13,6 +14,7 @@ __all__ = [
     "Preview",
     "Problem",
     "detect",
+    "import_history",
     "import_file",
     "load_formats",
     "preview_file",

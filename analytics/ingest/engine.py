@@ -14,7 +14,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import duckdb
 import pandas as pd
@@ -31,6 +31,10 @@ from analytics.settings import load_stages
 log = logging.getLogger(__name__)
 
 TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 @dataclass
@@ -63,23 +67,24 @@ class ImportResult:
         if self.status == "duplicate":
             return head + self.note
         if self.status == "refused":
-            lines = [
-                head + f"refused, nothing was loaded ({sum(self.problem_totals.values())} "
-                f"problem{'s' if sum(self.problem_totals.values()) != 1 else ''})."
-            ]
+            total = sum(self.problem_totals.values())
+            lines = [head + f"refused, nothing was loaded ({plural(total, 'problem')})."]
         else:
             lines = [
-                head + f"{self.status}: {self.rows_loaded:,} of {self.rows_read:,} rows as "
+                head + f"{self.status}: {self.rows_loaded:,} of {plural(self.rows_read, 'row')} as "
                 f"{self.kind} ({self.source_format}); {self.rows_inserted:,} new, "
                 f"{self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged."
             ]
             if self.rows_not_in_file:
                 lines.append(
-                    f"  {self.rows_not_in_file:,} records from earlier imports are not in this "
-                    "file; they were kept."
+                    f"  {plural(self.rows_not_in_file, 'record')} from earlier imports "
+                    f"{'is' if self.rows_not_in_file == 1 else 'are'} not in this file; "
+                    "kept as they were."
                 )
             if self.rows_rejected:
-                lines.append(f"  {self.rows_rejected:,} rows rejected (kept in quarantine):")
+                lines.append(
+                    f"  {plural(self.rows_rejected, 'row')} rejected (kept in quarantine):"
+                )
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -135,7 +140,11 @@ def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> No
 
 
 def _store_original(source: SourceFile, data_dir: Path) -> tuple[Path, bool]:
-    target = data_dir / "uploads" / source.sha256[:2] / source.sha256 / source.name
+    # the name comes from the user's browser: keep only its last part, never a path
+    safe = PureWindowsPath(PurePosixPath(source.name).name).name.strip()
+    if safe in ("", ".", ".."):
+        safe = "upload"
+    target = data_dir / "uploads" / source.sha256[:2] / source.sha256 / safe
     if target.exists():
         return target, False
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +201,9 @@ def import_file(
         if rows_read == 0:
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
-        staged = stage_rows(con, name, det, source.headers, load_stages(con), order)
+        staged = stage_rows(
+            con, name, det, source.headers, load_stages(con), order, source.numeric_columns
+        )
         result = ImportResult(
             name,
             "loaded",

@@ -52,6 +52,8 @@ class SourceFile:
     read_path: Path | None = None  # UTF-8 file DuckDB reads (the original or a transcoded copy)
     skip_lines: int = 0  # blank lines before the header
     line_numbers: bool = False  # read_path carries each record's row in a first column
+    # .xlsx columns whose cells are all numbers: their text is Python's, decimal point '.'
+    numeric_columns: set[str] = field(default_factory=set)
     sheet: str | None = None
     has_blank_lines: bool = False
     _temp: tempfile.TemporaryDirectory | None = None
@@ -121,18 +123,6 @@ def _looks_binary(text: str) -> bool:
         return True
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t")
     return controls > max(2, len(text) // 100)
-
-
-def _transcode(src: Path, encoding: str, tmpdir: Path) -> Path:
-    """Stream a legacy-encoded file into UTF-8 so DuckDB can read it natively."""
-    out = tmpdir / "utf8.csv"
-    with (
-        src.open("r", encoding=encoding, errors="strict", newline="") as fin,
-        out.open("w", encoding="utf-8", newline="") as fout,
-    ):
-        while block := fin.read(CHUNK):
-            fout.write(block)
-    return out
 
 
 def pick_delimiter(header_line: str) -> str:
@@ -216,26 +206,22 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     row = next(csv.reader(io.StringIO(header_text), delimiter=source.delimiter), [])
     source.headers = dedupe_headers(row)
     source.skip_lines = skip
-    if source.encoding in ("utf-8",) and not source.has_blank_lines:
-        source.read_path = path
-    elif source.has_blank_lines:
-        # DuckDB skips blank lines, which would shift every later row number in the report;
-        # this rare case takes a slower Python pass that writes each record's row explicitly.
-        source._temp = tempfile.TemporaryDirectory(prefix="sales-import-")
+    if source.encoding == "utf-8" and not source.has_blank_lines:
+        source.read_path = path  # the fast path: DuckDB reads the upload itself
+        return source
+    # Legacy encodings and files with blank lines between rows take one Python pass that
+    # writes UTF-8 and each record's spreadsheet row explicitly (DuckDB skips blank lines,
+    # which would shift every later row number in the report).
+    source._temp = tempfile.TemporaryDirectory(prefix="sales-import-")
+    try:
         source.read_path = _number_rows(path, source, Path(source._temp.name))
-        source.line_numbers = True
-        source.skip_lines = 0
-        source.encoding = source.encoding.replace("-le", "").replace("-be", "")
-    else:
-        source._temp = tempfile.TemporaryDirectory(prefix="sales-import-")
-        try:
-            source.read_path = _transcode(path, source.encoding, Path(source._temp.name))
-        except UnicodeDecodeError as exc:
-            source.cleanup()
-            raise refuse(name, f"the file is not valid {source.encoding}: {exc.reason}") from None
-        source.encoding = {"utf-16": "utf-16", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
-            source.encoding, source.encoding
-        )
+    except UnicodeDecodeError as exc:
+        source.cleanup()
+        raise refuse(name, f"the file is not valid {source.encoding}: {exc.reason}") from None
+    source.line_numbers = True
+    source.skip_lines = 0
+    if source.encoding.startswith("utf-16"):
+        source.encoding = "utf-16"
     return source
 
 
@@ -310,13 +296,18 @@ def _xlsx_rows(source: SourceFile) -> list[list[str | None]]:
         width = len(source.headers)
         out: list[list[str | None]] = []
         header_seen = False
+        numeric = [True] * width
         for row in rows:
             if not header_seen:
                 header_seen = any(v not in (None, "") for v in row)
                 continue
+            for i, v in enumerate(row[:width]):
+                if v not in (None, "") and (isinstance(v, bool) or not isinstance(v, int | float)):
+                    numeric[i] = False
             cells = [_cell_text(v) for v in row[:width]]
             cells += [None] * (width - len(cells))
             out.append(cells)
+        source.numeric_columns = {h for h, n in zip(source.headers, numeric, strict=True) if n}
         return out
     finally:
         wb.close()

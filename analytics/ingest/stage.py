@@ -83,6 +83,7 @@ def stage_rows(
     headers: list[str],
     stages: tuple[Stage, ...],
     date_order: str | None = None,
+    numeric_headers: set[str] | frozenset[str] = frozenset(),
 ) -> Staged:
     kind = detection.kind
     header_of = dict(detection.columns)
@@ -142,10 +143,11 @@ def stage_rows(
     for f in fields:
         r = quote_ident("r_" + f)
         ftype = types[f]
-        if ftype == "amount":
-            parsers[f] = V.amount_sql(r, V.decimal_mark(con, "staged_text", r))
-        elif ftype == "number":
-            parsers[f] = V.number_sql(r, V.decimal_mark(con, "staged_text", r))
+        if ftype in ("amount", "number"):
+            # spreadsheet number cells carry a decimal point; only text needs the guess
+            numeric = header_of[f] in numeric_headers and not detection.fallbacks.get(f)
+            mark = "." if numeric else V.decimal_mark(con, "staged_text", r)
+            parsers[f] = (V.amount_sql if ftype == "amount" else V.number_sql)(r, mark)
         elif ftype == "percent":
             parsers[f] = V.percent_sql(r, V.percent_is_fraction(con, "staged_text", r))
         elif ftype == "date":

@@ -58,7 +58,7 @@ OTHER_DATE_FORMATS = tuple(
     base + t
     for base in ("%Y. %m. %d.", "%Y. %m. %d", "%Y.%m.%d", "%Y/%m/%d", "%Y年%m月%d日")
     for t in _TIMES
-)
+) + ("%Y-%m", "%Y/%m", "%Y年%m月")  # a month alone (quota files): its first day
 
 
 def sql_str(text: str) -> str:
