@@ -176,6 +176,16 @@ CREATE TABLE IF NOT EXISTS forecast_submissions (
     PRIMARY KEY (owner, period_start, period_end, category, submitted_at)
 );
 
+-- Dated exchange rates: one unit of `currency` is worth `rate` units of the reporting
+-- currency (settings key `reporting_currency`) from `rate_date` until the next rate.
+CREATE TABLE IF NOT EXISTS fx_rates (
+    currency   VARCHAR NOT NULL,
+    rate_date  DATE NOT NULL,
+    rate       DECIMAL(18, 8) NOT NULL,
+    import_id  BIGINT NOT NULL,
+    PRIMARY KEY (currency, rate_date)
+);
+
 -- Rows refused by an import run with --keep-valid (partial load), with the reason.
 CREATE TABLE IF NOT EXISTS quarantine (
     import_id   BIGINT NOT NULL,

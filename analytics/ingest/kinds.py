@@ -527,6 +527,24 @@ FORECAST_SUBMISSIONS = Kind(
     ),
 )
 
+FX_RATES = Kind(
+    name="fx_rates",
+    label="Exchange rates",
+    table="fx_rates",
+    key=("currency", "rate_date"),
+    fields=(
+        Field(
+            "currency", "text", required=True, synonyms=("currency", "code", "iso code", "валюта")
+        ),
+        Field(
+            "rate_date", "date", required=True, synonyms=("rate date", "date", "valid from", "дата")
+        ),
+        Field(
+            "rate", "number", required=True, synonyms=("rate", "exchange rate", "fx rate", "курс")
+        ),
+    ),
+)
+
 KIND_LIST: tuple[Kind, ...] = (
     OPPORTUNITIES,
     STAGE_HISTORY,
@@ -536,5 +554,6 @@ KIND_LIST: tuple[Kind, ...] = (
     LEAD_EVENTS,
     QUOTAS,
     FORECAST_SUBMISSIONS,
+    FX_RATES,
 )
 KINDS: dict[str, Kind] = {k.name: k for k in KIND_LIST}

@@ -46,6 +46,7 @@ def load(con: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, as_of: 
         "lead_events": _lead_events,
         "quotas": _quotas,
         "forecast_submissions": _forecast_submissions,
+        "fx_rates": _fx_rates,
     }[staged.kind.name]
     return loader(con, staged, import_id, as_of)
 
@@ -322,3 +323,14 @@ def _forecast_submissions(con, staged: Staged, import_id: int, as_of: date) -> L
     key = ("owner", "period_start", "period_end", "category", "submitted_at")
     columns = list(key) + ["amount", "import_id"]
     return _upsert(con, "forecast_submissions", sql, key, columns, params=[as_of])
+
+
+def _fx_rates(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
+    sql = f"""
+        SELECT upper(currency) AS currency, rate_date, CAST(rate AS DECIMAL(18, 8)) AS rate,
+               {import_id} AS import_id
+        FROM valid
+        WHERE rate > 0
+    """
+    cols = ["currency", "rate_date", "rate", "import_id"]
+    return _upsert(con, "fx_rates", sql, ("currency", "rate_date"), cols)

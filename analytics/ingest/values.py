@@ -96,7 +96,7 @@ def decimal_mark(con: duckdb.DuckDBPyConnection, table: str, col: str) -> str:
     return "," if comma > dot else "."
 
 
-def amount_sql(v: str, mark: str) -> str:
+def amount_sql(v: str, mark: str, sql_type: str = "DECIMAL(18, 2)") -> str:
     stripped = f"regexp_replace({v}, {sql_str(_NOISE)}, '', 'g')"
     if mark == ",":
         number = f"replace(replace({stripped}, '.', ''), ',', '.')"
@@ -106,7 +106,7 @@ def amount_sql(v: str, mark: str) -> str:
     negative = f"(regexp_matches({stripped}, '^\\(.*\\)$') OR regexp_matches({stripped}, '[-−]'))"
     return (
         f"CASE WHEN regexp_full_match({stripped}, {sql_str(_NUMBER)}) "
-        f"THEN TRY_CAST({unsigned} AS DECIMAL(18, 2)) "
+        f"THEN TRY_CAST({unsigned} AS {sql_type}) "
         f"* (CASE WHEN {negative} THEN -1 ELSE 1 END) END"
     )
 
@@ -120,7 +120,8 @@ def currency_from_amount_sql(v: str) -> str:
 
 
 def number_sql(v: str, mark: str) -> str:
-    return f"CAST({amount_sql(v, mark)} AS DOUBLE)"
+    """Durations, exchange rates: plain numbers that must keep every decimal."""
+    return amount_sql(v, mark, "DOUBLE")
 
 
 # ---------------------------------------------------------------- percentages
