@@ -1,7 +1,9 @@
 """Cell text -> typed values: amounts, probabilities, dates, moments, booleans, empty cells.
 
 Each case writes a small CSV with the project template's column names and imports it into
-a real database; the assertion is on what landed in the canonical table.
+a real database; the assertion is on what landed in the canonical table. The big value
+tables share one database file per module (each case is its own upload with its own ids),
+which keeps them fast; the refusal tests use a fresh database each.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.ingest import Mapping
+from analytics import db
+from analytics.ingest import Mapping, import_file
 
 D = Decimal
 
@@ -26,17 +29,41 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One real database file for this module's value tables."""
+    folder = tmp_path_factory.mktemp("values")
+    connection = db.connect(folder / "values.duckdb")
+    yield connection, folder / "store"
+    connection.close()
+
+
 @pytest.fixture
-def one_column(tmp_path, run_import, con):
+def shared_import(shared, tmp_path):
+    """(tag, import) on the shared database; ids must start with `tag` to stay apart."""
+    con, store = shared
+
+    def run(path: Path, **kwargs):
+        return import_file(con, path, data_dir=store, **kwargs)
+
+    return tmp_path.name, run
+
+
+@pytest.fixture
+def one_column(shared, shared_import, tmp_path):
     """Import `values` as one opportunities column (one row each); return (result, parsed)."""
+    con, _ = shared
+    tag, run_import = shared_import
 
     def run(column: str, values: list[str], select: str | None = None, **kwargs):
-        rows = [[f"X{i}", "Discovery", v] for i, v in enumerate(values)]
+        rows = [[f"{tag}:{i}", "Discovery", v] for i, v in enumerate(values)]
         path = write_csv(tmp_path / f"{column}.csv", ["opportunity_id", "stage", column], rows)
         result = run_import(path, **kwargs)
         got = con.execute(
             f"SELECT {select or column} FROM opportunities "
-            "ORDER BY CAST(substr(opportunity_id, 2) AS INT)"
+            "WHERE split_part(opportunity_id, ':', 1) = ? "
+            "ORDER BY CAST(split_part(opportunity_id, ':', 2) AS INT)",
+            [tag],
         ).fetchall()
         return result, [g[0] if len(g) == 1 else g for g in got]
 
@@ -168,17 +195,22 @@ TIMESTAMPS = [
 
 
 @pytest.mark.parametrize(("text", "expected"), TIMESTAMPS, ids=[t[0] for t in TIMESTAMPS])
-def test_timestamp(text, expected, tmp_path, run_import, con):
+def test_timestamp(text, expected, tmp_path, shared, shared_import):
+    con, _ = shared
+    tag, run_import = shared_import
     path = write_csv(
         tmp_path / "history.csv",
         ["opportunity_id", "stage", "entered_at"],
-        [["X1", "Discovery", text]],
+        [[tag, "Discovery", text]],
     )
 
     result = run_import(path, kind="stage_history")
 
     assert result.status == "loaded", result.message
-    assert con.execute("SELECT entered_at FROM stage_history_imported").fetchall() == [(expected,)]
+    got = con.execute(
+        "SELECT entered_at FROM stage_history_imported WHERE opportunity_id = ?", [tag]
+    ).fetchall()
+    assert got == [(expected,)]
 
 
 def test_day_month_order_is_decided_per_column(tmp_path, run_import, opp):
@@ -300,17 +332,22 @@ BOOLEANS = [
 
 
 @pytest.mark.parametrize(("text", "expected"), BOOLEANS, ids=[b[0] for b in BOOLEANS])
-def test_boolean(text, expected, tmp_path, run_import, opp):
+def test_boolean(text, expected, tmp_path, shared, shared_import):
+    con, _ = shared
+    tag, run_import = shared_import
     path = write_csv(
         tmp_path / "bools.csv",
         ["opportunity_id", "stage", "is_closed", "is_won"],
-        [["A", "Final Decision", text, text]],
+        [[tag, "Final Decision", text, text]],
     )
 
     result = run_import(path)
 
     assert result.status == "loaded", result.message
-    assert (opp("A")["is_closed"], opp("A")["is_won"]) == (expected, expected)
+    got = con.execute(
+        "SELECT is_closed, is_won FROM opportunities WHERE opportunity_id = ?", [tag]
+    ).fetchall()
+    assert got == [(expected, expected)]
 
 
 def test_empty_cells_are_null_and_flags_come_from_the_stage(tmp_path, run_import, opp):
