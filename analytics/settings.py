@@ -217,3 +217,136 @@ def stage_lookup(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Stage]:
         for label in (s.name, *s.aliases):
             out.setdefault(norm_key(label), s)
     return out
+
+
+# -- activity categories (efficiency KPIs) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivityCategory:
+    """How one activity type counts in the efficiency KPIs.
+
+    Kept as data, not code, because companies log different activity types and disagree
+    on what "selling" is: ops decide whether an email counts as customer-facing time.
+    A type that is neither customer-facing nor internal is left out of the selling-time
+    share altogether (it is neither selling nor overhead). `meeting` marks the types that
+    count as a *meeting set* in the prospect-meeting ratio.
+    """
+
+    activity_type: str  # lower-case, as in activities.activity_type
+    customer_facing: bool = False
+    internal: bool = False
+    prospecting: bool = False
+    meeting: bool = False
+
+
+# Domain brief: customer-facing = calls, meetings, demos, emails to prospects; internal =
+# admin, internal meetings, training; prospecting activity = call, email, meeting.
+DEFAULT_ACTIVITY_CATEGORIES: tuple[ActivityCategory, ...] = (
+    ActivityCategory("call", customer_facing=True, prospecting=True),
+    ActivityCategory("email", customer_facing=True, prospecting=True),
+    ActivityCategory("meeting", customer_facing=True, prospecting=True, meeting=True),
+    ActivityCategory("demo", customer_facing=True),
+    ActivityCategory("admin", internal=True),
+    ActivityCategory("training", internal=True),
+    ActivityCategory("internal meeting", internal=True),
+)
+
+ACTIVITY_CATEGORIES_KEY = "activity_categories"
+
+
+def activity_categories_to_json(categories: tuple[ActivityCategory, ...] | list) -> str:
+    return json.dumps([asdict(c) for c in categories], ensure_ascii=False)
+
+
+def activity_categories_from_json(text: str) -> tuple[ActivityCategory, ...]:
+    return tuple(
+        ActivityCategory(
+            activity_type=str(d["activity_type"]).strip().lower(),
+            customer_facing=bool(d.get("customer_facing", False)),
+            internal=bool(d.get("internal", False)),
+            prospecting=bool(d.get("prospecting", False)),
+            meeting=bool(d.get("meeting", False)),
+        )
+        for d in json.loads(text)
+    )
+
+
+def validate_activity_categories(categories: tuple[ActivityCategory, ...] | list) -> list[str]:
+    """Problems that would make the efficiency KPIs wrong; empty means usable."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for c in categories:
+        key = c.activity_type.strip().lower()
+        if not key:
+            problems.append("an activity category has no activity type")
+        if key in seen:
+            problems.append(f"activity type {c.activity_type!r} is listed twice")
+        seen.add(key)
+        if c.customer_facing and c.internal:
+            problems.append(
+                f"activity type {c.activity_type!r} cannot be customer-facing and internal"
+            )
+        if c.meeting and not c.prospecting:
+            problems.append(
+                f"activity type {c.activity_type!r}: a meeting type must be prospecting"
+            )
+    return problems
+
+
+def load_activity_categories(con: duckdb.DuckDBPyConnection) -> tuple[ActivityCategory, ...]:
+    row = con.execute(
+        "SELECT value FROM settings WHERE key = ?", [ACTIVITY_CATEGORIES_KEY]
+    ).fetchone()
+    return activity_categories_from_json(row[0]) if row else DEFAULT_ACTIVITY_CATEGORIES
+
+
+def save_activity_categories(
+    con: duckdb.DuckDBPyConnection, categories: tuple[ActivityCategory, ...] | list
+) -> None:
+    problems = validate_activity_categories(categories)
+    if problems:
+        raise ValueError("; ".join(problems))
+    con.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [ACTIVITY_CATEGORIES_KEY, activity_categories_to_json(categories)],
+    )
+
+
+# -- reporting currency --------------------------------------------------------------------
+
+REPORTING_CURRENCY_KEY = "reporting_currency"
+DEFAULT_REPORTING_CURRENCY = "USD"
+
+
+def _check_currency(code: str) -> str:
+    text = str(code).strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", text):
+        raise ValueError(f"reporting currency must be a 3-letter ISO code, not {code!r}")
+    return text
+
+
+def load_reporting_currency(con: duckdb.DuckDBPyConnection) -> str:
+    """The currency every amount is converted into (fx_rates are quoted against it).
+
+    A missing or unreadable value means the default rather than an error, so a fresh
+    database still shows figures.
+    """
+    row = con.execute(
+        "SELECT value FROM settings WHERE key = ?", [REPORTING_CURRENCY_KEY]
+    ).fetchone()
+    if not row:
+        return DEFAULT_REPORTING_CURRENCY
+    try:
+        return _check_currency(json.loads(row[0]))
+    except (TypeError, ValueError):
+        return DEFAULT_REPORTING_CURRENCY
+
+
+def save_reporting_currency(con: duckdb.DuckDBPyConnection, code: str) -> None:
+    con.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [REPORTING_CURRENCY_KEY, json.dumps(_check_currency(code))],
+    )

@@ -1,0 +1,179 @@
+"""Efficiency KPIs per rep, team, region or company: activity mix, follow-ups, lead response.
+
+Why one query: the three inputs (activities in the period, won deals with their touches,
+leads created in the period) are grouped by the same key and land in the same leaderboard
+row, so one statement reads each table once and a page pays one round trip. Activity
+types are classified by the `activity_categories` setting (bound as parallel lists), so
+ops decide what counts as selling time. Definitions: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.metrics.performance import group_expr
+from analytics.scope import Scope, owner_filter_sql
+from analytics.settings import ActivityCategory, load_activity_categories
+
+# How many touches a won deal needs to count in `won_5plus_touches_share` (domain brief:
+# 80% of deals need at least five follow-ups).
+MIN_TOUCHES = 5
+# Lead-response SLA bands, in minutes: 5 minutes, 1 hour, 1 day.
+SLA_MINUTES = {"5min": 5, "1h": 60, "1day": 24 * 60}
+
+
+def efficiency_sql(by: str) -> str:
+    """The efficiency query for one grouping (the group key is the only varying SQL)."""
+    return f"""
+WITH categories AS (
+    SELECT
+        unnest($activity_types)   AS activity_type,
+        unnest($customer_facing)  AS customer_facing,
+        unnest($internal)         AS internal,
+        unnest($prospecting)      AS prospecting,
+        unnest($meeting)          AS meeting
+),
+period_activities AS (
+    SELECT
+        {group_expr(by, "a.owner")}       AS grp,
+        a.duration_minutes,
+        coalesce(c.customer_facing, false) AS customer_facing,
+        coalesce(c.internal, false)        AS internal,
+        coalesce(c.prospecting, false)     AS prospecting,
+        coalesce(c.meeting, false)         AS meeting
+    FROM activities AS a
+    LEFT JOIN reps AS r ON r.rep = a.owner
+    LEFT JOIN categories AS c ON c.activity_type = lower(trim(a.activity_type))
+    WHERE {owner_filter_sql("a.owner")}
+      AND a.started_at >= CAST($period_start AS TIMESTAMP)
+      AND a.started_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+),
+activity_figures AS (
+    SELECT
+        grp,
+        count(*)                                                    AS activities,
+        sum(duration_minutes) FILTER (WHERE customer_facing)        AS customer_facing_minutes,
+        sum(duration_minutes) FILTER (WHERE internal)               AS internal_minutes,
+        count(*) FILTER (WHERE prospecting)                         AS prospecting_activities,
+        count(*) FILTER (WHERE meeting)                             AS meetings
+    FROM period_activities
+    GROUP BY grp
+),
+won_in_period AS (
+    SELECT {group_expr(by, "o.owner")} AS grp, o.opportunity_id, o.close_date
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE {owner_filter_sql("o.owner")}
+      AND o.is_won
+      AND o.close_date BETWEEN $period_start AND $period_end
+),
+-- Touches: activities linked to the deal up to the end of its close day (after-sale
+-- onboarding calls did not win it).
+deal_touches AS (
+    SELECT w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
+    FROM won_in_period AS w
+    LEFT JOIN activities AS a
+        ON a.opportunity_id = w.opportunity_id
+       AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
+    GROUP BY w.grp, w.opportunity_id
+),
+touch_figures AS (
+    SELECT
+        grp,
+        avg(touches)                                              AS touches_per_deal,
+        avg(CASE WHEN touches >= $min_touches THEN 1.0 ELSE 0.0 END) AS won_5plus_touches_share
+    FROM deal_touches
+    GROUP BY grp
+),
+period_leads AS (
+    SELECT
+        {group_expr(by, "l.owner")} AS grp,
+        l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL AS converted,
+        greatest(date_diff('second', l.created_at, l.first_response_at), 0) / 60.0
+                                    AS response_minutes
+    FROM leads AS l
+    LEFT JOIN reps AS r ON r.rep = l.owner
+    WHERE {owner_filter_sql("l.owner")}
+      AND l.created_at >= CAST($period_start AS TIMESTAMP)
+      AND l.created_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+),
+lead_figures AS (
+    SELECT
+        grp,
+        count(*)                                                    AS leads,
+        count(*) FILTER (WHERE converted)                           AS converted_leads,
+        count(response_minutes)                                     AS answered_leads,
+        quantile_cont(response_minutes, 0.5)                        AS lead_response_median_minutes,
+        quantile_cont(response_minutes, 0.9)                        AS lead_response_p90_minutes,
+        count(*) FILTER (WHERE response_minutes <= $sla_5min)       AS sla_5min,
+        count(*) FILTER (WHERE response_minutes <= $sla_1h)         AS sla_1h,
+        count(*) FILTER (WHERE response_minutes <= $sla_1day)       AS sla_1day
+    FROM period_leads
+    GROUP BY grp
+),
+groups AS (
+    SELECT grp FROM activity_figures
+    UNION SELECT grp FROM touch_figures
+    UNION SELECT grp FROM lead_figures
+)
+SELECT
+    g.grp,
+    coalesce(a.activities, 0)                                          AS activities,
+    a.customer_facing_minutes / nullif(
+        coalesce(a.customer_facing_minutes, 0) + coalesce(a.internal_minutes, 0), 0
+    )                                                                  AS selling_time_share,
+    coalesce(a.prospecting_activities, 0)                              AS prospecting_activities,
+    coalesce(a.meetings, 0)                                            AS meetings,
+    a.meetings::DOUBLE / nullif(a.prospecting_activities, 0)           AS meeting_ratio,
+    t.touches_per_deal,
+    t.won_5plus_touches_share,
+    coalesce(l.leads, 0)                                               AS leads,
+    coalesce(l.converted_leads, 0)                                     AS converted_leads,
+    l.converted_leads::DOUBLE / nullif(l.leads, 0)                     AS lead_to_opp_rate,
+    l.lead_response_median_minutes,
+    l.lead_response_p90_minutes,
+    l.sla_5min::DOUBLE / nullif(l.leads, 0)                            AS lead_sla_5min_share,
+    l.sla_1h::DOUBLE / nullif(l.leads, 0)                              AS lead_sla_1h_share,
+    l.sla_1day::DOUBLE / nullif(l.leads, 0)                            AS lead_sla_1day_share
+FROM groups AS g
+LEFT JOIN activity_figures AS a ON a.grp IS NOT DISTINCT FROM g.grp
+LEFT JOIN touch_figures AS t ON t.grp IS NOT DISTINCT FROM g.grp
+LEFT JOIN lead_figures AS l ON l.grp IS NOT DISTINCT FROM g.grp
+ORDER BY g.grp NULLS LAST
+"""
+
+
+def category_params(categories: tuple[ActivityCategory, ...] | list) -> dict[str, Any]:
+    """The activity categories as parallel bound lists (types lower-cased)."""
+    return {
+        "activity_types": [c.activity_type.strip().lower() for c in categories],
+        "customer_facing": [bool(c.customer_facing) for c in categories],
+        "internal": [bool(c.internal) for c in categories],
+        "prospecting": [bool(c.prospecting) for c in categories],
+        "meeting": [bool(c.meeting) for c in categories],
+    }
+
+
+def efficiency_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    by: str,
+    *,
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+) -> pd.DataFrame:
+    """Efficiency KPIs for `scope`, one row per group found in activities, won deals or leads.
+
+    Groups with no data at all are absent here; `kpis.kpi_table` adds the roster.
+    """
+    cats = categories if categories is not None else load_activity_categories(con)
+    params = (
+        scope.params()
+        | category_params(cats)
+        | {"min_touches": MIN_TOUCHES}
+        | {f"sla_{k}": float(v) for k, v in SLA_MINUTES.items()}
+    )
+    frame = con.execute(efficiency_sql(by), params).df()
+    return frame.rename(columns={"grp": by})

@@ -1,0 +1,88 @@
+"""Currency conversion for KPI queries: dated rates from `fx_rates`, joined with ASOF JOIN.
+
+Why a shared SQL fragment instead of a Python helper: conversion has to happen inside
+each KPI query (one pass over a million deals), and every query must convert the same
+way. A deal is converted with the latest rate on or before its *rate day*: the close date
+for closed deals, the period end for open ones (what the pipeline was worth then). A
+deal in the reporting currency, or without a currency (the company currency by the
+data model's convention), needs no rate. A deal whose currency has no rate on or before
+its rate day is **unpriced**: its converted amount is NULL, so it drops out of every sum
+and average, and queries count it separately -- it is never shown as worth zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from analytics.settings import load_reporting_currency
+
+
+def priced_sql(source: str, rate_day: str = "rate_day") -> str:
+    """SELECT over CTE `source` adding `fx_rate`, `amount_rc` and `unpriced` columns.
+
+    `source` must expose `amount`, `currency_key` (upper-cased, trimmed currency or NULL)
+    and the `rate_day` column; both names are fixed identifiers chosen by code. The
+    query needs the bound parameter `$reporting_currency`.
+
+    - `fx_rate`: 1 for the reporting currency and NULL currency, else the ASOF rate;
+    - `amount_rc`: amount in the reporting currency, NULL when unknown or unpriced;
+    - `unpriced`: the deal has an amount but its currency has no usable rate.
+    """
+    return f"""
+    SELECT
+        s.*,
+        CASE WHEN s.currency_key IS NULL OR s.currency_key = $reporting_currency THEN 1.0
+             ELSE CAST(fx.rate AS DOUBLE) END                      AS fx_rate,
+        CAST(s.amount AS DOUBLE) * (CASE
+            WHEN s.currency_key IS NULL OR s.currency_key = $reporting_currency THEN 1.0
+            ELSE CAST(fx.rate AS DOUBLE) END)                      AS amount_rc,
+        s.amount IS NOT NULL
+            AND s.currency_key IS NOT NULL
+            AND s.currency_key <> $reporting_currency
+            AND fx.rate IS NULL                                    AS unpriced
+    FROM {source} AS s
+    ASOF LEFT JOIN fx_rates AS fx
+        ON fx.currency = s.currency_key AND s.{rate_day} >= fx.rate_date
+    """
+
+
+def fx_params(
+    con: duckdb.DuckDBPyConnection, reporting_currency: str | None = None
+) -> dict[str, Any]:
+    """The bound parameters `priced_sql` needs (the reporting currency from settings)."""
+    currency = reporting_currency or load_reporting_currency(con)
+    return {"reporting_currency": currency.strip().upper()}
+
+
+MISSING_RATES_SQL = """
+WITH deals AS (
+    SELECT upper(trim(currency)) AS currency_key, close_date, is_closed
+    FROM opportunities
+    WHERE amount IS NOT NULL AND currency IS NOT NULL AND trim(currency) <> ''
+),
+first_rate AS (
+    SELECT currency, min(rate_date) AS first_rate_date FROM fx_rates GROUP BY currency
+)
+SELECT d.currency_key AS currency,
+       count(*)       AS deals,
+       min(d.close_date) AS first_close_date,
+       f.first_rate_date
+FROM deals AS d
+LEFT JOIN first_rate AS f ON f.currency = d.currency_key
+WHERE d.currency_key <> $reporting_currency
+  AND (f.first_rate_date IS NULL
+       OR (d.is_closed AND d.close_date < f.first_rate_date))
+GROUP BY d.currency_key, f.first_rate_date
+ORDER BY d.currency_key
+"""
+
+
+def missing_rates(con: duckdb.DuckDBPyConnection, reporting_currency: str | None = None):
+    """Currencies with closed deals that no rate covers (for a "rates needed" notice).
+
+    Columns: currency, deals (closed before the first rate, or any deal when the currency
+    has no rate at all), first_close_date, first_rate_date (None when no rate exists).
+    """
+    return con.execute(MISSING_RATES_SQL, fx_params(con, reporting_currency)).df()

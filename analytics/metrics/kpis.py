@@ -1,0 +1,122 @@
+"""The KPI table: every performance and efficiency KPI per rep, team, region or company.
+
+Why a facade: pages (Overview, Reps, quadrant), the scorecard report and the benchmark
+all need the same rows, so they call `kpi_table` and never assemble KPIs themselves. It
+runs one query per concern (performance, efficiency) and joins the two on the group key.
+`KPI_COLUMNS` carries each column's one-line definition -- the same text as the headings
+of docs/metrics.md -- so a page can show which definition a number uses.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from analytics.metrics.efficiency import efficiency_table
+from analytics.metrics.performance import GROUPINGS, performance_table
+from analytics.scope import Scope
+from analytics.settings import ActivityCategory, Stage
+
+# Column -> one-line definition (docs/metrics.md, "KPI table"). Order = column order.
+KPI_COLUMNS: dict[str, str] = {
+    "bookings": "Sum of won amounts (reporting currency), deals won with close date in the period",
+    "won_deals": "Number of deals won with close date in the period",
+    "lost_deals": "Number of deals lost with close date in the period",
+    "win_rate": "Win rate by count: won / (won + lost), deals closed in the period",
+    "win_rate_value": "Win rate by value: won amount / (won + lost amount) closed in the period",
+    "avg_deal_size": "Average won amount, deals won in the period with a known, priced amount",
+    "open_pipeline": "Sum of amounts of deals open now (reporting currency)",
+    "weighted_pipeline": "Sum of open amounts x stage probability from settings",
+    "open_deals": "Number of deals open now",
+    "quota": "Quota for the period: quota rows overlapping it, pro-rated by days",
+    "quota_attainment": "Bookings / quota; empty without a quota",
+    "at_or_above_quota": "Quota attainment is 100% or more; empty without a quota",
+    "leads": "Number of leads created in the period",
+    "lead_to_opp_rate": "Leads created in the period that converted / leads created in the period",
+    "opp_to_won_rate": "Deals created in the period that are won now / deals created in the period",
+    "sales_velocity": "Open deals x win rate x average deal size / mean cycle days (per day)",
+    "pipeline_coverage": "Open pipeline closing in the period / (quota - bookings)",
+    "unpriced_deals": "Deals in scope whose currency has no exchange rate (left out of sums)",
+    "selling_time_share": "Customer-facing activity minutes / (customer-facing + internal) minutes",
+    "meeting_ratio": "Meetings / prospecting activities, activities in the period",
+    "median_cycle_days": "Median days from created to close, deals won in the period",
+    "mean_cycle_days": "Mean days from created to close, deals won in the period",
+    "lead_response_median_minutes": "Median minutes from lead created to first response",
+    "lead_response_p90_minutes": "90th percentile of minutes from lead created to first response",
+    "lead_sla_5min_share": "Leads created in the period answered within 5 minutes / leads",
+    "lead_sla_1h_share": "Leads created in the period answered within 1 hour / leads",
+    "lead_sla_1day_share": "Leads created in the period answered within 1 day / leads",
+    "touches_per_deal": "Activities linked to each deal won in the period, averaged",
+    "won_5plus_touches_share": "Deals won in the period with 5 or more touches / deals won",
+}
+
+# Counts are 0, never empty, for a group without data (every other figure is empty).
+COUNT_COLUMNS = (
+    "won_deals",
+    "lost_deals",
+    "open_deals",
+    "unpriced_deals",
+    "leads",
+    "created_deals",
+    "activities",
+    "prospecting_activities",
+    "meetings",
+    "converted_leads",
+)
+
+
+def kpi_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    by: str = "rep",
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+    reporting_currency: str | None = None,
+) -> pd.DataFrame:
+    """Every KPI for `scope`, one row per `by` group ("rep", "team", "region", "company").
+
+    The first column is named `by`; then the `KPI_COLUMNS` in order, then helper columns
+    (activities, meetings, created_deals, ...). by="rep" lists every rep of the roster
+    within the scope's filters plus owners found only in the data; a group without data
+    has 0 counts and empty (NaN/None) figures. A key of None collects deals whose owner
+    (by="rep") or roster team/region is unknown. Settings are read from the database
+    unless passed in.
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(GROUPINGS)}")
+    perf = performance_table(con, scope, by, stages=stages, reporting_currency=reporting_currency)
+    eff = efficiency_table(con, scope, by, categories=categories)
+    table = perf.merge(eff, on=by, how="outer", sort=False)
+    for column in COUNT_COLUMNS:
+        if column in table:
+            table[column] = table[column].fillna(0).astype("int64")
+    table["at_or_above_quota"] = [
+        None if pd.isna(v) else bool(v) for v in table["at_or_above_quota"]
+    ]
+    table["at_or_above_quota"] = table["at_or_above_quota"].astype(object)
+    table = table.sort_values(by, na_position="last", kind="stable").reset_index(drop=True)
+    extra = [c for c in table.columns if c != by and c not in KPI_COLUMNS]
+    return table[[by, *KPI_COLUMNS, *extra]]
+
+
+def share_of_reps_at_quota(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    reporting_currency: str | None = None,
+) -> float | None:
+    """Reps at or above 100% of quota / reps with a quota in the period (team/region aware).
+
+    Reps without a quota are left out of both sides (they cannot reach a quota they do
+    not have); a rep with a quota and no deal counts as below it. None when no rep in
+    scope has a quota.
+    """
+    table = performance_table(
+        con, scope, "rep", stages=stages, reporting_currency=reporting_currency
+    )
+    with_quota = table[table["quota"].notna()]
+    if with_quota.empty:
+        return None
+    return float((with_quota["quota_attainment"] >= 1).sum()) / len(with_quota)
