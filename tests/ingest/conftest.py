@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
 import pytest
 
+from analytics import db
 from analytics.db import quote_ident
 from analytics.ingest import ImportResult, import_file
 
@@ -78,3 +80,21 @@ def opp(con: duckdb.DuckDBPyConnection) -> Callable[[str], dict[str, Any]]:
         return dict(zip([d[0] for d in cur.description], rows[0], strict=True))
 
     return get
+
+
+@pytest.fixture(scope="module")
+def preloaded(tmp_path_factory) -> SimpleNamespace:
+    """A real database file already holding one good import, shared by a module's table of
+    refusals (each case compares its own before/after fingerprint): `.run(path, **kw)`,
+    `.fingerprint()`, `.con`, `.data_dir`."""
+    folder = tmp_path_factory.mktemp("preloaded")
+    store = folder / "store"
+    con = db.connect(folder / "sales.duckdb")
+    assert import_file(con, INGEST_DATA / "template.csv", data_dir=store).status == "loaded"
+    yield SimpleNamespace(
+        con=con,
+        data_dir=store,
+        run=lambda path, **kwargs: import_file(con, path, data_dir=store, **kwargs),
+        fingerprint=lambda: _fingerprint(con, store),
+    )
+    con.close()
