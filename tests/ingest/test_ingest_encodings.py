@@ -312,19 +312,25 @@ def test_xlsx_with_date_number_and_percent_cells(tmp_path, run_import, con, opp)
     assert con.execute("SELECT encoding FROM imports").fetchone()[0] == "xlsx"
 
 
-def test_xlsx_numeric_cells_are_not_re_guessed_as_text(tmp_path, run_import, opp):
+@pytest.mark.parametrize(
+    ("third", "expected"),
+    [(10.5, D("10.50")), ("-", None), (" ", None), ("10.5", D("10.50"))],
+    ids=["all-numbers", "dash-cell", "space-cell", "text-number-cell"],
+)
+def test_xlsx_numeric_cells_are_not_re_guessed_as_text(third, expected, tmp_path, run_import, opp):
     # A number cell is unambiguous: 108.512 is a hundred and eight, whatever a CSV column of
-    # "108.512" strings might mean (converted amounts often carry three decimals)
+    # "108.512" strings might mean (converted amounts often carry three decimals), and a
+    # hand-made sheet's "-" or stray space in the same column does not change that
     path = _workbook(
         tmp_path / "amounts.xlsx",
         ["opportunity_id", "stage", "amount"],
-        [["A", "Discovery", 108.512], ["B", "Discovery", 7.259], ["C", "Discovery", 10.5]],
+        [["A", "Discovery", 108.512], ["B", "Discovery", 7.259], ["C", "Discovery", third]],
     )
 
     result = run_import(path)
 
     assert result.status == "loaded", result.message
-    assert [opp(i)["amount"] for i in "ABC"] == [D("108.51"), D("7.26"), D("10.50")]
+    assert [opp(i)["amount"] for i in "ABC"] == [D("108.51"), D("7.26"), expected]
 
 
 def test_xlsx_with_russian_headers_and_text_cells(tmp_path, run_import, opp):
