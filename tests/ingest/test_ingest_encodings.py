@@ -376,3 +376,67 @@ def test_xlsx_preview_shows_the_first_sheet(tmp_path):
     assert list(preview.sample.columns) == ["opportunity_id", "stage", "amount", "close_date"]
     assert preview.sample["opportunity_id"].tolist() == ["X1", "X2"]
     assert preview.sample["close_date"].tolist() == ["2024-01-31", "2024-02-01"]
+
+
+def test_iso_8859_1_salesforce_report(tmp_path, run_import, opp):
+    # older Salesforce orgs export ISO-8859-1 (see export-headers.md)
+    path = tmp_path / "report.csv"
+    path.write_bytes(
+        (
+            "Opportunity Owner,Account Name,Opportunity Name,Stage,Amount,Close Date\n"
+            'José Muñoz,Café Société,Société renewal,Closed Won,"USD 1,000.00",31/01/2024\n'
+            'Zoë Brontë,Müller GmbH,Größe Ärger,Prospecting,"EUR 2,500.00",29/02/2024\n'
+        ).encode("latin-1")
+    )
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    row = opp("Société renewal")
+    assert (row["owner"], row["account"], row["currency"]) == ("José Muñoz", "Café Société", "USD")
+    assert opp("Größe Ärger")["owner"] == "Zoë Brontë"
+
+
+STRAY_BYTE = [
+    pytest.param(
+        "Opportunity Owner,Account Name,Opportunity Name,Stage,Amount\n"
+        "José Muñoz,Acme,Deal 1,Closed Won,100\n"
+        "Ann Lee,Globex,Deal 2,Prospecting,200\n",
+        b"Ren\xe9 Roy,Initech,Deal 3,Prospecting,300\n",  # one Windows-1252 byte
+        4,
+        ("Deal 1", "José Muñoz"),
+        id="latin-text",
+    ),
+    pytest.param(
+        "ID сделки;Название сделки;Ответственный;Этап;Сумма\n"
+        + "".join(f"R-{i};Поставка {i};Иван Петров;Новая;1 000,00\n" for i in range(4000)),
+        "R-x;Плохая".encode() + b"\xff" + ";Иван;Новая;5\n".encode(),
+        4002,
+        ("R-0", "Иван Петров"),
+        id="cyrillic-text-past-the-first-256kb",
+    ),
+]
+
+
+@pytest.mark.parametrize(("good", "bad", "bad_row", "check"), STRAY_BYTE)
+def test_utf8_file_with_one_stray_byte(good, bad, bad_row, check, tmp_path, run_import, con):
+    """A UTF-8 export with one invalid byte must not be re-read in a legacy code page.
+
+    Acceptable: refuse naming the row that holds the bad byte, or load with the valid
+    UTF-8 text intact. Not acceptable: "José Muñoz" landing as "JosÃ© MuÃ±oz", or a
+    message that only says the encoding is unknown.
+    """
+    path = tmp_path / "export.csv"
+    path.write_bytes(good.encode("utf-8") + bad)
+
+    result = run_import(path)
+
+    if result.status == "refused":
+        assert f"row {bad_row}" in result.message, result.message
+        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 0
+    else:
+        key, owner = check
+        got = con.execute(
+            "SELECT owner FROM opportunities WHERE opportunity_id = ?", [key]
+        ).fetchall()
+        assert got == [(owner,)]
