@@ -310,3 +310,38 @@ def test_uploaded_name_cannot_place_the_original_outside_its_folder(
         p.resolve() for p in before
     }
     assert {p for p in created if not p.name.startswith("sales.duckdb")} == {stored}
+
+
+SCRATCH_NAMES = ["raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming"]
+
+
+def test_users_own_tables_survive_imports(ingest_data, tmp_path, run_import, con):
+    # the database file is a public contract: people add their own tables to it, and
+    # "raw" or "staged" are natural names for those; an import must not touch them
+    for name in SCRATCH_NAMES:
+        con.execute(f"CREATE TABLE main.{name} (note VARCHAR)")
+        con.execute(f"INSERT INTO main.{name} VALUES ('mine')")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(H + "A1,One,Ann,Haggling,100,2024-01-02\n", encoding="utf-8")
+
+    good = run_import(ingest_data / "hubspot.csv")
+    refused = run_import(bad)
+
+    assert (good.status, refused.status) == ("loaded", "refused")
+    for name in SCRATCH_NAMES:
+        assert con.execute(f"SELECT note FROM main.{name}").fetchall() == [("mine",)], name
+
+
+def test_imports_leave_no_temporary_objects_behind(ingest_data, tmp_path, run_import, con):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(H + "A1,One,Ann,Discovery,lots,2024-01-02\n", encoding="utf-8")
+
+    run_import(ingest_data / "hubspot.csv")
+    run_import(bad)
+    run_import(bad, keep_valid=True)
+
+    tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    views = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall()
+    assert (tables, views) == ([], [])
