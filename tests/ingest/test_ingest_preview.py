@@ -196,3 +196,22 @@ def test_mapping_to_a_header_the_file_lacks_leaves_the_field_missing(unknown, ru
     assert preview.missing_required == ["stage"]
     assert result.status == "refused"
     assert "missing required column(s) stage" in result.message
+
+
+def test_preview_sample_counts_records_not_lines(tmp_path):
+    # Salesforce descriptions span lines inside quotes; the sample shows whole records
+    path = tmp_path / "Opportunity.csv"
+    path.write_text(
+        "Id,Name,Description,StageName\n"
+        '006A,Acme,"line one\nline two\nline three",Prospecting\n'
+        "006B,Globex,,Closed Won\n"
+        '006C,Initech,"x\ny",Closed Lost\n',
+        encoding="utf-8",
+    )
+
+    preview = preview_file(path, rows=2)
+
+    assert preview.sample.values.tolist() == [
+        ["006A", "Acme", "line one\nline two\nline three", "Prospecting"],
+        ["006B", "Globex", "", "Closed Won"],
+    ]
