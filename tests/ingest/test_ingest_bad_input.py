@@ -509,3 +509,36 @@ def test_failure_to_keep_the_original_rolls_everything_back(
     assert result.status == "refused"
     assert result.message.startswith("hubspot.csv: refused")
     assert fingerprint() == before
+
+
+def test_keep_valid_with_no_valid_row_loads_nothing(tmp_path, run_import, fingerprint):
+    # "load the valid rows" of a file without one is a refusal, not a success: the CLI
+    # would otherwise exit 0 and the file would count as imported
+    path = tmp_path / "allbad.csv"
+    path.write_text("opportunity_id,stage,amount\nA,Discovery,x\nB,Discovery,y\n", "utf-8")
+    before = fingerprint()
+
+    result = run_import(path, keep_valid=True)
+
+    assert result.status == "refused"
+    assert not result.ok
+    assert "row 2, column 'amount'" in result.message
+    assert fingerprint() == before
+
+
+def test_partial_file_loads_the_rest_after_settings_learn_its_stage(tmp_path, run_import, con, opp):
+    # keep_valid loads 2 of 3 rows; ops add the unknown stage on Settings and upload the
+    # same file again: its third row must load now (not "already imported")
+    path = tmp_path / "pipeline.csv"
+    path.write_text(H + OK1 + OK2 + "A3,Three,Bob,Contract Haggling,300,2024-01-04\n", "utf-8")
+    first = run_import(path, keep_valid=True)
+    assert (first.status, first.rows_loaded) == ("partial", 2)
+    stages = list(load_stages(con))
+    final = next(i for i, s in enumerate(stages) if s.name == "Final Decision")
+    stages[final] = replace(stages[final], aliases=(*stages[final].aliases, "Contract Haggling"))
+    save_stages(con, stages)
+
+    again = run_import(path)
+
+    assert again.status == "loaded", again.message
+    assert opp("A3")["stage"] == "Final Decision"
