@@ -80,6 +80,7 @@ TEMPLATE_COLUMNS: dict[str, tuple[str, ...]] = {
         "amount",
         "submitted_at",
     ),
+    "fx_rates": ("currency", "rate_date", "rate"),
 }
 # What a Salesforce report appends after the rows; the importer must skip it.
 REPORT_FOOTER = (
@@ -218,8 +219,10 @@ def write_template(path: Path, kind: str, frame: pd.DataFrame, as_of: date) -> D
     cols = []
     for name in TEMPLATE_COLUMNS[kind]:
         v = frame[name]
-        if name in ("hire_date", "period_start", "period_end"):
+        if name in ("hire_date", "period_start", "period_end", "rate_date"):
             cols.append(_iso_day(v.to_numpy()))
+        elif name == "rate":
+            cols.append([f"{r:.6f}" for r in v.to_numpy(dtype=float)])
         elif name.endswith("_at"):
             cols.append(_iso_stamp(v.to_numpy()))
         elif name == "amount":

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.demo import activity, deals, files, people, plans
-from analytics.demo.clock import Clock
+from analytics.demo.clock import Clock, month_starts
 
 WINDOW_DAYS = 730  # two years of history before the anchor
 SNAPSHOT_WEEKS = 52  # weekly pipeline exports: the anchor and the 52 Mondays before it
@@ -106,6 +106,7 @@ def write(data: DemoData, out_dir: Path) -> list[files.DemoFile]:
     written = [
         files.write_template(out_dir / "reps.csv", "reps", _reps_frame(data.reps), anchor),
         files.write_template(out_dir / "quotas.csv", "quotas", data.quotas, anchor),
+        files.write_template(out_dir / "fx_rates.csv", "fx_rates", _fx_rates_frame(data), anchor),
     ]
     lines = files.OpportunityLines(ds)
     for day in data.snapshot_dates:
@@ -129,6 +130,25 @@ def write(data: DemoData, out_dir: Path) -> list[files.DemoFile]:
     ):
         written.append(files.write_template(out_dir / f"{kind}.csv", kind, frame, anchor))
     return written
+
+
+def _fx_rates_frame(data: DemoData) -> pd.DataFrame:
+    """Monthly EUR -> USD rates covering every demo deal, so EUR deals convert.
+
+    Why no random stream: the rates are a smooth, deterministic wobble (+-3% over a year)
+    around the rate the deals were priced at, so adding them reshuffles nothing else.
+    The first of each month from the clock's first day to the anchor's month.
+    """
+    months = month_starts(pd.Timestamp(data.clock.ref).date(), data.anchor)
+    base = 1.0 / deals.EUR_PER_USD
+    phase = np.arange(len(months)) * (2.0 * np.pi / 12.0)
+    return pd.DataFrame(
+        {
+            "currency": ["EUR"] * len(months),
+            "rate_date": months,
+            "rate": np.round(base * (1.0 + 0.03 * np.sin(phase)), 6),
+        }
+    )
 
 
 def _reps_frame(reps: list[people.Rep]) -> pd.DataFrame:

@@ -92,8 +92,11 @@ period_leads AS (
     SELECT
         {group_expr(by, "l.owner")} AS grp,
         l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL AS converted,
-        greatest(date_diff('second', l.created_at, l.first_response_at), 0) / 60.0
-                                    AS response_minutes
+        -- greatest() skips NULLs, so an unanswered lead must stay NULL explicitly; a
+        -- response logged before the lead (clock skew, lead made from a call) counts as 0
+        CASE WHEN l.first_response_at IS NOT NULL
+             THEN greatest(date_diff('second', l.created_at, l.first_response_at), 0) / 60.0
+        END                         AS response_minutes
     FROM leads AS l
     LEFT JOIN reps AS r ON r.rep = l.owner
     WHERE {owner_filter_sql("l.owner")}
@@ -122,7 +125,7 @@ groups AS (
 SELECT
     g.grp,
     coalesce(a.activities, 0)                                          AS activities,
-    a.customer_facing_minutes / nullif(
+    coalesce(a.customer_facing_minutes, 0) / nullif(
         coalesce(a.customer_facing_minutes, 0) + coalesce(a.internal_minutes, 0), 0
     )                                                                  AS selling_time_share,
     coalesce(a.prospecting_activities, 0)                              AS prospecting_activities,

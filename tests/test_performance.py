@@ -1,0 +1,348 @@
+"""Performance KPIs (kpi_table) against a hand-made fixture, every number worked out by hand.
+
+Files in tests/data, imported through the real importer (as ops would load them):
+
+kpi_reps.csv: Ann Lee, Bob Stone = team East / region EMEA; Cara Diaz, Eve Quiet, Finn
+New, Gus Idle = team West / region AMER. Dan Ghost owns deals but is not in the roster.
+
+kpi_fx_rates.csv: EUR -> USD 1.10 from 2024-04-01, 1.08 from 2024-05-01, 1.05 from
+2024-06-01. No rate for GBP or JPY. Reporting currency: USD (the default).
+
+kpi_opps.csv (stage probability from the default settings; the period is 2024-Q2 =
+2024-04-01 .. 2024-06-30 unless a case says otherwise):
+
+    id    owner  account stage          amount cur  created     close       note
+    K-01  Ann    Acme    Closed Won      10000 USD  2024-01-10  2024-04-15  cycle 96 d
+    K-02  Ann    Birch   Closed Won       5000 EUR  2024-03-01  2024-05-20  x1.08 = 5400; 80 d
+    K-03  Ann    Cobalt  Closed Lost      4000 USD  2024-04-01  2024-06-10
+    K-04  Ann    Delta   Trial 60%       10000 USD  2024-04-20  2024-06-30  open, closes in Q2
+    K-05  Ann    Echo    Demo 40%         2000 GBP  2024-05-01  2024-08-31  open, UNPRICED
+    K-06  Bob    Fjord   Closed Lost      8000 USD  2024-02-15  2024-05-02
+    K-07  Bob    Gale    Closed Won      (none) USD 2024-05-06  2024-06-05  no amount; 30 d
+    K-08  Bob    Harbor  Discovery 10%    5000 EUR  2024-06-01  2024-06-20  open: rate at period
+                                                                            end 1.05 = 5250
+    K-09  Cara   Iris    Closed Won      20000 USD  2024-03-01  2024-06-30  last day; 121 d
+    K-10  Cara   Jade    Closed Won       3000 JPY  2024-02-01  2024-04-10  UNPRICED; 69 d
+    K-11  Cara   Kite    Closed Lost      2000 USD  2024-03-05  2024-07-01  first day of Q3
+    K-12  Cara   Lumen   Final Dec. 80%   2500 USD  2024-05-15  2024-07-31  open ("Negotiation/
+                                                                            Review" alias)
+    K-13  Dan    Acme    Closed Won       1000 USD  2024-04-01  2024-05-05  34 d
+    K-14  Dan    Birch   Closed Won        500 USD  2023-12-01  2024-01-15  Q1
+    K-15  Ann    Nova    Closed Won       1000 EUR  2024-01-05  2024-03-15  Q1: before any rate
+    K-16..18  older deals (2022-2023) for the retention tests; outside every period below.
+
+Cycle days (close - created): Jan 10 -> Apr 15 = 21 + 29 + 31 + 15 = 96; Mar 1 -> May 20 =
+31 + 30 + 19 = 80; May 6 -> Jun 5 = 30; Mar 1 -> Jun 30 = 31 + 30 + 31 + 29 = 121;
+Feb 1 -> Apr 10 = 29 (leap year) + 31 + 9 = 69; Apr 1 -> May 5 = 30 + 4 = 34.
+
+kpi_quotas.csv: Ann 5000 for each of April, May, June; Bob 12000 and Cara 20000 and Eve
+10000 for the quarter 2024-04-01 .. 2024-06-30; nobody else has a quota.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analytics.ingest import import_file
+from analytics.metrics.headline import headline
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, share_of_reps_at_quota
+from analytics.scope import Period, Scope
+from analytics.settings import DEFAULT_STAGES, Stage, save_reporting_currency, save_stages
+
+FIXTURES = Path(__file__).resolve().parent / "data"
+AS_OF = date(2024, 7, 15)
+KPI_FILES = ("reps", "opps", "quotas", "fx_rates", "activities", "leads")
+ROSTER = ["Ann Lee", "Bob Stone", "Cara Diaz", "Eve Quiet", "Finn New", "Gus Idle"]
+
+
+@pytest.fixture
+def kpi_db(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """Every kpi_*.csv imported through the real importer, exactly as ops would load them."""
+    for name in KPI_FILES:
+        result = import_file(con, FIXTURES / f"kpi_{name}.csv", as_of=AS_OF, data_dir=tmp_path)
+        assert result.ok, result.message
+        assert result.rows_rejected == 0, result.message
+    return con
+
+
+def rows(con: duckdb.DuckDBPyConnection, label: str, by: str, **filters: str) -> dict:
+    """kpi_table as {group key: {column: value}}; a None key is written as None."""
+    table = kpi_table(con, Scope(Period.parse(label), **filters), by)
+    out: dict[Any, dict[str, Any]] = {}
+    for record in table.to_dict("records"):
+        key = record.pop(by)
+        out[None if isinstance(key, float) and math.isnan(key) else key] = record
+    return out
+
+
+def check(got: dict[str, Any], expected: dict[str, Any]) -> None:
+    for name, value in expected.items():
+        if value is None:
+            assert got[name] is None or pd.isna(got[name]), (name, got[name])
+        elif isinstance(value, bool):
+            assert got[name] is value, (name, got[name])
+        else:
+            assert got[name] == pytest.approx(value), (name, got[name])
+
+
+NO_DEALS = dict(
+    bookings=None, won_deals=0, lost_deals=0, win_rate=None, win_rate_value=None,
+    avg_deal_size=None, open_pipeline=None, weighted_pipeline=None, open_deals=0,
+    sales_velocity=None, unpriced_deals=0, median_cycle_days=None, mean_cycle_days=None,
+    opp_to_won_rate=None,
+)  # fmt: skip
+
+# (period, by, filters, group, expected) -- the arithmetic is in each comment.
+CASES = [
+    # Ann, Q2. Won K-01 10000 + K-02 5000 EUR x 1.08 (rate of 2024-05-01, latest on or
+    # before the 20 May close) = 5400 -> bookings 15400, 2 won; lost K-03 4000.
+    # Win rate 2/3; by value 15400 / (15400 + 4000) = 15400/19400; average 15400/2 = 7700.
+    # Open: K-04 10000 (USD) and K-05 (GBP, no rate: unpriced, left out of sums) -> 2 open
+    # deals, pipeline 10000, weighted 10000 x 0.6 = 6000, 1 unpriced.
+    # Quota 5000 x 3 months = 15000 -> attainment 15400/15000 = 1.02667, at quota.
+    # Coverage: remaining quota 15000 - 15400 < 0 -> None.
+    # Cycle 96 and 80 -> median 88, mean 88. Velocity 2 x 2/3 x 7700 / 88 = 116.667.
+    # Created in Q2: K-03, K-04, K-05, none won now -> 0/3 = 0.
+    ("2024-Q2", "rep", {}, "Ann Lee", dict(
+        bookings=15400, won_deals=2, lost_deals=1, win_rate=2 / 3,
+        win_rate_value=15400 / 19400, avg_deal_size=7700, open_pipeline=10000,
+        weighted_pipeline=6000, open_deals=2, unpriced_deals=1, quota=15000,
+        quota_attainment=15400 / 15000, at_or_above_quota=True, pipeline_coverage=None,
+        median_cycle_days=88, mean_cycle_days=88, sales_velocity=2 * (2 / 3) * 7700 / 88,
+        opp_to_won_rate=0.0)),
+    # Bob, Q2. Won K-07 with no amount: counted (1 won) but adds nothing -> bookings 0,
+    # average None. Lost K-06 8000. Win rate 1/2; by value 0 / (0 + 8000) = 0.
+    # Open K-08 5000 EUR at the period-end rate 1.05 = 5250; weighted x 0.1 = 525.
+    # Quota 12000 -> attainment 0/12000 = 0, below quota. Coverage: K-08 closes 20 June,
+    # inside Q2 -> 5250 / (12000 - 0) = 0.4375. Cycle 30 (K-07). Velocity needs an average
+    # deal size -> None. Created in Q2: K-07 (won), K-08 -> 1/2.
+    ("2024-Q2", "rep", {}, "Bob Stone", dict(
+        bookings=0, won_deals=1, lost_deals=1, win_rate=0.5, win_rate_value=0.0,
+        avg_deal_size=None, open_pipeline=5250, weighted_pipeline=525, open_deals=1,
+        unpriced_deals=0, quota=12000, quota_attainment=0.0, at_or_above_quota=False,
+        pipeline_coverage=5250 / 12000, median_cycle_days=30, mean_cycle_days=30,
+        sales_velocity=None, opp_to_won_rate=0.5)),
+    # Cara, Q2. Won K-09 20000 (closed on the last day) and K-10 3000 JPY (no rate:
+    # unpriced, counted as won, left out of bookings) -> bookings 20000, 2 won, 0 lost
+    # (K-11 is lost on 1 July). Win rate 2/2 = 1; by value 20000/20000 = 1; average of
+    # priced won deals 20000. Open K-12 2500, weighted x 0.8 = 2000. Quota 20000 ->
+    # attainment exactly 1.0: at quota. Remaining 20000 - 20000 = 0 -> coverage None.
+    # Cycle 121 and 69 -> median = mean = 95. Velocity 1 x 1.0 x 20000 / 95 = 210.53.
+    # Created in Q2: K-12, still open -> 0/1 = 0.
+    ("2024-Q2", "rep", {}, "Cara Diaz", dict(
+        bookings=20000, won_deals=2, lost_deals=0, win_rate=1.0, win_rate_value=1.0,
+        avg_deal_size=20000, open_pipeline=2500, weighted_pipeline=2000, open_deals=1,
+        unpriced_deals=1, quota=20000, quota_attainment=1.0, at_or_above_quota=True,
+        pipeline_coverage=None, median_cycle_days=95, mean_cycle_days=95,
+        sales_velocity=20000 / 95, opp_to_won_rate=0.0)),
+    # Dan (not in the roster, found on deals): won K-13 1000; no open deal -> pipeline 0
+    # (he has deals in scope, so 0 is a real zero); no quota -> attainment None.
+    # Velocity 0 open deals x 1 x 1000 / 34 = 0. Created in Q2: K-13, won -> 1/1.
+    ("2024-Q2", "rep", {}, "Dan Ghost", dict(
+        bookings=1000, won_deals=1, lost_deals=0, win_rate=1.0, win_rate_value=1.0,
+        avg_deal_size=1000, open_pipeline=0, weighted_pipeline=0, open_deals=0,
+        quota=None, quota_attainment=None, at_or_above_quota=None, pipeline_coverage=None,
+        median_cycle_days=34, mean_cycle_days=34, sales_velocity=0.0, opp_to_won_rate=1.0)),
+    # Eve: in the roster, no deal at all -> empty figures and 0 counts. She has a quota of
+    # 10000, so attainment is defined: 0/10000 = 0, below quota; coverage 0 / 10000 = 0.
+    ("2024-Q2", "rep", {}, "Eve Quiet", dict(
+        NO_DEALS, quota=10000, quota_attainment=0.0, at_or_above_quota=False,
+        pipeline_coverage=0.0)),
+    # Gus: in the roster, no deal, no quota -> every figure empty, counts 0.
+    ("2024-Q2", "rep", {}, "Gus Idle", dict(
+        NO_DEALS, quota=None, quota_attainment=None, at_or_above_quota=None,
+        pipeline_coverage=None)),
+    # Company, Q2: bookings 15400 + 0 + 20000 + 1000 = 36400; won 2 + 1 + 2 + 1 = 6;
+    # lost K-03, K-06 = 2. Win rate 6/8 = 0.75; by value 36400 / (36400 + 4000 + 8000).
+    # Average over the 4 priced won amounts with an amount: 36400/4 = 9100.
+    # Open: 10000 + 5250 + 2500 = 17750 (K-05 unpriced); weighted 6000 + 525 + 2000 = 8525;
+    # 4 open deals; unpriced K-05 + K-10 = 2. Quota 15000 + 12000 + 20000 + 10000 = 57000.
+    # Coverage: open closing in Q2 = K-04 10000 + K-08 5250 = 15250 over 57000 - 36400 =
+    # 20600. Cycles 30, 34, 69, 80, 96, 121 -> median (69 + 80)/2 = 74.5, mean 430/6.
+    # Velocity 4 x 0.75 x 9100 / (430/6). Created in Q2: K-03, K-04, K-05, K-07, K-08,
+    # K-12, K-13 = 7, won K-07 and K-13 -> 2/7.
+    ("2024-Q2", "company", {}, "company", dict(
+        bookings=36400, won_deals=6, lost_deals=2, win_rate=0.75,
+        win_rate_value=36400 / 48400, avg_deal_size=9100, open_pipeline=17750,
+        weighted_pipeline=8525, open_deals=4, unpriced_deals=2, quota=57000,
+        quota_attainment=36400 / 57000, at_or_above_quota=False,
+        pipeline_coverage=15250 / 20600, median_cycle_days=74.5, mean_cycle_days=430 / 6,
+        sales_velocity=4 * 0.75 * 9100 / (430 / 6), opp_to_won_rate=2 / 7)),
+    # Team East = Ann + Bob: bookings 15400; won 3, lost 2 -> 0.6; by value
+    # 15400 / (15400 + 12000); average 15400/2 = 7700 (K-07 has no amount).
+    # Open 10000 + 5250 = 15250; weighted 6525; 3 open, 1 unpriced. Quota 27000.
+    # Coverage 15250 / (27000 - 15400 = 11600). Cycles 30, 80, 96 -> median 80, mean 206/3.
+    ("2024-Q2", "team", {}, "East", dict(
+        bookings=15400, won_deals=3, lost_deals=2, win_rate=0.6,
+        win_rate_value=15400 / 27400, avg_deal_size=7700, open_pipeline=15250,
+        weighted_pipeline=6525, open_deals=3, unpriced_deals=1, quota=27000,
+        quota_attainment=15400 / 27000, pipeline_coverage=15250 / 11600,
+        median_cycle_days=80, mean_cycle_days=206 / 3,
+        sales_velocity=3 * 0.6 * 7700 / (206 / 3))),
+    # Team West = Cara (+ Eve, Finn, Gus without deals): Cara's deals; quota 20000 + 10000
+    # = 30000 -> attainment 20000/30000; coverage: nothing open closes in Q2 (K-12 is due
+    # in July) -> 0 / (30000 - 20000) = 0.
+    ("2024-Q2", "team", {}, "West", dict(
+        bookings=20000, won_deals=2, lost_deals=0, quota=30000,
+        quota_attainment=20000 / 30000, at_or_above_quota=False, pipeline_coverage=0.0)),
+    # Team unknown (None): Dan's deals, whose owner has no roster team.
+    ("2024-Q2", "team", {}, None, dict(bookings=1000, won_deals=1, quota=None)),
+    # Region AMER is team West here.
+    ("2024-Q2", "region", {}, "AMER", dict(bookings=20000, won_deals=2, quota=30000)),
+    # Team filter East, company row: Dan drops out (no team). Same figures as team East.
+    ("2024-Q2", "company", {"team": "East"}, "company", dict(
+        bookings=15400, won_deals=3, lost_deals=2, quota=27000, unpriced_deals=1)),
+    # May 2024, Bob: K-06 lost on 2 May -> bookings 0, win rate 0/1 = 0. His quarterly
+    # quota is pro-rated by days: 12000 x 31/91 = 4087.91; attainment 0.
+    ("2024-05", "rep", {}, "Bob Stone", dict(
+        bookings=0, won_deals=0, lost_deals=1, win_rate=0.0, quota=12000 * 31 / 91,
+        quota_attainment=0.0, at_or_above_quota=False)),
+    # May 2024, Ann: won K-02 5400 (rate 1.08 on 20 May); quota = the May row, 5000 ->
+    # attainment 5400/5000 = 1.08. Open K-04 at May's end rate (USD: no rate needed).
+    ("2024-05", "rep", {}, "Ann Lee", dict(
+        bookings=5400, won_deals=1, lost_deals=0, quota=5000, quota_attainment=1.08,
+        at_or_above_quota=True, open_pipeline=10000)),
+    # Q1 2024, Ann: won K-15 1000 EUR on 15 March, before the first EUR rate (1 April) ->
+    # unpriced: 1 won, bookings 0, average None. Open deals are priced at the Q1 end: K-04
+    # USD 10000; K-05 GBP unpriced -> 2 unpriced. No Q1 quota.
+    ("2024-Q1", "rep", {}, "Ann Lee", dict(
+        bookings=0, won_deals=1, lost_deals=0, win_rate=1.0, win_rate_value=None,
+        avg_deal_size=None, open_pipeline=10000, unpriced_deals=2, quota=None)),
+    # Q1 2024, Bob: nothing closed; open K-08 EUR priced at 2024-03-31 -> no rate yet ->
+    # unpriced: pipeline 0 (he has a deal in scope), 1 unpriced, no win rate.
+    ("2024-Q1", "rep", {}, "Bob Stone", dict(
+        bookings=0, won_deals=0, lost_deals=0, win_rate=None, open_pipeline=0,
+        open_deals=1, unpriced_deals=1)),
+    # Q1 2024, company: won K-14 500 (Dan) and K-15 (unpriced) -> bookings 500, 2 won;
+    # open 10000 + 2500 = 12500 (K-05, K-08 unpriced); unpriced K-15, K-05, K-08 = 3.
+    ("2024-Q1", "company", {}, "company", dict(
+        bookings=500, won_deals=2, lost_deals=0, win_rate=1.0, open_pipeline=12500,
+        open_deals=4, unpriced_deals=3)),
+    # January 2023: nothing closed -> no win rate (None, not 0%); bookings 0 because deals
+    # are open. K-16 was created in January 2023 and is won now -> 1/1.
+    ("2023-01", "company", {}, "company", dict(
+        bookings=0, won_deals=0, lost_deals=0, win_rate=None, win_rate_value=None,
+        avg_deal_size=None, median_cycle_days=None, opp_to_won_rate=1.0)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "by", "filters", "group", "expected"),
+    CASES,
+    ids=[f"{c[0]}-{c[1]}-{'-'.join(c[2].values()) or 'all'}-{c[3]}" for c in CASES],
+)
+def test_performance_kpis(
+    kpi_db: duckdb.DuckDBPyConnection,
+    label: str,
+    by: str,
+    filters: dict[str, str],
+    group: str | None,
+    expected: dict[str, Any],
+) -> None:
+    table = rows(kpi_db, label, by, **filters)
+    assert group in table, sorted(map(str, table))
+    check(table[group], expected)
+
+
+def test_columns_follow_the_contract(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """First column named after the grouping, then every KPI_COLUMNS column in order."""
+    for by in ("rep", "team", "region", "company"):
+        table = kpi_table(kpi_db, Scope(Period.parse("2024-Q2")), by)
+        assert list(table.columns[: len(KPI_COLUMNS) + 1]) == [by, *KPI_COLUMNS]
+    company = kpi_table(kpi_db, Scope(Period.parse("2024-Q2")), "company")
+    assert list(company["company"]) == ["company"]
+
+
+def test_every_rep_of_the_roster_is_listed(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """The whole roster plus Dan (only on deals) plus None (a lead without an owner)."""
+    table = rows(kpi_db, "2024-Q2", "rep")
+    assert set(table) == {*ROSTER, "Dan Ghost", None}
+    # A period with no data at all still lists every rep of the roster, with 0 counts.
+    empty = rows(kpi_db, "2019-01", "rep")
+    assert set(ROSTER) <= set(empty)
+    assert all(empty[rep]["won_deals"] == 0 and pd.isna(empty[rep]["win_rate"]) for rep in ROSTER)
+
+
+@pytest.mark.parametrize(
+    ("filters", "reps"),
+    [
+        ({"team": "East"}, {"Ann Lee", "Bob Stone"}),
+        ({"region": "AMER"}, {"Cara Diaz", "Eve Quiet", "Finn New", "Gus Idle"}),
+        ({"rep": "Dan Ghost"}, {"Dan Ghost"}),  # not in the roster, still selectable
+        ({"rep": "Gus Idle"}, {"Gus Idle"}),  # in the roster, no data: one empty row
+        ({"team": "East", "region": "AMER"}, set()),
+    ],
+)
+def test_filters_narrow_the_rows(
+    kpi_db: duckdb.DuckDBPyConnection, filters: dict[str, str], reps: set[str]
+) -> None:
+    assert set(rows(kpi_db, "2024-Q2", "rep", **filters)) == reps
+
+
+def test_company_row_agrees_with_the_headline(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """On USD-only deals (team West) the KPI table and the Overview cards give one answer."""
+    scope = Scope(Period.parse("2024-Q2"), team="West")
+    cards = headline(kpi_db, scope)
+    row = kpi_table(kpi_db, scope, "company").iloc[0]
+    # West holds K-10 in JPY: the headline sums it unconverted (3000), the KPI table
+    # leaves it out as unpriced. Everything else matches.
+    assert row["bookings"] == pytest.approx(cards.bookings - 3000)
+    assert row["won_deals"] == cards.won_deals
+    assert row["lost_deals"] == cards.lost_deals
+    assert row["win_rate"] == pytest.approx(cards.win_rate_count)
+    assert row["open_pipeline"] == pytest.approx(cards.open_pipeline)
+    assert row["weighted_pipeline"] == pytest.approx(cards.weighted_pipeline)
+
+
+def test_share_of_reps_at_quota(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """Q2: Ann 1.027 and Cara 1.0 reach quota, Bob 0 and Eve 0 do not -> 2/4 = 0.5.
+
+    Team East: Ann yes, Bob no -> 1/2. Region AMER: Cara yes, Eve no -> 1/2. January 2023:
+    no quota anywhere -> None.
+    """
+    q2 = Period.parse("2024-Q2")
+    assert share_of_reps_at_quota(kpi_db, Scope(q2)) == pytest.approx(0.5)
+    assert share_of_reps_at_quota(kpi_db, Scope(q2, team="East")) == pytest.approx(0.5)
+    assert share_of_reps_at_quota(kpi_db, Scope(q2, region="AMER")) == pytest.approx(0.5)
+    assert share_of_reps_at_quota(kpi_db, Scope(q2, rep="Ann Lee")) == pytest.approx(1.0)
+    assert share_of_reps_at_quota(kpi_db, Scope(Period.parse("2023-01"))) is None
+
+
+def test_weighted_pipeline_follows_the_stage_settings(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """Ops set Trial to 50%: Ann's weighted pipeline = K-04 10000 x 0.5 = 5000."""
+    stages = [
+        Stage(s.name, 50, s.is_closed, s.is_won, s.aliases) if s.name == "Trial" else s
+        for s in DEFAULT_STAGES
+    ]
+    save_stages(kpi_db, stages)
+    assert rows(kpi_db, "2024-Q2", "rep")["Ann Lee"]["weighted_pipeline"] == pytest.approx(5000)
+
+
+def test_reporting_currency_setting(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """Reporting in EUR with only EUR rates on file: EUR deals need no rate, USD ones have
+    none. Q2 company: bookings = K-02 5000 EUR as is; open = K-08 5000 EUR. Unpriced, with
+    an amount, closed in Q2 or open: K-01, K-03, K-04, K-05, K-06, K-09, K-10, K-12, K-13
+    = 9 (K-07 has no amount, so nothing to price). Counts are unchanged: 6 won, 2 lost.
+    """
+    save_reporting_currency(kpi_db, "eur")
+    row = rows(kpi_db, "2024-Q2", "company")["company"]
+    check(row, dict(bookings=5000, open_pipeline=5000, unpriced_deals=9, won_deals=6,
+                    lost_deals=2, win_rate=0.75))  # fmt: skip
+
+
+def test_unknown_grouping_is_refused(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(ValueError, match="grouping"):
+        kpi_table(kpi_db, Scope(Period.parse("2024-Q2")), "manager")
+
+
+def test_values_are_bound_not_formatted(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """A team name with quotes and SQL in it is just a name that matches nobody."""
+    table = kpi_table(kpi_db, Scope(Period.parse("2024-Q2"), team="East' OR '1'='1"), "rep")
+    assert table.empty
