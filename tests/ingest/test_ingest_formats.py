@@ -91,6 +91,28 @@ FORMATS = {
             "Umbrella expansion": {"stage": "Discovery", "amount": None, "is_closed": False},
         },
     ),
+    "sf_report_multicurrency.csv": (
+        "opportunities",
+        "salesforce_report",
+        2,
+        {
+            # a "... Currency" column beside each money column; Billed iARR is not the amount
+            "Allianz RPA expansion": {
+                "owner": "Lena Vogt",
+                "stage": "Final Decision",
+                "amount": D("250000.00"),
+                "currency": "EUR",
+                "forecast_category": "Commit",
+                "close_date": date(2026, 9, 30),
+                "deal_type": "Expansion",
+            },
+            "Citi renewal": {
+                "amount": D("1200000.00"),
+                "currency": "USD",
+                "is_won": True,
+            },
+        },
+    ),
     "sf_api.csv": (
         "opportunities",
         "salesforce_api",
