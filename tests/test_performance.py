@@ -42,6 +42,7 @@ kpi_quotas.csv: Ann 5000 for each of April, May, June; Bob 12000 and Cara 20000 
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -346,3 +347,10 @@ def test_values_are_bound_not_formatted(kpi_db: duckdb.DuckDBPyConnection) -> No
     """A team name with quotes and SQL in it is just a name that matches nobody."""
     table = kpi_table(kpi_db, Scope(Period.parse("2024-Q2"), team="East' OR '1'='1"), "rep")
     assert table.empty
+
+
+def test_kpi_definitions_match_the_docs() -> None:
+    """KPI_COLUMNS is the heading text of docs/metrics.md, one heading per column."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text("utf-8")
+    headings = dict(re.findall(r"^### `(\w+)`: (.+)$", docs, flags=re.MULTILINE))
+    assert headings == KPI_COLUMNS

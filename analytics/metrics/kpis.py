@@ -36,7 +36,7 @@ KPI_COLUMNS: dict[str, str] = {
     "opp_to_won_rate": "Deals created in the period that are won now / deals created in the period",
     "sales_velocity": "Open deals x win rate x average deal size / mean cycle days (per day)",
     "pipeline_coverage": "Open pipeline closing in the period / (quota - bookings)",
-    "unpriced_deals": "Deals in scope whose currency has no exchange rate (left out of sums)",
+    "unpriced_deals": "Deals closed in the period or open whose currency has no rate (not summed)",
     "selling_time_share": "Customer-facing activity minutes / (customer-facing + internal) minutes",
     "meeting_ratio": "Meetings / prospecting activities, activities in the period",
     "median_cycle_days": "Median days from created to close, deals won in the period",
@@ -46,7 +46,7 @@ KPI_COLUMNS: dict[str, str] = {
     "lead_sla_5min_share": "Leads created in the period answered within 5 minutes / leads",
     "lead_sla_1h_share": "Leads created in the period answered within 1 hour / leads",
     "lead_sla_1day_share": "Leads created in the period answered within 1 day / leads",
-    "touches_per_deal": "Activities linked to each deal won in the period, averaged",
+    "touches_per_deal": "Activities linked to a deal won in the period (to its close day), mean",
     "won_5plus_touches_share": "Deals won in the period with 5 or more touches / deals won",
 }
 
