@@ -39,6 +39,7 @@ st.set_page_config(
 # A new page is one line here plus its file under pages/.
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
 ]
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "analytics.ingest.cli",
     "analytics.demo",
+    "analytics.report",
 )
 
 log = logging.getLogger("analytics")

@@ -1,84 +1,261 @@
-"""Overview: the headline cards for the chosen scope, with deltas, and a bookings trend.
+"""Overview: the review's KPI cards for the chosen scope, each against the previous period
+and the same period last year, with a small trend.
 
-For the monthly review: how much we booked, how often we win, how big the deals are and
-what is still open. Every number comes from analytics.metrics.headline (defined in
-docs/metrics.md); this page only draws.
+For the monthly (or quarterly) review: how much we booked, how often we win, how big the
+deals are, what is still open, and how the team spends its time. Every number is a
+column of `analytics.metrics.kpis.kpi_table` for the whole scope (by="company"), the same
+table the Reps page and `python -m analytics report scorecard` use, so the three always
+agree; definitions are in docs/metrics.md and in each card's help. This page only draws.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import duckdb
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analytics.metrics.headline import HeadlineComparison, headline_with_previous, monthly_bookings
-from analytics.scope import Scope
+from analytics.metrics.headline import headline_with_previous
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, share_of_reps_at_quota
+from analytics.report import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
+from analytics.scope import Period, Scope
+from analytics.settings import load_reporting_currency
 from pages import _ui
 
-TREND_MONTHS = 12
+# How many periods each card's trend shows, by period kind.
+TREND_PERIODS: dict[str, int] = {"month": 12, "quarter": 8, "year": 5}
+REPS_AT_QUOTA = "reps_at_quota"  # not a kpi_table column: share_of_reps_at_quota()
 
 
-def _cards(cmp: HeadlineComparison) -> None:
-    now, before = cmp.current, cmp.previous
-    vs = f"vs {before.period.label}"
-    if before.closed_deals == 0 and now.closed_deals == 0:
-        vs = None  # nothing to compare: no bare "vs ..." under every card
-    row = st.columns(5)
-    row[0].metric(
-        "Bookings", _ui.money(now.bookings), _ui.signed_money(cmp.delta("bookings")),
-        delta_description=vs, border=True,
-        help="Sum of the amounts of deals won (closed won) with a close date in the period.",
-    )  # fmt: skip
-    row[1].metric(
-        "Won deals", f"{now.won_deals:,}", _ui.signed_count(cmp.delta("won_deals")),
-        delta_description=vs, border=True,
-    )  # fmt: skip
-    row[2].metric(
-        "Lost deals", f"{now.lost_deals:,}", _ui.signed_count(cmp.delta("lost_deals")),
-        delta_color="inverse", delta_description=vs, border=True,
-    )  # fmt: skip
-    row[3].metric(
-        "Win rate", _ui.percent(now.win_rate_count),
-        _ui.signed_points(cmp.delta("win_rate_count")), delta_description=vs, border=True,
-        help="Deals won / deals closed (won + lost) in the period, counted by number.",
-    )  # fmt: skip
-    row[4].metric(
-        "Win rate by value", _ui.percent(now.win_rate_value),
-        _ui.signed_points(cmp.delta("win_rate_value")), delta_description=vs, border=True,
-        help="Amount won / amount closed (won + lost) in the period.",
-    )  # fmt: skip
-
-    row = st.columns(5)
-    row[0].metric(
-        "Average deal size", _ui.money(now.avg_deal_size),
-        _ui.signed_money(cmp.delta("avg_deal_size")), delta_description=vs, border=True,
-        help="Average amount of the deals won in the period.",
-    )  # fmt: skip
-    row[1].metric(
-        "Open pipeline", _ui.money(now.open_pipeline), border=True,
-        help="Sum of the amounts of all deals open now (any close date).",
-    )  # fmt: skip
-    row[2].metric(
-        "Weighted pipeline", _ui.money(now.weighted_pipeline), border=True,
-        help="Open amounts x the stage's win probability from Settings "
-        "(not the CRM's probability column).",
-    )  # fmt: skip
-    row[3].metric("Open deals", f"{now.open_deals or 0:,}", border=True)
+@dataclass(frozen=True)
+class Card:
+    label: str
+    column: str
+    help: str | None = None  # default: the KPI's definition from KPI_COLUMNS
 
 
-def _trend(cur: duckdb.DuckDBPyConnection, scope: Scope) -> None:
-    trend = monthly_bookings(cur, scope, months=TREND_MONTHS)
-    trend["month"] = trend["month"].astype("datetime64[ns]")
+CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
+    (
+        "Performance",
+        (
+            Card("Bookings", "bookings"),
+            Card("Won deals", "won_deals"),
+            Card("Lost deals", "lost_deals"),
+            Card("Win rate", "win_rate"),
+            Card("Win rate by value", "win_rate_value"),
+        ),
+    ),
+    (
+        "",
+        (
+            Card("Average deal size", "avg_deal_size"),
+            Card("Open pipeline", "open_pipeline"),
+            Card("Weighted pipeline", "weighted_pipeline"),
+            Card("Open deals", "open_deals"),
+            Card("Pipeline coverage", "pipeline_coverage"),
+        ),
+    ),
+    (
+        "",
+        (
+            Card("Quota attainment", "quota_attainment"),
+            Card(
+                "Reps at quota",
+                REPS_AT_QUOTA,
+                "Reps at or above 100% of quota / reps with a quota in the period "
+                "(reps without a quota are left out of both)",
+            ),  # fmt: skip
+            Card("Velocity / day", "sales_velocity"),
+            Card("Lead → opportunity", "lead_to_opp_rate"),
+            Card("Opportunity → won", "opp_to_won_rate"),
+        ),
+    ),
+    (
+        "Efficiency",
+        (
+            Card("Selling time", "selling_time_share"),
+            Card("Prospect meetings", "meeting_ratio"),
+            Card("Sales cycle (median)", "median_cycle_days"),
+            Card("Response (median)", "lead_response_median_minutes"),
+            Card("Answered < 1 h", "lead_sla_1h_share"),
+        ),
+    ),
+    (
+        "",
+        (
+            Card("Response (p90)", "lead_response_p90_minutes"),
+            Card("Answered < 5 min", "lead_sla_5min_share"),
+            Card("Touches / won deal", "touches_per_deal"),
+            Card("Won with 5+ touches", "won_5plus_touches_share"),
+            Card("Unpriced deals", "unpriced_deals"),
+        ),
+    ),
+)
+
+
+# --- figures ---------------------------------------------------------------------------
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """Changes whenever an import lands or a setting (stages, rates' currency, fiscal year)
+    is saved: part of the cache key, so cached figures never outlive the data."""
+    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
+    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
+    return (*imports, str(settings[0]), settings[1])
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def company_row(db: str, version: tuple[Any, ...], scope: Scope) -> dict[str, Any]:
+    """The scope's KPI row (by="company") plus the share of reps at quota.
+
+    Cached per database file, data version and scope: the cards need up to 13 periods
+    (trend plus last year), and a filter change should only compute what is new.
+    """
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        table = kpi_table(cur, scope, "company")
+        row = table.iloc[0].to_dict() if not table.empty else {}
+        row[REPS_AT_QUOTA] = share_of_reps_at_quota(cur, scope)
+    return row
+
+
+def _number(value: Any) -> float | None:
+    """A float, or None for a missing figure (NaN, None, NA)."""
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if out != out else out  # NaN check without importing math
+
+
+def unit_of(column: str) -> str:
+    return "share" if column == REPS_AT_QUOTA else KPI_UNITS.get(column, "number")
+
+
+def show_value(column: str, value: float | None) -> str:
+    """The card's value text; `—` for a figure that is not defined (never 0)."""
+    unit = unit_of(column)
+    if value is None:
+        return _ui.DASH
+    if unit == "money":
+        return _ui.money(value)
+    if unit == "share":
+        return _ui.percent(value)
+    if unit == "count":
+        return f"{int(value):,}"
+    if unit == "days":
+        return f"{value:,.0f} days"
+    if unit == "minutes":
+        return _minutes(value)
+    if unit == "ratio":
+        return f"{value:.2f}x"
+    return f"{value:,.1f}"
+
+
+def _minutes(value: float) -> str:
+    if abs(value) < 120:
+        return f"{value:,.0f} min"
+    if abs(value) < 48 * 60:
+        return f"{value / 60:,.1f} h"
+    return f"{value / 1440:,.1f} days"
+
+
+def show_change(column: str, now: float | None, before: float | None) -> str | None:
+    """now - before in the card's unit (percentage points for shares); None if undefined."""
+    if now is None or before is None:
+        return None
+    diff = now - before
+    unit = unit_of(column)
+    if unit == "money":
+        return _ui.signed_money(diff)
+    if unit == "share":
+        return _ui.signed_points(diff)
+    if unit == "count":
+        return _ui.signed_count(diff)
+    if unit == "days":
+        return f"{diff:+,.0f} days"
+    if unit == "minutes":
+        return ("+" if diff >= 0 else "-") + _minutes(abs(diff))
+    if unit == "ratio":
+        return f"{diff:+.2f}x"
+    return f"{diff:+,.1f}"
+
+
+# --- drawing ---------------------------------------------------------------------------
+
+
+def _card(
+    box: Any,
+    card: Card,
+    rows: dict[str, dict[str, Any]],
+    periods: list[Period],
+    current: Period,
+) -> None:
+    """One card: value, change vs previous period (the metric's delta), change vs the same
+    period last year (a coloured line below: too long for the delta's description), and
+    the trend."""
+    column = card.column
+    now = _number(rows[current.label].get(column))
+    help_text = card.help or KPI_COLUMNS.get(column)
+    container = box.container(border=True)
+    if column in NOW_ONLY:
+        container.metric(
+            card.label, show_value(column, now),
+            help=f"{help_text}. About the deals open now: no past value to compare.",
+        )  # fmt: skip
+        container.caption("Open now: no past value to compare.")
+        return
+    previous, last_year = current.previous(), current.same_last_year()
+    before = _number(rows[previous.label].get(column))
+    year_ago = _number(rows[last_year.label].get(column))
+    delta = show_change(column, now, before)
+    yoy = show_change(column, now, year_ago)
+    # st.metric charts take numbers only: undefined periods (no deal closed) are skipped,
+    # so the trend shows the periods that have the figure.
+    trend = [v for p in periods if (v := _number(rows[p.label].get(column))) is not None]
+    container.metric(
+        card.label,
+        show_value(column, now),
+        delta,
+        delta_color="inverse" if column in LOWER_IS_BETTER else "normal",
+        delta_description=f"vs {previous.label}" if delta else None,
+        help=help_text,
+        chart_data=trend if len(trend) > 1 else None,
+        chart_type="bar" if unit_of(column) in ("money", "count") else "line",
+    )
+    if yoy is None:
+        container.caption(f"{last_year.label}: no figure to compare")
+    else:
+        worse = (year_ago is not None and now is not None) and (
+            (now < year_ago) != (column in LOWER_IS_BETTER)
+        )
+        colour = "gray" if now == year_ago else ("red" if worse else "green")
+        container.caption(f":{colour}[{yoy}] vs {last_year.label}")
+
+
+def _bookings_chart(rows: dict[str, dict[str, Any]], periods: list[Period]) -> None:
+    frame = pd.DataFrame(
+        {
+            "period": [p.label for p in periods],
+            "bookings": [_number(rows[p.label].get("bookings")) or 0.0 for p in periods],
+            "won_deals": [int(_number(rows[p.label].get("won_deals")) or 0) for p in periods],
+        }
+    )
     fig = px.bar(
-        trend,
-        x="month",
+        frame,
+        x="period",
         y="bookings",
         hover_data={"won_deals": True},
-        labels={"month": "Month", "bookings": "Bookings", "won_deals": "Won deals"},
+        labels={"period": "Period", "bookings": "Bookings", "won_deals": "Won deals"},
     )
     fig.update_layout(height=280, margin={"l": 0, "r": 0, "t": 10, "b": 0}, bargap=0.25)
-    fig.update_xaxes(dtick="M1", tickformat="%b %Y")
-    st.plotly_chart(fig, config={"displayModeBar": False})
+    fig.update_xaxes(type="category")
+    st.plotly_chart(fig, config={"displayModeBar": False}, key="bookings_trend")
 
 
 def render() -> None:
@@ -88,32 +265,57 @@ def render() -> None:
         return
     scope = _ui.current_scope()
     period = scope.period
+    count = TREND_PERIODS.get(period.kind, 8)
+    periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
+    wanted = [*periods, period.same_last_year()]
     st.caption(
-        f"Scope: {scope.describe()} ({period.start:%d %b %Y} to {period.end:%d %b %Y}); "
-        f"changes are against {period.previous().label}."
+        f"Scope: {scope.describe()} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
+        f"Changes are against {period.previous().label} and against the same period last "
+        f"year ({period.same_last_year().label}); the small charts show the last {count} "
+        f"{period.kind}s."
     )
 
     with _ui.cursor() as cur:
-        cmp = headline_with_previous(cur, scope)
-        _cards(cmp)
-        now = cmp.current
-        if now.closed_deals == 0:
-            st.caption(
-                f"No deal closed in {scope.period.label}: win rates and average deal size "
-                "are shown as — (not defined) rather than 0."
-            )
-        if len(now.currencies) > 1:
-            st.warning(
-                "Deals in this view use several currencies "
-                f"({', '.join(now.currencies)}); amounts are added without conversion."
-            )
-        st.info(
-            "**Win rate** counts deals: won / (won + lost) closed in the period. "
-            "**Win rate by value** weighs them by amount. Open deals are not in either.",
-            icon=":material/info:",
+        # The headline query names the currencies in view (for the note below); every
+        # figure on the cards comes from the KPI table.
+        currencies = headline_with_previous(cur, scope).current.currencies
+        reporting = load_reporting_currency(cur)
+        version = data_version(cur)
+    rows = {p.label: company_row(str(_ui.db_path()), version, scope.with_period(p)) for p in wanted}
+    now = rows[period.label]
+
+    for title, cards in CARD_ROWS:
+        if title:
+            st.subheader(title)
+        boxes = st.columns(len(cards))
+        for box, card in zip(boxes, cards, strict=True):
+            _card(box, card, rows, periods, period)
+
+    closed = int(_number(now.get("won_deals")) or 0) + int(_number(now.get("lost_deals")) or 0)
+    if closed == 0:
+        st.caption(
+            f"No deal closed in {period.label}: win rates, average deal size and cycle "
+            "length are shown as — (not defined) rather than 0."
         )
-        st.subheader(f"Monthly bookings, last {TREND_MONTHS} months")
-        _trend(cur, scope)
+    unpriced = int(_number(now.get("unpriced_deals")) or 0)
+    if len(currencies) > 1 or any(c != reporting for c in currencies):
+        st.warning(
+            f"Deals in this view use {', '.join(currencies)}: amounts are converted to "
+            f"{reporting} with the dated exchange rates"
+            + (
+                f"; {unpriced:,} deal(s) have no rate and are left out of the sums "
+                "(counted under Unpriced deals), never as 0."
+                if unpriced
+                else "."
+            )
+        )  # fmt: skip
+    st.info(
+        "**Win rate** counts deals: won / (won + lost) closed in the period. "
+        "**Win rate by value** weighs them by amount. Open deals are not in either.",
+        icon=":material/info:",
+    )
+    st.subheader(f"Bookings, last {count} {period.kind}s")
+    _bookings_chart(rows, periods)
 
 
 _ui.run_page(render)

@@ -1,0 +1,119 @@
+"""Tables as downloadable files: CSV and Excel bytes from a DataFrame.
+
+Why a module of its own: every table on the pages (leaderboard, drill-down deals, funnel)
+offers the same two downloads, and both must be safe to open. Rep names, account names and
+deal names come from users' CRM files, so a cell such as ``=HYPERLINK(...)`` or
+``+1+2`` would run as a formula when a manager opens the file in a spreadsheet
+("CSV injection"). Text cells that start with ``= + - @`` (or a tab / carriage return,
+which some spreadsheets strip before reading a formula) are written with a leading single
+quote, the spreadsheet convention for "this is text". Numbers are never touched: -5 stays
+the number -5.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date, datetime, time
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv"
+_MAX_SHEET_TITLE = 31  # Excel's limit on a worksheet name
+_MAX_COLUMN_WIDTH = 60
+
+
+def escape_text(value: Any) -> Any:
+    """A text value a spreadsheet would read as a formula gets a leading quote; others pass."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _escaped(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell (and the column names) escaped; numbers unchanged."""
+    out = df.copy()
+    out.columns = [escape_text(str(c)) for c in out.columns]
+    for col in out.columns:
+        series = out[col]
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            out[col] = series.map(escape_text).astype(object)
+    return out
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """UTF-8 CSV with a byte-order mark (so Excel detects UTF-8 for names like 'Müller').
+
+    Missing values are empty cells, never 'nan' or 'None'.
+    """
+    text = _escaped(df).to_csv(index=False, lineterminator="\r\n")
+    return ("\ufeff" + text).encode("utf-8")
+
+
+def _cell_value(value: Any) -> Any:
+    """A value openpyxl can store as-is: plain Python numbers, text, dates; None for missing."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, str):
+        # Control characters (other than tab and newlines) are invalid in the xlsx XML.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    if isinstance(value, date | time | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if hasattr(value, "item"):  # numpy scalars, decimals via float below
+        return _cell_value(value.item())
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, int | float):
+        return value
+    try:
+        return float(value)  # Decimal
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
+    """One-sheet .xlsx: bold header, frozen first row, columns sized to their content.
+
+    Written with openpyxl cell by cell rather than `DataFrame.to_excel`, because openpyxl
+    stores any string starting with '=' as a formula; here every text cell is forced to
+    the string type after escaping, so nothing from a CRM file can become a formula.
+    """
+    wb = Workbook()
+    ws = wb.active
+    title = "".join(ch for ch in sheet_name if ch not in "[]:*?/\\")[:_MAX_SHEET_TITLE]
+    ws.title = title or "data"
+    safe = _escaped(df)
+    ws.append([str(c) for c in safe.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.data_type = "s"
+    for row in safe.itertuples(index=False, name=None):
+        ws.append([_cell_value(v) for v in row])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never "f", whatever the text looks like
+    ws.freeze_panes = "A2"
+    for index, column in enumerate(safe.columns, start=1):
+        values = [str(column), *(str(v) for v in safe.iloc[:200, index - 1] if v is not None)]
+        width = min(_MAX_COLUMN_WIDTH, max(len(v) for v in values) + 2)
+        ws.column_dimensions[get_column_letter(index)].width = width
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

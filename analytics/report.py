@@ -1,0 +1,258 @@
+"""`python -m analytics report NAME ...`: the pages' figures for scheduled jobs and e-mails.
+
+Why headless: the monthly review is also mailed out, and a cron job must get exactly the
+numbers a manager sees on the Reps page. So a report never computes anything itself; it
+calls the same analytics functions the pages call (`kpi_table`, `quadrant`) with the same
+`Scope`, and only formats the result as CSV or JSON on stdout.
+
+Reports are a registry (`REPORTS`: name -> `Report`). Adding one (funnel, pipeline,
+leads, forecast, commissions) is a function `(con, scope, args) -> DataFrame`, an optional
+function adding its own options, and one entry in `REPORTS`; the shared options (--db,
+--period, --team, --region, --rep, --format) and the error handling come for free.
+
+    python -m analytics report scorecard --db data/sales.duckdb --period 2024-Q2 --by rep
+
+Exit codes: 0 done, 2 bad input (unknown period, missing database) with one line on
+stderr and never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import duckdb
+import pandas as pd
+
+from analytics import db
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
+from analytics.quadrant import quadrant
+from analytics.scope import Period, Scope, load_fiscal_start_month
+
+FORMATS = ("csv", "json")
+SCORECARD_GROUPINGS = ("rep", "team", "region")
+
+# How each KPI column is read, for anyone presenting it (pages, e-mails): money in the
+# reporting currency, share 0-1, count, days, minutes, ratio (x times), number, flag.
+KPI_UNITS: dict[str, str] = {
+    "bookings": "money",
+    "won_deals": "count",
+    "lost_deals": "count",
+    "win_rate": "share",
+    "win_rate_value": "share",
+    "avg_deal_size": "money",
+    "open_pipeline": "money",
+    "weighted_pipeline": "money",
+    "open_deals": "count",
+    "quota": "money",
+    "quota_attainment": "share",
+    "at_or_above_quota": "flag",
+    "leads": "count",
+    "lead_to_opp_rate": "share",
+    "opp_to_won_rate": "share",
+    "sales_velocity": "money",
+    "pipeline_coverage": "ratio",
+    "unpriced_deals": "count",
+    "selling_time_share": "share",
+    "meeting_ratio": "share",
+    "median_cycle_days": "days",
+    "mean_cycle_days": "days",
+    "lead_response_median_minutes": "minutes",
+    "lead_response_p90_minutes": "minutes",
+    "lead_sla_5min_share": "share",
+    "lead_sla_1h_share": "share",
+    "lead_sla_1day_share": "share",
+    "touches_per_deal": "number",
+    "won_5plus_touches_share": "share",
+}
+# A rise is bad news for these (a red delta when they go up).
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {
+        "lost_deals",
+        "median_cycle_days",
+        "mean_cycle_days",
+        "lead_response_median_minutes",
+        "lead_response_p90_minutes",
+        "unpriced_deals",
+    }
+)
+# Figures about the deals open *now*: the database holds no past pipeline, so a past
+# period's value is today's pipeline again and a change against it means nothing.
+NOW_ONLY: frozenset[str] = frozenset(
+    {"open_pipeline", "weighted_pipeline", "open_deals", "pipeline_coverage", "sales_velocity"}
+)
+
+
+class ReportError(Exception):
+    """Bad input a user can fix (period, database path): printed as one line, exit 2."""
+
+
+ReportFunction = Callable[[duckdb.DuckDBPyConnection, Scope, argparse.Namespace], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report: what it computes, its help line, and any options of its own."""
+
+    run: ReportFunction
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+# --- scorecard ----------------------------------------------------------------------
+
+
+def scorecard(
+    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+) -> pd.DataFrame:
+    """One row per rep, team or region: every KPI column, plus the quadrant for reps.
+
+    The same `kpi_table` the leaderboard shows; for `--by rep` the quadrant (and its
+    low-sample flag) comes from `analytics.quadrant.quadrant` with its defaults, as on the
+    Reps page before any split is moved. Reps the quadrant leaves out (no quota, deal or
+    pipeline to judge) have an empty quadrant.
+    """
+    by = getattr(args, "by", "rep")
+    table = kpi_table(con, scope, by)
+    columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
+    table = table[columns].copy()
+    if by == "rep":
+        placed = quadrant(con, scope)[["rep", "quadrant", "low_sample"]]
+        table = table.merge(placed, on="rep", how="left")
+    return table.reset_index(drop=True)
+
+
+def _scorecard_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--by", choices=SCORECARD_GROUPINGS, default="rep",
+        help="one row per rep (default), team or region",
+    )  # fmt: skip
+
+
+# Report name -> Report. Later reports (funnel, pipeline, leads, forecast, commissions)
+# add one entry each.
+REPORTS: dict[str, Report] = {
+    "scorecard": Report(
+        run=scorecard,
+        help="KPIs per rep, team or region for a period (the Reps page leaderboard)",
+        add_arguments=_scorecard_arguments,
+    ),
+}
+
+
+# --- shared plumbing ------------------------------------------------------------------
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `report` and one sub-command per entry of REPORTS to the CLI."""
+    parser = sub.add_parser(
+        "report",
+        help="print a report (CSV or JSON) with the same figures as the pages",
+        description="Print a report with the same figures as the dashboard pages.",
+    )
+    reports = parser.add_subparsers(dest="report", required=True, metavar="REPORT")
+    for name, report in REPORTS.items():
+        p = reports.add_parser(name, help=report.help, description=report.help)
+        _common_arguments(p)
+        if report.add_arguments is not None:
+            report.add_arguments(p)
+        p.set_defaults(func=run, report=name)
+
+
+def _common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", type=Path, default=None, help="database file (default: $SALES_DB)")
+    p.add_argument(
+        "--period", required=True,
+        help="2024-05 (month), 2024-Q2 (quarter), 2024 (year), FY2025-Q1 or FY2025 (fiscal, "
+        "using the fiscal start month saved in settings)",
+    )  # fmt: skip
+    p.add_argument("--team", default=None, help="only this team")
+    p.add_argument("--region", default=None, help="only this region")
+    p.add_argument("--rep", default=None, help="only this rep (owner name as on deals)")
+    p.add_argument("--format", choices=FORMATS, default="csv", help="output format (default csv)")
+
+
+def open_database(path: Path | None) -> duckdb.DuckDBPyConnection:
+    """Open an existing database; a report never creates an empty one by mistake."""
+    target = Path(path) if path is not None else db.default_db_path()
+    if str(target) != ":memory:" and not target.is_file():
+        raise ReportError(f"no database at {target} (import data first, or pass --db)")
+    return db.connect(target)
+
+
+def parse_period(con: duckdb.DuckDBPyConnection, text: str) -> Period:
+    """Period.parse with the fiscal start month from settings, as the pages use it."""
+    try:
+        return Period.parse(text, load_fiscal_start_month(con))
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready value: NaN/NaT -> null, numpy scalars -> Python, dates -> ISO text."""
+    if value is None or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, int | float | str | bool):
+        return value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    try:
+        return float(value)  # Decimal
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def write(df: pd.DataFrame, fmt: str, out: TextIO) -> None:
+    """CSV (header + rows, empty cell for a missing value) or a JSON array of objects.
+
+    Numbers keep full precision in both, so a script comparing with the page gets
+    exactly the same figure.
+    """
+    if fmt == "csv":
+        df.to_csv(out, index=False, lineterminator="\n")
+    elif fmt == "json":
+        records = [{str(k): _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
+        json.dump(records, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        raise ReportError(f"unknown format {fmt!r}: use {' or '.join(FORMATS)}")
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run the chosen report on the chosen scope and print it."""
+    try:
+        con = open_database(args.db)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        scope = Scope(
+            period=parse_period(con, args.period),
+            team=args.team,
+            region=args.region,
+            rep=args.rep,
+        )
+        table = REPORTS[args.report].run(con, scope, args)
+        write(table, args.format, out or sys.stdout)
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    return 0

@@ -1,0 +1,507 @@
+"""Reps: the rep quadrant, a sortable KPI leaderboard, and one rep's drill-down.
+
+The monthly review page. The quadrant (analytics.quadrant) says whom to coach and whom
+to learn from; choosing a rep (the "Drill down into" box, or clicking a point) opens the
+drill-down (analytics.drilldown); the leaderboard has every KPI column with its
+definition as the column help. The chosen rep is kept in the URL (`?focus=...`), beside
+the sidebar filters, so a manager can share the exact view.
+
+The sidebar's rep filter does not shrink the comparison to one point: the quadrant and the
+leaderboard keep the rep's peers (the team/region filters still apply) and the filtered
+rep's drill-down opens. Every table can be downloaded as CSV and Excel (analytics.exports).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from analytics import drilldown
+from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
+from analytics.quadrant import (
+    DECLINING_LAGGARD,
+    DEFAULT_MIN_CLOSED_DEALS,
+    FALLING_STAR,
+    IMPROVING_LAGGARD,
+    QUADRANTS,
+    RISING_STAR,
+    X_METRICS,
+    quadrant,
+)
+from analytics.quadrant import roster as quadrant_roster
+from analytics.report import KPI_UNITS
+from analytics.scope import Scope
+from pages import _ui
+
+FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
+CHART_KEY = "quadrant_chart"
+NO_TEAM = "(no team)"
+HISTORY_DEFAULT = ["bookings", "quota_attainment", "win_rate", "median_cycle_days"]
+CORNERS: dict[str, tuple[float, float, str, str]] = {
+    # quadrant -> (x, y in the plot's domain, x anchor, y anchor)
+    RISING_STAR: (0.99, 0.99, "right", "top"),
+    IMPROVING_LAGGARD: (0.01, 0.99, "left", "top"),
+    FALLING_STAR: (0.99, 0.01, "right", "bottom"),
+    DECLINING_LAGGARD: (0.01, 0.01, "left", "bottom"),
+}
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def _x_text(metric: str, value: Any) -> str:
+    v = _num(value)
+    return _ui.percent(v) if metric == "quota_attainment" else _ui.money(v)
+
+
+def _y_text(metric: str, value: Any) -> str:
+    v = _num(value)
+    if v is None:
+        return _ui.DASH
+    text = _ui.signed_points(v) if metric == "quota_attainment" else _ui.signed_money(v)
+    return text or _ui.DASH
+
+
+def column_config(columns: list[str]) -> dict[str, Any]:
+    """st.dataframe column settings: the KPI definition as help, a format per unit."""
+    formats = {
+        "money": "%,.0f",
+        "share": "percent",
+        "count": "%d",
+        "days": "%.1f",
+        "minutes": "%.1f",
+        "ratio": "%.2fx",
+        "number": "%.1f",
+    }
+    config: dict[str, Any] = {}
+    for col in columns:
+        if col not in KPI_COLUMNS:
+            continue
+        unit = KPI_UNITS.get(col, "number")
+        label = col.replace("_", " ")
+        if unit == "flag":
+            config[col] = st.column_config.CheckboxColumn(label, help=KPI_COLUMNS[col])
+        else:
+            config[col] = st.column_config.NumberColumn(
+                label, help=KPI_COLUMNS[col], format=formats.get(unit, "%.2f")
+            )
+    return config
+
+
+def downloads(df: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel buttons for one table; the Excel file is only built when clicked."""
+    with st.container(horizontal=True):
+        st.download_button(
+            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+            key=f"{key}:csv", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+        st.download_button(
+            "Excel", data=lambda: to_excel_bytes(df, sheet_name=name), file_name=f"{name}.xlsx",
+            mime=EXCEL_MIME, key=f"{key}:xlsx", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+
+
+def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None = None) -> None:
+    """A sortable table (dates shown as dates) with its two download buttons."""
+    settings = dict(config or {})
+    for col in df.columns:
+        if col not in settings and pd.api.types.is_datetime64_any_dtype(df[col]):
+            settings[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
+    st.dataframe(df, hide_index=True, column_config=settings, key=key)
+    downloads(df, name, f"dl:{key}")
+
+
+# --- quadrant ----------------------------------------------------------------------------
+
+
+def _controls() -> tuple[str, float | None, float, int]:
+    """The quadrant's settings: x metric, x split, y split, low-sample threshold."""
+    cols = st.columns(4)
+    metric = cols[0].selectbox(
+        "Performance (x axis)", list(X_METRICS), format_func=X_METRICS.get,
+        key="x_metric", bind="query-params",
+        help="Quota attainment = bookings / quota; falls back to bookings when no rep in "
+        "view has a quota in both periods.",
+    )  # fmt: skip
+    metric = metric or "quota_attainment"
+    attainment = metric == "quota_attainment"
+    x_split = cols[1].number_input(
+        "x split " + ("(% of quota)" if attainment else "(bookings)"),
+        value=None, min_value=0.0, step=10.0 if attainment else 1000.0,
+        placeholder="median of the reps", key=f"x_split:{metric}",
+        help="Where 'high performer' starts. Empty: the median of the reps shown.",
+    )  # fmt: skip
+    y_split = cols[2].number_input(
+        "y split " + ("(pp change)" if attainment else "(bookings change)"),
+        value=0.0, step=5.0 if attainment else 1000.0, key=f"y_split:{metric}",
+        help="Where 'improving' starts; 0 = any growth since the previous period.",
+    )  # fmt: skip
+    min_closed = cols[3].number_input(
+        "Low sample below (closed deals)", min_value=0, value=DEFAULT_MIN_CLOSED_DEALS,
+        step=1, key="min_closed",
+        help="Reps with fewer closed (won + lost) deals this period are drawn hollow: "
+        "one large deal should not make a star.",
+    )  # fmt: skip
+    scale = 100.0 if attainment else 1.0
+    x = None if x_split is None else float(x_split) / scale
+    return metric, x, float(y_split or 0.0) / scale, int(min_closed)
+
+
+def _axis_range(values: pd.Series, split: float) -> list[float]:
+    """Data and split line both visible, with a margin so corner labels do not cover points."""
+    finite = [v for v in values.tolist() if _num(v) is not None] + [split]
+    low, high = min(finite), max(finite)
+    pad = (high - low) * 0.12 or (abs(high) * 0.2 or 1.0)
+    return [low - pad, high + pad]
+
+
+def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
+    """Scatter: colour = team, size = open pipeline, hollow = low sample, split lines."""
+    metric = q.attrs["x_metric"]
+    placed = q[q["quadrant"].notna()].copy()
+    placed["team_label"] = placed["team"].fillna(NO_TEAM)
+    pipeline = placed["open_pipeline"].fillna(0.0).clip(lower=0.0)
+    biggest = float(pipeline.max()) if len(pipeline) else 0.0
+    sizeref = 2.0 * biggest / (38.0**2) if biggest > 0 else 1.0
+    teams = sorted(placed["team_label"].unique())
+    palette = px.colors.qualitative.Plotly
+    colours = {team: palette[i % len(palette)] for i, team in enumerate(teams)}
+    x_name = X_METRICS[metric]
+    attainment = metric == "quota_attainment"
+    # Attainment is drawn in percent (x) and percentage points (y): "+12 pp" reads better
+    # than "+0.12" and matches the split widgets.
+    scale = 100.0 if attainment else 1.0
+    fig = go.Figure()
+    for team in teams:
+        for low in (False, True):
+            part = placed[(placed["team_label"] == team) & (placed["low_sample"] == low)]
+            if part.empty:
+                continue
+            custom = [
+                [
+                    r.rep, r.team_label, r.quadrant, _ui.money(_num(r.bookings)),
+                    _ui.percent(_num(r.quota_attainment)), _ui.percent(_num(r.win_rate)),
+                    int(r.closed_deals), _ui.money(_num(r.open_pipeline)),
+                    _x_text(metric, r.x), _y_text(metric, r.y),
+                    " (low sample)" if r.low_sample else "",
+                ]
+                for r in part.itertuples()
+            ]  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=part["x"] * scale,
+                    y=part["y"] * scale,
+                    mode="markers",
+                    name=team,
+                    legendgroup=team,
+                    showlegend=bool(
+                        not low or placed.loc[placed["team_label"] == team, "low_sample"].all()
+                    ),
+                    customdata=custom,
+                    marker={
+                        "size": pipeline.loc[part.index],
+                        "sizemode": "area",
+                        "sizeref": sizeref,
+                        "sizemin": 7,
+                        "color": colours[team],
+                        "opacity": 0.45 if low else 0.85,
+                        "symbol": "circle-open" if low else "circle",
+                        "line": {"width": 2 if low else 1, "color": colours[team]},
+                    },
+                    hovertemplate=(
+                        "<b>%{customdata[0]}</b>%{customdata[10]}<br>%{customdata[1]} · "
+                        "%{customdata[2]}<br>"
+                        f"{x_name}: %{{customdata[8]}} (change %{{customdata[9]}})<br>"
+                        "Bookings: %{customdata[3]} · attainment %{customdata[4]}<br>"
+                        "Win rate: %{customdata[5]} of %{customdata[6]} closed<br>"
+                        "Open pipeline: %{customdata[7]}<extra></extra>"
+                    ),
+                )
+            )
+    if placed["low_sample"].any():
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="markers", name=(
+                    f"hollow = low sample (< {q.attrs['min_closed_deals']} closed deals)"
+                ),
+                marker={"symbol": "circle-open", "size": 10, "color": "grey"},
+                hoverinfo="skip",
+            )
+        )  # fmt: skip
+    if focus is not None and focus in set(placed["rep"]):
+        row = placed[placed["rep"] == focus].iloc[0]
+        fig.add_annotation(
+            x=row["x"] * scale, y=row["y"] * scale, text=f"<b>{focus}</b>", showarrow=True,
+            arrowhead=2, ax=30, ay=-30, bgcolor="rgba(255,255,255,0.8)",
+        )  # fmt: skip
+    x_split, y_split = q.attrs["x_split"] * scale, q.attrs["y_split"] * scale
+    fig.add_vline(x=x_split, line_dash="dash", line_color="grey")
+    fig.add_hline(y=y_split, line_dash="dash", line_color="grey")
+    for name, (cx, cy, xa, ya) in CORNERS.items():
+        fig.add_annotation(
+            x=cx, y=cy, xref="x domain", yref="y domain", xanchor=xa, yanchor=ya,
+            text=f"<b>{name.title()}s</b>", showarrow=False, font={"size": 13, "color": "grey"},
+        )  # fmt: skip
+    previous = q.attrs["previous_period"]
+    fig.update_xaxes(
+        title=f"{x_name}, {q.attrs['period']}",
+        tickformat=",.0f",
+        ticksuffix="%" if attainment else "",
+        range=_axis_range(placed["x"] * scale, x_split),
+        zeroline=False,
+    )
+    fig.update_yaxes(
+        title=f"Change since {previous}",
+        tickformat="+,.0f",
+        ticksuffix=" pp" if attainment else "",
+        range=_axis_range(placed["y"] * scale, y_split),
+        zeroline=False,
+    )
+    fig.update_layout(
+        height=520,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        legend={"title": {"text": "Team (size = open pipeline)"}},
+        clickmode="event+select",
+    )
+    return fig
+
+
+def _pick_from_chart() -> None:
+    """on_select: a clicked point opens that rep's drill-down (and lands in the URL)."""
+    state = st.session_state.get(CHART_KEY)
+    points = (state or {}).get("selection", {}).get("points", []) if state else []
+    for point in points:
+        custom = point.get("customdata")
+        if custom:
+            st.session_state[FOCUS_KEY] = custom[0]
+            return
+
+
+def _quadrant_section(q: pd.DataFrame, focus: str | None) -> None:
+    metric = q.attrs["x_metric"]
+    if metric != q.attrs["x_metric_requested"]:
+        st.info(
+            "No rep in view has a quota in both periods, so the quadrant uses **bookings** "
+            "instead of quota attainment.", icon=":material/info:",
+        )  # fmt: skip
+    placed = q[q["quadrant"].notna()]
+    if placed.empty:
+        st.info("No rep in this view has figures to place in the quadrant for this period.")
+        return
+    st.plotly_chart(
+        quadrant_figure(q, focus),
+        key=CHART_KEY,
+        on_select=_pick_from_chart,
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
+    split = _x_text(metric, q.attrs["x_split"])
+    counts = placed["quadrant"].value_counts()
+    summary = ", ".join(f"{counts.get(name, 0)} {name}s" for name in QUADRANTS)
+    how = "median of the reps shown" if q.attrs.get("x_split_is_median") else "set above"
+    st.caption(
+        f"x split {split} ({how}), "
+        f"y split {_y_text(metric, q.attrs['y_split'])}. {summary}. Hollow points: fewer "
+        f"than {q.attrs['min_closed_deals']} closed deals in {q.attrs['period']}, still "
+        "placed but not to be judged on. On a split line counts as high / improving. "
+        "Click a point to open the rep's drill-down."
+    )  # fmt: skip
+    unplaced = q[q["quadrant"].isna()]
+    if not unplaced.empty:
+        st.caption(
+            "Not placed: "
+            + "; ".join(f"{r.rep} ({r.note})" for r in unplaced.itertuples())
+            + "."
+        )  # fmt: skip
+
+
+# --- drill-down --------------------------------------------------------------------------
+
+
+def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
+    """Small multiples, two per row, each KPI with its own axis and unit."""
+    rows = math.ceil(len(chosen) / 2)
+    fig = make_subplots(
+        rows=rows, cols=2, subplot_titles=[c.replace("_", " ") for c in chosen],
+        vertical_spacing=min(0.25, 0.5 / rows), horizontal_spacing=0.08,
+    )  # fmt: skip
+    for i, col in enumerate(chosen):
+        row, column = i // 2 + 1, i % 2 + 1
+        fig.add_trace(
+            go.Scatter(
+                x=history["period"], y=history[col], mode="lines+markers", name=col,
+                showlegend=False, connectgaps=False,
+            ),
+            row=row, col=column,
+        )  # fmt: skip
+        unit = KPI_UNITS.get(col, "number")
+        fig.update_yaxes(
+            tickformat={"share": ".0%", "money": ",.0f", "count": ",d"}.get(unit, ",.1f"),
+            rangemode="tozero", row=row, col=column,
+        )  # fmt: skip
+        fig.update_xaxes(type="category", tickangle=-45, row=row, col=column)
+    fig.update_layout(height=280 * rows + 20, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    st.plotly_chart(fig, config={"displayModeBar": False}, key="history_chart")
+
+
+def _drilldown(cur: Any, scope: Scope, rep: str, q: pd.DataFrame) -> None:
+    st.header(f"Drill-down: {rep}")
+    row = q[q["rep"] == rep]
+    one = drilldown.rep_scope(scope, rep)
+    current = kpi_table(cur, one, "rep")
+    current = current[current["rep"] == rep]
+    figures = current.iloc[0] if not current.empty else pd.Series(dtype=object)
+    where = row.iloc[0]["quadrant"] if not row.empty else None
+    low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
+    team = row.iloc[0]["team"] if not row.empty else None
+    st.caption(
+        f"{team or NO_TEAM} · {scope.period.label} · "
+        + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
+    )  # fmt: skip
+    cols = st.columns(5)
+    cols[0].metric("Rep bookings", _ui.money(_num(figures.get("bookings"))), border=True)
+    cols[1].metric(
+        "Rep quota attainment", _ui.percent(_num(figures.get("quota_attainment"))), border=True
+    )
+    cols[2].metric("Rep win rate", _ui.percent(_num(figures.get("win_rate"))), border=True)
+    closed = int(_num(figures.get("won_deals")) or 0) + int(_num(figures.get("lost_deals")) or 0)
+    cols[3].metric("Rep closed deals", f"{closed:,}", border=True)
+    cols[4].metric("Rep open pipeline", _ui.money(_num(figures.get("open_pipeline"))), border=True)
+
+    st.subheader(f"KPIs over the last {drilldown.DEFAULT_HISTORY_PERIODS} {scope.period.kind}s")
+    history = drilldown.kpi_history(cur, scope, rep)
+    numeric = [c for c in KPI_COLUMNS if KPI_UNITS.get(c) != "flag"]
+    chosen = st.multiselect(
+        "KPIs to plot", numeric, default=HISTORY_DEFAULT, key="history_kpis",
+        format_func=lambda c: c.replace("_", " "),
+    )  # fmt: skip
+    if chosen:
+        _history_chart(history, chosen)
+    with st.expander("KPI history as a table"):
+        table(history, f"{rep} KPI history", "history", column_config(list(history.columns)))
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Activity mix")
+        mix = drilldown.activity_mix(cur, scope, rep)
+        if mix.empty:
+            st.caption(f"No activity logged in {scope.period.label}.")
+        else:
+            fig = px.bar(
+                mix, x="activities", y="activity_type", orientation="h", color="category",
+                hover_data={"hours": True, "share": ":.1%"},
+                labels={"activity_type": "", "activities": "Activities", "category": ""},
+            )  # fmt: skip
+            fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+            fig.update_yaxes(categoryorder="total ascending")
+            st.plotly_chart(fig, config={"displayModeBar": False}, key="activity_chart")
+            with st.expander("Activity mix as a table"):
+                table(mix, f"{rep} activity mix", "activity")
+    with right:
+        st.subheader("Funnel of these deals")
+        funnel = drilldown.deal_funnel(cur, scope, rep)
+        shown = funnel[funnel["reached"] > 0]
+        if shown.empty:
+            st.caption("No open deal and no deal closed in the period.")
+        else:
+            fig = px.funnel(shown, x="reached", y="stage", hover_data=["open_now", "lost_after"])
+            fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+            st.plotly_chart(fig, config={"displayModeBar": False}, key="funnel_chart")
+        st.caption(
+            "Deals open now plus deals closed in the period. *Reached*: got at least this "
+            "far (closed stages: ended there); *lost after*: lost with this as the furthest "
+            "stage, i.e. where deals drop out."
+        )
+        with st.expander("Funnel as a table"):
+            table(funnel, f"{rep} funnel", "funnel")
+
+    st.subheader("Open deals")
+    opened = drilldown.open_deals(cur, rep)
+    st.caption("Amounts in the deal's own currency; age and overdue as of the export's date.")
+    table(opened, f"{rep} open deals", "open_deals")
+    st.subheader(f"Deals closed in {scope.period.label}")
+    closed_deals = drilldown.closed_deals(cur, scope, rep)
+    table(closed_deals, f"{rep} closed deals {scope.period.label}", "closed_deals")
+
+
+# --- leaderboard -------------------------------------------------------------------------
+
+
+def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, scope: Scope) -> None:
+    st.header("Leaderboard")
+    rows = board[["rep", *[c for c in KPI_COLUMNS if c in board.columns]]].copy()
+    rows = rows.merge(roster, on="rep", how="left")
+    rows = rows.merge(q[["rep", "quadrant", "low_sample"]], on="rep", how="left")
+    rows["rep"] = rows["rep"].fillna("(no owner)")
+    first = ["rep", "team", "quadrant", "low_sample"]
+    rows = rows[first + [c for c in rows.columns if c not in first]]
+    rows = rows.sort_values("bookings", ascending=False, na_position="last", kind="stable")
+    st.caption(
+        f"Every KPI per rep for {scope.period.label}; click a column to sort, hover a "
+        "column name for its definition. Empty means not defined (e.g. no quota, no closed "
+        "deal), never 0."
+    )
+    config = column_config(list(rows.columns))
+    config["low_sample"] = st.column_config.CheckboxColumn(
+        "low sample", help="Fewer closed deals this period than the threshold above"
+    )
+    table(rows, f"rep scorecard {scope.period.label}", "leaderboard", config)
+
+
+# --- page ----------------------------------------------------------------------------------
+
+
+def render() -> None:
+    st.title("Reps")
+    if _ui.database_is_empty():
+        _ui.show_empty_database_hint()
+        return
+    scope = _ui.current_scope()
+    peers = replace(scope, rep=None)
+    st.caption(
+        f"Scope: {peers.describe()}; change is against {scope.period.previous().label}. "
+        + ("The rep filter opens that rep's drill-down; the quadrant keeps the peers. "
+           if scope.rep else "")
+    )  # fmt: skip
+
+    metric, x_split, y_split, min_closed = _controls()
+    with _ui.cursor() as cur:
+        q = quadrant(
+            cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
+            min_closed_deals=min_closed,
+        )  # fmt: skip
+        q.attrs["x_split_is_median"] = x_split is None
+        board = kpi_table(cur, peers, "rep")
+        roster = quadrant_roster(cur)[["rep", "team"]]
+
+        reps = [r for r in board["rep"].dropna().tolist()]
+        focus = st.selectbox(
+            "Drill down into", [None, *reps],
+            format_func=lambda r: "— choose a rep —" if r is None else str(r),
+            key=FOCUS_KEY, bind="query-params",
+            help="Or click a rep's point in the quadrant. The choice is kept in the URL.",
+        )  # fmt: skip
+        chosen = focus or scope.rep
+        _quadrant_section(q, chosen)
+        if chosen:
+            _drilldown(cur, scope, chosen, q)
+        _leaderboard(board, q, roster, scope)
+
+
+_ui.run_page(render)
