@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import logging
 import shutil
 from dataclasses import dataclass, field
@@ -69,6 +68,8 @@ class ImportResult:
         if self.status == "refused":
             total = sum(self.problem_totals.values())
             lines = [head + f"refused, nothing was loaded ({plural(total, 'problem')})."]
+            if self.note:
+                lines.append("  " + self.note)
         else:
             lines = [
                 head + f"{self.status}: {self.rows_loaded:,} of {plural(self.rows_read, 'row')} as "
@@ -139,6 +140,10 @@ def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> No
         )
 
 
+def _rows_with_problems(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
+
+
 def _store_original(source: SourceFile, data_dir: Path) -> tuple[Path, bool]:
     # the name comes from the user's browser: keep only its last part, never a path
     safe = PureWindowsPath(PurePosixPath(source.name).name).name.strip()
@@ -179,9 +184,10 @@ def import_file(
     source: SourceFile | None = None
     try:
         source = sniff(path, name)
+        # a partial import may be repeated (after Settings learn a stage, say); a clean one not
         done = con.execute(
             "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
-            "ORDER BY import_id LIMIT 1",
+            "AND rows_rejected = 0 ORDER BY import_id LIMIT 1",
             [source.sha256],
         ).fetchone()
         if done is not None:
@@ -215,6 +221,10 @@ def import_file(
         )
         if staged.problem_count and not keep_valid:
             result.status = "refused"
+            return result
+        if staged.problem_count and _rows_with_problems(con) >= rows_read:
+            result.status = "refused"
+            result.note = "no row is valid; nothing was loaded"
             return result
         as_of = as_of or date.today()
         with transaction(con):
@@ -272,8 +282,9 @@ def import_file(
     except ImportRefused as exc:
         return _refused(name, exc)
     except (duckdb.Error, OSError, ValueError) as exc:  # unexpected, but never a traceback
-        log.exception("import of %s failed", name)
-        return _refused(name, refuse(name, f"the import failed: {exc}"))
+        log.warning("import of %s failed", name, exc_info=True)
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        return _refused(name, refuse(name, f"the import could not be completed ({detail})"))
     finally:
         if source is not None:
             source.cleanup()
@@ -351,19 +362,22 @@ def _sample(source: SourceFile, rows: int) -> pd.DataFrame:
     finally:
         con.close()
     assert source.read_path is not None
+    records: list[list[str]] = []
     with source.read_path.open(encoding="utf-8-sig", newline="") as fh:
         for _ in range(source.skip_lines):
             fh.readline()
-        text = "".join(fh.readline() for _ in range(rows + 1))
-    parsed = list(csv.reader(io.StringIO(text), delimiter=source.delimiter or ","))[1:]
-    if source.line_numbers:  # the numbered copy carries the row number in front
-        parsed = [r[1:] for r in parsed]
-    records = [
-        r
-        for r in parsed
-        if any(cell.strip() for cell in r)
-        and not (is_footer_line(r[0]) and not any(cell.strip() for cell in r[1:]))
-    ]
+        reader = csv.reader(fh, delimiter=source.delimiter or ",")
+        next(reader, None)  # the header
+        for record in reader:
+            if source.line_numbers:  # the numbered copy carries the row number in front
+                record = record[1:]
+            if not any(cell.strip() for cell in record):
+                continue
+            if is_footer_line(record[0]) and not any(cell.strip() for cell in record[1:]):
+                continue
+            records.append(record)
+            if len(records) >= rows:
+                break
     width = len(source.headers)
     records = [(r + [""] * width)[:width] for r in records]
     return pd.DataFrame(records, columns=source.headers)

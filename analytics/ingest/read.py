@@ -67,12 +67,28 @@ class SourceFile:
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n[ \t\r]*[^\s]")
 
 
-def _hash_and_check_utf8(path: Path, skip_bom: int) -> tuple[str, int, bool, bool]:
-    """One pass: sha256, whether it is valid UTF-8, and whether blank lines sit between rows."""
+@dataclass
+class _Scan:
+    sha256: str
+    size: int
+    is_utf8: bool
+    blank_inside: bool
+    bad_line: int | None  # the line of the first invalid byte in an otherwise-UTF-8 file
+
+
+def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
+    """One pass: sha256, whether it is valid UTF-8, and whether blank lines sit between rows.
+
+    A file whose text before its first invalid byte already holds valid multi-byte UTF-8
+    is UTF-8 with a stray byte (reported by line), not a legacy code page to re-read.
+    """
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     is_utf8 = True
     blank_inside = False
+    saw_multibyte = False
+    bad_line: int | None = None
+    newlines = 0
     size = 0
     tail = b""
     with path.open("rb") as fh:
@@ -88,17 +104,27 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> tuple[str, int, bool, boo
                     blank_inside = True
                 tail = chunk[-64:]
             if is_utf8:
+                body = chunk[skip_bom:] if first else chunk
                 try:
-                    decoder.decode(chunk[skip_bom:] if first else chunk)
-                except UnicodeDecodeError:
+                    decoder.decode(body)
+                    saw_multibyte = saw_multibyte or _has_high_byte(body)
+                    newlines += body.count(b"\n")
+                except UnicodeDecodeError as exc:
                     is_utf8 = False
+                    start = max(0, exc.start - 4)
+                    if saw_multibyte or _has_high_byte(body[:start]):
+                        bad_line = newlines + body[: exc.start].count(b"\n") + 1
             first = False
         if is_utf8:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 is_utf8 = False
-    return digest.hexdigest(), size, is_utf8, blank_inside
+    return _Scan(digest.hexdigest(), size, is_utf8, blank_inside, bad_line)
+
+
+def _has_high_byte(data: bytes) -> bool:
+    return not data.isascii()
 
 
 def _is_footer(text: bytes) -> bool:
@@ -162,8 +188,8 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     if not head.strip():
         raise refuse(name, "the file is empty")
     if head.startswith(b"PK\x03\x04"):
-        digest, size, _, _ = _hash_and_check_utf8(path, 0)
-        return _sniff_xlsx(SourceFile(path, name, digest, size, "xlsx"))
+        scan = _hash_and_check_utf8(path, 0)
+        return _sniff_xlsx(SourceFile(path, name, scan.sha256, scan.size, "xlsx"))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise refuse(name, "old binary Excel (.xls) is not supported: save it as .xlsx or CSV")
 
@@ -178,10 +204,17 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
         encoding = "utf-16-be"
     else:
         encoding = "utf-8"
-    digest, size, is_utf8, blank_inside = _hash_and_check_utf8(path, bom)
-    source = SourceFile(path, name, digest, size, "csv", encoding=encoding)
-    source.has_blank_lines = blank_inside and not encoding.startswith("utf-16")
-    if encoding == "utf-8" and not is_utf8:
+    scan = _hash_and_check_utf8(path, bom)
+    source = SourceFile(path, name, scan.sha256, scan.size, "csv", encoding=encoding)
+    source.has_blank_lines = scan.blank_inside and not encoding.startswith("utf-16")
+    if encoding == "utf-8" and not scan.is_utf8 and scan.bad_line is not None:
+        raise refuse(
+            name,
+            "the file is UTF-8 but this line holds a byte that is not valid UTF-8 "
+            "(re-export it as UTF-8, or fix that character)",
+            line=scan.bad_line,
+        )
+    if encoding == "utf-8" and not scan.is_utf8:
         if b"\x00" in head:
             raise refuse(name, "this is not a text file (it contains binary data)")
         guessed = _guess_legacy(head)
@@ -257,6 +290,10 @@ def _cell_text(value: object) -> str | None:
         return text.removesuffix(" 00:00:00")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        text = repr(value)
+        # 108.512 would read as "108 thousand 512" in a column that groups thousands by dots
+        return text + "0" if re.search(r"\.\d{3}$", text) else text
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     return str(value)
@@ -302,7 +339,8 @@ def _xlsx_rows(source: SourceFile) -> list[list[str | None]]:
                 header_seen = any(v not in (None, "") for v in row)
                 continue
             for i, v in enumerate(row[:width]):
-                if v not in (None, "") and (isinstance(v, bool) or not isinstance(v, int | float)):
+                blank = v is None or (isinstance(v, str) and v.strip() in ("", "-"))
+                if not blank and (isinstance(v, bool) or not isinstance(v, int | float)):
                     numeric[i] = False
             cells = [_cell_text(v) for v in row[:width]]
             cells += [None] * (width - len(cells))
@@ -319,7 +357,8 @@ _CSV_ERROR_LINE = re.compile(r"(?:Line|line):?\s*(\d+)")
 def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw") -> int:
     """Create temp table `table` (__line, c0..cN all VARCHAR) and return its row count."""
     names = [f"c{i}" for i in range(len(source.headers))]
-    con.execute(f"DROP TABLE IF EXISTS {quote_ident(table)}")
+    # qualified: a user's own main.raw must never be the one dropped
+    con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
     if source.format == "xlsx":
         import pandas as pd
 
@@ -346,7 +385,8 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
             match = _CSV_ERROR_LINE.search(message)
             line = int(match.group(1)) if match else None
             if "Expected Number of Columns" in message:
-                found = _count_fields(source, line)
+                wide_line, found = _first_wide_record(source, len(names))
+                line = wide_line or line
                 problem = (
                     f"the row has {found if found else 'more'} fields but the header "
                     f"has {len(names)}"
@@ -384,15 +424,24 @@ def _read_csv(
     )
 
 
-def _count_fields(source: SourceFile, line: int | None) -> int | None:
-    """DuckDB stops counting at the first extra field; the report should say how many."""
-    if line is None or source.read_path is None:
-        return None
+def _first_wide_record(source: SourceFile, width: int) -> tuple[int | None, int | None]:
+    """(row, fields) of the first record longer than the header.
+
+    DuckDB's error names a physical line and stops counting at the first extra field;
+    the report should name the spreadsheet row and say how many fields it really has.
+    """
+    if source.read_path is None:
+        return None, None
+    extra = 1 if source.line_numbers else 0
     with source.read_path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        for number, text in enumerate(fh, start=1):
-            if number == line:
-                return len(next(csv.reader([text], delimiter=source.delimiter or ","), []))
-    return None
+        reader = csv.reader(fh, delimiter=source.delimiter or ",")
+        row = source.skip_lines
+        for record in reader:
+            row += 1
+            if len(record) - extra > width:
+                line = int(record[0]) if extra and record[0].isdigit() else row
+                return line, len(record) - extra
+    return None, None
 
 
 def _drop_footer_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
