@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 # Benchmark modules, in run order.
-BENCHMARKS: tuple[str, ...] = ("benchmarks.bench_import",)
+BENCHMARKS: tuple[str, ...] = ("benchmarks.bench_import", "benchmarks.bench_kpis")
 
 
 def load_benchmarks() -> dict[str, ModuleType]:
