@@ -220,12 +220,19 @@ def quadrant(
     split = x_split
     if split is None:
         split = float(out.loc[placed, "x"].median()) if placed.any() else math.nan
-    out["quadrant"] = [
-        classify(x, y, split, y_split) if ok and not math.isnan(split) else None
-        for x, y, ok in zip(out["x"], out["y"], placed, strict=True)
-    ]
+    # object columns, so "not placed" is None (pandas would turn it into NaN in a str column)
+    out["quadrant"] = pd.Series(
+        [
+            classify(x, y, split, y_split) if ok and not math.isnan(split) else None
+            for x, y, ok in zip(out["x"], out["y"], placed, strict=True)
+        ],
+        index=out.index,
+        dtype=object,
+    )
     out["low_sample"] = out["low_sample"].astype(bool)
-    out["note"] = [None if pd.isna(n) else str(n) for n in out["note"]]
+    out["note"] = pd.Series(
+        [None if pd.isna(n) else str(n) for n in out["note"]], index=out.index, dtype=object
+    )
     out = out[list(QUADRANT_COLUMNS)].sort_values(["rep"], kind="stable").reset_index(drop=True)
     out.attrs.update(
         {

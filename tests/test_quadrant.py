@@ -1,0 +1,298 @@
+"""The rep quadrant: the classification rule case by case, then `quadrant` on a hand-made book.
+
+The fixture (written by `write_fixture`, imported through the real importer) has two
+quarters, 2024-Q1 (previous) and 2024-Q2 (current), a quota of 10,000 per rep and quarter,
+and one rep per quadrant plus a low-sample one:
+
+    rep        team  Q1 won   Q2 won  Q2 closed  attained Q2  change (pp)  quadrant
+    Ann Lee    East   8,000   15,000  3          150%         +70          rising star
+    Bob Stone  East  20,000   12,000  4          120%         -80          falling star
+    Cara Diaz  West   2,000    6,000  3           60%         +40          improving laggard
+    Dan Ghost  West   9,000    4,000  3           40%         -50          declining laggard
+    Eve Moss   West       0   30,000  1          300%        +300          rising star, low sample
+
+The x split (median attainment of the five) is 120%, exactly Bob's: the tie rule puts him
+among the high performers. Max Boss manages and sells nothing: he is on the roster but not
+in the quadrant.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics.ingest import import_file
+from analytics.metrics.kpis import kpi_table
+from analytics.quadrant import (
+    DECLINING_LAGGARD,
+    FALLING_STAR,
+    IMPROVING_LAGGARD,
+    QUADRANT_COLUMNS,
+    RISING_STAR,
+    classify,
+    quadrant,
+)
+from analytics.scope import Period, Scope
+
+AS_OF = date(2024, 7, 15)
+Q2 = Scope(Period.parse("2024-Q2"))
+
+REPS_CSV = """rep,manager,team,region,role,level
+Ann Lee,Max Boss,East,EMEA,AE,senior
+Bob Stone,Max Boss,East,EMEA,AE,junior
+Cara Diaz,Max Boss,West,AMER,AE,senior
+Dan Ghost,Max Boss,West,AMER,AE,junior
+Eve Moss,Max Boss,West,AMER,AE,junior
+Max Boss,,East,EMEA,manager,senior
+"""
+
+QUOTAS_CSV = "owner,period_start,period_end,amount\n" + "".join(
+    f"{rep},{start},{end},10000\n"
+    for rep in ("Ann Lee", "Bob Stone", "Cara Diaz", "Dan Ghost", "Eve Moss")
+    for start, end in (("2024-01-01", "2024-03-31"), ("2024-04-01", "2024-06-30"))
+)
+
+# (owner, stage, amount, created, closed)
+DEALS: list[tuple[str, str, int, str, str]] = [
+    # Ann: Q1 8,000 won + 1 lost; Q2 15,000 won (3 deals); one open deal of 5,000 (Demo).
+    ("Ann Lee", "Closed Won", 4000, "2023-12-01", "2024-02-10"),
+    ("Ann Lee", "Closed Won", 4000, "2023-12-05", "2024-03-12"),
+    ("Ann Lee", "Closed Lost", 3000, "2023-12-10", "2024-03-20"),
+    ("Ann Lee", "Closed Won", 5000, "2024-02-01", "2024-04-10"),
+    ("Ann Lee", "Closed Won", 5000, "2024-02-15", "2024-05-10"),
+    ("Ann Lee", "Closed Won", 5000, "2024-03-01", "2024-06-10"),
+    ("Ann Lee", "Demo", 5000, "2024-06-01", "2024-09-30"),
+    # Bob: Q1 20,000 won + 1 lost; Q2 12,000 won (3 deals) + 1 lost.
+    ("Bob Stone", "Closed Won", 10000, "2023-11-01", "2024-01-20"),
+    ("Bob Stone", "Closed Won", 10000, "2023-11-15", "2024-02-20"),
+    ("Bob Stone", "Closed Lost", 2000, "2023-12-01", "2024-03-05"),
+    ("Bob Stone", "Closed Won", 4000, "2024-02-01", "2024-04-15"),
+    ("Bob Stone", "Closed Won", 4000, "2024-02-10", "2024-05-15"),
+    ("Bob Stone", "Closed Won", 4000, "2024-03-01", "2024-06-15"),
+    ("Bob Stone", "Closed Lost", 6000, "2024-03-10", "2024-06-20"),
+    # Cara: Q1 2,000 won + 2 lost; Q2 6,000 won (2 deals) + 1 lost.
+    ("Cara Diaz", "Closed Won", 2000, "2023-12-01", "2024-01-30"),
+    ("Cara Diaz", "Closed Lost", 1000, "2023-12-02", "2024-02-02"),
+    ("Cara Diaz", "Closed Lost", 1000, "2023-12-03", "2024-03-03"),
+    ("Cara Diaz", "Closed Won", 3000, "2024-03-01", "2024-04-20"),
+    ("Cara Diaz", "Closed Won", 3000, "2024-03-05", "2024-05-20"),
+    ("Cara Diaz", "Closed Lost", 2500, "2024-03-10", "2024-06-05"),
+    # Dan: Q1 9,000 won (3 deals); Q2 4,000 won + 2 lost.
+    ("Dan Ghost", "Closed Won", 3000, "2023-12-01", "2024-01-10"),
+    ("Dan Ghost", "Closed Won", 3000, "2023-12-02", "2024-02-11"),
+    ("Dan Ghost", "Closed Won", 3000, "2023-12-03", "2024-03-12"),
+    ("Dan Ghost", "Closed Won", 4000, "2024-03-01", "2024-04-25"),
+    ("Dan Ghost", "Closed Lost", 1500, "2024-03-02", "2024-05-25"),
+    ("Dan Ghost", "Closed Lost", 1500, "2024-03-03", "2024-06-25"),
+    # Eve: nothing in Q1; one 30,000 win in Q2.
+    ("Eve Moss", "Closed Won", 30000, "2024-03-15", "2024-05-30"),
+]
+
+EXPECTED = {
+    # rep: (x = attainment, y = change, quadrant, low sample, closed deals in Q2)
+    "Ann Lee": (1.5, 0.7, RISING_STAR, False, 3),
+    "Bob Stone": (1.2, -0.8, FALLING_STAR, False, 4),
+    "Cara Diaz": (0.6, 0.4, IMPROVING_LAGGARD, False, 3),
+    "Dan Ghost": (0.4, -0.5, DECLINING_LAGGARD, False, 3),
+    "Eve Moss": (3.0, 3.0, RISING_STAR, True, 1),
+}
+
+
+def write_fixture(folder: Path, *, quotas: bool = True) -> list[tuple[Path, str]]:
+    """Write the fixture's CSV files; returns (path, kind) in import order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    reps = folder / "quadrant_reps.csv"
+    reps.write_text(REPS_CSV, encoding="utf-8")
+    opps = folder / "quadrant_opps.csv"
+    lines = ["opportunity_id,opportunity_name,account,owner,stage,amount,currency,"
+             "created_date,close_date"]  # fmt: skip
+    for i, (owner, stage, amount, created, closed) in enumerate(DEALS, start=1):
+        lines.append(
+            f"Q-{i:03d},Deal {i},Account {i},{owner},{stage},{amount},USD,{created},{closed}"
+        )
+    opps.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    files = [(reps, "reps"), (opps, "opportunities")]
+    if quotas:
+        quota_file = folder / "quadrant_quotas.csv"
+        quota_file.write_text(QUOTAS_CSV, encoding="utf-8")
+        files.append((quota_file, "quotas"))
+    return files
+
+
+def load_fixture(con: duckdb.DuckDBPyConnection, folder: Path, *, quotas: bool = True) -> None:
+    """Import the fixture through the real importer (as ops would upload it)."""
+    for path, kind in write_fixture(folder / "files", quotas=quotas):
+        result = import_file(con, path, kind=kind, as_of=AS_OF, data_dir=folder)
+        assert result.ok, result.message
+
+
+# --- classify ------------------------------------------------------------------------------
+
+CASES = [
+    # x, y, x_split, y_split, expected
+    (1.5, 0.2, 1.0, 0.0, RISING_STAR),
+    (1.5, -0.2, 1.0, 0.0, FALLING_STAR),
+    (0.5, 0.2, 1.0, 0.0, IMPROVING_LAGGARD),
+    (0.5, -0.2, 1.0, 0.0, DECLINING_LAGGARD),
+    # boundaries: on the x split counts as high, on the y split as up
+    (1.0, 0.0, 1.0, 0.0, RISING_STAR),
+    (1.0, -0.0001, 1.0, 0.0, FALLING_STAR),
+    (0.9999, 0.0, 1.0, 0.0, IMPROVING_LAGGARD),
+    (0.9999, -0.0001, 1.0, 0.0, DECLINING_LAGGARD),
+    # a non-zero y split moves the line: growth below it is not enough
+    (2.0, 0.05, 1.0, 0.1, FALLING_STAR),
+    (2.0, 0.1, 1.0, 0.1, RISING_STAR),
+    (0.2, -0.1, 1.0, -0.1, IMPROVING_LAGGARD),
+    # negative and zero values (bookings can be 0, changes negative)
+    (0.0, 0.0, 0.0, 0.0, RISING_STAR),
+    (0.0, -5000.0, 1000.0, 0.0, DECLINING_LAGGARD),
+    (-1.0, 1.0, 0.0, 0.0, IMPROVING_LAGGARD),
+    # money-sized figures (the bookings axis)
+    (120_000.0, -1.0, 120_000.0, 0.0, FALLING_STAR),
+    (119_999.99, 1.0, 120_000.0, 0.0, IMPROVING_LAGGARD),
+]
+
+
+@pytest.mark.parametrize(("x", "y", "x_split", "y_split", "expected"), CASES)
+def test_classify(x: float, y: float, x_split: float, y_split: float, expected: str) -> None:
+    assert classify(x, y, x_split, y_split) == expected
+
+
+def test_classify_default_y_split_is_zero() -> None:
+    assert classify(2.0, 0.0, 1.0) == RISING_STAR
+    assert classify(2.0, -0.01, 1.0) == FALLING_STAR
+
+
+@pytest.mark.parametrize("missing", ["x", "y", "x_split", "y_split"])
+@pytest.mark.parametrize("value", [math.nan, None])
+def test_classify_refuses_a_missing_value(missing: str, value: float | None) -> None:
+    args = {"x": 1.0, "y": 1.0, "x_split": 1.0, "y_split": 0.0} | {missing: value}
+    with pytest.raises(ValueError, match=missing):
+        classify(**args)
+
+
+# --- quadrant over the fixture -----------------------------------------------------------------
+
+
+@pytest.fixture
+def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    load_fixture(con, tmp_path)
+    return con
+
+
+def _by_rep(frame: object) -> dict[str, dict]:
+    return {r["rep"]: r for r in frame.to_dict("records")}  # type: ignore[attr-defined]
+
+
+def test_one_rep_per_quadrant_and_a_low_sample_one(book: duckdb.DuckDBPyConnection) -> None:
+    q = quadrant(book, Q2)
+    assert list(q.columns) == list(QUADRANT_COLUMNS)
+    assert q.attrs["x_metric"] == "quota_attainment"
+    assert q.attrs["x_split"] == pytest.approx(1.2)  # median of 1.5, 1.2, 0.6, 0.4, 3.0
+    assert q.attrs["previous_period"] == "2024-Q1"
+    rows = _by_rep(q)
+    assert set(rows) == set(EXPECTED)  # Max Boss sells nothing: not in the quadrant
+    for rep, (x, y, where, low, closed) in EXPECTED.items():
+        row = rows[rep]
+        assert row["x"] == pytest.approx(x), rep
+        assert row["y"] == pytest.approx(y), rep
+        assert row["quadrant"] == where, rep
+        assert row["low_sample"] is low, rep
+        assert row["closed_deals"] == closed, rep
+        assert row["note"] is None, rep
+    assert rows["Ann Lee"]["team"] == "East"
+    assert rows["Dan Ghost"]["region"] == "AMER"
+    assert rows["Ann Lee"]["open_pipeline"] == pytest.approx(5000)
+    assert rows["Bob Stone"]["bookings"] == pytest.approx(12000)
+    assert rows["Bob Stone"]["previous_bookings"] == pytest.approx(20000)
+    assert rows["Bob Stone"]["win_rate"] == pytest.approx(0.75)
+
+
+def test_quadrant_figures_are_kpi_table_figures(book: duckdb.DuckDBPyConnection) -> None:
+    """The quadrant never computes a KPI itself: x is the leaderboard's attainment."""
+    table = kpi_table(book, Q2, "rep").set_index("rep")
+    for row in quadrant(book, Q2).to_dict("records"):
+        assert row["x"] == pytest.approx(table.loc[row["rep"], "quota_attainment"])
+        assert row["bookings"] == pytest.approx(table.loc[row["rep"], "bookings"])
+
+
+def test_low_sample_threshold_is_adjustable(book: duckdb.DuckDBPyConnection) -> None:
+    rows = _by_rep(quadrant(book, Q2, min_closed_deals=4))
+    assert [r for r in rows if rows[r]["low_sample"]] == [
+        "Ann Lee", "Cara Diaz", "Dan Ghost", "Eve Moss",
+    ]  # fmt: skip
+    rows = _by_rep(quadrant(book, Q2, min_closed_deals=0))
+    assert not any(r["low_sample"] for r in rows.values())
+    with pytest.raises(ValueError):
+        quadrant(book, Q2, min_closed_deals=-1)
+
+
+def test_splits_are_adjustable(book: duckdb.DuckDBPyConnection) -> None:
+    rows = _by_rep(quadrant(book, Q2, x_split=2.0, y_split=0.5))
+    assert rows["Ann Lee"]["quadrant"] == IMPROVING_LAGGARD  # 150% < 200%, +70 pp >= +50
+    assert rows["Cara Diaz"]["quadrant"] == DECLINING_LAGGARD  # +40 pp < +50 pp
+    assert rows["Eve Moss"]["quadrant"] == RISING_STAR
+    q = quadrant(book, Q2, x_split=2.0, y_split=0.5)
+    assert (q.attrs["x_split"], q.attrs["y_split"]) == (2.0, 0.5)
+
+
+def test_bookings_on_request(book: duckdb.DuckDBPyConnection) -> None:
+    q = quadrant(book, Q2, x_metric="bookings")
+    assert q.attrs["x_metric"] == "bookings"
+    assert q.attrs["x_split"] == pytest.approx(12000)  # median bookings: Bob again
+    rows = _by_rep(q)
+    assert rows["Ann Lee"]["y"] == pytest.approx(7000)
+    assert rows["Eve Moss"]["y"] == pytest.approx(30000)  # nothing in Q1 counts as 0
+    assert {r: rows[r]["quadrant"] for r in rows} == {r: e[2] for r, e in EXPECTED.items()}
+
+
+def test_falls_back_to_bookings_without_quotas(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    load_fixture(con, tmp_path, quotas=False)
+    q = quadrant(con, Q2)
+    assert q.attrs["x_metric_requested"] == "quota_attainment"
+    assert q.attrs["x_metric"] == "bookings"
+    rows = _by_rep(q)
+    assert rows["Dan Ghost"]["x"] == pytest.approx(4000)
+    assert rows["Dan Ghost"]["quadrant"] == DECLINING_LAGGARD
+    assert set(rows) == set(EXPECTED)
+
+
+def test_rep_without_a_quota_is_kept_but_not_placed(book: duckdb.DuckDBPyConnection) -> None:
+    """Others have quotas, so attainment stays; the rep without one is listed, not guessed."""
+    book.execute("DELETE FROM quotas WHERE owner = 'Cara Diaz' AND period_start = '2024-04-01'")
+    rows = _by_rep(quadrant(book, Q2))
+    assert rows["Cara Diaz"]["quadrant"] is None
+    assert rows["Cara Diaz"]["note"] == "no quota in 2024-Q2"
+    assert rows["Ann Lee"]["quadrant"] == RISING_STAR
+    book.execute("DELETE FROM quotas WHERE owner = 'Dan Ghost' AND period_start = '2024-01-01'")
+    assert _by_rep(quadrant(book, Q2))["Dan Ghost"]["note"] == "no quota in 2024-Q1"
+
+
+def test_team_filter_narrows_the_reps_and_the_median(book: duckdb.DuckDBPyConnection) -> None:
+    q = quadrant(book, Scope(Q2.period, team="West"))
+    assert set(q["rep"]) == {"Cara Diaz", "Dan Ghost", "Eve Moss"}
+    assert q.attrs["x_split"] == pytest.approx(0.6)  # median of 0.6, 0.4, 3.0
+    # Cara sits on the West median (high, tie rule) and grew: a rising star among her peers.
+    assert _by_rep(q)["Cara Diaz"]["quadrant"] == RISING_STAR
+
+
+def test_period_without_closed_deals_is_all_low_sample(book: duckdb.DuckDBPyConnection) -> None:
+    """Only Ann has an open deal in 2020: she is shown, on bookings (no quota then), and
+    flagged, because nothing closed to judge her on."""
+    q = quadrant(book, Scope(Period.parse("2020-Q1")))
+    assert q.attrs["x_metric"] == "bookings"
+    assert list(q["rep"]) == ["Ann Lee"]
+    assert bool(q["low_sample"].iloc[0]) is True
+    assert q["x"].iloc[0] == 0
+
+
+def test_empty_roster_gives_an_empty_frame(con: duckdb.DuckDBPyConnection) -> None:
+    q = quadrant(con, Q2)
+    assert q.empty
+    assert list(q.columns) == list(QUADRANT_COLUMNS)
