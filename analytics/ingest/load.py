@@ -83,7 +83,7 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         CREATE OR REPLACE TEMP VIEW incoming AS
         SELECT {ident} AS opportunity_id, {c("opportunity_name")} AS opportunity_name,
                {c("account")} AS account, {c("owner")} AS owner,
-               canonical_stage AS stage, r_stage AS source_stage,
+               canonical_stage AS stage, valid.stage AS source_stage,
                {c("amount", "DECIMAL(18, 2)")} AS amount, {currency} AS currency,
                {c("probability", "DOUBLE")} AS probability,
                {c("forecast_category")} AS forecast_category,
@@ -190,7 +190,7 @@ def _upsert(
 def _stage_history(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
     c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
     sql = f"""
-        SELECT opportunity_id, canonical_stage AS stage, r_stage AS source_stage, entered_at,
+        SELECT opportunity_id, canonical_stage AS stage, valid.stage AS source_stage, entered_at,
                {c("amount", "DECIMAL(18, 2)")} AS amount, {import_id} AS import_id
         FROM valid
     """

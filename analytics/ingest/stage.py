@@ -168,7 +168,9 @@ def stage_rows(
 
     # 3. parse everything in one pass
     parsed = ", ".join(f"{parsers[f]} AS {quote_ident(f)}" for f in fields)
-    raws = ", ".join(quote_ident("r_" + f) for f in fields)
+    # text fields are their own raw value: one column, not two (a million-row copy saved)
+    plain = {f for f in fields if types[f] in ("text", "id")}
+    raws = "".join(f", {quote_ident('r_' + f)}" for f in fields if f not in plain)
     join = ""
     if "stage" in fields:
         extra += [
@@ -180,7 +182,7 @@ def stage_rows(
         join = "LEFT JOIN stage_map sm ON sm.raw = t.r_stage"
     extra_sql = (", " + ", ".join(extra)) if extra else ""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE staged AS SELECT t.__line, {raws}, {parsed}{extra_sql} "
+        f"CREATE OR REPLACE TEMP TABLE staged AS SELECT t.__line{raws}, {parsed}{extra_sql} "
         f"FROM staged_text t {join}"
     )
 
@@ -188,7 +190,8 @@ def stage_rows(
     checks = []
     for f in fields:
         ftype = types[f]
-        r, p = quote_ident("r_" + f), quote_ident(f)
+        p = quote_ident(f)
+        r = p if f in plain else quote_ident("r_" + f)
         header = V.sql_str(header_of[f])
         what = {
             "amount": "is not an amount",
@@ -222,9 +225,9 @@ def stage_rows(
     if "stage" in fields:
         known = ", ".join(s.name for s in stages)
         checks.append(
-            f"SELECT __line, {V.sql_str(detection.columns['stage'])}, r_stage, "
+            f"SELECT __line, {V.sql_str(detection.columns['stage'])}, stage, "
             f"{V.sql_str('is not a known stage (known: ' + known + '; add it on Settings)')} "
-            "FROM staged WHERE r_stage IS NOT NULL AND canonical_stage IS NULL"
+            "FROM staged WHERE stage IS NOT NULL AND canonical_stage IS NULL"
         )
     key_sql = key_expression(kind, fields)
     if kind.key_policy == "entity" and key_sql:

@@ -104,11 +104,16 @@ def amount_sql(v: str, mark: str, sql_type: str = "DECIMAL(18, 2)") -> str:
         number = f"replace({stripped}, ',', '')"
     unsigned = f"regexp_replace({number}, '[()\\-−]', '', 'g')"
     negative = f"(regexp_matches({stripped}, '^\\(.*\\)$') OR regexp_matches({stripped}, '[-−]'))"
-    return (
+    full = (
         f"CASE WHEN regexp_full_match({stripped}, {sql_str(_NUMBER)}) "
         f"THEN TRY_CAST({unsigned} AS {sql_type}) "
         f"* (CASE WHEN {negative} THEN -1 ELSE 1 END) END"
     )
+    # Fast path first: most cells are plain numbers (1234.5, "12,500.00"); a cast is ~5x
+    # cheaper than the four regular expressions above, which only the rest need.
+    plain = f"replace(replace({v}, '.', ''), ',', '.')" if mark == "," else f"replace({v}, ',', '')"
+    fast = f"TRY_CAST(TRY_CAST({plain} AS DECIMAL(38, 10)) AS {sql_type})"
+    return f"coalesce({fast}, {full})"
 
 
 def currency_from_amount_sql(v: str) -> str:
@@ -212,11 +217,15 @@ def timestamp_sql(v: str, order: str | None) -> str:
         norm = f"regexp_replace({v}, {xx}, '\\1/\\2/\\3')"
         four = sql_list(_xx_formats(order, "%Y"))
         two = sql_list(_xx_formats(order, "%y"))
+        # fast path: the column's own 10-character form (02/03/2024) parses with one format
+        first = sql_str(_xx_formats(order, "%Y")[0])
+        fast = f"try_strptime(CASE WHEN length({v}) = 10 THEN {v} END, {first})"
         parsed = (
+            f"coalesce({fast}, "
             f"CASE WHEN regexp_matches({v}, '^\\d{{1,2}}[/.\\-]\\d{{1,2}}[/.\\-]\\d{{4}}') "
             f"THEN try_strptime({norm}, {four}) "
             f"WHEN regexp_matches({v}, '^\\d{{1,2}}[/.\\-]\\d{{1,2}}[/.\\-]\\d{{2}}\\b') "
-            f"THEN try_strptime({norm}, {two}) ELSE {other} END"
+            f"THEN try_strptime({norm}, {two}) ELSE {other} END)"
         )
     return parsed
 

@@ -20,31 +20,30 @@ from analytics.settings import load_reporting_currency
 
 
 def priced_sql(source: str, rate_day: str = "rate_day") -> str:
-    """SELECT over CTE `source` adding `fx_rate`, `amount_rc` and `unpriced` columns.
+    """SELECT over CTE `source` adding `amount_rc` and `unpriced` columns.
 
-    `source` must expose `amount`, `currency_key` (upper-cased, trimmed currency or NULL)
-    and the `rate_day` column; both names are fixed identifiers chosen by code. The
+    `source` must expose `amount` and `currency_key` (upper-cased, trimmed currency or
+    NULL) and the `rate_day` column; both names are fixed identifiers chosen by code. The
     query needs the bound parameter `$reporting_currency`.
 
-    - `fx_rate`: 1 for the reporting currency and NULL currency, else the ASOF rate;
     - `amount_rc`: amount in the reporting currency, NULL when unknown or unpriced;
     - `unpriced`: the deal has an amount but its currency has no usable rate.
+
+    Deals that need no rate bypass the ASOF JOIN (UNION ALL of the two kinds), so only the
+    foreign-currency share of a million deals pays for the join.
     """
     return f"""
-    SELECT
-        s.*,
-        CASE WHEN s.currency_key IS NULL OR s.currency_key = $reporting_currency THEN 1.0
-             ELSE CAST(fx.rate AS DOUBLE) END                      AS fx_rate,
-        CAST(s.amount AS DOUBLE) * (CASE
-            WHEN s.currency_key IS NULL OR s.currency_key = $reporting_currency THEN 1.0
-            ELSE CAST(fx.rate AS DOUBLE) END)                      AS amount_rc,
-        s.amount IS NOT NULL
-            AND s.currency_key IS NOT NULL
-            AND s.currency_key <> $reporting_currency
-            AND fx.rate IS NULL                                    AS unpriced
+    SELECT s.*, CAST(s.amount AS DOUBLE) AS amount_rc, false AS unpriced
+    FROM {source} AS s
+    WHERE s.currency_key IS NULL OR s.currency_key = $reporting_currency
+    UNION ALL
+    SELECT s.*,
+           CAST(s.amount AS DOUBLE) * CAST(fx.rate AS DOUBLE)   AS amount_rc,
+           s.amount IS NOT NULL AND fx.rate IS NULL             AS unpriced
     FROM {source} AS s
     ASOF LEFT JOIN fx_rates AS fx
         ON fx.currency = s.currency_key AND s.{rate_day} >= fx.rate_date
+    WHERE s.currency_key <> $reporting_currency
     """
 
 

@@ -53,9 +53,7 @@ def performance_sql(by: str) -> str:
     deal_group = group_expr(by, "o.owner")
     quota_group = group_expr(by, "q.owner")
     return f"""
-WITH stage_probability AS (
-    SELECT unnest($stage_keys) AS stage_key, unnest($stage_probabilities) AS probability
-),
+WITH
 -- Deals a figure can look at: closed in the period, open now, or created in the period.
 scoped AS (
     SELECT
@@ -84,12 +82,15 @@ scoped AS (
 ),
 priced AS ({priced_sql("scoped")}),
 deals AS (
-    SELECT p.*,
-           coalesce(sp.probability, 0) AS stage_probability,
-           CASE WHEN p.closed_in_period AND p.is_won AND p.close_date >= p.created_date
-                THEN p.close_date - p.created_date END AS cycle_days
+    SELECT
+        p.*,
+        -- the stage's probability from settings (bound lists; a lookup, not a join)
+        CASE WHEN p.is_open THEN coalesce(list_extract(
+            $stage_probabilities, list_position($stage_keys, lower(trim(p.stage)))
+        ), 0) END                                                     AS stage_probability,
+        CASE WHEN p.closed_in_period AND p.is_won AND p.close_date >= p.created_date
+             THEN p.close_date - p.created_date END                   AS cycle_days
     FROM priced AS p
-    LEFT JOIN stage_probability AS sp ON sp.stage_key = lower(trim(p.stage))
 ),
 deal_figures AS (
     SELECT
