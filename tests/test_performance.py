@@ -354,3 +354,26 @@ def test_kpi_definitions_match_the_docs() -> None:
     docs = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text("utf-8")
     headings = dict(re.findall(r"^### `(\w+)`: (.+)$", docs, flags=re.MULTILINE))
     assert headings == KPI_COLUMNS
+
+
+def test_demo_eur_deals_are_all_priced(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The demo ships monthly EUR rates from before its first deal: nothing is unpriced.
+
+    Only the rates and the latest weekly export are imported (the rest of the demo does
+    not change a price); every quarter of the demo's two years is checked.
+    """
+    from analytics.demo import DEFAULT_ANCHOR, write_demo_files
+
+    files = write_demo_files(tmp_path / "demo", anchor=DEFAULT_ANCHOR)
+    latest = max((f for f in files if f.kind == "opportunities"), key=lambda f: f.as_of)
+    rates = next(f for f in files if f.kind == "fx_rates")
+    for f in (rates, latest):
+        result = import_file(con, f.path, kind=f.kind, as_of=f.as_of, data_dir=tmp_path)
+        assert result.status == "loaded", result.message
+    eur = con.execute("SELECT count(*) FROM opportunities WHERE currency = 'EUR'").fetchone()[0]
+    assert eur > 0
+    period = Period.containing(DEFAULT_ANCHOR, "quarter")
+    for _ in range(9):
+        row = kpi_table(con, Scope(period), "company").iloc[0]
+        assert row["unpriced_deals"] == 0, period.label
+        period = period.previous()
