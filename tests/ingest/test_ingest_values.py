@@ -109,6 +109,35 @@ def test_amount_column_decides_decimal_comma_from_all_values(one_column):
     assert got == [D("150000.00"), D("1234.56"), D("99.50")]
 
 
+MIXED_AMOUNT_COLUMNS = [
+    pytest.param(
+        ["1.234,56", "(1.200,00)", "99,5", "1 000,00", "-2.000,00", "€ 10,00"],
+        [D("1234.56"), D("-1200.00"), D("99.50"), D("1000.00"), D("-2000.00"), D("10.00")],
+        id="decimal-comma",
+    ),
+    pytest.param(
+        ["1,234.56", "(1,200.00)", "$99.50", "1 000.00", "-2,000", "USD 10"],
+        [D("1234.56"), D("-1200.00"), D("99.50"), D("1000.00"), D("-2000.00"), D("10.00")],
+        id="decimal-point",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), MIXED_AMOUNT_COLUMNS)
+def test_amount_column_mixing_plain_and_decorated_cells(values, expected, one_column):
+    result, got = one_column("amount", values)
+
+    assert result.status == "loaded", result.message
+    assert got == expected
+
+
+def test_date_column_mixing_iso_and_day_first(one_column):
+    result, got = one_column("close_date", ["16/10/2025", "2025-03-05", "03/05/2025", "1/2/2025"])
+
+    assert result.status == "loaded", result.message
+    assert got == [date(2025, 10, 16), date(2025, 3, 5), date(2025, 5, 3), date(2025, 2, 1)]
+
+
 def test_amount_column_of_dot_thousands_is_not_read_as_decimals(one_column):
     """A column whose dots are always followed by three digits uses them as thousands.
 
