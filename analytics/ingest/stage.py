@@ -33,9 +33,10 @@ class Staged:
     entered: dict[str, str] = field(default_factory=dict)
 
 
-def _stage_map(con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...]) -> None:
+def _stage_map(
+    con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...], raw_labels: list[str | None]
+) -> None:
     """Distinct stage labels in the file -> canonical stage (matched in Python, once per label)."""
-    raw_labels = [r[0] for r in con.execute("SELECT DISTINCT r_stage FROM staged_text").fetchall()]
     rows = []
     for label in raw_labels:
         if label is None:
@@ -114,14 +115,31 @@ def stage_rows(
     # a view: it is read a few times for profiles and once, whole, by the parse below
     con.execute(f"CREATE OR REPLACE TEMP VIEW staged_text AS SELECT __line, {select} FROM raw")
 
-    # 2. column-wide conventions, decided from all values of each column
+    # 2. column-wide conventions, decided from all values of each column, in ONE scan
+    questions: list[tuple[str, str, list[str]]] = []  # (field, question, aggregate exprs)
+    for f in fields:
+        r = quote_ident("r_" + f)
+        if types[f] in ("date", "timestamp"):
+            questions.append((f, "dates", V.date_profile_exprs(r)))
+        elif types[f] in ("amount", "number") and (
+            header_of[f] not in numeric_headers or detection.fallbacks.get(f)
+        ):
+            questions.append((f, "mark", V.decimal_mark_exprs(r)))
+        elif types[f] == "percent":
+            questions.append((f, "percent", V.percent_exprs(r)))
+    if "stage" in fields:
+        questions.append(("stage", "labels", ["list(DISTINCT r_stage)"]))
+    answers: dict[tuple[str, str], tuple] = {}
+    if questions:
+        exprs = [e for _, _, es in questions for e in es]
+        row = con.execute(f"SELECT {', '.join(exprs)} FROM staged_text").fetchone()
+        pos = 0
+        for f, question, es in questions:
+            answers[(f, question)] = tuple(row[pos : pos + len(es)])
+            pos += len(es)
     parsers: dict[str, str] = {}
     date_orders: dict[str, str | None] = {}
-    profiles = {}
-    for f in fields:
-        ftype = types[f]
-        if ftype in ("date", "timestamp"):
-            profiles[f] = V.date_profile(con, "staged_text", quote_ident("r_" + f))
+    profiles = {f: V.date_profile_answer(*a) for (f, q), a in answers.items() if q == "dates"}
     decided = {p.order for p in profiles.values() if p.order}
     file_order = date_order or (decided.pop() if len(decided) == 1 else None)
     for f, p in profiles.items():
@@ -145,11 +163,11 @@ def stage_rows(
         ftype = types[f]
         if ftype in ("amount", "number"):
             # spreadsheet number cells carry a decimal point; only text needs the guess
-            numeric = header_of[f] in numeric_headers and not detection.fallbacks.get(f)
-            mark = "." if numeric else V.decimal_mark(con, "staged_text", r)
+            votes = answers.get((f, "mark"))
+            mark = V.decimal_mark_answer(*votes) if votes else "."
             parsers[f] = (V.amount_sql if ftype == "amount" else V.number_sql)(r, mark)
         elif ftype == "percent":
-            parsers[f] = V.percent_sql(r, V.percent_is_fraction(con, "staged_text", r))
+            parsers[f] = V.percent_sql(r, V.percent_answer(*answers[(f, "percent")]))
         elif ftype == "date":
             parsers[f] = V.date_sql(r, date_orders[f])
         elif ftype == "timestamp":
@@ -164,7 +182,7 @@ def stage_rows(
     if "amount" in fields and types["amount"] == "amount":
         extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
     if "stage" in fields:
-        _stage_map(con, stages)
+        _stage_map(con, stages, answers[("stage", "labels")][0] or [])
 
     # 3. parse everything in one pass
     parsed = ", ".join(f"{parsers[f]} AS {quote_ident(f)}" for f in fields)

@@ -75,25 +75,30 @@ def blank_to_null(col: str) -> str:
 
 
 # ---------------------------------------------------------------- amounts
-def decimal_mark(con: duckdb.DuckDBPyConnection, table: str, col: str) -> str:
+def decimal_mark_exprs(col: str) -> list[str]:
+    """Aggregates that decide a column's decimal mark (see decimal_mark_answer)."""
+    s = f"regexp_replace({col}, {sql_str(_NOISE)}, '', 'g')"
+    return [
+        f"count(*) FILTER (WHERE regexp_matches({s}, ',\\d{{1,2}}$') "
+        f"OR regexp_matches({s}, '\\.\\d{{3}},') "
+        f"OR regexp_matches({s}, '^-?\\d{{1,3}}(\\.\\d{{3}})+$'))",
+        f"count(*) FILTER (WHERE regexp_matches({s}, '\\.\\d{{1,2}}$') "
+        f"OR regexp_matches({s}, ',\\d{{3}}\\.'))",
+    ]
+
+
+def decimal_mark_answer(comma_votes: int, dot_votes: int) -> str:
     """',' when the column writes decimals with a comma (1.234,56 / 1 234,56), else '.'.
 
     Decided from all values: a 1-2 digit tail after the last separator marks the decimal;
     dots that only ever group three digits (1.234.567, 12.500) are thousands separators.
     """
-    stripped = f"regexp_replace({col}, {sql_str(_NOISE)}, '', 'g')"
-    comma, dot = con.execute(
-        f"""
-        SELECT
-            count(*) FILTER (WHERE regexp_matches(s, ',\\d{{1,2}}$')
-                               OR regexp_matches(s, '\\.\\d{{3}},')
-                               OR regexp_matches(s, '^-?\\d{{1,3}}(\\.\\d{{3}})+$')),
-            count(*) FILTER (WHERE regexp_matches(s, '\\.\\d{{1,2}}$')
-                               OR regexp_matches(s, ',\\d{{3}}\\.'))
-        FROM (SELECT {stripped} AS s FROM {quote_ident(table)} WHERE {col} IS NOT NULL)
-        """
-    ).fetchone()
-    return "," if comma > dot else "."
+    return "," if comma_votes > dot_votes else "."
+
+
+def decimal_mark(con: duckdb.DuckDBPyConnection, table: str, col: str) -> str:
+    row = con.execute(f"SELECT {', '.join(decimal_mark_exprs(col))} FROM {quote_ident(table)}")
+    return decimal_mark_answer(*row.fetchone())
 
 
 def amount_sql(v: str, mark: str, sql_type: str = "DECIMAL(18, 2)") -> str:
@@ -130,14 +135,21 @@ def number_sql(v: str, mark: str) -> str:
 
 
 # ---------------------------------------------------------------- percentages
-def percent_is_fraction(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
+def percent_exprs(col: str) -> list[str]:
+    return [
+        f"bool_or(contains({col}, '%'))",
+        f"max(TRY_CAST(replace(replace({col}, '%', ''), ',', '.') AS DOUBLE))",
+    ]
+
+
+def percent_answer(has_pct: bool | None, top: float | None) -> bool:
     """A probability column written as 0-1 (HubSpot) rather than 0-100 (Salesforce, Odoo)."""
-    has_pct, top = con.execute(
-        f"SELECT bool_or(contains({col}, '%')), "
-        f"max(TRY_CAST(replace(replace({col}, '%', ''), ',', '.') AS DOUBLE)) "
-        f"FROM {quote_ident(table)}"
-    ).fetchone()
     return not has_pct and top is not None and top <= 1.0
+
+
+def percent_is_fraction(con: duckdb.DuckDBPyConnection, table: str, col: str) -> bool:
+    row = con.execute(f"SELECT {', '.join(percent_exprs(col))} FROM {quote_ident(table)}")
+    return percent_answer(*row.fetchone())
 
 
 def percent_sql(v: str, fraction: bool) -> str:
@@ -174,17 +186,18 @@ class DateProfile:
     conflict: bool  # some values need day-first and others month-first
 
 
-def date_profile(con: duckdb.DuckDBPyConnection, table: str, col: str) -> DateProfile:
-    n, first, second = con.execute(
-        f"""
-        WITH xx AS (
-            SELECT regexp_extract({col}, '^(\\d{{1,2}})[/.\\-](\\d{{1,2}})', ['a', 'b']) AS p
-            FROM {quote_ident(table)}
-            WHERE regexp_matches({col}, {sql_str(XX_PATTERN)})
-        )
-        SELECT count(*), max(CAST(p.a AS INT)), max(CAST(p.b AS INT)) FROM xx
-        """
-    ).fetchone()
+def date_profile_exprs(col: str) -> list[str]:
+    xx = f"regexp_matches({col}, {sql_str(XX_PATTERN)})"
+    first = f"TRY_CAST(regexp_extract({col}, '^(\\d{{1,2}})[/.\\-]', 1) AS INT)"
+    second = f"TRY_CAST(regexp_extract({col}, '^\\d{{1,2}}[/.\\-](\\d{{1,2}})', 1) AS INT)"
+    return [
+        f"count(*) FILTER (WHERE {xx})",
+        f"max({first}) FILTER (WHERE {xx})",
+        f"max({second}) FILTER (WHERE {xx})",
+    ]
+
+
+def date_profile_answer(n: int, first: int | None, second: int | None) -> DateProfile:
     if not n:
         return DateProfile(False, None, False)
     if first > 12 and second > 12:
@@ -194,6 +207,11 @@ def date_profile(con: duckdb.DuckDBPyConnection, table: str, col: str) -> DatePr
     if second > 12:
         return DateProfile(True, "mdy", False)
     return DateProfile(True, None, False)
+
+
+def date_profile(con: duckdb.DuckDBPyConnection, table: str, col: str) -> DateProfile:
+    row = con.execute(f"SELECT {', '.join(date_profile_exprs(col))} FROM {quote_ident(table)}")
+    return date_profile_answer(*row.fetchone())
 
 
 def _xx_formats(order: str, year: str) -> list[str]:
