@@ -40,7 +40,9 @@ st.set_page_config(
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
+    st.Page("pages/leads.py", title="Leads", icon=":material/person_search:"),
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 
 # Period-type choice -> (period kind, fiscal?). Fiscal choices appear only when the
