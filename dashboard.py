@@ -40,6 +40,8 @@ st.set_page_config(
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
+    st.Page("pages/funnel.py", title="Funnel", icon=":material/filter_alt:"),
+    st.Page("pages/pipeline.py", title="Pipeline", icon=":material/waterfall_chart:"),
     st.Page("pages/leads.py", title="Leads", icon=":material/person_search:"),
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
