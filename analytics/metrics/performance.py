@@ -55,7 +55,7 @@ def performance_sql(by: str) -> str:
     return f"""
 WITH
 -- Deals a figure can look at: closed in the period, open now, or created in the period.
-scoped AS (
+scoped AS NOT MATERIALIZED (
     SELECT
         {deal_group}                                                  AS grp,
         o.amount,
