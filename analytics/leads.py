@@ -1,0 +1,588 @@
+"""Lead analytics: scores, the hand-off list, scoring calibration, response and conversion.
+
+Why these figures: marketing hands a lead to sales once its score passes a threshold
+(MQL -> SQL); a rep should answer it fast (lead response time) and the lead should turn
+into an opportunity. So the page and the `leads` report answer four questions:
+
+- which qualified leads is nobody answering (the hand-off list, oldest first)?
+- does a higher score really mean a likelier conversion (is the scoring calibrated)?
+- how fast are leads answered, and how many convert, per source and per owner?
+- where BANT fields exist, how qualified are the deals and does full BANT win more?
+
+Scores are computed in SQL from `lead_events` joined to the scoring rules, which are
+bound as parameters (`analytics.scoring.LeadScoring.sql_params`), never formatted into
+the statement. Response and conversion follow exactly the definitions of the KPI table
+(`analytics.metrics.efficiency`): same leads, same minutes, same SLA bands, so the
+Overview cards and this page agree. Definitions: docs/metrics-leads.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
+
+# Score bands for the calibration table (edges: a band is [low, high)): below 0, 0-9,
+# 10-19, 20 and more, which brackets the default threshold of 15.
+DEFAULT_BAND_EDGES: tuple[float, ...] = (0.0, 10.0, 20.0)
+# Lead-response SLA bands in minutes, the same as the KPI table's (5 minutes, 1 hour, 1 day).
+SLA_MINUTES: dict[str, int] = {"5min": 5, "1h": 60, "1day": 24 * 60}
+GROUPINGS: dict[str, str] = {"source": "l.source", "owner": "l.owner"}
+Grouping = Literal["source", "owner"]
+
+# --- scores ----------------------------------------------------------------------------
+
+# One row per lead in scope with its score as of its score date. The score date is $as_of,
+# or with $at_conversion the day the lead converted if that is earlier: calibration must
+# judge the score a lead had when it converted, not one inflated by its later e-mails.
+# Decay: an event D calendar days before the score date counts points * 0.5^(D / half-life).
+LEAD_SCORES_CTE = f"""
+rules AS (
+    SELECT
+        unnest(CAST($rule_types AS VARCHAR[]))   AS event_type,
+        unnest(CAST($rule_points AS DOUBLE[]))   AS points,
+        unnest(CAST($rule_decays AS BOOLEAN[]))  AS decays,
+        unnest(CAST($rule_once AS BOOLEAN[]))    AS once
+),
+scoped_leads AS (
+    SELECT
+        l.lead_id, l.created_at, l.owner, l.source, l.status, l.company,
+        l.first_response_at, l.converted_at, l.opportunity_id,
+        CASE WHEN $at_conversion AND l.converted_at IS NOT NULL
+             THEN least(CAST(l.converted_at AS DATE), CAST($as_of AS DATE))
+             ELSE CAST($as_of AS DATE)
+        END AS score_date
+    FROM leads AS l
+    LEFT JOIN reps AS r ON r.rep = l.owner
+    WHERE {owner_filter_sql("l.owner")}
+      AND CAST(l.created_at AS DATE) <= CAST($as_of AS DATE)
+      AND (NOT $cohort OR (
+            l.created_at >= CAST($period_start AS TIMESTAMP)
+        AND l.created_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY))
+),
+event_rows AS (
+    SELECT
+        s.lead_id,
+        lower(trim(e.event_type)) AS event_type,
+        date_diff('day', CAST(e.occurred_at AS DATE), s.score_date) AS age_days
+    FROM scoped_leads AS s
+    JOIN lead_events AS e ON e.lead_id = s.lead_id
+    WHERE CAST(e.occurred_at AS DATE) <= s.score_date
+),
+weighted AS (
+    SELECT
+        ev.lead_id, ev.event_type, ru.points, ru.once,
+        CASE WHEN CAST($half_life_days AS DOUBLE) IS NULL OR NOT ru.decays THEN 1.0
+             ELSE pow(0.5, ev.age_days / CAST($half_life_days AS DOUBLE))
+        END AS weight
+    FROM event_rows AS ev
+    JOIN rules AS ru ON ru.event_type = ev.event_type
+),
+per_type AS (
+    -- a `once` rule counts its most recent occurrence only (the largest weight)
+    SELECT
+        lead_id,
+        count(*) AS events,
+        CASE WHEN bool_or(once) THEN any_value(points) * max(weight)
+             ELSE any_value(points) * sum(weight)
+        END AS points
+    FROM weighted
+    GROUP BY lead_id, event_type
+),
+lead_points AS (
+    SELECT lead_id, sum(points) AS score, sum(events) AS scored_events
+    FROM per_type
+    GROUP BY lead_id
+),
+lead_events_seen AS (
+    SELECT lead_id, count(*) AS events FROM event_rows GROUP BY lead_id
+),
+lead_scores AS (
+    SELECT
+        s.lead_id, s.created_at, s.owner, s.source, s.status, s.company,
+        s.first_response_at, s.converted_at, s.opportunity_id, s.score_date,
+        -- rounded so that 14.999999999 from decay arithmetic is not "below 15"
+        round(coalesce(p.score, 0), 6)                                AS score,
+        coalesce(p.scored_events, 0)                                  AS scored_events,
+        coalesce(n.events, 0) - coalesce(p.scored_events, 0)          AS unscored_events,
+        round(coalesce(p.score, 0), 6) >= $threshold                  AS qualified,
+        s.first_response_at IS NOT NULL
+            AND CAST(s.first_response_at AS DATE) <= CAST($as_of AS DATE) AS answered,
+        (s.converted_at IS NOT NULL AND CAST(s.converted_at AS DATE) <= CAST($as_of AS DATE))
+            OR (s.converted_at IS NULL AND s.opportunity_id IS NOT NULL)  AS converted,
+        s.converted_at IS NOT NULL OR s.opportunity_id IS NOT NULL    AS ever_converted
+    FROM scoped_leads AS s
+    LEFT JOIN lead_points AS p ON p.lead_id = s.lead_id
+    LEFT JOIN lead_events_seen AS n ON n.lead_id = s.lead_id
+)"""
+
+SCORE_COLUMNS = (
+    "lead_id",
+    "created_at",
+    "owner",
+    "source",
+    "status",
+    "company",
+    "first_response_at",
+    "converted_at",
+    "opportunity_id",
+    "score",
+    "scored_events",
+    "unscored_events",
+    "qualified",
+    "answered",
+    "converted",
+)
+
+
+def default_as_of(period: Period, today: date | None = None) -> date:
+    """The day scores are computed for: the period's last day, or today if that is earlier.
+
+    A past period is judged as it stood when it ended; the current one as it stands now
+    (a period end in the future would decay nothing and count no future response).
+    """
+    return min(period.end, today or date.today())
+
+
+def _params(
+    scope: Scope,
+    as_of: date,
+    scoring: LeadScoring,
+    *,
+    cohort: bool,
+    at_conversion: bool = False,
+) -> dict[str, Any]:
+    return (
+        scope.params()
+        | scoring.sql_params()
+        | {"as_of": as_of, "cohort": bool(cohort), "at_conversion": bool(at_conversion)}
+    )
+
+
+def lead_scores(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    as_of: date | None = None,
+    scoring: LeadScoring | None = None,
+    created_in_period: bool = False,
+) -> pd.DataFrame:
+    """Every lead in scope created on or before `as_of`, with its score as of that day.
+
+    Owner filters (team, region, rep) come from `scope`; the period only limits the leads
+    when `created_in_period`. `answered` and `converted` are as of `as_of` too (a lead
+    with an opportunity but no conversion date counts as converted). Highest score first.
+    """
+    rules = scoring if scoring is not None else load_lead_scoring(con)
+    day = as_of or default_as_of(scope.period)
+    sql = (
+        f"WITH {LEAD_SCORES_CTE}\nSELECT {', '.join(SCORE_COLUMNS)} FROM lead_scores\n"
+        "ORDER BY score DESC, created_at, lead_id"
+    )
+    return con.execute(sql, _params(scope, day, rules, cohort=created_in_period)).df()
+
+
+def handoff_list(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    as_of: date | None = None,
+    scoring: LeadScoring | None = None,
+    created_in_period: bool = False,
+) -> pd.DataFrame:
+    """Sales-qualified leads nobody has answered and that have not converted, oldest first.
+
+    Qualified = score at or past the threshold as of `as_of`; no response = no
+    `first_response_at` by the end of `as_of` (a lead without an owner is included: it is
+    the most urgent case). Columns: lead_id, created_at, days_waiting (calendar days from
+    creation to `as_of`), owner, source, company, status, score, scored_events.
+    """
+    rules = scoring if scoring is not None else load_lead_scoring(con)
+    day = as_of or default_as_of(scope.period)
+    sql = f"""
+WITH {LEAD_SCORES_CTE}
+SELECT
+    lead_id, created_at,
+    date_diff('day', CAST(created_at AS DATE), CAST($as_of AS DATE)) AS days_waiting,
+    owner, source, company, status, score, scored_events
+FROM lead_scores
+WHERE qualified AND NOT answered AND NOT converted
+ORDER BY created_at, lead_id
+"""
+    return con.execute(sql, _params(scope, day, rules, cohort=created_in_period)).df()
+
+
+# --- calibration -------------------------------------------------------------------------
+
+
+def band_label(low: float | None, high: float | None) -> str:
+    """'< 0', '0 to < 10', '≥ 20': bands are [low, high)."""
+    if low is None and high is None:
+        return "all"
+    if low is None:
+        return f"< {high:g}"
+    if high is None:
+        return f"≥ {low:g}"
+    return f"{low:g} to < {high:g}"
+
+
+def quantile_edges(scores: Sequence[float], bands: int = 4) -> tuple[float, ...]:
+    """Interior edges splitting `scores` into about `bands` equal groups (ties merge bands).
+
+    For a calibration table by quantile instead of fixed points; with many leads on the
+    same score (often 0) fewer bands come back, never an empty duplicate.
+    """
+    values = sorted(float(s) for s in scores if s is not None and not math.isnan(float(s)))
+    if len(values) < 2 or bands < 2:
+        return ()
+    edges: list[float] = []
+    for k in range(1, bands):
+        edge = values[min(len(values) - 1, math.ceil(k * len(values) / bands))]
+        if edge > values[0] and (not edges or edge > edges[-1]):
+            edges.append(edge)
+    return tuple(edges)
+
+
+def calibration(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    as_of: date | None = None,
+    scoring: LeadScoring | None = None,
+    edges: Sequence[float] = DEFAULT_BAND_EDGES,
+) -> pd.DataFrame:
+    """Score band against actual conversion, for leads created in the scope's period.
+
+    Each lead is scored as of the day it converted (or `as_of` if earlier or never), so
+    events after the conversion cannot make the scoring look better than it was.
+    Converted = has an opportunity or a conversion date, whenever (the KPI table's cohort
+    rule). Every band is listed, an empty one with conversion_rate None. Columns: band,
+    low, high, leads, converted, conversion_rate, avg_score. A calibrated scoring shows a
+    conversion rate that rises band by band.
+    """
+    cuts = sorted({float(e) for e in edges})
+    lows: list[float | None] = [None, *cuts]
+    highs: list[float | None] = [*cuts, None]
+    rules = scoring if scoring is not None else load_lead_scoring(con)
+    day = as_of or default_as_of(scope.period)
+    sql = f"""
+WITH {LEAD_SCORES_CTE},
+bands AS (
+    SELECT
+        unnest(range(len($band_lows)))             AS band_no,
+        unnest(CAST($band_lows AS DOUBLE[]))       AS low,
+        unnest(CAST($band_highs AS DOUBLE[]))      AS high
+)
+SELECT
+    b.band_no,
+    b.low,
+    b.high,
+    count(s.lead_id)                                       AS leads,
+    count(s.lead_id) FILTER (WHERE s.ever_converted)       AS converted,
+    (count(s.lead_id) FILTER (WHERE s.ever_converted))::DOUBLE
+        / nullif(count(s.lead_id), 0)                      AS conversion_rate,
+    avg(s.score)                                           AS avg_score
+FROM bands AS b
+LEFT JOIN lead_scores AS s
+    ON (b.low IS NULL OR s.score >= b.low) AND (b.high IS NULL OR s.score < b.high)
+GROUP BY b.band_no, b.low, b.high
+ORDER BY b.band_no
+"""
+    params = _params(scope, day, rules, cohort=True, at_conversion=True) | {
+        "band_lows": lows,
+        "band_highs": highs,
+    }
+    frame = con.execute(sql, params).df()
+    frame.insert(
+        0,
+        "band",
+        [
+            band_label(_opt(lo), _opt(hi))
+            for lo, hi in zip(frame["low"], frame["high"], strict=True)
+        ],
+    )
+    frame["conversion_rate"] = (
+        frame["conversion_rate"].astype(object).where(frame["leads"] > 0, None)
+    )
+    return frame.drop(columns=["band_no"])
+
+
+def _opt(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+# --- response time and conversion by source / owner --------------------------------------
+
+
+def response_by(con: duckdb.DuckDBPyConnection, scope: Scope, by: Grouping) -> pd.DataFrame:
+    """Lead response time and lead-to-opportunity conversion per lead source or owner.
+
+    Leads created in the scope's period, filtered by owner like every other figure. The
+    definitions are the KPI table's: response minutes = first response - created, never
+    below 0, answered leads only (median and interpolated p90); SLA shares and conversion
+    over **all** leads of the group, so an unanswered lead misses every band. `won` counts
+    converted leads whose opportunity is won. The last row (is_total) is all leads in scope.
+    Columns: <by>, is_total, leads, answered, unanswered, median_minutes, p90_minutes,
+    sla_5min_share, sla_1h_share, sla_1day_share, converted, conversion_rate, won,
+    lead_to_won_rate.
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}: use {' or '.join(GROUPINGS)}")
+    sql = f"""
+WITH period_leads AS (
+    SELECT
+        {GROUPINGS[by]} AS grp,
+        l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL AS converted,
+        coalesce(o.is_won, false) AS won,
+        CASE WHEN l.first_response_at IS NOT NULL
+             THEN greatest(date_diff('second', l.created_at, l.first_response_at), 0) / 60.0
+        END AS response_minutes
+    FROM leads AS l
+    LEFT JOIN reps AS r ON r.rep = l.owner
+    LEFT JOIN opportunities AS o ON o.opportunity_id = l.opportunity_id
+    WHERE {owner_filter_sql("l.owner")}
+      AND l.created_at >= CAST($period_start AS TIMESTAMP)
+      AND l.created_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+),
+counts AS (
+    SELECT
+        grp,
+        grouping(grp) = 1                                       AS is_total,
+        count(*)                                                AS leads,
+        count(response_minutes)                                 AS answered,
+        quantile_cont(response_minutes, 0.5)                    AS median_minutes,
+        quantile_cont(response_minutes, 0.9)                    AS p90_minutes,
+        count(*) FILTER (WHERE response_minutes <= $sla_5min)   AS sla_5min,
+        count(*) FILTER (WHERE response_minutes <= $sla_1h)     AS sla_1h,
+        count(*) FILTER (WHERE response_minutes <= $sla_1day)   AS sla_1day,
+        count(*) FILTER (WHERE converted)                       AS converted,
+        count(*) FILTER (WHERE converted AND won)               AS won
+    FROM period_leads
+    GROUP BY GROUPING SETS ((grp), ())
+)
+SELECT
+    grp                                         AS "{by}",
+    is_total,
+    leads,
+    answered,
+    leads - answered                            AS unanswered,
+    median_minutes,
+    p90_minutes,
+    sla_5min::DOUBLE / nullif(leads, 0)         AS sla_5min_share,
+    sla_1h::DOUBLE / nullif(leads, 0)           AS sla_1h_share,
+    sla_1day::DOUBLE / nullif(leads, 0)         AS sla_1day_share,
+    converted,
+    converted::DOUBLE / nullif(leads, 0)        AS conversion_rate,
+    won,
+    won::DOUBLE / nullif(leads, 0)              AS lead_to_won_rate
+FROM counts
+ORDER BY is_total, leads DESC, grp NULLS LAST
+"""
+    params = scope.params() | {f"sla_{k}": float(v) for k, v in SLA_MINUTES.items()}
+    return con.execute(sql, params).df()
+
+
+# --- BANT --------------------------------------------------------------------------------
+
+# Column names that carry a BANT field on `opportunities`, first match wins. None exists
+# in the canonical model yet (see docs/metrics-leads.md for the proposed schema change);
+# a database extended by hand, or a later schema, is picked up without code changes.
+BANT_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "budget": ("bant_budget", "budget", "budget_confirmed", "has_budget"),
+    "authority": ("bant_authority", "authority", "authority_confirmed", "decision_maker"),
+    "need": ("bant_need", "need", "need_confirmed", "need_identified"),
+    "timing": ("bant_timing", "timing", "timing_confirmed", "timeline"),
+}
+NO_BANT_MESSAGE = "no BANT fields in the data"
+# Text values that mean "not qualified on this field".
+FALSE_TEXT = ("", "no", "n", "false", "f", "0", "none", "unknown", "n/a", "na", "-", "tbd")
+
+
+@dataclass(frozen=True)
+class BantSummary:
+    """BANT figures where the fields exist; `available` False (with `message`) otherwise."""
+
+    available: bool
+    message: str
+    columns: dict[str, str] = field(default_factory=dict)  # field -> column used
+    by_field: pd.DataFrame = field(default_factory=pd.DataFrame)
+    win_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def bant_columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
+    """BANT field -> (column, DuckDB type) for the fields present on `opportunities`."""
+    rows = con.execute(
+        "SELECT lower(column_name), data_type FROM information_schema.columns "
+        "WHERE table_name = 'opportunities' AND table_schema = current_schema()"
+    ).fetchall()
+    present = {name: dtype for name, dtype in rows}
+    found: dict[str, tuple[str, str]] = {}
+    for bant_field, names in BANT_CANDIDATES.items():
+        for name in names:
+            if name in present:
+                found[bant_field] = (name, str(present[name]).upper())
+                break
+    return found
+
+
+def _qualified_expr(column: str, dtype: str) -> str:
+    """SQL for "this deal is qualified on the field" by the column's type.
+
+    `column` is one of BANT_CANDIDATES (fixed names, never user text). Boolean: true;
+    number: above 0 (a budget amount); date/time: filled in (a timing date); text: filled
+    in and not a no-word such as 'no', 'unknown' or 'n/a'.
+    """
+    ref = f'o."{column}"'
+    if dtype == "BOOLEAN":
+        return f"coalesce({ref}, false)"
+    if any(t in dtype for t in ("INT", "DECIMAL", "DOUBLE", "FLOAT", "REAL", "NUMERIC")):
+        return f"coalesce({ref}, 0) > 0"
+    if "DATE" in dtype or "TIME" in dtype:
+        return f"{ref} IS NOT NULL"
+    words = ", ".join(f"'{w}'" for w in FALSE_TEXT)
+    return f"({ref} IS NOT NULL AND lower(trim(CAST({ref} AS VARCHAR))) NOT IN ({words}))"
+
+
+def bant_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> BantSummary:
+    """Share of opportunities qualified on each BANT field, and win rate with vs without.
+
+    Shares: opportunities created in the period. Win rates: opportunities closed in the
+    period, won / closed, split by whether all four fields are qualified. Without any BANT
+    column the summary says so ("no BANT fields in the data") instead of showing zeros;
+    with only some, the shares are given and the with/without comparison is explained
+    as impossible.
+    """
+    found = bant_columns(con)
+    if not found:
+        return BantSummary(False, NO_BANT_MESSAGE)
+    exprs = {f: _qualified_expr(col, dtype) for f, (col, dtype) in found.items()}
+    columns = {f: col for f, (col, _) in found.items()}
+    base = f"""
+FROM opportunities AS o
+LEFT JOIN reps AS r ON r.rep = o.owner
+WHERE {owner_filter_sql("o.owner")}
+"""
+    created = " AND o.created_date BETWEEN $period_start AND $period_end"
+    shares = ",\n".join(f'count(*) FILTER (WHERE {e}) AS "{f}"' for f, e in exprs.items())
+    row = con.execute(
+        f"SELECT count(*) AS deals, {shares} {base}{created}", scope.params()
+    ).fetchone()
+    total = int(row[0])
+    by_field = pd.DataFrame(
+        [
+            {
+                "field": f,
+                "column": columns[f],
+                "opportunities": total,
+                "qualified": int(count),
+                "share": (int(count) / total) if total else None,
+            }
+            for f, count in zip(exprs, row[1:], strict=True)
+        ]
+    )
+    missing = [f for f in BANT_CANDIDATES if f not in found]
+    if missing:
+        message = (
+            f"BANT fields found: {', '.join(found)}; missing: {', '.join(missing)}, so win "
+            "rate with versus without full BANT cannot be computed"
+        )
+        return BantSummary(True, message, columns, by_field, pd.DataFrame())
+    full = " AND ".join(f"({e})" for e in exprs.values())
+    rates = con.execute(
+        f"""
+        SELECT ({full}) AS full_bant,
+               count(*) AS closed,
+               count(*) FILTER (WHERE o.is_won) AS won,
+               (count(*) FILTER (WHERE o.is_won))::DOUBLE / nullif(count(*), 0) AS win_rate
+        {base} AND o.is_closed AND o.close_date BETWEEN $period_start AND $period_end
+        GROUP BY 1
+        """,
+        scope.params(),
+    ).df()
+    win_rates = pd.DataFrame(
+        [_rate_row(rates, True, "full BANT"), _rate_row(rates, False, "not full BANT")]
+    )
+    return BantSummary(True, "BANT fields found: " + ", ".join(found), columns, by_field, win_rates)
+
+
+def _rate_row(rates: pd.DataFrame, full: bool, label: str) -> dict[str, Any]:
+    match = rates[rates["full_bant"] == full]
+    if match.empty:
+        return {"group": label, "closed": 0, "won": 0, "win_rate": None}
+    first = match.iloc[0]
+    return {
+        "group": label,
+        "closed": int(first["closed"]),
+        "won": int(first["won"]),
+        "win_rate": float(first["win_rate"]),
+    }
+
+
+# --- the `leads` report --------------------------------------------------------------------
+
+LEADS_TABLES = ("handoff", "scores", "calibration", "source", "owner", "unknown-events", "bant")
+
+
+def leads_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `leads` report's own options: which table, and the scoring day."""
+    parser.add_argument(
+        "--table",
+        choices=LEADS_TABLES,
+        default="handoff",
+        help="handoff (default): qualified leads nobody answered; scores: every lead's "
+        "score; calibration: score band vs conversion; source / owner: response time and "
+        "conversion; unknown-events: event types no rule scores; bant: BANT figures",
+    )
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="score leads as of this day, YYYY-MM-DD (default: the period's last day, "
+        "or today if earlier)",
+    )
+
+
+def report_leads(
+    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+) -> pd.DataFrame:
+    """`python -m analytics report leads`: one of the Leads page's tables."""
+    table = getattr(args, "table", "handoff") or "handoff"
+    as_of = getattr(args, "as_of", None)
+    if table == "handoff":
+        return handoff_list(con, scope, as_of=as_of)
+    if table == "scores":
+        return lead_scores(con, scope, as_of=as_of)
+    if table == "calibration":
+        return calibration(con, scope, as_of=as_of)
+    if table in GROUPINGS:
+        return response_by(con, scope, table)  # type: ignore[arg-type]
+    if table == "unknown-events":
+        return unknown_event_types(con)
+    if table == "bant":
+        summary = bant_summary(con, scope)
+        if not summary.available:
+            return pd.DataFrame({"note": [summary.message]})
+        rows = [
+            {"figure": f"qualified on {r['field']}", "deals": r["opportunities"],
+             "count": r["qualified"], "rate": r["share"]}
+            for r in summary.by_field.to_dict("records")
+        ]  # fmt: skip
+        rows += [
+            {"figure": f"win rate, {r['group']}", "deals": r["closed"],
+             "count": r["won"], "rate": r["win_rate"]}
+            for r in summary.win_rates.to_dict("records")
+        ]  # fmt: skip
+        return pd.DataFrame(rows, columns=["figure", "deals", "count", "rate"])
+    raise ValueError(f"unknown leads table {table!r}: use one of {', '.join(LEADS_TABLES)}")
