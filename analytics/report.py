@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from analytics import db
+from analytics.leads import leads_report_arguments, report_leads
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.quadrant import quadrant
 from analytics.scope import Period, Scope, load_fiscal_start_month
@@ -143,6 +144,11 @@ REPORTS: dict[str, Report] = {
         run=scorecard,
         help="KPIs per rep, team or region for a period (the Reps page leaderboard)",
         add_arguments=_scorecard_arguments,
+    ),
+    "leads": Report(
+        run=report_leads,
+        help="lead hand-off list, scoring calibration, response and conversion (Leads page)",
+        add_arguments=leads_report_arguments,
     ),
 }
 
