@@ -120,7 +120,7 @@ def stage_rows(
     for f in fields:
         r = quote_ident("r_" + f)
         if types[f] in ("date", "timestamp"):
-            questions.append((f, "dates", V.date_profile_exprs(r)))
+            continue  # asked below, over distinct values only
         elif types[f] in ("amount", "number") and (
             header_of[f] not in numeric_headers or detection.fallbacks.get(f)
         ):
@@ -139,7 +139,16 @@ def stage_rows(
             pos += len(es)
     parsers: dict[str, str] = {}
     date_orders: dict[str, str | None] = {}
-    profiles = {f: V.date_profile_answer(*a) for (f, q), a in answers.items() if q == "dates"}
+    # A date column holds far fewer distinct values than rows: ask its questions of those.
+    profiles = {}
+    for f in fields:
+        if types[f] in ("date", "timestamp"):
+            v = quote_ident("v")
+            row = con.execute(
+                f"SELECT {', '.join(V.date_profile_exprs(v))} "
+                f"FROM (SELECT DISTINCT {quote_ident('r_' + f)} AS v FROM staged_text)"
+            ).fetchone()
+            profiles[f] = V.date_profile_answer(*row)
     decided = {p.order for p in profiles.values() if p.order}
     file_order = date_order or (decided.pop() if len(decided) == 1 else None)
     for f, p in profiles.items():
