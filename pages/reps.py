@@ -43,6 +43,7 @@ from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
 CHART_KEY = "quadrant_chart"
+MIN_MARKER, MAX_MARKER = 10.0, 42.0  # marker diameters in pixels (size = open pipeline)
 NO_TEAM = "(no team)"
 HISTORY_DEFAULT = ["bookings", "quota_attainment", "win_rate", "median_cycle_days"]
 CORNERS: dict[str, tuple[float, float, str, str]] = {
@@ -167,7 +168,7 @@ def _axis_range(values: pd.Series, split: float) -> list[float]:
     """Data and split line both visible, with a margin so corner labels do not cover points."""
     finite = [v for v in values.tolist() if _num(v) is not None] + [split]
     low, high = min(finite), max(finite)
-    pad = (high - low) * 0.12 or (abs(high) * 0.2 or 1.0)
+    pad = (high - low) * 0.15 or (abs(high) * 0.2 or 1.0)
     return [low - pad, high + pad]
 
 
@@ -176,9 +177,13 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     metric = q.attrs["x_metric"]
     placed = q[q["quadrant"].notna()].copy()
     placed["team_label"] = placed["team"].fillna(NO_TEAM)
+    # Marker diameter in pixels, area proportional to open pipeline, never below a
+    # clickable minimum: a rep with no pipeline must still be visible (plotly's own
+    # sizemin does not rescue a size of 0).
     pipeline = placed["open_pipeline"].fillna(0.0).clip(lower=0.0)
     biggest = float(pipeline.max()) if len(pipeline) else 0.0
-    sizeref = 2.0 * biggest / (38.0**2) if biggest > 0 else 1.0
+    share = (pipeline / biggest) if biggest > 0 else pipeline * 0.0
+    diameter = MIN_MARKER + (MAX_MARKER - MIN_MARKER) * share.pow(0.5)
     teams = sorted(placed["team_label"].unique())
     palette = px.colors.qualitative.Plotly
     colours = {team: palette[i % len(palette)] for i, team in enumerate(teams)}
@@ -215,10 +220,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                     ),
                     customdata=custom,
                     marker={
-                        "size": pipeline.loc[part.index],
-                        "sizemode": "area",
-                        "sizeref": sizeref,
-                        "sizemin": 7,
+                        "size": diameter.loc[part.index].tolist(),
                         "color": colours[team],
                         "opacity": 0.45 if low else 0.85,
                         "symbol": "circle-open" if low else "circle",
