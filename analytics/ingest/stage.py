@@ -258,8 +258,9 @@ def stage_rows(
         )
     key_sql = key_expression(kind, fields)
     if kind.key_policy == "entity" and key_sql:
-        key_header = detection.columns.get(kind.key[0]) or detection.columns.get("opportunity_name")
-        label = kind.key[0] if len(kind.key) == 1 else "/".join(kind.key)
+        key_field = kind.key[0] if kind.key[0] in fields else "opportunity_name"
+        key_header = detection.columns.get(key_field)
+        label = key_field if len(kind.key) == 1 else "/".join(kind.key)
         checks.append(
             f"""
             SELECT __line, {V.sql_str(key_header or label)}, k,
