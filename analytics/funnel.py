@@ -1,0 +1,462 @@
+"""Funnel: how many deals reached each stage of the sales process, and where the rest fell out.
+
+Why a module of its own: managers read the funnel to see where deals stall and remove
+waste (domain brief), so every number on it has to follow one written rule, the same on
+the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
+
+* **Steps** are the configured stage list's open stages in their order, then the won
+  stage. Lost is an outcome, not a step.
+* **Cohort**: the deals in scope *created* in the period (`created_date`); a deal without
+  a created date is in no cohort (counted in `Funnel.undated`).
+* **Furthest stage**: a won deal reached every step. Any other deal reached the furthest
+  step it was ever seen at, in its stage history (`opportunity_stage_history`, origin
+  'history' or 'snapshot') or as its current stage, capped at the last open stage (a deal
+  marked won and later lost or reopened did not end won). Skipped stages: a deal seen at
+  step k reached every step before k. Backward moves: the furthest step counts; moving
+  back never un-reaches a step.
+* **Method**: a deal with any stage-history row is placed "from history", otherwise "from
+  the current stage" (the ordered-stage assumption: a deal in step k reached steps <= k).
+  The result says which it used: history, current stage, or mixed (with both counts).
+* A lost deal whose stage is unknown (no history and its current stage is the lost one,
+  or a stage no longer in the list) reached the first step only and dropped out there;
+  it is counted apart (`Funnel.stage_unknown`) so the page can say so.
+* **Dropped** at a step: lost deals whose furthest step is that step. **Open** at a step:
+  deals still open whose furthest step is that step (shown apart: they may still
+  advance). So reached(k) = reached(k+1) + dropped(k) + open(k) for every open step.
+* **Amounts** are converted to the reporting currency as the KPI table does
+  (`analytics.metrics.fx`: close date for closed deals, period end for open ones); a deal
+  without an amount or a rate counts in the counts but in no amount (`Funnel.unpriced`).
+* **Median days in a stage**: per deal, the time from entering the stage to the next
+  stage-history entry, summed over the deal's stays in it; the median over cohort deals
+  with a completed stay (the current, unfinished stay is not counted).
+
+All heavy lifting is two SQL queries over the cohort; the per-step cumulative sums are
+done on the tiny grouped result in pandas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from analytics.metrics.fx import fx_params, priced_sql
+from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.settings import Stage, load_stages
+
+CompareBy = Literal["team", "rep", "lead_source", "period"]
+COMPARE_BY: tuple[str, ...] = ("team", "rep", "lead_source", "period")
+# Group expressions by name: fixed SQL chosen by code, never user text.
+_GROUP_SQL: dict[str, str] = {
+    "company": "'All'",
+    "team": "coalesce(r.team, '(no team)')",
+    "rep": "coalesce(o.owner, '(no owner)')",
+    "lead_source": "coalesce(nullif(trim(o.lead_source), ''), '(no source)')",
+}
+
+FUNNEL_COLUMNS: tuple[str, ...] = (
+    "step",
+    "stage",
+    "reached",
+    "conversion_from_previous",
+    "conversion_from_first",
+    "dropped",
+    "open",
+    "reached_amount",
+    "amount_conversion_from_previous",
+    "amount_conversion_from_first",
+    "dropped_amount",
+    "open_amount",
+    "median_days_in_stage",
+    "stage_stays",
+)
+
+
+def funnel_steps(stages: tuple[Stage, ...] | list[Stage]) -> list[Stage]:
+    """The funnel's steps: open stages in their configured order, then the (first) won stage.
+
+    Lost stages are outcomes, not steps. A second won stage (unusual) is folded into the
+    won step by `_step_keys`.
+    """
+    open_stages = [s for s in stages if not s.is_closed]
+    won = [s for s in stages if s.is_won]
+    return [*open_stages, *won[:1]]
+
+
+def _step_keys(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Any]:
+    """Bound parameters mapping each stage name (lower-cased) to its step number (0-based).
+
+    Every won stage maps to the won step; lost stages are absent (no step).
+    """
+    steps = funnel_steps(stages)
+    won_step = len(steps) - 1
+    keys: list[str] = []
+    numbers: list[int] = []
+    for number, stage in enumerate(steps[:-1]):
+        keys.append(stage.name.strip().lower())
+        numbers.append(number)
+    for stage in stages:
+        if stage.is_won:
+            keys.append(stage.name.strip().lower())
+            numbers.append(won_step)
+    return {"step_keys": keys, "step_numbers": numbers, "won_step": won_step}
+
+
+def _cohort_sql(group: str) -> str:
+    """CTEs `steps`, `scoped` and `cohort` (deals in scope created in the period, grouped)."""
+    return f"""
+    steps AS (
+        SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
+    ),
+    scoped AS (
+        SELECT o.opportunity_id, o.stage, o.amount, o.created_date, o.close_date,
+               o.is_closed, o.is_won,
+               upper(nullif(trim(o.currency), '')) AS currency_key,
+               CASE WHEN o.is_closed THEN o.close_date ELSE CAST($period_end AS DATE) END
+                   AS rate_day,
+               {_GROUP_SQL[group]} AS grp
+        FROM opportunities AS o
+        LEFT JOIN reps AS r ON r.rep = o.owner
+        WHERE {owner_filter_sql("o.owner")}
+    ),
+    cohort AS (
+        SELECT * FROM scoped WHERE created_date BETWEEN $period_start AND $period_end
+    )"""
+
+
+def _reach_sql(group: str) -> str:
+    """Deals per (group, furthest step): counts and amounts by outcome, and method counts."""
+    return f"""
+    WITH {_cohort_sql(group)},
+    priced AS ({priced_sql("cohort")}),
+    hist AS (
+        SELECT h.opportunity_id, max(st.step) AS hist_step
+        FROM opportunity_stage_history AS h
+        SEMI JOIN cohort AS c ON c.opportunity_id = h.opportunity_id
+        LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
+        GROUP BY h.opportunity_id
+    ),
+    deal AS (
+        SELECT p.grp, p.is_won, p.is_closed, p.amount_rc, p.unpriced,
+               p.amount IS NULL AS no_amount,
+               h.opportunity_id IS NOT NULL AS from_history,
+               greatest(coalesce(h.hist_step, -1), coalesce(cs.step, -1)) AS seen_step
+        FROM priced AS p
+        LEFT JOIN hist AS h ON h.opportunity_id = p.opportunity_id
+        LEFT JOIN steps AS cs ON cs.stage_key = lower(trim(p.stage))
+    ),
+    placed AS (
+        SELECT *,
+               CASE WHEN is_won THEN $won_step
+                    WHEN seen_step < 0 THEN 0
+                    ELSE least(seen_step, $won_step - 1) END AS furthest,
+               NOT is_won AND seen_step < 0 AS stage_unknown
+        FROM deal
+    )
+    SELECT grp, furthest,
+           count(*)                                                   AS deals,
+           coalesce(sum(amount_rc), 0)                                AS amount,
+           count(*) FILTER (WHERE is_closed AND NOT is_won)           AS lost,
+           coalesce(sum(amount_rc) FILTER (WHERE is_closed AND NOT is_won), 0) AS lost_amount,
+           count(*) FILTER (WHERE NOT is_closed)                      AS open,
+           coalesce(sum(amount_rc) FILTER (WHERE NOT is_closed), 0)   AS open_amount,
+           count(*) FILTER (WHERE from_history)                       AS from_history,
+           count(*) FILTER (WHERE stage_unknown)                      AS stage_unknown,
+           count(*) FILTER (WHERE unpriced OR no_amount)              AS unpriced
+    FROM placed
+    GROUP BY grp, furthest
+    """
+
+
+def _days_sql(group: str) -> str:
+    """Median days per (group, step) from stage-history stays of cohort deals."""
+    return f"""
+    WITH {_cohort_sql(group)},
+    stays AS (
+        SELECT h.opportunity_id, st.step,
+               epoch(lead(h.entered_at) OVER (
+                   PARTITION BY h.opportunity_id
+                   ORDER BY h.entered_at, st.step NULLS LAST, h.stage
+               ) - h.entered_at) / 86400.0 AS days
+        FROM opportunity_stage_history AS h
+        SEMI JOIN cohort AS c ON c.opportunity_id = h.opportunity_id
+        LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
+    ),
+    per_deal AS (
+        SELECT opportunity_id, step, sum(days) AS days
+        FROM stays
+        WHERE step IS NOT NULL AND step < $won_step AND days IS NOT NULL
+        GROUP BY opportunity_id, step
+    )
+    SELECT c.grp, p.step, median(p.days) AS median_days, count(*) AS stays
+    FROM per_deal AS p
+    JOIN cohort AS c ON c.opportunity_id = p.opportunity_id
+    GROUP BY c.grp, p.step
+    """
+
+
+_UNDATED_SQL = f"""
+SELECT count(*) FROM opportunities AS o
+LEFT JOIN reps AS r ON r.rep = o.owner
+WHERE o.created_date IS NULL AND {owner_filter_sql("o.owner")}
+"""
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """One funnel: the per-step table plus how the deals were placed.
+
+    `method` is "history" (every deal from stage history), "current stage" (none had
+    history: the ordered-stage assumption), "mixed" (some of each: see the two counts)
+    or "none" (no deal in the cohort).
+    """
+
+    scope: Scope
+    table: pd.DataFrame
+    deals: int
+    from_history: int
+    from_current_stage: int
+    stage_unknown: int = 0
+    unpriced: int = 0
+    undated: int = 0
+    group: str = "All"
+    stages: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def method(self) -> str:
+        return _method(self.deals, self.from_history)
+
+    def method_note(self) -> str:
+        """One sentence for the page: which rule placed the deals, with the counts."""
+        if self.deals == 0:
+            text = "No deal was created in this period."
+        elif self.method == "history":
+            text = f"Stage reached from stage history for all {self.deals:,} deals."
+        elif self.method == "current stage":
+            text = (
+                f"No stage history: stage reached from the current stage for all "
+                f"{self.deals:,} deals (a deal in stage k is taken to have passed every "
+                "earlier stage)."
+            )
+        else:
+            text = (
+                f"Mixed: {self.from_history:,} deals placed from stage history, "
+                f"{self.from_current_stage:,} from their current stage (no history)."
+            )
+        extras = []
+        if self.stage_unknown:
+            extras.append(
+                f"{self.stage_unknown:,} lost deal(s) have no known stage and count as "
+                "dropped at the first step"
+            )
+        if self.unpriced:
+            extras.append(f"{self.unpriced:,} deal(s) have no amount or rate (counts only)")
+        if self.undated:
+            extras.append(f"{self.undated:,} deal(s) have no created date (in no cohort)")
+        return " ".join([text, *(e[0].upper() + e[1:] + "." for e in extras)])
+
+
+def _method(deals: int, from_history: int) -> str:
+    if deals == 0:
+        return "none"
+    if from_history == deals:
+        return "history"
+    if from_history == 0:
+        return "current stage"
+    return "mixed"
+
+
+def _share(part: float, whole: float) -> float | None:
+    return None if not whole else float(part) / float(whole)
+
+
+def _build_table(steps: list[Stage], reach: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame:
+    """The per-step table for one group from its grouped rows (tiny: one row per step)."""
+    n = len(steps)
+    by_step = reach.set_index("furthest") if not reach.empty else reach
+    day_by_step = days.set_index("step") if not days.empty else days
+
+    def at(frame: pd.DataFrame, k: int, col: str) -> float:
+        if frame.empty or k not in frame.index:
+            return 0.0
+        return float(frame.at[k, col])
+
+    rows: list[dict[str, Any]] = []
+    reached_from_here = 0.0
+    amount_from_here = 0.0
+    cumulative: list[tuple[float, float]] = [(0.0, 0.0)] * n
+    for k in range(n - 1, -1, -1):
+        reached_from_here += at(by_step, k, "deals")
+        amount_from_here += at(by_step, k, "amount")
+        cumulative[k] = (reached_from_here, amount_from_here)
+    first_n, first_amount = cumulative[0]
+    for k, stage in enumerate(steps):
+        reached, amount = cumulative[k]
+        prev_n, prev_amount = cumulative[k - 1] if k else (None, None)
+        is_won = k == n - 1
+        stays = int(at(day_by_step, k, "stays")) if not is_won else 0
+        rows.append(
+            {
+                "step": k + 1,
+                "stage": stage.name,
+                "reached": int(reached),
+                "conversion_from_previous": None if k == 0 else _share(reached, prev_n or 0),
+                "conversion_from_first": _share(reached, first_n),
+                "dropped": int(at(by_step, k, "lost")),
+                "open": int(at(by_step, k, "open")),
+                "reached_amount": round(amount, 2),
+                "amount_conversion_from_previous": (
+                    None if k == 0 else _share(amount, prev_amount or 0)
+                ),
+                "amount_conversion_from_first": _share(amount, first_amount),
+                "dropped_amount": round(at(by_step, k, "lost_amount"), 2),
+                "open_amount": round(at(by_step, k, "open_amount"), 2),
+                "median_days_in_stage": (
+                    float(day_by_step.at[k, "median_days"]) if stays else None
+                ),
+                "stage_stays": stays,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(FUNNEL_COLUMNS))
+
+
+def _params(
+    con: duckdb.DuckDBPyConnection, scope: Scope, stages: tuple[Stage, ...] | list[Stage]
+) -> dict[str, Any]:
+    return scope.params() | _step_keys(stages) | fx_params(con)
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run `sql` binding only the named parameters it uses (DuckDB refuses extra ones)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+
+
+def _funnels(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    group: str,
+    stages: tuple[Stage, ...] | list[Stage] | None,
+) -> list[Funnel]:
+    """One Funnel per group value (one for "company"), groups sorted by name."""
+    stage_list = stages if stages is not None else load_stages(con)
+    steps = funnel_steps(stage_list)
+    if len(steps) < 2:
+        raise ValueError("the stage list needs at least one open stage and a won stage")
+    params = _params(con, scope, stage_list)
+    reach = run_sql(con, _reach_sql(group), params)
+    days = run_sql(con, _days_sql(group), params)
+    undated = int(run_sql(con, _UNDATED_SQL, params).iat[0, 0])
+    groups = sorted(set(reach["grp"])) if not reach.empty else []
+    if group == "company" and not groups:
+        groups = ["All"]
+    out: list[Funnel] = []
+    for name in groups:
+        mine = reach[reach["grp"] == name] if not reach.empty else reach
+        total = int(mine["deals"].sum()) if not mine.empty else 0
+        history = int(mine["from_history"].sum()) if not mine.empty else 0
+        out.append(
+            Funnel(
+                scope=scope,
+                table=_build_table(steps, mine, days[days["grp"] == name]),
+                deals=total,
+                from_history=history,
+                from_current_stage=total - history,
+                stage_unknown=int(mine["stage_unknown"].sum()) if not mine.empty else 0,
+                unpriced=int(mine["unpriced"].sum()) if not mine.empty else 0,
+                undated=undated,
+                group=str(name),
+                stages=tuple(s.name for s in steps),
+            )
+        )
+    return out
+
+
+def funnel(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+) -> Funnel:
+    """The funnel of the deals created in `scope`'s period (stages default to settings)."""
+    return _funnels(con, scope, "company", stages)[0]
+
+
+def funnel_compare(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    by: CompareBy = "team",
+    *,
+    versus: Period | None = None,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+) -> pd.DataFrame:
+    """Funnels side by side, one block of rows per team, rep, lead source or period.
+
+    `by="period"` compares `scope.period` with `versus` (default: the previous period),
+    same filters. Columns: group, then `FUNNEL_COLUMNS`, then the group's method, deals,
+    from_history and from_current_stage, so each block says how it was computed.
+    """
+    if by not in COMPARE_BY:
+        raise ValueError(f"cannot compare funnels by {by!r}: use {', '.join(COMPARE_BY)}")
+    if by == "period":
+        other = versus or scope.period.previous()
+        found = [_funnels(con, s, "company", stages)[0] for s in (scope, scope.with_period(other))]
+        labels = [scope.period.label, other.label]
+    else:
+        found = _funnels(con, scope, by, stages)
+        labels = [f.group for f in found]
+    frames = []
+    for label, f in zip(labels, found, strict=True):
+        frame = f.table.copy()
+        frame.insert(0, "group", label)
+        frame["method"] = f.method
+        frame["deals"] = f.deals
+        frame["from_history"] = f.from_history
+        frame["from_current_stage"] = f.from_current_stage
+        frames.append(frame)
+    if not frames:
+        columns = ["group", *FUNNEL_COLUMNS, "method", "deals", "from_history"]
+        return pd.DataFrame(columns=[*columns, "from_current_stage"])
+    return pd.concat(frames, ignore_index=True)
+
+
+# --- report (python -m analytics report funnel) ---------------------------------------
+
+
+def funnel_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `report funnel`: compare by a grouping or against another period."""
+    parser.add_argument(
+        "--by", choices=("company", *COMPARE_BY), default="company",
+        help="one funnel (default), or one per team, rep, lead source, or period "
+        "(this one and --versus)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--versus", default=None,
+        help="with --by period: the other period (default: the previous one)",
+    )  # fmt: skip
+
+
+def report_funnel(
+    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+) -> pd.DataFrame:
+    """The Funnel page's table (with its method columns), as the report CLI prints it."""
+    by = getattr(args, "by", "company") or "company"
+    versus_text = getattr(args, "versus", None)
+    versus = None
+    if versus_text:
+        from analytics.report import parse_period  # here: analytics.report imports this module
+
+        versus = parse_period(con, versus_text)
+    if by == "company":
+        f = funnel(con, scope)
+        table = f.table.copy()
+        table["method"] = f.method
+        table["deals"] = f.deals
+        table["from_history"] = f.from_history
+        table["from_current_stage"] = f.from_current_stage
+        return table
+    return funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]

@@ -1,0 +1,704 @@
+"""Pipeline health: stalled deals, slipped deals, the snapshot waterfall and follow-up gaps.
+
+Why these four: a manager's pipeline review asks which deals are stuck (no one has touched
+them, or they sit in a stage far longer than won deals did), which deals keep sliding out
+of the period (close dates pushed), how the pipeline for the period changed between two
+weekly exports and why, and which open deals get fewer follow-ups than the deals we won
+(80% of deals need five or more touches, domain brief). Definitions are in
+docs/metrics.md, "Pipeline health"; each figure is one SQL query with bound parameters.
+
+"Now" for stalled deals and follow-up gaps is the data's as-of date (the latest export
+date in `opportunities`, overridable), not the wall clock, so a figure does not change
+overnight without new data and tests do not depend on today's date.
+
+The waterfall reads `opportunity_snapshots`: the state of a deal *on* a date is its row in
+the latest snapshot on or before that date (as `opportunities` keeps a deal that a later
+export no longer lists). Its money is exact: amounts stay DECIMAL, converted to the
+reporting currency at one rate per currency (the end date's) and rounded to cents per
+deal, so start + every bucket = end to the cent, by construction.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.funnel import _step_keys, run_sql
+from analytics.metrics.fx import fx_params
+from analytics.scope import Scope, owner_filter_sql
+from analytics.settings import Stage, load_stages
+
+DEFAULT_IDLE_DAYS = 30
+DEFAULT_STAGE_PERCENTILE = 0.75
+# Fewer won deals than this with a time (or touches) for a stage: no yardstick for it.
+DEFAULT_MIN_WON_DEALS = 5
+
+# Waterfall buckets in chart order, between the starting and the ending pipeline.
+WATERFALL_BUCKETS: tuple[str, ...] = (
+    "new",
+    "pulled in",
+    "pushed out",
+    "increased",
+    "decreased",
+    "won",
+    "lost",
+)
+
+# One rate per currency: the latest on or before $rate_date (reporting currency needs none).
+_RATES_SQL = """
+    rates AS (
+        SELECT currency, arg_max(rate, rate_date) AS rate
+        FROM fx_rates WHERE rate_date <= CAST($rate_date AS DATE)
+        GROUP BY currency
+    )"""
+
+
+def _in_reporting(amount: str, currency_key: str, rate: str) -> str:
+    """SQL: `amount` in the reporting currency, DECIMAL rounded to cents; NULL if unpriced."""
+    return f"""CASE
+        WHEN {amount} IS NULL THEN NULL
+        WHEN {currency_key} IS NULL OR {currency_key} = $reporting_currency THEN {amount}
+        ELSE CAST(round({amount} * {rate}, 2) AS DECIMAL(18, 2)) END"""
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest as-of date of the deals' data (None for an empty database)."""
+    return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]
+
+
+def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Every snapshot date, oldest first (the waterfall's date pickers)."""
+    rows = con.execute(
+        "SELECT DISTINCT snapshot_date FROM opportunity_snapshots ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def default_snapshot_pair(
+    con: duckdb.DuckDBPyConnection, scope: Scope
+) -> tuple[date | None, date | None]:
+    """The snapshots a period is judged between: at its start, and its latest.
+
+    Start: the latest snapshot on or before the period's first day, else the first one
+    inside the period. End: the latest snapshot on or before the period's last day. Either
+    is None when no snapshot qualifies.
+    """
+    start, end = scope.period.start, scope.period.end
+    dates = snapshot_dates(con)
+    before = [d for d in dates if d <= start]
+    inside = [d for d in dates if start <= d <= end]
+    first = before[-1] if before else (inside[0] if inside else None)
+    upto = [d for d in dates if d <= end]
+    last = upto[-1] if upto else None
+    if first is not None and last is not None and last < first:
+        last = None
+    return first, last
+
+
+# --- per-stage times of won deals (the stalled-deal yardstick) -----------------------------
+
+# Per won deal and open step: days from entering the step to the next stage-history entry,
+# summed over its stays (the funnel's "days in stage" rule), then the percentile per step.
+_WON_STAGE_LIMIT_SQL = """
+    won_stays AS (
+        SELECT h.opportunity_id, st.step,
+               epoch(lead(h.entered_at) OVER (
+                   PARTITION BY h.opportunity_id
+                   ORDER BY h.entered_at, st.step NULLS LAST, h.stage
+               ) - h.entered_at) / 86400.0 AS days
+        FROM opportunity_stage_history AS h
+        SEMI JOIN (SELECT opportunity_id FROM opportunities WHERE is_won) AS w
+            ON w.opportunity_id = h.opportunity_id
+        LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
+    ),
+    won_days AS (
+        SELECT opportunity_id, step, sum(days) AS days
+        FROM won_stays
+        WHERE step IS NOT NULL AND step < $won_step AND days IS NOT NULL
+        GROUP BY opportunity_id, step
+    ),
+    stage_limit AS (
+        SELECT step, quantile_cont(days, $stage_percentile) AS limit_days, count(*) AS won_deals
+        FROM won_days GROUP BY step
+        HAVING count(*) >= $min_won_deals
+    )"""
+
+_STALLED_SQL = f"""
+WITH steps AS (
+    SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
+),
+{_RATES_SQL},
+open_deals AS (
+    SELECT o.opportunity_id, o.opportunity_name, o.account, o.owner, o.stage, o.amount,
+           o.currency, upper(nullif(trim(o.currency), '')) AS currency_key, o.created_date,
+           o.close_date, st.step
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    LEFT JOIN steps AS st ON st.stage_key = lower(trim(o.stage))
+    WHERE NOT o.is_closed AND {owner_filter_sql("o.owner")}
+),
+touch AS (
+    SELECT a.opportunity_id, max(a.started_at) AS last_activity_at
+    FROM activities AS a
+    SEMI JOIN open_deals AS d ON d.opportunity_id = a.opportunity_id
+    WHERE a.started_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
+    GROUP BY a.opportunity_id
+),
+marked AS (
+    SELECT h.opportunity_id, h.entered_at,
+           lower(trim(h.stage)) = lower(trim(d.stage)) AS is_current
+    FROM opportunity_stage_history AS h
+    JOIN open_deals AS d ON d.opportunity_id = h.opportunity_id
+    WHERE h.entered_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
+),
+last_other AS (
+    SELECT opportunity_id, max(entered_at) FILTER (WHERE NOT is_current) AS last_other
+    FROM marked GROUP BY opportunity_id
+),
+stage_entry AS (
+    SELECT m.opportunity_id, min(m.entered_at) AS entered_stage_at
+    FROM marked AS m
+    LEFT JOIN last_other AS l ON l.opportunity_id = m.opportunity_id
+    WHERE m.is_current AND (l.last_other IS NULL OR m.entered_at > l.last_other)
+    GROUP BY m.opportunity_id
+),
+{_WON_STAGE_LIMIT_SQL},
+judged AS (
+    SELECT d.*,
+           {_in_reporting("d.amount", "d.currency_key", "x.rate")} AS amount_reporting,
+           CAST(t.last_activity_at AS DATE) AS last_activity,
+           date_diff('day', coalesce(CAST(t.last_activity_at AS DATE), d.created_date),
+                     CAST($as_of AS DATE)) AS days_idle,
+           date_diff('day', CAST(e.entered_stage_at AS DATE), CAST($as_of AS DATE))
+               AS days_in_stage,
+           sl.limit_days AS stage_limit_days,
+           sl.won_deals AS stage_limit_won_deals
+    FROM open_deals AS d
+    LEFT JOIN rates AS x ON x.currency = d.currency_key
+    LEFT JOIN touch AS t ON t.opportunity_id = d.opportunity_id
+    LEFT JOIN stage_entry AS e ON e.opportunity_id = d.opportunity_id
+    LEFT JOIN stage_limit AS sl ON sl.step = d.step
+)
+SELECT opportunity_id, opportunity_name, account, owner, stage, amount, currency,
+       amount_reporting, close_date, last_activity, days_idle, days_in_stage,
+       stage_limit_days, stage_limit_won_deals,
+       coalesce(days_idle >= $idle_days, false)                 AS idle_rule,
+       coalesce(days_in_stage > stage_limit_days, false)        AS stage_rule
+FROM judged
+WHERE coalesce(days_idle >= $idle_days, false)
+   OR coalesce(days_in_stage > stage_limit_days, false)
+ORDER BY amount_reporting DESC NULLS LAST, opportunity_id
+"""
+
+
+def _stage_params(
+    con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...] | list[Stage] | None
+) -> dict[str, Any]:
+    return _step_keys(stages if stages is not None else load_stages(con))
+
+
+def _reason(row: pd.Series, idle_days: int, percentile: float) -> str:
+    parts = []
+    if row["idle_rule"]:
+        since = "activity" if pd.notna(row["last_activity"]) else "activity (none since created)"
+        parts.append(f"no {since} for {int(row['days_idle'])} days (limit {idle_days})")
+    if row["stage_rule"]:
+        parts.append(
+            f"{int(row['days_in_stage'])} days in {row['stage']} (won deals' "
+            f"{percentile * 100:.0f}th percentile: {float(row['stage_limit_days']):.1f})"
+        )
+    return "; ".join(parts)
+
+
+def stalled_deals(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    idle_days: int = DEFAULT_IDLE_DAYS,
+    stage_percentile: float = DEFAULT_STAGE_PERCENTILE,
+    min_won_deals: int = DEFAULT_MIN_WON_DEALS,
+    as_of: date | None = None,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+) -> pd.DataFrame:
+    """Open deals in scope that stalled, largest (reporting-currency) amount first.
+
+    A deal is stalled when either rule holds (columns `idle_rule`, `stage_rule`, and
+    `reason` in words):
+
+    * **idle**: no linked activity for `idle_days` days or more up to `as_of` (a deal never
+      touched is idle since its created date);
+    * **stage**: longer in its current stage than the `stage_percentile` of won deals' time
+      in that stage (won deals of the whole company, so every rep meets the same yardstick;
+      a stage with fewer than `min_won_deals` such won deals has no limit). Time in the
+      current stage runs from the start of its latest stay in the stage history; a deal
+      without one is judged by the idle rule only.
+
+    The period is not used: stalled deals are about deals open *now* (`as_of`, default the
+    data's latest as-of date); team / region / rep filters apply.
+    """
+    if idle_days < 1:
+        raise ValueError("idle_days must be at least 1")
+    if not 0 < stage_percentile <= 1:
+        raise ValueError("stage_percentile must be within (0, 1]")
+    when = as_of or data_as_of(con)
+    if when is None:
+        return _empty_stalled()
+    params = (
+        scope.params()
+        | _stage_params(con, stages)
+        | fx_params(con)
+        | {
+            "as_of": when,
+            "rate_date": when,
+            "idle_days": int(idle_days),
+            "stage_percentile": float(stage_percentile),
+            "min_won_deals": int(min_won_deals),
+        }
+    )
+    table = run_sql(con, _STALLED_SQL, params)
+    table["reason"] = (
+        [_reason(row, idle_days, stage_percentile) for _, row in table.iterrows()]
+        if not table.empty
+        else pd.Series(dtype=object)
+    )
+    table.attrs["as_of"] = when
+    return table
+
+
+def _empty_stalled() -> pd.DataFrame:
+    columns = [
+        "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+        "currency", "amount_reporting", "close_date", "last_activity", "days_idle",
+        "days_in_stage", "stage_limit_days", "stage_limit_won_deals", "idle_rule",
+        "stage_rule", "reason",
+    ]  # fmt: skip
+    return pd.DataFrame(columns=columns)
+
+
+# --- slipped deals ------------------------------------------------------------------------
+
+_SLIPPED_SQL = f"""
+WITH {_RATES_SQL.strip()},
+base AS (
+    SELECT opportunity_id, close_date AS old_close_date
+    FROM opportunity_snapshots
+    WHERE snapshot_date = $base_date AND NOT is_closed
+      AND close_date BETWEEN $period_start AND $period_end
+),
+latest AS (
+    SELECT s.opportunity_id,
+           arg_max(s, s.snapshot_date) AS row
+    FROM opportunity_snapshots AS s
+    SEMI JOIN base AS b ON b.opportunity_id = s.opportunity_id
+    WHERE s.snapshot_date <= $latest_date
+    GROUP BY s.opportunity_id
+),
+pushes AS (
+    SELECT opportunity_id,
+           count(*) FILTER (WHERE close_date > previous_close) AS times_pushed
+    FROM (
+        SELECT s.opportunity_id, s.close_date,
+               lag(s.close_date) OVER (PARTITION BY s.opportunity_id ORDER BY s.snapshot_date)
+                   AS previous_close
+        FROM opportunity_snapshots AS s
+        SEMI JOIN base AS b ON b.opportunity_id = s.opportunity_id
+        WHERE s.snapshot_date BETWEEN $base_date AND $latest_date
+    )
+    GROUP BY opportunity_id
+),
+slipped AS (
+    SELECT b.opportunity_id, l.row.opportunity_name AS opportunity_name,
+           l.row.account AS account, l.row.owner AS owner, l.row.stage AS stage,
+           l.row.amount AS amount, l.row.currency AS currency,
+           upper(nullif(trim(l.row.currency), '')) AS currency_key,
+           b.old_close_date, l.row.close_date AS new_close_date, p.times_pushed
+    FROM base AS b
+    JOIN latest AS l ON l.opportunity_id = b.opportunity_id
+    LEFT JOIN pushes AS p ON p.opportunity_id = b.opportunity_id
+    WHERE NOT l.row.is_closed AND l.row.close_date > $period_end
+)
+SELECT s.opportunity_id, s.opportunity_name, s.account, s.owner, s.stage, s.amount,
+       s.currency, {_in_reporting("s.amount", "s.currency_key", "x.rate")} AS amount_reporting,
+       s.old_close_date, s.new_close_date,
+       date_diff('day', s.old_close_date, s.new_close_date) AS days_pushed,
+       coalesce(s.times_pushed, 0) AS times_pushed
+FROM slipped AS s
+LEFT JOIN reps AS r ON r.rep = s.owner
+LEFT JOIN rates AS x ON x.currency = s.currency_key
+WHERE {owner_filter_sql("s.owner")}
+ORDER BY amount_reporting DESC NULLS LAST, s.opportunity_id
+"""
+
+
+def slipped_deals(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    base_date: date | None = None,
+    latest_date: date | None = None,
+) -> pd.DataFrame:
+    """Deals whose close date was pushed out of the period, from the snapshots.
+
+    A deal slipped when the snapshot at the period start (`base_date`, default: see
+    `default_snapshot_pair`) shows it open with a close date inside the period, and its
+    state at `latest_date` (its latest snapshot row on or before it; default the period's
+    latest snapshot) is still open with a close date after the period's end. A deal won,
+    lost, or moved within the period did not slip. `times_pushed` counts consecutive
+    snapshots (base .. latest) in which its close date moved later; `days_pushed` is new
+    close date - old close date. Filters use the deal's owner at `latest_date`. The dates
+    used are in `.attrs["base_date"]` and `.attrs["latest_date"]`.
+    """
+    default_base, default_latest = default_snapshot_pair(con, scope)
+    base = base_date or default_base
+    latest = latest_date or default_latest
+    if base is None or latest is None or latest <= base:
+        table = pd.DataFrame(
+            columns=[
+                "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+                "currency", "amount_reporting", "old_close_date", "new_close_date",
+                "days_pushed", "times_pushed",
+            ]
+        )  # fmt: skip
+    else:
+        params = (
+            scope.params()
+            | fx_params(con)
+            | {"base_date": base, "latest_date": latest, "rate_date": latest}
+        )
+        table = run_sql(con, _SLIPPED_SQL, params)
+    table.attrs["base_date"] = base
+    table.attrs["latest_date"] = latest
+    return table
+
+
+# --- waterfall ----------------------------------------------------------------------------
+
+_WATERFALL_SQL = f"""
+WITH {_RATES_SQL.strip()},
+state0 AS (
+    SELECT opportunity_id, arg_max({{
+        'owner': owner, 'amount': amount, 'currency': currency, 'close_date': close_date,
+        'is_closed': is_closed, 'is_won': is_won}}, snapshot_date) AS s
+    FROM opportunity_snapshots WHERE snapshot_date <= $start_date
+    GROUP BY opportunity_id
+),
+state1 AS (
+    SELECT opportunity_id, arg_max({{
+        'owner': owner, 'amount': amount, 'currency': currency, 'close_date': close_date,
+        'is_closed': is_closed, 'is_won': is_won}}, snapshot_date) AS s
+    FROM opportunity_snapshots WHERE snapshot_date <= $end_date
+    GROUP BY opportunity_id
+),
+pair AS (
+    SELECT b.opportunity_id, a.s AS s0, b.s AS s1,
+           coalesce(NOT a.s.is_closed
+                    AND a.s.close_date BETWEEN $period_start AND $period_end, false) AS in0,
+           coalesce(NOT b.s.is_closed
+                    AND b.s.close_date BETWEEN $period_start AND $period_end, false) AS in1,
+           upper(nullif(trim(a.s.currency), '')) AS cur0,
+           upper(nullif(trim(b.s.currency), '')) AS cur1
+    FROM state1 AS b
+    LEFT JOIN state0 AS a ON a.opportunity_id = b.opportunity_id
+),
+valued AS (
+    SELECT p.*,
+           {_in_reporting("p.s0.amount", "p.cur0", "x0.rate")} AS rc0,
+           {_in_reporting("p.s1.amount", "p.cur1", "x1.rate")} AS rc1
+    FROM pair AS p
+    LEFT JOIN rates AS x0 ON x0.currency = p.cur0
+    LEFT JOIN rates AS x1 ON x1.currency = p.cur1
+    WHERE p.in0 OR p.in1
+),
+scoped AS (
+    SELECT v.*,
+           CASE WHEN v.in0 THEN coalesce(v.rc0, 0) ELSE 0 END AS a0,
+           CASE WHEN v.in1 THEN coalesce(v.rc1, 0) ELSE 0 END AS a1,
+           (v.in0 AND v.s0.amount IS NOT NULL AND v.rc0 IS NULL)
+               OR (v.in1 AND v.s1.amount IS NOT NULL AND v.rc1 IS NULL) AS unpriced
+    FROM valued AS v
+    LEFT JOIN reps AS r ON r.rep = v.s1.owner
+    WHERE {owner_filter_sql("v.s1.owner")}
+),
+bucketed AS (
+    SELECT *,
+           CASE
+               WHEN in0 AND in1 THEN
+                   CASE WHEN a1 > a0 THEN 'increased' WHEN a1 < a0 THEN 'decreased'
+                        ELSE 'unchanged' END
+               WHEN in0 THEN
+                   CASE WHEN s1.is_won THEN 'won' WHEN s1.is_closed THEN 'lost'
+                        ELSE 'pushed out' END
+               WHEN s0 IS NOT NULL AND NOT s0.is_closed THEN 'pulled in'
+               ELSE 'new'
+           END AS bucket
+    FROM scoped
+)
+SELECT bucket,
+       count(*)                             AS deals,
+       CAST(sum(a1 - a0) AS DECIMAL(38, 2)) AS change,
+       CAST(sum(a0) AS DECIMAL(38, 2))      AS start_amount,
+       CAST(sum(a1) AS DECIMAL(38, 2))      AS end_amount,
+       count(*) FILTER (WHERE in0)          AS start_deals,
+       count(*) FILTER (WHERE in1)          AS end_deals,
+       count(*) FILTER (WHERE unpriced)     AS unpriced
+FROM bucketed
+GROUP BY bucket
+"""
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """The period's pipeline at two snapshot dates and the buckets that explain the change.
+
+    Pipeline = deals open with an amount and a close date inside the period, in the
+    reporting currency. Each deal in either pipeline falls into exactly one bucket, and its
+    contribution is (its amount at the end if in the end pipeline, else 0) - (its amount
+    at the start if in the start pipeline, else 0), so `start + sum(buckets) == end`
+    exactly (Decimal, to the cent). `buckets` holds every name of WATERFALL_BUCKETS.
+    """
+
+    start_date: date | None
+    end_date: date | None
+    start: Decimal
+    end: Decimal
+    buckets: dict[str, Decimal] = field(default_factory=dict)
+    deals: dict[str, int] = field(default_factory=dict)
+    start_deals: int = 0
+    end_deals: int = 0
+    unchanged_deals: int = 0
+    unpriced: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.start + sum(self.buckets.values(), Decimal(0)) == self.end
+
+    def table(self) -> pd.DataFrame:
+        """Chart-ready rows: starting pipeline, each bucket, ending pipeline.
+
+        `measure` is plotly's go.Waterfall measure (absolute / relative / total).
+        """
+        rows = [("starting pipeline", self.start, self.start_deals, "absolute")]
+        rows += [(b, self.buckets[b], self.deals[b], "relative") for b in WATERFALL_BUCKETS]
+        rows.append(("ending pipeline", self.end, self.end_deals, "total"))
+        return pd.DataFrame(
+            [(name, float(amount), int(n), m) for name, amount, n, m in rows],
+            columns=["step", "amount", "deals", "measure"],
+        )
+
+
+def waterfall(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> Waterfall:
+    """How the pipeline closing in `scope`'s period changed between two snapshot dates.
+
+    Dates default to `default_snapshot_pair`. A deal's state on a date is its latest
+    snapshot row on or before that date; amounts are converted at the end date's rates
+    (both sides, so exchange-rate moves are no bucket). Buckets, for deals in either
+    pipeline (docs/metrics.md, "Pipeline waterfall"):
+
+    * in both: **increased** / **decreased** by the amount change (unchanged: no bucket);
+    * only at the start: **won** / **lost** (closed by the end date), else **pushed out**
+      (still open, close date now outside the period);
+    * only at the end: **pulled in** (open at the start with a close date outside the
+      period), else **new** (created after the start date, or reopened).
+
+    Filters (team / region / rep) use the deal's owner at the end date.
+    """
+    default_start, default_end = default_snapshot_pair(con, scope)
+    first = start_date or default_start
+    last = end_date or default_end
+    zero = Decimal("0.00")
+    if first is None or last is None:
+        return Waterfall(first, last, zero, zero, dict.fromkeys(WATERFALL_BUCKETS, zero),
+                         dict.fromkeys(WATERFALL_BUCKETS, 0))  # fmt: skip
+    if last < first:
+        raise ValueError(f"the end snapshot {last} is before the start snapshot {first}")
+    params = (
+        scope.params() | fx_params(con) | {"start_date": first, "end_date": last, "rate_date": last}
+    )
+    rows = run_sql(con, _WATERFALL_SQL, params)
+    buckets = dict.fromkeys(WATERFALL_BUCKETS, zero)
+    deals = dict.fromkeys(WATERFALL_BUCKETS, 0)
+    start = end = zero
+    start_n = end_n = unchanged = unpriced = 0
+    for row in rows.itertuples(index=False):
+        change = Decimal(str(row.change))
+        start += Decimal(str(row.start_amount))
+        end += Decimal(str(row.end_amount))
+        start_n += int(row.start_deals)
+        end_n += int(row.end_deals)
+        unpriced += int(row.unpriced)
+        if row.bucket == "unchanged":
+            unchanged = int(row.deals)
+            continue
+        buckets[row.bucket] = change
+        deals[row.bucket] = int(row.deals)
+    return Waterfall(first, last, start, end, buckets, deals, start_n, end_n, unchanged, unpriced)
+
+
+# --- follow-up gaps -----------------------------------------------------------------------
+
+_GAPS_SQL = f"""
+WITH steps AS (
+    SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
+),
+{_RATES_SQL},
+open_deals AS (
+    SELECT o.opportunity_id, o.opportunity_name, o.account, o.owner, o.stage, o.amount,
+           o.currency, upper(nullif(trim(o.currency), '')) AS currency_key, o.close_date,
+           st.step
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    JOIN steps AS st ON st.stage_key = lower(trim(o.stage))
+    WHERE NOT o.is_closed AND st.step < $won_step AND {owner_filter_sql("o.owner")}
+),
+open_touches AS (
+    SELECT a.opportunity_id, count(*) AS touches, CAST(max(a.started_at) AS DATE) AS last_touch
+    FROM activities AS a
+    SEMI JOIN open_deals AS d ON d.opportunity_id = a.opportunity_id
+    WHERE a.started_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
+    GROUP BY a.opportunity_id
+),
+won_hist AS (
+    SELECT h.opportunity_id, h.entered_at, st.step
+    FROM opportunity_stage_history AS h
+    SEMI JOIN (SELECT opportunity_id FROM opportunities WHERE is_won) AS w
+        ON w.opportunity_id = h.opportunity_id
+    JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
+),
+won_exit AS (
+    -- the moment a won deal first got past step k: its first entry into any later step
+    SELECT w.opportunity_id, k.step, min(w.entered_at) AS exit_at
+    FROM won_hist AS w
+    JOIN (SELECT DISTINCT step FROM steps WHERE step < $won_step) AS k ON w.step > k.step
+    GROUP BY w.opportunity_id, k.step
+),
+won_touches AS (
+    SELECT e.opportunity_id, e.step, count(a.opportunity_id) AS touches
+    FROM won_exit AS e
+    LEFT JOIN activities AS a
+        ON a.opportunity_id = e.opportunity_id AND a.started_at < e.exit_at
+    GROUP BY e.opportunity_id, e.step
+),
+yardstick AS (
+    SELECT step, median(touches) AS won_median_touches, count(*) AS won_deals
+    FROM won_touches GROUP BY step
+    HAVING count(*) >= $min_won_deals
+)
+SELECT d.opportunity_id, d.opportunity_name, d.account, d.owner, d.stage, d.amount,
+       d.currency, {_in_reporting("d.amount", "d.currency_key", "x.rate")} AS amount_reporting,
+       d.close_date, coalesce(t.touches, 0) AS touches, t.last_touch,
+       y.won_median_touches, y.won_median_touches - coalesce(t.touches, 0) AS touches_short,
+       y.won_deals AS won_deals_compared
+FROM open_deals AS d
+JOIN yardstick AS y ON y.step = d.step
+LEFT JOIN open_touches AS t ON t.opportunity_id = d.opportunity_id
+LEFT JOIN rates AS x ON x.currency = d.currency_key
+WHERE coalesce(t.touches, 0) < y.won_median_touches
+ORDER BY amount_reporting DESC NULLS LAST, d.opportunity_id
+"""
+
+
+def follow_up_gaps(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    min_won_deals: int = DEFAULT_MIN_WON_DEALS,
+    as_of: date | None = None,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+) -> pd.DataFrame:
+    """Open deals with fewer touches than won deals had by the same stage.
+
+    Touches are activities linked to the deal (`activities.opportunity_id`) up to `as_of`.
+    The yardstick for stage k is the median, over won deals (whole company) with stage
+    history, of their touches before they first got past stage k (their first entry into
+    any later stage, so a skipped stage is passed when the next one is entered); a stage
+    with fewer than `min_won_deals` such won deals has no yardstick and its open deals are
+    not listed. Largest amount first.
+    """
+    when = as_of or data_as_of(con)
+    if when is None:
+        return pd.DataFrame(
+            columns=[
+                "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+                "currency", "amount_reporting", "close_date", "touches", "last_touch",
+                "won_median_touches", "touches_short", "won_deals_compared",
+            ]
+        )  # fmt: skip
+    params = (
+        scope.params()
+        | _stage_params(con, stages)
+        | fx_params(con)
+        | {"as_of": when, "rate_date": when, "min_won_deals": int(min_won_deals)}
+    )
+    table = run_sql(con, _GAPS_SQL, params)
+    table.attrs["as_of"] = when
+    return table
+
+
+# --- report (python -m analytics report pipeline) --------------------------------------
+
+PIPELINE_PARTS: tuple[str, ...] = ("waterfall", "stalled", "slipped", "gaps")
+
+
+def pipeline_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `report pipeline`: which table, and the thresholds the page offers."""
+    parser.add_argument(
+        "--part", choices=PIPELINE_PARTS, default="waterfall",
+        help="which table: waterfall (default), stalled, slipped or gaps (follow-up gaps)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-days", type=int, default=DEFAULT_IDLE_DAYS,
+        help=f"stalled: days without activity (default {DEFAULT_IDLE_DAYS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stage-percentile", type=float, default=DEFAULT_STAGE_PERCENTILE,
+        help="stalled: won deals' percentile of time in stage, 0-1 (default 0.75)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--from", dest="from_date", type=date.fromisoformat, default=None,
+        help="waterfall / slipped: start snapshot date YYYY-MM-DD (default: period start)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--to", dest="to_date", type=date.fromisoformat, default=None,
+        help="waterfall / slipped: end snapshot date (default: the period's latest)",
+    )  # fmt: skip
+
+
+def report_pipeline(
+    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+) -> pd.DataFrame:
+    """One of the Pipeline page's tables, as the report CLI prints it."""
+    part = getattr(args, "part", "waterfall") or "waterfall"
+    first = getattr(args, "from_date", None)
+    last = getattr(args, "to_date", None)
+    try:
+        if part == "stalled":
+            return stalled_deals(
+                con, scope,
+                idle_days=getattr(args, "idle_days", DEFAULT_IDLE_DAYS),
+                stage_percentile=getattr(args, "stage_percentile", DEFAULT_STAGE_PERCENTILE),
+            )  # fmt: skip
+        if part == "slipped":
+            return slipped_deals(con, scope, base_date=first, latest_date=last)
+        if part == "gaps":
+            return follow_up_gaps(con, scope)
+        result = waterfall(con, scope, start_date=first, end_date=last)
+    except ValueError as exc:
+        from analytics.report import ReportError  # here: analytics.report imports this module
+
+        raise ReportError(str(exc)) from None
+    table = result.table().drop(columns="measure")
+    table.insert(0, "end_date", result.end_date)
+    table.insert(0, "start_date", result.start_date)
+    return table
