@@ -32,8 +32,10 @@ import duckdb
 import pandas as pd
 
 from analytics import db
+from analytics.funnel import funnel_report_arguments, report_funnel
 from analytics.leads import leads_report_arguments, report_leads
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
+from analytics.pipeline import pipeline_report_arguments, report_pipeline
 from analytics.quadrant import quadrant
 from analytics.scope import Period, Scope, load_fiscal_start_month
 
@@ -149,6 +151,16 @@ REPORTS: dict[str, Report] = {
         run=report_leads,
         help="lead hand-off list, scoring calibration, response and conversion (Leads page)",
         add_arguments=leads_report_arguments,
+    ),
+    "funnel": Report(
+        run=report_funnel,
+        help="funnel of the deals created in the period (the Funnel page), or compared",
+        add_arguments=funnel_report_arguments,
+    ),
+    "pipeline": Report(
+        run=report_pipeline,
+        help="pipeline health: waterfall, stalled, slipped or follow-up gaps (Pipeline page)",
+        add_arguments=pipeline_report_arguments,
     ),
 }
 
