@@ -99,7 +99,7 @@ per_type AS (
     GROUP BY lead_id, event_type
 ),
 lead_points AS (
-    SELECT lead_id, sum(points) AS score, sum(events) AS scored_events
+    SELECT lead_id, sum(points) AS score, CAST(sum(events) AS BIGINT) AS scored_events
     FROM per_type
     GROUP BY lead_id
 ),

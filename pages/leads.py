@@ -1,15 +1,303 @@
-"""Leads: hand-off list, scoring calibration, response time and conversion (in progress)."""
+"""Leads: which qualified leads wait for a rep, whether the scoring works, how fast we answer.
+
+For sales managers and marketing ops. The hand-off list is the day-to-day action item
+(sales-qualified leads nobody has answered, oldest first); the calibration chart answers
+"does a higher score really mean a likelier conversion?" before anyone retunes the rules
+on the Settings page; response time and conversion by source and owner show where leads
+go cold. Every figure comes from `analytics.leads` (the same functions as
+`python -m analytics report leads`) with the rules saved in settings; every table can be
+downloaded. Definitions: docs/metrics-leads.md.
+"""
 
 from __future__ import annotations
 
+import math
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
+from analytics import leads
+from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
+from analytics.scope import Scope
+from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 from pages import _ui
+
+BAND_CHOICES: tuple[str, ...] = (
+    "Fixed: below 0, 0–9, 10–19, 20+",
+    "Quartiles of the period's scores",
+    "Below vs at or above the threshold",
+)
+NO_VALUE = {"source": "(no source)", "owner": "(no owner)"}
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(out) else out
+
+
+def _minutes(value: Any) -> str:
+    v = _num(value)
+    if v is None:
+        return _ui.DASH
+    if v < 120:
+        return f"{v:,.0f} min"
+    if v < 48 * 60:
+        return f"{v / 60:,.1f} h"
+    return f"{v / 1440:,.1f} days"
+
+
+def downloads(df: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel buttons for one table (the Excel file is built only when clicked)."""
+    with st.container(horizontal=True):
+        st.download_button(
+            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+            key=f"{key}:csv", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+        st.download_button(
+            "Excel", data=lambda: to_excel_bytes(df, sheet_name=name), file_name=f"{name}.xlsx",
+            mime=EXCEL_MIME, key=f"{key}:xlsx", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+
+
+def _leads_count(cur: Any) -> int:
+    return int(cur.execute("SELECT count(*) FROM leads").fetchone()[0])
+
+
+def _scoring_summary(scoring: LeadScoring) -> str:
+    rules = ", ".join(f"{r.event_type} {r.points:+g}" for r in scoring.rules)
+    decay = (
+        "no decay"
+        if scoring.half_life_days is None
+        else f"events lose half their points every {scoring.half_life_days:g} days"
+    )
+    return f"Sales-qualified at **{scoring.threshold:g} points**; {decay}. Rules: {rules}."
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+def _handoff(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
+    st.subheader("Hand-off list")
+    only_period = st.toggle(
+        f"Only leads created in {scope.period.label}",
+        key="leads:handoff_period",
+        help="Off: every lead created up to the scoring day that still waits, however old.",
+    )
+    with _ui.cursor() as cur:
+        table = leads.handoff_list(
+            cur, scope, as_of=as_of, scoring=scoring, created_in_period=only_period
+        )
+    if table.empty:
+        st.success(
+            f"No sales-qualified lead is waiting for a first response as of {as_of:%d %b %Y}."
+        )
+        return
+    st.metric("Qualified leads without a response", f"{len(table):,}")
+    st.caption(
+        f"Score at or above {scoring.threshold:g} as of {as_of:%d %b %Y}, no first response "
+        "and not converted by then; oldest first. A lead without an owner is listed too."
+    )
+    shown = table.assign(
+        owner=table["owner"].fillna(NO_VALUE["owner"]),
+        source=table["source"].fillna(NO_VALUE["source"]),
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="leads:handoff",
+        column_config={
+            "created_at": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
+            "days_waiting": st.column_config.NumberColumn("days waiting", format="%d"),
+            "score": st.column_config.NumberColumn("score", format="%.1f"),
+            "scored_events": st.column_config.NumberColumn("scored events", format="%d"),
+        },
+    )
+    downloads(table, "lead_handoff", "dl:handoff")
+
+
+def _edges(choice: str, scores: pd.Series, scoring: LeadScoring) -> tuple[float, ...]:
+    if choice == BAND_CHOICES[1]:
+        return leads.quantile_edges(scores.tolist(), 4)
+    if choice == BAND_CHOICES[2]:
+        return (float(scoring.threshold),)
+    return leads.DEFAULT_BAND_EDGES
+
+
+def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
+    st.subheader("Is the scoring calibrated?")
+    choice = st.radio("Score bands", BAND_CHOICES, horizontal=True, key="leads:bands")
+    with _ui.cursor() as cur:
+        scores = leads.lead_scores(cur, scope, as_of=as_of, scoring=scoring, created_in_period=True)
+        table = leads.calibration(
+            cur, scope, as_of=as_of, scoring=scoring, edges=_edges(choice, scores["score"], scoring)
+        )
+    total = int(table["leads"].sum())
+    if total == 0:
+        st.info(f"No lead was created in {scope.period.label}: nothing to calibrate.")
+        return
+    st.caption(
+        f"Leads created in {scope.period.label}, each scored on the day it converted (or "
+        f"{as_of:%d %b %Y}), against whether it converted at any time. A calibrated "
+        "scoring shows a conversion rate that rises band by band."
+    )
+    chart = table.assign(
+        rate=table["conversion_rate"].map(lambda v: (_num(v) or 0.0) * 100),
+        label=[
+            f"{_ui.percent(_num(r))} of {n:,}"
+            for r, n in zip(table["conversion_rate"], table["leads"], strict=True)
+        ],
+    )
+    fig = px.bar(
+        chart,
+        x="band",
+        y="rate",
+        text="label",
+        labels={"band": "Score band", "rate": "Converted (%)"},
+        hover_data={"leads": True, "converted": True, "label": False},
+    )
+    fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    fig.update_xaxes(type="category")
+    st.plotly_chart(fig, config={"displayModeBar": False}, key="leads:calibration_chart")
+    bands = [
+        (str(band), _num(rate))
+        for band, rate in zip(table["band"], table["conversion_rate"], strict=True)
+        if _num(rate) is not None
+    ]  # bands without leads have no rate and are skipped in the comparison
+    falls = [
+        f"{low} → {high}"
+        for (low, low_rate), (high, high_rate) in zip(bands, bands[1:], strict=False)
+        if (high_rate or 0.0) < (low_rate or 0.0)
+    ]
+    if falls:
+        st.warning(
+            "Conversion falls as the score rises between " + ", ".join(falls) + ": the "
+            "rules may over-reward some events. Review them on the Settings page."
+        )
+    elif len(bands) > 1:
+        st.caption("Conversion rises with the score in every band.")
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="leads:calibration",
+        column_config={
+            "conversion_rate": st.column_config.NumberColumn("conversion rate", format="percent"),
+            "avg_score": st.column_config.NumberColumn("average score", format="%.1f"),
+        },
+    )
+    downloads(table, "lead_calibration", "dl:calibration")
+
+
+def _response(scope: Scope) -> None:
+    st.subheader("Response time and conversion")
+    st.caption(
+        f"Leads created in {scope.period.label}. Response = first response − created "
+        "(answered leads only); the SLA shares and conversion count **all** leads, so an "
+        "unanswered lead misses every band. Converted = has an opportunity or a "
+        "conversion date; won = its opportunity is won."
+    )
+    config = {
+        "is_total": None,
+        "median_minutes": st.column_config.NumberColumn("median (min)", format="%.1f"),
+        "p90_minutes": st.column_config.NumberColumn("p90 (min)", format="%.1f"),
+        "sla_5min_share": st.column_config.NumberColumn("≤ 5 min", format="percent"),
+        "sla_1h_share": st.column_config.NumberColumn("≤ 1 h", format="percent"),
+        "sla_1day_share": st.column_config.NumberColumn("≤ 1 day", format="percent"),
+        "conversion_rate": st.column_config.NumberColumn("lead → opp", format="percent"),
+        "lead_to_won_rate": st.column_config.NumberColumn("lead → won", format="percent"),
+    }
+    tabs = st.tabs(["By source", "By owner"])
+    for tab, by in zip(tabs, ("source", "owner"), strict=True):
+        with tab:
+            with _ui.cursor() as cur:
+                table = leads.response_by(cur, scope, by)  # type: ignore[arg-type]
+            total = table[table["is_total"]]
+            if total.empty or int(total["leads"].iloc[0]) == 0:
+                st.info(f"No lead was created in {scope.period.label}.")
+                continue
+            row = total.iloc[0]
+            cols = st.columns(4)
+            cols[0].metric("Leads", f"{int(row['leads']):,}")
+            cols[1].metric("Median response", _minutes(row["median_minutes"]))
+            cols[2].metric("Answered ≤ 1 h", _ui.percent(_num(row["sla_1h_share"])))
+            cols[3].metric("Lead → opportunity", _ui.percent(_num(row["conversion_rate"])))
+            shown = table.copy()
+            shown[by] = [
+                "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)
+                for value, is_total in zip(shown[by], shown["is_total"], strict=True)
+            ]
+            st.dataframe(shown, hide_index=True, key=f"leads:by_{by}", column_config=config)
+            downloads(shown.drop(columns=["is_total"]), f"lead_response_by_{by}", f"dl:{by}")
+
+
+def _bant(scope: Scope) -> None:
+    st.subheader("BANT qualification")
+    with _ui.cursor() as cur:
+        summary = leads.bant_summary(cur, scope)
+    if not summary.available:
+        st.info(
+            "No BANT fields in the data: the canonical model has no budget, authority, "
+            "need or timing columns yet, so this section stays empty rather than show zeros."
+        )
+        return
+    st.caption(summary.message)
+    st.dataframe(
+        summary.by_field,
+        hide_index=True,
+        key="leads:bant_fields",
+        column_config={"share": st.column_config.NumberColumn("share", format="percent")},
+    )
+    if not summary.win_rates.empty:
+        st.dataframe(
+            summary.win_rates,
+            hide_index=True,
+            key="leads:bant_rates",
+            column_config={"win_rate": st.column_config.NumberColumn("win rate", format="percent")},
+        )
 
 
 def render() -> None:
     st.title("Leads")
-    st.info("The Leads page is being built.")
+    with _ui.cursor() as cur:
+        count = _leads_count(cur)
+        scoring = load_lead_scoring(cur)
+        unknown = unknown_event_types(cur, scoring) if count else pd.DataFrame()
+    if count == 0:
+        st.info(
+            "No leads in the database yet. Upload a leads export (and its lead events) on "
+            "the **Data** page."
+        )
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+        return
+    scope = _ui.current_scope()
+    as_of = st.date_input(
+        "Score leads as of",
+        value=leads.default_as_of(scope.period),
+        key="leads:as_of",
+        help="Scores, responses and conversions are counted up to the end of this day. "
+        "Default: the period's last day, or today if that is earlier.",
+    )
+    day = as_of if isinstance(as_of, date) else leads.default_as_of(scope.period)
+    st.caption(f"Scope: {scope.describe()}. " + _scoring_summary(scoring))
+    if not unknown.empty:
+        listed = ", ".join(
+            f"{t} ({n:,})" for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
+        )
+        st.caption(f"Event types without a rule (they score 0): {listed}.")
+    st.page_link("pages/settings.py", label="Edit the scoring rules", icon=":material/tune:")
+
+    _handoff(scope, day, scoring)
+    _calibration(scope, day, scoring)
+    _response(scope)
+    _bant(scope)
 
 
 _ui.run_page(render)

@@ -1,15 +1,359 @@
-"""Settings: stage list, lead-scoring rules, fiscal year (in progress)."""
+"""Settings: what ops keep up to date without a deploy.
+
+The stage list (order, win probability, won/lost flags, CRM aliases), the lead-scoring
+rules with their threshold and decay, and the fiscal year's first month. Each lives in the
+`settings` table as data (analytics.settings, analytics.scoring, analytics.scope), so
+every page and report reads the same values the moment they are saved.
+
+Why so strict: one bad save (a won stage that is not closed, a stage renamed under the
+deals that use it, a scoring rule without points) silently changes every weighted figure.
+So each section is saved on its own button, validated in full first, and nothing is
+written when any problem is found; the page lists all of them in plain words. No
+traceback ever reaches the page: an unexpected failure is logged and shown as a sentence.
+"""
 
 from __future__ import annotations
 
+import calendar
+import logging
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import pandas as pd
 import streamlit as st
 
+from analytics.scope import load_fiscal_start_month, save_fiscal_start_month
+from analytics.scoring import (
+    LeadScoring,
+    load_lead_scoring,
+    save_lead_scoring,
+    scoring_from_rows,
+    unknown_event_types,
+)
+from analytics.settings import Stage, load_stages, norm_key, save_stages, validate_stages
 from pages import _ui
+
+log = logging.getLogger("dashboard")
+
+STAGES_EDITOR = "settings:stages"
+SCORING_EDITOR = "settings:scoring"
+THRESHOLD_KEY = "settings:threshold"
+DECAY_KEY = "settings:decay"
+HALF_LIFE_KEY = "settings:half_life"
+FISCAL_KEY = "settings:fiscal_month"
+FLASH_KEY = "settings:flash"  # session_state: (section, message) shown after a rerun
+STAGE_COLUMNS = ["order", "name", "probability", "won", "lost", "aliases"]
+RULE_COLUMNS = ["event_type", "points", "description", "decays", "once"]
+ALIAS_SPLIT = re.compile(r"[;,\n]")
+
+
+# --- conversions between editor tables and settings -------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _float(value: Any) -> float | None:
+    if _blank(value) or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def stages_frame(stages: tuple[Stage, ...] | list[Stage]) -> pd.DataFrame:
+    """The stage list as the editor shows it: one row per stage, aliases as '; ' text."""
+    return pd.DataFrame(
+        [
+            {
+                "order": i,
+                "name": s.name,
+                "probability": float(s.probability),
+                "won": bool(s.is_won),
+                "lost": bool(s.is_closed and not s.is_won),
+                "aliases": "; ".join(s.aliases),
+            }
+            for i, s in enumerate(stages, start=1)
+        ],
+        columns=STAGE_COLUMNS,
+    )
+
+
+def stages_from_frame(frame: pd.DataFrame) -> tuple[list[Stage], list[str]]:
+    """The edited table back into stages, in `order`; problems when any row is unusable.
+
+    Fully blank rows (the editor's new row) are skipped; rows without an order go last in
+    table order. `won` makes a stage closed and won, `lost` closed and not won.
+    """
+    problems: list[str] = []
+    rows: list[tuple[float, int, Stage]] = []
+    for i, row in enumerate(frame.to_dict("records"), start=1):
+        name = "" if _blank(row.get("name")) else str(row["name"]).strip()
+        probability = _float(row.get("probability"))
+        if not name and probability is None and _blank(row.get("aliases")):
+            continue
+        if not name:
+            problems.append(f"row {i} has no stage name")
+            continue
+        if probability is None:
+            problems.append(f"stage {name!r} has no probability (0-100)")
+            continue
+        won, lost = bool(row.get("won") or False), bool(row.get("lost") or False)
+        if won and lost:
+            problems.append(f"stage {name!r} cannot be both won and lost")
+        aliases = tuple(
+            a.strip()
+            for a in ALIAS_SPLIT.split("" if _blank(row.get("aliases")) else str(row["aliases"]))
+            if a.strip()
+        )
+        order = _float(row.get("order"))
+        stage = Stage(name, probability, is_closed=won or lost, is_won=won, aliases=aliases)
+        rows.append((math.inf if order is None else order, i, stage))
+    stages = [stage for _, _, stage in sorted(rows, key=lambda r: (r[0], r[1]))]
+    if not stages and not problems:
+        problems.append("the stage list is empty")
+    names: dict[str, str] = {}
+    for s in stages:
+        key = norm_key(s.name)
+        if key in names:
+            problems.append(f"stage name {s.name!r} is listed twice")
+        names[key] = s.name
+    return stages, problems
+
+
+def stages_in_use(con: duckdb.DuckDBPyConnection, stages: list[Stage]) -> list[str]:
+    """Problems for stages that deals in the database use but the new list drops.
+
+    Deals keep the canonical stage name they were imported with; a renamed or deleted
+    stage would leave them without a probability (weighted as 0), so it is refused.
+    """
+    keep = [s.name.strip().lower() for s in stages]
+    rows = con.execute(
+        """
+        SELECT stage, count(*) FROM opportunities
+        WHERE NOT list_contains(CAST($keep AS VARCHAR[]), lower(trim(stage)))
+        GROUP BY stage ORDER BY count(*) DESC, stage
+        """,
+        {"keep": keep},
+    ).fetchall()
+    return [
+        f"stage {stage!r} is used by {count:,} deal(s) in the database: keep it in the list "
+        "(rename it only after re-importing those deals)"
+        for stage, count in rows
+    ]
+
+
+def rules_frame(scoring: LeadScoring) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "event_type": r.event_type,
+                "points": float(r.points),
+                "description": r.description,
+                "decays": bool(r.decays),
+                "once": bool(r.once),
+            }
+            for r in scoring.rules
+        ],
+        columns=RULE_COLUMNS,
+    )
+
+
+# --- page plumbing -----------------------------------------------------------------------
+
+
+def _flash(section: str) -> None:
+    """Show the success message a save left before its rerun (once)."""
+    flash = st.session_state.get(FLASH_KEY)
+    if flash and flash[0] == section:
+        st.success(flash[1])
+        st.session_state.pop(FLASH_KEY, None)
+
+
+def _saved(section: str, message: str, *editor_keys: str) -> None:
+    """After a save: drop the editors' pending edits (they are now the saved data), rerun."""
+    st.session_state[FLASH_KEY] = (section, message)
+    for key in editor_keys:
+        st.session_state.pop(key, None)
+    st.rerun()
+
+
+def _problems(what: str, problems: list[str]) -> None:
+    st.error(
+        f"Nothing saved: the {what} {'has a problem' if len(problems) == 1 else 'have problems'}"
+        ":\n\n" + "\n".join(f"- {p}" for p in problems)
+    )
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+def _stages_section() -> None:
+    st.subheader("Sales stages")
+    st.caption(
+        "The funnel order, the win probability of each stage (used by every weighted "
+        "figure), which stages are won or lost, and the labels CRMs use for them "
+        "(aliases, separated by ';' or ','). Add a stage with the last row; remove one by "
+        "selecting its row and pressing Delete."
+    )
+    _flash("stages")
+    with _ui.cursor() as cur:
+        current = load_stages(cur)
+    edited = st.data_editor(
+        stages_frame(current),
+        key=STAGES_EDITOR,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "order": st.column_config.NumberColumn("order", min_value=0, step=1, format="%d"),
+            "name": st.column_config.TextColumn("stage", required=True),
+            "probability": st.column_config.NumberColumn(
+                "probability (%)", min_value=0, max_value=100, step=1, format="%.0f"
+            ),
+            "won": st.column_config.CheckboxColumn("won", default=False),
+            "lost": st.column_config.CheckboxColumn("lost", default=False),
+            "aliases": st.column_config.TextColumn("aliases", width="large"),
+        },
+    )
+    if not st.button("Save stages", key="settings:save_stages", type="primary"):
+        return
+    stages, problems = stages_from_frame(edited)
+    if not problems:
+        problems = validate_stages(stages)
+    if not problems:
+        with _ui.cursor() as cur:
+            problems = stages_in_use(cur, stages)
+    if problems:
+        _problems("stage list", problems)
+        return
+    with _ui.cursor() as cur:
+        save_stages(cur, stages)
+    _saved("stages", f"Saved {len(stages)} stages.", STAGES_EDITOR)
+
+
+def _scoring_section() -> None:
+    st.subheader("Lead scoring")
+    st.caption(
+        "Points per lead event (event types as in the lead-events export, e.g. "
+        "pricing_page_visit); a lead at or above the threshold is sales-qualified and "
+        "joins the hand-off list. With decay on, an event loses half its points every "
+        "half-life; `decays` off keeps a rule at full points, `once` counts it at most "
+        "once per lead (for facts about the lead, such as persona fit)."
+    )
+    _flash("scoring")
+    with _ui.cursor() as cur:
+        current = load_lead_scoring(cur)
+        unknown = unknown_event_types(cur, current)
+    edited = st.data_editor(
+        rules_frame(current),
+        key=SCORING_EDITOR,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "event_type": st.column_config.TextColumn("event type", required=True),
+            "points": st.column_config.NumberColumn("points", step=1, format="%g"),
+            "description": st.column_config.TextColumn("description", width="medium"),
+            "decays": st.column_config.CheckboxColumn("decays", default=True),
+            "once": st.column_config.CheckboxColumn("once", default=False),
+        },
+    )
+    cols = st.columns(3)
+    threshold = cols[0].number_input(
+        "Sales-qualified at (points)", value=float(current.threshold), step=1.0,
+        key=THRESHOLD_KEY,
+    )  # fmt: skip
+    decay = cols[1].toggle(
+        "Decay old events", value=current.half_life_days is not None, key=DECAY_KEY
+    )
+    half_life = cols[2].number_input(
+        "Half-life (days)", value=float(current.half_life_days or 30.0), step=1.0,
+        key=HALF_LIFE_KEY, disabled=not decay,
+    )  # fmt: skip
+    if not unknown.empty:
+        listed = ", ".join(
+            f"{t} ({n:,} events)"
+            for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
+        )
+        st.caption(f"In the data but without a rule (they score 0): {listed}.")
+    if not st.button("Save lead scoring", key="settings:save_scoring", type="primary"):
+        return
+    scoring, problems = scoring_from_rows(
+        edited.to_dict("records"), threshold, half_life if decay else None
+    )
+    if problems or scoring is None:
+        _problems("lead scoring", problems)
+        return
+    with _ui.cursor() as cur:
+        save_lead_scoring(cur, scoring)
+    _saved(
+        "scoring",
+        f"Saved {len(scoring.rules)} scoring rules, threshold {scoring.threshold:g}.",
+        SCORING_EDITOR,
+    )
+
+
+def _fiscal_section() -> None:
+    st.subheader("Fiscal year")
+    _flash("fiscal")
+    with _ui.cursor() as cur:
+        current = load_fiscal_start_month(cur)
+    months = list(range(1, 13))
+    month = st.selectbox(
+        "The fiscal year starts in",
+        months,
+        index=current - 1,
+        format_func=lambda m: calendar.month_name[m],
+        key=FISCAL_KEY,
+        help="Fiscal years are named by the calendar year they end in: with an April "
+        "start, FY2025 runs from April 2024 to March 2025.",
+    )
+    if not st.button("Save fiscal year", key="settings:save_fiscal", type="primary"):
+        return
+    try:
+        chosen = int(month)
+        with _ui.cursor() as cur:
+            save_fiscal_start_month(cur, chosen)
+    except (TypeError, ValueError) as exc:
+        _problems("fiscal year", [str(exc)])
+        return
+    _saved("fiscal", f"The fiscal year now starts in {calendar.month_name[chosen]}.")
+
+
+def _guarded(what: str, section: Callable[[], None]) -> None:
+    """Run one section; an unexpected failure is one sentence and leaves the others usable.
+
+    st.rerun's control exception is a BaseException, so it passes through untouched.
+    """
+    try:
+        section()
+    except Exception as exc:  # e.g. the database is locked by another process
+        _ui.friendly_error(what, exc)
 
 
 def render() -> None:
     st.title("Settings")
-    st.info("The Settings page is being built.")
+    st.caption(
+        "Saved settings apply to every page and report at once. Each section is checked "
+        "in full before it is saved; when anything is wrong, nothing is saved."
+    )
+    _guarded("showing or saving the stages", _stages_section)
+    _guarded("showing or saving the lead scoring", _scoring_section)
+    _guarded("showing or saving the fiscal year", _fiscal_section)
 
 
 _ui.run_page(render)
