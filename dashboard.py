@@ -42,6 +42,7 @@ PAGES = [
     st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
     st.Page("pages/funnel.py", title="Funnel", icon=":material/filter_alt:"),
     st.Page("pages/pipeline.py", title="Pipeline", icon=":material/waterfall_chart:"),
+    st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
     st.Page("pages/leads.py", title="Leads", icon=":material/person_search:"),
     st.Page("pages/commissions.py", title="Commissions", icon=":material/payments:"),
     st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
