@@ -14,9 +14,12 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   marked won and later lost or reopened did not end won). Skipped stages: a deal seen at
   step k reached every step before k. Backward moves: the furthest step counts; moving
   back never un-reaches a step.
-* **Method**: a deal with any stage-history row is placed "from history", otherwise "from
-  the current stage" (the ordered-stage assumption: a deal in step k reached steps <= k).
-  The result says which it used: history, current stage, or mixed (with both counts).
+* **Method**: a deal is placed "from history" when it has a CRM stage-history row (origin
+  'history') or at least two snapshot-derived rows (origin 'snapshot': the weekly exports
+  saw it change stage); otherwise "from the current stage" (the ordered-stage assumption:
+  a deal in step k reached steps <= k). A single snapshot row only repeats the current
+  stage, so it counts as the current stage. The result says which method it used:
+  history, current stage, or mixed (with both counts).
 * A lost deal whose stage is unknown (no history and its current stage is the lost one,
   or a stage no longer in the list) reached the first step only and dropped out there;
   it is counted apart (`Funnel.stage_unknown`) so the page can say so.
@@ -88,22 +91,27 @@ def funnel_steps(stages: tuple[Stage, ...] | list[Stage]) -> list[Stage]:
 
 
 def _step_keys(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Any]:
-    """Bound parameters mapping each stage name (lower-cased) to its step number (0-based).
+    """Bound parameters mapping each stage label (lower-cased) to its step number (0-based).
 
-    Every won stage maps to the won step; lost stages are absent (no step).
+    Labels are the stage's name and its aliases, so rows stored under a stage's old name
+    still count after ops rename it (keeping the old name as an alias). Every won stage maps
+    to the won step; lost stages and unknown labels have no step.
     """
     steps = funnel_steps(stages)
     won_step = len(steps) - 1
-    keys: list[str] = []
-    numbers: list[int] = []
+    mapping: dict[str, int] = {}
     for number, stage in enumerate(steps[:-1]):
-        keys.append(stage.name.strip().lower())
-        numbers.append(number)
+        for label in (stage.name, *stage.aliases):
+            mapping.setdefault(label.strip().lower(), number)
     for stage in stages:
         if stage.is_won:
-            keys.append(stage.name.strip().lower())
-            numbers.append(won_step)
-    return {"step_keys": keys, "step_numbers": numbers, "won_step": won_step}
+            for label in (stage.name, *stage.aliases):
+                mapping.setdefault(label.strip().lower(), won_step)
+    return {
+        "step_keys": list(mapping),
+        "step_numbers": list(mapping.values()),
+        "won_step": won_step,
+    }
 
 
 def _cohort_sql(group: str) -> str:
@@ -134,7 +142,8 @@ def _reach_sql(group: str) -> str:
     WITH {_cohort_sql(group)},
     priced AS ({priced_sql("cohort")}),
     hist AS (
-        SELECT h.opportunity_id, max(st.step) AS hist_step
+        SELECT h.opportunity_id, max(st.step) AS hist_step,
+               count(*) FILTER (WHERE h.origin = 'history') AS crm_rows, count(*) AS all_rows
         FROM opportunity_stage_history AS h
         SEMI JOIN cohort AS c ON c.opportunity_id = h.opportunity_id
         LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
@@ -143,7 +152,8 @@ def _reach_sql(group: str) -> str:
     deal AS (
         SELECT p.grp, p.is_won, p.is_closed, p.amount_rc, p.unpriced,
                p.amount IS NULL AS no_amount,
-               h.opportunity_id IS NOT NULL AS from_history,
+               coalesce(h.crm_rows > 0 OR h.all_rows >= 2, false) AS from_history,
+               coalesce(h.crm_rows = 0 AND h.all_rows >= 2, false) AS from_snapshots,
                greatest(coalesce(h.hist_step, -1), coalesce(cs.step, -1)) AS seen_step
         FROM priced AS p
         LEFT JOIN hist AS h ON h.opportunity_id = p.opportunity_id
@@ -165,6 +175,7 @@ def _reach_sql(group: str) -> str:
            count(*) FILTER (WHERE NOT is_closed)                      AS open,
            coalesce(sum(amount_rc) FILTER (WHERE NOT is_closed), 0)   AS open_amount,
            count(*) FILTER (WHERE from_history)                       AS from_history,
+           count(*) FILTER (WHERE from_snapshots)                     AS from_snapshots,
            count(*) FILTER (WHERE stage_unknown)                      AS stage_unknown,
            count(*) FILTER (WHERE unpriced OR no_amount)              AS unpriced
     FROM placed
@@ -220,6 +231,7 @@ class Funnel:
     deals: int
     from_history: int
     from_current_stage: int
+    from_snapshots: int = 0  # of from_history: placed from snapshot-derived history only
     stage_unknown: int = 0
     unpriced: int = 0
     undated: int = 0
@@ -236,6 +248,8 @@ class Funnel:
             text = "No deal was created in this period."
         elif self.method == "history":
             text = f"Stage reached from stage history for all {self.deals:,} deals."
+            if self.from_snapshots:
+                text = text[:-1] + f" ({self.from_snapshots:,} from weekly snapshots)."
         elif self.method == "current stage":
             text = (
                 f"No stage history: stage reached from the current stage for all "
@@ -244,8 +258,14 @@ class Funnel:
             )
         else:
             text = (
-                f"Mixed: {self.from_history:,} deals placed from stage history, "
-                f"{self.from_current_stage:,} from their current stage (no history)."
+                f"Mixed: {self.from_history:,} deals placed from stage history"
+                + (
+                    f" ({self.from_snapshots:,} from weekly snapshots)"
+                    if self.from_snapshots
+                    else ""
+                )
+                + f", {self.from_current_stage:,} from their current stage (no history: a deal "
+                "in stage k is taken to have passed every earlier stage)."
             )
         extras = []
         if self.stage_unknown:
@@ -330,10 +350,15 @@ def _params(
     return scope.params() | _step_keys(stages) | fx_params(con)
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
-    """Run `sql` binding only the named parameters it uses (DuckDB refuses extra ones)."""
+def bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The named parameters `sql` uses, out of `params` (DuckDB refuses extra ones)."""
     used = set(re.findall(r"\$(\w+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+    return {k: v for k, v in params.items() if k in used}
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+    """Run `sql` with the parameters it uses, as a DataFrame."""
+    return con.execute(sql, bind(sql, params)).df()
 
 
 def _funnels(
@@ -366,6 +391,7 @@ def _funnels(
                 deals=total,
                 from_history=history,
                 from_current_stage=total - history,
+                from_snapshots=int(mine["from_snapshots"].sum()) if not mine.empty else 0,
                 stage_unknown=int(mine["stage_unknown"].sum()) if not mine.empty else 0,
                 unpriced=int(mine["unpriced"].sum()) if not mine.empty else 0,
                 undated=undated,
