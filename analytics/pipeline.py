@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.funnel import _step_keys, run_sql
+from analytics.funnel import _step_keys, bind, run_sql
 from analytics.metrics.fx import fx_params
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
@@ -526,23 +526,23 @@ def waterfall(
     params = (
         scope.params() | fx_params(con) | {"start_date": first, "end_date": last, "rate_date": last}
     )
-    rows = run_sql(con, _WATERFALL_SQL, params)
+    # fetchall, not a DataFrame: DECIMAL sums arrive as Decimal, exact to the cent.
+    rows = con.execute(_WATERFALL_SQL, bind(_WATERFALL_SQL, params)).fetchall()
     buckets = dict.fromkeys(WATERFALL_BUCKETS, zero)
     deals = dict.fromkeys(WATERFALL_BUCKETS, 0)
     start = end = zero
     start_n = end_n = unchanged = unpriced = 0
-    for row in rows.itertuples(index=False):
-        change = Decimal(str(row.change))
-        start += Decimal(str(row.start_amount))
-        end += Decimal(str(row.end_amount))
-        start_n += int(row.start_deals)
-        end_n += int(row.end_deals)
-        unpriced += int(row.unpriced)
-        if row.bucket == "unchanged":
-            unchanged = int(row.deals)
+    for bucket, n, change, start_amount, end_amount, n_start, n_end, n_unpriced in rows:
+        start += start_amount
+        end += end_amount
+        start_n += int(n_start)
+        end_n += int(n_end)
+        unpriced += int(n_unpriced)
+        if bucket == "unchanged":
+            unchanged = int(n)
             continue
-        buckets[row.bucket] = change
-        deals[row.bucket] = int(row.deals)
+        buckets[bucket] = change
+        deals[bucket] = int(n)
     return Waterfall(first, last, start, end, buckets, deals, start_n, end_n, unchanged, unpriced)
 
 

@@ -1,0 +1,354 @@
+"""Pipeline health against hand-made fixtures, every number worked out by hand below.
+
+Waterfall and slipped deals: three weekly exports of the same pipeline,
+tests/data/funnel_pipe_s1.csv (as of 2024-07-01), _s2 (2024-08-01), _s3 (2024-09-02), plus
+EUR rates (funnel_pipe_fx.csv: 1.20 from 1 June, 1.10 from 1 September) and the roster
+funnel_reps.csv (Ann, Bob: East; Cara: West; Dan Ghost not on it). Period 2024-Q3, so the
+pipeline is "open, close date 1 July .. 30 September".
+
+    deal owner  S1 07-01               S2 08-01            S3 09-02              bucket S1->S3
+    P01  Ann    10000 close 08-15      same                12000 close 08-20     increased +2000
+    P02  Ann     8000 09-10            same                 5000 09-10           decreased -3000
+    P03  Bob     6000 07-20            won 07-18           won                   won -6000
+    P04  Bob     4000 08-30            same                lost                  lost -4000
+    P05  Cara    7000 09-15            7000 10-15          7500 11-30            pushed out -7000
+    P06  Cara    9000 10-20 (outside)  same                9000 09-25            pulled in +9000
+    P07  Ann     -                     3000 09-30 (new)    same                  new +3000
+    P08  Bob     5000 08-10            same                same                  unchanged
+    P09  Ann     2000 12-01 (outside)  same                same                  none
+    P10  Cara    EUR 1000 09-01        same                same                  unchanged (1100)
+    P11  Dan     1500 09-05            not listed          not listed            unchanged
+    P12  Bob     lost (06-20)          lost                reopened 2500 09-20   new +2500
+    P13  Ann     no amount 09-05       same                4000 09-05            increased +4000
+    P14  Ann     2000 09-20            2000 09-28          2000 10-05            pushed out -2000
+
+P11 is carried forward (its latest row on or before each date); P10 is converted at the
+end date's rate (1.10) on both sides, so 1000 EUR is 1100 at the start and at the end.
+Start (S1): 10000+8000+6000+4000+7000+5000+1100+1500+0+2000 = 44600 (10 deals).
+End (S3): 12000+5000+9000+3000+5000+1100+1500+2500+4000 = 43100 (9 deals).
+Buckets: new 5500 (2), pulled in 9000 (1), pushed out -9000 (2), increased 6000 (2),
+decreased -3000 (1), won -6000 (1), lost -4000 (1): 44600 + 5500 + 9000 - 9000 + 6000
+- 3000 - 6000 - 4000 = 43100.
+
+Stalled deals and follow-up gaps: funnel_stall_opps.csv (as of 2024-06-30), its stage
+history and activities. Won deals W1-W4 each spent 1 day in Discovery, 5 in Qualified and
+10, 20, 30, 40 days in Demo (75th percentile, linear: 30 + 0.25 x 10 = 32.5); they had 1
+touch before leaving Discovery (median 1), 2, 2, 1, 3 before leaving Qualified (median 2)
+and 4, 3, 1, 6 before closing (median 3.5, also the yardstick for Trial and Final Decision,
+which they skipped). Open deals on 30 June:
+
+    deal owner  stage      amount  last touch   idle  in stage (since)            touches
+    S1   Ann    Demo        50000  06-25          5   60 (05-01)                  1
+    S2   Bob    Demo        30000  05-01         60   20 (06-10)   07-05 ignored  1
+    S3   Cara   Demo        20000  none         121   90 (04-01)   idle since created 03-01  0
+    S4   Ann    Qualified   10000  06-29          1    2 (06-28)                  1
+    S5   Bob    Demo        40000  06-20         10   15 (06-15: back from Qualified) 4
+    S6   Ann    Trial       60000  06-29          1  121 (03-01)   no won Trial times  1
+    S7   Dan    Discovery    5000  06-01         29   29 (06-01)                  1
+    S8   Bob    Demo        35000  05-31         30   10 (06-20)                  1
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analytics.ingest import import_file
+from analytics.pipeline import (
+    WATERFALL_BUCKETS,
+    default_snapshot_pair,
+    follow_up_gaps,
+    slipped_deals,
+    stalled_deals,
+    waterfall,
+)
+from analytics.scope import Period, Scope
+
+FIXTURES = Path(__file__).resolve().parent / "data"
+S1, S2, S3 = date(2024, 7, 1), date(2024, 8, 1), date(2024, 9, 2)
+Q3 = Scope(Period.parse("2024-Q3"))
+
+
+def day(value: object) -> date:
+    """A date from a DataFrame cell (DuckDB DATE columns arrive as pandas Timestamps)."""
+    return pd.Timestamp(value).date()
+
+
+def load(con: duckdb.DuckDBPyConnection, tmp_path: Path, files: list[tuple[str, date]]) -> None:
+    for name, as_of in files:
+        result = import_file(con, FIXTURES / name, as_of=as_of, data_dir=tmp_path)
+        assert result.ok, result.message
+        assert result.rows_rejected == 0, result.message
+
+
+@pytest.fixture
+def snapshots(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    load(
+        con,
+        tmp_path,
+        [
+            ("funnel_reps.csv", S1),
+            ("funnel_pipe_fx.csv", S1),
+            ("funnel_pipe_s1.csv", S1),
+            ("funnel_pipe_s2.csv", S2),
+            ("funnel_pipe_s3.csv", S3),
+        ],
+    )
+    return con
+
+
+@pytest.fixture
+def stalls(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    as_of = date(2024, 6, 30)
+    load(
+        con,
+        tmp_path,
+        [
+            ("funnel_reps.csv", as_of),
+            ("funnel_stall_opps.csv", as_of),
+            ("funnel_stall_history.csv", as_of),
+            ("funnel_stall_activities.csv", as_of),
+        ],
+    )
+    return con
+
+
+# --- waterfall -------------------------------------------------------------------------
+
+D = Decimal
+# (scope, start, end, start amount, end amount, {bucket: (amount, deals)}) -- see the docstring.
+WATERFALLS = [
+    (Q3, None, None, D("44600"), D("43100"), {
+        "new": (D("5500"), 2), "pulled in": (D("9000"), 1), "pushed out": (D("-9000"), 2),
+        "increased": (D("6000"), 2), "decreased": (D("-3000"), 1), "won": (D("-6000"), 1),
+        "lost": (D("-4000"), 1)}),
+    # S2 -> S3: at S2, P03 is already won and P05 already outside (both in no bucket); P07
+    # is in both (unchanged); P14 (close 09-28 at S2) is pushed out; P12 reopens (new).
+    # Start 10000+8000+4000+3000+5000+1100+1500+0+2000 = 34600.
+    (Q3, S2, S3, D("34600"), D("43100"), {
+        "new": (D("2500"), 1), "pulled in": (D("9000"), 1), "pushed out": (D("-2000"), 1),
+        "increased": (D("6000"), 2), "decreased": (D("-3000"), 1), "won": (D("0"), 0),
+        "lost": (D("-4000"), 1)}),
+    # Team East (owner at the end date Ann or Bob): P01-P04, P07, P08, P12-P14.
+    # Start 10000+8000+6000+4000+5000+0+2000 = 35000; end 12000+5000+3000+5000+2500+4000.
+    (Scope(Q3.period, team="East"), None, None, D("35000"), D("31500"), {
+        "new": (D("5500"), 2), "pulled in": (D("0"), 0), "pushed out": (D("-2000"), 1),
+        "increased": (D("6000"), 2), "decreased": (D("-3000"), 1), "won": (D("-6000"), 1),
+        "lost": (D("-4000"), 1)}),
+    # Rep Cara: P05 pushed out, P06 pulled in, P10 unchanged at 1100.
+    (Scope(Q3.period, rep="Cara Diaz"), None, None, D("8100"), D("10100"), {
+        "new": (D("0"), 0), "pulled in": (D("9000"), 1), "pushed out": (D("-7000"), 1),
+        "increased": (D("0"), 0), "decreased": (D("0"), 0), "won": (D("0"), 0),
+        "lost": (D("0"), 0)}),
+    # The same snapshot twice: nothing moves.
+    (Q3, S3, S3, D("43100"), D("43100"), {b: (D("0"), 0) for b in WATERFALL_BUCKETS}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scope", "start", "end", "start_amount", "end_amount", "buckets"),
+    WATERFALLS,
+    ids=["q3", "s2-s3", "east", "cara", "same-day"],
+)
+def test_waterfall_buckets_add_up_exactly(
+    snapshots: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    start: date | None,
+    end: date | None,
+    start_amount: Decimal,
+    end_amount: Decimal,
+    buckets: dict[str, tuple[Decimal, int]],
+) -> None:
+    w = waterfall(snapshots, scope, start_date=start, end_date=end)
+    assert (w.start, w.end) == (start_amount, end_amount)
+    assert {b: (w.buckets[b], w.deals[b]) for b in WATERFALL_BUCKETS} == buckets
+    # The identity, exactly (Decimal): start + every bucket = end.
+    assert w.start + sum(w.buckets.values(), Decimal(0)) == w.end
+    assert w.balanced
+    table = w.table()
+    assert table["step"].tolist() == ["starting pipeline", *WATERFALL_BUCKETS, "ending pipeline"]
+    assert table["amount"].iloc[0] + table["amount"].iloc[1:-1].sum() == table["amount"].iloc[-1]
+
+
+def test_waterfall_defaults_and_counts(snapshots: duckdb.DuckDBPyConnection) -> None:
+    w = waterfall(snapshots, Q3)
+    assert (w.start_date, w.end_date) == (S1, S3)  # at the period start; the latest in it
+    assert (w.start_deals, w.end_deals, w.unchanged_deals, w.unpriced) == (10, 9, 3, 0)
+    table = w.table()
+    assert table["measure"].tolist() == ["absolute", *["relative"] * 7, "total"]
+
+
+def test_default_snapshot_pair(snapshots: duckdb.DuckDBPyConnection) -> None:
+    assert default_snapshot_pair(snapshots, Q3) == (S1, S3)
+    # August: the latest snapshot on or before 1 Aug is S2, and S2 is also its latest one.
+    assert default_snapshot_pair(snapshots, Scope(Period.parse("2024-08"))) == (S2, S2)
+    # June: no snapshot on or before its start, none inside it.
+    assert default_snapshot_pair(snapshots, Scope(Period.parse("2024-06"))) == (None, None)
+    # 2024: none at the year's start -> the first inside it.
+    assert default_snapshot_pair(snapshots, Scope(Period.parse("2024"))) == (S1, S3)
+
+
+def test_waterfall_without_snapshots_is_empty(con: duckdb.DuckDBPyConnection) -> None:
+    w = waterfall(con, Q3)
+    assert (w.start_date, w.end_date, w.start, w.end) == (None, None, 0, 0)
+    assert w.balanced
+
+
+def test_waterfall_refuses_reversed_dates(snapshots: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(ValueError, match="before the start"):
+        waterfall(snapshots, Q3, start_date=S3, end_date=S1)
+
+
+def test_unpriced_deal_counts_but_adds_nothing(
+    snapshots: duckdb.DuckDBPyConnection,
+) -> None:
+    """Without any EUR rate P10 is unpriced: counted, left out of both sides (0)."""
+    snapshots.execute("DELETE FROM fx_rates")
+    w = waterfall(snapshots, Q3)
+    assert w.unpriced == 1
+    assert (w.start, w.end) == (D("43500"), D("42000"))  # 44600 - 1100, 43100 - 1100
+    assert w.balanced
+
+
+# --- slipped deals ---------------------------------------------------------------------
+
+SLIPPED = [
+    # P05: 09-15 -> 10-15 -> 11-30 (76 days, pushed twice); P14: 09-20 -> 09-28 -> 10-05
+    # (15 days, twice: the first push stayed inside the quarter). Largest amount first.
+    (Q3, None, None, [("P05", 7500.0, date(2024, 9, 15), date(2024, 11, 30), 76, 2),
+                      ("P14", 2000.0, date(2024, 9, 20), date(2024, 10, 5), 15, 2)]),
+    # Judged at S2: only P05 is out yet (10-15), pushed once.
+    (Q3, S1, S2, [("P05", 7000.0, date(2024, 9, 15), date(2024, 10, 15), 30, 1)]),
+    (Scope(Q3.period, team="East"), None, None,
+     [("P14", 2000.0, date(2024, 9, 20), date(2024, 10, 5), 15, 2)]),
+    (Scope(Q3.period, rep="Bob Stone"), None, None, []),
+    # August: the start and latest snapshot are both S2 -> nothing to compare.
+    (Scope(Period.parse("2024-08")), None, None, []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scope", "base", "latest", "expected"), SLIPPED, ids=["q3", "s1-s2", "east", "bob", "aug"]
+)
+def test_slipped_deals(
+    snapshots: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    base: date | None,
+    latest: date | None,
+    expected: list[tuple],
+) -> None:
+    table = slipped_deals(snapshots, scope, base_date=base, latest_date=latest)
+    cols = ["opportunity_id", "amount", "old_close_date", "new_close_date", "days_pushed"]
+    got = [
+        (r[0], float(r[1]), day(r[2]), day(r[3]), int(r[4]), int(r[5]))
+        for r in table[[*cols, "times_pushed"]].itertuples(index=False)
+    ]
+    assert got == expected
+
+
+def test_slipped_names_its_snapshots(snapshots: duckdb.DuckDBPyConnection) -> None:
+    table = slipped_deals(snapshots, Q3)
+    assert (table.attrs["base_date"], table.attrs["latest_date"]) == (S1, S3)
+    assert table["owner"].tolist() == ["Cara Diaz", "Ann Lee"]
+
+
+# --- stalled deals ---------------------------------------------------------------------
+
+STALLED = [
+    # Defaults (idle 30 days, 75th percentile; 4 won deals are enough here):
+    # S1 stage (60 > 32.5), S8 idle (30 >= 30), S2 idle (60), S3 both, S7 stage (29 > 1).
+    (30, 0.75, 4, [("S1", False, True), ("S8", True, False), ("S2", True, False),
+                   ("S3", True, True), ("S7", False, True)]),
+    # 60 idle days: S8 (30) is no longer idle.
+    (60, 0.75, 4, [("S1", False, True), ("S2", True, False), ("S3", True, True),
+                   ("S7", False, True)]),
+    # 25th percentile: Demo limit 10 + 0.75 x 10 = 17.5 -> S2 (20 days) stalls by stage too;
+    # S8 (10) and S5 (15) do not.
+    (30, 0.25, 4, [("S1", False, True), ("S8", True, False), ("S2", True, True),
+                   ("S3", True, True), ("S7", False, True)]),
+    # Five won deals needed, four exist: no stage limit at all, only the idle rule.
+    (30, 0.75, 5, [("S8", True, False), ("S2", True, False), ("S3", True, False)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("idle", "percentile", "min_won", "expected"), STALLED)
+def test_stalled_deals(
+    stalls: duckdb.DuckDBPyConnection,
+    idle: int,
+    percentile: float,
+    min_won: int,
+    expected: list[tuple[str, bool, bool]],
+) -> None:
+    table = stalled_deals(
+        stalls, Q3, idle_days=idle, stage_percentile=percentile, min_won_deals=min_won
+    )
+    got = list(zip(table["opportunity_id"], table["idle_rule"], table["stage_rule"], strict=True))
+    assert got == expected
+
+
+def test_stalled_figures_and_reasons(stalls: duckdb.DuckDBPyConnection) -> None:
+    table = stalled_deals(stalls, Q3, min_won_deals=4).set_index("opportunity_id")
+    assert table.attrs["as_of"] == date(2024, 6, 30)  # the latest export, not today
+    assert table.loc["S1", ["days_idle", "days_in_stage"]].tolist() == [5, 60]
+    assert table.loc["S3", ["days_idle", "days_in_stage"]].tolist() == [121, 90]
+    assert table.loc["S2", "days_idle"] == 60  # the 5 July call is after the as-of date
+    assert table.loc["S1", "stage_limit_days"] == pytest.approx(32.5)
+    assert table.loc["S7", "stage_limit_days"] == pytest.approx(1.0)
+    assert table.loc["S7", "owner"] == "Dan Ghost"
+    assert table.loc["S1", "reason"] == "60 days in Demo (won deals' 75th percentile: 32.5)"
+    assert table.loc["S8", "reason"] == "no activity for 30 days (limit 30)"
+    assert table.loc["S3", "reason"].startswith("no activity (none since created) for 121 days")
+    assert list(table["amount"]) == sorted(table["amount"], reverse=True)
+
+
+def test_stalled_filters_and_latest_stay(stalls: duckdb.DuckDBPyConnection) -> None:
+    """Team East: Ann and Bob only. S5's long first Demo stay does not count: it moved back
+    to Qualified and re-entered Demo on 15 June (15 days)."""
+    east = stalled_deals(stalls, Scope(Q3.period, team="East"), min_won_deals=4)
+    assert east["opportunity_id"].tolist() == ["S1", "S8", "S2"]
+    assert "S5" not in stalled_deals(stalls, Q3, min_won_deals=4)["opportunity_id"].tolist()
+
+
+def test_stalled_refuses_bad_thresholds(stalls: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(ValueError):
+        stalled_deals(stalls, Q3, idle_days=0)
+    with pytest.raises(ValueError):
+        stalled_deals(stalls, Q3, stage_percentile=1.5)
+
+
+# --- follow-up gaps --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "min_won", "expected"),
+    [
+        # Yardsticks: Discovery 1, Qualified 2, Demo / Trial 3.5. S5 (4 touches) and S7 (1
+        # in Discovery) are not short. Largest amount first.
+        (Q3, 4, [("S6", 1, 3.5), ("S1", 1, 3.5), ("S8", 1, 3.5), ("S2", 1, 3.5),
+                 ("S3", 0, 3.5), ("S4", 1, 2.0)]),
+        (Scope(Q3.period, team="West"), 4, [("S3", 0, 3.5)]),
+        (Q3, 5, []),  # no stage has five won deals to compare with
+    ],
+    ids=["all", "west", "too-few-won"],
+)  # fmt: skip
+def test_follow_up_gaps(
+    stalls: duckdb.DuckDBPyConnection, scope: Scope, min_won: int, expected: list[tuple]
+) -> None:
+    table = follow_up_gaps(stalls, scope, min_won_deals=min_won)
+    got = [
+        (r[0], int(r[1]), float(r[2]))
+        for r in table[["opportunity_id", "touches", "won_median_touches"]].itertuples(index=False)
+    ]
+    assert got == expected
+    assert (table["touches_short"] == table["won_median_touches"] - table["touches"]).all()
+
+
+def test_empty_database_gives_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
+    assert stalled_deals(con, Q3).empty
+    assert follow_up_gaps(con, Q3).empty
+    assert slipped_deals(con, Q3).empty
