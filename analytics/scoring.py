@@ -322,6 +322,9 @@ def scoring_from_rows(
         if not event_type:
             problems.append(f"rule {i} has points but no event type")
             continue
+        if _blank(points):
+            problems.append(f"{event_type}: points must be a number (the cell is empty)")
+            continue
         try:
             value = _number(points, f"{event_type}: points")
         except ValueError as exc:
