@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "analytics.ingest.cli",
     "analytics.demo",
     "analytics.report",
+    "analytics.forecast.cli",
 )
 
 log = logging.getLogger("analytics")

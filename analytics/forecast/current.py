@@ -1,0 +1,331 @@
+"""The forecast for the period an executive is looking at: number, range, gap, movers, what-if.
+
+Why one object: the Forecast page, the `report forecast` command and the what-if controls
+must all show the same number for the same scope, so `period_forecast` computes everything
+once (every method, the recommended one, the commit / best case / pipeline range, what is
+already won, the quota gap and coverage, the deals behind it) and the callers only draw.
+
+Which data: a period that is not over yet is forecast *live*, from the current
+`opportunities` as of the data date (the newest export) and every forecast call. A period
+that is over shows what the methods said at its start (the backtest's forecast, from the
+snapshot), next to what actually closed; its "deals" are the ones open in that snapshot.
+
+The what-if (`what_if`) is a pure function of the deals and the method inputs: override
+stage probabilities or leave deals out, and see the deal-based methods move.
+Definitions: docs/metrics-forecast.md, "Current period".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from analytics.forecast import inputs as fi
+from analytics.forecast.backtest import (
+    Recommendation,
+    backtest,
+    forecast_values,
+    start_ask,
+    start_snapshot,
+    total_call,
+)
+from analytics.forecast.methods import (
+    METHODS,
+    SALES_CYCLE,
+    STAGE_WEIGHTED,
+    CategoryCall,
+    rollup_calls,
+    sales_cycle_forecast,
+    stage_key,
+    stage_probabilities,
+)
+from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.settings import Stage, load_stages
+
+TOP_DEALS = 10
+GROUPINGS = ("rep", "manager", "team")
+
+DEAL_COLUMNS = [
+    "opportunity_id",
+    "opportunity_name",
+    "account",
+    "owner",
+    "stage",
+    "forecast_category",
+    "close_date",
+    "amount",
+    "probability",
+    "weighted",
+    "upside",
+    "downside",
+    "swing",
+]
+
+QUOTA_SQL = f"""
+SELECT sum(
+    CAST(q.amount AS DOUBLE)
+    * (least(q.period_end, CAST($period_end AS DATE))
+       - greatest(q.period_start, CAST($period_start AS DATE)) + 1)
+    / (q.period_end - q.period_start + 1)
+)
+FROM quotas AS q
+LEFT JOIN reps AS r ON r.rep = q.owner
+WHERE {owner_filter_sql("q.owner")}
+  AND q.period_start <= $period_end
+  AND q.period_end >= $period_start
+  AND q.period_end >= q.period_start
+"""
+
+
+@dataclass
+class PeriodForecast:
+    """Everything the page shows about one period's forecast (None = not defined)."""
+
+    period: Period
+    status: str  # "live", "closed" (period over: start-of-period forecast) or "no data"
+    data_date: date | None  # the data the forecast reads (snapshot or export date)
+    values: dict[str, float | None]
+    recommendation: Recommendation
+    recommended: float | None
+    range: CategoryCall | None  # commit / best case / pipeline, summed over reps
+    already_won: float
+    actual: float | None  # what closed won in the period so far (today's data)
+    open_amount: float
+    open_deals: int
+    quota: float | None
+    deals: pd.DataFrame  # DEAL_COLUMNS, every open deal expected in the period
+    calls: dict[str, CategoryCall] = field(default_factory=dict)  # per rep
+    submitted_owners: int = 0
+    probabilities: dict[str, float] = field(default_factory=dict)
+    inputs: fi.ForecastInputs | None = None
+
+    @property
+    def gap_to_quota(self) -> float | None:
+        """Quota - recommended forecast: positive = the forecast falls short."""
+        if self.quota is None or self.recommended is None:
+            return None
+        return self.quota - self.recommended
+
+    @property
+    def to_go(self) -> float | None:
+        """Quota - already won: what is still to book to make the number."""
+        return None if self.quota is None else self.quota - self.already_won
+
+    @property
+    def coverage(self) -> float | None:
+        """Open pipeline expected in the period / what is still to book (KPI definition)."""
+        remaining = self.to_go
+        if remaining is None or remaining <= 0:
+            return None
+        return self.open_amount / remaining
+
+    def top_deals(self, n: int = TOP_DEALS) -> pd.DataFrame:
+        return top_movers(self.deals, n)
+
+
+# --- pure helpers ----------------------------------------------------------------------
+
+
+def deal_table(deals: pd.DataFrame, probabilities: Mapping[str, float]) -> pd.DataFrame:
+    """Add each open deal's stage probability and how far it can move the forecast.
+
+    weighted = amount x p (its part of the stage-weighted forecast); upside = amount x
+    (1 - p), what winning it adds; downside = amount x p, what losing it takes away;
+    swing = the larger of the two. Unpriced deals (no amount) move nothing.
+    """
+    out = deals.copy()
+    amount = pd.to_numeric(out.get("amount"), errors="coerce").fillna(0.0).astype(float)
+    p = out["stage"].map(lambda s: probabilities.get(stage_key(s), 0.0) / 100.0)
+    p = pd.to_numeric(p, errors="coerce").fillna(0.0).astype(float)
+    out["amount"] = amount
+    out["probability"] = p
+    out["weighted"] = amount * p
+    out["upside"] = amount * (1.0 - p)
+    out["downside"] = amount * p
+    out["swing"] = out[["upside", "downside"]].max(axis=1)
+    for column in DEAL_COLUMNS:
+        if column not in out.columns:
+            out[column] = None
+    return out[[*DEAL_COLUMNS, *[c for c in ("segment", "age_end") if c in out.columns]]]
+
+
+def top_movers(deals: pd.DataFrame, n: int = TOP_DEALS) -> pd.DataFrame:
+    """The `n` deals whose outcome moves the forecast most (largest swing, then amount)."""
+    if deals.empty:
+        return deals[DEAL_COLUMNS].copy() if set(DEAL_COLUMNS) <= set(deals.columns) else deals
+    ranked = deals.sort_values(
+        ["swing", "amount", "opportunity_id"], ascending=[False, False, True], kind="stable"
+    )
+    return ranked.head(n)[DEAL_COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A scenario against the base: every method's value, before and after."""
+
+    base: dict[str, float | None]
+    scenario: dict[str, float | None]
+    base_recommended: float | None
+    scenario_recommended: float | None
+    excluded: tuple[str, ...]
+
+    def delta(self, method: str) -> float | None:
+        before, after = self.base.get(method), self.scenario.get(method)
+        return None if before is None or after is None else after - before
+
+
+def what_if(
+    forecast: PeriodForecast,
+    *,
+    overrides: Mapping[str, float] | None = None,
+    exclude: Iterable[str] = (),
+    stages: Sequence[Stage] | None = None,
+) -> WhatIf:
+    """Re-run the deal-based methods with other stage probabilities or without some deals.
+
+    Stage-weighted and sales-cycle are recomputed from the deals (minus `exclude`, by
+    opportunity id); the run-rate does not look at deals and the rep calls are the reps'
+    own numbers, so those stay as they are. The recommended forecast follows its recipe.
+    `overrides` (stage -> percent) apply on top of `stages` (default: the forecast's own
+    probabilities). Pure: nothing is read or saved.
+    """
+    base_probs = stage_probabilities(stages) if stages is not None else dict(forecast.probabilities)
+    probabilities = {**base_probs, **stage_probabilities((), overrides)}
+    dropped = {str(x) for x in exclude}
+    deals = forecast.deals
+    keep = deals[~deals["opportunity_id"].astype(str).isin(dropped)] if len(deals) else deals
+    scenario = dict(forecast.values)
+    weighted = deal_table(keep, probabilities)["weighted"].sum() if len(keep) else 0.0
+    if forecast.values.get(STAGE_WEIGHTED) is not None:
+        scenario[STAGE_WEIGHTED] = forecast.already_won + float(weighted)
+    if forecast.inputs is not None and forecast.values.get(SALES_CYCLE) is not None:
+        ins = forecast.inputs
+        triples = zip(keep["segment"], keep["age_end"], keep["amount"], strict=True)
+        rows = [
+            (str(seg), float(age), float(amount))
+            for seg, age, amount in triples
+            if not pd.isna(age) and not pd.isna(amount)
+        ]
+        scenario[SALES_CYCLE] = sales_cycle_forecast(
+            rows, ins.segments, ins.overall_cycle, forecast.already_won
+        )
+    rec = forecast.recommendation
+    return WhatIf(
+        base=dict(forecast.values),
+        scenario=scenario,
+        base_recommended=rec.value(forecast.values),
+        scenario_recommended=rec.value(scenario),
+        excluded=tuple(sorted(dropped & set(deals["opportunity_id"].astype(str)))),
+    )
+
+
+def calls_table(
+    calls: Mapping[str, CategoryCall],
+    roster: Mapping[str, tuple[str | None, str | None]],
+    by: str = "rep",
+) -> pd.DataFrame:
+    """Commit / best case / pipeline per rep, manager or team (largest commit first).
+
+    `roster` maps rep -> (manager, team); reps missing from it fall under "(none)".
+    """
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}: use {', '.join(GROUPINGS)}")
+    if by == "rep":
+        grouped = dict(calls)
+    else:
+        index = 0 if by == "manager" else 1
+        grouped = rollup_calls(calls, {rep: roster.get(rep, (None, None))[index] for rep in calls})
+    rows = [(g, c.commit, c.best_case, c.pipeline) for g, c in grouped.items()]
+    frame = pd.DataFrame(rows, columns=[by, "commit", "best_case", "pipeline"])
+    return frame.sort_values(["commit", by], ascending=[False, True]).reset_index(drop=True)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def quota_for(con: duckdb.DuckDBPyConnection, scope: Scope) -> float | None:
+    """The scope's quota for its period: overlapping quota rows pro-rated by days."""
+    row = con.execute(QUOTA_SQL, scope.params()).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def roster(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None]]:
+    """rep -> (manager, team) from the reps table."""
+    rows = con.execute("SELECT rep, manager, team FROM reps").fetchall()
+    return {rep: (manager, team) for rep, manager, team in rows}
+
+
+def period_forecast(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    recommendation: Recommendation | None = None,
+    stages: Sequence[Stage] | None = None,
+    overrides: Mapping[str, float] | None = None,
+    growth: float | None = None,
+    data_date: date | None = None,
+) -> PeriodForecast:
+    """The forecast for `scope` (its period and filters); see the module docstring.
+
+    `recommendation` normally comes from the page's backtest of the same period kind;
+    without it a backtest of the last 12 periods of that kind is run here.
+    """
+    stage_list = list(stages) if stages is not None else list(load_stages(con))
+    probabilities = stage_probabilities(stage_list, overrides)
+    today = data_date or fi.data_as_of(con)
+    period = scope.period
+    if recommendation is None:
+        recommendation = backtest(
+            con, scope, kind=period.kind, stages=stage_list, overrides=overrides,
+            growth=growth, data_date=today,
+        ).recommendation  # fmt: skip
+    ask: fi.Ask | None = None
+    status = "no data"
+    if today is not None and period.end > today:
+        ask, status = fi.Ask(period, today, None, "current"), "live"
+    elif today is not None:
+        snap = start_snapshot(fi.snapshot_dates(con), period.start)
+        if snap is not None:
+            ask, status = start_ask(period, snap), "closed"
+    actual = fi.actuals(con, [period], scope).get(period.label, (0.0, 0))[0]
+    quota = quota_for(con, scope)
+    if ask is None:
+        return PeriodForecast(
+            period=period, status=status, data_date=None, values=dict.fromkeys(METHODS),
+            recommendation=recommendation, recommended=None, range=None, already_won=actual,
+            actual=actual, open_amount=0.0, open_deals=0, quota=quota,
+            deals=pd.DataFrame(columns=DEAL_COLUMNS), probabilities=probabilities,
+        )  # fmt: skip
+    found = fi.gather(con, [ask], scope)[ask.key]
+    values = forecast_values(found, probabilities, growth=growth)
+    deals = deal_table(fi.open_deals(con, ask, scope), probabilities)
+    return PeriodForecast(
+        period=period,
+        status=status,
+        data_date=ask.data_date,
+        values=values,
+        recommendation=recommendation,
+        recommended=recommendation.value(values),
+        range=total_call(found),
+        already_won=found.already_won,
+        actual=actual,
+        open_amount=found.open_amount,
+        open_deals=found.open_deals,
+        quota=quota,
+        deals=deals,
+        calls=dict(found.calls),
+        submitted_owners=found.submitted_owners,
+        probabilities=probabilities,
+        inputs=found,
+    )
+
+
+def method_rows(forecast: PeriodForecast) -> pd.DataFrame:
+    """One row per method (and the recommended one) for the report and the page."""
+    rows = [(m, forecast.values.get(m)) for m in METHODS]
+    rows.append(("recommended", forecast.recommended))
+    return pd.DataFrame(rows, columns=["method", "forecast"])

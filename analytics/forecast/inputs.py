@@ -1,0 +1,559 @@
+"""What the forecast methods need, read from the data as it stood on a date.
+
+Why a separate layer: the methods (methods.py) are arithmetic on sums and counts; this
+module is the only place that decides *which rows* feed them, and the one rule that makes
+a backtest honest lives here: a forecast "as of" a date reads one pipeline snapshot (the
+export of that date, `opportunity_snapshots`) and the forecast calls submitted before a
+given moment, never the current `opportunities` table. Only the live forecast of the
+current period reads `opportunities` (source "current").
+
+Many forecasts are asked at once (every past month of a backtest, every week of a
+quarter): each is an `Ask`, and each query below answers all asks in one pass, joining a
+small table of asks to the snapshot rows, so a backtest of 24 periods is a handful of
+queries rather than hundreds. Values are always bound parameters; the only SQL that varies
+is the source table, chosen by code.
+
+Conventions (docs/metrics-forecast.md, "What a forecast reads"):
+
+* a snapshot shows everything up to and including its date; the days of the period *after*
+  the data date are still to come (`remaining_days`);
+* a period's pipeline is the open deals whose close date falls inside the period;
+* amounts are converted to the reporting currency at the latest rate on or before the data
+  date (the rate the forecaster knew); a deal whose currency has no such rate is unpriced
+  and left out (counted, never worth 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+
+from analytics.forecast.methods import (
+    CategoryCall,
+    RunRateInputs,
+    SegmentCycle,
+    call_from_fields,
+    call_from_submission,
+    category_of,
+)
+from analytics.metrics.fx import fx_params, priced_sql
+from analytics.scope import Period, Scope, owner_filter_sql
+
+Source = Literal["snapshot", "current"]
+
+# Look-back windows, in days up to and including the data date.
+CYCLE_LOOKBACK_DAYS = 365  # won/lost deals that give a segment's typical cycle and win rate
+RUN_RATE_DAYS = 90  # the run-rate's trailing window
+GROWTH_DAYS = 365  # growth: this many days' revenue against the same length before it
+NEW_REP_DAYS = 90  # a rep hired within this many days is "new"
+NEW_REP_HISTORY_DAYS = 730  # past hires whose first month measures a new rep's ramp
+FIRST_MONTH_DAYS = 30  # a new rep's "first month"
+NO_SEGMENT = "(none)"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One forecast to build: a period, the date of the data it may read, and a cut-off.
+
+    `data_date` is the snapshot date (source "snapshot") or the data's as-of date (source
+    "current"); `cutoff` admits forecast calls submitted strictly before it (None: all).
+    """
+
+    period: Period
+    data_date: date
+    cutoff: datetime | None = None
+    source: Source = "snapshot"
+
+    @property
+    def key(self) -> str:
+        return f"{self.period.label}@{self.data_date.isoformat()}"
+
+    @property
+    def remaining_days(self) -> int:
+        """Days of the period after the data date (all of them when it is before the start)."""
+        first_to_come = max(self.period.start.toordinal(), self.data_date.toordinal() + 1)
+        return max(0, self.period.end.toordinal() - first_to_come + 1)
+
+
+@dataclass
+class ForecastInputs:
+    """Everything the five methods read for one Ask (amounts in the reporting currency)."""
+
+    ask: Ask
+    already_won: float = 0.0  # won with a close date in the period, as of the data date
+    open_amount: float = 0.0  # open deals expected to close in the period
+    open_deals: int = 0
+    unpriced_deals: int = 0  # open in the period or won in it, currency without a rate
+    open_by_stage: dict[str, float] = field(default_factory=dict)
+    cycle_deals: list[tuple[str, float, float]] = field(default_factory=list)
+    undated_open: float = 0.0  # open amount without a created date (no age: not in cycle)
+    segments: dict[str, SegmentCycle] = field(default_factory=dict)
+    overall_cycle: SegmentCycle = field(default_factory=lambda: SegmentCycle(None, None, 0))
+    run_rate: RunRateInputs | None = None
+    calls: dict[str, CategoryCall] = field(default_factory=dict)  # per owner
+    submitted_owners: int = 0  # owners with at least one submitted call in the period
+    has_categories: bool = False  # any submitted call or any forecast_category on a deal
+
+
+# --- shared SQL ---------------------------------------------------------------------------
+
+_ASKS_SQL = """
+asks AS (
+    SELECT
+        unnest($ask_keys)                          AS ask,
+        CAST(unnest($period_starts) AS DATE)       AS period_start,
+        CAST(unnest($period_ends) AS DATE)         AS period_end,
+        CAST(unnest($data_dates) AS DATE)          AS data_date,
+        CAST(unnest($cutoffs) AS TIMESTAMP)        AS cutoff
+),
+rates AS (
+    SELECT a.ask, f.currency, arg_max(f.rate, f.rate_date) AS rate
+    FROM asks AS a
+    JOIN fx_rates AS f ON f.rate_date <= a.data_date
+    GROUP BY a.ask, f.currency
+)"""
+
+
+def _deals_sql(source: Source) -> str:
+    """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc)."""
+    if source == "snapshot":
+        origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
+    else:
+        origin = "CROSS JOIN opportunities AS s"
+    return f"""
+src AS (
+    SELECT
+        a.ask, a.period_start, a.period_end, a.data_date,
+        s.opportunity_id, s.opportunity_name, s.account, s.owner, s.stage, s.amount,
+        nullif(upper(trim(s.currency)), '')                          AS currency_key,
+        s.forecast_category, s.created_date, s.close_date, s.is_closed, s.is_won,
+        coalesce(nullif(trim(s.deal_type), ''), '{NO_SEGMENT}')      AS segment
+    FROM asks AS a
+    {origin}
+    LEFT JOIN reps AS r ON r.rep = s.owner
+    WHERE {owner_filter_sql("s.owner")}
+),
+deals AS (
+    SELECT
+        d.*,
+        CASE
+            WHEN d.amount IS NULL THEN NULL
+            WHEN d.currency_key IS NULL OR d.currency_key = $reporting_currency
+                THEN CAST(d.amount AS DOUBLE)
+            ELSE CAST(d.amount AS DOUBLE) * CAST(x.rate AS DOUBLE)
+        END                                                          AS amount_rc,
+        NOT d.is_closed AND d.close_date BETWEEN d.period_start AND d.period_end
+                                                                     AS open_in_period,
+        d.is_won AND d.close_date BETWEEN d.period_start AND d.period_end
+                                                                     AS won_in_period
+    FROM src AS d
+    LEFT JOIN rates AS x ON x.ask = d.ask AND x.currency = d.currency_key
+)"""
+
+
+# Open pipeline of the period and what is already won: per stage, per (segment, age on the
+# period's last day), and per ask, in one scan (GROUPING SETS).
+def pipeline_sql(source: Source) -> str:
+    return f"""
+WITH {_ASKS_SQL},
+{_deals_sql(source)}
+SELECT
+    grouping(stage, segment, age_end)                                 AS level,
+    ask, stage, segment, age_end,
+    coalesce(sum(amount_rc) FILTER (WHERE open_in_period), 0)         AS open_amount,
+    count(*) FILTER (WHERE open_in_period)                            AS open_deals,
+    coalesce(sum(amount_rc) FILTER (WHERE won_in_period), 0)          AS won_amount,
+    count(*) FILTER (WHERE amount IS NOT NULL AND amount_rc IS NULL)  AS unpriced_deals
+FROM (
+    SELECT *, period_end - created_date AS age_end
+    FROM deals
+    WHERE open_in_period OR won_in_period
+)
+GROUP BY GROUPING SETS ((ask), (ask, stage), (ask, segment, age_end))
+"""
+
+
+# Closed deals in the look-back windows: each segment's typical cycle and win rate (last
+# 365 days), the run-rate's 90-day window and its two years for growth, and whether
+# anything was ever won.
+def history_sql(source: Source) -> str:
+    return f"""
+WITH {_ASKS_SQL},
+{_deals_sql(source)},
+closed AS (
+    SELECT
+        ask, data_date, segment, is_won, amount_rc,
+        close_date > data_date - {CYCLE_LOOKBACK_DAYS} AND close_date <= data_date
+                                                                      AS in_lookback,
+        CASE WHEN is_won AND close_date >= created_date
+             THEN close_date - created_date END                       AS cycle_days,
+        close_date > data_date - {RUN_RATE_DAYS} AND close_date <= data_date
+                                                                      AS in_last_90,
+        close_date > data_date - {GROWTH_DAYS} AND close_date <= data_date
+                                                                      AS in_year,
+        close_date > data_date - {2 * GROWTH_DAYS}
+            AND close_date <= data_date - {GROWTH_DAYS}               AS in_prev_year,
+        close_date <= data_date                                       AS known,
+        close_date
+    FROM deals
+    WHERE is_closed
+)
+SELECT
+    grouping(segment)                                                 AS level,
+    ask, segment,
+    count(*) FILTER (WHERE in_lookback AND is_won)                    AS won_deals,
+    median(cycle_days) FILTER (WHERE in_lookback)                     AS typical_days,
+    sum(amount_rc) FILTER (WHERE in_lookback AND is_won)              AS won_amount,
+    sum(amount_rc) FILTER (WHERE in_lookback)                         AS closed_amount,
+    coalesce(sum(amount_rc) FILTER (WHERE is_won AND in_last_90), 0)  AS revenue_90,
+    coalesce(sum(amount_rc) FILTER (WHERE is_won AND in_year), 0)     AS revenue_year,
+    coalesce(sum(amount_rc) FILTER (WHERE is_won AND in_prev_year), 0) AS revenue_prev_year,
+    -- the earlier year is a basis for growth only if the data reaches back over all of it
+    min(close_date) <= min(data_date) - {2 * GROWTH_DAYS} + 1         AS covers_prev_year,
+    count(*) FILTER (WHERE is_won AND known) > 0                      AS has_history
+FROM closed
+GROUP BY GROUPING SETS ((ask), (ask, segment))
+"""
+
+
+# New reps and the ramp of past new reps: reps (scope-filtered) hired in the 90 days up to
+# the data date, and what reps hired earlier won in their first 30 days.
+def ramp_sql(source: Source) -> str:
+    return f"""
+WITH {_ASKS_SQL},
+{_deals_sql(source)},
+roster AS (
+    SELECT r.rep, r.hire_date
+    FROM reps AS r
+    WHERE r.hire_date IS NOT NULL AND {owner_filter_sql("r.rep")}
+),
+new_reps AS (
+    SELECT a.ask, count(ro.rep) AS new_reps
+    FROM asks AS a
+    LEFT JOIN roster AS ro
+        ON ro.hire_date > a.data_date - {NEW_REP_DAYS} AND ro.hire_date <= a.data_date
+    GROUP BY a.ask
+),
+past_hires AS (
+    SELECT a.ask, a.data_date, ro.rep, ro.hire_date
+    FROM asks AS a
+    JOIN roster AS ro
+        ON ro.hire_date > a.data_date - {NEW_REP_HISTORY_DAYS}
+       AND ro.hire_date <= a.data_date - {FIRST_MONTH_DAYS}
+),
+first_month AS (
+    SELECT h.ask, count(d.opportunity_id) AS deals, coalesce(sum(d.amount_rc), 0) AS amount
+    FROM past_hires AS h
+    JOIN deals AS d
+        ON d.ask = h.ask AND d.owner = h.rep AND d.is_won
+       AND d.close_date >= h.hire_date
+       AND d.close_date < h.hire_date + {FIRST_MONTH_DAYS}
+       AND d.close_date <= h.data_date
+    GROUP BY h.ask
+)
+SELECT
+    n.ask,
+    n.new_reps,
+    (SELECT count(*) FROM past_hires AS h WHERE h.ask = n.ask)        AS past_hires,
+    coalesce(f.deals, 0)                                              AS first_month_deals,
+    coalesce(f.amount, 0)                                             AS first_month_amount
+FROM new_reps AS n
+LEFT JOIN first_month AS f ON f.ask = n.ask
+"""
+
+
+# Forecast calls visible to each ask (latest per owner, sub-period and category, submitted
+# before the cut-off, for sub-periods inside the period), and the deals' own categories for
+# the deals no call covers (grouped by owner and raw category label).
+def calls_sql(source: Source) -> str:
+    return f"""
+WITH {_ASKS_SQL},
+calls AS (
+    SELECT
+        a.ask, f.owner, f.period_start AS unit_start, f.period_end AS unit_end,
+        lower(trim(f.category))                                       AS category,
+        CAST(arg_max(f.amount, f.submitted_at) AS DOUBLE)             AS amount
+    FROM asks AS a
+    JOIN forecast_submissions AS f
+        ON f.period_start >= a.period_start AND f.period_end <= a.period_end
+       AND (a.cutoff IS NULL OR f.submitted_at < a.cutoff)
+    LEFT JOIN reps AS r ON r.rep = f.owner
+    WHERE {owner_filter_sql("f.owner")}
+    GROUP BY ALL
+),
+units AS (SELECT DISTINCT ask, owner, unit_start, unit_end FROM calls),
+{_deals_sql(source)},
+uncovered AS (
+    SELECT d.*
+    FROM deals AS d
+    WHERE (d.open_in_period OR d.won_in_period)
+      AND NOT EXISTS (
+          SELECT 1 FROM units AS u
+          WHERE u.ask = d.ask AND u.owner IS NOT DISTINCT FROM d.owner
+            AND d.close_date BETWEEN u.unit_start AND u.unit_end
+      )
+)
+SELECT 'call' AS kind, ask, owner, unit_start, category AS label, amount, NULL AS won
+FROM calls
+UNION ALL
+SELECT 'fields', ask, owner, NULL, forecast_category,
+       coalesce(sum(amount_rc) FILTER (WHERE open_in_period), 0),
+       coalesce(sum(amount_rc) FILTER (WHERE won_in_period), 0)
+FROM uncovered
+GROUP BY ALL
+UNION ALL
+SELECT 'labelled', ask, NULL, NULL, NULL, count(*), NULL
+FROM deals
+WHERE forecast_category IS NOT NULL AND trim(forecast_category) <> ''
+GROUP BY ask
+"""
+
+
+# The deals behind a live forecast: each open deal expected to close in the period.
+def open_deals_sql(source: Source) -> str:
+    return f"""
+WITH {_ASKS_SQL},
+{_deals_sql(source)}
+SELECT
+    ask, opportunity_id, opportunity_name, account, owner, stage, forecast_category,
+    segment, created_date, close_date, amount_rc AS amount,
+    period_end - created_date AS age_end
+FROM deals
+WHERE open_in_period
+ORDER BY amount_rc DESC NULLS LAST, opportunity_id
+"""
+
+
+# What actually closed won in each period, from the current opportunities: converted at
+# the close date's rate, as the KPI table does.
+ACTUALS_SQL = f"""
+WITH periods AS (
+    SELECT unnest($labels)                         AS label,
+           CAST(unnest($period_starts) AS DATE)    AS period_start,
+           CAST(unnest($period_ends) AS DATE)      AS period_end
+),
+won AS (
+    SELECT o.amount, nullif(upper(trim(o.currency)), '') AS currency_key,
+           o.close_date, o.close_date AS rate_day
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE o.is_won AND o.close_date BETWEEN $first_day AND $last_day
+      AND {owner_filter_sql("o.owner")}
+),
+priced AS ({priced_sql("won")})
+SELECT
+    p.label,
+    coalesce(sum(w.amount_rc), 0)           AS actual,
+    count(w.close_date)                     AS won_deals,
+    count(*) FILTER (WHERE w.unpriced)      AS unpriced_deals
+FROM periods AS p
+LEFT JOIN priced AS w ON w.close_date BETWEEN p.period_start AND p.period_end
+GROUP BY p.label
+"""
+
+
+# --- running the queries ----------------------------------------------------------------
+
+
+def _params(
+    con: duckdb.DuckDBPyConnection, asks: list[Ask], scope: Scope, currency: str | None
+) -> dict[str, Any]:
+    return {
+        "ask_keys": [a.key for a in asks],
+        "period_starts": [a.period.start for a in asks],
+        "period_ends": [a.period.end for a in asks],
+        "data_dates": [a.data_date for a in asks],
+        "cutoffs": [a.cutoff for a in asks],
+        "team": scope.team,
+        "region": scope.region,
+        "rep": scope.rep,
+    } | fx_params(con, currency)
+
+
+def _float(value: Any) -> float:
+    return 0.0 if value is None or pd.isna(value) else float(value)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple]:
+    return con.execute(sql, params).fetchall()
+
+
+def gather(
+    con: duckdb.DuckDBPyConnection,
+    asks: list[Ask],
+    scope: Scope,
+    *,
+    reporting_currency: str | None = None,
+) -> dict[str, ForecastInputs]:
+    """The inputs of every Ask (keyed by `Ask.key`); the scope's period is not used.
+
+    Asks are grouped by source; each group costs four queries whatever its size.
+    """
+    out: dict[str, ForecastInputs] = {}
+    unique = list({a.key: a for a in asks}.values())
+    for source in ("snapshot", "current"):
+        group = [a for a in unique if a.source == source]
+        if not group:
+            continue
+        params = _params(con, group, scope, reporting_currency)
+        found = {a.key: ForecastInputs(ask=a) for a in group}
+        _read_pipeline(found, _rows(con, pipeline_sql(source), params))
+        history = _rows(con, history_sql(source), params)
+        ramp = _rows(con, ramp_sql(source), params)
+        _read_history(found, history, ramp)
+        _read_calls(found, _rows(con, calls_sql(source), params))
+        out.update(found)
+    return out
+
+
+def _read_pipeline(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
+    for level, ask, stage, segment, age_end, open_amount, open_n, won, unpriced in rows:
+        inputs = found[ask]
+        if level == 0b111:  # per ask
+            inputs.already_won = _float(won)
+            inputs.open_amount = _float(open_amount)
+            inputs.open_deals = int(open_n)
+            inputs.unpriced_deals = int(unpriced)
+        elif level == 0b011:  # per stage
+            if open_n:
+                inputs.open_by_stage[stage] = _float(open_amount)
+        elif open_n:  # per segment and age
+            if age_end is None:
+                inputs.undated_open += _float(open_amount)
+            else:
+                inputs.cycle_deals.append((segment, float(age_end), _float(open_amount)))
+
+
+def _segment(won: Any, typical: Any, won_amount: Any, closed_amount: Any) -> SegmentCycle:
+    closed = _float(closed_amount)
+    rate = _float(won_amount) / closed if closed > 0 else None
+    days = None if typical is None or pd.isna(typical) else float(typical)
+    return SegmentCycle(typical_days=days, win_rate=rate, won_deals=int(won or 0))
+
+
+def _read_history(
+    found: dict[str, ForecastInputs], history: list[tuple], ramp: list[tuple]
+) -> None:
+    totals: dict[str, tuple[float, float, float, bool]] = {}
+    for row in history:
+        level, ask, segment, won, typical, won_amt, closed_amt = row[:7]
+        r90, year, prev_year, covers, has = row[7:]
+        if level == 1:
+            found[ask].overall_cycle = _segment(won, typical, won_amt, closed_amt)
+            # growth needs a full earlier year; otherwise 0 prior revenue = "no basis"
+            totals[ask] = (
+                _float(r90),
+                _float(year),
+                _float(prev_year) if covers else 0.0,
+                bool(has),
+            )
+        else:
+            found[ask].segments[segment] = _segment(won, typical, won_amt, closed_amt)
+    for ask, new_reps, past_hires, fm_deals, fm_amount in ramp:
+        inputs = found[ask]
+        r90, year, prev_year, has = totals.get(ask, (0.0, 0.0, 0.0, False))
+        hires, deals = int(past_hires), int(fm_deals)
+        inputs.run_rate = RunRateInputs(
+            revenue_90=r90,
+            revenue_year=year,
+            revenue_prev_year=prev_year,
+            new_reps=int(new_reps),
+            deals_per_new_rep=deals / hires if hires else 0.0,
+            avg_new_rep_deal=_float(fm_amount) / deals if deals else 0.0,
+            remaining_days=inputs.ask.remaining_days,
+            already_won=inputs.already_won,
+            has_history=has,
+        )
+    for inputs in found.values():  # an ask with no rows at all still gets run-rate inputs
+        if inputs.run_rate is None:
+            inputs.run_rate = RunRateInputs(
+                0.0, 0.0, 0.0, 0, 0.0, 0.0, inputs.ask.remaining_days, inputs.already_won, False
+            )
+
+
+def _read_calls(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
+    submitted: dict[tuple[str, str, Any], dict[str, float]] = {}
+    fields: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}
+    for kind, ask, owner, unit_start, label, amount, won in rows:
+        if kind == "labelled":
+            found[ask].has_categories = found[ask].has_categories or int(amount) > 0
+        elif kind == "call":
+            submitted.setdefault((ask, owner, unit_start), {})[label] = _float(amount)
+        else:
+            won_sum, by_cat = fields.get((ask, owner), (0.0, {}))
+            category = category_of(label)
+            if category is not None:
+                by_cat[category] = by_cat.get(category, 0.0) + _float(amount)
+            fields[(ask, owner)] = (won_sum + _float(won), by_cat)
+    owners_with_calls: dict[str, set[str]] = {}
+    for (ask, owner, _unit), cats in submitted.items():
+        inputs = found[ask]
+        inputs.calls[owner] = inputs.calls.get(owner, CategoryCall(0, 0, 0)) + (
+            call_from_submission(cats)
+        )
+        owners_with_calls.setdefault(ask, set()).add(owner)
+        inputs.has_categories = True
+    for (ask, owner), (won_sum, by_cat) in fields.items():
+        inputs = found[ask]
+        key = owner if owner is not None else "(no owner)"
+        inputs.calls[key] = inputs.calls.get(key, CategoryCall(0, 0, 0)) + call_from_fields(
+            won_sum, by_cat
+        )
+    for ask, owners in owners_with_calls.items():
+        found[ask].submitted_owners = len(owners)
+
+
+def actuals(
+    con: duckdb.DuckDBPyConnection,
+    periods: list[Period],
+    scope: Scope,
+    *,
+    reporting_currency: str | None = None,
+) -> dict[str, tuple[float, int]]:
+    """Period label -> (won amount, won deals) from the current opportunities."""
+    if not periods:
+        return {}
+    params = {
+        "labels": [p.label for p in periods],
+        "period_starts": [p.start for p in periods],
+        "period_ends": [p.end for p in periods],
+        "first_day": min(p.start for p in periods),
+        "last_day": max(p.end for p in periods),
+        "team": scope.team,
+        "region": scope.region,
+        "rep": scope.rep,
+    } | fx_params(con, reporting_currency)
+    rows = con.execute(ACTUALS_SQL, params).fetchall()
+    return {label: (_float(amount), int(n)) for label, amount, n, _unpriced in rows}
+
+
+def open_deals(
+    con: duckdb.DuckDBPyConnection,
+    ask: Ask,
+    scope: Scope,
+    *,
+    reporting_currency: str | None = None,
+) -> pd.DataFrame:
+    """The open deals behind one Ask's forecast, largest first (one row per deal)."""
+    params = _params(con, [ask], scope, reporting_currency)
+    frame = con.execute(open_deals_sql(ask.source), params).df()
+    return frame.drop(columns=["ask"])
+
+
+def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Every snapshot date, oldest first."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT snapshot_date FROM opportunity_snapshots ORDER BY 1"
+        ).fetchall()
+    ]
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The current data's as-of date: the newest export date in `opportunities`."""
+    return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]
