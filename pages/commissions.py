@@ -1,15 +1,497 @@
-"""Commissions: payouts, statements, what-if and approval (in progress)."""
+"""Commissions: what every rep is paid, why, what closing more would pay, and approval.
+
+Ops pay commissions from this page and reps ask it "why is my payout what it is", so every
+figure comes from statement lines (analytics.commissions): the team table sums them, the
+statement lists them with the sentence that explains the total, the what-if recomputes
+them with chosen open deals closed, and approval freezes them. Plans, splits, SPIFFs,
+draws and refunds are edited on the Plans tab and validated in full before anything is
+saved. The page only draws; definitions are in docs/metrics-commissions.md.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
 import streamlit as st
 
+from analytics.commissions import approval, data
+from analytics.commissions.engine import Ledger, Statement, month_periods, team_table
+from analytics.commissions.plans import (
+    RULE_COLUMNS,
+    TIER_MODES,
+    plan_for_month,
+    plan_from_json,
+    plan_from_rows,
+    plan_to_json,
+    plan_versions,
+    rules_to_rows,
+    save_plan,
+)
+from analytics.commissions.statements import (
+    diff_statements,
+    explain,
+    explain_change,
+    export_bytes,
+    open_deals,
+    payroll_file_name,
+    statement_file_name,
+    statement_frame,
+    what_if,
+)
+from analytics.exports import CSV_MIME, EXCEL_MIME
+from analytics.scope import Period, Scope
 from pages import _ui
+
+FLASH_KEY = "com:flash"  # session_state: (section, message) shown once after a rerun
+PLAN_EDITOR = "com:plan_rules"
+NOW = "now (current data)"
+MONEY_FORMAT = "%,.2f"
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+def _flash(section: str) -> None:
+    flash = st.session_state.get(FLASH_KEY)
+    if flash and flash[0] == section:
+        st.success(flash[1])
+        st.session_state.pop(FLASH_KEY, None)
+
+
+def _saved(section: str, message: str, *editor_keys: str) -> None:
+    """After a save: forget the editors' pending edits (now saved) and rerun."""
+    st.session_state[FLASH_KEY] = (section, message)
+    for key in editor_keys:
+        st.session_state.pop(key, None)
+    st.rerun()
+
+
+def _problems(what: str, problems: list[str]) -> None:
+    st.error(
+        f"Nothing saved: the {what} {'has a problem' if len(problems) == 1 else 'have problems'}"
+        ":\n\n" + "\n".join(f"- {p}" for p in problems)
+    )
+
+
+def _guarded(what: str, section: Callable[[], None]) -> None:
+    """One section failing shows one sentence and leaves the other tabs usable."""
+    try:
+        section()
+    except Exception as exc:
+        _ui.friendly_error(what, exc)
+
+
+def _display(df: pd.DataFrame) -> pd.DataFrame:
+    """Decimal columns as floats for the browser table (exports keep the Decimals)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, Decimal)).any():
+            out[col] = out[col].map(lambda v: float(v) if isinstance(v, Decimal) else v)
+    return out
+
+
+def _money(value: Decimal | None) -> str:
+    return _ui.DASH if value is None else f"{value:,.2f}"
+
+
+def _downloads(df: pd.DataFrame, name: str, key: str, sheet: str) -> None:
+    with st.container(horizontal=True):
+        st.download_button(
+            "CSV", data=export_bytes(df, "csv"), file_name=f"{name}.csv", mime=CSV_MIME,
+            key=f"{key}:csv", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+        st.download_button(
+            "Excel", data=lambda: export_bytes(df, "xlsx", sheet), file_name=f"{name}.xlsx",
+            mime=EXCEL_MIME, key=f"{key}:xlsx", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+
+
+MONEY_COLUMNS = (
+    "credited_bookings", "quota", "commission", "base", "adjustments", "total", "spiffs",
+    "clawbacks", "draws", "prior_period_adjustments", "deal_amount", "credited", "amount",
+    "before", "after", "change", "from", "to", "credited_now", "commission_now",
+    "credited_projected", "commission_projected",
+)  # fmt: skip
+PERCENT_COLUMNS = ("attainment", "rate", "share")
+
+
+def _config(df: pd.DataFrame) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for col in df.columns:
+        label = col.replace("_", " ")
+        if col in MONEY_COLUMNS:
+            config[col] = st.column_config.NumberColumn(label, format=MONEY_FORMAT)
+        elif col in PERCENT_COLUMNS:
+            config[col] = st.column_config.NumberColumn(label, format="percent")
+    return config
+
+
+def _table(df: pd.DataFrame, key: str) -> None:
+    shown = _display(df)
+    st.dataframe(shown, hide_index=True, column_config=_config(shown), key=key)
+
+
+# --- month and reps ---------------------------------------------------------------------------
+
+
+def _month(scope: Scope) -> Period:
+    """Statements, what-if and approval are per month: the scope's, or one of its months."""
+    months = month_periods(scope.period)
+    if len(months) == 1:
+        return months[0]
+    labels = [m.label for m in reversed(months)]
+    label = st.selectbox(
+        "Month", labels, key="com:month",
+        help="Commissions are paid per calendar month; the Team tab sums the months of "
+        f"{scope.period.label}, the other tabs show one month.",
+    )  # fmt: skip
+    return months[len(months) - 1 - labels.index(label)] if label in labels else months[-1]
+
+
+def _reps(ledger: Ledger, month: Period, scope: Scope) -> list[str]:
+    reps = list(ledger.payable(month))
+    if scope.team or scope.region:
+        reps = [
+            r
+            for r in reps
+            if scope.team in (None, ledger.info(r).team)
+            and scope.region in (None, ledger.info(r).region)
+        ]
+    return reps
+
+
+def _pick_rep(ledger: Ledger, month: Period, scope: Scope, key: str) -> str | None:
+    reps = _reps(ledger, month, scope)
+    if scope.rep:
+        return scope.rep
+    if not reps:
+        st.info(f"No rep has a statement for {month.label}.")
+        return None
+    return st.selectbox("Rep", reps, key=key)
+
+
+# --- tabs ---------------------------------------------------------------------------------------
+
+
+def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
+    table = team_table(cur, scope, ledger)
+    months = month_periods(scope.period)
+    versions = sorted({plan_for_month(cur, m.start).label() for m in months})
+    st.caption(
+        f"Scope: {scope.describe()}. Plan in force: {', '.join(versions)}. Each month is "
+        "paid under the plan version effective then; locked months show their frozen "
+        "statements."
+    )
+    if table.empty:
+        st.info("No rep is covered by the plan or credited with a won deal in this period.")
+        return
+    with_quota = table[table["quota"].notna()]
+    at_quota = int((with_quota["attainment"] >= 1).sum())
+    locked = bool(table["locked"].all())
+    cols = st.columns(4)
+    cols[0].metric("Total payout", _money(sum(table["total"], Decimal("0.00"))))
+    cols[1].metric("Commission", _money(sum(table["commission"], Decimal("0.00"))))
+    cols[2].metric(
+        "Reps at quota", f"{at_quota} of {len(with_quota)}",
+        help="Reps whose credited bookings reached their quota (the quotas table's, else "
+        "the plan's) in the period.",
+    )  # fmt: skip
+    cols[3].metric("Status", "Locked" if locked else "Open")
+    _table(table, "com:team_table")
+    _downloads(table, payroll_file_name(scope.period.label, "csv")[:-4], "com:payroll", "payroll")
+
+
+def _statement(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope, month: Period) -> None:
+    rep = _pick_rep(ledger, month, scope, "com:statement_rep")
+    if rep is None:
+        return
+    st_ = ledger.statement(rep, month)
+    if st_ is None:
+        st.info(f"{rep} has no statement for {month.label} (no plan covers them and no deal).")
+        return
+    st.markdown(f"**{explain(st_)}**")
+    cols = st.columns(4)
+    cols[0].metric("Total", _money(st_.total))
+    cols[1].metric("Commission", _money(st_.commission))
+    cols[2].metric("Credited bookings", _money(st_.credited_bookings))
+    cols[3].metric(
+        "Attainment",
+        _ui.percent(float(st_.attainment)) if st_.attainment is not None else _ui.DASH,
+        help=f"Quota {_money(st_.quota)} from the {st_.quota_source or 'plan'}.",
+    )
+    frame = statement_frame(st_)
+    _table(frame.drop(columns=["rep", "period"]), "com:statement_lines")
+    _downloads(frame, statement_file_name(st_, "csv")[:-4], "com:statement", "statement")
+    _changes(cur, ledger, rep, month, st_)
+
+
+def _changes(
+    cur: duckdb.DuckDBPyConnection, ledger: Ledger, rep: str, month: Period, now: Statement
+) -> None:
+    st.subheader("Why did my payout change?")
+    _flash("runs")
+    runs = approval.runs(cur, month)
+    if runs.empty:
+        st.caption(
+            f"No stored run of {month.label} yet. Record one now; after the data changes, "
+            "compare it with the current figures line by line."
+        )
+    else:
+        labels = {
+            int(r.run_id): f"#{int(r.run_id)} {r.kind} {pd.Timestamp(r.created_at):%Y-%m-%d %H:%M}"
+            + (f" ({r.note})" if isinstance(r.note, str) and r.note else "")
+            for r in runs.itertuples(index=False)
+        }
+        cols = st.columns(2)
+        before = cols[0].selectbox(
+            "Compare", list(labels), format_func=labels.get, key="com:diff_a"
+        )
+        after = cols[1].selectbox(
+            "with", [NOW, *labels], format_func=lambda v: labels.get(v, v), key="com:diff_b"
+        )
+        a = approval.run_statements(cur, int(before)).get(rep)
+        b = now if after == NOW else approval.run_statements(cur, int(after)).get(rep)
+        st.write(explain_change(a, b))
+        diff = diff_statements(a, b)
+        if not diff.empty:
+            _table(diff, "com:diff")
+    with st.form("com:record", border=False):
+        cols = st.columns([3, 1], vertical_alignment="bottom")
+        note = cols[0].text_input("Note for the run (optional)", key="com:run_note")
+        if cols[1].form_submit_button("Record this run"):
+            run_id = approval.record_run(cur, month, note=note)
+            _saved("runs", f"Recorded run #{run_id} of {month.label}.")
+
+
+def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
+    rep = _pick_rep(ledger, month, scope, "com:whatif_rep")
+    if rep is None:
+        return
+    if ledger.is_locked(month):
+        st.caption(f"{month.label} is locked: the projection is only an illustration.")
+    deals = open_deals(ledger, rep, month)
+    options = {
+        r.opportunity_id: f"{r.opportunity_id} {r.opportunity_name or ''} · {r.stage} · "
+        f"{float(r.amount):,.0f}" + ("" if float(r.share) == 1 else f" x {float(r.share):.0%}")
+        for r in deals.itertuples(index=False)
+    }
+    chosen = st.multiselect(
+        "Open deals to close this month", list(options), format_func=options.get,
+        key="com:whatif_deals",
+        help="Each chosen deal counts as won on the month's last day, with the rep's credit "
+        "share, after every deal already won.",
+    )  # fmt: skip
+    current = ledger.statement(rep, month)
+    quota = float(current.quota) if current is not None and current.quota else 10_000.0
+    extra = st.slider(
+        "Extra bookings", min_value=0.0, max_value=max(quota * 2, 1000.0), value=0.0,
+        step=max(round(quota / 20, -2), 100.0), key="com:whatif_extra",
+    )  # fmt: skip
+    result = what_if(ledger, rep, month, chosen, Decimal(str(extra)))
+    cols = st.columns(3)
+    cols[0].metric("Payout now", _money(result.current.total))
+    cols[1].metric(
+        "Projected payout", _money(result.projected.total),
+        f"{result.change:+,.2f}" if result.change else None,
+    )  # fmt: skip
+    attainment = result.projected.attainment
+    cols[2].metric(
+        "Projected attainment", _ui.percent(float(attainment)) if attainment is not None else "—"
+    )
+    st.markdown(f"**{explain(result.projected)}**")
+    st.caption("Tier by tier: what each band of the plan credits and pays, now and projected.")
+    _table(result.bands, "com:whatif_bands")
+
+
+def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> None:
+    _flash("approval")
+    locks = approval.locks(cur)
+    if ledger.is_locked(month):
+        row = locks[locks["period"] == month.label].iloc[0]
+        by = f" by {row['locked_by']}" if isinstance(row["locked_by"], str) else ""
+        st.success(
+            f"{month.label} is locked (since {pd.Timestamp(row['locked_at']):%Y-%m-%d %H:%M}"
+            f"{by}): its statements are frozen. Later data changes are paid as corrections "
+            f"in {approval.next_open_month(cur, month.start).label}."
+        )
+    else:
+        statements = ledger.payable(month)
+        total = sum((s.total for s in statements.values()), Decimal("0.00"))
+        corrections = sum((s.prior_adjustments for s in statements.values()), Decimal("0.00"))
+        st.write(
+            f"{month.label} is open: {len(statements)} statements, total {_money(total)}"
+            + (f", including {_money(corrections)} of corrections of locked months."
+               if corrections else ".")
+        )  # fmt: skip
+        with st.form("com:lock", border=False):
+            by = st.text_input("Approved by", key="com:lock_by")
+            sure = st.checkbox(
+                f"I have checked the statements of {month.label}; lock them for good.",
+                key="com:lock_sure",
+            )
+            if st.form_submit_button(f"Lock {month.label}", type="primary"):
+                if not sure:
+                    st.warning("Tick the box to confirm: a locked month is never unlocked.")
+                else:
+                    approval.lock_period(cur, month, by=by or None)
+                    _saved("approval", f"Locked {month.label}.")
+    if not locks.empty:
+        st.caption("Locked months")
+        _table(locks, "com:locks")
+
+
+def _plans(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
+    _flash("plans")
+    versions = plan_versions(cur)
+    st.caption(
+        "Plans are versioned: a save adds a version in force from its month on, so every "
+        "past month stays paid under the plan that held then. A version cannot start in or "
+        "before a locked month."
+    )
+    listing = pd.DataFrame(
+        [
+            {"version": v.version, "name": v.plan.name, "effective_from": v.effective_from,
+             "saved_at": v.saved_at, "saved_by": v.saved_by, "note": v.note or v.plan.note}
+            for v in versions
+        ]
+    )  # fmt: skip
+    st.dataframe(listing, hide_index=True, key="com:plan_versions")
+    latest = max(versions, key=lambda v: (v.effective_from, v.version))
+    st.subheader(f"Edit: a new version based on {latest.label()}")
+    st.caption(
+        "One row per role and level (`*` = any). Rates are fractions (0.10 = 10%). Tiers: "
+        "`attainment:rate` pairs, e.g. `0:0.08; 1:0.12` (from 100% of quota, 12%); "
+        "accelerators: `attainment:multiplier`, e.g. `1:1.5`. Threshold: attainment below "
+        "which the threshold rate applies to everything (0 = none). Cap: the most "
+        "commission a month pays. Clawback days: a deal lost/refunded/churned within them "
+        "is taken back."
+    )
+    name = st.text_input("Plan name", value=latest.plan.name, key="com:plan_name")
+    rows = pd.DataFrame(rules_to_rows(latest.plan), columns=list(RULE_COLUMNS))
+    edited = st.data_editor(
+        rows, key=PLAN_EDITOR, num_rows="dynamic", hide_index=True,
+        column_config={
+            "tier_mode": st.column_config.SelectboxColumn("tier mode", options=list(TIER_MODES)),
+            "clawback_days": st.column_config.NumberColumn("clawback days", step=1),
+        },
+    )  # fmt: skip
+    locked = approval.locks(cur)
+    default_start = month.start
+    if not locked.empty:
+        last = Period.parse(str(locked["period"].iloc[0]))
+        default_start = max(default_start, last.shifted(1).start)
+    cols = st.columns(2)
+    effective = cols[0].date_input(
+        "In force from (first day of a month)", value=default_start, key="com:plan_from"
+    )
+    note = cols[1].text_input("Note", key="com:plan_note")
+    if st.button("Save as a new version", type="primary", key="com:plan_save"):
+        plan, problems = plan_from_rows(name, edited.to_dict("records"), note)
+        if plan is None:
+            _problems("plan", problems)
+        else:
+            try:
+                saved = save_plan(cur, plan, _as_date(effective), note=note)
+            except ValueError as exc:
+                _problems("plan", str(exc).split("; "))
+            else:
+                _saved("plans", f"Saved {saved.label()}, in force from "
+                       f"{saved.effective_from:%Y-%m}.", PLAN_EDITOR)  # fmt: skip
+    with st.expander("Plan file (JSON)"):
+        st.download_button(
+            "Download this plan", data=plan_to_json(latest.plan),
+            file_name="commission_plan.json", mime="application/json",
+            key="com:plan_download", on_click="ignore",
+        )  # fmt: skip
+        upload = st.file_uploader("Upload a plan file", type=["json"], key="com:plan_upload")
+        if upload is not None:
+            try:
+                plan = plan_from_json(upload.getvalue().decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                _problems("plan file", [str(exc)])
+            else:
+                st.write(f"{plan.name}: {len(plan.rules)} rules.")
+                if st.button("Save the uploaded plan", key="com:plan_upload_save"):
+                    try:
+                        saved = save_plan(cur, plan, _as_date(effective), note=note)
+                    except ValueError as exc:
+                        _problems("plan file", str(exc).split("; "))
+                    else:
+                        _saved("plans", f"Saved {saved.label()}.", PLAN_EDITOR)
+    _data_tables(cur)
+
+
+DATA_TABLES: tuple[tuple[str, str, Callable, Callable, str], ...] = (
+    ("Credit splits", "splits", data.load_splits, data.save_splits,
+     "Who shares a deal's credit: one row per deal and rep; each deal's shares sum to 1. "
+     "Deals without rows credit their owner in full."),
+    ("SPIFFs", "spiffs", data.load_spiffs, data.save_spiffs,
+     "A bonus per won deal closed between the dates (a product's, or any deal when the "
+     "product is empty; role/level empty = any rep): amount per deal x the rep's share, plus "
+     "rate x the rep's credit."),
+    ("Draws", "draws", data.load_draws, data.save_draws,
+     "A monthly minimum against commission (months as first days). Recoverable draws are "
+     "advances, paid back from later months' excess."),
+    ("Refunds and churn", "reversals", data.load_reversals, data.save_reversals,
+     "Won deals refunded or churned (share = the part reversed, 1 = all). Clawed back in the "
+     "event's month when the rep's plan claws back within that many days of the close. Won "
+     "deals that later show as lost in an export are found without a row here."),
+)  # fmt: skip
+
+
+def _data_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    st.subheader("Splits, SPIFFs, draws, refunds")
+    for title, key, load, save, help_text in DATA_TABLES:
+        with st.expander(title):
+            _flash(key)
+            st.caption(help_text)
+            editor = f"com:data:{key}"
+            edited = st.data_editor(load(cur), key=editor, num_rows="dynamic", hide_index=True)
+            if st.button(f"Save {title.lower()}", key=f"com:save:{key}"):
+                try:
+                    count = save(cur, edited)
+                except ValueError as exc:
+                    _problems(title.lower(), str(exc).split("; "))
+                else:
+                    _saved(key, f"Saved {count} rows of {title.lower()}.", editor)
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    raise ValueError("choose the first day of a month")
+
+
+# --- page -----------------------------------------------------------------------------------------
 
 
 def render() -> None:
     st.title("Commissions")
-    st.info("The Commissions page is being built.")
+    if _ui.database_is_empty():
+        _ui.show_empty_database_hint()
+        return
+    scope = _ui.current_scope()
+    with _ui.cursor() as cur:
+        ledger = Ledger(cur)
+        month = _month(scope)
+        team, statement, projection, approve, plans = st.tabs(
+            ["Team", "Statement", "What-if", "Approval", "Plans"]
+        )
+        with team:
+            _guarded("the team table", lambda: _team(cur, ledger, scope))
+        with statement:
+            _guarded("the statement", lambda: _statement(cur, ledger, scope, month))
+        with projection:
+            _guarded("the what-if", lambda: _what_if(ledger, scope, month))
+        with approve:
+            _guarded("the approval", lambda: _approval(cur, ledger, month))
+        with plans:
+            _guarded("the plans", lambda: _plans(cur, month))
 
 
 _ui.run_page(render)

@@ -38,6 +38,7 @@ from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 
 CENT = Decimal("0.01")
+NO_MONEY = Decimal("0.00")  # an empty sum, shown as 0.00 like every other amount
 # Line kinds. "Own" lines come from the month's own data; an adjustment is a locked
 # month's correction paid later; a draw line depends on everything else of the month.
 OWN_KINDS: tuple[str, ...] = ("base", "commission", "cap", "spiff", "clawback", "note")
@@ -197,7 +198,9 @@ def schedule_bands(rule: Rule, quota: Decimal, reached_total: Decimal | None = N
         upper = floors[i + 1] if i + 1 < len(floors) else None
         tier = [t for t in tiers if t.from_attainment <= floor][-1]
         accel = [a for a in rule.accelerators if a.from_attainment <= floor]
-        if upper is None:
+        if upper is None and floor == 0:
+            label = "all credited bookings"
+        elif upper is None:
             label = f"{pct(floor)}+ of quota"
         else:
             label = f"{pct(floor)}–{pct(upper)} of quota"
@@ -310,14 +313,17 @@ def _commission_text(deal: CreditedDeal, band: Band, part: Decimal, rule: Rule) 
     if band.multiplier != 1:
         rate = f"{rate} x{band.multiplier.normalize():f} accelerator"
     if band.key == BELOW_THRESHOLD:
-        where = f"{band.label}"
+        where = f" {band.label}"
+    elif band.start == 0 and band.end is None:
+        where = ""
     elif rule.tier_mode == "retroactive" and rule.tiers:
-        where = f"band {band.label} (retroactive: reached tier's rate)"
+        where = f" band {band.label} (retroactive: the reached tier's rate)"
     else:
-        where = f"band {band.label}"
+        where = f" band {band.label}"
     credited = f"{share}{fmt_money(deal.credited)} credited"
     part_text = "" if part == deal.credited else f"; {fmt_money(part)} of it"
-    return f"{what}{deal.title()}: {credited}{part_text} in {where} at {rate}"
+    where = f" in{where}" if where else ""
+    return f"{what}{deal.title()}: {credited}{part_text}{where} at {rate}"
 
 
 # -- statements ------------------------------------------------------------------------------
@@ -342,7 +348,7 @@ class Statement:
     run_id: int | None = None
 
     def sum_of(self, *kinds: str) -> Decimal:
-        return sum((line.amount for line in self.lines if line.kind in kinds), ZERO)
+        return sum((line.amount for line in self.lines if line.kind in kinds), NO_MONEY)
 
     @property
     def attainment(self) -> Decimal | None:
@@ -383,7 +389,7 @@ class Statement:
 
     @property
     def total(self) -> Decimal:
-        return sum((line.amount for line in self.lines), ZERO)
+        return sum((line.amount for line in self.lines), NO_MONEY)
 
     @property
     def variable(self) -> Decimal:
@@ -751,7 +757,7 @@ class Ledger:
         if total > 0:
             return money(total), "quotas table"
         if rule is not None:
-            return rule.quota, "plan"
+            return money(rule.quota), "plan"
         return None, "none"
 
     def spiffs(self, month: Period) -> list[Spiff]:
@@ -778,7 +784,7 @@ class Ledger:
         info = self.info(rep)
         rule = data.plan.plan.rule_for(info.role, info.level)
         quota, source = self.quota(rep, month, rule)
-        credited = sum((d.credited for d in data.credited.get(rep, [])), ZERO)
+        credited = sum((d.credited for d in data.credited.get(rep, [])), NO_MONEY)
         return Statement(
             rep=rep,
             period=month.label,
@@ -1162,6 +1168,12 @@ TEAM_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+SUMMED: tuple[str, ...] = (
+    "credited_bookings", "commission", "base", "adjustments", "total", "spiffs", "clawbacks",
+    "draws", "prior_period_adjustments",
+)  # fmt: skip
+
+
 def _in_scope(info: RepInfo, scope: Scope) -> bool:
     return (
         (scope.team is None or info.team == scope.team)
@@ -1188,16 +1200,14 @@ def team_table(
                 continue
             row = rows.setdefault(
                 rep,
-                {"rep": rep, "plans": [], "credited_bookings": ZERO, "quota": None,
-                 "commission": ZERO, "base": ZERO, "adjustments": ZERO, "total": ZERO,
-                 "spiffs": ZERO, "clawbacks": ZERO, "draws": ZERO,
-                 "prior_period_adjustments": ZERO, "locked_months": 0},
+                {"rep": rep, "plans": [], "quota": None, "locked_months": 0}
+                | dict.fromkeys(SUMMED, NO_MONEY),
             )  # fmt: skip
             if st.plan_name and st.plan_name not in row["plans"]:
                 row["plans"].append(st.plan_name)
             row["credited_bookings"] += st.credited_bookings
             if st.quota is not None:
-                row["quota"] = (row["quota"] or ZERO) + st.quota
+                row["quota"] = (row["quota"] or NO_MONEY) + st.quota
             row["commission"] += st.commission
             row["base"] += st.base
             row["adjustments"] += st.adjustments
