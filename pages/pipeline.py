@@ -1,15 +1,305 @@
-"""Pipeline health: stalled and slipped deals, snapshot waterfall, follow-up gaps (in progress)."""
+"""Pipeline: is the pipeline healthy? Stalled and slipped deals, what changed, who needs touches.
+
+For the pipeline review: which open deals are stuck (no activity for N days, or longer in
+their stage than most won deals were: both thresholds are set here), which deals had their
+close date pushed out of the period, how the pipeline closing in the period moved between
+two weekly exports (a waterfall whose bars add up to the ending pipeline exactly), and
+which open deals got fewer follow-ups than the deals we won. Every number comes from
+`analytics.pipeline` (rules in docs/metrics.md, "Pipeline health"); this page only draws,
+and every table can be downloaded as CSV.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.exports import CSV_MIME, to_csv_bytes
+from analytics.pipeline import (
+    DEFAULT_IDLE_DAYS,
+    DEFAULT_MIN_WON_DEALS,
+    DEFAULT_STAGE_PERCENTILE,
+    Waterfall,
+    data_as_of,
+    default_snapshot_pair,
+    follow_up_gaps,
+    slipped_deals,
+    snapshot_dates,
+    stalled_deals,
+    waterfall,
+)
+from analytics.report import data_version
+from analytics.scope import Scope
 from pages import _ui
+
+MONEY = "%,.0f"
+DEAL_COLUMNS: dict[str, Any] = {
+    "opportunity_id": st.column_config.TextColumn("Deal id"),
+    "opportunity_name": st.column_config.TextColumn("Deal"),
+    "account": st.column_config.TextColumn("Account"),
+    "owner": st.column_config.TextColumn("Owner"),
+    "stage": st.column_config.TextColumn("Stage"),
+    "amount": st.column_config.NumberColumn("Amount", format=MONEY, help="In the deal's currency"),
+    "currency": st.column_config.TextColumn("Currency"),
+    "amount_reporting": st.column_config.NumberColumn(
+        "Amount (reporting)", format=MONEY, help="Converted to the reporting currency"
+    ),
+}
+
+
+# --- figures (cached per database file, data version and arguments) -----------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _stalled(
+    db: str, version: tuple[Any, ...], scope: Scope, idle: int, pct: float, min_won: int
+) -> pd.DataFrame:
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return stalled_deals(
+            cur, scope, idle_days=idle, stage_percentile=pct, min_won_deals=min_won
+        )  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _slipped(db: str, version: tuple[Any, ...], scope: Scope) -> pd.DataFrame:
+    del db, version
+    with _ui.cursor() as cur:
+        return slipped_deals(cur, scope)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _waterfall(
+    db: str, version: tuple[Any, ...], scope: Scope, first: date, last: date
+) -> Waterfall:
+    del db, version
+    with _ui.cursor() as cur:
+        return waterfall(cur, scope, start_date=first, end_date=last)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def _gaps(db: str, version: tuple[Any, ...], scope: Scope, min_won: int) -> pd.DataFrame:
+    del db, version
+    with _ui.cursor() as cur:
+        return follow_up_gaps(cur, scope, min_won_deals=min_won)
+
+
+# --- drawing -----------------------------------------------------------------------------
+
+
+def deal_table(df: pd.DataFrame, name: str, key: str, extra: dict[str, Any]) -> None:
+    """A sortable deal table with its CSV download."""
+    df = df.copy()
+    df.attrs = {}  # the analytics' notes (dates used) are shown in captions, not serialised
+    config = DEAL_COLUMNS | extra
+    for col in df.columns:
+        if col not in config and pd.api.types.is_datetime64_any_dtype(df[col]):
+            config[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
+    st.dataframe(df, hide_index=True, column_config=config, key=key)
+    st.download_button(
+        "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+        key=f"{key}:csv", icon=":material/download:", on_click="ignore",
+    )  # fmt: skip
+
+
+def _total(df: pd.DataFrame) -> str:
+    return _ui.money(float(df["amount_reporting"].sum())) if not df.empty else "0"
+
+
+def show_stalled(scope: Scope, version: tuple[Any, ...]) -> None:
+    cols = st.columns(3)
+    idle = cols[0].number_input(
+        "Days without activity", min_value=1, max_value=365, value=DEFAULT_IDLE_DAYS, step=1,
+        key="pipeline:idle_days", help="An open deal with no linked activity for this long",
+    )  # fmt: skip
+    pct = cols[1].slider(
+        "Won deals' percentile of time in stage", min_value=0.50, max_value=0.95,
+        value=DEFAULT_STAGE_PERCENTILE, step=0.05, key="pipeline:percentile",
+        help="An open deal longer in its stage than this share of won deals were",
+    )  # fmt: skip
+    min_won = cols[2].number_input(
+        "Won deals needed per stage", min_value=1, max_value=1000, value=DEFAULT_MIN_WON_DEALS,
+        step=1, key="pipeline:min_won",
+        help="With fewer won deals timed in a stage, that stage has no time limit",
+    )  # fmt: skip
+    table = _stalled(str(_ui.db_path()), version, scope, int(idle), float(pct), int(min_won))
+    as_of = table.attrs.get("as_of")
+    st.caption(
+        f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
+        f"{as_of or _ui.DASH} (the latest export). Largest first."
+    )
+    deal_table(
+        table, "stalled_deals", "pipeline:stalled",
+        {
+            "days_idle": st.column_config.NumberColumn("Days idle"),
+            "days_in_stage": st.column_config.NumberColumn("Days in stage"),
+            "stage_limit_days": st.column_config.NumberColumn(
+                "Stage limit (days)", format="%.1f"
+            ),
+            "stage_limit_won_deals": st.column_config.NumberColumn("Won deals timed"),
+            "idle_rule": st.column_config.CheckboxColumn("Idle"),
+            "stage_rule": st.column_config.CheckboxColumn("Too long in stage"),
+            "reason": st.column_config.TextColumn("Why", width="large"),
+        },
+    )  # fmt: skip
+
+
+def show_slipped(scope: Scope, version: tuple[Any, ...]) -> None:
+    table = _slipped(str(_ui.db_path()), version, scope)
+    base, latest = table.attrs.get("base_date"), table.attrs.get("latest_date")
+    if base is None or latest is None or latest <= base:
+        st.info(
+            "Slipped deals need two weekly exports: one at the period's start and a later "
+            "one in the period. Upload opportunity exports with their as-of dates on the "
+            "Data page.",
+            icon=":material/info:",
+        )
+        return
+    st.caption(
+        f"Open deals due in {scope.period.label} on {base} whose close date was pushed past "
+        f"{scope.period.end} by {latest}: {len(table):,}, worth {_total(table)}."
+    )
+    deal_table(
+        table, "slipped_deals", "pipeline:slipped",
+        {
+            "days_pushed": st.column_config.NumberColumn("Days pushed"),
+            "times_pushed": st.column_config.NumberColumn(
+                "Times pushed", help="Weekly exports in which the close date moved later"
+            ),
+        },
+    )  # fmt: skip
+
+
+def waterfall_chart(w: Waterfall) -> go.Figure:
+    t = w.table()
+    fig = go.Figure(
+        go.Waterfall(
+            x=t["step"],
+            y=t["amount"],
+            measure=t["measure"],
+            text=[_ui.money(v) for v in t["amount"]],
+            textposition="outside",
+            customdata=t["deals"],
+            hovertemplate="%{x}<br>%{y:,.0f}<br>%{customdata} deal(s)<extra></extra>",
+            increasing={"marker": {"color": "#2E9E5B"}},
+            decreasing={"marker": {"color": "#D1495B"}},
+            totals={"marker": {"color": "#2E6FDB"}},
+            connector={"line": {"color": "#999999"}},
+        )
+    )
+    fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0}, showlegend=False)
+    fig.update_yaxes(tickformat=",.0f")
+    return fig
+
+
+def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
+    with _ui.cursor() as cur:
+        dates = snapshot_dates(cur)
+        first, last = default_snapshot_pair(cur, scope)
+    if len(dates) < 1 or first is None or last is None:
+        st.info(
+            "No weekly export covers this period yet: the waterfall compares two uploads "
+            "of the opportunities with their as-of dates.",
+            icon=":material/info:",
+        )
+        return
+    cols = st.columns(2)
+    labels = [d.isoformat() for d in dates]
+    start_label = cols[0].selectbox(
+        "From export", labels, index=labels.index(first.isoformat()), key="pipeline:from"
+    )  # fmt: skip
+    end_label = cols[1].selectbox(
+        "To export", labels, index=labels.index(last.isoformat()), key="pipeline:to"
+    )  # fmt: skip
+    start = date.fromisoformat(start_label or first.isoformat())
+    end = date.fromisoformat(end_label or last.isoformat())
+    if end < start:
+        st.warning("The 'to' export is before the 'from' export: pick a later one.")
+        return
+    w = _waterfall(str(_ui.db_path()), version, scope, start, end)
+    st.caption(
+        f"Pipeline closing in {scope.period.label} (open deals with a close date "
+        f"{scope.period.start} to {scope.period.end}), as known on {w.start_date} and on "
+        f"{w.end_date}, in the reporting currency at the {w.end_date} rates. Each deal "
+        "falls in one bar; the bars add up to the ending pipeline exactly."
+    )
+    st.plotly_chart(waterfall_chart(w), config={"displayModeBar": False}, key="pipeline:wf")
+    table = w.table().drop(columns="measure")
+    check = w.start + sum(w.buckets.values()) - w.end
+    st.dataframe(
+        table, hide_index=True, key="pipeline:wf_table",
+        column_config={
+            "step": st.column_config.TextColumn("Step"),
+            "amount": st.column_config.NumberColumn("Amount", format=MONEY),
+            "deals": st.column_config.NumberColumn("Deals"),
+        },
+    )  # fmt: skip
+    st.download_button(
+        "CSV", data=to_csv_bytes(table), file_name=f"pipeline_waterfall_{start}_{end}.csv",
+        mime=CSV_MIME, key="pipeline:wf_csv", icon=":material/download:", on_click="ignore",
+    )  # fmt: skip
+    notes = [f"Start + changes - end = {check} (exact)."]
+    if w.unchanged_deals:
+        notes.append(f"{w.unchanged_deals:,} deal(s) in both with the same amount.")
+    if w.unpriced:
+        notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0.")
+    st.caption(" ".join(notes))
+
+
+def show_gaps(scope: Scope, version: tuple[Any, ...]) -> None:
+    min_won = int(st.session_state.get("pipeline:min_won", DEFAULT_MIN_WON_DEALS))
+    table = _gaps(str(_ui.db_path()), version, scope, min_won)
+    st.caption(
+        f"{len(table):,} open deal(s) with fewer touches (linked activities) than the median "
+        "won deal had when it moved past the same stage, as of "
+        f"{table.attrs.get('as_of') or _ui.DASH}. Most deals need five or more follow-ups."
+    )
+    deal_table(
+        table, "follow_up_gaps", "pipeline:gaps",
+        {
+            "touches": st.column_config.NumberColumn("Touches"),
+            "last_touch": st.column_config.DateColumn("Last touch", format="YYYY-MM-DD"),
+            "won_median_touches": st.column_config.NumberColumn(
+                "Won deals' median", format="%.1f"
+            ),
+            "touches_short": st.column_config.NumberColumn("Short by", format="%.1f"),
+            "won_deals_compared": st.column_config.NumberColumn("Won deals compared"),
+        },
+    )  # fmt: skip
+
+
+SECTIONS = (
+    ("Stalled deals", "the stalled deals", show_stalled),
+    ("Slipped deals", "the slipped deals", show_slipped),
+    ("Pipeline changes", "the pipeline waterfall", show_waterfall),
+    ("Follow-up gaps", "the follow-up gaps", show_gaps),
+)
 
 
 def render() -> None:
     st.title("Pipeline")
-    st.info("The Pipeline page is being built.")
+    if _ui.database_is_empty():
+        _ui.show_empty_database_hint()
+        return
+    scope = _ui.current_scope()
+    with _ui.cursor() as cur:
+        version = data_version(cur)
+        as_of = data_as_of(cur)
+    st.caption(
+        f"Scope: {scope.describe()}. Stalled deals and follow-up gaps are about deals open "
+        f"now (data as of {as_of or _ui.DASH}); slipped deals and the waterfall use the "
+        "weekly exports of the period."
+    )
+    for title, what, show in SECTIONS:
+        st.subheader(title)
+        try:
+            show(scope, version)
+        except Exception as exc:  # one section failing must not take the page down
+            _ui.friendly_error(what, exc)
 
 
 _ui.run_page(render)
