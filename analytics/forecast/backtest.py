@@ -252,7 +252,11 @@ def recommend(
         lean = bias([a for a, _ in pairs], [v for _, v in pairs])
         scored.append((error, order, cand, lean, len(pairs)))
     if not scored:
-        usable = sum(1 for a, _ in history if a is not None and a > 0)
+        usable = sum(
+            1
+            for a, values in history
+            if a is not None and a > 0 and any(v is not None for v in values.values())
+        )
         return Recommendation(
             DEFAULT_CANDIDATE,
             f"Not enough history to compare methods ({usable} past {kind}(s) with a "

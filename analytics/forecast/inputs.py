@@ -53,6 +53,7 @@ NEW_REP_DAYS = 90  # a rep hired within this many days is "new"
 NEW_REP_HISTORY_DAYS = 730  # past hires whose first month measures a new rep's ramp
 FIRST_MONTH_DAYS = 30  # a new rep's "first month"
 NO_SEGMENT = "(none)"
+MONTHS_IN = {"month": 1, "quarter": 3, "year": 12}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,12 @@ class Ask:
         """Days of the period after the data date (all of them when it is before the start)."""
         first_to_come = max(self.period.start.toordinal(), self.data_date.toordinal() + 1)
         return max(0, self.period.end.toordinal() - first_to_come + 1)
+
+    @property
+    def months_remaining(self) -> float:
+        """The period's length in months x the share of its days still to come."""
+        days = self.period.end.toordinal() - self.period.start.toordinal() + 1
+        return MONTHS_IN[self.period.kind] * self.remaining_days / days
 
 
 @dataclass
@@ -464,14 +471,14 @@ def _read_history(
             new_reps=int(new_reps),
             deals_per_new_rep=deals / hires if hires else 0.0,
             avg_new_rep_deal=_float(fm_amount) / deals if deals else 0.0,
-            remaining_days=inputs.ask.remaining_days,
+            months_remaining=inputs.ask.months_remaining,
             already_won=inputs.already_won,
             has_history=has,
         )
     for inputs in found.values():  # an ask with no rows at all still gets run-rate inputs
         if inputs.run_rate is None:
             inputs.run_rate = RunRateInputs(
-                0.0, 0.0, 0.0, 0, 0.0, 0.0, inputs.ask.remaining_days, inputs.already_won, False
+                0.0, 0.0, 0.0, 0, 0.0, 0.0, inputs.ask.months_remaining, inputs.already_won, False
             )
 
 

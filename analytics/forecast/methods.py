@@ -45,7 +45,6 @@ MIN_SEGMENT_WON = 5
 # Run-rate: the measured growth is clamped to +-25% so one odd quarter cannot double or
 # halve the forecast.
 MAX_GROWTH = 0.25
-DAYS_PER_MONTH = 365.25 / 12
 
 
 def stage_key(name: str | None) -> str:
@@ -144,7 +143,7 @@ class RunRateInputs:
     new_reps: int  # reps hired in the 90 days up to the as-of date
     deals_per_new_rep: float  # won deals in a past new rep's first 30 days, on average
     avg_new_rep_deal: float  # average amount of those deals
-    remaining_days: int  # days of the period after the as-of date
+    months_remaining: float  # the period's months x the share of its days still to come
     already_won: float  # won in the period, as of the date
     has_history: bool = True  # anything was ever won before the as-of date
 
@@ -152,9 +151,10 @@ class RunRateInputs:
 def run_rate_from_inputs(inputs: RunRateInputs, growth: float | None = None) -> float | None:
     """The run-rate forecast for what remains of the period, plus what is already won.
 
-    Monthly average = 90-day revenue / 3; months = remaining days / (365.25 / 12); growth
-    is `measured_growth` (year over year) unless given. None without any won deal before
-    the date (no history to run on).
+    Monthly average = 90-day revenue / 3; months = the period's length in months x the
+    share of its days after the as-of date (a whole month ahead = 1, a quarter = 3, half
+    of a 30-day month left = 0.5); growth is `measured_growth` (year over year) unless
+    given. None without any won deal before the date (no history to run on).
     """
     if not inputs.has_history:
         return None
@@ -167,7 +167,7 @@ def run_rate_from_inputs(inputs: RunRateInputs, growth: float | None = None) -> 
         new_reps=inputs.new_reps,
         deals_per_new_rep=inputs.deals_per_new_rep,
         avg_new_rep_deal=inputs.avg_new_rep_deal,
-        months=inputs.remaining_days / DAYS_PER_MONTH,
+        months=inputs.months_remaining,
         already_won=inputs.already_won,
     )
 
