@@ -281,7 +281,8 @@ def render() -> None:
     as_of = st.date_input(
         "Score leads as of",
         value=leads.default_as_of(scope.period),
-        key="leads:as_of",
+        # keyed by period: a new period starts from its own default day, not the last one
+        key=f"leads:as_of:{scope.period.label}",
         help="Scores, responses and conversions are counted up to the end of this day. "
         "Default: the period's last day, or today if that is earlier.",
     )

@@ -74,6 +74,11 @@ def _float(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
+def _checked(value: Any) -> bool:
+    """A checkbox cell: an empty cell (None/NaN in a new row) is unchecked, not truthy NaN."""
+    return False if _blank(value) else bool(value)
+
+
 def stages_frame(stages: tuple[Stage, ...] | list[Stage]) -> pd.DataFrame:
     """The stage list as the editor shows it: one row per stage, aliases as '; ' text."""
     return pd.DataFrame(
@@ -111,7 +116,7 @@ def stages_from_frame(frame: pd.DataFrame) -> tuple[list[Stage], list[str]]:
         if probability is None:
             problems.append(f"stage {name!r} has no probability (0-100)")
             continue
-        won, lost = bool(row.get("won") or False), bool(row.get("lost") or False)
+        won, lost = _checked(row.get("won")), _checked(row.get("lost"))
         if won and lost:
             problems.append(f"stage {name!r} cannot be both won and lost")
         aliases = tuple(

@@ -128,7 +128,7 @@ def test_leads_page_without_leads_points_to_data(app_db: Path) -> None:
 def test_leads_page_shows_hand_computed_figures(leads_db: Path) -> None:
     at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
     assert_clean(at)
-    assert at.date_input(key="leads:as_of").value == date(2024, 6, 30)
+    assert at.date_input(key="leads:as_of:2024-06").value == date(2024, 6, 30)
     assert metric(at, "Qualified leads without a response") == "4"
     assert list(table(at, "leads:handoff")["lead_id"]) == ["A8", "A1", "A4", "A9"]
     # A4 has no owner: shown as such, not as an empty cell
@@ -154,13 +154,24 @@ def test_leads_page_controls(leads_db: Path) -> None:
     at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
     at.toggle(key="leads:handoff_period").set_value(True).run()
     assert list(table(at, "leads:handoff")["lead_id"]) == ["A1", "A4", "A9"]
-    at.date_input(key="leads:as_of").set_value(date(2024, 6, 20)).run()
+    at.date_input(key="leads:as_of:2024-06").set_value(date(2024, 6, 20)).run()
     assert_clean(at)
     # On 20 June: A1 (16) and A4 (20) qualified and waiting; A9 not created yet
     assert list(table(at, "leads:handoff")["lead_id"]) == ["A1", "A4"]
     at.radio(key="leads:bands").set_value("Below vs at or above the threshold").run()
     assert_clean(at)
     assert list(table(at, "leads:calibration")["band"]) == ["< 15", "≥ 15"]
+
+
+def test_scoring_day_follows_the_period(leads_db: Path) -> None:
+    """A new period starts from its own default scoring day, not the one typed before."""
+    at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
+    at.date_input(key="leads:as_of:2024-06").set_value(date(2024, 6, 20)).run()
+    at.sidebar.selectbox(key="kind").set_value("Year").run()
+    assert_clean(at)
+    assert at.date_input(key="leads:as_of:2024").value == date(2024, 12, 31)
+    # by the end of 2024 A9 was answered and A11 (20 points, never answered) joined
+    assert list(table(at, "leads:handoff")["lead_id"]) == ["A8", "A1", "A4", "A11"]
 
 
 def test_leads_page_follows_saved_scoring(leads_db: Path) -> None:
