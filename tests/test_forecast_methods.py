@@ -20,14 +20,14 @@ The fixture (tests/data/forecast_*.csv), three weekly-ish exports of one small t
     H10 Ann  won  40000 NB  closed 2022-06-15  (the year before: growth basis)
     H11 Bob  lost  1000 NB  closed 2022-01-10  (the data reaches back two full years)
 
-    open on 2024-03-25 (snapshot S1)  stage (prob.)        amount created     close       category
-    A1 Ann   New Business             Trial (60)             1000 2024-01-31  2024-04-20  Commit
-    A2 Bob   New Business             Demo (40)             10000 2024-03-16  2024-04-10  Best Case
-    A3 Cara  New Business             Discovery (10)         5000 2024-03-07  2024-04-30  Pipeline
-    A4 Ann   Renewal                  Final Decision (80)    2000 2024-02-18  2024-04-05  Commit
-    A5 Bob   New Business             Qualified (20)         8000 2024-02-15  2024-05-15  Pipeline
-    A6 Ann   New Business             Trial (60)             3000 2023-12-01  2024-03-20  Commit  (overdue)
-    A7 Bob   New Business             Demo (40)              4000 2024-03-01  2024-07-10  Omitted
+    open on 2024-03-25 (S1)  stage (prob.)        amount created     close       category
+    A1 Ann   New Business    Trial (60)             1000 2024-01-31  2024-04-20  Commit
+    A2 Bob   New Business    Demo (40)             10000 2024-03-16  2024-04-10  Best Case
+    A3 Cara  New Business    Discovery (10)         5000 2024-03-07  2024-04-30  Pipeline
+    A4 Ann   Renewal         Final Decision (80)    2000 2024-02-18  2024-04-05  Commit
+    A5 Bob   New Business    Qualified (20)         8000 2024-02-15  2024-05-15  Pipeline
+    A6 Ann   New Business    Trial (60)             3000 2023-12-01  2024-03-20  Commit (overdue)
+    A7 Bob   New Business    Demo (40)              4000 2024-03-01  2024-07-10  Omitted
 
 S2 (2024-04-15) and S3 (2024-05-06, the current data) move these on and add deals created
 after S1 (F1, N1, M1): see tests/test_backtest.py, which checks that a forecast as of S1
