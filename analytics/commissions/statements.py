@@ -73,7 +73,7 @@ def explain(st: Statement) -> str:
     else:
         bookings = f"{fmt_money(st.credited_bookings)} credited bookings"
         if st.quota:
-            bookings += f" ({pct(st.attainment or ZERO)} of a {fmt_money(st.quota)} quota"
+            bookings += f" ({pct(st.attainment or ZERO)} of the {fmt_money(st.quota)} quota"
         else:
             bookings += " (no quota"
         bands = _band_parts(st.lines)
@@ -95,7 +95,10 @@ def explain(st: Statement) -> str:
             detail += (
                 f"; capped at {fmt_money(st.commission)} from {fmt_money(st.sum_of('commission'))}"
             )
-        parts = [f"commission {_signed(st.commission)} on {bookings}{detail})"]
+        if commission_lines or st.credited_bookings:
+            parts = [f"commission {_signed(st.commission)} on {bookings}{detail})"]
+        else:
+            parts = [f"no credited bookings (quota {fmt_money(st.quota)})"]
     for label, value in (
         ("base salary", st.base),
         ("SPIFFs", st.spiffs),
