@@ -165,7 +165,9 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
         hover_data={"leads": True, "converted": True, "label": False},
     )
     fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    fig.update_traces(textposition="outside", cliponaxis=False)
     fig.update_xaxes(type="category")
+    fig.update_yaxes(range=[0, max(100.0, float(chart["rate"].max()) * 1.15)])
     st.plotly_chart(fig, config={"displayModeBar": False}, key="leads:calibration_chart")
     bands = [
         (str(band), _num(rate))
@@ -189,6 +191,8 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
         hide_index=True,
         key="leads:calibration",
         column_config={
+            "low": None,  # the band's label says it; the download keeps the edges
+            "high": None,
             "conversion_rate": st.column_config.NumberColumn("conversion rate", format="percent"),
             "avg_score": st.column_config.NumberColumn("average score", format="%.1f"),
         },
