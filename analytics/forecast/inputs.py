@@ -71,7 +71,10 @@ class Ask:
 
     @property
     def key(self) -> str:
-        return f"{self.period.label}@{self.data_date.isoformat()}"
+        """Unique per (period, data date, cut-off, source): two asks differing only in
+        their cut-off are different forecasts."""
+        cutoff = "all" if self.cutoff is None else self.cutoff.isoformat()
+        return f"{self.period.label}@{self.data_date.isoformat()}<{cutoff}:{self.source}"
 
     @property
     def remaining_days(self) -> int:

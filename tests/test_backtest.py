@@ -1,0 +1,412 @@
+"""Forecast vs actual: scores by hand, the backtest on the fixture, its blindness to later
+data, convergence, the walk-forward recommendation, the current period and the commands.
+
+The fixture is tests/test_forecast_methods.py's (three exports: S1 2024-03-25, S2
+2024-04-15, S3 2024-05-06 = the current data). What closed won in April 2024, by the
+current data: A1 1000 + A2 10000 + A4 2000 + F1 7000 = 20000. F1 was created on 2024-04-02
+and first appears in S2: the start-of-April forecast (from S1) must not know it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from test_forecast_methods import DEFAULTS, S1, S2, S3, load_forecast
+
+from analytics import db
+from analytics.cli import build_parser
+from analytics.forecast import inputs as fi
+from analytics.forecast.backtest import (
+    accuracy,
+    backtest,
+    bias,
+    completed_periods,
+    convergence,
+    forecast_values,
+    recommend,
+    start_ask,
+    start_snapshot,
+    walk_forward,
+    wape,
+)
+from analytics.forecast.cli import report_forecast
+from analytics.forecast.current import calls_table, period_forecast, roster, what_if
+from analytics.forecast.methods import (
+    BEST_CASE,
+    COMMIT,
+    RECOMMENDED,
+    RUN_RATE,
+    SALES_CYCLE,
+    STAGE_WEIGHTED,
+    CategoryCall,
+)
+from analytics.scope import Period, Scope
+
+# What each method said at the start of April 2024 (from S1; see test_forecast_methods.py).
+APRIL = {STAGE_WEIGHTED: 6700, RUN_RATE: 17800, SALES_CYCLE: 5300, COMMIT: 2500, BEST_CASE: 14000}
+APRIL_ACTUAL = 20000
+
+
+# --- scores by hand -----------------------------------------------------------------
+
+ACCURACY_CASES = [
+    (100, 110, 0.9),  # 1 - 10/100
+    (200, 150, 0.75),  # 1 - 50/200
+    (20000, 6700, 0.335),  # 1 - 13300/20000
+    (100, 250, -0.5),  # a forecast 2.5x the actual: below 0, not floored
+    (100, 100, 1.0),
+    (0, 50, None),  # nothing closed: accuracy undefined, not -inf
+    (100, None, None),  # no forecast
+]
+
+
+@pytest.mark.parametrize(("actual", "forecast", "expected"), ACCURACY_CASES)
+def test_accuracy(actual: float, forecast: float | None, expected: float | None) -> None:
+    result = accuracy(actual, forecast)
+    assert result == (None if expected is None else pytest.approx(expected))
+
+
+def test_wape_and_bias_by_hand() -> None:
+    """Actuals 100, 200, 0 against forecasts 110, 150, 50:
+    WAPE = (10 + 50 + 50) / (100 + 200 + 0) = 110/300; bias = (10 - 50 + 50) / 300 = 10/300.
+    The zero month has no accuracy of its own but its miss still counts in both."""
+    actuals, forecasts = [100, 200, 0], [110, 150, 50]
+    assert wape(actuals, forecasts) == pytest.approx(110 / 300)
+    assert bias(actuals, forecasts) == pytest.approx(10 / 300)
+    # periods without a forecast drop out of both: (10) / 100 and +10 / 100
+    assert wape([100, 200], [110, None]) == pytest.approx(0.1)
+    assert bias([100, 200], [110, None]) == pytest.approx(0.1)
+    assert wape([0, 0], [5, 5]) is None and bias([], []) is None
+
+
+def test_bias_sign_means_over_forecasting() -> None:
+    assert bias([100], [120]) == pytest.approx(0.2)  # over-forecast: positive
+    assert bias([100], [80]) == pytest.approx(-0.2)  # sandbagging: negative
+
+
+# --- periods and snapshots --------------------------------------------------------------
+
+
+def test_completed_periods_end_before_the_data_date() -> None:
+    labels = [p.label for p in completed_periods("month", 3, date(2024, 5, 6))]
+    assert labels == ["2024-02", "2024-03", "2024-04"]  # May is not over
+    labels = [p.label for p in completed_periods("quarter", 2, date(2024, 6, 30))]
+    assert labels == ["2024-Q1", "2024-Q2"]  # the data date is Q2's last day: complete
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2024, 4, 1), S1),  # latest on or before, 7 days old
+        (date(2024, 4, 15), S2),  # a snapshot on the day itself counts
+        (date(2024, 3, 24), None),  # nothing before
+        (date(2024, 5, 1), S2),  # 16 days old: still usable
+        (date(2024, 6, 10), None),  # S3 is 35 days old (> 31): no basis
+    ],
+)
+def test_start_snapshot(day: date, expected: date | None) -> None:
+    assert start_snapshot([S1, S2, S3], day) == expected
+
+
+# --- the backtest on the fixture -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def book(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, duckdb.DuckDBPyConnection]]:
+    """The fixture loaded once for the tests that only read it (the file and a connection)."""
+    folder = tmp_path_factory.mktemp("forecast")
+    connection = db.connect(folder / "forecast.duckdb")
+    load_forecast(connection, folder)
+    yield folder / "forecast.duckdb", connection
+    connection.close()
+
+
+@pytest.fixture
+def loaded(book: tuple[Path, duckdb.DuckDBPyConnection]) -> duckdb.DuckDBPyConnection:
+    return book[1]
+
+
+@pytest.fixture
+def fresh(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A database of its own, for a test that changes it."""
+    return load_forecast(con, tmp_path)
+
+
+def _april(table: pd.DataFrame) -> dict[str, float]:
+    rows = table[(table["period"] == "2024-04") & (table["method"] != RECOMMENDED)]
+    return dict(zip(rows["method"], rows["forecast"], strict=True))
+
+
+def test_backtest_april_by_hand(loaded: duckdb.DuckDBPyConnection) -> None:
+    result = backtest(loaded, Scope(Period.parse("2024-05")), kind="month", periods=2)
+    assert result.skipped == ["2024-03"]  # no snapshot on or before 1 March
+    table = result.table
+    april = table[table["period"] == "2024-04"].set_index("method")
+    for method, value in APRIL.items():
+        assert april.loc[method, "forecast"] == pytest.approx(value), method
+        assert april.loc[method, "actual"] == APRIL_ACTUAL
+        assert april.loc[method, "error"] == pytest.approx(value - APRIL_ACTUAL)
+        assert april.loc[method, "accuracy"] == pytest.approx(1 - abs(APRIL_ACTUAL - value) / 2e4)
+    assert set(april["snapshot_date"]) == {S1}
+    # 1 - 2200/20000 = 0.89 for the run-rate; 1 - 14700/20000 = 0.265 for the cycle
+    assert april.loc[RUN_RATE, "accuracy"] == pytest.approx(0.89)
+    assert april.loc[SALES_CYCLE, "accuracy"] == pytest.approx(0.265)
+    # March: H03 6000 closed won on 2024-03-10, but no forecast to compare
+    march = table[table["period"] == "2024-03"]
+    assert march["forecast"].isna().all() and set(march["actual"]) == {6000}
+    # one month with a forecast is not a track record: the default, and why
+    assert result.recommendation.candidate.components == (STAGE_WEIGHTED,)
+    assert "Not enough history" in result.recommendation.reason
+    assert "1 past month(s)" in result.recommendation.reason
+    assert april.loc[RECOMMENDED, "forecast"] == pytest.approx(6700)
+    summary = result.summary.set_index("method")
+    assert summary.loc[STAGE_WEIGHTED, "wape"] == pytest.approx(13300 / 20000)
+    assert summary.loc[STAGE_WEIGHTED, "bias"] == pytest.approx(-13300 / 20000)
+    assert summary.loc[BEST_CASE, "periods"] == 1
+
+
+def test_backtest_never_reads_later_data(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Only S1 loaded, then S2 and S3 (a deal created later, stage changes, wins, a call
+    submitted after day 1): the start-of-April forecast must not move; only the actual does.
+    """
+    scope = Scope(Period.parse("2024-05"))
+    load_forecast(con, tmp_path, snapshots=(S1,))
+    before = backtest(con, scope, periods=1, data_date=S3)
+    assert _april(before.table) == pytest.approx(APRIL)
+    assert set(before.table["actual"]) == {0.0}  # S1's current state: nothing won in April
+
+    load_forecast_rest(con, tmp_path)
+    after = backtest(con, scope, periods=1, data_date=S3)
+    assert _april(after.table) == pytest.approx(APRIL)
+    assert set(after.table["actual"]) == {APRIL_ACTUAL}  # F1's 7000 is in the actual only
+
+
+def load_forecast_rest(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
+    """The two later exports on top of an S1-only database."""
+    from test_forecast_methods import FIXTURES, SNAPSHOTS
+
+    from analytics.ingest import import_file
+
+    for day in (S2, S3):
+        result = import_file(con, FIXTURES / SNAPSHOTS[day], data_dir=data_dir, as_of=day)
+        assert result.ok, result.message
+
+
+def test_a_planted_future_deal_is_ignored(fresh: duckdb.DuckDBPyConnection) -> None:
+    """A huge deal created and won in April, planted into S2 and S3 by hand: invisible as of
+    S1, visible as of S2 (a forecast from S2 reads S2)."""
+    for day in (S2, S3):
+        fresh.execute(
+            """
+            INSERT INTO opportunity_snapshots (snapshot_date, opportunity_id, owner, stage,
+                amount, created_date, close_date, is_closed, is_won, import_id)
+            VALUES (?, 'ZZ', 'Ann Lee', 'Closed Won', 1000000, DATE '2024-04-03',
+                    DATE '2024-04-10', true, true, 0)
+            """,
+            [day],
+        )
+    scope = Scope(Period.parse("2024-04"))
+    early, later = start_ask(scope.period, S1), fi.Ask(scope.period, S2, None)
+    found = fi.gather(fresh, [early, later], scope)
+    assert forecast_values(found[early.key], DEFAULTS) == pytest.approx(APRIL)
+    assert found[early.key].already_won == 0
+    # S2: A2 10000 + A4 2000 won, plus the planted 1,000,000
+    assert found[later.key].already_won == 1_012_000
+
+
+def test_calls_after_the_cut_off_are_ignored(loaded: duckdb.DuckDBPyConnection) -> None:
+    """Ann's 99,999 call (submitted 2024-04-20) and Bob's (04-02) are invisible on 1 April;
+    with a cut-off after both, Ann's latest is 99,999 and Bob's own call replaces his fields.
+    """
+    scope = Scope(Period.parse("2024-04"))
+    late = fi.Ask(scope.period, S1, pd.Timestamp("2024-04-21").to_pydatetime())
+    found = fi.gather(loaded, [start_ask(scope.period, S1), late], scope)
+    assert found[start_ask(scope.period, S1).key].calls["Ann Lee"] == CategoryCall(2500, 4000, 6000)
+    assert found[late.key].calls["Ann Lee"] == CategoryCall(99999, 99999, 99999)
+    assert found[late.key].calls["Bob Stone"] == CategoryCall(9000, 12000, 15000)
+    assert found[late.key].submitted_owners == 2
+
+
+def test_convergence_by_week(loaded: duckdb.DuckDBPyConnection) -> None:
+    """Q2 2024: week 0 from S1 (8300, see the method tests), week 3 from S2 (2024-04-15 is
+    14 days in): won A2 10000 + A4 2000, open A1 1000 x 80% (now Final Decision) + A3 5000 x
+    10% + A5 8000 x 20% + F1 7000 x 60% = 12000 + 800 + 500 + 1600 + 4200 = 19100."""
+    table = convergence(loaded, Scope(Period.parse("2024-05")), quarters=1)
+    sw = table[(table["quarter"] == "2024-Q2") & (table["method"] == STAGE_WEIGHTED)]
+    by_week = dict(zip(sw["week"], sw["forecast"], strict=True))
+    assert by_week[0] == pytest.approx(8300)
+    assert by_week[3] == pytest.approx(19100)
+    assert list(sw["snapshot_date"]) == [S1, S2, S3]
+    assert not sw["complete"].any()  # Q2 is still running on 2024-05-06
+    assert sw["accuracy"].isna().all()
+    # Q1 2024 is complete: its only point is S1, 12 weeks and 1 day in (week 13)
+    q1 = table[(table["quarter"] == "2024-Q1") & (table["method"] == STAGE_WEIGHTED)]
+    assert list(q1["week"]) == [13] and q1["complete"].all()
+
+
+# --- the recommendation ------------------------------------------------------------------
+
+
+def _history(rows: list[tuple[float, float, float]]) -> list[tuple[float, dict]]:
+    """(actual, stage-weighted, run-rate) -> backtest history; other methods missing."""
+    return [(a, {STAGE_WEIGHTED: sw, RUN_RATE: rr}) for a, sw, rr in rows]
+
+
+def test_recommend_lowest_wape_with_reason() -> None:
+    """Stage-weighted misses by 20 each month (WAPE 60/300 = 20%, over by 20%); the run-rate
+    by 10 under (WAPE 30/300 = 10%, under by 10%); their blend by 5 over (5/100 each:
+    WAPE 15/300 = 5%): the blend wins, and the reason names it and the runner-up."""
+    history = _history([(100, 120, 90), (100, 120, 90), (100, 120, 90)])
+    rec = recommend(history, kind="month")
+    assert rec.candidate.components == (STAGE_WEIGHTED, RUN_RATE)
+    assert rec.wape == pytest.approx(0.05) and rec.bias == pytest.approx(0.05)
+    assert rec.periods == 3
+    assert rec.reason.startswith("Blend of Stage-weighted and Historical run-rate")
+    assert "WAPE 5%" in rec.reason and "over-forecast by 5%" in rec.reason
+    assert "next best Historical run-rate (WAPE 10%)" in rec.reason
+    assert rec.value({STAGE_WEIGHTED: 200, RUN_RATE: 100}) == 150
+
+
+def test_walk_forward_never_looks_at_its_own_period() -> None:
+    """The first three periods have no track record behind them (default stage-weighted);
+    the fourth uses the first three, where the run-rate was exact."""
+    history = _history([(100, 150, 100), (100, 150, 100), (100, 150, 100), (100, 150, 40)])
+    picks = walk_forward(history)
+    assert [p.key for p, _ in picks] == [STAGE_WEIGHTED] * 3 + [RUN_RATE]
+    assert [v for _, v in picks] == [150, 150, 150, 40]
+
+
+# --- the current period -------------------------------------------------------------------
+
+
+def test_live_month_by_hand(loaded: duckdb.DuckDBPyConnection) -> None:
+    """May 2024 on 2024-05-06 (current data): won M1 3000 (3 May); open in May: A5 8000 and
+    N1 6000, both Demo (40%). Stage-weighted 3000 + 3200 + 2400 = 8600 (the recommendation:
+    too little history). Range: Ann's May call (5000 / 8000 / 9000) + Bob's fields (won 3000,
+    A5 pipeline 8000 -> 3000 / 3000 / 11000) = 8000 / 11000 / 20000. Quota 10000 + 10000 +
+    5000 = 25000: to go 22000, gap 25000 - 8600 = 16400, coverage 14000 / 22000."""
+    result = period_forecast(loaded, Scope(Period.parse("2024-05")))
+    assert (result.status, result.data_date) == ("live", S3)
+    assert result.values[STAGE_WEIGHTED] == pytest.approx(8600)
+    assert result.recommended == pytest.approx(8600)
+    assert result.range == CategoryCall(8000, 11000, 20000)
+    assert result.already_won == 3000 and result.actual == 3000
+    assert (result.open_amount, result.open_deals) == (14000, 2)
+    assert result.quota == 25000 and result.to_go == 22000
+    assert result.gap_to_quota == pytest.approx(16400)
+    assert result.coverage == pytest.approx(14000 / 22000)
+    # swing = max(amount x (1 - p), amount x p): A5 8000 x 0.6 = 4800, N1 6000 x 0.6 = 3600
+    top = result.top_deals()
+    assert list(top["opportunity_id"]) == ["A5", "N1"]
+    assert list(top["swing"]) == [4800, 3600]
+    assert list(top["downside"]) == [3200, 2400]
+    by_manager = calls_table(result.calls, roster(loaded), "manager")
+    assert by_manager.to_dict("records") == [
+        {"manager": "Mia Boss", "commit": 8000, "best_case": 11000, "pipeline": 20000}
+    ]
+
+
+WHAT_IF_CASES = [
+    # Demo at 50%: 3000 + 8000 x .5 + 6000 x .5 = 10000
+    ({"Demo": 50}, (), 10000),
+    # A5 left out: 3000 + 6000 x .4 = 5400
+    ({}, ("A5",), 5400),
+    # both, and an unknown id is ignored: 3000 + 6000 x .5 = 6000
+    ({"demo": 50}, ("A5", "nope"), 6000),
+    # nothing changed
+    ({}, (), 8600),
+]
+
+
+@pytest.mark.parametrize(("overrides", "exclude", "expected"), WHAT_IF_CASES)
+def test_what_if(
+    loaded: duckdb.DuckDBPyConnection,
+    overrides: dict[str, float],
+    exclude: tuple[str, ...],
+    expected: float,
+) -> None:
+    result = period_forecast(loaded, Scope(Period.parse("2024-05")))
+    scenario = what_if(result, overrides=overrides, exclude=exclude)
+    assert scenario.scenario[STAGE_WEIGHTED] == pytest.approx(expected)
+    assert scenario.scenario_recommended == pytest.approx(expected)  # it is stage-weighted
+    assert scenario.base[STAGE_WEIGHTED] == pytest.approx(8600)
+    assert scenario.delta(STAGE_WEIGHTED) == pytest.approx(expected - 8600)
+    assert scenario.scenario[RUN_RATE] == result.values[RUN_RATE]  # not deal-based
+    assert scenario.excluded == tuple(x for x in exclude if x == "A5")
+    # the settings are untouched: the next forecast is the base again
+    assert period_forecast(loaded, Scope(Period.parse("2024-05"))).values[
+        STAGE_WEIGHTED
+    ] == pytest.approx(8600)
+
+
+def test_a_closed_period_shows_its_start_of_period_forecast(
+    loaded: duckdb.DuckDBPyConnection,
+) -> None:
+    result = period_forecast(loaded, Scope(Period.parse("2024-04")))
+    assert (result.status, result.data_date) == ("closed", S1)
+    assert result.values == pytest.approx(APRIL)
+    assert result.actual == APRIL_ACTUAL and result.quota == 20000
+    assert list(result.top_deals()["opportunity_id"])[:1] == ["A2"]  # 10000 x 0.6 = 6000
+
+
+def test_empty_database(con: duckdb.DuckDBPyConnection) -> None:
+    scope = Scope(Period.parse("2024-05"))
+    result = backtest(con, scope)
+    assert result.table.empty and "Not enough history" in result.recommendation.reason
+    assert convergence(con, scope).empty
+    current = period_forecast(con, scope)
+    assert current.status == "no data" and current.recommended is None
+    assert current.top_deals().empty
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+def test_report_forecast_rows(loaded: duckdb.DuckDBPyConnection) -> None:
+    table = report_forecast(loaded, Scope(Period.parse("2024-04")), argparse.Namespace(history=12))
+    assert list(table.columns[:5]) == ["period", "method", "forecast", "actual", "accuracy"]
+    rows = table.set_index("method")
+    assert rows.loc[STAGE_WEIGHTED, "forecast"] == pytest.approx(6700)
+    assert rows.loc[STAGE_WEIGHTED, "accuracy"] == pytest.approx(0.335)
+    assert rows.loc[RECOMMENDED, "label"] == "Recommended: Stage-weighted"
+    assert set(rows["actual"]) == {APRIL_ACTUAL} and set(rows["period"]) == {"2024-04"}
+    # a running period: no accuracy yet
+    may = report_forecast(loaded, Scope(Period.parse("2024-05")), argparse.Namespace(history=3))
+    assert may["accuracy"].isna().all() and set(may["status"]) == {"live"}
+
+
+def test_backtest_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
+    db_path = book[0]
+    for fmt in ("csv", "json"):
+        out = io.StringIO()
+        args = build_parser().parse_args(
+            ["backtest", "--db", str(db_path), "--periods", "2", "--format", fmt]
+        )
+        assert args.func(args, out) == 0
+        text = out.getvalue()
+        frame = pd.read_csv(io.StringIO(text)) if fmt == "csv" else pd.read_json(io.StringIO(text))
+        april = frame[(frame["period"] == "2024-04") & (frame["method"] == RUN_RATE)]
+        assert float(april["forecast"].iloc[0]) == pytest.approx(17800)
+        assert float(april["accuracy"].iloc[0]) == pytest.approx(0.89)
+    out = io.StringIO()
+    args = build_parser().parse_args(["backtest", "--db", str(db_path), "--summary"])
+    assert args.func(args, out) == 0
+    summary = pd.read_csv(io.StringIO(out.getvalue()))
+    assert list(summary["method"])[-1] == RECOMMENDED
+
+
+def test_backtest_command_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = build_parser().parse_args(["backtest", "--db", str(tmp_path / "missing.duckdb")])
+    assert args.func(args) == 2
+    assert "no database" in capsys.readouterr().err
+    args = build_parser().parse_args(["backtest", "--db", "x", "--periods", "0"])
+    assert args.func(args) == 2
