@@ -5,31 +5,26 @@ questions are "since when?" (KPIs over the last 12 periods), "what does the rep 
 time on?" (activity mix), "what is on their desk?" (open deals, deals closed in the period)
 and "where do their deals stall?" (funnel over the stage list ops keep in settings).
 
-Every function takes the page's Scope and a rep name; the rep replaces any rep filter of
-the scope. The KPI history goes through `kpi_table`, so each point equals the figure the
-leaderboard shows when that period is selected.
+Every function takes the page's Scope and a rep name; only the scope's period matters
+(a rep's own figures do not depend on the team/region filters). The KPI history goes
+through `kpi_table`, so each point equals the figure the leaderboard shows when that
+period is selected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
+from analytics.quadrant import KpiFunction
 from analytics.scope import Scope
 from analytics.settings import Stage, load_activity_categories, load_stages
 
 DEFAULT_HISTORY_PERIODS = 12
-
-
-def rep_scope(scope: Scope, rep: str) -> Scope:
-    """The scope narrowed to one rep; team and region are dropped so a rep who moved team
-    still shows all their deals in their own drill-down."""
-    return replace(scope, rep=rep, team=None, region=None)
 
 
 def kpi_history(
@@ -37,20 +32,25 @@ def kpi_history(
     scope: Scope,
     rep: str,
     periods: int = DEFAULT_HISTORY_PERIODS,
+    *,
+    kpi: KpiFunction = kpi_table,
 ) -> pd.DataFrame:
     """The rep's KPI row for each of the last `periods` periods, oldest first.
 
-    Columns: period (label), period_start (date), then every KPI column. A period in
-    which the rep has no row (not yet hired, no data) gets an all-missing row, so the line
-    chart shows a gap instead of silently skipping the period.
+    Each period's row is the rep's row of `kpi(con, <whole company, that period>, "rep")`:
+    a rep's figures do not depend on the team/region filters (they only choose which reps
+    are listed), and asking for every rep lets a cached `kpi` serve the next rep's
+    drill-down from the same tables. Columns: period (label), period_start (date), then
+    every KPI column. A period in which the rep has no row (not yet hired, no data) gets
+    an all-missing row, so the line chart shows a gap instead of skipping the period.
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
-    one_rep = rep_scope(scope, rep)
+    everyone = Scope(period=scope.period)
     rows: list[dict[str, Any]] = []
     for back in range(periods - 1, -1, -1):
         period = scope.period.shifted(-back)
-        table = kpi_table(con, one_rep.with_period(period), "rep")
+        table = kpi(con, everyone.with_period(period), "rep")
         match = table[table["rep"] == rep]
         row: dict[str, Any] = {"period": period.label, "period_start": period.start}
         if not match.empty:

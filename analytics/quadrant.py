@@ -24,6 +24,7 @@ classified and drawn, but flagged `low_sample`: one large deal must not make a s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import duckdb
@@ -33,6 +34,9 @@ from analytics.metrics.kpis import kpi_table
 from analytics.scope import Scope
 
 XMetric = Literal["quota_attainment", "bookings"]
+# kpi_table's signature: (con, scope, by) -> one row per group. Pages pass a cached
+# wrapper of kpi_table so the leaderboard and the quadrant share one computation.
+KpiFunction = Callable[[duckdb.DuckDBPyConnection, Scope, str], pd.DataFrame]
 
 RISING_STAR = "rising star"
 FALLING_STAR = "falling star"
@@ -141,6 +145,8 @@ def quadrant(
     x_split: float | None = None,
     y_split: float = 0.0,
     min_closed_deals: int = DEFAULT_MIN_CLOSED_DEALS,
+    *,
+    kpi: KpiFunction = kpi_table,
 ) -> pd.DataFrame:
     """One row per selling rep of `scope` with x, y, quadrant and the figures for the hover.
 
@@ -155,8 +161,8 @@ def quadrant(
     """
     if min_closed_deals < 0:
         raise ValueError("min_closed_deals must be 0 or more")
-    current = kpi_table(con, scope, "rep")
-    previous = kpi_table(con, scope.previous(), "rep")
+    current = kpi(con, scope, "rep")
+    previous = kpi(con, scope.previous(), "rep")
     metric = resolve_x_metric(current, previous, str(x_metric))
 
     before = previous.set_index("rep")

@@ -109,6 +109,15 @@ class Report:
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
 
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """Changes whenever an import lands or a setting is saved (stages, currency, fiscal
+    year, activity categories ...): pages put it in their cache keys, so a cached figure
+    never outlives the data it was computed from."""
+    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
+    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
+    return (*imports, str(settings[0]), settings[1])
+
+
 # --- scorecard ----------------------------------------------------------------------
 
 

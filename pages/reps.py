@@ -34,10 +34,11 @@ from analytics.quadrant import (
     QUADRANTS,
     RISING_STAR,
     X_METRICS,
+    KpiFunction,
     quadrant,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.report import KPI_UNITS
+from analytics.report import KPI_UNITS, data_version
 from analytics.scope import Scope
 from pages import _ui
 
@@ -53,6 +54,28 @@ CORNERS: dict[str, tuple[float, float, str, str]] = {
     FALLING_STAR: (0.99, 0.01, "right", "bottom"),
     DECLINING_LAGGARD: (0.01, 0.01, "left", "bottom"),
 }
+
+
+# --- figures -----------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _kpi_rows(db: str, version: tuple[Any, ...], scope: Scope, by: str) -> pd.DataFrame:
+    """kpi_table, cached per database file, data version and scope.
+
+    The quadrant needs two periods, the leaderboard one of them, and every drill-down the
+    company's rep table for 12 periods: with the cache each is computed once, and the next
+    rep's drill-down (or the next period, 11 of 12 periods shared) is nearly free.
+    """
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return kpi_table(cur, scope, by)
+
+
+def cached_kpi(version: tuple[Any, ...]) -> KpiFunction:
+    """A kpi_table stand-in (same signature) that goes through the cache."""
+    db = str(_ui.db_path())
+    return lambda _con, scope, by: _kpi_rows(db, version, scope, by)
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -362,13 +385,11 @@ def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
     st.plotly_chart(fig, config={"displayModeBar": False}, key="history_chart")
 
 
-def _drilldown(cur: Any, scope: Scope, rep: str, q: pd.DataFrame) -> None:
+def _drilldown(cur: Any, scope: Scope, rep: str, q: pd.DataFrame, kpi: KpiFunction) -> None:
     st.header(f"Drill-down: {rep}")
     row = q[q["rep"] == rep]
-    one = drilldown.rep_scope(scope, rep)
-    current = kpi_table(cur, one, "rep")
-    current = current[current["rep"] == rep]
-    figures = current.iloc[0] if not current.empty else pd.Series(dtype=object)
+    history = drilldown.kpi_history(cur, scope, rep, kpi=kpi)
+    figures = history.iloc[-1]  # this period: the same row as the leaderboard's
     where = row.iloc[0]["quadrant"] if not row.empty else None
     low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
     team = row.iloc[0]["team"] if not row.empty else None
@@ -387,7 +408,6 @@ def _drilldown(cur: Any, scope: Scope, rep: str, q: pd.DataFrame) -> None:
     cols[4].metric("Rep open pipeline", _ui.money(_num(figures.get("open_pipeline"))), border=True)
 
     st.subheader(f"KPIs over the last {drilldown.DEFAULT_HISTORY_PERIODS} {scope.period.kind}s")
-    history = drilldown.kpi_history(cur, scope, rep)
     numeric = [c for c in KPI_COLUMNS if KPI_UNITS.get(c) != "flag"]
     chosen = st.multiselect(
         "KPIs to plot", numeric, default=HISTORY_DEFAULT, key="history_kpis",
@@ -484,12 +504,13 @@ def render() -> None:
 
     metric, x_split, y_split, min_closed = _controls()
     with _ui.cursor() as cur:
+        kpi = cached_kpi(data_version(cur))
         q = quadrant(
             cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
-            min_closed_deals=min_closed,
+            min_closed_deals=min_closed, kpi=kpi,
         )  # fmt: skip
         q.attrs["x_split_is_median"] = x_split is None
-        board = kpi_table(cur, peers, "rep")
+        board = kpi(cur, peers, "rep")
         roster = quadrant_roster(cur)[["rep", "team"]]
 
         reps = [r for r in board["rep"].dropna().tolist()]
@@ -502,7 +523,7 @@ def render() -> None:
         chosen = focus or scope.rep
         _quadrant_section(q, chosen)
         if chosen:
-            _drilldown(cur, scope, chosen, q)
+            _drilldown(cur, scope, chosen, q, kpi)
         _leaderboard(board, q, roster, scope)
 
 

@@ -83,6 +83,10 @@ def click_point(page: Page, rep: str) -> None:
     page.wait_for_function(f"({POINT_POSITION_JS})({rep!r}) !== null")
     where: dict[str, Any] = page.evaluate(POINT_POSITION_JS, rep)
     page.mouse.move(where["x"], where["y"])
+    # Hovering shows the rep's key figures (before the click reruns the page).
+    hover = chart.locator(".hoverlayer")
+    expect(hover).to_contain_text(rep)
+    expect(hover).to_contain_text("Open pipeline")
     page.mouse.click(where["x"], where["y"])
 
 
@@ -104,9 +108,8 @@ def test_reps_quadrant_click_and_drill_down(browser_page: Page, server: Server) 
     settled(page)
     page.screenshot(path=str(SCREENSHOTS / "sales_e2e_reps.png"))
 
-    # Hovering shows the rep's key figures; clicking opens the drill-down.
+    # Clicking a point (after its hover label shows) opens the drill-down.
     click_point(page, "Dan Ghost")
-    expect(page.locator(".hoverlayer")).to_contain_text("Dan Ghost")
     expect(page.get_by_role("heading", name="Drill-down: Dan Ghost")).to_be_visible()
     expect(card(page, "Rep bookings")).to_have_text("4,000")
     expect(card(page, "Rep quota attainment")).to_have_text("40.0%")
