@@ -1,0 +1,127 @@
+"""The Forecast page, driven headlessly with AppTest, on the forecast fixture and on an
+empty database. Figures are the hand-computed ones of tests/test_backtest.py (May 2024
+live on 2024-05-06; April 2024 as forecast from the 2024-03-25 export)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_forecast_methods import load_forecast
+
+from analytics import db
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 90  # seconds per script run: generous for slow CI machines, never asserted on
+
+
+@pytest.fixture
+def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "app.duckdb"
+    monkeypatch.setenv("SALES_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def loaded_db(app_db: Path) -> Path:
+    con = db.connect(app_db)
+    try:
+        load_forecast(con, app_db.parent)
+    finally:
+        con.close()
+    return app_db
+
+
+def open_forecast(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.query_params.update(query or {})
+    at.run()
+    return at.switch_page("pages/forecast.py").run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_empty_database_points_to_data(app_db: Path) -> None:
+    at = open_forecast()
+    assert_clean(at)
+    assert any("No deals in the database yet" in i.value for i in at.info)
+    assert not at.metric
+
+
+def test_live_month_headline_and_track_record_first(loaded_db: Path) -> None:
+    at = open_forecast()
+    assert_clean(at)
+    assert at.sidebar.selectbox(key="period").value == "2024-05"
+    shown = metrics(at)
+    # 3000 won + (8000 + 6000) x 40%; range from Ann's call + Bob's deals; quota 25000
+    assert shown["Forecast 2024-05"] == "8,600"
+    assert shown["Won so far"] == "3,000"
+    assert shown["Quota"] == "25,000"
+    assert shown["Gap to quota"] == "16,400"
+    assert (shown["Commit"], shown["Best case"], shown["Pipeline"]) == ("8,000", "11,000", "20,000")
+    assert shown["Pipeline coverage"] == "0.64x"  # 14000 / 22000
+    # the track record comes right after the number: April's stage-weighted 6700 vs 20000
+    labels = [m.label for m in at.metric]
+    assert labels.index("Track record: accuracy") < labels.index("Recommended (what-if)")
+    assert shown["Track record: accuracy"] == "33.5%"
+    assert shown["Error (WAPE)"] == "66.5%"
+    assert shown["Bias"] == "-66.5%"
+    assert any("Not enough history" in m.value for m in at.markdown)
+    # the top deals table: A5 then N1
+    top = next(d.value for d in at.dataframe if "swing" in d.value.columns)
+    assert list(top["opportunity_id"]) == ["A5", "N1"]
+    # the accuracy table has every method and the recommended one
+    accuracy = next(d.value for d in at.dataframe if "wape" in d.value.columns)
+    assert len(accuracy) == 6
+
+
+def test_what_if_moves_the_number(loaded_db: Path) -> None:
+    at = open_forecast()
+    at.number_input(key="forecast:whatif:demo").set_value(50).run()
+    assert_clean(at)
+    shown = metrics(at)
+    assert shown["Recommended (what-if)"] == "10,000"  # 3000 + 14000 x 50%
+    assert shown["Forecast 2024-05"] == "8,600"  # the headline keeps the saved stages
+    at.multiselect(key="forecast:whatif:exclude").select("A5").run()
+    assert metrics(at)["Stage-weighted (what-if)"] == "6,000"  # 3000 + 6000 x 50%
+
+
+def test_closed_month_shows_forecast_against_actual(loaded_db: Path) -> None:
+    at = open_forecast({"kind": "Month", "period": "2024-04"})
+    assert_clean(at)
+    shown = metrics(at)
+    assert shown["Forecast 2024-04"] == "6,700"  # from the 2024-03-25 export
+    assert shown["Actual won"] == "20,000"
+    assert any("export of 25 Mar 2024" in c.value for c in at.caption)
+
+
+def test_quarter_and_rollup_by_manager(loaded_db: Path) -> None:
+    at = open_forecast({"kind": "Quarter", "period": "2024-Q2"})
+    assert_clean(at)
+    at.segmented_control(key="forecast:by").set_value("manager").run()
+    assert_clean(at)
+    calls = next(d.value for d in at.dataframe if "manager" in d.value.columns)
+    assert set(calls["manager"]) == {"Mia Boss", "Max Chief"}
+
+
+def test_a_failing_section_is_one_friendly_sentence(
+    loaded_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analytics.forecast.backtest as bt
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("snapshot store on fire")
+
+    monkeypatch.setattr(bt, "convergence", broken)
+    at = open_forecast()
+    assert not at.exception
+    assert any("Sorry" in e.value and "on fire" in e.value for e in at.error)
+    assert metrics(at)["Forecast 2024-05"] == "8,600"  # the rest of the page still renders
