@@ -38,7 +38,7 @@ from pages import _ui
 
 log = logging.getLogger("dashboard")
 
-STAGES_EDITOR = "settings:stages"
+STAGES_EDITOR = "settings:stages"  # + ":<version>", see editor_key
 SCORING_EDITOR = "settings:scoring"
 THRESHOLD_KEY = "settings:threshold"
 DECAY_KEY = "settings:decay"
@@ -188,11 +188,22 @@ def _flash(section: str) -> None:
         st.session_state.pop(FLASH_KEY, None)
 
 
-def _saved(section: str, message: str, *editor_keys: str) -> None:
-    """After a save: drop the editors' pending edits (they are now the saved data), rerun."""
+def editor_key(name: str) -> str:
+    """The editor's widget key: its name plus a version bumped by every save.
+
+    A fresh key after a save makes the browser drop the grid's pending edits too (they
+    are now the saved data); clearing the server-side state alone would leave them on
+    screen and apply them a second time.
+    """
+    return f"{name}:{st.session_state.get(f'{name}:version', 0)}"
+
+
+def _saved(section: str, message: str, *editors: str) -> None:
+    """After a save: start the editors afresh from the saved data, show `message`, rerun."""
     st.session_state[FLASH_KEY] = (section, message)
-    for key in editor_keys:
-        st.session_state.pop(key, None)
+    for name in editors:
+        st.session_state.pop(editor_key(name), None)
+        st.session_state[f"{name}:version"] = st.session_state.get(f"{name}:version", 0) + 1
     st.rerun()
 
 
@@ -219,7 +230,7 @@ def _stages_section() -> None:
         current = load_stages(cur)
     edited = st.data_editor(
         stages_frame(current),
-        key=STAGES_EDITOR,
+        key=editor_key(STAGES_EDITOR),
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -265,7 +276,7 @@ def _scoring_section() -> None:
         unknown = unknown_event_types(cur, current)
     edited = st.data_editor(
         rules_frame(current),
-        key=SCORING_EDITOR,
+        key=editor_key(SCORING_EDITOR),
         num_rows="dynamic",
         hide_index=True,
         width="stretch",

@@ -96,9 +96,16 @@ def table(at: AppTest, key: str) -> Any:
     return matches[0]
 
 
-def edit(at: AppTest, key: str, **state: Any) -> AppTest:
+def editor(at: AppTest, name: str) -> Any:
+    """The data editor `name` (its key carries a version that every save bumps)."""
+    matches = [d for d in at.data_editor if d.key and d.key.rsplit(":", 1)[0] == name]
+    assert len(matches) == 1, [d.key for d in at.data_editor]
+    return matches[0]
+
+
+def edit(at: AppTest, name: str, **state: Any) -> AppTest:
     """Apply data-editor edits as the browser would, then rerun."""
-    at.session_state[key] = {
+    at.session_state[editor(at, name).key] = {
         "edited_rows": state.get("edited_rows", {}),
         "added_rows": state.get("added_rows", []),
         "deleted_rows": state.get("deleted_rows", []),
@@ -203,12 +210,12 @@ def test_leads_page_error_is_friendly(leads_db: Path, monkeypatch: pytest.Monkey
 def test_settings_page_renders_on_an_empty_database(app_db: Path) -> None:
     at = start("pages/settings.py")
     assert_clean(at)
-    stages = at.data_editor(key=STAGES_EDITOR).value
+    stages = editor(at, STAGES_EDITOR).value
     assert list(stages["name"]) == [s.name for s in DEFAULT_STAGES]
     assert list(stages["probability"]) == [s.probability for s in DEFAULT_STAGES]
     assert list(stages["won"]) == [False] * 5 + [True, False]
     assert list(stages["lost"]) == [False] * 6 + [True]
-    rules = at.data_editor(key=SCORING_EDITOR).value
+    rules = editor(at, SCORING_EDITOR).value
     assert dict(zip(rules["event_type"], rules["points"], strict=True))["pricing_page_visit"] == 10
     assert at.number_input(key="settings:threshold").value == 15
     assert at.selectbox(key="settings:fiscal_month").value == 1
@@ -220,15 +227,17 @@ def test_saving_stages_changes_the_weighted_pipeline(headline_db: Path) -> None:
     assert metric(at, "Weighted pipeline") == "8,900"
 
     at.switch_page("pages/settings.py").run()
-    names = list(at.data_editor(key=STAGES_EDITOR).value["name"])
+    names = list(editor(at, STAGES_EDITOR).value["name"])
     trial = names.index("Trial")
     edit(at, STAGES_EDITOR, edited_rows={trial: {"probability": 70}})
     at.button(key="settings:save_stages").click().run()
     assert_clean(at)
     assert any("Saved 7 stages" in s.value for s in at.success)
-    # the editor now shows the saved list, and its pending edit is gone (not applied twice)
-    assert at.data_editor(key=STAGES_EDITOR).value["probability"].tolist()[trial] == 70
-    assert not at.session_state[STAGES_EDITOR]["edited_rows"]
+    # the editor starts afresh from the saved list: its pending edit is not applied twice
+    saved = editor(at, STAGES_EDITOR)
+    assert saved.key == f"{STAGES_EDITOR}:1"
+    assert saved.value["probability"].tolist()[trial] == 70
+    assert not at.session_state[saved.key]["edited_rows"]
 
     at.switch_page("pages/overview.py").run()
     # O-009 10,000 in Trial: 6,000 -> 7,000
@@ -373,5 +382,5 @@ def test_a_failing_save_is_one_sentence(headline_db: Path, monkeypatch: pytest.M
     assert any("Sorry" in e.value and "database is locked" in e.value for e in at.error)
     assert stored(headline_db, "stages") == before
     # the other sections still render
-    assert at.data_editor(key=SCORING_EDITOR) is not None
+    assert editor(at, SCORING_EDITOR) is not None
     assert at.button(key="settings:save_fiscal") is not None
