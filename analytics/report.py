@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from analytics import db
+from analytics.forecast.cli import forecast_report_arguments, report_forecast
 from analytics.funnel import funnel_report_arguments, report_funnel
 from analytics.leads import leads_report_arguments, report_leads
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
@@ -170,6 +171,11 @@ REPORTS: dict[str, Report] = {
         run=report_pipeline,
         help="pipeline health: waterfall, stalled, slipped or follow-up gaps (Pipeline page)",
         add_arguments=pipeline_report_arguments,
+    ),
+    "forecast": Report(
+        run=report_forecast,
+        help="each forecast method, the recommended one, actual and accuracy (Forecast page)",
+        add_arguments=forecast_report_arguments,
     ),
 }
 

@@ -80,7 +80,8 @@ def _convergence(db: str, version: tuple[Any, ...], scope: Scope) -> pd.DataFram
 def _current(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int) -> PeriodForecast:
     past = _backtest(db, version, scope, kind, n)
     with _ui.cursor() as cur:
-        return period_forecast(cur, scope, recommendation=past.recommendation)
+        rec = past.recommendation_for(scope.period.label)  # a past period: as it stood then
+        return period_forecast(cur, scope, recommendation=rec)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

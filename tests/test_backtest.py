@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -410,3 +411,33 @@ def test_backtest_command_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "no database" in capsys.readouterr().err
     args = build_parser().parse_args(["backtest", "--db", "x", "--periods", "0"])
     assert args.func(args) == 2
+
+
+def test_report_forecast_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
+    """`python -m analytics report forecast` goes through the shared report plumbing."""
+    out = io.StringIO()
+    argv = ["report", "forecast", "--db", str(book[0]), "--period", "2024-04", "--format", "json"]
+    args = build_parser().parse_args(argv)
+    assert args.func(args, out) == 0
+    rows = {r["method"]: r for r in json.loads(out.getvalue())}
+    assert rows[BEST_CASE]["forecast"] == pytest.approx(14000)
+    assert rows[BEST_CASE]["accuracy"] == pytest.approx(0.7)  # 1 - 6000 / 20000
+    assert rows[RECOMMENDED]["actual"] == APRIL_ACTUAL
+
+
+def test_recommendation_as_it_stood_at_a_period_start() -> None:
+    """Four months where the run-rate is exact: at the start of the fourth, three months
+    back it; at the start of the first, nothing does (the default)."""
+    from analytics.forecast.backtest import Backtest
+
+    history = _history([(100, 150, 100)] * 4)
+    result = Backtest(
+        kind="month",
+        table=pd.DataFrame(),
+        summary=pd.DataFrame(),
+        recommendation=recommend(history),
+        history=[(f"2024-0{i + 1}", a, v) for i, (a, v) in enumerate(history)],
+    )
+    assert result.recommendation_for("2024-01").candidate.key == STAGE_WEIGHTED
+    assert result.recommendation_for("2024-04").candidate.key == RUN_RATE
+    assert result.recommendation_for("2030-01") is result.recommendation

@@ -308,6 +308,17 @@ class Backtest:
     summary: pd.DataFrame  # per method: periods, wape, bias, mean_accuracy, within_10pct
     recommendation: Recommendation
     skipped: list[str] = field(default_factory=list)  # periods without a usable snapshot
+    # (period label, actual, each method's forecast), oldest first: what recommend() reads
+    history: list[tuple[str, float | None, dict[str, float | None]]] = field(default_factory=list)
+
+    def recommendation_for(self, period_label: str) -> Recommendation:
+        """The recommendation as it stood at the start of a backtested period (chosen from
+        the periods before it only); the current one for any other period."""
+        labels = [label for label, _, _ in self.history]
+        if period_label not in labels:
+            return self.recommendation
+        before = [(a, v) for _, a, v in self.history[: labels.index(period_label)]]
+        return recommend(before, kind=self.kind)
 
     def values_for(self, period_label: str) -> dict[str, float | None]:
         rows = self.table[self.table["period"] == period_label]
@@ -390,6 +401,7 @@ def backtest(
         summary=summarise(table),
         recommendation=recommend(history, kind=kind),
         skipped=skipped,
+        history=[(p.label, a, v) for p, (a, v) in zip(wanted, history, strict=True)],
     )
 
 

@@ -68,7 +68,7 @@ def report_forecast(
     fiscal = scope.period.fiscal_start_month
     past = backtest(con, scope, kind=_kind(scope.period), periods=history,
                     fiscal_start_month=fiscal)  # fmt: skip
-    result = period_forecast(con, scope, recommendation=past.recommendation)
+    result = period_forecast(con, scope, recommendation=past.recommendation_for(scope.period.label))
     over = result.status == "closed"
     rows = []
     values = {**result.values, RECOMMENDED: result.recommended}

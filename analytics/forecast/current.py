@@ -271,18 +271,20 @@ def period_forecast(
 ) -> PeriodForecast:
     """The forecast for `scope` (its period and filters); see the module docstring.
 
-    `recommendation` normally comes from the page's backtest of the same period kind;
-    without it a backtest of the last 12 periods of that kind is run here.
+    `recommendation` normally comes from the page's backtest of the same period kind
+    (for a period that is over: `Backtest.recommendation_for(label)`, the choice as it
+    stood at its start); without it a backtest of that kind is run here.
     """
     stage_list = list(stages) if stages is not None else list(load_stages(con))
     probabilities = stage_probabilities(stage_list, overrides)
     today = data_date or fi.data_as_of(con)
     period = scope.period
     if recommendation is None:
+        kind = period.kind if period.kind in ("month", "quarter") else "quarter"
         recommendation = backtest(
-            con, scope, kind=period.kind, stages=stage_list, overrides=overrides,
-            growth=growth, data_date=today,
-        ).recommendation  # fmt: skip
+            con, scope, kind=kind, stages=stage_list, overrides=overrides,
+            growth=growth, data_date=today, fiscal_start_month=period.fiscal_start_month,
+        ).recommendation_for(period.label)  # fmt: skip
     ask: fi.Ask | None = None
     status = "no data"
     if today is not None and period.end > today:
