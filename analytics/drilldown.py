@@ -27,6 +27,15 @@ from analytics.settings import Stage, load_activity_categories, load_stages
 DEFAULT_HISTORY_PERIODS = 12
 
 
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """Changes whenever an import lands or a setting is saved (stages, currency, fiscal
+    year, activity categories ...): pages put it in their cache keys, so a cached figure
+    never outlives the data it was computed from."""
+    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
+    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
+    return (*imports, str(settings[0]), settings[1])
+
+
 def kpi_history(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,

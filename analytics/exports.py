@@ -8,6 +8,10 @@ deal names come from users' CRM files, so a cell such as ``=HYPERLINK(...)`` or
 which some spreadsheets strip before reading a formula) are written with a leading single
 quote, the spreadsheet convention for "this is text". Numbers are never touched: -5 stays
 the number -5.
+
+It also says how each KPI column is read (`KPI_UNITS`, `LOWER_IS_BETTER`, `NOW_ONLY`), so
+every page formats and colours a figure the same way. These live here, in a module that
+imports nothing of the analytics, so a page showing KPIs does not depend on every report.
 """
 
 from __future__ import annotations
@@ -26,6 +30,55 @@ from openpyxl.utils import get_column_letter
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
+# How each KPI column is read, for anyone presenting it (pages, e-mails): money in the
+# reporting currency, share 0-1, count, days, minutes, ratio (x times), number, flag.
+KPI_UNITS: dict[str, str] = {
+    "bookings": "money",
+    "won_deals": "count",
+    "lost_deals": "count",
+    "win_rate": "share",
+    "win_rate_value": "share",
+    "avg_deal_size": "money",
+    "open_pipeline": "money",
+    "weighted_pipeline": "money",
+    "open_deals": "count",
+    "quota": "money",
+    "quota_attainment": "share",
+    "at_or_above_quota": "flag",
+    "leads": "count",
+    "lead_to_opp_rate": "share",
+    "opp_to_won_rate": "share",
+    "sales_velocity": "money",
+    "pipeline_coverage": "ratio",
+    "unpriced_deals": "count",
+    "selling_time_share": "share",
+    "meeting_ratio": "share",
+    "median_cycle_days": "days",
+    "mean_cycle_days": "days",
+    "lead_response_median_minutes": "minutes",
+    "lead_response_p90_minutes": "minutes",
+    "lead_sla_5min_share": "share",
+    "lead_sla_1h_share": "share",
+    "lead_sla_1day_share": "share",
+    "touches_per_deal": "number",
+    "won_5plus_touches_share": "share",
+}
+# A rise is bad news for these (a red delta when they go up).
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {
+        "lost_deals",
+        "median_cycle_days",
+        "mean_cycle_days",
+        "lead_response_median_minutes",
+        "lead_response_p90_minutes",
+        "unpriced_deals",
+    }
+)
+# Figures about the deals open *now*: the database holds no past pipeline, so a past
+# period's value is today's pipeline again and a change against it means nothing.
+NOW_ONLY: frozenset[str] = frozenset(
+    {"open_pipeline", "weighted_pipeline", "open_deals", "pipeline_coverage", "sales_velocity"}
+)
 _MAX_SHEET_TITLE = 31  # Excel's limit on a worksheet name
 _MAX_COLUMN_WIDTH = 60
 

@@ -17,9 +17,10 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from analytics.drilldown import data_version
+from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, share_of_reps_at_quota
-from analytics.report import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY, data_version
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui

@@ -24,7 +24,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import drilldown
-from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
+from analytics.exports import CSV_MIME, EXCEL_MIME, KPI_UNITS, to_csv_bytes, to_excel_bytes
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.quadrant import (
     DECLINING_LAGGARD,
@@ -38,7 +38,6 @@ from analytics.quadrant import (
     quadrant,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.report import KPI_UNITS, data_version
 from analytics.scope import Scope
 from pages import _ui
 
@@ -504,7 +503,7 @@ def render() -> None:
 
     metric, x_split, y_split, min_closed = _controls()
     with _ui.cursor() as cur:
-        kpi = cached_kpi(data_version(cur))
+        kpi = cached_kpi(drilldown.data_version(cur))
         q = quadrant(
             cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
             min_closed_deals=min_closed, kpi=kpi,
