@@ -107,6 +107,24 @@ def test_a_correction_can_take_back(book: duckdb.DuckDBPyConnection) -> None:
     assert ledger.statement("Dan Poe", MAY).total == D("3000.00")  # frozen
 
 
+def test_roster_changes_after_the_lock_are_not_corrections(
+    book: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # Base salary 1,000 for juniors, then lock May.
+    junior = DEFAULT_PLAN.rules[0].__class__(**{**DEFAULT_PLAN.rules[0].__dict__,
+                                                "base_salary": D(1000)})  # fmt: skip
+    save_plan(book, Plan("With base", (junior, DEFAULT_PLAN.rules[1])), date(2024, 5, 1))
+    lock_period(book, MAY)
+    # Later Ann is promoted to senior (her 12,000 would be below a senior quota) and Cara
+    # leaves. The roster has no history: May stays as approved, June corrects nothing.
+    late(book, tmp_path, "commission_reps_later.csv", date(2024, 6, 15))
+    ledger = Ledger(book)
+    assert ledger.statement("Ann Lee", JUNE).prior_adjustments == D("0.00")
+    assert ledger.statement("Ann Lee", JUNE).level == "senior"
+    assert ledger.statement("Cara Diaz", JUNE) is None  # left: no base for June
+    assert ledger.statement("Ann Lee", MAY).total == D("2200.00")  # 1,000 + 1,200, frozen
+
+
 def test_a_month_is_locked_once(book: duckdb.DuckDBPyConnection) -> None:
     lock_period(book, MAY)
     with pytest.raises(ValueError, match="already locked"):

@@ -654,8 +654,16 @@ class Ledger:
 
     # -- inputs ---------------------------------------------------------------------------
 
-    def info(self, rep: str) -> RepInfo:
-        return self.reps.get(rep) or RepInfo(rep)
+    def info(self, rep: str, month: Period | None = None) -> RepInfo:
+        """The rep's roster entry; for a locked month, with the role and level it was
+        locked with. The roster keeps no history, so a promotion recorded later must not
+        re-pay (or correct) a month that was approved under the old level."""
+        info = self.reps.get(rep) or RepInfo(rep)
+        if month is not None and self.is_locked(month):
+            frozen = self.frozen(month).get(rep)
+            if frozen is not None:
+                return replace(info, role=frozen.role, level=frozen.level)
+        return info
 
     def is_locked(self, month: Period) -> bool:
         return month.start in self.locked
@@ -781,7 +789,7 @@ class Ledger:
 
     def header(self, rep: str, month: Period, lines: Sequence[Line], **extra: Any) -> Statement:
         data = self._month(month)
-        info = self.info(rep)
+        info = self.info(rep, month)
         rule = data.plan.plan.rule_for(info.role, info.level)
         quota, source = self.quota(rep, month, rule)
         credited = sum((d.credited for d in data.credited.get(rep, [])), NO_MONEY)
@@ -806,7 +814,7 @@ class Ledger:
         """Base, commission, cap, SPIFF and note lines of one rep-month (deals overridable
         for what-if)."""
         data = self._month(month)
-        info = self.info(rep)
+        info = self.info(rep, month)
         rule = data.plan.plan.rule_for(info.role, info.level)
         deals = self.credited(rep, month) if deals is None else list(deals)
         notes = list(data.notes.get(rep, []))
@@ -827,12 +835,15 @@ class Ledger:
         """Every rep's base, commission and SPIFF lines of the month (no clawbacks)."""
         if month.start not in self._earned:
             data = self._month(month)
-            reps = set(self.reps) | set(data.credited) | set(data.notes)
+            # A locked month's reps stay in its recomputation even if they have left since,
+            # so leaving never reads as a correction of the base salary they were paid.
+            was_paid = set(self.frozen(month))
+            reps = set(self.reps) | set(data.credited) | set(data.notes) | was_paid
             out: dict[str, Statement] = {}
             for rep in sorted(reps):
-                info = self.info(rep)
+                info = self.info(rep, month)
                 rule = data.plan.plan.rule_for(info.role, info.level)
-                busy = rep in data.credited or rep in data.notes
+                busy = rep in data.credited or rep in data.notes or rep in was_paid
                 if not self._included(rep, month, rule, busy):
                     continue
                 out[rep] = self.header(rep, month, self.rep_earned_lines(rep, month))
@@ -865,7 +876,7 @@ class Ledger:
             days = (ev.event_date - ev.close_date).days
             plan = self._month(home).plan.plan
             for rep, paid, deal_lines in self._paid_on_deal(home, ev.opportunity_id):
-                info = self.info(rep)
+                info = self.info(rep, home)
                 rule = plan.rule_for(info.role, info.level)
                 if rule is None or rule.clawback_days is None or days > rule.clawback_days:
                     continue
