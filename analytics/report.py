@@ -32,6 +32,8 @@ import duckdb
 import pandas as pd
 
 from analytics import db
+from analytics.drilldown import data_version  # noqa: F401  (re-exported: pages use it)
+from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY  # noqa: F401  (re-exported)
 from analytics.forecast.cli import forecast_report_arguments, report_forecast
 from analytics.funnel import funnel_report_arguments, report_funnel
 from analytics.leads import leads_report_arguments, report_leads
@@ -42,56 +44,6 @@ from analytics.scope import Period, Scope, load_fiscal_start_month
 
 FORMATS = ("csv", "json")
 SCORECARD_GROUPINGS = ("rep", "team", "region")
-
-# How each KPI column is read, for anyone presenting it (pages, e-mails): money in the
-# reporting currency, share 0-1, count, days, minutes, ratio (x times), number, flag.
-KPI_UNITS: dict[str, str] = {
-    "bookings": "money",
-    "won_deals": "count",
-    "lost_deals": "count",
-    "win_rate": "share",
-    "win_rate_value": "share",
-    "avg_deal_size": "money",
-    "open_pipeline": "money",
-    "weighted_pipeline": "money",
-    "open_deals": "count",
-    "quota": "money",
-    "quota_attainment": "share",
-    "at_or_above_quota": "flag",
-    "leads": "count",
-    "lead_to_opp_rate": "share",
-    "opp_to_won_rate": "share",
-    "sales_velocity": "money",
-    "pipeline_coverage": "ratio",
-    "unpriced_deals": "count",
-    "selling_time_share": "share",
-    "meeting_ratio": "share",
-    "median_cycle_days": "days",
-    "mean_cycle_days": "days",
-    "lead_response_median_minutes": "minutes",
-    "lead_response_p90_minutes": "minutes",
-    "lead_sla_5min_share": "share",
-    "lead_sla_1h_share": "share",
-    "lead_sla_1day_share": "share",
-    "touches_per_deal": "number",
-    "won_5plus_touches_share": "share",
-}
-# A rise is bad news for these (a red delta when they go up).
-LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {
-        "lost_deals",
-        "median_cycle_days",
-        "mean_cycle_days",
-        "lead_response_median_minutes",
-        "lead_response_p90_minutes",
-        "unpriced_deals",
-    }
-)
-# Figures about the deals open *now*: the database holds no past pipeline, so a past
-# period's value is today's pipeline again and a change against it means nothing.
-NOW_ONLY: frozenset[str] = frozenset(
-    {"open_pipeline", "weighted_pipeline", "open_deals", "pipeline_coverage", "sales_velocity"}
-)
 
 
 class ReportError(Exception):
@@ -108,15 +60,6 @@ class Report:
     run: ReportFunction
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
-
-
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """Changes whenever an import lands or a setting is saved (stages, currency, fiscal
-    year, activity categories ...): pages put it in their cache keys, so a cached figure
-    never outlives the data it was computed from."""
-    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
-    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
-    return (*imports, str(settings[0]), settings[1])
 
 
 # --- scorecard ----------------------------------------------------------------------
