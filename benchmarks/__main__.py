@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from types import ModuleType
 
 # Benchmark modules, in run order.
-BENCHMARKS: tuple[str, ...] = ("benchmarks.bench_import", "benchmarks.bench_kpis")
+BENCHMARKS: tuple[str, ...] = (
+    "benchmarks.bench_import",
+    "benchmarks.bench_kpis",
+    "benchmarks.bench_forecast",
+)
 
 
 def load_benchmarks() -> dict[str, ModuleType]:

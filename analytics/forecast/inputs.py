@@ -106,7 +106,8 @@ class ForecastInputs:
     run_rate: RunRateInputs | None = None
     calls: dict[str, CategoryCall] = field(default_factory=dict)  # per owner
     submitted_owners: int = 0  # owners with at least one submitted call in the period
-    has_categories: bool = False  # any submitted call or any forecast_category on a deal
+    has_categories: bool = False  # a submitted call, or a forecast_category on a deal of
+    # the period (open in it or won in it)
 
 
 # --- shared SQL ---------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def _deals_sql(source: Source) -> str:
     else:
         origin = "CROSS JOIN opportunities AS s"
     return f"""
-src AS (
+src AS NOT MATERIALIZED (
     SELECT
         a.ask, a.period_start, a.period_end, a.data_date,
         s.opportunity_id, s.opportunity_name, s.account, s.owner, s.stage, s.amount,
@@ -147,7 +148,7 @@ src AS (
     LEFT JOIN reps AS r ON r.rep = s.owner
     WHERE {owner_filter_sql("s.owner")}
 ),
-deals AS (
+deals AS NOT MATERIALIZED (
     SELECT
         d.*,
         CASE
@@ -166,7 +167,8 @@ deals AS (
 
 
 # Open pipeline of the period and what is already won: per stage, per (segment, age on the
-# period's last day), and per ask, in one scan (GROUPING SETS).
+# period's last day), and per ask (with how many of these deals carry a forecast category),
+# in one scan (GROUPING SETS).
 def pipeline_sql(source: Source) -> str:
     return f"""
 WITH {_ASKS_SQL},
@@ -177,7 +179,8 @@ SELECT
     coalesce(sum(amount_rc) FILTER (WHERE open_in_period), 0)         AS open_amount,
     count(*) FILTER (WHERE open_in_period)                            AS open_deals,
     coalesce(sum(amount_rc) FILTER (WHERE won_in_period), 0)          AS won_amount,
-    count(*) FILTER (WHERE amount IS NOT NULL AND amount_rc IS NULL)  AS unpriced_deals
+    count(*) FILTER (WHERE amount IS NOT NULL AND amount_rc IS NULL)  AS unpriced_deals,
+    count(*) FILTER (WHERE trim(coalesce(forecast_category, '')) <> '') AS labelled
 FROM (
     SELECT *, period_end - created_date AS age_end
     FROM deals
@@ -194,7 +197,7 @@ def history_sql(source: Source) -> str:
     return f"""
 WITH {_ASKS_SQL},
 {_deals_sql(source)},
-closed AS (
+closed AS NOT MATERIALIZED (
     SELECT
         ask, data_date, segment, is_won, amount_rc,
         close_date > data_date - {CYCLE_LOOKBACK_DAYS} AND close_date <= data_date
@@ -315,11 +318,6 @@ SELECT 'fields', ask, owner, NULL, forecast_category,
        coalesce(sum(amount_rc) FILTER (WHERE won_in_period), 0)
 FROM uncovered
 GROUP BY ALL
-UNION ALL
-SELECT 'labelled', ask, NULL, NULL, NULL, count(*), NULL
-FROM deals
-WHERE forecast_category IS NOT NULL AND trim(forecast_category) <> ''
-GROUP BY ask
 """
 
 
@@ -421,13 +419,14 @@ def gather(
 
 
 def _read_pipeline(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
-    for level, ask, stage, segment, age_end, open_amount, open_n, won, unpriced in rows:
+    for level, ask, stage, segment, age_end, open_amount, open_n, won, unpriced, labelled in rows:
         inputs = found[ask]
         if level == 0b111:  # per ask
             inputs.already_won = _float(won)
             inputs.open_amount = _float(open_amount)
             inputs.open_deals = int(open_n)
             inputs.unpriced_deals = int(unpriced)
+            inputs.has_categories = inputs.has_categories or int(labelled) > 0
         elif level == 0b011:  # per stage
             if open_n:
                 inputs.open_by_stage[stage] = _float(open_amount)
@@ -489,9 +488,7 @@ def _read_calls(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
     submitted: dict[tuple[str, str, Any], dict[str, float]] = {}
     fields: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}
     for kind, ask, owner, unit_start, label, amount, won in rows:
-        if kind == "labelled":
-            found[ask].has_categories = found[ask].has_categories or int(amount) > 0
-        elif kind == "call":
+        if kind == "call":
             submitted.setdefault((ask, owner, unit_start), {})[label] = _float(amount)
         else:
             won_sum, by_cat = fields.get((ask, owner), (0.0, {}))
