@@ -32,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from analytics import db
+from analytics.commissions.report import commissions_report_arguments, report_commissions
 from analytics.drilldown import data_version  # noqa: F401  (re-exported: pages use it)
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY  # noqa: F401  (re-exported)
 from analytics.forecast.cli import forecast_report_arguments, report_forecast
@@ -119,6 +120,12 @@ REPORTS: dict[str, Report] = {
         run=report_forecast,
         help="each forecast method, the recommended one, actual and accuracy (Forecast page)",
         add_arguments=forecast_report_arguments,
+    ),
+    "commissions": Report(
+        run=report_commissions,
+        help="commission payouts per rep: plan, credited bookings, quota, attainment, "
+        "commission, base, adjustments, total (Commissions page)",
+        add_arguments=commissions_report_arguments,
     ),
 }
 
