@@ -229,7 +229,7 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
             f"""
             INSERT INTO quotas (owner, period_start, period_end, amount, import_id)
             SELECT rep, CAST(m AS DATE), CAST(m + INTERVAL 1 MONTH - INTERVAL 1 DAY AS DATE),
-                   round({opps} * 11000 * 0.33 / {N_REPS} / 48, -2), 0
+                   {round(opps * 11000 * 0.33 / N_REPS / 48, -2)}, 0
             FROM reps, generate_series(DATE '{CREATED_FROM}', DATE '2026-03-01',
                                        INTERVAL 1 MONTH) AS t(m)
             """
