@@ -14,6 +14,12 @@ with the arithmetic in the comments; the database layer is checked on the fixtur
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +27,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics import db
 from analytics.commissions.data import save_draws, save_reversals, save_spiffs, save_splits
 from analytics.commissions.engine import (
     CreditedDeal,
@@ -529,3 +536,67 @@ def test_deals_that_cannot_be_credited_are_named(
     # The manager closed O-12 but no rule covers her: shown, with the reason, paid 0.
     assert maria.total == D("0.00") and maria.credited_bookings == D("5000.00")
     assert "no commission rule covers role manager / level —" in explain(maria)
+
+
+# --- the report command ----------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT_COLUMNS = ["rep", "plan", "credited_bookings", "quota", "attainment", "commission",
+                  "base", "adjustments", "total"]  # fmt: skip
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", "report", "commissions", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def book_file(tmp_path: Path) -> Path:
+    """The fixture in a closed database file, so the command can open it."""
+    path = tmp_path / "report.duckdb"
+    connection = db.connect(path)
+    try:
+        load_commission_fixture(connection, tmp_path)
+    finally:
+        connection.close()
+    return path
+
+
+def test_report_command_csv_and_json(book_file: Path) -> None:
+    done = run_cli("--db", str(book_file), "--period", "2024-05", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert list(rows[0])[: len(REPORT_COLUMNS)] == REPORT_COLUMNS
+    assert [(r["rep"], r["credited_bookings"], r["quota"], r["commission"], r["total"])
+            for r in rows] == [
+        ("Ann Lee", "12000.00", "10000.00", "1200.00", "1200.00"),
+        ("Bob Stone", "20000.00", "25000.00", "0.00", "0.00"),
+        ("Cara Diaz", "9000.00", "8000.00", "900.00", "900.00"),
+        ("Dan Poe", "30000.00", "25000.00", "3000.00", "3000.00"),
+    ]  # fmt: skip
+    done = run_cli("--db", str(book_file), "--period", "2024-05", "--format", "json",
+                   "--team", "West")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    records = json.loads(done.stdout)
+    assert [(r["rep"], r["attainment"], r["total"]) for r in records] == [
+        ("Cara Diaz", 1.125, 900.0),
+        ("Dan Poe", 1.2, 3000.0),
+    ]
+    assert records[0]["plan"] == "Default plan v0 · Junior"
+
+
+def test_report_command_lines_and_bad_period(book_file: Path) -> None:
+    done = run_cli("--db", str(book_file), "--period", "2024-05", "--rep", "Ann Lee",
+                   "--table", "lines")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [(r["kind"], r["opportunity_id"], r["amount"]) for r in rows] == [
+        ("commission", "O-01", "700.00"),
+        ("commission", "O-02", "500.00"),
+        ("total", "", "1200.00"),
+    ]
+    done = run_cli("--db", str(book_file), "--period", "2024-13")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
