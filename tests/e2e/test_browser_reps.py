@@ -29,6 +29,9 @@ if TYPE_CHECKING:  # annotations only: playwright is imported lazily, inside the
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = Path(tempfile.gettempdir())
+# Playwright's expect() waits 5 s by default; a rerun on a busy CI machine can take longer.
+# Generous, and never asserted on: a fast machine passes as soon as the text appears.
+WAIT = 30_000
 
 # Where a rep's point is on screen: plotly's own axes convert data to pixels.
 POINT_POSITION_JS = """(name) => {
@@ -70,7 +73,7 @@ def settled(page: Page) -> None:
     """Wait until the script run is over (the page is greyed out while it runs)."""
     from playwright.sync_api import expect
 
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=WAIT)
 
 
 def click_point(page: Page, rep: str) -> None:
@@ -78,15 +81,15 @@ def click_point(page: Page, rep: str) -> None:
     from playwright.sync_api import expect
 
     chart = page.locator(".js-plotly-plot").first
-    expect(chart).to_be_visible()
+    expect(chart).to_be_visible(timeout=WAIT)
     chart.scroll_into_view_if_needed()
     page.wait_for_function(f"({POINT_POSITION_JS})({rep!r}) !== null")
     where: dict[str, Any] = page.evaluate(POINT_POSITION_JS, rep)
     page.mouse.move(where["x"], where["y"])
     # Hovering shows the rep's key figures (before the click reruns the page).
     hover = chart.locator(".hoverlayer")
-    expect(hover).to_contain_text(rep)
-    expect(hover).to_contain_text("Open pipeline")
+    expect(hover).to_contain_text(rep, timeout=WAIT)
+    expect(hover).to_contain_text("Open pipeline", timeout=WAIT)
     page.mouse.click(where["x"], where["y"])
 
 
@@ -95,13 +98,13 @@ def test_reps_quadrant_click_and_drill_down(browser_page: Page, server: Server) 
 
     page = browser_page
     page.goto(f"{server.url}/reps?kind=Quarter&period=2024-Q2")
-    expect(page.get_by_role("heading", name="Reps", exact=True)).to_be_visible()
-    expect(page.get_by_text("2 rising stars, 1 falling stars")).to_be_visible()
+    expect(page.get_by_role("heading", name="Reps", exact=True)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("2 rising stars, 1 falling stars")).to_be_visible(timeout=WAIT)
     leaderboard = page.get_by_role("heading", name="Leaderboard")
-    expect(leaderboard).to_be_visible()
+    expect(leaderboard).to_be_visible(timeout=WAIT)
     # Every placed rep is drawn, including those without open pipeline (smallest size).
     points = page.locator(".js-plotly-plot .scatterlayer path.point")
-    expect(points).to_have_count(5)
+    expect(points).to_have_count(5, timeout=WAIT)
     for i in range(5):
         box = points.nth(i).bounding_box()
         assert box is not None and box["width"] >= 8, (i, box)
@@ -110,11 +113,11 @@ def test_reps_quadrant_click_and_drill_down(browser_page: Page, server: Server) 
 
     # Clicking a point (after its hover label shows) opens the drill-down.
     click_point(page, "Dan Ghost")
-    expect(page.get_by_role("heading", name="Drill-down: Dan Ghost")).to_be_visible()
-    expect(card(page, "Rep bookings")).to_have_text("4,000")
-    expect(card(page, "Rep quota attainment")).to_have_text("40.0%")
-    expect(page.get_by_text("declining laggard").first).to_be_visible()
-    expect(page).to_have_url(re.compile(r"[?&]focus=Dan(\+|%20)Ghost\b"))
+    expect(page.get_by_role("heading", name="Drill-down: Dan Ghost")).to_be_visible(timeout=WAIT)
+    expect(card(page, "Rep bookings")).to_have_text("4,000", timeout=WAIT)
+    expect(card(page, "Rep quota attainment")).to_have_text("40.0%", timeout=WAIT)
+    expect(page.get_by_text("declining laggard").first).to_be_visible(timeout=WAIT)
+    expect(page).to_have_url(re.compile(r"[?&]focus=Dan(\+|%20)Ghost\b"), timeout=WAIT)
     settled(page)
     page.screenshot(path=str(SCREENSHOTS / "sales_e2e_reps_dan.png"))
 
@@ -122,12 +125,13 @@ def test_reps_quadrant_click_and_drill_down(browser_page: Page, server: Server) 
     box = page.get_by_role("combobox", name="Drill down into")
     box.click()
     page.get_by_role("option", name="Bob Stone").click()
-    expect(page.get_by_role("heading", name="Drill-down: Bob Stone")).to_be_visible()
-    expect(card(page, "Rep bookings")).to_have_text("12,000")
-    expect(card(page, "Rep win rate")).to_have_text("75.0%")
-    expect(page).to_have_url(re.compile(r"[?&]focus=Bob(\+|%20)Stone\b"))
-    expect(page.get_by_role("heading", name="Deals closed in 2024-Q2")).to_be_visible()
-    expect(page.get_by_role("heading", name="KPIs over the last 12 quarters")).to_be_visible()
+    expect(page.get_by_role("heading", name="Drill-down: Bob Stone")).to_be_visible(timeout=WAIT)
+    expect(card(page, "Rep bookings")).to_have_text("12,000", timeout=WAIT)
+    expect(card(page, "Rep win rate")).to_have_text("75.0%", timeout=WAIT)
+    expect(page).to_have_url(re.compile(r"[?&]focus=Bob(\+|%20)Stone\b"), timeout=WAIT)
+    expect(page.get_by_role("heading", name="Deals closed in 2024-Q2")).to_be_visible(timeout=WAIT)
+    history = page.get_by_role("heading", name="KPIs over the last 12 quarters")
+    expect(history).to_be_visible(timeout=WAIT)
     page.get_by_role("heading", name="Deals closed in 2024-Q2").scroll_into_view_if_needed()
     settled(page)
     page.screenshot(path=str(SCREENSHOTS / "sales_e2e_reps_bob.png"))
@@ -148,8 +152,9 @@ def test_reps_quadrant_click_and_drill_down(browser_page: Page, server: Server) 
     # A manager shares the link: a fresh page opens on Bob's drill-down.
     other = page.context.new_page()
     other.goto(shared)
-    expect(other.get_by_role("heading", name="Drill-down: Bob Stone")).to_be_visible()
-    expect(card(other, "Rep bookings")).to_have_text("12,000")
-    expect(other.get_by_role("combobox", name="Period", exact=True)).to_have_value("2024-Q2")
+    expect(other.get_by_role("heading", name="Drill-down: Bob Stone")).to_be_visible(timeout=WAIT)
+    expect(card(other, "Rep bookings")).to_have_text("12,000", timeout=WAIT)
+    period = other.get_by_role("combobox", name="Period", exact=True)
+    expect(period).to_have_value("2024-Q2", timeout=WAIT)
     assert "Traceback" not in other.content(), server.log()
     assert "Traceback" not in server.log(), server.log()
