@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.funnel import _step_keys, bind, run_sql
+from analytics.funnel import _step_keys, bind, run_sql, stage_history_ctes
 from analytics.metrics.fx import fx_params
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
@@ -105,16 +105,16 @@ def default_snapshot_pair(
 
 # Per won deal and open step: days from entering the step to the next stage-history entry,
 # summed over its stays (the funnel's "days in stage" rule), then the percentile per step.
-_WON_STAGE_LIMIT_SQL = """
+_WON_STAGE_LIMIT_SQL = f"""
+    won_deals AS (SELECT opportunity_id FROM opportunities WHERE is_won),
+    {stage_history_ctes("won_deals", "won_history")},
     won_stays AS (
         SELECT h.opportunity_id, st.step,
                epoch(lead(h.entered_at) OVER (
                    PARTITION BY h.opportunity_id
-                   ORDER BY h.entered_at, st.step NULLS LAST, h.stage
+                   ORDER BY h.entered_at, st.step NULLS LAST
                ) - h.entered_at) / 86400.0 AS days
-        FROM opportunity_stage_history AS h
-        SEMI JOIN (SELECT opportunity_id FROM opportunities WHERE is_won) AS w
-            ON w.opportunity_id = h.opportunity_id
+        FROM won_history AS h
         LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
     ),
     won_days AS (
@@ -150,10 +150,11 @@ touch AS (
     WHERE a.started_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
     GROUP BY a.opportunity_id
 ),
+{stage_history_ctes("open_deals", "open_history")},
 marked AS (
     SELECT h.opportunity_id, h.entered_at,
            lower(trim(h.stage)) = lower(trim(d.stage)) AS is_current
-    FROM opportunity_stage_history AS h
+    FROM open_history AS h
     JOIN open_deals AS d ON d.opportunity_id = h.opportunity_id
     WHERE h.entered_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
 ),
@@ -381,30 +382,45 @@ def slipped_deals(
 
 _WATERFALL_SQL = f"""
 WITH {_RATES_SQL.strip()},
-state0 AS (
-    SELECT opportunity_id, arg_max({{
-        'owner': owner, 'amount': amount, 'currency': currency, 'close_date': close_date,
-        'is_closed': is_closed, 'is_won': is_won}}, snapshot_date) AS s
-    FROM opportunity_snapshots WHERE snapshot_date <= $start_date
-    GROUP BY opportunity_id
+candidates AS (
+    -- a deal in either pipeline has a snapshot row open and due in the period
+    SELECT DISTINCT opportunity_id FROM opportunity_snapshots
+    WHERE snapshot_date <= $end_date AND NOT is_closed
+      AND close_date BETWEEN $period_start AND $period_end
 ),
-state1 AS (
-    SELECT opportunity_id, arg_max({{
-        'owner': owner, 'amount': amount, 'currency': currency, 'close_date': close_date,
-        'is_closed': is_closed, 'is_won': is_won}}, snapshot_date) AS s
-    FROM opportunity_snapshots WHERE snapshot_date <= $end_date
-    GROUP BY opportunity_id
+latest AS (
+    -- each candidate's latest snapshot on or before each date
+    SELECT s.opportunity_id,
+           max(s.snapshot_date) FILTER (WHERE s.snapshot_date <= $start_date) AS date0,
+           max(s.snapshot_date) AS date1
+    FROM opportunity_snapshots AS s
+    SEMI JOIN candidates AS c ON c.opportunity_id = s.opportunity_id
+    WHERE s.snapshot_date <= $end_date
+    GROUP BY s.opportunity_id
+),
+states AS (
+    SELECT l.opportunity_id,
+           CASE WHEN a.opportunity_id IS NOT NULL THEN {{
+               'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}}
+           END AS s0,
+           {{'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
+             'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won}} AS s1
+    FROM latest AS l
+    JOIN opportunity_snapshots AS b
+        ON b.opportunity_id = l.opportunity_id AND b.snapshot_date = l.date1
+    LEFT JOIN opportunity_snapshots AS a
+        ON a.opportunity_id = l.opportunity_id AND a.snapshot_date = l.date0
 ),
 pair AS (
-    SELECT b.opportunity_id, a.s AS s0, b.s AS s1,
-           coalesce(NOT a.s.is_closed
-                    AND a.s.close_date BETWEEN $period_start AND $period_end, false) AS in0,
-           coalesce(NOT b.s.is_closed
-                    AND b.s.close_date BETWEEN $period_start AND $period_end, false) AS in1,
-           upper(nullif(trim(a.s.currency), '')) AS cur0,
-           upper(nullif(trim(b.s.currency), '')) AS cur1
-    FROM state1 AS b
-    LEFT JOIN state0 AS a ON a.opportunity_id = b.opportunity_id
+    SELECT opportunity_id, s0, s1,
+           coalesce(NOT s0.is_closed
+                    AND s0.close_date BETWEEN $period_start AND $period_end, false) AS in0,
+           coalesce(NOT s1.is_closed
+                    AND s1.close_date BETWEEN $period_start AND $period_end, false) AS in1,
+           upper(nullif(trim(s0.currency), '')) AS cur0,
+           upper(nullif(trim(s1.currency), '')) AS cur1
+    FROM states
 ),
 valued AS (
     SELECT p.*,
@@ -569,11 +585,11 @@ open_touches AS (
     WHERE a.started_at < CAST($as_of AS DATE) + INTERVAL 1 DAY
     GROUP BY a.opportunity_id
 ),
+won_deals AS (SELECT opportunity_id FROM opportunities WHERE is_won),
+{stage_history_ctes("won_deals", "won_history")},
 won_hist AS (
     SELECT h.opportunity_id, h.entered_at, st.step
-    FROM opportunity_stage_history AS h
-    SEMI JOIN (SELECT opportunity_id FROM opportunities WHERE is_won) AS w
-        ON w.opportunity_id = h.opportunity_id
+    FROM won_history AS h
     JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
 ),
 won_exit AS (

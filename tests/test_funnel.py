@@ -49,7 +49,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics.funnel import FUNNEL_COLUMNS, funnel, funnel_compare, funnel_steps
+from analytics.funnel import (
+    FUNNEL_COLUMNS,
+    funnel,
+    funnel_compare,
+    funnel_steps,
+    stage_history_ctes,
+)
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
 from analytics.settings import DEFAULT_STAGES, Stage, norm_key, save_stages
@@ -315,6 +321,28 @@ def test_a_renamed_stage_keeps_its_rows_through_its_alias(
     t = funnel(loaded, Scope(Period.parse("2024-Q2"))).table
     expected = [("Proof", *row[1:]) if row[0] == "Trial" else row for row in Q2_ALL]
     assert rows_of(t) == expected
+
+
+@pytest.mark.parametrize("deals", ["all", "F06", "F01"])
+def test_stage_history_ctes_equal_the_view(loaded: duckdb.DuckDBPyConnection, deals: str) -> None:
+    """The funnel reads the view's rows for its deals only (the view's snapshot window over
+    every deal is slow): both must give the same rows, CRM and snapshot-derived alike."""
+    ids = "SELECT opportunity_id FROM opportunities"
+    if deals != "all":
+        ids += f" WHERE opportunity_id = '{deals}'"
+    columns = "opportunity_id, stage, entered_at, origin"
+    view = loaded.execute(
+        f"SELECT {columns} FROM opportunity_stage_history WHERE opportunity_id IN ({ids}) "
+        "ORDER BY ALL"
+    ).fetchall()
+    mine = loaded.execute(
+        f"WITH chosen AS ({ids}), {stage_history_ctes('chosen', 'rows')} "
+        f"SELECT {columns} FROM rows ORDER BY ALL"
+    ).fetchall()
+    assert mine == view
+    assert {r[3] for r in view} == (
+        {"history", "snapshot"} if deals == "all" else {"snapshot" if deals == "F06" else "history"}
+    )
 
 
 # --- real data: the Salesforce developer org's OpportunityHistory --------------------------
