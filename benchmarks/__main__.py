@@ -19,6 +19,7 @@ BENCHMARKS: tuple[str, ...] = (
     "benchmarks.bench_import",
     "benchmarks.bench_kpis",
     "benchmarks.bench_forecast",
+    "benchmarks.bench_funnel",
 )
 
 
