@@ -13,7 +13,7 @@ Scores are computed in SQL from `lead_events` joined to the scoring rules, which
 bound as parameters (`analytics.scoring.LeadScoring.sql_params`), never formatted into
 the statement. Response and conversion follow exactly the definitions of the KPI table
 (`analytics.metrics.efficiency`): same leads, same minutes, same SLA bands, so the
-Overview cards and this page agree. Definitions: docs/metrics-leads.md.
+Overview cards and this page agree. Definitions: docs/metrics.md (Leads).
 """
 
 from __future__ import annotations
@@ -397,7 +397,7 @@ ORDER BY is_total, leads DESC, grp NULLS LAST
 # --- BANT --------------------------------------------------------------------------------
 
 # Column names that carry a BANT field on `opportunities`, first match wins. None exists
-# in the canonical model yet (see docs/metrics-leads.md for the proposed schema change);
+# in the canonical model yet (see docs/metrics.md (Leads) for the proposed schema change);
 # a database extended by hand, or a later schema, is picked up without code changes.
 BANT_CANDIDATES: dict[str, tuple[str, ...]] = {
     "budget": ("bant_budget", "budget", "budget_confirmed", "has_budget"),

@@ -5,7 +5,7 @@ figure comes from statement lines (analytics.commissions): the team table sums t
 statement lists them with the sentence that explains the total, the what-if recomputes
 them with chosen open deals closed, and approval freezes them. Plans, splits, SPIFFs,
 draws and refunds are edited on the Plans tab and validated in full before anything is
-saved. The page only draws; definitions are in docs/metrics-commissions.md.
+saved. The page only draws; definitions are in docs/metrics.md (Commissions).
 """
 
 from __future__ import annotations

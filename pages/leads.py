@@ -6,7 +6,7 @@ For sales managers and marketing ops. The hand-off list is the day-to-day action
 on the Settings page; response time and conversion by source and owner show where leads
 go cold. Every figure comes from `analytics.leads` (the same functions as
 `python -m analytics report leads`) with the rules saved in settings; every table can be
-downloaded. Definitions: docs/metrics-leads.md.
+downloaded. Definitions: docs/metrics.md (Leads).
 """
 
 from __future__ import annotations

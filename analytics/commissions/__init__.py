@@ -6,5 +6,5 @@
 - `approval`: recorded runs, period locks (frozen statements) and the payroll table;
 - `data`: the rows ops keep beside the CRM exports (splits, SPIFFs, draws, refunds).
 
-Definitions: docs/metrics-commissions.md.
+Definitions: docs/metrics.md (Commissions).
 """

@@ -17,7 +17,7 @@ Two layers:
   earlier, corrections of locked months).
 
 Pay periods are calendar months; a longer period (quarter, year) is the sum of its months.
-Definitions: docs/metrics-commissions.md.
+Definitions: docs/metrics.md (Commissions).
 """
 
 from __future__ import annotations
