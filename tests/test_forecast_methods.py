@@ -415,3 +415,19 @@ def test_no_categories_anywhere_means_no_rep_forecast(
     assert values[COMMIT] is None and values[BEST_CASE] is None
     assert values[RUN_RATE] is None  # nothing ever won: no run-rate
     assert values[SALES_CYCLE] is None  # no won deals: no typical cycle
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({30: 1, 39: 1, 90: 5}, 90),  # the fixture's 7 won cycles: 30, 39, 90 x 5
+        ({1: 1, 3: 1}, 2),  # even count: the mean of the two middle values
+        ({5: 2, 7: 2}, 6),  # 5, 5, 7, 7
+        ({10: 3}, 10),
+        ({4: 1, 1: 1, 9: 1}, 4),  # given unsorted
+        ({}, None),
+    ],
+)
+def test_median_from_cycle_counts(counts: dict[float, int], expected: float | None) -> None:
+    """The typical cycle is read from (cycle length -> deals) counts, exactly like SQL median."""
+    assert fi.median_of(counts) == expected

@@ -122,19 +122,31 @@ asks AS (
         CAST(unnest($cutoffs) AS TIMESTAMP)        AS cutoff
 ),
 rates AS (
-    SELECT a.ask, f.currency, arg_max(f.rate, f.rate_date) AS rate
+    SELECT a.ask, f.currency, CAST(arg_max(f.rate, f.rate_date) AS DOUBLE) AS rate
     FROM asks AS a
     JOIN fx_rates AS f ON f.rate_date <= a.data_date
     GROUP BY a.ask, f.currency
 )"""
 
 
-def _deals_sql(source: Source) -> str:
-    """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc)."""
+def _deals_sql(source: Source, roster: bool = True) -> str:
+    """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc).
+
+    `roster`: join `reps` for a team or region filter. Without one, the join filters
+    nothing (deals of owners missing from the roster count), so it is left out: it is a
+    join over every snapshot row. $team and $region are then referenced as the constant
+    conditions they are (both NULL), so the parameters stay the same.
+    """
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
     else:
         origin = "CROSS JOIN opportunities AS s"
+    if roster:
+        join = "LEFT JOIN reps AS r ON r.rep = s.owner"
+        where = owner_filter_sql("s.owner")
+    else:
+        join = ""
+        where = "$team IS NULL AND $region IS NULL AND ($rep IS NULL OR s.owner = $rep)"
     return f"""
 src AS NOT MATERIALIZED (
     SELECT
@@ -145,8 +157,8 @@ src AS NOT MATERIALIZED (
         coalesce(nullif(trim(s.deal_type), ''), '{NO_SEGMENT}')      AS segment
     FROM asks AS a
     {origin}
-    LEFT JOIN reps AS r ON r.rep = s.owner
-    WHERE {owner_filter_sql("s.owner")}
+    {join}
+    WHERE {where}
 ),
 deals AS NOT MATERIALIZED (
     SELECT
@@ -155,7 +167,7 @@ deals AS NOT MATERIALIZED (
             WHEN d.amount IS NULL THEN NULL
             WHEN d.currency_key IS NULL OR d.currency_key = $reporting_currency
                 THEN CAST(d.amount AS DOUBLE)
-            ELSE CAST(d.amount AS DOUBLE) * CAST(x.rate AS DOUBLE)
+            ELSE CAST(d.amount AS DOUBLE) * x.rate
         END                                                          AS amount_rc,
         NOT d.is_closed AND d.close_date BETWEEN d.period_start AND d.period_end
                                                                      AS open_in_period,
@@ -169,10 +181,10 @@ deals AS NOT MATERIALIZED (
 # Open pipeline of the period and what is already won: per stage, per (segment, age on the
 # period's last day), and per ask (with how many of these deals carry a forecast category),
 # in one scan (GROUPING SETS).
-def pipeline_sql(source: Source) -> str:
+def pipeline_sql(source: Source, roster: bool = True) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source)}
+{_deals_sql(source, roster)}
 SELECT
     grouping(stage, segment, age_end)                                 AS level,
     ask, stage, segment, age_end,
@@ -192,11 +204,14 @@ GROUP BY GROUPING SETS ((ask), (ask, stage), (ask, segment, age_end))
 
 # Closed deals in the look-back windows: each segment's typical cycle and win rate (last
 # 365 days), the run-rate's 90-day window and its two years for growth, and whether
-# anything was ever won.
-def history_sql(source: Source) -> str:
+# anything was ever won. Grouped by (ask, segment, cycle length): every figure but the
+# median adds up across groups, and the medians are read exactly from the cycle-length
+# counts (`median_of`). A median per group in SQL would sort millions of rows twice (per
+# segment and overall); a histogram is one hash aggregate of a few thousand rows.
+def history_sql(source: Source, roster: bool = True) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source)},
+{_deals_sql(source, roster)},
 closed AS NOT MATERIALIZED (
     SELECT
         ask, data_date, segment, is_won, amount_rc,
@@ -216,29 +231,28 @@ closed AS NOT MATERIALIZED (
     WHERE is_closed
 )
 SELECT
-    grouping(segment)                                                 AS level,
-    ask, segment,
+    ask, segment, cycle_days,
+    count(*) FILTER (WHERE in_lookback AND cycle_days IS NOT NULL)    AS cycles,
     count(*) FILTER (WHERE in_lookback AND is_won)                    AS won_deals,
-    median(cycle_days) FILTER (WHERE in_lookback)                     AS typical_days,
     sum(amount_rc) FILTER (WHERE in_lookback AND is_won)              AS won_amount,
     sum(amount_rc) FILTER (WHERE in_lookback)                         AS closed_amount,
-    coalesce(sum(amount_rc) FILTER (WHERE is_won AND in_last_90), 0)  AS revenue_90,
-    coalesce(sum(amount_rc) FILTER (WHERE is_won AND in_year), 0)     AS revenue_year,
-    coalesce(sum(amount_rc) FILTER (WHERE is_won AND in_prev_year), 0) AS revenue_prev_year,
+    sum(amount_rc) FILTER (WHERE is_won AND in_last_90)               AS revenue_90,
+    sum(amount_rc) FILTER (WHERE is_won AND in_year)                  AS revenue_year,
+    sum(amount_rc) FILTER (WHERE is_won AND in_prev_year)             AS revenue_prev_year,
     -- the earlier year is a basis for growth only if the data reaches back over all of it
     min(close_date) <= min(data_date) - {2 * GROWTH_DAYS} + 1         AS covers_prev_year,
-    count(*) FILTER (WHERE is_won AND known) > 0                      AS has_history
+    bool_or(is_won AND known)                                         AS has_history
 FROM closed
-GROUP BY GROUPING SETS ((ask), (ask, segment))
+GROUP BY ask, segment, cycle_days
 """
 
 
 # New reps and the ramp of past new reps: reps (scope-filtered) hired in the 90 days up to
 # the data date, and what reps hired earlier won in their first 30 days.
-def ramp_sql(source: Source) -> str:
+def ramp_sql(source: Source, roster: bool = True) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source)},
+{_deals_sql(source, roster)},
 roster AS (
     SELECT r.rep, r.hire_date
     FROM reps AS r
@@ -282,7 +296,7 @@ LEFT JOIN first_month AS f ON f.ask = n.ask
 # Forecast calls visible to each ask (latest per owner, sub-period and category, submitted
 # before the cut-off, for sub-periods inside the period), and the deals' own categories for
 # the deals no call covers (grouped by owner and raw category label).
-def calls_sql(source: Source) -> str:
+def calls_sql(source: Source, roster: bool = True) -> str:
     return f"""
 WITH {_ASKS_SQL},
 calls AS (
@@ -299,7 +313,7 @@ calls AS (
     GROUP BY ALL
 ),
 units AS (SELECT DISTINCT ask, owner, unit_start, unit_end FROM calls),
-{_deals_sql(source)},
+{_deals_sql(source, roster)},
 uncovered AS (
     SELECT d.*
     FROM deals AS d
@@ -322,10 +336,10 @@ GROUP BY ALL
 
 
 # The deals behind a live forecast: each open deal expected to close in the period.
-def open_deals_sql(source: Source) -> str:
+def open_deals_sql(source: Source, roster: bool = True) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source)}
+{_deals_sql(source, roster)}
 SELECT
     ask, opportunity_id, opportunity_name, account, owner, stage, forecast_category,
     segment, created_date, close_date, amount_rc AS amount,
@@ -408,12 +422,13 @@ def gather(
         if not group:
             continue
         params = _params(con, group, scope, reporting_currency)
+        roster = scope.team is not None or scope.region is not None
         found = {a.key: ForecastInputs(ask=a) for a in group}
-        _read_pipeline(found, _rows(con, pipeline_sql(source), params))
-        history = _rows(con, history_sql(source), params)
-        ramp = _rows(con, ramp_sql(source), params)
+        _read_pipeline(found, _rows(con, pipeline_sql(source, roster), params))
+        history = _rows(con, history_sql(source, roster), params)
+        ramp = _rows(con, ramp_sql(source, roster), params)
         _read_history(found, history, ramp)
-        _read_calls(found, _rows(con, calls_sql(source), params))
+        _read_calls(found, _rows(con, calls_sql(source, roster), params))
         out.update(found)
     return out
 
@@ -437,34 +452,74 @@ def _read_pipeline(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
                 inputs.cycle_deals.append((segment, float(age_end), _float(open_amount)))
 
 
-def _segment(won: Any, typical: Any, won_amount: Any, closed_amount: Any) -> SegmentCycle:
-    closed = _float(closed_amount)
-    rate = _float(won_amount) / closed if closed > 0 else None
-    days = None if typical is None or pd.isna(typical) else float(typical)
-    return SegmentCycle(typical_days=days, win_rate=rate, won_deals=int(won or 0))
+def median_of(counts: dict[float, int]) -> float | None:
+    """The exact median of values given as value -> count (the middle value, or the mean
+    of the two middle ones, as SQL `median` has it); None when there are none."""
+    n = sum(counts.values())
+    if n == 0:
+        return None
+    wanted = {(n - 1) // 2, n // 2}
+    picked: list[float] = []
+    seen = 0
+    for value in sorted(counts):
+        count = counts[value]
+        picked += [float(value)] * len({w for w in wanted if seen <= w < seen + count})
+        seen += count
+        if seen > n // 2:
+            break
+    return sum(picked) / len(picked)
+
+
+@dataclass
+class _Tally:
+    """Won deals, cycle lengths and amounts of one segment (or all) in the look-back."""
+
+    counts: dict[float, int] = field(default_factory=dict)
+    won: int = 0
+    won_amount: float = 0.0
+    closed_amount: float = 0.0
+
+    def add(self, cycle: Any, cycles: int, won: int, won_amt: Any, closed_amt: Any) -> None:
+        if cycle is not None and cycles:
+            self.counts[float(cycle)] = self.counts.get(float(cycle), 0) + int(cycles)
+        self.won += int(won or 0)
+        self.won_amount += _float(won_amt)
+        self.closed_amount += _float(closed_amt)
+
+    def cycle(self) -> SegmentCycle:
+        rate = self.won_amount / self.closed_amount if self.closed_amount > 0 else None
+        return SegmentCycle(typical_days=median_of(self.counts), win_rate=rate, won_deals=self.won)
 
 
 def _read_history(
     found: dict[str, ForecastInputs], history: list[tuple], ramp: list[tuple]
 ) -> None:
-    totals: dict[str, tuple[float, float, float, bool]] = {}
+    per_segment: dict[tuple[str, str], _Tally] = {}
+    per_ask: dict[str, _Tally] = {}
+    totals: dict[str, list] = {}
     for row in history:
-        level, ask, segment, won, typical, won_amt, closed_amt = row[:7]
+        ask, segment, cycle, cycles, won, won_amt, closed_amt = row[:7]
         r90, year, prev_year, covers, has = row[7:]
-        if level == 1:
-            found[ask].overall_cycle = _segment(won, typical, won_amt, closed_amt)
-            # growth needs a full earlier year; otherwise 0 prior revenue = "no basis"
-            totals[ask] = (
-                _float(r90),
-                _float(year),
-                _float(prev_year) if covers else 0.0,
-                bool(has),
-            )
-        else:
-            found[ask].segments[segment] = _segment(won, typical, won_amt, closed_amt)
+        for tally in (
+            per_segment.setdefault((ask, segment), _Tally()),
+            per_ask.setdefault(ask, _Tally()),
+        ):
+            tally.add(cycle, cycles, won, won_amt, closed_amt)
+        total = totals.setdefault(ask, [0.0, 0.0, 0.0, False, False])
+        total[0] += _float(r90)
+        total[1] += _float(year)
+        total[2] += _float(prev_year)
+        total[3] = total[3] or bool(covers)
+        total[4] = total[4] or bool(has)
+    for (ask, segment), tally in per_segment.items():
+        found[ask].segments[segment] = tally.cycle()
+    for ask, tally in per_ask.items():
+        found[ask].overall_cycle = tally.cycle()
     for ask, new_reps, past_hires, fm_deals, fm_amount in ramp:
         inputs = found[ask]
-        r90, year, prev_year, has = totals.get(ask, (0.0, 0.0, 0.0, False))
+        r90, year, prev_year, covers, has = totals.get(ask, (0.0, 0.0, 0.0, False, False))
+        if not covers:  # growth needs a full earlier year; 0 prior revenue = "no basis"
+            prev_year = 0.0
         hires, deals = int(past_hires), int(fm_deals)
         inputs.run_rate = RunRateInputs(
             revenue_90=r90,
@@ -547,7 +602,8 @@ def open_deals(
 ) -> pd.DataFrame:
     """The open deals behind one Ask's forecast, largest first (one row per deal)."""
     params = _params(con, [ask], scope, reporting_currency)
-    frame = con.execute(open_deals_sql(ask.source), params).df()
+    roster = scope.team is not None or scope.region is not None
+    frame = con.execute(open_deals_sql(ask.source, roster), params).df()
     return frame.drop(columns=["ask"])
 
 
