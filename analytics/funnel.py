@@ -187,6 +187,12 @@ def _funnel_sql(group: str) -> str:
     WITH {_cohort_sql(group)},
     priced AS ({priced_sql("cohort")}),
     {stage_history_ctes("cohort", "history_rows")},
+    stage_step AS (
+        -- the step of each stage label present (a handful), so rows join on the raw label
+        SELECT l.stage, st.step
+        FROM (SELECT DISTINCT stage FROM history_rows) AS l
+        JOIN steps AS st ON st.stage_key = lower(trim(l.stage))
+    ),
     stays AS (
         SELECT h.opportunity_id, h.origin, st.step,
                epoch(lead(h.entered_at) OVER (
@@ -194,19 +200,26 @@ def _funnel_sql(group: str) -> str:
                    ORDER BY h.entered_at, st.step NULLS LAST
                ) - h.entered_at) / 86400.0 AS days
         FROM history_rows AS h
-        LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
+        LEFT JOIN stage_step AS st ON st.stage = h.stage
+    ),
+    per_step AS (
+        -- per deal and step (NULL: lost or unknown stages): completed days, rows, CRM rows
+        SELECT opportunity_id, step,
+               sum(days) AS days, count(*) AS all_rows,
+               count(*) FILTER (WHERE origin = 'history') AS crm_rows
+        FROM stays
+        GROUP BY opportunity_id, step
     ),
     hist AS (
         SELECT opportunity_id, max(step) AS hist_step,
-               count(*) FILTER (WHERE origin = 'history') AS crm_rows, count(*) AS all_rows
-        FROM stays
+               sum(crm_rows) AS crm_rows, sum(all_rows) AS all_rows
+        FROM per_step
         GROUP BY opportunity_id
     ),
     per_deal_days AS (
-        SELECT opportunity_id, step, sum(days) AS days
-        FROM stays
+        SELECT opportunity_id, step, days
+        FROM per_step
         WHERE step IS NOT NULL AND step < $won_step AND days IS NOT NULL
-        GROUP BY opportunity_id, step
     ),
     deal AS (
         SELECT p.grp, p.is_won, p.is_closed, p.amount_rc, p.unpriced,

@@ -43,12 +43,18 @@ Final Decision F01 15 -> 15 | Closed Won: none.
 from __future__ import annotations
 
 import csv
+import io
+import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from analytics import db
 from analytics.funnel import (
     FUNNEL_COLUMNS,
     funnel,
@@ -410,3 +416,32 @@ def test_salesforce_devorg_funnel_matches_the_files(
     assert reached[-1] == 12 and reached_amount[-1] == 2_815_000
     assert sum(lost) == 8
     assert lost[won_step - 1] == 7  # six won-then-lost, plus LKgOn (Prospecting, Won, Lost)
+
+
+def test_report_funnel_cli(tmp_path: Path) -> None:
+    """`python -m analytics report funnel`: the page's table as CSV, and compared by period."""
+    path = tmp_path / "report.duckdb"
+    con = db.connect(path)
+    try:
+        load(con, tmp_path, FUNNEL_FILES)
+    finally:
+        con.close()
+    env = os.environ | {"PYTHONPATH": str(FIXTURES.parent.parent)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "analytics", "report", "funnel", "--db", str(path), *args],
+            cwd=FIXTURES.parent.parent, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    done = cli("--period", "2024-Q2")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [int(r["reached"]) for r in rows] == [11, 9, 9, 7, 4, 3]
+    assert {r["method"] for r in rows} == {"mixed"}
+    done = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-05", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert [r["reached"] for r in data if r["group"] == "2024-05"] == [3, 2, 2, 2, 1, 1]
+    bad = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-Q9")
+    assert bad.returncode == 2 and "not a period" in bad.stderr and "Traceback" not in bad.stderr

@@ -50,6 +50,12 @@ which they skipped). Open deals on 30 June:
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +64,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analytics import db
 from analytics.ingest import import_file
 from analytics.pipeline import (
     WATERFALL_BUCKETS,
@@ -352,3 +359,35 @@ def test_empty_database_gives_empty_tables(con: duckdb.DuckDBPyConnection) -> No
     assert stalled_deals(con, Q3).empty
     assert follow_up_gaps(con, Q3).empty
     assert slipped_deals(con, Q3).empty
+
+
+def test_report_pipeline_cli(tmp_path: Path) -> None:
+    """`python -m analytics report pipeline`: the waterfall (default) and the slipped table."""
+    path = tmp_path / "report.duckdb"
+    con = db.connect(path)
+    try:
+        load(con, tmp_path, [("funnel_reps.csv", S1), ("funnel_pipe_fx.csv", S1),
+                             ("funnel_pipe_s1.csv", S1), ("funnel_pipe_s2.csv", S2),
+                             ("funnel_pipe_s3.csv", S3)])  # fmt: skip
+    finally:
+        con.close()
+    root = FIXTURES.parent.parent
+    env = os.environ | {"PYTHONPATH": str(root)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "analytics", "report", "pipeline", "--db", str(path),
+             "--period", "2024-Q3", *args],
+            cwd=root, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    done = cli("--format", "json")
+    assert done.returncode == 0, done.stderr
+    steps = {r["step"]: r["amount"] for r in json.loads(done.stdout)}
+    assert steps["starting pipeline"] == 44600 and steps["ending pipeline"] == 43100
+    assert steps["pushed out"] == -9000
+    done = cli("--part", "slipped")
+    assert done.returncode == 0, done.stderr
+    assert [r["opportunity_id"] for r in csv.DictReader(io.StringIO(done.stdout))] == ["P05", "P14"]
+    bad = cli("--from", "2024-09-02", "--to", "2024-07-01")
+    assert bad.returncode == 2 and "before the start" in bad.stderr
