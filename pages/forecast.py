@@ -7,7 +7,7 @@ guess. Then forecast vs actual over past periods (one line per method and the ac
 the accuracy table, how the quarter's forecast converges week by week, and the detail:
 the deals that move the number most, the reps' calls, and a what-if.
 
-Every figure comes from `analytics.forecast` (definitions in docs/metrics-forecast.md);
+Every figure comes from `analytics.forecast` (definitions in docs/metrics.md (Forecast));
 this page only draws, caches per database file and data version, and offers each table
 as CSV. Each section runs in its own error handler, so one failure shows one sentence,
 never a traceback, and the rest of the page still renders.

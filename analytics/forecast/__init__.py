@@ -8,5 +8,5 @@
   the what-if;
 - `cli`: `python -m analytics backtest` and the `forecast` report.
 
-Definitions: docs/metrics-forecast.md.
+Definitions: docs/metrics.md (Forecast).
 """

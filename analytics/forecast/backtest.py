@@ -8,7 +8,7 @@ on or before the first day (no older than `max_snapshot_age_days`) and the forec
 submitted before that day, never from today's data, and sets it against what actually
 closed won in the period (today's `opportunities`, where late changes have settled).
 
-Scores (docs/metrics-forecast.md): accuracy = 1 - |A - F| / A per period (None when
+Scores (docs/metrics.md (Forecast)): accuracy = 1 - |A - F| / A per period (None when
 A = 0); across periods WAPE = sum|A - F| / sum A and bias = sum(F - A) / sum A (positive =
 over-forecasting). The recommended method is chosen walk-forward: for each period, the
 method (or equal blend of two) with the lowest WAPE over the periods *before* it, so its

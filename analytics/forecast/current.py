@@ -12,7 +12,7 @@ snapshot), next to what actually closed; its "deals" are the ones open in that s
 
 The what-if (`what_if`) is a pure function of the deals and the method inputs: override
 stage probabilities or leave deals out, and see the deal-based methods move.
-Definitions: docs/metrics-forecast.md, "Current period".
+Definitions: docs/metrics.md (Forecast), "Current period".
 """
 
 from __future__ import annotations

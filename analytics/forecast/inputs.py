@@ -13,7 +13,7 @@ small table of asks to the snapshot rows, so a backtest of 24 periods is a handf
 queries rather than hundreds. Values are always bound parameters; the only SQL that varies
 is the source table, chosen by code.
 
-Conventions (docs/metrics-forecast.md, "What a forecast reads"):
+Conventions (docs/metrics.md (Forecast), "What a forecast reads"):
 
 * a snapshot shows everything up to and including its date; the days of the period *after*
   the data date are still to come (`remaining_days`);

@@ -6,7 +6,7 @@ same formula for dozens of past dates. So the database work (which deals were op
 old, in which stage, what was already won) is done by SQL in `analytics.forecast.inputs`,
 which hands each method only sums and counts; the method itself is arithmetic here, with
 no database, clock or settings lookup, and is tested against figures worked out by hand.
-Definitions, with the reasons behind each choice: docs/metrics-forecast.md.
+Definitions, with the reasons behind each choice: docs/metrics.md (Forecast).
 
 Amounts are in the reporting currency; probabilities are **percent** (0-100) where they
 come from the stage list (as in settings) and **fractions** (0-1) everywhere else.
