@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "analytics.demo",
     "analytics.report",
     "analytics.forecast.cli",
+    "analytics.backup_cli",
 )
 
 log = logging.getLogger("analytics")

@@ -1,0 +1,555 @@
+"""Nothing lost: backups, restore and the rollback of one import.
+
+Backups use DuckDB's own consistent copy (`ATTACH` a new file, `COPY FROM DATABASE`), so a
+backup taken while other sessions read or import is one transaction's snapshot, never a
+torn file copy; the result is itself a DuckDB file anyone can open. A restore never writes
+into the live file: it builds the new database beside it and swaps it in with os.replace,
+so a crash leaves either the old database or the new one.
+
+Rolling back an import undoes exactly what that import added or changed, using only what
+the database itself keeps (see `rollback_import` for the rule and its limits). When the
+earlier state is not in the database, the rollback refuses and points at the backups.
+
+Writes are serialised by the application, not by files: DuckDB lets one process open a
+database file for writing, so the dashboard holds the only connection and every session
+takes a cursor of it. Another process (a second dashboard, the CLI) is refused with a
+lock error while the dashboard runs; see tests/test_concurrency.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from analytics.db import data_dir_for, quote_ident, transaction
+
+BACKUP_DIR_NAME = "backups"
+BACKUP_SUFFIX = ".duckdb"
+AUTO_REASON = "before-import"
+KEEP_AUTOMATIC = 20  # automatic backups kept per database; older ones are pruned
+REQUIRED_TABLES = frozenset({"imports", "opportunities"})
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message is meant for the user."""
+
+
+class RollbackRefused(Exception):
+    """A rollback that would not give back the earlier state; the message says why."""
+
+
+def _literal(value: str | os.PathLike[str]) -> str:
+    """A SQL string literal: ATTACH takes no parameters, so paths are quoted by hand."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable: without it, a power cut may forget the os.replace."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _explain(exc: duckdb.Error, db_path: Path) -> str:
+    """One sentence for a DuckDB error; a lock means another process holds the file."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "lock" in text.lower():
+        return (
+            f"the database {db_path} is in use by another process (the dashboard or another "
+            "command); stop it first, or use the Data page of the running dashboard"
+        )
+    return text
+
+
+def backups_dir(data_dir: Path | str) -> Path:
+    """Backups live beside the database, in <data dir>/backups/."""
+    return Path(data_dir) / BACKUP_DIR_NAME
+
+
+def _backup_name(db_path: Path, reason: str | None) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    tail = f"-{reason}" if reason else ""
+    return f"{Path(db_path).stem}-{stamp}{tail}{BACKUP_SUFFIX}"
+
+
+def backup_connection(con: duckdb.DuckDBPyConnection, dest: Path | str) -> Path:
+    """Copy the database behind `con` into the new file `dest`; returns `dest`.
+
+    The copy is one `COPY FROM DATABASE` statement, hence one transaction: other cursors
+    may keep importing and the backup still holds either all of an import or none of it.
+    It is written under a temporary name and renamed, so a crash never leaves a
+    half-written file under a backup's name. Must not run inside an open transaction.
+    """
+    dest = Path(dest).resolve()
+    if dest.exists():
+        raise BackupError(f"{dest} already exists; choose a new file name for the backup")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    alias = f"backup_{uuid.uuid4().hex}"
+    source = con.execute("SELECT current_database()").fetchone()[0]
+    try:
+        con.execute(f"ATTACH {_literal(partial)} AS {alias}")
+        try:
+            con.execute(f"COPY FROM DATABASE {quote_ident(source)} TO {alias}")
+        finally:
+            con.execute(f"DETACH {alias}")  # checkpoints: the copy is whole in one file
+        if _wal(partial).exists():
+            raise BackupError(f"the backup {dest} was not written completely; try again")
+        _fsync_file(partial)
+        os.replace(partial, dest)
+        _fsync_dir(dest.parent)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        _wal(partial).unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def backup(
+    db_path: Path | str, dest: Path | str | None = None, *, reason: str | None = None
+) -> Path:
+    """Write a consistent copy of the database file `db_path`; returns the backup's path.
+
+    `dest` may be a file (must not exist), a folder, or None for <data dir>/backups/.
+    Opening the file takes DuckDB's lock, so a database held by another process is
+    refused with a clear message instead of being copied half-way through a write.
+    """
+    db_path = Path(db_path).resolve()
+    if not db_path.is_file():
+        raise BackupError(f"there is no database at {db_path}")
+    if dest is None:
+        target = backups_dir(data_dir_for(db_path)) / _backup_name(db_path, reason)
+    elif Path(dest).is_dir():
+        target = Path(dest) / _backup_name(db_path, reason)
+    else:
+        target = Path(dest)
+    if target.exists():  # checked before opening: a refusal must not even open the file
+        raise BackupError(f"{target} already exists; choose a new file name for the backup")
+    try:
+        con = duckdb.connect(str(db_path))
+    except duckdb.Error as exc:
+        raise BackupError(f"cannot back up: {_explain(exc, db_path)}") from exc
+    try:
+        return backup_connection(con, target)
+    except duckdb.Error as exc:
+        raise BackupError(f"the backup failed: {_explain(exc, db_path)}") from exc
+    finally:
+        con.close()
+
+
+def list_backups(data_dir: Path | str) -> list[Path]:
+    """The backups in <data dir>/backups/, newest first (by their time-stamped names)."""
+    folder = backups_dir(data_dir)
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.glob(f"*{BACKUP_SUFFIX}") if p.is_file()]
+    return sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+
+
+def backup_before_import(db_path: Path | str) -> Path | None:
+    """The automatic safety copy taken before an import that replaces data.
+
+    Returns None when there is nothing to lose yet (no database file, or no import in
+    it). Keeps the newest KEEP_AUTOMATIC automatic backups of this database, so a busy
+    month of uploads does not fill the disk; backups taken by hand are never pruned.
+    Call it outside any open transaction of the same process's connection.
+    """
+    db_path = Path(db_path).resolve()
+    if not db_path.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(db_path))
+    except duckdb.Error as exc:
+        raise BackupError(f"cannot back up: {_explain(exc, db_path)}") from exc
+    try:
+        has_imports = (
+            con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = 'imports'"
+            ).fetchone()[0]
+            and con.execute("SELECT count(*) FROM imports").fetchone()[0]
+        )
+        if not has_imports:
+            return None
+        folder = backups_dir(data_dir_for(db_path))
+        made = backup_connection(con, folder / _backup_name(db_path, AUTO_REASON))
+    except duckdb.Error as exc:
+        raise BackupError(f"the backup failed: {_explain(exc, db_path)}") from exc
+    finally:
+        con.close()
+    pattern = f"{db_path.stem}-*-{AUTO_REASON}{BACKUP_SUFFIX}"
+    automatic = sorted(folder.glob(pattern), key=lambda p: p.name, reverse=True)
+    for old in automatic[KEEP_AUTOMATIC:]:
+        old.unlink(missing_ok=True)
+    return made
+
+
+def restore(backup_path: Path | str, db_path: Path | str) -> Path | None:
+    """Replace the database `db_path` by the backup `backup_path`, atomically.
+
+    The backup is checked first (a DuckDB file holding this project's tables); the new
+    database is built beside the live one and swapped in with os.replace, so at every
+    moment the path holds a whole database. The database being replaced is first backed
+    up itself (its path is returned; None when there was no database), so a wrong restore
+    can be undone. The database must not be open elsewhere: another process is refused by
+    DuckDB's lock; in this process, close its connections first.
+    """
+    source = Path(backup_path).resolve()
+    db_path = Path(db_path).resolve()
+    if not source.is_file():
+        raise BackupError(f"there is no backup file at {source}")
+    if source == db_path:
+        raise BackupError("the backup and the database are the same file")
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        _build_from_backup(source, fresh)
+        saved = backup(db_path, reason="before-restore") if db_path.exists() else None
+        if _wal(db_path).exists():  # a clean close leaves none; replaying it would corrupt
+            raise BackupError(
+                f"{db_path} has unsaved changes in {_wal(db_path).name}; open and close the "
+                "database once (any command does), then restore again"
+            )
+        os.replace(fresh, db_path)
+        _fsync_dir(db_path.parent)
+    finally:
+        fresh.unlink(missing_ok=True)
+        _wal(fresh).unlink(missing_ok=True)
+    return saved
+
+
+def _build_from_backup(source: Path, fresh: Path) -> None:
+    """Copy a checked backup into the new file `fresh` (which is then fsynced)."""
+    alias = f"restore_{uuid.uuid4().hex}"
+    con = duckdb.connect(str(fresh))
+    try:
+        try:
+            con.execute(f"ATTACH {_literal(source)} AS {alias} (READ_ONLY)")
+        except duckdb.Error as exc:
+            raise BackupError(f"{source} is not a usable backup: {_explain(exc, source)}") from exc
+        try:
+            tables = {
+                r[0]
+                for r in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? "
+                    "AND schema_name = 'main'",
+                    [alias],
+                ).fetchall()
+            }
+            missing = sorted(REQUIRED_TABLES - tables)
+            if missing:
+                raise BackupError(
+                    f"{source} is a DuckDB file but not a backup of this dashboard's database "
+                    f"(no {', '.join(missing)} table)"
+                )
+            target = con.execute("SELECT current_database()").fetchone()[0]
+            con.execute(f"COPY FROM DATABASE {alias} TO {quote_ident(target)}")
+        finally:
+            con.execute(f"DETACH {alias}")
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        raise BackupError(f"the restore failed: {_explain(exc, source)}") from exc
+    finally:
+        con.close()
+    if _wal(fresh).exists():
+        raise BackupError("the restored database was not written completely; nothing changed")
+    _fsync_file(fresh)
+
+
+# --- rollback of one import ---------------------------------------------------------------
+
+# kind -> (table, natural key). Entities are replaced by key on import (the old values are
+# gone); events are only ever added (an event already present is left as it was).
+ENTITY_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "reps": ("reps", ("rep",)),
+    "activities": ("activities", ("activity_id",)),
+    "leads": ("leads", ("lead_id",)),
+    "quotas": ("quotas", ("owner", "period_start", "period_end")),
+    "forecast_submissions": (
+        "forecast_submissions",
+        ("owner", "period_start", "period_end", "category", "submitted_at"),
+    ),
+    "fx_rates": ("fx_rates", ("currency", "rate_date")),
+}
+EVENT_TABLES: dict[str, str] = {
+    "stage_history": "stage_history_imported",
+    "lead_events": "lead_events",
+}
+OPP_COLUMNS = (
+    "opportunity_id, opportunity_name, account, owner, stage, source_stage, amount, currency, "
+    "probability, forecast_category, created_date, close_date, is_closed, is_won, lead_source, "
+    "deal_type, product"
+)
+
+
+@dataclass
+class RollbackResult:
+    """What a rollback did, in numbers the Data page and the CLI can show."""
+
+    import_id: int
+    kind: str
+    file_name: str
+    restored: int = 0  # records put back to their state before the import
+    removed: int = 0  # records the import had added, now gone
+    snapshot_rows: int = 0  # opportunity_snapshots rows of the import, now gone
+    quarantined: int = 0  # its quarantine rows, now gone
+
+    @property
+    def message(self) -> str:
+        parts = [f"Import #{self.import_id} ({self.file_name}, {self.kind}) was rolled back"]
+        if self.kind == "opportunities":
+            parts.append(
+                f"{self.restored:,} deal(s) restored to their earlier state, "
+                f"{self.removed:,} new deal(s) removed, "
+                f"{self.snapshot_rows:,} snapshot row(s) removed"
+            )
+        else:
+            parts.append(f"{self.removed:,} row(s) removed")
+        return ": ".join(parts) + "."
+
+
+def _later_imports(con: duckdb.DuckDBPyConnection, ids: list[int]) -> str:
+    rows = con.execute(
+        "SELECT import_id, file_name FROM imports WHERE import_id IN "
+        "(SELECT unnest(?)) ORDER BY import_id",
+        [ids],
+    ).fetchall()
+    named = {r[0]: r[1] for r in rows}
+    return ", ".join(f"#{i} ({named[i]})" if i in named else f"#{i}" for i in sorted(ids))
+
+
+def rollback_import(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
+    """Undo one import exactly, in one transaction, or refuse and change nothing.
+
+    The rule, per kind:
+
+    - opportunities: each deal whose current row came from this import goes back to its
+      row in the latest remaining snapshot (the state it had before), or is deleted when
+      no earlier import held it; this import's snapshot rows and the stage-history rows it
+      added (HubSpot "Date entered" columns) are deleted.
+    - stage_history, lead_events (events, only ever added): the rows carrying its import_id
+      are deleted; events it listed that were already present belong to the earlier import
+      and stay.
+    - reps, activities, leads, quotas, forecast_submissions, fx_rates (replaced by key):
+      the rows carrying its import_id are deleted, which is exact only when the import
+      replaced nothing (imports.rows_updated = 0): no earlier import held any of its keys.
+
+    Then its quarantine rows and its `imports` row go; nothing else is written (the
+    original file stays under uploads/, content-addressed, and is reused if uploaded again).
+
+    Refused (RollbackRefused, nothing changed) when:
+    - the import does not exist;
+    - a later import touched the same records (roll that one back first): for
+      opportunities, a later snapshot of the same deals; for entities, some of its rows
+      now carry a later import's id; for events, a later import of the same table found
+      events already present (they may be this import's; conservative);
+    - the earlier state is not in the database: an entity import that replaced existing
+      keys (their old values are not kept), an opportunities import that replaced rows of
+      an earlier import with the same as-of date (same-day rows are replaced, not kept),
+      or deals whose earlier state has no snapshot. Restore the backup taken before it.
+    """
+    try:
+        with transaction(con):
+            return _rollback(con, int(import_id))
+    except duckdb.TransactionException as exc:
+        raise RollbackRefused(
+            f"import #{import_id} changed while it was being rolled back (another session "
+            "imported at the same moment); nothing was changed, try again"
+        ) from exc
+
+
+def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
+    row = con.execute(
+        "SELECT kind, file_name, as_of_date, rows_loaded, rows_inserted, rows_updated "
+        "FROM imports WHERE import_id = ?",
+        [import_id],
+    ).fetchone()
+    if row is None:
+        raise RollbackRefused(
+            f"there is no import #{import_id}; the import history on the Data page lists them"
+        )
+    kind, file_name, as_of, loaded, _inserted, updated = row
+    result = RollbackResult(import_id, kind, file_name)
+    if kind == "opportunities":
+        _rollback_opportunities(con, result, as_of, loaded, updated)
+    elif kind in EVENT_TABLES:
+        result.removed = _rollback_events(con, result, EVENT_TABLES[kind])
+    elif kind in ENTITY_TABLES:
+        _rollback_entities(con, result, loaded, updated)
+    else:
+        raise RollbackRefused(
+            f"import #{import_id} is of kind {kind!r}, which cannot be rolled back"
+        )
+    result.quarantined = con.execute(
+        "DELETE FROM quarantine WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
+    con.execute("DELETE FROM imports WHERE import_id = ?", [import_id])
+    return result
+
+
+def _refuse_later(con: duckdb.DuckDBPyConnection, import_id: int, later: list[int]) -> None:
+    if later:
+        raise RollbackRefused(
+            f"import #{import_id} cannot be rolled back: later import(s) "
+            f"{_later_imports(con, later)} changed the same records. Roll back the later "
+            "one(s) first, newest first."
+        )
+
+
+def _rollback_opportunities(
+    con: duckdb.DuckDBPyConnection,
+    result: RollbackResult,
+    as_of: object,
+    loaded: int,
+    updated: int | None,
+) -> None:
+    import_id = result.import_id
+    later = [
+        r[0]
+        for r in con.execute(
+            """
+            SELECT DISTINCT import_id FROM opportunity_snapshots
+            WHERE import_id > $id AND opportunity_id IN
+                (SELECT opportunity_id FROM opportunity_snapshots WHERE import_id = $id)
+            """,
+            {"id": import_id},
+        ).fetchall()
+    ]
+    _refuse_later(con, import_id, later)
+    held = con.execute(
+        "SELECT count(*) FROM opportunity_snapshots WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
+    if held < loaded:
+        same_day = [
+            r[0]
+            for r in con.execute(
+                "SELECT import_id FROM imports WHERE kind = 'opportunities' AND import_id > ? "
+                "AND as_of_date = ?",
+                [import_id, as_of],
+            ).fetchall()
+        ]
+        _refuse_later(con, import_id, same_day)
+        raise RollbackRefused(
+            f"import #{import_id} cannot be rolled back: {loaded - held:,} of its snapshot rows "
+            "are gone; restore the backup taken before it instead"
+        )
+    overwritten = con.execute(
+        """
+        SELECT i.import_id FROM imports i
+        WHERE i.kind = 'opportunities' AND i.import_id < ? AND i.as_of_date = ?
+          AND (SELECT count(*) FROM opportunity_snapshots s WHERE s.import_id = i.import_id)
+              < i.rows_loaded
+        ORDER BY i.import_id
+        """,
+        [import_id, as_of],
+    ).fetchall()
+    if overwritten:
+        raise RollbackRefused(
+            f"import #{import_id} cannot be rolled back: it replaced rows of import(s) "
+            f"{_later_imports(con, [r[0] for r in overwritten])} with the same as-of date, "
+            "and those earlier rows are not kept. Restore the backup taken before it instead."
+        )
+    previous = """
+        SELECT * FROM opportunity_snapshots
+        WHERE import_id <> $id
+          AND opportunity_id IN (SELECT opportunity_id FROM opportunities WHERE import_id = $id)
+        QUALIFY row_number() OVER (
+            PARTITION BY opportunity_id ORDER BY snapshot_date DESC, import_id DESC) = 1
+    """
+    owned, restorable = con.execute(
+        f"""
+        SELECT (SELECT count(*) FROM opportunities WHERE import_id = $id),
+               (SELECT count(*) FROM ({previous}))
+        """,
+        {"id": import_id},
+    ).fetchone()
+    if updated is not None and restorable != updated:
+        raise RollbackRefused(
+            f"import #{import_id} cannot be rolled back exactly: it updated {updated:,} deal(s) "
+            f"but the snapshots hold the earlier state of {restorable:,}. Restore the backup "
+            "taken before it instead."
+        )
+    con.execute(
+        f"INSERT INTO opportunities ({OPP_COLUMNS}, snapshot_date, import_id) "
+        f"SELECT {OPP_COLUMNS}, snapshot_date, import_id FROM ({previous})",
+        {"id": import_id},
+    )
+    con.execute("DELETE FROM opportunities WHERE import_id = ?", [import_id])
+    result.restored = restorable
+    result.removed = owned - restorable
+    result.snapshot_rows = con.execute(
+        "DELETE FROM opportunity_snapshots WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
+    _rollback_events(con, result, "stage_history_imported")
+
+
+def _rollback_events(con: duckdb.DuckDBPyConnection, result: RollbackResult, table: str) -> int:
+    import_id = result.import_id
+    mine = con.execute(
+        f"SELECT count(*) FROM {quote_ident(table)} WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
+    if not mine:
+        return 0
+    kinds = [k for k, t in EVENT_TABLES.items() if t == table]
+    overlapping = [
+        r[0]
+        for r in con.execute(
+            "SELECT import_id FROM imports WHERE import_id > ? AND kind IN (SELECT unnest(?)) "
+            "AND rows_loaded > coalesce(rows_inserted, 0) + coalesce(rows_updated, 0)",
+            [import_id, kinds],
+        ).fetchall()
+    ]
+    _refuse_later(con, import_id, overlapping)
+    return con.execute(
+        f"DELETE FROM {quote_ident(table)} WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
+
+
+def _rollback_entities(
+    con: duckdb.DuckDBPyConnection, result: RollbackResult, loaded: int, updated: int | None
+) -> None:
+    import_id = result.import_id
+    table, _key = ENTITY_TABLES[result.kind]
+    mine = con.execute(
+        f"SELECT count(*) FROM {quote_ident(table)} WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
+    if mine < loaded:
+        later = [
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT import_id FROM {quote_ident(table)} WHERE import_id > ?",
+                [import_id],
+            ).fetchall()
+        ]
+        _refuse_later(con, import_id, later)
+        raise RollbackRefused(
+            f"import #{import_id} cannot be rolled back: {loaded - mine:,} of its rows are gone"
+        )
+    if updated:
+        raise RollbackRefused(
+            f"import #{import_id} cannot be rolled back exactly: it replaced {updated:,} "
+            f"existing {result.kind} record(s) whose earlier values are not kept in the "
+            "database (only opportunities keep snapshots). Restore the backup taken before "
+            "it instead (python -m analytics restore BACKUP)."
+        )
+    result.removed = con.execute(
+        f"DELETE FROM {quote_ident(table)} WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
