@@ -213,13 +213,15 @@ def stage_rows(
         f"FROM staged_text t {join}"
     )
 
-    # 4. problems, one SELECT per rule
-    checks = []
+    # 4. problems, one SELECT per rule. Headers and stage names are users' text: bound
+    # parameters (one list per check, in placeholder order), never formatted in.
+    checks: list[str] = []
+    params: list[str] = []
+    header = "CAST(? AS VARCHAR)"
     for f in fields:
         ftype = types[f]
         p = quote_ident(f)
         r = p if f in plain else quote_ident("r_" + f)
-        header = V.sql_str(header_of[f])
         what = {
             "amount": "is not an amount",
             "number": "is not a number",
@@ -234,28 +236,35 @@ def stage_rows(
                 f"SELECT __line, {header}, {r}, {V.sql_str(what)} FROM staged "
                 f"WHERE {r} IS NOT NULL AND {p} IS NULL"
             )
+            params.append(header_of[f])
         if ftype in ("date", "timestamp"):
             checks.append(
                 f"SELECT __line, {header}, {r}, 'is a date outside 1900-2100' FROM staged "
                 f"WHERE {p} IS NOT NULL AND NOT {V.plausible_sql(p)}"
             )
+            params.append(header_of[f])
         if f in required:
             checks.append(
                 f"SELECT __line, {header}, NULL, {V.sql_str(f'is empty ({f} is required)')} "
                 f"FROM staged WHERE {r} IS NULL"
             )
+            params.append(header_of[f])
         checks.append(
             f"SELECT __line, {header}, left({r}, 60), "
             f"'is ' || length({r}) || ' characters long (the limit is {V.MAX_TEXT_CHARS:,})' "
             f"FROM staged WHERE length({r}) > {V.MAX_TEXT_CHARS}"
         )
+        params.append(header_of[f])
     if "stage" in fields:
         known = ", ".join(s.name for s in stages)
         checks.append(
-            f"SELECT __line, {V.sql_str(detection.columns['stage'])}, stage, "
-            f"{V.sql_str('is not a known stage (known: ' + known + '; add it on Settings)')} "
+            f"SELECT __line, {header}, stage, CAST(? AS VARCHAR) "
             "FROM staged WHERE stage IS NOT NULL AND canonical_stage IS NULL"
         )
+        params += [
+            detection.columns["stage"],
+            f"is not a known stage (known: {known}; add it on Settings)",
+        ]
     key_sql = key_expression(kind, fields)
     if kind.key_policy == "entity" and key_sql:
         key_field = kind.key[0] if kind.key[0] in fields else "opportunity_name"
@@ -263,7 +272,7 @@ def stage_rows(
         label = key_field if len(kind.key) == 1 else "/".join(kind.key)
         checks.append(
             f"""
-            SELECT __line, {V.sql_str(key_header or label)}, k,
+            SELECT __line, {header}, k,
                    'repeats the {label} of row ' || first_line
             FROM (
                 SELECT __line, {key_sql} AS k,
@@ -274,12 +283,14 @@ def stage_rows(
             WHERE __line > first_line
             """
         )
+        params.append(key_header or label)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE problems AS "
         "SELECT * FROM (" + " UNION ALL ".join(checks) + ") AS p(line, col, value, problem)"
         if checks
         else "CREATE OR REPLACE TEMP TABLE problems "
-        "(line BIGINT, col VARCHAR, value VARCHAR, problem VARCHAR)"
+        "(line BIGINT, col VARCHAR, value VARCHAR, problem VARCHAR)",
+        params if checks else [],
     )
     count = con.execute("SELECT count(*) FROM problems").fetchone()[0]
     first = con.execute(
