@@ -10,8 +10,6 @@ saved. The page only draws; definitions are in docs/metrics.md (Commissions).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,18 +17,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics.commissions import approval, data
+from analytics.commissions import approval
 from analytics.commissions.engine import Ledger, Statement, month_periods, team_table
 from analytics.commissions.plans import (
-    RULE_COLUMNS,
-    TIER_MODES,
     plan_for_month,
-    plan_from_json,
-    plan_from_rows,
-    plan_to_json,
-    plan_versions,
-    rules_to_rows,
-    save_plan,
 )
 from analytics.commissions.statements import (
     diff_statements,
@@ -45,45 +35,13 @@ from analytics.commissions.statements import (
 )
 from analytics.exports import CSV_MIME, EXCEL_MIME
 from analytics.scope import Period, Scope
-from pages import _ui
+from pages import _editing, _plan_editor, _ui
 
-FLASH_KEY = "com:flash"  # session_state: (section, message) shown once after a rerun
-PLAN_EDITOR = "com:plan_rules"
 NOW = "now (current data)"
 MONEY_FORMAT = "%,.2f"
 
 
 # --- plumbing -------------------------------------------------------------------------------
-
-
-def _flash(section: str) -> None:
-    flash = st.session_state.get(FLASH_KEY)
-    if flash and flash[0] == section:
-        st.success(flash[1])
-        st.session_state.pop(FLASH_KEY, None)
-
-
-def _saved(section: str, message: str, *editor_keys: str) -> None:
-    """After a save: forget the editors' pending edits (now saved) and rerun."""
-    st.session_state[FLASH_KEY] = (section, message)
-    for key in editor_keys:
-        st.session_state.pop(key, None)
-    st.rerun()
-
-
-def _problems(what: str, problems: list[str]) -> None:
-    st.error(
-        f"Nothing saved: the {what} {'has a problem' if len(problems) == 1 else 'have problems'}"
-        ":\n\n" + "\n".join(f"- {p}" for p in problems)
-    )
-
-
-def _guarded(what: str, section: Callable[[], None]) -> None:
-    """One section failing shows one sentence and leaves the other tabs usable."""
-    try:
-        section()
-    except Exception as exc:
-        _ui.friendly_error(what, exc)
 
 
 def _display(df: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +192,7 @@ def _changes(
     cur: duckdb.DuckDBPyConnection, ledger: Ledger, rep: str, month: Period, now: Statement
 ) -> None:
     st.subheader("Why did my payout change?")
-    _flash("runs")
+    _editing.flash("runs")
     runs = approval.runs(cur, month)
     if runs.empty:
         st.caption(
@@ -265,7 +223,7 @@ def _changes(
         note = cols[0].text_input("Note for the run (optional)", key="com:run_note")
         if cols[1].form_submit_button("Record this run"):
             run_id = approval.record_run(cur, month, note=note)
-            _saved("runs", f"Recorded run #{run_id} of {month.label}.")
+            _editing.saved("runs", f"Recorded run #{run_id} of {month.label}.")
 
 
 def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
@@ -309,7 +267,7 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
 
 
 def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> None:
-    _flash("approval")
+    _editing.flash("approval")
     locks = approval.locks(cur)
     if ledger.is_locked(month):
         row = locks[locks["period"] == month.label].iloc[0]
@@ -339,132 +297,10 @@ def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> 
                     st.warning("Tick the box to confirm: a locked month is never unlocked.")
                 else:
                     approval.lock_period(cur, month, by=by or None)
-                    _saved("approval", f"Locked {month.label}.")
+                    _editing.saved("approval", f"Locked {month.label}.")
     if not locks.empty:
         st.caption("Locked months")
         _table(locks, "com:locks")
-
-
-def _plans(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
-    _flash("plans")
-    versions = plan_versions(cur)
-    st.caption(
-        "Plans are versioned: a save adds a version in force from its month on, so every "
-        "past month stays paid under the plan that held then. A version cannot start in or "
-        "before a locked month."
-    )
-    listing = pd.DataFrame(
-        [
-            {"version": v.version, "name": v.plan.name, "effective_from": v.effective_from,
-             "saved_at": v.saved_at, "saved_by": v.saved_by, "note": v.note or v.plan.note}
-            for v in versions
-        ]
-    )  # fmt: skip
-    st.dataframe(listing, hide_index=True, key="com:plan_versions")
-    latest = max(versions, key=lambda v: (v.effective_from, v.version))
-    st.subheader(f"Edit: a new version based on {latest.label()}")
-    st.caption(
-        "One row per role and level (`*` = any). Rates are fractions (0.10 = 10%). Tiers: "
-        "`attainment:rate` pairs, e.g. `0:0.08; 1:0.12` (from 100% of quota, 12%); "
-        "accelerators: `attainment:multiplier`, e.g. `1:1.5`. Threshold: attainment below "
-        "which the threshold rate applies to everything (0 = none). Cap: the most "
-        "commission a month pays. Clawback days: a deal lost/refunded/churned within them "
-        "is taken back."
-    )
-    name = st.text_input("Plan name", value=latest.plan.name, key="com:plan_name")
-    rows = pd.DataFrame(rules_to_rows(latest.plan), columns=list(RULE_COLUMNS))
-    edited = st.data_editor(
-        rows, key=PLAN_EDITOR, num_rows="dynamic", hide_index=True,
-        column_config={
-            "tier_mode": st.column_config.SelectboxColumn("tier mode", options=list(TIER_MODES)),
-            "clawback_days": st.column_config.NumberColumn("clawback days", step=1),
-        },
-    )  # fmt: skip
-    locked = approval.locks(cur)
-    default_start = month.start
-    if not locked.empty:
-        last = Period.parse(str(locked["period"].iloc[0]))
-        default_start = max(default_start, last.shifted(1).start)
-    cols = st.columns(2)
-    effective = cols[0].date_input(
-        "In force from (first day of a month)", value=default_start, key="com:plan_from"
-    )
-    note = cols[1].text_input("Note", key="com:plan_note")
-    if st.button("Save as a new version", type="primary", key="com:plan_save"):
-        plan, problems = plan_from_rows(name, edited.to_dict("records"), note)
-        if plan is None:
-            _problems("plan", problems)
-        else:
-            try:
-                saved = save_plan(cur, plan, _as_date(effective), note=note)
-            except ValueError as exc:
-                _problems("plan", str(exc).split("; "))
-            else:
-                _saved("plans", f"Saved {saved.label()}, in force from "
-                       f"{saved.effective_from:%Y-%m}.", PLAN_EDITOR)  # fmt: skip
-    with st.expander("Plan file (JSON)"):
-        st.download_button(
-            "Download this plan", data=plan_to_json(latest.plan),
-            file_name="commission_plan.json", mime="application/json",
-            key="com:plan_download", on_click="ignore",
-        )  # fmt: skip
-        upload = st.file_uploader("Upload a plan file", type=["json"], key="com:plan_upload")
-        if upload is not None:
-            try:
-                plan = plan_from_json(upload.getvalue().decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                _problems("plan file", [str(exc)])
-            else:
-                st.write(f"{plan.name}: {len(plan.rules)} rules.")
-                if st.button("Save the uploaded plan", key="com:plan_upload_save"):
-                    try:
-                        saved = save_plan(cur, plan, _as_date(effective), note=note)
-                    except ValueError as exc:
-                        _problems("plan file", str(exc).split("; "))
-                    else:
-                        _saved("plans", f"Saved {saved.label()}.", PLAN_EDITOR)
-    _data_tables(cur)
-
-
-DATA_TABLES: tuple[tuple[str, str, Callable, Callable, str], ...] = (
-    ("Credit splits", "splits", data.load_splits, data.save_splits,
-     "Who shares a deal's credit: one row per deal and rep; each deal's shares sum to 1. "
-     "Deals without rows credit their owner in full."),
-    ("SPIFFs", "spiffs", data.load_spiffs, data.save_spiffs,
-     "A bonus per won deal closed between the dates (a product's, or any deal when the "
-     "product is empty; role/level empty = any rep): amount per deal x the rep's share, plus "
-     "rate x the rep's credit."),
-    ("Draws", "draws", data.load_draws, data.save_draws,
-     "A monthly minimum against commission (months as first days). Recoverable draws are "
-     "advances, paid back from later months' excess."),
-    ("Refunds and churn", "reversals", data.load_reversals, data.save_reversals,
-     "Won deals refunded or churned (share = the part reversed, 1 = all). Clawed back in the "
-     "event's month when the rep's plan claws back within that many days of the close. Won "
-     "deals that later show as lost in an export are found without a row here."),
-)  # fmt: skip
-
-
-def _data_tables(cur: duckdb.DuckDBPyConnection) -> None:
-    st.subheader("Splits, SPIFFs, draws, refunds")
-    for title, key, load, save, help_text in DATA_TABLES:
-        with st.expander(title):
-            _flash(key)
-            st.caption(help_text)
-            editor = f"com:data:{key}"
-            edited = st.data_editor(load(cur), key=editor, num_rows="dynamic", hide_index=True)
-            if st.button(f"Save {title.lower()}", key=f"com:save:{key}"):
-                try:
-                    count = save(cur, edited)
-                except ValueError as exc:
-                    _problems(title.lower(), str(exc).split("; "))
-                else:
-                    _saved(key, f"Saved {count} rows of {title.lower()}.", editor)
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    raise ValueError("choose the first day of a month")
 
 
 # --- page -----------------------------------------------------------------------------------------
@@ -483,15 +319,15 @@ def render() -> None:
             ["Team", "Statement", "What-if", "Approval", "Plans"]
         )
         with team:
-            _guarded("the team table", lambda: _team(cur, ledger, scope))
+            _editing.guarded("the team table", lambda: _team(cur, ledger, scope))
         with statement:
-            _guarded("the statement", lambda: _statement(cur, ledger, scope, month))
+            _editing.guarded("the statement", lambda: _statement(cur, ledger, scope, month))
         with projection:
-            _guarded("the what-if", lambda: _what_if(ledger, scope, month))
+            _editing.guarded("the what-if", lambda: _what_if(ledger, scope, month))
         with approve:
-            _guarded("the approval", lambda: _approval(cur, ledger, month))
+            _editing.guarded("the approval", lambda: _approval(cur, ledger, month))
         with plans:
-            _guarded("the plans", lambda: _plans(cur, month))
+            _editing.guarded("the plans", lambda: _plan_editor.plans_section(cur, month))
 
 
 _ui.run_page(render)

@@ -18,14 +18,13 @@ import calendar
 import logging
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics.scope import load_fiscal_start_month, save_fiscal_start_month
+from analytics.scope import Period, load_fiscal_start_month, save_fiscal_start_month
 from analytics.scoring import (
     LeadScoring,
     load_lead_scoring,
@@ -34,7 +33,7 @@ from analytics.scoring import (
     unknown_event_types,
 )
 from analytics.settings import Stage, load_stages, norm_key, save_stages, validate_stages
-from pages import _ui
+from pages import _editing, _plan_editor, _ui
 
 log = logging.getLogger("dashboard")
 
@@ -44,7 +43,6 @@ THRESHOLD_KEY = "settings:threshold"
 DECAY_KEY = "settings:decay"
 HALF_LIFE_KEY = "settings:half_life"
 FISCAL_KEY = "settings:fiscal_month"
-FLASH_KEY = "settings:flash"  # session_state: (section, message) shown after a rerun
 STAGE_COLUMNS = ["order", "name", "probability", "won", "lost", "aliases"]
 RULE_COLUMNS = ["event_type", "points", "description", "decays", "once"]
 ALIAS_SPLIT = re.compile(r"[;,\n]")
@@ -177,43 +175,6 @@ def rules_frame(scoring: LeadScoring) -> pd.DataFrame:
     )
 
 
-# --- page plumbing -----------------------------------------------------------------------
-
-
-def _flash(section: str) -> None:
-    """Show the success message a save left before its rerun (once)."""
-    flash = st.session_state.get(FLASH_KEY)
-    if flash and flash[0] == section:
-        st.success(flash[1])
-        st.session_state.pop(FLASH_KEY, None)
-
-
-def editor_key(name: str) -> str:
-    """The editor's widget key: its name plus a version bumped by every save.
-
-    A fresh key after a save makes the browser drop the grid's pending edits too (they
-    are now the saved data); clearing the server-side state alone would leave them on
-    screen and apply them a second time.
-    """
-    return f"{name}:{st.session_state.get(f'{name}:version', 0)}"
-
-
-def _saved(section: str, message: str, *editors: str) -> None:
-    """After a save: start the editors afresh from the saved data, show `message`, rerun."""
-    st.session_state[FLASH_KEY] = (section, message)
-    for name in editors:
-        st.session_state.pop(editor_key(name), None)
-        st.session_state[f"{name}:version"] = st.session_state.get(f"{name}:version", 0) + 1
-    st.rerun()
-
-
-def _problems(what: str, problems: list[str]) -> None:
-    st.error(
-        f"Nothing saved: the {what} {'has a problem' if len(problems) == 1 else 'have problems'}"
-        ":\n\n" + "\n".join(f"- {p}" for p in problems)
-    )
-
-
 # --- sections ----------------------------------------------------------------------------
 
 
@@ -225,12 +186,12 @@ def _stages_section() -> None:
         "(aliases, separated by ';' or ','). Add a stage with the last row; remove one by "
         "selecting its row and pressing Delete."
     )
-    _flash("stages")
+    _editing.flash("stages")
     with _ui.cursor() as cur:
         current = load_stages(cur)
     edited = st.data_editor(
         stages_frame(current),
-        key=editor_key(STAGES_EDITOR),
+        key=_editing.editor_key(STAGES_EDITOR),
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -254,11 +215,11 @@ def _stages_section() -> None:
         with _ui.cursor() as cur:
             problems = stages_in_use(cur, stages)
     if problems:
-        _problems("stage list", problems)
+        _editing.problems("stage list", problems)
         return
     with _ui.cursor() as cur:
         save_stages(cur, stages)
-    _saved("stages", f"Saved {len(stages)} stages.", STAGES_EDITOR)
+    _editing.saved("stages", f"Saved {len(stages)} stages.", STAGES_EDITOR)
 
 
 def _scoring_section() -> None:
@@ -270,13 +231,13 @@ def _scoring_section() -> None:
         "half-life; `decays` off keeps a rule at full points, `once` counts it at most "
         "once per lead (for facts about the lead, such as persona fit)."
     )
-    _flash("scoring")
+    _editing.flash("scoring")
     with _ui.cursor() as cur:
         current = load_lead_scoring(cur)
         unknown = unknown_event_types(cur, current)
     edited = st.data_editor(
         rules_frame(current),
-        key=editor_key(SCORING_EDITOR),
+        key=_editing.editor_key(SCORING_EDITOR),
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
@@ -312,11 +273,11 @@ def _scoring_section() -> None:
         edited.to_dict("records"), threshold, half_life if decay else None
     )
     if problems or scoring is None:
-        _problems("lead scoring", problems)
+        _editing.problems("lead scoring", problems)
         return
     with _ui.cursor() as cur:
         save_lead_scoring(cur, scoring)
-    _saved(
+    _editing.saved(
         "scoring",
         f"Saved {len(scoring.rules)} scoring rules, threshold {scoring.threshold:g}.",
         SCORING_EDITOR,
@@ -325,7 +286,7 @@ def _scoring_section() -> None:
 
 def _fiscal_section() -> None:
     st.subheader("Fiscal year")
-    _flash("fiscal")
+    _editing.flash("fiscal")
     with _ui.cursor() as cur:
         current = load_fiscal_start_month(cur)
     months = list(range(1, 13))
@@ -345,20 +306,20 @@ def _fiscal_section() -> None:
         with _ui.cursor() as cur:
             save_fiscal_start_month(cur, chosen)
     except (TypeError, ValueError) as exc:
-        _problems("fiscal year", [str(exc)])
+        _editing.problems("fiscal year", [str(exc)])
         return
-    _saved("fiscal", f"The fiscal year now starts in {calendar.month_name[chosen]}.")
+    _editing.saved("fiscal", f"The fiscal year now starts in {calendar.month_name[chosen]}.")
 
 
-def _guarded(what: str, section: Callable[[], None]) -> None:
-    """Run one section; an unexpected failure is one sentence and leaves the others usable.
-
-    st.rerun's control exception is a BaseException, so it passes through untouched.
-    """
-    try:
-        section()
-    except Exception as exc:  # e.g. the database is locked by another process
-        _ui.friendly_error(what, exc)
+def _plans_section() -> None:
+    st.subheader("Commission plans")
+    st.caption(
+        "The same editor as the Commissions page's Plans tab. A new version is in force "
+        "from the month chosen below; months before it stay paid under the plan that held."
+    )
+    month = Period.containing(_ui.current_scope().period.start, "month")
+    with _ui.cursor() as cur:
+        _plan_editor.plans_section(cur, month)
 
 
 def render() -> None:
@@ -367,9 +328,10 @@ def render() -> None:
         "Saved settings apply to every page and report at once. Each section is checked "
         "in full before it is saved; when anything is wrong, nothing is saved."
     )
-    _guarded("showing or saving the stages", _stages_section)
-    _guarded("showing or saving the lead scoring", _scoring_section)
-    _guarded("showing or saving the fiscal year", _fiscal_section)
+    _editing.guarded("showing or saving the stages", _stages_section)
+    _editing.guarded("showing or saving the lead scoring", _scoring_section)
+    _editing.guarded("showing or saving the fiscal year", _fiscal_section)
+    _editing.guarded("showing or saving the commission plans", _plans_section)
 
 
 _ui.run_page(render)
