@@ -20,6 +20,7 @@ from analytics.commissions import approval, data
 from analytics.commissions.plans import (
     RULE_COLUMNS,
     TIER_MODES,
+    Plan,
     plan_from_json,
     plan_from_rows,
     plan_to_json,
@@ -84,13 +85,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
         if plan is None:
             _editing.problems("plan", problems)
         else:
-            try:
-                saved = save_plan(cur, plan, _as_date(effective), note=note)
-            except ValueError as exc:
-                _editing.problems("plan", str(exc).split("; "))
-            else:
-                _editing.saved("plans", f"Saved {saved.label()}, in force from "
-                       f"{saved.effective_from:%Y-%m}.", PLAN_EDITOR)  # fmt: skip
+            _save(cur, plan, effective, note, "plan")
     with st.expander("Plan file (JSON)"):
         st.download_button(
             "Download this plan", data=plan_to_json(latest.plan),
@@ -106,13 +101,19 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
             else:
                 st.write(f"{plan.name}: {len(plan.rules)} rules.")
                 if st.button("Save the uploaded plan", key="com:plan_upload_save"):
-                    try:
-                        saved = save_plan(cur, plan, _as_date(effective), note=note)
-                    except ValueError as exc:
-                        _editing.problems("plan file", str(exc).split("; "))
-                    else:
-                        _editing.saved("plans", f"Saved {saved.label()}.", PLAN_EDITOR)
+                    _save(cur, plan, effective, note, "plan file")
     data_tables(cur)
+
+
+def _save(cur: duckdb.DuckDBPyConnection, plan: Plan, effective: Any, note: str, what: str) -> None:
+    """Save a new version, or list why not (a locked month, a date mid-month...)."""
+    try:
+        saved = save_plan(cur, plan, _as_date(effective), note=note)
+    except ValueError as exc:
+        _editing.problems(what, str(exc).split("; "))
+    else:
+        _editing.saved("plans", f"Saved {saved.label()}, in force from "
+                       f"{saved.effective_from:%Y-%m}.", PLAN_EDITOR)  # fmt: skip
 
 
 DATA_TABLES: tuple[tuple[str, str, Callable, Callable, str], ...] = (

@@ -33,3 +33,18 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real CRM exports not found at {REALDATA} (CI provides ../shared/realdata)")
     return REALDATA
+
+
+@pytest.fixture
+def commission_app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The commission fixture (tests/test_commission_engine.py) as the app's database."""
+    from test_commission_engine import load_commission_fixture
+
+    path = tmp_path / "commissions.duckdb"
+    connection = db.connect(path)
+    try:
+        load_commission_fixture(connection, tmp_path)
+    finally:
+        connection.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    return path

@@ -12,48 +12,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from apptest import assert_clean, metric, open_page
 from streamlit.testing.v1 import AppTest
-from test_commission_engine import load_commission_fixture
 
 from analytics import db
 from analytics.commissions.approval import is_locked, runs
 from analytics.commissions.plans import plan_versions
 from analytics.scope import Period
 
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 90  # seconds per script run: generous for slow CI machines, never asserted on
 MAY = {"kind": "Month", "period": "2024-05"}
 
 
-@pytest.fixture
-def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "commissions.duckdb"
-    con = db.connect(path)
-    try:
-        load_commission_fixture(con, tmp_path)
-    finally:
-        con.close()
-    monkeypatch.setenv("SALES_DB", str(path))
-    return path
-
-
 def start(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page("pages/commissions.py").run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metric(at: AppTest, label: str) -> str:
-    matches = [m.value for m in at.metric if m.label == label]
-    assert matches, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
-    return matches[0]
+    return open_page("pages/commissions.py", query)
 
 
 def team(at: AppTest):
@@ -66,12 +37,12 @@ def sentences(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown]
 
 
-def with_db(app_db: Path):
+def with_db(commission_app_db: Path):
     """A short-lived connection to check what the page stored (the app keeps its own)."""
-    return db.connect(app_db)
+    return db.connect(commission_app_db)
 
 
-def test_team_table_shows_payouts_and_attainment(app_db: Path) -> None:
+def test_team_table_shows_payouts_and_attainment(commission_app_db: Path) -> None:
     at = start(MAY)
     assert_clean(at)
     assert [t.label for t in at.tabs] == ["Team", "Statement", "What-if", "Approval", "Plans"]
@@ -85,7 +56,7 @@ def test_team_table_shows_payouts_and_attainment(app_db: Path) -> None:
     assert {b.label for b in at.get("download_button")} >= {"CSV", "Excel"}
 
 
-def test_statement_drill_down_explains_the_total(app_db: Path) -> None:
+def test_statement_drill_down_explains_the_total(commission_app_db: Path) -> None:
     at = start(MAY)
     at.selectbox(key="com:statement_rep").set_value("Bob Stone").run()
     assert_clean(at)
@@ -97,14 +68,14 @@ def test_statement_drill_down_explains_the_total(app_db: Path) -> None:
     assert lines["opportunity_id"].tolist()[:1] == ["O-03"]
 
 
-def test_sidebar_rep_filter_drives_the_statement(app_db: Path) -> None:
+def test_sidebar_rep_filter_drives_the_statement(commission_app_db: Path) -> None:
     at = start({**MAY, "rep": "Dan Poe"})
     assert_clean(at)
     assert set(team(at)["rep"]) == {"Dan Poe"}
     assert any(s.startswith("**Dan Poe is paid 3,000.00") for s in sentences(at))
 
 
-def test_what_if_projects_the_payout_tier_by_tier(app_db: Path) -> None:
+def test_what_if_projects_the_payout_tier_by_tier(commission_app_db: Path) -> None:
     at = start(MAY)
     at.selectbox(key="com:whatif_rep").set_value("Bob Stone").run()
     at.multiselect(key="com:whatif_deals").select("O-09").run()
@@ -119,11 +90,11 @@ def test_what_if_projects_the_payout_tier_by_tier(app_db: Path) -> None:
     assert metric(at, "Projected payout") == "2,500.00"  # 25,000 reaches quota: 10%
 
 
-def test_ops_lock_a_month(app_db: Path) -> None:
+def test_ops_lock_a_month(commission_app_db: Path) -> None:
     at = start(MAY)
     at.button(key="FormSubmitter:com:lock-Lock 2024-05").click().run()
     assert any("Tick the box" in w.value for w in at.warning)
-    with with_db(app_db) as con:
+    with with_db(commission_app_db) as con:
         assert not is_locked(con, Period.parse("2024-05"))
     at.checkbox(key="com:lock_sure").check()
     at.text_input(key="com:lock_by").input("Olga (ops)")
@@ -131,33 +102,33 @@ def test_ops_lock_a_month(app_db: Path) -> None:
     assert_clean(at)
     assert any("Locked 2024-05." in s.value for s in at.success)
     assert metric(at, "Status") == "Locked"
-    with with_db(app_db) as con:
+    with with_db(commission_app_db) as con:
         assert is_locked(con, Period.parse("2024-05"))
 
 
-def test_record_a_run_and_compare_it_with_now(app_db: Path) -> None:
+def test_record_a_run_and_compare_it_with_now(commission_app_db: Path) -> None:
     at = start(MAY)
     at.text_input(key="com:run_note").input("before payroll")
     at.button(key="FormSubmitter:com:record-Record this run").click().run()
     assert_clean(at)
-    with with_db(app_db) as con:
+    with with_db(commission_app_db) as con:
         assert len(runs(con, Period.parse("2024-05"))) == 1
     assert any("Nothing changed: the payout is 1,200.00 in both runs." in m.value
                for m in at.markdown)  # fmt: skip
 
 
-def test_save_a_plan_version_from_the_plans_tab(app_db: Path) -> None:
+def test_save_a_plan_version_from_the_plans_tab(commission_app_db: Path) -> None:
     at = start(MAY)
     at.text_input(key="com:plan_name").input("2024 plan")
     at.date_input(key="com:plan_from").set_value(date(2024, 6, 1))
     at.button(key="com:plan_save").click().run()
     assert_clean(at)
     assert any("Saved 2024 plan v1, in force from 2024-06." in s.value for s in at.success)
-    with with_db(app_db) as con:
+    with with_db(commission_app_db) as con:
         assert [v.plan.name for v in plan_versions(con)] == ["Default plan", "2024 plan"]
 
 
-def test_a_plan_version_cannot_start_mid_month(app_db: Path) -> None:
+def test_a_plan_version_cannot_start_mid_month(commission_app_db: Path) -> None:
     at = start(MAY)
     at.date_input(key="com:plan_from").set_value(date(2024, 6, 15))
     at.button(key="com:plan_save").click().run()
@@ -165,7 +136,7 @@ def test_a_plan_version_cannot_start_mid_month(app_db: Path) -> None:
     assert not at.exception
 
 
-def test_a_quarter_sums_months_and_offers_a_month(app_db: Path) -> None:
+def test_a_quarter_sums_months_and_offers_a_month(commission_app_db: Path) -> None:
     at = start({"kind": "Quarter", "period": "2024-Q2"})
     assert_clean(at)
     assert at.selectbox(key="com:month").value == "2024-06"

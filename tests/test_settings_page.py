@@ -10,45 +10,21 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pytest
+from apptest import assert_clean, open_page
 from streamlit.testing.v1 import AppTest
-from test_commission_engine import load_commission_fixture
 
 from analytics import db
 from analytics.commissions.data import load_spiffs
 from analytics.commissions.plans import plan_for_month, plan_versions
 
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 90  # seconds per script run: generous for loaded machines, never asserted on
 MAY = {"kind": "Month", "period": "2024-05"}
 
 
-@pytest.fixture
-def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "settings.duckdb"
-    con = db.connect(path)
-    try:
-        load_commission_fixture(con, tmp_path)
-    finally:
-        con.close()
-    monkeypatch.setenv("SALES_DB", str(path))
-    return path
-
-
 def start(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
-    at.query_params.update(query or {})
-    at.run()
-    at.switch_page("pages/settings.py").run()
-    return at
+    return open_page("pages/settings.py", query)
 
 
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def test_settings_shows_every_section_with_the_plan_editor(app_db: Path) -> None:
+def test_settings_shows_every_section_with_the_plan_editor(commission_app_db: Path) -> None:
     at = start(MAY)
     assert_clean(at)
     headers = [h.value for h in at.subheader]
@@ -60,38 +36,38 @@ def test_settings_shows_every_section_with_the_plan_editor(app_db: Path) -> None
     assert at.date_input(key="com:plan_from").value == date(2024, 5, 1)
 
 
-def test_a_plan_saved_on_settings_is_the_plan_paid_under(app_db: Path) -> None:
+def test_a_plan_saved_on_settings_is_the_plan_paid_under(commission_app_db: Path) -> None:
     at = start(MAY)
     at.text_input(key="com:plan_name").input("FY plan")
     at.date_input(key="com:plan_from").set_value(date(2024, 6, 1))
     at.button(key="com:plan_save").click().run()
     assert_clean(at)
     assert any("Saved FY plan v1, in force from 2024-06." in s.value for s in at.success)
-    with db.connect(app_db) as con:
+    with db.connect(commission_app_db) as con:
         assert [v.plan.name for v in plan_versions(con)] == ["Default plan", "FY plan"]
         # effective-dated: May stays under the old plan, June is paid under the new one
         assert plan_for_month(con, date(2024, 5, 1)).plan.name == "Default plan"
         assert plan_for_month(con, date(2024, 6, 1)).plan.name == "FY plan"
 
 
-def test_a_bad_plan_saves_nothing_and_says_why(app_db: Path) -> None:
+def test_a_bad_plan_saves_nothing_and_says_why(commission_app_db: Path) -> None:
     at = start(MAY)
     at.date_input(key="com:plan_from").set_value(date(2024, 6, 15))
     at.button(key="com:plan_save").click().run()
     assert not at.exception
     assert any("first day of a month" in e.value for e in at.error)
-    with db.connect(app_db) as con:
+    with db.connect(commission_app_db) as con:
         assert len(plan_versions(con)) == 1
 
 
-def test_spiffs_table_is_editable_from_settings(app_db: Path) -> None:
+def test_spiffs_table_is_editable_from_settings(commission_app_db: Path) -> None:
     at = start(MAY)
     assert_clean(at)
     assert any(b.label == "Save spiffs" for b in at.button)
-    with db.connect(app_db) as con:
+    with db.connect(commission_app_db) as con:
         before = load_spiffs(con)
     at.button(key="com:save:spiffs").click().run()  # saving the table as shown keeps it
     assert_clean(at)
     assert any(f"Saved {len(before)} rows of spiffs." in s.value for s in at.success)
-    with db.connect(app_db) as con:
+    with db.connect(commission_app_db) as con:
         assert load_spiffs(con).equals(before)
