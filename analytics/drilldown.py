@@ -6,7 +6,8 @@ time on?" (activity mix), "what is on their desk?" (open deals, deals closed in 
 and "where do their deals stall?" (funnel over the stage list ops keep in settings).
 
 Every function takes the page's Scope and a rep name; only the scope's period matters
-(a rep's own figures do not depend on the team/region filters). The KPI history goes
+(a rep's own figures do not depend on the team/region filters), and its access: a rep
+outside it is refused (AccessDenied), since these reads go by owner name alone. The KPI history goes
 through `kpi_table`, so each point equals the figure the leaderboard shows when that
 period is selected.
 """
@@ -19,9 +20,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.access import EVERYTHING, Access
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.quadrant import KpiFunction
-from analytics.scope import Scope
+from analytics.scope import Scope, check_rep
 from analytics.settings import Stage, load_activity_categories, load_stages
 
 DEFAULT_HISTORY_PERIODS = 12
@@ -55,7 +57,8 @@ def kpi_history(
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
-    everyone = Scope(period=scope.period)
+    check_rep(con, scope.access, rep)
+    everyone = Scope(period=scope.period, access=scope.access)
     rows: list[dict[str, Any]] = []
     for back in range(periods - 1, -1, -1):
         period = scope.period.shifted(-back)
@@ -87,6 +90,7 @@ def activity_mix(con: duckdb.DuckDBPyConnection, scope: Scope, rep: str) -> pd.D
     """Activities the rep logged in the period by type: count, hours, share of count, and
     the category ops gave the type in settings (customer-facing, internal, other): the
     same mapping the selling-time KPI uses."""
+    check_rep(con, scope.access, rep)
     params = {"rep": rep, "period_start": scope.period.start, "period_end": scope.period.end}
     mix = con.execute(ACTIVITY_MIX_SQL, params).df()
     categories = {c.activity_type: c for c in load_activity_categories(con)}
@@ -137,13 +141,18 @@ ORDER BY o.close_date NULLS LAST, o.amount DESC NULLS LAST, o.opportunity_id
 
 
 def open_deals(
-    con: duckdb.DuckDBPyConnection, rep: str, stages: Sequence[Stage] | None = None
+    con: duckdb.DuckDBPyConnection,
+    rep: str,
+    stages: Sequence[Stage] | None = None,
+    *,
+    access: Access = EVERYTHING,
 ) -> pd.DataFrame:
     """The rep's deals open now (latest export), soonest expected close first.
 
     Age and "past close date" are measured on the export's as-of date, not today, so an
     old database does not make every deal look overdue.
     """
+    check_rep(con, access, rep)
     stage_list = stages if stages is not None else load_stages(con)
     frame = _stage_frame(stage_list)
     params = {
@@ -178,6 +187,7 @@ def closed_deals(con: duckdb.DuckDBPyConnection, scope: Scope, rep: str) -> pd.D
     The period is the page's period on purpose: the won rows add up to the rep's
     bookings figure, so a manager can reconcile the number with the deals behind it.
     """
+    check_rep(con, scope.access, rep)
     params = {"rep": rep, "period_start": scope.period.start, "period_end": scope.period.end}
     return con.execute(CLOSED_DEALS_SQL, params).df()
 
@@ -263,6 +273,7 @@ def deal_funnel(
     where deals drop out). Stages come from settings in their funnel order; a deal whose
     stage is not in the list counts only towards the first stage.
     """
+    check_rep(con, scope.access, rep)
     stage_list = list(stages if stages is not None else load_stages(con))
     won = [i for i, s in enumerate(stage_list) if s.is_won]
     params = _stage_frame(stage_list) | {

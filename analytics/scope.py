@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import duckdb
 
+from analytics.access import EVERYTHING, Access, AccessDenied
+
 PeriodKind = Literal["month", "quarter", "year"]
 
 # The settings-table key holding the fiscal year's first month (JSON integer 1-12).
@@ -193,12 +195,31 @@ class Scope:
 
     None means "all". Team and region are the rep's attributes in the `reps` table, matched
     through `opportunities.owner = reps.rep`; rep is the owner name exactly as on deals.
+
+    `access` is who is asking (analytics.access). The filters are clamped to it when the
+    Scope is built: a manager's Scope always has their team, a rep's their own name, so
+    every query that binds `params()` into `OWNER_FILTER_SQL` (or reads `team`/`rep`)
+    returns only rows the person may see. Asking for another team or rep is refused
+    (AccessDenied) rather than silently answered with different rows.
     """
 
     period: Period
     team: str | None = None
     region: str | None = None
     rep: str | None = None
+    access: Access = EVERYTHING
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("team", self.access.team), ("rep", self.access.rep)):
+            if allowed is None:
+                continue
+            asked = getattr(self, name)
+            if asked is None:
+                object.__setattr__(self, name, allowed)  # frozen: set once, while building
+            elif asked != allowed:
+                raise AccessDenied(
+                    f"{self.access.user} ({self.access.describe()}) may not see {name} {asked!r}"
+                )
 
     def with_period(self, period: Period) -> Scope:
         return replace(self, period=period)
@@ -258,42 +279,45 @@ class ScopeOptions:
 
 
 def scope_options(
-    con: duckdb.DuckDBPyConnection, team: str | None = None, region: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    team: str | None = None,
+    region: str | None = None,
+    access: Access = EVERYTHING,
 ) -> ScopeOptions:
     """Teams, regions, reps (narrowed by the chosen team/region) and the data's date span.
 
     Reps are the `reps` table plus owners found only on deals (when no team/region is
-    chosen), so a rep missing from the roster can still be picked.
+    chosen), so a rep missing from the roster can still be picked. Everything offered is
+    within `access`: a manager is offered their team and its reps, a rep only themselves.
+    The deal count and date span are the whole database's (no figure of anyone's).
     """
-    teams = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT team FROM reps WHERE team IS NOT NULL AND team <> '' ORDER BY 1"
-        ).fetchall()
-    ]
-    regions = [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT region FROM reps WHERE region IS NOT NULL AND region <> '' ORDER BY 1"
-        ).fetchall()
-    ]
-    reps = [
-        r[0]
-        for r in con.execute(
-            """
-            WITH candidates AS (
-                SELECT rep, team, region FROM reps
-                UNION
-                SELECT DISTINCT owner, NULL, NULL FROM opportunities
-                WHERE owner NOT IN (SELECT rep FROM reps)
-            )
-            SELECT DISTINCT rep FROM candidates
-            WHERE ($team IS NULL OR team = $team) AND ($region IS NULL OR region = $region)
-            ORDER BY rep
-            """,
-            {"team": team, "region": region},
-        ).fetchall()
-    ]
+    limits = {"access_team": access.team, "access_rep": access.rep}
+    visible = """
+        WITH candidates AS (
+            SELECT rep, team, region FROM reps
+            UNION
+            SELECT DISTINCT owner, NULL, NULL FROM opportunities
+            WHERE owner IS NOT NULL AND owner NOT IN (SELECT rep FROM reps)
+        )
+        SELECT DISTINCT {column} FROM candidates
+        WHERE ($access_team IS NULL OR team = $access_team)
+          AND ($access_rep IS NULL OR rep = $access_rep)
+          AND {column} IS NOT NULL AND {column} <> ''
+          {narrowing}
+        ORDER BY 1
+    """
+
+    def values(column: str, narrowing: str = "", extra: dict[str, Any] | None = None) -> list:
+        sql = visible.format(column=column, narrowing=narrowing)
+        return [r[0] for r in con.execute(sql, limits | (extra or {})).fetchall()]
+
+    teams = values("team")
+    regions = values("region")
+    reps = values(
+        "rep",
+        "AND ($team IS NULL OR team = $team) AND ($region IS NULL OR region = $region)",
+        {"team": team, "region": region},
+    )
     count, first, last_closed, last_any = con.execute(
         """
         SELECT count(*),
@@ -304,6 +328,22 @@ def scope_options(
         """
     ).fetchone()
     return ScopeOptions(teams, regions, reps, first, last_closed or last_any, int(count))
+
+
+def rep_visible(con: duckdb.DuckDBPyConnection, access: Access, rep: str) -> bool:
+    """Whether `access` may see the rep's rows (a manager: a rep of their team)."""
+    if access.rep is not None:
+        return rep == access.rep
+    if access.team is None:
+        return True
+    row = con.execute("SELECT team FROM reps WHERE rep = ?", [rep]).fetchone()
+    return row is not None and row[0] == access.team
+
+
+def check_rep(con: duckdb.DuckDBPyConnection, access: Access, rep: str) -> None:
+    """Refuse (AccessDenied) a per-rep read such as a drill-down outside the access."""
+    if not rep_visible(con, access, rep):
+        raise AccessDenied(f"{access.user} ({access.describe()}) may not see rep {rep!r}")
 
 
 def load_fiscal_start_month(con: duckdb.DuckDBPyConnection) -> int:

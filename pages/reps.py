@@ -453,7 +453,7 @@ def _drilldown(cur: Any, scope: Scope, rep: str, q: pd.DataFrame, kpi: KpiFuncti
             table(funnel, f"{rep} funnel", "funnel")
 
     st.subheader("Open deals")
-    opened = drilldown.open_deals(cur, rep)
+    opened = drilldown.open_deals(cur, rep, access=scope.access)
     st.caption("Amounts in the deal's own currency; age and overdue as of the export's date.")
     table(opened, f"{rep} open deals", "open_deals")
     st.subheader(f"Deals closed in {scope.period.label}")
