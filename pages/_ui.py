@@ -18,6 +18,7 @@ import duckdb
 import streamlit as st
 
 from analytics import db
+from analytics.errors import new_reference, strip_paths, user_message
 from analytics.scope import Scope
 
 log = logging.getLogger("dashboard")
@@ -133,11 +134,27 @@ def signed_count(value: float | None) -> str | None:
     return None if value is None else f"{int(value):+d}"
 
 
-def friendly_error(what: str, exc: BaseException) -> None:
-    """Log the traceback for us; show the user one plain sentence instead of a stack."""
-    log.error("%s failed", what, exc_info=exc)
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-    st.error(
-        f"Sorry, {what} failed: {reason}. The details are in the server log; "
-        "try again or change the filters."
+def error_text(what: str, exc: BaseException) -> str:
+    """Log the traceback with a reference; return the one sentence a user may read.
+
+    A failure the user can act on (a refused file, the database in use or unreadable)
+    says so in its own words (analytics.errors.user_message); anything else is a bug or an
+    outage, so no exception text (SQL, server paths) is shown, only a reference that
+    matches the log entry. Absolute paths never pass either way.
+    """
+    ref = new_reference()
+    log.error("%s failed [ref %s]", what, ref, exc_info=exc)
+    what = strip_paths(what)
+    reason = user_message(exc)
+    if reason is not None:
+        return f"Sorry, {what} failed: {reason}. (Reference {ref}.)"
+    return (
+        f"Sorry, {what} failed because of an unexpected problem. It is logged on the server "
+        f"with reference {ref}; try again, change the filters, or pass the reference on to "
+        "whoever runs the dashboard."
     )
+
+
+def friendly_error(what: str, exc: BaseException) -> None:
+    """Show `error_text` in an error box instead of a stack (st.exception is never used)."""
+    st.error(error_text(what, exc))
