@@ -164,21 +164,47 @@ def list_backups(data_dir: Path | str) -> list[Path]:
     return sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
 
 
-def backup_before_import(db_path: Path | str) -> Path | None:
+def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind `con`'s current database; None for an in-memory one."""
+    row = con.execute(
+        "SELECT file FROM pragma_database_list WHERE name = current_database()"
+    ).fetchone()
+    return Path(row[0]).resolve() if row and row[0] else None
+
+
+def backup_before_import(db: Path | str | duckdb.DuckDBPyConnection) -> Path | None:
     """The automatic safety copy taken before an import that replaces data.
 
-    Returns None when there is nothing to lose yet (no database file, or no import in
-    it). Keeps the newest KEEP_AUTOMATIC automatic backups of this database, so a busy
+    `db` is the database file, or a connection to it (the importer passes its own, so the
+    running dashboard backs up through the connection it already holds). Returns None when
+    there is nothing to lose yet (no database file, an in-memory database, or no import
+    in it). Keeps the newest KEEP_AUTOMATIC automatic backups of this database, so a busy
     month of uploads does not fill the disk; backups taken by hand are never pruned.
-    Call it outside any open transaction of the same process's connection.
+    Must not be called inside an open transaction of the same connection.
     """
-    db_path = Path(db_path).resolve()
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        cur = db.cursor()  # a cursor of its own: never inside the caller's transaction
+        try:
+            return _backup_before_import(cur)
+        finally:
+            cur.close()
+    db_path = Path(db).resolve()
     if not db_path.is_file():
         return None
     try:
         con = duckdb.connect(str(db_path))
     except duckdb.Error as exc:
         raise BackupError(f"cannot back up: {_explain(exc, db_path)}") from exc
+    try:
+        return _backup_before_import(con)
+    finally:
+        con.close()
+
+
+def _backup_before_import(con: duckdb.DuckDBPyConnection) -> Path | None:
+    db_path = database_file(con)
+    if db_path is None:
+        return None
     try:
         has_imports = (
             con.execute(
@@ -193,8 +219,6 @@ def backup_before_import(db_path: Path | str) -> Path | None:
         made = backup_connection(con, folder / _backup_name(db_path, AUTO_REASON))
     except duckdb.Error as exc:
         raise BackupError(f"the backup failed: {_explain(exc, db_path)}") from exc
-    finally:
-        con.close()
     pattern = f"{db_path.stem}-*-{AUTO_REASON}{BACKUP_SUFFIX}"
     automatic = sorted(folder.glob(pattern), key=lambda p: p.name, reverse=True)
     for old in automatic[KEEP_AUTOMATIC:]:

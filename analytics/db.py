@@ -28,14 +28,47 @@ def data_dir_for(db_path: Path | str) -> Path:
     return Path(db_path).resolve().parent
 
 
+class DatabaseInUse(duckdb.IOException):
+    """Another process holds the database file: the message says so in plain words.
+
+    DuckDB lets one process open a file for writing (the dashboard, or one command), so a
+    second one gets a lock error naming a PID and a URL. A subclass of duckdb.IOException,
+    so code that already handles DuckDB errors keeps working; its text is meant for users.
+    """
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """DuckDB's refusal to open a file another process holds (its only lock error)."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and (
+        "could not set lock" in text or "lock on file" in text
+    )
+
+
+def in_use_message(path: Path | str) -> str:
+    return (
+        f"the database {path} is in use by another process (the dashboard or another "
+        "command); nothing was changed. Stop that process, or upload on the Data page of "
+        "the running dashboard"
+    )
+
+
 def connect(
     path: Path | str | None = None, *, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) a database and make sure the schema is current."""
+    """Open (creating if needed) a database and make sure the schema is current.
+
+    Raises DatabaseInUse, with a message fit for users, when another process holds it.
+    """
     target = Path(path) if path is not None else default_db_path()
     if str(target) != ":memory:":
         target.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(target), read_only=read_only)
+    try:
+        con = duckdb.connect(str(target), read_only=read_only)
+    except duckdb.Error as exc:
+        if is_lock_error(exc):
+            raise DatabaseInUse(in_use_message(target)) from exc
+        raise
     if not read_only:
         apply_schema(con)
     return con

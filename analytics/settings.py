@@ -350,3 +350,70 @@ def save_reporting_currency(con: duckdb.DuckDBPyConnection, code: str) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         [REPORTING_CURRENCY_KEY, json.dumps(_check_currency(code))],
     )
+
+
+# -- upload limits -------------------------------------------------------------------------
+
+UPLOAD_LIMITS_KEY = "upload_limits"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """How big one upload may be; the importer refuses larger files before loading them.
+
+    CSV/TSV is streamed by DuckDB (memory does not grow with the file), so its limit guards
+    disk and import time; .xlsx is unzipped and parsed cell by cell in Python, much slower
+    per byte, so it has its own, smaller limit. Rows are counted as read, before anything
+    is written to the database.
+    """
+
+    max_file_mb: int = 3072
+    max_xlsx_mb: int = 100
+    max_rows: int = 20_000_000
+
+
+DEFAULT_UPLOAD_LIMITS = UploadLimits()
+
+
+def validate_upload_limits(limits: UploadLimits) -> list[str]:
+    problems: list[str] = []
+    for name in ("max_file_mb", "max_xlsx_mb", "max_rows"):
+        value = getattr(limits, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            problems.append(f"{name} must be a whole number above 0, not {value!r}")
+    return problems
+
+
+def upload_limits_from_json(text: str) -> UploadLimits:
+    """Unknown keys are ignored and missing ones take the default, so old rows keep working."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("upload limits must be a JSON object")
+    known = {k: data[k] for k in asdict(DEFAULT_UPLOAD_LIMITS) if k in data}
+    limits = UploadLimits(**known)
+    problems = validate_upload_limits(limits)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return limits
+
+
+def load_upload_limits(con: duckdb.DuckDBPyConnection) -> UploadLimits:
+    """The configured limits; a missing or unreadable value means the defaults."""
+    row = con.execute("SELECT value FROM settings WHERE key = ?", [UPLOAD_LIMITS_KEY]).fetchone()
+    if not row:
+        return DEFAULT_UPLOAD_LIMITS
+    try:
+        return upload_limits_from_json(row[0])
+    except (TypeError, ValueError):
+        return DEFAULT_UPLOAD_LIMITS
+
+
+def save_upload_limits(con: duckdb.DuckDBPyConnection, limits: UploadLimits) -> None:
+    problems = validate_upload_limits(limits)
+    if problems:
+        raise ValueError("; ".join(problems))
+    con.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [UPLOAD_LIMITS_KEY, json.dumps(asdict(limits))],
+    )

@@ -3,6 +3,12 @@
 An import is all or nothing: everything is read, parsed and checked in temp tables
 first; only a clean file (or, when asked, its valid rows) is written, in one
 transaction, and only then is the original kept under uploads/ by its sha256.
+
+Before an import that replaces data, a backup of the database is taken (see
+`replaces_data` for the rule); a file over the upload limits (settings key
+`upload_limits`) is refused before it is read. Several sessions may import at once, each
+with its own cursor: DuckDB's transactions keep them apart, and an import that collides
+with another one on the same records is retried a few times before being refused.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import contextlib
 import csv
 import logging
 import shutil
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -18,18 +26,46 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import duckdb
 import pandas as pd
 
-from analytics.db import data_dir_for, transaction
+from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
+from analytics.db import data_dir_for, quote_ident, transaction
 from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import ImportRefused, Problem, refuse
-from analytics.ingest.read import SourceFile, is_footer_line, load_raw, sniff
-from analytics.ingest.stage import stage_rows
-from analytics.settings import load_stages
+from analytics.ingest.read import SourceFile, check_size, is_footer_line, load_raw, sniff
+from analytics.ingest.stage import Staged, stage_rows
+from analytics.settings import (
+    DEFAULT_UPLOAD_LIMITS,
+    UploadLimits,
+    load_stages,
+    load_upload_limits,
+)
 
 log = logging.getLogger(__name__)
 
 TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+CONFLICT_ATTEMPTS = 3  # an import colliding with a concurrent one on the same rows is re-run
+# kinds whose import replaces existing records by key (the event kinds only ever add)
+REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
+    kind: table for kind, (table, _key) in ENTITY_TABLES.items()
+}
+
+
+_FILE_LOCKS_GUARD = threading.Lock()
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _one_import_per_file(sha256: str) -> Iterator[None]:
+    """Two sessions uploading the same file at once: the second waits, then sees a duplicate.
+
+    The duplicate check reads before the import's transaction, so without this both could
+    pass it. Other processes cannot write at the same time at all (DuckDB's file lock).
+    """
+    with _FILE_LOCKS_GUARD:
+        lock = _FILE_LOCKS.setdefault(sha256, threading.Lock())
+    with lock:
+        yield
 
 
 def plural(n: int, word: str) -> str:
@@ -55,6 +91,8 @@ class ImportResult:
     stored_path: str | None = None
     as_of: date | None = None
     note: str = ""
+    backup_path: str | None = None  # the backup taken before this import, if one was
+    actor: str | None = None  # who imported (for the audit log), as the caller named them
 
     @property
     def ok(self) -> bool:
@@ -86,6 +124,8 @@ class ImportResult:
                 lines.append(
                     f"  {plural(self.rows_rejected, 'row')} rejected (kept in quarantine):"
                 )
+        if self.backup_path and self.status in ("loaded", "partial"):
+            lines.append(f"  The database as it was before this import: {self.backup_path}")
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -157,6 +197,95 @@ def _store_original(source: SourceFile, data_dir: Path) -> tuple[Path, bool]:
     return target, True
 
 
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    det: Detection,
+    staged: Staged,
+    rows_read: int,
+    as_of: date,
+    data_dir: Path,
+    started: datetime,
+    actor: str | None,
+) -> tuple[int, LoadCounts, int, Path]:
+    """The one transaction of an import; the kept original is removed again if it fails."""
+    created = False
+    stored: Path | None = None
+    try:
+        with transaction(con):
+            import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
+            counts: LoadCounts = load(con, staged, import_id, as_of)
+            rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
+            if rejected:
+                con.execute(
+                    "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
+                    [import_id],
+                )
+            stored, created = _store_original(source, data_dir)
+            con.execute(
+                """
+                INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
+                    source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
+                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [
+                    import_id,
+                    source.name,
+                    source.sha256,
+                    str(stored),
+                    det.kind.name,
+                    det.source_format,
+                    source.encoding,
+                    source.delimiter,
+                    as_of,
+                    rows_read,
+                    counts.loaded,
+                    rejected,
+                    counts.inserted,
+                    counts.updated,
+                    started,
+                    datetime.now(),
+                ],
+            )
+            if actor is not None and _has_column(con, "imports", "imported_by"):
+                con.execute(
+                    "UPDATE imports SET imported_by = ? WHERE import_id = ?", [actor, import_id]
+                )
+    except BaseException:
+        if created and stored is not None:
+            shutil.rmtree(stored.parent, ignore_errors=True)
+        raise
+    return import_id, counts, rejected, stored
+
+
+def replaces_data(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
+    """Whether an import of `kind` may overwrite records the database already holds.
+
+    The rule: the kind is one whose records are replaced by key (opportunities, whose
+    current state and same-day snapshot rows are replaced; reps, activities, leads, quotas,
+    forecast submissions, FX rates) and its table already holds records. Event kinds
+    (stage history, lead events) only ever add rows, and a first import into an empty
+    table has nothing to lose, so neither is backed up. Deliberately coarse: a backup too
+    many costs a file (automatic ones are pruned), a backup too few loses data.
+    """
+    table = REPLACING_TABLES.get(kind)
+    if table is None:
+        return False
+    return con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(table)})").fetchone()[0]
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return (
+        con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = ? AND column_name = ?",
+            [table, column],
+        ).fetchone()[0]
+        > 0
+    )
+
+
 def import_file(
     con: duckdb.DuckDBPyConnection,
     path: Path | str,
@@ -168,8 +297,16 @@ def import_file(
     data_dir: Path | str | None = None,
     file_name: str | None = None,
     date_order: str | None = None,
+    limits: UploadLimits | None = None,
+    actor: str | None = None,
+    backup: bool = True,
 ) -> ImportResult:
-    """Import one file. Never raises for bad input: the result says what happened."""
+    """Import one file. Never raises for bad input: the result says what happened.
+
+    `limits` default to the `upload_limits` setting; `actor` is who imported, kept in
+    imports.imported_by when the database has that column; `backup=False` skips the
+    backup before an import that replaces data (for bulk rebuilds that start empty).
+    """
     path = Path(path)
     name = file_name or path.name
     started = datetime.now()
@@ -182,8 +319,12 @@ def import_file(
         data_dir = data_dir_for(db_file[0]) if db_file and db_file[0] else Path.cwd() / "data"
     data_dir = Path(data_dir)
     source: SourceFile | None = None
+    held = contextlib.ExitStack()
     try:
+        limits = limits or load_upload_limits(con)
+        check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
         source = sniff(path, name)
+        held.enter_context(_one_import_per_file(source.sha256))
         # a partial import may be repeated (after Settings learn a stage, say); a clean one not
         done = con.execute(
             "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
@@ -203,7 +344,7 @@ def import_file(
             )
         det = detect(source.headers, kind, mapping)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
-        rows_read = load_raw(con, source)
+        rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
@@ -227,47 +368,29 @@ def import_file(
             result.note = "no row is valid; nothing was loaded"
             return result
         as_of = as_of or date.today()
-        with transaction(con):
-            import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
-            counts: LoadCounts = load(con, staged, import_id, as_of)
-            rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
-            if rejected:
-                con.execute(
-                    "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
-                    [import_id],
-                )
-            stored, created = _store_original(source, data_dir)
+        result.actor = actor
+        if backup and replaces_data(con, det.kind.name):
             try:
-                con.execute(
-                    """
-                    INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
-                        source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
-                        rows_rejected, rows_inserted, rows_updated, started_at, finished_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                    [
-                        import_id,
-                        name,
-                        source.sha256,
-                        str(stored),
-                        det.kind.name,
-                        det.source_format,
-                        source.encoding,
-                        source.delimiter,
-                        as_of,
-                        rows_read,
-                        counts.loaded,
-                        rejected,
-                        counts.inserted,
-                        counts.updated,
-                        started,
-                        datetime.now(),
-                    ],
+                made = backup_before_import(con)
+            except (BackupError, duckdb.Error, OSError) as exc:
+                raise refuse(
+                    name, f"the backup before this import could not be written ({exc})"
+                ) from exc
+            result.backup_path = str(made) if made else None
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                import_id, counts, rejected, stored = _write(
+                    con, source, det, staged, rows_read, as_of, data_dir, started, actor
                 )
-            except BaseException:
-                if created:
-                    shutil.rmtree(stored.parent, ignore_errors=True)
-                raise
+                break
+            except duckdb.TransactionException as exc:
+                log.info("import of %s collided with another (attempt %d)", name, attempt)
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise refuse(
+                        name,
+                        "another import changed the same records at the same moment; "
+                        "nothing was loaded, import the file again",
+                    ) from exc
         result.status = "partial" if rejected else "loaded"
         result.import_id = import_id
         result.rows_loaded = counts.loaded
@@ -286,6 +409,7 @@ def import_file(
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         return _refused(name, refuse(name, f"the import could not be completed ({detail})"))
     finally:
+        held.close()
         if source is not None:
             source.cleanup()
         for table in TEMP_TABLES:
@@ -302,11 +426,18 @@ def preview_file(
     mapping: Mapping | None = None,
     file_name: str | None = None,
     rows: int = 20,
+    limits: UploadLimits | None = None,
 ) -> Preview:
-    """Detection and a few rows, without touching any database."""
+    """Detection and a few rows, without touching any database.
+
+    A file over `limits` (default: the built-in defaults, as no database is at hand) is
+    reported as the preview's problem, so the page says so before Import is pressed.
+    """
     path = Path(path)
     name = file_name or path.name
     try:
+        limits = limits or DEFAULT_UPLOAD_LIMITS
+        check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
         source = sniff(path, name)
     except ImportRefused as exc:
         empty = KINDS[kind or (mapping.kind if mapping else "opportunities")]
@@ -355,7 +486,7 @@ def _sample(source: SourceFile, rows: int) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         if source.format == "xlsx":
-            load_raw(con, source)
+            load_raw(con, source, first_rows=int(rows))
             frame = con.execute(f"SELECT * EXCLUDE (__line) FROM raw LIMIT {int(rows)}").df()
             frame.columns = source.headers
             return frame

@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,9 @@ from analytics.ingest.problems import refuse
 CHUNK = 8 * 1024 * 1024
 HEAD_BYTES = 256 * 1024
 MAX_LINE_BYTES = 64 * 1024 * 1024
+MB = 1024 * 1024
+XLSX_BATCH = 20_000  # .xlsx rows handed to DuckDB at a time: bounds Python's memory
+ROW_LIMIT_MARGIN = 1_000  # footer and blank lines read beyond the row limit
 DELIMITERS = (",", ";", "\t", "|")
 # Legacy encodings we expect from Russian, Korean and Chinese Windows/Excel exports.
 LEGACY_ENCODINGS = ("cp1251", "cp949", "gb18030", "cp1252")
@@ -177,6 +181,33 @@ def dedupe_headers(headers: list[str]) -> list[str]:
     return out
 
 
+def check_size(path: Path, name: str, max_file_mb: int, max_xlsx_mb: int) -> int:
+    """Refuse a file over the upload limit before reading it (hashing alone reads it all).
+
+    Returns the size in bytes. .xlsx has its own limit: it is parsed cell by cell in Python.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise refuse(name, "file not found")
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        is_xlsx = fh.read(4) == b"PK\x03\x04"
+    limit, key, what = (
+        (max_xlsx_mb, "max_xlsx_mb", ".xlsx files")
+        if is_xlsx
+        else (max_file_mb, "max_file_mb", "CSV/TSV files")
+    )
+    if size > limit * MB:
+        advice = "save it as CSV, " if is_xlsx else ""
+        raise refuse(
+            name,
+            f"the file is {size / MB:,.1f} MB, over the {limit:,} MB limit for {what} "
+            f"(setting upload_limits.{key}); {advice}split the export (by close date, say) "
+            "or ask an admin to raise the limit. Nothing was loaded",
+        )
+    return size
+
+
 def sniff(path: Path, name: str | None = None) -> SourceFile:
     """Look at the file: hash it, find encoding, delimiter and header. Refuse what is unusable."""
     path = Path(path)
@@ -324,14 +355,17 @@ def _sniff_xlsx(source: SourceFile) -> SourceFile:
     return source
 
 
-def _xlsx_rows(source: SourceFile) -> list[list[str | None]]:
+def _xlsx_rows(source: SourceFile) -> Iterator[list[str | None]]:
+    """The data rows of the first sheet as text, one at a time (openpyxl streams the XML).
+
+    Sets `source.numeric_columns` once the rows are exhausted.
+    """
     from openpyxl import load_workbook
 
     wb = load_workbook(source.path, read_only=True, data_only=True)
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)
         width = len(source.headers)
-        out: list[list[str | None]] = []
         header_seen = False
         numeric = [True] * width
         for row in rows:
@@ -344,42 +378,82 @@ def _xlsx_rows(source: SourceFile) -> list[list[str | None]]:
                     numeric[i] = False
             cells = [_cell_text(v) for v in row[:width]]
             cells += [None] * (width - len(cells))
-            out.append(cells)
+            yield cells
         source.numeric_columns = {h for h, n in zip(source.headers, numeric, strict=True) if n}
-        return out
     finally:
         wb.close()
+
+
+def _load_xlsx(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, table: str, names: list[str], limit: int
+) -> None:
+    """Copy the sheet into `table` in batches, so Python never holds the whole sheet."""
+    import pandas as pd
+
+    columns = ", ".join(f"{n} VARCHAR" for n in names)
+    con.execute(f"CREATE TEMP TABLE {quote_ident(table)} (__line BIGINT, {columns})")
+    batch: list[list[str | None]] = []
+    line = 2  # the first data row follows the header
+
+    def flush() -> None:
+        nonlocal line
+        if not batch:
+            return
+        frame = pd.DataFrame(batch, columns=names, dtype="string")
+        frame.insert(0, "__line", range(line, line + len(batch)))
+        con.register("__xlsx_frame", frame)
+        try:
+            con.execute(f"INSERT INTO {quote_ident(table)} SELECT * FROM __xlsx_frame")
+        finally:
+            con.unregister("__xlsx_frame")
+        line += len(batch)
+        batch.clear()
+
+    for count, cells in enumerate(_xlsx_rows(source), start=1):
+        batch.append(cells)
+        if len(batch) >= XLSX_BATCH:
+            flush()
+        if count >= limit:
+            break
+    flush()
 
 
 _CSV_ERROR_LINE = re.compile(r"(?:Line|line):?\s*(\d+)")
 
 
-def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "raw") -> int:
-    """Create temp table `table` (__line, c0..cN all VARCHAR) and return its row count."""
+def load_raw(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    table: str = "raw",
+    *,
+    max_rows: int | None = None,
+    first_rows: int | None = None,
+) -> int:
+    """Create temp table `table` (__line, c0..cN all VARCHAR) and return its row count.
+
+    `max_rows` refuses a file with more data rows, reading no more than a little beyond
+    the limit; `first_rows` reads only that many records (a preview).
+    """
     names = [f"c{i}" for i in range(len(source.headers))]
+    # Read past the limit by a margin for footers and blank lines; hitting the read limit
+    # means "more rows than allowed", so a file is refused, never silently cut short.
+    read_limit = first_rows if first_rows is not None else None
+    if max_rows is not None:
+        read_limit = max_rows + ROW_LIMIT_MARGIN
     # qualified: a user's own main.raw must never be the one dropped
     con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
     if source.format == "xlsx":
-        import pandas as pd
-
-        frame = pd.DataFrame(_xlsx_rows(source), columns=names, dtype="string")
-        con.register("__xlsx_frame", frame)
-        try:
-            con.execute(
-                f"CREATE TEMP TABLE {quote_ident(table)} AS "
-                "SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS __line, * FROM __xlsx_frame"
-            )
-        finally:
-            con.unregister("__xlsx_frame")
+        _load_xlsx(con, source, table, names, read_limit or 2**62)
     else:
         try:
             try:
-                _read_csv(con, source, table, names, parallel=True)
+                _read_csv(con, source, table, names, parallel=True, limit=read_limit)
             except duckdb.Error as exc:
                 # quoted line breaks (multi-line descriptions) need the single-threaded scanner
                 if "parallel" not in str(exc).lower():
                     raise
-                _read_csv(con, source, table, names, parallel=False)
+                con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
+                _read_csv(con, source, table, names, parallel=False, limit=read_limit)
         except duckdb.Error as exc:
             message = str(exc)
             match = _CSV_ERROR_LINE.search(message)
@@ -396,22 +470,41 @@ def load_raw(con: duckdb.DuckDBPyConnection, source: SourceFile, table: str = "r
             else:
                 problem = "the row cannot be read as CSV"
             raise refuse(source.name, problem, line=line) from None
+    read = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
     _drop_footer_rows(con, table, len(names))
-    return con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
+    if max_rows is not None and (
+        rows > max_rows or (read_limit is not None and read >= read_limit)
+    ):
+        con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
+        raise refuse(
+            source.name,
+            f"the file has more than {max_rows:,} rows, the limit for one upload (setting "
+            "upload_limits.max_rows); split the export (by close date, say) or ask an admin "
+            "to raise the limit. Nothing was loaded",
+        )
+    return rows
 
 
 def _read_csv(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, table: str, names: list[str], parallel: bool
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    table: str,
+    names: list[str],
+    parallel: bool,
+    limit: int | None = None,
 ) -> None:
     line_source = "__file_line" if source.line_numbers else "row_number() OVER () + 1 + ?"
     params: list = [] if source.line_numbers else [source.skip_lines]
     columns = {n: "VARCHAR" for n in (["__file_line"] if source.line_numbers else []) + names}
+    # the LIMIT sits below the row numbering, so the scan stops early instead of numbering all
+    limited = "" if limit is None else f" LIMIT {int(limit)}"
     con.execute(
         f"CREATE TEMP TABLE {quote_ident(table)} AS "
         f"SELECT CAST({line_source} AS BIGINT) AS __line, {', '.join(names)} "
-        "FROM read_csv(?, auto_detect = false, header = true, skip = ?, delim = ?, "
-        "quote = '\"', escape = '\"', columns = ?, null_padding = true, "
-        "max_line_size = ?, parallel = ?)",
+        "FROM (SELECT * FROM read_csv(?, auto_detect = false, header = true, skip = ?, "
+        "delim = ?, quote = '\"', escape = '\"', columns = ?, null_padding = true, "
+        f"max_line_size = ?, parallel = ?){limited})",
         [
             *params,
             str(source.read_path),
