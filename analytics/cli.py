@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "analytics.report",
     "analytics.forecast.cli",
     "analytics.backup_cli",
+    "analytics.users_cli",
 )
 
 log = logging.getLogger("analytics")

@@ -201,3 +201,27 @@ CREATE TABLE IF NOT EXISTS settings (
     value       JSON NOT NULL,
     updated_at  TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+
+-- Local sign-in accounts (`python -m analytics users add ...`). Only an argon2id hash of
+-- the password is kept. Accounts signing in through OpenID Connect get their role from
+-- the roles file instead (docs/data-model.md, README "Accounts and roles").
+CREATE TABLE IF NOT EXISTS users (
+    email          VARCHAR PRIMARY KEY,   -- the sign-in name, lower case
+    role           VARCHAR NOT NULL,      -- ops / executive / manager / rep
+    team           VARCHAR,               -- manager: the team they see (reps.team)
+    person         VARCHAR,               -- rep: owner name on deals; manager: reps.manager
+    password_hash  VARCHAR NOT NULL,      -- argon2id (argon2-cffi), never the password
+    created_at     TIMESTAMP NOT NULL,
+    updated_at     TIMESTAMP NOT NULL
+);
+
+-- Who did what, when: sign-ins (ok and refused), sign-outs, uploads, plan edits, runs,
+-- period locks and account changes. Append-only: nothing updates or deletes a row.
+CREATE SEQUENCE IF NOT EXISTS audit_id_seq START 1;
+CREATE TABLE IF NOT EXISTS audit_log (
+    audit_id  BIGINT DEFAULT nextval('audit_id_seq'),
+    logged_at TIMESTAMP NOT NULL,
+    actor     VARCHAR NOT NULL,           -- e-mail, 'command line' or 'local (open mode)'
+    action    VARCHAR NOT NULL,           -- see analytics/audit.py ACTIONS
+    detail    JSON                        -- what: file and rows, plan version, month, ...
+);

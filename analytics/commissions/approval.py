@@ -18,10 +18,12 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
+from analytics import audit
+from analytics.access import EVERYTHING, Access, require
 from analytics.commissions.engine import Ledger, Statement, load_run, month_periods
 from analytics.commissions.schema import ensure_schema
 from analytics.db import transaction
-from analytics.scope import Period
+from analytics.scope import Period, rep_visible
 
 
 def _month(period: Period) -> Period:
@@ -75,29 +77,57 @@ def _store(
     return run_id
 
 
+def _by(by: str | None, access: Access) -> str | None:
+    """Who is named on the run: as given, else the signed-in person (None headless)."""
+    if by is None and access != EVERYTHING:
+        return access.user
+    return by
+
+
 def record_run(
-    con: duckdb.DuckDBPyConnection, period: Period, *, by: str | None = None, note: str = ""
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    by: str | None = None,
+    note: str = "",
+    access: Access = EVERYTHING,
 ) -> int:
     """Store every rep's current statement for the month; returns the run id.
 
     For a locked month this stores the frozen statements again (they cannot differ).
+    Only sales operations may record (AccessDenied otherwise): a run stores every rep's
+    statement.
     """
+    require(access, "record_run")
+    by = _by(by, access)
     ensure_schema(con)
     month = _month(period)
     statements = Ledger(con).payable(month)
     with transaction(con):
-        return _store(con, month, statements, "run", by, note)
+        run_id = _store(con, month, statements, "run", by, note)
+        audit.record(
+            con, access.user, "record_run", month=month.label, run_id=run_id, by=by, note=note
+        )
+        return run_id
 
 
 def lock_period(
-    con: duckdb.DuckDBPyConnection, period: Period, *, by: str | None = None, note: str = ""
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    by: str | None = None,
+    note: str = "",
+    access: Access = EVERYTHING,
 ) -> int:
     """Approve a month: store its statements as they are now and freeze them for ever.
 
     Returns the lock run's id. Refused (ValueError) when the month is already locked.
     Statements are computed before the transaction starts and the lock re-checked inside
-    it, so two ops clicking at once still produce exactly one lock.
+    it, so two ops clicking at once still produce exactly one lock. Only sales operations
+    may lock (AccessDenied otherwise); the lock and its audit row land together.
     """
+    require(access, "lock_period")
+    by = _by(by, access)
     ensure_schema(con)
     month = _month(period)
     statements = Ledger(con).payable(month)
@@ -113,6 +143,10 @@ def lock_period(
             "locked_by) VALUES (?, ?, ?, ?, ?)",
             [month.start, month.label, run_id, datetime.now(), by],
         )
+        audit.record(
+            con, access.user, "lock_period", month=month.label, run_id=run_id,
+            approved_by=by, reps=len(statements),
+        )  # fmt: skip
     return run_id
 
 
@@ -152,12 +186,17 @@ def runs(con: duckdb.DuckDBPyConnection, period: Period) -> pd.DataFrame:
     ).df()
 
 
-def run_statements(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[str, Statement]:
-    """The statements of a stored run (rep -> Statement)."""
+def run_statements(
+    con: duckdb.DuckDBPyConnection, run_id: int, *, access: Access = EVERYTHING
+) -> dict[str, Statement]:
+    """The statements of a stored run (rep -> Statement) that `access` may see."""
     locked = con.execute(
         "SELECT count(*) FROM commission_locks WHERE run_id = ?", [run_id]
     ).fetchone()
-    return load_run(con, run_id, locked=bool(locked and locked[0]))
+    out = load_run(con, run_id, locked=bool(locked and locked[0]))
+    if access.sees_everything:
+        return out
+    return {rep: st for rep, st in out.items() if rep_visible(con, access, rep)}
 
 
 def next_open_month(con: duckdb.DuckDBPyConnection, after: date) -> Period:

@@ -19,6 +19,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics import audit
+from analytics.access import EVERYTHING, Access, require
 from analytics.commissions.plans import to_decimal
 from analytics.commissions.schema import ensure_schema
 from analytics.db import transaction
@@ -76,13 +78,20 @@ def _load(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...]) 
 
 
 def _replace(
-    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], values: list[tuple]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: tuple[str, ...],
+    values: list[tuple],
+    access: Access,
 ) -> None:
+    """Replace the table's rows and audit it, in one transaction (ops only)."""
+    require(access, "edit_plans")
     marks = ", ".join("?" for _ in columns)
     with transaction(con):
         con.execute(f"DELETE FROM {table}")
         if values:
             con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
+        audit.record(con, access.user, "commission_data_edit", table=table, rows=len(values))
 
 
 # -- credit splits ---------------------------------------------------------------------------
@@ -127,14 +136,17 @@ def load_splits(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def save_splits(
-    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame | Iterable[Mapping[str, Any]]
+    con: duckdb.DuckDBPyConnection,
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    access: Access = EVERYTHING,
 ) -> int:
     """Replace every credit split; ValueError listing all problems, nothing saved."""
     ensure_schema(con)
     values, problems = check_splits(rows)
     if problems:
         raise ValueError("; ".join(problems))
-    _replace(con, "credit_splits", SPLIT_COLUMNS, values)
+    _replace(con, "credit_splits", SPLIT_COLUMNS, values, access)
     return len(values)
 
 
@@ -185,13 +197,16 @@ def load_spiffs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def save_spiffs(
-    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame | Iterable[Mapping[str, Any]]
+    con: duckdb.DuckDBPyConnection,
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    access: Access = EVERYTHING,
 ) -> int:
     ensure_schema(con)
     values, problems = check_spiffs(rows)
     if problems:
         raise ValueError("; ".join(problems))
-    _replace(con, "spiffs", SPIFF_COLUMNS, values)
+    _replace(con, "spiffs", SPIFF_COLUMNS, values, access)
     return len(values)
 
 
@@ -239,13 +254,16 @@ def load_draws(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def save_draws(
-    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame | Iterable[Mapping[str, Any]]
+    con: duckdb.DuckDBPyConnection,
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    access: Access = EVERYTHING,
 ) -> int:
     ensure_schema(con)
     values, problems = check_draws(rows)
     if problems:
         raise ValueError("; ".join(problems))
-    _replace(con, "draws", DRAW_COLUMNS, values)
+    _replace(con, "draws", DRAW_COLUMNS, values, access)
     return len(values)
 
 
@@ -291,11 +309,14 @@ def load_reversals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def save_reversals(
-    con: duckdb.DuckDBPyConnection, rows: pd.DataFrame | Iterable[Mapping[str, Any]]
+    con: duckdb.DuckDBPyConnection,
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    *,
+    access: Access = EVERYTHING,
 ) -> int:
     ensure_schema(con)
     values, problems = check_reversals(rows)
     if problems:
         raise ValueError("; ".join(problems))
-    _replace(con, "commission_reversals", REVERSAL_COLUMNS, values)
+    _replace(con, "commission_reversals", REVERSAL_COLUMNS, values, access)
     return len(values)

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.access import EVERYTHING, Access, AccessDenied
 from analytics.commissions.plans import ONE, ZERO, PlanVersion, Rule, plan_for_month
 from analytics.commissions.schema import ensure_schema
 from analytics.scope import Period, Scope
@@ -622,11 +623,22 @@ class Ledger:
 
     Make a new Ledger after changing data (imports, plans, locks): it reads the lock list
     and the rosters once. Not thread-safe; pages make one per script run.
+
+    `access` limits what the ledger hands out, not what it computes: a month's statements
+    depend on every rep (splits, corrections), so all are computed, but `payable` lists
+    only the reps the access may see and `statement` refuses (AccessDenied) any other.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, reporting_currency: str | None = None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        reporting_currency: str | None = None,
+        *,
+        access: Access = EVERYTHING,
+    ):
         ensure_schema(con)
         self.con = con
+        self.access = access
         self.currency = (reporting_currency or load_reporting_currency(con)).strip().upper()
         self.reps: dict[str, RepInfo] = {
             r[0]: RepInfo(*r)
@@ -667,6 +679,19 @@ class Ledger:
 
     def is_locked(self, month: Period) -> bool:
         return month.start in self.locked
+
+    def visible(self, rep: str) -> bool:
+        """Whether the access may see the rep's statement (a manager: their team's reps)."""
+        if self.access.rep is not None:
+            return rep == self.access.rep
+        return self.access.team is None or self.info(rep).team == self.access.team
+
+    def check_visible(self, rep: str) -> None:
+        if not self.visible(rep):
+            raise AccessDenied(
+                f"{self.access.user} ({self.access.describe()}) may not see the statement "
+                f"of {rep!r}"
+            )
 
     def splits(self) -> dict[str, list[tuple[str, Decimal]]]:
         if self._splits is None:
@@ -1030,7 +1055,7 @@ class Ledger:
         current = Period.containing(first, "month")
         balance = ZERO
         while current.start < month.start:
-            st = self.payable(current).get(rep)
+            st = self._all_payable(current).get(rep)
             if st is not None:
                 balance += sum(
                     (x.amount for x in st.lines
@@ -1083,8 +1108,14 @@ class Ledger:
         return lines
 
     def payable(self, month: Period) -> dict[str, Statement]:
-        """Every rep's statement for the month: frozen if locked, else own lines plus
-        corrections of locked months plus draw lines."""
+        """Every visible rep's statement for the month: frozen if locked, else own lines
+        plus corrections of locked months plus draw lines."""
+        out = self._all_payable(month)
+        if self.access.sees_everything:
+            return out
+        return {rep: st for rep, st in out.items() if self.visible(rep)}
+
+    def _all_payable(self, month: Period) -> dict[str, Statement]:
         if month.start in self._payable:
             return self._payable[month.start]
         if self.is_locked(month):
@@ -1107,7 +1138,10 @@ class Ledger:
         return out
 
     def statement(self, rep: str, month: Period) -> Statement | None:
-        return self.payable(month).get(rep)
+        """The rep's statement for the month (None: no plan and no deal); AccessDenied
+        when the rep is outside the ledger's access."""
+        self.check_visible(rep)
+        return self._all_payable(month).get(rep)
 
 
 def _by_key(lines: Iterable[Line], home: str) -> dict[str, Line]:
@@ -1202,7 +1236,7 @@ def team_table(
     adjustments = spiffs + clawbacks + draws + prior_period_adjustments, so
     total = commission + base + adjustments.
     """
-    ledger = ledger or Ledger(con)
+    ledger = ledger or Ledger(con, access=scope.access)
     rows: dict[str, dict[str, Any]] = {}
     months = month_periods(scope.period)
     for month in months:

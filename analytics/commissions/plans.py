@@ -36,7 +36,10 @@ from typing import Any, Literal
 
 import duckdb
 
+from analytics import audit
+from analytics.access import EVERYTHING, Access, require
 from analytics.commissions.schema import ensure_schema
+from analytics.db import transaction
 
 TierMode = Literal["marginal", "retroactive"]
 TIER_MODES: tuple[str, ...] = ("marginal", "retroactive")
@@ -440,13 +443,18 @@ def save_plan(
     *,
     saved_by: str | None = None,
     note: str = "",
+    access: Access = EVERYTHING,
 ) -> PlanVersion:
     """Store `plan` as a new version in force from `effective_from` (a month's first day).
 
     Refused (ValueError listing every problem) when the plan is invalid, the date is not
     the first of a month, or a locked month would fall under the new version: an approved
-    month is paid under the plan it was approved with, for ever.
+    month is paid under the plan it was approved with, for ever. Only sales operations
+    may save (AccessDenied otherwise); the save and its audit row land together.
     """
+    require(access, "edit_plans")
+    if saved_by is None and access != EVERYTHING:
+        saved_by = access.user
     ensure_schema(con)
     problems = validate_plan(plan)
     if effective_from.day != 1:
@@ -461,13 +469,18 @@ def save_plan(
         )
     if problems:
         raise ValueError("; ".join(problems))
-    row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM commission_plans").fetchone()
-    version = int(row[0])
-    con.execute(
-        "INSERT INTO commission_plans (version, effective_from, name, document, saved_at, "
-        "saved_by, note) VALUES (?, ?, ?, ?, current_timestamp, ?, ?)",
-        [version, effective_from, plan.name, plan_to_json(plan), saved_by, note or None],
-    )
+    with transaction(con):
+        row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM commission_plans").fetchone()
+        version = int(row[0])
+        con.execute(
+            "INSERT INTO commission_plans (version, effective_from, name, document, saved_at, "
+            "saved_by, note) VALUES (?, ?, ?, ?, current_timestamp, ?, ?)",
+            [version, effective_from, plan.name, plan_to_json(plan), saved_by, note or None],
+        )
+        audit.record(
+            con, access.user, "plan_edit", version=version, plan=plan.name,
+            effective_from=effective_from, saved_by=saved_by, note=note,
+        )  # fmt: skip
     return PlanVersion(version, effective_from, plan, datetime.now(), saved_by, note)
 
 

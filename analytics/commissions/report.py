@@ -34,7 +34,7 @@ def report_commissions(
     con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
 ) -> pd.DataFrame:
     """One row per rep with the payout for the period (months summed), or every line."""
-    ledger = Ledger(con)
+    ledger = Ledger(con, access=scope.access)
     if (getattr(args, "table", "summary") or "summary") == "lines":
         frames = [
             statement_frame(st)

@@ -227,6 +227,7 @@ def open_deals(ledger: Ledger, rep: str, month: Period) -> pd.DataFrame:
     product, share, rate (to the reporting currency on the month's last day; NULL when
     no rate is known, and such deals cannot be projected).
     """
+    ledger.check_visible(rep)
     return ledger.con.execute(
         OPEN_DEALS_SQL,
         {"rep": rep, "reporting_currency": ledger.currency, "day": month.end},
