@@ -147,7 +147,8 @@ def error_text(what: str, exc: BaseException) -> str:
     what = strip_paths(what)
     reason = user_message(exc)
     if reason is not None:
-        return f"Sorry, {what} failed: {reason}. (Reference {ref}.)"
+        stop = "" if reason.endswith((".", "?", "!")) else "."
+        return f"Sorry, {what} failed: {reason}{stop} (Reference {ref}.)"
     return (
         f"Sorry, {what} failed because of an unexpected problem. It is logged on the server "
         f"with reference {ref}; try again, change the filters, or pass the reference on to "
@@ -156,5 +157,5 @@ def error_text(what: str, exc: BaseException) -> str:
 
 
 def friendly_error(what: str, exc: BaseException) -> None:
-    """Show `error_text` in an error box instead of a stack (st.exception is never used)."""
+    """Show `error_text` in an error box: never a stack-trace element."""
     st.error(error_text(what, exc))
