@@ -75,6 +75,8 @@ def user_message(exc: BaseException) -> str | None:
         return strip_paths(_first_line(text))
     if isinstance(exc, duckdb.Error):
         lower = text.lower()
+        if "in use by another" in lower:  # analytics.db's own message, written for users
+            return strip_paths(_first_line(text))
         if "could not set lock" in lower or "conflicting lock" in lower:
             return (
                 "the database is in use by another program (a script, a second dashboard or "
