@@ -125,11 +125,21 @@ def assert_nothing_leaks(at: AppTest, folder: Path) -> list[str]:
 
 
 def visit_every_page(folder: Path) -> dict[str, list[str]]:
-    """Open the app, then each page; the error boxes per page."""
+    """Open the app, then each page it lists in this state; the error boxes per page.
+
+    Which pages exist depends on who is signed in (pages/_auth.py), and that cannot be
+    decided while the database is unusable, so a page the app does not list is not
+    visited (AppTest refuses to switch to it, as a browser would get the default page).
+    """
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT).run()
     errors = {"(start)": assert_nothing_leaks(at, folder)}
     for page in PAGES:
-        at.switch_page(f"pages/{page}").run()
+        try:
+            at.switch_page(f"pages/{page}")
+        except ValueError as exc:
+            assert "Could not find a navigation page" in str(exc)
+            continue
+        at.run()
         errors[page] = assert_nothing_leaks(at, folder)
     return errors
 
