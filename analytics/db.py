@@ -7,6 +7,7 @@ every open applies the idempotent schema so an old file picks up new tables.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,9 +82,25 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     seed_defaults(con)
 
 
+# One write transaction at a time in this process. DuckDB's snapshot isolation lets two
+# transactions both insert the same new deal (no unique index, for load speed) without a
+# conflict, so concurrent sessions of the dashboard (one connection, a cursor each) take
+# turns to write; readers are never blocked. Other processes cannot write at the same
+# time at all: DuckDB's file lock admits one writing process.
+WRITE_LOCK = threading.RLock()
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: an import or settings change either lands whole or not at all."""
+    """All or nothing: an import or settings change either lands whole or not at all.
+
+    Holds WRITE_LOCK for its duration (re-entrant: code that holds it may open one).
+    """
+    with WRITE_LOCK:
+        yield from _transaction(con)
+
+
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     con.execute("BEGIN TRANSACTION")
     try:
         yield con

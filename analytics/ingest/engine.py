@@ -17,8 +17,6 @@ import contextlib
 import csv
 import logging
 import shutil
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -27,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
-from analytics.db import data_dir_for, quote_ident, transaction
+from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
 from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.load import LoadCounts, load
@@ -49,23 +47,6 @@ CONFLICT_ATTEMPTS = 3  # an import colliding with a concurrent one on the same r
 REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
     kind: table for kind, (table, _key) in ENTITY_TABLES.items()
 }
-
-
-_FILE_LOCKS_GUARD = threading.Lock()
-_FILE_LOCKS: dict[str, threading.Lock] = {}
-
-
-@contextlib.contextmanager
-def _one_import_per_file(sha256: str) -> Iterator[None]:
-    """Two sessions uploading the same file at once: the second waits, then sees a duplicate.
-
-    The duplicate check reads before the import's transaction, so without this both could
-    pass it. Other processes cannot write at the same time at all (DuckDB's file lock).
-    """
-    with _FILE_LOCKS_GUARD:
-        lock = _FILE_LOCKS.setdefault(sha256, threading.Lock())
-    with lock:
-        yield
 
 
 def plural(n: int, word: str) -> str:
@@ -259,6 +240,30 @@ def _write(
     return import_id, counts, rejected, stored
 
 
+def _already_imported(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, name: str
+) -> ImportResult | None:
+    """A clean earlier import of the same bytes; a partial one may be repeated (after
+    Settings learn a stage, say)."""
+    done = con.execute(
+        "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
+        "AND rows_rejected = 0 ORDER BY import_id LIMIT 1",
+        [source.sha256],
+    ).fetchone()
+    if done is None:
+        return None
+    return ImportResult(
+        name,
+        "duplicate",
+        kind=done[1],
+        import_id=done[0],
+        note=(
+            f"already imported (import #{done[0]}, {done[1]}, on "
+            f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
+        ),
+    )
+
+
 def replaces_data(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
     """Whether an import of `kind` may overwrite records the database already holds.
 
@@ -319,29 +324,13 @@ def import_file(
         data_dir = data_dir_for(db_file[0]) if db_file and db_file[0] else Path.cwd() / "data"
     data_dir = Path(data_dir)
     source: SourceFile | None = None
-    held = contextlib.ExitStack()
     try:
         limits = limits or load_upload_limits(con)
         check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
         source = sniff(path, name)
-        held.enter_context(_one_import_per_file(source.sha256))
-        # a partial import may be repeated (after Settings learn a stage, say); a clean one not
-        done = con.execute(
-            "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
-            "AND rows_rejected = 0 ORDER BY import_id LIMIT 1",
-            [source.sha256],
-        ).fetchone()
+        done = _already_imported(con, source, name)
         if done is not None:
-            return ImportResult(
-                name,
-                "duplicate",
-                kind=done[1],
-                import_id=done[0],
-                note=(
-                    f"already imported (import #{done[0]}, {done[1]}, on "
-                    f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
-                ),
-            )
+            return done
         det = detect(source.headers, kind, mapping)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
@@ -369,28 +358,35 @@ def import_file(
             return result
         as_of = as_of or date.today()
         result.actor = actor
-        if backup and replaces_data(con, det.kind.name):
-            try:
-                made = backup_before_import(con)
-            except (BackupError, duckdb.Error, OSError) as exc:
-                raise refuse(
-                    name, f"the backup before this import could not be written ({exc})"
-                ) from exc
-            result.backup_path = str(made) if made else None
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                import_id, counts, rejected, stored = _write(
-                    con, source, det, staged, rows_read, as_of, data_dir, started, actor
-                )
-                break
-            except duckdb.TransactionException as exc:
-                log.info("import of %s collided with another (attempt %d)", name, attempt)
-                if attempt == CONFLICT_ATTEMPTS:
+        # Writers take turns (see analytics.db.WRITE_LOCK); holding the turn from here on
+        # makes the backup exactly the state this import starts from, and the duplicate
+        # check sees an identical upload another session has just finished.
+        with WRITE_LOCK:
+            done = _already_imported(con, source, name)
+            if done is not None:
+                return done
+            if backup and replaces_data(con, det.kind.name):
+                try:
+                    made = backup_before_import(con)
+                except (BackupError, duckdb.Error, OSError) as exc:
                     raise refuse(
-                        name,
-                        "another import changed the same records at the same moment; "
-                        "nothing was loaded, import the file again",
+                        name, f"the backup before this import could not be written ({exc})"
                     ) from exc
+                result.backup_path = str(made) if made else None
+            for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+                try:
+                    import_id, counts, rejected, stored = _write(
+                        con, source, det, staged, rows_read, as_of, data_dir, started, actor
+                    )
+                    break
+                except duckdb.TransactionException as exc:
+                    log.info("import of %s collided with another (attempt %d)", name, attempt)
+                    if attempt == CONFLICT_ATTEMPTS:
+                        raise refuse(
+                            name,
+                            "another change to the same records was made at the same moment; "
+                            "nothing was loaded, import the file again",
+                        ) from exc
         result.status = "partial" if rejected else "loaded"
         result.import_id = import_id
         result.rows_loaded = counts.loaded
@@ -409,7 +405,6 @@ def import_file(
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         return _refused(name, refuse(name, f"the import could not be completed ({detail})"))
     finally:
-        held.close()
         if source is not None:
             source.cleanup()
         for table in TEMP_TABLES:
