@@ -36,29 +36,44 @@ WITH categories AS (
         unnest($prospecting)      AS prospecting,
         unnest($meeting)          AS meeting
 ),
+-- Activities in the period, counted and summed per owner and type first: half a million
+-- rows become a few thousand before the type is normalised and looked up or the roster
+-- joined.
+activity_buckets AS (
+    SELECT
+        a.owner,
+        a.activity_type,
+        count(*)                                                    AS activities,
+        sum(a.duration_minutes)                                     AS minutes
+    FROM activities AS a
+    WHERE a.started_at >= CAST($period_start AS TIMESTAMP)
+      AND a.started_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+    GROUP BY ALL
+),
 period_activities AS (
     SELECT
-        {group_expr(by, "a.owner")}       AS grp,
-        a.duration_minutes,
+        {group_expr(by, "b.owner")}        AS grp,
+        b.activities,
+        b.minutes,
         coalesce(c.customer_facing, false) AS customer_facing,
         coalesce(c.internal, false)        AS internal,
         coalesce(c.prospecting, false)     AS prospecting,
         coalesce(c.meeting, false)         AS meeting
-    FROM activities AS a
-    LEFT JOIN reps AS r ON r.rep = a.owner
-    LEFT JOIN categories AS c ON c.activity_type = lower(trim(a.activity_type))
-    WHERE {owner_filter_sql("a.owner")}
-      AND a.started_at >= CAST($period_start AS TIMESTAMP)
-      AND a.started_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+    FROM activity_buckets AS b
+    LEFT JOIN reps AS r ON r.rep = b.owner
+    LEFT JOIN categories AS c ON c.activity_type = lower(trim(b.activity_type))
+    WHERE {owner_filter_sql("b.owner")}
 ),
 activity_figures AS (
     SELECT
         grp,
-        count(*)                                                    AS activities,
-        sum(duration_minutes) FILTER (WHERE customer_facing)        AS customer_facing_minutes,
-        sum(duration_minutes) FILTER (WHERE internal)               AS internal_minutes,
-        count(*) FILTER (WHERE prospecting)                         AS prospecting_activities,
-        count(*) FILTER (WHERE meeting)                             AS meetings
+        CAST(sum(activities) AS BIGINT)                             AS activities,
+        sum(minutes) FILTER (WHERE customer_facing)                 AS customer_facing_minutes,
+        sum(minutes) FILTER (WHERE internal)                        AS internal_minutes,
+        CAST(coalesce(sum(activities) FILTER (WHERE prospecting), 0) AS BIGINT)
+                                                                    AS prospecting_activities,
+        CAST(coalesce(sum(activities) FILTER (WHERE meeting), 0) AS BIGINT)
+                                                                    AS meetings
     FROM period_activities
     GROUP BY grp
 ),
@@ -71,11 +86,18 @@ won_in_period AS (
       AND o.close_date BETWEEN $period_start AND $period_end
 ),
 -- Touches: activities linked to the deal up to the end of its close day (after-sale
--- onboarding calls did not win it).
+-- onboarding calls did not win it). Only activities up to the period's last day can
+-- count, which spares reading the later ones.
+linked_activities AS (
+    SELECT a.opportunity_id, a.started_at
+    FROM activities AS a
+    WHERE a.opportunity_id IS NOT NULL
+      AND a.started_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+),
 deal_touches AS (
     SELECT w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
     FROM won_in_period AS w
-    LEFT JOIN activities AS a
+    LEFT JOIN linked_activities AS a
         ON a.opportunity_id = w.opportunity_id
        AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
     GROUP BY w.grp, w.opportunity_id

@@ -2,11 +2,13 @@
 
 Why one query: every figure of a leaderboard row (bookings, win rate, attainment, velocity,
 coverage ...) must come from the same set of deals, converted with the same rates, or the
-row can disagree with itself. The query reads `opportunities` once, prices each deal with
-`analytics.metrics.fx.priced_sql` (ASOF JOIN on the dated rates), weighs open deals by the
-stage probabilities ops keep in settings, adds quotas (pro-rated to the period) and the
-roster (so a rep with no deals still gets a row). Definitions: docs/metrics.md.
-"""
+row can disagree with itself. The query reads the deals closed in the period one by one,
+and the deals open now counted and summed per owner, currency and stage (a million-row
+table shrinks to a few thousand rows before any string is normalised or rate looked up);
+it prices them with the period's dated rates (`analytics.metrics.fx.period_rates_sql`, the
+ASOF rule of `priced_sql`), weighs open deals by the stage probabilities ops keep in
+settings, adds quotas (pro-rated to the period) and the roster (so a rep with no deals
+still gets a row). Definitions: docs/metrics.md."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.metrics.fx import fx_params, priced_sql
+from analytics.metrics.fx import fx_params, period_rates_sql
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -48,73 +50,47 @@ def roster_sql(by: str) -> str:
     """
 
 
-def performance_sql(by: str) -> str:
-    """The performance query for one grouping (the group key is the only varying SQL)."""
-    deal_group = group_expr(by, "o.owner")
+def performance_sql(by: str, *, attainment_only: bool = False) -> str:
+    """The performance query for one grouping (the group key is the only varying SQL).
+
+    With `attainment_only`, only what quota attainment needs (deals closed in the period,
+    quotas, the roster): the quadrant's previous period and the share of reps at quota.
+    """
+    closed_group = group_expr(by, "o.owner")
     quota_group = group_expr(by, "q.owner")
-    return f"""
-WITH
--- Deals a figure can look at: closed in the period, open now, or created in the period.
-scoped AS NOT MATERIALIZED (
+    closed_ctes = f"""
+period_rates AS ({period_rates_sql()}),
+-- Deals closed in the period, one row each, priced on their close day. The period's deals
+-- are a small share of the table, so the roster join comes after the scan's filters.
+closed_deals AS (
     SELECT
-        {deal_group}                                                  AS grp,
+        {closed_group}                                                AS grp,
         o.amount,
         nullif(upper(trim(o.currency)), '')                           AS currency_key,
-        o.stage,
+        o.close_date                                                  AS rate_day,
         o.is_won,
-        o.close_date,
-        o.created_date,
-        coalesce(o.is_closed AND o.close_date BETWEEN $period_start AND $period_end, false)
-                                                                      AS closed_in_period,
-        NOT o.is_closed                                               AS is_open,
-        coalesce(o.created_date BETWEEN $period_start AND $period_end, false)
-                                                                      AS created_in_period,
-        CASE WHEN o.is_closed THEN o.close_date ELSE CAST($period_end AS DATE) END
-                                                                      AS rate_day
+        CASE WHEN o.is_won AND o.close_date >= o.created_date
+             THEN o.close_date - o.created_date END                   AS cycle_days
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
-    WHERE {owner_filter_sql("o.owner")}
-      AND (
-            NOT o.is_closed
-         OR o.close_date BETWEEN $period_start AND $period_end
-         OR o.created_date BETWEEN $period_start AND $period_end
-      )
+    WHERE o.is_closed
+      AND o.close_date BETWEEN $period_start AND $period_end
+      AND {owner_filter_sql("o.owner")}
 ),
-priced AS ({priced_sql("scoped")}),
-deals AS (
-    SELECT
-        p.*,
-        -- the stage's probability from settings (bound lists; a lookup, not a join)
-        CASE WHEN p.is_open THEN coalesce(list_extract(
-            $stage_probabilities, list_position($stage_keys, lower(trim(p.stage)))
-        ), 0) END                                                     AS stage_probability,
-        CASE WHEN p.closed_in_period AND p.is_won AND p.close_date >= p.created_date
-             THEN p.close_date - p.created_date END                   AS cycle_days
-    FROM priced AS p
-),
-deal_figures AS (
+closed_priced AS ({_priced("closed_deals")}),
+closed_figures AS (
     SELECT
         grp,
-        count(*) FILTER (WHERE closed_in_period OR is_open)           AS deals_in_scope,
-        count(*) FILTER (WHERE closed_in_period AND is_won)           AS won_deals,
-        count(*) FILTER (WHERE closed_in_period AND NOT is_won)       AS lost_deals,
-        sum(amount_rc) FILTER (WHERE closed_in_period AND is_won)     AS won_amount,
-        sum(amount_rc) FILTER (WHERE closed_in_period AND NOT is_won) AS lost_amount,
-        avg(amount_rc) FILTER (WHERE closed_in_period AND is_won)     AS avg_deal_size,
-        count(*) FILTER (WHERE is_open)                               AS open_deals,
-        sum(amount_rc) FILTER (WHERE is_open)                         AS open_pipeline,
-        sum(amount_rc * stage_probability / 100.0) FILTER (WHERE is_open)
-                                                                      AS weighted_pipeline,
-        sum(amount_rc) FILTER (
-            WHERE is_open AND close_date BETWEEN $period_start AND $period_end
-        )                                                             AS pipeline_in_period,
-        count(*) FILTER (WHERE unpriced AND (closed_in_period OR is_open))
-                                                                      AS unpriced_deals,
-        count(*) FILTER (WHERE created_in_period)                     AS created_deals,
-        count(*) FILTER (WHERE created_in_period AND is_won)          AS created_won,
+        count(*)                                                      AS closed_deals,
+        count(*) FILTER (WHERE is_won)                                AS won_deals,
+        count(*) FILTER (WHERE NOT is_won)                            AS lost_deals,
+        sum(amount_rc) FILTER (WHERE is_won)                          AS won_amount,
+        sum(amount_rc) FILTER (WHERE NOT is_won)                      AS lost_amount,
+        avg(amount_rc) FILTER (WHERE is_won)                          AS avg_deal_size,
+        count(*) FILTER (WHERE rate_missing AND amount IS NOT NULL)  AS unpriced_deals,
         median(cycle_days)                                            AS median_cycle_days,
         avg(cycle_days)                                               AS mean_cycle_days
-    FROM deals
+    FROM closed_priced
     GROUP BY grp
 ),
 -- Quotas overlapping the period, pro-rated by the days that fall inside it.
@@ -134,28 +110,129 @@ quota_figures AS (
       AND q.period_end >= $period_start
       AND q.period_end >= q.period_start
     GROUP BY ALL
+)"""
+    if attainment_only:
+        return f"""
+WITH
+{closed_ctes},
+groups AS (
+    {roster_sql(by)}
+    UNION SELECT grp FROM closed_figures
+    UNION SELECT grp FROM quota_figures
+),
+figures AS (
+    SELECT
+        g.grp,
+        coalesce(c.won_deals, 0)                                        AS won_deals,
+        coalesce(c.lost_deals, 0)                                       AS lost_deals,
+        CASE WHEN c.closed_deals > 0 THEN coalesce(c.won_amount, 0) END AS bookings,
+        nullif(qf.quota, 0)                                             AS quota
+    FROM groups AS g
+    LEFT JOIN closed_figures AS c ON c.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN quota_figures AS qf ON qf.grp IS NOT DISTINCT FROM g.grp
+)
+SELECT
+    grp,
+    bookings,
+    won_deals,
+    lost_deals,
+    quota,
+    coalesce(bookings, 0) / quota                                       AS quota_attainment,
+    coalesce(bookings, 0) / quota >= 1                                  AS at_or_above_quota
+FROM figures
+ORDER BY grp NULLS LAST
+"""
+    return f"""
+WITH
+{closed_ctes},
+-- Deals open now, counted and summed per owner, currency, stage and whether they close in
+-- the period: a quarter of a million deals become a few thousand rows before any string
+-- is normalised, any rate looked up (all at the period end) or the roster joined.
+open_buckets AS (
+    SELECT
+        o.owner,
+        o.currency,
+        o.stage,
+        coalesce(o.close_date BETWEEN $period_start AND $period_end, false)
+                                                                      AS closes_in_period,
+        count(*)                                                      AS deals,
+        count(o.amount)                                               AS with_amount,
+        sum(o.amount)                                                 AS amount
+    FROM opportunities AS o
+    WHERE NOT o.is_closed
+    GROUP BY ALL
+),
+open_deals AS (
+    SELECT
+        {group_expr(by, "b.owner")}                                   AS grp,
+        b.deals,
+        b.with_amount,
+        b.amount,
+        nullif(upper(trim(b.currency)), '')                           AS currency_key,
+        CAST($period_end AS DATE)                                     AS rate_day,
+        b.closes_in_period,
+        -- the stage's probability from settings (bound lists; a lookup, not a join)
+        coalesce(list_extract(
+            $stage_probabilities, list_position($stage_keys, lower(trim(b.stage)))
+        ), 0)                                                         AS stage_probability
+    FROM open_buckets AS b
+    LEFT JOIN reps AS r ON r.rep = b.owner
+    WHERE {owner_filter_sql("b.owner")}
+),
+open_priced AS ({_priced("open_deals")}),
+open_figures AS (
+    SELECT
+        grp,
+        CAST(sum(deals) AS BIGINT)                                    AS open_deals,
+        sum(amount_rc)                                                AS open_pipeline,
+        sum(amount_rc * stage_probability / 100.0)                    AS weighted_pipeline,
+        sum(amount_rc) FILTER (WHERE closes_in_period)                AS pipeline_in_period,
+        CAST(coalesce(sum(with_amount) FILTER (WHERE rate_missing), 0) AS BIGINT)
+                                                                      AS unpriced_deals
+    FROM open_priced
+    GROUP BY grp
+),
+-- Deals created in the period, won or not (for opportunity -> won).
+created_figures AS (
+    SELECT
+        {group_expr(by, "b.owner")}                                   AS grp,
+        CAST(sum(b.created_deals) AS BIGINT)                          AS created_deals,
+        CAST(sum(b.created_won) AS BIGINT)                            AS created_won
+    FROM (
+        SELECT o.owner, count(*) AS created_deals, count(*) FILTER (WHERE o.is_won) AS created_won
+        FROM opportunities AS o
+        WHERE o.created_date BETWEEN $period_start AND $period_end
+        GROUP BY o.owner
+    ) AS b
+    LEFT JOIN reps AS r ON r.rep = b.owner
+    WHERE {owner_filter_sql("b.owner")}
+    GROUP BY ALL
 ),
 groups AS (
     {roster_sql(by)}
-    UNION SELECT grp FROM deal_figures
+    UNION SELECT grp FROM closed_figures
+    UNION SELECT grp FROM open_figures
+    UNION SELECT grp FROM created_figures
     UNION SELECT grp FROM quota_figures
 ),
 joined AS (
     SELECT
         g.grp,
-        coalesce(d.deals_in_scope, 0) > 0                               AS has_deals,
-        coalesce(d.won_deals, 0)                                        AS won_deals,
-        coalesce(d.lost_deals, 0)                                       AS lost_deals,
-        coalesce(d.open_deals, 0)                                       AS open_deals,
-        coalesce(d.unpriced_deals, 0)                                   AS unpriced_deals,
-        coalesce(d.created_deals, 0)                                    AS created_deals,
-        coalesce(d.created_won, 0)                                      AS created_won,
-        d.won_amount, d.lost_amount, d.avg_deal_size, d.open_pipeline,
-        d.weighted_pipeline, d.pipeline_in_period,
-        d.median_cycle_days, d.mean_cycle_days,
+        coalesce(c.closed_deals, 0) + coalesce(p.open_deals, 0) > 0     AS has_deals,
+        coalesce(c.won_deals, 0)                                        AS won_deals,
+        coalesce(c.lost_deals, 0)                                       AS lost_deals,
+        coalesce(p.open_deals, 0)                                       AS open_deals,
+        coalesce(c.unpriced_deals, 0) + coalesce(p.unpriced_deals, 0)   AS unpriced_deals,
+        coalesce(n.created_deals, 0)                                    AS created_deals,
+        coalesce(n.created_won, 0)                                      AS created_won,
+        c.won_amount, c.lost_amount, c.avg_deal_size, p.open_pipeline,
+        p.weighted_pipeline, p.pipeline_in_period,
+        c.median_cycle_days, c.mean_cycle_days,
         nullif(qf.quota, 0)                                             AS quota
     FROM groups AS g
-    LEFT JOIN deal_figures AS d ON d.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN closed_figures AS c ON c.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN open_figures AS p ON p.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN created_figures AS n ON n.grp IS NOT DISTINCT FROM g.grp
     LEFT JOIN quota_figures AS qf ON qf.grp IS NOT DISTINCT FROM g.grp
 ),
 figures AS (
@@ -194,6 +271,27 @@ SELECT
 FROM figures
 ORDER BY grp NULLS LAST
 """
+
+
+def _priced(source: str) -> str:
+    """SELECT over CTE `source` (amount, currency_key, rate_day) adding `amount_rc` and
+    `rate_missing` (a foreign currency without a rate on or before the rate day).
+
+    The rates come from the `period_rates` CTE (`fx.period_rates_sql`), a hash join on a
+    few hundred rows, with the same ASOF rule as `fx.priced_sql`.
+    """
+    return f"""
+    SELECT
+        s.*,
+        CASE WHEN s.currency_key IS NULL OR s.currency_key = $reporting_currency
+             THEN CAST(s.amount AS DOUBLE)
+             ELSE CAST(s.amount AS DOUBLE) * CAST(pr.rate AS DOUBLE) END  AS amount_rc,
+        coalesce(s.currency_key <> $reporting_currency AND pr.rate IS NULL, false)
+                                                                      AS rate_missing
+    FROM {source} AS s
+    LEFT JOIN period_rates AS pr
+        ON pr.currency = s.currency_key AND pr.rate_day = s.rate_day
+    """
 
 
 def stage_params(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Any]:
