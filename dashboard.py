@@ -5,6 +5,10 @@ Owns what every page shares: the page list (st.navigation), the cached DuckDB co
 analytics. Filters are bound to the URL query string, so a manager can share a link to
 "2024-Q2, team East" and the recipient sees the same view.
 
+Who is signed in is decided first (pages/_auth.py): the page list is that person's
+(Data and Settings for sales operations only) and the sidebar filters offer only what
+they may see; the same Access rides in the Scope, so analytics enforces it on every read.
+
 A user must never see a traceback: the sidebar and the page run inside handlers that
 log the error and show one friendly sentence.
 """
@@ -18,6 +22,7 @@ from datetime import date
 import duckdb
 import streamlit as st
 
+from analytics.access import Access, may_open
 from analytics.scope import (
     Period,
     PeriodKind,
@@ -26,7 +31,7 @@ from analytics.scope import (
     periods_between,
     scope_options,
 )
-from pages import _ui
+from pages import _auth, _ui
 
 log = logging.getLogger("dashboard")
 
@@ -36,18 +41,21 @@ st.set_page_config(
     layout="wide",
 )
 
-# A new page is one line here plus its file under pages/.
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
-    st.Page("pages/funnel.py", title="Funnel", icon=":material/filter_alt:"),
-    st.Page("pages/pipeline.py", title="Pipeline", icon=":material/waterfall_chart:"),
-    st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
-    st.Page("pages/leads.py", title="Leads", icon=":material/person_search:"),
-    st.Page("pages/commissions.py", title="Commissions", icon=":material/payments:"),
-    st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
-]
+# A new page is one line here plus its file under pages/. Keyed by file stem, the name
+# analytics.access.may_open knows pages by.
+PAGES: dict[str, st.Page] = {
+    "overview": st.Page(
+        "pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+    ),
+    "reps": st.Page("pages/reps.py", title="Reps", icon=":material/groups:"),
+    "funnel": st.Page("pages/funnel.py", title="Funnel", icon=":material/filter_alt:"),
+    "pipeline": st.Page("pages/pipeline.py", title="Pipeline", icon=":material/waterfall_chart:"),
+    "forecast": st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
+    "leads": st.Page("pages/leads.py", title="Leads", icon=":material/person_search:"),
+    "commissions": st.Page("pages/commissions.py", title="Commissions", icon=":material/payments:"),
+    "data": st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+    "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+}
 
 # Period-type choice -> (period kind, fiscal?). Fiscal choices appear only when the
 # fiscal year does not start in January (otherwise they equal the calendar ones).
@@ -65,12 +73,14 @@ def _all(label: str) -> Callable[[str | None], str]:
     return lambda value: label if value is None else str(value)
 
 
-def sidebar_scope(con: duckdb.DuckDBPyConnection) -> Scope:
-    """Draw the filters and return the Scope they describe.
+def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access) -> Scope:
+    """Draw the filters and return the Scope they describe, within `access`.
 
     Every widget is keyed and bound to the query string (`bind="query-params"`): the key
     is the URL parameter, unknown values in a pasted URL fall back to the default, and
-    defaults are left out of the URL.
+    defaults are left out of the URL. Only what the access may see is offered: a
+    manager's team is fixed, a rep has no team/region/rep filters at all; a URL asking
+    for more falls back to what is allowed.
     """
     fiscal = load_fiscal_start_month(con)
     kinds = [k for k, (_, is_fiscal) in PERIOD_KINDS.items() if fiscal != 1 or not is_fiscal]
@@ -80,7 +90,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection) -> Scope:
         kind, is_fiscal = PERIOD_KINDS[kind_choice or "Month"]
         fiscal_start = fiscal if is_fiscal else None
 
-        everything = scope_options(con)
+        everything = scope_options(con, access=access)
         if everything.first_date is not None and everything.last_date is not None:
             periods = periods_between(
                 everything.first_date, everything.last_date, kind, fiscal_start
@@ -95,34 +105,56 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection) -> Scope:
         )  # fmt: skip
         period = periods[labels.index(label)] if label in labels else periods[0]
 
-        team = st.selectbox(
-            "Team", [None, *everything.teams], format_func=_all("All teams"),
-            key="team", bind="query-params",
-        )  # fmt: skip
-        options = scope_options(con, team=team)
-        region = st.selectbox(
-            "Region", [None, *options.regions], format_func=_all("All regions"),
-            key="region", bind="query-params",
-        )  # fmt: skip
-        options = scope_options(con, team=team, region=region)
-        rep = st.selectbox(
-            "Rep", [None, *options.reps], format_func=_all("All reps"),
-            key="rep", bind="query-params",
-        )  # fmt: skip
+        if access.rep is not None:  # a rep sees themselves only: no filter to choose
+            team = region = None
+            rep = access.rep
+            options = scope_options(con, access=access)
+            st.caption(f"Your own figures: {rep}")
+        else:
+            fixed = access.team is not None
+            team = st.selectbox(
+                "Team", [access.team] if fixed else [None, *everything.teams],
+                format_func=_all("All teams"), key="team", bind="query-params",
+                disabled=fixed, help="Your team" if fixed else None,
+            )  # fmt: skip
+            options = scope_options(con, team=team, access=access)
+            region = st.selectbox(
+                "Region", [None, *options.regions], format_func=_all("All regions"),
+                key="region", bind="query-params",
+            )  # fmt: skip
+            options = scope_options(con, team=team, region=region, access=access)
+            rep = st.selectbox(
+                "Rep", [None, *options.reps], format_func=_all("All reps"),
+                key="rep", bind="query-params",
+            )  # fmt: skip
 
         st.session_state[_ui.DEALS_COUNT_KEY] = options.opportunity_count
         if options.opportunity_count == 0:
             st.caption("No deals loaded yet: see the Data page.")
         else:
             st.caption(f"{options.opportunity_count:,} deals in the database.")
-    return Scope(period=period, team=team, region=region, rep=rep)
+    return Scope(period=period, team=team, region=region, rep=rep, access=access)
+
+
+def _nothing() -> None:
+    """The page shown when signing in itself failed: the error above says why."""
 
 
 def main() -> None:
-    page = st.navigation(PAGES)
+    try:
+        current, access = _auth.resolve_access()
+    except Exception as exc:  # e.g. the database file is locked by another process
+        st.navigation([st.Page(_nothing, title="Sales performance")], position="hidden")
+        _ui.friendly_error("signing in", exc)
+        return
+    if access is None:  # nobody signed in yet (or not allowed from here): nothing else
+        st.navigation([st.Page(_auth.gate_page, title="Sign in")], position="hidden").run()
+        return
+    page = st.navigation([p for stem, p in PAGES.items() if may_open(access, stem)])
+    _auth.account_box(current, access)
     try:
         with _ui.cursor() as cur:
-            st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur)
+            st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur, access)
     except Exception as exc:  # e.g. the database file is locked by another process
         _ui.friendly_error("loading the filters", exc)
         st.session_state.pop(_ui.SCOPE_KEY, None)

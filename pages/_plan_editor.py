@@ -29,7 +29,7 @@ from analytics.commissions.plans import (
     save_plan,
 )
 from analytics.scope import Period
-from pages import _editing
+from pages import _auth, _editing
 
 PLAN_EDITOR = "com:plan_rules"  # + ":<version>", see _editing.editor_key
 
@@ -108,7 +108,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
 def _save(cur: duckdb.DuckDBPyConnection, plan: Plan, effective: Any, note: str, what: str) -> None:
     """Save a new version, or list why not (a locked month, a date mid-month...)."""
     try:
-        saved = save_plan(cur, plan, _as_date(effective), note=note)
+        saved = save_plan(cur, plan, _as_date(effective), note=note, access=_auth.current_access())
     except ValueError as exc:
         _editing.problems(what, str(exc).split("; "))
     else:
@@ -146,7 +146,7 @@ def data_tables(cur: duckdb.DuckDBPyConnection) -> None:
             )
             if st.button(f"Save {title.lower()}", key=f"com:save:{key}"):
                 try:
-                    count = save(cur, edited)
+                    count = save(cur, edited, access=_auth.current_access())
                 except ValueError as exc:
                     _editing.problems(title.lower(), str(exc).split("; "))
                 else:

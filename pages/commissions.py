@@ -6,6 +6,10 @@ statement lists them with the sentence that explains the total, the what-if reco
 them with chosen open deals closed, and approval freezes them. Plans, splits, SPIFFs,
 draws and refunds are edited on the Plans tab and validated in full before anything is
 saved. The page only draws; definitions are in docs/metrics.md (Commissions).
+
+Pay is private: a rep sees their own statement, a manager their team's (the Ledger is
+built with the signed-in Access and refuses anyone else); recording runs, approval and
+plans are for sales operations, and executives may read the approval history.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from analytics.access import Access, can
 from analytics.commissions import approval
 from analytics.commissions.engine import Ledger, Statement, month_periods, team_table
 from analytics.commissions.plans import (
@@ -35,7 +40,7 @@ from analytics.commissions.statements import (
 )
 from analytics.exports import CSV_MIME, EXCEL_MIME
 from analytics.scope import Period, Scope
-from pages import _editing, _plan_editor, _ui
+from pages import _auth, _editing, _plan_editor, _ui
 
 NOW = "now (current data)"
 MONEY_FORMAT = "%,.2f"
@@ -191,6 +196,7 @@ def _statement(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope, mon
 def _changes(
     cur: duckdb.DuckDBPyConnection, ledger: Ledger, rep: str, month: Period, now: Statement
 ) -> None:
+    access = ledger.access
     st.subheader("Why did my payout change?")
     _editing.flash("runs")
     runs = approval.runs(cur, month)
@@ -212,17 +218,23 @@ def _changes(
         after = cols[1].selectbox(
             "with", [NOW, *labels], format_func=lambda v: labels.get(v, v), key="com:diff_b"
         )
-        a = approval.run_statements(cur, int(before)).get(rep)
-        b = now if after == NOW else approval.run_statements(cur, int(after)).get(rep)
+        a = approval.run_statements(cur, int(before), access=access).get(rep)
+        b = (
+            now
+            if after == NOW
+            else approval.run_statements(cur, int(after), access=access).get(rep)
+        )
         st.write(explain_change(a, b))
         diff = diff_statements(a, b)
         if not diff.empty:
             _table(diff, "com:diff")
+    if not can(access, "record_run"):
+        return
     with st.form("com:record", border=False):
         cols = st.columns([3, 1], vertical_alignment="bottom")
         note = cols[0].text_input("Note for the run (optional)", key="com:run_note")
         if cols[1].form_submit_button("Record this run"):
-            run_id = approval.record_run(cur, month, note=note)
+            run_id = approval.record_run(cur, month, note=note, access=access)
             _editing.saved("runs", f"Recorded run #{run_id} of {month.label}.")
 
 
@@ -267,6 +279,7 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
 
 
 def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> None:
+    access = ledger.access
     _editing.flash("approval")
     locks = approval.locks(cur)
     if ledger.is_locked(month):
@@ -286,21 +299,28 @@ def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> 
             + (f", including {_money(corrections)} of corrections of locked months."
                if corrections else ".")
         )  # fmt: skip
-        with st.form("com:lock", border=False):
-            by = st.text_input("Approved by", key="com:lock_by")
-            sure = st.checkbox(
-                f"I have checked the statements of {month.label}; lock them for good.",
-                key="com:lock_sure",
-            )
-            if st.form_submit_button(f"Lock {month.label}", type="primary"):
-                if not sure:
-                    st.warning("Tick the box to confirm: a locked month is never unlocked.")
-                else:
-                    approval.lock_period(cur, month, by=by or None)
-                    _editing.saved("approval", f"Locked {month.label}.")
+        if not can(access, "lock_period"):
+            st.caption("Only sales operations lock a month.")
+        else:
+            _lock_form(cur, month, access)
     if not locks.empty:
         st.caption("Locked months")
         _table(locks, "com:locks")
+
+
+def _lock_form(cur: duckdb.DuckDBPyConnection, month: Period, access: Access) -> None:
+    with st.form("com:lock", border=False):
+        by = st.text_input("Approved by", key="com:lock_by")
+        sure = st.checkbox(
+            f"I have checked the statements of {month.label}; lock them for good.",
+            key="com:lock_sure",
+        )
+        if st.form_submit_button(f"Lock {month.label}", type="primary"):
+            if not sure:
+                st.warning("Tick the box to confirm: a locked month is never unlocked.")
+            else:
+                approval.lock_period(cur, month, by=by or None, access=access)
+                _editing.saved("approval", f"Locked {month.label}.")
 
 
 # --- page -----------------------------------------------------------------------------------------
@@ -312,22 +332,22 @@ def render() -> None:
         _ui.show_empty_database_hint()
         return
     scope = _ui.current_scope()
+    access = _auth.current_access()
     with _ui.cursor() as cur:
-        ledger = Ledger(cur)
+        ledger = Ledger(cur, access=access)
         month = _month(scope)
-        team, statement, projection, approve, plans = st.tabs(
-            ["Team", "Statement", "What-if", "Approval", "Plans"]
-        )
-        with team:
-            _editing.guarded("the team table", lambda: _team(cur, ledger, scope))
-        with statement:
-            _editing.guarded("the statement", lambda: _statement(cur, ledger, scope, month))
-        with projection:
-            _editing.guarded("the what-if", lambda: _what_if(ledger, scope, month))
-        with approve:
-            _editing.guarded("the approval", lambda: _approval(cur, ledger, month))
-        with plans:
-            _editing.guarded("the plans", lambda: _plan_editor.plans_section(cur, month))
+        tabs: dict[str, tuple[str, Any]] = {
+            "Team": ("the team table", lambda: _team(cur, ledger, scope)),
+            "Statement": ("the statement", lambda: _statement(cur, ledger, scope, month)),
+            "What-if": ("the what-if", lambda: _what_if(ledger, scope, month)),
+        }
+        if access.sees_everything:  # company totals: ops and executives
+            tabs["Approval"] = ("the approval", lambda: _approval(cur, ledger, month))
+        if can(access, "edit_plans"):
+            tabs["Plans"] = ("the plans", lambda: _plan_editor.plans_section(cur, month))
+        for tab, (what, draw) in zip(st.tabs(list(tabs)), tabs.values(), strict=True):
+            with tab:
+                _editing.guarded(what, draw)
 
 
 _ui.run_page(render)
