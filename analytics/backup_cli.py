@@ -88,14 +88,13 @@ def run_rollback(args: argparse.Namespace) -> int:
         return _fail(f"there is no database at {path}")
     try:
         con = db.connect(path)
+    except db.DatabaseInUse:
+        return _fail(
+            f"the database {path} is in use by another process (the dashboard?); "
+            "roll back on its Data page, or stop it first. Nothing was changed."
+        )
     except duckdb.Error as exc:
-        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if "lock" in text.lower():
-            text = (
-                f"the database {path} is in use by another process (the dashboard?); "
-                "roll back on its Data page, or stop it first"
-            )
-        return _fail(text)
+        return _fail((str(exc).strip().splitlines() or [type(exc).__name__])[0])
     try:
         result = rollback_import(con, args.import_id)
     except RollbackRefused as exc:

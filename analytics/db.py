@@ -49,7 +49,7 @@ def is_lock_error(exc: BaseException) -> bool:
 def in_use_message(path: Path | str) -> str:
     return (
         f"the database {path} is in use by another process (the dashboard or another "
-        "command); nothing was changed. Stop that process, or upload on the Data page of "
+        "command); nothing was changed. Stop that process first, or use the Data page of "
         "the running dashboard"
     )
 
