@@ -91,13 +91,24 @@ def escape_text(value: Any) -> Any:
 
 
 def _escaped(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every text cell (and the column names) escaped; numbers unchanged."""
+    """A copy with every text cell (and the column names) escaped; numbers unchanged.
+
+    Every column that is not numbers, flags or dates is checked cell by cell, whatever
+    its dtype says: a categorical column of rep names holds text too.
+    """
     out = df.copy()
     out.columns = [escape_text(str(c)) for c in out.columns]
-    for col in out.columns:
-        series = out[col]
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            out[col] = series.map(escape_text).astype(object)
+    for index in range(out.shape[1]):
+        series = out.iloc[:, index]
+        dtype = series.dtype
+        if (
+            pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype)
+            or pd.api.types.is_timedelta64_dtype(dtype)
+        ):
+            continue
+        out.isetitem(index, series.map(escape_text).astype(object))
     return out
 
 

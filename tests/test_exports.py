@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import csv
 import io
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
 
-from analytics.exports import escape_text, to_csv_bytes, to_excel_bytes
+from analytics.exports import FORMULA_PREFIXES, escape_text, to_csv_bytes, to_excel_bytes
 
 TRICKY = ["=1+2", "+1+2", "-1+2", "@SUM(A1:A2)", "\t=1", "\r=1", '=HYPERLINK("http://x","y")']
 
@@ -126,3 +130,201 @@ def test_empty_frame_exports() -> None:
     assert to_csv_bytes(empty).decode("utf-8-sig").strip() == "rep,bookings"
     ws = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(empty))).active
     assert [c.value for c in ws[1]] == ["rep", "bookings"]
+
+
+def test_categorical_and_repeated_columns_are_escaped_too() -> None:
+    """A column's dtype does not decide whether it holds text: categoricals do too."""
+    df = pd.DataFrame(
+        {"rep": pd.Categorical(["=1+2", "Ann"]), "n": pd.Categorical([1, 2]), "x": ["-a", "b"]}
+    )
+    df.columns = ["rep", "n", "rep"]
+    lines = to_csv_bytes(df).decode("utf-8-sig").splitlines()
+    assert lines == ["rep,n,rep", "'=1+2,1,'-a", "Ann,2,b"]
+    ws = openpyxl.load_workbook(io.BytesIO(to_excel_bytes(df))).active
+    assert [(c.value, c.data_type) for c in ws[2]] == [("'=1+2", "s"), (1, "n"), ("'-a", "s")]
+
+
+# -- every page's downloads, with values that came in through an import ---------------------
+
+CALC = "=cmd|' /C calc'!A0"
+FORMULA_REP = "@SUM(1+1)*cmd|' /C calc'!A0"
+ROOT = Path(__file__).resolve().parent.parent
+DOWNLOAD_PAGES = ("reps", "funnel", "pipeline", "forecast", "leads", "commissions")
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def hostile_exports(folder: Path) -> list[Path]:
+    """Real CSV exports whose names, accounts and sources are spreadsheet formulas."""
+    reps = folder / "reps.csv"
+    reps.write_text(
+        "rep,manager,team,region,role,level\n"
+        f"{_q(FORMULA_REP)},Boss,+East,-EMEA,AE,junior\n"
+        "Ann Lee,Boss,+East,-EMEA,AE,senior\n",
+        encoding="utf-8",
+    )
+    opps = folder / "opps.csv"
+    opps.write_text(
+        "opportunity_id,opportunity_name,account,owner,stage,amount,currency,created_date,"
+        "close_date,lead_source\n"
+        f"O-1,{_q('=1+2')},{_q(CALC)},{_q(FORMULA_REP)},Closed Won,1000,USD,2024-01-10,"
+        "2024-04-15,+web\n"
+        f"O-2,-deal,{_q(CALC)},{_q(FORMULA_REP)},Discovery,500,USD,2024-01-10,2024-09-15,@src\n"
+        "O-3,ok,Acme,Ann Lee,Closed Lost,700,USD,2024-02-10,2024-05-15,web\n",
+        encoding="utf-8",
+    )
+    leads = folder / "leads.csv"
+    leads.write_text(
+        "lead_id,created_at,owner,source,status,company\n"
+        f"L-1,2024-03-01 09:00,{_q(FORMULA_REP)},+web,new,{_q(CALC)}\n"
+        f"L-2,2024-03-02 09:00,Ann Lee,@src,new,{_q(CALC)}\n",
+        encoding="utf-8",
+    )
+    return [reps, opps, leads]
+
+
+@pytest.fixture
+def recorded_media(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The media managers AppTest creates per run, so a test can fetch what a button serves."""
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    managers: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
+    return managers
+
+
+def downloaded(manager: Any, button: Any) -> tuple[str, bytes]:
+    """(file name, bytes) a download button serves; a deferred one is generated as on click."""
+    proto = button.proto
+    url = manager.execute_deferred(proto.deferred_file_id) if proto.deferred_file_id else proto.url
+    return url, manager._storage.get_file(Path(url).name).content
+
+
+def formula_like(text: str) -> bool:
+    """Text a spreadsheet would run: starts with a formula sign and is not a plain number."""
+    if not text or not text.startswith(FORMULA_PREFIXES):
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return True
+    return False
+
+
+def test_every_page_download_is_safe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded_media: list[Any]
+) -> None:
+    """Each page's CSV and Excel downloads, fetched from the running app and read back."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics import db
+    from analytics.ingest import import_file
+
+    path = tmp_path / "sales.duckdb"
+    con = db.connect(path)
+    try:
+        for file in hostile_exports(tmp_path):
+            assert import_file(con, file, as_of=date(2024, 6, 30)).ok
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params.update({"kind": "Year", "period": "2024"})
+    at.run()
+    cells: dict[str, list[str]] = {}  # file -> every text cell
+    for page in DOWNLOAD_PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+        buttons = at.get("download_button")
+        assert buttons, f"{page}: no download offered"
+        for button in buttons:
+            url, data = downloaded(recorded_media[-1], button)
+            key = f"{page}:{button.proto.label}:{url}"
+            if url.endswith(".csv"):
+                rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+                cells[key] = [c for row in rows for c in row]
+            elif url.endswith(".xlsx"):
+                ws = openpyxl.load_workbook(io.BytesIO(data)).active
+                for row in ws.iter_rows():
+                    for cell in row:
+                        assert cell.data_type != "f", (key, cell.coordinate, cell.value)
+                cells[key] = [str(c.value) for row in ws.iter_rows() for c in row if c.value]
+    for key, texts in cells.items():
+        assert not [t for t in texts if formula_like(t)], key
+    every = [t for texts in cells.values() for t in texts]
+    assert "'" + CALC in every  # the imported account, escaped
+    assert "'" + FORMULA_REP in every  # the imported rep name, escaped
+    assert any(k.endswith(".xlsx") for k in cells), "no Excel download was checked"
+    pages_seen = {k.split(":", 1)[0] for k in cells}
+    assert pages_seen == set(DOWNLOAD_PAGES)
+
+
+# -- every download button goes through the exports ---------------------------------------
+
+SAFE_BUILDERS = ("to_csv_bytes", "to_excel_bytes", "export_bytes")
+# Files that are not tables: the commission plan as JSON (numbers and rule names).
+OTHER_BUILDERS = ("plan_to_json",)
+
+
+def download_sources() -> list[tuple[str, int, str]]:
+    """(file, line, source of `data=`) of every st.download_button in the app's code."""
+    found = []
+    for path in [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        text = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(text)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "download_button"
+            ):
+                data = next((k.value for k in node.keywords if k.arg == "data"), None)
+                if data is None and len(node.args) > 1:
+                    data = node.args[1]
+                assert data is not None, f"{path.name}:{node.lineno}: download without data"
+                found.append((path.name, node.lineno, ast.get_source_segment(text, data) or ""))
+    return found
+
+
+def test_every_download_button_uses_the_exports() -> None:
+    sources = download_sources()
+    assert len(sources) >= 10  # the pages offer at least this many; the walk found them
+    for name, line, data in sources:
+        assert any(b in data for b in SAFE_BUILDERS + OTHER_BUILDERS), (name, line, data)
+
+
+# -- uploaded originals are never served back ----------------------------------------------
+
+
+def test_uploaded_originals_are_never_served() -> None:
+    """Originals are kept for restore and audit, beside the database, never served.
+
+    Streamlit serves files only from `static/` next to the entry script, and only when
+    server.enableStaticServing is on; the originals live in the data folder, and no page
+    reads them or the stored path into a download.
+    """
+    import tomllib
+
+    from analytics import db
+    from analytics.ingest.history import HISTORY_SQL
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config.get("server", {}).get("enableStaticServing", False) is False
+    static = (ROOT / "static").resolve()
+    uploads = db.data_dir_for(db.default_db_path()) / "uploads"
+    assert not uploads.resolve().is_relative_to(static)
+    assert not (ROOT / "static").exists()
+    for name, line, data in download_sources():
+        for marker in ("stored_path", "uploads", "read_bytes", "open("):
+            assert marker not in data, (name, line, data)
+    for path in [ROOT / "dashboard.py", *(ROOT / "pages").glob("*.py")]:
+        assert "stored_path" not in path.read_text(encoding="utf-8"), path.name
+    assert "stored_path" not in HISTORY_SQL  # the Data page's history table
