@@ -9,7 +9,8 @@ laggards, falling stars) and whom to learn from (rising stars). See ../shared/do
   quota: +0.25 = 25 percentage points better; bookings in money);
 - the x split defaults to the median x of the reps placed, the y split to 0.
 
-Every figure comes from `analytics.metrics.kpis.kpi_table`, so the quadrant, the
+Every figure comes from `analytics.metrics.kpis.kpi_table` (the previous period's from
+`attainment_table`, the same query restricted to what y needs), so the quadrant, the
 leaderboard and the `report scorecard` command can never disagree.
 
 Tie rules (documented because a rep exactly on a line must land somewhere, always the
@@ -31,6 +32,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.kpis import kpi_table
+from analytics.metrics.performance import attainment_table
 from analytics.scope import Scope
 
 XMetric = Literal["quota_attainment", "bookings"]
@@ -147,6 +149,8 @@ def quadrant(
     min_closed_deals: int = DEFAULT_MIN_CLOSED_DEALS,
     *,
     kpi: KpiFunction = kpi_table,
+    current: pd.DataFrame | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per selling rep of `scope` with x, y, quadrant and the figures for the hover.
 
@@ -158,11 +162,18 @@ def quadrant(
     kept with quadrant None and a `note` saying why, rather than being guessed into a
     corner. The frame's `attrs` carry the metric used (`x_metric`, which differs from the
     one asked for after a fallback), `x_split`, `y_split` and `min_closed_deals`.
+
+    `current`: this period's `kpi(con, scope, "rep")` when the caller has it already (the
+    leaderboard's), so it is not computed twice. `previous`: the previous period's table
+    by rep, by default `attainment_table` (bookings, deals closed, quota and attainment are
+    all y needs); a full kpi_table of that period works too.
     """
     if min_closed_deals < 0:
         raise ValueError("min_closed_deals must be 0 or more")
-    current = kpi(con, scope, "rep")
-    previous = kpi(con, scope.previous(), "rep")
+    if current is None:
+        current = kpi(con, scope, "rep")
+    if previous is None:
+        previous = attainment_table(con, scope.previous(), "rep")
     metric = resolve_x_metric(current, previous, str(x_metric))
 
     before = previous.set_index("rep")

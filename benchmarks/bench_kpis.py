@@ -10,8 +10,9 @@ What is timed, per page, for one period (default: the last full quarter in the d
 the company-wide scope (no team/region/rep filter, the pages' default view):
 
 * **overview**: ``headline_with_previous(con, scope)`` + ``monthly_bookings(con, scope)``;
-* **reps**: ``kpi_table(con, scope, "rep")`` + ``quadrant(con, scope)``, exactly as the
-  page calls them (the quadrant computes its own current and previous KPI tables);
+* **reps**: ``kpi_table(con, scope, "rep")`` + ``quadrant(con, scope, current=<that
+  table>)``, exactly as the page calls them (the quadrant reuses the leaderboard's table
+  and reads the previous period's bookings, deals closed and quotas);
 * **pandas**: the same figures from DataFrames -- headline, previous period and the
   12-month trend; every ``KPI_COLUMNS`` figure per rep (dated FX conversion with
   ``merge_asof``, stage weights, pro-rated quotas, activity mix, touches, lead response),
@@ -151,7 +152,8 @@ def _reps_analytics(con: Any, scope: Any) -> dict[str, Any]:
     from analytics.metrics.kpis import kpi_table
     from analytics.quadrant import quadrant
 
-    return {"kpis": kpi_table(con, scope, "rep"), "quadrant": quadrant(con, scope)}
+    board = kpi_table(con, scope, "rep")
+    return {"kpis": board, "quadrant": quadrant(con, scope, current=board)}
 
 
 def _analytics_figures(page: str, out: dict[str, Any]) -> dict[str, Any]:

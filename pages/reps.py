@@ -504,12 +504,12 @@ def render() -> None:
     metric, x_split, y_split, min_closed = _controls()
     with _ui.cursor() as cur:
         kpi = cached_kpi(drilldown.data_version(cur))
+        board = kpi(cur, peers, "rep")
         q = quadrant(
             cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
-            min_closed_deals=min_closed, kpi=kpi,
+            min_closed_deals=min_closed, kpi=kpi, current=board,
         )  # fmt: skip
         q.attrs["x_split_is_median"] = x_split is None
-        board = kpi(cur, peers, "rep")
         roster = quadrant_roster(cur)[["rep", "team"]]
 
         reps = [r for r in board["rep"].dropna().tolist()]

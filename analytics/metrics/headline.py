@@ -16,21 +16,26 @@ import pandas as pd
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
-# Deals in scope: opportunities joined to the roster for the team/region filters. The
-# stage probabilities come from settings (bound as two parallel lists), not from the
-# file's probability column, so every weighted figure follows the one stage list ops keep.
+# One scan of the deals in scope serves a period and the one before it: deals closed in
+# either (counted and summed per period) and deals open now (per stage and currency, so
+# the stage's probability is looked up a handful of times, not once per deal). Only the
+# columns the cards use are read. The stage probabilities come from settings (bound as two
+# parallel lists), not from the file's probability column, so every weighted figure
+# follows the one stage list ops keep. `$previous_start` is the previous period's first
+# day, or `$period_start` when only the period is asked for.
 HEADLINE_SQL = f"""
 WITH stage_probability AS (
     SELECT unnest($stage_keys) AS stage_key, unnest($stage_probabilities) AS probability
 ),
-deals AS (
-    SELECT o.*
+deals AS NOT MATERIALIZED (
+    SELECT o.amount, o.currency, o.stage, o.is_won, o.is_closed, o.close_date
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
     WHERE {owner_filter_sql("o.owner")}
 ),
-closed_in_period AS (
+closed_in_periods AS (
     SELECT
+        close_date >= $period_start                         AS is_current,
         count(*) FILTER (WHERE is_won)                      AS won_deals,
         count(*) FILTER (WHERE NOT is_won)                  AS lost_deals,
         coalesce(sum(amount) FILTER (WHERE is_won), 0)      AS bookings,
@@ -38,36 +43,48 @@ closed_in_period AS (
         avg(amount) FILTER (WHERE is_won)                   AS avg_deal_size,
         list(DISTINCT currency) FILTER (WHERE currency IS NOT NULL) AS currencies
     FROM deals
-    WHERE is_closed AND close_date BETWEEN $period_start AND $period_end
+    WHERE is_closed AND close_date BETWEEN $previous_start AND $period_end
+    GROUP BY ALL
+),
+open_buckets AS (
+    SELECT stage, currency, count(*) AS deals, sum(amount) AS amount
+    FROM deals
+    WHERE NOT is_closed
+    GROUP BY ALL
 ),
 open_now AS (
     SELECT
-        count(*)                                            AS open_deals,
-        coalesce(sum(d.amount), 0)                          AS open_pipeline,
-        coalesce(sum(d.amount * coalesce(s.probability, 0) / 100.0), 0) AS weighted_pipeline,
-        list(DISTINCT d.currency) FILTER (WHERE d.currency IS NOT NULL) AS currencies
-    FROM deals AS d
-    LEFT JOIN stage_probability AS s ON s.stage_key = lower(trim(d.stage))
-    WHERE NOT d.is_closed
-)
+        coalesce(sum(b.deals), 0)                           AS open_deals,
+        coalesce(sum(b.amount), 0)                          AS open_pipeline,
+        coalesce(sum(b.amount * coalesce(s.probability, 0) / 100.0), 0) AS weighted_pipeline,
+        list(DISTINCT b.currency) FILTER (WHERE b.currency IS NOT NULL) AS currencies
+    FROM open_buckets AS b
+    LEFT JOIN stage_probability AS s ON s.stage_key = lower(trim(b.stage))
+),
+periods AS (SELECT unnest([true, false]) AS is_current)
 SELECT
-    c.bookings,
-    c.won_deals,
-    c.lost_deals,
+    k.is_current,
+    coalesce(c.bookings, 0)                                        AS bookings,
+    coalesce(c.won_deals, 0)                                       AS won_deals,
+    coalesce(c.lost_deals, 0)                                      AS lost_deals,
     c.won_deals::DOUBLE / nullif(c.won_deals + c.lost_deals, 0)   AS win_rate_count,
     c.bookings::DOUBLE / nullif(c.bookings + c.lost_amount, 0)     AS win_rate_value,
     c.avg_deal_size,
     p.open_pipeline,
     p.weighted_pipeline,
-    p.open_deals,
+    CAST(p.open_deals AS BIGINT)                                   AS open_deals,
     list_sort(list_distinct(
         coalesce(c.currencies, []) || coalesce(p.currencies, [])
     ))                                                             AS currencies
-FROM closed_in_period AS c, open_now AS p
+FROM periods AS k
+LEFT JOIN closed_in_periods AS c ON c.is_current = k.is_current
+CROSS JOIN open_now AS p
+ORDER BY k.is_current DESC
 """
 
 # Bookings per calendar month for the `$months` months ending with $last_month, zero-filled
-# so a month without wins shows as 0 instead of vanishing from the chart.
+# so a month without wins shows as 0 instead of vanishing from the chart. Won deals are
+# summed per close day first (a date key), so the month is worked out once per day.
 MONTHLY_BOOKINGS_SQL = f"""
 WITH months AS (
     SELECT CAST(m AS DATE) AS month
@@ -77,19 +94,24 @@ WITH months AS (
         INTERVAL 1 MONTH
     ) AS t(m)
 ),
-won AS (
-    SELECT CAST(date_trunc('month', o.close_date) AS DATE) AS month, o.amount
+won_days AS (
+    SELECT o.close_date, sum(o.amount) AS amount, count(*) AS won_deals
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
     WHERE o.is_won
       AND o.close_date >= CAST($last_month AS DATE) - to_months($months - 1)
       AND o.close_date < CAST($last_month AS DATE) + INTERVAL 1 MONTH
       AND {owner_filter_sql("o.owner")}
+    GROUP BY o.close_date
+),
+won AS (
+    SELECT CAST(date_trunc('month', close_date) AS DATE) AS month, amount, won_deals
+    FROM won_days
 )
 SELECT
     m.month,
-    coalesce(sum(w.amount), 0)::DOUBLE AS bookings,
-    count(w.month)                     AS won_deals
+    coalesce(sum(w.amount), 0)::DOUBLE        AS bookings,
+    coalesce(sum(w.won_deals), 0)::BIGINT     AS won_deals
 FROM months AS m
 LEFT JOIN won AS w USING (month)
 GROUP BY m.month
@@ -148,19 +170,10 @@ def _money(value: Any) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def headline(
-    con: duckdb.DuckDBPyConnection,
-    scope: Scope,
-    *,
-    stages: tuple[Stage, ...] | list[Stage] | None = None,
-    include_pipeline: bool = True,
-) -> Headline:
-    """The headline figures for `scope` (stages default to the ones saved in settings)."""
-    params = scope.params() | _stage_params(stages if stages is not None else load_stages(con))
-    row = con.execute(HEADLINE_SQL, params).fetchone()
-    (bookings, won, lost, rate_count, rate_value, avg_size, pipe, weighted, open_n, cur) = row
+def _headline(row: tuple[Any, ...], period: Period, include_pipeline: bool) -> Headline:
+    (_, bookings, won, lost, rate_count, rate_value, avg_size, pipe, weighted, open_n, cur) = row
     return Headline(
-        period=scope.period,
+        period=period,
         bookings=_money(bookings) or 0.0,
         won_deals=int(won),
         lost_deals=int(lost),
@@ -174,17 +187,43 @@ def headline(
     )
 
 
+def _headline_rows(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    previous: Period | None,
+    stages: tuple[Stage, ...] | list[Stage] | None,
+) -> list[tuple[Any, ...]]:
+    """HEADLINE_SQL's rows: this period's, then the previous period's (when asked)."""
+    params = scope.params() | _stage_params(stages if stages is not None else load_stages(con))
+    params["previous_start"] = previous.start if previous is not None else scope.period.start
+    return con.execute(HEADLINE_SQL, params).fetchall()
+
+
+def headline(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    include_pipeline: bool = True,
+) -> Headline:
+    """The headline figures for `scope` (stages default to the ones saved in settings)."""
+    current = _headline_rows(con, scope, None, stages)[0]
+    return _headline(current, scope.period, include_pipeline)
+
+
 def headline_with_previous(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
     *,
     stages: tuple[Stage, ...] | list[Stage] | None = None,
 ) -> HeadlineComparison:
-    """Headline for `scope` and for the same filters over the previous period."""
-    stage_list = stages if stages is not None else load_stages(con)
+    """Headline for `scope` and for the same filters over the previous period (one query:
+    the previous period ends the day before this one starts)."""
+    before = scope.period.previous()
+    current, previous = _headline_rows(con, scope, before, stages)
     return HeadlineComparison(
-        current=headline(con, scope, stages=stage_list),
-        previous=headline(con, scope.previous(), stages=stage_list, include_pipeline=False),
+        current=_headline(current, scope.period, True),
+        previous=_headline(previous, before, False),
     )
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.efficiency import efficiency_table
-from analytics.metrics.performance import GROUPINGS, performance_table
+from analytics.metrics.performance import GROUPINGS, attainment_table, performance_table
 from analytics.scope import Scope
 from analytics.settings import ActivityCategory, Stage
 
@@ -104,18 +104,18 @@ def share_of_reps_at_quota(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
     *,
-    stages: tuple[Stage, ...] | list[Stage] | None = None,
     reporting_currency: str | None = None,
+    table: pd.DataFrame | None = None,
 ) -> float | None:
     """Reps at or above 100% of quota / reps with a quota in the period (team/region aware).
 
     Reps without a quota are left out of both sides (they cannot reach a quota they do
     not have); a rep with a quota and no deal counts as below it. None when no rep in
-    scope has a quota.
+    scope has a quota. `table`: the scope's kpi_table or attainment_table by rep, when the
+    caller has it already.
     """
-    table = performance_table(
-        con, scope, "rep", stages=stages, reporting_currency=reporting_currency
-    )
+    if table is None:
+        table = attainment_table(con, scope, "rep", reporting_currency=reporting_currency)
     with_quota = table[table["quota"].notna()]
     if with_quota.empty:
         return None
