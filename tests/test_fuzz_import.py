@@ -5,8 +5,11 @@ never to raise for bad input and never to change anything when it refuses. Hand-
 bad files (tests/ingest/test_ingest_bad_input.py) cover the cases we thought of; these
 properties cover the ones we did not: random bytes, random CSV dialects (delimiter,
 quoting, line ends, BOM), headers mixing real CRM labels with random text, cells in many
-number/date styles, RTL text, emoji, huge fields, formula cells, and several encodings
-with invalid bytes spliced in.
+number/date styles, RTL text, emoji, huge fields, formula cells, several encodings with
+invalid bytes spliced in, and files whose rows are each in their own encoding. Fixed cases
+add what random draws would rarely reach: a 5 MB field, a field beyond the CSV reader's
+64 MB line limit, a UTF-8 file with one cp1251 row, and .xlsx workbooks with real formula
+cells, formula-looking text cells and a 32,767-character cell.
 
 Every case must end in
 - a clean import (loaded / partial / duplicate) whose counts add up and whose import is
@@ -15,9 +18,15 @@ Every case must end in
   full contents, ORDER BY ALL) and the uploads folder exactly as before.
 
 The runs are deterministic (`derandomize=True`, no example database), so a failure
-reproduces on every machine. Cases run per full run: 120 random-byte files + 300 CSV
-files + 120 re-encoded files = 540 imports, plus 4 hand-fed ones; the last full run ended
-435 refused, 55 loaded, 33 partial, 17 duplicate (printed per test with `pytest -s`).
+reproduces on every machine. Cases per full run: 120 random-byte files + 300 CSV files +
+120 re-encoded files + 60 mixed-encoding files = 600 drawn imports, 20 fixed ones through
+the same harness, and 4 hand-fed ones (`pytest -s` prints the totals). The last full run
+(`.venv/bin/python -m pytest -q -s tests/test_fuzz_import.py`, 2 min 17 s) ended, for the
+600 drawn: 472 refused, 78 loaded, 33 partial, 17 duplicate.
+
+Not checked here (the property is import-or-refuse): a file mixing two legacy code pages
+(cp1251 rows and gb18030 rows) loads with one of them decoded wrongly, because one
+encoding is chosen per file and both byte sequences are valid in it.
 """
 
 from __future__ import annotations
@@ -303,10 +312,12 @@ class Harness:
         )
         return out
 
-    def check(self, content: bytes, *, keep_valid: bool = False) -> ImportResult:
+    def check(
+        self, content: bytes, *, keep_valid: bool = False, suffix: str = ".csv"
+    ) -> ImportResult:
         """Import `content` as a new upload and assert the import-or-refuse property."""
         self.cases += 1
-        name = next(self.names)
+        name = next(self.names).removesuffix(".csv") + suffix
         path = self.folder / "in" / name
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(content)
@@ -382,6 +393,7 @@ def harness() -> Iterator[Harness]:
     with tempfile.TemporaryDirectory(prefix="fuzz-import-") as folder:
         h = Harness(Path(folder))
         yield h
+        print(f"\nfuzz harness, whole module: {h.cases} cases, {dict(h.outcomes)}")
         h.close()
 
 
@@ -433,3 +445,124 @@ def test_fuzz_strategies_reach_every_outcome() -> None:
             assert dup.status == "duplicate", dup.message
         finally:
             h.close()
+
+
+# -- mixed encodings inside one file --------------------------------------------------------
+
+ROW_ENCODINGS = ["utf-8", "cp1251", "gb18030", "cp1252", "utf-16-le"]
+
+
+@st.composite
+def mixed_encoding_csv(draw: st.DrawFn) -> bytes:
+    """A header and rows where each row is written in its own encoding (a file pasted
+    together from two exports, or a legacy system that changed code page mid-file)."""
+    headers = ["opportunity_id", "stage", "account", "amount"]
+    names = ["Иванов и партнёры", "张伟贸易", "Müller GmbH", "Ωmega", "plain"]
+    data = ",".join(headers).encode("utf-8") + b"\n"
+    for i in range(draw(st.integers(1, 6))):
+        encoding = draw(st.sampled_from(ROW_ENCODINGS))
+        row = f"M-{i},{draw(st.sampled_from(STAGES))},{draw(st.sampled_from(names))},1000\n"
+        data += row.encode(encoding, errors="replace")
+    return data
+
+
+@settings(FUZZ, max_examples=60)
+@given(content=mixed_encoding_csv(), keep_valid=st.booleans())
+def test_mixed_encodings_in_one_file_import_or_refuse(
+    harness: Harness, content: bytes, keep_valid: bool
+) -> None:
+    harness.check(content, keep_valid=keep_valid)
+    print(f"mixed in one file: {harness.cases} cases so far, {dict(harness.outcomes)}")
+
+
+def test_utf8_file_with_a_cp1251_row_is_refused_by_row(harness: Harness) -> None:
+    """The decision is not a guess: the row whose bytes are not UTF-8 is named."""
+    content = (
+        "opportunity_id,stage,account\nU-1,Discovery,Иванов\n".encode()
+        + "U-2,Discovery,Петров\n".encode("cp1251")
+    )
+    result = harness.check(content)
+    assert result.status == "refused", result.message
+    assert any(p.line == 3 for p in result.problems), result.message
+
+
+# -- huge fields ----------------------------------------------------------------------------
+
+
+def test_multi_megabyte_field_is_refused_with_its_row_and_column(harness: Harness) -> None:
+    """A 5 MB description: the row and column are named; with keep_valid the rest loads."""
+    huge = "é" * (5 * 1024 * 1024)
+    content = (
+        f"opportunity_id,stage,opportunity_name\nH-1,Discovery,{huge}\nH-2,Qualified,fine\n"
+    ).encode()
+    refused = harness.check(content)
+    assert refused.status == "refused", refused.message
+    (problem,) = refused.problems
+    assert (problem.line, problem.column) == (2, "opportunity_name")
+    assert "characters long" in problem.problem and len(problem.value or "") <= 60
+    partial = harness.check(content, keep_valid=True)
+    assert partial.status == "partial", partial.message
+    assert (partial.rows_loaded, partial.rows_rejected) == (1, 1)
+
+
+def test_field_longer_than_a_csv_line_may_be_is_refused(harness: Harness) -> None:
+    """A single field beyond the CSV reader's line limit (64 MB): a refusal, not a crash."""
+    from analytics.ingest.read import MAX_LINE_BYTES
+
+    content = b"opportunity_id,stage,account\nX-1,Discovery," + b"z" * (MAX_LINE_BYTES + 1) + b"\n"
+    result = harness.check(content)
+    assert result.status == "refused", result.message
+
+
+# -- formula cells --------------------------------------------------------------------------
+
+
+def xlsx_bytes(rows: list[list[object]], *, as_text: bool) -> bytes:
+    """A workbook; text starting with '=' is a formula cell unless `as_text` (a string cell
+    holding formula-looking text, as a CRM writes an account named '=cmd|...')."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    if as_text:
+        for cells in wb.active.iter_rows():
+            for c in cells:
+                if isinstance(c.value, str):
+                    c.data_type = "s"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+FORMULA_CELLS = [
+    "=1+2",
+    '=HYPERLINK("http://evil.example","click")',
+    "=cmd|' /C calc'!A0",
+    "x" * 32_767,  # Excel's own limit for one cell
+]
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["formula-cell", "text-cell"])
+@pytest.mark.parametrize("cell", FORMULA_CELLS, ids=["sum", "hyperlink", "dde", "32767-chars"])
+def test_xlsx_formula_and_huge_cells_import_or_refuse(
+    harness: Harness, cell: str, as_text: bool
+) -> None:
+    """A workbook's formulas are never evaluated: the importer reads cached values only, so
+    a formula cell without one (as openpyxl writes it) arrives empty. Formula-looking text
+    in a string cell is data and is stored exactly (exports escape it, see test_exports)."""
+    for column in ("stage", "account"):
+        deal = f"XF-{harness.cases}"
+        row = {"opportunity_id": deal, "stage": "Discovery", "account": "Acme"}
+        row[column] = cell
+        result = harness.check(xlsx_bytes([list(row), list(row.values())], as_text=as_text),
+                               suffix=".xlsx")  # fmt: skip
+        if column == "stage":  # a formula is no stage: empty (required) or unknown
+            assert result.status == "refused", result.message
+            continue
+        assert result.status == "loaded", result.message
+        (account,) = harness.con.execute(
+            "SELECT account FROM opportunities WHERE opportunity_id = ?", [deal]
+        ).fetchone()
+        formula = cell.startswith("=") and not as_text
+        assert account == (None if formula else cell)
