@@ -520,3 +520,36 @@ def test_cli_import_with_a_hostile_mapping_file(
         "SELECT owner, amount FROM opportunities WHERE opportunity_id = 'mapped-cli'"
     ).fetchone() == (LONG, Decimal("77"))
     assert_tables_intact(book.con)
+
+
+# -- the pages, with hostile names in the URL's filters ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("team", "region", "rep"),
+    [(DELETE, KEYWORD, DROP), (FORMAT, FORMULA, CONTROL), (NULL_WORD, None, LONG)],
+    ids=["sql", "format-formula-control", "null-long"],
+)
+def test_pages_filter_on_hostile_names_from_the_url(
+    book: Book, monkeypatch: pytest.MonkeyPatch, team: str, region: str | None, rep: str
+) -> None:
+    """A shared link naming a hostile team and rep: the filters hold them exactly and the
+    Overview shows that rep's bookings; every page renders without an error."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SALES_DB", str(book.path))
+    query = {"kind": "Quarter", "period": "2024-Q2", "team": team, "rep": rep}
+    if region is not None:
+        query["region"] = region
+    at = AppTest.from_file(str(Path(__file__).parent.parent / "dashboard.py"), default_timeout=90)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.sidebar.selectbox(key="team").value == team
+    assert at.sidebar.selectbox(key="rep").value == rep
+    bookings = [m.value for m in at.metric if m.label == "Bookings"]
+    assert bookings == [f"{expected_bookings()[rep]:,.0f}"]
+    for page in ("reps", "funnel", "pipeline", "forecast", "leads", "commissions"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+    assert_tables_intact(book.con)
