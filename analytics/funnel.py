@@ -115,7 +115,8 @@ def _step_keys(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Any]:
 
 
 def _cohort_sql(group: str) -> str:
-    """CTEs `steps`, `scoped` and `cohort` (deals in scope created in the period, grouped)."""
+    """CTEs `steps`, `scoped` and `cohort` (deals in scope created in the period, grouped,
+    each numbered `deal_no`)."""
     return f"""
     steps AS (
         SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
@@ -131,62 +132,88 @@ def _cohort_sql(group: str) -> str:
         LEFT JOIN reps AS r ON r.rep = o.owner
         WHERE {owner_filter_sql("o.owner")}
     ),
-    cohort AS (
-        SELECT * FROM scoped WHERE created_date BETWEEN $period_start AND $period_end
+    cohort AS MATERIALIZED (
+        -- deal_no: a number per deal, cheaper than the text id to partition and join on;
+        -- MATERIALIZED so every reader sees the same numbering
+        SELECT *, row_number() OVER () AS deal_no
+        FROM scoped WHERE created_date BETWEEN $period_start AND $period_end
     )"""
 
 
-def stage_history_ctes(deals: str, name: str) -> str:
+def stage_history_ctes(deals: str, name: str, key: str = "opportunity_id") -> str:
     """CTEs ending in `name`: the `opportunity_stage_history` rows of the deals in CTE `deals`.
 
-    Same columns (opportunity_id, stage, entered_at, origin) and the same rows as the view,
-    for those deals only. Why not read the view: it derives its snapshot rows with a window
-    over every snapshot of every deal, seconds on a million deals with weekly exports,
-    before any filter on the deals applies. The window is per deal, so restricting the
-    snapshots to the deals asked about first gives the same rows at a fraction of the cost
-    (tests/test_funnel.py checks the two agree). `deals` and `name` are fixed identifiers.
+    Same rows and columns (`key`, stage, entered_at, origin) as the view, for those deals
+    only. Why not read the view: even with its filters pushed down, it decides "has CRM
+    history" against every imported row; restricting both sources to the deals asked about
+    first is cheaper (tests/test_funnel.py checks the two agree). `key` is the deal column
+    carried into the rows: `opportunity_id`, or a unique number the caller gave each deal
+    in `deals` (a number partitions and joins faster than the text id). `deals`, `name`
+    and `key` are fixed identifiers chosen by code.
     """
+    # with the id itself a semi join keeps one row per history row whatever `deals` holds
+    by_id = key == "opportunity_id"
+    join = "SEMI JOIN" if by_id else "JOIN"
+    crm_key = "h.opportunity_id" if by_id else f"d.{key}"
+    snap_key = "s.opportunity_id" if by_id else f"b.{key}"
+    bare = "d.opportunity_id" if by_id else f"d.opportunity_id, d.{key}"
     return f"""
     {name}_crm AS (
-        SELECT h.opportunity_id, h.stage, h.entered_at
+        SELECT {crm_key}, h.stage, h.entered_at
         FROM stage_history_imported AS h
-        SEMI JOIN {deals} AS d ON d.opportunity_id = h.opportunity_id
+        {join} {deals} AS d ON d.opportunity_id = h.opportunity_id
     ),
     {name}_bare AS (
         -- deals without CRM history: usually few, and when none the snapshots go unread
-        SELECT d.opportunity_id FROM {deals} AS d
-        ANTI JOIN {name}_crm AS c ON c.opportunity_id = d.opportunity_id
+        SELECT {bare} FROM {deals} AS d
+        ANTI JOIN {name}_crm AS c ON c.{key} = d.{key}
     ),
     {name}_snap AS (
-        SELECT s.opportunity_id, s.stage, s.snapshot_date,
-               lag(s.stage) OVER (PARTITION BY s.opportunity_id ORDER BY s.snapshot_date)
+        SELECT {snap_key}, s.stage, s.snapshot_date,
+               lag(s.stage) OVER (PARTITION BY {snap_key} ORDER BY s.snapshot_date)
                    AS previous_stage
         FROM opportunity_snapshots AS s
-        SEMI JOIN {name}_bare AS b ON b.opportunity_id = s.opportunity_id
+        {join} {name}_bare AS b ON b.opportunity_id = s.opportunity_id
     ),
     {name} AS (
-        SELECT opportunity_id, stage, entered_at, 'history' AS origin FROM {name}_crm
+        SELECT {key}, stage, entered_at, 'history' AS origin FROM {name}_crm
         UNION ALL
-        SELECT opportunity_id, stage, CAST(snapshot_date AS TIMESTAMP), 'snapshot'
+        SELECT {key}, stage, CAST(snapshot_date AS TIMESTAMP), 'snapshot'
         FROM {name}_snap
         WHERE previous_stage IS DISTINCT FROM stage
     )"""
 
 
-def _funnel_sql(group: str) -> str:
-    """One pass over the cohort's stage history, two kinds of rows (column `part`).
+def _funnel_sql(group: str, won_step: int) -> str:
+    """One pass over the cohort's stage history, three kinds of rows (column `part`).
 
     * part 'reach': deals per (group, furthest step) -- counts and amounts by outcome,
       method counts;
-    * part 'days': per (group, step), the median of deals' completed days in the step;
+    * part 'days': per (group, step), the median of deals' completed days in the step
+      (`deals`: how many deals had one);
     * part 'undated': in `deals`, the deals in scope without a created date (no cohort).
 
-    One query rather than two so the history is read and joined to the cohort once.
+    One query so the history is read and joined to the cohort once. Each deal's history
+    is folded into one row (furthest step, row counts, completed days per open step as
+    columns `days_0` ..), so the medians and the reach counts read the cohort's deals,
+    not their history rows. `won_step` (an int from the stage list) sets how many day
+    columns there are.
     """
+    open_steps = range(won_step)
+    day_columns = ",\n".join(f"sum(days) FILTER (WHERE step = {k}) AS days_{k}" for k in open_steps)
+    day_rows = "".join(
+        f"""
+    UNION ALL
+    SELECT 'days', grp, {k}, count(days_{k}), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, median(days_{k})
+    FROM placed
+    GROUP BY grp"""
+        for k in open_steps
+    )
     return f"""
     WITH {_cohort_sql(group)},
     priced AS ({priced_sql("cohort")}),
-    {stage_history_ctes("cohort", "history_rows")},
+    {stage_history_ctes("cohort", "history_rows", key="deal_no")},
     stage_step AS (
         -- the step of each stage label present (a handful), so rows join on the raw label
         SELECT l.stage, st.step
@@ -194,41 +221,32 @@ def _funnel_sql(group: str) -> str:
         JOIN steps AS st ON st.stage_key = lower(trim(l.stage))
     ),
     stays AS (
-        SELECT h.opportunity_id, h.origin, st.step,
+        -- each row's stay: from entering its stage to the deal's next row (NULL: last row)
+        SELECT h.deal_no, h.origin, st.step,
                epoch(lead(h.entered_at) OVER (
-                   PARTITION BY h.opportunity_id
+                   PARTITION BY h.deal_no
                    ORDER BY h.entered_at, st.step NULLS LAST
                ) - h.entered_at) / 86400.0 AS days
         FROM history_rows AS h
         LEFT JOIN stage_step AS st ON st.stage = h.stage
     ),
-    per_step AS (
-        -- per deal and step (NULL: lost or unknown stages): completed days, rows, CRM rows
-        SELECT opportunity_id, step,
-               sum(days) AS days, count(*) AS all_rows,
-               count(*) FILTER (WHERE origin = 'history') AS crm_rows
-        FROM stays
-        GROUP BY opportunity_id, step
-    ),
     hist AS (
-        SELECT opportunity_id, max(step) AS hist_step,
-               sum(crm_rows) AS crm_rows, sum(all_rows) AS all_rows
-        FROM per_step
-        GROUP BY opportunity_id
-    ),
-    per_deal_days AS (
-        SELECT opportunity_id, step, days
-        FROM per_step
-        WHERE step IS NOT NULL AND step < $won_step AND days IS NOT NULL
+        -- per deal: furthest step seen, rows (all, CRM), completed days per open step
+        SELECT deal_no, max(step) AS hist_step,
+               count(*) FILTER (WHERE origin = 'history') AS crm_rows, count(*) AS all_rows,
+               {day_columns}
+        FROM stays
+        GROUP BY deal_no
     ),
     deal AS (
         SELECT p.grp, p.is_won, p.is_closed, p.amount_rc, p.unpriced,
                p.amount IS NULL AS no_amount,
                coalesce(h.crm_rows > 0 OR h.all_rows >= 2, false) AS from_history,
                coalesce(h.crm_rows = 0 AND h.all_rows >= 2, false) AS from_snapshots,
-               greatest(coalesce(h.hist_step, -1), coalesce(cs.step, -1)) AS seen_step
+               greatest(coalesce(h.hist_step, -1), coalesce(cs.step, -1)) AS seen_step,
+               {", ".join(f"h.days_{k}" for k in open_steps)}
         FROM priced AS p
-        LEFT JOIN hist AS h ON h.opportunity_id = p.opportunity_id
+        LEFT JOIN hist AS h ON h.deal_no = p.deal_no
         LEFT JOIN steps AS cs ON cs.stage_key = lower(trim(p.stage))
     ),
     placed AS (
@@ -252,13 +270,7 @@ def _funnel_sql(group: str) -> str:
            count(*) FILTER (WHERE unpriced OR no_amount)              AS unpriced,
            NULL::DOUBLE                                               AS median_days
     FROM placed
-    GROUP BY grp, furthest
-    UNION ALL
-    SELECT 'days', c.grp, p.step, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, median(p.days)
-    FROM per_deal_days AS p
-    JOIN cohort AS c ON c.opportunity_id = p.opportunity_id
-    GROUP BY c.grp, p.step
+    GROUP BY grp, furthest{day_rows}
     UNION ALL
     SELECT 'undated', NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, NULL
@@ -423,7 +435,7 @@ def _funnels(
     if len(steps) < 2:
         raise ValueError("the stage list needs at least one open stage and a won stage")
     params = _params(con, scope, stage_list)
-    rows = run_sql(con, _funnel_sql(group), params)
+    rows = run_sql(con, _funnel_sql(group, params["won_step"]), params)
     reach = rows[rows["part"] == "reach"].rename(columns={"step": "furthest"})
     days = rows[rows["part"] == "days"].rename(columns={"deals": "stays"})
     undated = int(rows.loc[rows["part"] == "undated", "deals"].sum())
