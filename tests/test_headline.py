@@ -138,6 +138,27 @@ def test_previous_period_and_deltas(loaded: duckdb.DuckDBPyConnection) -> None:
     assert cmp.delta("open_pipeline") is None
 
 
+@pytest.mark.parametrize(
+    ("label", "filters"),
+    [
+        ("2024-Q2", {}),
+        ("2024-Q3", {}),
+        ("2024-05", {"team": "East"}),
+        ("2024", {"rep": "Dan Ghost"}),
+        ("2024-Q2", {"region": "AMER"}),
+    ],
+)
+def test_one_scan_equals_two_headlines(
+    loaded: duckdb.DuckDBPyConnection, label: str, filters: dict[str, str]
+) -> None:
+    """headline_with_previous reads both periods in one scan: each side must equal the
+    headline of its own period (the previous one without the "now" pipeline figures)."""
+    scope = Scope(Period.parse(label), **filters)
+    cmp = headline_with_previous(loaded, scope)
+    assert cmp.current == headline(loaded, scope)
+    assert cmp.previous == headline(loaded, scope.previous(), include_pipeline=False)
+
+
 def test_delta_against_empty_period_is_none(loaded: duckdb.DuckDBPyConnection) -> None:
     """2023-11 had no closed deal: its win rate is None, so the delta is None too."""
     cmp = headline_with_previous(loaded, Scope(Period.parse("2023-12")))

@@ -54,6 +54,7 @@ import pytest
 from analytics.ingest import import_file
 from analytics.metrics.headline import headline
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, share_of_reps_at_quota
+from analytics.metrics.performance import ATTAINMENT_COLUMNS, attainment_table
 from analytics.scope import Period, Scope
 from analytics.settings import DEFAULT_STAGES, Stage, save_reporting_currency, save_stages
 
@@ -314,6 +315,48 @@ def test_share_of_reps_at_quota(kpi_db: duckdb.DuckDBPyConnection) -> None:
     assert share_of_reps_at_quota(kpi_db, Scope(q2, region="AMER")) == pytest.approx(0.5)
     assert share_of_reps_at_quota(kpi_db, Scope(q2, rep="Ann Lee")) == pytest.approx(1.0)
     assert share_of_reps_at_quota(kpi_db, Scope(Period.parse("2023-01"))) is None
+
+
+ATTAINMENT_SCOPES = [
+    ("2024-Q2", "rep", {}),
+    ("2024-Q2", "team", {}),
+    ("2024-Q2", "region", {}),
+    ("2024-Q2", "company", {}),
+    ("2024-Q2", "rep", {"team": "East"}),
+    ("2024-Q2", "rep", {"rep": "Dan Ghost"}),
+    ("2024-Q1", "rep", {}),
+    ("2024-05", "rep", {"region": "AMER"}),
+    ("2023-01", "rep", {}),
+]
+
+
+@pytest.mark.parametrize(("label", "by", "filters"), ATTAINMENT_SCOPES)
+def test_attainment_table_equals_the_kpi_table(
+    kpi_db: duckdb.DuckDBPyConnection, label: str, by: str, filters: dict[str, str]
+) -> None:
+    """The quadrant's previous period and the share at quota read attainment_table: its
+    figures must be kpi_table's. It lists the roster and the groups with a deal closed in
+    the period or a quota; a group kpi_table adds for open or newly created deals only has
+    nothing closed and no quota (so no attainment), and bookings, empty there without a
+    deal closed in the period, count as 0 towards attainment in both."""
+    scope = Scope(Period.parse(label), **filters)
+    full = kpi_table(kpi_db, scope, by)
+    lean = attainment_table(kpi_db, scope, by)
+    assert list(lean.columns) == [by, *ATTAINMENT_COLUMNS]
+    listed = full[by].isin(lean[by]) | (full[by].isna() & lean[by].isna().any())
+    others = full[~listed]
+    assert (others["won_deals"] + others["lost_deals"] == 0).all()
+    assert others["quota"].isna().all()
+    full = full[listed].reset_index(drop=True)
+    assert lean[by].tolist() == full[by].tolist()
+    for column in ("won_deals", "lost_deals", "quota", "quota_attainment"):
+        assert lean[column].tolist() == pytest.approx(full[column].tolist(), nan_ok=True), column
+    closed = full["won_deals"] + full["lost_deals"] > 0
+    assert lean["bookings"][closed].tolist() == pytest.approx(full["bookings"][closed].tolist())
+    assert lean["bookings"][~closed].isna().all()
+    assert [None if pd.isna(v) else bool(v) for v in lean["at_or_above_quota"]] == list(
+        full["at_or_above_quota"]
+    )
 
 
 def test_weighted_pipeline_follows_the_stage_settings(kpi_db: duckdb.DuckDBPyConnection) -> None:

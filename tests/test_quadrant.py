@@ -220,6 +220,28 @@ def test_quadrant_figures_are_kpi_table_figures(book: duckdb.DuckDBPyConnection)
         assert row["bookings"] == pytest.approx(table.loc[row["rep"], "bookings"])
 
 
+@pytest.mark.parametrize("x_metric", ["quota_attainment", "bookings"])
+@pytest.mark.parametrize("scope", [Q2, Scope(Q2.period, team="West")], ids=["all", "West"])
+def test_given_tables_give_the_same_quadrant(
+    book: duckdb.DuckDBPyConnection, x_metric: str, scope: Scope
+) -> None:
+    """The page hands the quadrant its leaderboard table; the previous period's full
+    kpi_table and the default attainment_table must place every rep alike."""
+    alone = quadrant(book, scope, x_metric=x_metric)
+    board = kpi_table(book, scope, "rep")
+    given = quadrant(book, scope, x_metric=x_metric, current=board)
+    full_before = quadrant(
+        book, scope, x_metric=x_metric, previous=kpi_table(book, scope.previous(), "rep")
+    )
+    for other in (given, full_before):
+        assert other.attrs == alone.attrs
+        assert other[["rep", "quadrant", "low_sample", "note"]].equals(
+            alone[["rep", "quadrant", "low_sample", "note"]]
+        )
+        for column in ("x", "y", "bookings", "previous_bookings", "previous_quota_attainment"):
+            assert other[column].tolist() == pytest.approx(alone[column].tolist(), nan_ok=True)
+
+
 def test_low_sample_threshold_is_adjustable(book: duckdb.DuckDBPyConnection) -> None:
     rows = _by_rep(quadrant(book, Q2, min_closed_deals=4))
     assert [r for r in rows if rows[r]["low_sample"]] == [
