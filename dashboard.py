@@ -131,7 +131,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access) -> Scope:
         st.session_state[_ui.DEALS_COUNT_KEY] = options.opportunity_count
         if options.opportunity_count == 0:
             st.caption("No deals loaded yet: see the Data page.")
-        else:
+        elif access.sees_everything:  # the company's deal count is not a manager's figure
             st.caption(f"{options.opportunity_count:,} deals in the database.")
     return Scope(period=period, team=team, region=region, rep=rep, access=access)
 
