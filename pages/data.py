@@ -5,6 +5,10 @@ before anything is written, so ops see a wrong guess before it lands. A hand-fix
 can be saved by name (data/mappings/NAME.json beside the database) and picked again next
 month. The import itself is analytics.ingest.import_file: all or nothing per file, or
 'load valid rows, quarantine the rest' when ops ask for it.
+
+An import can be rolled back here (analytics.backup.rollback_import: exactly, or refused
+with the reason), behind a confirmation. Backups are listed but restored from the command
+line: a restore swaps the database file, which the running dashboard holds open.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analytics.backup import RollbackRefused, list_backups, rollback_import
+from analytics.errors import strip_paths
 from analytics.ingest import (
     KINDS,
     ImportResult,
@@ -37,6 +43,8 @@ DATE_ORDERS: dict[str, str | None] = {"(detect)": None, "day/month/year": "dmy",
                                       "month/day/year": "mdy"}  # fmt: skip
 UPLOAD_DIR_KEY = "upload_dir"
 RESULTS_KEY = "import_results"
+ROLLBACK_RESULT_KEY = "rollback_result"  # (status, message) of the last rollback
+ROLLBACK_ROUND_KEY = "rollback_round"  # bumped after a rollback: fresh, empty widgets
 STATUS_BOX = {"loaded": st.success, "partial": st.warning, "duplicate": st.info}
 MAPPING_NAME = re.compile(r"^[\w][\w .-]{0,63}$")
 
@@ -207,10 +215,9 @@ def run_imports(plans: list[dict[str, Any]], as_of: date | None, keep_valid: boo
                     date_order=plan["date_order"],
                 )
             except Exception as exc:
-                _ui.log.error("import of %s failed", plan["file_name"], exc_info=exc)
+                text = _ui.error_text(f"importing {plan['file_name']}", exc)
                 outcomes.append(
-                    {"file_name": plan["file_name"], "status": "refused",
-                     "message": f"{plan['file_name']}: refused, the import failed: {exc}",
+                    {"file_name": plan["file_name"], "status": "refused", "message": text,
                      "problems": []}
                 )  # fmt: skip
                 continue
@@ -236,7 +243,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         first, *rest = (outcome["message"] or f"{outcome['file_name']}: {outcome['status']}").split(
             "\n"
         )
-        STATUS_BOX.get(outcome["status"], st.error)(first)
+        STATUS_BOX.get(outcome["status"], st.error)(strip_paths(first))
         if rest:
             st.text("\n".join(rest))
     problems = [p for o in outcomes for p in o["problems"]]
@@ -248,7 +255,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         )
 
 
-def show_history() -> None:
+def show_history() -> pd.DataFrame:
     st.header("Import history")
     with _ui.cursor() as cur:
         history = import_history(cur)
@@ -256,6 +263,92 @@ def show_history() -> None:
         st.caption("Nothing imported yet.")
     else:
         st.dataframe(history, hide_index=True)
+    return history
+
+
+def _import_label(row: pd.Series) -> str:
+    as_of = row["as_of_date"]
+    when = row["finished_at"]
+    return (
+        f"#{row['import_id']} · {row['file_name']} · {row['kind']} · as of "
+        f"{as_of:%Y-%m-%d} · {int(row['rows_loaded']):,} rows · imported {when:%Y-%m-%d %H:%M}"
+    )
+
+
+def _do_rollback(import_id: int) -> tuple[str, str]:
+    try:
+        with _ui.cursor() as cur:
+            result = rollback_import(cur, import_id)
+    except RollbackRefused as exc:
+        return "refused", strip_paths(f"{exc} Nothing was changed.")
+    except Exception as exc:
+        return "failed", _ui.error_text(f"rolling back import #{import_id}", exc)
+    return "done", result.message
+
+
+def show_rollback(history: pd.DataFrame) -> None:
+    """Pick an import, confirm, roll back; the outcome is shown after the rerun."""
+    st.header("Roll back an import")
+    st.caption(
+        "Undoes one import exactly: deals go back to their state in the previous export, "
+        "rows it added are removed. When the earlier state is not in the database (an "
+        "import that replaced reps, quotas, ... or a same-day export), the rollback is "
+        "refused and a backup has to be restored instead."
+    )
+    outcome = st.session_state.pop(ROLLBACK_RESULT_KEY, None)
+    if outcome is not None:
+        status, message = outcome
+        {"done": st.success, "refused": st.warning}.get(status, st.error)(message)
+    if history.empty:
+        st.caption("Nothing to roll back.")
+        return
+    round_ = st.session_state.get(ROLLBACK_ROUND_KEY, 0)
+    labels = {int(row["import_id"]): _import_label(row) for _, row in history.iterrows()}
+    pick = st.selectbox(
+        "Import to roll back",
+        list(labels),
+        index=None,
+        format_func=labels.get,
+        placeholder="Choose an import",
+        key=f"rollback_pick:{round_}",
+    )
+    if pick is None:
+        return
+    st.warning(
+        f"Rolling back import #{pick} changes the figures on every page. It cannot be "
+        "undone from here (a backup can be restored from the command line)."
+    )
+    confirmed = st.checkbox(
+        f"Yes, roll back import #{pick}", key=f"rollback_confirm:{round_}:{pick}"
+    )
+    if st.button("Roll back", key="rollback", disabled=not confirmed):
+        st.session_state[ROLLBACK_RESULT_KEY] = _do_rollback(pick)
+        st.session_state[ROLLBACK_ROUND_KEY] = round_ + 1
+        st.rerun()  # the history, the sidebar filters and the figures change with it
+
+
+def show_backups() -> None:
+    backups = list_backups(_ui.data_dir())
+    with st.expander(f"Backups ({len(backups)})"):
+        st.caption(
+            "A backup is taken automatically before every import that replaces data (the 20 "
+            "newest are kept), and by hand with `python -m analytics backup`. To restore one, "
+            "stop the dashboard and run `python -m analytics restore backups/FILE`: the "
+            "database it replaces is itself backed up first."
+        )
+        if not backups:
+            st.caption("No backups yet.")
+            return
+        frame = pd.DataFrame(
+            {
+                "file": [p.name for p in backups],
+                "taken": [
+                    pd.Timestamp.fromtimestamp(p.stat().st_mtime).floor("s") for p in backups
+                ],
+                "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
+            }
+        )
+        st.dataframe(frame, hide_index=True)
 
 
 def render() -> None:
@@ -295,7 +388,9 @@ def render() -> None:
 
     if st.session_state.get(RESULTS_KEY):
         show_results(st.session_state[RESULTS_KEY])
-    show_history()
+    history = show_history()
+    show_rollback(history)
+    show_backups()
 
 
 _ui.run_page(render)

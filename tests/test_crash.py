@@ -5,10 +5,10 @@ copy of one database, killed with SIGKILL at a chosen point. The points are foun
 outside, without hooks in the code: the upload file open in the child (/proc/PID/fd), the
 backup's temporary file, the finished backup, the kept copy of the upload (made inside the
 import's transaction, just before its `imports` row and COMMIT), and then plain delays
-that land wherever the import happens to be (inserting, committing, checkpointing at
-close). Afterwards the database must open and hold exactly the state before the import or
-the state after a complete one: row counts and a checksum of every row of the tables an
-import writes.
+(fractions of a complete run's time) that land wherever the import happens to be
+(inserting, committing, checkpointing at close). Afterwards the database must open and
+hold exactly the state before the import or the state after a complete one: row counts
+and a checksum of every row of the tables an import writes.
 """
 
 from __future__ import annotations
@@ -117,6 +117,12 @@ def upload_kept(run: Path) -> bool:
     return any(p.is_file() for p in (run / "uploads").glob("*/*/*"))
 
 
+def committing(run: Path) -> bool:
+    """The WAL holds the import's commit (it is written then, and merged at close)."""
+    wal = run / "sales.duckdb.wal"
+    return upload_kept(run) and wal.is_file() and wal.stat().st_size > 0
+
+
 # name -> (condition on (pid, run dir, upload), whether the import cannot have committed yet)
 POINTS: dict[str, tuple[Callable[[int, Path, Path], bool], bool]] = {
     "reading the upload (hash pass)": (lambda pid, run, up: upload_open(pid, up), True),
@@ -126,8 +132,13 @@ POINTS: dict[str, tuple[Callable[[int, Path, Path], bool], bool]] = {
         lambda pid, run, up: upload_kept(run),
         False,  # the commit may beat the kill by the poll interval
     ),
+    "committing or checkpointing at close (WAL written)": (
+        lambda pid, run, up: committing(run),
+        False,
+    ),
 }
-DELAYS = (1.0, 2.0, 3.0, 4.5, 6.0)  # seconds after start: wherever the import is by then
+# fractions of a complete run's time (measured in `setup`): wherever the import is by then
+DELAYS = (0.2, 0.4, 0.6, 0.75, 0.85, 0.9, 0.95, 0.98)
 
 
 @pytest.fixture(scope="module")
@@ -145,15 +156,24 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         root / "upload.csv", range(BASE_ROWS // 2, BASE_ROWS // 2 + IMPORT_ROWS), "Demo"
     )
     complete = fresh_copy(base_db, root / "complete")
+    started = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "analytics", "import", str(upload), "--db", str(complete),
          "--as-of", "2024-03-02"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+    duration = time.monotonic() - started
     before, after = checksum(base_db), checksum(complete)
     assert before != after
-    return {"root": root, "base": base_db, "upload": upload, "before": before, "after": after}
+    return {
+        "root": root,
+        "base": base_db,
+        "upload": upload,
+        "before": before,
+        "after": after,
+        "duration": duration,
+    }
 
 
 def fresh_copy(base_db: Path, folder: Path) -> Path:
@@ -218,11 +238,12 @@ def test_kill_at_a_point_leaves_the_database_before_or_after(
     pytest.fail(f"the import never stopped at {point!r} in 3 runs")
 
 
-@pytest.mark.parametrize("delay", DELAYS)
+@pytest.mark.parametrize("fraction", DELAYS)
 def test_kill_after_a_delay_leaves_the_database_before_or_after(
-    setup: dict[str, Any], delay: float
+    setup: dict[str, Any], fraction: float
 ) -> None:
-    db_file = fresh_copy(setup["base"], setup["root"] / f"delay-{delay}")
+    delay = fraction * setup["duration"]
+    db_file = fresh_copy(setup["base"], setup["root"] / f"delay-{fraction}")
     proc = start_import(db_file, setup["upload"])
     started = time.monotonic()
     killed = kill_when(proc, lambda: time.monotonic() - started >= delay)
@@ -230,4 +251,4 @@ def test_kill_after_a_delay_leaves_the_database_before_or_after(
         assert proc.returncode == 0
     outcome = check_after_crash(setup, db_file, must_be_before=False)
     what = "killed" if killed else "finished before the kill"
-    print(f"{what} at {delay} s: database as {outcome} the import")
+    print(f"{what} at {delay:.1f} s ({fraction:.0%} of a full run): database as {outcome} it")

@@ -106,7 +106,10 @@ class ImportResult:
                     f"  {plural(self.rows_rejected, 'row')} rejected (kept in quarantine):"
                 )
         if self.backup_path and self.status in ("loaded", "partial"):
-            lines.append(f"  The database as it was before this import: {self.backup_path}")
+            lines.append(
+                "  The database as it was before this import is backed up as "
+                f"backups/{Path(self.backup_path).name}."
+            )
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
