@@ -90,7 +90,7 @@ def escape_text(value: Any) -> Any:
     return value
 
 
-def _escaped(df: pd.DataFrame) -> pd.DataFrame:
+def escaped(df: pd.DataFrame) -> pd.DataFrame:
     """A copy with every text cell (and the column names) escaped; numbers unchanged.
 
     Every column that is not numbers, flags or dates is checked cell by cell, whatever
@@ -117,7 +117,7 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
 
     Missing values are empty cells, never 'nan' or 'None'.
     """
-    text = _escaped(df).to_csv(index=False, lineterminator="\r\n")
+    text = escaped(df).to_csv(index=False, lineterminator="\r\n")
     return ("\ufeff" + text).encode("utf-8")
 
 
@@ -162,7 +162,7 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
     ws = wb.active
     title = "".join(ch for ch in sheet_name if ch not in "[]:*?/\\")[:_MAX_SHEET_TITLE]
     ws.title = title or "data"
-    safe = _escaped(df)
+    safe = escaped(df)
     ws.append([str(c) for c in safe.columns])
     for cell in ws[1]:
         cell.font = Font(bold=True)

@@ -34,7 +34,7 @@ import pandas as pd
 from analytics import db
 from analytics.commissions.report import commissions_report_arguments, report_commissions
 from analytics.drilldown import data_version  # noqa: F401  (re-exported: pages use it)
-from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY  # noqa: F401  (re-exported)
+from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY, escaped  # noqa: F401  (re-exported)
 from analytics.forecast.cli import forecast_report_arguments, report_forecast
 from analytics.funnel import funnel_report_arguments, report_funnel
 from analytics.leads import leads_report_arguments, report_leads
@@ -205,10 +205,12 @@ def write(df: pd.DataFrame, fmt: str, out: TextIO) -> None:
     """CSV (header + rows, empty cell for a missing value) or a JSON array of objects.
 
     Numbers keep full precision in both, so a script comparing with the page gets
-    exactly the same figure.
+    exactly the same figure. CSV text cells that a spreadsheet would run as a formula
+    (=, +, -, @...) get a leading quote, as in the pages' downloads: a scheduled report
+    is often mailed and opened in Excel. JSON is for programs and keeps text as is.
     """
     if fmt == "csv":
-        df.to_csv(out, index=False, lineterminator="\n")
+        escaped(df).to_csv(out, index=False, lineterminator="\n")
     elif fmt == "json":
         records = [{str(k): _plain(v) for k, v in row.items()} for row in df.to_dict("records")]
         json.dump(records, out, ensure_ascii=False, indent=1)

@@ -217,6 +217,29 @@ def test_write_formats() -> None:
     assert out.getvalue() == "rep,win_rate\nAnn,0.5\n,\n"
 
 
+@pytest.mark.parametrize(
+    ("rep", "in_csv"),
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("Ann", "Ann"),
+    ],
+)
+def test_csv_report_cells_never_run_in_a_spreadsheet(rep: str, in_csv: str) -> None:
+    """Reports are mailed and opened in Excel: formula text is quoted, numbers are not."""
+    frame = pd.DataFrame({"rep": [rep], "bookings": [-1500.0]})
+    out = io.StringIO()
+    write(frame, "csv", out)
+    got = pd.read_csv(io.StringIO(out.getvalue()), keep_default_na=False)
+    assert got["rep"].tolist() == [in_csv]
+    assert got["bookings"].tolist() == [-1500.0]  # a negative number stays a number
+    out = io.StringIO()
+    write(frame, "json", out)
+    assert json.loads(out.getvalue())[0]["rep"] == rep  # JSON is for programs: unchanged
+
+
 def test_every_kpi_has_a_unit() -> None:
     assert set(KPI_UNITS) == set(KPI_COLUMNS)
 
