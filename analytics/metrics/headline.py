@@ -16,9 +16,9 @@ import pandas as pd
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
-# One scan of the deals in scope serves a period and the one before it: deals closed in
-# either (counted and summed per period) and deals open now (per stage and currency, so
-# the stage's probability is looked up a handful of times, not once per deal). Only the
+# One statement serves a period and the one before it: deals closed in either and deals
+# open now, each counted and summed per currency (and outcome or stage) first, so the
+# stage's probability is looked up a handful of times, not once per deal, and only the
 # columns the cards use are read. The stage probabilities come from settings (bound as two
 # parallel lists), not from the file's probability column, so every weighted figure
 # follows the one stage list ops keep. `$previous_start` is the previous period's first
@@ -27,29 +27,39 @@ HEADLINE_SQL = f"""
 WITH stage_probability AS (
     SELECT unnest($stage_keys) AS stage_key, unnest($stage_probabilities) AS probability
 ),
-deals AS NOT MATERIALIZED (
-    SELECT o.amount, o.currency, o.stage, o.is_won, o.is_closed, o.close_date
+closed_buckets AS (
+    SELECT
+        o.close_date >= $period_start                       AS is_current,
+        o.is_won,
+        o.currency,
+        count(*)                                            AS deals,
+        count(o.amount)                                     AS with_amount,
+        sum(o.amount)                                       AS amount
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
-    WHERE {owner_filter_sql("o.owner")}
+    WHERE o.is_closed
+      AND o.close_date BETWEEN $previous_start AND $period_end
+      AND {owner_filter_sql("o.owner")}
+    GROUP BY ALL
 ),
 closed_in_periods AS (
     SELECT
-        close_date >= $period_start                         AS is_current,
-        count(*) FILTER (WHERE is_won)                      AS won_deals,
-        count(*) FILTER (WHERE NOT is_won)                  AS lost_deals,
+        is_current,
+        coalesce(sum(deals) FILTER (WHERE is_won), 0)       AS won_deals,
+        coalesce(sum(deals) FILTER (WHERE NOT is_won), 0)   AS lost_deals,
         coalesce(sum(amount) FILTER (WHERE is_won), 0)      AS bookings,
         coalesce(sum(amount) FILTER (WHERE NOT is_won), 0)  AS lost_amount,
-        avg(amount) FILTER (WHERE is_won)                   AS avg_deal_size,
+        CAST(sum(amount) FILTER (WHERE is_won) AS DOUBLE)
+            / nullif(sum(with_amount) FILTER (WHERE is_won), 0) AS avg_deal_size,
         list(DISTINCT currency) FILTER (WHERE currency IS NOT NULL) AS currencies
-    FROM deals
-    WHERE is_closed AND close_date BETWEEN $previous_start AND $period_end
-    GROUP BY ALL
+    FROM closed_buckets
+    GROUP BY is_current
 ),
 open_buckets AS (
-    SELECT stage, currency, count(*) AS deals, sum(amount) AS amount
-    FROM deals
-    WHERE NOT is_closed
+    SELECT o.stage, o.currency, count(*) AS deals, sum(o.amount) AS amount
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE NOT o.is_closed AND {owner_filter_sql("o.owner")}
     GROUP BY ALL
 ),
 open_now AS (
@@ -65,8 +75,8 @@ periods AS (SELECT unnest([true, false]) AS is_current)
 SELECT
     k.is_current,
     coalesce(c.bookings, 0)                                        AS bookings,
-    coalesce(c.won_deals, 0)                                       AS won_deals,
-    coalesce(c.lost_deals, 0)                                      AS lost_deals,
+    CAST(coalesce(c.won_deals, 0) AS BIGINT)                       AS won_deals,
+    CAST(coalesce(c.lost_deals, 0) AS BIGINT)                      AS lost_deals,
     c.won_deals::DOUBLE / nullif(c.won_deals + c.lost_deals, 0)   AS win_rate_count,
     c.bookings::DOUBLE / nullif(c.bookings + c.lost_amount, 0)     AS win_rate_value,
     c.avg_deal_size,
