@@ -16,7 +16,8 @@ the company-wide scope (no team/region/rep filter, the pages' default view):
 * **pandas**: the same figures from DataFrames -- headline, previous period and the
   12-month trend; every ``KPI_COLUMNS`` figure per rep (dated FX conversion with
   ``merge_asof``, stage weights, pro-rated quotas, activity mix, touches, lead response),
-  the previous period's performance figures and the quadrant classification.
+  the previous period's bookings, deals closed, quotas and attainment (what the quadrant
+  needs, as on the analytics side) and the quadrant classification.
 
 Method, chosen so that the comparison flatters pandas rather than the project:
 
@@ -415,14 +416,7 @@ def pandas_performance(f: Frames, period: Any) -> pd.DataFrame:
         axis=1,
     )
 
-    q = f.quotas
-    q_start, q_end = q["period_start"], q["period_end"]
-    overlap = (q_start <= end) & (q_end >= start) & (q_end >= q_start)
-    q = q[overlap]
-    inside = (q["period_end"].clip(upper=end) - q["period_start"].clip(lower=start)).dt.days + 1
-    length = (q["period_end"] - q["period_start"]).dt.days + 1
-    quota = (q["amount"].astype(float) * inside / length).groupby(q["owner"]).sum()
-
+    quota = _pandas_quota(f, start, end)
     groups = pd.Index(f.reps["rep"].dropna()).union(deal.index).union(quota.index)
     t = deal.reindex(groups)
     has_deals = t["in_scope"].fillna(0) > 0
@@ -461,6 +455,49 @@ def pandas_performance(f: Frames, period: Any) -> pd.DataFrame:
             "unpriced_deals": t["unpriced"].fillna(0).astype("int64"),
             "median_cycle_days": t["median_cycle_days"],
             "mean_cycle_days": t["mean_cycle_days"],
+        },
+        index=groups,
+    )
+
+
+def _pandas_quota(f: Frames, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """Quota per owner: quota rows overlapping the period, pro-rated by days inside it."""
+    q = f.quotas
+    q_start, q_end = q["period_start"], q["period_end"]
+    q = q[(q_start <= end) & (q_end >= start) & (q_end >= q_start)]
+    inside = (q["period_end"].clip(upper=end) - q["period_start"].clip(lower=start)).dt.days + 1
+    length = (q["period_end"] - q["period_start"]).dt.days + 1
+    return (q["amount"].astype(float) * inside / length).groupby(q["owner"]).sum()
+
+
+def pandas_attainment(f: Frames, period: Any) -> pd.DataFrame:
+    """The previous period's figures the quadrant needs (``attainment_table``): bookings,
+    won and lost deals, quota and attainment per rep, from the deals closed in the period
+    and the quotas only -- the same shortcut the analytics side takes."""
+    o = f.opportunities
+    start, end = _bounds(period)
+    d = o[o["is_closed"] & o["close_date"].between(start, end)]
+    rate, _ = _fx_rate(f, d, end)
+    won_amount = (d["amount"] * rate).where(d["is_won"])
+    g = pd.DataFrame(
+        {"owner": d["owner"], "won": d["is_won"], "lost": ~d["is_won"], "won_amount": won_amount}
+    ).groupby("owner", dropna=False, sort=False)
+    deal = pd.concat([g[["won", "lost"]].sum(), g["won_amount"].sum(min_count=1)], axis=1)
+    quota = _pandas_quota(f, start, end)
+    groups = pd.Index(f.reps["rep"].dropna()).union(deal.index).union(quota.index)
+    t = deal.reindex(groups)
+    won = t["won"].fillna(0).astype("int64")
+    lost = t["lost"].fillna(0).astype("int64")
+    quota = quota.reindex(groups)
+    quota = quota.where(quota != 0)
+    bookings = t["won_amount"].fillna(0).where(won + lost > 0)
+    return pd.DataFrame(
+        {
+            "bookings": bookings,
+            "won_deals": won,
+            "lost_deals": lost,
+            "quota": quota,
+            "quota_attainment": bookings.fillna(0) / quota,
         },
         index=groups,
     )
@@ -631,7 +668,7 @@ def pandas_reps(f: Frames, period: Any) -> dict[str, Any]:
     from analytics.quadrant import DEFAULT_MIN_CLOSED_DEALS
 
     kpis = pandas_kpis(f, period)
-    previous = pandas_performance(f, period.previous())
+    previous = pandas_attainment(f, period.previous())
     quad, metric, split = pandas_quadrant(kpis, previous, DEFAULT_MIN_CLOSED_DEALS)
     return {"kpis": kpis, "quadrant": quad, "x_metric": metric, "x_split": split}
 
