@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -34,6 +35,7 @@ from analytics.ingest import (
     import_history,
     preview_file,
 )
+from analytics.settings import UploadLimits, load_upload_limits
 from pages import _ui
 
 NONE = "—"
@@ -74,7 +76,9 @@ def stash_upload(uploaded: Any) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / Path(uploaded.name).name
     if not path.exists():
-        path.write_bytes(uploaded.getvalue())
+        uploaded.seek(0)
+        with path.open("wb") as out:  # in chunks: no second copy of a big upload in memory
+            shutil.copyfileobj(uploaded, out, 8 * 1024 * 1024)
     return path
 
 
@@ -141,7 +145,7 @@ def _save_mapping_form(mapping: Mapping, key: str) -> None:
         st.success(f"Saved as '{name}': pick it under 'Saved mapping' next time.")
 
 
-def file_panel(uploaded: Any) -> dict[str, Any] | None:
+def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
     """Preview one upload and let ops fix it; returns what to hand to import_file."""
     path = stash_upload(uploaded)
     key = re.sub(r"\W", "_", uploaded.file_id)
@@ -163,7 +167,9 @@ def file_panel(uploaded: Any) -> dict[str, Any] | None:
         mapping = Mapping.load(saved[saved_pick]) if saved_pick in saved else None
         kind = mapping.kind if mapping else (None if kind_pick == DETECT else kind_pick)
         date_order = DATE_ORDERS[order_pick] or (mapping.date_order if mapping else None)
-        preview = preview_file(path, kind=kind, mapping=mapping, file_name=uploaded.name)
+        preview = preview_file(
+            path, kind=kind, mapping=mapping, file_name=uploaded.name, limits=limits
+        )
     except Exception as exc:
         _ui.friendly_error(f"reading {uploaded.name}", exc)
         return None
@@ -179,7 +185,9 @@ def file_panel(uploaded: Any) -> dict[str, Any] | None:
     detected = {f: preview.columns.get(f, "") for f, _ in preview.fields}
     if chosen != detected:  # edited by hand: the mapping now rules
         mapping = Mapping(kind=preview.kind, columns=chosen, date_order=date_order)
-        preview = preview_file(path, kind=preview.kind, mapping=mapping, file_name=uploaded.name)
+        preview = preview_file(
+            path, kind=preview.kind, mapping=mapping, file_name=uploaded.name, limits=limits
+        )
     if preview.missing_required:
         st.warning(
             "Required fields without a column: " + ", ".join(preview.missing_required)
@@ -264,6 +272,16 @@ def show_history() -> pd.DataFrame:
     else:
         st.dataframe(history, hide_index=True)
     return history
+
+
+def limits_help(limits: UploadLimits) -> str:
+    page_mb = int(st.get_option("server.maxUploadSize"))
+    return (
+        f"Up to {min(page_mb, limits.max_file_mb):,} MB per file here; CSV/TSV up to "
+        f"{limits.max_file_mb:,} MB and .xlsx up to {limits.max_xlsx_mb:,} MB, at most "
+        f"{limits.max_rows:,} rows per file. Bigger CSV exports: `python -m analytics "
+        "import FILE` on the server."
+    )
 
 
 def _import_label(row: pd.Series) -> str:
@@ -357,16 +375,19 @@ def render() -> None:
         "Upload CRM exports (Salesforce, HubSpot, Pipedrive, Zoho, Odoo or a hand-made "
         "sheet). Nothing is written until you press Import."
     )
+    with _ui.cursor() as cur:
+        limits = load_upload_limits(cur)
     uploads = st.file_uploader(
         "CRM export files",
         type=["csv", "tsv", "txt", "xlsx"],
         accept_multiple_files=True,
         key="uploads",
+        help=limits_help(limits),
     )
     plans = []
     for uploaded in uploads or []:
         with st.container(border=True):
-            plan = file_panel(uploaded)
+            plan = file_panel(uploaded, limits)
         if plan:
             plans.append(plan)
 

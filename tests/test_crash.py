@@ -204,7 +204,14 @@ def kill_when(
 
 def check_after_crash(setup: dict[str, Any], db_file: Path, must_be_before: bool) -> str:
     state = checksum(db_file)
-    assert state in (setup["before"], setup["after"]), "the database holds part of an import"
+    assert state in (setup["before"], setup["after"]), {
+        table: "as before"
+        if value == setup["before"][table]
+        else "as after"
+        if value == setup["after"][table]
+        else f"neither: {value} (before {setup['before'][table]}, after {setup['after'][table]})"
+        for table, value in state.items()
+    }
     if must_be_before:
         assert state == setup["before"]
     # the crash left nothing in the way: the same upload imports cleanly now
