@@ -19,6 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "sales.duckdb"
 
 
+MEMORY_LIMIT_ENV = "SALES_MEMORY_LIMIT"
+
+
 def default_db_path() -> Path:
     """The database path: $SALES_DB when set, so tests and deployments can point elsewhere."""
     return Path(os.environ.get("SALES_DB", DEFAULT_DB))
@@ -60,6 +63,8 @@ def connect(
     """Open (creating if needed) a database and make sure the schema is current.
 
     Raises DatabaseInUse, with a message fit for users, when another process holds it.
+    $SALES_MEMORY_LIMIT (a DuckDB size such as "2GB") caps DuckDB's memory for the whole
+    process; beyond it, big imports and queries spill to a temp folder beside the file.
     """
     target = Path(path) if path is not None else default_db_path()
     if str(target) != ":memory:":
@@ -70,6 +75,16 @@ def connect(
         if is_lock_error(exc):
             raise DatabaseInUse(in_use_message(target)) from exc
         raise
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit:
+        try:
+            con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error as exc:
+            con.close()
+            raise ValueError(
+                f"{MEMORY_LIMIT_ENV}={limit!r} is not a memory size DuckDB understands "
+                "(write it like 2GB or 512MB)"
+            ) from exc
     if not read_only:
         apply_schema(con)
     return con

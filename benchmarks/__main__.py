@@ -20,6 +20,7 @@ BENCHMARKS: tuple[str, ...] = (
     "benchmarks.bench_kpis",
     "benchmarks.bench_forecast",
     "benchmarks.bench_funnel",
+    "benchmarks.bench_memory",
 )
 
 
