@@ -320,7 +320,7 @@ EVENT_TABLES: dict[str, str] = {
 OPP_COLUMNS = (
     "opportunity_id, opportunity_name, account, owner, stage, source_stage, amount, currency, "
     "probability, forecast_category, created_date, close_date, is_closed, is_won, lead_source, "
-    "deal_type, product"
+    "deal_type, product, bant_budget, bant_authority, bant_need, bant_timing"
 )
 
 

@@ -396,138 +396,169 @@ ORDER BY is_total, leads DESC, grp NULLS LAST
 
 # --- BANT --------------------------------------------------------------------------------
 
-# Column names that carry a BANT field on `opportunities`, first match wins. None exists
-# in the canonical model yet (see docs/metrics.md (Leads) for the proposed schema change);
-# a database extended by hand, or a later schema, is picked up without code changes.
-BANT_CANDIDATES: dict[str, tuple[str, ...]] = {
-    "budget": ("bant_budget", "budget", "budget_confirmed", "has_budget"),
-    "authority": ("bant_authority", "authority", "authority_confirmed", "decision_maker"),
-    "need": ("bant_need", "need", "need_confirmed", "need_identified"),
-    "timing": ("bant_timing", "timing", "timing_confirmed", "timeline"),
+# BANT field -> its column on `opportunities` (nullable BOOLEAN, see docs/data-model.md):
+# NULL = the export the deal came from had no such column ("not recorded"), FALSE = it had
+# one and the deal is not qualified on it.
+BANT_COLUMNS: dict[str, str] = {
+    "budget": "bant_budget",
+    "authority": "bant_authority",
+    "need": "bant_need",
+    "timing": "bant_timing",
 }
 NO_BANT_MESSAGE = "no BANT fields in the data"
-# Text values that mean "not qualified on this field".
-FALSE_TEXT = ("", "no", "n", "false", "f", "0", "none", "unknown", "n/a", "na", "-", "tbd")
+BY_FIELD_COLUMNS = ("field", "column", "opportunities", "recorded", "qualified", "share")
+WIN_RATE_COLUMNS = ("group", "closed", "won", "win_rate")
 
 
 @dataclass(frozen=True)
 class BantSummary:
-    """BANT figures where the fields exist; `available` False (with `message`) otherwise."""
+    """BANT figures for a scope; `available` False (with `message`) when there are none.
+
+    `by_field`: one row per field the data carries (BY_FIELD_COLUMNS); `win_rates`: "full
+    BANT" and "not full BANT" (WIN_RATE_COLUMNS), empty when a field is missing from the
+    data or no closed deal has all four recorded. `missing`: fields no deal has.
+    `unrecorded_closed`: deals closed in the period left out of the win rates.
+    """
 
     available: bool
     message: str
-    columns: dict[str, str] = field(default_factory=dict)  # field -> column used
-    by_field: pd.DataFrame = field(default_factory=pd.DataFrame)
-    win_rates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    columns: dict[str, str] = field(default_factory=dict)  # field -> column, fields in data
+    by_field: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BY_FIELD_COLUMNS))
+    win_rates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=WIN_RATE_COLUMNS))
+    missing: tuple[str, ...] = ()
+    unrecorded_closed: int = 0
 
 
-def bant_columns(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str]]:
-    """BANT field -> (column, DuckDB type) for the fields present on `opportunities`."""
+def bant_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """BANT field -> column, for the fields at least one opportunity has recorded.
+
+    A file opened read-only from before the BANT columns existed has none of them (the
+    schema is only applied on a writable open): that reads as no BANT data, not an error.
+    """
     rows = con.execute(
-        "SELECT lower(column_name), data_type FROM information_schema.columns "
+        "SELECT column_name FROM information_schema.columns "
         "WHERE table_name = 'opportunities' AND table_schema = current_schema()"
     ).fetchall()
-    present = {name: dtype for name, dtype in rows}
-    found: dict[str, tuple[str, str]] = {}
-    for bant_field, names in BANT_CANDIDATES.items():
-        for name in names:
-            if name in present:
-                found[bant_field] = (name, str(present[name]).upper())
-                break
-    return found
+    present = {name for (name,) in rows}
+    columns = {f: c for f, c in BANT_COLUMNS.items() if c in present}
+    if not columns:
+        return {}
+    # column names are the fixed ones above, never user text
+    counts = ", ".join(f"count({c})" for c in columns.values())
+    recorded = con.execute(f"SELECT {counts} FROM opportunities").fetchone()
+    return {f: c for (f, c), n in zip(columns.items(), recorded, strict=True) if n}
 
 
-def _qualified_expr(column: str, dtype: str) -> str:
-    """SQL for "this deal is qualified on the field" by the column's type.
-
-    `column` is one of BANT_CANDIDATES (fixed names, never user text). Boolean: true;
-    number: above 0 (a budget amount); date/time: filled in (a timing date); text: filled
-    in and not a no-word such as 'no', 'unknown' or 'n/a'.
+def _bant_sql(columns: dict[str, str]) -> str:
+    """Per field: deals created in the period, recorded, qualified; then the closed deals
+    of the period by full / not full BANT (only deals with all four fields recorded)."""
+    per_field = ",\n".join(
+        f"count(*) FILTER (WHERE created AND {c} IS NOT NULL) AS {f}_recorded,\n"
+        f"count(*) FILTER (WHERE created AND {c}) AS {f}_qualified"
+        for f, c in columns.items()
+    )
+    all_four = len(columns) == len(BANT_COLUMNS)
+    recorded = " AND ".join(f"{c} IS NOT NULL" for c in columns.values())
+    full = " AND ".join(columns.values())
+    rates = (
+        f""",
+        count(*) FILTER (WHERE closed AND {recorded} AND {full}) AS full_closed,
+        count(*) FILTER (WHERE closed AND {recorded} AND {full} AND is_won) AS full_won,
+        count(*) FILTER (WHERE closed AND {recorded} AND NOT ({full})) AS partial_closed,
+        count(*) FILTER (WHERE closed AND {recorded} AND NOT ({full}) AND is_won)
+            AS partial_won,
+        count(*) FILTER (WHERE closed AND NOT ({recorded})) AS unrecorded_closed"""
+        if all_four
+        else ""
+    )
+    return f"""
+    WITH deals AS (
+        SELECT o.created_date BETWEEN $period_start AND $period_end AS created,
+               o.is_closed AND o.close_date BETWEEN $period_start AND $period_end AS closed,
+               o.is_won, {", ".join(f"o.{c}" for c in columns.values())}
+        FROM opportunities AS o
+        LEFT JOIN reps AS r ON r.rep = o.owner
+        WHERE {owner_filter_sql("o.owner")}
+    )
+    SELECT count(*) FILTER (WHERE created) AS created_deals,
+           {per_field}{rates}
+    FROM deals
     """
-    ref = f'o."{column}"'
-    if dtype == "BOOLEAN":
-        return f"coalesce({ref}, false)"
-    if any(t in dtype for t in ("INT", "DECIMAL", "DOUBLE", "FLOAT", "REAL", "NUMERIC")):
-        return f"coalesce({ref}, 0) > 0"
-    if "DATE" in dtype or "TIME" in dtype:
-        return f"{ref} IS NOT NULL"
-    words = ", ".join(f"'{w}'" for w in FALSE_TEXT)
-    return f"({ref} IS NOT NULL AND lower(trim(CAST({ref} AS VARCHAR))) NOT IN ({words}))"
 
 
 def bant_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> BantSummary:
     """Share of opportunities qualified on each BANT field, and win rate with vs without.
 
-    Shares: opportunities created in the period. Win rates: opportunities closed in the
-    period, won / closed, split by whether all four fields are qualified. Without any BANT
-    column the summary says so ("no BANT fields in the data") instead of showing zeros;
-    with only some, the shares are given and the with/without comparison is explained
-    as impossible.
+    Shares: deals created in the period with the field recorded. Win rates: deals closed in
+    the period with all four fields recorded, won / closed, split by "qualified on all
+    four". Definitions: docs/metrics.md (BANT). Without BANT data the summary says so
+    rather than showing 0%, and names what is missing when only some fields exist.
     """
-    found = bant_columns(con)
-    if not found:
-        return BantSummary(False, NO_BANT_MESSAGE)
-    exprs = {f: _qualified_expr(col, dtype) for f, (col, dtype) in found.items()}
-    columns = {f: col for f, (col, _) in found.items()}
-    base = f"""
-FROM opportunities AS o
-LEFT JOIN reps AS r ON r.rep = o.owner
-WHERE {owner_filter_sql("o.owner")}
-"""
-    created = " AND o.created_date BETWEEN $period_start AND $period_end"
-    shares = ",\n".join(f'count(*) FILTER (WHERE {e}) AS "{f}"' for f, e in exprs.items())
-    row = con.execute(
-        f"SELECT count(*) AS deals, {shares} {base}{created}", scope.params()
-    ).fetchone()
-    total = int(row[0])
+    columns = bant_columns(con)
+    if not columns:
+        return BantSummary(False, NO_BANT_MESSAGE, missing=tuple(BANT_COLUMNS))
+    missing = tuple(f for f in BANT_COLUMNS if f not in columns)
+    row = con.execute(_bant_sql(columns), scope.params()).fetchone()
+    created = int(row[0])
     by_field = pd.DataFrame(
         [
             {
                 "field": f,
-                "column": columns[f],
-                "opportunities": total,
-                "qualified": int(count),
-                "share": (int(count) / total) if total else None,
+                "column": c,
+                "opportunities": created,
+                "recorded": int(row[1 + 2 * i]),
+                "qualified": int(row[2 + 2 * i]),
+                "share": _ratio(row[2 + 2 * i], row[1 + 2 * i]),
             }
-            for f, count in zip(exprs, row[1:], strict=True)
-        ]
+            for i, (f, c) in enumerate(columns.items())
+        ],
+        columns=list(BY_FIELD_COLUMNS),
     )
-    missing = [f for f in BANT_CANDIDATES if f not in found]
-    if missing:
-        message = (
-            f"BANT fields found: {', '.join(found)}; missing: {', '.join(missing)}, so win "
-            "rate with versus without full BANT cannot be computed"
+    rates = row[1 + 2 * len(columns) :]
+    win_rates = pd.DataFrame(columns=list(WIN_RATE_COLUMNS))
+    unrecorded = 0
+    if rates:
+        full_closed, full_won, partial_closed, partial_won, unrecorded = map(int, rates)
+        if full_closed or partial_closed:
+            win_rates = pd.DataFrame(
+                [
+                    ("full BANT", full_closed, full_won, _ratio(full_won, full_closed)),
+                    (
+                        "not full BANT",
+                        partial_closed,
+                        partial_won,
+                        _ratio(partial_won, partial_closed),
+                    ),
+                ],
+                columns=list(WIN_RATE_COLUMNS),
+            )
+    shown = int(by_field["recorded"].sum()) > 0 or not win_rates.empty
+    if not shown:
+        return BantSummary(
+            False,
+            f"no BANT fields recorded on the deals created or closed in {scope.period.label}",
+            columns,
+            missing=missing,
+            unrecorded_closed=unrecorded,
         )
-        return BantSummary(True, message, columns, by_field, pd.DataFrame())
-    full = " AND ".join(f"({e})" for e in exprs.values())
-    rates = con.execute(
-        f"""
-        SELECT ({full}) AS full_bant,
-               count(*) AS closed,
-               count(*) FILTER (WHERE o.is_won) AS won,
-               (count(*) FILTER (WHERE o.is_won))::DOUBLE / nullif(count(*), 0) AS win_rate
-        {base} AND o.is_closed AND o.close_date BETWEEN $period_start AND $period_end
-        GROUP BY 1
-        """,
-        scope.params(),
-    ).df()
-    win_rates = pd.DataFrame(
-        [_rate_row(rates, True, "full BANT"), _rate_row(rates, False, "not full BANT")]
-    )
-    return BantSummary(True, "BANT fields found: " + ", ".join(found), columns, by_field, win_rates)
+    notes = [f"BANT fields in the data: {', '.join(columns)}"]
+    if missing:
+        notes.append(
+            f"missing: {', '.join(missing)}, so win rate with versus without full BANT "
+            "cannot be computed"
+        )
+    elif win_rates.empty:
+        notes.append(f"no deal closed in {scope.period.label} has all four fields recorded")
+    if unrecorded:
+        notes.append(
+            f"{unrecorded:,} deal(s) closed in {scope.period.label} without all four fields "
+            "recorded are left out of the win rates"
+        )
+    return BantSummary(True, "; ".join(notes), columns, by_field, win_rates, missing, unrecorded)
 
 
-def _rate_row(rates: pd.DataFrame, full: bool, label: str) -> dict[str, Any]:
-    match = rates[rates["full_bant"] == full]
-    if match.empty:
-        return {"group": label, "closed": 0, "won": 0, "win_rate": None}
-    first = match.iloc[0]
-    return {
-        "group": label,
-        "closed": int(first["closed"]),
-        "won": int(first["won"]),
-        "win_rate": float(first["win_rate"]),
-    }
+def _ratio(part: Any, whole: Any) -> float | None:
+    return float(part) / float(whole) if whole else None
 
 
 # --- the `leads` report --------------------------------------------------------------------
@@ -574,8 +605,9 @@ def report_leads(
         summary = bant_summary(con, scope)
         if not summary.available:
             return pd.DataFrame({"note": [summary.message]})
+        # deals: those with the field recorded (shares) or closed (win rates)
         rows = [
-            {"figure": f"qualified on {r['field']}", "deals": r["opportunities"],
+            {"figure": f"qualified on {r['field']}", "deals": r["recorded"],
              "count": r["qualified"], "rate": r["share"]}
             for r in summary.by_field.to_dict("records")
         ]  # fmt: skip

@@ -72,6 +72,19 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
     -- (snapshot_date, opportunity_id) is unique, kept so by the importer
 );
 
+-- BANT qualification flags (budget, authority, need, timing) on deals and their snapshots.
+-- NULL: the export had no such column; FALSE: it had one and the deal is not qualified on
+-- it (a blank cell included). Added by ALTER so old files gain them and every file lists
+-- the columns in the same order.
+ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_budget BOOLEAN;
+ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_authority BOOLEAN;
+ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_need BOOLEAN;
+ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_timing BOOLEAN;
+ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_budget BOOLEAN;
+ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_authority BOOLEAN;
+ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_need BOOLEAN;
+ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_timing BOOLEAN;
+
 -- Stage changes as the CRM recorded them (Salesforce OpportunityHistory, HubSpot
 -- "Date entered ..." columns). Read opportunity_stage_history (the view below) instead.
 CREATE TABLE IF NOT EXISTS stage_history_imported (

@@ -247,25 +247,50 @@ def _bant(scope: Scope) -> None:
     with _ui.cursor() as cur:
         summary = leads.bant_summary(cur, scope)
     if not summary.available:
-        st.info(
-            "No BANT fields in the data: the canonical model has no budget, authority, "
-            "need or timing columns yet, so this section stays empty rather than show zeros."
-        )
+        if summary.columns:  # the data has BANT fields, just not on this period's deals
+            st.info(summary.message[0].upper() + summary.message[1:] + ".")
+        else:
+            st.info(
+                "No BANT fields in the data: no imported opportunity export had budget, "
+                "authority, need or timing columns, so this section shows no figures rather "
+                "than 0%. Import deals with yes/no columns such as Budget, Authority, Need, "
+                "Timing (or Salesforce's Budget_Confirmed__c) to fill it."
+            )
         return
-    st.caption(summary.message)
+    st.caption(summary.message[0].upper() + summary.message[1:] + ".")
+    fields = summary.by_field
+    cols = st.columns(max(len(fields), 1))
+    for col, row in zip(cols, fields.to_dict("records"), strict=False):
+        col.metric(
+            f"Qualified on {row['field']}",
+            _ui.percent(_num(row["share"])),
+            help=f"{row['qualified']:,} of the {row['recorded']:,} deals created in the period "
+            f"with {row['field']} recorded ({row['opportunities']:,} created in all)",
+        )
     st.dataframe(
-        summary.by_field,
+        fields,
         hide_index=True,
         key="leads:bant_fields",
         column_config={"share": st.column_config.NumberColumn("share", format="percent")},
     )
+    downloads(fields, "bant_by_field", "dl:bant_fields")
     if not summary.win_rates.empty:
+        rates = summary.win_rates.set_index("group")
+        cols = st.columns(2)
+        for col, group in zip(cols, ("full BANT", "not full BANT"), strict=True):
+            col.metric(
+                f"Win rate, {group}",
+                _ui.percent(_num(rates.at[group, "win_rate"])),
+                help=f"{int(rates.at[group, 'won']):,} won of {int(rates.at[group, 'closed']):,} "
+                "closed in the period",
+            )
         st.dataframe(
             summary.win_rates,
             hide_index=True,
             key="leads:bant_rates",
             column_config={"win_rate": st.column_config.NumberColumn("win rate", format="percent")},
         )
+        downloads(summary.win_rates, "bant_win_rates", "dl:bant_rates")
 
 
 def render() -> None:

@@ -350,67 +350,163 @@ def test_no_leads_in_period_gives_an_empty_total(leads_db: duckdb.DuckDBPyConnec
 
 
 # --- BANT ------------------------------------------------------------------------------------
+#
+# tests/data/bant_opps.csv (a sheet with Budget / Authority / Need / Timing) and
+# bant_opps_plain.csv (an export without them), flags as imported (tests/ingest/
+# test_ingest_bant.py): B-1 YYYY won, B-2 YYYY won, B-3 YNYY lost, B-4 NYYY lost,
+# B-5 NNNN won, B-6 YYYY lost, B-7 YNYN open, all created in June; B-8 YYYY won, created
+# in May, closed 14 June; B-9 NNNN open, created in July; P-1 won and P-2 open, created in
+# June, nothing recorded. Reps: Ann Lee, Bob Stone (East), Cara Diaz (West).
+#
+# June, everyone: 9 deals created, 7 with BANT recorded (B-1..B-7). Qualified: budget
+# B-1,2,3,6,7 = 5; authority B-1,2,4,6 = 4; need all but B-5 = 6; timing B-1,2,3,4,6 = 5.
+# Closed in June with all four recorded: full B-1 won, B-2 won, B-6 lost, B-8 won -> 3/4;
+# not full B-3 lost, B-4 lost, B-5 won -> 1/3; P-1 (closed, nothing recorded) left out.
+# June, team West (Cara): created B-5, B-6 -> budget 1/2, authority 1/2, need 1/2, timing
+# 1/2; closed: full B-6 lost -> 0/1, not full B-5 won -> 1/1.
+
+BANT_FILES = ("leads_reps.csv", "bant_opps.csv", "bant_opps_plain.csv")
 
 
-def test_bant_absent_in_the_canonical_model(leads_db: duckdb.DuckDBPyConnection) -> None:
+@pytest.fixture(scope="module")
+def bant_db(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    folder = tmp_path_factory.mktemp("bant")
+    con = db.connect(folder / "bant.duckdb")
+    for name in BANT_FILES:
+        result = import_file(con, FIXTURES / name, as_of=date(2024, 7, 15), data_dir=folder)
+        assert result.ok, result.message
+    yield con
+    con.close()
+
+
+def test_bant_absent_from_the_data(leads_db: duckdb.DuckDBPyConnection) -> None:
+    """The leads fixture's deals came from an export without BANT columns: no figures at
+    all (never a 0% share), however many deals there are."""
     summary = leads.bant_summary(leads_db, JUNE)
     assert not summary.available
     assert summary.message == "no BANT fields in the data"
+    assert summary.by_field.empty and summary.win_rates.empty
+    assert summary.missing == ("budget", "authority", "need", "timing")
 
 
-def test_bant_over_optional_columns(tmp_path: Path) -> None:
-    """A database extended by hand with BANT columns of four different types.
-
-    Created in June: O-1 (all four qualified, won), O-2 (budget 0, lost), O-3 (all but
-    timing, open). Closed in June: O-1 full BANT won; O-2 not full, lost.
-    """
-    con = db.connect(tmp_path / "bant.duckdb")
-    try:
-        load_fixture(con, tmp_path)
-        con.execute(
-            "ALTER TABLE opportunities ADD COLUMN bant_budget DECIMAL(18, 2);"
-            "ALTER TABLE opportunities ADD COLUMN authority BOOLEAN;"
-            "ALTER TABLE opportunities ADD COLUMN need VARCHAR;"
-            "ALTER TABLE opportunities ADD COLUMN timing DATE;"
-            "UPDATE opportunities SET bant_budget = 5000, authority = true,"
-            "  need = 'CRM reporting', timing = DATE '2024-07-01' WHERE opportunity_id = 'O-1';"
-            "UPDATE opportunities SET bant_budget = 0, authority = true, need = 'unknown'"
-            "  WHERE opportunity_id = 'O-2';"
-            "UPDATE opportunities SET bant_budget = 9000, authority = true, need = 'yes'"
-            "  WHERE opportunity_id = 'O-3';"
-        )
-        summary = leads.bant_summary(con, JUNE)
-    finally:
-        con.close()
+@pytest.mark.parametrize(
+    ("scope", "shares", "rates"),
+    [
+        (
+            JUNE,
+            {"budget": (9, 7, 5), "authority": (9, 7, 4), "need": (9, 7, 6), "timing": (9, 7, 5)},
+            {"full BANT": (4, 3, 3 / 4), "not full BANT": (3, 1, 1 / 3)},
+        ),
+        (
+            Scope(Period.parse("2024-06"), team="West"),
+            {"budget": (2, 2, 1), "authority": (2, 2, 1), "need": (2, 2, 1), "timing": (2, 2, 1)},
+            {"full BANT": (1, 0, 0.0), "not full BANT": (1, 1, 1.0)},
+        ),
+        (
+            Scope(Period.parse("2024-06"), rep="Bob Stone"),
+            # created: B-3, B-4 and P-2 (not recorded); closed: B-3, B-4 (not full), B-8 (full)
+            {"budget": (3, 2, 1), "authority": (3, 2, 1), "need": (3, 2, 2), "timing": (3, 2, 2)},
+            {"full BANT": (1, 1, 1.0), "not full BANT": (2, 0, 0.0)},
+        ),
+    ],
+)
+def test_bant_shares_and_win_rates(
+    bant_db: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    shares: dict[str, tuple[int, int, int]],
+    rates: dict[str, tuple[int, int, float]],
+) -> None:
+    summary = leads.bant_summary(bant_db, scope)
     assert summary.available
-    assert summary.columns == {
-        "budget": "bant_budget",
-        "authority": "authority",
-        "need": "need",
-        "timing": "timing",
+    by_field = summary.by_field.set_index("field")
+    got = {
+        f: (int(r["opportunities"]), int(r["recorded"]), int(r["qualified"]))
+        for f, r in by_field.iterrows()
     }
-    shares = summary.by_field.set_index("field")
-    assert shares["qualified"].to_dict() == {"budget": 2, "authority": 3, "need": 2, "timing": 1}
-    assert shares["share"].to_dict() == pytest.approx(
-        {"budget": 2 / 3, "authority": 1.0, "need": 2 / 3, "timing": 1 / 3}
-    )
-    rates = summary.win_rates.set_index("group")
-    assert rates.loc["full BANT", ["closed", "won"]].tolist() == [1, 1]
-    assert rates.loc["full BANT", "win_rate"] == 1.0
-    assert rates.loc["not full BANT", ["closed", "won"]].tolist() == [1, 0]
+    assert got == shares
+    for f, (_, recorded, qualified) in shares.items():
+        assert by_field.at[f, "share"] == pytest.approx(qualified / recorded)
+    win = summary.win_rates.set_index("group")
+    got_rates = {
+        g: (int(r["closed"]), int(r["won"]), float(r["win_rate"])) for g, r in win.iterrows()
+    }
+    assert got_rates.keys() == rates.keys()
+    for group, (closed, won, rate) in rates.items():
+        assert got_rates[group][:2] == (closed, won)
+        assert got_rates[group][2] == pytest.approx(rate)
+
+
+def test_bant_names_the_deals_left_out_of_the_win_rates(bant_db: duckdb.DuckDBPyConnection) -> None:
+    summary = leads.bant_summary(bant_db, JUNE)
+    assert summary.unrecorded_closed == 1  # P-1
+    assert "1 deal(s) closed in 2024-06 without all four fields" in summary.message
+
+
+def test_bant_period_without_recorded_deals_says_so(bant_db: duckdb.DuckDBPyConnection) -> None:
+    """March: no deal created or closed. The data has BANT fields, this period none: a
+    message, no table of zeros."""
+    summary = leads.bant_summary(bant_db, Scope(Period.parse("2024-03")))
+    assert not summary.available
+    assert summary.message == "no BANT fields recorded on the deals created or closed in 2024-03"
+    assert summary.by_field.empty and summary.win_rates.empty
 
 
 def test_bant_with_some_fields_only(tmp_path: Path) -> None:
+    """A sheet with Budget and Need only: their shares, and no with/without comparison.
+    Created in June: S-1 (yes, yes), S-2 (no, yes), S-3 (blank, no) -> budget 1/3, need 2/3."""
+    sheet = tmp_path / "two_fields.csv"
+    sheet.write_text(
+        "Deal ID,Stage,Created,Close Date,Budget,Need\n"
+        "S-1,Closed Won,2024-06-01,2024-06-10,yes,yes\n"
+        "S-2,Closed Lost,2024-06-02,2024-06-11,no,yes\n"
+        "S-3,Demo,2024-06-03,2024-07-30,,no\n",
+        encoding="utf-8",
+    )
     con = db.connect(tmp_path / "bant.duckdb")
     try:
-        load_fixture(con, tmp_path)
-        con.execute("ALTER TABLE opportunities ADD COLUMN budget_confirmed BOOLEAN")
+        assert import_file(con, sheet, as_of=date(2024, 7, 15), data_dir=tmp_path).ok
         summary = leads.bant_summary(con, JUNE)
     finally:
         con.close()
     assert summary.available and summary.win_rates.empty
-    assert "missing: authority, need, timing" in summary.message
-    assert list(summary.by_field["field"]) == ["budget"]
+    assert summary.missing == ("authority", "timing")
+    assert "missing: authority, timing" in summary.message
+    shares = summary.by_field.set_index("field")
+    assert shares["qualified"].to_dict() == {"budget": 1, "need": 2}
+    assert shares["share"].to_dict() == pytest.approx({"budget": 1 / 3, "need": 2 / 3})
+
+
+def test_bant_in_a_file_from_before_the_columns(tmp_path: Path) -> None:
+    """A file without the BANT columns (opened read-only, the schema is not applied):
+    no BANT data, not an error."""
+    path = tmp_path / "old.duckdb"
+    con = db.connect(path)
+    con.execute(
+        "ALTER TABLE opportunities DROP COLUMN bant_budget;"
+        "ALTER TABLE opportunities DROP COLUMN bant_authority;"
+        "ALTER TABLE opportunities DROP COLUMN bant_need;"
+        "ALTER TABLE opportunities DROP COLUMN bant_timing;"
+    )
+    con.close()
+    old = db.connect(path, read_only=True)
+    try:
+        summary = leads.bant_summary(old, JUNE)
+    finally:
+        old.close()
+    assert not summary.available and summary.message == "no BANT fields in the data"
+
+
+def test_bant_report_table(bant_db: duckdb.DuckDBPyConnection) -> None:
+    table = leads.report_leads(bant_db, JUNE, argparse.Namespace(table="bant", as_of=None))
+    rows = {r["figure"]: (r["deals"], r["count"]) for r in table.to_dict("records")}
+    assert rows == {
+        "qualified on budget": (7, 5),
+        "qualified on authority": (7, 4),
+        "qualified on need": (7, 6),
+        "qualified on timing": (7, 5),
+        "win rate, full BANT": (4, 3),
+        "win rate, not full BANT": (3, 1),
+    }
 
 
 # --- the `leads` report ----------------------------------------------------------------------

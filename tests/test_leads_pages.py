@@ -157,6 +157,50 @@ def test_leads_page_shows_hand_computed_figures(leads_db: Path) -> None:
     assert {"dl:handoff:csv", "dl:calibration:csv", "dl:source:csv", "dl:owner:csv"} <= keys
 
 
+def test_leads_page_without_bant_shows_no_percentages(leads_db: Path) -> None:
+    """The leads fixture's deals have no BANT columns: a sentence, no 0% anywhere."""
+    at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
+    assert_clean(at)
+    assert any("No BANT fields in the data" in i.value for i in at.info)
+    assert not [m.label for m in at.metric if "BANT" in m.label or "Qualified on" in m.label]
+    assert not [d for d in at.dataframe if d.value.columns[0] in ("field", "group")]
+
+
+@pytest.fixture
+def bant_db(app_db: Path) -> Path:
+    """Leads (the page needs some) and the BANT deals of tests/test_leads.py."""
+    load(app_db, "leads_reps.csv", "leads_leads.csv", "bant_opps.csv", "bant_opps_plain.csv")
+    return app_db
+
+
+def test_leads_page_bant_figures(bant_db: Path) -> None:
+    """June (worked out in tests/test_leads.py): budget 5/7, authority 4/7, need 6/7,
+    timing 5/7 of the deals with BANT recorded; win rate 3/4 with full BANT, 1/3 without."""
+    at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
+    assert_clean(at)
+    assert metric(at, "Qualified on budget") == "71.4%"
+    assert metric(at, "Qualified on authority") == "57.1%"
+    assert metric(at, "Qualified on need") == "85.7%"
+    assert metric(at, "Qualified on timing") == "71.4%"
+    assert metric(at, "Win rate, full BANT") == "75.0%"
+    assert metric(at, "Win rate, not full BANT") == "33.3%"
+    [fields] = [d.value for d in at.dataframe if d.value.columns[0] == "field"]
+    assert list(fields["recorded"]) == [7, 7, 7, 7]
+    assert any("1 deal(s) closed in 2024-06 without all four" in c.value for c in at.caption)
+    assert {"dl:bant_fields:csv", "dl:bant_rates:csv"} <= {b.key for b in at.download_button}
+
+
+def test_leads_page_bant_scope_without_it(bant_db: Path) -> None:
+    """Dan Ghost owns no deal: the data has BANT fields, his June has none to show."""
+    at = start("pages/leads.py", {"kind": "Month", "period": "2024-06", "rep": "Dan Ghost"})
+    assert_clean(at)
+    assert any(
+        "No BANT fields recorded on the deals created or closed in 2024-06" in i.value
+        for i in at.info
+    )
+    assert not [m for m in at.metric if m.label.startswith("Qualified on")]
+
+
 def test_leads_page_controls(leads_db: Path) -> None:
     at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
     at.toggle(key="leads:handoff_period").set_value(True).run()

@@ -251,6 +251,36 @@ OPPORTUNITIES = Kind(
         ),
         Field("deal_type", "text", synonyms=("type", "deal type", "opportunity type", "тип")),
         Field("product", "text", synonyms=("product", "product name", "продукт", "제품", "产品")),
+        # BANT qualification flags, yes/no per deal: generic names for a hand-made sheet;
+        # CRM custom fields (Salesforce Budget_Confirmed__c ...) are in formats/*.toml. No
+        # plain "timeline" or "decision maker": such columns usually hold a quarter or a
+        # person, not a yes/no.
+        Field(
+            "bant_budget",
+            "bool",
+            synonyms=("budget", "bant budget", "budget confirmed", "has budget", "budget approved"),
+        ),
+        Field(
+            "bant_authority",
+            "bool",
+            synonyms=(
+                "authority",
+                "bant authority",
+                "authority confirmed",
+                "decision maker identified",
+                "decision maker confirmed",
+            ),
+        ),
+        Field(
+            "bant_need",
+            "bool",
+            synonyms=("need", "bant need", "need confirmed", "need identified"),
+        ),
+        Field(
+            "bant_timing",
+            "bool",
+            synonyms=("timing", "bant timing", "timing confirmed", "timeline confirmed"),
+        ),
     ),
 )
 

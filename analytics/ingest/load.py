@@ -51,10 +51,11 @@ def load(con: duckdb.DuckDBPyConnection, staged: Staged, import_id: int, as_of: 
     return loader(con, staged, import_id, as_of)
 
 
+BANT_FIELDS = ("bant_budget", "bant_authority", "bant_need", "bant_timing")
 OPP_COLUMNS = (
     "opportunity_id, opportunity_name, account, owner, stage, source_stage, amount, currency, "
     "probability, forecast_category, created_date, close_date, is_closed, is_won, lead_source, "
-    "deal_type, product"
+    "deal_type, product, " + ", ".join(BANT_FIELDS)
 )
 
 
@@ -78,6 +79,13 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         if "amount" in staged.fields
         else c("currency")
     )
+    # BANT: a column in the file and a blank cell = not qualified; no column = not recorded
+    bant = ", ".join(
+        f"coalesce({quote_ident(f)}, false) AS {f}"
+        if f in staged.fields
+        else f"NULL::BOOLEAN AS {f}"
+        for f in BANT_FIELDS
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW incoming AS
@@ -90,7 +98,7 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
                {c("created_date", "DATE")} AS created_date, {c("close_date", "DATE")} AS close_date,
                {is_closed} AS is_closed, {is_won} AS is_won,
                {c("lead_source")} AS lead_source, {c("deal_type")} AS deal_type,
-               {c("product")} AS product
+               {c("product")} AS product, {bant}
         FROM valid
         """
     )
