@@ -133,8 +133,13 @@ def resolve_access() -> tuple[Mode, Access | None]:
         return current, access
 
 
+def _logged_in() -> bool:
+    """st.user's flag; absent (not False) where Streamlit did not see the [auth] section."""
+    return bool(st.user.get("is_logged_in", False))
+
+
 def _oidc_access(cur: duckdb.DuckDBPyConnection, kept: tuple[Mode, Access] | None) -> Access | None:
-    if not st.user.is_logged_in:
+    if not _logged_in():
         st.session_state.pop(ACCESS_KEY, None)
         return None
     email = str(st.user.get("email") or "")
@@ -184,7 +189,7 @@ def _providers() -> list[str | None]:
 
 
 def _oidc_form(refused: str | None) -> None:
-    if refused and st.user.is_logged_in:
+    if refused and _logged_in():
         st.error(f"Signed in, but {refused}.")
         if st.button("Sign out", key="auth:oidc_out"):
             st.session_state.pop(REFUSED_KEY, None)

@@ -204,3 +204,24 @@ def test_removing_an_account_ends_its_session(accounts_db: Path) -> None:
         con.close()
     at.run()
     assert titles(at) == ["Sales performance"]
+
+
+def test_with_an_auth_section_sign_in_goes_through_the_identity_provider(
+    fixture_db: Path,
+) -> None:
+    """secrets.toml [auth] switches to OpenID Connect: a provider button, no password form,
+    and no figure before the provider says who this is (even with no accounts at all)."""
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-random-test-secret",
+        "google": {
+            "client_id": "id",
+            "client_secret": "secret",
+            "server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration",
+        },
+    }
+    at.run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in with Google"]
+    assert not at.text_input and not at.metric and not at.sidebar.selectbox
