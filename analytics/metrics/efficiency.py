@@ -9,13 +9,14 @@ ops decide what counts as selling time. Definitions: docs/metrics.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from analytics.metrics.performance import group_expr
-from analytics.scope import Scope, owner_filter_sql
+from analytics.metrics.performance import PERIODS_SQL, group_expr, periods_params
+from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import ActivityCategory, load_activity_categories
 
 # How many touches a won deal needs to count in `won_5plus_touches_share` (domain brief:
@@ -26,7 +27,10 @@ SLA_MINUTES = {"5min": 5, "1h": 60, "1day": 24 * 60}
 
 
 def efficiency_sql(by: str) -> str:
-    """The efficiency query for one grouping (the group key is the only varying SQL)."""
+    """The efficiency query for one grouping (the group key is the only varying SQL).
+
+    Figures come per period of `PERIODS_SQL`'s bound lists and per group (`period_no`).
+    """
     return f"""
 WITH categories AS (
     SELECT
@@ -36,22 +40,26 @@ WITH categories AS (
         unnest($prospecting)      AS prospecting,
         unnest($meeting)          AS meeting
 ),
--- Activities in the period, counted and summed per owner and type first: half a million
--- rows become a few thousand before the type is normalised and looked up or the roster
--- joined.
+{PERIODS_SQL},
+-- Activities in a period, counted and summed per period, owner and type first: half a
+-- million rows become a few thousand before the type is normalised and looked up or the
+-- roster joined.
 activity_buckets AS (
     SELECT
+        d.period_no,
         a.owner,
         a.activity_type,
         count(*)                                                    AS activities,
         sum(a.duration_minutes)                                     AS minutes
     FROM activities AS a
-    WHERE a.started_at >= CAST($period_start AS TIMESTAMP)
-      AND a.started_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+    JOIN period_days AS d ON d.day = CAST(a.started_at AS DATE)
+    WHERE a.started_at >= CAST($first_day AS TIMESTAMP)
+      AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
     GROUP BY ALL
 ),
 period_activities AS (
     SELECT
+        b.period_no,
         {group_expr(by, "b.owner")}        AS grp,
         b.activities,
         b.minutes,
@@ -66,6 +74,7 @@ period_activities AS (
 ),
 activity_figures AS (
     SELECT
+        period_no,
         grp,
         CAST(sum(activities) AS BIGINT)                             AS activities,
         sum(minutes) FILTER (WHERE customer_facing)                 AS customer_facing_minutes,
@@ -75,43 +84,46 @@ activity_figures AS (
         CAST(coalesce(sum(activities) FILTER (WHERE meeting), 0) AS BIGINT)
                                                                     AS meetings
     FROM period_activities
-    GROUP BY grp
+    GROUP BY period_no, grp
 ),
 won_in_period AS (
-    SELECT {group_expr(by, "o.owner")} AS grp, o.opportunity_id, o.close_date
+    SELECT d.period_no, {group_expr(by, "o.owner")} AS grp, o.opportunity_id, o.close_date
     FROM opportunities AS o
+    JOIN period_days AS d ON d.day = o.close_date
     LEFT JOIN reps AS r ON r.rep = o.owner
     WHERE {owner_filter_sql("o.owner")}
       AND o.is_won
-      AND o.close_date BETWEEN $period_start AND $period_end
+      AND o.close_date BETWEEN $first_day AND $last_day
 ),
 -- Touches: activities linked to the deal up to the end of its close day (after-sale
--- onboarding calls did not win it). Only activities up to the period's last day can
--- count, which spares reading the later ones.
+-- onboarding calls did not win it). Only activities up to the last period's last day can
+-- count, which spares reading the later ones; one join serves every period.
 linked_activities AS (
     SELECT a.opportunity_id, a.started_at
     FROM activities AS a
     WHERE a.opportunity_id IS NOT NULL
-      AND a.started_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+      AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
 ),
 deal_touches AS (
-    SELECT w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
+    SELECT w.period_no, w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
     FROM won_in_period AS w
     LEFT JOIN linked_activities AS a
         ON a.opportunity_id = w.opportunity_id
        AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
-    GROUP BY w.grp, w.opportunity_id
+    GROUP BY w.period_no, w.grp, w.opportunity_id
 ),
 touch_figures AS (
     SELECT
+        period_no,
         grp,
         avg(touches)                                              AS touches_per_deal,
         avg(CASE WHEN touches >= $min_touches THEN 1.0 ELSE 0.0 END) AS won_5plus_touches_share
     FROM deal_touches
-    GROUP BY grp
+    GROUP BY period_no, grp
 ),
 period_leads AS (
     SELECT
+        d.period_no,
         {group_expr(by, "l.owner")} AS grp,
         l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL AS converted,
         -- greatest() skips NULLs, so an unanswered lead must stay NULL explicitly; a
@@ -120,13 +132,15 @@ period_leads AS (
              THEN greatest(date_diff('second', l.created_at, l.first_response_at), 0) / 60.0
         END                         AS response_minutes
     FROM leads AS l
+    JOIN period_days AS d ON d.day = CAST(l.created_at AS DATE)
     LEFT JOIN reps AS r ON r.rep = l.owner
     WHERE {owner_filter_sql("l.owner")}
-      AND l.created_at >= CAST($period_start AS TIMESTAMP)
-      AND l.created_at < CAST($period_end AS TIMESTAMP) + INTERVAL 1 DAY
+      AND l.created_at >= CAST($first_day AS TIMESTAMP)
+      AND l.created_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
 ),
 lead_figures AS (
     SELECT
+        period_no,
         grp,
         count(*)                                                    AS leads,
         count(*) FILTER (WHERE converted)                           AS converted_leads,
@@ -137,14 +151,15 @@ lead_figures AS (
         count(*) FILTER (WHERE response_minutes <= $sla_1h)         AS sla_1h,
         count(*) FILTER (WHERE response_minutes <= $sla_1day)       AS sla_1day
     FROM period_leads
-    GROUP BY grp
+    GROUP BY period_no, grp
 ),
 groups AS (
-    SELECT grp FROM activity_figures
-    UNION SELECT grp FROM touch_figures
-    UNION SELECT grp FROM lead_figures
+    SELECT period_no, grp FROM activity_figures
+    UNION SELECT period_no, grp FROM touch_figures
+    UNION SELECT period_no, grp FROM lead_figures
 )
 SELECT
+    g.period_no,
     g.grp,
     coalesce(a.activities, 0)                                          AS activities,
     coalesce(a.customer_facing_minutes, 0) / nullif(
@@ -164,10 +179,13 @@ SELECT
     l.sla_1h::DOUBLE / nullif(l.leads, 0)                              AS lead_sla_1h_share,
     l.sla_1day::DOUBLE / nullif(l.leads, 0)                            AS lead_sla_1day_share
 FROM groups AS g
-LEFT JOIN activity_figures AS a ON a.grp IS NOT DISTINCT FROM g.grp
-LEFT JOIN touch_figures AS t ON t.grp IS NOT DISTINCT FROM g.grp
-LEFT JOIN lead_figures AS l ON l.grp IS NOT DISTINCT FROM g.grp
-ORDER BY g.grp NULLS LAST
+LEFT JOIN activity_figures AS a
+    ON a.period_no = g.period_no AND a.grp IS NOT DISTINCT FROM g.grp
+LEFT JOIN touch_figures AS t
+    ON t.period_no = g.period_no AND t.grp IS NOT DISTINCT FROM g.grp
+LEFT JOIN lead_figures AS l
+    ON l.period_no = g.period_no AND l.grp IS NOT DISTINCT FROM g.grp
+ORDER BY g.period_no, g.grp NULLS LAST
 """
 
 
@@ -193,9 +211,24 @@ def efficiency_table(
 
     Groups with no data at all are absent here; `kpis.kpi_table` adds the roster.
     """
+    frame = efficiency_tables(con, scope, [scope.period], by, categories=categories)
+    return frame.drop(columns="period_no")
+
+
+def efficiency_tables(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str,
+    *,
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+) -> pd.DataFrame:
+    """`efficiency_table` for the scope's filters over each of `periods` (not overlapping)
+    in one query, keyed by `period_no` (the index in `periods`): one join of activities to
+    the won deals serves every period."""
     cats = categories if categories is not None else load_activity_categories(con)
     params = (
-        scope.params()
+        periods_params(scope, periods)
         | category_params(cats)
         | {"min_touches": MIN_TOUCHES}
         | {f"sla_{k}": float(v) for k, v in SLA_MINUTES.items()}

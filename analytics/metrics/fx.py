@@ -48,20 +48,20 @@ def priced_sql(source: str, rate_day: str = "rate_day") -> str:
 
 
 def period_rates_sql() -> str:
-    """SELECT of the rate of every currency in `fx_rates` on every day of the period.
+    """SELECT of the rate of every currency in `fx_rates` on every day of the periods.
 
     Columns: currency, rate_day, rate (NULL before the currency's first rate): the same
     ASOF rule as `priced_sql`, answered once per day and currency (a few hundred rows)
     so that a KPI query can price its deals with a plain hash join. Every rate day a KPI
-    uses lies in the period (a closed deal's close date there, or the period end). Needs
-    the bound parameters `$period_start` and `$period_end`.
+    uses lies in a period (a closed deal's close date there, or the period end). Needs
+    the bound parameters `$first_day` and `$last_day` (first and last day of the periods).
     """
     return """
     SELECT c.currency, d.rate_day, fx.rate
     FROM (SELECT DISTINCT currency FROM fx_rates) AS c
     CROSS JOIN (
         SELECT CAST(unnest(generate_series(
-            CAST($period_start AS DATE), CAST($period_end AS DATE), INTERVAL 1 DAY
+            CAST($first_day AS DATE), CAST($last_day AS DATE), INTERVAL 1 DAY
         )) AS DATE) AS rate_day
     ) AS d
     ASOF LEFT JOIN fx_rates AS fx

@@ -12,16 +12,58 @@ still gets a row). Definitions: docs/metrics.md."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from analytics.metrics.fx import fx_params, period_rates_sql
-from analytics.scope import Scope, owner_filter_sql
+from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
 GROUPINGS = ("rep", "team", "region", "company")
+
+
+# The periods a KPI query answers, from bound parallel lists ($period_nos, $period_starts,
+# $period_ends; see `periods_params`), and their days: a deal, activity or lead is matched
+# to its period by a hash join on its date, so one query serves a whole trend and a single
+# period costs no more than a range filter. `$first_day`/`$last_day` bound the scans.
+PERIODS_SQL = """
+periods AS (
+    SELECT
+        unnest($period_nos)    AS period_no,
+        unnest($period_starts) AS period_start,
+        unnest($period_ends)   AS period_end
+),
+period_days AS (
+    SELECT
+        p.period_no,
+        CAST(unnest(generate_series(p.period_start, p.period_end, INTERVAL 1 DAY)) AS DATE)
+            AS day
+    FROM periods AS p
+)"""
+
+
+def periods_params(scope: Scope, periods: Sequence[Period]) -> dict[str, Any]:
+    """`scope.params()` with the period given as `PERIODS_SQL`'s lists, numbered in order.
+
+    The periods must not overlap (a deal open now is due in at most one of them).
+    """
+    if not periods:
+        raise ValueError("at least one period is needed")
+    ordered = sorted(periods, key=lambda p: p.start)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.start <= before.end:
+            raise ValueError(f"periods {before.label} and {after.label} overlap")
+    params = {k: v for k, v in scope.params().items() if k not in ("period_start", "period_end")}
+    return params | {
+        "period_nos": list(range(len(periods))),
+        "period_starts": [p.start for p in periods],
+        "period_ends": [p.end for p in periods],
+        "first_day": ordered[0].start,
+        "last_day": max(p.end for p in periods),
+    }
 
 
 def group_expr(by: str, owner_column: str) -> str:
@@ -53,17 +95,21 @@ def roster_sql(by: str) -> str:
 def performance_sql(by: str, *, attainment_only: bool = False) -> str:
     """The performance query for one grouping (the group key is the only varying SQL).
 
-    With `attainment_only`, only what quota attainment needs (deals closed in the period,
-    quotas, the roster): the quadrant's previous period and the share of reps at quota.
+    Figures come per period of the bound `periods_sql` lists and per group, keyed by
+    `period_no`. With `attainment_only`, only what quota attainment needs (deals closed in
+    the period, quotas, the roster): the quadrant's previous period and the share of reps
+    at quota.
     """
     closed_group = group_expr(by, "o.owner")
     quota_group = group_expr(by, "q.owner")
     closed_ctes = f"""
+{PERIODS_SQL},
 period_rates AS ({period_rates_sql()}),
--- Deals closed in the period, one row each, priced on their close day. The period's deals
+-- Deals closed in a period, one row each, priced on their close day. The periods' deals
 -- are a small share of the table, so the roster join comes after the scan's filters.
 closed_deals AS (
     SELECT
+        d.period_no,
         {closed_group}                                                AS grp,
         o.amount,
         nullif(upper(trim(o.currency)), '')                           AS currency_key,
@@ -72,14 +118,16 @@ closed_deals AS (
         CASE WHEN o.is_won AND o.close_date >= o.created_date
              THEN o.close_date - o.created_date END                   AS cycle_days
     FROM opportunities AS o
+    JOIN period_days AS d ON d.day = o.close_date
     LEFT JOIN reps AS r ON r.rep = o.owner
     WHERE o.is_closed
-      AND o.close_date BETWEEN $period_start AND $period_end
+      AND o.close_date BETWEEN $first_day AND $last_day
       AND {owner_filter_sql("o.owner")}
 ),
 closed_priced AS ({_priced("closed_deals")}),
 closed_figures AS (
     SELECT
+        period_no,
         grp,
         count(*)                                                      AS closed_deals,
         count(*) FILTER (WHERE is_won)                                AS won_deals,
@@ -87,51 +135,57 @@ closed_figures AS (
         sum(amount_rc) FILTER (WHERE is_won)                          AS won_amount,
         sum(amount_rc) FILTER (WHERE NOT is_won)                      AS lost_amount,
         avg(amount_rc) FILTER (WHERE is_won)                          AS avg_deal_size,
-        count(*) FILTER (WHERE rate_missing AND amount IS NOT NULL)  AS unpriced_deals,
+        count(*) FILTER (WHERE rate_missing AND amount IS NOT NULL)   AS unpriced_deals,
         median(cycle_days)                                            AS median_cycle_days,
         avg(cycle_days)                                               AS mean_cycle_days
     FROM closed_priced
-    GROUP BY grp
+    GROUP BY period_no, grp
 ),
--- Quotas overlapping the period, pro-rated by the days that fall inside it.
+-- Quotas overlapping a period, pro-rated by the days that fall inside it.
 quota_figures AS (
     SELECT
+        p.period_no,
         {quota_group} AS grp,
         sum(
             CAST(q.amount AS DOUBLE)
-            * (least(q.period_end, CAST($period_end AS DATE))
-               - greatest(q.period_start, CAST($period_start AS DATE)) + 1)
+            * (least(q.period_end, p.period_end) - greatest(q.period_start, p.period_start) + 1)
             / (q.period_end - q.period_start + 1)
         ) AS quota
     FROM quotas AS q
+    JOIN periods AS p ON q.period_start <= p.period_end AND q.period_end >= p.period_start
     LEFT JOIN reps AS r ON r.rep = q.owner
     WHERE {owner_filter_sql("q.owner")}
-      AND q.period_start <= $period_end
-      AND q.period_end >= $period_start
       AND q.period_end >= q.period_start
     GROUP BY ALL
+),
+roster AS (
+    SELECT p.period_no, g.grp FROM periods AS p, ({roster_sql(by)}) AS g
 )"""
     if attainment_only:
         return f"""
 WITH
 {closed_ctes},
 groups AS (
-    {roster_sql(by)}
-    UNION SELECT grp FROM closed_figures
-    UNION SELECT grp FROM quota_figures
+    SELECT period_no, grp FROM roster
+    UNION SELECT period_no, grp FROM closed_figures
+    UNION SELECT period_no, grp FROM quota_figures
 ),
 figures AS (
     SELECT
+        g.period_no,
         g.grp,
         coalesce(c.won_deals, 0)                                        AS won_deals,
         coalesce(c.lost_deals, 0)                                       AS lost_deals,
         CASE WHEN c.closed_deals > 0 THEN coalesce(c.won_amount, 0) END AS bookings,
         nullif(qf.quota, 0)                                             AS quota
     FROM groups AS g
-    LEFT JOIN closed_figures AS c ON c.grp IS NOT DISTINCT FROM g.grp
-    LEFT JOIN quota_figures AS qf ON qf.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN closed_figures AS c
+        ON c.period_no = g.period_no AND c.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN quota_figures AS qf
+        ON qf.period_no = g.period_no AND qf.grp IS NOT DISTINCT FROM g.grp
 )
 SELECT
+    period_no,
     grp,
     bookings,
     won_deals,
@@ -140,48 +194,51 @@ SELECT
     coalesce(bookings, 0) / quota                                       AS quota_attainment,
     coalesce(bookings, 0) / quota >= 1                                  AS at_or_above_quota
 FROM figures
-ORDER BY grp NULLS LAST
+ORDER BY period_no, grp NULLS LAST
 """
     return f"""
 WITH
 {closed_ctes},
--- Deals open now, counted and summed per owner, currency, stage and whether they close in
--- the period: a quarter of a million deals become a few thousand rows before any string
--- is normalised, any rate looked up (all at the period end) or the roster joined.
+-- Deals open now, counted and summed per owner, currency, stage and the period they are
+-- due to close in: a quarter of a million deals become a few thousand rows before any
+-- string is normalised, any rate looked up (at each period's end) or the roster joined.
 open_buckets AS (
     SELECT
         o.owner,
         o.currency,
         o.stage,
-        coalesce(o.close_date BETWEEN $period_start AND $period_end, false)
-                                                                      AS closes_in_period,
+        d.period_no                                                   AS closes_in,
         count(*)                                                      AS deals,
         count(o.amount)                                               AS with_amount,
         sum(o.amount)                                                 AS amount
     FROM opportunities AS o
+    LEFT JOIN period_days AS d ON d.day = o.close_date
     WHERE NOT o.is_closed
     GROUP BY ALL
 ),
 open_deals AS (
     SELECT
+        p.period_no,
         {group_expr(by, "b.owner")}                                   AS grp,
         b.deals,
         b.with_amount,
         b.amount,
         nullif(upper(trim(b.currency)), '')                           AS currency_key,
-        CAST($period_end AS DATE)                                     AS rate_day,
-        b.closes_in_period,
+        p.period_end                                                  AS rate_day,
+        coalesce(b.closes_in = p.period_no, false)                    AS closes_in_period,
         -- the stage's probability from settings (bound lists; a lookup, not a join)
         coalesce(list_extract(
             $stage_probabilities, list_position($stage_keys, lower(trim(b.stage)))
         ), 0)                                                         AS stage_probability
     FROM open_buckets AS b
+    CROSS JOIN periods AS p
     LEFT JOIN reps AS r ON r.rep = b.owner
     WHERE {owner_filter_sql("b.owner")}
 ),
 open_priced AS ({_priced("open_deals")}),
 open_figures AS (
     SELECT
+        period_no,
         grp,
         CAST(sum(deals) AS BIGINT)                                    AS open_deals,
         sum(amount_rc)                                                AS open_pipeline,
@@ -190,33 +247,40 @@ open_figures AS (
         CAST(coalesce(sum(with_amount) FILTER (WHERE rate_missing), 0) AS BIGINT)
                                                                       AS unpriced_deals
     FROM open_priced
-    GROUP BY grp
+    GROUP BY period_no, grp
 ),
--- Deals created in the period, won or not (for opportunity -> won).
+-- Deals created in a period, won or not (for opportunity -> won).
 created_figures AS (
     SELECT
+        b.period_no,
         {group_expr(by, "b.owner")}                                   AS grp,
         CAST(sum(b.created_deals) AS BIGINT)                          AS created_deals,
         CAST(sum(b.created_won) AS BIGINT)                            AS created_won
     FROM (
-        SELECT o.owner, count(*) AS created_deals, count(*) FILTER (WHERE o.is_won) AS created_won
+        SELECT
+            d.period_no,
+            o.owner,
+            count(*)                                                  AS created_deals,
+            count(*) FILTER (WHERE o.is_won)                          AS created_won
         FROM opportunities AS o
-        WHERE o.created_date BETWEEN $period_start AND $period_end
-        GROUP BY o.owner
+        JOIN period_days AS d ON d.day = o.created_date
+        WHERE o.created_date BETWEEN $first_day AND $last_day
+        GROUP BY ALL
     ) AS b
     LEFT JOIN reps AS r ON r.rep = b.owner
     WHERE {owner_filter_sql("b.owner")}
     GROUP BY ALL
 ),
 groups AS (
-    {roster_sql(by)}
-    UNION SELECT grp FROM closed_figures
-    UNION SELECT grp FROM open_figures
-    UNION SELECT grp FROM created_figures
-    UNION SELECT grp FROM quota_figures
+    SELECT period_no, grp FROM roster
+    UNION SELECT period_no, grp FROM closed_figures
+    UNION SELECT period_no, grp FROM open_figures
+    UNION SELECT period_no, grp FROM created_figures
+    UNION SELECT period_no, grp FROM quota_figures
 ),
 joined AS (
     SELECT
+        g.period_no,
         g.grp,
         coalesce(c.closed_deals, 0) + coalesce(p.open_deals, 0) > 0     AS has_deals,
         coalesce(c.won_deals, 0)                                        AS won_deals,
@@ -230,10 +294,14 @@ joined AS (
         c.median_cycle_days, c.mean_cycle_days,
         nullif(qf.quota, 0)                                             AS quota
     FROM groups AS g
-    LEFT JOIN closed_figures AS c ON c.grp IS NOT DISTINCT FROM g.grp
-    LEFT JOIN open_figures AS p ON p.grp IS NOT DISTINCT FROM g.grp
-    LEFT JOIN created_figures AS n ON n.grp IS NOT DISTINCT FROM g.grp
-    LEFT JOIN quota_figures AS qf ON qf.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN closed_figures AS c
+        ON c.period_no = g.period_no AND c.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN open_figures AS p
+        ON p.period_no = g.period_no AND p.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN created_figures AS n
+        ON n.period_no = g.period_no AND n.grp IS NOT DISTINCT FROM g.grp
+    LEFT JOIN quota_figures AS qf
+        ON qf.period_no = g.period_no AND qf.grp IS NOT DISTINCT FROM g.grp
 ),
 figures AS (
     SELECT
@@ -244,6 +312,7 @@ figures AS (
     FROM joined
 )
 SELECT
+    period_no,
     grp,
     bookings,
     won_deals,
@@ -269,7 +338,7 @@ SELECT
     median_cycle_days::DOUBLE                                           AS median_cycle_days,
     mean_cycle_days::DOUBLE                                             AS mean_cycle_days
 FROM figures
-ORDER BY grp NULLS LAST
+ORDER BY period_no, grp NULLS LAST
 """
 
 
@@ -311,13 +380,29 @@ def performance_table(
     reporting_currency: str | None = None,
 ) -> pd.DataFrame:
     """Performance KPIs for `scope`, one row per group; the key column is named `by`."""
-    sql = performance_sql(by)
+    frame = performance_tables(
+        con, scope, [scope.period], by, stages=stages, reporting_currency=reporting_currency
+    )
+    return frame.drop(columns="period_no")
+
+
+def performance_tables(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str,
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    reporting_currency: str | None = None,
+) -> pd.DataFrame:
+    """Performance KPIs for the scope's filters over each of `periods` (not overlapping),
+    in one query: rows ordered by `period_no` (the index in `periods`), then group."""
     params = (
-        scope.params()
+        periods_params(scope, periods)
         | stage_params(stages if stages is not None else load_stages(con))
         | fx_params(con, reporting_currency)
     )
-    frame = con.execute(sql, params).df()
+    frame = con.execute(performance_sql(by), params).df()
     return frame.rename(columns={"grp": by})
 
 
@@ -348,6 +433,19 @@ def attainment_table(
     closed in the period (there: without any deal closed in it or open); attainment counts
     empty bookings as 0 in both.
     """
-    params = scope.params() | fx_params(con, reporting_currency)
+    frame = attainment_tables(con, scope, [scope.period], by, reporting_currency=reporting_currency)
+    return frame.drop(columns="period_no")
+
+
+def attainment_tables(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str,
+    *,
+    reporting_currency: str | None = None,
+) -> pd.DataFrame:
+    """`attainment_table` over each of `periods` in one query, keyed by `period_no`."""
+    params = periods_params(scope, periods) | fx_params(con, reporting_currency)
     frame = con.execute(performance_sql(by, attainment_only=True), params).df()
     return frame.rename(columns={"grp": by})
