@@ -117,24 +117,68 @@ def upload_kept(run: Path) -> bool:
     return any(p.is_file() for p in (run / "uploads").glob("*/*/*"))
 
 
-def committing(run: Path) -> bool:
-    """The WAL holds the import's commit (it is written then, and merged at close)."""
-    wal = run / "sales.duckdb.wal"
-    return upload_kept(run) and wal.is_file() and wal.stat().st_size > 0
+class AfterUploadKept:
+    """Stages seen from outside once the upload is kept (inside the transaction).
+
+    The WAL exists from the start (opening applies the schema), so the commit shows as the
+    WAL growing past its size at that moment; the checkpoint at close then rewrites the
+    database file itself. Each condition remembers what it saw, so one is made per run.
+    """
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.wal_at_keep: int | None = None
+        self.db_at_commit: tuple[int, int] | None = None
+
+    def __call__(self, pid: int, run: Path, upload: Path) -> bool:
+        wal = run / "sales.duckdb.wal"
+        wal_size = wal.stat().st_size if wal.is_file() else 0
+        if self.wal_at_keep is None:
+            if upload_kept(run):
+                self.wal_at_keep = wal_size
+            return False
+        if self.db_at_commit is None:
+            if wal_size > self.wal_at_keep:
+                stat = (run / "sales.duckdb").stat()
+                self.db_at_commit = (stat.st_mtime_ns, stat.st_size)
+                return self.stage == "commit"
+            return False
+        stat = (run / "sales.duckdb").stat()
+        return (stat.st_mtime_ns, stat.st_size) != self.db_at_commit
 
 
-# name -> (condition on (pid, run dir, upload), whether the import cannot have committed yet)
-POINTS: dict[str, tuple[Callable[[int, Path, Path], bool], bool]] = {
-    "reading the upload (hash pass)": (lambda pid, run, up: upload_open(pid, up), True),
-    "writing the backup before the import": (lambda pid, run, up: backup_partial(run), True),
-    "backup written, import transaction starting": (lambda pid, run, up: backup_done(run), True),
-    "in the transaction: upload kept, imports row and COMMIT next": (
-        lambda pid, run, up: upload_kept(run),
-        False,  # the commit may beat the kill by the poll interval
-    ),
-    "committing or checkpointing at close (WAL written)": (
-        lambda pid, run, up: committing(run),
+# name -> (a new condition on (pid, run dir, upload) per run, whether the import cannot
+# have committed yet, whether it must have)
+POINTS: dict[str, tuple[Callable[[], Callable[[int, Path, Path], bool]], bool, bool]] = {
+    "reading the upload (hash pass)": (
+        lambda: lambda pid, run, up: upload_open(pid, up),
+        True,
         False,
+    ),
+    "writing the backup before the import": (
+        lambda: lambda pid, run, up: backup_partial(run),
+        True,
+        False,
+    ),
+    "backup written, import transaction starting": (
+        lambda: lambda pid, run, up: backup_done(run),
+        True,
+        False,
+    ),
+    "in the transaction: upload kept, imports row and COMMIT next": (
+        lambda: lambda pid, run, up: upload_kept(run),
+        False,  # the commit may beat the kill by the poll interval
+        False,
+    ),
+    "committing: the WAL grows after the upload was kept": (
+        lambda: AfterUploadKept("commit"),
+        False,
+        False,
+    ),
+    "checkpoint at close: the database file rewritten after the commit": (
+        lambda: AfterUploadKept("checkpoint"),
+        False,
+        True,
     ),
 }
 # fractions of a complete run's time (measured in `setup`): wherever the import is by then
@@ -231,15 +275,17 @@ def check_after_crash(setup: dict[str, Any], db_file: Path, must_be_before: bool
 def test_kill_at_a_point_leaves_the_database_before_or_after(
     setup: dict[str, Any], point: str
 ) -> None:
-    condition, must_be_before = POINTS[point]
+    make_condition, must_be_before, must_be_after = POINTS[point]
     for attempt in range(3):  # a point passed between two polls is tried again
         db_file = fresh_copy(setup["base"], setup["root"] / f"{point[:20]}-{attempt}")
         proc = start_import(db_file, setup["upload"])
-        pid, run, upload = proc.pid, db_file.parent, setup["upload"]
-        if kill_when(proc, lambda pid=pid, run=run, upload=upload: condition(pid, run, upload)):
+        pid, run, upload, condition = proc.pid, db_file.parent, setup["upload"], make_condition()
+        if kill_when(proc, lambda c=condition, pid=pid, run=run, up=upload: c(pid, run, up)):
             assert proc.returncode == -signal.SIGKILL
             outcome = check_after_crash(setup, db_file, must_be_before)
             print(f"killed at {point!r} (run {attempt + 1}): database as {outcome} the import")
+            if must_be_after:
+                assert outcome == "after"
             return
         assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     pytest.fail(f"the import never stopped at {point!r} in 3 runs")
