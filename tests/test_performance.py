@@ -53,7 +53,13 @@ import pytest
 
 from analytics.ingest import import_file
 from analytics.metrics.headline import headline
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, share_of_reps_at_quota
+from analytics.metrics.kpis import (
+    KPI_COLUMNS,
+    kpi_table,
+    kpi_tables,
+    share_of_reps_at_quota,
+    share_of_reps_at_quota_by_period,
+)
 from analytics.metrics.performance import ATTAINMENT_COLUMNS, attainment_table
 from analytics.scope import Period, Scope
 from analytics.settings import DEFAULT_STAGES, Stage, save_reporting_currency, save_stages
@@ -420,3 +426,47 @@ def test_demo_eur_deals_are_all_priced(con: duckdb.DuckDBPyConnection, tmp_path:
         row = kpi_table(con, Scope(period), "company").iloc[0]
         assert row["unpriced_deals"] == 0, period.label
         period = period.previous()
+
+
+TREND_CASES = [
+    (("2024-Q2", "2024-Q1", "2023-Q2", "2024-Q3"), "rep", {}),
+    (("2024-Q2", "2024-Q1", "2023-Q2"), "company", {}),
+    (("2024-06", "2024-05", "2024-04", "2023-06"), "team", {}),
+    (("2024-Q2", "2023-Q4"), "rep", {"team": "East"}),
+    (("2024", "2023"), "region", {}),
+]
+
+
+@pytest.mark.parametrize(("labels", "by", "filters"), TREND_CASES)
+def test_kpi_tables_equal_one_kpi_table_per_period(
+    kpi_db: duckdb.DuckDBPyConnection, labels: tuple[str, ...], by: str, filters: dict[str, str]
+) -> None:
+    """The Overview trend asks for several periods in one go: each period's rows must be
+    exactly what kpi_table gives for that period alone (open deals priced at each period's
+    end, pipeline closing in each period, quotas pro-rated to each)."""
+    periods = [Period.parse(label) for label in labels]
+    scope = Scope(periods[0], **filters)
+    together = kpi_tables(kpi_db, scope, periods, by)
+    assert list(together.columns) == ["period", *kpi_table(kpi_db, scope, by).columns]
+    order = [labels.index(label) for label in together["period"]]
+    assert order == sorted(order)  # rows follow the periods' order
+    for period in periods:
+        alone = kpi_table(kpi_db, scope.with_period(period), by)
+        part = together[together["period"] == period.label].drop(columns="period")
+        part = part.reset_index(drop=True)
+        assert part[by].tolist() == alone[by].tolist(), period.label
+        for column in alone.columns[1:]:
+            got, want = part[column].tolist(), alone[column].tolist()
+            if column == "at_or_above_quota":
+                assert got == want, (period.label, column)
+            else:
+                assert got == pytest.approx(want, nan_ok=True), (period.label, column)
+    shares = share_of_reps_at_quota_by_period(kpi_db, scope, periods)
+    alone_shares = {p.label: share_of_reps_at_quota(kpi_db, scope.with_period(p)) for p in periods}
+    assert shares == alone_shares
+
+
+def test_kpi_tables_refuse_overlapping_periods(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    q2 = Period.parse("2024-Q2")
+    with pytest.raises(ValueError, match="overlap"):
+        kpi_tables(kpi_db, Scope(q2), [q2, Period.parse("2024-05")], "rep")

@@ -9,12 +9,19 @@ of docs/metrics.md -- so a page can show which definition a number uses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 import pandas as pd
 
-from analytics.metrics.efficiency import efficiency_table
-from analytics.metrics.performance import GROUPINGS, attainment_table, performance_table
-from analytics.scope import Scope
+from analytics.metrics.efficiency import efficiency_tables
+from analytics.metrics.performance import (
+    GROUPINGS,
+    attainment_table,
+    attainment_tables,
+    performance_tables,
+)
+from analytics.scope import Period, Scope
 from analytics.settings import ActivityCategory, Stage
 
 # Column -> one-line definition (docs/metrics.md, "KPI table"). Order = column order.
@@ -83,11 +90,44 @@ def kpi_table(
     (by="rep") or roster team/region is unknown. Settings are read from the database
     unless passed in.
     """
+    table = kpi_tables(
+        con,
+        scope,
+        [scope.period],
+        by,
+        stages=stages,
+        categories=categories,
+        reporting_currency=reporting_currency,
+    )
+    return table.drop(columns="period").reset_index(drop=True)
+
+
+def kpi_tables(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str = "rep",
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+    reporting_currency: str | None = None,
+) -> pd.DataFrame:
+    """`kpi_table` for the scope's filters over each of `periods`, in two queries in all.
+
+    Why: a trend (the Overview cards' last six periods and last year's) would otherwise
+    cost two queries per period, each reading the activities again. The periods must not
+    overlap. The first column is `period` (the label), then `kpi_table`'s columns; rows
+    follow `periods`' order, then the group key; each period's rows equal
+    `kpi_table(con, scope.with_period(period), by)`.
+    """
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(GROUPINGS)}")
-    perf = performance_table(con, scope, by, stages=stages, reporting_currency=reporting_currency)
-    eff = efficiency_table(con, scope, by, categories=categories)
-    table = perf.merge(eff, on=by, how="outer", sort=False)
+    periods = list(periods)
+    perf = performance_tables(
+        con, scope, periods, by, stages=stages, reporting_currency=reporting_currency
+    )
+    eff = efficiency_tables(con, scope, periods, by, categories=categories)
+    table = perf.merge(eff, on=["period_no", by], how="outer", sort=False)
     for column in COUNT_COLUMNS:
         if column in table:
             table[column] = table[column].fillna(0).astype("int64")
@@ -95,9 +135,10 @@ def kpi_table(
         None if pd.isna(v) else bool(v) for v in table["at_or_above_quota"]
     ]
     table["at_or_above_quota"] = table["at_or_above_quota"].astype(object)
-    table = table.sort_values(by, na_position="last", kind="stable").reset_index(drop=True)
-    extra = [c for c in table.columns if c != by and c not in KPI_COLUMNS]
-    return table[[by, *KPI_COLUMNS, *extra]]
+    table = table.sort_values(["period_no", by], na_position="last", kind="stable")
+    table.insert(0, "period", [periods[n].label for n in table["period_no"]])
+    extra = [c for c in table.columns if c not in ("period", "period_no", by, *KPI_COLUMNS)]
+    return table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
 
 
 def share_of_reps_at_quota(
@@ -120,3 +161,20 @@ def share_of_reps_at_quota(
     if with_quota.empty:
         return None
     return float((with_quota["quota_attainment"] >= 1).sum()) / len(with_quota)
+
+
+def share_of_reps_at_quota_by_period(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    *,
+    reporting_currency: str | None = None,
+) -> dict[str, float | None]:
+    """`share_of_reps_at_quota` for each of `periods` (not overlapping), in one query;
+    keyed by period label."""
+    periods = list(periods)
+    table = attainment_tables(con, scope, periods, "rep", reporting_currency=reporting_currency)
+    return {
+        period.label: share_of_reps_at_quota(con, scope, table=table[table["period_no"] == number])
+        for number, period in enumerate(periods)
+    }
