@@ -20,14 +20,13 @@ import streamlit as st
 from analytics.drilldown import data_version
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.metrics.headline import headline_with_previous
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, share_of_reps_at_quota
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables, share_of_reps_at_quota_by_period
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
 
-# How many periods each card's trend shows, by period kind. Each period is one kpi_table
-# call (cached afterwards), so the trend stays short: on a million deals a cold Overview
-# costs about 0.6 s per period.
+# How many periods each card's trend shows, by period kind. All of them (and last year's)
+# come from one kpi_tables call, cached afterwards.
 TREND_PERIODS: dict[str, int] = {"month": 6, "quarter": 6, "year": 4}
 REPS_AT_QUOTA = "reps_at_quota"  # not a kpi_table column: share_of_reps_at_quota()
 
@@ -101,20 +100,26 @@ CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
 # --- figures ---------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
-def company_row(db: str, version: tuple[Any, ...], scope: Scope) -> dict[str, Any]:
-    """The scope's KPI row (by="company") plus the share of reps at quota.
+@st.cache_data(show_spinner=False, max_entries=256)
+def company_rows(
+    db: str, version: tuple[Any, ...], scope: Scope, periods: tuple[Period, ...]
+) -> dict[str, dict[str, Any]]:
+    """The scope's KPI row (by="company") plus the share of reps at quota, per period label.
 
-    Cached per database file, data version and scope: the cards need up to 7 periods
-    (trend plus last year), and moving to the next period or back to a filter should
-    only compute what is new.
+    Every period of the cards (trend plus last year) in two KPI queries and one quota
+    query (kpi_tables), cached per database file, data version, scope and periods.
     """
     del db, version  # cache key only
     with _ui.cursor() as cur:
-        table = kpi_table(cur, scope, "company")
-        row = table.iloc[0].to_dict() if not table.empty else {}
-        row[REPS_AT_QUOTA] = share_of_reps_at_quota(cur, scope)
-    return row
+        table = kpi_tables(cur, scope, periods, "company")
+        shares = share_of_reps_at_quota_by_period(cur, scope, periods)
+    rows: dict[str, dict[str, Any]] = {}
+    for period in periods:
+        match = table[table["period"] == period.label]
+        row = match.iloc[0].drop("period").to_dict() if not match.empty else {}
+        row[REPS_AT_QUOTA] = shares[period.label]
+        rows[period.label] = row
+    return rows
 
 
 def _number(value: Any) -> float | None:
@@ -276,7 +281,7 @@ def render() -> None:
         currencies = headline_with_previous(cur, scope).current.currencies
         reporting = load_reporting_currency(cur)
         version = data_version(cur)
-    rows = {p.label: company_row(str(_ui.db_path()), version, scope.with_period(p)) for p in wanted}
+    rows = company_rows(str(_ui.db_path()), version, scope, tuple(dict.fromkeys(wanted)))
     now = rows[period.label]
 
     for title, cards in CARD_ROWS:
