@@ -176,13 +176,14 @@ def quadrant(
         previous = attainment_table(con, scope.previous(), "rep")
     metric = resolve_x_metric(current, previous, str(x_metric))
 
-    before = previous.set_index("rep")
+    # plain dicts: one lookup per rep instead of a pandas row selection per rep
+    before = {r["rep"]: r for r in previous.to_dict("records") if isinstance(r["rep"], str)}
     rows: list[dict[str, Any]] = []
     for rec in current.to_dict("records"):
         rep = rec["rep"]
         if rep is None or (isinstance(rep, float) and math.isnan(rep)):
             continue  # deals without an owner belong to nobody's review
-        prev = before.loc[rep] if rep in before.index else None
+        prev = before.get(rep)
         won, lost = _count(rec.get("won_deals")), _count(rec.get("lost_deals"))
         prev_closed = (
             0 if prev is None else _count(prev.get("won_deals")) + _count(prev.get("lost_deals"))
