@@ -8,8 +8,8 @@ and "where do their deals stall?" (funnel over the stage list ops keep in settin
 Every function takes the page's Scope and a rep name; only the scope's period matters
 (a rep's own figures do not depend on the team/region filters), and its access: a rep
 outside it is refused (AccessDenied), since these reads go by owner name alone. The KPI history goes
-through `kpi_table`, so each point equals the figure the leaderboard shows when that
-period is selected.
+through `kpi_tables` (all periods in one go), so each point equals the figure the
+leaderboard shows when that period is selected.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import duckdb
 import pandas as pd
 
 from analytics.access import EVERYTHING, Access
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
-from analytics.quadrant import KpiFunction
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables
+from analytics.quadrant import KpiFunction, KpiTablesFunction
 from analytics.scope import Scope, check_rep
 from analytics.settings import Stage, load_activity_categories, load_stages
 
@@ -44,29 +44,36 @@ def kpi_history(
     rep: str,
     periods: int = DEFAULT_HISTORY_PERIODS,
     *,
-    kpi: KpiFunction = kpi_table,
+    kpi: KpiFunction | None = None,
+    tables: KpiTablesFunction = kpi_tables,
 ) -> pd.DataFrame:
     """The rep's KPI row for each of the last `periods` periods, oldest first.
 
-    Each period's row is the rep's row of `kpi(con, <whole company, that period>, "rep")`:
+    Each period's row is the rep's row of the whole company's rep table for that period:
     a rep's figures do not depend on the team/region filters (they only choose which reps
-    are listed), and asking for every rep lets a cached `kpi` serve the next rep's
-    drill-down from the same tables. Columns: period (label), period_start (date), then
-    every KPI column. A period in which the rep has no row (not yet hired, no data) gets
-    an all-missing row, so the line chart shows a gap instead of skipping the period.
+    are listed), and asking for every rep lets a cached `tables` serve the next rep's
+    drill-down from the same tables. By default all periods come from one `kpi_tables`
+    call (two queries in all); with `kpi` (kpi_table's signature) one call per period.
+    Columns: period (label), period_start (date), then every KPI column. A period in which
+    the rep has no row (not yet hired, no data) gets an all-missing row, so the line chart
+    shows a gap instead of skipping the period.
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
-    check_rep(con, scope.access, rep)
-    everyone = Scope(period=scope.period, access=scope.access)
+    everyone = Scope(period=scope.period)
+    wanted = tuple(scope.period.shifted(-back) for back in range(periods - 1, -1, -1))
+    if kpi is not None:
+        parts = [kpi(con, everyone.with_period(p), "rep").assign(period=p.label) for p in wanted]
+        every = pd.concat(parts, ignore_index=True)
+    else:
+        every = tables(con, everyone, wanted, "rep")
+    mine = every[every["rep"] == rep].set_index("period")
     rows: list[dict[str, Any]] = []
-    for back in range(periods - 1, -1, -1):
-        period = scope.period.shifted(-back)
-        table = kpi(con, everyone.with_period(period), "rep")
-        match = table[table["rep"] == rep]
+    for period in wanted:
         row: dict[str, Any] = {"period": period.label, "period_start": period.start}
-        if not match.empty:
-            row |= {c: match.iloc[0][c] for c in KPI_COLUMNS if c in match.columns}
+        if period.label in mine.index:
+            match = mine.loc[period.label]
+            row |= {c: match[c] for c in KPI_COLUMNS if c in mine.columns}
         rows.append(row)
     return pd.DataFrame(rows, columns=["period", "period_start", *KPI_COLUMNS])
 

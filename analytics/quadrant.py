@@ -33,12 +33,16 @@ import pandas as pd
 
 from analytics.metrics.kpis import kpi_table
 from analytics.metrics.performance import attainment_table
-from analytics.scope import Scope
+from analytics.scope import Period, Scope
 
 XMetric = Literal["quota_attainment", "bookings"]
 # kpi_table's signature: (con, scope, by) -> one row per group. Pages pass a cached
 # wrapper of kpi_table so the leaderboard and the quadrant share one computation.
 KpiFunction = Callable[[duckdb.DuckDBPyConnection, Scope, str], pd.DataFrame]
+# kpi_tables' signature: (con, scope, periods, by) -> one row per period and group.
+KpiTablesFunction = Callable[
+    [duckdb.DuckDBPyConnection, Scope, tuple[Period, ...], str], pd.DataFrame
+]
 
 RISING_STAR = "rising star"
 FALLING_STAR = "falling star"

@@ -25,7 +25,7 @@ from plotly.subplots import make_subplots
 
 from analytics import drilldown
 from analytics.exports import CSV_MIME, EXCEL_MIME, KPI_UNITS, to_csv_bytes, to_excel_bytes
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
@@ -35,10 +35,11 @@ from analytics.quadrant import (
     RISING_STAR,
     X_METRICS,
     KpiFunction,
+    KpiTablesFunction,
     quadrant,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.scope import Scope
+from analytics.scope import Period, Scope
 from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
@@ -62,9 +63,8 @@ CORNERS: dict[str, tuple[float, float, str, str]] = {
 def _kpi_rows(db: str, version: tuple[Any, ...], scope: Scope, by: str) -> pd.DataFrame:
     """kpi_table, cached per database file, data version and scope.
 
-    The quadrant needs two periods, the leaderboard one of them, and every drill-down the
-    company's rep table for 12 periods: with the cache each is computed once, and the next
-    rep's drill-down (or the next period, 11 of 12 periods shared) is nearly free.
+    The leaderboard and the quadrant share this period's table: with the cache it is
+    computed once per data version and scope.
     """
     del db, version  # cache key only
     with _ui.cursor() as cur:
@@ -75,6 +75,22 @@ def cached_kpi(version: tuple[Any, ...]) -> KpiFunction:
     """A kpi_table stand-in (same signature) that goes through the cache."""
     db = str(_ui.db_path())
     return lambda _con, scope, by: _kpi_rows(db, version, scope, by)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _kpi_tables_rows(
+    db: str, version: tuple[Any, ...], scope: Scope, periods: tuple[Period, ...], by: str
+) -> pd.DataFrame:
+    """kpi_tables, cached: a drill-down's 12 periods in one go, shared by every rep's."""
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return kpi_tables(cur, scope, periods, by)
+
+
+def cached_kpi_tables(version: tuple[Any, ...]) -> KpiTablesFunction:
+    """A kpi_tables stand-in (same signature) that goes through the cache."""
+    db = str(_ui.db_path())
+    return lambda _con, scope, periods, by: _kpi_tables_rows(db, version, scope, periods, by)
 
 
 # --- formatting --------------------------------------------------------------------------
@@ -384,10 +400,12 @@ def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
     st.plotly_chart(fig, config={"displayModeBar": False}, key="history_chart")
 
 
-def _drilldown(cur: Any, scope: Scope, rep: str, q: pd.DataFrame, kpi: KpiFunction) -> None:
+def _drilldown(
+    cur: Any, scope: Scope, rep: str, q: pd.DataFrame, tables: KpiTablesFunction
+) -> None:
     st.header(f"Drill-down: {rep}")
     row = q[q["rep"] == rep]
-    history = drilldown.kpi_history(cur, scope, rep, kpi=kpi)
+    history = drilldown.kpi_history(cur, scope, rep, tables=tables)
     figures = history.iloc[-1]  # this period: the same row as the leaderboard's
     where = row.iloc[0]["quadrant"] if not row.empty else None
     low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
@@ -522,7 +540,7 @@ def render() -> None:
         chosen = focus or scope.rep
         _quadrant_section(q, chosen)
         if chosen:
-            _drilldown(cur, scope, chosen, q, kpi)
+            _drilldown(cur, scope, chosen, q, cached_kpi_tables(drilldown.data_version(cur)))
         _leaderboard(board, q, roster, scope)
 
 

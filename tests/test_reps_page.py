@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_quadrant import DEALS, EXPECTED, Q2, load_fixture
@@ -251,6 +252,24 @@ def test_kpi_history_is_kpi_table_per_period(book: duckdb.DuckDBPyConnection) ->
     table = kpi_table(book, Scope(Period.parse("2024-Q1"), rep="Ann Lee"), "rep")
     assert history["bookings"].iloc[-2] == table["bookings"].iloc[0] == 8000
     assert history["quota_attainment"].iloc[-1] == pytest.approx(1.5)
+
+
+def test_kpi_history_in_one_go_equals_one_table_per_period(
+    book: duckdb.DuckDBPyConnection,
+) -> None:
+    """The drill-down reads its 12 periods with kpi_tables; kpi_table per period (the
+    `kpi=` path) must give the same history."""
+    together = drilldown.kpi_history(book, Q2, "Ann Lee")
+    one_by_one = drilldown.kpi_history(book, Q2, "Ann Lee", kpi=kpi_table)
+    assert together["period"].tolist() == one_by_one["period"].tolist()
+    for column in KPI_COLUMNS:
+        got, want = together[column].tolist(), one_by_one[column].tolist()
+        if column == "at_or_above_quota":
+            assert [None if pd.isna(v) else bool(v) for v in got] == [
+                None if pd.isna(v) else bool(v) for v in want
+            ], column
+        else:
+            assert got == pytest.approx(want, nan_ok=True), column
 
 
 def test_closed_deals_add_up_to_bookings(book: duckdb.DuckDBPyConnection) -> None:
