@@ -248,6 +248,8 @@ def monthly_bookings(
     if months < 1:
         raise ValueError("months must be at least 1")
     last = scope.period.end.replace(day=1)
-    params = {k: v for k, v in scope.params().items() if k in ("team", "region", "rep")}
+    # every owner-filter parameter the scope binds (team, region, rep and any access
+    # limits), without the period bounds this query does not use
+    params = {k: v for k, v in scope.params().items() if k not in ("period_start", "period_end")}
     params |= {"last_month": last, "months": int(months)}
     return con.execute(MONTHLY_BOOKINGS_SQL, params).df()
