@@ -260,3 +260,20 @@ def test_data_page_warns_about_an_upload_over_the_limit(
     warnings = " ".join(w.value for w in at.warning)
     assert "wide.csv: the file is 1.3 MB, over the 1 MB limit for CSV/TSV files" in warnings
     assert at.button(key="import").disabled  # nothing to import
+
+
+def test_running_out_of_memory_is_a_plain_refusal(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """DuckDB's memory limit (SALES_MEMORY_LIMIT) too low for the file: said, not a traceback."""
+    path = deals_csv(tmp_path / "deals.csv", 20_000)
+    before = db.table_counts(con)
+    con.execute("SET memory_limit = '4MB'")  # below one CSV read buffer
+    try:
+        result = import_file(con, path, data_dir=tmp_path)
+    finally:
+        con.execute("RESET memory_limit")
+    assert result.status == "refused"
+    assert "deals.csv: the server ran out of memory for this import" in result.message
+    assert "SALES_MEMORY_LIMIT" in result.message
+    assert db.table_counts(con) == before

@@ -403,6 +403,16 @@ def import_file(
         return result
     except ImportRefused as exc:
         return _refused(name, exc)
+    except duckdb.OutOfMemoryException:
+        log.warning("import of %s ran out of memory", name, exc_info=True)
+        return _refused(
+            name,
+            refuse(
+                name,
+                "the server ran out of memory for this import; nothing was loaded. Try again "
+                "when fewer imports run, or ask an admin to raise SALES_MEMORY_LIMIT",
+            ),
+        )
     except (duckdb.Error, OSError, ValueError) as exc:  # unexpected, but never a traceback
         log.warning("import of %s failed", name, exc_info=True)
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__

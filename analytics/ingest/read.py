@@ -26,7 +26,11 @@ from analytics.ingest.problems import refuse
 
 CHUNK = 8 * 1024 * 1024
 HEAD_BYTES = 256 * 1024
-MAX_LINE_BYTES = 64 * 1024 * 1024
+# The longest CSV record accepted (a 10 MB description still fits). DuckDB's read buffer
+# defaults to 16 lines of this size, so it is set explicitly: with 64 MB lines the buffer was
+# 1 GB, i.e. a whole file of up to 1 GB in memory at once whatever the memory limit.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+READ_BUFFER_BYTES = 8 * MAX_LINE_BYTES
 MB = 1024 * 1024
 XLSX_BATCH = 20_000  # .xlsx rows handed to DuckDB at a time: bounds Python's memory
 ROW_LIMIT_MARGIN = 1_000  # footer and blank lines read beyond the row limit
@@ -454,6 +458,8 @@ def load_raw(
                     raise
                 con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
                 _read_csv(con, source, table, names, parallel=False, limit=read_limit)
+        except duckdb.OutOfMemoryException:
+            raise  # not the file's fault: the engine says so
         except duckdb.Error as exc:
             message = str(exc)
             match = _CSV_ERROR_LINE.search(message)
@@ -504,7 +510,7 @@ def _read_csv(
         f"SELECT CAST({line_source} AS BIGINT) AS __line, {', '.join(names)} "
         "FROM (SELECT * FROM read_csv(?, auto_detect = false, header = true, skip = ?, "
         "delim = ?, quote = '\"', escape = '\"', columns = ?, null_padding = true, "
-        f"max_line_size = ?, parallel = ?){limited})",
+        f"max_line_size = ?, buffer_size = ?, parallel = ?){limited})",
         [
             *params,
             str(source.read_path),
@@ -512,6 +518,7 @@ def _read_csv(
             source.delimiter,
             columns,
             MAX_LINE_BYTES,
+            READ_BUFFER_BYTES,
             parallel,
         ],
     )
