@@ -60,7 +60,8 @@ def kpi_history(
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
-    everyone = Scope(period=scope.period)
+    check_rep(con, scope.access, rep)
+    everyone = Scope(period=scope.period, access=scope.access)
     wanted = tuple(scope.period.shifted(-back) for back in range(periods - 1, -1, -1))
     if kpi is not None:
         parts = [kpi(con, everyone.with_period(p), "rep").assign(period=p.label) for p in wanted]
