@@ -189,8 +189,8 @@ def _funnel_sql(group: str, won_step: int) -> str:
 
     * part 'reach': deals per (group, furthest step) -- counts and amounts by outcome,
       method counts;
-    * part 'days': per (group, step), the median of deals' completed days in the step
-      (`deals`: how many deals had one);
+    * part 'days': per group, for each open step k, `median_k` (the median of deals'
+      completed days in the step) and `stays_k` (how many deals had one);
     * part 'undated': in `deals`, the deals in scope without a created date (no cohort).
 
     One query so the history is read and joined to the cohort once. Each deal's history
@@ -201,14 +201,12 @@ def _funnel_sql(group: str, won_step: int) -> str:
     """
     open_steps = range(won_step)
     day_columns = ",\n".join(f"sum(days) FILTER (WHERE step = {k}) AS days_{k}" for k in open_steps)
-    day_rows = "".join(
-        f"""
-    UNION ALL
-    SELECT 'days', grp, {k}, count(days_{k}), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, median(days_{k})
-    FROM placed
-    GROUP BY grp"""
-        for k in open_steps
+    medians = ", ".join(
+        f"median(days_{k}) AS median_{k}, count(days_{k}) AS stays_{k}" for k in open_steps
+    )
+    # the first branch of the UNION names the columns
+    no_medians = ", ".join(
+        f"NULL::DOUBLE AS median_{k}, NULL::BIGINT AS stays_{k}" for k in open_steps
     )
     return f"""
     WITH {_cohort_sql(group)},
@@ -268,12 +266,17 @@ def _funnel_sql(group: str, won_step: int) -> str:
            count(*) FILTER (WHERE from_snapshots)                     AS from_snapshots,
            count(*) FILTER (WHERE stage_unknown)                      AS stage_unknown,
            count(*) FILTER (WHERE unpriced OR no_amount)              AS unpriced,
-           NULL::DOUBLE                                               AS median_days
+           {no_medians}
     FROM placed
-    GROUP BY grp, furthest{day_rows}
+    GROUP BY grp, furthest
+    UNION ALL
+    SELECT 'days', grp, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           {medians}
+    FROM placed
+    GROUP BY grp
     UNION ALL
     SELECT 'undated', NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL
+           NULL, {no_medians}
     FROM scoped
     WHERE created_date IS NULL
     """
@@ -423,6 +426,23 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) ->
     return con.execute(sql, bind(sql, params)).df()
 
 
+def _days_by_step(rows: pd.DataFrame, won_step: int) -> pd.DataFrame:
+    """The 'days' rows (one per group, `median_k` / `stays_k` per open step) as one row per
+    group and step with columns grp, step, stays, median_days, as `_build_table` reads them."""
+    frames = [
+        pd.DataFrame(
+            {
+                "grp": rows["grp"],
+                "step": k,
+                "stays": rows[f"stays_{k}"],
+                "median_days": rows[f"median_{k}"],
+            }
+        )
+        for k in range(won_step)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
 def _funnels(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
@@ -437,7 +457,7 @@ def _funnels(
     params = _params(con, scope, stage_list)
     rows = run_sql(con, _funnel_sql(group, params["won_step"]), params)
     reach = rows[rows["part"] == "reach"].rename(columns={"step": "furthest"})
-    days = rows[rows["part"] == "days"].rename(columns={"deals": "stays"})
+    days = _days_by_step(rows[rows["part"] == "days"], params["won_step"])
     undated = int(rows.loc[rows["part"] == "undated", "deals"].sum())
     groups = sorted(set(reach["grp"])) if not reach.empty else []
     if group == "company" and not groups:
