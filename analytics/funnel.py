@@ -33,8 +33,9 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   stage-history entry, summed over the deal's stays in it; the median over cohort deals
   with a completed stay (the current, unfinished stay is not counted).
 
-All heavy lifting is two SQL queries over the cohort; the per-step cumulative sums are
-done on the tiny grouped result in pandas.
+All heavy lifting is one SQL query over the cohort (its stage history read once, each
+deal's history folded into one row); the per-step cumulative sums are done on the tiny
+grouped result in pandas.
 """
 
 from __future__ import annotations
