@@ -141,48 +141,99 @@ def _cohort_sql(group: str) -> str:
     )"""
 
 
+def crm_history_sql(deals: str, key: str = "opportunity_id") -> str:
+    """SELECT of the CRM's stage-history rows (`key`, stage, entered_at) of the deals in CTE
+    `deals` (origin 'history' in `opportunity_stage_history`).
+
+    `key` is the deal column carried into the rows: `opportunity_id`, or a unique number
+    the caller gave each deal in `deals` (a number partitions and joins faster than the
+    text id). `deals` and `key` are fixed identifiers chosen by code.
+    """
+    if key == "opportunity_id":  # a semi join: one row per history row whatever `deals` holds
+        return f"""
+        SELECT h.opportunity_id, h.stage, h.entered_at
+        FROM stage_history_imported AS h
+        SEMI JOIN {deals} AS d ON d.opportunity_id = h.opportunity_id"""
+    return f"""
+        SELECT d.{key}, h.stage, h.entered_at
+        FROM stage_history_imported AS h
+        JOIN {deals} AS d ON d.opportunity_id = h.opportunity_id"""
+
+
+def snapshot_history_sql(deals: str, key: str = "opportunity_id") -> str:
+    """SELECT of the stage-history rows derived from the snapshots of the deals in CTE
+    `deals` (`key`, stage, entered_at): a row whenever a snapshot shows another stage than
+    the deal's previous one (origin 'snapshot' in `opportunity_stage_history`, which uses
+    them for deals without CRM history: the caller picks those deals). Identifiers as in
+    `crm_history_sql`.
+    """
+    by_id = key == "opportunity_id"
+    join = "SEMI JOIN" if by_id else "JOIN"
+    snap_key = "s.opportunity_id" if by_id else f"d.{key}"
+    return f"""
+        SELECT {key}, stage, CAST(snapshot_date AS TIMESTAMP) AS entered_at
+        FROM (
+            SELECT {snap_key}, s.stage, s.snapshot_date,
+                   lag(s.stage) OVER (PARTITION BY {snap_key} ORDER BY s.snapshot_date)
+                       AS previous_stage
+            FROM opportunity_snapshots AS s
+            {join} {deals} AS d ON d.opportunity_id = s.opportunity_id
+        )
+        WHERE previous_stage IS DISTINCT FROM stage"""
+
+
 def stage_history_ctes(deals: str, name: str, key: str = "opportunity_id") -> str:
     """CTEs ending in `name`: the `opportunity_stage_history` rows of the deals in CTE `deals`.
 
     Same rows and columns (`key`, stage, entered_at, origin) as the view, for those deals
     only. Why not read the view: even with its filters pushed down, it decides "has CRM
     history" against every imported row; restricting both sources to the deals asked about
-    first is cheaper (tests/test_funnel.py checks the two agree). `key` is the deal column
-    carried into the rows: `opportunity_id`, or a unique number the caller gave each deal
-    in `deals` (a number partitions and joins faster than the text id). `deals`, `name`
-    and `key` are fixed identifiers chosen by code.
+    first is cheaper (tests/test_funnel.py checks the two agree). `deals`, `name` and `key`
+    are fixed identifiers chosen by code (see `crm_history_sql`).
     """
-    # with the id itself a semi join keeps one row per history row whatever `deals` holds
-    by_id = key == "opportunity_id"
-    join = "SEMI JOIN" if by_id else "JOIN"
-    crm_key = "h.opportunity_id" if by_id else f"d.{key}"
-    snap_key = "s.opportunity_id" if by_id else f"b.{key}"
-    bare = "d.opportunity_id" if by_id else f"d.opportunity_id, d.{key}"
+    bare = "d.opportunity_id" if key == "opportunity_id" else f"d.opportunity_id, d.{key}"
     return f"""
-    {name}_crm AS (
-        SELECT {crm_key}, h.stage, h.entered_at
-        FROM stage_history_imported AS h
-        {join} {deals} AS d ON d.opportunity_id = h.opportunity_id
+    {name}_crm AS ({crm_history_sql(deals, key)}
     ),
     {name}_bare AS (
         -- deals without CRM history: usually few, and when none the snapshots go unread
         SELECT {bare} FROM {deals} AS d
         ANTI JOIN {name}_crm AS c ON c.{key} = d.{key}
     ),
-    {name}_snap AS (
-        SELECT {snap_key}, s.stage, s.snapshot_date,
-               lag(s.stage) OVER (PARTITION BY {snap_key} ORDER BY s.snapshot_date)
-                   AS previous_stage
-        FROM opportunity_snapshots AS s
-        {join} {name}_bare AS b ON b.opportunity_id = s.opportunity_id
-    ),
     {name} AS (
         SELECT {key}, stage, entered_at, 'history' AS origin FROM {name}_crm
         UNION ALL
-        SELECT {key}, stage, CAST(snapshot_date AS TIMESTAMP), 'snapshot'
-        FROM {name}_snap
-        WHERE previous_stage IS DISTINCT FROM stage
+        SELECT {key}, stage, entered_at, 'snapshot' AS origin
+        FROM ({snapshot_history_sql(f"{name}_bare", key)}
+        )
     )"""
+
+
+def _fold_history_sql(rows: str, crm: bool, won_step: int) -> str:
+    """SELECT folding each deal's stage-history rows (CTE `rows`: deal_no, stage,
+    entered_at) into one row: furthest step seen, rows (all, from the CRM), and completed
+    days per open step as columns `days_0` .. (NULL: no completed stay there).
+
+    A stay runs from entering a stage to the deal's next row (ties in time: the lower step
+    first, lost/unknown stages last); the last row's stay is unfinished and not counted.
+    `crm` says which origin the rows are (a deal's rows are all CRM or all snapshot).
+    """
+    day_columns = ",\n               ".join(
+        f"sum(days) FILTER (WHERE step = {k}) AS days_{k}" for k in range(won_step)
+    )
+    return f"""
+        SELECT deal_no, max(step) AS hist_step,
+               {"count(*)" if crm else "0"} AS crm_rows, count(*) AS all_rows,
+               {day_columns}
+        FROM (
+            SELECT h.deal_no, st.step,
+                   epoch(lead(h.entered_at) OVER (
+                       PARTITION BY h.deal_no ORDER BY h.entered_at, st.step NULLS LAST
+                   ) - h.entered_at) / 86400.0 AS days
+            FROM {rows} AS h
+            LEFT JOIN steps AS st ON st.stage_key = lower(trim(h.stage))
+        )
+        GROUP BY deal_no"""
 
 
 def _funnel_sql(group: str, won_step: int) -> str:
@@ -195,13 +246,13 @@ def _funnel_sql(group: str, won_step: int) -> str:
     * part 'undated': in `deals`, the deals in scope without a created date (no cohort).
 
     One query so the history is read and joined to the cohort once. Each deal's history
-    is folded into one row (furthest step, row counts, completed days per open step as
-    columns `days_0` ..), so the medians and the reach counts read the cohort's deals,
-    not their history rows. `won_step` (an int from the stage list) sets how many day
-    columns there are.
+    is folded into one row (`_fold_history_sql`) straight from the CRM rows, and from the
+    snapshots for the deals the CRM has nothing on (the view's rule, in that order so the
+    CRM rows are never stored in between), so the medians and the reach counts read the
+    cohort's deals, not their history rows. `won_step` (an int from the stage list) sets
+    how many day columns there are.
     """
     open_steps = range(won_step)
-    day_columns = ",\n".join(f"sum(days) FILTER (WHERE step = {k}) AS days_{k}" for k in open_steps)
     medians = ", ".join(
         f"median(days_{k}) AS median_{k}, count(days_{k}) AS stays_{k}" for k in open_steps
     )
@@ -212,30 +263,21 @@ def _funnel_sql(group: str, won_step: int) -> str:
     return f"""
     WITH {_cohort_sql(group)},
     priced AS ({priced_sql("cohort")}),
-    {stage_history_ctes("cohort", "history_rows", key="deal_no")},
-    stage_step AS (
-        -- the step of each stage label present (a handful), so rows join on the raw label
-        SELECT l.stage, st.step
-        FROM (SELECT DISTINCT stage FROM history_rows) AS l
-        JOIN steps AS st ON st.stage_key = lower(trim(l.stage))
+    crm_history AS ({crm_history_sql("cohort", "deal_no")}
     ),
-    stays AS (
-        -- each row's stay: from entering its stage to the deal's next row (NULL: last row)
-        SELECT h.deal_no, h.origin, st.step,
-               epoch(lead(h.entered_at) OVER (
-                   PARTITION BY h.deal_no
-                   ORDER BY h.entered_at, st.step NULLS LAST
-               ) - h.entered_at) / 86400.0 AS days
-        FROM history_rows AS h
-        LEFT JOIN stage_step AS st ON st.stage = h.stage
+    crm_hist AS ({_fold_history_sql("crm_history", True, won_step)}
+    ),
+    bare AS (
+        -- deals without CRM history: usually few, and when none the snapshots go unread
+        SELECT d.opportunity_id, d.deal_no FROM cohort AS d
+        ANTI JOIN crm_hist AS c ON c.deal_no = d.deal_no
+    ),
+    snapshot_history AS ({snapshot_history_sql("bare", "deal_no")}
     ),
     hist AS (
-        -- per deal: furthest step seen, rows (all, CRM), completed days per open step
-        SELECT deal_no, max(step) AS hist_step,
-               count(*) FILTER (WHERE origin = 'history') AS crm_rows, count(*) AS all_rows,
-               {day_columns}
-        FROM stays
-        GROUP BY deal_no
+        SELECT * FROM crm_hist
+        UNION ALL
+        {_fold_history_sql("snapshot_history", False, won_step)}
     ),
     deal AS (
         SELECT p.grp, p.is_won, p.is_closed, p.amount_rc, p.unpriced,
