@@ -117,7 +117,7 @@ def _step_keys(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Any]:
 
 def _cohort_sql(group: str) -> str:
     """CTEs `steps`, `scoped` and `cohort` (deals in scope created in the period, grouped,
-    each numbered `deal_no`)."""
+    each numbered `deal_no`, with the step of its current stage: `stage_step`)."""
     return f"""
     steps AS (
         SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
@@ -128,9 +128,12 @@ def _cohort_sql(group: str) -> str:
                upper(nullif(trim(o.currency), '')) AS currency_key,
                CASE WHEN o.is_closed THEN o.close_date ELSE CAST($period_end AS DATE) END
                    AS rate_day,
-               {_GROUP_SQL[group]} AS grp
+               {_GROUP_SQL[group]} AS grp,
+               cs.step AS stage_step
         FROM opportunities AS o
         LEFT JOIN reps AS r ON r.rep = o.owner
+        -- mapped as the deals are read (cheapest there), carried through the later CTEs
+        LEFT JOIN steps AS cs ON cs.stage_key = lower(trim(o.stage))
         WHERE {owner_filter_sql("o.owner")}
     ),
     cohort AS MATERIALIZED (
@@ -284,11 +287,10 @@ def _funnel_sql(group: str, won_step: int) -> str:
                p.amount IS NULL AS no_amount,
                coalesce(h.crm_rows > 0 OR h.all_rows >= 2, false) AS from_history,
                coalesce(h.crm_rows = 0 AND h.all_rows >= 2, false) AS from_snapshots,
-               greatest(coalesce(h.hist_step, -1), coalesce(cs.step, -1)) AS seen_step,
+               greatest(coalesce(h.hist_step, -1), coalesce(p.stage_step, -1)) AS seen_step,
                {", ".join(f"h.days_{k}" for k in open_steps)}
         FROM priced AS p
         LEFT JOIN hist AS h ON h.deal_no = p.deal_no
-        LEFT JOIN steps AS cs ON cs.stage_key = lower(trim(p.stage))
     ),
     placed AS (
         SELECT *,
