@@ -26,6 +26,8 @@ ACTIONS: tuple[str, ...] = (
     "commission_data_edit",
     "record_run",
     "lock_period",
+    "settings_edit",
+    "rollback",
     "user_add",
     "user_remove",
 )

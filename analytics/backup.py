@@ -27,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 
+from analytics import audit
+from analytics.access import Access, require
 from analytics.db import data_dir_for, quote_ident, transaction
 
 BACKUP_DIR_NAME = "backups"
@@ -360,8 +362,13 @@ def _later_imports(con: duckdb.DuckDBPyConnection, ids: list[int]) -> str:
     return ", ".join(f"#{i} ({named[i]})" if i in named else f"#{i}" for i in sorted(ids))
 
 
-def rollback_import(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
+def rollback_import(
+    con: duckdb.DuckDBPyConnection, import_id: int, *, access: Access | None = None
+) -> RollbackResult:
     """Undo one import exactly, in one transaction, or refuse and change nothing.
+
+    Only sales operations may (`access` None: the command line); the rollback is audited
+    in the same transaction.
 
     The rule, per kind:
 
@@ -390,9 +397,16 @@ def rollback_import(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackR
       an earlier import with the same as-of date (same-day rows are replaced, not kept),
       or deals whose earlier state has no snapshot. Restore the backup taken before it.
     """
+    if access is not None:
+        require(access, "upload")
     try:
         with transaction(con):
-            return _rollback(con, int(import_id))
+            result = _rollback(con, int(import_id))
+            audit.record(
+                con, access.user if access else "command line", "rollback",
+                import_id=result.import_id, kind=result.kind, file=result.file_name,
+            )  # fmt: skip
+            return result
     except duckdb.TransactionException as exc:
         raise RollbackRefused(
             f"import #{import_id} changed while it was being rolled back (another session "

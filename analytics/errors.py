@@ -18,6 +18,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 import duckdb
 
+from analytics.access import AccessDenied
 from analytics.ingest.problems import ImportRefused
 
 MAX_MESSAGE = 300
@@ -71,6 +72,8 @@ def user_message(exc: BaseException) -> str | None:
     Always free of tracebacks and absolute paths.
     """
     text = str(exc)
+    if isinstance(exc, AccessDenied):  # written for the user: who may not do what
+        return strip_paths(_first_line(text))
     if isinstance(exc, ImportRefused):
         return strip_paths(_first_line(text))
     if isinstance(exc, duckdb.Error):

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import duckdb
 
 from analytics.access import EVERYTHING, Access, AccessDenied
+from analytics.settings import put_setting
 
 PeriodKind = Literal["month", "quarter", "year"]
 
@@ -361,10 +362,8 @@ def load_fiscal_start_month(con: duckdb.DuckDBPyConnection) -> int:
         return 1
 
 
-def save_fiscal_start_month(con: duckdb.DuckDBPyConnection, month: int) -> None:
-    """Store the fiscal year's first month (1-12)."""
-    con.execute(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [FISCAL_START_KEY, json.dumps(_check_fiscal_start(month))],
-    )
+def save_fiscal_start_month(
+    con: duckdb.DuckDBPyConnection, month: int, access: Access | None = None
+) -> None:
+    """Store the fiscal year's first month (1-12); only ops may (see put_setting)."""
+    put_setting(con, FISCAL_START_KEY, json.dumps(_check_fiscal_start(month)), access)

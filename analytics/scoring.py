@@ -33,6 +33,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.access import Access
+from analytics.settings import put_setting
+
 log = logging.getLogger("analytics")
 
 LEAD_SCORING_KEY = "lead_scoring"
@@ -253,7 +256,9 @@ def load_lead_scoring(con: duckdb.DuckDBPyConnection) -> LeadScoring:
     return scoring
 
 
-def save_lead_scoring(con: duckdb.DuckDBPyConnection, scoring: LeadScoring) -> None:
+def save_lead_scoring(
+    con: duckdb.DuckDBPyConnection, scoring: LeadScoring, access: Access | None = None
+) -> None:
     """Validate and store; ValueError listing every problem, and nothing written, if invalid."""
     problems = validate_lead_scoring(scoring)
     if problems:
@@ -272,11 +277,7 @@ def save_lead_scoring(con: duckdb.DuckDBPyConnection, scoring: LeadScoring) -> N
         threshold=float(scoring.threshold),
         half_life_days=None if scoring.half_life_days is None else float(scoring.half_life_days),
     )
-    con.execute(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [LEAD_SCORING_KEY, lead_scoring_to_json(clean)],
-    )
+    put_setting(con, LEAD_SCORING_KEY, lead_scoring_to_json(clean), access)
 
 
 # --- what the data holds that the rules ignore -------------------------------------------

@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field
 
 import duckdb
 
+from analytics import audit
+from analytics.access import Access, require
+from analytics.db import transaction
+
 
 def norm_key(text: str) -> str:
     """Compare labels ignoring case, spaces, underscores and punctuation (any script)."""
@@ -187,6 +191,30 @@ def validate_stages(stages: tuple[Stage, ...] | list[Stage]) -> list[str]:
     return problems
 
 
+def put_setting(
+    con: duckdb.DuckDBPyConnection, key: str, value_json: str, access: Access | None = None
+) -> None:
+    """Store one setting (JSON text) with its audit row, in one transaction.
+
+    Every setting changes figures on every page, so who changed it is recorded and only
+    sales operations may: `access` None means a trusted caller (the command line, tests,
+    the demo builder), which is audited as "command line".
+    """
+    if access is not None:
+        require(access, "edit_settings")
+    with transaction(con):
+        con.execute(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
+            "updated_at = excluded.updated_at",
+            [key, value_json],
+        )
+        audit.record(
+            con, access.user if access else "command line", "settings_edit", key=key,
+            value=json.loads(value_json),
+        )  # fmt: skip
+
+
 def seed_defaults(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
@@ -199,15 +227,15 @@ def load_stages(con: duckdb.DuckDBPyConnection) -> tuple[Stage, ...]:
     return stages_from_json(row[0]) if row else DEFAULT_STAGES
 
 
-def save_stages(con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...] | list[Stage]) -> None:
+def save_stages(
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...] | list[Stage],
+    access: Access | None = None,
+) -> None:
     problems = validate_stages(stages)
     if problems:
         raise ValueError("; ".join(problems))
-    con.execute(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [STAGES_KEY, stages_to_json(stages)],
-    )
+    put_setting(con, STAGES_KEY, stages_to_json(stages), access)
 
 
 def stage_lookup(stages: tuple[Stage, ...] | list[Stage]) -> dict[str, Stage]:
@@ -302,16 +330,14 @@ def load_activity_categories(con: duckdb.DuckDBPyConnection) -> tuple[ActivityCa
 
 
 def save_activity_categories(
-    con: duckdb.DuckDBPyConnection, categories: tuple[ActivityCategory, ...] | list
+    con: duckdb.DuckDBPyConnection,
+    categories: tuple[ActivityCategory, ...] | list,
+    access: Access | None = None,
 ) -> None:
     problems = validate_activity_categories(categories)
     if problems:
         raise ValueError("; ".join(problems))
-    con.execute(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [ACTIVITY_CATEGORIES_KEY, activity_categories_to_json(categories)],
-    )
+    put_setting(con, ACTIVITY_CATEGORIES_KEY, activity_categories_to_json(categories), access)
 
 
 # -- reporting currency --------------------------------------------------------------------
@@ -344,12 +370,10 @@ def load_reporting_currency(con: duckdb.DuckDBPyConnection) -> str:
         return DEFAULT_REPORTING_CURRENCY
 
 
-def save_reporting_currency(con: duckdb.DuckDBPyConnection, code: str) -> None:
-    con.execute(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [REPORTING_CURRENCY_KEY, json.dumps(_check_currency(code))],
-    )
+def save_reporting_currency(
+    con: duckdb.DuckDBPyConnection, code: str, access: Access | None = None
+) -> None:
+    put_setting(con, REPORTING_CURRENCY_KEY, json.dumps(_check_currency(code)), access)
 
 
 # -- upload limits -------------------------------------------------------------------------
@@ -408,12 +432,10 @@ def load_upload_limits(con: duckdb.DuckDBPyConnection) -> UploadLimits:
         return DEFAULT_UPLOAD_LIMITS
 
 
-def save_upload_limits(con: duckdb.DuckDBPyConnection, limits: UploadLimits) -> None:
+def save_upload_limits(
+    con: duckdb.DuckDBPyConnection, limits: UploadLimits, access: Access | None = None
+) -> None:
     problems = validate_upload_limits(limits)
     if problems:
         raise ValueError("; ".join(problems))
-    con.execute(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        [UPLOAD_LIMITS_KEY, json.dumps(asdict(limits))],
-    )
+    put_setting(con, UPLOAD_LIMITS_KEY, json.dumps(asdict(limits)), access)

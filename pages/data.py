@@ -36,7 +36,7 @@ from analytics.ingest import (
     preview_file,
 )
 from analytics.settings import UploadLimits, load_upload_limits
-from pages import _ui
+from pages import _auth, _ui
 
 NONE = "—"
 DETECT = "(detect)"
@@ -221,6 +221,7 @@ def run_imports(plans: list[dict[str, Any]], as_of: date | None, keep_valid: boo
                     data_dir=_ui.data_dir(),
                     file_name=plan["file_name"],
                     date_order=plan["date_order"],
+                    access=_auth.current_access(),
                 )
             except Exception as exc:
                 text = _ui.error_text(f"importing {plan['file_name']}", exc)
@@ -296,7 +297,7 @@ def _import_label(row: pd.Series) -> str:
 def _do_rollback(import_id: int) -> tuple[str, str]:
     try:
         with _ui.cursor() as cur:
-            result = rollback_import(cur, import_id)
+            result = rollback_import(cur, import_id, access=_auth.current_access())
     except RollbackRefused as exc:
         return "refused", strip_paths(f"{exc} Nothing was changed.")
     except Exception as exc:

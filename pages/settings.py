@@ -33,7 +33,7 @@ from analytics.scoring import (
     unknown_event_types,
 )
 from analytics.settings import Stage, load_stages, norm_key, save_stages, validate_stages
-from pages import _editing, _plan_editor, _ui
+from pages import _auth, _editing, _plan_editor, _ui
 
 log = logging.getLogger("dashboard")
 
@@ -218,7 +218,7 @@ def _stages_section() -> None:
         _editing.problems("stage list", problems)
         return
     with _ui.cursor() as cur:
-        save_stages(cur, stages)
+        save_stages(cur, stages, access=_auth.current_access())
     _editing.saved("stages", f"Saved {len(stages)} stages.", STAGES_EDITOR)
 
 
@@ -276,7 +276,7 @@ def _scoring_section() -> None:
         _editing.problems("lead scoring", problems)
         return
     with _ui.cursor() as cur:
-        save_lead_scoring(cur, scoring)
+        save_lead_scoring(cur, scoring, access=_auth.current_access())
     _editing.saved(
         "scoring",
         f"Saved {len(scoring.rules)} scoring rules, threshold {scoring.threshold:g}.",
@@ -304,7 +304,7 @@ def _fiscal_section() -> None:
     try:
         chosen = int(month)
         with _ui.cursor() as cur:
-            save_fiscal_start_month(cur, chosen)
+            save_fiscal_start_month(cur, chosen, access=_auth.current_access())
     except (TypeError, ValueError) as exc:
         _editing.problems("fiscal year", [str(exc)])
         return

@@ -62,7 +62,9 @@ def import_demo_files(db_path: Path | str, demo_files: list[DemoFile]) -> dict[s
     try:
         data_dir = db.data_dir_for(db_path)
         for f in demo_files:
-            result = import_file(con, f.path, kind=f.kind, as_of=f.as_of, data_dir=data_dir)
+            result = import_file(
+                con, f.path, kind=f.kind, as_of=f.as_of, data_dir=data_dir, backup=False
+            )
             # Only a whole load will do: a partial demo (rows in quarantine) or a duplicate
             # (an earlier demo already in this database) would make every page misleading.
             if result.status != "loaded":

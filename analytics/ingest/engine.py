@@ -24,6 +24,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import duckdb
 import pandas as pd
 
+from analytics import audit
+from analytics.access import Access, AccessDenied, require
 from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
 from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
 from analytics.ingest.detect import Detection, Mapping, detect
@@ -232,10 +234,11 @@ def _write(
                     datetime.now(),
                 ],
             )
-            if actor is not None and _has_column(con, "imports", "imported_by"):
-                con.execute(
-                    "UPDATE imports SET imported_by = ? WHERE import_id = ?", [actor, import_id]
-                )
+            audit.record(
+                con, actor or "command line", "upload", import_id=import_id, file=source.name,
+                kind=det.kind.name, as_of=as_of, rows_loaded=counts.loaded,
+                rows_rejected=rejected,
+            )  # fmt: skip
     except BaseException:
         if created and stored is not None:
             shutil.rmtree(stored.parent, ignore_errors=True)
@@ -283,17 +286,6 @@ def replaces_data(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
     return con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(table)})").fetchone()[0]
 
 
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    return (
-        con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND table_name = ? AND column_name = ?",
-            [table, column],
-        ).fetchone()[0]
-        > 0
-    )
-
-
 def import_file(
     con: duckdb.DuckDBPyConnection,
     path: Path | str,
@@ -308,15 +300,24 @@ def import_file(
     limits: UploadLimits | None = None,
     actor: str | None = None,
     backup: bool = True,
+    access: Access | None = None,
 ) -> ImportResult:
     """Import one file. Never raises for bad input: the result says what happened.
 
-    `limits` default to the `upload_limits` setting; `actor` is who imported, kept in
-    imports.imported_by when the database has that column; `backup=False` skips the
-    backup before an import that replaces data (for bulk rebuilds that start empty).
+    `limits` default to the `upload_limits` setting; `actor` is who imported, written to
+    the audit log with the import (default: the access's user, else "command line");
+    `access` is who asks: only sales operations may upload, whatever page they came from;
+    `backup=False` skips the backup before an import that replaces data (for bulk
+    rebuilds that start empty).
     """
     path = Path(path)
     name = file_name or path.name
+    if access is not None:
+        try:
+            require(access, "upload")
+        except AccessDenied as exc:
+            return _refused(name, refuse(name, str(exc)))
+        actor = actor or access.user
     started = datetime.now()
     if kind is not None and kind not in KINDS:
         return _refused(name, refuse(name, f"unknown kind {kind!r}; known: {', '.join(KINDS)}"))
