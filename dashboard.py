@@ -156,8 +156,11 @@ def main() -> None:
         with _ui.cursor() as cur:
             st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur, access)
     except Exception as exc:  # e.g. the database file is locked by another process
+        # Every page reads the same database through the Scope: one sentence is enough,
+        # a second error box from the page itself would only repeat it.
         _ui.friendly_error("loading the filters", exc)
         st.session_state.pop(_ui.SCOPE_KEY, None)
+        return
     try:
         with _ui.shell():
             page.run()
