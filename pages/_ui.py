@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import streamlit as st
 
 from analytics import db
 from analytics.errors import new_reference, strip_paths, user_message
+from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
 from analytics.scope import Scope
 
 log = logging.getLogger("dashboard")
@@ -159,3 +161,20 @@ def error_text(what: str, exc: BaseException) -> str:
 def friendly_error(what: str, exc: BaseException) -> None:
     """Show `error_text` in an error box: never a stack-trace element."""
     st.error(error_text(what, exc))
+
+
+def downloads(df: pd.DataFrame, name: str, key: str) -> None:
+    """CSV and Excel buttons for one table, cells escaped (analytics.exports).
+
+    Every table a page shows can be taken to a spreadsheet; the Excel file is only built
+    when clicked, so a page with many tables stays fast.
+    """
+    with st.container(horizontal=True):
+        st.download_button(
+            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+            key=f"{key}:csv", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+        st.download_button(
+            "Excel", data=lambda: to_excel_bytes(df, sheet_name=name), file_name=f"{name}.xlsx",
+            mime=EXCEL_MIME, key=f"{key}:xlsx", icon=":material/download:", on_click="ignore",
+        )  # fmt: skip

@@ -23,7 +23,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.exports import CSV_MIME, to_csv_bytes
 from analytics.forecast.backtest import Backtest, backtest, convergence
 from analytics.forecast.current import (
     GROUPINGS,
@@ -105,13 +104,6 @@ def _pct(value: float | None) -> str:
 
 def _signed_pct(value: float | None) -> str:
     return _ui.DASH if value is None else f"{value * 100:+.1f}%"
-
-
-def download(df: pd.DataFrame, name: str, key: str) -> None:
-    st.download_button(
-        "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
-        key=f"forecast:{key}:csv", icon=":material/download:", on_click="ignore",
-    )  # fmt: skip
 
 
 def _list_periods(labels: list[str]) -> str:
@@ -290,7 +282,7 @@ def show_history(past: Backtest) -> None:
                 "Within 10%", format="percent", help="Share of periods with accuracy >= 90%"),
         },
     )  # fmt: skip
-    download(summary, f"forecast_accuracy_{past.kind}", "accuracy")
+    _ui.downloads(summary, f"forecast_accuracy_{past.kind}", "forecast:accuracy")
     with st.expander("Every period and method"):
         st.dataframe(
             table, hide_index=True, key="forecast:backtest",
@@ -301,7 +293,7 @@ def show_history(past: Backtest) -> None:
                 "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
             },
         )  # fmt: skip
-        download(table, f"forecast_backtest_{past.kind}", "backtest")
+        _ui.downloads(table, f"forecast_backtest_{past.kind}", "forecast:backtest")
 
 
 def show_convergence(table: pd.DataFrame) -> None:
@@ -334,7 +326,7 @@ def show_convergence(table: pd.DataFrame) -> None:
     if not table.empty:
         with st.expander("Forecast by week, every quarter"):
             st.dataframe(table, hide_index=True, key="forecast:convergence_table")
-            download(table, "forecast_convergence", "convergence")
+            _ui.downloads(table, "forecast_convergence", "forecast:convergence")
 
 
 DEAL_CONFIG: dict[str, Any] = {
@@ -363,7 +355,7 @@ def show_top_deals(result: PeriodForecast) -> None:
         st.caption("No open deal is expected to close in this period.")
         return
     st.dataframe(top, hide_index=True, column_config=DEAL_CONFIG, key="forecast:top")
-    download(top, f"forecast_top_deals_{result.period.label}", "top")
+    _ui.downloads(top, f"forecast_top_deals_{result.period.label}", "forecast:top")
 
 
 def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str | None]]) -> None:
@@ -385,7 +377,7 @@ def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str |
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
         "figures come from their deals' forecast category."
     )
-    download(table, f"forecast_calls_by_{by}_{result.period.label}", "calls")
+    _ui.downloads(table, f"forecast_calls_by_{by}_{result.period.label}", "forecast:calls")
 
 
 def show_what_if(result: PeriodForecast) -> None:

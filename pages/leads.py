@@ -20,7 +20,6 @@ import plotly.express as px
 import streamlit as st
 
 from analytics import leads
-from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
 from analytics.scope import Scope
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 from pages import _ui
@@ -53,19 +52,6 @@ def _minutes(value: Any) -> str:
     if v < 48 * 60:
         return f"{v / 60:,.1f} h"
     return f"{v / 1440:,.1f} days"
-
-
-def downloads(df: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and Excel buttons for one table (the Excel file is built only when clicked)."""
-    with st.container(horizontal=True):
-        st.download_button(
-            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
-            key=f"{key}:csv", icon=":material/download:", on_click="ignore",
-        )  # fmt: skip
-        st.download_button(
-            "Excel", data=lambda: to_excel_bytes(df, sheet_name=name), file_name=f"{name}.xlsx",
-            mime=EXCEL_MIME, key=f"{key}:xlsx", icon=":material/download:", on_click="ignore",
-        )  # fmt: skip
 
 
 def _leads_count(cur: Any) -> int:
@@ -121,7 +107,7 @@ def _handoff(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
             "scored_events": st.column_config.NumberColumn("scored events", format="%d"),
         },
     )
-    downloads(table, "lead_handoff", "dl:handoff")
+    _ui.downloads(table, "lead_handoff", "dl:handoff")
 
 
 def _edges(choice: str, scores: pd.Series, scoring: LeadScoring) -> tuple[float, ...]:
@@ -197,7 +183,7 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
             "avg_score": st.column_config.NumberColumn("average score", format="%.1f"),
         },
     )
-    downloads(table, "lead_calibration", "dl:calibration")
+    _ui.downloads(table, "lead_calibration", "dl:calibration")
 
 
 def _response(scope: Scope) -> None:
@@ -239,7 +225,7 @@ def _response(scope: Scope) -> None:
                 for value, is_total in zip(shown[by], shown["is_total"], strict=True)
             ]
             st.dataframe(shown, hide_index=True, key=f"leads:by_{by}", column_config=config)
-            downloads(shown.drop(columns=["is_total"]), f"lead_response_by_{by}", f"dl:{by}")
+            _ui.downloads(shown.drop(columns=["is_total"]), f"lead_response_by_{by}", f"dl:{by}")
 
 
 def _bant(scope: Scope) -> None:
@@ -273,7 +259,7 @@ def _bant(scope: Scope) -> None:
         key="leads:bant_fields",
         column_config={"share": st.column_config.NumberColumn("share", format="percent")},
     )
-    downloads(fields, "bant_by_field", "dl:bant_fields")
+    _ui.downloads(fields, "bant_by_field", "dl:bant_fields")
     if not summary.win_rates.empty:
         rates = summary.win_rates.set_index("group")
         cols = st.columns(2)
@@ -290,7 +276,7 @@ def _bant(scope: Scope) -> None:
             key="leads:bant_rates",
             column_config={"win_rate": st.column_config.NumberColumn("win rate", format="percent")},
         )
-        downloads(summary.win_rates, "bant_win_rates", "dl:bant_rates")
+        _ui.downloads(summary.win_rates, "bant_win_rates", "dl:bant_rates")
 
 
 def render() -> None:

@@ -18,7 +18,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.exports import CSV_MIME, to_csv_bytes
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
     DEFAULT_MIN_WON_DEALS,
@@ -100,10 +99,7 @@ def deal_table(df: pd.DataFrame, name: str, key: str, extra: dict[str, Any]) -> 
         if col not in config and pd.api.types.is_datetime64_any_dtype(df[col]):
             config[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
     st.dataframe(df, hide_index=True, column_config=config, key=key)
-    st.download_button(
-        "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
-        key=f"{key}:csv", icon=":material/download:", on_click="ignore",
-    )  # fmt: skip
+    _ui.downloads(df, name, key)
 
 
 def _total(df: pd.DataFrame) -> str:
@@ -238,10 +234,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
             "deals": st.column_config.NumberColumn("Deals"),
         },
     )  # fmt: skip
-    st.download_button(
-        "CSV", data=to_csv_bytes(table), file_name=f"pipeline_waterfall_{start}_{end}.csv",
-        mime=CSV_MIME, key="pipeline:wf_csv", icon=":material/download:", on_click="ignore",
-    )  # fmt: skip
+    _ui.downloads(table, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
     notes = [f"Start + changes - end = {check} (exact)."]
     if w.unchanged_deals:
         notes.append(f"{w.unchanged_deals:,} deal(s) in both with the same amount.")

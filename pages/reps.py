@@ -24,7 +24,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import drilldown
-from analytics.exports import CSV_MIME, EXCEL_MIME, KPI_UNITS, to_csv_bytes, to_excel_bytes
+from analytics.exports import KPI_UNITS
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
 from analytics.quadrant import (
     DECLINING_LAGGARD,
@@ -143,19 +143,6 @@ def column_config(columns: list[str]) -> dict[str, Any]:
     return config
 
 
-def downloads(df: pd.DataFrame, name: str, key: str) -> None:
-    """CSV and Excel buttons for one table; the Excel file is only built when clicked."""
-    with st.container(horizontal=True):
-        st.download_button(
-            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
-            key=f"{key}:csv", icon=":material/download:", on_click="ignore",
-        )  # fmt: skip
-        st.download_button(
-            "Excel", data=lambda: to_excel_bytes(df, sheet_name=name), file_name=f"{name}.xlsx",
-            mime=EXCEL_MIME, key=f"{key}:xlsx", icon=":material/download:", on_click="ignore",
-        )  # fmt: skip
-
-
 def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None = None) -> None:
     """A sortable table (dates shown as dates) with its two download buttons."""
     settings = dict(config or {})
@@ -163,7 +150,7 @@ def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None =
         if col not in settings and pd.api.types.is_datetime64_any_dtype(df[col]):
             settings[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
     st.dataframe(df, hide_index=True, column_config=settings, key=key)
-    downloads(df, name, f"dl:{key}")
+    _ui.downloads(df, name, f"dl:{key}")
 
 
 # --- quadrant ----------------------------------------------------------------------------

@@ -296,7 +296,9 @@ def download_sources() -> list[tuple[str, int, str]]:
 
 def test_every_download_button_uses_the_exports() -> None:
     sources = download_sources()
-    assert len(sources) >= 10  # the pages offer at least this many; the walk found them
+    # pages share _ui.downloads (CSV + Excel) and commissions' statement exports: the walk
+    # must still find those and the plan file
+    assert len(sources) >= 5
     for name, line, data in sources:
         assert any(b in data for b in SAFE_BUILDERS + OTHER_BUILDERS), (name, line, data)
 

@@ -172,7 +172,7 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     slipped = frame_with(at, "times_pushed")
     assert slipped["opportunity_id"].tolist() == ["P05", "P14"]
     assert len(at.get("plotly_chart")) == 1  # the waterfall
-    assert len(downloads(at)) == 4  # stalled, slipped, waterfall, gaps
+    assert len(downloads(at)) == 8  # CSV and Excel of: stalled, slipped, waterfall, gaps
 
     at.selectbox(key="pipeline:from").set_value("2024-08-01").run()
     assert_clean(at)
