@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from analytics import audit
 from analytics.scope import Period, load_fiscal_start_month, save_fiscal_start_month
 from analytics.scoring import (
     LeadScoring,
@@ -322,6 +323,26 @@ def _plans_section() -> None:
         _plan_editor.plans_section(cur, month)
 
 
+def _audit_section() -> None:
+    st.subheader("Audit log")
+    st.caption(
+        "Who uploaded, rolled back, changed a setting or a plan, locked a month or signed "
+        "in, and when. Rows are only ever added; `python -m analytics users audit` prints "
+        "the same."
+    )
+    action = st.selectbox(
+        "Action", [None, *audit.ACTIONS], format_func=lambda a: "All actions" if a is None else a,
+        key="settings:audit_action",
+    )  # fmt: skip
+    with _ui.cursor() as cur:
+        entries = audit.entries(cur, limit=500, action=action)
+    if entries.empty:
+        st.caption("Nothing recorded yet.")
+        return
+    st.dataframe(entries, hide_index=True, key="settings:audit")
+    _ui.downloads(entries, "audit_log", "settings:audit")
+
+
 def render() -> None:
     st.title("Settings")
     st.caption(
@@ -332,6 +353,7 @@ def render() -> None:
     _editing.guarded("showing or saving the lead scoring", _scoring_section)
     _editing.guarded("showing or saving the fiscal year", _fiscal_section)
     _editing.guarded("showing or saving the commission plans", _plans_section)
+    _editing.guarded("showing the audit log", _audit_section)
 
 
 _ui.run_page(render)

@@ -28,7 +28,8 @@ def test_settings_shows_every_section_with_the_plan_editor(commission_app_db: Pa
     at = start(MAY)
     assert_clean(at)
     headers = [h.value for h in at.subheader]
-    for section in ("Sales stages", "Lead scoring", "Fiscal year", "Commission plans"):
+    sections = ("Sales stages", "Lead scoring", "Fiscal year", "Commission plans", "Audit log")
+    for section in sections:
         assert section in headers, headers
     # the plan listing shows the version in force; the editor starts from its rules
     assert at.text_input(key="com:plan_name").value == "Default plan"
@@ -71,3 +72,20 @@ def test_spiffs_table_is_editable_from_settings(commission_app_db: Path) -> None
     assert any(f"Saved {len(before)} rows of spiffs." in s.value for s in at.success)
     with db.connect(commission_app_db) as con:
         assert load_spiffs(con).equals(before)
+
+
+def test_the_audit_log_shows_who_changed_what(commission_app_db: Path) -> None:
+    at = start(MAY)
+    at.text_input(key="com:plan_name").input("Audited plan")
+    at.date_input(key="com:plan_from").set_value(date(2024, 6, 1))
+    at.button(key="com:plan_save").click().run()
+    assert_clean(at)
+    log = next(d.value for d in at.dataframe if "action" in d.value.columns)
+    edits = log[log["action"] == "plan_edit"]
+    assert len(edits) == 1
+    assert edits.iloc[0]["actor"] == "local (open mode)"  # no accounts: the open local mode
+    assert "Audited plan" in edits.iloc[0]["detail"]
+    assert (log["action"] == "upload").sum() >= 1  # the fixture's imports, by the command line
+    at.selectbox(key="settings:audit_action").set_value("plan_edit").run()
+    log = next(d.value for d in at.dataframe if "action" in d.value.columns)
+    assert set(log["action"]) == {"plan_edit"}
