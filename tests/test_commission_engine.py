@@ -35,6 +35,7 @@ from analytics.commissions.engine import (
     Statement,
     allocate,
     commission_lines,
+    prorated_quota,
     split_credit,
     team_table,
 )
@@ -600,3 +601,28 @@ def test_report_command_lines_and_bad_period(book_file: Path) -> None:
     ]
     done = run_cli("--db", str(book_file), "--period", "2024-13")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+Q2 = (date(2024, 4, 1), date(2024, 6, 30))  # 91 days
+
+
+@pytest.mark.parametrize(
+    ("amount", "month", "expected"),
+    [
+        # 10,000 x 30/91 = 3,296.703 -> 3,296.70; through May 6,703.30 - 3,296.70 = 3,406.60
+        ("10000", (date(2024, 4, 1), date(2024, 4, 30)), "3296.70"),
+        ("10000", (date(2024, 5, 1), date(2024, 5, 31)), "3406.60"),
+        ("10000", (date(2024, 6, 1), date(2024, 6, 30)), "3296.70"),
+        ("10000", (date(2024, 7, 1), date(2024, 7, 31)), "0"),  # outside the quota's period
+        ("91", (date(2024, 5, 1), date(2024, 5, 31)), "31.00"),  # 1 per day exactly
+    ],
+)
+def test_a_quarterly_quota_is_split_by_days(amount: str, month: tuple, expected: str) -> None:
+    assert prorated_quota(Decimal(amount), *Q2, *month) == Decimal(expected)
+
+
+@pytest.mark.parametrize("amount", ["10000", "25000", "0.05", "99999.99", "7"])
+def test_a_quotas_months_add_up_to_the_cent(amount: str) -> None:
+    """The months of a quarter sum to the quarter's quota exactly (no lost cent)."""
+    months = [(date(2024, m, 1), Period.parse(f"2024-{m:02d}").end) for m in (4, 5, 6)]
+    assert sum(prorated_quota(Decimal(amount), *Q2, *m) for m in months) == Decimal(amount)

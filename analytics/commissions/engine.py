@@ -180,6 +180,24 @@ def _floors(rule: Rule) -> list[Decimal]:
     return sorted(points)
 
 
+def prorated_quota(
+    amount: Decimal, start: date, end: date, month_start: date, month_end: date
+) -> Decimal:
+    """The part of a quota for start..end that falls in one month, in cents, by days.
+
+    Rounded as the difference of the rounded running totals (days up to the month's end
+    minus days before it), so the months of a quarter add up to the quarter's quota to
+    the cent: 10,000 over 2024-Q2 is 3,296.70 + 3,406.60 + 3,296.70, not 9,999.99.
+    """
+    first, last = max(start, month_start), min(end, month_end)
+    if last < first:
+        return ZERO
+    days = Decimal((end - start).days + 1)
+    before = Decimal((first - start).days)
+    through = Decimal((last - start).days + 1)
+    return money(amount * through / days) - money(amount * before / days)
+
+
 def schedule_bands(rule: Rule, quota: Decimal, reached_total: Decimal | None = None) -> list[Band]:
     """The plan's bands in money for this quota (tiers and accelerator steps merged).
 
@@ -785,10 +803,9 @@ class Ledger:
         has one above 0 for the month, else the plan's."""
         total = ZERO
         for amount, start, end in self._month(month).quotas.get(rep, []):
-            inside = (min(end, month.end) - max(start, month.start)).days + 1
-            total += amount * inside / ((end - start).days + 1)
+            total += prorated_quota(amount, start, end, month.start, month.end)
         if total > 0:
-            return money(total), "quotas table"
+            return total, "quotas table"
         if rule is not None:
             return money(rule.quota), "plan"
         return None, "none"
