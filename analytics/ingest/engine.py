@@ -97,6 +97,8 @@ class ImportResult:
                 f"{self.kind} ({self.source_format}); {self.rows_inserted:,} new, "
                 f"{self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged."
             ]
+            if self.note:
+                lines.append("  " + self.note + ".")
             if self.rows_not_in_file:
                 lines.append(
                     f"  {plural(self.rows_not_in_file, 'record')} from earlier imports "
@@ -353,6 +355,11 @@ def import_file(
             problems=staged.problems,
             problem_totals=staged.problem_totals,
         )
+        if staged.deleted:
+            result.note = (
+                f"{plural(staged.deleted, 'deal')} marked deleted in the CRM skipped "
+                "(not counted as lost)"
+            )
         if staged.problem_count and not keep_valid:
             result.status = "refused"
             return result

@@ -31,6 +31,7 @@ class Staged:
     date_orders: dict[str, str | None]
     # HubSpot `Date entered "<stage> (<pipeline>)"` columns: staged field -> canonical stage
     entered: dict[str, str] = field(default_factory=dict)
+    deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
 
 
 def _stage_map(
@@ -212,6 +213,12 @@ def stage_rows(
         f"CREATE OR REPLACE TEMP TABLE staged AS SELECT t.__line{raws}, {parsed}{extra_sql} "
         f"FROM staged_text t {join}"
     )
+    deleted = 0
+    if "status" in fields and types["status"] == "outcome":
+        # A deal deleted in the CRM is not a lost deal: it must not count anywhere.
+        deleted = con.execute("SELECT count(*) FROM staged WHERE status = 'deleted'").fetchone()[0]
+        if deleted:
+            con.execute("DELETE FROM staged WHERE status = 'deleted'")
 
     # 4. problems, one SELECT per rule. Headers and stage names are users' text: bound
     # parameters (one list per check, in placeholder order), never formatted in.
@@ -311,6 +318,7 @@ def stage_rows(
         problem_totals=totals,
         date_orders=date_orders,
         entered=entered,
+        deleted=deleted,
     )
 
 

@@ -38,6 +38,8 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1", "да", "истина", "예", "是"
 FALSE_WORDS = ("false", "f", "no", "n", "0", "нет", "ложь", "아니오", "否", "假")
 WON_WORDS = ("won", "win", "closed won", "closedwon", "выиграна", "успешно", "성사", "赢单")
 LOST_WORDS = ("lost", "closed lost", "closedlost", "проиграна", "실패", "输单")
+# Pipedrive exports deals removed in the CRM with status "deleted": skipped, never loaded.
+DELETED_WORDS = ("deleted", "удалена", "삭제됨", "已删除")
 OPEN_WORDS = ("open", "in progress", "in_progress", "active", "открыта", "진행중", "进行中")
 
 # Day-month-year family: 1-2 digit day/month, 2 or 4 digit year, / . or - separators.
@@ -187,7 +189,8 @@ def outcome_sql(v: str) -> str:
     return (
         f"CASE WHEN {low} IN {tuple(WON_WORDS)!r} THEN 'won' "
         f"WHEN {low} IN {tuple(LOST_WORDS)!r} THEN 'lost' "
-        f"WHEN {low} IN {tuple(OPEN_WORDS)!r} THEN 'open' END"
+        f"WHEN {low} IN {tuple(OPEN_WORDS)!r} THEN 'open' "
+        f"WHEN {low} IN {tuple(DELETED_WORDS)!r} THEN 'deleted' END"
     )
 
 

@@ -576,6 +576,32 @@ def test_pipedrive_status_overrides_the_stage_outcome(tmp_path, run_import, opp)
     }
 
 
+def test_pipedrive_deleted_deals_are_skipped_not_lost(tmp_path, run_import, opp, con):
+    # export-headers.md: Pipedrive statuses are open, won, lost and deleted; a deal deleted
+    # in the CRM must not count as lost (win rate) nor as pipeline, and must not refuse
+    # the file
+    path = tmp_path / "pipedrive.csv"
+    path.write_text(
+        "Deal - ID,Deal - Title,Deal - Owner,Deal - Value,Deal - Stage,Deal - Status\n"
+        "1,A,Maria,100,Qualified,won\n"
+        "2,B,Maria,200,Qualified,deleted\n"
+        "3,C,Maria,300,Qualified,open\n"
+        "4,D,Maria,400,Qualified,Deleted\n",
+        encoding="utf-8",
+    )
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert (result.rows_read, result.rows_loaded) == (4, 2)
+    assert "2 deals marked deleted in the CRM skipped" in result.message
+    assert con.execute("SELECT opportunity_id FROM opportunities ORDER BY 1").fetchall() == [
+        ("1",),
+        ("3",),
+    ]
+    assert opp("3")["is_closed"] is False
+
+
 def test_salesforce_api_iswon_flags_win_over_stage(tmp_path, run_import, opp):
     path = tmp_path / "Opportunity.csv"
     path.write_text(
