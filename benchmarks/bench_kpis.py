@@ -9,15 +9,26 @@ under a second (``--budget``, 0.5 s by default) on the 2-core development machin
 What is timed, per page, for one period (default: the last full quarter in the data) and
 the company-wide scope (no team/region/rep filter, the pages' default view):
 
-* **overview**: ``headline_with_previous(con, scope)`` + ``monthly_bookings(con, scope)``;
+* **overview**: every analytics call of pages/overview.py's ``render`` -- the
+  ``headline_with_previous`` query it reads the currencies in view from, the reporting
+  currency, ``data_version`` -- and of its ``company_rows`` (st.cache_data; timed as a
+  first, uncached view): ``kpi_tables(con, scope, periods, "company")`` and
+  ``share_of_reps_at_quota_by_period(con, scope, periods)``, where the periods are the
+  page's: the trend (``TREND_PERIODS``, read from the page's source: 6 months or quarters,
+  4 years, ending with the period) and the same period last year, once;
 * **reps**: ``kpi_table(con, scope, "rep")`` + ``quadrant(con, scope, current=<that
   table>)``, exactly as the page calls them (the quadrant reuses the leaderboard's table
   and reads the previous period's bookings, deals closed and quotas);
-* **pandas**: the same figures from DataFrames -- headline, previous period and the
-  12-month trend; every ``KPI_COLUMNS`` figure per rep (dated FX conversion with
-  ``merge_asof``, stage weights, pro-rated quotas, activity mix, touches, lead response),
-  the previous period's bookings, deals closed, quotas and attainment (what the quadrant
-  needs, as on the analytics side) and the quadrant classification.
+* **pandas**: the same figures from DataFrames, by one generalised implementation of
+  every ``KPI_COLUMNS`` figure per period and group (rep or company): dated FX conversion
+  with ``merge_asof``, stage weights, pro-rated quotas, activity mix, touches, lead
+  response. Each deal, activity and lead is labelled with its period in one pass (a
+  binary search of its date among the period starts) and grouped by it, never filtered
+  once per period; the open deals are summed per group, currency and due period before
+  they are priced at each period's end; the deals closed in the periods are priced once
+  and shared by the company rows, the reps' attainment (share of reps at quota) and the
+  touches. For the Reps page: the previous period's bookings, deals closed, quotas and
+  attainment (what the quadrant needs, as on the analytics side) and the quadrant.
 
 Method, chosen so that the comparison flatters pandas rather than the project:
 
@@ -47,6 +58,7 @@ aggregate -- and so which CTE -- dominates).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import math
 import sys
@@ -78,22 +90,10 @@ GOAL_RATIO = 5.0
 # "Well under a second": the budget a page's analytics must stay within (seconds).
 PAGE_BUDGET_S = 0.5
 PAGES = ("overview", "reps")
-# Tolerances for "the same figure": sums over tens of thousands of deals may differ in the
-# last bits by summation order; the headline rounds money to cents.
+# Tolerance for "the same figure": sums over tens of thousands of deals may differ in the
+# last bits by summation order.
 REL_TOL = 1e-9
-MONEY_TOL = 0.0051
 
-HEADLINE_FIELDS = (
-    "bookings",
-    "won_deals",
-    "lost_deals",
-    "win_rate_count",
-    "win_rate_value",
-    "avg_deal_size",
-    "open_pipeline",
-    "weighted_pipeline",
-    "open_deals",
-)
 QUADRANT_FIGURES = ("x", "y", "quadrant", "low_sample")
 
 
@@ -140,12 +140,50 @@ def _time_calls(
 # -- the analytics side (child process) ----------------------------------------------------
 
 
-def _overview_analytics(con: Any, scope: Any) -> dict[str, Any]:
-    from analytics.metrics.headline import headline_with_previous, monthly_bookings
+def _trend_periods() -> dict[str, int]:
+    """``TREND_PERIODS`` of pages/overview.py, read from its source.
 
+    Why not import it: importing a page module runs the page (``_ui.run_page``) and pulls in
+    streamlit; reading the literal keeps the benchmark's periods the page's own.
+    """
+    source = (Path(__file__).resolve().parent.parent / "pages" / "overview.py").read_text(
+        encoding="utf-8"
+    )
+    for node in ast.parse(source).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "TREND_PERIODS" and node.value:
+            return dict(ast.literal_eval(node.value))
+    raise SystemExit("pages/overview.py has no TREND_PERIODS: update bench_kpis")
+
+
+def overview_periods(period: Any) -> tuple[Any, ...]:
+    """The periods the Overview page asks `kpi_tables` for, as its ``render`` builds them:
+    the trend's periods (oldest first, ending with `period`) and the same period last year
+    (once: a quarter's last year is already in a six-quarter trend)."""
+    count = _trend_periods().get(period.kind, 6)
+    trend = [period.shifted(-back) for back in range(count - 1, -1, -1)]
+    return tuple(dict.fromkeys([*trend, period.same_last_year()]))
+
+
+def _overview_analytics(con: Any, scope: Any) -> dict[str, Any]:
+    """Every analytics call of pages/overview.py's ``render`` and ``company_rows``."""
+    from analytics.drilldown import data_version
+    from analytics.metrics.headline import headline_with_previous
+    from analytics.metrics.kpis import kpi_tables, share_of_reps_at_quota_by_period
+    from analytics.settings import load_reporting_currency
+
+    periods = overview_periods(scope.period)
+    currencies = headline_with_previous(con, scope).current.currencies
+    reporting = load_reporting_currency(con)
+    version = data_version(con)
     return {
-        "comparison": headline_with_previous(con, scope),
-        "monthly": monthly_bookings(con, scope),
+        "currencies": list(currencies),
+        "reporting": reporting,
+        "version": version,
+        "kpis": kpi_tables(con, scope, periods, "company"),
+        "reps_at_quota": share_of_reps_at_quota_by_period(con, scope, periods),
     }
 
 
@@ -159,11 +197,10 @@ def _reps_analytics(con: Any, scope: Any) -> dict[str, Any]:
 
 def _analytics_figures(page: str, out: dict[str, Any]) -> dict[str, Any]:
     if page == "overview":
-        comparison = out["comparison"]
         return {
-            "current": {k: getattr(comparison.current, k) for k in HEADLINE_FIELDS},
-            "previous": {k: getattr(comparison.previous, k) for k in HEADLINE_FIELDS},
-            "monthly": _frame_json(out["monthly"]),
+            "kpis": _frame_json(out["kpis"]),
+            "reps_at_quota": out["reps_at_quota"],
+            "currencies": out["currencies"],
         }
     quad = out["quadrant"]
     return {
@@ -203,59 +240,44 @@ class Frames:
     """The tables pandas works from (loaded once, untimed) and the settings they need."""
 
     opportunities: pd.DataFrame
-    reps: pd.DataFrame | None = None
-    quotas: pd.DataFrame | None = None
-    fx_rates: pd.DataFrame | None = None
-    activities: pd.DataFrame | None = None
-    leads: pd.DataFrame | None = None
-    stage_probability: dict[str, float] | None = None
-    categories: pd.DataFrame | None = None
-    reporting_currency: str = "USD"
+    reps: pd.DataFrame
+    quotas: pd.DataFrame
+    fx_rates: pd.DataFrame
+    activities: pd.DataFrame
+    leads: pd.DataFrame
+    stage_probability: dict[str, float]
+    categories: pd.DataFrame
+    reporting_currency: str
 
 
-def load_frames(con: Any, page: str) -> Frames:
-    """The columns the page's figures use, as pandas DataFrames (``.df()``)."""
+def load_frames(con: Any) -> Frames:
+    """The columns the pages' figures use, as pandas DataFrames (``.df()``)."""
     from analytics.settings import (
         load_activity_categories,
         load_reporting_currency,
         load_stages,
     )
 
-    stages = {s.name.strip().lower(): float(s.probability) for s in load_stages(con)}
     opp_cols = "opportunity_id, owner, stage, amount, currency, created_date, close_date, "
     opp_cols += "is_closed, is_won"
-    frames = Frames(
+    return Frames(
         opportunities=con.execute(f"SELECT {opp_cols} FROM opportunities").df(),
-        stage_probability=stages,
+        reps=con.execute("SELECT rep, team, region FROM reps").df(),
+        quotas=con.execute("SELECT owner, period_start, period_end, amount FROM quotas").df(),
+        fx_rates=con.execute("SELECT currency, rate_date, rate FROM fx_rates").df(),
+        activities=con.execute(
+            "SELECT owner, activity_type, started_at, duration_minutes, opportunity_id "
+            "FROM activities"
+        ).df(),
+        leads=con.execute(
+            "SELECT owner, created_at, first_response_at, converted_at, opportunity_id FROM leads"
+        ).df(),
+        stage_probability={s.name.strip().lower(): float(s.probability) for s in load_stages(con)},
+        categories=pd.DataFrame([asdict(c) for c in load_activity_categories(con)]).set_index(
+            "activity_type"
+        ),
+        reporting_currency=load_reporting_currency(con).strip().upper(),
     )
-    if page == "overview":
-        return frames
-    frames.reps = con.execute("SELECT rep, team, region FROM reps").df()
-    frames.quotas = con.execute("SELECT owner, period_start, period_end, amount FROM quotas").df()
-    frames.fx_rates = con.execute("SELECT currency, rate_date, rate FROM fx_rates").df()
-    frames.activities = con.execute(
-        "SELECT owner, activity_type, started_at, duration_minutes, opportunity_id FROM activities"
-    ).df()
-    frames.leads = con.execute(
-        "SELECT owner, created_at, first_response_at, converted_at, opportunity_id FROM leads"
-    ).df()
-    frames.categories = pd.DataFrame([asdict(c) for c in load_activity_categories(con)]).set_index(
-        "activity_type"
-    )
-    frames.reporting_currency = load_reporting_currency(con).strip().upper()
-    return frames
-
-
-def _bounds(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
-    return pd.Timestamp(period.start), pd.Timestamp(period.end)
-
-
-def _none(value: Any) -> Any:
-    """NaN -> None, numpy scalars -> Python (the analytics side's conventions)."""
-    if value is None:
-        return None
-    value = value.item() if isinstance(value, np.generic) else value
-    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def lookup(labels: pd.Series, mapping: dict[str, Any], default: Any) -> pd.Series:
@@ -274,84 +296,69 @@ def lookup(labels: pd.Series, mapping: dict[str, Any], default: Any) -> pd.Serie
     return pd.Series(values, index=labels.index).infer_objects()
 
 
-def pandas_headline(f: Frames, period: Any, include_pipeline: bool = True) -> dict[str, Any]:
-    """The Overview cards (docs/metrics.md, "Headline figures") with pandas."""
-    o = f.opportunities
-    start, end = _bounds(period)
-    closed = o[o["is_closed"] & o["close_date"].between(start, end)]
-    won = closed[closed["is_won"]]
-    lost = closed[~closed["is_won"]]
-    bookings = float(won["amount"].sum())
-    lost_amount = float(lost["amount"].sum())
-    won_n, lost_n = len(won), len(lost)
-    out: dict[str, Any] = {
-        "bookings": bookings,
-        "won_deals": won_n,
-        "lost_deals": lost_n,
-        "win_rate_count": won_n / (won_n + lost_n) if won_n + lost_n else None,
-        "win_rate_value": bookings / (bookings + lost_amount) if bookings + lost_amount else None,
-        "avg_deal_size": _none(won["amount"].mean()),
-        "open_pipeline": None,
-        "weighted_pipeline": None,
-        "open_deals": None,
-    }
-    if include_pipeline:
-        open_ = o[~o["is_closed"]]
-        weight = lookup(open_["stage"], f.stage_probability, 0.0)
-        out["open_pipeline"] = float(open_["amount"].sum())
-        out["weighted_pipeline"] = float((open_["amount"] * weight / 100.0).sum())
-        out["open_deals"] = len(open_)
-    return out
+def currency_key(currency: pd.Series) -> pd.Series:
+    """``nullif(upper(trim(currency)), '')`` per row, worked out once per distinct value."""
+    codes, uniques = pd.factorize(currency)
+    keys = [str(u).strip().upper() or None for u in uniques]
+    table = np.array([*keys, None], dtype=object)
+    return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=currency.index)
 
 
-def pandas_monthly(f: Frames, period: Any, months: int = 12) -> pd.DataFrame:
-    """Won amount and count per month, the 12 months ending with the period's last month."""
-    last = pd.Timestamp(period.end.replace(day=1))
-    first = last - pd.DateOffset(months=months - 1)
-    o = f.opportunities
-    won = o[
-        o["is_won"]
-        & (o["close_date"] >= first)
-        & (o["close_date"] < last + pd.DateOffset(months=1))
-    ]
-    month = won["close_date"].dt.to_period("M").dt.to_timestamp()
-    grouped = won.groupby(month)["amount"].agg(["sum", "size"])
-    index = pd.date_range(first, last, freq="MS")
-    grouped = grouped.reindex(index, fill_value=0)
-    return pd.DataFrame(
-        {
-            "month": index,
-            "bookings": grouped["sum"].astype(float).to_numpy(),
-            "won_deals": grouped["size"].astype("int64").to_numpy(),
-        }
-    )
+class PeriodGrid:
+    """The periods a figure is asked for (not overlapping), numbered in the caller's order.
 
-
-def pandas_overview(f: Frames, period: Any) -> dict[str, Any]:
-    return {
-        "current": pandas_headline(f, period),
-        "previous": pandas_headline(f, period.previous(), include_pipeline=False),
-        "monthly": pandas_monthly(f, period),
-    }
-
-
-def _fx_rate(f: Frames, d: pd.DataFrame, end: pd.Timestamp) -> tuple[pd.Series, pd.Series]:
-    """Rate to the reporting currency per deal (ASOF: latest rate on or before its rate day).
-
-    The rate day is the close date of a closed deal and the period end for an open one;
-    the reporting currency and a missing currency need no rate (1.0). Returns the rate
-    (NaN: unpriced) and whether the deal needed one.
+    Why: a competent pandas version labels each deal, activity or lead with its period in
+    one pass (a binary search of its date among the period starts) and then groups by that
+    label, rather than filtering the full frames once per period.
     """
-    cur = d["currency"].str.strip().str.upper()
-    cur = cur.where(cur != "")
-    needs = cur.notna() & (cur != f.reporting_currency)
-    rate = pd.Series(1.0, index=d.index)
+
+    def __init__(self, periods: Sequence[Any]) -> None:
+        self.periods = list(periods)
+        self.labels = [p.label for p in self.periods]
+        order = sorted(range(len(self.periods)), key=lambda i: self.periods[i].start)
+        self._numbers = np.array(order, dtype=np.int64)
+        self._starts = np.array([self.periods[i].start for i in order], dtype="datetime64[D]")
+        # first day after each period: dates and timestamps compare with `<` alike
+        self._stops = np.array([self.periods[i].end for i in order], dtype="datetime64[D]") + 1
+
+    def number(self, values: pd.Series) -> np.ndarray:
+        """Each date's or timestamp's period number; -1 outside every period (or missing)."""
+        v = values.to_numpy()
+        starts, stops = self._starts.astype(v.dtype), self._stops.astype(v.dtype)
+        i = np.searchsorted(starts, v, side="right") - 1
+        j = np.clip(i, 0, None)
+        inside = (i >= 0) & (v < stops[j])  # NaT compares False
+        return np.where(inside, self._numbers[j], -1)
+
+    def frame(self, unit: Any) -> pd.DataFrame:
+        """period_no, p_start, p_end (the last day) in the dtype `unit` of the data."""
+        return pd.DataFrame(
+            {
+                "period_no": np.arange(len(self.periods)),
+                "p_start": np.array([p.start for p in self.periods], "datetime64[D]").astype(unit),
+                "p_end": np.array([p.end for p in self.periods], "datetime64[D]").astype(unit),
+            }
+        )
+
+
+def _rates(f: Frames, key: pd.Series, rate_day: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Rate to the reporting currency per row (ASOF: latest rate on or before its rate day).
+
+    `key` is the normalised currency; the reporting currency and a missing currency need
+    no rate (1.0). Returns the rate (NaN: unpriced) and whether the row needed one.
+    """
+    needs = key.notna() & (key != f.reporting_currency)
+    rate = pd.Series(1.0, index=key.index)
     rate[needs] = np.nan
     if needs.any():
-        rate_day = d["close_date"].where(d["is_closed"], end)
-        ask = pd.DataFrame({"row": d.index, "currency": cur, "rate_day": rate_day})[needs]
+        ask = pd.DataFrame(
+            {"row": np.arange(len(key)), "currency": key.astype("str"), "rate_day": rate_day}
+        )[needs.to_numpy()]
         ask = ask[ask["rate_day"].notna()].sort_values("rate_day")
-        fx = f.fx_rates.assign(rate_date=lambda t: t["rate_date"].astype(ask["rate_day"].dtype))
+        fx = f.fx_rates.assign(
+            rate_date=lambda t: t["rate_date"].astype(ask["rate_day"].dtype),
+            currency=lambda t: t["currency"].astype("str"),
+        )
         got = pd.merge_asof(
             ask,
             fx.sort_values("rate_date"),
@@ -360,142 +367,244 @@ def _fx_rate(f: Frames, d: pd.DataFrame, end: pd.Timestamp) -> tuple[pd.Series, 
             by="currency",
             direction="backward",
         )
-        rate.loc[got["row"].to_numpy()] = got["rate"].astype(float).to_numpy()
+        rate.iloc[got["row"].to_numpy()] = got["rate"].astype(float).to_numpy()
     return rate, needs
 
 
-def pandas_performance(f: Frames, period: Any) -> pd.DataFrame:
-    """Performance KPIs per rep (docs/metrics.md and ``KPI_COLUMNS``), indexed by rep."""
+def _check_by(by: str) -> None:
+    if by not in ("rep", "company"):
+        raise ValueError(f"the pandas baseline groups by rep or company, not {by!r}")
+
+
+def _work(period_no: np.ndarray, owner: pd.Series, by: str, **columns: Any) -> pd.DataFrame:
+    """A frame to group: period_no, the group key (the owner by rep; none by company)."""
+    key = {"grp": owner.to_numpy()} if by == "rep" else {}
+    return pd.DataFrame({"period_no": period_no, **key, **columns})
+
+
+def _grouped(work: pd.DataFrame, by: str) -> Any:
+    keys = ["period_no", "grp"] if by == "rep" else ["period_no"]
+    return work.groupby(keys, sort=False, dropna=False)
+
+
+def _keyed(frame: pd.DataFrame | pd.Series, by: str) -> Any:
+    """Index (period_no, grp) whichever the grouping: by company the key is 'company'."""
+    if by == "company":
+        frame = frame.copy()
+        frame.index = pd.MultiIndex.from_arrays(
+            [frame.index, ["company"] * len(frame)], names=["period_no", "grp"]
+        )
+    return frame
+
+
+def closed_deals(f: Frames, grid: PeriodGrid) -> pd.DataFrame:
+    """Deals closed in any of the periods, labelled with it and priced on their close day.
+
+    Computed once per page and shared by every figure that needs it (performance, the
+    attainment behind the share of reps at quota or the quadrant, touches).
+    """
     o = f.opportunities
-    start, end = _bounds(period)
-    closed_in = o["is_closed"] & o["close_date"].between(start, end)
-    is_open = ~o["is_closed"]
-    created_in = o["created_date"].between(start, end)
-    keep = closed_in | is_open | created_in
-    d = o[keep]
-    closed_in, is_open, created_in = closed_in[keep], is_open[keep], created_in[keep]
-    rate, needs = _fx_rate(f, d, end)
-    amount_rc = d["amount"] * rate
-    unpriced = d["amount"].notna() & needs & rate.isna()
-    weight = lookup(d["stage"], f.stage_probability, 0.0)
-    won_in = closed_in & d["is_won"]
-    lost_in = closed_in & ~d["is_won"]
+    pno = grid.number(o["close_date"])
+    mask = o["is_closed"].to_numpy() & (pno >= 0)
+    d = o[mask]
+    rate, needs = _rates(f, currency_key(d["currency"]), d["close_date"])
+    won = d["is_won"]
     cycle = (d["close_date"] - d["created_date"]).dt.days.astype(float)
-    cycle = cycle.where(won_in & (d["close_date"] >= d["created_date"]))
-    work = pd.DataFrame(
+    return pd.DataFrame(
         {
+            "period_no": pno[mask],
             "owner": d["owner"],
-            "in_scope": closed_in | is_open,
-            "won": won_in,
-            "lost": lost_in,
-            "won_amount": amount_rc.where(won_in),
-            "lost_amount": amount_rc.where(lost_in),
-            "open": is_open,
-            "open_amount": amount_rc.where(is_open),
-            "weighted": (amount_rc * weight / 100.0).where(is_open),
-            "in_period_amount": amount_rc.where(is_open & d["close_date"].between(start, end)),
-            "unpriced": unpriced & (closed_in | is_open),
-            "created": created_in,
-            "created_won": created_in & d["is_won"],
-            "cycle": cycle,
+            "opportunity_id": d["opportunity_id"],
+            "close_date": d["close_date"],
+            "is_won": won,
+            "has_amount": d["amount"].notna(),
+            "amount_rc": d["amount"] * rate,
+            "unpriced": d["amount"].notna() & needs & rate.isna(),
+            "cycle": cycle.where(won & (d["close_date"] >= d["created_date"])),
         }
     )
-    g = work.groupby("owner", dropna=False, sort=False)
-    counts = g[["in_scope", "won", "lost", "open", "unpriced", "created", "created_won"]].sum()
-    sums = g[["won_amount", "lost_amount", "open_amount", "weighted", "in_period_amount"]].sum(
-        min_count=1
+
+
+def _quota(f: Frames, grid: PeriodGrid, by: str) -> pd.Series:
+    """Quota per (period, group): quota rows overlapping a period, pro-rated by its days."""
+    q = f.quotas
+    q = q[q["period_end"] >= q["period_start"]]
+    x = q.merge(grid.frame(q["period_start"].dtype), how="cross")
+    x = x[(x["period_start"] <= x["p_end"]) & (x["period_end"] >= x["p_start"])]
+    last = x["period_end"].where(x["period_end"] < x["p_end"], x["p_end"])
+    first = x["period_start"].where(x["period_start"] > x["p_start"], x["p_start"])
+    inside = (last - first).dt.days + 1
+    length = (x["period_end"] - x["period_start"]).dt.days + 1
+    work = _work(
+        x["period_no"].to_numpy(),
+        x["owner"],
+        by,
+        quota=(x["amount"].astype(float) * inside / length).to_numpy(),
     )
-    deal = pd.concat(
-        [
-            counts,
-            sums,
-            g["won_amount"].mean().rename("avg_deal_size"),
-            g["cycle"].median().rename("median_cycle_days"),
-            g["cycle"].mean().rename("mean_cycle_days"),
-        ],
-        axis=1,
+    return _keyed(_grouped(work, by)["quota"].sum(), by)
+
+
+def _roster(f: Frames, grid: PeriodGrid, by: str) -> pd.MultiIndex:
+    """The groups every period lists even without data: the reps, or the company."""
+    names = f.reps["rep"].dropna().unique() if by == "rep" else ["company"]
+    return pd.MultiIndex.from_product([range(len(grid.periods)), names], names=["period_no", "grp"])
+
+
+def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFrame) -> pd.DataFrame:
+    """Performance KPIs (docs/metrics.md, ``KPI_COLUMNS``) per (period_no, grp)."""
+    won = closed["is_won"]
+    cw = _work(
+        closed["period_no"].to_numpy(),
+        closed["owner"],
+        by,
+        won=won.to_numpy(),
+        lost=(~won).to_numpy(),
+        won_amount=closed["amount_rc"].where(won).to_numpy(),
+        lost_amount=closed["amount_rc"].where(~won).to_numpy(),
+        unpriced=closed["unpriced"].to_numpy(),
+        cycle=closed["cycle"].to_numpy(),
+    )
+    g = _grouped(cw, by)
+    closed_figures = _keyed(
+        pd.concat(
+            [
+                g.size().rename("closed"),
+                g[["won", "lost", "unpriced"]].sum(),
+                g[["won_amount", "lost_amount"]].sum(min_count=1),
+                g["won_amount"].mean().rename("avg_deal_size"),
+                g["cycle"].median().rename("median_cycle_days"),
+                g["cycle"].mean().rename("mean_cycle_days"),
+            ],
+            axis=1,
+        ),
+        by,
     )
 
-    quota = _pandas_quota(f, start, end)
-    groups = pd.Index(f.reps["rep"].dropna()).union(deal.index).union(quota.index)
-    t = deal.reindex(groups)
-    has_deals = t["in_scope"].fillna(0) > 0
-    won = t["won"].fillna(0).astype("int64")
-    lost = t["lost"].fillna(0).astype("int64")
+    # Deals open now: summed per group, currency and the period they are due in first (a
+    # few thousand rows), then priced at each period's end.
+    o = f.opportunities
+    op = o[~o["is_closed"]]
+    weight = lookup(op["stage"], f.stage_probability, 0.0)
+    buckets = pd.DataFrame(
+        {
+            **({"grp": op["owner"]} if by == "rep" else {}),
+            "currency_key": currency_key(op["currency"]),
+            "closes_in": grid.number(op["close_date"]),
+            "with_amount": op["amount"].notna(),
+            "amount": op["amount"],
+            "weighted": op["amount"] * weight / 100.0,
+        }
+    )
+    keys = [*(["grp"] if by == "rep" else []), "currency_key", "closes_in"]
+    b = buckets.groupby(keys, sort=False, dropna=False).agg(
+        deals=("amount", "size"),
+        with_amount=("with_amount", "sum"),
+        amount=("amount", "sum"),
+        weighted=("weighted", "sum"),
+    )
+    x = b.reset_index().merge(grid.frame(op["close_date"].dtype), how="cross")
+    rate, needs = _rates(f, x["currency_key"], x["p_end"])
+    amount_rc = x["amount"] * rate
+    ow = _work(
+        x["period_no"].to_numpy(),
+        x["grp"] if by == "rep" else x["period_no"],
+        by,
+        deals=x["deals"].to_numpy(),
+        open_amount=amount_rc.to_numpy(),
+        weighted=(x["weighted"] * rate).to_numpy(),
+        in_period_amount=amount_rc.where(x["closes_in"] == x["period_no"]).to_numpy(),
+        unpriced=x["with_amount"].where(needs & rate.isna(), 0).to_numpy(),
+    )
+    open_figures = _keyed(_grouped(ow, by).sum(), by).rename(columns={"deals": "open"})
+
+    cno = grid.number(o["created_date"])
+    made = cno >= 0
+    nw = _work(cno[made], o["owner"][made], by, created_won=o["is_won"].to_numpy()[made])
+    g = _grouped(nw, by)
+    created_figures = _keyed(
+        pd.concat([g.size().rename("created"), g["created_won"].sum()], axis=1), by
+    )
+
+    quota = _quota(f, grid, by)
+    groups = (
+        _roster(f, grid, by)
+        .union(closed_figures.index)
+        .union(open_figures.index)
+        .union(created_figures.index)
+        .union(quota.index)
+    )
+    c = closed_figures.reindex(groups)
+    p = open_figures.reindex(groups)
+    n = created_figures.reindex(groups)
+    has_deals = (c["closed"].fillna(0) + p["open"].fillna(0)) > 0
+    won_n = c["won"].fillna(0).astype("int64")
+    lost_n = c["lost"].fillna(0).astype("int64")
     quota = quota.reindex(groups)
     quota = quota.where(quota != 0)
-    bookings = t["won_amount"].fillna(0).where(has_deals)
-    lost_bookings = t["lost_amount"].fillna(0).where(has_deals)
-    closed_n = (won + lost).where(won + lost > 0)
-    win_rate = won / closed_n
+    bookings = c["won_amount"].fillna(0).where(has_deals)
+    lost_bookings = c["lost_amount"].fillna(0).where(has_deals)
+    win_rate = won_n / (won_n + lost_n).where(won_n + lost_n > 0)
     value_base = (bookings + lost_bookings).where(lambda s: s != 0)
     attainment = bookings.fillna(0) / quota
     remaining = quota - bookings.fillna(0)
-    in_period = t["in_period_amount"].fillna(0).where(has_deals)
-    created = t["created"].fillna(0).astype("int64")
-    mean_cycle = t["mean_cycle_days"].where(t["mean_cycle_days"] != 0)
-    open_n = t["open"].fillna(0).astype("int64")
+    in_period = p["in_period_amount"].fillna(0).where(has_deals)
+    created = n["created"].fillna(0).astype("int64")
+    mean_cycle = c["mean_cycle_days"].where(c["mean_cycle_days"] != 0)
+    open_n = p["open"].fillna(0).astype("int64")
+    unpriced = c["unpriced"].fillna(0) + p["unpriced"].fillna(0)
     return pd.DataFrame(
         {
             "bookings": bookings,
-            "won_deals": won,
-            "lost_deals": lost,
+            "won_deals": won_n,
+            "lost_deals": lost_n,
             "win_rate": win_rate,
-            "win_rate_value": (bookings / value_base).where(won + lost > 0),
-            "avg_deal_size": t["avg_deal_size"],
-            "open_pipeline": t["open_amount"].fillna(0).where(has_deals),
-            "weighted_pipeline": t["weighted"].fillna(0).where(has_deals),
+            "win_rate_value": (bookings / value_base).where(won_n + lost_n > 0),
+            "avg_deal_size": c["avg_deal_size"],
+            "open_pipeline": p["open_amount"].fillna(0).where(has_deals),
+            "weighted_pipeline": p["weighted"].fillna(0).where(has_deals),
             "open_deals": open_n,
             "quota": quota,
             "quota_attainment": attainment,
             "at_or_above_quota": (attainment >= 1).where(attainment.notna()),
-            "opp_to_won_rate": t["created_won"].fillna(0) / created.where(created > 0),
-            "sales_velocity": open_n * win_rate * t["avg_deal_size"] / mean_cycle,
+            "opp_to_won_rate": n["created_won"].fillna(0) / created.where(created > 0),
+            "sales_velocity": open_n * win_rate * c["avg_deal_size"] / mean_cycle,
             "pipeline_coverage": (in_period / remaining).where(remaining > 0),
-            "unpriced_deals": t["unpriced"].fillna(0).astype("int64"),
-            "median_cycle_days": t["median_cycle_days"],
-            "mean_cycle_days": t["mean_cycle_days"],
+            "unpriced_deals": unpriced.astype("int64"),
+            "median_cycle_days": c["median_cycle_days"],
+            "mean_cycle_days": c["mean_cycle_days"],
         },
         index=groups,
     )
 
 
-def _pandas_quota(f: Frames, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Quota per owner: quota rows overlapping the period, pro-rated by days inside it."""
-    q = f.quotas
-    q_start, q_end = q["period_start"], q["period_end"]
-    q = q[(q_start <= end) & (q_end >= start) & (q_end >= q_start)]
-    inside = (q["period_end"].clip(upper=end) - q["period_start"].clip(lower=start)).dt.days + 1
-    length = (q["period_end"] - q["period_start"]).dt.days + 1
-    return (q["amount"].astype(float) * inside / length).groupby(q["owner"]).sum()
-
-
-def pandas_attainment(f: Frames, period: Any) -> pd.DataFrame:
-    """The previous period's figures the quadrant needs (``attainment_table``): bookings,
-    won and lost deals, quota and attainment per rep, from the deals closed in the period
-    and the quotas only -- the same shortcut the analytics side takes."""
-    o = f.opportunities
-    start, end = _bounds(period)
-    d = o[o["is_closed"] & o["close_date"].between(start, end)]
-    rate, _ = _fx_rate(f, d, end)
-    won_amount = (d["amount"] * rate).where(d["is_won"])
-    g = pd.DataFrame(
-        {"owner": d["owner"], "won": d["is_won"], "lost": ~d["is_won"], "won_amount": won_amount}
-    ).groupby("owner", dropna=False, sort=False)
+def pandas_attainment(f: Frames, grid: PeriodGrid, closed: pd.DataFrame) -> pd.DataFrame:
+    """Per (period_no, rep): bookings, won and lost deals, quota and attainment from the
+    deals closed in the period and the quotas only (``attainment_tables``): what the
+    quadrant's previous period and the share of reps at quota need."""
+    won = closed["is_won"]
+    work = _work(
+        closed["period_no"].to_numpy(),
+        closed["owner"],
+        "rep",
+        won=won.to_numpy(),
+        lost=(~won).to_numpy(),
+        won_amount=closed["amount_rc"].where(won).to_numpy(),
+    )
+    g = _grouped(work, "rep")
     deal = pd.concat([g[["won", "lost"]].sum(), g["won_amount"].sum(min_count=1)], axis=1)
-    quota = _pandas_quota(f, start, end)
-    groups = pd.Index(f.reps["rep"].dropna()).union(deal.index).union(quota.index)
+    quota = _quota(f, grid, "rep")
+    groups = _roster(f, grid, "rep").union(deal.index).union(quota.index)
     t = deal.reindex(groups)
-    won = t["won"].fillna(0).astype("int64")
-    lost = t["lost"].fillna(0).astype("int64")
+    won_n = t["won"].fillna(0).astype("int64")
+    lost_n = t["lost"].fillna(0).astype("int64")
     quota = quota.reindex(groups)
     quota = quota.where(quota != 0)
-    bookings = t["won_amount"].fillna(0).where(won + lost > 0)
+    bookings = t["won_amount"].fillna(0).where(won_n + lost_n > 0)
     return pd.DataFrame(
         {
             "bookings": bookings,
-            "won_deals": won,
-            "lost_deals": lost,
+            "won_deals": won_n,
+            "lost_deals": lost_n,
             "quota": quota,
             "quota_attainment": bookings.fillna(0) / quota,
         },
@@ -503,34 +612,47 @@ def pandas_attainment(f: Frames, period: Any) -> pd.DataFrame:
     )
 
 
-def pandas_efficiency(f: Frames, period: Any) -> pd.DataFrame:
-    """Efficiency KPIs per rep: activity mix, touches per won deal, lead response."""
-    start, end = _bounds(period)
-    after = end + pd.Timedelta(days=1)
+def pandas_efficiency(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFrame) -> pd.DataFrame:
+    """Efficiency KPIs per (period_no, grp): activity mix, touches per won deal, leads."""
     a = f.activities
-    pa = a[(a["started_at"] >= start) & (a["started_at"] < after)]
+    ano = grid.number(a["started_at"])
+    inside = ano >= 0
+    pa = a[inside]
+    codes, uniques = pd.factorize(pa["activity_type"])
     cats = f.categories
-    flags = {
-        name: lookup(pa["activity_type"], cats[name].to_dict(), False).astype(bool)
-        for name in ("customer_facing", "internal", "prospecting", "meeting")
-    }
-    minutes = pa["duration_minutes"]
-    act = pd.DataFrame(
-        {
-            "owner": pa["owner"],
-            "cf_minutes": minutes.where(flags["customer_facing"]),
-            "internal_minutes": minutes.where(flags["internal"]),
-            "prospecting": flags["prospecting"],
-            "meeting": flags["meeting"],
-        }
-    ).groupby("owner", dropna=False, sort=False)
-    activity = pd.concat(
-        [
-            act.size().rename("activities"),
-            act[["cf_minutes", "internal_minutes"]].sum(min_count=1),
-            act[["prospecting", "meeting"]].sum(),
-        ],
-        axis=1,
+    minutes = pa["duration_minutes"].to_numpy()
+
+    def flag(name: str) -> np.ndarray:
+        """The category flag per activity: looked up once per distinct type."""
+        mapping = cats[name].to_dict()
+        table = np.array(
+            [bool(mapping.get(str(u).strip().lower(), False)) for u in uniques] + [False]
+        )
+        return table[np.where(codes < 0, len(uniques), codes)]
+
+    facing, internal = flag("customer_facing"), flag("internal")
+    act = _grouped(
+        _work(
+            ano[inside],
+            pa["owner"],
+            by,
+            cf_minutes=np.where(facing, minutes, np.nan),
+            internal_minutes=np.where(internal, minutes, np.nan),
+            prospecting=flag("prospecting"),
+            meeting=flag("meeting"),
+        ),
+        by,
+    )
+    activity = _keyed(
+        pd.concat(
+            [
+                act.size().rename("activities"),
+                act[["cf_minutes", "internal_minutes"]].sum(min_count=1),
+                act[["prospecting", "meeting"]].sum(),
+            ],
+            axis=1,
+        ),
+        by,
     )
     cf = activity["cf_minutes"].fillna(0)
     selling_base = cf + activity["internal_minutes"].fillna(0)
@@ -539,8 +661,7 @@ def pandas_efficiency(f: Frames, period: Any) -> pd.DataFrame:
         activity["prospecting"] != 0
     )
 
-    o = f.opportunities
-    won = o[o["is_won"] & o["close_date"].between(start, end)]
+    won = closed[closed["is_won"]]
     linked = a[a["opportunity_id"].isin(won["opportunity_id"])]
     hits = linked[["opportunity_id", "started_at"]].merge(
         won[["opportunity_id", "close_date"]], on="opportunity_id"
@@ -548,41 +669,52 @@ def pandas_efficiency(f: Frames, period: Any) -> pd.DataFrame:
     hits = hits[hits["started_at"] < hits["close_date"] + pd.Timedelta(days=1)]
     touches = hits.groupby("opportunity_id").size()
     per_deal = touches.reindex(won["opportunity_id"], fill_value=0).to_numpy()
-    touch = pd.DataFrame({"owner": won["owner"].to_numpy(), "touches": per_deal})
-    touch["five_plus"] = (touch["touches"] >= 5).astype(float)
-    touch_figures = touch.groupby("owner", dropna=False, sort=False)[
-        ["touches", "five_plus"]
-    ].mean()
-    touch_figures.columns = ["touches_per_deal", "won_5plus_touches_share"]
+    tw = _work(
+        won["period_no"].to_numpy(),
+        won["owner"],
+        by,
+        touches_per_deal=per_deal,
+        won_5plus_touches_share=(per_deal >= 5).astype(float),
+    )
+    touch_figures = _keyed(
+        _grouped(tw, by)[["touches_per_deal", "won_5plus_touches_share"]].mean(), by
+    )
 
     ld = f.leads
-    pl = ld[(ld["created_at"] >= start) & (ld["created_at"] < after)]
+    lno = grid.number(ld["created_at"])
+    pl = ld[lno >= 0]
     # Minutes to first response; a lead never answered has none (NaN), so it is left out
     # of the median and p90 and is not "answered within" any SLA band.
     seconds = (
         pl["first_response_at"].dt.floor("s") - pl["created_at"].dt.floor("s")
     ).dt.total_seconds()
     response = seconds.clip(lower=0) / 60.0
-    leads = pd.DataFrame(
-        {
-            "owner": pl["owner"],
-            "converted": pl["opportunity_id"].notna() | pl["converted_at"].notna(),
-            "response": response,
-            "sla_5min": response <= 5,
-            "sla_1h": response <= 60,
-            "sla_1day": response <= 24 * 60,
-        }
-    ).groupby("owner", dropna=False, sort=False)
+    leads = _grouped(
+        _work(
+            lno[lno >= 0],
+            pl["owner"],
+            by,
+            converted=(pl["opportunity_id"].notna() | pl["converted_at"].notna()).to_numpy(),
+            response=response.to_numpy(),
+            sla_5min=(response <= 5).to_numpy(),
+            sla_1h=(response <= 60).to_numpy(),
+            sla_1day=(response <= 24 * 60).to_numpy(),
+        ),
+        by,
+    )
     lead_n = leads.size()
-    lead = pd.concat(
-        [
-            lead_n.rename("leads"),
-            leads["converted"].sum().rename("converted_leads"),
-            leads["response"].quantile(0.5).rename("lead_response_median_minutes"),
-            leads["response"].quantile(0.9).rename("lead_response_p90_minutes"),
-            leads[["sla_5min", "sla_1h", "sla_1day"]].sum().div(lead_n, axis=0),
-        ],
-        axis=1,
+    lead = _keyed(
+        pd.concat(
+            [
+                lead_n.rename("leads"),
+                leads["converted"].sum().rename("converted_leads"),
+                leads["response"].quantile(0.5).rename("lead_response_median_minutes"),
+                leads["response"].quantile(0.9).rename("lead_response_p90_minutes"),
+                leads[["sla_5min", "sla_1h", "sla_1day"]].sum().div(lead_n, axis=0),
+            ],
+            axis=1,
+        ),
+        by,
     )
     lead["lead_to_opp_rate"] = lead["converted_leads"] / lead["leads"]
     lead = lead.rename(
@@ -601,15 +733,24 @@ def pandas_efficiency(f: Frames, period: Any) -> pd.DataFrame:
     return out
 
 
-def pandas_kpis(f: Frames, period: Any) -> pd.DataFrame:
-    """Every ``KPI_COLUMNS`` figure per rep: performance and efficiency, outer-joined."""
+def pandas_kpi_tables(
+    f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Every ``KPI_COLUMNS`` figure per period and group (``kpi_tables``' rows): period
+    label, the group key named `by`, then the KPI columns. `closed`: ``closed_deals`` for
+    the same grid, when the caller has it already."""
     from analytics.metrics.kpis import KPI_COLUMNS
 
-    table = pandas_performance(f, period).join(pandas_efficiency(f, period), how="outer")
+    _check_by(by)
+    closed = closed_deals(f, grid) if closed is None else closed
+    table = pandas_performance(f, grid, by, closed).join(
+        pandas_efficiency(f, grid, by, closed), how="outer"
+    )
     for column in ("won_deals", "lost_deals", "open_deals", "unpriced_deals", "leads"):
         table[column] = table[column].fillna(0).astype("int64")
-    table.index.name = "rep"
-    return table.reset_index()[["rep", *KPI_COLUMNS]]
+    table = table.reset_index()
+    table.insert(0, "period", [grid.labels[n] for n in table["period_no"]])
+    return table.rename(columns={"grp": by})[["period", by, *KPI_COLUMNS]]
 
 
 def pandas_quadrant(
@@ -664,11 +805,39 @@ def pandas_quadrant(
     return out.sort_values("rep", kind="stable").reset_index(drop=True), metric, split
 
 
+def pandas_currencies(f: Frames, period: Any) -> list[str]:
+    """The currencies in view for the Overview's note (the headline's `currencies`):
+    those of the deals closed in the period and of the deals open now, as written."""
+    o = f.opportunities
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)
+    in_view = ~o["is_closed"] | o["close_date"].between(start, end)
+    return sorted(str(c) for c in o.loc[in_view, "currency"].dropna().unique())
+
+
+def pandas_overview(f: Frames, period: Any) -> dict[str, Any]:
+    """The Overview page's figures: the company's KPI row for each of its periods, the
+    share of reps at quota per period (from the reps' attainment) and the currencies."""
+    grid = PeriodGrid(overview_periods(period))
+    closed = closed_deals(f, grid)  # shared by the company rows and the reps' attainment
+    kpis = pandas_kpi_tables(f, grid, "company", closed)
+    reps = pandas_attainment(f, grid, closed)
+    with_quota = reps[reps["quota"].notna()]
+    at_quota = (with_quota["quota_attainment"] >= 1).groupby(level="period_no").agg(["sum", "size"])
+    shares = {
+        label: (
+            float(at_quota.loc[n, "sum"]) / at_quota.loc[n, "size"] if n in at_quota.index else None
+        )
+        for n, label in enumerate(grid.labels)
+    }
+    return {"kpis": kpis, "reps_at_quota": shares, "currencies": pandas_currencies(f, period)}
+
+
 def pandas_reps(f: Frames, period: Any) -> dict[str, Any]:
     from analytics.quadrant import DEFAULT_MIN_CLOSED_DEALS
 
-    kpis = pandas_kpis(f, period)
-    previous = pandas_attainment(f, period.previous())
+    kpis = pandas_kpi_tables(f, PeriodGrid([period]), "rep").drop(columns="period")
+    before = PeriodGrid([period.previous()])
+    previous = pandas_attainment(f, before, closed_deals(f, before)).droplevel("period_no")
     quad, metric, split = pandas_quadrant(kpis, previous, DEFAULT_MIN_CLOSED_DEALS)
     return {"kpis": kpis, "quadrant": quad, "x_metric": metric, "x_split": split}
 
@@ -680,7 +849,7 @@ def pandas_once(db_path: str, page: str, period: str, repeat: int) -> dict[str, 
     try:
         scope = _scope(con, period)
         start = time.perf_counter()
-        frames = load_frames(con, page)
+        frames = load_frames(con)
         load_s = time.perf_counter() - start
     finally:
         con.close()
@@ -688,7 +857,7 @@ def pandas_once(db_path: str, page: str, period: str, repeat: int) -> dict[str, 
     func = pandas_overview if page == "overview" else pandas_reps
     out, walls, cpus, first = _time_calls(lambda: func(frames, scope.period), repeat)
     if page == "overview":
-        figures = {**out, "monthly": _frame_json(out["monthly"])}
+        figures = {**out, "kpis": _frame_json(out["kpis"])}
     else:
         figures = {
             "kpis": _frame_json(out["kpis"]),
@@ -765,26 +934,6 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def compare_overview(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
-    out = []
-    for side in ("current", "previous"):
-        for name in HEADLINE_FIELDS:
-            tol = MONEY_TOL if name in ("bookings", "avg_deal_size") or "pipeline" in name else 0
-            out.append(
-                compare_values(
-                    f"{side}.{name}", [side], [an[side][name]], [pd_[side][name]], abs_tol=tol
-                )
-            )
-    left, right = _frame_from_json(an["monthly"]), _frame_from_json(pd_["monthly"])
-    months = [str(m)[:7] for m in left["month"]]
-    if months != [str(m)[:7] for m in right["month"]]:
-        out.append(Agreement("monthly.month", len(months), None, len(months), "month lists differ"))
-        return out
-    for name in ("bookings", "won_deals"):
-        out.append(compare_values(f"monthly.{name}", months, list(left[name]), list(right[name])))
-    return out
-
-
 def _align(left: pd.DataFrame, right: pd.DataFrame, key: str) -> tuple[pd.DataFrame, ...]:
     lk = left[key].where(left[key].notna(), "(none)")
     rk = right[key].where(right[key].notna(), "(none)")
@@ -792,24 +941,62 @@ def _align(left: pd.DataFrame, right: pd.DataFrame, key: str) -> tuple[pd.DataFr
     return left.set_index(lk).reindex(keys), right.set_index(rk).reindex(keys)
 
 
-def compare_reps(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
+def compare_kpi_rows(
+    prefix: str, left: pd.DataFrame, right: pd.DataFrame, key: str
+) -> list[Agreement]:
+    """Every ``KPI_COLUMNS`` figure of two KPI tables, rows matched on `key` (the rep, or
+    the period label for the company's rows): the row sets, then one line per column."""
     from analytics.metrics.kpis import KPI_COLUMNS
 
-    out: list[Agreement] = []
-    left, right = _frame_from_json(an["kpis"]), _frame_from_json(pd_["kpis"])
-    only = set(left["rep"].dropna()) ^ set(right["rep"].dropna())
-    out.append(
-        Agreement("kpis.rep (row set)", len(left), None, len(only), ", ".join(sorted(only))[:80])
-    )
-    left, right = _align(left, right, "rep")
+    only = set(left[key].dropna()) ^ set(right[key].dropna())
+    out = [
+        Agreement(
+            f"{prefix}.{key} (row set)", len(left), None, len(only), ", ".join(sorted(only))[:80]
+        )
+    ]
+    left, right = _align(left, right, key)
     keys = list(left.index)
     for name in KPI_COLUMNS:
         if name not in left or name not in right:
-            out.append(Agreement(f"kpis.{name}", 0, None, 1, "column missing on one side"))
+            out.append(Agreement(f"{prefix}.{name}", 0, None, 1, "column missing on one side"))
             continue
         lv = [None if _missing(v) else float(v) for v in left[name]]
         rv = [None if _missing(v) else float(v) for v in right[name]]
-        out.append(compare_values(f"kpis.{name}", keys, lv, rv))
+        out.append(compare_values(f"{prefix}.{name}", keys, lv, rv))
+    return out
+
+
+def compare_overview(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
+    """The company's KPI row per period (each column across the periods, so the first
+    disagreement names its period), the share of reps at quota per period, the currencies."""
+    left, right = _frame_from_json(an["kpis"]), _frame_from_json(pd_["kpis"])
+    out = compare_kpi_rows("kpis", left, right, "period")
+    groups = {str(v) for v in left["company"]} | {str(v) for v in right["company"]}
+    if groups != {"company"}:
+        out.append(Agreement("kpis.company (one row)", len(left), None, 1, f"groups {groups}"))
+    labels = sorted(set(an["reps_at_quota"]) | set(pd_["reps_at_quota"]))
+    out.append(
+        compare_values(
+            "reps_at_quota",
+            labels,
+            [an["reps_at_quota"].get(k) for k in labels],
+            [pd_["reps_at_quota"].get(k) for k in labels],
+        )
+    )
+    out.append(
+        compare_values(
+            "currencies",
+            ["current"],
+            [", ".join(an["currencies"])],
+            [", ".join(pd_["currencies"])],
+        )
+    )
+    return out
+
+
+def compare_reps(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
+    left, right = _frame_from_json(an["kpis"]), _frame_from_json(pd_["kpis"])
+    out = compare_kpi_rows("kpis", left, right, "rep")
 
     ql, qr = _frame_from_json(an["quadrant"]), _frame_from_json(pd_["quadrant"])
     only = set(ql["rep"]) ^ set(qr["rep"])
