@@ -1270,7 +1270,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"database: {db_path} ({size_mb:.0f} MB, ready in {time.perf_counter() - start:.1f} s)")
     print(f"page cache warmed in {warm_page_cache(db_path):.2f} s")
     period = args.period or last_full_quarter(db_path)
-    print(f"period: {period} (previous period for deltas and the quadrant's y), all reps")
+    print(f"period: {period}, company-wide (no team/region/rep filter)")
+    if "overview" in pages:
+        from analytics.scope import Period
+
+        labels = ", ".join(p.label for p in overview_periods(Period.parse(period)))
+        print(f"  overview: kpi_tables by company over {labels} (trend + last year)")
+    if "reps" in pages:
+        print("  reps: kpi_table by rep for the period; the quadrant's y from the previous one")
 
     if args.quiet_load is not None:
         waited = wait_for_quiet(args.quiet_load, args.quiet_wait)
