@@ -235,3 +235,18 @@ CREATE TABLE IF NOT EXISTS audit_log (
     action    VARCHAR NOT NULL,           -- see analytics/audit.py ACTIONS
     detail    JSON                        -- what: file and rows, plan version, month, ...
 );
+
+-- Figures kept up to date by every import, rollback and writable open instead of being
+-- recounted on each page view (analytics/metrics/touches.py). Derived: never edit them;
+-- `derived_tables` records what each was counted from, and a stale one is not used.
+CREATE TABLE IF NOT EXISTS derived_tables (
+    name          VARCHAR PRIMARY KEY,
+    source_stamp  VARCHAR NOT NULL        -- row counts and newest import ids of its sources
+);
+
+-- Touches per closed deal: activities linked to it up to the end of its close day.
+-- A closed deal with no touch has no row (it has 0).
+CREATE TABLE IF NOT EXISTS deal_touches (
+    opportunity_id  VARCHAR NOT NULL,
+    touches         BIGINT NOT NULL
+);

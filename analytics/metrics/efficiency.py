@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.performance import PERIODS_SQL, group_expr, periods_params
+from analytics.metrics.touches import touches_current
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import ActivityCategory, load_activity_categories
 
@@ -26,10 +27,46 @@ MIN_TOUCHES = 5
 SLA_MINUTES = {"5min": 5, "1h": 60, "1day": 24 * 60}
 
 
-def efficiency_sql(by: str) -> str:
-    """The efficiency query for one grouping (the group key is the only varying SQL).
+# Touches per won deal. Counted: read from `deal_touches`, which every import keeps
+# current (analytics/metrics/touches.py). Live: the same count from the activities, for a
+# database whose derived table is stale (written by a script's own SQL). Both count the
+# activities linked to the deal up to the end of its close day (after-sale onboarding
+# calls did not win it).
+TOUCHES_COUNTED = """
+deal_touches_won AS (
+    SELECT w.period_no, w.grp, w.opportunity_id, coalesce(t.touches, 0) AS touches
+    FROM won_in_period AS w
+    LEFT JOIN deal_touches AS t ON t.opportunity_id = w.opportunity_id
+)"""
+# Only activities up to the last period's last day can count, which spares reading the
+# later ones; one join serves every period.
+TOUCHES_LIVE = """
+linked_activities AS (
+    SELECT a.opportunity_id, a.started_at
+    FROM activities AS a
+    WHERE a.opportunity_id IS NOT NULL
+      AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
+),
+deal_touches_won AS (
+    SELECT w.period_no, w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
+    FROM won_in_period AS w
+    LEFT JOIN linked_activities AS a
+        ON a.opportunity_id = w.opportunity_id
+       AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
+    GROUP BY w.period_no, w.grp, w.opportunity_id
+)"""
+
+
+def touches_cte(counted: bool) -> str:
+    return (TOUCHES_COUNTED if counted else TOUCHES_LIVE).strip()
+
+
+def efficiency_sql(by: str, *, counted: bool = True) -> str:
+    """The efficiency query for one grouping (the group key and where the touches come
+    from are the only varying SQL).
 
     Figures come per period of `PERIODS_SQL`'s bound lists and per group (`period_no`).
+    `counted` reads the touches from `deal_touches` (only when `touches_current`).
     """
     return f"""
 WITH categories AS (
@@ -95,30 +132,14 @@ won_in_period AS (
       AND o.is_won
       AND o.close_date BETWEEN $first_day AND $last_day
 ),
--- Touches: activities linked to the deal up to the end of its close day (after-sale
--- onboarding calls did not win it). Only activities up to the last period's last day can
--- count, which spares reading the later ones; one join serves every period.
-linked_activities AS (
-    SELECT a.opportunity_id, a.started_at
-    FROM activities AS a
-    WHERE a.opportunity_id IS NOT NULL
-      AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
-),
-deal_touches AS (
-    SELECT w.period_no, w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
-    FROM won_in_period AS w
-    LEFT JOIN linked_activities AS a
-        ON a.opportunity_id = w.opportunity_id
-       AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
-    GROUP BY w.period_no, w.grp, w.opportunity_id
-),
+{touches_cte(counted)},
 touch_figures AS (
     SELECT
         period_no,
         grp,
         avg(touches)                                              AS touches_per_deal,
         avg(CASE WHEN touches >= $min_touches THEN 1.0 ELSE 0.0 END) AS won_5plus_touches_share
-    FROM deal_touches
+    FROM deal_touches_won
     GROUP BY period_no, grp
 ),
 period_leads AS (
@@ -226,12 +247,23 @@ def efficiency_tables(
     """`efficiency_table` for the scope's filters over each of `periods` (not overlapping)
     in one query, keyed by `period_no` (the index in `periods`): one join of activities to
     the won deals serves every period."""
+    params = efficiency_params(con, scope, periods, categories)
+    sql = efficiency_sql(by, counted=touches_current(con))
+    frame = con.execute(sql, params).df()
+    return frame.rename(columns={"grp": by})
+
+
+def efficiency_params(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+) -> dict[str, Any]:
+    """The values `efficiency_sql` binds (categories default to the setting)."""
     cats = categories if categories is not None else load_activity_categories(con)
-    params = (
+    return (
         periods_params(scope, periods)
         | category_params(cats)
         | {"min_touches": MIN_TOUCHES}
         | {f"sla_{k}": float(v) for k, v in SLA_MINUTES.items()}
     )
-    frame = con.execute(efficiency_sql(by), params).df()
-    return frame.rename(columns={"grp": by})

@@ -1,0 +1,170 @@
+"""Touches per deal kept at import (analytics/metrics/touches.py), against the kpi fixture.
+
+The linked activities of kpi_activities.csv (tests/test_efficiency.py lists them all):
+
+    K-01 (won, closed 2024-04-15): A10 (March), A01-A05 -> 6; A06 (16 April) came after
+    K-02 (won, closed 2024-05-20): A07 (10 May)           -> 1
+    K-07 (won, closed 2024-06-05): B03, B04 (close day)   -> 2; B05 (10 June) after
+
+No other activity names a deal, so every other closed deal has no row (0 touches).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from test_efficiency import AS_OF, FIXTURES, KPI_FILES, rows
+
+from analytics import db
+from analytics.backup import rollback_import
+from analytics.ingest import import_file
+from analytics.metrics.efficiency import efficiency_params, efficiency_sql
+from analytics.metrics.touches import refresh_touches, touches_current
+from analytics.scope import Period, Scope
+
+HAND_COUNTED = {"K-01": 6, "K-02": 1, "K-07": 2}
+
+
+def stored(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(con.execute("SELECT opportunity_id, touches FROM deal_touches").fetchall())
+
+
+def add_activity(con: duckdb.DuckDBPyConnection, activity_id: str, deal: str, day: str) -> None:
+    """An activity written with a script's own SQL, not through the importer."""
+    con.execute(
+        "INSERT INTO activities (activity_id, owner, activity_type, started_at, "
+        "duration_minutes, opportunity_id, import_id) VALUES (?, 'Bob Stone', 'call', ?, 10, ?, 0)",
+        [activity_id, day, deal],
+    )
+
+
+@pytest.fixture
+def kpi_db(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """Every kpi_*.csv through the real importer (as tests/test_efficiency.py loads them)."""
+    for name in KPI_FILES:
+        result = import_file(con, FIXTURES / f"kpi_{name}.csv", as_of=AS_OF, data_dir=tmp_path)
+        assert result.ok, result.message
+    return con
+
+
+def database_file(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute(
+        "SELECT file FROM pragma_database_list WHERE name = current_database()"
+    ).fetchone()[0]
+
+
+def test_the_import_counts_the_touches_of_closed_deals(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    assert stored(kpi_db) == HAND_COUNTED
+    assert touches_current(kpi_db)
+    assert refresh_touches(kpi_db) is False  # nothing changed since: nothing recounted
+
+
+PERIOD_SETS = [
+    ["2024-Q2"],
+    ["2024-Q1", "2024-Q2", "2024-Q3"],
+    [f"2024-{m:02d}" for m in range(3, 8)],
+    ["2024"],
+]
+
+
+@pytest.mark.parametrize("labels", PERIOD_SETS, ids=lambda x: ",".join(x))
+@pytest.mark.parametrize("by", ["rep", "team", "region", "company"])
+def test_counted_and_live_touches_give_the_same_figures(
+    kpi_db: duckdb.DuckDBPyConnection, by: str, labels: list[str]
+) -> None:
+    """The two sources of the efficiency query agree on every column, group and period."""
+    periods = [Period.parse(label) for label in labels]
+    params = efficiency_params(kpi_db, Scope(periods[-1]), periods)
+    counted = kpi_db.execute(efficiency_sql(by, counted=True), params).df()
+    live = kpi_db.execute(efficiency_sql(by, counted=False), params).df()
+    assert counted["touches_per_deal"].notna().any()
+    pd.testing.assert_frame_equal(counted, live)
+
+
+def test_a_direct_write_is_not_hidden_by_stale_counts(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """A script's INSERT makes the counts stale: the page counts live, then a refresh catches up.
+
+    Bob's K-07 gets a third touch (1 June, before its 5 June close): 3 per deal.
+    """
+    add_activity(kpi_db, "X01", "K-07", "2024-06-01 09:00:00")
+    assert not touches_current(kpi_db)
+    assert rows(kpi_db, "2024-Q2", "rep")["Bob Stone"]["touches_per_deal"] == 3.0
+    assert stored(kpi_db)["K-07"] == 2  # the stale table is left alone by a read
+
+    assert refresh_touches(kpi_db) is True
+    assert touches_current(kpi_db)
+    assert stored(kpi_db) == HAND_COUNTED | {"K-07": 3}
+    assert rows(kpi_db, "2024-Q2", "rep")["Bob Stone"]["touches_per_deal"] == 3.0
+
+
+def test_a_writable_open_counts_stale_touches_again(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    path = database_file(kpi_db)
+    add_activity(kpi_db, "X01", "K-02", "2024-05-19 09:00:00")
+    kpi_db.close()
+    again = db.connect(path)
+    try:
+        assert touches_current(again)
+        assert stored(again) == HAND_COUNTED | {"K-02": 2}
+    finally:
+        again.close()
+
+
+def test_an_activities_import_and_its_rollback_keep_the_counts(
+    kpi_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Two more touches on K-02 (one before its close, one after): +1; the rollback: back."""
+    extra = tmp_path / "more_activities.csv"
+    extra.write_text(
+        "activity_id,owner,activity_type,started_at,duration_minutes,opportunity_id\n"
+        "Z01,Ann Lee,call,2024-05-15 09:00:00,15,K-02\n"
+        "Z02,Ann Lee,call,2024-05-21 09:00:00,15,K-02\n",
+        encoding="utf-8",
+    )
+    result = import_file(kpi_db, extra, kind="activities", as_of=AS_OF, data_dir=tmp_path)
+    assert result.ok, result.message
+    assert stored(kpi_db) == HAND_COUNTED | {"K-02": 2}
+    assert touches_current(kpi_db)
+
+    rollback_import(kpi_db, result.import_id)
+    assert stored(kpi_db) == HAND_COUNTED
+    assert touches_current(kpi_db)
+
+
+def test_a_later_export_moving_a_close_date_recounts(
+    kpi_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """K-01 now closed on 20 April: A06 (16 April) came before the close -> 7 touches."""
+    lines = (FIXTURES / "kpi_opps.csv").read_text(encoding="utf-8").splitlines()
+    moved = [line.replace("2024-01-10,2024-04-15", "2024-01-10,2024-04-20") for line in lines]
+    assert moved != lines
+    later = tmp_path / "kpi_opps_later.csv"
+    later.write_text("\n".join(moved) + "\n", encoding="utf-8")
+    result = import_file(
+        kpi_db, later, kind="opportunities", as_of=date(2024, 7, 20), data_dir=tmp_path
+    )
+    assert result.ok, result.message
+    assert stored(kpi_db) == HAND_COUNTED | {"K-01": 7}
+    # Ann's Q2 wins: K-01 7 and K-02 1 -> 4 per deal.
+    assert rows(kpi_db, "2024-Q2", "rep")["Ann Lee"]["touches_per_deal"] == 4.0
+
+
+def test_a_database_from_before_the_table_is_read_live(
+    kpi_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """An older file opened read-only (no schema update) has no deal_touches: live counts."""
+    path = database_file(kpi_db)
+    kpi_db.execute("DROP TABLE deal_touches")
+    kpi_db.execute("DROP TABLE derived_tables")
+    kpi_db.close()
+    old = db.connect(path, read_only=True)
+    try:
+        assert not touches_current(old)
+        ann = rows(old, "2024-Q2", "rep")["Ann Lee"]
+        assert ann["touches_per_deal"] == 3.5
+        assert ann["won_5plus_touches_share"] == 0.5
+    finally:
+        old.close()
