@@ -92,14 +92,14 @@ def connect(
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA_PATH.read_text(encoding="utf-8"))
-    from analytics.metrics.touches import refresh_touches
+    from analytics.metrics.derived import refresh_derived
     from analytics.settings import seed_defaults
 
     seed_defaults(con)
     # Tables written by other means than an import (a script's own SQL) are counted again
     # here, so the next page view reads current figures from the derived tables.
     with transaction(con):
-        refresh_touches(con)
+        refresh_derived(con)
 
 
 # One write transaction at a time in this process. DuckDB's snapshot isolation lets two

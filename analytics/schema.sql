@@ -237,16 +237,27 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 
 -- Figures kept up to date by every import, rollback and writable open instead of being
--- recounted on each page view (analytics/metrics/touches.py). Derived: never edit them;
+-- recounted on each page view (analytics/metrics/derived.py). Derived: never edit them;
 -- `derived_tables` records what each was counted from, and a stale one is not used.
 CREATE TABLE IF NOT EXISTS derived_tables (
     name          VARCHAR PRIMARY KEY,
     source_stamp  VARCHAR NOT NULL        -- row counts and newest import ids of its sources
 );
 
--- Touches per closed deal: activities linked to it up to the end of its close day.
--- A closed deal with no touch has no row (it has 0).
-CREATE TABLE IF NOT EXISTS deal_touches (
+-- Every won deal with a close date and its touches: activities linked to it up to the end
+-- of its close day. In close-date order.
+CREATE TABLE IF NOT EXISTS won_deal_touches (
     opportunity_id  VARCHAR NOT NULL,
+    owner           VARCHAR,
+    close_date      DATE NOT NULL,
     touches         BIGINT NOT NULL
+);
+
+-- Activities and their minutes per calendar month, owner and activity type.
+CREATE TABLE IF NOT EXISTS activity_months (
+    month          DATE NOT NULL,         -- first day of the month
+    owner          VARCHAR NOT NULL,
+    activity_type  VARCHAR NOT NULL,
+    activities     BIGINT NOT NULL,
+    minutes        DOUBLE                 -- NULL when none of them has a duration
 );

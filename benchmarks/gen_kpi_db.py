@@ -45,6 +45,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import db
+from analytics.metrics.derived import refresh_derived
 from analytics.settings import DEFAULT_STAGES
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -406,6 +407,8 @@ def build(path: Path, opps: int, activities: int, leads: int, seed: int) -> None
         _fill_leads(con, leads, opps)
         _fill_quotas(con)
         con.execute("DROP TABLE opp_gen")
+        with db.transaction(con):  # what an import keeps current (derived tables)
+            refresh_derived(con)
         con.execute("CHECKPOINT")
     finally:
         con.close()

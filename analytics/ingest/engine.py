@@ -34,7 +34,7 @@ from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.ingest.read import SourceFile, check_size, is_footer_line, load_raw, sniff
 from analytics.ingest.stage import Staged, stage_rows
-from analytics.metrics.touches import refresh_touches
+from analytics.metrics.derived import refresh_derived
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
     UploadLimits,
@@ -204,7 +204,7 @@ def _write(
         with transaction(con):
             import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
             counts: LoadCounts = load(con, staged, import_id, as_of)
-            refresh_touches(con)
+            refresh_derived(con)
             rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
             if rejected:
                 con.execute(

@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.metrics.derived import derived_current
 from analytics.metrics.performance import PERIODS_SQL, group_expr, periods_params
-from analytics.metrics.touches import touches_current
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import ActivityCategory, load_activity_categories
 
@@ -27,60 +27,28 @@ MIN_TOUCHES = 5
 SLA_MINUTES = {"5min": 5, "1h": 60, "1day": 24 * 60}
 
 
-# Touches per won deal. Counted: read from `deal_touches`, which every import keeps
-# current (analytics/metrics/touches.py). Live: the same count from the activities, for a
-# database whose derived table is stale (written by a script's own SQL). Both count the
-# activities linked to the deal up to the end of its close day (after-sale onboarding
-# calls did not win it).
-TOUCHES_COUNTED = """
-deal_touches_won AS (
-    SELECT w.period_no, w.grp, w.opportunity_id, coalesce(t.touches, 0) AS touches
-    FROM won_in_period AS w
-    LEFT JOIN deal_touches AS t ON t.opportunity_id = w.opportunity_id
-)"""
-# Only activities up to the last period's last day can count, which spares reading the
-# later ones; one join serves every period.
-TOUCHES_LIVE = """
-linked_activities AS (
-    SELECT a.opportunity_id, a.started_at
-    FROM activities AS a
-    WHERE a.opportunity_id IS NOT NULL
-      AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
-),
-deal_touches_won AS (
-    SELECT w.period_no, w.grp, w.opportunity_id, count(a.opportunity_id) AS touches
-    FROM won_in_period AS w
-    LEFT JOIN linked_activities AS a
-        ON a.opportunity_id = w.opportunity_id
-       AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
-    GROUP BY w.period_no, w.grp, w.opportunity_id
-)"""
-
-
-def touches_cte(counted: bool) -> str:
-    return (TOUCHES_COUNTED if counted else TOUCHES_LIVE).strip()
-
-
-def efficiency_sql(by: str, *, counted: bool = True) -> str:
-    """The efficiency query for one grouping (the group key and where the touches come
-    from are the only varying SQL).
-
-    Figures come per period of `PERIODS_SQL`'s bound lists and per group (`period_no`).
-    `counted` reads the touches from `deal_touches` (only when `touches_current`).
-    """
-    return f"""
-WITH categories AS (
+# The two parts that read whole tables come from one of two sources. Counted: the
+# derived tables every import keeps current (analytics/metrics/derived.py). Live: the
+# same figures from the activities and deals themselves, for a database whose derived
+# tables are stale (written by a script's own SQL) or absent (an old file read-only).
+#
+# Activities in a period, counted and summed per period, owner and type first: millions
+# of rows (or a few thousand months) become a few thousand before the type is normalised
+# and looked up or the roster joined. Counted: every period is whole months.
+ACTIVITY_BUCKETS_COUNTED = """
+activity_buckets AS (
     SELECT
-        unnest($activity_types)   AS activity_type,
-        unnest($customer_facing)  AS customer_facing,
-        unnest($internal)         AS internal,
-        unnest($prospecting)      AS prospecting,
-        unnest($meeting)          AS meeting
-),
-{PERIODS_SQL},
--- Activities in a period, counted and summed per period, owner and type first: half a
--- million rows become a few thousand before the type is normalised and looked up or the
--- roster joined.
+        d.period_no,
+        m.owner,
+        m.activity_type,
+        sum(m.activities)                                           AS activities,
+        sum(m.minutes)                                              AS minutes
+    FROM activity_months AS m
+    JOIN period_days AS d ON d.day = m.month
+    WHERE m.month BETWEEN $first_day AND $last_day
+    GROUP BY ALL
+)"""
+ACTIVITY_BUCKETS_LIVE = """
 activity_buckets AS (
     SELECT
         d.period_no,
@@ -93,7 +61,77 @@ activity_buckets AS (
     WHERE a.started_at >= CAST($first_day AS TIMESTAMP)
       AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
     GROUP BY ALL
+)"""
+
+# Touches per deal won in a period: activities linked to it up to the end of its close
+# day (after-sale onboarding calls did not win it); a won deal without any has 0.
+WON_TOUCHES_COUNTED = """
+won_touches AS (
+    SELECT d.period_no, {grp} AS grp, t.touches
+    FROM won_deal_touches AS t
+    JOIN period_days AS d ON d.day = t.close_date
+    LEFT JOIN reps AS r ON r.rep = t.owner
+    WHERE {owner_filter}
+      AND t.close_date BETWEEN $first_day AND $last_day
+)"""
+# Only activities up to the last period's last day can count, which spares reading the
+# later ones; one join serves every period.
+WON_TOUCHES_LIVE = """
+won_in_period AS (
+    SELECT d.period_no, {grp} AS grp, o.opportunity_id, o.close_date
+    FROM opportunities AS o
+    JOIN period_days AS d ON d.day = o.close_date
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE {owner_filter}
+      AND o.is_won
+      AND o.close_date BETWEEN $first_day AND $last_day
 ),
+linked_activities AS (
+    SELECT a.opportunity_id, a.started_at
+    FROM activities AS a
+    WHERE a.opportunity_id IS NOT NULL
+      AND a.started_at < CAST($last_day AS TIMESTAMP) + INTERVAL 1 DAY
+),
+won_touches AS (
+    SELECT w.period_no, w.grp, count(a.opportunity_id) AS touches
+    FROM won_in_period AS w
+    LEFT JOIN linked_activities AS a
+        ON a.opportunity_id = w.opportunity_id
+       AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
+    GROUP BY w.period_no, w.grp, w.opportunity_id
+)"""
+
+
+def _sources(by: str, counted: bool) -> tuple[str, str]:
+    """The activity-buckets and won-touches CTEs for one grouping and source."""
+    buckets = ACTIVITY_BUCKETS_COUNTED if counted else ACTIVITY_BUCKETS_LIVE
+    touches = WON_TOUCHES_COUNTED if counted else WON_TOUCHES_LIVE
+    table = "t" if counted else "o"
+    touches = touches.format(
+        grp=group_expr(by, f"{table}.owner"), owner_filter=owner_filter_sql(f"{table}.owner")
+    )
+    return buckets.strip(), touches.strip()
+
+
+def efficiency_sql(by: str, *, counted: bool = True) -> str:
+    """The efficiency query for one grouping (the group key and where the touches come
+    from are the only varying SQL).
+
+    Figures come per period of `PERIODS_SQL`'s bound lists and per group (`period_no`).
+    `counted` reads the derived tables (only when `derived_current`).
+    """
+    buckets, touches = _sources(by, counted)
+    return f"""
+WITH categories AS (
+    SELECT
+        unnest($activity_types)   AS activity_type,
+        unnest($customer_facing)  AS customer_facing,
+        unnest($internal)         AS internal,
+        unnest($prospecting)      AS prospecting,
+        unnest($meeting)          AS meeting
+),
+{PERIODS_SQL},
+{buckets},
 period_activities AS (
     SELECT
         b.period_no,
@@ -123,23 +161,14 @@ activity_figures AS (
     FROM period_activities
     GROUP BY period_no, grp
 ),
-won_in_period AS (
-    SELECT d.period_no, {group_expr(by, "o.owner")} AS grp, o.opportunity_id, o.close_date
-    FROM opportunities AS o
-    JOIN period_days AS d ON d.day = o.close_date
-    LEFT JOIN reps AS r ON r.rep = o.owner
-    WHERE {owner_filter_sql("o.owner")}
-      AND o.is_won
-      AND o.close_date BETWEEN $first_day AND $last_day
-),
-{touches_cte(counted)},
+{touches},
 touch_figures AS (
     SELECT
         period_no,
         grp,
         avg(touches)                                              AS touches_per_deal,
         avg(CASE WHEN touches >= $min_touches THEN 1.0 ELSE 0.0 END) AS won_5plus_touches_share
-    FROM deal_touches_won
+    FROM won_touches
     GROUP BY period_no, grp
 ),
 period_leads AS (
@@ -248,7 +277,7 @@ def efficiency_tables(
     in one query, keyed by `period_no` (the index in `periods`): one join of activities to
     the won deals serves every period."""
     params = efficiency_params(con, scope, periods, categories)
-    sql = efficiency_sql(by, counted=touches_current(con))
+    sql = efficiency_sql(by, counted=derived_current(con))
     frame = con.execute(sql, params).df()
     return frame.rename(columns={"grp": by})
 

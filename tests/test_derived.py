@@ -1,4 +1,4 @@
-"""Touches per deal kept at import (analytics/metrics/touches.py), against the kpi fixture.
+"""Derived tables kept at import (analytics/metrics/derived.py), against the kpi fixture.
 
 The linked activities of kpi_activities.csv (tests/test_efficiency.py lists them all):
 
@@ -6,7 +6,7 @@ The linked activities of kpi_activities.csv (tests/test_efficiency.py lists them
     K-02 (won, closed 2024-05-20): A07 (10 May)           -> 1
     K-07 (won, closed 2024-06-05): B03, B04 (close day)   -> 2; B05 (10 June) after
 
-No other activity names a deal, so every other closed deal has no row (0 touches).
+No other activity names a deal, so every other won deal has 0 touches.
 """
 
 from __future__ import annotations
@@ -22,15 +22,20 @@ from test_efficiency import AS_OF, FIXTURES, KPI_FILES, rows
 from analytics import db
 from analytics.backup import rollback_import
 from analytics.ingest import import_file
+from analytics.metrics.derived import derived_current, refresh_derived
 from analytics.metrics.efficiency import efficiency_params, efficiency_sql
-from analytics.metrics.touches import refresh_touches, touches_current
 from analytics.scope import Period, Scope
 
 HAND_COUNTED = {"K-01": 6, "K-02": 1, "K-07": 2}
 
 
 def stored(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return dict(con.execute("SELECT opportunity_id, touches FROM deal_touches").fetchall())
+    """The won deals' touches, those with none left out (as in HAND_COUNTED)."""
+    return dict(
+        con.execute(
+            "SELECT opportunity_id, touches FROM won_deal_touches WHERE touches > 0"
+        ).fetchall()
+    )
 
 
 def add_activity(con: duckdb.DuckDBPyConnection, activity_id: str, deal: str, day: str) -> None:
@@ -57,32 +62,92 @@ def database_file(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchone()[0]
 
 
-def test_the_import_counts_the_touches_of_closed_deals(kpi_db: duckdb.DuckDBPyConnection) -> None:
+def test_the_import_counts_the_touches_of_won_deals(kpi_db: duckdb.DuckDBPyConnection) -> None:
     assert stored(kpi_db) == HAND_COUNTED
-    assert touches_current(kpi_db)
-    assert refresh_touches(kpi_db) is False  # nothing changed since: nothing recounted
+    assert derived_current(kpi_db)
+    assert refresh_derived(kpi_db) is False  # nothing changed since: nothing recounted
 
 
-PERIOD_SETS = [
-    ["2024-Q2"],
-    ["2024-Q1", "2024-Q2", "2024-Q3"],
-    [f"2024-{m:02d}" for m in range(3, 8)],
-    ["2024"],
+def test_every_won_deal_has_a_row(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """K-01, K-02, K-07, K-09, K-10, K-13 to K-17 are won: 10 rows, 7 of them with 0."""
+    rows_ = kpi_db.execute(
+        "SELECT opportunity_id, owner, close_date, touches FROM won_deal_touches"
+    ).fetchall()
+    assert len(rows_) == 10
+    assert ("K-07", "Bob Stone", date(2024, 6, 5), 2) in rows_
+    assert ("K-09", "Cara Diaz", date(2024, 6, 30), 0) in rows_
+    dates = [r[2] for r in rows_]
+    assert dates == sorted(dates)  # close-date order: a period's deals are adjacent
+
+
+# (owner, month, type) -> (activities, minutes), from the table in tests/test_efficiency.py
+ACTIVITY_MONTHS = [
+    ("Ann Lee", date(2024, 4, 1), "call", 3, 65.0),  # A01 30 + A05 20 + A06 15
+    ("Ann Lee", date(2024, 3, 1), "meeting", 1, 60.0),  # A10
+    ("Ann Lee", date(2024, 6, 1), "call", 1, None),  # A12 has no duration: NULL, not 0
+    ("Bob Stone", date(2024, 6, 1), "call", 1, 10.0),  # B04
+    ("Finn New", date(2024, 7, 1), "call", 1, 10.0),  # F03, first minute of July
 ]
 
 
-@pytest.mark.parametrize("labels", PERIOD_SETS, ids=lambda x: ",".join(x))
+@pytest.mark.parametrize(("owner", "month", "kind", "count", "minutes"), ACTIVITY_MONTHS)
+def test_activity_months_by_hand(
+    kpi_db: duckdb.DuckDBPyConnection,
+    owner: str,
+    month: date,
+    kind: str,
+    count: int,
+    minutes: float | None,
+) -> None:
+    got = kpi_db.execute(
+        "SELECT activities, minutes FROM activity_months "
+        "WHERE owner = ? AND month = ? AND activity_type = ?",
+        [owner, month, kind],
+    ).fetchall()
+    assert got == [(count, minutes)]
+
+
+def test_activity_months_hold_every_activity(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    total = kpi_db.execute("SELECT sum(activities) FROM activity_months").fetchone()[0]
+    assert total == kpi_db.execute("SELECT count(*) FROM activities").fetchone()[0] == 21
+
+
+def _fiscal(label: str) -> Period:
+    return Period.parse(label, fiscal_start_month=4)
+
+
+PERIOD_SETS = {
+    "quarter": [Period.parse("2024-Q2")],
+    "trend of quarters": [Period.parse(x) for x in ("2024-Q1", "2024-Q2", "2024-Q3")],
+    "months with a gap": [Period.parse(x) for x in ("2024-03", "2024-04", "2024-06", "2024-07")],
+    "year": [Period.parse("2024")],
+    "fiscal quarters": [_fiscal("FY2025-Q1"), _fiscal("FY2025-Q2")],
+    "fiscal year": [_fiscal("FY2025")],
+}
+FILTERS = [{}, {"team": "East"}, {"region": "AMER"}, {"rep": "Bob Stone"}, {"team": "Nobody"}]
+
+
+@pytest.mark.parametrize("periods", PERIOD_SETS.values(), ids=PERIOD_SETS.keys())
 @pytest.mark.parametrize("by", ["rep", "team", "region", "company"])
-def test_counted_and_live_touches_give_the_same_figures(
-    kpi_db: duckdb.DuckDBPyConnection, by: str, labels: list[str]
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f.values()) or "all")
+def test_counted_and_live_give_the_same_figures(
+    kpi_db: duckdb.DuckDBPyConnection, by: str, periods: list[Period], filters: dict[str, str]
 ) -> None:
     """The two sources of the efficiency query agree on every column, group and period."""
-    periods = [Period.parse(label) for label in labels]
-    params = efficiency_params(kpi_db, Scope(periods[-1]), periods)
+    params = efficiency_params(kpi_db, Scope(periods[-1], **filters), periods)
     counted = kpi_db.execute(efficiency_sql(by, counted=True), params).df()
     live = kpi_db.execute(efficiency_sql(by, counted=False), params).df()
-    assert counted["touches_per_deal"].notna().any()
     pd.testing.assert_frame_equal(counted, live)
+
+
+def test_the_comparison_sees_touches_and_activities(kpi_db: duckdb.DuckDBPyConnection) -> None:
+    """Guard for the test above: its figures are not all empty."""
+    periods = PERIOD_SETS["trend of quarters"]
+    counted = kpi_db.execute(
+        efficiency_sql("rep", counted=True), efficiency_params(kpi_db, Scope(periods[-1]), periods)
+    ).df()
+    assert counted["touches_per_deal"].notna().sum() >= 3
+    assert counted["selling_time_share"].notna().sum() >= 3
 
 
 def test_a_direct_write_is_not_hidden_by_stale_counts(kpi_db: duckdb.DuckDBPyConnection) -> None:
@@ -91,12 +156,12 @@ def test_a_direct_write_is_not_hidden_by_stale_counts(kpi_db: duckdb.DuckDBPyCon
     Bob's K-07 gets a third touch (1 June, before its 5 June close): 3 per deal.
     """
     add_activity(kpi_db, "X01", "K-07", "2024-06-01 09:00:00")
-    assert not touches_current(kpi_db)
+    assert not derived_current(kpi_db)
     assert rows(kpi_db, "2024-Q2", "rep")["Bob Stone"]["touches_per_deal"] == 3.0
     assert stored(kpi_db)["K-07"] == 2  # the stale table is left alone by a read
 
-    assert refresh_touches(kpi_db) is True
-    assert touches_current(kpi_db)
+    assert refresh_derived(kpi_db) is True
+    assert derived_current(kpi_db)
     assert stored(kpi_db) == HAND_COUNTED | {"K-07": 3}
     assert rows(kpi_db, "2024-Q2", "rep")["Bob Stone"]["touches_per_deal"] == 3.0
 
@@ -107,7 +172,7 @@ def test_a_writable_open_counts_stale_touches_again(kpi_db: duckdb.DuckDBPyConne
     kpi_db.close()
     again = db.connect(path)
     try:
-        assert touches_current(again)
+        assert derived_current(again)
         assert stored(again) == HAND_COUNTED | {"K-02": 2}
     finally:
         again.close()
@@ -127,11 +192,11 @@ def test_an_activities_import_and_its_rollback_keep_the_counts(
     result = import_file(kpi_db, extra, kind="activities", as_of=AS_OF, data_dir=tmp_path)
     assert result.ok, result.message
     assert stored(kpi_db) == HAND_COUNTED | {"K-02": 2}
-    assert touches_current(kpi_db)
+    assert derived_current(kpi_db)
 
     rollback_import(kpi_db, result.import_id)
     assert stored(kpi_db) == HAND_COUNTED
-    assert touches_current(kpi_db)
+    assert derived_current(kpi_db)
 
 
 def test_a_later_export_moving_a_close_date_recounts(
@@ -155,14 +220,15 @@ def test_a_later_export_moving_a_close_date_recounts(
 def test_a_database_from_before_the_table_is_read_live(
     kpi_db: duckdb.DuckDBPyConnection,
 ) -> None:
-    """An older file opened read-only (no schema update) has no deal_touches: live counts."""
+    """An older file opened read-only (no schema update) has no derived tables: live counts."""
     path = database_file(kpi_db)
-    kpi_db.execute("DROP TABLE deal_touches")
+    kpi_db.execute("DROP TABLE won_deal_touches")
+    kpi_db.execute("DROP TABLE activity_months")
     kpi_db.execute("DROP TABLE derived_tables")
     kpi_db.close()
     old = db.connect(path, read_only=True)
     try:
-        assert not touches_current(old)
+        assert not derived_current(old)
         ann = rows(old, "2024-Q2", "rep")["Ann Lee"]
         assert ann["touches_per_deal"] == 3.5
         assert ann["won_5plus_touches_share"] == 0.5
