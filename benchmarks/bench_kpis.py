@@ -30,6 +30,12 @@ the company-wide scope (no team/region/rep filter, the pages' default view):
   touches. For the Reps page: the previous period's bookings, deals closed, quotas and
   attainment (what the quadrant needs, as on the analytics side) and the quadrant.
 
+Derived tables: the pages read ``won_deal_touches`` and ``activity_months``, which every
+import counts (analytics/metrics/derived.py). That is import-time work, timed once and
+printed apart. The goal's baseline computes every figure from the imported tables; a
+second pandas run (``pandas_dt``) is given the derived tables too and printed beside it,
+so the share of the ratio owed to counting at import is visible.
+
 Method, chosen so that the comparison flatters pandas rather than the project:
 
 * pandas gets its data in memory for free: the tables (only the columns the figures use)
