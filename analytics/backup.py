@@ -30,7 +30,7 @@ import duckdb
 from analytics import audit
 from analytics.access import Access, require
 from analytics.db import data_dir_for, quote_ident, transaction
-from analytics.metrics.derived import refresh_derived
+from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 
 BACKUP_DIR_NAME = "backups"
 BACKUP_SUFFIX = ".duckdb"
@@ -441,7 +441,9 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
         "DELETE FROM quarantine WHERE import_id = ?", [import_id]
     ).fetchone()[0]
     con.execute("DELETE FROM imports WHERE import_id = ?", [import_id])
-    refresh_derived(con)
+    # Forced: undoing an update-only import that is not the newest changes no row count
+    # nor newest import id, so the stamp alone would miss it.
+    refresh_derived(con, force=kind in DERIVED_SOURCES)
     return result
 
 

@@ -1,4 +1,4 @@
-"""`python -m analytics backup | restore | rollback`: the command-line face of analytics.backup.
+"""`python -m analytics backup | restore | rollback | recount`: ops' maintenance commands.
 
 Every failure is one plain sentence on stderr and exit status 2, never a traceback: these
 commands are run by ops in a hurry, often while something else has gone wrong already.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -21,6 +22,7 @@ from analytics.backup import (
     restore,
     rollback_import,
 )
+from analytics.metrics.derived import DERIVED_TABLES, refresh_derived
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +44,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("import_id", type=int, metavar="IMPORT_ID")
     p.add_argument("--db", type=Path, default=None, help="database file (default: $SALES_DB)")
     p.set_defaults(func=run_rollback)
+
+    p = sub.add_parser(
+        "recount", help="count the derived tables again (after editing tables with own SQL)"
+    )
+    p.add_argument("--db", type=Path, default=None, help="database file (default: $SALES_DB)")
+    p.set_defaults(func=run_recount)
 
 
 def _db(args: argparse.Namespace) -> Path:
@@ -82,19 +90,25 @@ def run_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_rollback(args: argparse.Namespace) -> int:
-    path = _db(args)
+def _open(path: Path, what: str) -> duckdb.DuckDBPyConnection | str:
+    """A writable connection, or the sentence saying why there is none."""
     if not path.is_file():
-        return _fail(f"there is no database at {path}")
+        return f"there is no database at {path}"
     try:
-        con = db.connect(path)
+        return db.connect(path)
     except db.DatabaseInUse:
-        return _fail(
+        return (
             f"the database {path} is in use by another process (the dashboard?); "
-            "roll back on its Data page, or stop it first. Nothing was changed."
+            f"{what}, or stop it first. Nothing was changed."
         )
     except duckdb.Error as exc:
-        return _fail((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    con = _open(_db(args), "roll back on its Data page")
+    if isinstance(con, str):
+        return _fail(con)
     try:
         result = rollback_import(con, args.import_id)
     except RollbackRefused as exc:
@@ -104,4 +118,23 @@ def run_rollback(args: argparse.Namespace) -> int:
     finally:
         con.close()
     print(result.message)
+    return 0
+
+
+def run_recount(args: argparse.Namespace) -> int:
+    """Why: a script's own UPDATE of activities or deals that changes no row count or
+    import id cannot be detected (docs/data-model.md, "Derived tables"); this recounts."""
+    con = _open(_db(args), "stop it first")
+    if isinstance(con, str):
+        return _fail(con)
+    try:
+        start = time.perf_counter()
+        with db.transaction(con):
+            refresh_derived(con, force=True)
+        took = time.perf_counter() - start
+    except duckdb.Error as exc:
+        return _fail(f"the recount failed and nothing was changed ({type(exc).__name__})")
+    finally:
+        con.close()
+    print(f"derived tables counted again: {', '.join(DERIVED_TABLES)} ({took:.1f} s)")
     return 0

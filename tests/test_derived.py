@@ -23,7 +23,7 @@ from analytics import db
 from analytics.backup import rollback_import
 from analytics.ingest import import_file
 from analytics.metrics.derived import derived_current, refresh_derived
-from analytics.metrics.efficiency import efficiency_params, efficiency_sql
+from analytics.metrics.efficiency import efficiency_params, efficiency_sql, efficiency_tables
 from analytics.scope import Period, Scope
 
 HAND_COUNTED = {"K-01": 6, "K-02": 1, "K-07": 2}
@@ -234,3 +234,74 @@ def test_a_database_from_before_the_table_is_read_live(
         assert ann["won_5plus_touches_share"] == 0.5
     finally:
         old.close()
+
+
+OPPS_HEADER = "opportunity_id,owner,stage,amount,currency,created_date,close_date\n"
+
+
+def test_rolling_back_an_older_update_only_import_recounts(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Undoing import 3 (X won) while import 4 (Y) stays changes no count nor newest import
+    id; X is open again, so it must leave won_deal_touches (its 2 touches no longer count).
+    """
+
+    def load(name: str, text: str, kind: str, as_of: date) -> int:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = import_file(con, path, kind=kind, as_of=as_of, data_dir=tmp_path, backup=False)
+        assert result.ok, result.message
+        return result.import_id
+
+    load("o1.csv", OPPS_HEADER + "X,Ann,Discovery,100,USD,2024-01-01,2024-05-10\n"
+         "Y,Ann,Discovery,100,USD,2024-01-01,2024-06-10\n",
+         "opportunities", date(2024, 4, 1))  # fmt: skip
+    load("a.csv", "activity_id,owner,activity_type,started_at,duration_minutes,opportunity_id\n"
+         "A1,Ann,call,2024-05-01 09:00:00,10,X\nA2,Ann,call,2024-05-02 09:00:00,10,X\n",
+         "activities", date(2024, 7, 1))  # fmt: skip
+    won = load("o2.csv", OPPS_HEADER + "X,Ann,Closed Won,100,USD,2024-01-01,2024-05-10\n",
+               "opportunities", date(2024, 5, 15))  # fmt: skip
+    load("o3.csv", OPPS_HEADER + "Y,Ann,Demo,100,USD,2024-01-01,2024-06-10\n",
+         "opportunities", date(2024, 5, 20))  # fmt: skip
+    assert stored(con) == {"X": 2}
+
+    rollback_import(con, won)
+    assert con.execute(
+        "SELECT is_won FROM opportunities WHERE opportunity_id = 'X'"
+    ).fetchone() == (False,)
+    assert con.execute("SELECT count(*) FROM won_deal_touches").fetchone() == (0,)
+    periods = [Period.parse("2024-Q2")]
+    params = efficiency_params(con, Scope(periods[0]), periods)
+    pd.testing.assert_frame_equal(
+        con.execute(efficiency_sql("rep", counted=True), params).df(),
+        con.execute(efficiency_sql("rep", counted=False), params).df(),
+    )
+
+
+def test_an_update_the_stamp_cannot_see_is_fixed_by_recount(
+    kpi_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """Moving A07 from K-02 to K-07 changes no count: `python -m analytics recount` helps."""
+    from analytics.cli import main
+
+    path = database_file(kpi_db)
+    kpi_db.execute("UPDATE activities SET opportunity_id = 'K-07' WHERE activity_id = 'A07'")
+    assert derived_current(kpi_db)  # documented: the stamp cannot see this
+    kpi_db.close()
+    assert main(["recount", "--db", path]) == 0
+    again = db.connect(path)
+    try:
+        assert stored(again) == {"K-01": 6, "K-07": 3}  # A07 (10 May) is before K-07's close
+    finally:
+        again.close()
+
+
+def test_a_period_that_is_not_whole_months_is_counted_live(
+    kpi_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """A hand-made period of 15 April - 14 May holds 3 of Ann's activities: A06 (16 Apr),
+    A07 (10 May), A08 (11 May). Rounded to its months it would be 9 (A01-A08, A11).
+    """
+    period = Period("month", date(2024, 4, 15), date(2024, 5, 14), "mid-month")
+    table = efficiency_tables(kpi_db, Scope(period), [period], "rep")
+    assert table.set_index("rep").loc["Ann Lee", "activities"] == 3

@@ -34,7 +34,7 @@ from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.ingest.read import SourceFile, check_size, is_footer_line, load_raw, sniff
 from analytics.ingest.stage import Staged, stage_rows
-from analytics.metrics.derived import refresh_derived
+from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
     UploadLimits,
@@ -204,7 +204,9 @@ def _write(
         with transaction(con):
             import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
             counts: LoadCounts = load(con, staged, import_id, as_of)
-            refresh_derived(con)
+            # An import of their sources always recounts: the stamp cannot see an update
+            # that changes no count or newest import id.
+            refresh_derived(con, force=det.kind.name in DERIVED_SOURCES)
             rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
             if rejected:
                 con.execute(

@@ -14,11 +14,14 @@ the import counts them in its own transaction:
   period the pages offer (month, quarter, year, calendar or fiscal) is whole months, so
   a period's activity mix is a sum of its months.
 
-Why a stamp: scripts may write the canonical tables with their own SQL. ``derived_tables``
+Imports and rollbacks of activities or opportunities always recount them. Why a stamp
+as well: scripts may write the canonical tables with their own SQL. ``derived_tables``
 remembers the row counts and newest import ids of the tables they were counted from;
 when those differ, the tables are stale, `derived_current` says so, and the efficiency
 query reads the activities themselves (same definitions, slower) rather than showing
-stale figures. A writable open of the database (``db.connect``) counts them again.
+stale figures. A writable open of the database (``db.connect``) counts them again. A
+script's UPDATE that changes no count nor import id cannot be seen this way:
+``python -m analytics recount`` is for that.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from __future__ import annotations
 import duckdb
 
 DERIVED_TABLES = ("won_deal_touches", "activity_months")
+# The import kinds (and tables) they are counted from: an import or rollback of one of
+# these always recounts them.
+DERIVED_SOURCES = ("activities", "opportunities")
 
 # What the derived tables were counted from: any import or rollback of activities or
 # opportunities changes a count or the newest import id.

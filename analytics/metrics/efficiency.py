@@ -10,6 +10,7 @@ ops decide what counts as selling time. Definitions: docs/metrics.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import duckdb
@@ -100,6 +101,15 @@ won_touches AS (
        AND a.started_at < CAST(w.close_date AS TIMESTAMP) + INTERVAL 1 DAY
     GROUP BY w.period_no, w.grp, w.opportunity_id
 )"""
+
+
+def whole_months(periods: Sequence[Period]) -> bool:
+    """Whether every period is whole calendar months, as `activity_months` needs.
+
+    Every period the pages and reports build is; a hand-made one may not be, and is then
+    counted live rather than rounded to months.
+    """
+    return all(p.start.day == 1 and (p.end + timedelta(days=1)).day == 1 for p in periods)
 
 
 def _sources(by: str, counted: bool) -> tuple[str, str]:
@@ -277,7 +287,8 @@ def efficiency_tables(
     in one query, keyed by `period_no` (the index in `periods`): one join of activities to
     the won deals serves every period."""
     params = efficiency_params(con, scope, periods, categories)
-    sql = efficiency_sql(by, counted=derived_current(con))
+    counted = whole_months(periods) and derived_current(con)
+    sql = efficiency_sql(by, counted=counted)
     frame = con.execute(sql, params).df()
     return frame.rename(columns={"grp": by})
 
