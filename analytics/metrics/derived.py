@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import duckdb
 
-DERIVED_TABLES = ("won_deal_touches", "activity_months")
 # The import kinds (and tables) they are counted from: an import or rollback of one of
 # these always recounts them.
 DERIVED_SOURCES = ("activities", "opportunities")
@@ -82,7 +81,9 @@ GROUP BY ALL
 ORDER BY month, owner, activity_type
 """
 
+# Each derived table and the statement that counts it.
 _COUNT_SQL = {"won_deal_touches": WON_DEAL_TOUCHES_SQL, "activity_months": ACTIVITY_MONTHS_SQL}
+DERIVED_TABLES = tuple(_COUNT_SQL)
 
 
 def source_stamp(con: duckdb.DuckDBPyConnection) -> str:
@@ -104,10 +105,8 @@ def derived_current(con: duckdb.DuckDBPyConnection) -> bool:
         stamps = _stamps(con)
     except duckdb.CatalogException:
         return False
-    if any(name not in stamps for name in DERIVED_TABLES):
-        return False
     now = source_stamp(con)
-    return all(stamps[name] == now for name in DERIVED_TABLES)
+    return all(stamps.get(name) == now for name in DERIVED_TABLES)
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
