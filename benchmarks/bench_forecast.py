@@ -200,6 +200,9 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
         con.execute(
             f"""
             INSERT INTO opportunities
+                (opportunity_id, opportunity_name, account, owner, stage, source_stage, amount,
+                 currency, probability, forecast_category, created_date, close_date, is_closed,
+                 is_won, lead_source, deal_type, product, snapshot_date, import_id)
             SELECT opportunity_id, opportunity_name, account, owner, stage, stage, amount,
                    currency, NULL, forecast_category, created_date, close_date, is_closed,
                    is_won, NULL, deal_type, NULL, DATE '{AS_OF}', 0
@@ -213,6 +216,9 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
         con.execute(
             f"""
             INSERT INTO opportunity_snapshots
+                (snapshot_date, opportunity_id, opportunity_name, account, owner, stage,
+                 source_stage, amount, currency, probability, forecast_category, created_date,
+                 close_date, is_closed, is_won, lead_source, deal_type, product, import_id)
             SELECT snapshot_date, opportunity_id, opportunity_name, account, owner, stage,
                    stage, amount, currency, NULL, forecast_category, created_date,
                    close_date, is_closed, is_won, NULL, deal_type, NULL, 0

@@ -600,7 +600,6 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
     value_base = (bookings + lost_bookings).where(lambda s: s != 0)
     attainment = bookings.fillna(0) / quota
     remaining = quota - bookings.fillna(0)
-    in_period = p["in_period_amount"].fillna(0).where(has_deals)
     created = n["created"].fillna(0).astype("int64")
     mean_cycle = c["mean_cycle_days"].where(c["mean_cycle_days"] != 0)
     open_n = p["open"].fillna(0).astype("int64")
@@ -621,7 +620,9 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
             "at_or_above_quota": (attainment >= 1).where(attainment.notna()),
             "opp_to_won_rate": n["created_won"].fillna(0) / created.where(created > 0),
             "sales_velocity": open_n * win_rate * c["avg_deal_size"] / mean_cycle,
-            "pipeline_coverage": (in_period / remaining).where(remaining > 0),
+            # 0 when nothing open closes in the period, even for a rep with no deal at all
+            # (docs/metrics.md): only a missing or reached quota leaves it empty
+            "pipeline_coverage": (p["in_period_amount"].fillna(0) / remaining).where(remaining > 0),
             "unpriced_deals": unpriced.astype("int64"),
             "median_cycle_days": c["median_cycle_days"],
             "mean_cycle_days": c["mean_cycle_days"],

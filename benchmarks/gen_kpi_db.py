@@ -241,6 +241,9 @@ def _fill_opportunities(con: duckdb.DuckDBPyConnection, opps: int) -> None:
     con.execute(
         f"""
         INSERT INTO opportunities
+            (opportunity_id, opportunity_name, account, owner, stage, source_stage, amount,
+             currency, probability, forecast_category, created_date, close_date, is_closed,
+             is_won, lead_source, deal_type, product, snapshot_date, import_id)
         SELECT opportunity_id,
                account || ' - ' || {_list(DEAL_TYPES)}[deal + 1] || ' ' || i,
                account, owner, stage, stage, amount, currency,
