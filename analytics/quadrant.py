@@ -1,31 +1,38 @@
-"""The rep quadrant: performance level (x) against change since the previous period (y).
+"""The rep quadrant: performance level (x) against change since the window before (y).
 
 Managers use it in the monthly or quarterly review to decide whom to coach (declining
 laggards, falling stars) and whom to learn from (rising stars). See ../shared/domain.md.
 
-- x is this period's quota attainment (bookings / quota), or bookings when quotas are
-  missing or when bookings are asked for;
-- y is the same metric this period minus the previous period (attainment in fractions of
-  quota: +0.25 = 25 percentage points better; bookings in money);
-- the x split defaults to the median x of the reps placed, the y split to 0.
+- The **window**: the level is judged over a window long enough to mean something. When a
+  month is viewed that is the trailing quarter (the month and the two before it;
+  `window_months` changes it, 1 = the month alone); a quarter or a year is its own window.
+  y compares with the window of the same length just before.
+- x is the window's quota attainment (bookings / quota), or bookings when no rep in view
+  has a quota in both windows (or when bookings are asked for);
+- y is the same metric over the window minus over the window before (attainment in
+  fractions of quota: +0.25 = 25 percentage points better; bookings in money);
+- the x split defaults to 100% of quota when attainment is used, else to the median
+  bookings of the reps who closed deals in the window; the y split defaults to 0.
 
-Every figure comes from `analytics.metrics.kpis.kpi_table` (the previous period's from
+Every figure comes from `analytics.metrics.kpis.kpi_table` (the window before from
 `attainment_table`, the same query restricted to what y needs), so the quadrant, the
 leaderboard and the `report scorecard` command can never disagree.
 
 Tie rules (documented because a rep exactly on a line must land somewhere, always the
-same place): x == x_split counts as high (on the median is not below it), and
+same place): x == x_split counts as high (on the line is not below it), and
 y == y_split counts as up (holding level is not declining). Coaching attention goes to
 reps who are strictly below a line.
 
-Reps with fewer than `min_closed_deals` closed (won + lost) deals this period are still
-classified and drawn, but flagged `low_sample`: one large deal must not make a star.
+A rep with no closed (won or lost) deal in either window is **not enough data**: not
+placed, never a star for holding 0% twice. Reps with fewer than `min_closed_deals` closed
+deals in the window are still classified and drawn, but flagged `low_sample`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Literal
 
 import duckdb
@@ -52,6 +59,11 @@ QUADRANTS: tuple[str, ...] = (RISING_STAR, FALLING_STAR, IMPROVING_LAGGARD, DECL
 
 X_METRICS: dict[str, str] = {"quota_attainment": "Quota attainment", "bookings": "Bookings"}
 DEFAULT_MIN_CLOSED_DEALS = 3
+# Months a month's view is judged over (the trailing quarter); the choices a page offers.
+DEFAULT_WINDOW_MONTHS = 3
+WINDOW_CHOICES: tuple[int, ...] = (1, 3, 6, 12)
+QUOTA_SPLIT = 1.0  # 100% of quota: the default x split when attainment is the measure
+NOT_ENOUGH_DATA = "not enough data"
 
 # Columns of the frame `quadrant` returns, in order.
 QUADRANT_COLUMNS: tuple[str, ...] = (
@@ -95,6 +107,26 @@ def classify(x: float, y: float, x_split: float, y_split: float = 0.0) -> str:
     return IMPROVING_LAGGARD if up else DECLINING_LAGGARD
 
 
+def quadrant_window(period: Period, window_months: int | None = None) -> Period:
+    """The window a period's quadrant judges the level over (see the module docstring)."""
+    if period.kind != "month":
+        return period
+    months = DEFAULT_WINDOW_MONTHS if window_months is None else int(window_months)
+    return period.trailing(months)
+
+
+def window_before(period: Period, window: Period) -> Period:
+    """The window of the same length just before `window` (y's baseline).
+
+    A period that is its own window steps back as periods do (2024-Q2 -> 2024-Q1, fiscal
+    quarters included); a trailing window ends the month before `window` starts.
+    """
+    if window == period:
+        return period.previous()
+    months = (window.end.year - window.start.year) * 12 + window.end.month - window.start.month
+    return Period.containing(window.start - timedelta(days=1), "month").trailing(months + 1)
+
+
 def roster(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Team and region of every rep on the roster (owners missing from it get none)."""
     return con.execute("SELECT rep, team, region FROM reps").df()
@@ -106,17 +138,31 @@ def _has_quota(table: pd.DataFrame) -> bool:
 
 
 def resolve_x_metric(current: pd.DataFrame, previous: pd.DataFrame, wanted: str) -> str:
-    """The x metric actually used: quota attainment needs quotas in both periods.
+    """The x metric actually used: quota attainment needs quotas in both windows.
 
-    With no quota for any rep this period (or the previous one, which y needs), attainment
+    With no quota for any rep in the window (or the one before, which y needs), attainment
     is undefined for everybody, so the quadrant falls back to bookings rather than showing
-    an empty chart.
+    an empty chart; the frame's attrs and every label then say bookings.
     """
     if wanted not in X_METRICS:
         raise ValueError(f"unknown x metric {wanted!r}: use {' or '.join(X_METRICS)}")
     if wanted == "quota_attainment" and not (_has_quota(current) and _has_quota(previous)):
         return "bookings"
     return wanted
+
+
+def attainment_available(
+    con: duckdb.DuckDBPyConnection, scope: Scope, window_months: int | None = None
+) -> bool:
+    """Whether quota attainment can be the x measure for `scope` (quotas in both windows).
+
+    Pages ask before drawing their controls, so the controls name the measure that will
+    actually be used instead of offering "% of quota" on an export without quotas.
+    """
+    window = quadrant_window(scope.period, window_months)
+    current = attainment_table(con, scope.with_period(window), "rep")
+    before = attainment_table(con, scope.with_period(window_before(scope.period, window)), "rep")
+    return resolve_x_metric(current, before, "quota_attainment") == "quota_attainment"
 
 
 def _float(value: Any) -> float:
@@ -152,32 +198,40 @@ def quadrant(
     y_split: float = 0.0,
     min_closed_deals: int = DEFAULT_MIN_CLOSED_DEALS,
     *,
+    window_months: int | None = None,
     kpi: KpiFunction = kpi_table,
     current: pd.DataFrame | None = None,
     previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per selling rep of `scope` with x, y, quadrant and the figures for the hover.
 
-    Which reps: every rep `kpi_table(by="rep")` returns for the scope who sold anything to
-    judge: a quota, a closed deal (this or the previous period) or an open deal. Managers,
-    SDRs and leavers with none of those are left out, so they cannot pull the median down.
+    The figures are over the window (`quadrant_window(scope.period, window_months)`: the
+    trailing quarter for a month, the period itself otherwise) and y against the window
+    before it (`window_before`).
 
-    A rep whose x or y is undefined (attainment without a quota in one of the periods) is
-    kept with quadrant None and a `note` saying why, rather than being guessed into a
-    corner. The frame's `attrs` carry the metric used (`x_metric`, which differs from the
-    one asked for after a fallback), `x_split`, `y_split` and `min_closed_deals`.
+    Which reps: every rep `kpi_table(by="rep")` returns for the window who sold anything to
+    judge: a quota, a closed deal (in either window) or an open deal. Managers, SDRs and
+    leavers with none of those are left out, so they cannot pull a median down.
 
-    `current`: this period's `kpi(con, scope, "rep")` when the caller has it already (the
-    leaderboard's), so it is not computed twice. `previous`: the previous period's table
-    by rep, by default `attainment_table` (bookings, deals closed, quota and attainment are
-    all y needs); a full kpi_table of that period works too.
+    A rep who cannot be placed is kept with quadrant None and a `note` saying why: no
+    closed deal in either window ("not enough data"), or attainment without a quota in one
+    of the windows. The frame's `attrs` carry the metric used (`x_metric`, which differs
+    from the one asked for after a fallback), `x_split` and how it was chosen
+    (`x_split_rule`), `y_split`, `min_closed_deals`, and the windows (`period`,
+    `previous_period`, `window_months`).
+
+    `current`: the window's `kpi(con, window scope, "rep")` when the caller has it already
+    (the leaderboard's, when the window is the period itself), so it is not computed
+    twice. `previous`: the window before, by rep, by default `attainment_table`.
     """
     if min_closed_deals < 0:
         raise ValueError("min_closed_deals must be 0 or more")
-    if current is None:
-        current = kpi(con, scope, "rep")
+    window = quadrant_window(scope.period, window_months)
+    before_window = window_before(scope.period, window)
+    if current is None or window != scope.period:
+        current = kpi(con, scope.with_period(window), "rep")
     if previous is None:
-        previous = attainment_table(con, scope.previous(), "rep")
+        previous = attainment_table(con, scope.with_period(before_window), "rep")
     metric = resolve_x_metric(current, previous, str(x_metric))
 
     # plain dicts: one lookup per rep instead of a pandas row selection per rep
@@ -204,8 +258,8 @@ def quadrant(
         if not sells:
             continue
         # kpi_table leaves bookings empty for a rep without any deal in scope: nothing
-        # was booked, so for the quadrant that is 0 (as is a missing row last period).
-        # Attainment without last period's row is unknown (no quota known): it stays NaN.
+        # was booked, so for the quadrant that is 0 (as is a missing row last window).
+        # Attainment without last window's row is unknown (no quota known): it stays NaN.
         bookings = _booked(rec)
         prev_bookings = 0.0 if prev is None else _booked(prev)
         attainment = _float(rec.get("quota_attainment"))
@@ -214,6 +268,11 @@ def quadrant(
             x, before_x = bookings, prev_bookings
         else:
             x, before_x = attainment, prev_attainment
+        note = (
+            f"{NOT_ENOUGH_DATA}: no deal closed in {window.label} or {before_window.label}"
+            if won + lost + prev_closed == 0
+            else _unplaced_note(metric, x, x - before_x, window, before_window)
+        )
         rows.append(
             {
                 "rep": rep,
@@ -232,16 +291,16 @@ def quadrant(
                 "win_rate": _float(rec.get("win_rate")),
                 "avg_deal_size": _float(rec.get("avg_deal_size")),
                 "open_deals": open_deals,
-                "note": _unplaced_note(metric, x, x - before_x, scope),
+                "note": note,
             }
         )
 
     out = pd.DataFrame(rows, columns=[c for c in QUADRANT_COLUMNS if c not in ("team", "region")])
     out = out.merge(roster(con), on="rep", how="left")
     placed = out["note"].isna()
-    split = x_split
+    split, rule = x_split, "set by hand"
     if split is None:
-        split = float(out.loc[placed, "x"].median()) if placed.any() else math.nan
+        split, rule = default_x_split(metric, out.loc[placed])
     # object columns, so "not placed" is None (pandas would turn it into NaN in a str column)
     out["quadrant"] = pd.Series(
         [
@@ -261,21 +320,44 @@ def quadrant(
             "x_metric": metric,
             "x_metric_requested": str(x_metric),
             "x_split": split,
+            "x_split_rule": rule,
             "y_split": float(y_split),
             "min_closed_deals": int(min_closed_deals),
-            "period": scope.period.label,
-            "previous_period": scope.period.previous().label,
+            "period": window.label,
+            "previous_period": before_window.label,
+            "viewed_period": scope.period.label,
+            "window_months": _months(window),
         }
     )
     return out
 
 
-def _unplaced_note(metric: str, x: float, y: float, scope: Scope) -> str | None:
+def default_x_split(metric: str, placed: pd.DataFrame) -> tuple[float, str]:
+    """The x split when none is set, and the words that say how it was chosen.
+
+    Attainment: 100% of quota, the line a manager already judges by (a median split calls
+    half the team laggards whatever they did, and sits at 0% on a quiet month). Bookings
+    has no such line: the median of the reps who closed deals in the window, so reps with
+    nothing closed cannot drag it to 0.
+    """
+    if metric == "quota_attainment":
+        return QUOTA_SPLIT, "100% of quota"
+    closed = placed[placed["closed_deals"] > 0]["x"] if len(placed) else pd.Series(dtype=float)
+    if closed.empty:
+        return math.nan, "no rep closed a deal"
+    return float(closed.median()), "median of the reps with closed deals"
+
+
+def _months(window: Period) -> int:
+    return (window.end.year - window.start.year) * 12 + window.end.month - window.start.month + 1
+
+
+def _unplaced_note(metric: str, x: float, y: float, window: Period, before: Period) -> str | None:
     """Why a rep cannot be placed, or None when it can."""
     if not math.isnan(x) and not math.isnan(y):
         return None
     if metric == "quota_attainment":
         if math.isnan(x):
-            return f"no quota in {scope.period.label}"
-        return f"no quota in {scope.period.previous().label}"
+            return f"no quota in {window.label}"
+        return f"no quota in {before.label}"
     return "no figure to compare"

@@ -40,7 +40,7 @@ from analytics.funnel import funnel_report_arguments, report_funnel
 from analytics.leads import leads_report_arguments, report_leads
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.pipeline import pipeline_report_arguments, report_pipeline
-from analytics.quadrant import quadrant
+from analytics.quadrant import WINDOW_CHOICES, quadrant
 from analytics.scope import Period, Scope, load_fiscal_start_month
 
 FORMATS = ("csv", "json")
@@ -71,17 +71,22 @@ def scorecard(
 ) -> pd.DataFrame:
     """One row per rep, team or region: every KPI column, plus the quadrant for reps.
 
-    The same `kpi_table` the leaderboard shows; for `--by rep` the quadrant (and its
-    low-sample flag) comes from `analytics.quadrant.quadrant` with its defaults, as on the
-    Reps page before any split is moved. Reps the quadrant leaves out (no quota, deal or
-    pipeline to judge) have an empty quadrant.
+    The same `kpi_table` the leaderboard shows; for `--by rep` the quadrant (its low-sample
+    flag, and `quadrant_note`: why a rep is not placed, e.g. "not enough data: no deal
+    closed in ...") comes from `analytics.quadrant.quadrant` with its defaults, as on the
+    Reps page before any control is moved: the same window (the trailing quarter for a
+    month, `--window-months` to change it) and the same 100%-of-quota line. Reps the
+    quadrant leaves out (no quota, deal or pipeline to judge) have an empty quadrant.
     """
     by = getattr(args, "by", "rep")
     table = kpi_table(con, scope, by)
     columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
     table = table[columns].copy()
     if by == "rep":
-        placed = quadrant(con, scope)[["rep", "quadrant", "low_sample"]]
+        window = getattr(args, "window_months", None)
+        placed = quadrant(con, scope, window_months=window)[
+            ["rep", "quadrant", "low_sample", "note"]
+        ].rename(columns={"note": "quadrant_note"})
         table = table.merge(placed, on="rep", how="left")
     return table.reset_index(drop=True)
 
@@ -90,6 +95,11 @@ def _scorecard_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--by", choices=SCORECARD_GROUPINGS, default="rep",
         help="one row per rep (default), team or region",
+    )  # fmt: skip
+    parser.add_argument(
+        "--window-months", type=int, choices=WINDOW_CHOICES, default=None,
+        help="months the quadrant judges a month's view over (default 3: the trailing "
+        "quarter, as on the Reps page); a quarter or year is its own window",
     )  # fmt: skip
 
 

@@ -137,6 +137,27 @@ class Period:
         """The same month/quarter/year one year earlier (year-over-year comparison)."""
         return self._build(self.kind, _add_months(self.start, -12), self.fiscal_start_month)
 
+    def trailing(self, months: int) -> Period:
+        """The `months` whole months ending with this period's last month.
+
+        Why: a single month is too short to judge a rep's level on (one deal makes or
+        breaks it), so the quadrant looks at the trailing quarter when a month is viewed.
+        The window keeps this period's end; its `kind` is nominal (a 3-month window is a
+        "quarter" that need not start on a quarter), so step between windows with
+        `trailing` on an earlier month, never with `shifted`, which would relabel it.
+        """
+        if months < 1:
+            raise ValueError(f"a window is at least 1 month, not {months}")
+        last = date(self.end.year, self.end.month, 1)
+        start = _add_months(last, -(months - 1))
+        if months == 1:
+            return self._build("month", start, None)
+        if start == self.start:
+            return self
+        kind: PeriodKind = "year" if months == 12 else "quarter"
+        label = f"{start:%Y-%m} – {last:%Y-%m}"
+        return Period(kind, start, self.end, label, self.fiscal_start_month)
+
     def contains(self, day: date) -> bool:
         return self.start <= day <= self.end
 

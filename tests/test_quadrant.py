@@ -11,9 +11,9 @@ and one rep per quadrant plus a low-sample one:
     Dan Ghost  West   9,000    4,000  3           40%         -50          declining laggard
     Eve Moss   West       0   30,000  1          300%        +300          rising star, low sample
 
-The x split (median attainment of the five) is 120%, exactly Bob's: the tie rule puts him
-among the high performers. Max Boss manages and sells nothing: he is on the roster but not
-in the quadrant.
+The x split is 100% of quota (the default when quotas exist). Max Boss manages and sells
+nothing: he is on the roster but not in the quadrant. A quarter is its own window; a month
+is judged over the trailing quarter (2024-06 over April-June, against January-March).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics import db
 from analytics.ingest import import_file
 from analytics.metrics.kpis import kpi_table
 from analytics.quadrant import (
@@ -33,6 +34,7 @@ from analytics.quadrant import (
     IMPROVING_LAGGARD,
     QUADRANT_COLUMNS,
     RISING_STAR,
+    attainment_available,
     classify,
     quadrant,
 )
@@ -192,7 +194,9 @@ def test_one_rep_per_quadrant_and_a_low_sample_one(book: duckdb.DuckDBPyConnecti
     q = quadrant(book, Q2)
     assert list(q.columns) == list(QUADRANT_COLUMNS)
     assert q.attrs["x_metric"] == "quota_attainment"
-    assert q.attrs["x_split"] == pytest.approx(1.2)  # median of 1.5, 1.2, 0.6, 0.4, 3.0
+    assert q.attrs["x_split"] == pytest.approx(1.0)  # 100% of quota, not a median
+    assert q.attrs["x_split_rule"] == "100% of quota"
+    assert q.attrs["period"] == "2024-Q2"
     assert q.attrs["previous_period"] == "2024-Q1"
     rows = _by_rep(q)
     assert set(rows) == set(EXPECTED)  # Max Boss sells nothing: not in the quadrant
@@ -265,7 +269,8 @@ def test_splits_are_adjustable(book: duckdb.DuckDBPyConnection) -> None:
 def test_bookings_on_request(book: duckdb.DuckDBPyConnection) -> None:
     q = quadrant(book, Q2, x_metric="bookings")
     assert q.attrs["x_metric"] == "bookings"
-    assert q.attrs["x_split"] == pytest.approx(12000)  # median bookings: Bob again
+    assert q.attrs["x_split"] == pytest.approx(12000)  # median bookings of who closed: Bob
+    assert q.attrs["x_split_rule"] == "median of the reps with closed deals"
     rows = _by_rep(q)
     assert rows["Ann Lee"]["y"] == pytest.approx(7000)
     assert rows["Eve Moss"]["y"] == pytest.approx(30000)  # nothing in Q1 counts as 0
@@ -296,25 +301,140 @@ def test_rep_without_a_quota_is_kept_but_not_placed(book: duckdb.DuckDBPyConnect
     assert _by_rep(quadrant(book, Q2))["Dan Ghost"]["note"] == "no quota in 2024-Q1"
 
 
-def test_team_filter_narrows_the_reps_and_the_median(book: duckdb.DuckDBPyConnection) -> None:
+def test_team_filter_narrows_the_reps_not_the_quota_line(book: duckdb.DuckDBPyConnection) -> None:
     q = quadrant(book, Scope(Q2.period, team="West"))
     assert set(q["rep"]) == {"Cara Diaz", "Dan Ghost", "Eve Moss"}
-    assert q.attrs["x_split"] == pytest.approx(0.6)  # median of 0.6, 0.4, 3.0
-    # Cara sits on the West median (high, tie rule) and grew: a rising star among her peers.
-    assert _by_rep(q)["Cara Diaz"]["quadrant"] == RISING_STAR
+    assert q.attrs["x_split"] == pytest.approx(1.0)
+    # 60% of quota is below the line whoever her peers are: no star among laggards.
+    assert _by_rep(q)["Cara Diaz"]["quadrant"] == IMPROVING_LAGGARD
+    on_bookings = quadrant(book, Scope(Q2.period, team="West"), x_metric="bookings")
+    assert on_bookings.attrs["x_split"] == pytest.approx(6000)  # median of 6,000, 4,000, 30,000
+    assert _by_rep(on_bookings)["Cara Diaz"]["quadrant"] == RISING_STAR  # on the line: high
 
 
-def test_period_without_closed_deals_is_all_low_sample(book: duckdb.DuckDBPyConnection) -> None:
-    """Only Ann has an open deal in 2020: she is shown, on bookings (no quota then), and
-    flagged, because nothing closed to judge her on."""
+def test_period_without_closed_deals_is_not_enough_data(book: duckdb.DuckDBPyConnection) -> None:
+    """Only Ann has an open deal in 2020: she is listed, but with nothing closed in either
+    window there is nothing to judge her on, so she is not placed (never a star at 0)."""
     q = quadrant(book, Scope(Period.parse("2020-Q1")))
     assert q.attrs["x_metric"] == "bookings"
     assert list(q["rep"]) == ["Ann Lee"]
-    assert bool(q["low_sample"].iloc[0]) is True
-    assert q["x"].iloc[0] == 0
+    assert q["quadrant"].iloc[0] is None
+    assert q["note"].iloc[0] == "not enough data: no deal closed in 2020-Q1 or 2019-Q4"
 
 
 def test_empty_roster_gives_an_empty_frame(con: duckdb.DuckDBPyConnection) -> None:
     q = quadrant(con, Q2)
     assert q.empty
     assert list(q.columns) == list(QUADRANT_COLUMNS)
+
+
+# --- windows, splits and sparse data, case by case ------------------------------------------
+
+
+def test_a_month_is_judged_over_the_trailing_quarter(book: duckdb.DuckDBPyConnection) -> None:
+    """June 2024 is judged over April-June against January-March: the Q2 figures."""
+    month = quadrant(book, Scope(Period.parse("2024-06")))
+    assert month.attrs["period"] == "2024-04 – 2024-06"
+    assert month.attrs["previous_period"] == "2024-01 – 2024-03"
+    assert month.attrs["viewed_period"] == "2024-06"
+    assert month.attrs["window_months"] == 3
+    rows = _by_rep(month)
+    for rep, (x, y, where, _low, closed) in EXPECTED.items():
+        assert rows[rep]["x"] == pytest.approx(x), rep
+        assert rows[rep]["y"] == pytest.approx(y), rep
+        assert rows[rep]["quadrant"] == where, rep
+        assert rows[rep]["closed_deals"] == closed, rep
+
+
+@pytest.mark.parametrize(
+    ("months", "period", "previous"),
+    [
+        (1, "2024-06", "2024-05"),
+        (3, "2024-04 – 2024-06", "2024-01 – 2024-03"),
+        (6, "2024-01 – 2024-06", "2023-07 – 2023-12"),
+        (12, "2023-07 – 2024-06", "2022-07 – 2023-06"),
+    ],
+)
+def test_window_is_configurable(
+    book: duckdb.DuckDBPyConnection, months: int, period: str, previous: str
+) -> None:
+    q = quadrant(book, Scope(Period.parse("2024-06")), window_months=months)
+    assert (q.attrs["period"], q.attrs["previous_period"]) == (period, previous)
+    assert q.attrs["window_months"] == months
+
+
+def test_one_month_window_counts_that_month_only(book: duckdb.DuckDBPyConnection) -> None:
+    """June alone: Ann won 5,000, Bob 4,000 + a loss; Eve won 30,000 in May and nothing in
+    June: placed (she closed in the window before) and declining, not "not enough data"."""
+    rows = _by_rep(quadrant(book, Scope(Period.parse("2024-06")), window_months=1))
+    assert rows["Ann Lee"]["bookings"] == pytest.approx(5000)
+    assert rows["Bob Stone"]["closed_deals"] == 2
+    assert rows["Eve Moss"]["x"] == pytest.approx(0.0)
+    assert rows["Eve Moss"]["quadrant"] == DECLINING_LAGGARD
+
+
+def test_all_zero_months_make_no_star(book: duckdb.DuckDBPyConnection) -> None:
+    """August 2024 alone: nobody closed anything in July or August. Holding 0 is not a
+    rising star: every rep is not enough data."""
+    q = quadrant(book, Scope(Period.parse("2024-08")), window_months=1)
+    assert len(q) >= 1
+    assert q["quadrant"].isna().all()
+    assert all(n.startswith("not enough data") for n in q["note"])
+
+
+def test_no_quotas_split_is_the_median_of_reps_who_closed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Without quotas the measure is bookings, and the line is the median of the reps who
+    closed deals: 12,000 (Bob) of 15,000, 12,000, 6,000, 4,000, 30,000."""
+    load_fixture(con, tmp_path, quotas=False)
+    q = quadrant(con, Q2)
+    assert q.attrs["x_metric"] == "bookings"
+    assert q.attrs["x_split"] == pytest.approx(12000)
+    assert q.attrs["x_split_rule"] == "median of the reps with closed deals"
+    assert (q["quadrant"] == RISING_STAR).sum() == 2  # Ann and Eve, not everybody
+
+
+def test_attainment_available_says_whether_quotas_exist(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    load_fixture(con, tmp_path, quotas=False)
+    assert attainment_available(con, Q2) is False
+    other = db.connect(tmp_path / "with_quotas.duckdb")
+    try:
+        load_fixture(other, tmp_path / "q")
+        assert attainment_available(other, Q2) is True
+        assert attainment_available(other, Scope(Period.parse("2024-06"))) is True
+        assert attainment_available(other, Scope(Period.parse("2025-06"))) is False
+    finally:
+        other.close()
+
+
+def test_one_rep_in_view(book: duckdb.DuckDBPyConnection) -> None:
+    """A manager looking at one rep: the quota line still applies (150% is high)."""
+    q = quadrant(book, Scope(Q2.period, rep="Ann Lee"))
+    assert list(q["rep"]) == ["Ann Lee"]
+    assert q["quadrant"].iloc[0] == RISING_STAR
+    alone = quadrant(book, Scope(Q2.period, rep="Dan Ghost"), x_metric="bookings")
+    # on bookings a lone rep is the median: on the line counts as high
+    assert alone.attrs["x_split"] == pytest.approx(4000)
+    assert alone["quadrant"].iloc[0] == FALLING_STAR
+
+
+def test_rep_exactly_at_quota_is_high(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Cara with one more 4,000 win in Q2 reaches exactly 10,000 = 100%: on the line
+    counts as high, so she is a rising star (+80 pp)."""
+    load_fixture(con, tmp_path)
+    extra = tmp_path / "extra.csv"
+    extra.write_text(
+        "opportunity_id,opportunity_name,account,owner,stage,amount,currency,created_date,"
+        "close_date\nQ-900,Deal 900,Account 900,Cara Diaz,Closed Won,4000,USD,2024-03-20,"
+        "2024-06-28\n",
+        encoding="utf-8",
+    )
+    done = import_file(con, extra, kind="opportunities", as_of=AS_OF, data_dir=tmp_path)
+    assert done.ok, done.message
+    cara = _by_rep(quadrant(con, Q2))["Cara Diaz"]
+    assert cara["x"] == pytest.approx(1.0)
+    assert cara["y"] == pytest.approx(0.8)
+    assert cara["quadrant"] == RISING_STAR

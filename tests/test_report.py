@@ -64,8 +64,8 @@ def expected_table(path: Path, scope: Scope, by: str) -> pd.DataFrame:
     try:
         table = kpi_table(con, scope, by)
         if by == "rep":
-            q = quadrant(con, scope)[["rep", "quadrant", "low_sample"]]
-            table = table.merge(q, on="rep", how="left")
+            q = quadrant(con, scope)[["rep", "quadrant", "low_sample", "note"]]
+            table = table.merge(q.rename(columns={"note": "quadrant_note"}), on="rep", how="left")
     finally:
         con.close()
     return table
