@@ -36,7 +36,14 @@ from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import ImportRefused, Problem, refuse
-from analytics.ingest.read import SourceFile, check_size, is_footer_line, load_raw, sniff
+from analytics.ingest.read import (
+    SourceFile,
+    check_size,
+    check_xlsx_archive,
+    is_footer_line,
+    load_raw,
+    sniff,
+)
 from analytics.ingest.stage import Staged, stage_rows
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 from analytics.settings import (
@@ -452,6 +459,7 @@ def import_file(
     try:
         limits = limits or load_upload_limits(con)
         check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
+        check_xlsx_archive(path, name, limits)
         source = sniff(path, name)
         done = _already_imported(con, source, name)
         if done is not None:
@@ -573,6 +581,7 @@ def preview_file(
     try:
         limits = limits or DEFAULT_UPLOAD_LIMITS
         check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
+        check_xlsx_archive(path, name, limits)
         source = sniff(path, name)
     except ImportRefused as exc:
         empty = KINDS[kind or (mapping.kind if mapping else "opportunities")]
