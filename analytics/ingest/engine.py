@@ -44,7 +44,16 @@ from analytics.settings import (
 
 log = logging.getLogger(__name__)
 
-TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+TEMP_TABLES = (
+    "raw",
+    "staged_text",
+    "staged",
+    "stage_map",
+    "problems",
+    "warnings",
+    "valid",
+    "incoming",
+)
 CONFLICT_ATTEMPTS = 3  # an import colliding with a concurrent one on the same rows is re-run
 # kinds whose import replaces existing records by key (the event kinds only ever add)
 REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
