@@ -394,6 +394,12 @@ class UploadLimits:
     max_file_mb: int = 3072
     max_xlsx_mb: int = 100
     max_rows: int = 20_000_000
+    # An .xlsx is a zip: a few hundred KB can unpack to gigabytes or to millions of shared
+    # strings that openpyxl holds in memory before the first row (an "xlsx bomb"). These
+    # three are checked from the zip's directory and the shared-strings part before reading.
+    max_xlsx_uncompressed_mb: int = 2048
+    max_xlsx_ratio: int = 100  # unpacked / packed size, checked once over 32 MB unpacked
+    max_xlsx_shared_strings: int = 2_000_000
 
 
 DEFAULT_UPLOAD_LIMITS = UploadLimits()
@@ -401,7 +407,7 @@ DEFAULT_UPLOAD_LIMITS = UploadLimits()
 
 def validate_upload_limits(limits: UploadLimits) -> list[str]:
     problems: list[str] = []
-    for name in ("max_file_mb", "max_xlsx_mb", "max_rows"):
+    for name in asdict(DEFAULT_UPLOAD_LIMITS):
         value = getattr(limits, name)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             problems.append(f"{name} must be a whole number above 0, not {value!r}")

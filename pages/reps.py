@@ -30,14 +30,18 @@ from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
+    DEFAULT_WINDOW_MONTHS,
     FALLING_STAR,
     IMPROVING_LAGGARD,
     QUADRANTS,
     RISING_STAR,
+    WINDOW_CHOICES,
     X_METRICS,
     KpiFunction,
     KpiTablesFunction,
+    attainment_available,
     quadrant,
+    quadrant_window,
 )
 from analytics.quadrant import roster as quadrant_roster
 from analytics.scope import Period, Scope
@@ -54,6 +58,13 @@ CORNERS: dict[str, tuple[float, float, str, str]] = {
     IMPROVING_LAGGARD: (0.01, 0.99, "left", "top"),
     FALLING_STAR: (0.99, 0.01, "right", "bottom"),
     DECLINING_LAGGARD: (0.01, 0.01, "left", "bottom"),
+}
+SHADES: dict[str, str] = {
+    # a light fill per quadrant, so a rep's place reads at a glance (green good, red worst)
+    RISING_STAR: "rgba(44, 160, 44, 0.09)",
+    FALLING_STAR: "rgba(255, 160, 0, 0.10)",
+    IMPROVING_LAGGARD: "rgba(31, 119, 180, 0.08)",
+    DECLINING_LAGGARD: "rgba(214, 39, 40, 0.08)",
 }
 
 
@@ -157,32 +168,55 @@ def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None =
 # --- quadrant ----------------------------------------------------------------------------
 
 
-def _controls() -> tuple[str, float | None, float, int]:
-    """The quadrant's settings: x metric, x split, y split, low-sample threshold."""
-    cols = st.columns(4)
-    metric = cols[0].selectbox(
-        "Performance (x axis)", list(X_METRICS), format_func=X_METRICS.get,
-        key="x_metric", bind="query-params",
-        help="Quota attainment = bookings / quota; falls back to bookings when no rep in "
-        "view has a quota in both periods.",
+def _window_control(period: Period) -> int | None:
+    """How many months the quadrant judges a month over (a quarter or year is its own)."""
+    if period.kind != "month":
+        return None
+    months = st.selectbox(
+        "Judged over", list(WINDOW_CHOICES), index=WINDOW_CHOICES.index(DEFAULT_WINDOW_MONTHS),
+        format_func=lambda m: "this month only" if m == 1 else f"the last {m} months",
+        key="window_months", bind="query-params",
+        help="One month is too few deals to judge a rep on: by default the quadrant looks "
+        "at the three months ending with the month chosen, against the three before.",
     )  # fmt: skip
-    metric = metric or "quota_attainment"
+    return int(months or DEFAULT_WINDOW_MONTHS)
+
+
+def _controls(attainment_ok: bool) -> tuple[str, float | None, float, int]:
+    """The quadrant's settings: x metric, x split, y split, low-sample threshold.
+
+    `attainment_ok` comes from analytics (quotas exist in both windows): without quotas the
+    only measure offered is bookings, so no control says "% of quota" when it is not used.
+    """
+    cols = st.columns(4)
+    choices = list(X_METRICS) if attainment_ok else ["bookings"]
+    metric = cols[0].selectbox(
+        "Performance (x axis)", choices, format_func=X_METRICS.get,
+        key="x_metric" if attainment_ok else "x_metric_no_quota",
+        help="Quota attainment = bookings / quota."
+        if attainment_ok
+        else "Bookings: no rep in view has a quota in this window and the one before, so "
+        "quota attainment cannot be used.",
+    )  # fmt: skip
+    metric = metric or choices[0]
     attainment = metric == "quota_attainment"
     x_split = cols[1].number_input(
         "x split " + ("(% of quota)" if attainment else "(bookings)"),
         value=None, min_value=0.0, step=10.0 if attainment else 1000.0,
-        placeholder="median of the reps", key=f"x_split:{metric}",
-        help="Where 'high performer' starts. Empty: the median of the reps shown.",
+        placeholder="100% of quota" if attainment else "median of reps who closed",
+        key=f"x_split:{metric}",
+        help="Where 'high performer' starts. Empty: "
+        + ("100% of quota." if attainment else "the median of the reps who closed a deal."),
     )  # fmt: skip
     y_split = cols[2].number_input(
         "y split " + ("(pp change)" if attainment else "(bookings change)"),
         value=0.0, step=5.0 if attainment else 1000.0, key=f"y_split:{metric}",
-        help="Where 'improving' starts; 0 = any growth since the previous period.",
+        help="Where 'improving' starts; 0 = any growth since the window before.",
     )  # fmt: skip
     min_closed = cols[3].number_input(
         "Low sample below (closed deals)", min_value=0, value=DEFAULT_MIN_CLOSED_DEALS,
         step=1, key="min_closed",
-        help="Reps with fewer closed (won + lost) deals this period are drawn hollow: "
+        help="Reps with fewer closed (won + lost) deals in the window are drawn hollow: "
         "one large deal should not make a star.",
     )  # fmt: skip
     scale = 100.0 if attainment else 1.0
@@ -282,6 +316,19 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
             showarrow=True, arrowhead=2, ax=30, ay=-30, bgcolor="rgba(255,255,255,0.8)",
         )  # fmt: skip
     x_split, y_split = q.attrs["x_split"] * scale, q.attrs["y_split"] * scale
+    x_range = _axis_range(placed["x"] * scale, x_split)
+    y_range = _axis_range(placed["y"] * scale, y_split)
+    spans = {
+        RISING_STAR: ((x_split, x_range[1]), (y_split, y_range[1])),
+        FALLING_STAR: ((x_split, x_range[1]), (y_range[0], y_split)),
+        IMPROVING_LAGGARD: ((x_range[0], x_split), (y_split, y_range[1])),
+        DECLINING_LAGGARD: ((x_range[0], x_split), (y_range[0], y_split)),
+    }
+    for name, ((x0, x1), (y0, y1)) in spans.items():
+        fig.add_shape(
+            type="rect", x0=x0, x1=x1, y0=y0, y1=y1, xref="x", yref="y",
+            fillcolor=SHADES[name], line={"width": 0}, layer="below",
+        )  # fmt: skip
     fig.add_vline(x=x_split, line_dash="dash", line_color="grey")
     fig.add_hline(y=y_split, line_dash="dash", line_color="grey")
     for name, (cx, cy, xa, ya) in CORNERS.items():
@@ -294,14 +341,14 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
         title=f"{x_name}, {q.attrs['period']}",
         tickformat=",.0f",
         ticksuffix="%" if attainment else "",
-        range=_axis_range(placed["x"] * scale, x_split),
+        range=x_range,
         zeroline=False,
     )
     fig.update_yaxes(
         title=f"Change since {previous}",
         tickformat="+,.0f",
         ticksuffix=" pp" if attainment else "",
-        range=_axis_range(placed["y"] * scale, y_split),
+        range=y_range,
         zeroline=False,
     )
     fig.update_layout(
@@ -324,12 +371,13 @@ def _pick_from_chart() -> None:
             return
 
 
-def _quadrant_section(q: pd.DataFrame, focus: str | None) -> None:
+def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -> None:
     metric = q.attrs["x_metric"]
-    if metric != q.attrs["x_metric_requested"]:
+    if not attainment_ok or metric != q.attrs["x_metric_requested"]:
         st.info(
-            "No rep in view has a quota in both periods, so the quadrant uses **bookings** "
-            "instead of quota attainment.", icon=":material/info:",
+            f"No rep in view has a quota in both {q.attrs['period']} and "
+            f"{q.attrs['previous_period']}, so the quadrant measures **bookings** instead "
+            "of quota attainment.", icon=":material/info:",
         )  # fmt: skip
     placed = q[q["quadrant"].notna()]
     if placed.empty:
@@ -345,8 +393,9 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None) -> None:
     split = _x_text(metric, q.attrs["x_split"])
     counts = placed["quadrant"].value_counts()
     summary = ", ".join(f"{counts.get(name, 0)} {name}s" for name in QUADRANTS)
-    how = "median of the reps shown" if q.attrs.get("x_split_is_median") else "set above"
+    how = q.attrs.get("x_split_rule", "set by hand")
     st.caption(
+        f"Judged over {q.attrs['period']} against {q.attrs['previous_period']}. "
         f"x split {split} ({how}), "
         f"y split {_y_text(metric, q.attrs['y_split'])}. {summary}. Hollow points: fewer "
         f"than {q.attrs['min_closed_deals']} closed deals in {q.attrs['period']}, still "
@@ -513,15 +562,18 @@ def render() -> None:
            if scope.rep else "")
     )  # fmt: skip
 
-    metric, x_split, y_split, min_closed = _controls()
+    window_months = _window_control(scope.period)
     with _ui.cursor() as cur:
+        attainment_ok = attainment_available(cur, peers, window_months)
+        metric, x_split, y_split, min_closed = _controls(attainment_ok)
         kpi = cached_kpi(drilldown.data_version(cur))
         board = kpi(cur, peers, "rep")
+        window = quadrant_window(peers.period, window_months)
         q = quadrant(
             cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
-            min_closed_deals=min_closed, kpi=kpi, current=board,
+            min_closed_deals=min_closed, window_months=window_months, kpi=kpi,
+            current=board if window == peers.period else None,
         )  # fmt: skip
-        q.attrs["x_split_is_median"] = x_split is None
         roster = quadrant_roster(cur)[["rep", "team"]]
 
         reps = [r for r in board["rep"].dropna().tolist()]
@@ -532,7 +584,7 @@ def render() -> None:
             help="Or click a rep's point in the quadrant. The choice is kept in the URL.",
         )  # fmt: skip
         chosen = focus or scope.rep
-        _quadrant_section(q, chosen)
+        _quadrant_section(q, chosen, attainment_ok)
         if chosen:
             _drilldown(cur, scope, chosen, q, cached_kpi_tables(drilldown.data_version(cur)))
         _leaderboard(board, q, roster, scope)

@@ -149,7 +149,8 @@ def test_reps_page_shows_the_quadrant_and_the_leaderboard(app_db: Path) -> None:
     assert board.index[0] == "Eve Moss"  # sorted by bookings, highest first
     summary = " ".join(plain(c.value) for c in at.caption)
     assert "2 rising stars, 1 falling stars, 1 improving laggards, 1 declining laggards" in summary
-    assert "x split 120.0% (median of the reps shown)" in summary
+    assert "x split 100.0% (100% of quota)" in summary
+    assert "Judged over 2024-Q2 against 2024-Q1" in summary
     assert len(at.get("plotly_chart")) >= 1
     assert not headers(at)[0].startswith("Drill-down")  # nobody chosen yet
 
@@ -161,7 +162,8 @@ def test_reps_page_follows_the_filters(app_db: Path) -> None:
     board = leaderboard(at)
     assert set(board["rep"]) == {"Cara Diaz", "Dan Ghost", "Eve Moss"}
     summary = " ".join(plain(c.value) for c in at.caption)
-    assert "x split 60.0%" in summary  # the median of the West reps only
+    assert "x split 100.0% (100% of quota)" in summary  # a quota line, not the team's median
+    assert "1 rising stars, 0 falling stars, 1 improving laggards, 1 declining laggards" in summary
     at.sidebar.selectbox(key="period").set_value("2024-Q1").run()
     assert_clean(at)
     board = leaderboard(at).set_index("rep")
@@ -173,7 +175,7 @@ def test_quadrant_settings_change_the_classification(app_db: Path) -> None:
     at.selectbox(key="x_metric").set_value("bookings").run()
     assert_clean(at)
     summary = " ".join(plain(c.value) for c in at.caption)
-    assert "x split 12,000" in summary
+    assert "x split 12,000 (median of the reps with closed deals)" in summary
     at.number_input(key="x_split:bookings").set_value(20000).run()
     board = leaderboard(at).set_index("rep")
     assert board.loc["Ann Lee", "quadrant"] == "improving laggard"  # 15,000 < 20,000
@@ -324,3 +326,56 @@ def test_activity_mix_uses_the_activity_categories(
     assert mix.loc["call", "category"] == "customer-facing"
     assert mix.loc["admin", "category"] == "internal"
     assert mix["share"].sum() == pytest.approx(1.0)
+
+
+# --- the quadrant's window, measure and shading (issue: a monthly review that never misleads) --
+
+
+def test_a_month_is_judged_over_the_trailing_quarter_by_default(app_db: Path) -> None:
+    at = start("pages/reps.py", {"kind": "Month", "period": "2024-05"})
+    assert_clean(at)
+    assert at.selectbox(key="window_months").value == 3
+    summary = " ".join(c.value for c in at.caption)
+    assert "Judged over 2024-03 – 2024-05 against 2023-12 – 2024-02" in summary
+    at.selectbox(key="window_months").set_value(1).run()
+    assert_clean(at)
+    summary = " ".join(c.value for c in at.caption)
+    assert "Judged over 2024-05 against 2024-04" in summary
+
+
+def test_a_quarter_has_no_window_control(app_db: Path) -> None:
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    assert_clean(at)
+    assert not [s for s in at.selectbox if s.key == "window_months"]
+
+
+def test_the_four_quadrants_are_shaded(app_db: Path) -> None:
+    import json
+
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    fills = [s["fillcolor"] for s in chart["layout"]["shapes"] if s.get("type") == "rect"]
+    assert len(set(fills)) == 4
+
+
+def test_without_quotas_the_controls_name_bookings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "no_quotas.duckdb"
+    con = db.connect(path)
+    try:
+        load_fixture(con, tmp_path, quotas=False)
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    assert_clean(at)
+    control = next(s for s in at.selectbox if s.label == "Performance (x axis)")
+    assert control.options == ["Bookings"]
+    labels = [n.label for n in at.number_input]
+    assert "x split (bookings)" in labels
+    assert not any("% of quota" in label for label in labels)
+    assert any("measures **bookings**" in i.value for i in at.info)
+    summary = " ".join(c.value for c in at.caption)
+    assert "median of the reps with closed deals" in summary
+    assert "5 rising stars" not in summary  # a bookings split, not everyone above 0

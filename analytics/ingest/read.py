@@ -15,6 +15,7 @@ import hashlib
 import io
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import duckdb
 
 from analytics.db import quote_ident
 from analytics.ingest.problems import refuse
+from analytics.settings import UploadLimits
 
 CHUNK = 8 * 1024 * 1024
 HEAD_BYTES = 256 * 1024
@@ -152,11 +154,17 @@ def _guess_legacy(sample: bytes) -> str | None:
     return best.encoding if best is not None else None
 
 
+# A text file with a few control characters (a bell or an escape pasted into a name) is
+# still text; only NUL bytes or a high share of control characters mean binary data.
+BINARY_CONTROL_SHARE = 0.05
+BINARY_CONTROL_MIN = 8
+
+
 def _looks_binary(text: str) -> bool:
     if "\x00" in text:
         return True
     controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t")
-    return controls > max(2, len(text) // 100)
+    return controls > max(BINARY_CONTROL_MIN, len(text) * BINARY_CONTROL_SHARE)
 
 
 def pick_delimiter(header_line: str) -> str:
@@ -210,6 +218,94 @@ def check_size(path: Path, name: str, max_file_mb: int, max_xlsx_mb: int) -> int
             "or ask an admin to raise the limit. Nothing was loaded",
         )
     return size
+
+
+# Below this unpacked size a high compression ratio is harmless (a small, repetitive sheet).
+RATIO_FLOOR_BYTES = 32 * MB
+_SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+_UNIQUE_COUNT = re.compile(rb"\buniqueCount\s*=\s*[\"'](\d+)")
+SMALLEST_SHARED_STRING = 5  # bytes of `<si/>`: a part of n bytes holds at most n // 5
+
+
+def _count_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> int:
+    """The number of shared strings, read no further than needed to know it is over `limit`.
+
+    The part's own `uniqueCount` can be trusted when it is already over the limit; below
+    it, it may lie, so the `<si>` elements are counted in a stream (never held whole),
+    unless the part is too small to hold more than `limit` of them at all.
+    """
+    with zf.open(info) as fh:
+        head = fh.read(4096)
+        declared = _UNIQUE_COUNT.search(head)
+        if declared and int(declared.group(1)) > limit:
+            return int(declared.group(1))
+        if info.file_size // SMALLEST_SHARED_STRING <= limit:
+            return int(declared.group(1)) if declared else 0
+        count, tail, chunk = 0, b"", head
+        while chunk:
+            window = tail + chunk
+            # a match wholly inside the carried tail was counted with the previous chunk
+            count += sum(1 for m in _SHARED_STRING.finditer(window) if m.end() > len(tail))
+            if count > limit:
+                return count
+            tail = window[-32:]
+            chunk = fh.read(1024 * 1024)
+    return count
+
+
+def check_xlsx_archive(path: Path | str, name: str, limits: UploadLimits) -> None:
+    """Refuse an .xlsx whose unpacked contents would exhaust memory, before openpyxl opens it.
+
+    Three bounds, each a setting: the total unpacked size, the unpacked-to-packed ratio and
+    the number of shared strings (openpyxl loads them all before the first row: 8 million
+    in a 623 KB file took 1.6 GB). The message names the limit that was hit. Not an .xlsx:
+    nothing to check here.
+    """
+    path = Path(path)
+    with path.open("rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            return
+    damaged = "this .xlsx file cannot be read (damaged or not Excel)"
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise refuse(name, damaged) from None
+    advice = (
+        "; nothing was loaded. Save the sheet as CSV, or ask an admin to raise the limit "
+        "if the workbook is genuine"
+    )
+    with zf:
+        infos = zf.infolist()
+        unpacked = sum(i.file_size for i in infos)
+        packed = max(1, path.stat().st_size)
+        if unpacked > limits.max_xlsx_uncompressed_mb * MB:
+            raise refuse(
+                name,
+                f"the workbook unpacks to {unpacked / MB:,.0f} MB, over the "
+                f"{limits.max_xlsx_uncompressed_mb:,} MB limit for an .xlsx's unpacked contents "
+                f"(setting upload_limits.max_xlsx_uncompressed_mb){advice}",
+            )
+        ratio = unpacked / packed
+        if unpacked > RATIO_FLOOR_BYTES and ratio > limits.max_xlsx_ratio:
+            raise refuse(
+                name,
+                f"the workbook is compressed {ratio:,.0f} to 1, over the "
+                f"{limits.max_xlsx_ratio:,} to 1 limit (setting upload_limits.max_xlsx_ratio); "
+                f"real exports compress far less, this is how a zip bomb looks{advice}",
+            )
+        for info in infos:
+            if info.filename.lower().endswith("sharedstrings.xml"):
+                try:
+                    count = _count_shared_strings(zf, info, limits.max_xlsx_shared_strings)
+                except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
+                    raise refuse(name, damaged) from None
+                if count > limits.max_xlsx_shared_strings:
+                    raise refuse(
+                        name,
+                        f"the workbook holds more than {limits.max_xlsx_shared_strings:,} "
+                        "distinct texts (shared strings), the limit (setting "
+                        f"upload_limits.max_xlsx_shared_strings){advice}",
+                    )
 
 
 def sniff(path: Path, name: str | None = None) -> SourceFile:
