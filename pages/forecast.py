@@ -33,6 +33,7 @@ from analytics.forecast.current import (
     what_if,
 )
 from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED, stage_key
+from analytics.markup import md
 from analytics.scope import PeriodKind, Scope
 from analytics.settings import load_reporting_currency, load_stages
 from pages import _ui
@@ -128,7 +129,7 @@ def show_headline(result: PeriodForecast, past: Backtest, currency: str) -> None
         st.info(
             f"No forecast for {period.label}: the period is over and no pipeline export was "
             "taken on or shortly before its first day (forecasts are rebuilt only from the "
-            f"exports of that time). Actual won: {_ui.money(result.actual)} {currency}."
+            f"exports of that time). Actual won: {_ui.money(result.actual)} {md(currency)}."
         )
         return
     when = (
@@ -136,7 +137,7 @@ def show_headline(result: PeriodForecast, past: Backtest, currency: str) -> None
         if result.status == "live"
         else f"as made at the start of the period (export of {result.data_date:%d %b %Y})"
     )
-    st.caption(f"{period.label}: {when}. Amounts in {currency}.")
+    st.caption(f"{period.label}: {when}. Amounts in {md(currency)}.")
     cols = st.columns(4)
     cols[0].metric(
         f"Forecast {period.label}", _ui.money(result.recommended),
@@ -195,7 +196,7 @@ def show_headline(result: PeriodForecast, past: Backtest, currency: str) -> None
     track = summary.loc[RECOMMENDED] if RECOMMENDED in summary.index else None
     unit = past.kind
     with st.container(border=True):
-        st.markdown(f"**Recommended:** {rec.reason}")
+        st.markdown(f"**Recommended:** {md(rec.reason)}")
         if track is None or not track["periods"]:
             st.caption(
                 f"No track record yet: no past {unit} has both a start-of-period export and "
@@ -393,7 +394,7 @@ def show_what_if(result: PeriodForecast) -> None:
     cols = st.columns(max(1, len(shown)))
     for col, (name, prob) in zip(cols, shown, strict=False):
         value = col.number_input(
-            f"{name} %", min_value=0, max_value=100, value=int(round(prob)), step=5,
+            f"{md(name)} %", min_value=0, max_value=100, value=int(round(prob)), step=5,
             key=f"forecast:whatif:{stage_key(name)}",
         )  # fmt: skip
         if value != prob:
@@ -466,7 +467,7 @@ def render() -> None:
     n = int(st.session_state.get("forecast:history_n") or 12)
     past = _backtest(db, version, scope, kind, n)
     result = _current(db, version, scope, kind, n)
-    st.caption(f"Scope: {scope.describe()}.")
+    st.caption(f"Scope: {md(scope.describe())}.")
 
     _section(None, "the headline forecast", lambda: show_headline(result, past, currency))
     st.subheader(f"Forecast vs actual, by {kind}")

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from test_forecast_methods import load_forecast
 
 from analytics import db
+from analytics.markup import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 90  # seconds per script run: generous for slow CI machines, never asserted on
@@ -46,13 +47,13 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [plain(e.value) for e in at.error]
 
 
 def test_empty_database_points_to_data(app_db: Path) -> None:
     at = open_forecast()
     assert_clean(at)
-    assert any("No deals in the database yet" in i.value for i in at.info)
+    assert any("No deals in the database yet" in plain(i.value) for i in at.info)
     assert not at.metric
 
 
@@ -74,7 +75,7 @@ def test_live_month_headline_and_track_record_first(loaded_db: Path) -> None:
     assert shown["Track record: accuracy"] == "33.5%"
     assert shown["Error (WAPE)"] == "66.5%"
     assert shown["Bias"] == "-66.5%"
-    assert any("Not enough history" in m.value for m in at.markdown)
+    assert any("Not enough history" in plain(m.value) for m in at.markdown)
     # the top deals table: A5 then N1
     top = next(d.value for d in at.dataframe if "swing" in d.value.columns)
     assert list(top["opportunity_id"]) == ["A5", "N1"]
@@ -100,7 +101,7 @@ def test_closed_month_shows_forecast_against_actual(loaded_db: Path) -> None:
     shown = metrics(at)
     assert shown["Forecast 2024-04"] == "6,700"  # from the 2024-03-25 export
     assert shown["Actual won"] == "20,000"
-    assert any("export of 25 Mar 2024" in c.value for c in at.caption)
+    assert any("export of 25 Mar 2024" in plain(c.value) for c in at.caption)
 
 
 def test_quarter_and_rollup_by_manager(loaded_db: Path) -> None:
@@ -124,6 +125,6 @@ def test_a_failing_section_is_one_friendly_sentence(
     at = open_forecast()
     assert not at.exception
     # the exception's text stays in the server log; the page shows a reference to it
-    assert any("Sorry" in e.value and "reference" in e.value for e in at.error)
-    assert not any("on fire" in e.value for e in at.error)
+    assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
+    assert not any("on fire" in plain(e.value) for e in at.error)
     assert metrics(at)["Forecast 2024-05"] == "8,600"  # the rest of the page still renders
