@@ -568,8 +568,8 @@ def pandas_backtest(f: Frames, n: int) -> pd.DataFrame:
     """The backtest table (period, method, forecast, actual) computed with pandas."""
     from analytics.forecast.backtest import (
         MAX_SNAPSHOT_AGE_DAYS,
-        completed_periods,
         backtest_window,
+        completed_periods,
         recommend,
         score_candidates,
         start_snapshot,

@@ -153,3 +153,43 @@ def test_demo_recommended_is_lowest_in_the_cli_table(demo_db: Path, kind: str) -
     assert "lowest error" in chosen[0]["reason"]
     assert f"WAPE {chosen[0]['wape']:.1%}" in chosen[0]["reason"]
     assert len({r["window"] for r in rows}) == 1
+
+
+def test_demo_page_and_cli_show_the_same_recommendation(
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Forecast page on the demo, default view: the words, the cards beside them and
+    the accuracy table agree with each other and with `backtest --summary --format json`."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.markup import plain
+
+    monkeypatch.setenv("SALES_DB", str(demo_db))
+    root = Path(__file__).resolve().parent.parent
+    at = AppTest.from_file(str(root / "dashboard.py"), default_timeout=120)
+    at.run()
+    at = at.switch_page("pages/forecast.py").run()
+    assert not at.exception and not at.error
+    kind = "quarter" if at.sidebar.selectbox(key="period").value[4:6] == "-Q" else "month"
+    out = io.StringIO()
+    argv = ["backtest", "--db", str(demo_db), "--kind", kind, "--summary", "--format", "json"]
+    args = build_parser().parse_args(argv)
+    assert args.func(args, out) == 0
+    cli = {r["label"]: r for r in json.loads(out.getvalue())}
+    chosen = next(r for r in cli.values() if r["recommended"])
+
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Error (WAPE)"] == f"{chosen['wape'] * 100:.1f}%"
+    assert shown["Bias"] == f"{chosen['bias'] * 100:+.1f}%"
+    assert shown["Mean accuracy"] == f"{chosen['mean_accuracy'] * 100:.1f}%"
+    words = next(plain(m.value) for m in at.markdown if "Recommended:" in plain(m.value))
+    assert chosen["reason"] in words and chosen["window"] in words
+    table = next(d.value for d in at.dataframe if "WAPE" in d.value.columns)
+    assert len(table) == len(cli)
+    for _, row in table.iterrows():
+        assert row["WAPE"] == (
+            "—" if cli[row["Method or blend"]]["wape"] is None
+            else f"{cli[row['Method or blend']]['wape'] * 100:.1f}%"
+        )  # fmt: skip
+    page_chosen = table[table["Recommended"] == "recommended"].iloc[0]
+    assert page_chosen["Method or blend"] == chosen["label"] and page_chosen["Rank"] == "1"
