@@ -180,12 +180,17 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         delta_arrow="off", border=True,
     )  # fmt: skip
     cols = st.columns(5)
+    note = result.open_pipeline_note
     cols[0].metric(
-        f"Open pipeline closing in {label}", _money(result.open_amount, currency),
+        f"Open pipeline closing in {label}",
+        "no data" if result.open_pipeline is None else _money(result.open_pipeline, currency),
         help=f"{result.open_deals} open deal(s) with a close date in {label}, priced in "
-        f"{md(currency)}. Not the Overview's Open pipeline, which counts every open deal.",
+        f"{md(currency)}. Not the Overview's Open pipeline, which counts every open deal."
+        + ("" if note is None else " " + md(note)),
         border=True,
     )  # fmt: skip
+    if note is not None:
+        st.caption(md(note))
     cov = result.coverage
     cols[1].metric(
         f"Coverage by pipeline closing in {label}", _ui.DASH if cov is None else f"{cov:.2f}x",

@@ -415,3 +415,42 @@ def test_report_forecast_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -
     assert rows[BEST_CASE]["forecast"] == pytest.approx(14000)
     assert rows[BEST_CASE]["accuracy"] == pytest.approx(0.7)  # 1 - 6000 / 20000
     assert rows[RECOMMENDED]["actual"] == APRIL_ACTUAL
+
+
+@pytest.mark.parametrize(
+    ("amounts", "expected", "note"),
+    [
+        # one open May deal without an amount on top of A5 8000 + N1 6000: the priced part
+        ([None], 14000, "1 of the 3 open deal(s) closing in the period have no amount"),
+        ([], 14000, None),  # nothing missing: whole, no note
+    ],
+)
+def test_open_pipeline_without_amounts_is_the_priced_part_with_a_count(
+    fresh: duckdb.DuckDBPyConnection, amounts: list, expected: float, note: str | None
+) -> None:
+    for i, amount in enumerate(amounts):
+        fresh.execute(
+            """
+            INSERT INTO opportunities (opportunity_id, owner, stage, amount, created_date,
+                close_date, is_closed, is_won, snapshot_date, import_id)
+            VALUES (?, 'Ann Lee', 'Demo', ?, DATE '2024-04-20', DATE '2024-05-20', false,
+                    false, ?, 0)
+            """,
+            [f"X{i}", amount, S3],
+        )
+    result = period_forecast(fresh, Scope(Period.parse("2024-05")))
+    assert result.open_pipeline == expected
+    assert result.open_unvalued == len(amounts)
+    if note is None:
+        assert result.open_pipeline_note is None
+    else:
+        assert note in (result.open_pipeline_note or "")
+
+
+def test_open_pipeline_with_no_priced_deal_is_no_data(fresh: duckdb.DuckDBPyConnection) -> None:
+    """Every open May deal without an amount: no data (not 0), and coverage undefined."""
+    fresh.execute("UPDATE opportunities SET amount = NULL WHERE NOT is_closed")
+    result = period_forecast(fresh, Scope(Period.parse("2024-05")))
+    assert result.open_deals == 2 and result.open_pipeline is None
+    assert result.coverage is None
+    assert "No data: none of the 2 open deal(s)" in (result.open_pipeline_note or "")

@@ -134,12 +134,43 @@ class PeriodForecast:
         return None if self.quota is None else self.quota - self.already_won
 
     @property
+    def open_unvalued(self) -> int:
+        """Open deals closing in the period without a value in the reporting currency
+        (no amount, or a currency without an exchange rate): not in `open_amount`."""
+        return 0 if self.inputs is None else self.inputs.open_unvalued
+
+    @property
+    def open_pipeline(self) -> float | None:
+        """Open pipeline closing in the period: the priced part; None (no data) when there
+        are open deals and none of them carries a usable amount. 0 only when there are no
+        open deals at all."""
+        if self.open_deals and self.open_unvalued >= self.open_deals:
+            return None
+        return self.open_amount
+
+    @property
+    def open_pipeline_note(self) -> str | None:
+        """Why the open pipeline is partial or missing, in words; None when it is whole."""
+        if not self.open_unvalued:
+            return None
+        if self.open_pipeline is None:
+            return (
+                f"No data: none of the {self.open_deals} open deal(s) closing in the period "
+                "has an amount in the reporting currency (blank amount or no exchange rate)."
+            )
+        return (
+            f"{self.open_unvalued} of the {self.open_deals} open deal(s) closing in the period "
+            "have no amount in the reporting currency (blank amount or no exchange rate): "
+            "the figure is the priced part."
+        )
+
+    @property
     def coverage(self) -> float | None:
         """Open pipeline expected in the period / what is still to book (KPI definition)."""
         remaining = self.to_go
-        if remaining is None or remaining <= 0:
+        if remaining is None or remaining <= 0 or self.open_pipeline is None:
             return None
-        return self.open_amount / remaining
+        return self.open_pipeline / remaining
 
     def top_deals(self, n: int = TOP_DEALS) -> pd.DataFrame:
         return top_movers(self.deals, n)
