@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import logging
+import os
 import shutil
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -51,7 +55,16 @@ from analytics.settings import (
 
 log = logging.getLogger(__name__)
 
-TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+TEMP_TABLES = (
+    "raw",
+    "staged_text",
+    "staged",
+    "stage_map",
+    "problems",
+    "warnings",
+    "valid",
+    "incoming",
+)
 CONFLICT_ATTEMPTS = 3  # an import colliding with a concurrent one on the same rows is re-run
 # kinds whose import replaces existing records by key (the event kinds only ever add)
 REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
@@ -180,17 +193,110 @@ def _rows_with_problems(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
 
 
-def _store_original(source: SourceFile, data_dir: Path) -> tuple[Path, bool]:
+COPY_CHUNK = 1 << 20
+# Seconds to pause after the first chunk of the kept copy: lets the crash test kill an
+# import in the middle of the copy every time. Unset (the default) means no pause.
+PARTIAL_MARK = ".partial-"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be synced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_dead_partials(folder: Path) -> None:
+    """Copies a killed import left half-written (`.<name>.partial-<pid>-<token>`).
+
+    Only those of a process that is gone: another import of the same bytes may be
+    copying right now.
+    """
+    for leftover in folder.glob(f".*{PARTIAL_MARK}*"):
+        pid_text = leftover.name.rsplit(PARTIAL_MARK, 1)[1].split("-", 1)[0]
+        if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
+            leftover.unlink(missing_ok=True)
+
+
+def _copy_verified(source: SourceFile, target: Path) -> None:
+    """Copy to a temporary name, fsync, check the sha256, then rename into place.
+
+    Why: a kill in the middle of a plain copy leaves a fragment under the final name,
+    which the next import of the same file would trust. The rename is atomic, so the
+    final name only ever holds the whole original.
+    """
+    tmp = target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    pause = float(os.environ.get("SALES_TEST_COPY_PAUSE") or 0)
+    digest = hashlib.sha256()
+    try:
+        with source.path.open("rb") as src, tmp.open("wb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                dst.write(chunk)
+                digest.update(chunk)
+                if pause:
+                    dst.flush()
+                    time.sleep(pause)
+                    pause = 0
+            dst.flush()
+            os.fsync(dst.fileno())
+        if digest.hexdigest() != source.sha256:
+            raise refuse(
+                source.name,
+                "the file changed while it was being imported (its sha256 no longer "
+                "matches); nothing was loaded, upload it again",
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _upload_folder(source: SourceFile, data_dir: Path) -> Path:
+    return data_dir / "uploads" / source.sha256[:2] / source.sha256
+
+
+def _store_original(source: SourceFile, folder: Path) -> Path:
+    """Keep the upload as <folder>/<its name>, whole and verified.
+
+    A copy already there is trusted only when its bytes hash to the upload's sha256;
+    a fragment (left by a kill during an older, in-place copy) is replaced.
+    """
     # the name comes from the user's browser: keep only its last part, never a path
     safe = PureWindowsPath(PurePosixPath(source.name).name).name.strip()
-    if safe in ("", ".", ".."):
+    if safe in ("", ".", "..") or PARTIAL_MARK in safe:
         safe = "upload"
-    target = data_dir / "uploads" / source.sha256[:2] / source.sha256 / safe
+    target = folder / safe
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_dead_partials(folder)
+    if target.is_file() and _file_sha256(target) == source.sha256:
+        return target
+    if target.exists() and not target.is_file():
+        raise refuse(source.name, "cannot keep the original: its place under uploads/ is taken")
     if target.exists():
-        return target, False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source.path, target)
-    return target, True
+        log.warning("kept copy %s does not match its sha256; replacing it", target)
+    _copy_verified(source, target)
+    return target
 
 
 def _write(
@@ -205,8 +311,8 @@ def _write(
     actor: str | None,
 ) -> tuple[int, LoadCounts, int, Path]:
     """The one transaction of an import; the kept original is removed again if it fails."""
-    created = False
-    stored: Path | None = None
+    folder = _upload_folder(source, data_dir)
+    created = not folder.exists()
     try:
         with transaction(con):
             import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
@@ -220,7 +326,7 @@ def _write(
                     "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
                     [import_id],
                 )
-            stored, created = _store_original(source, data_dir)
+            stored = _store_original(source, folder)
             con.execute(
                 """
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
@@ -253,8 +359,8 @@ def _write(
                 rows_rejected=rejected,
             )  # fmt: skip
     except BaseException:
-        if created and stored is not None:
-            shutil.rmtree(stored.parent, ignore_errors=True)
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
     return import_id, counts, rejected, stored
 
@@ -265,22 +371,40 @@ def _already_imported(
     """A clean earlier import of the same bytes; a partial one may be repeated (after
     Settings learn a stage, say)."""
     done = con.execute(
-        "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
+        "SELECT import_id, kind, finished_at, stored_path FROM imports WHERE sha256 = ? "
         "AND rows_rejected = 0 ORDER BY import_id LIMIT 1",
         [source.sha256],
     ).fetchone()
     if done is None:
         return None
-    return ImportResult(
-        name,
-        "duplicate",
-        kind=done[1],
-        import_id=done[0],
-        note=(
-            f"already imported (import #{done[0]}, {done[1]}, on "
-            f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
-        ),
+    note = (
+        f"already imported (import #{done[0]}, {done[1]}, on "
+        f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
     )
+    if _repair_kept_copy(source, done[3]):
+        note += "; its kept original was incomplete and has been replaced by this upload"
+    return ImportResult(name, "duplicate", kind=done[1], import_id=done[0], note=note)
+
+
+def _repair_kept_copy(source: SourceFile, stored_path: str | None) -> bool:
+    """Replace a kept original that is missing or does not hash to its import's sha256.
+
+    Why: an older version copied in place, so a kill mid-copy could leave a fragment that
+    the import row still points at; this upload holds the same bytes and can restore it.
+    """
+    if not stored_path:
+        return False
+    kept = Path(stored_path)
+    try:
+        if kept.is_file() and _file_sha256(kept) == source.sha256:
+            return False
+        if not kept.parent.is_dir() or (kept.exists() and not kept.is_file()):
+            return False  # the database was moved, or the place is not a file: leave it
+        _copy_verified(source, kept)
+    except (OSError, ImportRefused):
+        log.warning("could not repair the kept copy %s", kept, exc_info=True)
+        return False
+    return True
 
 
 def replaces_data(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
