@@ -23,6 +23,7 @@ import duckdb
 import streamlit as st
 
 from analytics.access import Access, may_open
+from analytics.markup import md
 from analytics.scope import (
     Period,
     PeriodKind,
@@ -128,7 +129,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
             team = region = None
             rep = access.rep
             options = scope_options(con, access=access)
-            st.caption(f"Your own figures: {rep}")
+            st.caption(f"Your own figures: {md(rep)}")
         else:
             fixed = access.team is not None
             team = st.selectbox(

@@ -19,6 +19,7 @@ import streamlit as st
 
 from analytics.exports import CSV_MIME, to_csv_bytes
 from analytics.funnel import Funnel, funnel, funnel_compare
+from analytics.markup import md, plot_text
 from analytics.report import data_version
 from analytics.scope import Period, Scope
 from pages import _ui
@@ -104,7 +105,7 @@ def funnel_chart(f: Funnel, measure: str) -> go.Figure:
     t = f.table
     fig = go.Figure(
         go.Funnel(
-            y=t["stage"],
+            y=t["stage"].map(plot_text),
             x=t[measure],
             textinfo="value+percent initial+percent previous",
             texttemplate=None,
@@ -125,7 +126,7 @@ def compare_chart(table: pd.DataFrame, measure: str, groups: list[str]) -> go.Fi
         block = table[table["group"] == group]
         fig.add_trace(
             go.Funnel(
-                name=str(group), y=block["stage"], x=block[measure],
+                name=plot_text(group), y=block["stage"].map(plot_text), x=block[measure],
                 textinfo="value+percent initial",
             )
         )  # fmt: skip
@@ -140,9 +141,9 @@ def _measure_text(measure: str) -> str:
 def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
     f = _funnel(str(_ui.db_path()), version, scope)
     if f.method == "current stage":
-        st.warning(f.method_note(), icon=":material/warning:")
+        st.warning(md(f.method_note()), icon=":material/warning:")
     else:
-        st.info(f.method_note(), icon=":material/info:")
+        st.info(md(f.method_note()), icon=":material/info:")
     if f.deals == 0:
         return
     t = f.table
@@ -233,7 +234,7 @@ def render() -> None:
     scope = _ui.current_scope()
     period = scope.period
     st.caption(
-        f"Scope: {scope.describe()}. Cohort: deals **created** from {period.start:%d %b %Y} "
+        f"Scope: {md(scope.describe())}. Cohort: deals **created** from {period.start:%d %b %Y} "
         f"to {period.end:%d %b %Y}, followed to their furthest stage so far. Amounts in "
         "the reporting currency."
     )

@@ -19,6 +19,7 @@ import streamlit as st
 
 from analytics.drilldown import data_version
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
+from analytics.markup import md, md_list
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables, share_of_reps_at_quota_by_period
 from analytics.scope import Period, Scope, data_as_of
@@ -271,7 +272,7 @@ def render() -> None:
     periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
     wanted = [*periods, period.same_last_year()]
     st.caption(
-        f"Scope: {scope.describe()} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
+        f"Scope: {md(scope.describe())} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
         f"Changes are against {period.previous().name} and against the same period last "
         f"year ({period.same_last_year().name}); the small charts show the last {count} "
         + (f"{period.kind}s, each over the same days." if period.is_to_date else f"{period.kind}s.")
@@ -302,8 +303,8 @@ def render() -> None:
     unpriced = int(_number(now.get("unpriced_deals")) or 0)
     if len(currencies) > 1 or any(c != reporting for c in currencies):
         st.warning(
-            f"Deals in this view use {', '.join(currencies)}: amounts are converted to "
-            f"{reporting} with the dated exchange rates"
+            f"Deals in this view use {md_list(currencies)}: amounts are converted to "
+            f"{md(reporting)} with the dated exchange rates"
             + (
                 f"; {unpriced:,} deal(s) have no rate and are left out of the sums "
                 "(counted under Unpriced deals), never as 0."

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.markup import md
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
     DEFAULT_MIN_WON_DEALS,
@@ -283,7 +284,7 @@ def render() -> None:
         version = data_version(cur)
         as_of = data_as_of(cur)
     st.caption(
-        f"Scope: {scope.describe()}. Stalled deals and follow-up gaps are about deals open "
+        f"Scope: {md(scope.describe())}. Stalled deals and follow-up gaps are about deals open "
         f"now (data as of {as_of or _ui.DASH}); slipped deals and the waterfall use the "
         "weekly exports of the period."
     )

@@ -25,6 +25,7 @@ from plotly.subplots import make_subplots
 
 from analytics import drilldown
 from analytics.exports import KPI_UNITS
+from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
 from analytics.quadrant import (
     DECLINING_LAGGARD,
@@ -264,6 +265,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                     int(r.closed_deals), _ui.money(_num(r.open_pipeline)),
                     _x_text(metric, r.x), _y_text(metric, r.y),
                     " (low sample)" if r.low_sample else "",
+                    plot_text(r.rep), plot_text(r.team_label), plot_text(r.quadrant),
                 ]
                 for r in part.itertuples()
             ]  # fmt: skip
@@ -272,7 +274,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                     x=part["x"] * scale,
                     y=part["y"] * scale,
                     mode="markers",
-                    name=team,
+                    name=plot_text(team),
                     legendgroup=team,
                     showlegend=bool(
                         not low or placed.loc[placed["team_label"] == team, "low_sample"].all()
@@ -286,8 +288,10 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                         "line": {"width": 2 if low else 1, "color": colours[team]},
                     },
                     hovertemplate=(
-                        "<b>%{customdata[0]}</b>%{customdata[10]}<br>%{customdata[1]} · "
-                        "%{customdata[2]}<br>"
+                        # customdata[0] is the raw name (a click opens that rep's
+                        # drill-down); the hover shows the escaped copies (11-13)
+                        "<b>%{customdata[11]}</b>%{customdata[10]}<br>%{customdata[12]} · "
+                        "%{customdata[13]}<br>"
                         f"{x_name}: %{{customdata[8]}} (change %{{customdata[9]}})<br>"
                         "Bookings: %{customdata[3]} · attainment %{customdata[4]}<br>"
                         "Win rate: %{customdata[5]} of %{customdata[6]} closed<br>"
@@ -308,8 +312,8 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     if focus is not None and focus in set(placed["rep"]):
         row = placed[placed["rep"] == focus].iloc[0]
         fig.add_annotation(
-            x=row["x"] * scale, y=row["y"] * scale, text=f"<b>{focus}</b>", showarrow=True,
-            arrowhead=2, ax=30, ay=-30, bgcolor="rgba(255,255,255,0.8)",
+            x=row["x"] * scale, y=row["y"] * scale, text=f"<b>{plot_text(focus)}</b>",
+            showarrow=True, arrowhead=2, ax=30, ay=-30, bgcolor="rgba(255,255,255,0.8)",
         )  # fmt: skip
     x_split, y_split = q.attrs["x_split"] * scale, q.attrs["y_split"] * scale
     x_range = _axis_range(placed["x"] * scale, x_split)
@@ -402,7 +406,7 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -
     if not unplaced.empty:
         st.caption(
             "Not placed: "
-            + "; ".join(f"{r.rep} ({r.note})" for r in unplaced.itertuples())
+            + "; ".join(f"{md(r.rep)} ({md(r.note)})" for r in unplaced.itertuples())
             + "."
         )  # fmt: skip
 
@@ -439,7 +443,7 @@ def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
 def _drilldown(
     cur: Any, scope: Scope, rep: str, q: pd.DataFrame, tables: KpiTablesFunction
 ) -> None:
-    st.header(f"Drill-down: {rep}")
+    st.header(f"Drill-down: {md(rep)}")
     row = q[q["rep"] == rep]
     history = drilldown.kpi_history(cur, scope, rep, tables=tables)
     figures = history.iloc[-1]  # this period: the same row as the leaderboard's
@@ -447,7 +451,7 @@ def _drilldown(
     low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
     team = row.iloc[0]["team"] if not row.empty else None
     st.caption(
-        f"{team or NO_TEAM} · {scope.period.label} · "
+        f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
     )  # fmt: skip
     cols = st.columns(5)
@@ -479,7 +483,8 @@ def _drilldown(
             st.caption(f"No activity logged in {scope.period.label}.")
         else:
             fig = px.bar(
-                mix, x="activities", y="activity_type", orientation="h", color="category",
+                plot_frame(mix), x="activities", y="activity_type", orientation="h",
+                color="category",
                 hover_data={"hours": True, "share": ":.1%"},
                 labels={"activity_type": "", "activities": "Activities", "category": ""},
             )  # fmt: skip
@@ -495,7 +500,9 @@ def _drilldown(
         if shown.empty:
             st.caption("No open deal and no deal closed in the period.")
         else:
-            fig = px.funnel(shown, x="reached", y="stage", hover_data=["open_now", "lost_after"])
+            fig = px.funnel(
+                plot_frame(shown), x="reached", y="stage", hover_data=["open_now", "lost_after"]
+            )
             fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
             st.plotly_chart(fig, config={"displayModeBar": False}, key="funnel_chart")
         st.caption(
@@ -552,7 +559,7 @@ def render() -> None:
         scope = _ui.current_scope().to_date(data_as_of(cur))
     peers = replace(scope, rep=None)
     st.caption(
-        f"Scope: {peers.describe()}; change is against {scope.period.previous().name}. "
+        f"Scope: {md(peers.describe())}; change is against {scope.period.previous().name}. "
         + ("The rep filter opens that rep's drill-down; the quadrant keeps the peers. "
            if scope.rep else "")
     )  # fmt: skip
