@@ -15,13 +15,25 @@ last tests show that the check does fail when a page skips the helper.
 from __future__ import annotations
 
 import ast
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import markup_db
 import pytest
 from markup_check import leaks, rendered_texts
-from markup_db import ACCOUNTS, ANN, CARA, EVE, HOSTILE, PASSWORD, PLAN, RAW_MARKERS
+from markup_db import (
+    ACCOUNTS,
+    ANN,
+    CARA,
+    EVE,
+    FILE_HOSTILE,
+    HOSTILE,
+    PASSWORD,
+    PLAN,
+    RAW_MARKERS,
+)
 from streamlit.testing.v1 import AppTest
 
 from analytics import db
@@ -242,3 +254,45 @@ def test_pages_link_only_through_the_helper() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+# --- the Data page: a file named with markup, loaded and refused -----------------------------
+
+
+def csv_text(*rows: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+def test_data_page_reports_a_hostile_file_name_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The result box starts with the file's name: it must read as typed, loaded or not."""
+    monkeypatch.setenv("SALES_DB", str(markup_db.build(tmp_path)))
+    at = open_as("ops", "data")
+    assert_clean(at, "data")
+    good = f"more {FILE_HOSTILE}.csv"
+    reps = csv_text(
+        ["rep", "manager", "team", "region", "role", "level", "hire_date", "active"],
+        [markup_db.h("Zed"), "M", markup_db.WEST, "X", "AE", "junior", "2024-01-01", "TRUE"],
+    )
+    at.file_uploader(key="uploads").set_value((good, reps.encode(), "text/csv")).run()
+    assert not leaks(at, RAW_MARKERS, HTML_MARKERS)
+    at.button(key="import").click().run()
+    assert_clean(at, "data after a good import")
+    assert not leaks(at, RAW_MARKERS, HTML_MARKERS)
+    loaded = [plain(s.value) for s in at.success]
+    assert any(text.startswith(f"{good}: loaded") for text in loaded), loaded
+
+    bad = f"bad {FILE_HOSTILE}.csv"
+    deals = csv_text(
+        ["opportunity_id", "owner", "stage", "amount", "close_date"],
+        ["X-1", ANN, "Closed Won", HOSTILE, "2024-05-01"],
+    )
+    at.file_uploader(key="uploads").set_value((bad, deals.encode(), "text/csv")).run()
+    at.button(key="import").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not leaks(at, RAW_MARKERS, HTML_MARKERS)
+    refused = [plain(e.value) for e in at.error]
+    assert any(text.startswith(f"{bad}: refused") for text in refused), refused
