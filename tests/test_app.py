@@ -76,8 +76,12 @@ def test_empty_database_starts_and_points_to_data(app_db: Path) -> None:
 def test_overview_shows_hand_computed_bookings(loaded_db: Path) -> None:
     at = start()
     assert_clean(at)
-    # Default: the latest period with a closed deal, by month -> 2024-07 (O-005 lost).
-    assert at.sidebar.selectbox(key="period").value == "2024-07"
+    # Default: the newest month that was over on the data's date (exported 2024-07-15).
+    assert at.sidebar.selectbox(key="period").value == "2024-06"
+    at.sidebar.selectbox(key="period").set_value("2024-07").run()
+    assert_clean(at)
+    assert any("shown to date (1–15 Jul)" in c.value for c in at.sidebar.caption)
+    assert any("2024-07 to date (1–15 Jul)" in plain(c.value) for c in at.caption)
 
     at.sidebar.selectbox(key="kind").set_value("Quarter").run()
     at.sidebar.selectbox(key="period").set_value("2024-Q2").run()

@@ -38,7 +38,7 @@ def loaded_db(app_db: Path) -> Path:
 def open_forecast(query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.query_params.update(query or {})
-    at.run()
+    # straight to the page, as a bookmark of /forecast opens it (on the live period)
     return at.switch_page("pages/forecast.py").run()
 
 
