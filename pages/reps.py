@@ -44,7 +44,7 @@ from analytics.quadrant import (
     quadrant_window,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.scope import Period, Scope
+from analytics.scope import Period, Scope, data_as_of
 from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
@@ -553,10 +553,12 @@ def render() -> None:
     if _ui.database_is_empty():
         _ui.show_empty_database_hint()
         return
-    scope = _ui.current_scope()
+    with _ui.cursor() as cur:
+        # a period not over on the data's date is shown to date, against the same days
+        scope = _ui.current_scope().to_date(data_as_of(cur))
     peers = replace(scope, rep=None)
     st.caption(
-        f"Scope: {md(peers.describe())}; change is against {scope.period.previous().label}. "
+        f"Scope: {md(peers.describe())}; change is against {scope.period.previous().name}. "
         + ("The rep filter opens that rep's drill-down; the quadrant keeps the peers. "
            if scope.rep else "")
     )  # fmt: skip
