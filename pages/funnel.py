@@ -150,7 +150,7 @@ def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
     won, first = int(t["reached"].iloc[-1]), int(t["reached"].iloc[0])
     boxes = st.columns(4)
     boxes[0].metric("Deals created", f"{f.deals:,}")
-    boxes[1].metric("Won so far", f"{won:,}")
+    boxes[1].metric("Won deals so far", f"{won:,}")
     boxes[2].metric("Created → won", _ui.percent(won / first if first else None))
     boxes[3].metric("Still open", f"{int(t['open'].sum()):,}")
 
