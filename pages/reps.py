@@ -245,8 +245,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     share = (pipeline / biggest) if biggest > 0 else pipeline * 0.0
     diameter = MIN_MARKER + (MAX_MARKER - MIN_MARKER) * share.pow(0.5)
     teams = sorted(placed["team_label"].unique())
-    palette = px.colors.qualitative.Plotly
-    colours = {team: palette[i % len(palette)] for i, team in enumerate(teams)}
+    colours = _ui.team_colours(teams)
     x_name = X_METRICS[metric]
     attainment = metric == "quota_attainment"
     # Attainment is drawn in percent (x) and percentage points (y): "+12 pp" reads better
@@ -496,7 +495,7 @@ def _drilldown(
     with right:
         st.subheader("Funnel of these deals")
         funnel = drilldown.deal_funnel(cur, scope, rep)
-        shown = funnel[funnel["reached"] > 0]
+        shown = drilldown.chart_rows(funnel)
         if shown.empty:
             st.caption("No open deal and no deal closed in the period.")
         else:
