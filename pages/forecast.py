@@ -156,10 +156,13 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         f"{label} is not over: live forecast from the data as of "
         f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
+    empty = result.no_basis
     cols = st.columns(4)
     cols[0].metric(
-        f"Forecast {label}", _money(result.recommended, currency),
-        help=f"Recommended method: {md(rec.label)}. {md(rec.reason)}", border=True,
+        f"Forecast {label}",
+        "no data" if empty else _money(result.recommended, currency),
+        help=md(empty) if empty else f"Recommended method: {md(rec.label)}. {md(rec.reason)}",
+        border=True,
     )  # fmt: skip
     cols[1].metric(
         "Won so far", _money(result.already_won, currency),
@@ -171,7 +174,7 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         + ("" if result.quota is not None else ". No quota covers this scope and period."),
         border=True,
     )  # fmt: skip
-    gap = result.gap_to_quota
+    gap = None if empty else result.gap_to_quota
     cols[3].metric(
         "Gap to quota", _money(gap, currency),
         help="Quota - forecast: positive means the forecast falls short of quota",
@@ -207,6 +210,8 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         ("Reps' call: all categories", rng.pipeline if rng else None,
          "Best case + deals in the Pipeline category (Omitted left out)"),
     )  # fmt: skip
+    if empty:
+        st.caption(md(empty))
     for col, (name, value, why) in zip(st.columns(3), calls, strict=True):
         if rng is None:
             why += ". No data: no forecast calls and no forecast category on these deals."
@@ -269,7 +274,8 @@ def show_recommended(past: Backtest, currency: str) -> None:
         if past.no_data:
             st.caption(md(past.no_data))
         if not rec.periods:
-            st.caption(f"No track record for {md(rec.label)}: no data over {md(where)}.")
+            if rec.window:
+                st.caption(f"No track record for {md(rec.label)} over {md(where)}.")
             return
         st.caption(
             f"Track record of {md(rec.label)}: its own forecasts, made at the start of each "
