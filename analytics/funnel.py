@@ -4,14 +4,17 @@ Why a module of its own: managers read the funnel to see where deals stall and r
 waste (domain brief), so every number on it has to follow one written rule, the same on
 the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
 
-* **Steps** are the configured stage list's open stages in their order, then the won
-  stage. Lost is an outcome, not a step.
+* **Steps** are the open stages of the configured list that deals in scope were ever
+  seen at (stage history or current stage), in the list's order, then the won stage.
+  Stages no deal used are hidden and named in a note (drawn, they would show a made-up
+  100% conversion). Won and lost are outcomes: lost is never a step. Funnels compared
+  side by side share the union of their used stages.
 * **Cohort**: the deals in scope *created* in the period (`created_date`); a deal without
   a created date is in no cohort (counted in `Funnel.undated`).
 * **Furthest stage**: a won deal reached every step. Any other deal reached the furthest
   step it was ever seen at, in its stage history (`opportunity_stage_history`, origin
-  'history' or 'snapshot') or as its current stage, capped at the last open stage (a deal
-  marked won and later lost or reopened did not end won). Skipped stages: a deal seen at
+  'history' or 'snapshot') or as its current stage, capped at the last step before won (a
+  deal marked won and later lost or reopened did not end won). Skipped stages: a deal seen at
   step k reached every step before k. Backward moves: the furthest step counts; moving
   back never un-reaches a step.
 * **Method**: a deal is placed "from history" when it has a CRM stage-history row (origin
@@ -20,9 +23,10 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   a deal in step k reached steps <= k). A single snapshot row only repeats the current
   stage, so it counts as the current stage. The result says which method it used:
   history, current stage, or mixed (with both counts).
-* A lost deal whose stage is unknown (no history and its current stage is the lost one,
-  or a stage no longer in the list) reached the first step only and dropped out there;
-  it is counted apart (`Funnel.stage_unknown`) so the page can say so.
+* **Stage unknown**: a deal not won that was never seen at an open stage (no history and
+  its current stage is the lost one, or a stage no longer in the list) is at no step: it
+  is in the cohort's count but not "dropped at the first step" (`Funnel.stage_unknown`,
+  and how many of them are lost).
 * **Dropped** at a step: lost deals whose furthest step is that step. **Open** at a step:
   deals still open whose furthest step is that step (shown apart: they may still
   advance). So reached(k) = reached(k+1) + dropped(k) + open(k) for every open step.
@@ -763,5 +767,6 @@ def report_funnel(
         table["deals"] = f.deals
         table["from_history"] = f.from_history
         table["from_current_stage"] = f.from_current_stage
+        table["stage_unknown"] = f.stage_unknown
         return table
     return funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
