@@ -209,7 +209,7 @@ def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
     won = int(t["reached"].iloc[-1])
     boxes = st.columns(5 if f.stage_unknown else 4)
     boxes[0].metric("Deals created", f"{f.deals:,}")
-    boxes[1].metric("Won so far", f"{won:,}")
+    boxes[1].metric("Won deals so far", f"{won:,}")
     boxes[2].metric(
         "Created → won", _ui.percent(won / f.deals),
         help="Won deals / deals created in the period (stage-unknown deals included)",

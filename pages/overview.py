@@ -54,10 +54,11 @@ CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
         "",
         (
             Card("Average deal size", "avg_deal_size"),
-            Card("Open pipeline", "open_pipeline"),
+            Card("Open pipeline, all open deals", "open_pipeline"),
             Card("Weighted pipeline", "weighted_pipeline"),
             Card("Open deals", "open_deals"),
-            Card("Pipeline coverage", "pipeline_coverage"),
+            # labelled with its base, the period it closes in (see _card)
+            Card("Coverage by pipeline closing in", "pipeline_coverage"),
         ),
     ),
     (
@@ -204,9 +205,13 @@ def _card(
     now = _number(rows[current.label].get(column))
     help_text = card.help or KPI_COLUMNS.get(column)
     container = box.container(border=True)
+    label = card.label
+    if column == "pipeline_coverage":
+        # coverage is about the whole period (what is left to book in it), even to date
+        label = f"{card.label} {current.whole().label}"
     if column in NOW_ONLY:
         container.metric(
-            card.label, show_value(column, now),
+            label, show_value(column, now),
             help=f"{help_text}. About the deals open now: no past value to compare.",
         )  # fmt: skip
         container.caption("Open now: no past value to compare.")
@@ -285,6 +290,13 @@ def render() -> None:
         reporting = load_reporting_currency(cur)
         version = data_version(cur)
     rows = company_rows(str(_ui.db_path()), version, scope, tuple(dict.fromkeys(wanted)))
+    if period.is_to_date:
+        # Coverage compares the pipeline closing in the rest of the period with the quota
+        # still to book: the whole period's figure, as the Forecast page shows it.
+        whole = company_rows(str(_ui.db_path()), version, scope.with_period(period.whole()),
+                             (period.whole(),))[period.label]  # fmt: skip
+        rows[period.label] = {**rows[period.label], "pipeline_coverage": whole.get(
+            "pipeline_coverage")}  # fmt: skip
     now = rows[period.label]
 
     for title, cards in CARD_ROWS:

@@ -229,7 +229,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
     with _ui.cursor() as cur:
         currency = load_reporting_currency(cur)
     st.caption(
-        f"Pipeline closing in {scope.period.label} (open deals with a close date "
+        f"Open pipeline closing in {scope.period.label} (open deals with a close date "
         f"{scope.period.start} to {scope.period.end}), as known on {w.start_date} and on "
         f"{w.end_date}, in the reporting currency at the {w.end_date} rates. Each deal "
         "falls in one bar; the bars add up to the ending pipeline exactly, and the rounded "

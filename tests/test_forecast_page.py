@@ -167,3 +167,29 @@ def test_a_failing_section_is_one_friendly_sentence(
     assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
     assert not any("on fire" in plain(e.value) for e in at.error)
     assert metrics(at)["Forecast 2024-05"] == "8,600 USD"  # the rest of the page still renders
+
+
+def test_finished_month_page_and_cli_report_carry_the_same_numbers(loaded_db: Path) -> None:
+    """`report forecast --period 2024-04 --format json` and the page's forecast-vs-actual
+    table: the same forecast, actual and error for every method."""
+    import io
+    import json
+
+    from analytics.cli import build_parser
+
+    at = open_forecast({"kind": "Month", "period": "2024-04"})
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "Error (forecast - actual)" in d.value.columns)
+    page = table.set_index("Method")
+    out = io.StringIO()
+    argv = ["report", "forecast", "--db", str(loaded_db), "--period", "2024-04", "--format", "json"]
+    args = build_parser().parse_args(argv)
+    assert args.func(args, out) == 0
+    rows = json.loads(out.getvalue())
+    assert len(rows) == len(page) == 6
+    for row in rows:
+        shown = page.loc[row["label"]]
+        assert shown["Forecast"] == f"{row['forecast']:,.0f} USD"
+        assert shown["Actual"] == f"{row['actual']:,.0f} USD"
+        assert shown["Error (forecast - actual)"] == f"{row['error']:+,.0f} USD"
+        assert shown["Accuracy"] == f"{row['accuracy'] * 100:.1f}%"

@@ -139,7 +139,7 @@ def test_funnel_page_shows_the_hand_computed_funnel(funnel_db: Path) -> None:
     assert len(at.get("plotly_chart")) == 2  # the funnel and the comparison
     assert len(downloads(at)) == 2
     assert [(m.label, m.value) for m in at.metric] == [
-        ("Deals created", "11"), ("Won so far", "3"), ("Created → won", "27.3%"),
+        ("Deals created", "11"), ("Won deals so far", "3"), ("Created → won", "27.3%"),
         ("Still open", "4"), ("Stage unknown", "1"),
     ]  # fmt: skip
     assert_readable(at)
