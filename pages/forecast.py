@@ -176,9 +176,12 @@ def show_live(result: PeriodForecast, currency: str) -> None:
     )  # fmt: skip
     gap = None if empty else result.gap_to_quota
     cols[3].metric(
-        "Gap to quota", _money(gap, currency),
-        help="Quota - forecast: positive means the forecast falls short of quota",
-        delta="short" if gap is not None and gap > 0 else ("covered" if gap is not None else None),
+        "Gap to quota", _money(None if gap is None else abs(gap), currency),
+        help="Quota - forecast: how far the forecast falls short of quota ('short'), or "
+        "how far it is above ('above quota')",
+        delta=None if gap is None else (
+            "short" if gap > 0 else ("above quota" if gap < 0 else "on quota")
+        ),
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip

@@ -217,3 +217,30 @@ def test_funnel_page_on_the_four_stage_crm(tmp_path: Path, monkeypatch: pytest.M
     assert [t["name"] for t in compare_chart["data"]] == ["North", "South"]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Deals created"] == "10" and metrics["Stage unknown"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("roster", "team", "index"),
+    [
+        (["West", "East", "North"], "East", 0),  # rank in the sorted roster, not chart order
+        (["West", "East", "North"], "North", 1),
+        (["West", "East", "North", None, " "], "West", 2),  # blanks are no team
+        (["East", "East"], "East", 0),
+    ],
+)
+def test_team_colour_is_its_rank_in_the_roster(roster: list, team: str, index: int) -> None:
+    from analytics.colours import NO_TEAM, NO_TEAM_COLOUR, TEAM_PALETTE, colour_of, team_colours
+
+    colours = team_colours(roster)
+    assert colour_of(colours, team) == TEAM_PALETTE[index]
+    assert colour_of(colours, NO_TEAM) == colour_of(colours, None) == NO_TEAM_COLOUR
+    assert colour_of(colours, "Not on the roster") == NO_TEAM_COLOUR
+
+
+def test_roster_colours_ignore_the_scope(crm: duckdb.DuckDBPyConnection) -> None:
+    """North, South from the roster table: the same whichever team a chart shows."""
+    from analytics.colours import TEAM_PALETTE, roster_team_colours
+
+    assert roster_team_colours(crm) == {
+        "North": TEAM_PALETTE[0], "South": TEAM_PALETTE[1], "(no team)": "#9E9E9E",
+    }  # fmt: skip
