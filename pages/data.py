@@ -33,6 +33,7 @@ from analytics.ingest import (
     Preview,
     import_file,
     import_history,
+    import_warnings,
     preview_file,
 )
 from analytics.markup import md, md_list
@@ -276,6 +277,17 @@ def show_history() -> pd.DataFrame:
     return history
 
 
+def show_warnings() -> None:
+    """Rows that loaded but look unlikely: listed until the import is rolled back."""
+    with _ui.cursor() as cur:
+        warnings = import_warnings(cur)
+    if warnings.empty:
+        return
+    with st.expander(f"Rows loaded with a warning ({len(warnings):,})"):
+        st.caption("These rows loaded; check them in the CRM and re-export if they are wrong.")
+        st.dataframe(warnings, hide_index=True)
+
+
 def limits_help(limits: UploadLimits) -> str:
     page_mb = int(st.get_option("server.maxUploadSize"))
     return (
@@ -412,6 +424,7 @@ def render() -> None:
     if st.session_state.get(RESULTS_KEY):
         show_results(st.session_state[RESULTS_KEY])
     history = show_history()
+    show_warnings()
     show_rollback(history)
     show_backups()
 
