@@ -28,6 +28,7 @@ from analytics.commissions.plans import (
     rules_to_rows,
     save_plan,
 )
+from analytics.markup import md
 from analytics.scope import Period
 from pages import _auth, _editing
 
@@ -52,7 +53,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
     )  # fmt: skip
     st.dataframe(listing, hide_index=True, key="com:plan_versions")
     latest = max(versions, key=lambda v: (v.effective_from, v.version))
-    st.subheader(f"Edit: a new version based on {latest.label()}")
+    st.subheader(f"Edit: a new version based on {md(latest.label())}")
     st.caption(
         "One row per role and level (`*` = any). Rates are fractions (0.10 = 10%). Tiers: "
         "`attainment:rate` pairs, e.g. `0:0.08; 1:0.12` (from 100% of quota, 12%); "
@@ -99,7 +100,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
             except (ValueError, UnicodeDecodeError) as exc:
                 _editing.problems("plan file", [str(exc)])
             else:
-                st.write(f"{plan.name}: {len(plan.rules)} rules.")
+                st.write(f"{md(plan.name)}: {len(plan.rules)} rules.")
                 if st.button("Save the uploaded plan", key="com:plan_upload_save"):
                     _save(cur, plan, effective, note, "plan file")
     data_tables(cur)

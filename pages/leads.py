@@ -20,6 +20,7 @@ import plotly.express as px
 import streamlit as st
 
 from analytics import leads
+from analytics.markup import md
 from analytics.scope import Scope
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 from pages import _ui
@@ -59,7 +60,7 @@ def _leads_count(cur: Any) -> int:
 
 
 def _scoring_summary(scoring: LeadScoring) -> str:
-    rules = ", ".join(f"{r.event_type} {r.points:+g}" for r in scoring.rules)
+    rules = ", ".join(f"{md(r.event_type)} {r.points:+g}" for r in scoring.rules)
     decay = (
         "no decay"
         if scoring.half_life_days is None
@@ -234,7 +235,7 @@ def _bant(scope: Scope) -> None:
         summary = leads.bant_summary(cur, scope)
     if not summary.available:
         if summary.columns:  # the data has BANT fields, just not on this period's deals
-            st.info(summary.message[0].upper() + summary.message[1:] + ".")
+            st.info(md(summary.message[0].upper() + summary.message[1:] + "."))
         else:
             st.info(
                 "No BANT fields in the data: no imported opportunity export had budget, "
@@ -243,7 +244,7 @@ def _bant(scope: Scope) -> None:
                 "Timing (or Salesforce's Budget_Confirmed__c) to fill it."
             )
         return
-    st.caption(summary.message[0].upper() + summary.message[1:] + ".")
+    st.caption(md(summary.message[0].upper() + summary.message[1:] + "."))
     fields = summary.by_field
     cols = st.columns(max(len(fields), 1))
     for col, row in zip(cols, fields.to_dict("records"), strict=False):
@@ -290,7 +291,7 @@ def render() -> None:
             "No leads in the database yet. Upload a leads export (and its lead events) on "
             "the **Data** page."
         )
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+        _ui.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
         return
     scope = _ui.current_scope()
     as_of = st.date_input(
@@ -302,13 +303,14 @@ def render() -> None:
         "Default: the period's last day, or today if that is earlier.",
     )
     day = as_of if isinstance(as_of, date) else leads.default_as_of(scope.period)
-    st.caption(f"Scope: {scope.describe()}. " + _scoring_summary(scoring))
+    st.caption(f"Scope: {md(scope.describe())}. " + _scoring_summary(scoring))
     if not unknown.empty:
         listed = ", ".join(
-            f"{t} ({n:,})" for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
+            f"{md(t)} ({n:,})"
+            for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
         )
         st.caption(f"Event types without a rule (they score 0): {listed}.")
-    st.page_link("pages/settings.py", label="Edit the scoring rules", icon=":material/tune:")
+    _ui.page_link("pages/settings.py", label="Edit the scoring rules", icon=":material/tune:")
 
     _handoff(scope, day, scoring)
     _calibration(scope, day, scoring)

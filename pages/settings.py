@@ -25,6 +25,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import audit
+from analytics.markup import md
 from analytics.scope import Period, load_fiscal_start_month, save_fiscal_start_month
 from analytics.scoring import (
     LeadScoring,
@@ -264,7 +265,7 @@ def _scoring_section() -> None:
     )  # fmt: skip
     if not unknown.empty:
         listed = ", ".join(
-            f"{t} ({n:,} events)"
+            f"{md(t)} ({n:,} events)"
             for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
         )
         st.caption(f"In the data but without a rule (they score 0): {listed}.")

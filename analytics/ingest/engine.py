@@ -55,7 +55,16 @@ from analytics.settings import (
 
 log = logging.getLogger(__name__)
 
-TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+TEMP_TABLES = (
+    "raw",
+    "staged_text",
+    "staged",
+    "stage_map",
+    "problems",
+    "warnings",
+    "valid",
+    "incoming",
+)
 CONFLICT_ATTEMPTS = 3  # an import colliding with a concurrent one on the same rows is re-run
 # kinds whose import replaces existing records by key (the event kinds only ever add)
 REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
@@ -82,6 +91,8 @@ class ImportResult:
     rows_unchanged: int = 0
     rows_not_in_file: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # loaded rows that look unlikely
+    rows_warned: int = 0
     problem_totals: dict[str, int] = field(default_factory=dict)
     stored_path: str | None = None
     as_of: date | None = None
@@ -126,6 +137,14 @@ class ImportResult:
                 "  The database as it was before this import is backed up as "
                 f"backups/{Path(self.backup_path).name}."
             )
+        if self.rows_warned and self.status in ("loaded", "partial"):
+            lines.append(
+                f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
+                f"{'it' if self.rows_warned == 1 else 'them'} in the CRM):"
+            )
+            lines += ["  " + p.describe() for p in self.warnings]
+            if self.rows_warned > len({p.line for p in self.warnings}):
+                lines.append("  ... the Data page lists them all.")
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -363,7 +382,7 @@ def _write(
     data_dir: Path,
     started: datetime,
     actor: str | None,
-) -> tuple[int, LoadCounts, int, Path]:
+) -> tuple[int, LoadCounts, int, int, Path]:
     """The one transaction of an import; the kept original is removed again if it fails."""
     folder = _upload_folder(source, data_dir)
     created = not folder.exists()
@@ -375,6 +394,16 @@ def _write(
             # that changes no count or newest import id.
             refresh_derived(con, force=det.kind.name in DERIVED_SOURCES)
             rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
+            # warnings of loaded rows only: a rejected row is in quarantine with its problem
+            con.execute(
+                "INSERT INTO import_warnings SELECT ?, line, col, value, warning FROM warnings "
+                "WHERE line NOT IN (SELECT line FROM problems)",
+                [import_id],
+            )
+            warned = con.execute(
+                "SELECT count(DISTINCT line) FROM import_warnings WHERE import_id = ?",
+                [import_id],
+            ).fetchone()[0]
             if rejected:
                 con.execute(
                     "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
@@ -385,8 +414,9 @@ def _write(
                 """
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
                     source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
-                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at,
+                    rows_warned)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     import_id,
@@ -405,6 +435,7 @@ def _write(
                     counts.updated,
                     started,
                     datetime.now(),
+                    warned,
                 ],
             )
             audit.record(
@@ -416,7 +447,7 @@ def _write(
         if created:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return import_id, counts, rejected, stored
+    return import_id, counts, rejected, warned, stored
 
 
 def _already_imported(
@@ -547,6 +578,7 @@ def import_file(
             rows_read=rows_read,
             problems=staged.problems,
             problem_totals=staged.problem_totals,
+            warnings=staged.warnings,
         )
         if staged.deleted:
             result.note = (
@@ -579,7 +611,7 @@ def import_file(
                 result.backup_path = str(made) if made else None
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
-                    import_id, counts, rejected, stored = _write(
+                    import_id, counts, rejected, warned, stored = _write(
                         con, source, det, staged, rows_read, as_of, data_dir, started, actor
                     )
                     break
@@ -595,6 +627,7 @@ def import_file(
         result.import_id = import_id
         result.rows_loaded = counts.loaded
         result.rows_rejected = rejected
+        result.rows_warned = warned
         result.rows_inserted = counts.inserted
         result.rows_updated = counts.updated
         result.rows_unchanged = counts.unchanged
