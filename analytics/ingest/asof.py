@@ -44,6 +44,7 @@ CONTENT_DATES: dict[str, tuple[str, ...]] = {
 
 
 CREATED = ("created_date", "created_at")
+CONTRADICTING = ("created_date", "close_date", "created_at", "converted_at")
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def _check_contradiction(
     as_of: AsOf,
     where: str,
 ) -> None:
-    exprs = _content_exprs(staged)
+    # only what cannot be planned ahead: activities and events may be scheduled later
+    exprs = [(f, sql) for f, sql in _content_exprs(staged) if f in CONTRADICTING]
     if as_of.source == "column":
         # a last-modified column: Salesforce lets a won deal carry a future close date, so
         # only a record created after its own latest change is impossible

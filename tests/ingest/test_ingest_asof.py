@@ -186,3 +186,13 @@ def test_the_command_line_states_the_date_and_its_source(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "As of 2024-03-20 (from the file name)." in proc.stdout
+
+
+def test_activities_scheduled_after_the_date_are_no_contradiction(run_import, con, tmp_path):
+    text = (
+        "owner,activity type,started at\nAnn,Call,2024-03-01 10:00\nAnn,Meeting,2024-04-02 09:00\n"
+    )
+
+    result = run_import(write(tmp_path, "activities.csv", text), as_of=date(2024, 3, 15))
+
+    assert result.status == "loaded", result.message
