@@ -51,7 +51,16 @@ from analytics.settings import (
 
 log = logging.getLogger(__name__)
 
-TEMP_TABLES = ("raw", "staged_text", "staged", "stage_map", "problems", "valid", "incoming")
+TEMP_TABLES = (
+    "raw",
+    "read_flags",
+    "staged_text",
+    "staged",
+    "stage_map",
+    "problems",
+    "valid",
+    "incoming",
+)
 CONFLICT_ATTEMPTS = 3  # an import colliding with a concurrent one on the same rows is re-run
 # kinds whose import replaces existing records by key (the event kinds only ever add)
 REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
@@ -356,7 +365,15 @@ def import_file(
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
         staged = stage_rows(
-            con, name, det, source.headers, load_stages(con), order, source.numeric_columns
+            con,
+            name,
+            det,
+            source.headers,
+            load_stages(con),
+            order,
+            source.numeric_columns,
+            raw_headers=source.raw_headers,
+            short_rows=source.format == "csv",
         )
         result = ImportResult(
             name,
@@ -367,11 +384,13 @@ def import_file(
             problems=staged.problems,
             problem_totals=staged.problem_totals,
         )
+        notes = list(staged.notes)
         if staged.deleted:
-            result.note = (
+            notes.append(
                 f"{plural(staged.deleted, 'deal')} marked deleted in the CRM skipped "
                 "(not counted as lost)"
             )
+        result.note = "; ".join(notes)
         if staged.problem_count and not keep_valid:
             result.status = "refused"
             return result
