@@ -196,7 +196,7 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
             + ". Pick their columns above, or the import will be refused."
         )  # fmt: skip
     with st.expander("First rows as read"):
-        st.dataframe(preview.sample.head(10), hide_index=True)
+        st.dataframe(preview.sample.head(10), hide_index=True, placeholder=_ui.DASH)
     _save_mapping_form(Mapping(kind=preview.kind, columns=chosen, date_order=date_order), key)
     return {
         "path": path,
@@ -263,6 +263,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         st.dataframe(
             pd.DataFrame(problems, columns=["file", "line", "column", "value", "problem"]),
             hide_index=True,
+            placeholder=_ui.DASH,
         )
 
 
@@ -273,7 +274,7 @@ def show_history() -> pd.DataFrame:
     if history.empty:
         st.caption("Nothing imported yet.")
     else:
-        st.dataframe(history, hide_index=True)
+        st.dataframe(history, hide_index=True, placeholder=_ui.DASH)
     return history
 
 
@@ -285,7 +286,7 @@ def show_warnings() -> None:
         return
     with st.expander(f"Rows loaded with a warning ({len(warnings):,})"):
         st.caption("These rows loaded; check them in the CRM and re-export if they are wrong.")
-        st.dataframe(warnings, hide_index=True)
+        st.dataframe(warnings, hide_index=True, placeholder=_ui.DASH)
 
 
 def limits_help(limits: UploadLimits) -> str:
@@ -380,7 +381,7 @@ def show_backups() -> None:
                 "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
             }
         )
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frame, hide_index=True, placeholder=_ui.DASH)
 
 
 def render() -> None:
