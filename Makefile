@@ -36,7 +36,7 @@ run: $(VENV)/.installed $(DB)
 	SALES_DB=$(DB) $(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
 test: $(VENV)/.installed-dev browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --durations=10
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

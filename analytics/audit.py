@@ -19,6 +19,7 @@ import pandas as pd
 # The actions recorded; `detail` says what exactly (file, rows, version, month, ...).
 ACTIONS: tuple[str, ...] = (
     "sign_in",
+    "sign_in_attempt",
     "sign_in_failed",
     "sign_out",
     "upload",

@@ -245,6 +245,12 @@ def restore(backup_path: Path | str, db_path: Path | str) -> Path | None:
         raise BackupError(f"there is no backup file at {source}")
     if source == db_path:
         raise BackupError("the backup and the database are the same file")
+    problem = not_a_duckdb_file(source)
+    if problem:
+        raise BackupError(
+            f"{source} is not a usable backup: {problem}. A backup is a DuckDB file written "
+            "by `python -m analytics backup` (or before each import, under backups/)"
+        )
     db_path.parent.mkdir(parents=True, exist_ok=True)
     fresh = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
@@ -261,6 +267,29 @@ def restore(backup_path: Path | str, db_path: Path | str) -> Path | None:
         fresh.unlink(missing_ok=True)
         _wal(fresh).unlink(missing_ok=True)
     return saved
+
+
+# Bytes 8-11 of every DuckDB database file (the first 8 are a checksum).
+DUCKDB_MAGIC = b"DUCK"
+
+
+def not_a_duckdb_file(path: Path) -> str | None:
+    """Why `path` cannot be a DuckDB database, in words; None when its header says it is.
+
+    Why look before DuckDB does: ATTACH of a CSV guesses a different reader and answers
+    with a catalog error about in-memory databases, which tells ops nothing.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head:
+        return "the file is empty"
+    if head[8:12] == DUCKDB_MAGIC:
+        return None
+    if head.startswith(b"PK"):
+        return "it is a zip archive (an .xlsx workbook?), not a DuckDB database"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" not in head:
+        return "it is a text file (a CSV export?), not a DuckDB database"
+    return "it is not a DuckDB database file"
 
 
 def _build_from_backup(source: Path, fresh: Path) -> None:
@@ -384,8 +413,9 @@ def rollback_import(
       the rows carrying its import_id are deleted, which is exact only when the import
       replaced nothing (imports.rows_updated = 0): no earlier import held any of its keys.
 
-    Then its quarantine rows and its `imports` row go; nothing else is written (the
-    original file stays under uploads/, content-addressed, and is reused if uploaded again).
+    Then its quarantine rows, its warnings (import_warnings) and its `imports` row go;
+    nothing else is written (the original file stays under uploads/, content-addressed,
+    and is reused if uploaded again).
 
     Refused (RollbackRefused, nothing changed) when:
     - the import does not exist;
@@ -411,7 +441,7 @@ def rollback_import(
     except duckdb.TransactionException as exc:
         raise RollbackRefused(
             f"import #{import_id} changed while it was being rolled back (another session "
-            "imported at the same moment); nothing was changed, try again"
+            "imported at the same moment); try again."
         ) from exc
 
 
@@ -423,7 +453,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
     ).fetchone()
     if row is None:
         raise RollbackRefused(
-            f"there is no import #{import_id}; the import history on the Data page lists them"
+            f"there is no import #{import_id}; the import history on the Data page lists them."
         )
     kind, file_name, as_of, loaded, _inserted, updated = row
     result = RollbackResult(import_id, kind, file_name)
@@ -435,11 +465,12 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
         _rollback_entities(con, result, loaded, updated)
     else:
         raise RollbackRefused(
-            f"import #{import_id} is of kind {kind!r}, which cannot be rolled back"
+            f"import #{import_id} is of kind {kind!r}, which cannot be rolled back."
         )
     result.quarantined = con.execute(
         "DELETE FROM quarantine WHERE import_id = ?", [import_id]
     ).fetchone()[0]
+    con.execute("DELETE FROM import_warnings WHERE import_id = ?", [import_id])
     con.execute("DELETE FROM imports WHERE import_id = ?", [import_id])
     # Forced: undoing an update-only import that is not the newest changes no row count
     # nor newest import id, so the stamp alone would miss it.
@@ -491,7 +522,7 @@ def _rollback_opportunities(
         _refuse_later(con, import_id, same_day)
         raise RollbackRefused(
             f"import #{import_id} cannot be rolled back: {loaded - held:,} of its snapshot rows "
-            "are gone; restore the backup taken before it instead"
+            "are gone; restore the backup taken before it instead."
         )
     overwritten = con.execute(
         """
@@ -583,7 +614,7 @@ def _rollback_entities(
         ]
         _refuse_later(con, import_id, later)
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back: {loaded - mine:,} of its rows are gone"
+            f"import #{import_id} cannot be rolled back: {loaded - mine:,} of its rows are gone."
         )
     if updated:
         raise RollbackRefused(

@@ -56,8 +56,14 @@ def _db(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db is not None else db.default_db_path()
 
 
+def _sentence(text: str) -> str:
+    """The text ending in a full stop (messages are joined into sentences here)."""
+    text = str(text).strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {_sentence(message)}", file=sys.stderr)
     return 2
 
 
@@ -83,7 +89,7 @@ def run_restore(args: argparse.Namespace) -> int:
     try:
         saved = restore(args.backup, path)
     except (BackupError, duckdb.Error, OSError) as exc:
-        return _fail(f"{exc}; the database was left as it was")
+        return _fail(f"{_sentence(exc)} Nothing was restored; the database was left as it was.")
     print(f"restored {path.resolve()} from {args.backup}")
     if saved is not None:
         print(f"the database it replaced was saved as {saved}")
@@ -112,7 +118,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     try:
         result = rollback_import(con, args.import_id)
     except RollbackRefused as exc:
-        return _fail(f"{exc} Nothing was changed.")
+        return _fail(f"{_sentence(exc)} Nothing was changed.")
     except duckdb.Error as exc:
         return _fail(f"the rollback failed and nothing was changed ({type(exc).__name__})")
     finally:

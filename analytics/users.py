@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import duckdb
 import pandas as pd
@@ -31,9 +35,13 @@ from analytics.access import ROLES, Access
 from analytics.db import PROJECT_ROOT, transaction
 
 MIN_PASSWORD_LENGTH = 10
-# Refuse further tries for a name after this many failures in the window (guessing).
+# Refuse further tries for a name after this many attempts in the window (guessing).
 MAX_FAILED_SIGN_INS = 5
 FAILED_WINDOW = timedelta(minutes=15)
+# A write that meets another transaction's write is tried again this often (DuckDB reports
+# the conflict rather than waiting); the pause doubles from CONFLICT_PAUSE each time.
+CONFLICT_RETRIES = 30
+CONFLICT_PAUSE = 0.005
 ROLES_ENV = "SALES_ROLES"
 DEFAULT_ROLES_FILE = PROJECT_ROOT / ".streamlit" / "roles.toml"
 _NAME_RE = re.compile(r"^[^\s@]+(@[^\s@]+)?$")  # an e-mail, or a plain user name
@@ -163,39 +171,114 @@ def get_account(con: duckdb.DuckDBPyConnection, email: str) -> Account | None:
 # --- signing in -------------------------------------------------------------------------
 
 
-def _recent_failures(con: duckdb.DuckDBPyConnection, email: str) -> int:
-    """Failed sign-ins of the name within the window and since its last good one."""
+T = TypeVar("T")
+
+_NAME_LOCKS: dict[str, threading.Lock] = {}
+_NAME_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _name_lock(email: str) -> Iterator[None]:
+    """One sign-in of a name at a time in this process.
+
+    Why on top of the counted attempt: browser sessions of one server are threads of one
+    process, and taking turns per name means a burst of guesses for one name is checked
+    one after another, each seeing the attempts before it. Other names are not held up.
+    """
+    with _NAME_LOCKS_GUARD:
+        lock = _NAME_LOCKS.setdefault(email, threading.Lock())
+    with lock:
+        yield
+
+
+def _retrying(step: Callable[[], T]) -> T:
+    """Run a write, trying again when DuckDB reports a conflict with another transaction.
+
+    DuckDB's optimistic concurrency refuses the later of two conflicting writes instead of
+    making it wait; for a sign-in that is a reason to try again, never a message to show.
+    """
+    pause = CONFLICT_PAUSE
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return step()
+        except duckdb.TransactionException:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _recent_attempts(con: duckdb.DuckDBPyConnection, email: str) -> int:
+    """Password attempts of the name within the window and since its last good sign-in.
+
+    Attempts, not failures: an attempt is recorded before its (slow) password check, so
+    attempts still being checked count too, and a burst of simultaneous guesses cannot
+    all slip in under the limit while the first ones are still hashing.
+    """
     return int(
         con.execute(
             """
-            SELECT count(*) FROM audit_log
-            WHERE actor = $email AND action = 'sign_in_failed' AND logged_at >= $since
-              AND logged_at > coalesce((SELECT max(logged_at) FROM audit_log
-                                 WHERE actor = $email AND action = 'sign_in'), $since)
+            WITH last_good AS (
+                SELECT max(logged_at) AS at FROM audit_log
+                WHERE actor = $email AND action = 'sign_in'
+            )
+            SELECT count(*) FROM audit_log, last_good
+            WHERE actor = $email AND action = 'sign_in_attempt' AND logged_at >= $since
+              AND logged_at > coalesce(last_good.at, $since)
             """,
             {"email": email, "since": datetime.now() - FAILED_WINDOW},
         ).fetchone()[0]
     )
 
 
+def _claim_attempt(con: duckdb.DuckDBPyConnection, email: str) -> bool:
+    """Count the name's recent attempts and record this one, as one atomic step.
+
+    False (nothing recorded) when the limit is already reached. One transaction, so two
+    sign-ins can never both read "4 so far" and both go on to a password check.
+    """
+
+    def step() -> bool:
+        with transaction(con):
+            if _recent_attempts(con, email) >= MAX_FAILED_SIGN_INS:
+                return False
+            audit.record(con, email[:200] or "(empty)", "sign_in_attempt", method="password")
+            return True
+
+    return _retrying(step)
+
+
 def _refuse(con: duckdb.DuckDBPyConnection, email: str, reason: str, shown: str) -> NoReturn:
-    audit.record(con, email[:200] or "(empty)", "sign_in_failed", method="password", reason=reason)
+    _retrying(
+        lambda: audit.record(
+            con, email[:200] or "(empty)", "sign_in_failed", method="password", reason=reason
+        )
+    )
     raise SignInRefused(shown)
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, email: str, password: str) -> Access:
     """Check a local password; the Access of the account, or SignInRefused.
 
-    Every attempt is audited (sign_in / sign_in_failed). The message never says whether
-    the name or the password was wrong, and unknown names cost a hash check too.
+    Every attempt is audited (sign_in_attempt before the check, then sign_in or
+    sign_in_failed). The message never says whether the name or the password was wrong,
+    and unknown names cost a hash check too. After MAX_FAILED_SIGN_INS attempts within
+    FAILED_WINDOW (since the last good sign-in) the name is refused without a check, even
+    when the attempts arrive at the same moment (see `_claim_attempt`).
     """
     email = normalise_email(email)
-    if _recent_failures(con, email) >= MAX_FAILED_SIGN_INS:
-        _refuse(
-            con, email, "too many failures",
-            f"too many failed sign-ins for {email}: wait {FAILED_WINDOW.seconds // 60} "
-            "minutes and try again",
-        )  # fmt: skip
+    with _name_lock(email):
+        if not _claim_attempt(con, email):
+            _refuse(
+                con, email, "too many failures",
+                f"too many failed sign-ins for {email}: wait "
+                f"{FAILED_WINDOW.seconds // 60} minutes and try again",
+            )  # fmt: skip
+        return _check_password(con, email, password)
+
+
+def _check_password(con: duckdb.DuckDBPyConnection, email: str, password: str) -> Access:
     row = con.execute("SELECT password_hash FROM users WHERE email = ?", [email]).fetchone()
     try:
         _hasher.verify(row[0] if row else _DUMMY_HASH, password or "")
@@ -208,12 +291,17 @@ def authenticate(con: duckdb.DuckDBPyConnection, email: str, password: str) -> A
         access = access_for(con, account)
     except SignInRefused as exc:
         _refuse(con, email, str(exc), str(exc))
-    if _hasher.check_needs_rehash(row[0]):  # the library's cost went up: upgrade quietly
-        con.execute(
-            "UPDATE users SET password_hash = ?, updated_at = ? WHERE email = ?",
-            [_hasher.hash(password), datetime.now(), email],
-        )
-    audit.record(con, email, "sign_in", method="password", role=access.role)
+
+    def succeed() -> None:
+        with transaction(con):
+            if _hasher.check_needs_rehash(row[0]):  # the library's cost went up: upgrade
+                con.execute(
+                    "UPDATE users SET password_hash = ?, updated_at = ? WHERE email = ?",
+                    [_hasher.hash(password), datetime.now(), email],
+                )
+            audit.record(con, email, "sign_in", method="password", role=access.role)
+
+    _retrying(succeed)
     return access
 
 

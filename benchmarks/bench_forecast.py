@@ -12,12 +12,12 @@ What is timed:
 * **analytics**: `analytics.forecast.backtest.backtest(con, scope, kind="month",
   periods=24)` on a read-only connection, exactly as the page and `python -m analytics
   backtest` call it: inputs for all five methods from each start-of-month snapshot,
-  actuals from `opportunities`, scores and the walk-forward recommendation;
+  actuals from `opportunities`, scores and the recommendation (rank 1 of the accuracy table);
 * **pandas**: the same figures from DataFrames: per month, the start snapshot's rows,
   FX rates as of its date, stage-weighted, run-rate (90-day revenue, year-over-year
   growth, new reps' first month), sales-cycle (median cycle and win rate per segment over
   365 days, the linear curve), forecast calls and categories per owner, actuals converted
-  at the close date's rate (`merge_asof`); the same walk-forward recommendation.
+  at the close date's rate (`merge_asof`); the same recommendation.
 
 Method (as `bench_kpis`): pandas gets its tables in memory for free (loaded once per
 process through Arrow with categorical strings, outside the timed region; load time and
@@ -568,9 +568,11 @@ def pandas_backtest(f: Frames, n: int) -> pd.DataFrame:
     """The backtest table (period, method, forecast, actual) computed with pandas."""
     from analytics.forecast.backtest import (
         MAX_SNAPSHOT_AGE_DAYS,
+        backtest_window,
         completed_periods,
+        recommend,
+        score_candidates,
         start_snapshot,
-        walk_forward,
     )
     from analytics.forecast.methods import METHODS, RECOMMENDED
 
@@ -585,11 +587,11 @@ def pandas_backtest(f: Frames, n: int) -> pd.DataFrame:
             part = f.snaps[f.snaps["snapshot_date"] == pd.Timestamp(snap)]
             values = pandas_period(f, part, period, snap)
         a = actual[period.label]
-        history.append((a, values))
+        history.append((period.label, a, values))
         rows += [[period.label, m, values[m], a] for m in METHODS]
-    for period, (_cand, value), (a, _v) in zip(periods, walk_forward(history), history,
-                                                strict=True):  # fmt: skip
-        rows.append([period.label, RECOMMENDED, value, a])
+    pick = recommend(score_candidates(history), backtest_window(history), kind="month")
+    for period, (_label, a, values) in zip(periods, history, strict=True):
+        rows.append([period.label, RECOMMENDED, pick.value(values), a])
     return pd.DataFrame(rows, columns=["period", "method", "forecast", "actual"])
 
 

@@ -200,10 +200,12 @@ def _overview_analytics(con: Any, scope: Any) -> dict[str, Any]:
 
 def _reps_analytics(con: Any, scope: Any) -> dict[str, Any]:
     from analytics.metrics.kpis import kpi_table
-    from analytics.quadrant import quadrant
+    from analytics.quadrant import quadrant, quadrant_window
 
     board = kpi_table(con, scope, "rep")
-    return {"kpis": board, "quadrant": quadrant(con, scope, current=board)}
+    # as the Reps page: the leaderboard's table is reused when the window is the period
+    same = quadrant_window(scope.period) == scope.period
+    return {"kpis": board, "quadrant": quadrant(con, scope, current=board if same else None)}
 
 
 def _analytics_figures(page: str, out: dict[str, Any]) -> dict[str, Any]:
@@ -831,8 +833,10 @@ def pandas_quadrant(
     """The quadrant from the two periods' figures (rules of ``analytics.quadrant``).
 
     x is quota attainment (bookings when no rep has a quota in either period), y its
-    change since the previous period; the x split is the median x of the placed reps;
-    on a line counts as high / up; fewer than `min_closed_deals` closed deals is low sample.
+    change since the previous window; the x split is 100% of quota (attainment) or the
+    median bookings of the placed reps who closed a deal; a rep with no deal closed in
+    either window is not placed; on a line counts as high / up; fewer than
+    `min_closed_deals` closed deals is low sample.
     """
     cur = current[current["rep"].notna()].set_index("rep")
     prev = previous.reindex(cur.index)
@@ -855,8 +859,12 @@ def pandas_quadrant(
         x = cur["quota_attainment"]
         before = prev["quota_attainment"]
     y = x - before
-    placed = x.notna() & y.notna()
-    split = float(x[placed].median()) if placed.any() else math.nan
+    placed = x.notna() & y.notna() & ((closed[sells] + prev_closed[sells]) > 0)
+    if metric == "quota_attainment":
+        split = 1.0
+    else:
+        closers = placed & (closed[sells] > 0)
+        split = float(x[closers].median()) if closers.any() else math.nan
     high, up = x >= split, y >= 0.0
     label = np.where(
         high,
@@ -905,10 +913,11 @@ def pandas_overview(f: Frames, period: Any) -> dict[str, Any]:
 
 
 def pandas_reps(f: Frames, period: Any) -> dict[str, Any]:
-    from analytics.quadrant import DEFAULT_MIN_CLOSED_DEALS
+    from analytics.quadrant import DEFAULT_MIN_CLOSED_DEALS, quadrant_window, window_before
 
-    kpis = pandas_kpi_tables(f, PeriodGrid([period]), "rep").drop(columns="period")
-    before = PeriodGrid([period.previous()])
+    window = quadrant_window(period)
+    kpis = pandas_kpi_tables(f, PeriodGrid([window]), "rep").drop(columns="period")
+    before = PeriodGrid([window_before(period, window)])
     previous = pandas_attainment(f, before, closed_deals(f, before)).droplevel("period_no")
     quad, metric, split = pandas_quadrant(kpis, previous, DEFAULT_MIN_CLOSED_DEALS)
     return {"kpis": kpis, "quadrant": quad, "x_metric": metric, "x_split": split}

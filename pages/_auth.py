@@ -26,6 +26,7 @@ import streamlit as st
 
 from analytics import audit, users
 from analytics.access import Access
+from analytics.markup import md
 from pages import _ui
 
 log = logging.getLogger("dashboard")
@@ -190,7 +191,7 @@ def _providers() -> list[str | None]:
 
 def _oidc_form(refused: str | None) -> None:
     if refused and _logged_in():
-        st.error(f"Signed in, but {refused}.")
+        st.error(f"Signed in, but {md(refused)}.")
         if st.button("Sign out", key="auth:oidc_out"):
             st.session_state.pop(REFUSED_KEY, None)
             st.logout()
@@ -217,13 +218,13 @@ def _local_form(refused: str | None) -> None:
                 access = users.authenticate(cur, email, password)
         except users.SignInRefused as exc:
             st.session_state[REFUSED_KEY] = str(exc)
-            st.error(f"Sign-in refused: {exc}.")
+            st.error(f"Sign-in refused: {md(exc)}.")
             return
         st.session_state.pop(REFUSED_KEY, None)
         st.session_state[ACCESS_KEY] = ("local", access)
         st.rerun()
     elif refused:
-        st.warning(refused)
+        st.warning(md(refused))
 
 
 def account_box(current: Mode, access: Access) -> None:
@@ -236,7 +237,7 @@ def account_box(current: Mode, access: Access) -> None:
                 icon=":material/lock_open:",
             )
             return
-        st.caption(f"Signed in as **{access.user}** ({access.describe()})")
+        st.caption(f"Signed in as **{md(access.user)}** ({md(access.describe())})")
         if st.button("Sign out", key="auth:signout", icon=":material/logout:"):
             with _ui.cursor() as cur:
                 users.record_sign_out(cur, access)

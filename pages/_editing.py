@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from analytics.markup import md
 from pages import _ui
 
 FLASH_KEY = "edit:flash"  # session_state: (section, message) shown once after a rerun
@@ -20,7 +21,7 @@ def flash(section: str) -> None:
     """Show the success message a save left before its rerun (once)."""
     message = st.session_state.get(FLASH_KEY)
     if message and message[0] == section:
-        st.success(message[1])
+        st.success(md(message[1]))
         st.session_state.pop(FLASH_KEY, None)
 
 
@@ -47,7 +48,7 @@ def problems(what: str, found: list[str]) -> None:
     """Every problem at once, so one save attempt shows everything to fix."""
     st.error(
         f"Nothing saved: the {what} {'has a problem' if len(found) == 1 else 'have problems'}"
-        ":\n\n" + "\n".join(f"- {p}" for p in found)
+        ":\n\n" + "\n".join(f"- {md(p)}" for p in found)
     )
 
 

@@ -28,8 +28,9 @@ from analytics.commissions.plans import (
     rules_to_rows,
     save_plan,
 )
+from analytics.markup import md
 from analytics.scope import Period
-from pages import _auth, _editing
+from pages import _auth, _editing, _ui
 
 PLAN_EDITOR = "com:plan_rules"  # + ":<version>", see _editing.editor_key
 
@@ -50,9 +51,9 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
             for v in versions
         ]
     )  # fmt: skip
-    st.dataframe(listing, hide_index=True, key="com:plan_versions")
+    st.dataframe(listing, hide_index=True, key="com:plan_versions", placeholder=_ui.DASH)
     latest = max(versions, key=lambda v: (v.effective_from, v.version))
-    st.subheader(f"Edit: a new version based on {latest.label()}")
+    st.subheader(f"Edit: a new version based on {md(latest.label())}")
     st.caption(
         "One row per role and level (`*` = any). Rates are fractions (0.10 = 10%). Tiers: "
         "`attainment:rate` pairs, e.g. `0:0.08; 1:0.12` (from 100% of quota, 12%); "
@@ -68,7 +69,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
         column_config={
             "tier_mode": st.column_config.SelectboxColumn("tier mode", options=list(TIER_MODES)),
             "clawback_days": st.column_config.NumberColumn("clawback days", step=1),
-        },
+        }, placeholder=_ui.DASH,
     )  # fmt: skip
     locked = approval.locks(cur)
     default_start = month.start
@@ -99,7 +100,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
             except (ValueError, UnicodeDecodeError) as exc:
                 _editing.problems("plan file", [str(exc)])
             else:
-                st.write(f"{plan.name}: {len(plan.rules)} rules.")
+                st.write(f"{md(plan.name)}: {len(plan.rules)} rules.")
                 if st.button("Save the uploaded plan", key="com:plan_upload_save"):
                     _save(cur, plan, effective, note, "plan file")
     data_tables(cur)
@@ -142,7 +143,11 @@ def data_tables(cur: duckdb.DuckDBPyConnection) -> None:
             st.caption(help_text)
             editor = f"com:data:{key}"
             edited = st.data_editor(
-                load(cur), key=_editing.editor_key(editor), num_rows="dynamic", hide_index=True
+                load(cur),
+                key=_editing.editor_key(editor),
+                num_rows="dynamic",
+                hide_index=True,
+                placeholder=_ui.DASH,
             )
             if st.button(f"Save {title.lower()}", key=f"com:save:{key}"):
                 try:

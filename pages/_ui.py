@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import runpy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,8 +19,11 @@ import pandas as pd
 import streamlit as st
 
 from analytics import db
+from analytics.access import may_open
+from analytics.colours import colour_of, roster_team_colours
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
+from analytics.markup import md
 from analytics.scope import Scope
 
 log = logging.getLogger("dashboard")
@@ -108,11 +111,49 @@ def database_is_empty() -> bool:
 
 def show_empty_database_hint() -> None:
     """What a manager sees before any upload: where to get data, not an empty chart."""
-    st.info(
-        "No deals in the database yet. Upload CRM exports on the **Data** page, "
-        "or build the demo database with `make run` (or `make demo`)."
-    )
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+    if may_open_page("pages/data.py"):
+        st.info(
+            "No deals in the database yet. Upload CRM exports on the **Data** page, "
+            "or build the demo database with `make run` (or `make demo`)."
+        )
+        page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+    else:
+        st.info("No deals in the database yet. Sales operations load them on the Data page.")
+
+
+def may_open_page(page: str) -> bool:
+    """Whether the signed-in person has `page` (e.g. "pages/settings.py") in their navigation.
+
+    Read from the Access the sidebar put in this run's Scope; without one (signing in
+    failed, the filters did not load) no page is assumed open.
+    """
+    scope = st.session_state.get(SCOPE_KEY)
+    if scope is None:
+        return False
+    return may_open(scope.access, Path(page).stem)
+
+
+def page_link(page: str, *, label: str, icon: str | None = None) -> bool:
+    """st.page_link, only to a page this person may open; returns whether it was drawn.
+
+    st.page_link raises StreamlitPageNotFoundError for a page that is not in the current
+    navigation, and dashboard.py leaves Data and Settings out for everyone but sales
+    operations (issue 17.6: the Leads page failed for every other role). Every page links
+    through here, never through st.page_link directly (tests/test_page_links.py checks).
+    """
+    if not may_open_page(page):
+        return False
+    st.page_link(page, label=label, icon=icon)
+    return True
+
+
+def team_colours(teams: Iterable[str | None]) -> dict[str, str]:
+    """Each of `teams` -> its colour from the whole roster (analytics.colours), so a team
+    keeps one colour on every page, period and filter. Keys: the names as given, None as
+    they are (grey)."""
+    with cursor() as cur:
+        roster = roster_team_colours(cur)
+    return {team: colour_of(roster, team) for team in teams}  # type: ignore[misc]
 
 
 def money(value: float | None) -> str:
@@ -159,8 +200,12 @@ def error_text(what: str, exc: BaseException) -> str:
 
 
 def friendly_error(what: str, exc: BaseException) -> None:
-    """Show `error_text` in an error box: never a stack-trace element."""
-    st.error(error_text(what, exc))
+    """Show `error_text` in an error box: never a stack-trace element.
+
+    Escaped whole (analytics.markup): the reason may quote a file name or a value from
+    the file, which must read as typed.
+    """
+    st.error(md(error_text(what, exc)))
 
 
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:

@@ -39,6 +39,7 @@ from analytics.commissions.statements import (
     what_if,
 )
 from analytics.exports import CSV_MIME, EXCEL_MIME
+from analytics.markup import md, md_list
 from analytics.scope import Period, Scope
 from pages import _auth, _editing, _plan_editor, _ui
 
@@ -96,7 +97,9 @@ def _config(df: pd.DataFrame) -> dict[str, Any]:
 
 def _table(df: pd.DataFrame, key: str) -> None:
     shown = _display(df)
-    st.dataframe(shown, hide_index=True, column_config=_config(shown), key=key)
+    st.dataframe(
+        shown, hide_index=True, column_config=_config(shown), key=key, placeholder=_ui.DASH
+    )
 
 
 # --- month and reps ---------------------------------------------------------------------------
@@ -146,7 +149,7 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     months = month_periods(scope.period)
     versions = sorted({plan_for_month(cur, m.start).label() for m in months})
     st.caption(
-        f"Scope: {scope.describe()}. Plan in force: {', '.join(versions)}. Each month is "
+        f"Scope: {md(scope.describe())}. Plan in force: {md_list(versions)}. Each month is "
         "paid under the plan version effective then; locked months show their frozen "
         "statements."
     )
@@ -160,9 +163,11 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     cols[0].metric("Total payout", _money(sum(table["total"], Decimal("0.00"))))
     cols[1].metric("Commission", _money(sum(table["commission"], Decimal("0.00"))))
     cols[2].metric(
-        "Reps at quota", f"{at_quota} of {len(with_quota)}",
-        help="Reps whose credited bookings reached their quota (the quotas table's, else "
-        "the plan's) in the period.",
+        "Reps at commission quota", f"{at_quota} of {len(with_quota)}",
+        help="Reps whose credited bookings (with splits and credits) reached the quota "
+        "the plan pays on (the quotas table's, else the plan's), out of the reps with such "
+        "a quota. Not the Overview's Reps at quota, which counts bookings against the "
+        "quotas table only.",
     )  # fmt: skip
     cols[3].metric("Status", "Locked" if locked else "Open")
     _table(table, "com:team_table")
@@ -175,9 +180,9 @@ def _statement(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope, mon
         return
     st_ = ledger.statement(rep, month)
     if st_ is None:
-        st.info(f"{rep} has no statement for {month.label} (no plan covers them and no deal).")
+        st.info(f"{md(rep)} has no statement for {month.label} (no plan covers them and no deal).")
         return
-    st.markdown(f"**{explain(st_)}**")
+    st.markdown(f"**{explain(st_, quote=md)}**")
     cols = st.columns(4)
     cols[0].metric("Total", _money(st_.total))
     cols[1].metric("Commission", _money(st_.commission))
@@ -273,7 +278,7 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
     cols[2].metric(
         "Projected attainment", _ui.percent(float(attainment)) if attainment is not None else "—"
     )
-    st.markdown(f"**{explain(result.projected)}**")
+    st.markdown(f"**{explain(result.projected, quote=md)}**")
     st.caption("Tier by tier: what each band of the plan credits and pays, now and projected.")
     _table(result.bands, "com:whatif_bands")
 
@@ -284,7 +289,7 @@ def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> 
     locks = approval.locks(cur)
     if ledger.is_locked(month):
         row = locks[locks["period"] == month.label].iloc[0]
-        by = f" by {row['locked_by']}" if isinstance(row["locked_by"], str) else ""
+        by = f" by {md(row['locked_by'])}" if isinstance(row["locked_by"], str) else ""
         st.success(
             f"{month.label} is locked (since {pd.Timestamp(row['locked_at']):%Y-%m-%d %H:%M}"
             f"{by}): its statements are frozen. Later data changes are paid as corrections "

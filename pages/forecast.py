@@ -23,16 +23,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.forecast.backtest import Backtest, backtest, convergence
+from analytics.forecast.backtest import Backtest, backtest, convergence, window_words
 from analytics.forecast.current import (
     GROUPINGS,
     PeriodForecast,
     calls_table,
+    method_rows,
     period_forecast,
     roster,
     what_if,
 )
 from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED, stage_key
+from analytics.markup import md
 from analytics.scope import PeriodKind, Scope
 from analytics.settings import load_reporting_currency, load_stages
 from pages import _ui
@@ -79,8 +81,8 @@ def _convergence(db: str, version: tuple[Any, ...], scope: Scope) -> pd.DataFram
 def _current(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int) -> PeriodForecast:
     past = _backtest(db, version, scope, kind, n)
     with _ui.cursor() as cur:
-        rec = past.recommendation_for(scope.period.label)  # a past period: as it stood then
-        return period_forecast(cur, scope, recommendation=rec)
+        # the recommendation of the accuracy table on this page, for any period shown
+        return period_forecast(cur, scope, recommendation=past.recommendation)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -120,120 +122,217 @@ def _method_label(method: str) -> str:
 # --- sections --------------------------------------------------------------------------
 
 
+def _money(value: float | None, currency: str) -> str:
+    """An amount with the reporting currency ("1,234 EUR"); the dash when undefined."""
+    return _ui.DASH if value is None else f"{_ui.money(value)} {currency}"
+
+
+def _signed(value: float | None, currency: str) -> str | None:
+    return None if value is None else f"{_ui.signed_money(value)} {currency}"
+
+
 def show_headline(result: PeriodForecast, past: Backtest, currency: str) -> None:
-    """The number, its range and the quota; then the recommended method's track record."""
+    """A running period: the number, its range, the gap to quota. A finished one: the
+    actual against every method's forecast. Then the recommended method's own record."""
     period = result.period
-    rec = result.recommendation
     if result.status == "no data":
         st.info(
-            f"No forecast for {period.label}: the period is over and no pipeline export was "
-            "taken on or shortly before its first day (forecasts are rebuilt only from the "
-            f"exports of that time). Actual won: {_ui.money(result.actual)} {currency}."
+            f"No forecast for {period.label}: the period is over and no pipeline export "
+            "was taken on or shortly before its first day (forecasts are rebuilt only from "
+            f"the exports of that time). Actual won: {md(_money(result.actual, currency))}."
         )
-        return
-    when = (
-        f"live, from the data as of {result.data_date:%d %b %Y}"
-        if result.status == "live"
-        else f"as made at the start of the period (export of {result.data_date:%d %b %Y})"
+    elif result.status == "live":
+        show_live(result, currency)
+    else:
+        show_finished(result, currency)
+    show_recommended(past, currency)
+
+
+def show_live(result: PeriodForecast, currency: str) -> None:
+    """The forecast of a period still running, the gap it leaves to quota, the range."""
+    period, rec = result.period, result.recommendation
+    label = period.label
+    st.caption(
+        f"{label} is not over: live forecast from the data as of "
+        f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
-    st.caption(f"{period.label}: {when}. Amounts in {currency}.")
+    empty = result.no_basis
     cols = st.columns(4)
     cols[0].metric(
-        f"Forecast {period.label}", _ui.money(result.recommended),
-        help=f"Recommended method: {rec.label}. {rec.reason}",
+        f"Forecast {label}",
+        "no data" if empty else _money(result.recommended, currency),
+        help=md(empty) if empty else f"Recommended method: {md(rec.label)}. {md(rec.reason)}",
         border=True,
     )  # fmt: skip
-    if result.status == "closed":
-        won = result.actual
-        cols[1].metric(
-            "Actual won", _ui.money(won), _ui.signed_money(
-                None if result.recommended is None or won is None else won - result.recommended
-            ),
-            help="What closed won in the period (today's data), against the forecast",
-            border=True,
-        )  # fmt: skip
-    else:
-        cols[1].metric(
-            "Won so far", _ui.money(result.already_won),
-            help="Won with a close date in the period, as of the data date", border=True,
-        )  # fmt: skip
-    cols[2].metric(
-        "Quota", _ui.money(result.quota),
-        help="Quotas overlapping the period, pro-rated by days", border=True,
+    cols[1].metric(
+        "Won so far", _money(result.already_won, currency),
+        help="Won with a close date in the period, as of the data date", border=True,
     )  # fmt: skip
-    gap = result.gap_to_quota
+    cols[2].metric(
+        "Quota", _money(result.quota, currency),
+        help="Quotas overlapping the period, pro-rated by days"
+        + ("" if result.quota is not None else ". No quota covers this scope and period."),
+        border=True,
+    )  # fmt: skip
+    gap = None if empty else result.gap_to_quota
     cols[3].metric(
-        "Gap to quota", _ui.money(gap),
-        help="Quota - forecast: positive means the forecast falls short of quota",
-        delta="short" if gap is not None and gap > 0 else ("covered" if gap is not None else None),
+        "Gap to quota", _money(None if gap is None else abs(gap), currency),
+        help="Quota - forecast: how far the forecast falls short of quota ('short'), or "
+        "how far it is above ('above quota')",
+        delta=None if gap is None else (
+            "short" if gap > 0 else ("above quota" if gap < 0 else "on quota")
+        ),
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip
-    cols = st.columns(4)
-    rng = result.range
+    cols = st.columns(2)
+    note = result.open_pipeline_note
     cols[0].metric(
-        "Commit", _ui.money(rng.commit if rng else None),
-        help="Reps' commit: their latest call for the period, or their deals' forecast "
-        "category (already won + Commit) where they made no call", border=True,
-    )  # fmt: skip
-    cols[1].metric(
-        "Best case", _ui.money(rng.best_case if rng else None),
-        help="Commit + Best Case", border=True,
-    )  # fmt: skip
-    cols[2].metric(
-        "Pipeline", _ui.money(rng.pipeline if rng else None),
-        help="Best case + the rest of the pipeline (Omitted deals left out)", border=True,
-    )  # fmt: skip
-    cov = result.coverage
-    cols[3].metric(
-        "Pipeline coverage", _ui.DASH if cov is None else f"{cov:.2f}x",
-        help="Open pipeline expected to close in the period / (quota - already won)",
+        f"Open pipeline closing in {label}",
+        "no data" if result.open_pipeline is None else _money(result.open_pipeline, currency),
+        help=f"{result.open_deals} open deal(s) with a close date in {label}, priced in "
+        f"{md(currency)}. Not the Overview's Open pipeline, which counts every open deal."
+        + ("" if note is None else " " + md(note)),
         border=True,
     )  # fmt: skip
+    if note is not None:
+        st.caption(md(note))
+    cov = result.coverage
+    cols[1].metric(
+        f"Coverage by pipeline closing in {label}", _ui.DASH if cov is None else f"{cov:.2f}x",
+        help=f"Open pipeline closing in {label} / (quota - won so far)"
+        + ("" if cov is not None else ": no data, no quota or nothing left to book"),
+        border=True,
+    )  # fmt: skip
+    rng = result.range
+    calls = (
+        ("Reps' call: commit", rng.commit if rng else None,
+         "Reps' commit: their latest call for the period, or their deals' forecast "
+         "category (already won + Commit) where they made no call"),
+        ("Reps' call: best case", rng.best_case if rng else None, "Commit + Best Case"),
+        ("Reps' call: all categories", rng.pipeline if rng else None,
+         "Best case + deals in the Pipeline category (Omitted left out)"),
+    )  # fmt: skip
+    if empty:
+        st.caption(md(empty))
+    for col, (name, value, why) in zip(st.columns(3), calls, strict=True):
+        if rng is None:
+            why += ". No data: no forecast calls and no forecast category on these deals."
+        col.metric(name, _money(value, currency), help=why, border=True)
 
-    summary = past.summary.set_index("method")
-    track = summary.loc[RECOMMENDED] if RECOMMENDED in summary.index else None
+
+def show_finished(result: PeriodForecast, currency: str) -> None:
+    """A finished period: what was won, against quota and against every method's forecast."""
+    period = result.period
+    label = period.label
+    st.caption(
+        f"{label} is over: what closed won, against the forecasts made at its start "
+        f"(export of {result.data_date:%d %b %Y}). Amounts in {md(currency)}."
+    )
+    cols = st.columns(3)
+    cols[0].metric(
+        f"Actual won {label}", _money(result.actual, currency),
+        help="What closed won in the period, by the latest data", border=True,
+    )  # fmt: skip
+    cols[1].metric(
+        "Quota", _money(result.quota, currency),
+        help="Quotas overlapping the period, pro-rated by days", border=True,
+    )  # fmt: skip
+    diff = result.actual_vs_quota
+    cols[2].metric(
+        "Actual vs quota", _signed(diff, currency) or _ui.DASH,
+        help="Actual won - quota: positive means above quota"
+        + ("" if diff is not None else ". No data: no quota covers this scope and period."),
+        border=True,
+    )  # fmt: skip
+    st.markdown(f"**Forecast vs actual, {label}**")
+    rows = method_rows(result)
+    shown = pd.DataFrame(
+        {
+            "Method": rows["label"],
+            "Forecast": [_money(v, currency) for v in rows["forecast"].map(_num)],
+            "Actual": [_money(v, currency) for v in rows["actual"].map(_num)],
+            "Error (forecast - actual)": [
+                _signed(v, currency) or _ui.DASH for v in rows["error"].map(_num)
+            ],
+            "Accuracy": [_pct(v) for v in rows["accuracy"].map(_num)],
+        }
+    )
+    st.dataframe(shown, hide_index=True, key="forecast:finished", placeholder=_ui.DASH)
+    st.caption(
+        "A method without a forecast (dash) had no basis in the export at the period's "
+        "start. Accuracy = 1 - |actual - forecast| / actual."
+    )
+    _ui.downloads(rows, f"forecast_vs_actual_{period.label}", "forecast:finished")
+
+
+def show_recommended(past: Backtest, currency: str) -> None:
+    """The recommended method and its own scores over the window the words state."""
+    del currency  # scores are ratios
+    rec = past.recommendation
     unit = past.kind
+    where = window_words(rec.window, unit)
     with st.container(border=True):
-        st.markdown(f"**Recommended:** {rec.reason}")
-        if track is None or not track["periods"]:
-            st.caption(
-                f"No track record yet: no past {unit} has both a start-of-period export and "
-                "sales. The figures above are the stage-weighted forecast."
-            )
+        st.markdown(f"**Recommended:** {md(rec.reason)}")
+        if past.no_data:
+            st.caption(md(past.no_data))
+        if not rec.periods:
+            if rec.window:
+                st.caption(f"No track record for {md(rec.label)} over {md(where)}.")
             return
+        st.caption(
+            f"Track record of {md(rec.label)}: its own forecasts, made at the start of each "
+            f"{unit}, over {md(where)}."
+        )
         cols = st.columns(4)
         cols[0].metric(
-            "Track record: accuracy", _pct(track["mean_accuracy"]),
-            help=f"Mean of 1 - |actual - forecast| / actual over the last {track['periods']} "
-            f"{unit}s, each forecast made at the start of its {unit} by the method "
-            "recommended then (chosen from the periods before it only)",
+            "Error (WAPE)", _pct(rec.wape),
+            help=f"Sum of |actual - forecast| / sum of actuals over {md(where)}",
         )  # fmt: skip
         cols[1].metric(
-            "Error (WAPE)", _pct(track["wape"]),
-            help="Sum of |actual - forecast| / sum of actuals",
-        )  # fmt: skip
-        cols[2].metric(
-            "Bias", _signed_pct(track["bias"]),
+            "Bias", _signed_pct(rec.bias),
             help="Sum of (forecast - actual) / sum of actuals: positive = over-forecasting",
         )  # fmt: skip
+        cols[2].metric(
+            "Mean accuracy", _pct(rec.mean_accuracy),
+            help=f"Mean of 1 - |actual - forecast| / actual over the {unit}s with sales",
+        )  # fmt: skip
         cols[3].metric(
-            f"{unit.capitalize()}s within 10%", _pct(track["within_10pct"]),
+            f"{unit.capitalize()}s within 10%", _pct(rec.within_10pct),
             help="Share of periods with accuracy of 90% or better (fewer than a quarter of "
             "sales teams reach 75%)",
         )  # fmt: skip
 
 
+def _text(value: object) -> str:
+    """A text cell as shown: empty for a missing value (never 'None' or 'nan')."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
+        return ""
+    return str(value).strip()
+
+
+def _num(value: object) -> float | None:
+    if value is None:
+        return None
+    try:
+        return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
 def forecast_chart(table: pd.DataFrame) -> go.Figure:
-    """One line per method (the recommended one bold) and the actual as bars."""
+    """One line per method (the recommended one bold, named) and the actual as bars."""
     fig = go.Figure()
     actual = table.drop_duplicates("period")[["period", "actual"]]
     fig.add_bar(x=actual["period"], y=actual["actual"], name=ACTUAL,
                 marker_color="rgba(120,120,120,0.35)")  # fmt: skip
     for method in [*METHODS, RECOMMENDED]:
         rows = table[table["method"] == method]
+        name = _method_label(method)
+        if method == RECOMMENDED and len(rows):
+            name = f"{name}: {rows['recommended_as'].iloc[0]}"
         fig.add_scatter(
-            x=rows["period"], y=rows["forecast"], name=_method_label(method), mode="lines+markers",
+            x=rows["period"], y=rows["forecast"], name=name, mode="lines+markers",
             line={"color": COLOURS[method], "width": 4 if method == RECOMMENDED else 2},
             connectgaps=False,
         )  # fmt: skip
@@ -245,14 +344,54 @@ def forecast_chart(table: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def show_history(past: Backtest) -> None:
+def accuracy_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy table as a reader sees it: rank 1 first, the recommended row marked,
+    a dash and a note where a candidate is not compared (never 'None' or 'nan')."""
+    return pd.DataFrame(
+        {
+            "Rank": [_ui.DASH if _num(r) is None else str(int(r)) for r in summary["rank"]],
+            "Method or blend": summary["label"],
+            "Periods": summary["periods"].astype(int).astype(str),
+            "WAPE": [_pct(_num(v)) for v in summary["wape"]],
+            "Bias": [_signed_pct(_num(v)) for v in summary["bias"]],
+            "Mean accuracy": [_pct(_num(v)) for v in summary["mean_accuracy"]],
+            "Within 10%": [_pct(_num(v)) for v in summary["within_10pct"]],
+            "Recommended": ["recommended" if r else "" for r in summary["recommended"]],
+            "Note": summary["note"].fillna(""),
+        }
+    )
+
+
+def periods_display(table: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """Every period and method as text: the export used, forecast, actual, error."""
+    labels = [
+        f"Recommended: {r}" if m == RECOMMENDED else _method_label(str(m))
+        for m, r in zip(table["method"], table["recommended_as"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "Period": table["period"].astype(str),
+            "Export used": [
+                "none near its start" if _num_date(d) is None else f"{d:%Y-%m-%d}"
+                for d in table["snapshot_date"]
+            ],
+            "Method": labels,
+            "Forecast": [_money(_num(v), currency) for v in table["forecast"]],
+            "Actual": [_money(_num(v), currency) for v in table["actual"]],
+            "Forecast - actual": [_signed(_num(v), currency) or _ui.DASH for v in table["error"]],
+            "Accuracy": [_pct(_num(v)) for v in table["accuracy"]],
+        }
+    )
+
+
+def _num_date(value: object) -> object | None:
+    return None if value is None or pd.isna(value) else value  # type: ignore[call-overload]
+
+
+def show_history(past: Backtest, currency: str) -> None:
     table = past.table
     if table.empty or table["forecast"].isna().all():
-        st.info(
-            "No past period can be backtested yet: a forecast is rebuilt from the pipeline "
-            "export taken on or up to 31 days before a period's first day, and none is. "
-            "Upload weekly exports (with their as-of date) to build a track record."
-        )
+        st.info(md(past.no_data or "No past period can be backtested yet."))
         if past.skipped:
             st.caption(f"Periods without such an export: {_list_periods(past.skipped)}.")
         return
@@ -261,38 +400,32 @@ def show_history(past: Backtest) -> None:
     if past.skipped:
         st.caption(
             f"No export on or shortly before the start of {_list_periods(past.skipped)}: "
-            "those periods show the actual only."
+            "those periods show the actual only and are left out of the scores."
         )
     st.subheader("Accuracy by method")
-    summary = past.summary.copy()
-    summary["label"] = [_method_label(m) for m in summary["method"]]
+    where = window_words(past.window, past.kind)
+    st.caption(
+        f"Every method and every equal blend of two, each scored on its own forecasts over "
+        f"{md(where)}. The recommended one is chosen from this table: the lowest WAPE "
+        "(ties go to the simpler one, higher in the list). WAPE = sum |actual - forecast| / "
+        "sum actual; bias = sum (forecast - actual) / sum actual, + over, - under."
+    )
+    shown = accuracy_display(past.summary)
     st.dataframe(
-        summary[["label", "periods", "mean_accuracy", "wape", "bias", "within_10pct"]],
-        hide_index=True, key="forecast:accuracy",
-        column_config={
-            "label": st.column_config.TextColumn("Method"),
-            "periods": st.column_config.NumberColumn("Periods"),
-            "mean_accuracy": st.column_config.NumberColumn(
-                "Mean accuracy", format="percent", help="Mean of 1 - |A - F| / A"),
-            "wape": st.column_config.NumberColumn(
-                "WAPE", format="percent", help="Sum |A - F| / sum A: lower is better"),
-            "bias": st.column_config.NumberColumn(
-                "Bias", format="percent", help="Sum (F - A) / sum A: + over, - under"),
-            "within_10pct": st.column_config.NumberColumn(
-                "Within 10%", format="percent", help="Share of periods with accuracy >= 90%"),
-        },
-    )  # fmt: skip
-    _ui.downloads(summary, f"forecast_accuracy_{past.kind}", "forecast:accuracy")
+        shown,
+        hide_index=True,
+        key="forecast:accuracy",
+        height=35 * (len(shown) + 1) + 3,
+        placeholder=_ui.DASH,
+    )
+    _ui.downloads(past.summary, f"forecast_accuracy_{past.kind}", "forecast:accuracy")
     with st.expander("Every period and method"):
         st.dataframe(
-            table, hide_index=True, key="forecast:backtest",
-            column_config={
-                "forecast": st.column_config.NumberColumn("Forecast", format=MONEY),
-                "actual": st.column_config.NumberColumn("Actual", format=MONEY),
-                "error": st.column_config.NumberColumn("Forecast - actual", format=MONEY),
-                "accuracy": st.column_config.NumberColumn("Accuracy", format="percent"),
-            },
-        )  # fmt: skip
+            periods_display(table, currency),
+            hide_index=True,
+            key="forecast:backtest",
+            placeholder=_ui.DASH,
+        )
         _ui.downloads(table, f"forecast_backtest_{past.kind}", "forecast:backtest")
 
 
@@ -325,40 +458,74 @@ def show_convergence(table: pd.DataFrame) -> None:
         st.caption(f"Complete quarters: {quarters}. Lower is better; week 0 is the backtest.")
     if not table.empty:
         with st.expander("Forecast by week, every quarter"):
-            st.dataframe(table, hide_index=True, key="forecast:convergence_table")
+            shown = pd.DataFrame(
+                {
+                    "Quarter": table["quarter"].astype(str),
+                    "Week": table["week"].astype(int).astype(str),
+                    "Export": [f"{d:%Y-%m-%d}" for d in table["snapshot_date"]],
+                    "Method": [_method_label(str(m)) for m in table["method"]],
+                    "Forecast": [_ui.money(_num(v)) for v in table["forecast"]],
+                    "Actual (so far)": [_ui.money(_num(v)) for v in table["actual"]],
+                    "Accuracy": [
+                        _pct(_num(v)) if done else "quarter not over"
+                        for v, done in zip(table["accuracy"], table["complete"], strict=True)
+                    ],
+                }
+            )
+            st.dataframe(
+                shown, hide_index=True, key="forecast:convergence_table", placeholder=_ui.DASH
+            )
             _ui.downloads(table, "forecast_convergence", "forecast:convergence")
 
 
-DEAL_CONFIG: dict[str, Any] = {
-    "opportunity_id": st.column_config.TextColumn("Deal id"),
-    "opportunity_name": st.column_config.TextColumn("Deal"),
-    "account": st.column_config.TextColumn("Account"),
-    "owner": st.column_config.TextColumn("Owner"),
-    "stage": st.column_config.TextColumn("Stage"),
-    "forecast_category": st.column_config.TextColumn("Category"),
-    "close_date": st.column_config.DateColumn("Close", format="YYYY-MM-DD"),
-    "amount": st.column_config.NumberColumn("Amount", format=MONEY),
-    "probability": st.column_config.NumberColumn("Stage prob.", format="percent"),
-    "weighted": st.column_config.NumberColumn("Weighted", format=MONEY),
-    "upside": st.column_config.NumberColumn(
-        "If won", format=MONEY, help="amount x (1 - p): what winning it adds"),
-    "downside": st.column_config.NumberColumn(
-        "If lost", format=MONEY, help="amount x p: what losing it takes away"),
-    "swing": st.column_config.NumberColumn(
-        "Moves the number by", format=MONEY, help="the larger of the two"),
-}  # fmt: skip
+TEXT_COLUMNS = ("opportunity_id", "opportunity_name", "account", "owner", "stage",
+                "forecast_category")  # fmt: skip
 
 
-def show_top_deals(result: PeriodForecast) -> None:
+def deal_config(currency: str) -> dict[str, Any]:
+    """Column headers of the deals table; amounts name the reporting currency."""
+    cur = f" ({currency})"
+    return {
+        "opportunity_id": st.column_config.TextColumn("Deal id"),
+        "opportunity_name": st.column_config.TextColumn("Deal"),
+        "account": st.column_config.TextColumn("Account"),
+        "owner": st.column_config.TextColumn("Owner"),
+        "stage": st.column_config.TextColumn("Stage"),
+        "forecast_category": st.column_config.TextColumn("Category"),
+        "close_date": st.column_config.DateColumn("Close", format="YYYY-MM-DD"),
+        "amount": st.column_config.NumberColumn("Amount" + cur, format=MONEY),
+        "probability": st.column_config.NumberColumn("Stage prob.", format="percent"),
+        "weighted": st.column_config.NumberColumn("Weighted" + cur, format=MONEY),
+        "upside": st.column_config.NumberColumn(
+            "If won" + cur, format=MONEY, help="amount x (1 - p): what winning it adds"),
+        "downside": st.column_config.NumberColumn(
+            "If lost" + cur, format=MONEY, help="amount x p: what losing it takes away"),
+        "swing": st.column_config.NumberColumn(
+            "Moves the number by" + cur, format=MONEY, help="the larger of the two"),
+    }  # fmt: skip
+
+
+def show_top_deals(result: PeriodForecast, currency: str) -> None:
     top = result.top_deals()
     if top.empty:
         st.caption("No open deal is expected to close in this period.")
         return
-    st.dataframe(top, hide_index=True, column_config=DEAL_CONFIG, key="forecast:top")
+    shown = top.copy()
+    for column in TEXT_COLUMNS:
+        shown[column] = [_text(v) for v in shown[column]]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=deal_config(currency),
+        key="forecast:top",
+        placeholder=_ui.DASH,
+    )
     _ui.downloads(top, f"forecast_top_deals_{result.period.label}", "forecast:top")
 
 
-def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str | None]]) -> None:
+def show_calls(
+    result: PeriodForecast, people: dict[str, tuple[str | None, str | None]], currency: str
+) -> None:
     if not result.calls:
         st.caption("No forecast calls and no forecast categories for this period.")
         return
@@ -369,9 +536,9 @@ def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str |
     table = calls_table(result.calls, people, by)
     st.dataframe(
         table, hide_index=True, key="forecast:calls",
-        column_config={c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(),
-                                                        format=MONEY)
-                       for c in ("commit", "best_case", "pipeline")},
+        column_config={c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
+                       for c, name in (("commit", "Commit"), ("best_case", "Best case"),
+                                       ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
@@ -380,7 +547,7 @@ def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str |
     _ui.downloads(table, f"forecast_calls_by_{by}_{result.period.label}", "forecast:calls")
 
 
-def show_what_if(result: PeriodForecast) -> None:
+def show_what_if(result: PeriodForecast, currency: str) -> None:
     """Stage probabilities and excluded deals -> the forecast, before and after."""
     deals = result.deals
     if deals.empty:
@@ -393,14 +560,14 @@ def show_what_if(result: PeriodForecast) -> None:
     cols = st.columns(max(1, len(shown)))
     for col, (name, prob) in zip(cols, shown, strict=False):
         value = col.number_input(
-            f"{name} %", min_value=0, max_value=100, value=int(round(prob)), step=5,
+            f"{md(name)} %", min_value=0, max_value=100, value=int(round(prob)), step=5,
             key=f"forecast:whatif:{stage_key(name)}",
         )  # fmt: skip
         if value != prob:
             overrides[name] = float(value)
     ranked = result.top_deals(50)
     labels = {
-        str(i): f"{n or i} · {o or _ui.DASH} · {_ui.money(a)}"
+        str(i): f"{_text(n) or i} · {_text(o) or _ui.DASH} · {_money(_num(a), currency)}"
         for i, n, o, a in zip(ranked["opportunity_id"], ranked["opportunity_name"],
                               ranked["owner"], ranked["amount"], strict=True)
     }  # fmt: skip
@@ -419,7 +586,7 @@ def show_what_if(result: PeriodForecast) -> None:
         delta = None if before is None or after is None else round(after - before, 2)
         if delta is not None and abs(delta) < 0.5:
             delta = 0.0  # float noise from summing per deal instead of per stage
-        col.metric(f"{label} (what-if)", _ui.money(after), _ui.signed_money(delta),
+        col.metric(f"{label} (what-if)", _money(after, currency), _signed(delta, currency),
                    border=True)  # fmt: skip
     st.caption(
         "Stage-weighted and sales-cycle forecasts are recomputed; the run-rate and the reps' "
@@ -466,7 +633,7 @@ def render() -> None:
     n = int(st.session_state.get("forecast:history_n") or 12)
     past = _backtest(db, version, scope, kind, n)
     result = _current(db, version, scope, kind, n)
-    st.caption(f"Scope: {scope.describe()}.")
+    st.caption(f"Scope: {md(scope.describe())}.")
 
     _section(None, "the headline forecast", lambda: show_headline(result, past, currency))
     st.subheader(f"Forecast vs actual, by {kind}")
@@ -478,20 +645,20 @@ def render() -> None:
         "Each forecast as it would have been made at the start of the period, from the "
         "pipeline export of that day (never today's data), against what closed won."
     )
-    _section(None, "forecast vs actual", lambda: show_history(past))
+    _section(None, "forecast vs actual", lambda: show_history(past, currency))
     _section(
         "How the quarter's forecast converges", "the convergence chart",
         lambda: show_convergence(_convergence(db, version, scope)),
     )  # fmt: skip
     _section(
         f"Deals that move the {scope.period.label} number most", "the top deals",
-        lambda: show_top_deals(result),
+        lambda: show_top_deals(result, currency),
     )  # fmt: skip
     _section(
         "Reps' calls: commit, best case, pipeline", "the forecast calls",
-        lambda: show_calls(result, _roster(db, version)),
+        lambda: show_calls(result, _roster(db, version), currency),
     )  # fmt: skip
-    _section("What-if", "the what-if", lambda: show_what_if(result))
+    _section("What-if", "the what-if", lambda: show_what_if(result, currency))
 
 
 _ui.run_page(render)

@@ -20,6 +20,7 @@ import plotly.express as px
 import streamlit as st
 
 from analytics import leads
+from analytics.markup import md
 from analytics.scope import Scope
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 from pages import _ui
@@ -59,7 +60,7 @@ def _leads_count(cur: Any) -> int:
 
 
 def _scoring_summary(scoring: LeadScoring) -> str:
-    rules = ", ".join(f"{r.event_type} {r.points:+g}" for r in scoring.rules)
+    rules = ", ".join(f"{md(r.event_type)} {r.points:+g}" for r in scoring.rules)
     decay = (
         "no decay"
         if scoring.half_life_days is None
@@ -106,6 +107,7 @@ def _handoff(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
             "score": st.column_config.NumberColumn("score", format="%.1f"),
             "scored_events": st.column_config.NumberColumn("scored events", format="%d"),
         },
+        placeholder=_ui.DASH,
     )
     _ui.downloads(table, "lead_handoff", "dl:handoff")
 
@@ -182,6 +184,7 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
             "conversion_rate": st.column_config.NumberColumn("conversion rate", format="percent"),
             "avg_score": st.column_config.NumberColumn("average score", format="%.1f"),
         },
+        placeholder=_ui.DASH,
     )
     _ui.downloads(table, "lead_calibration", "dl:calibration")
 
@@ -224,7 +227,13 @@ def _response(scope: Scope) -> None:
                 "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)
                 for value, is_total in zip(shown[by], shown["is_total"], strict=True)
             ]
-            st.dataframe(shown, hide_index=True, key=f"leads:by_{by}", column_config=config)
+            st.dataframe(
+                shown,
+                hide_index=True,
+                key=f"leads:by_{by}",
+                column_config=config,
+                placeholder=_ui.DASH,
+            )
             _ui.downloads(shown.drop(columns=["is_total"]), f"lead_response_by_{by}", f"dl:{by}")
 
 
@@ -234,7 +243,7 @@ def _bant(scope: Scope) -> None:
         summary = leads.bant_summary(cur, scope)
     if not summary.available:
         if summary.columns:  # the data has BANT fields, just not on this period's deals
-            st.info(summary.message[0].upper() + summary.message[1:] + ".")
+            st.info(md(summary.message[0].upper() + summary.message[1:] + "."))
         else:
             st.info(
                 "No BANT fields in the data: no imported opportunity export had budget, "
@@ -243,7 +252,7 @@ def _bant(scope: Scope) -> None:
                 "Timing (or Salesforce's Budget_Confirmed__c) to fill it."
             )
         return
-    st.caption(summary.message[0].upper() + summary.message[1:] + ".")
+    st.caption(md(summary.message[0].upper() + summary.message[1:] + "."))
     fields = summary.by_field
     cols = st.columns(max(len(fields), 1))
     for col, row in zip(cols, fields.to_dict("records"), strict=False):
@@ -258,6 +267,7 @@ def _bant(scope: Scope) -> None:
         hide_index=True,
         key="leads:bant_fields",
         column_config={"share": st.column_config.NumberColumn("share", format="percent")},
+        placeholder=_ui.DASH,
     )
     _ui.downloads(fields, "bant_by_field", "dl:bant_fields")
     if not summary.win_rates.empty:
@@ -275,6 +285,7 @@ def _bant(scope: Scope) -> None:
             hide_index=True,
             key="leads:bant_rates",
             column_config={"win_rate": st.column_config.NumberColumn("win rate", format="percent")},
+            placeholder=_ui.DASH,
         )
         _ui.downloads(summary.win_rates, "bant_win_rates", "dl:bant_rates")
 
@@ -290,7 +301,7 @@ def render() -> None:
             "No leads in the database yet. Upload a leads export (and its lead events) on "
             "the **Data** page."
         )
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
+        _ui.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
         return
     scope = _ui.current_scope()
     as_of = st.date_input(
@@ -302,13 +313,14 @@ def render() -> None:
         "Default: the period's last day, or today if that is earlier.",
     )
     day = as_of if isinstance(as_of, date) else leads.default_as_of(scope.period)
-    st.caption(f"Scope: {scope.describe()}. " + _scoring_summary(scoring))
+    st.caption(f"Scope: {md(scope.describe())}. " + _scoring_summary(scoring))
     if not unknown.empty:
         listed = ", ".join(
-            f"{t} ({n:,})" for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
+            f"{md(t)} ({n:,})"
+            for t, n in zip(unknown["event_type"], unknown["events"], strict=True)
         )
         st.caption(f"Event types without a rule (they score 0): {listed}.")
-    st.page_link("pages/settings.py", label="Edit the scoring rules", icon=":material/tune:")
+    _ui.page_link("pages/settings.py", label="Edit the scoring rules", icon=":material/tune:")
 
     _handoff(scope, day, scoring)
     _calibration(scope, day, scoring)

@@ -25,21 +25,27 @@ from plotly.subplots import make_subplots
 
 from analytics import drilldown
 from analytics.exports import KPI_UNITS
+from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
+from analytics.numbers import is_missing
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
+    DEFAULT_WINDOW_MONTHS,
     FALLING_STAR,
     IMPROVING_LAGGARD,
     QUADRANTS,
     RISING_STAR,
+    WINDOW_CHOICES,
     X_METRICS,
     KpiFunction,
     KpiTablesFunction,
+    attainment_available,
     quadrant,
+    quadrant_window,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.scope import Period, Scope
+from analytics.scope import Period, Scope, data_as_of
 from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
@@ -53,6 +59,13 @@ CORNERS: dict[str, tuple[float, float, str, str]] = {
     IMPROVING_LAGGARD: (0.01, 0.99, "left", "top"),
     FALLING_STAR: (0.99, 0.01, "right", "bottom"),
     DECLINING_LAGGARD: (0.01, 0.01, "left", "bottom"),
+}
+SHADES: dict[str, str] = {
+    # a light fill per quadrant, so a rep's place reads at a glance (green good, red worst)
+    RISING_STAR: "rgba(44, 160, 44, 0.09)",
+    FALLING_STAR: "rgba(255, 160, 0, 0.10)",
+    IMPROVING_LAGGARD: "rgba(31, 119, 180, 0.08)",
+    DECLINING_LAGGARD: "rgba(214, 39, 40, 0.08)",
 }
 
 
@@ -149,39 +162,62 @@ def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None =
     for col in df.columns:
         if col not in settings and pd.api.types.is_datetime64_any_dtype(df[col]):
             settings[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, column_config=settings, key=key)
+    st.dataframe(df, hide_index=True, column_config=settings, key=key, placeholder=_ui.DASH)
     _ui.downloads(df, name, f"dl:{key}")
 
 
 # --- quadrant ----------------------------------------------------------------------------
 
 
-def _controls() -> tuple[str, float | None, float, int]:
-    """The quadrant's settings: x metric, x split, y split, low-sample threshold."""
-    cols = st.columns(4)
-    metric = cols[0].selectbox(
-        "Performance (x axis)", list(X_METRICS), format_func=X_METRICS.get,
-        key="x_metric", bind="query-params",
-        help="Quota attainment = bookings / quota; falls back to bookings when no rep in "
-        "view has a quota in both periods.",
+def _window_control(period: Period) -> int | None:
+    """How many months the quadrant judges a month over (a quarter or year is its own)."""
+    if period.kind != "month":
+        return None
+    months = st.selectbox(
+        "Judged over", list(WINDOW_CHOICES), index=WINDOW_CHOICES.index(DEFAULT_WINDOW_MONTHS),
+        format_func=lambda m: "this month only" if m == 1 else f"the last {m} months",
+        key="window_months", bind="query-params",
+        help="One month is too few deals to judge a rep on: by default the quadrant looks "
+        "at the three months ending with the month chosen, against the three before.",
     )  # fmt: skip
-    metric = metric or "quota_attainment"
+    return int(months or DEFAULT_WINDOW_MONTHS)
+
+
+def _controls(attainment_ok: bool) -> tuple[str, float | None, float, int]:
+    """The quadrant's settings: x metric, x split, y split, low-sample threshold.
+
+    `attainment_ok` comes from analytics (quotas exist in both windows): without quotas the
+    only measure offered is bookings, so no control says "% of quota" when it is not used.
+    """
+    cols = st.columns(4)
+    choices = list(X_METRICS) if attainment_ok else ["bookings"]
+    metric = cols[0].selectbox(
+        "Performance (x axis)", choices, format_func=X_METRICS.get,
+        key="x_metric" if attainment_ok else "x_metric_no_quota",
+        help="Quota attainment = bookings / quota."
+        if attainment_ok
+        else "Bookings: no rep in view has a quota in this window and the one before, so "
+        "quota attainment cannot be used.",
+    )  # fmt: skip
+    metric = metric or choices[0]
     attainment = metric == "quota_attainment"
     x_split = cols[1].number_input(
         "x split " + ("(% of quota)" if attainment else "(bookings)"),
         value=None, min_value=0.0, step=10.0 if attainment else 1000.0,
-        placeholder="median of the reps", key=f"x_split:{metric}",
-        help="Where 'high performer' starts. Empty: the median of the reps shown.",
+        placeholder="100% of quota" if attainment else "median of reps who closed",
+        key=f"x_split:{metric}",
+        help="Where 'high performer' starts. Empty: "
+        + ("100% of quota." if attainment else "the median of the reps who closed a deal."),
     )  # fmt: skip
     y_split = cols[2].number_input(
         "y split " + ("(pp change)" if attainment else "(bookings change)"),
         value=0.0, step=5.0 if attainment else 1000.0, key=f"y_split:{metric}",
-        help="Where 'improving' starts; 0 = any growth since the previous period.",
+        help="Where 'improving' starts; 0 = any growth since the window before.",
     )  # fmt: skip
     min_closed = cols[3].number_input(
         "Low sample below (closed deals)", min_value=0, value=DEFAULT_MIN_CLOSED_DEALS,
         step=1, key="min_closed",
-        help="Reps with fewer closed (won + lost) deals this period are drawn hollow: "
+        help="Reps with fewer closed (won + lost) deals in the window are drawn hollow: "
         "one large deal should not make a star.",
     )  # fmt: skip
     scale = 100.0 if attainment else 1.0
@@ -210,8 +246,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     share = (pipeline / biggest) if biggest > 0 else pipeline * 0.0
     diameter = MIN_MARKER + (MAX_MARKER - MIN_MARKER) * share.pow(0.5)
     teams = sorted(placed["team_label"].unique())
-    palette = px.colors.qualitative.Plotly
-    colours = {team: palette[i % len(palette)] for i, team in enumerate(teams)}
+    colours = _ui.team_colours(teams)
     x_name = X_METRICS[metric]
     attainment = metric == "quota_attainment"
     # Attainment is drawn in percent (x) and percentage points (y): "+12 pp" reads better
@@ -230,6 +265,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                     int(r.closed_deals), _ui.money(_num(r.open_pipeline)),
                     _x_text(metric, r.x), _y_text(metric, r.y),
                     " (low sample)" if r.low_sample else "",
+                    plot_text(r.rep), plot_text(r.team_label), plot_text(r.quadrant),
                 ]
                 for r in part.itertuples()
             ]  # fmt: skip
@@ -238,7 +274,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                     x=part["x"] * scale,
                     y=part["y"] * scale,
                     mode="markers",
-                    name=team,
+                    name=plot_text(team),
                     legendgroup=team,
                     showlegend=bool(
                         not low or placed.loc[placed["team_label"] == team, "low_sample"].all()
@@ -252,8 +288,10 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
                         "line": {"width": 2 if low else 1, "color": colours[team]},
                     },
                     hovertemplate=(
-                        "<b>%{customdata[0]}</b>%{customdata[10]}<br>%{customdata[1]} · "
-                        "%{customdata[2]}<br>"
+                        # customdata[0] is the raw name (a click opens that rep's
+                        # drill-down); the hover shows the escaped copies (11-13)
+                        "<b>%{customdata[11]}</b>%{customdata[10]}<br>%{customdata[12]} · "
+                        "%{customdata[13]}<br>"
                         f"{x_name}: %{{customdata[8]}} (change %{{customdata[9]}})<br>"
                         "Bookings: %{customdata[3]} · attainment %{customdata[4]}<br>"
                         "Win rate: %{customdata[5]} of %{customdata[6]} closed<br>"
@@ -274,10 +312,23 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     if focus is not None and focus in set(placed["rep"]):
         row = placed[placed["rep"] == focus].iloc[0]
         fig.add_annotation(
-            x=row["x"] * scale, y=row["y"] * scale, text=f"<b>{focus}</b>", showarrow=True,
-            arrowhead=2, ax=30, ay=-30, bgcolor="rgba(255,255,255,0.8)",
+            x=row["x"] * scale, y=row["y"] * scale, text=f"<b>{plot_text(focus)}</b>",
+            showarrow=True, arrowhead=2, ax=30, ay=-30, bgcolor="rgba(255,255,255,0.8)",
         )  # fmt: skip
     x_split, y_split = q.attrs["x_split"] * scale, q.attrs["y_split"] * scale
+    x_range = _axis_range(placed["x"] * scale, x_split)
+    y_range = _axis_range(placed["y"] * scale, y_split)
+    spans = {
+        RISING_STAR: ((x_split, x_range[1]), (y_split, y_range[1])),
+        FALLING_STAR: ((x_split, x_range[1]), (y_range[0], y_split)),
+        IMPROVING_LAGGARD: ((x_range[0], x_split), (y_split, y_range[1])),
+        DECLINING_LAGGARD: ((x_range[0], x_split), (y_range[0], y_split)),
+    }
+    for name, ((x0, x1), (y0, y1)) in spans.items():
+        fig.add_shape(
+            type="rect", x0=x0, x1=x1, y0=y0, y1=y1, xref="x", yref="y",
+            fillcolor=SHADES[name], line={"width": 0}, layer="below",
+        )  # fmt: skip
     fig.add_vline(x=x_split, line_dash="dash", line_color="grey")
     fig.add_hline(y=y_split, line_dash="dash", line_color="grey")
     for name, (cx, cy, xa, ya) in CORNERS.items():
@@ -290,14 +341,14 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
         title=f"{x_name}, {q.attrs['period']}",
         tickformat=",.0f",
         ticksuffix="%" if attainment else "",
-        range=_axis_range(placed["x"] * scale, x_split),
+        range=x_range,
         zeroline=False,
     )
     fig.update_yaxes(
         title=f"Change since {previous}",
         tickformat="+,.0f",
         ticksuffix=" pp" if attainment else "",
-        range=_axis_range(placed["y"] * scale, y_split),
+        range=y_range,
         zeroline=False,
     )
     fig.update_layout(
@@ -320,12 +371,13 @@ def _pick_from_chart() -> None:
             return
 
 
-def _quadrant_section(q: pd.DataFrame, focus: str | None) -> None:
+def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -> None:
     metric = q.attrs["x_metric"]
-    if metric != q.attrs["x_metric_requested"]:
+    if not attainment_ok or metric != q.attrs["x_metric_requested"]:
         st.info(
-            "No rep in view has a quota in both periods, so the quadrant uses **bookings** "
-            "instead of quota attainment.", icon=":material/info:",
+            f"No rep in view has a quota in both {q.attrs['period']} and "
+            f"{q.attrs['previous_period']}, so the quadrant measures **bookings** instead "
+            "of quota attainment.", icon=":material/info:",
         )  # fmt: skip
     placed = q[q["quadrant"].notna()]
     if placed.empty:
@@ -341,8 +393,9 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None) -> None:
     split = _x_text(metric, q.attrs["x_split"])
     counts = placed["quadrant"].value_counts()
     summary = ", ".join(f"{counts.get(name, 0)} {name}s" for name in QUADRANTS)
-    how = "median of the reps shown" if q.attrs.get("x_split_is_median") else "set above"
+    how = q.attrs.get("x_split_rule", "set by hand")
     st.caption(
+        f"Judged over {q.attrs['period']} against {q.attrs['previous_period']}. "
         f"x split {split} ({how}), "
         f"y split {_y_text(metric, q.attrs['y_split'])}. {summary}. Hollow points: fewer "
         f"than {q.attrs['min_closed_deals']} closed deals in {q.attrs['period']}, still "
@@ -353,7 +406,7 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None) -> None:
     if not unplaced.empty:
         st.caption(
             "Not placed: "
-            + "; ".join(f"{r.rep} ({r.note})" for r in unplaced.itertuples())
+            + "; ".join(f"{md(r.rep)} ({md(r.note)})" for r in unplaced.itertuples())
             + "."
         )  # fmt: skip
 
@@ -390,15 +443,17 @@ def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
 def _drilldown(
     cur: Any, scope: Scope, rep: str, q: pd.DataFrame, tables: KpiTablesFunction
 ) -> None:
-    st.header(f"Drill-down: {rep}")
+    st.header(f"Drill-down: {md(rep)}")
     row = q[q["rep"] == rep]
     history = drilldown.kpi_history(cur, scope, rep, tables=tables)
     figures = history.iloc[-1]  # this period: the same row as the leaderboard's
     where = row.iloc[0]["quadrant"] if not row.empty else None
     low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
     team = row.iloc[0]["team"] if not row.empty else None
+    if is_missing(team):  # a rep the roster gives no team: NaN from the table, not a name
+        team = None
     st.caption(
-        f"{team or NO_TEAM} · {scope.period.label} · "
+        f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
     )  # fmt: skip
     cols = st.columns(5)
@@ -430,7 +485,8 @@ def _drilldown(
             st.caption(f"No activity logged in {scope.period.label}.")
         else:
             fig = px.bar(
-                mix, x="activities", y="activity_type", orientation="h", color="category",
+                plot_frame(mix), x="activities", y="activity_type", orientation="h",
+                color="category",
                 hover_data={"hours": True, "share": ":.1%"},
                 labels={"activity_type": "", "activities": "Activities", "category": ""},
             )  # fmt: skip
@@ -442,11 +498,13 @@ def _drilldown(
     with right:
         st.subheader("Funnel of these deals")
         funnel = drilldown.deal_funnel(cur, scope, rep)
-        shown = funnel[funnel["reached"] > 0]
+        shown = drilldown.chart_rows(funnel)
         if shown.empty:
             st.caption("No open deal and no deal closed in the period.")
         else:
-            fig = px.funnel(shown, x="reached", y="stage", hover_data=["open_now", "lost_after"])
+            fig = px.funnel(
+                plot_frame(shown), x="reached", y="stage", hover_data=["open_now", "lost_after"]
+            )
             fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
             st.plotly_chart(fig, config={"displayModeBar": False}, key="funnel_chart")
         st.caption(
@@ -498,23 +556,28 @@ def render() -> None:
     if _ui.database_is_empty():
         _ui.show_empty_database_hint()
         return
-    scope = _ui.current_scope()
+    with _ui.cursor() as cur:
+        # a period not over on the data's date is shown to date, against the same days
+        scope = _ui.current_scope().to_date(data_as_of(cur))
     peers = replace(scope, rep=None)
     st.caption(
-        f"Scope: {peers.describe()}; change is against {scope.period.previous().label}. "
+        f"Scope: {md(peers.describe())}; change is against {scope.period.previous().name}. "
         + ("The rep filter opens that rep's drill-down; the quadrant keeps the peers. "
            if scope.rep else "")
     )  # fmt: skip
 
-    metric, x_split, y_split, min_closed = _controls()
+    window_months = _window_control(scope.period)
     with _ui.cursor() as cur:
+        attainment_ok = attainment_available(cur, peers, window_months)
+        metric, x_split, y_split, min_closed = _controls(attainment_ok)
         kpi = cached_kpi(drilldown.data_version(cur))
         board = kpi(cur, peers, "rep")
+        window = quadrant_window(peers.period, window_months)
         q = quadrant(
             cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
-            min_closed_deals=min_closed, kpi=kpi, current=board,
+            min_closed_deals=min_closed, window_months=window_months, kpi=kpi,
+            current=board if window == peers.period else None,
         )  # fmt: skip
-        q.attrs["x_split_is_median"] = x_split is None
         roster = quadrant_roster(cur)[["rep", "team"]]
 
         reps = [r for r in board["rep"].dropna().tolist()]
@@ -525,7 +588,7 @@ def render() -> None:
             help="Or click a rep's point in the quadrant. The choice is kept in the URL.",
         )  # fmt: skip
         chosen = focus or scope.rep
-        _quadrant_section(q, chosen)
+        _quadrant_section(q, chosen, attainment_ok)
         if chosen:
             _drilldown(cur, scope, chosen, q, cached_kpi_tables(drilldown.data_version(cur)))
         _leaderboard(board, q, roster, scope)

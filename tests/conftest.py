@@ -15,6 +15,27 @@ FIXTURES = TESTS_DIR / "data"
 PROJECT_ROOT = TESTS_DIR.parent
 REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"
 
+# Modules whose tests start servers, browsers or subprocesses that are killed on purpose. They
+# run after everything else so that a failure in the fast part of the suite shows first.
+SLOW_MODULES = frozenset(
+    {"test_crash", "test_concurrency", "test_benchmarks_run", "test_sign_in_race"}
+)
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+    return (
+        item.get_closest_marker("e2e") is not None
+        or item.get_closest_marker("slow") is not None
+        or module in SLOW_MODULES
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Move the real-browser, crash and concurrency tests to the end, keeping each group's own
+    order. With pytest-xdist's load scheduling the fast tests are handed out first as well."""
+    items[:] = sorted(items, key=_is_slow)
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:

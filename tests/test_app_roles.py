@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from test_quadrant import load_fixture
 
 from analytics import audit, db
+from analytics.markup import plain
 from analytics.users import Account, add_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +103,7 @@ def test_with_accounts_nothing_shows_before_signing_in(accounts_db: Path) -> Non
 
 def test_wrong_password_is_refused_with_a_message(accounts_db: Path) -> None:
     at = sign_in(start(Q2), "boss@example.com", "not the password")
-    assert [e.value for e in at.error] == ["Sign-in refused: wrong e-mail or password."]
+    assert [plain(e.value) for e in at.error] == ["Sign-in refused: wrong e-mail or password."]
     assert not at.metric and not at.dataframe
     assert not at.exception
 
@@ -128,7 +129,7 @@ def test_manager_sees_only_their_team_whatever_the_url_says(accounts_db: Path) -
     rep_options = set(at.sidebar.selectbox(key="rep").options) - {"All reps"}
     assert rep_options == {"Ann Lee", "Bob Stone", "Max Boss"}  # the East roster
     assert "Signed in as **boss@example.com** (manager of team East)" in " ".join(
-        c.value for c in at.sidebar.caption
+        plain(c.value) for c in at.sidebar.caption
     )
 
     at.switch_page("pages/reps.py").run()

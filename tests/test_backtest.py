@@ -1,5 +1,6 @@
 """Forecast vs actual: scores by hand, the backtest on the fixture, its blindness to later
-data, convergence, the walk-forward recommendation, the current period and the commands.
+data, convergence, the current period and the commands (the recommendation's own hand-worked
+table: tests/test_forecast_recommend.py).
 
 The fixture is tests/test_forecast_methods.py's (three exports: S1 2024-03-25, S2
 2024-04-15, S3 2024-05-06 = the current data). What closed won in April 2024, by the
@@ -31,14 +32,18 @@ from analytics.forecast.backtest import (
     completed_periods,
     convergence,
     forecast_values,
-    recommend,
     start_ask,
     start_snapshot,
-    walk_forward,
     wape,
 )
 from analytics.forecast.cli import report_forecast
-from analytics.forecast.current import calls_table, period_forecast, roster, what_if
+from analytics.forecast.current import (
+    calls_table,
+    method_rows,
+    period_forecast,
+    roster,
+    what_if,
+)
 from analytics.forecast.methods import (
     BEST_CASE,
     COMMIT,
@@ -166,10 +171,17 @@ def test_backtest_april_by_hand(loaded: duckdb.DuckDBPyConnection) -> None:
     assert march["forecast"].isna().all() and set(march["actual"]) == {6000}
     # one month with a forecast is not a track record: the default, and why
     assert result.recommendation.candidate.components == (STAGE_WEIGHTED,)
+    assert not result.recommendation.by_error
     assert "Not enough history" in result.recommendation.reason
     assert "1 past month(s)" in result.recommendation.reason
+    assert result.window == ("2024-04",)
+    assert "Only 1 past month(s) can be backtested" in (result.no_data or "")
     assert april.loc[RECOMMENDED, "forecast"] == pytest.approx(6700)
-    summary = result.summary.set_index("method")
+    summary = result.summary.set_index("candidate")
+    assert summary.loc[STAGE_WEIGHTED, "recommended"]
+    assert summary["recommended"].sum() == 1
+    # a blend is scored on its own forecasts: (6700 + 17800) / 2 = 12250 vs 20000
+    assert summary.loc["stage_weighted+run_rate", "wape"] == pytest.approx(7750 / 20000)
     assert summary.loc[STAGE_WEIGHTED, "wape"] == pytest.approx(13300 / 20000)
     assert summary.loc[STAGE_WEIGHTED, "bias"] == pytest.approx(-13300 / 20000)
     assert summary.loc[BEST_CASE, "periods"] == 1
@@ -254,38 +266,6 @@ def test_convergence_by_week(loaded: duckdb.DuckDBPyConnection) -> None:
     assert list(q1["week"]) == [13] and q1["complete"].all()
 
 
-# --- the recommendation ------------------------------------------------------------------
-
-
-def _history(rows: list[tuple[float, float, float]]) -> list[tuple[float, dict]]:
-    """(actual, stage-weighted, run-rate) -> backtest history; other methods missing."""
-    return [(a, {STAGE_WEIGHTED: sw, RUN_RATE: rr}) for a, sw, rr in rows]
-
-
-def test_recommend_lowest_wape_with_reason() -> None:
-    """Stage-weighted misses by 20 each month (WAPE 60/300 = 20%, over by 20%); the run-rate
-    by 10 under (WAPE 30/300 = 10%, under by 10%); their blend by 5 over (5/100 each:
-    WAPE 15/300 = 5%): the blend wins, and the reason names it and the runner-up."""
-    history = _history([(100, 120, 90), (100, 120, 90), (100, 120, 90)])
-    rec = recommend(history, kind="month")
-    assert rec.candidate.components == (STAGE_WEIGHTED, RUN_RATE)
-    assert rec.wape == pytest.approx(0.05) and rec.bias == pytest.approx(0.05)
-    assert rec.periods == 3
-    assert rec.reason.startswith("Blend of Stage-weighted and Historical run-rate")
-    assert "WAPE 5%" in rec.reason and "over-forecast by 5%" in rec.reason
-    assert "next best Historical run-rate (WAPE 10%)" in rec.reason
-    assert rec.value({STAGE_WEIGHTED: 200, RUN_RATE: 100}) == 150
-
-
-def test_walk_forward_never_looks_at_its_own_period() -> None:
-    """The first three periods have no track record behind them (default stage-weighted);
-    the fourth uses the first three, where the run-rate was exact."""
-    history = _history([(100, 150, 100), (100, 150, 100), (100, 150, 100), (100, 150, 40)])
-    picks = walk_forward(history)
-    assert [p.key for p, _ in picks] == [STAGE_WEIGHTED] * 3 + [RUN_RATE]
-    assert [v for _, v in picks] == [150, 150, 150, 40]
-
-
 # --- the current period -------------------------------------------------------------------
 
 
@@ -356,6 +336,13 @@ def test_a_closed_period_shows_its_start_of_period_forecast(
     assert (result.status, result.data_date) == ("closed", S1)
     assert result.values == pytest.approx(APRIL)
     assert result.actual == APRIL_ACTUAL and result.quota == 20000
+    # finished: judged by its actual, never by a gap computed from a forecast
+    assert result.finished and result.gap_to_quota is None
+    assert result.actual_vs_quota == 0  # 20000 won against a 20000 quota
+    rows = method_rows(result).set_index("method")
+    assert rows.loc[RUN_RATE, "error"] == pytest.approx(17800 - 20000)
+    assert rows.loc[RUN_RATE, "accuracy"] == pytest.approx(0.89)
+    assert set(rows["actual"]) == {APRIL_ACTUAL}
     assert list(result.top_deals()["opportunity_id"])[:1] == ["A2"]  # 10000 x 0.6 = 6000
 
 
@@ -380,9 +367,11 @@ def test_report_forecast_rows(loaded: duckdb.DuckDBPyConnection) -> None:
     assert rows.loc[STAGE_WEIGHTED, "accuracy"] == pytest.approx(0.335)
     assert rows.loc[RECOMMENDED, "label"] == "Recommended: Stage-weighted"
     assert set(rows["actual"]) == {APRIL_ACTUAL} and set(rows["period"]) == {"2024-04"}
+    assert rows.loc[STAGE_WEIGHTED, "error"] == pytest.approx(6700 - 20000)
     # a running period: no accuracy yet
     may = report_forecast(loaded, Scope(Period.parse("2024-05")), argparse.Namespace(history=3))
     assert may["accuracy"].isna().all() and set(may["status"]) == {"live"}
+    assert may["error"].isna().all()
 
 
 def test_backtest_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
@@ -402,7 +391,10 @@ def test_backtest_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
     args = build_parser().parse_args(["backtest", "--db", str(db_path), "--summary"])
     assert args.func(args, out) == 0
     summary = pd.read_csv(io.StringIO(out.getvalue()))
-    assert list(summary["method"])[-1] == RECOMMENDED
+    chosen = summary[summary["recommended"]]
+    assert list(chosen["candidate"]) == [STAGE_WEIGHTED]
+    assert "Not enough history" in chosen["reason"].iloc[0]
+    assert set(summary["window"]) == {"the month 2024-04"}
 
 
 def test_backtest_command_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -425,19 +417,56 @@ def test_report_forecast_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -
     assert rows[RECOMMENDED]["actual"] == APRIL_ACTUAL
 
 
-def test_recommendation_as_it_stood_at_a_period_start() -> None:
-    """Four months where the run-rate is exact: at the start of the fourth, three months
-    back it; at the start of the first, nothing does (the default)."""
-    from analytics.forecast.backtest import Backtest
+@pytest.mark.parametrize(
+    ("amounts", "expected", "note"),
+    [
+        # one open May deal without an amount on top of A5 8000 + N1 6000: the priced part
+        ([None], 14000, "1 of the 3 open deal(s) closing in the period have no amount"),
+        ([], 14000, None),  # nothing missing: whole, no note
+    ],
+)
+def test_open_pipeline_without_amounts_is_the_priced_part_with_a_count(
+    fresh: duckdb.DuckDBPyConnection, amounts: list, expected: float, note: str | None
+) -> None:
+    for i, amount in enumerate(amounts):
+        fresh.execute(
+            """
+            INSERT INTO opportunities (opportunity_id, owner, stage, amount, created_date,
+                close_date, is_closed, is_won, snapshot_date, import_id)
+            VALUES (?, 'Ann Lee', 'Demo', ?, DATE '2024-04-20', DATE '2024-05-20', false,
+                    false, ?, 0)
+            """,
+            [f"X{i}", amount, S3],
+        )
+    result = period_forecast(fresh, Scope(Period.parse("2024-05")))
+    assert result.open_pipeline == expected
+    assert result.open_unvalued == len(amounts)
+    if note is None:
+        assert result.open_pipeline_note is None
+    else:
+        assert note in (result.open_pipeline_note or "")
 
-    history = _history([(100, 150, 100)] * 4)
-    result = Backtest(
-        kind="month",
-        table=pd.DataFrame(),
-        summary=pd.DataFrame(),
-        recommendation=recommend(history),
-        history=[(f"2024-0{i + 1}", a, v) for i, (a, v) in enumerate(history)],
+
+def test_open_pipeline_with_no_priced_deal_is_no_data(fresh: duckdb.DuckDBPyConnection) -> None:
+    """Every open May deal without an amount: no data (not 0), and coverage undefined."""
+    fresh.execute("UPDATE opportunities SET amount = NULL WHERE NOT is_closed")
+    result = period_forecast(fresh, Scope(Period.parse("2024-05")))
+    assert result.open_deals == 2 and result.open_pipeline is None
+    assert result.coverage is None
+    assert "No data: none of the 2 open deal(s)" in (result.open_pipeline_note or "")
+
+
+def test_a_running_period_with_nothing_to_go_on_is_no_data(
+    loaded: duckdb.DuckDBPyConnection,
+) -> None:
+    """A rep with no deal at all: stage-weighted says 0 (nothing won, nothing open), the
+    other methods have no basis. That is "no data" with the reason, never a forecast of 0."""
+    result = period_forecast(loaded, Scope(Period.parse("2024-05"), rep="Nobody Here"))
+    assert result.status == "live" and result.open_deals == 0 and result.already_won == 0
+    assert "no open deal closes in it" in (result.no_basis or "")
+    # the whole team has deals in May: a forecast, no such note
+    assert period_forecast(loaded, Scope(Period.parse("2024-05"))).no_basis is None
+    # a finished period is judged by its actual instead
+    assert (
+        period_forecast(loaded, Scope(Period.parse("2024-04"), rep="Nobody Here")).no_basis is None
     )
-    assert result.recommendation_for("2024-01").candidate.key == STAGE_WEIGHTED
-    assert result.recommendation_for("2024-04").candidate.key == RUN_RATE
-    assert result.recommendation_for("2030-01") is result.recommendation

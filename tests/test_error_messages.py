@@ -26,12 +26,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from markup_check import rendered_texts
 from streamlit.testing.v1 import AppTest
 
 from analytics import db
 from analytics.errors import strip_paths, user_message
 from analytics.ingest import import_file
 from analytics.ingest.problems import refuse
+from analytics.markup import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data"
@@ -110,8 +112,11 @@ def test_anything_else_is_not_shown(exc: BaseException) -> None:
 
 
 def texts(at: AppTest) -> list[str]:
-    """Everything on the page: each element's and block's protobuf, as text."""
-    return [str(node.proto) for node in at._tree if getattr(node, "proto", None) is not None]
+    """Everything on the page: each element's and block's protobuf, as text; and every
+    markdown string as a reader sees it (analytics.markup escapes a path to `\\/tmp\\/...`,
+    which the path checks must still see as `/tmp/...`)."""
+    protos = [str(node.proto) for node in at._tree if getattr(node, "proto", None) is not None]
+    return protos + [plain(text) for _, text in rendered_texts(at)]
 
 
 def assert_nothing_leaks(at: AppTest, folder: Path) -> list[str]:
@@ -121,7 +126,7 @@ def assert_nothing_leaks(at: AppTest, folder: Path) -> list[str]:
     for text in texts(at):
         for bad in forbidden:
             assert bad not in text, (bad, text[:500])
-    return [e.value for e in at.error]
+    return [plain(e.value) for e in at.error]
 
 
 def visit_every_page(folder: Path) -> dict[str, list[str]]:
@@ -260,7 +265,7 @@ def test_data_page_upload_shows_file_names_only(
     assert_nothing_leaks(at, tmp_path)
     at.button(key="import").click().run()
     assert_nothing_leaks(at, tmp_path)
-    assert any(s.value.startswith("headline_opps.csv: loaded") for s in at.success)
+    assert any(plain(s.value).startswith("headline_opps.csv: loaded") for s in at.success)
     stored = duckdb.connect(str(tmp_path / "sales.duckdb"))  # same instance as the app
     try:
         (kept,) = stored.execute("SELECT stored_path FROM imports").fetchone()

@@ -7,6 +7,8 @@ scope, and never show an exception: a failing analytics call becomes one friendl
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import db
 from analytics.ingest import import_file
+from analytics.markup import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "data"
@@ -80,13 +83,30 @@ def start(page: str, query: dict[str, str]) -> AppTest:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [plain(e.value) for e in at.error]
 
 
 def frame_with(at: AppTest, column: str):
     frames = [d.value for d in at.dataframe if column in d.value.columns]
     assert frames, f"no table with a {column!r} column"
     return frames[0]
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    """The plotly figures the page sent to the browser, as JSON."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+UNREADABLE = re.compile(r"\b(None|nan|NaN|NaT|inf)\b")
+
+
+def assert_readable(at: AppTest) -> None:
+    """No None / nan / NaN / NaT / inf in any table cell, metric, caption or alert."""
+    texts = [str(v) for d in at.dataframe for v in d.value.astype(str).to_numpy().ravel()]
+    texts += [str(m.value) for m in at.metric]
+    texts += [plain(e.value) for e in [*at.caption, *at.info, *at.warning, *at.markdown]]
+    bad = [t for t in texts if UNREADABLE.search(t)]
+    assert not bad, bad
 
 
 def downloads(at: AppTest) -> list[str]:
@@ -108,31 +128,46 @@ def test_funnel_page_shows_the_hand_computed_funnel(funnel_db: Path) -> None:
     at = start("pages/funnel.py", {"kind": "Quarter", "period": "2024-Q2"})
     assert_clean(at)
     table = frame_with(at, "reached")
-    assert table["reached"].tolist()[:6] == [11, 9, 9, 7, 4, 3]
-    assert table["dropped"].tolist()[:6] == [1, 0, 1, 1, 1, 0]
-    assert any("Mixed: 9 deals placed from stage history" in i.value for i in at.info)
+    assert table["reached"].tolist()[:6] == [10, 9, 9, 7, 4, 3]  # F07: stage unknown
+    assert table["dropped"].tolist()[:6] == [0, 0, 1, 1, 1, 0]
+    assert table["conversion_from_previous"].tolist() == ["—", "90.0%", "100.0%", "77.8%",
+                                                         "57.1%", "75.0%"]  # fmt: skip
+    assert table["median_days_in_stage"].tolist() == ["7.0 days", "15.0 days", "14.5 days",
+                                                     "22.0 days", "15.0 days", "—"]  # fmt: skip
+    assert any("Mixed: 9 deals placed from stage history" in plain(i.value) for i in at.info)
+    assert any("Stage unknown: 1 deal(s) (1 lost)" in plain(i.value) for i in at.info)
     assert len(at.get("plotly_chart")) == 2  # the funnel and the comparison
     assert len(downloads(at)) == 2
-    assert [m.value for m in at.metric][:2] == ["11", "3"]
+    assert [(m.label, m.value) for m in at.metric] == [
+        ("Deals created", "11"), ("Won deals so far", "3"), ("Created → won", "27.3%"),
+        ("Still open", "4"), ("Stage unknown", "1"),
+    ]  # fmt: skip
+    assert_readable(at)
 
     at.selectbox(key="funnel:compare_by").set_value("Reps").run()
     assert_clean(at)
     wide = frame_with(at, "method")
     assert wide["group"].tolist() == ["Bob Stone", "Ann Lee", "Cara Diaz", "Dan Ghost"]
+    assert wide["stage_unknown"].tolist() == [0, 1, 0, 0]
+    assert_readable(at)
 
     at.selectbox(key="funnel:compare_by").set_value("Two periods").run()
     assert_clean(at)
-    assert frame_with(at, "method")["group"].tolist() == ["2024-Q2", "2024-Q1"]
+    two = frame_with(at, "method")
+    assert two["group"].tolist() == ["2024-Q2", "2024-Q1"]
+    # Q1 beside Q2: Qualified 0 of 1 is 0%; later steps after nobody are undefined, "—"
+    assert two.loc[1, ["Discovery", "Qualified", "Demo"]].tolist() == ["100.0%", "0.0%", "0.0%"]
+    assert_readable(at)
 
     at.sidebar.selectbox(key="team").set_value("East").run()
     assert_clean(at)
-    assert frame_with(at, "reached")["reached"].tolist()[:6] == [7, 5, 5, 3, 2, 2]
+    assert frame_with(at, "reached")["reached"].tolist()[:6] == [6, 5, 5, 3, 2, 2]
 
 
 def test_funnel_page_with_no_deal_in_the_period(funnel_db: Path) -> None:
     at = start("pages/funnel.py", {"kind": "Quarter", "period": "2024-Q1", "rep": "Dan Ghost"})
     assert_clean(at)
-    assert any("No deal was created in this period" in i.value for i in at.info)
+    assert any("No deal was created in this period" in plain(i.value) for i in at.info)
 
 
 def test_funnel_page_error_is_friendly(funnel_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,8 +180,8 @@ def test_funnel_page_error_is_friendly(funnel_db: Path, monkeypatch: pytest.Monk
     at = start("pages/funnel.py", {"kind": "Quarter", "period": "2024-Q2"})
     assert not at.exception
     # an unexpected failure's text stays in the server log; the page shows a reference
-    assert any("Sorry" in e.value and "reference" in e.value for e in at.error)
-    assert not any("disk on fire" in e.value for e in at.error)
+    assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
+    assert not any("disk on fire" in plain(e.value) for e in at.error)
     assert frame_with(at, "method") is not None  # the comparison still renders
 
 
@@ -167,8 +202,10 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
     assert_clean(at)
     steps = frame_with(at, "step")
-    assert steps["amount"].tolist() == [44600, 5500, 9000, -9000, 6000, -3000, -6000, -4000, 43100]
-    assert any("= 0.00 (exact)" in c.value for c in at.caption)
+    assert steps["rounded"].tolist() == [44600, 5500, 9000, -9000, 6000, -3000, -6000, -4000, 43100]
+    labels = [int(t.replace(",", "")) for t in chart_specs(at)[0]["data"][0]["text"]]
+    assert labels[0] + sum(labels[1:-1]) == labels[-1] == 43100  # the labels add up
+    assert any("= 0.00 (exact)" in plain(c.value) for c in at.caption)
     slipped = frame_with(at, "times_pushed")
     assert slipped["opportunity_id"].tolist() == ["P05", "P14"]
     assert len(at.get("plotly_chart")) == 1  # the waterfall
@@ -176,12 +213,12 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
 
     at.selectbox(key="pipeline:from").set_value("2024-08-01").run()
     assert_clean(at)
-    assert frame_with(at, "step")["amount"].tolist()[0] == 34600  # start at S2
+    assert frame_with(at, "step")["rounded"].tolist()[0] == 34600  # start at S2
 
     at.selectbox(key="pipeline:from").set_value("2024-09-02").run()
     at.selectbox(key="pipeline:to").set_value("2024-07-01").run()
     assert not at.exception
-    assert any("before the 'from' export" in w.value for w in at.warning)
+    assert any("before the 'from' export" in plain(w.value) for w in at.warning)
 
 
 def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path) -> None:
@@ -199,7 +236,7 @@ def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path) -> None:
 def test_pipeline_page_without_snapshots_in_the_period(pipeline_db: Path) -> None:
     at = start("pages/pipeline.py", {"kind": "Month", "period": "2024-06"})
     assert_clean(at)
-    texts = " ".join(i.value for i in at.info)
+    texts = " ".join(plain(i.value) for i in at.info)
     assert "Slipped deals need two weekly exports" in texts
     assert "No weekly export covers this period" in texts
 
@@ -215,8 +252,8 @@ def test_pipeline_page_error_is_friendly(
     monkeypatch.setattr(pipeline_module, "waterfall", broken)
     at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
     assert not at.exception
-    assert any("waterfall" in e.value and "reference" in e.value for e in at.error)
-    assert not any("disk on fire" in e.value for e in at.error)
+    assert any("waterfall" in e.value and "reference" in plain(e.value) for e in at.error)
+    assert not any("disk on fire" in plain(e.value) for e in at.error)
     assert frame_with(at, "times_pushed")["opportunity_id"].tolist() == ["P05", "P14"]
 
 
@@ -227,4 +264,26 @@ def test_pages_on_an_empty_database(
     monkeypatch.setenv("SALES_DB", str(tmp_path / "empty.duckdb"))
     at = start(page, {})
     assert_clean(at)
-    assert any("No deals in the database yet" in i.value for i in at.info)
+    assert any("No deals in the database yet" in plain(i.value) for i in at.info)
+
+
+def test_compare_chart_labels_every_segment_and_keeps_team_colours(funnel_db: Path) -> None:
+    """Every trace of the comparison labels its segments (outside the bar, so none is
+    dropped for lack of room), and a team's colour comes from the whole roster (East,
+    West sorted): East is the first colour in Q2 (with "(no team)" and West beside it)
+    and in Q1 (East alone), never re-dealt by the teams a period happens to show."""
+    from analytics.colours import NO_TEAM_COLOUR, TEAM_PALETTE
+
+    colours = {}
+    for period in ("2024-Q2", "2024-Q1"):
+        at = start("pages/funnel.py", {"kind": "Quarter", "period": period})
+        assert_clean(at)
+        compare = chart_specs(at)[-1]
+        for trace in compare["data"]:
+            assert trace["textposition"] == "outside"
+            assert "%{x" in trace["texttemplate"] and "percentInitial" in trace["texttemplate"]
+            colours.setdefault(trace["name"], set()).add(trace["marker"]["color"])
+        assert compare["layout"]["funnelmode"] == "group"
+    assert colours == {
+        "East": {TEAM_PALETTE[0]}, "West": {TEAM_PALETTE[1]}, "(no team)": {NO_TEAM_COLOUR},
+    }  # fmt: skip

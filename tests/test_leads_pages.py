@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import db
 from analytics.ingest import import_file
+from analytics.markup import plain
 from analytics.scope import load_fiscal_start_month
 from analytics.scoring import LeadScoring, load_lead_scoring, save_lead_scoring
 from analytics.settings import DEFAULT_STAGES, load_stages
@@ -69,7 +70,7 @@ def start(page: str, query: dict[str, str] | None = None) -> AppTest:
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [plain(e.value) for e in at.error]
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -128,7 +129,7 @@ def stored(path: Path, key: str) -> str | None:
 def test_leads_page_without_leads_points_to_data(app_db: Path) -> None:
     at = start("pages/leads.py")
     assert_clean(at)
-    assert any("No leads in the database yet" in i.value for i in at.info)
+    assert any("No leads in the database yet" in plain(i.value) for i in at.info)
     assert not at.metric
 
 
@@ -144,7 +145,7 @@ def test_leads_page_shows_hand_computed_figures(leads_db: Path) -> None:
     calibration = table(at, "leads:calibration")
     assert list(calibration["leads"]) == [1, 3, 3, 2]
     # 0-9 converts 2/3, 10-19 only 1/3: the page says the scoring is not calibrated
-    assert any("Conversion falls as the score rises" in w.value for w in at.warning)
+    assert any("Conversion falls as the score rises" in plain(w.value) for w in at.warning)
 
     assert metric(at, "Leads") == "9"
     assert metric(at, "Median response") == "12.5 h"  # 750 minutes
@@ -152,7 +153,7 @@ def test_leads_page_shows_hand_computed_figures(leads_db: Path) -> None:
     by_source = table(at, "leads:by_source")
     assert list(by_source["source"]) == ["web", "event", "referral", "All leads"]
     assert list(table(at, "leads:by_owner")["owner"])[-2:] == ["(no owner)", "All leads"]
-    assert any("No BANT fields in the data" in i.value for i in at.info)
+    assert any("No BANT fields in the data" in plain(i.value) for i in at.info)
     keys = {b.key for b in at.download_button}
     assert {"dl:handoff:csv", "dl:calibration:csv", "dl:source:csv", "dl:owner:csv"} <= keys
 
@@ -161,7 +162,7 @@ def test_leads_page_without_bant_shows_no_percentages(leads_db: Path) -> None:
     """The leads fixture's deals have no BANT columns: a sentence, no 0% anywhere."""
     at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
     assert_clean(at)
-    assert any("No BANT fields in the data" in i.value for i in at.info)
+    assert any("No BANT fields in the data" in plain(i.value) for i in at.info)
     assert not [m.label for m in at.metric if "BANT" in m.label or "Qualified on" in m.label]
     assert not [d for d in at.dataframe if d.value.columns[0] in ("field", "group")]
 
@@ -186,7 +187,7 @@ def test_leads_page_bant_figures(bant_db: Path) -> None:
     assert metric(at, "Win rate, not full BANT") == "33.3%"
     [fields] = [d.value for d in at.dataframe if d.value.columns[0] == "field"]
     assert list(fields["recorded"]) == [7, 7, 7, 7]
-    assert any("1 deal(s) closed in 2024-06 without all four" in c.value for c in at.caption)
+    assert any("1 deal(s) closed in 2024-06 without all four" in plain(c.value) for c in at.caption)
     assert {"dl:bant_fields:csv", "dl:bant_rates:csv"} <= {b.key for b in at.download_button}
 
 
@@ -195,7 +196,7 @@ def test_leads_page_bant_scope_without_it(bant_db: Path) -> None:
     at = start("pages/leads.py", {"kind": "Month", "period": "2024-06", "rep": "Dan Ghost"})
     assert_clean(at)
     assert any(
-        "No BANT fields recorded on the deals created or closed in 2024-06" in i.value
+        "No BANT fields recorded on the deals created or closed in 2024-06" in plain(i.value)
         for i in at.info
     )
     assert not [m for m in at.metric if m.label.startswith("Qualified on")]
@@ -246,8 +247,8 @@ def test_leads_page_error_is_friendly(leads_db: Path, monkeypatch: pytest.Monkey
     at = start("pages/leads.py", {"kind": "Month", "period": "2024-06"})
     assert not at.exception
     # an unexpected failure's text stays in the server log; the page shows a reference
-    assert any("Sorry" in e.value and "reference" in e.value for e in at.error)
-    assert not any("scores on strike" in e.value for e in at.error)
+    assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
+    assert not any("scores on strike" in plain(e.value) for e in at.error)
 
 
 # --- Settings ----------------------------------------------------------------------------
@@ -278,7 +279,7 @@ def test_saving_stages_changes_the_weighted_pipeline(headline_db: Path) -> None:
     edit(at, STAGES_EDITOR, edited_rows={trial: {"probability": 70}})
     at.button(key="settings:save_stages").click().run()
     assert_clean(at)
-    assert any("Saved 7 stages" in s.value for s in at.success)
+    assert any("Saved 7 stages" in plain(s.value) for s in at.success)
     # the editor starts afresh from the saved list: its pending edit is not applied twice
     saved = editor(at, STAGES_EDITOR)
     assert saved.key == f"{STAGES_EDITOR}:1"
@@ -350,14 +351,14 @@ def test_invalid_stages_show_an_error_and_save_nothing(
     edit(at, STAGES_EDITOR, **edits)
     at.button(key="settings:save_stages").click().run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]
     assert any(e.startswith("Nothing saved") and message in e for e in errors), errors
     assert stored(headline_db, "stages") == before
 
 
 def test_saving_lead_scoring(leads_db: Path) -> None:
     at = start("pages/settings.py")
-    assert any("webinar_attended" in c.value for c in at.caption)  # a type without a rule
+    assert any("webinar_attended" in plain(c.value) for c in at.caption)  # a type without a rule
     edit(
         at,
         SCORING_EDITOR,
@@ -368,7 +369,7 @@ def test_saving_lead_scoring(leads_db: Path) -> None:
     at.number_input(key="settings:half_life").set_value(45.0).run()
     at.button(key="settings:save_scoring").click().run()
     assert_clean(at)
-    assert any("Saved 6 scoring rules, threshold 20" in s.value for s in at.success)
+    assert any("Saved 6 scoring rules, threshold 20" in plain(s.value) for s in at.success)
     con = db.connect(leads_db)
     try:
         scoring = load_lead_scoring(con)
@@ -376,7 +377,7 @@ def test_saving_lead_scoring(leads_db: Path) -> None:
         con.close()
     assert (scoring.threshold, scoring.half_life_days) == (20, 45)
     assert scoring.points_for("webinar_attended") == 7
-    assert not any("webinar_attended" in c.value for c in at.caption)
+    assert not any("webinar_attended" in plain(c.value) for c in at.caption)
 
 
 @pytest.mark.parametrize(
@@ -395,7 +396,7 @@ def test_invalid_lead_scoring_shows_an_error_and_saves_nothing(
     edit(at, SCORING_EDITOR, **edits)
     at.button(key="settings:save_scoring").click().run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = [plain(e.value) for e in at.error]
     assert any(e.startswith("Nothing saved") and message in e for e in errors), errors
     assert stored(leads_db, "lead_scoring") is None
 
@@ -405,7 +406,7 @@ def test_saving_the_fiscal_year(headline_db: Path) -> None:
     at.selectbox(key="settings:fiscal_month").set_value(4).run()
     at.button(key="settings:save_fiscal").click().run()
     assert_clean(at)
-    assert any("starts in April" in s.value for s in at.success)
+    assert any("starts in April" in plain(s.value) for s in at.success)
     assert "Fiscal quarter" in at.sidebar.selectbox(key="kind").options
     con = db.connect(headline_db)
     try:
@@ -425,8 +426,8 @@ def test_a_failing_save_is_one_sentence(headline_db: Path, monkeypatch: pytest.M
     at = start("pages/settings.py")
     at.button(key="settings:save_stages").click().run()
     assert not at.exception
-    assert any("Sorry" in e.value and "reference" in e.value for e in at.error)
-    assert not any("database is locked" in e.value for e in at.error)
+    assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
+    assert not any("database is locked" in plain(e.value) for e in at.error)
     assert stored(headline_db, "stages") == before
     # the other sections still render
     assert editor(at, SCORING_EDITOR) is not None

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from test_quadrant import DEALS, EXPECTED, Q2, load_fixture
 
 from analytics import db, drilldown
+from analytics.markup import plain
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.scope import Period, Scope, save_fiscal_start_month
 
@@ -58,7 +59,7 @@ def start(page: str | None = None, query: dict[str, str] | None = None) -> AppTe
 
 def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [plain(e.value) for e in at.error]
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -90,7 +91,7 @@ def test_overview_renders_for_every_period_kind(app_db: Path, query: dict, label
     assert_clean(at)
     assert at.sidebar.selectbox(key="period").value == label
     assert metric(at, "Bookings") != ""
-    assert any("last year" in c.value for c in at.caption)
+    assert any("last year" in plain(c.value) for c in at.caption)
 
 
 def test_overview_cards_compare_with_previous_period_and_last_year(app_db: Path) -> None:
@@ -101,7 +102,7 @@ def test_overview_cards_compare_with_previous_period_and_last_year(app_db: Path)
     assert metric(at, "Quota attainment") == "134.0%"  # 67,000 / (5 x 10,000)
     assert metric(at, "Reps at quota") == "60.0%"  # Ann, Bob, Eve of five with a quota
     assert metric(at, "Won deals") == "10"
-    captions = [c.value for c in at.caption]
+    captions = [plain(c.value) for c in at.caption]
     # Last year (2023-Q2) nothing was booked: +67,000; and no deal closed, so the win
     # rate has nothing to compare with (not a change against 0%).
     assert any(c.endswith("[+67,000] vs 2023-Q2") for c in captions), captions
@@ -146,9 +147,10 @@ def test_reps_page_shows_the_quadrant_and_the_leaderboard(app_db: Path) -> None:
         assert bool(board.loc[rep, "low_sample"]) is low
     assert board.loc["Ann Lee", "bookings"] == 15000
     assert board.index[0] == "Eve Moss"  # sorted by bookings, highest first
-    summary = " ".join(c.value for c in at.caption)
+    summary = " ".join(plain(c.value) for c in at.caption)
     assert "2 rising stars, 1 falling stars, 1 improving laggards, 1 declining laggards" in summary
-    assert "x split 120.0% (median of the reps shown)" in summary
+    assert "x split 100.0% (100% of quota)" in summary
+    assert "Judged over 2024-Q2 against 2024-Q1" in summary
     assert len(at.get("plotly_chart")) >= 1
     assert not headers(at)[0].startswith("Drill-down")  # nobody chosen yet
 
@@ -159,8 +161,9 @@ def test_reps_page_follows_the_filters(app_db: Path) -> None:
     assert_clean(at)
     board = leaderboard(at)
     assert set(board["rep"]) == {"Cara Diaz", "Dan Ghost", "Eve Moss"}
-    summary = " ".join(c.value for c in at.caption)
-    assert "x split 60.0%" in summary  # the median of the West reps only
+    summary = " ".join(plain(c.value) for c in at.caption)
+    assert "x split 100.0% (100% of quota)" in summary  # a quota line, not the team's median
+    assert "1 rising stars, 0 falling stars, 1 improving laggards, 1 declining laggards" in summary
     at.sidebar.selectbox(key="period").set_value("2024-Q1").run()
     assert_clean(at)
     board = leaderboard(at).set_index("rep")
@@ -171,8 +174,8 @@ def test_quadrant_settings_change_the_classification(app_db: Path) -> None:
     at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
     at.selectbox(key="x_metric").set_value("bookings").run()
     assert_clean(at)
-    summary = " ".join(c.value for c in at.caption)
-    assert "x split 12,000" in summary
+    summary = " ".join(plain(c.value) for c in at.caption)
+    assert "x split 12,000 (median of the reps with closed deals)" in summary
     at.number_input(key="x_split:bookings").set_value(20000).run()
     board = leaderboard(at).set_index("rep")
     assert board.loc["Ann Lee", "quadrant"] == "improving laggard"  # 15,000 < 20,000
@@ -189,7 +192,7 @@ def test_choosing_a_rep_opens_the_drill_down(app_db: Path) -> None:
     assert metric(at, "Rep bookings") == "12,000"
     assert metric(at, "Rep win rate") == "75.0%"
     assert metric(at, "Rep closed deals") == "4"
-    assert any("falling star" in c.value for c in at.caption)
+    assert any("falling star" in plain(c.value) for c in at.caption)
     subheaders = [s.value for s in at.subheader]
     assert "KPIs over the last 12 quarters" in subheaders
     assert "Deals closed in 2024-Q2" in subheaders
@@ -229,7 +232,7 @@ def test_empty_database_points_to_data_page(
     monkeypatch.setenv("SALES_DB", str(tmp_path / "empty.duckdb"))
     at = start("pages/reps.py")
     assert_clean(at)
-    assert any("No deals in the database yet" in i.value for i in at.info)
+    assert any("No deals in the database yet" in plain(i.value) for i in at.info)
     assert not at.dataframe
 
 
@@ -323,3 +326,56 @@ def test_activity_mix_uses_the_activity_categories(
     assert mix.loc["call", "category"] == "customer-facing"
     assert mix.loc["admin", "category"] == "internal"
     assert mix["share"].sum() == pytest.approx(1.0)
+
+
+# --- the quadrant's window, measure and shading (issue: a monthly review that never misleads) --
+
+
+def test_a_month_is_judged_over_the_trailing_quarter_by_default(app_db: Path) -> None:
+    at = start("pages/reps.py", {"kind": "Month", "period": "2024-05"})
+    assert_clean(at)
+    assert at.selectbox(key="window_months").value == 3
+    summary = " ".join(c.value for c in at.caption)
+    assert "Judged over 2024-03 – 2024-05 against 2023-12 – 2024-02" in summary
+    at.selectbox(key="window_months").set_value(1).run()
+    assert_clean(at)
+    summary = " ".join(c.value for c in at.caption)
+    assert "Judged over 2024-05 against 2024-04" in summary
+
+
+def test_a_quarter_has_no_window_control(app_db: Path) -> None:
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    assert_clean(at)
+    assert not [s for s in at.selectbox if s.key == "window_months"]
+
+
+def test_the_four_quadrants_are_shaded(app_db: Path) -> None:
+    import json
+
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    fills = [s["fillcolor"] for s in chart["layout"]["shapes"] if s.get("type") == "rect"]
+    assert len(set(fills)) == 4
+
+
+def test_without_quotas_the_controls_name_bookings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "no_quotas.duckdb"
+    con = db.connect(path)
+    try:
+        load_fixture(con, tmp_path, quotas=False)
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    assert_clean(at)
+    control = next(s for s in at.selectbox if s.label == "Performance (x axis)")
+    assert control.options == ["Bookings"]
+    labels = [n.label for n in at.number_input]
+    assert "x split (bookings)" in labels
+    assert not any("% of quota" in label for label in labels)
+    assert any("measures **bookings**" in i.value for i in at.info)
+    summary = " ".join(c.value for c in at.caption)
+    assert "median of the reps with closed deals" in summary
+    assert "5 rising stars" not in summary  # a bookings split, not everyone above 0

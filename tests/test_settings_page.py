@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import db
 from analytics.commissions.data import load_spiffs
 from analytics.commissions.plans import plan_for_month, plan_versions
+from analytics.markup import plain
 
 MAY = {"kind": "Month", "period": "2024-05"}
 
@@ -43,7 +44,7 @@ def test_a_plan_saved_on_settings_is_the_plan_paid_under(commission_app_db: Path
     at.date_input(key="com:plan_from").set_value(date(2024, 6, 1))
     at.button(key="com:plan_save").click().run()
     assert_clean(at)
-    assert any("Saved FY plan v1, in force from 2024-06." in s.value for s in at.success)
+    assert any("Saved FY plan v1, in force from 2024-06." in plain(s.value) for s in at.success)
     with db.connect(commission_app_db) as con:
         assert [v.plan.name for v in plan_versions(con)] == ["Default plan", "FY plan"]
         # effective-dated: May stays under the old plan, June is paid under the new one
@@ -56,7 +57,7 @@ def test_a_bad_plan_saves_nothing_and_says_why(commission_app_db: Path) -> None:
     at.date_input(key="com:plan_from").set_value(date(2024, 6, 15))
     at.button(key="com:plan_save").click().run()
     assert not at.exception
-    assert any("first day of a month" in e.value for e in at.error)
+    assert any("first day of a month" in plain(e.value) for e in at.error)
     with db.connect(commission_app_db) as con:
         assert len(plan_versions(con)) == 1
 
@@ -69,7 +70,7 @@ def test_spiffs_table_is_editable_from_settings(commission_app_db: Path) -> None
         before = load_spiffs(con)
     at.button(key="com:save:spiffs").click().run()  # saving the table as shown keeps it
     assert_clean(at)
-    assert any(f"Saved {len(before)} rows of spiffs." in s.value for s in at.success)
+    assert any(f"Saved {len(before)} rows of spiffs." in plain(s.value) for s in at.success)
     with db.connect(commission_app_db) as con:
         assert load_spiffs(con).equals(before)
 

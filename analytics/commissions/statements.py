@@ -9,7 +9,7 @@ as much as for a fresh one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -59,14 +59,19 @@ def _band_parts(lines: Sequence[Line]) -> list[tuple[str, Decimal, Decimal, Deci
     return [(band, totals[(band, rate)][0], rate, totals[(band, rate)][1]) for band, rate in order]
 
 
-def explain(st: Statement) -> str:
-    """One sentence explaining the statement's total from its lines."""
-    head = f"{st.rep} is paid {_signed(st.total)} for {st.period}"
+def explain(st: Statement, quote: Callable[[str], str] = str) -> str:
+    """One sentence explaining the statement's total from its lines.
+
+    `quote` is applied to every name from the data (rep, role, level): the page passes
+    analytics.markup.md, because the sentence is shown as markdown and a rep's name must
+    read as typed (issue 17.5); the CLI and the files keep the plain `str`.
+    """
+    head = f"{quote(st.rep)} is paid {_signed(st.total)} for {st.period}"
     if st.locked:
         head += " (locked)"
     commission_lines = [x for x in st.lines if x.kind == "commission"]
     if st.plan_name is None and not commission_lines:
-        role = f"role {st.role or '—'} / level {st.level or '—'}"
+        role = f"role {quote(st.role or '—')} / level {quote(st.level or '—')}"
         parts = [f"no commission rule covers {role}"]
         if st.credited_bookings:
             parts[0] += f" ({fmt_money(st.credited_bookings)} credited bookings not commissioned)"

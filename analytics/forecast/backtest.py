@@ -10,10 +10,12 @@ closed won in the period (today's `opportunities`, where late changes have settl
 
 Scores (docs/metrics.md (Forecast)): accuracy = 1 - |A - F| / A per period (None when
 A = 0); across periods WAPE = sum|A - F| / sum A and bias = sum(F - A) / sum A (positive =
-over-forecasting). The recommended method is chosen walk-forward: for each period, the
-method (or equal blend of two) with the lowest WAPE over the periods *before* it, so its
-track record is one an executive could really have had. Convergence reruns the methods
-from every weekly snapshot inside a quarter, to show how the number firms up.
+over-forecasting). Every candidate (each method and each equal blend of two, a blend
+scored on its own averaged forecasts) is scored over one window, the backtested periods
+with a start-of-period export, into one accuracy table; the recommended candidate is that
+table's rank 1, read from the table itself, so "lowest error" is true of the table the
+page shows and the figures beside it are its own. Convergence reruns the methods from
+every weekly snapshot inside a quarter, to show how the number firms up.
 """
 
 from __future__ import annotations
@@ -194,6 +196,10 @@ class Candidate:
         names = [METHOD_LABELS[c] for c in self.components]
         return names[0] if len(names) == 1 else "Blend of " + " and ".join(names)
 
+    @property
+    def is_blend(self) -> bool:
+        return len(self.components) > 1
+
     def value(self, values: Mapping[str, float | None]) -> float | None:
         return blend(values.get(c) for c in self.components)
 
@@ -204,15 +210,117 @@ def candidates(methods: Sequence[str] = METHODS) -> list[Candidate]:
     return singles + [Candidate(pair) for pair in combinations(methods, 2)]
 
 
+CANDIDATES: tuple[Candidate, ...] = tuple(candidates())
+CANDIDATE_BY_KEY: dict[str, Candidate] = {c.key: c for c in CANDIDATES}
+DEFAULT_CANDIDATE = Candidate((STAGE_WEIGHTED,))
+TIE_TOLERANCE = 1e-9  # WAPEs closer than this are equal (float noise, not a difference)
+
+SUMMARY_COLUMNS = [
+    "candidate",
+    "label",
+    "blend",
+    "periods",
+    "wape",
+    "bias",
+    "mean_accuracy",
+    "within_10pct",
+    "rank",
+    "recommended",
+    "note",
+]
+
+# One backtested period: (label, actual, each method's forecast); None = no forecast made.
+HistoryRow = tuple[str, float | None, Mapping[str, float | None]]
+
+
+def backtest_window(history: Sequence[HistoryRow]) -> list[str]:
+    """The periods every candidate is scored over: those with a start-of-period forecast.
+
+    A period without a usable export (every method None) has nothing to score; all the
+    others form one window, the same for every row of the accuracy table.
+    """
+    return [
+        label
+        for label, actual, values in history
+        if actual is not None and any(v is not None for v in values.values())
+    ]
+
+
+def score_candidates(
+    history: Sequence[HistoryRow], *, min_periods: int = MIN_TRACK_PERIODS
+) -> pd.DataFrame:
+    """The accuracy table the recommendation is chosen from: one row per candidate.
+
+    Every candidate (each method and each equal blend of two, the blend's own forecasts
+    = the average of its components' forecasts in each period) is scored over the same
+    window (`backtest_window`). A candidate without a forecast in every period of the
+    window is listed with its count and a note but no scores: its error over fewer periods
+    would not be comparable. Ranked by WAPE, ties by the candidate order (single methods
+    first, in METHODS order): rank 1 is the lowest WAPE in this very table.
+    """
+    window = set(backtest_window(history))
+    rows = [(label, a, v) for label, a, v in history if label in window]
+    out = []
+    for order, cand in enumerate(CANDIDATES):
+        pairs = [(float(a), cand.value(v)) for _, a, v in rows]  # type: ignore[arg-type]
+        have = [(a, f) for a, f in pairs if f is not None]
+        row: dict[str, object] = {
+            "candidate": cand.key,
+            "label": cand.label,
+            "blend": cand.is_blend,
+            "periods": len(have),
+            "wape": None,
+            "bias": None,
+            "mean_accuracy": None,
+            "within_10pct": None,
+            "rank": None,
+            "recommended": False,
+            "note": "",
+            "_order": order,
+        }
+        if not rows:
+            row["note"] = "no period to score"
+        elif len(have) < len(rows):
+            missing = len(rows) - len(have)
+            row["note"] = f"no forecast in {missing} of the {len(rows)} periods: not compared"
+        else:
+            acts, fcs = [a for a, _ in have], [f for _, f in have]
+            row["wape"], row["bias"] = wape(acts, fcs), bias(acts, fcs)
+            accs = [x for a, f in have if (x := accuracy(a, f)) is not None]
+            if accs:
+                row["mean_accuracy"] = sum(accs) / len(accs)
+                row["within_10pct"] = sum(1 for x in accs if x >= 0.9) / len(accs)
+            if row["wape"] is None:
+                row["note"] = "nothing was won in these periods: no error to score"
+        out.append(row)
+    ranked = sorted(
+        (r for r in out if r["wape"] is not None),
+        key=lambda r: (r["wape"], r["_order"]),  # type: ignore[arg-type, return-value]
+    )
+    for position, r in enumerate(ranked, start=1):
+        r["rank"] = position
+    frame = pd.DataFrame(out)
+    frame["_rank_sort"] = frame["rank"].fillna(len(out) + 1)
+    frame = frame.sort_values(["_rank_sort", "_order"], kind="stable")
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame.drop(columns=["_rank_sort", "_order"]).reset_index(drop=True)[SUMMARY_COLUMNS]
+
+
 @dataclass(frozen=True)
 class Recommendation:
-    """The candidate with the best track record and the reason, in words."""
+    """The candidate with the lowest WAPE in the accuracy table, its own scores, the
+    window they cover, and the reason in words (or why there is no choice by error)."""
 
     candidate: Candidate
     reason: str
     wape: float | None
     bias: float | None
-    periods: int  # periods its score rests on
+    periods: int  # periods its scores rest on (= the window when chosen by error)
+    window: tuple[str, ...] = ()  # the period labels of the window, oldest first
+    by_error: bool = False  # chosen as the lowest WAPE; False = the default, see reason
+    tied_with: tuple[str, ...] = ()  # labels of candidates with the same WAPE
+    mean_accuracy: float | None = None
+    within_10pct: float | None = None
 
     @property
     def label(self) -> str:
@@ -222,77 +330,91 @@ class Recommendation:
         return self.candidate.value(values)
 
 
-DEFAULT_CANDIDATE = Candidate((STAGE_WEIGHTED,))
+def window_words(window: Sequence[str], kind: str) -> str:
+    """'the 11 months 2024-12 to 2025-10' / 'the month 2025-10' / 'no month'."""
+    if not window:
+        return f"no {kind}"
+    if len(window) == 1:
+        return f"the {kind} {window[0]}"
+    return f"the {len(window)} {kind}s {window[0]} to {window[-1]}"
 
 
 def recommend(
-    history: Sequence[tuple[float | None, Mapping[str, float | None]]],
+    summary: pd.DataFrame,
+    window: Sequence[str],
     *,
-    min_periods: int = MIN_TRACK_PERIODS,
     kind: str = "period",
-) -> Recommendation:
-    """Pick the candidate with the lowest WAPE over `history` [(actual, values), ...].
-
-    Only periods with an actual above 0 and the candidate's forecast count; a candidate
-    needs `min_periods` of them. Without any qualified candidate the stage-weighted method
-    is the default, and the reason says so.
-    """
-    scored: list[tuple[float, int, Candidate, float | None, int]] = []
-    for order, cand in enumerate(candidates()):
-        pairs = [
-            (a, v)
-            for a, values in history
-            if a is not None and a > 0 and (v := cand.value(values)) is not None
-        ]
-        if len(pairs) < min_periods:
-            continue
-        error = wape([a for a, _ in pairs], [v for _, v in pairs])
-        if error is None:
-            continue
-        lean = bias([a for a, _ in pairs], [v for _, v in pairs])
-        scored.append((error, order, cand, lean, len(pairs)))
-    if not scored:
-        usable = sum(
-            1
-            for a, values in history
-            if a is not None and a > 0 and any(v is not None for v in values.values())
-        )
-        return Recommendation(
-            DEFAULT_CANDIDATE,
-            f"Not enough history to compare methods ({usable} past {kind}(s) with a "
-            f"forecast and sales; {min_periods} needed): the stage-weighted forecast is "
-            "the default.",
-            None,
-            None,
-            0,
-        )
-    scored.sort(key=lambda item: (item[0], item[1]))
-    error, _, best, lean, n = scored[0]
-    runner = next((s for s in scored[1:] if s[2].components != best.components), None)
-    direction = "over" if (lean or 0) > 0 else "under"
-    reason = (
-        f"{best.label}: lowest error over the last {n} {kind}s "
-        f"(WAPE {error:.0%}, {direction}-forecast by {abs(lean or 0):.0%} on average)"
-    )
-    if runner is not None:
-        reason += f"; next best {runner[2].label} (WAPE {runner[0]:.0%})"
-    return Recommendation(best, reason + ".", error, lean, n)
-
-
-def walk_forward(
-    history: Sequence[tuple[float | None, Mapping[str, float | None]]],
-    *,
     min_periods: int = MIN_TRACK_PERIODS,
-) -> list[tuple[Candidate, float | None]]:
-    """For each period, the candidate recommended from the periods before it, and its value.
+) -> Recommendation:
+    """Pick rank 1 of the accuracy table `summary` (`score_candidates`) over `window`.
 
-    This is the recommended method's honest track record: no period's choice looks at
-    that period's own outcome.
+    The choice reads only the table it is handed, so "lowest error" is true of the table
+    the page shows. With fewer than `min_periods` periods in the window, or no candidate
+    scored, there is no choice by error: the stage-weighted forecast is the default and
+    the reason says why. Ties (equal WAPE) go to the simpler candidate, and the reason
+    names the others.
     """
-    out = []
-    for i, (_actual, values) in enumerate(history):
-        pick = recommend(history[:i], min_periods=min_periods).candidate
-        out.append((pick, pick.value(values)))
+    window = tuple(window)
+    where = window_words(window, kind)
+    scored = summary[summary["rank"].notna()].sort_values("rank") if len(summary) else summary
+
+    def own(cand: Candidate, reason: str) -> Recommendation:
+        row = summary[summary["candidate"] == cand.key] if len(summary) else summary
+        first = row.iloc[0] if len(row) else None
+        return Recommendation(
+            cand, reason,
+            _none(first["wape"]) if first is not None else None,
+            _none(first["bias"]) if first is not None else None,
+            int(first["periods"]) if first is not None else 0,
+            window, False, (),
+            _none(first["mean_accuracy"]) if first is not None else None,
+            _none(first["within_10pct"]) if first is not None else None,
+        )  # fmt: skip
+
+    if len(window) < min_periods:
+        return own(
+            DEFAULT_CANDIDATE,
+            f"Not enough history to compare methods: {len(window)} past {kind}(s) with a "
+            f"start-of-{kind} forecast, {min_periods} needed. The stage-weighted forecast "
+            "is the default, not chosen by its error.",
+        )
+    if scored.empty:
+        return own(
+            DEFAULT_CANDIDATE,
+            f"No method can be scored over {where}: nothing was won in them. The "
+            "stage-weighted forecast is the default, not chosen by its error.",
+        )
+    best = scored.iloc[0]
+    cand = CANDIDATE_BY_KEY[str(best["candidate"])]
+    error, lean = float(best["wape"]), _none(best["bias"]) or 0.0
+    ties = scored[(scored["wape"] - error).abs() <= TIE_TOLERANCE].iloc[1:]
+    others = scored[(scored["wape"] - error).abs() > TIE_TOLERANCE]
+    direction = "over" if lean > 0 else "under"
+    reason = (
+        f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
+        f"over {where} (WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%})"
+    )
+    if len(ties):
+        names = ", ".join(str(x) for x in ties["label"])
+        reason += (
+            f"; tied with {names} (same WAPE): the simpler one, first in the table's order, "
+            "is chosen"
+        )
+    if len(others):
+        runner = others.iloc[0]
+        reason += f"; next best {runner['label']} (WAPE {float(runner['wape']):.1%})"
+    return Recommendation(
+        cand, reason + ".", error, _none(best["bias"]), int(best["periods"]), window, True,
+        tuple(str(x) for x in ties["label"]),
+        _none(best["mean_accuracy"]), _none(best["within_10pct"]),
+    )  # fmt: skip
+
+
+def mark_recommended(summary: pd.DataFrame, rec: Recommendation) -> pd.DataFrame:
+    """The table with its `recommended` column set on the chosen candidate's row."""
+    out = summary.copy()
+    if len(out):
+        out["recommended"] = out["candidate"] == rec.candidate.key
     return out
 
 
@@ -301,24 +423,25 @@ def walk_forward(
 
 @dataclass
 class Backtest:
-    """Forecast vs actual per period and method, with the scores and the recommendation."""
+    """Forecast vs actual per period and method, the accuracy table and the choice.
+
+    `summary` is the accuracy table the page shows (`score_candidates`, with the chosen
+    row marked `recommended`) and `recommendation` is read from it, so the words and the
+    table cannot disagree. `table` rows with method "recommended" are the chosen
+    candidate's own forecasts (a blend's average, never a component's).
+    """
 
     kind: PeriodKind
-    table: pd.DataFrame  # BACKTEST_COLUMNS + recommended_as (which candidate, per period)
-    summary: pd.DataFrame  # per method: periods, wape, bias, mean_accuracy, within_10pct
+    table: pd.DataFrame  # BACKTEST_COLUMNS + recommended_as (the chosen candidate's label)
+    summary: pd.DataFrame  # SUMMARY_COLUMNS, one row per candidate, rank 1 first
     recommendation: Recommendation
     skipped: list[str] = field(default_factory=list)  # periods without a usable snapshot
-    # (period label, actual, each method's forecast), oldest first: what recommend() reads
-    history: list[tuple[str, float | None, dict[str, float | None]]] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)  # oldest first
+    no_data: str | None = None  # why nothing could be backtested (None: something was)
 
-    def recommendation_for(self, period_label: str) -> Recommendation:
-        """The recommendation as it stood at the start of a backtested period (chosen from
-        the periods before it only); the current one for any other period."""
-        labels = [label for label, _, _ in self.history]
-        if period_label not in labels:
-            return self.recommendation
-        before = [(a, v) for _, a, v in self.history[: labels.index(period_label)]]
-        return recommend(before, kind=self.kind)
+    @property
+    def window(self) -> tuple[str, ...]:
+        return self.recommendation.window
 
     def values_for(self, period_label: str) -> dict[str, float | None]:
         rows = self.table[self.table["period"] == period_label]
@@ -332,6 +455,26 @@ def _none(value: object) -> float | None:
         return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+
+
+def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | None:
+    """Why the backtest has nothing (or too little) to compare; None when it has enough."""
+    if wanted == 0:
+        return f"No {kind} has ended before the data's as-of date yet: nothing to backtest."
+    if window == 0:
+        return (
+            f"No {kind} among the last {wanted} can be backtested: a forecast is rebuilt "
+            f"from the pipeline export taken on or up to {MAX_SNAPSHOT_AGE_DAYS} days before "
+            f"a {kind}'s first day, and there is none. Upload weekly exports (with their "
+            "as-of date) to build a track record."
+        )
+    if window < MIN_TRACK_PERIODS:
+        return (
+            f"Only {window} past {kind}(s) can be backtested ({skipped} of the last {wanted} "
+            f"have no export near their start); {MIN_TRACK_PERIODS} are needed to compare "
+            "methods by their error."
+        )
+    return None
 
 
 def backtest(
@@ -356,7 +499,7 @@ def backtest(
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
     today = data_date or fi.data_as_of(con)
     if today is None:
-        return _empty_backtest(kind)
+        return _empty_backtest(kind, f"No data yet: nothing to backtest by {kind}.")
     wanted = completed_periods(kind, periods, today, fiscal_start_month)
     snaps = fi.snapshot_dates(con)
     asks: dict[str, fi.Ask] = {}
@@ -369,7 +512,7 @@ def backtest(
             asks[period.label] = start_ask(period, snap)
     found = fi.gather(con, list(asks.values()), scope)
     actual = fi.actuals(con, wanted, scope)
-    history: list[tuple[float | None, dict[str, float | None]]] = []
+    history: list[HistoryRow] = []
     rows = []
     for period in wanted:
         ask = asks.get(period.label)
@@ -379,18 +522,18 @@ def backtest(
             else dict.fromkeys(METHODS)
         )
         a = actual.get(period.label, (0.0, 0))[0]
-        history.append((a, values))
+        history.append((period.label, a, values))
         for method in METHODS:
             rows.append(_row(period, ask, method, values[method], a))
-    picks = walk_forward(history)
-    picked_as = []
-    for period, (cand, value), (a, _values) in zip(wanted, picks, history, strict=True):
-        rows.append(_row(period, asks.get(period.label), RECOMMENDED, value, a))
-        picked_as.append(cand.label)
+    window = backtest_window(history)
+    summary = score_candidates(history)
+    rec = recommend(summary, window, kind=kind)
+    summary = mark_recommended(summary, rec)
+    for period, (_label, a, values) in zip(wanted, history, strict=True):
+        rows.append(_row(period, asks.get(period.label), RECOMMENDED, rec.value(values), a))
     table = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
     table["recommended_as"] = None
-    rec_rows = table["method"] == RECOMMENDED
-    table.loc[rec_rows, "recommended_as"] = picked_as
+    table.loc[table["method"] == RECOMMENDED, "recommended_as"] = rec.label
     order = {m: i for i, m in enumerate([*METHODS, RECOMMENDED])}
     table = table.sort_values(
         ["period_start", "method"], key=lambda col: col.map(order) if col.name == "method" else col
@@ -398,10 +541,11 @@ def backtest(
     return Backtest(
         kind=kind,
         table=table,
-        summary=summarise(table),
-        recommendation=recommend(history, kind=kind),
+        summary=summary,
+        recommendation=rec,
         skipped=skipped,
-        history=[(p.label, a, v) for p, (a, v) in zip(wanted, history, strict=True)],
+        history=history,
+        no_data=no_data_reason(kind, len(wanted), len(skipped), len(window)),
     )
 
 
@@ -422,30 +566,11 @@ def _row(
     ]
 
 
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
-    """Per method: periods with a forecast, WAPE, bias, mean accuracy, share within 10%."""
-    out = []
-    for method in [*METHODS, RECOMMENDED]:
-        rows = table[(table["method"] == method) & table["forecast"].notna()]
-        acts, fcs = list(rows["actual"]), list(rows["forecast"])
-        accs = [float(a) for a in rows["accuracy"] if a is not None and not pd.isna(a)]
-        out.append(
-            {
-                "method": method,
-                "label": METHOD_LABELS[method],
-                "periods": len(rows),
-                "wape": wape(acts, fcs),
-                "bias": bias(acts, fcs),
-                "mean_accuracy": sum(accs) / len(accs) if accs else None,
-                "within_10pct": (sum(1 for a in accs if a >= 0.9) / len(accs)) if accs else None,
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def _empty_backtest(kind: PeriodKind) -> Backtest:
+def _empty_backtest(kind: PeriodKind, reason: str) -> Backtest:
     table = pd.DataFrame(columns=[*BACKTEST_COLUMNS, "recommended_as"])
-    return Backtest(kind, table, summarise(table), recommend([], kind=kind), [])
+    summary = score_candidates([])
+    rec = recommend(summary, (), kind=kind)
+    return Backtest(kind, table, mark_recommended(summary, rec), rec, [], [], reason)
 
 
 # --- convergence ---------------------------------------------------------------------

@@ -22,9 +22,8 @@ from typing import TextIO
 import duckdb
 import pandas as pd
 
-from analytics.forecast.backtest import DEFAULT_PERIODS, accuracy, backtest
-from analytics.forecast.current import period_forecast
-from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED
+from analytics.forecast.backtest import DEFAULT_PERIODS, Backtest, backtest, window_words
+from analytics.forecast.current import method_rows, period_forecast
 from analytics.scope import Period, Scope
 
 KINDS = ("month", "quarter")
@@ -36,6 +35,7 @@ FORECAST_REPORT_COLUMNS = [
     "forecast",
     "actual",
     "accuracy",
+    "error",
     "label",
     "status",
     "data_date",
@@ -56,11 +56,12 @@ def forecast_report_arguments(parser: argparse.ArgumentParser) -> None:
 def report_forecast(
     con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
 ) -> pd.DataFrame:
-    """One row per method: period, method, forecast, actual, accuracy (+ label, status).
+    """One row per method: period, method, forecast, actual, accuracy, error (+ label,
+    status), exactly the page's rows (`method_rows`).
 
     A period that is over: the forecast each method made at its start, what closed won,
-    and the accuracy. A period still running: the live forecast and what is won so far;
-    accuracy is empty until the period ends.
+    the error and the accuracy. A period still running: the live forecast and what is won
+    so far; accuracy and error are empty until the period ends.
     """
     history = int(getattr(args, "history", DEFAULT_PERIODS) or DEFAULT_PERIODS)
     if history < 1:
@@ -68,27 +69,12 @@ def report_forecast(
     fiscal = scope.period.fiscal_start_month
     past = backtest(con, scope, kind=_kind(scope.period), periods=history,
                     fiscal_start_month=fiscal)  # fmt: skip
-    result = period_forecast(con, scope, recommendation=past.recommendation_for(scope.period.label))
-    over = result.status == "closed"
-    rows = []
-    values = {**result.values, RECOMMENDED: result.recommended}
-    for method in [*METHODS, RECOMMENDED]:
-        label = METHOD_LABELS[method]
-        if method == RECOMMENDED:
-            label = f"{label}: {result.recommendation.label}"
-        rows.append(
-            [
-                scope.period.label,
-                method,
-                values.get(method),
-                result.actual,
-                accuracy(result.actual, values.get(method)) if over else None,
-                label,
-                result.status,
-                result.data_date,
-            ]
-        )
-    return pd.DataFrame(rows, columns=FORECAST_REPORT_COLUMNS)
+    result = period_forecast(con, scope, recommendation=past.recommendation)
+    table = method_rows(result)
+    table.insert(0, "period", scope.period.label)
+    table["status"] = result.status
+    table["data_date"] = result.data_date
+    return table[FORECAST_REPORT_COLUMNS]
 
 
 def _kind(period: Period) -> str:
@@ -124,6 +110,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_backtest)
 
 
+def summary_table(result: Backtest) -> pd.DataFrame:
+    """The page's accuracy table: one row per candidate, rank 1 first, the chosen one
+    marked, with the window its scores cover and (on the chosen row) the reason."""
+    table = result.summary.copy()
+    table.insert(0, "window", window_words(result.window, result.kind))
+    table["reason"] = [result.recommendation.reason if r else "" for r in table["recommended"]]
+    return table
+
+
 def run_backtest(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Print the backtest table (or its summary); exit 2 with one line on bad input."""
     from analytics.report import ReportError, open_database, write
@@ -141,14 +136,9 @@ def run_backtest(args: argparse.Namespace, out: TextIO | None = None) -> int:
         scope = Scope(period=BACKTEST_PLACEHOLDER, team=args.team, region=args.region,
                       rep=args.rep)  # fmt: skip
         result = backtest(con, scope, kind=args.kind, periods=args.periods)
-        if args.summary:
-            table = result.summary.copy()
-            table["recommended"] = table["method"] == RECOMMENDED
-            table.loc[table["recommended"], "label"] = (
-                f"Recommended now: {result.recommendation.label}"
-            )
-        else:
-            table = result.table
+        table = summary_table(result) if args.summary else result.table
+        if result.no_data:
+            print(f"note: {result.no_data}", file=sys.stderr)
         write(table, args.format, out or sys.stdout)
     finally:
         con.close()

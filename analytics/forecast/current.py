@@ -27,6 +27,7 @@ import pandas as pd
 from analytics.forecast import inputs as fi
 from analytics.forecast.backtest import (
     Recommendation,
+    accuracy,
     backtest,
     forecast_values,
     start_ask,
@@ -34,7 +35,9 @@ from analytics.forecast.backtest import (
     total_call,
 )
 from analytics.forecast.methods import (
+    METHOD_LABELS,
     METHODS,
+    RECOMMENDED,
     SALES_CYCLE,
     STAGE_WEIGHTED,
     CategoryCall,
@@ -47,6 +50,7 @@ from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
 TOP_DEALS = 10
+METHOD_ROW_COLUMNS = ["method", "label", "forecast", "actual", "error", "accuracy"]
 GROUPINGS = ("rep", "manager", "team")
 
 DEAL_COLUMNS = [
@@ -104,11 +108,25 @@ class PeriodForecast:
     inputs: fi.ForecastInputs | None = None
 
     @property
+    def finished(self) -> bool:
+        """The period ended before the data's as-of date: its actual is known."""
+        return self.status != "live"
+
+    @property
     def gap_to_quota(self) -> float | None:
-        """Quota - recommended forecast: positive = the forecast falls short."""
-        if self.quota is None or self.recommended is None:
+        """Quota - recommended forecast, for a period still running (positive = the
+        forecast falls short). None once the period is over: then the actual is known and
+        `actual_vs_quota` says how it ended, not a forecast."""
+        if self.finished or self.quota is None or self.recommended is None:
             return None
         return self.quota - self.recommended
+
+    @property
+    def actual_vs_quota(self) -> float | None:
+        """Actual - quota for a finished period (positive = above quota); None before."""
+        if not self.finished or self.quota is None or self.actual is None:
+            return None
+        return self.actual - self.quota
 
     @property
     def to_go(self) -> float | None:
@@ -116,12 +134,60 @@ class PeriodForecast:
         return None if self.quota is None else self.quota - self.already_won
 
     @property
+    def no_basis(self) -> str | None:
+        """Why a running period has no forecast worth showing, or None when it has one.
+
+        No open deal closes in the period, nothing is won in it and no method found
+        anything to go on (each says 0 or nothing): a 0 would read as "nothing will
+        land", when the data simply does not reach this period.
+        """
+        if self.status != "live" or self.open_deals or self.already_won:
+            return None
+        if any(v for v in self.values.values() if v is not None):
+            return None
+        return (
+            f"No data for {self.period.label}: no open deal closes in it, nothing has been "
+            "won in it, and no forecast call covers it, so no method has anything to go on."
+        )
+
+    @property
+    def open_unvalued(self) -> int:
+        """Open deals closing in the period without a value in the reporting currency
+        (no amount, or a currency without an exchange rate): not in `open_amount`."""
+        return 0 if self.inputs is None else self.inputs.open_unvalued
+
+    @property
+    def open_pipeline(self) -> float | None:
+        """Open pipeline closing in the period: the priced part; None (no data) when there
+        are open deals and none of them carries a usable amount. 0 only when there are no
+        open deals at all."""
+        if self.open_deals and self.open_unvalued >= self.open_deals:
+            return None
+        return self.open_amount
+
+    @property
+    def open_pipeline_note(self) -> str | None:
+        """Why the open pipeline is partial or missing, in words; None when it is whole."""
+        if not self.open_unvalued:
+            return None
+        if self.open_pipeline is None:
+            return (
+                f"No data: none of the {self.open_deals} open deal(s) closing in the period "
+                "has an amount in the reporting currency (blank amount or no exchange rate)."
+            )
+        return (
+            f"{self.open_unvalued} of the {self.open_deals} open deal(s) closing in the period "
+            "have no amount in the reporting currency (blank amount or no exchange rate): "
+            "the figure is the priced part."
+        )
+
+    @property
     def coverage(self) -> float | None:
         """Open pipeline expected in the period / what is still to book (KPI definition)."""
         remaining = self.to_go
-        if remaining is None or remaining <= 0:
+        if remaining is None or remaining <= 0 or self.open_pipeline is None:
             return None
-        return self.open_amount / remaining
+        return self.open_pipeline / remaining
 
     def top_deals(self, n: int = TOP_DEALS) -> pd.DataFrame:
         return top_movers(self.deals, n)
@@ -272,8 +338,8 @@ def period_forecast(
     """The forecast for `scope` (its period and filters); see the module docstring.
 
     `recommendation` normally comes from the page's backtest of the same period kind
-    (for a period that is over: `Backtest.recommendation_for(label)`, the choice as it
-    stood at its start); without it a backtest of that kind is run here.
+    (`Backtest.recommendation`, the rank 1 of the accuracy table the page shows); without
+    it a backtest of that kind is run here.
     """
     stage_list = list(stages) if stages is not None else list(load_stages(con))
     probabilities = stage_probabilities(stage_list, overrides)
@@ -284,7 +350,7 @@ def period_forecast(
         recommendation = backtest(
             con, scope, kind=kind, stages=stage_list, overrides=overrides,
             growth=growth, data_date=today, fiscal_start_month=period.fiscal_start_month,
-        ).recommendation_for(period.label)  # fmt: skip
+        ).recommendation  # fmt: skip
     ask: fi.Ask | None = None
     status = "no data"
     if today is not None and period.end > today:
@@ -327,7 +393,22 @@ def period_forecast(
 
 
 def method_rows(forecast: PeriodForecast) -> pd.DataFrame:
-    """One row per method (and the recommended one) for the report and the page."""
-    rows = [(m, forecast.values.get(m)) for m in METHODS]
-    rows.append(("recommended", forecast.recommended))
-    return pd.DataFrame(rows, columns=["method", "forecast"])
+    """One row per method and the recommended one: the forecast, and once the period is
+    over the actual against it (error = forecast - actual, accuracy = 1 - |A - F| / A).
+
+    A finished period is judged by its actual, not by a gap computed from a forecast;
+    a period still running has no error yet (actual = won so far).
+    """
+    over = forecast.finished
+    rows = []
+    for method in [*METHODS, RECOMMENDED]:
+        value = forecast.recommended if method == RECOMMENDED else forecast.values.get(method)
+        label = METHOD_LABELS[method]
+        if method == RECOMMENDED:
+            label = f"{label}: {forecast.recommendation.label}"
+        actual = forecast.actual
+        error = None if not over or value is None or actual is None else value - actual
+        rows.append(
+            [method, label, value, actual, error, accuracy(actual, value) if over else None]
+        )
+    return pd.DataFrame(rows, columns=METHOD_ROW_COLUMNS)

@@ -97,6 +97,7 @@ class ForecastInputs:
     already_won: float = 0.0  # won with a close date in the period, as of the data date
     open_amount: float = 0.0  # open deals expected to close in the period
     open_deals: int = 0
+    open_unvalued: int = 0  # of open_deals: no amount, or a currency without a rate
     unpriced_deals: int = 0  # open in the period or won in it, currency without a rate
     open_by_stage: dict[str, float] = field(default_factory=dict)
     cycle_deals: list[tuple[str, float, float]] = field(default_factory=list)
@@ -192,7 +193,8 @@ SELECT
     count(*) FILTER (WHERE open_in_period)                            AS open_deals,
     coalesce(sum(amount_rc) FILTER (WHERE won_in_period), 0)          AS won_amount,
     count(*) FILTER (WHERE amount IS NOT NULL AND amount_rc IS NULL)  AS unpriced_deals,
-    count(*) FILTER (WHERE trim(coalesce(forecast_category, '')) <> '') AS labelled
+    count(*) FILTER (WHERE trim(coalesce(forecast_category, '')) <> '') AS labelled,
+    count(*) FILTER (WHERE open_in_period AND amount_rc IS NULL)      AS open_unvalued
 FROM (
     SELECT *, period_end - created_date AS age_end
     FROM deals
@@ -434,12 +436,14 @@ def gather(
 
 
 def _read_pipeline(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
-    for level, ask, stage, segment, age_end, open_amount, open_n, won, unpriced, labelled in rows:
+    for row in rows:
+        level, ask, stage, segment, age_end, open_amount, open_n, won, unpriced, labelled = row[:10]
         inputs = found[ask]
         if level == 0b111:  # per ask
             inputs.already_won = _float(won)
             inputs.open_amount = _float(open_amount)
             inputs.open_deals = int(open_n)
+            inputs.open_unvalued = int(row[10])
             inputs.unpriced_deals = int(unpriced)
             inputs.has_categories = inputs.has_categories or int(labelled) > 0
         elif level == 0b011:  # per stage

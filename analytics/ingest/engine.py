@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import logging
+import os
 import shutil
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -40,7 +44,7 @@ from analytics.ingest.read import (
     load_raw,
     sniff,
 )
-from analytics.ingest.stage import Staged, stage_rows
+from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
@@ -58,6 +62,7 @@ TEMP_TABLES = (
     "staged",
     "stage_map",
     "problems",
+    "warnings",
     "valid",
     "incoming",
 )
@@ -87,6 +92,8 @@ class ImportResult:
     rows_unchanged: int = 0
     rows_not_in_file: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # loaded rows that look unlikely
+    rows_warned: int = 0
     problem_totals: dict[str, int] = field(default_factory=dict)
     stored_path: str | None = None
     as_of: date | None = None
@@ -131,6 +138,14 @@ class ImportResult:
                 "  The database as it was before this import is backed up as "
                 f"backups/{Path(self.backup_path).name}."
             )
+        if self.rows_warned and self.status in ("loaded", "partial"):
+            lines.append(
+                f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
+                f"{'it' if self.rows_warned == 1 else 'them'} in the CRM):"
+            )
+            lines += ["  " + p.describe() for p in self.warnings]
+            if self.rows_warned > len({p.line for p in self.warnings}):
+                lines.append("  ... the Data page lists them all.")
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -168,6 +183,69 @@ def _refused(name: str, exc: ImportRefused) -> ImportResult:
     return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
 
 
+# Kinds whose file may update stored records without carrying every required column: the
+# one-column key says which record, and an absent column keeps its stored value. A row
+# that is not stored yet is a new record, and is refused for lacking the column.
+UPDATABLE_KINDS = ("reps", "activities", "leads")
+
+
+def _needed_for_new(con: duckdb.DuckDBPyConnection, det: Detection) -> list[str]:
+    """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS)."""
+    kind = det.kind
+    if kind.name not in UPDATABLE_KINDS or not det.missing_required:
+        return []
+    (key,) = kind.key
+    if key not in det.columns or key in det.missing_required:
+        return []
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(kind.table)})").fetchone()[0]:
+        return []
+    missing = list(det.missing_required)
+    det.missing_required = []
+    return missing
+
+
+def _refuse_new_records(
+    con: duckdb.DuckDBPyConnection, det: Detection, staged: Staged, missing: list[str], name: str
+) -> None:
+    """Rows for records not stored yet, when the file lacks a column a new record needs.
+
+    Added to the import's problems (one per row, naming the field), so they are refused
+    like any other bad row, or quarantined with --keep-valid.
+    """
+    kind = det.kind
+    (key,) = kind.key
+    fields = ", ".join(missing)
+    what = (
+        f"is not in the database yet, and a new {kind.label.lower()} record needs "
+        f"{fields}: the file has no {'column' if len(missing) == 1 else 'columns'} for "
+        f"{'it' if len(missing) == 1 else 'them'}"
+    )
+    k = quote_ident(key)
+    con.execute(
+        f"""
+        INSERT INTO problems
+        SELECT s.__line, CAST(? AS VARCHAR), s.{k}, CAST(? AS VARCHAR)
+        FROM staged s
+        WHERE s.{k} IS NULL
+           OR NOT EXISTS (SELECT 1 FROM {quote_ident(kind.table)} t WHERE t.{k} = s.{k})
+        """,
+        [det.columns[key], what],
+    )
+    staged.problem_count = con.execute("SELECT count(*) FROM problems").fetchone()[0]
+    staged.problems = [
+        Problem(name, line, col, value, problem)
+        for line, col, value, problem in con.execute(
+            "SELECT line, col, value, problem FROM problems ORDER BY line, col LIMIT ?",
+            [MAX_REPORTED],
+        ).fetchall()
+    ]
+    staged.problem_totals = dict(
+        con.execute(
+            "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
+        ).fetchall()
+    )
+
+
 def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
     if det.conflicting_format is not None and kind is not None:
         other = det.conflicting_format
@@ -189,17 +267,110 @@ def _rows_with_problems(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
 
 
-def _store_original(source: SourceFile, data_dir: Path) -> tuple[Path, bool]:
+COPY_CHUNK = 1 << 20
+# Seconds to pause after the first chunk of the kept copy: lets the crash test kill an
+# import in the middle of the copy every time. Unset (the default) means no pause.
+PARTIAL_MARK = ".partial-"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every file system lets a folder be synced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _remove_dead_partials(folder: Path) -> None:
+    """Copies a killed import left half-written (`.<name>.partial-<pid>-<token>`).
+
+    Only those of a process that is gone: another import of the same bytes may be
+    copying right now.
+    """
+    for leftover in folder.glob(f".*{PARTIAL_MARK}*"):
+        pid_text = leftover.name.rsplit(PARTIAL_MARK, 1)[1].split("-", 1)[0]
+        if not pid_text.isdigit() or not _pid_alive(int(pid_text)):
+            leftover.unlink(missing_ok=True)
+
+
+def _copy_verified(source: SourceFile, target: Path) -> None:
+    """Copy to a temporary name, fsync, check the sha256, then rename into place.
+
+    Why: a kill in the middle of a plain copy leaves a fragment under the final name,
+    which the next import of the same file would trust. The rename is atomic, so the
+    final name only ever holds the whole original.
+    """
+    tmp = target.with_name(f".{target.name}{PARTIAL_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    pause = float(os.environ.get("SALES_TEST_COPY_PAUSE") or 0)
+    digest = hashlib.sha256()
+    try:
+        with source.path.open("rb") as src, tmp.open("wb") as dst:
+            while chunk := src.read(COPY_CHUNK):
+                dst.write(chunk)
+                digest.update(chunk)
+                if pause:
+                    dst.flush()
+                    time.sleep(pause)
+                    pause = 0
+            dst.flush()
+            os.fsync(dst.fileno())
+        if digest.hexdigest() != source.sha256:
+            raise refuse(
+                source.name,
+                "the file changed while it was being imported (its sha256 no longer "
+                "matches); nothing was loaded, upload it again",
+            )
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _upload_folder(source: SourceFile, data_dir: Path) -> Path:
+    return data_dir / "uploads" / source.sha256[:2] / source.sha256
+
+
+def _store_original(source: SourceFile, folder: Path) -> Path:
+    """Keep the upload as <folder>/<its name>, whole and verified.
+
+    A copy already there is trusted only when its bytes hash to the upload's sha256;
+    a fragment (left by a kill during an older, in-place copy) is replaced.
+    """
     # the name comes from the user's browser: keep only its last part, never a path
     safe = PureWindowsPath(PurePosixPath(source.name).name).name.strip()
-    if safe in ("", ".", ".."):
+    if safe in ("", ".", "..") or PARTIAL_MARK in safe:
         safe = "upload"
-    target = data_dir / "uploads" / source.sha256[:2] / source.sha256 / safe
+    target = folder / safe
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_dead_partials(folder)
+    if target.is_file() and _file_sha256(target) == source.sha256:
+        return target
+    if target.exists() and not target.is_file():
+        raise refuse(source.name, "cannot keep the original: its place under uploads/ is taken")
     if target.exists():
-        return target, False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source.path, target)
-    return target, True
+        log.warning("kept copy %s does not match its sha256; replacing it", target)
+    _copy_verified(source, target)
+    return target
 
 
 def _write(
@@ -212,10 +383,10 @@ def _write(
     data_dir: Path,
     started: datetime,
     actor: str | None,
-) -> tuple[int, LoadCounts, int, Path]:
+) -> tuple[int, LoadCounts, int, int, Path]:
     """The one transaction of an import; the kept original is removed again if it fails."""
-    created = False
-    stored: Path | None = None
+    folder = _upload_folder(source, data_dir)
+    created = not folder.exists()
     try:
         with transaction(con):
             import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
@@ -224,18 +395,29 @@ def _write(
             # that changes no count or newest import id.
             refresh_derived(con, force=det.kind.name in DERIVED_SOURCES)
             rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
+            # warnings of loaded rows only: a rejected row is in quarantine with its problem
+            con.execute(
+                "INSERT INTO import_warnings SELECT ?, line, col, value, warning FROM warnings "
+                "WHERE line NOT IN (SELECT line FROM problems)",
+                [import_id],
+            )
+            warned = con.execute(
+                "SELECT count(DISTINCT line) FROM import_warnings WHERE import_id = ?",
+                [import_id],
+            ).fetchone()[0]
             if rejected:
                 con.execute(
                     "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
                     [import_id],
                 )
-            stored, created = _store_original(source, data_dir)
+            stored = _store_original(source, folder)
             con.execute(
                 """
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
                     source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
-                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at,
+                    rows_warned)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     import_id,
@@ -254,6 +436,7 @@ def _write(
                     counts.updated,
                     started,
                     datetime.now(),
+                    warned,
                 ],
             )
             audit.record(
@@ -262,10 +445,10 @@ def _write(
                 rows_rejected=rejected,
             )  # fmt: skip
     except BaseException:
-        if created and stored is not None:
-            shutil.rmtree(stored.parent, ignore_errors=True)
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
         raise
-    return import_id, counts, rejected, stored
+    return import_id, counts, rejected, warned, stored
 
 
 def _already_imported(
@@ -274,22 +457,40 @@ def _already_imported(
     """A clean earlier import of the same bytes; a partial one may be repeated (after
     Settings learn a stage, say)."""
     done = con.execute(
-        "SELECT import_id, kind, finished_at FROM imports WHERE sha256 = ? "
+        "SELECT import_id, kind, finished_at, stored_path FROM imports WHERE sha256 = ? "
         "AND rows_rejected = 0 ORDER BY import_id LIMIT 1",
         [source.sha256],
     ).fetchone()
     if done is None:
         return None
-    return ImportResult(
-        name,
-        "duplicate",
-        kind=done[1],
-        import_id=done[0],
-        note=(
-            f"already imported (import #{done[0]}, {done[1]}, on "
-            f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
-        ),
+    note = (
+        f"already imported (import #{done[0]}, {done[1]}, on "
+        f"{done[2]:%Y-%m-%d %H:%M}); nothing was added"
     )
+    if _repair_kept_copy(source, done[3]):
+        note += "; its kept original was incomplete and has been replaced by this upload"
+    return ImportResult(name, "duplicate", kind=done[1], import_id=done[0], note=note)
+
+
+def _repair_kept_copy(source: SourceFile, stored_path: str | None) -> bool:
+    """Replace a kept original that is missing or does not hash to its import's sha256.
+
+    Why: an older version copied in place, so a kill mid-copy could leave a fragment that
+    the import row still points at; this upload holds the same bytes and can restore it.
+    """
+    if not stored_path:
+        return False
+    kept = Path(stored_path)
+    try:
+        if kept.is_file() and _file_sha256(kept) == source.sha256:
+            return False
+        if not kept.parent.is_dir() or (kept.exists() and not kept.is_file()):
+            return False  # the database was moved, or the place is not a file: leave it
+        _copy_verified(source, kept)
+    except (OSError, ImportRefused):
+        log.warning("could not repair the kept copy %s", kept, exc_info=True)
+        return False
+    return True
 
 
 def replaces_data(con: duckdb.DuckDBPyConnection, kind: str) -> bool:
@@ -359,6 +560,7 @@ def import_file(
         if done is not None:
             return done
         det = detect(source.headers, kind, mapping)
+        needed_for_new = _needed_for_new(con, det)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
@@ -375,6 +577,8 @@ def import_file(
             raw_headers=source.raw_headers,
             short_rows=source.format == "csv",
         )
+        if needed_for_new:
+            _refuse_new_records(con, det, staged, needed_for_new, name)
         result = ImportResult(
             name,
             "loaded",
@@ -383,6 +587,7 @@ def import_file(
             rows_read=rows_read,
             problems=staged.problems,
             problem_totals=staged.problem_totals,
+            warnings=staged.warnings,
         )
         notes = list(staged.notes)
         if staged.deleted:
@@ -417,7 +622,7 @@ def import_file(
                 result.backup_path = str(made) if made else None
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
-                    import_id, counts, rejected, stored = _write(
+                    import_id, counts, rejected, warned, stored = _write(
                         con, source, det, staged, rows_read, as_of, data_dir, started, actor
                     )
                     break
@@ -433,6 +638,7 @@ def import_file(
         result.import_id = import_id
         result.rows_loaded = counts.loaded
         result.rows_rejected = rejected
+        result.rows_warned = warned
         result.rows_inserted = counts.inserted
         result.rows_updated = counts.updated
         result.rows_unchanged = counts.unchanged

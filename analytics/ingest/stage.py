@@ -15,7 +15,7 @@ from analytics.db import quote_ident
 from analytics.ingest import values as V
 from analytics.ingest.detect import Detection
 from analytics.ingest.kinds import Kind
-from analytics.ingest.problems import Problem, refuse
+from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.settings import Stage, norm_key
 
 MAX_REPORTED = 50
@@ -33,6 +33,7 @@ class Staged:
     entered: dict[str, str] = field(default_factory=dict)
     deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
     notes: list[str] = field(default_factory=list)  # said with the result, not problems
+    warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
 
 
 def _stage_map(
@@ -149,6 +150,7 @@ def stage_rows(
             answers[(f, question)] = tuple(row[pos : pos + len(es)])
             pos += len(es)
     parsers: dict[str, str] = {}
+    marks: dict[str, str] = {}  # amount/number fields whose decimal mark was read from text
     date_orders: dict[str, str | None] = {}
     # A date column holds far fewer distinct values than rows: ask its questions of those.
     profiles = {}
@@ -164,11 +166,7 @@ def stage_rows(
     file_order = date_order or (decided.pop() if len(decided) == 1 else None)
     for f, p in profiles.items():
         if p.conflict:
-            raise refuse(
-                file_name,
-                "dates are written both day-first and month-first in this column",
-                column=header_of[f],
-            )
+            raise _mixed_date_orders(con, file_name, f, header_of[f])
         order = date_order or p.order or file_order
         if p.has_xx and order is None:
             raise refuse(
@@ -185,6 +183,8 @@ def stage_rows(
             # spreadsheet number cells carry a decimal point; only text needs the guess
             votes = answers.get((f, "mark"))
             mark = V.decimal_mark_answer(*votes) if votes else "."
+            if votes:
+                marks[f] = mark
             parsers[f] = (V.amount_sql if ftype == "amount" else V.number_sql)(r, mark)
         elif ftype == "percent":
             parsers[f] = V.percent_sql(r, V.percent_answer(*answers[(f, "percent")]))
@@ -249,11 +249,24 @@ def stage_rows(
             "outcome": "is not a status (open / won / lost)",
         }.get(ftype)
         if what:
+            # a value written in the other decimal style is reported as such, below
+            unlike = f" AND NOT {V.mark_contradicts_sql(r, marks[f])}" if f in marks else ""
             checks.append(
                 f"SELECT __line, {header}, {r}, {V.sql_str(what)} FROM staged "
-                f"WHERE {r} IS NOT NULL AND {p} IS NULL"
+                f"WHERE {r} IS NOT NULL AND {p} IS NULL{unlike}"
             )
             params.append(header_of[f])
+        if f in marks:
+            other = "," if marks[f] == "." else "."
+            checks.append(
+                f"SELECT __line, {header}, {r}, CAST(? AS VARCHAR) FROM staged "
+                f"WHERE {r} IS NOT NULL AND {V.mark_contradicts_sql(r, marks[f])}"
+            )
+            params += [
+                header_of[f],
+                f"writes its decimals with {other!r} (like {V.MARK_EXAMPLE[other]}) but the "
+                f"column writes them with {marks[f]!r} (like {V.MARK_EXAMPLE[marks[f]]})",
+            ]
         if ftype in ("date", "timestamp"):
             checks.append(
                 f"SELECT __line, {header}, {r}, 'is a date outside 1900-2100' FROM staged "
@@ -295,7 +308,7 @@ def stage_rows(
         label = key_field if len(kind.key) == 1 else "/".join(kind.key)
         checks.append(
             f"""
-            SELECT __line, {header}, k,
+            SELECT __line, {header}, CAST(k AS VARCHAR),
                    'repeats the {label} of row ' || first_line
             FROM (
                 SELECT __line, {key_sql} AS k,
@@ -307,6 +320,28 @@ def stage_rows(
             """
         )
         params.append(key_header or label)
+    warn_checks: list[str] = []
+    warn_params: list[str] = []
+    for f, condition, message, severity in plausibility_rules(kind.name, fields):
+        r = quote_ident(f) if f in plain else quote_ident("r_" + f)
+        sql = (
+            f"SELECT __line, {header}, CAST({r} AS VARCHAR), CAST(? AS VARCHAR) FROM staged "
+            f"WHERE {condition}"
+        )
+        if severity == "refuse":
+            checks.append(sql)
+            params += [header_of[f], message]
+        else:
+            warn_checks.append(sql)
+            warn_params += [header_of[f], message]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE warnings AS "
+        "SELECT * FROM (" + " UNION ALL ".join(warn_checks) + ") AS w(line, col, value, warning)"
+        if warn_checks
+        else "CREATE OR REPLACE TEMP TABLE warnings "
+        "(line BIGINT, col VARCHAR, value VARCHAR, warning VARCHAR)",
+        warn_params,
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE problems AS "
         "SELECT * FROM (" + " UNION ALL ".join(checks) + ") AS p(line, col, value, problem)"
@@ -324,6 +359,11 @@ def stage_rows(
             "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
         ).fetchall()
     )
+    warned = con.execute(
+        "SELECT line, col, value, warning FROM warnings "
+        "WHERE line NOT IN (SELECT line FROM problems) ORDER BY line, col LIMIT ?",
+        [MAX_REPORTED],
+    ).fetchall()
     return Staged(
         kind=kind,
         fields=fields,
@@ -336,6 +376,7 @@ def stage_rows(
         entered=entered,
         deleted=deleted,
         notes=notes,
+        warnings=[Problem(file_name, line, col, value, what) for line, col, value, what in warned],
     )
 
 
@@ -430,6 +471,88 @@ def _has(con: duckdb.DuckDBPyConnection) -> bool:
             "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'read_flags'"
         ).fetchone()[0]
     )
+
+
+def _mixed_date_orders(
+    con: duckdb.DuckDBPyConnection, file_name: str, f: str, header: str
+) -> ImportRefused:
+    """Both readings are proven in one column: name example rows of each, so ops can see
+    which rows were typed the other way round."""
+    r = quote_ident("r_" + f)
+    style = V.xx_style_sql(r)
+    rows = con.execute(
+        f"SELECT s, list(__line ORDER BY __line)[1:3], first({r} ORDER BY __line) "
+        f"FROM (SELECT __line, {r}, {style} AS s FROM staged_text) "
+        "WHERE s IS NOT NULL GROUP BY s ORDER BY s"
+    ).fetchall()
+    label = {"dmy": "day-first", "mdy": "month-first"}
+    parts = [
+        f"{label[s]} in row{'s' if len(lines) > 1 else ''} "
+        f"{', '.join(str(n) for n in lines)} (like {example!r})"
+        for s, lines, example in rows
+    ]
+    return refuse(
+        file_name,
+        "dates are written both day-first and month-first in this column: "
+        + " and ".join(parts)
+        + "; write them one way",
+        column=header,
+    )
+
+
+WEEK_MINUTES = 7 * 24 * 60
+
+
+def plausibility_rules(kind: str, fields: list[str]) -> list[tuple[str, str, str, str]]:
+    """Values that parse but cannot be true (refused) or are unlikely (a warning).
+
+    Each rule is (field named in the message, SQL condition over `staged`, the problem,
+    "refuse" | "warn"). An impossible value would corrupt a figure silently (a negative
+    quota inflates attainment, a rate of 0 divides by zero), so its row is refused; an
+    unlikely one may be true, so it loads and the import lists it.
+    """
+    has = set(fields).__contains__
+    rules: list[tuple[str, str, str, str]] = []
+    if kind == "fx_rates" and has("rate"):
+        rules.append(("rate", "rate <= 0", "is not a positive exchange rate", "refuse"))
+    if kind == "quotas":
+        if has("amount"):
+            rules.append(("amount", "amount < 0", "is a negative quota", "refuse"))
+        if has("period_end") and has("period_start"):
+            rules.append(
+                (
+                    "period_end",
+                    "period_end < period_start",
+                    "is before the period's start (the period ends before it starts)",
+                    "refuse",
+                )
+            )
+    if kind == "activities" and has("duration_minutes"):
+        rules.append(
+            ("duration_minutes", "duration_minutes < 0", "is a negative duration", "refuse")
+        )
+        rules.append(
+            (
+                "duration_minutes",
+                f"duration_minutes > {WEEK_MINUTES}",
+                f"is longer than a week ({WEEK_MINUTES:,} minutes); check the unit",
+                "warn",
+            )
+        )
+    if kind == "opportunities" and has("created_date") and has("close_date"):
+        # Unlikely, not impossible: a CRM stamps CreatedDate when the record is entered, so
+        # deals migrated from an older system (the Salesforce sample org's among them)
+        # legitimately "close" before they were created. A warning names them.
+        rules.append(
+            (
+                "close_date",
+                "created_date > close_date",
+                "is before the deal's created date (closed, or expected to close, before it "
+                "was created)",
+                "warn",
+            )
+        )
+    return rules
 
 
 def key_expression(kind: Kind, fields: list[str]) -> str | None:

@@ -112,6 +112,33 @@ def decimal_mark_answer(comma_votes: int, dot_votes: int) -> str:
     return "," if comma_votes > dot_votes else "."
 
 
+def mark_contradicts_sql(col: str, mark: str) -> str:
+    """True for a value whose own separators say the other decimal mark than its column's.
+
+    A value contradicts a '.' column when it ends in a comma with one or two digits after
+    it (1.200,00 / 12,5), writes a dot before a comma, or repeats the dot (1.200.000); the
+    mirror rules hold for a ',' column. Parsed with the column's mark, such a value would
+    load a thousand times too small or large, so it is refused instead.
+    """
+    s = f"translate({_plain_or_stripped(col)}, '()-−', '')"  # (1,200.00) and 1,200.00-
+    comma = f"strpos(reverse({s}), ',')"
+    dot = f"strpos(reverse({s}), '.')"
+    if mark == ",":
+        return (
+            f"(({dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot})) "
+            f"OR ({dot} > 0 AND {comma} > {dot}) "
+            f"OR length({s}) - length(replace({s}, ',', '')) > 1)"
+        )
+    return (
+        f"(({comma} IN (2, 3) AND ({dot} = 0 OR {dot} > {comma})) "
+        f"OR ({comma} > 0 AND {dot} > {comma}) "
+        f"OR length({s}) - length(replace({s}, '.', '')) > 1)"
+    )
+
+
+MARK_EXAMPLE = {",": "1.234,56", ".": "1,234.56"}
+
+
 def decimal_mark(con: duckdb.DuckDBPyConnection, table: str, col: str) -> str:
     row = con.execute(f"SELECT {', '.join(decimal_mark_exprs(col))} FROM {quote_ident(table)}")
     return decimal_mark_answer(*row.fetchone())
@@ -204,27 +231,46 @@ class DateProfile:
     conflict: bool  # some values need day-first and others month-first
 
 
-def date_profile_exprs(col: str) -> list[str]:
+def _xx_parts(col: str) -> tuple[str, str, str]:
     xx = f"regexp_matches({col}, {sql_str(XX_PATTERN)})"
     first = f"TRY_CAST(regexp_extract({col}, '^(\\d{{1,2}})[/.\\-]', 1) AS INT)"
     second = f"TRY_CAST(regexp_extract({col}, '^\\d{{1,2}}[/.\\-](\\d{{1,2}})', 1) AS INT)"
+    return xx, first, second
+
+
+def xx_style_sql(col: str) -> str:
+    """'dmy' for a value only a day-first reading allows (31/01/2024), 'mdy' for one only a
+    month-first reading allows (01/31/2024), NULL otherwise (ambiguous, or not a date)."""
+    xx, first, second = _xx_parts(col)
+    return (
+        f"CASE WHEN {xx} AND {first} BETWEEN 13 AND 31 AND {second} BETWEEN 1 AND 12 THEN 'dmy' "
+        f"WHEN {xx} AND {second} BETWEEN 13 AND 31 AND {first} BETWEEN 1 AND 12 THEN 'mdy' END"
+    )
+
+
+def date_profile_exprs(col: str) -> list[str]:
+    xx, first, second = _xx_parts(col)
+    style = xx_style_sql(col)
     return [
-        f"count(*) FILTER (WHERE {xx})",
-        f"max({first}) FILTER (WHERE {xx})",
-        f"max({second}) FILTER (WHERE {xx})",
+        f"count(*) FILTER (WHERE {xx} AND {first} BETWEEN 1 AND 12 AND {second} BETWEEN 1 AND 12)",
+        f"count(*) FILTER (WHERE {style} = 'dmy')",
+        f"count(*) FILTER (WHERE {style} = 'mdy')",
     ]
 
 
-def date_profile_answer(n: int, first: int | None, second: int | None) -> DateProfile:
-    if not n:
-        return DateProfile(False, None, False)
-    if first > 12 and second > 12:
+def date_profile_answer(ambiguous: int, dmy: int, mdy: int) -> DateProfile:
+    """Only values a single reading allows decide the order; a value no reading allows
+    (31/31/2017) decides nothing and is reported as not a date, row by row."""
+    if dmy and mdy:
         return DateProfile(True, None, True)
-    if first > 12:
+    if dmy:
         return DateProfile(True, "dmy", False)
-    if second > 12:
+    if mdy:
         return DateProfile(True, "mdy", False)
-    return DateProfile(True, None, False)
+    if ambiguous:
+        return DateProfile(True, None, False)
+    # no value needs an order (none, or only impossible ones, each reported as not a date)
+    return DateProfile(False, None, False)
 
 
 def date_profile(con: duckdb.DuckDBPyConnection, table: str, col: str) -> DateProfile:
