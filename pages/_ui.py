@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import db
+from analytics import db, leftovers
 from analytics.access import may_open
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
@@ -51,7 +51,9 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     and takes its own cursor; keyed by path so tests pointing SALES_DB elsewhere get theirs.
     """
     log.info("opening database %s", path)
-    return db.connect(path)
+    con = db.connect(path)
+    leftovers.sweep(db.data_dir_for(path))  # what killed processes and gone sessions left
+    return con
 
 
 def connection() -> duckdb.DuckDBPyConnection:
