@@ -28,6 +28,8 @@ from analytics.scope import (
     Period,
     PeriodKind,
     Scope,
+    data_as_of,
+    default_period,
     load_fiscal_start_month,
     periods_between,
     scope_options,
@@ -41,6 +43,10 @@ st.set_page_config(
     page_icon=":material/monitoring:",
     layout="wide",
 )
+
+# Pages about the period still running (the forecast, today's pipeline) open on the newest
+# period; review pages open on the newest period that was over on the data's date.
+LIVE_PAGES = frozenset({"forecast", "pipeline"})
 
 # A new page is one line here plus its file under pages/. Keyed by file stem, the name
 # analytics.access.may_open knows pages by.
@@ -74,7 +80,7 @@ def _all(label: str) -> Callable[[str | None], str]:
     return lambda value: label if value is None else str(value)
 
 
-def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access) -> Scope:
+def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = False) -> Scope:
     """Draw the filters and return the Scope they describe, within `access`.
 
     Every widget is keyed and bound to the query string (`bind="query-params"`): the key
@@ -92,19 +98,33 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access) -> Scope:
         fiscal_start = fiscal if is_fiscal else None
 
         everything = scope_options(con, access=access)
-        if everything.first_date is not None and everything.last_date is not None:
-            periods = periods_between(
-                everything.first_date, everything.last_date, kind, fiscal_start
-            )
+        as_of = data_as_of(con)
+        last = max((d for d in (everything.last_date, as_of) if d is not None), default=None)
+        if everything.first_date is not None and last is not None:
+            periods = periods_between(everything.first_date, last, kind, fiscal_start)
         else:
-            periods = [Period.containing(date.today(), kind, fiscal_start)]
-        labels = [p.label for p in periods]  # newest first: the default is the latest
+            periods = [Period.containing(as_of or date.today(), kind, fiscal_start)]
+        labels = [p.label for p in periods]  # newest first
+        # No format_func: a bound selectbox keeps the formatted text in the URL, and a
+        # link must keep meaning the same period after the next upload.
         label = st.selectbox(
-            "Period", labels, key="period", bind="query-params",
-            help="Periods with data, newest first. Fiscal years are named by the "
-            "calendar year they end in.",
+            "Period", labels,
+            index=0 if live else labels.index(default_period(periods, as_of).label),
+            key="period", bind="query-params",
+            help="Periods with data, newest first; it opens on the newest period that was "
+            "over on the data's date"
+            + (f" ({as_of:%-d %b %Y})" if as_of else "")
+            + ". A period not over then is shown to date and compared with the same days "
+            "before. Fiscal years are named by the calendar year they end in.",
         )  # fmt: skip
         period = periods[labels.index(label)] if label in labels else periods[0]
+        if period.to_date(as_of).is_to_date and as_of is not None:
+            st.caption(
+                f"{period.label} was not over on {as_of:%-d %b %Y}, the data's date. "
+                "Overview and Reps show it to date "
+                f"({period.to_date(as_of).name.split('(')[-1].rstrip(')')}), against the "
+                "same days before."
+            )
 
         if access.rep is not None:  # a rep sees themselves only: no filter to choose
             team = region = None
@@ -155,7 +175,8 @@ def main() -> None:
     _auth.account_box(current, access)
     try:
         with _ui.cursor() as cur:
-            st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur, access)
+            live = any(PAGES[stem] is page for stem in LIVE_PAGES)
+            st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur, access, live)
     except Exception as exc:  # e.g. the database file is locked by another process
         # Every page reads the same database through the Scope: one sentence is enough,
         # a second error box from the page itself would only repeat it.

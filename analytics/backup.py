@@ -415,8 +415,9 @@ def rollback_import(
       the rows carrying its import_id are deleted, which is exact only when the import
       replaced nothing (imports.rows_updated = 0): no earlier import held any of its keys.
 
-    Then its quarantine rows and its `imports` row go; nothing else is written (the
-    original file stays under uploads/, content-addressed, and is reused if uploaded again).
+    Then its quarantine rows, its warnings (import_warnings) and its `imports` row go;
+    nothing else is written (the original file stays under uploads/, content-addressed,
+    and is reused if uploaded again).
 
     Refused (RollbackRefused, nothing changed) when:
     - the import does not exist;
@@ -471,6 +472,7 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
     result.quarantined = con.execute(
         "DELETE FROM quarantine WHERE import_id = ?", [import_id]
     ).fetchone()[0]
+    con.execute("DELETE FROM import_warnings WHERE import_id = ?", [import_id])
     con.execute("DELETE FROM imports WHERE import_id = ?", [import_id])
     # Forced: undoing an update-only import that is not the newest changes no row count
     # nor newest import id, so the stamp alone would miss it.

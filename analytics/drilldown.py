@@ -259,7 +259,10 @@ SELECT
         WHERE NOT p.is_closed AND p.current_order = s.stage_order), 0)::DOUBLE
                                                                        AS open_amount,
     count(p.opportunity_id) FILTER (WHERE NOT s.is_closed_stage AND p.is_closed AND NOT p.is_won
-                                     AND p.furthest = s.stage_order)   AS lost_after
+                                     AND p.furthest = s.stage_order)   AS lost_after,
+    CASE WHEN NOT s.is_closed_stage THEN 'step'
+         WHEN $won_stage = s.stage_order THEN 'won'
+         ELSE 'lost' END                                               AS kind
 FROM stage_list AS s
 LEFT JOIN per_deal AS p ON TRUE
 GROUP BY s.stage_name, s.probability, s.stage_order, s.is_closed_stage
@@ -278,8 +281,10 @@ def deal_funnel(
     Columns: stage, stage_probability, reached (deals that got at least this far; for
     the closed stages, deals that ended there), open_now (open deals sitting at the stage
     now), open_amount, lost_after (deals lost whose furthest open stage was this one:
-    where deals drop out). Stages come from settings in their funnel order; a deal whose
-    stage is not in the list counts only towards the first stage.
+    where deals drop out), kind ('step' for an open stage, 'won', 'lost': won and lost
+    are outcomes; `chart_rows` keeps lost off the drawn funnel). Stages come from settings
+    in their funnel order; a deal whose stage is not in the list counts only towards the
+    first stage.
     """
     check_rep(con, scope.access, rep)
     stage_list = list(stages if stages is not None else load_stages(con))
@@ -292,3 +297,12 @@ def deal_funnel(
         "period_end": scope.period.end,
     }
     return con.execute(FUNNEL_SQL, params).df()
+
+
+def chart_rows(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `deal_funnel` drawn as a funnel: the stages some deal reached, then won.
+
+    Lost is an outcome, not a step: drawn below Closed Won it would read as a stage after
+    winning (issue 13.6). Its count stays in the table and in `lost_after`.
+    """
+    return funnel[(funnel["reached"] > 0) & (funnel["kind"] != "lost")]

@@ -4,14 +4,17 @@ Why a module of its own: managers read the funnel to see where deals stall and r
 waste (domain brief), so every number on it has to follow one written rule, the same on
 the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
 
-* **Steps** are the configured stage list's open stages in their order, then the won
-  stage. Lost is an outcome, not a step.
+* **Steps** are the open stages of the configured list that deals in scope were ever
+  seen at (stage history or current stage), in the list's order, then the won stage.
+  Stages no deal used are hidden and named in a note (drawn, they would show a made-up
+  100% conversion). Won and lost are outcomes: lost is never a step. Funnels compared
+  side by side share the union of their used stages.
 * **Cohort**: the deals in scope *created* in the period (`created_date`); a deal without
   a created date is in no cohort (counted in `Funnel.undated`).
 * **Furthest stage**: a won deal reached every step. Any other deal reached the furthest
   step it was ever seen at, in its stage history (`opportunity_stage_history`, origin
-  'history' or 'snapshot') or as its current stage, capped at the last open stage (a deal
-  marked won and later lost or reopened did not end won). Skipped stages: a deal seen at
+  'history' or 'snapshot') or as its current stage, capped at the last step before won (a
+  deal marked won and later lost or reopened did not end won). Skipped stages: a deal seen at
   step k reached every step before k. Backward moves: the furthest step counts; moving
   back never un-reaches a step.
 * **Method**: a deal is placed "from history" when it has a CRM stage-history row (origin
@@ -20,9 +23,10 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   a deal in step k reached steps <= k). A single snapshot row only repeats the current
   stage, so it counts as the current stage. The result says which method it used:
   history, current stage, or mixed (with both counts).
-* A lost deal whose stage is unknown (no history and its current stage is the lost one,
-  or a stage no longer in the list) reached the first step only and dropped out there;
-  it is counted apart (`Funnel.stage_unknown`) so the page can say so.
+* **Stage unknown**: a deal not won that was never seen at an open stage (no history and
+  its current stage is the lost one, or a stage no longer in the list) is at no step: it
+  is in the cohort's count but not "dropped at the first step" (`Funnel.stage_unknown`,
+  and how many of them are lost).
 * **Dropped** at a step: lost deals whose furthest step is that step. **Open** at a step:
   deals still open whose furthest step is that step (shown apart: they may still
   advance). So reached(k) = reached(k+1) + dropped(k) + open(k) for every open step.
@@ -49,6 +53,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.fx import fx_params, priced_sql
+from analytics.numbers import amount_text, duration_text, percent_text
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -227,6 +232,8 @@ def _fold_history_sql(rows: str, crm: bool, won_step: int) -> str:
     return f"""
         SELECT deal_no, max(step) AS hist_step,
                {"count(*)" if crm else "0"} AS crm_rows, count(*) AS all_rows,
+               -- open steps the deal was seen at (which stages the data uses)
+               list(DISTINCT step) FILTER (WHERE step < {won_step}) AS seen_steps,
                {day_columns}
         FROM (
             -- one sort of all rows rather than a partition per deal (cheaper for a few
@@ -243,12 +250,14 @@ def _fold_history_sql(rows: str, crm: bool, won_step: int) -> str:
 
 
 def _funnel_sql(group: str, won_step: int) -> str:
-    """One pass over the cohort's stage history, three kinds of rows (column `part`).
+    """One pass over the cohort's stage history, four kinds of rows (column `part`).
 
     * part 'reach': deals per (group, furthest step) -- counts and amounts by outcome,
       method counts;
     * part 'days': per group, for each open step k, `median_k` (the median of deals'
       completed days in the step) and `stays_k` (how many deals had one);
+    * part 'seen': deals per (group, open step) seen at that step themselves (stage
+      history or current stage): which stages the data uses;
     * part 'undated': in `deals`, the deals in scope without a created date (no cohort).
 
     One query so the history is read and joined to the cohort once. Each deal's history
@@ -291,6 +300,10 @@ def _funnel_sql(group: str, won_step: int) -> str:
                coalesce(h.crm_rows > 0 OR h.all_rows >= 2, false) AS from_history,
                coalesce(h.crm_rows = 0 AND h.all_rows >= 2, false) AS from_snapshots,
                greatest(coalesce(h.hist_step, -1), coalesce(p.stage_step, -1)) AS seen_step,
+               list_distinct(list_concat(
+                   coalesce(h.seen_steps, []),
+                   CASE WHEN p.stage_step < $won_step THEN [p.stage_step] ELSE [] END
+               )) AS seen_steps,
                {", ".join(f"h.days_{k}" for k in open_steps)}
         FROM priced AS p
         LEFT JOIN hist AS h ON h.deal_no = p.deal_no
@@ -298,7 +311,7 @@ def _funnel_sql(group: str, won_step: int) -> str:
     placed AS (
         SELECT *,
                CASE WHEN is_won THEN $won_step
-                    WHEN seen_step < 0 THEN 0
+                    WHEN seen_step < 0 THEN -1
                     ELSE least(seen_step, $won_step - 1) END AS furthest,
                NOT is_won AND seen_step < 0 AS stage_unknown
         FROM deal
@@ -323,6 +336,11 @@ def _funnel_sql(group: str, won_step: int) -> str:
     FROM placed
     GROUP BY grp
     UNION ALL
+    SELECT 'seen', grp, step, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           {no_medians}
+    FROM (SELECT grp, unnest(seen_steps) AS step FROM placed)
+    GROUP BY grp, step
+    UNION ALL
     SELECT 'undated', NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, {no_medians}
     FROM scoped
@@ -336,7 +354,10 @@ class Funnel:
 
     `method` is "history" (every deal from stage history), "current stage" (none had
     history: the ordered-stage assumption), "mixed" (some of each: see the two counts)
-    or "none" (no deal in the cohort).
+    or "none" (no deal in the cohort). `hidden` names the configured open stages no deal
+    in scope was ever seen at: they are not steps (drawn, they would show a made-up 100%
+    conversion). `stage_unknown` deals (no stage history and no open current stage) are in
+    `deals` but at no step: reached at the first step = deals - stage_unknown.
     """
 
     scope: Scope
@@ -346,14 +367,37 @@ class Funnel:
     from_current_stage: int
     from_snapshots: int = 0  # of from_history: placed from snapshot-derived history only
     stage_unknown: int = 0
+    stage_unknown_lost: int = 0  # of stage_unknown: lost deals (the rest are open)
     unpriced: int = 0
     undated: int = 0
     group: str = "All"
     stages: tuple[str, ...] = field(default_factory=tuple)
+    hidden: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def method(self) -> str:
         return _method(self.deals, self.from_history)
+
+    def hidden_note(self) -> str:
+        """'Demo, Trial not used by any deal in scope' (empty when every stage is used)."""
+        if not self.hidden or self.deals == 0:
+            return ""
+        return f"{', '.join(self.hidden)} not used by any deal in scope: not shown as steps."
+
+    def stage_unknown_note(self) -> str:
+        """Why some deals are at no step (empty when none)."""
+        if not self.stage_unknown:
+            return ""
+        parts = []
+        if self.stage_unknown_lost:
+            parts.append(f"{self.stage_unknown_lost:,} lost")
+        if self.stage_unknown - self.stage_unknown_lost:
+            parts.append(f"{self.stage_unknown - self.stage_unknown_lost:,} open")
+        return (
+            f"Stage unknown: {self.stage_unknown:,} deal(s) ({', '.join(parts)}) have no stage "
+            "history and a current stage that is not an open stage of the list, so where they "
+            "stopped is unknown; they are counted apart, not as dropped at the first step."
+        )
 
     def method_note(self) -> str:
         """One sentence for the page: which rule placed the deals, with the counts."""
@@ -380,17 +424,12 @@ class Funnel:
                 + f", {self.from_current_stage:,} from their current stage (no history: a deal "
                 "in stage k is taken to have passed every earlier stage)."
             )
-        extras = []
-        if self.stage_unknown:
-            extras.append(
-                f"{self.stage_unknown:,} lost deal(s) have no known stage and count as "
-                "dropped at the first step"
-            )
+        extras = [self.stage_unknown_note(), self.hidden_note()]
         if self.unpriced:
-            extras.append(f"{self.unpriced:,} deal(s) have no amount or rate (counts only)")
+            extras.append(f"{self.unpriced:,} deal(s) have no amount or rate (counts only).")
         if self.undated:
-            extras.append(f"{self.undated:,} deal(s) have no created date (in no cohort)")
-        return " ".join([text, *(e[0].upper() + e[1:] + "." for e in extras)])
+            extras.append(f"{self.undated:,} deal(s) have no created date (in no cohort).")
+        return " ".join([text, *(e for e in extras if e)])
 
 
 def _method(deals: int, from_history: int) -> str:
@@ -407,54 +446,92 @@ def _share(part: float, whole: float) -> float | None:
     return None if not whole else float(part) / float(whole)
 
 
-def _build_table(steps: list[Stage], reach: pd.DataFrame, days: pd.DataFrame) -> pd.DataFrame:
-    """The per-step table for one group from its grouped rows (tiny: one row per step)."""
-    n = len(steps)
-    by_step = reach.set_index("furthest") if not reach.empty else reach
+def used_steps(seen: pd.DataFrame, won_step: int) -> list[int]:
+    """Configured open step numbers (0-based, sorted) at which some deal was seen.
+
+    `seen` holds the 'seen' rows (step, deals) of every group being drawn together, so
+    funnels compared side by side share their steps.
+    """
+    if seen.empty:
+        return []
+    steps = seen.loc[seen["deals"] > 0, "step"].dropna().astype(int)
+    return sorted({k for k in steps if 0 <= k < won_step})
+
+
+def place_step(furthest: int, used: list[int], won_step: int) -> int | None:
+    """A deal's furthest configured step -> its row among the shown steps (None: unknown).
+
+    Won -> the last row. An open step the deal was seen at is always used, so it maps to
+    itself; a deal capped at the last open stage (marked won, then lost or reopened) goes
+    to the last used open step at or below it; no such step, or no known stage: None.
+    """
+    if furthest == won_step:
+        return len(used)
+    if furthest < 0:
+        return None
+    below = [i for i, k in enumerate(used) if k <= furthest]
+    return below[-1] if below else None
+
+
+def _build_table(
+    steps: list[Stage], used: list[int], reach: pd.DataFrame, days: pd.DataFrame
+) -> tuple[pd.DataFrame, int, int]:
+    """The per-step table for one group (shown steps: `used` open steps, then won), and
+    its deals placed at no step (stage unknown): how many, and how many of them lost."""
+    won_step = len(steps) - 1
+    shown = [steps[k] for k in used] + [steps[won_step]]
+    n = len(shown)
+    sums = ["deals", "amount", "lost", "lost_amount", "open", "open_amount"]
+    unknown = unknown_lost = 0
+    by_step = pd.DataFrame(0.0, index=range(n), columns=sums)
+    for _, row in reach.iterrows():
+        at = place_step(int(row["furthest"]), used, won_step)
+        if at is None:
+            unknown += int(row["deals"])
+            unknown_lost += int(row["lost"])
+            continue
+        for col in sums:
+            by_step.at[at, col] += float(row[col] or 0)
     day_by_step = days.set_index("step") if not days.empty else days
 
-    def at(frame: pd.DataFrame, k: int, col: str) -> float:
-        if frame.empty or k not in frame.index:
-            return 0.0
-        return float(frame.at[k, col])
-
     rows: list[dict[str, Any]] = []
-    reached_from_here = 0.0
-    amount_from_here = 0.0
     cumulative: list[tuple[float, float]] = [(0.0, 0.0)] * n
-    for k in range(n - 1, -1, -1):
-        reached_from_here += at(by_step, k, "deals")
-        amount_from_here += at(by_step, k, "amount")
-        cumulative[k] = (reached_from_here, amount_from_here)
+    reached_from_here = amount_from_here = 0.0
+    for i in range(n - 1, -1, -1):
+        reached_from_here += by_step.at[i, "deals"]
+        amount_from_here += by_step.at[i, "amount"]
+        cumulative[i] = (reached_from_here, amount_from_here)
     first_n, first_amount = cumulative[0]
-    for k, stage in enumerate(steps):
-        reached, amount = cumulative[k]
-        prev_n, prev_amount = cumulative[k - 1] if k else (None, None)
-        is_won = k == n - 1
-        stays = int(at(day_by_step, k, "stays")) if not is_won else 0
+    for i, stage in enumerate(shown):
+        reached, amount = cumulative[i]
+        prev_n, prev_amount = cumulative[i - 1] if i else (None, None)
+        is_won = i == n - 1
+        k = won_step if is_won else used[i]
+        has_days = not is_won and not day_by_step.empty and k in day_by_step.index
+        stays = int(day_by_step.at[k, "stays"] or 0) if has_days else 0
         rows.append(
             {
-                "step": k + 1,
+                "step": i + 1,
                 "stage": stage.name,
                 "reached": int(reached),
-                "conversion_from_previous": None if k == 0 else _share(reached, prev_n or 0),
+                "conversion_from_previous": None if i == 0 else _share(reached, prev_n or 0),
                 "conversion_from_first": _share(reached, first_n),
-                "dropped": int(at(by_step, k, "lost")),
-                "open": int(at(by_step, k, "open")),
+                "dropped": int(by_step.at[i, "lost"]),
+                "open": int(by_step.at[i, "open"]),
                 "reached_amount": round(amount, 2),
                 "amount_conversion_from_previous": (
-                    None if k == 0 else _share(amount, prev_amount or 0)
+                    None if i == 0 else _share(amount, prev_amount or 0)
                 ),
                 "amount_conversion_from_first": _share(amount, first_amount),
-                "dropped_amount": round(at(by_step, k, "lost_amount"), 2),
-                "open_amount": round(at(by_step, k, "open_amount"), 2),
+                "dropped_amount": round(by_step.at[i, "lost_amount"], 2),
+                "open_amount": round(by_step.at[i, "open_amount"], 2),
                 "median_days_in_stage": (
                     float(day_by_step.at[k, "median_days"]) if stays else None
                 ),
                 "stage_stays": stays,
             }
         )
-    return pd.DataFrame(rows, columns=list(FUNNEL_COLUMNS))
+    return pd.DataFrame(rows, columns=list(FUNNEL_COLUMNS)), unknown, unknown_lost
 
 
 def _params(
@@ -491,6 +568,77 @@ def _days_by_step(rows: pd.DataFrame, won_step: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """One query's grouped rows, before the shown steps are chosen."""
+
+    scope: Scope
+    reach: pd.DataFrame
+    days: pd.DataFrame
+    seen: pd.DataFrame
+    undated: int
+    groups: list[str]
+
+
+def _query(
+    con: duckdb.DuckDBPyConnection, scope: Scope, group: str, stage_list: list[Stage]
+) -> _Rows:
+    params = _params(con, scope, stage_list)
+    rows = run_sql(con, _funnel_sql(group, params["won_step"]), params)
+    reach = rows[rows["part"] == "reach"].rename(columns={"step": "furthest"})
+    days = _days_by_step(rows[rows["part"] == "days"], params["won_step"])
+    seen = rows.loc[rows["part"] == "seen", ["grp", "step", "deals"]]
+    undated = int(rows.loc[rows["part"] == "undated", "deals"].sum())
+    groups = sorted(set(reach["grp"])) if not reach.empty else []
+    if group == "company" and not groups:
+        groups = ["All"]
+    return _Rows(scope, reach, days, seen, undated, [str(g) for g in groups])
+
+
+def _funnels_of(parts: list[_Rows], stage_list: list[Stage]) -> list[Funnel]:
+    """One Funnel per group of every query in `parts`, all on the same shown steps: the
+    open stages any deal of any of them was seen at, then won."""
+    steps = funnel_steps(stage_list)
+    won_step = len(steps) - 1
+    used = used_steps(pd.concat([p.seen for p in parts], ignore_index=True), won_step)
+    hidden = tuple(steps[k].name for k in range(won_step) if k not in used)
+    out: list[Funnel] = []
+    for part in parts:
+        for name in part.groups:
+            mine = part.reach[part.reach["grp"] == name]
+            days = part.days[part.days["grp"] == name]
+            table, unknown, unknown_lost = _build_table(steps, used, mine, days)
+            total = int(mine["deals"].sum()) if not mine.empty else 0
+            history = int(mine["from_history"].sum()) if not mine.empty else 0
+            out.append(
+                Funnel(
+                    scope=part.scope,
+                    table=table,
+                    deals=total,
+                    from_history=history,
+                    from_current_stage=total - history,
+                    from_snapshots=int(mine["from_snapshots"].sum()) if not mine.empty else 0,
+                    stage_unknown=unknown,
+                    stage_unknown_lost=unknown_lost,
+                    unpriced=int(mine["unpriced"].sum()) if not mine.empty else 0,
+                    undated=part.undated,
+                    group=name,
+                    stages=tuple(table["stage"]),
+                    hidden=hidden,
+                )
+            )
+    return out
+
+
+def _stage_list(
+    con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...] | list[Stage] | None
+) -> list[Stage]:
+    stage_list = list(stages if stages is not None else load_stages(con))
+    if len(funnel_steps(stage_list)) < 2:
+        raise ValueError("the stage list needs at least one open stage and a won stage")
+    return stage_list
+
+
 def _funnels(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
@@ -498,39 +646,8 @@ def _funnels(
     stages: tuple[Stage, ...] | list[Stage] | None,
 ) -> list[Funnel]:
     """One Funnel per group value (one for "company"), groups sorted by name."""
-    stage_list = stages if stages is not None else load_stages(con)
-    steps = funnel_steps(stage_list)
-    if len(steps) < 2:
-        raise ValueError("the stage list needs at least one open stage and a won stage")
-    params = _params(con, scope, stage_list)
-    rows = run_sql(con, _funnel_sql(group, params["won_step"]), params)
-    reach = rows[rows["part"] == "reach"].rename(columns={"step": "furthest"})
-    days = _days_by_step(rows[rows["part"] == "days"], params["won_step"])
-    undated = int(rows.loc[rows["part"] == "undated", "deals"].sum())
-    groups = sorted(set(reach["grp"])) if not reach.empty else []
-    if group == "company" and not groups:
-        groups = ["All"]
-    out: list[Funnel] = []
-    for name in groups:
-        mine = reach[reach["grp"] == name] if not reach.empty else reach
-        total = int(mine["deals"].sum()) if not mine.empty else 0
-        history = int(mine["from_history"].sum()) if not mine.empty else 0
-        out.append(
-            Funnel(
-                scope=scope,
-                table=_build_table(steps, mine, days[days["grp"] == name]),
-                deals=total,
-                from_history=history,
-                from_current_stage=total - history,
-                from_snapshots=int(mine["from_snapshots"].sum()) if not mine.empty else 0,
-                stage_unknown=int(mine["stage_unknown"].sum()) if not mine.empty else 0,
-                unpriced=int(mine["unpriced"].sum()) if not mine.empty else 0,
-                undated=undated,
-                group=str(name),
-                stages=tuple(s.name for s in steps),
-            )
-        )
-    return out
+    stage_list = _stage_list(con, stages)
+    return _funnels_of([_query(con, scope, group, stage_list)], stage_list)
 
 
 def funnel(
@@ -554,17 +671,21 @@ def funnel_compare(
     """Funnels side by side, one block of rows per team, rep, lead source or period.
 
     `by="period"` compares `scope.period` with `versus` (default: the previous period),
-    same filters. Columns: group, then `FUNNEL_COLUMNS`, then the group's method, deals,
-    from_history and from_current_stage, so each block says how it was computed.
+    same filters. Every block has the same steps (the open stages any deal of any block was
+    seen at, then won), so the blocks line up. Columns: group, then `FUNNEL_COLUMNS`, then
+    the group's method, deals, from_history, from_current_stage and stage_unknown, so each
+    block says how it was computed. `attrs["hidden"]`: the stages shown by no block.
     """
     if by not in COMPARE_BY:
         raise ValueError(f"cannot compare funnels by {by!r}: use {', '.join(COMPARE_BY)}")
+    stage_list = _stage_list(con, stages)
     if by == "period":
         other = versus or scope.period.previous()
-        found = [_funnels(con, s, "company", stages)[0] for s in (scope, scope.with_period(other))]
+        scopes = (scope, scope.with_period(other))
+        found = _funnels_of([_query(con, s, "company", stage_list) for s in scopes], stage_list)
         labels = [scope.period.label, other.label]
     else:
-        found = _funnels(con, scope, by, stages)
+        found = _funnels_of([_query(con, scope, by, stage_list)], stage_list)
         labels = [f.group for f in found]
     frames = []
     for label, f in zip(labels, found, strict=True):
@@ -574,11 +695,42 @@ def funnel_compare(
         frame["deals"] = f.deals
         frame["from_history"] = f.from_history
         frame["from_current_stage"] = f.from_current_stage
+        frame["stage_unknown"] = f.stage_unknown
         frames.append(frame)
-    if not frames:
-        columns = ["group", *FUNNEL_COLUMNS, "method", "deals", "from_history"]
-        return pd.DataFrame(columns=[*columns, "from_current_stage"])
-    return pd.concat(frames, ignore_index=True)
+    columns = ["group", *FUNNEL_COLUMNS, "method", "deals", "from_history"]
+    columns += ["from_current_stage", "stage_unknown"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    out.attrs["hidden"] = list(found[0].hidden) if found else []
+    return out
+
+
+# --- for reading (pages) ------------------------------------------------------------------
+
+PERCENT_COLUMNS: tuple[str, ...] = (
+    "conversion_from_previous",
+    "conversion_from_first",
+    "amount_conversion_from_previous",
+    "amount_conversion_from_first",
+)
+AMOUNT_COLUMNS: tuple[str, ...] = ("reached_amount", "dropped_amount", "open_amount")
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The funnel table (or a comparison) as a person reads it: shares as '62.5%', amounts
+    as '71,000', median time in stage as '7.0 days' or '12 h 22 min', and '—' wherever a
+    figure is undefined (the first step has no previous one; nobody reached the step
+    before) -- never None or NaN. Counts stay numbers. Downloads keep the raw table.
+    """
+    out = table.copy()
+    for col in PERCENT_COLUMNS:
+        if col in out:
+            out[col] = [percent_text(v) for v in out[col]]
+    for col in AMOUNT_COLUMNS:
+        if col in out:
+            out[col] = [amount_text(v) for v in out[col]]
+    if "median_days_in_stage" in out:
+        out["median_days_in_stage"] = [duration_text(v) for v in out["median_days_in_stage"]]
+    return out
 
 
 # --- report (python -m analytics report funnel) ---------------------------------------
@@ -615,5 +767,13 @@ def report_funnel(
         table["deals"] = f.deals
         table["from_history"] = f.from_history
         table["from_current_stage"] = f.from_current_stage
+        table["stage_unknown"] = f.stage_unknown
+        table.attrs["notes"] = [n for n in (f.hidden_note(), f.stage_unknown_note()) if n]
         return table
-    return funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
+    table = funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
+    hidden = table.attrs.get("hidden") or []
+    if hidden:
+        table.attrs["notes"] = [
+            f"{', '.join(hidden)} not used by any deal in scope: not shown as steps."
+        ]
+    return table

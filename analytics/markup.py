@@ -13,8 +13,11 @@ Three helpers, one rule each:
 
 - `md(text)`: every ASCII punctuation character backslash-escaped (CommonMark renders any
   escaped ASCII punctuation as itself, so nothing -- emphasis, links, images, headings,
-  lists, tables, HTML, `:` directives, `$` maths, `~` strike, autolinks -- can start), and
-  line breaks flattened to spaces (a name never opens a new block).
+  lists, tables, HTML, `:` directives, `$` maths, `~` strike -- can start), line breaks
+  flattened to spaces (a name never opens a new block), and an invisible WORD JOINER
+  (U+2060) put inside `http://`, `www.` and `x@y`: GitHub-flavoured markdown links bare
+  URLs and e-mail addresses *after* escapes are resolved, so a backslash cannot stop
+  those; the joiner does, and it neither shows nor breaks the line.
 - `plot_text(text)`: HTML-escaped for plotly (`<`, `>`, `&`, quotes), which shows the
   entities as the characters.
 - `plain(text)`: the inverse of `md`, for tests that compare what a reader sees.
@@ -42,6 +45,10 @@ import pandas as pd
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+JOINER = "\u2060"  # WORD JOINER: invisible, and no autolink literal spans it
+# Where GFM's autolink literals start (mdast-util-gfm-autolink-literal): a scheme, "www."
+# and the "@" of an address. The joiner goes after "http"/"https"/"www" and after "@".
+_AUTOLINK = re.compile(r"(?i)(\bhttps?|\bwww)(?=:|\.)|(@)")
 
 
 def md(value: Any) -> str:
@@ -53,7 +60,7 @@ def md(value: Any) -> str:
     """
     if value is None:
         return ""
-    text = _BREAKS.sub(" ", str(value))
+    text = _AUTOLINK.sub(lambda m: m.group(0) + JOINER, _BREAKS.sub(" ", str(value)))
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
@@ -65,9 +72,9 @@ def md_list(values: Iterable[Any], sep: str = ", ") -> str:
 def plain(text: str) -> str:
     """What a reader sees of `md(x)`: the backslash escapes removed (for tests).
 
-    `plain(md(x)) == x` for every x without line breaks.
+    `plain(md(x)) == x` for every x without line breaks or word joiners.
     """
-    return _ESCAPED.sub(r"\1", text)
+    return _ESCAPED.sub(r"\1", text).replace(JOINER, "")
 
 
 def plot_text(value: Any) -> str:

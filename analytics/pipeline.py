@@ -31,6 +31,7 @@ import pandas as pd
 
 from analytics.funnel import _step_keys, bind, run_sql, stage_history_ctes
 from analytics.metrics.fx import fx_params
+from analytics.numbers import largest_remainder, round_half_up
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -494,17 +495,32 @@ class Waterfall:
     def balanced(self) -> bool:
         return self.start + sum(self.buckets.values(), Decimal(0)) == self.end
 
+    def rounded(self) -> list[int]:
+        """Whole-currency labels, in `table()` order, that add up: start + changes = end.
+
+        Start and end are rounded half up; the changes are rounded by largest remainder to
+        (rounded end - rounded start), so the labels a reader adds up give the ending
+        figure shown, never one off (each label is within 1 of its exact amount).
+        """
+        start, end = round_half_up(self.start), round_half_up(self.end)
+        changes = largest_remainder([self.buckets[b] for b in WATERFALL_BUCKETS], end - start)
+        return [start, *changes, end]
+
     def table(self) -> pd.DataFrame:
         """Chart-ready rows: starting pipeline, each bucket, ending pipeline.
 
-        `measure` is plotly's go.Waterfall measure (absolute / relative / total).
+        `amount` is exact (to the cent); `rounded` is the whole-currency label (see
+        `rounded`); `measure` is plotly's go.Waterfall measure (absolute / relative / total).
         """
         rows = [("starting pipeline", self.start, self.start_deals, "absolute")]
         rows += [(b, self.buckets[b], self.deals[b], "relative") for b in WATERFALL_BUCKETS]
         rows.append(("ending pipeline", self.end, self.end_deals, "total"))
         return pd.DataFrame(
-            [(name, float(amount), int(n), m) for name, amount, n, m in rows],
-            columns=["step", "amount", "deals", "measure"],
+            [
+                (name, float(amount), label, int(n), m)
+                for (name, amount, n, m), label in zip(rows, self.rounded(), strict=True)
+            ],
+            columns=["step", "amount", "rounded", "deals", "measure"],
         )
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -40,7 +41,7 @@ import pandas as pd
 
 from analytics.metrics.kpis import kpi_table
 from analytics.metrics.performance import attainment_table
-from analytics.scope import Period, Scope
+from analytics.scope import Period, Scope, same_days_end
 
 XMetric = Literal["quota_attainment", "bookings"]
 # kpi_table's signature: (con, scope, by) -> one row per group. Pages pass a cached
@@ -124,7 +125,12 @@ def window_before(period: Period, window: Period) -> Period:
     if window == period:
         return period.previous()
     months = (window.end.year - window.start.year) * 12 + window.end.month - window.start.month
-    return Period.containing(window.start - timedelta(days=1), "month").trailing(months + 1)
+    before = Period.containing(window.start - timedelta(days=1), "month").trailing(months + 1)
+    if period.is_to_date:  # like for like: as many days as the window holds
+        cut = same_days_end(window.start, window.end, before.start)
+        if cut < before.end:
+            before = replace(before, end=cut)
+    return before
 
 
 def roster(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -269,7 +275,7 @@ def quadrant(
         else:
             x, before_x = attainment, prev_attainment
         note = (
-            f"{NOT_ENOUGH_DATA}: no deal closed in {window.label} or {before_window.label}"
+            f"{NOT_ENOUGH_DATA}: no deal closed in {window.name} or {before_window.name}"
             if won + lost + prev_closed == 0
             else _unplaced_note(metric, x, x - before_x, window, before_window)
         )
@@ -323,9 +329,9 @@ def quadrant(
             "x_split_rule": rule,
             "y_split": float(y_split),
             "min_closed_deals": int(min_closed_deals),
-            "period": window.label,
-            "previous_period": before_window.label,
-            "viewed_period": scope.period.label,
+            "period": window.name,
+            "previous_period": before_window.name,
+            "viewed_period": scope.period.name,
             "window_months": _months(window),
         }
     )
@@ -358,6 +364,6 @@ def _unplaced_note(metric: str, x: float, y: float, window: Period, before: Peri
         return None
     if metric == "quota_attainment":
         if math.isnan(x):
-            return f"no quota in {window.label}"
-        return f"no quota in {before.label}"
+            return f"no quota in {window.name}"
+        return f"no quota in {before.name}"
     return "no figure to compare"

@@ -41,7 +41,7 @@ from analytics.leads import leads_report_arguments, report_leads
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.pipeline import pipeline_report_arguments, report_pipeline
 from analytics.quadrant import WINDOW_CHOICES, quadrant
-from analytics.scope import Period, Scope, load_fiscal_start_month
+from analytics.scope import Period, Scope, data_as_of, load_fiscal_start_month
 
 FORMATS = ("csv", "json")
 SCORECARD_GROUPINGS = ("rep", "team", "region")
@@ -77,7 +77,11 @@ def scorecard(
     Reps page before any control is moved: the same window (the trailing quarter for a
     month, `--window-months` to change it) and the same 100%-of-quota line. Reps the
     quadrant leaves out (no quota, deal or pipeline to judge) have an empty quadrant.
+
+    As on the pages, a period that was not over on the data's as-of date is taken to date
+    and its changes are against the same days before (`Period.to_date`).
     """
+    scope = scope.to_date(data_as_of(con))
     by = getattr(args, "by", "rep")
     table = kpi_table(con, scope, by)
     columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
@@ -245,6 +249,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
         table = REPORTS[args.report].run(con, scope, args)
         write(table, args.format, out or sys.stdout)
+        for note in table.attrs.get("notes", []):  # what the page says beside the table
+            print(f"note: {note}", file=sys.stderr)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -205,6 +205,18 @@ CREATE TABLE IF NOT EXISTS quarantine (
     problem     VARCHAR NOT NULL
 );
 
+-- Rows that loaded but look unlikely (an activity longer than a week, a deal that closed
+-- before it was created): listed with the import, removed with its rollback.
+CREATE TABLE IF NOT EXISTS import_warnings (
+    import_id   BIGINT NOT NULL,
+    line        BIGINT,                   -- line in the file (the header is line 1)
+    column_name VARCHAR,
+    value       VARCHAR,
+    warning     VARCHAR NOT NULL
+);
+-- Rows of the import carrying at least one warning (NULL: imported before warnings existed).
+ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_warned BIGINT;
+
 -- Settings as data (stage list, later scoring rules and plans): key -> JSON document.
 CREATE TABLE IF NOT EXISTS settings (
     key         VARCHAR PRIMARY KEY,

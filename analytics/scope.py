@@ -125,9 +125,14 @@ class Period:
     # -- navigation -----------------------------------------------------------------
 
     def shifted(self, periods: int) -> Period:
-        """The period `periods` steps later (negative: earlier), same kind and calendar."""
+        """The period `periods` steps later (negative: earlier), same kind and calendar.
+
+        A period "to date" shifts to the same number of days of the other period (1-16 Nov
+        -> 1-16 Oct), so a half month is never compared with a whole one.
+        """
         months = _LENGTH_MONTHS[self.kind] * periods
-        return self._build(self.kind, _add_months(self.start, months), self.fiscal_start_month)
+        out = self._build(self.kind, _add_months(self.start, months), self.fiscal_start_month)
+        return self._same_days(out)
 
     def previous(self) -> Period:
         """The period just before this one: May -> April, Q1 -> last year's Q4."""
@@ -135,7 +140,50 @@ class Period:
 
     def same_last_year(self) -> Period:
         """The same month/quarter/year one year earlier (year-over-year comparison)."""
-        return self._build(self.kind, _add_months(self.start, -12), self.fiscal_start_month)
+        out = self._build(self.kind, _add_months(self.start, -12), self.fiscal_start_month)
+        return self._same_days(out)
+
+    # -- periods that are not over -------------------------------------------------------
+
+    @property
+    def full_end(self) -> date:
+        """The last day of the whole month/quarter/year, whether or not it is over."""
+        return _add_months(self.start, _LENGTH_MONTHS[self.kind]) - timedelta(days=1)
+
+    @property
+    def is_to_date(self) -> bool:
+        """True when this is the first part of a period that was not over on the data's date."""
+        return self.end < self.full_end
+
+    def to_date(self, day: date | None) -> Period:
+        """This period cut at `day` when `day` falls inside it ("1-16 Nov"), else itself.
+
+        Why: the data stops on its as-of date. A month that was not over then has only
+        part of its deals, and comparing it with a full month makes every card red.
+        """
+        if day is None or not self.start <= day < self.end:
+            return self
+        return replace(self, end=day)
+
+    def whole(self) -> Period:
+        """The whole month/quarter/year, even when this is only its part to date."""
+        return replace(self, end=self.full_end) if self.is_to_date else self
+
+    def _same_days(self, other: Period) -> Period:
+        if not self.is_to_date:
+            return other
+        return other.to_date(same_days_end(self.start, self.end, other.start))
+
+    @property
+    def name(self) -> str:
+        """What people read: the label, plus the days covered when the period is not over.
+
+        `label` stays the period's key (URLs, CLI arguments, commission months); `name` is
+        for captions and headings, e.g. ``2026-11 to date (1–16 Nov)``.
+        """
+        if not self.is_to_date:
+            return self.label
+        return f"{self.label} to date ({_day_span(self.start, self.end)})"
 
     def trailing(self, months: int) -> Period:
         """The `months` whole months ending with this period's last month.
@@ -150,10 +198,10 @@ class Period:
             raise ValueError(f"a window is at least 1 month, not {months}")
         last = date(self.end.year, self.end.month, 1)
         start = _add_months(last, -(months - 1))
-        if months == 1:
-            return self._build("month", start, None)
         if start == self.start:
             return self
+        if months == 1:
+            return self._build("month", start, None).to_date(self.end)
         kind: PeriodKind = "year" if months == 12 else "quarter"
         label = f"{start:%Y-%m} – {last:%Y-%m}"
         return Period(kind, start, self.end, label, self.fiscal_start_month)
@@ -167,6 +215,57 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+def same_days_end(start: date, end: date, other_start: date) -> date:
+    """The day that ends the same part of a period starting on `other_start` as [start, end].
+
+    By the calendar, not by a count of days: 1 Jan-15 Jul 2024 (a leap year) matches
+    1 Jan-15 Jul 2023, 1 Oct-16 Nov matches 1 Jul-16 Aug, and 1-30 Mar matches all of
+    February (a 30th it does not have is its last day).
+    """
+    months = (end.year - start.year) * 12 + end.month - start.month
+    first = _add_months(date(other_start.year, other_start.month, 1), months)
+    last_day = (_add_months(first, 1) - timedelta(days=1)).day
+    return date(first.year, first.month, min(end.day, last_day))
+
+
+def _day_span(start: date, end: date) -> str:
+    """'1–16 Nov', '1 Oct–16 Nov', '1 Dec 2025–16 Jan 2026': short, and unambiguous."""
+    if start.year != end.year:
+        return f"{start.day} {start:%b %Y}–{end.day} {end:%b %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%b}–{end.day} {end:%b}"
+    return f"{start.day}–{end.day} {end:%b}"
+
+
+def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The day the newest deals export describes (its as-of date), never after today.
+
+    Pages and the CLI judge which periods are over by this date, not by the wall clock:
+    data exported on 16 Nov says nothing about 17-30 Nov.
+    """
+    row = con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()
+    day = row[0] if row else None
+    if day is None:
+        return None
+    return min(day, date.today())
+
+
+def default_period(periods: list[Period], as_of: date | None) -> Period:
+    """The period a page opens on: the newest one that was over by `as_of`.
+
+    `periods` is newest first (as `periods_between` gives them). Without a date, or when
+    no period is over yet, the newest one.
+    """
+    if not periods:
+        raise ValueError("no period to choose from")
+    if as_of is None:
+        return periods[0]
+    for period in periods:
+        if period.end <= as_of:
+            return period
+    return periods[0]
 
 
 def _fiscal_year_start(fy: int, fiscal_start_month: int) -> date:
@@ -246,6 +345,10 @@ class Scope:
     def with_period(self, period: Period) -> Scope:
         return replace(self, period=period)
 
+    def to_date(self, day: date | None) -> Scope:
+        """The same scope with its period cut at `day` when the period was not over then."""
+        return self.with_period(self.period.to_date(day))
+
     def previous(self) -> Scope:
         """The same filters over the previous period: the baseline for deltas."""
         return self.with_period(self.period.previous())
@@ -266,7 +369,7 @@ class Scope:
 
     def describe(self) -> str:
         """A short human label, e.g. '2024-Q2 · team East · rep Ann'."""
-        parts = [self.period.label]
+        parts = [self.period.name]
         parts += [f"{name} {value}" for name, value in self._filters() if value]
         return " · ".join(parts)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import runpy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import streamlit as st
 
 from analytics import db, leftovers
 from analytics.access import may_open
+from analytics.colours import colour_of, roster_team_colours
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
 from analytics.markup import md
@@ -146,6 +147,15 @@ def page_link(page: str, *, label: str, icon: str | None = None) -> bool:
         return False
     st.page_link(page, label=label, icon=icon)
     return True
+
+
+def team_colours(teams: Iterable[str | None]) -> dict[str, str]:
+    """Each of `teams` -> its colour from the whole roster (analytics.colours), so a team
+    keeps one colour on every page, period and filter. Keys: the names as given, None as
+    they are (grey)."""
+    with cursor() as cur:
+        roster = roster_team_colours(cur)
+    return {team: colour_of(roster, team) for team in teams}  # type: ignore[misc]
 
 
 def money(value: float | None) -> str:

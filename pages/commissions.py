@@ -97,7 +97,9 @@ def _config(df: pd.DataFrame) -> dict[str, Any]:
 
 def _table(df: pd.DataFrame, key: str) -> None:
     shown = _display(df)
-    st.dataframe(shown, hide_index=True, column_config=_config(shown), key=key)
+    st.dataframe(
+        shown, hide_index=True, column_config=_config(shown), key=key, placeholder=_ui.DASH
+    )
 
 
 # --- month and reps ---------------------------------------------------------------------------
@@ -161,9 +163,11 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     cols[0].metric("Total payout", _money(sum(table["total"], Decimal("0.00"))))
     cols[1].metric("Commission", _money(sum(table["commission"], Decimal("0.00"))))
     cols[2].metric(
-        "Reps at quota", f"{at_quota} of {len(with_quota)}",
-        help="Reps whose credited bookings reached their quota (the quotas table's, else "
-        "the plan's) in the period.",
+        "Reps at commission quota", f"{at_quota} of {len(with_quota)}",
+        help="Reps whose credited bookings (with splits and credits) reached the quota "
+        "the plan pays on (the quotas table's, else the plan's), out of the reps with such "
+        "a quota. Not the Overview's Reps at quota, which counts bookings against the "
+        "quotas table only.",
     )  # fmt: skip
     cols[3].metric("Status", "Locked" if locked else "Open")
     _table(table, "com:team_table")

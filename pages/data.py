@@ -35,8 +35,10 @@ from analytics.ingest import (
     Preview,
     import_file,
     import_history,
+    import_warnings,
     preview_file,
 )
+from analytics.markup import md, md_list
 from analytics.settings import UploadLimits, load_upload_limits
 from pages import _auth, _ui
 
@@ -132,7 +134,7 @@ def _describe(preview: Preview) -> None:
     }
     cols = st.columns(len(facts))
     for col, (name, value) in zip(cols, facts.items(), strict=True):
-        col.markdown(f"**{name}**  \n{value}")
+        col.markdown(f"**{name}**  \n{md(value)}")
 
 
 def _mapping_editor(preview: Preview, key: str) -> dict[str, str]:
@@ -171,14 +173,14 @@ def _save_mapping_form(mapping: Mapping, key: str) -> None:
         target = mappings_dir() / f"{name}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         mapping.save(target)
-        st.success(f"Saved as '{name}': pick it under 'Saved mapping' next time.")
+        st.success(f"Saved as '{md(name)}': pick it under 'Saved mapping' next time.")
 
 
 def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
     """Preview one upload and let ops fix it; returns what to hand to import_file."""
     path = stash_upload(uploaded)
     key = re.sub(r"\W", "_", uploaded.file_id)
-    st.subheader(uploaded.name)
+    st.subheader(md(uploaded.name))
 
     saved = saved_mappings()
     kind_col, saved_col, order_col = st.columns(3)
@@ -204,7 +206,7 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
         return None
     _describe(preview)
     if preview.problem:
-        st.warning(preview.problem)
+        st.warning(md(preview.problem))
     if not preview.headers:
         return None
 
@@ -219,11 +221,11 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
         )
     if preview.missing_required:
         st.warning(
-            "Required fields without a column: " + ", ".join(preview.missing_required)
+            "Required fields without a column: " + md_list(preview.missing_required)
             + ". Pick their columns above, or the import will be refused."
         )  # fmt: skip
     with st.expander("First rows as read"):
-        st.dataframe(preview.sample.head(10), hide_index=True)
+        st.dataframe(preview.sample.head(10), hide_index=True, placeholder=_ui.DASH)
     _save_mapping_form(Mapping(kind=preview.kind, columns=chosen, date_order=date_order), key)
     return {
         "path": path,
@@ -281,7 +283,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         first, *rest = (outcome["message"] or f"{outcome['file_name']}: {outcome['status']}").split(
             "\n"
         )
-        STATUS_BOX.get(outcome["status"], st.error)(strip_paths(first))
+        STATUS_BOX.get(outcome["status"], st.error)(md(strip_paths(first)))
         if rest:
             st.text("\n".join(rest))
     problems = [p for o in outcomes for p in o["problems"]]
@@ -290,6 +292,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         st.dataframe(
             pd.DataFrame(problems, columns=["file", "line", "column", "value", "problem"]),
             hide_index=True,
+            placeholder=_ui.DASH,
         )
 
 
@@ -300,8 +303,19 @@ def show_history() -> pd.DataFrame:
     if history.empty:
         st.caption("Nothing imported yet.")
     else:
-        st.dataframe(history, hide_index=True)
+        st.dataframe(history, hide_index=True, placeholder=_ui.DASH)
     return history
+
+
+def show_warnings() -> None:
+    """Rows that loaded but look unlikely: listed until the import is rolled back."""
+    with _ui.cursor() as cur:
+        warnings = import_warnings(cur)
+    if warnings.empty:
+        return
+    with st.expander(f"Rows loaded with a warning ({len(warnings):,})"):
+        st.caption("These rows loaded; check them in the CRM and re-export if they are wrong.")
+        st.dataframe(warnings, hide_index=True, placeholder=_ui.DASH)
 
 
 def limits_help(limits: UploadLimits) -> str:
@@ -396,7 +410,7 @@ def show_backups() -> None:
                 "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
             }
         )
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frame, hide_index=True, placeholder=_ui.DASH)
 
 
 def render() -> None:
@@ -443,6 +457,7 @@ def render() -> None:
     if st.session_state.get(RESULTS_KEY):
         show_results(st.session_state[RESULTS_KEY])
     history = show_history()
+    show_warnings()
     show_rollback(history)
     show_backups()
 

@@ -156,10 +156,13 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         f"{label} is not over: live forecast from the data as of "
         f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
+    empty = result.no_basis
     cols = st.columns(4)
     cols[0].metric(
-        f"Forecast {label}", _money(result.recommended, currency),
-        help=f"Recommended method: {md(rec.label)}. {md(rec.reason)}", border=True,
+        f"Forecast {label}",
+        "no data" if empty else _money(result.recommended, currency),
+        help=md(empty) if empty else f"Recommended method: {md(rec.label)}. {md(rec.reason)}",
+        border=True,
     )  # fmt: skip
     cols[1].metric(
         "Won so far", _money(result.already_won, currency),
@@ -171,15 +174,18 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         + ("" if result.quota is not None else ". No quota covers this scope and period."),
         border=True,
     )  # fmt: skip
-    gap = result.gap_to_quota
+    gap = None if empty else result.gap_to_quota
     cols[3].metric(
-        "Gap to quota", _money(gap, currency),
-        help="Quota - forecast: positive means the forecast falls short of quota",
-        delta="short" if gap is not None and gap > 0 else ("covered" if gap is not None else None),
+        "Gap to quota", _money(None if gap is None else abs(gap), currency),
+        help="Quota - forecast: how far the forecast falls short of quota ('short'), or "
+        "how far it is above ('above quota')",
+        delta=None if gap is None else (
+            "short" if gap > 0 else ("above quota" if gap < 0 else "on quota")
+        ),
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip
-    cols = st.columns(5)
+    cols = st.columns(2)
     note = result.open_pipeline_note
     cols[0].metric(
         f"Open pipeline closing in {label}",
@@ -207,7 +213,9 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         ("Reps' call: all categories", rng.pipeline if rng else None,
          "Best case + deals in the Pipeline category (Omitted left out)"),
     )  # fmt: skip
-    for col, (name, value, why) in zip(cols[2:], calls, strict=True):
+    if empty:
+        st.caption(md(empty))
+    for col, (name, value, why) in zip(st.columns(3), calls, strict=True):
         if rng is None:
             why += ". No data: no forecast calls and no forecast category on these deals."
         col.metric(name, _money(value, currency), help=why, border=True)
@@ -215,13 +223,13 @@ def show_live(result: PeriodForecast, currency: str) -> None:
 
 def show_finished(result: PeriodForecast, currency: str) -> None:
     """A finished period: what was won, against quota and against every method's forecast."""
-    period, rec = result.period, result.recommendation
+    period = result.period
     label = period.label
     st.caption(
         f"{label} is over: what closed won, against the forecasts made at its start "
         f"(export of {result.data_date:%d %b %Y}). Amounts in {md(currency)}."
     )
-    cols = st.columns(4)
+    cols = st.columns(3)
     cols[0].metric(
         f"Actual won {label}", _money(result.actual, currency),
         help="What closed won in the period, by the latest data", border=True,
@@ -237,15 +245,6 @@ def show_finished(result: PeriodForecast, currency: str) -> None:
         + ("" if diff is not None else ". No data: no quota covers this scope and period."),
         border=True,
     )  # fmt: skip
-    error = None
-    if result.recommended is not None and result.actual is not None:
-        error = result.recommended - result.actual
-    cols[3].metric(
-        f"Recommended forecast for {label}", _money(result.recommended, currency),
-        _signed(error, currency), delta_color="off",
-        help=f"{md(rec.label)}, as made at the start of the period; the change shown is "
-        "forecast - actual (its error)", border=True,
-    )  # fmt: skip
     st.markdown(f"**Forecast vs actual, {label}**")
     rows = method_rows(result)
     shown = pd.DataFrame(
@@ -259,7 +258,7 @@ def show_finished(result: PeriodForecast, currency: str) -> None:
             "Accuracy": [_pct(v) for v in rows["accuracy"].map(_num)],
         }
     )
-    st.dataframe(shown, hide_index=True, key="forecast:finished")
+    st.dataframe(shown, hide_index=True, key="forecast:finished", placeholder=_ui.DASH)
     st.caption(
         "A method without a forecast (dash) had no basis in the export at the period's "
         "start. Accuracy = 1 - |actual - forecast| / actual."
@@ -278,7 +277,8 @@ def show_recommended(past: Backtest, currency: str) -> None:
         if past.no_data:
             st.caption(md(past.no_data))
         if not rec.periods:
-            st.caption(f"No track record for {md(rec.label)}: no data over {md(where)}.")
+            if rec.window:
+                st.caption(f"No track record for {md(rec.label)} over {md(where)}.")
             return
         st.caption(
             f"Track record of {md(rec.label)}: its own forecasts, made at the start of each "
@@ -321,15 +321,18 @@ def _num(value: object) -> float | None:
 
 
 def forecast_chart(table: pd.DataFrame) -> go.Figure:
-    """One line per method (the recommended one bold) and the actual as bars."""
+    """One line per method (the recommended one bold, named) and the actual as bars."""
     fig = go.Figure()
     actual = table.drop_duplicates("period")[["period", "actual"]]
     fig.add_bar(x=actual["period"], y=actual["actual"], name=ACTUAL,
                 marker_color="rgba(120,120,120,0.35)")  # fmt: skip
     for method in [*METHODS, RECOMMENDED]:
         rows = table[table["method"] == method]
+        name = _method_label(method)
+        if method == RECOMMENDED and len(rows):
+            name = f"{name}: {rows['recommended_as'].iloc[0]}"
         fig.add_scatter(
-            x=rows["period"], y=rows["forecast"], name=_method_label(method), mode="lines+markers",
+            x=rows["period"], y=rows["forecast"], name=name, mode="lines+markers",
             line={"color": COLOURS[method], "width": 4 if method == RECOMMENDED else 2},
             connectgaps=False,
         )  # fmt: skip
@@ -407,10 +410,22 @@ def show_history(past: Backtest, currency: str) -> None:
         "(ties go to the simpler one, higher in the list). WAPE = sum |actual - forecast| / "
         "sum actual; bias = sum (forecast - actual) / sum actual, + over, - under."
     )
-    st.dataframe(accuracy_display(past.summary), hide_index=True, key="forecast:accuracy")
+    shown = accuracy_display(past.summary)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="forecast:accuracy",
+        height=35 * (len(shown) + 1) + 3,
+        placeholder=_ui.DASH,
+    )
     _ui.downloads(past.summary, f"forecast_accuracy_{past.kind}", "forecast:accuracy")
     with st.expander("Every period and method"):
-        st.dataframe(periods_display(table, currency), hide_index=True, key="forecast:backtest")
+        st.dataframe(
+            periods_display(table, currency),
+            hide_index=True,
+            key="forecast:backtest",
+            placeholder=_ui.DASH,
+        )
         _ui.downloads(table, f"forecast_backtest_{past.kind}", "forecast:backtest")
 
 
@@ -457,40 +472,60 @@ def show_convergence(table: pd.DataFrame) -> None:
                     ],
                 }
             )
-            st.dataframe(shown, hide_index=True, key="forecast:convergence_table")
+            st.dataframe(
+                shown, hide_index=True, key="forecast:convergence_table", placeholder=_ui.DASH
+            )
             _ui.downloads(table, "forecast_convergence", "forecast:convergence")
 
 
-DEAL_CONFIG: dict[str, Any] = {
-    "opportunity_id": st.column_config.TextColumn("Deal id"),
-    "opportunity_name": st.column_config.TextColumn("Deal"),
-    "account": st.column_config.TextColumn("Account"),
-    "owner": st.column_config.TextColumn("Owner"),
-    "stage": st.column_config.TextColumn("Stage"),
-    "forecast_category": st.column_config.TextColumn("Category"),
-    "close_date": st.column_config.DateColumn("Close", format="YYYY-MM-DD"),
-    "amount": st.column_config.NumberColumn("Amount", format=MONEY),
-    "probability": st.column_config.NumberColumn("Stage prob.", format="percent"),
-    "weighted": st.column_config.NumberColumn("Weighted", format=MONEY),
-    "upside": st.column_config.NumberColumn(
-        "If won", format=MONEY, help="amount x (1 - p): what winning it adds"),
-    "downside": st.column_config.NumberColumn(
-        "If lost", format=MONEY, help="amount x p: what losing it takes away"),
-    "swing": st.column_config.NumberColumn(
-        "Moves the number by", format=MONEY, help="the larger of the two"),
-}  # fmt: skip
+TEXT_COLUMNS = ("opportunity_id", "opportunity_name", "account", "owner", "stage",
+                "forecast_category")  # fmt: skip
 
 
-def show_top_deals(result: PeriodForecast) -> None:
+def deal_config(currency: str) -> dict[str, Any]:
+    """Column headers of the deals table; amounts name the reporting currency."""
+    cur = f" ({currency})"
+    return {
+        "opportunity_id": st.column_config.TextColumn("Deal id"),
+        "opportunity_name": st.column_config.TextColumn("Deal"),
+        "account": st.column_config.TextColumn("Account"),
+        "owner": st.column_config.TextColumn("Owner"),
+        "stage": st.column_config.TextColumn("Stage"),
+        "forecast_category": st.column_config.TextColumn("Category"),
+        "close_date": st.column_config.DateColumn("Close", format="YYYY-MM-DD"),
+        "amount": st.column_config.NumberColumn("Amount" + cur, format=MONEY),
+        "probability": st.column_config.NumberColumn("Stage prob.", format="percent"),
+        "weighted": st.column_config.NumberColumn("Weighted" + cur, format=MONEY),
+        "upside": st.column_config.NumberColumn(
+            "If won" + cur, format=MONEY, help="amount x (1 - p): what winning it adds"),
+        "downside": st.column_config.NumberColumn(
+            "If lost" + cur, format=MONEY, help="amount x p: what losing it takes away"),
+        "swing": st.column_config.NumberColumn(
+            "Moves the number by" + cur, format=MONEY, help="the larger of the two"),
+    }  # fmt: skip
+
+
+def show_top_deals(result: PeriodForecast, currency: str) -> None:
     top = result.top_deals()
     if top.empty:
         st.caption("No open deal is expected to close in this period.")
         return
-    st.dataframe(top, hide_index=True, column_config=DEAL_CONFIG, key="forecast:top")
+    shown = top.copy()
+    for column in TEXT_COLUMNS:
+        shown[column] = [_text(v) for v in shown[column]]
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=deal_config(currency),
+        key="forecast:top",
+        placeholder=_ui.DASH,
+    )
     _ui.downloads(top, f"forecast_top_deals_{result.period.label}", "forecast:top")
 
 
-def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str | None]]) -> None:
+def show_calls(
+    result: PeriodForecast, people: dict[str, tuple[str | None, str | None]], currency: str
+) -> None:
     if not result.calls:
         st.caption("No forecast calls and no forecast categories for this period.")
         return
@@ -501,9 +536,9 @@ def show_calls(result: PeriodForecast, people: dict[str, tuple[str | None, str |
     table = calls_table(result.calls, people, by)
     st.dataframe(
         table, hide_index=True, key="forecast:calls",
-        column_config={c: st.column_config.NumberColumn(c.replace("_", " ").capitalize(),
-                                                        format=MONEY)
-                       for c in ("commit", "best_case", "pipeline")},
+        column_config={c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
+                       for c, name in (("commit", "Commit"), ("best_case", "Best case"),
+                                       ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
@@ -617,11 +652,11 @@ def render() -> None:
     )  # fmt: skip
     _section(
         f"Deals that move the {scope.period.label} number most", "the top deals",
-        lambda: show_top_deals(result),
+        lambda: show_top_deals(result, currency),
     )  # fmt: skip
     _section(
         "Reps' calls: commit, best case, pipeline", "the forecast calls",
-        lambda: show_calls(result, _roster(db, version)),
+        lambda: show_calls(result, _roster(db, version), currency),
     )  # fmt: skip
     _section("What-if", "the what-if", lambda: show_what_if(result, currency))
 

@@ -18,10 +18,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.exports import CSV_MIME, to_csv_bytes
-from analytics.funnel import Funnel, funnel, funnel_compare
+from analytics.funnel import Funnel, funnel, funnel_compare, readable_table
 from analytics.markup import md, plot_text
+from analytics.numbers import percent_text
 from analytics.report import data_version
 from analytics.scope import Period, Scope
+from analytics.settings import load_reporting_currency
 from pages import _ui
 
 MEASURES = {"Deals": "reached", "Amount": "reached_amount"}
@@ -39,11 +41,13 @@ TABLE_CONFIG: dict[str, Any] = {
     "reached": st.column_config.NumberColumn(
         "Reached", help="Deals of the cohort that reached this stage (or a later one)"
     ),
-    "conversion_from_previous": st.column_config.NumberColumn(
-        "% of previous", format="percent", help="Reached / reached at the previous stage"
+    "conversion_from_previous": st.column_config.TextColumn(
+        "% of previous",
+        help="Reached / reached at the previous step (— for the first step, "
+        "or when nobody reached the previous one)",
     ),
-    "conversion_from_first": st.column_config.NumberColumn(
-        "% of first", format="percent", help="Reached / reached at the first stage"
+    "conversion_from_first": st.column_config.TextColumn(
+        "% of first", help="Reached / reached at the first step"
     ),
     "dropped": st.column_config.NumberColumn(
         "Dropped (lost)", help="Lost deals whose furthest stage was this one"
@@ -51,24 +55,34 @@ TABLE_CONFIG: dict[str, Any] = {
     "open": st.column_config.NumberColumn(
         "Still open here", help="Open deals whose furthest stage so far is this one"
     ),
-    "reached_amount": st.column_config.NumberColumn("Reached amount", format="%,.0f"),
-    "amount_conversion_from_previous": st.column_config.NumberColumn(
-        "Amount % of previous", format="percent"
-    ),
-    "amount_conversion_from_first": st.column_config.NumberColumn(
-        "Amount % of first", format="percent"
-    ),
-    "dropped_amount": st.column_config.NumberColumn("Dropped amount", format="%,.0f"),
-    "open_amount": st.column_config.NumberColumn("Open amount", format="%,.0f"),
-    "median_days_in_stage": st.column_config.NumberColumn(
-        "Median days in stage",
-        format="%.1f",
-        help="Median over deals of their completed time in the stage (stage history)",
+    "reached_amount": st.column_config.TextColumn("Reached amount"),
+    "amount_conversion_from_previous": st.column_config.TextColumn("Amount % of previous"),
+    "amount_conversion_from_first": st.column_config.TextColumn("Amount % of first"),
+    "dropped_amount": st.column_config.TextColumn("Dropped amount"),
+    "open_amount": st.column_config.TextColumn("Open amount"),
+    "median_days_in_stage": st.column_config.TextColumn(
+        "Median time in stage",
+        help="Median over deals of their completed time in the stage (stage history); "
+        "— when no deal has a completed stay there, and for the won row",
     ),
     "stage_stays": st.column_config.NumberColumn(
         "Deals timed", help="Deals with a completed stay in the stage (the median's sample)"
     ),
 }
+PERIOD_COLOURS = ("#2E6FDB", "#9E9E9E")  # this period, the other one
+GROUP_PALETTE = ("#2E6FDB", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3")
+
+
+def table_config(currency: str) -> dict[str, Any]:
+    """TABLE_CONFIG with the reporting currency in the amount headers."""
+    config = dict(TABLE_CONFIG)
+    for col, label in (
+        ("reached_amount", "Reached amount"),
+        ("dropped_amount", "Dropped amount"),
+        ("open_amount", "Open amount"),
+    ):
+        config[col] = st.column_config.TextColumn(f"{label} ({currency})")
+    return config
 
 
 # --- figures (cached per database file, data version and scope) ------------------------------
@@ -100,9 +114,17 @@ def download(df: pd.DataFrame, name: str, key: str) -> None:
     )  # fmt: skip
 
 
-def funnel_chart(f: Funnel, measure: str) -> go.Figure:
-    """One go.Funnel of the reached count or amount, with % of first and of previous."""
+def _value_format(measure: str) -> str:
+    return ",.0f" if measure == "reached_amount" else ","
+
+
+def funnel_chart(f: Funnel, measure: str, currency: str = "") -> go.Figure:
+    """One go.Funnel of the reached count or amount, with % of first and of previous.
+
+    Its rows are the funnel's steps only: the stages deals in scope used, then won (lost
+    is an outcome, never a step below won)."""
     t = f.table
+    unit = f" {plot_text(currency)}" if measure == "reached_amount" and currency else ""
     fig = go.Figure(
         go.Funnel(
             y=t["stage"].map(plot_text),
@@ -111,7 +133,11 @@ def funnel_chart(f: Funnel, measure: str) -> go.Figure:
             texttemplate=None,
             marker={"color": "#2E6FDB"},
             connector={"line": {"color": "#9DB8E8"}},
-            hovertemplate="%{y}<br>%{x:,.0f}<br>%{percentInitial:.1%} of first"
+            hovertemplate="%{y}<br>%{x:"
+            + _value_format(measure)
+            + "}"
+            + unit
+            + "<br>%{percentInitial:.1%} of first"
             "<br>%{percentPrevious:.1%} of previous<extra></extra>",
         )
     )
@@ -119,23 +145,55 @@ def funnel_chart(f: Funnel, measure: str) -> go.Figure:
     return fig
 
 
-def compare_chart(table: pd.DataFrame, measure: str, groups: list[str]) -> go.Figure:
-    """One funnel trace per group (the largest `MAX_CHART_GROUPS`), stages aligned."""
+def group_colours(by: str, groups: list[str]) -> dict[str, str]:
+    """Team colours from the whole roster (the same on every page and period); the two
+    periods blue and grey; reps and lead sources by their rank in the sorted names."""
+    if by == "team":
+        return _ui.team_colours(groups)
+    if by == "period":
+        return {g: PERIOD_COLOURS[min(i, 1)] for i, g in enumerate(groups)}
+    ranked = sorted(groups)
+    return {g: GROUP_PALETTE[ranked.index(g) % len(GROUP_PALETTE)] for g in groups}
+
+
+def compare_chart(
+    table: pd.DataFrame, measure: str, groups: list[str], colours: dict[str, str]
+) -> go.Figure:
+    """One funnel trace per group, side by side (grouped, not stacked), stages aligned.
+
+    Every segment carries its own label outside the bar (value and % of the group's first
+    step), so no segment is left unlabelled however thin it is.
+    """
     fig = go.Figure()
+    value = "%{x:" + _value_format(measure) + "}"
     for group in groups:
         block = table[table["group"] == group]
+        name = plot_text(group)
         fig.add_trace(
             go.Funnel(
-                name=plot_text(group), y=block["stage"].map(plot_text), x=block[measure],
-                textinfo="value+percent initial",
+                name=name, y=block["stage"].map(plot_text), x=block[measure],
+                texttemplate=value + " (%{percentInitial:.0%})", textposition="outside",
+                marker={"color": colours.get(group, "#9E9E9E")},
+                connector={"visible": False}, cliponaxis=False,
+                hovertemplate=name + "<br>%{y}<br>" + value
+                + "<br>%{percentInitial:.1%} of first<extra></extra>",
             )
         )  # fmt: skip
-    fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 10, "b": 0})
+    steps = max(1, table["stage"].nunique())
+    fig.update_layout(
+        funnelmode="group", height=140 + 26 * steps * max(1, len(groups)),
+        margin={"l": 0, "r": 60, "t": 10, "b": 0}, legend={"orientation": "h"},
+    )  # fmt: skip
     return fig
 
 
 def _measure_text(measure: str) -> str:
     return "amount" if measure == "reached_amount" else "deals"
+
+
+def _currency() -> str:
+    with _ui.cursor() as cur:
+        return load_reporting_currency(cur)
 
 
 def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
@@ -146,28 +204,44 @@ def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
         st.info(md(f.method_note()), icon=":material/info:")
     if f.deals == 0:
         return
+    currency = _currency()
     t = f.table
-    won, first = int(t["reached"].iloc[-1]), int(t["reached"].iloc[0])
-    boxes = st.columns(4)
+    won = int(t["reached"].iloc[-1])
+    boxes = st.columns(5 if f.stage_unknown else 4)
     boxes[0].metric("Deals created", f"{f.deals:,}")
-    boxes[1].metric("Won so far", f"{won:,}")
-    boxes[2].metric("Created → won", _ui.percent(won / first if first else None))
+    boxes[1].metric("Won deals so far", f"{won:,}")
+    boxes[2].metric(
+        "Created → won", _ui.percent(won / f.deals),
+        help="Won deals / deals created in the period (stage-unknown deals included)",
+    )  # fmt: skip
     boxes[3].metric("Still open", f"{int(t['open'].sum()):,}")
+    if f.stage_unknown:
+        boxes[4].metric(
+            "Stage unknown", f"{f.stage_unknown:,}",
+            help="Deals without stage history whose current stage is not an open stage of "
+            "the list (lost, or a stage no longer listed): where they stopped is unknown, so "
+            "they are at no step.",
+        )  # fmt: skip
 
     choice = st.segmented_control(
         "Measure", list(MEASURES), default="Deals", key="funnel:measure"
     )  # fmt: skip
     measure = MEASURES.get(choice or "Deals", "reached")
     st.plotly_chart(
-        funnel_chart(f, measure), config={"displayModeBar": False}, key="funnel:chart"
+        funnel_chart(f, measure, currency), config={"displayModeBar": False}, key="funnel:chart"
     )  # fmt: skip
-    st.dataframe(t, hide_index=True, column_config=TABLE_CONFIG, key="funnel:table")
+    st.dataframe(
+        readable_table(t), hide_index=True, column_config=table_config(currency),
+        key="funnel:table", placeholder=_ui.DASH,
+    )  # fmt: skip
     download(t, f"funnel_{scope.period.label}", "funnel:csv")
     st.caption(
-        "Reached counts a deal at every stage up to the furthest one it was ever seen at "
-        "(skipped stages count as passed; moving back does not un-reach a stage; won deals "
-        "reached every stage). Dropped = lost there; still open here = open deals whose "
-        "furthest stage so far is this one."
+        "Steps are the stages deals in scope were seen at (stage history or current stage), "
+        "in the configured order, then won; won and lost are outcomes. Reached counts a deal "
+        "at every step up to the furthest one it was ever seen at (skipped stages count as "
+        "passed; moving back does not un-reach a stage; won deals reached every step). "
+        "Dropped = lost there; still open here = open deals whose furthest stage so far is "
+        "this one."
     )
 
 
@@ -198,30 +272,50 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     sizes = table.groupby("group", sort=False)["deals"].first()
     groups = list(sizes.index) if by == "period" else list(sizes.sort_values(ascending=False).index)
     shown = groups[:MAX_CHART_GROUPS]
+    colours = group_colours(by, [str(g) for g in groups])
     st.plotly_chart(
-        compare_chart(table, measure, shown), config={"displayModeBar": False},
+        compare_chart(table, measure, shown, colours), config={"displayModeBar": False},
         key="funnel:compare_chart",
     )  # fmt: skip
+    notes = []
     if len(groups) > len(shown):
-        st.caption(
+        notes.append(
             f"The chart shows the {len(shown)} groups with the most deals; the table has "
             f"all {len(groups)}."
         )
+    hidden = table.attrs.get("hidden") or []
+    if hidden:
+        notes.append(f"{md(', '.join(hidden))} not used by any deal in scope: not shown as steps.")
+    if by == "team":
+        notes.append("Each team keeps its colour on every page and period.")
     share = "conversion_from_first" if measure == "reached" else "amount_conversion_from_first"
     wide = table.pivot(index="group", columns="stage", values=share).reindex(
         index=groups, columns=list(dict.fromkeys(table["stage"]))
     )
+    stages = list(wide.columns)
+    wide = wide.apply(lambda col: col.map(percent_text))
+    first = table.groupby("group", sort=False)
     wide.insert(0, "deals", sizes.reindex(groups).to_numpy())
-    wide.insert(1, "method", table.groupby("group", sort=False)["method"].first().reindex(groups))
-    st.caption(f"Share of each group's first-stage {_measure_text(measure)} reaching each stage.")
+    wide.insert(1, "stage_unknown", first["stage_unknown"].first().reindex(groups).to_numpy())
+    wide.insert(2, "method", first["method"].first().reindex(groups))
+    st.caption(
+        f"Share of each group's first-step {_measure_text(measure)} reaching each step. "
+        + " ".join(notes)
+    )
     st.dataframe(
         wide.reset_index(),
         hide_index=True,
         key="funnel:compare_table",
         column_config={
-            stage: st.column_config.NumberColumn(stage, format="percent")
-            for stage in wide.columns[2:]
-        },
+            "group": st.column_config.TextColumn("Group"),
+            "deals": st.column_config.NumberColumn("Deals"),
+            "stage_unknown": st.column_config.NumberColumn(
+                "Stage unknown", help="Deals at no step: no stage history and no open stage"
+            ),
+            "method": st.column_config.TextColumn("Placed from"),
+        }
+        | {stage: st.column_config.TextColumn(stage) for stage in stages},
+        placeholder=_ui.DASH,
     )
     download(table, f"funnel_by_{by}_{scope.period.label}", "funnel:compare_csv")
 

@@ -22,7 +22,7 @@ from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables, share_of_reps_at_quota_by_period
-from analytics.scope import Period, Scope
+from analytics.scope import Period, Scope, data_as_of
 from analytics.settings import load_reporting_currency
 from pages import _ui
 
@@ -57,7 +57,8 @@ CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
             Card("Open pipeline", "open_pipeline"),
             Card("Weighted pipeline", "weighted_pipeline"),
             Card("Open deals", "open_deals"),
-            Card("Pipeline coverage", "pipeline_coverage"),
+            # its base, the pipeline closing in the period, is named under it (see _card)
+            Card("Coverage", "pipeline_coverage"),
         ),
     ),
     (
@@ -204,12 +205,23 @@ def _card(
     now = _number(rows[current.label].get(column))
     help_text = card.help or KPI_COLUMNS.get(column)
     container = box.container(border=True)
+    label = card.label
+    # Card labels stay short enough not to be cut off; the base of a figure about the deals
+    # open now is named under it, so it never reads as the other pipeline figures.
+    base = {
+        "open_pipeline": "All open deals, now.",
+        "weighted_pipeline": "All open deals × stage probability, now.",
+        "open_deals": "All open deals, now.",
+        # about the whole period (what is left to book in it), even when shown to date
+        "pipeline_coverage": f"Open pipeline closing in {current.whole().label} ÷ quota "
+        "left to book (as on Forecast).",
+    }.get(column, "Open now.")
     if column in NOW_ONLY:
         container.metric(
-            card.label, show_value(column, now),
+            label, show_value(column, now),
             help=f"{help_text}. About the deals open now: no past value to compare.",
         )  # fmt: skip
-        container.caption("Open now: no past value to compare.")
+        container.caption(f"{base} No past value to compare.")
         return
     previous, last_year = current.previous(), current.same_last_year()
     before = _number(rows[previous.label].get(column))
@@ -224,19 +236,19 @@ def _card(
         show_value(column, now),
         delta,
         delta_color="inverse" if column in LOWER_IS_BETTER else "normal",
-        delta_description=f"vs {previous.label}" if delta else None,
+        delta_description=f"vs {previous.name}" if delta else None,
         help=help_text,
         chart_data=trend if len(trend) > 1 else None,
         chart_type="bar" if unit_of(column) in ("money", "count") else "line",
     )
     if yoy is None:
-        container.caption(f"{last_year.label}: no figure to compare")
+        container.caption(f"{last_year.name}: no figure to compare")
     else:
         worse = (year_ago is not None and now is not None) and (
             (now < year_ago) != (column in LOWER_IS_BETTER)
         )
         colour = "gray" if now == year_ago else ("red" if worse else "green")
-        container.caption(f":{colour}[{yoy}] vs {last_year.label}")
+        container.caption(f":{colour}[{yoy}] vs {last_year.name}")
 
 
 def _bookings_chart(rows: dict[str, dict[str, Any]], periods: list[Period]) -> None:
@@ -264,16 +276,18 @@ def render() -> None:
     if _ui.database_is_empty():
         _ui.show_empty_database_hint()
         return
-    scope = _ui.current_scope()
+    with _ui.cursor() as cur:
+        # a period not over on the data's date is shown to date, against the same days
+        scope = _ui.current_scope().to_date(data_as_of(cur))
     period = scope.period
     count = TREND_PERIODS.get(period.kind, 6)
     periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
     wanted = [*periods, period.same_last_year()]
     st.caption(
         f"Scope: {md(scope.describe())} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
-        f"Changes are against {period.previous().label} and against the same period last "
-        f"year ({period.same_last_year().label}); the small charts show the last {count} "
-        f"{period.kind}s."
+        f"Changes are against {period.previous().name} and against the same period last "
+        f"year ({period.same_last_year().name}); the small charts show the last {count} "
+        + (f"{period.kind}s, each over the same days." if period.is_to_date else f"{period.kind}s.")
     )
 
     with _ui.cursor() as cur:
@@ -283,6 +297,13 @@ def render() -> None:
         reporting = load_reporting_currency(cur)
         version = data_version(cur)
     rows = company_rows(str(_ui.db_path()), version, scope, tuple(dict.fromkeys(wanted)))
+    if period.is_to_date:
+        # Coverage compares the pipeline closing in the rest of the period with the quota
+        # still to book: the whole period's figure, as the Forecast page shows it.
+        whole = company_rows(str(_ui.db_path()), version, scope.with_period(period.whole()),
+                             (period.whole(),))[period.label]  # fmt: skip
+        rows[period.label] = {**rows[period.label], "pipeline_coverage": whole.get(
+            "pipeline_coverage")}  # fmt: skip
     now = rows[period.label]
 
     for title, cards in CARD_ROWS:
@@ -295,7 +316,7 @@ def render() -> None:
     closed = int(_number(now.get("won_deals")) or 0) + int(_number(now.get("lost_deals")) or 0)
     if closed == 0:
         st.caption(
-            f"No deal closed in {period.label}: win rates, average deal size and cycle "
+            f"No deal closed in {period.name}: win rates, average deal size and cycle "
             "length are shown as — (not defined) rather than 0."
         )
     unpriced = int(_number(now.get("unpriced_deals")) or 0)

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.markup import md
+from analytics.markup import md, plot_text
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
     DEFAULT_MIN_WON_DEALS,
@@ -34,6 +34,7 @@ from analytics.pipeline import (
 )
 from analytics.report import data_version
 from analytics.scope import Scope
+from analytics.settings import load_reporting_currency
 from pages import _ui
 
 MONEY = "%,.0f"
@@ -99,7 +100,7 @@ def deal_table(df: pd.DataFrame, name: str, key: str, extra: dict[str, Any]) -> 
     for col in df.columns:
         if col not in config and pd.api.types.is_datetime64_any_dtype(df[col]):
             config[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, column_config=config, key=key)
+    st.dataframe(df, hide_index=True, column_config=config, key=key, placeholder=_ui.DASH)
     _ui.downloads(df, name, key)
 
 
@@ -171,17 +172,24 @@ def show_slipped(scope: Scope, version: tuple[Any, ...]) -> None:
     )  # fmt: skip
 
 
-def waterfall_chart(w: Waterfall) -> go.Figure:
+def waterfall_chart(w: Waterfall, currency: str = "") -> go.Figure:
+    """Bars at their exact amounts; labels are `Waterfall.rounded` (they add up)."""
     t = w.table()
+    labels = [
+        f"{v:+,}" if m == "relative" else f"{v:,}"
+        for v, m in zip(t["rounded"], t["measure"], strict=True)
+    ]
     fig = go.Figure(
         go.Waterfall(
             x=t["step"],
             y=t["amount"],
             measure=t["measure"],
-            text=[_ui.money(v) for v in t["amount"]],
+            text=labels,
             textposition="outside",
             customdata=t["deals"],
-            hovertemplate="%{x}<br>%{y:,.0f}<br>%{customdata} deal(s)<extra></extra>",
+            hovertemplate="%{x}<br>%{text} "
+            + plot_text(currency)
+            + "<br>%{customdata} deal(s)<extra></extra>",
             increasing={"marker": {"color": "#2E9E5B"}},
             decreasing={"marker": {"color": "#D1495B"}},
             totals={"marker": {"color": "#2E6FDB"}},
@@ -189,7 +197,7 @@ def waterfall_chart(w: Waterfall) -> go.Figure:
         )
     )
     fig.update_layout(height=420, margin={"l": 0, "r": 0, "t": 30, "b": 0}, showlegend=False)
-    fig.update_yaxes(tickformat=",.0f")
+    fig.update_yaxes(tickformat=",.0f", title_text=plot_text(currency) or None)
     return fig
 
 
@@ -218,22 +226,31 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
         st.warning("The 'to' export is before the 'from' export: pick a later one.")
         return
     w = _waterfall(str(_ui.db_path()), version, scope, start, end)
+    with _ui.cursor() as cur:
+        currency = load_reporting_currency(cur)
     st.caption(
-        f"Pipeline closing in {scope.period.label} (open deals with a close date "
+        f"Open pipeline closing in {scope.period.label} (open deals with a close date "
         f"{scope.period.start} to {scope.period.end}), as known on {w.start_date} and on "
         f"{w.end_date}, in the reporting currency at the {w.end_date} rates. Each deal "
-        "falls in one bar; the bars add up to the ending pipeline exactly."
+        "falls in one bar; the bars add up to the ending pipeline exactly, and the rounded "
+        "labels add up to the rounded ending figure (largest remainder)."
     )
-    st.plotly_chart(waterfall_chart(w), config={"displayModeBar": False}, key="pipeline:wf")
+    st.plotly_chart(
+        waterfall_chart(w, currency), config={"displayModeBar": False}, key="pipeline:wf"
+    )  # fmt: skip
     table = w.table().drop(columns="measure")
     check = w.start + sum(w.buckets.values()) - w.end
     st.dataframe(
-        table, hide_index=True, key="pipeline:wf_table",
+        table.drop(columns="amount"), hide_index=True, key="pipeline:wf_table",
         column_config={
             "step": st.column_config.TextColumn("Step"),
-            "amount": st.column_config.NumberColumn("Amount", format=MONEY),
+            "rounded": st.column_config.NumberColumn(
+                f"Amount ({currency})", format="%,d",
+                help="Rounded so the rows add up to the ending pipeline; the download has "
+                "the exact amounts",
+            ),
             "deals": st.column_config.NumberColumn("Deals"),
-        },
+        }, placeholder=_ui.DASH,
     )  # fmt: skip
     _ui.downloads(table, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
     notes = [f"Start + changes - end = {check} (exact)."]

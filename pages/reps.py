@@ -27,6 +27,7 @@ from analytics import drilldown
 from analytics.exports import KPI_UNITS
 from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
+from analytics.numbers import is_missing
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
@@ -44,7 +45,7 @@ from analytics.quadrant import (
     quadrant_window,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.scope import Period, Scope
+from analytics.scope import Period, Scope, data_as_of
 from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
@@ -161,7 +162,7 @@ def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None =
     for col in df.columns:
         if col not in settings and pd.api.types.is_datetime64_any_dtype(df[col]):
             settings[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, column_config=settings, key=key)
+    st.dataframe(df, hide_index=True, column_config=settings, key=key, placeholder=_ui.DASH)
     _ui.downloads(df, name, f"dl:{key}")
 
 
@@ -245,8 +246,7 @@ def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     share = (pipeline / biggest) if biggest > 0 else pipeline * 0.0
     diameter = MIN_MARKER + (MAX_MARKER - MIN_MARKER) * share.pow(0.5)
     teams = sorted(placed["team_label"].unique())
-    palette = px.colors.qualitative.Plotly
-    colours = {team: palette[i % len(palette)] for i, team in enumerate(teams)}
+    colours = _ui.team_colours(teams)
     x_name = X_METRICS[metric]
     attainment = metric == "quota_attainment"
     # Attainment is drawn in percent (x) and percentage points (y): "+12 pp" reads better
@@ -450,6 +450,8 @@ def _drilldown(
     where = row.iloc[0]["quadrant"] if not row.empty else None
     low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
     team = row.iloc[0]["team"] if not row.empty else None
+    if is_missing(team):  # a rep the roster gives no team: NaN from the table, not a name
+        team = None
     st.caption(
         f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
@@ -496,7 +498,7 @@ def _drilldown(
     with right:
         st.subheader("Funnel of these deals")
         funnel = drilldown.deal_funnel(cur, scope, rep)
-        shown = funnel[funnel["reached"] > 0]
+        shown = drilldown.chart_rows(funnel)
         if shown.empty:
             st.caption("No open deal and no deal closed in the period.")
         else:
@@ -554,10 +556,12 @@ def render() -> None:
     if _ui.database_is_empty():
         _ui.show_empty_database_hint()
         return
-    scope = _ui.current_scope()
+    with _ui.cursor() as cur:
+        # a period not over on the data's date is shown to date, against the same days
+        scope = _ui.current_scope().to_date(data_as_of(cur))
     peers = replace(scope, rep=None)
     st.caption(
-        f"Scope: {md(peers.describe())}; change is against {scope.period.previous().label}. "
+        f"Scope: {md(peers.describe())}; change is against {scope.period.previous().name}. "
         + ("The rep filter opens that rep's drill-down; the quadrant keeps the peers. "
            if scope.rep else "")
     )  # fmt: skip

@@ -7,7 +7,7 @@ parses HTML in titles, names, hover text, annotations and category tick labels. 
 module reads every such string out of the element protos of a finished AppTest run, so a
 test fails when text from the database reaches one of them without analytics.markup.
 
-Not read: selectbox / multiselect options and st.dataframe cells and headers (Streamlit
+Not read: selectbox / multiselect options, st.text, and st.dataframe cells and headers (Streamlit
 shows those as plain text, so they must *not* be escaped).
 """
 
@@ -25,7 +25,7 @@ MARKDOWN_FIELDS = {"body", "label", "help", "captions", "content", "caption"}
 # Element types whose `options` are rendered as markdown.
 MARKDOWN_OPTIONS = {"Radio"}
 # Elements whose fields above are plain text, not markdown (values, not labels).
-PLAIN_ELEMENTS = {"Selectbox", "MultiSelect", "TextInput", "TextArea", "NumberInput",
+PLAIN_ELEMENTS = {"Selectbox", "MultiSelect", "TextInput", "TextArea", "NumberInput", "Text",
                   "DateInput", "Arrow", "DataFrame", "Code", "Json", "Exception"}  # fmt: skip
 # plotly keys whose strings are never drawn as text (or only through our own templates).
 PLOTLY_SILENT = {"customdata", "ids", "meta", "uid", "hovertemplate_src", "legendgroup",

@@ -46,6 +46,7 @@ ANN, BOB, CARA, DAN, EVE = h("Ann"), h("Bob"), h("Cara"), h("Dan"), h("Eve")
 EAST, WEST = h("East"), h("West")
 REGION = h("EMEA")
 MANAGER = h("Max")
+ROLE, LEVEL = h("AE"), h("senior")  # the plan's rule covers any role and level ("*")
 STAGE = h("Haggle")  # a custom open stage, between Demo and Trial
 WON_ALIAS = h("Won")  # the CRM's own word for won
 SOURCE = h("web")
@@ -103,8 +104,8 @@ def _files(folder: Path) -> list[tuple[Path, str, date]]:
     folder.mkdir(parents=True, exist_ok=True)
     first, last = AS_OF
     reps = [["rep", "manager", "team", "region", "role", "level", "hire_date", "active"]]
-    reps += [[r, MANAGER, t, REGION, "AE", "senior", "2020-01-01", "TRUE"] for r, t in REPS]
-    reps += [[EVE, MANAGER, WEST, REGION, "AE", "junior", "2024-04-01", "TRUE"]]
+    reps += [[r, MANAGER, t, REGION, ROLE, LEVEL, "2020-01-01", "TRUE"] for r, t in REPS]
+    reps += [[EVE, MANAGER, WEST, REGION, ROLE, LEVEL, "2024-04-01", "TRUE"]]
     fx = [["currency", "rate_date", "rate"], [CURRENCY, "2024-01-01", "1.1"]]
     quotas = [["owner", "period_start", "period_end", "amount"]]
     for rep, _team in REPS:

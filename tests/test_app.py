@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import db
 from analytics.ingest import Mapping, import_file
+from analytics.markup import plain
 from analytics.scope import save_fiscal_start_month
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,14 +61,14 @@ def metric(at: AppTest, label: str) -> str:
 def assert_clean(at: AppTest) -> None:
     """No exception element and no error box: nothing went wrong on screen."""
     assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    assert not at.error, [plain(e.value) for e in at.error]
 
 
 def test_empty_database_starts_and_points_to_data(app_db: Path) -> None:
     at = start()
     assert_clean(at)
-    assert any("No deals in the database yet" in i.value for i in at.info)
-    assert any("make run" in i.value for i in at.info)
+    assert any("No deals in the database yet" in plain(i.value) for i in at.info)
+    assert any("make run" in plain(i.value) for i in at.info)
     assert not at.metric  # no cards full of zeros pretending to be figures
     assert [s.key for s in at.sidebar.selectbox] == ["kind", "period", "team", "region", "rep"]
 
@@ -75,8 +76,12 @@ def test_empty_database_starts_and_points_to_data(app_db: Path) -> None:
 def test_overview_shows_hand_computed_bookings(loaded_db: Path) -> None:
     at = start()
     assert_clean(at)
-    # Default: the latest period with a closed deal, by month -> 2024-07 (O-005 lost).
-    assert at.sidebar.selectbox(key="period").value == "2024-07"
+    # Default: the newest month that was over on the data's date (exported 2024-07-15).
+    assert at.sidebar.selectbox(key="period").value == "2024-06"
+    at.sidebar.selectbox(key="period").set_value("2024-07").run()
+    assert_clean(at)
+    assert any("show it to date (1–15 Jul)" in c.value for c in at.sidebar.caption)
+    assert any("2024-07 to date (1–15 Jul)" in plain(c.value) for c in at.caption)
 
     at.sidebar.selectbox(key="kind").set_value("Quarter").run()
     at.sidebar.selectbox(key="period").set_value("2024-Q2").run()
@@ -125,22 +130,22 @@ def test_page_error_is_friendly(loaded_db: Path, monkeypatch: pytest.MonkeyPatch
     at = start()
     assert not at.exception
     # an unexpected failure's text stays in the server log; the page shows a reference
-    assert any("Sorry" in e.value and "reference" in e.value for e in at.error)
-    assert not any("disk on fire" in e.value for e in at.error)
+    assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
+    assert not any("disk on fire" in plain(e.value) for e in at.error)
 
 
 def test_data_page_import_through_the_uploader(app_db: Path) -> None:
     at = start()
     at.switch_page("pages/data.py").run()
     assert_clean(at)
-    assert any("Nothing imported yet" in c.value for c in at.caption)
+    assert any("Nothing imported yet" in plain(c.value) for c in at.caption)
     assert at.button(key="import").disabled
 
     uploader = at.file_uploader(key="uploads")
     content = (FIXTURES / "headline_opps.csv").read_bytes()
     uploader.set_value(("headline_opps.csv", content, "text/csv")).run()
     assert_clean(at)
-    text = " ".join(m.value for m in at.markdown)
+    text = " ".join(plain(m.value) for m in at.markdown)
     assert "opportunities" in text  # detected kind
     assert "utf-8" in text.lower()  # detected encoding
     # The mapping editor is preset to the detection: canonical headers map to themselves.
@@ -150,7 +155,7 @@ def test_data_page_import_through_the_uploader(app_db: Path) -> None:
 
     at.button(key="import").click().run()
     assert_clean(at)
-    assert any(s.value.startswith("headline_opps.csv: loaded: 12 of 12") for s in at.success)
+    assert any(plain(s.value).startswith("headline_opps.csv: loaded: 12 of 12") for s in at.success)
     history = at.dataframe[-1].value
     assert list(history["file_name"]) == ["headline_opps.csv"]
     assert int(history["rows_loaded"].iloc[0]) == 12
@@ -189,18 +194,18 @@ def test_data_page_refuses_bad_rows_then_quarantines_them(app_db: Path) -> None:
 
     at.button(key="import").click().run()  # all or nothing: refused, nothing written
     assert not at.exception
-    assert any("app_bad_opps.csv: refused" in e.value for e in at.error)
+    assert any("app_bad_opps.csv: refused" in plain(e.value) for e in at.error)
     headers = ["file", "line", "column", "value", "problem"]
     report = next(d.value for d in at.dataframe if list(d.value.columns) == headers)
     assert list(zip(report["line"], report["column"], report["value"], strict=True)) == [
         (3, "amount", "lots"),
         (4, "close_date", "2024-13-45"),
     ]
-    assert any("Nothing imported yet" in c.value for c in at.caption)
+    assert any("Nothing imported yet" in plain(c.value) for c in at.caption)
 
     at.checkbox[0].check().run()  # "load valid rows, quarantine the rest"
     at.button(key="import").click().run()
-    assert any("app_bad_opps.csv: partial: 1 of 3 rows" in w.value for w in at.warning)
+    assert any("app_bad_opps.csv: partial: 1 of 3 rows" in plain(w.value) for w in at.warning)
     history = at.dataframe[-1].value
     assert (int(history["rows_loaded"].iloc[0]), int(history["rows_rejected"].iloc[0])) == (1, 2)
 
@@ -220,7 +225,7 @@ def test_saved_mapping_is_offered_and_applied(app_db: Path) -> None:
     assert account.value == "—"  # the saved mapping says: no account column
     at.button(key="import").click().run()
     assert_clean(at)
-    assert any(s.value.startswith("opps.csv: loaded: 12 of 12") for s in at.success)
+    assert any(plain(s.value).startswith("opps.csv: loaded: 12 of 12") for s in at.success)
 
 
 def test_fiscal_periods_when_the_year_starts_in_april(loaded_db: Path) -> None:

@@ -454,3 +454,19 @@ def test_open_pipeline_with_no_priced_deal_is_no_data(fresh: duckdb.DuckDBPyConn
     assert result.open_deals == 2 and result.open_pipeline is None
     assert result.coverage is None
     assert "No data: none of the 2 open deal(s)" in (result.open_pipeline_note or "")
+
+
+def test_a_running_period_with_nothing_to_go_on_is_no_data(
+    loaded: duckdb.DuckDBPyConnection,
+) -> None:
+    """A rep with no deal at all: stage-weighted says 0 (nothing won, nothing open), the
+    other methods have no basis. That is "no data" with the reason, never a forecast of 0."""
+    result = period_forecast(loaded, Scope(Period.parse("2024-05"), rep="Nobody Here"))
+    assert result.status == "live" and result.open_deals == 0 and result.already_won == 0
+    assert "no open deal closes in it" in (result.no_basis or "")
+    # the whole team has deals in May: a forecast, no such note
+    assert period_forecast(loaded, Scope(Period.parse("2024-05"))).no_basis is None
+    # a finished period is judged by its actual instead
+    assert (
+        period_forecast(loaded, Scope(Period.parse("2024-04"), rep="Nobody Here")).no_basis is None
+    )

@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -306,6 +307,23 @@ def test_explain_reached_quota() -> None:
         "Ann Lee is paid 1,200.00 for 2024-05: commission 1,200.00 on 12,000.00 credited "
         "bookings (120% of the 10,000.00 quota; 10% on all of it)."
     )
+
+
+def test_explain_quotes_names_for_markdown() -> None:
+    """The page shows the sentence as markdown: the names go through `quote` (md), the
+    figures and the words around them do not; the CLI's plain sentence is unchanged."""
+    from analytics.markup import md, plain
+
+    name = "**Ann** ![x](http://h/x.png) :red[r]"
+    lines = commission_lines(rule(**JUNIOR), D(10000), deals(7000, 5000), "2024-05")
+    st = replace(_statement(lines, "12000"), rep=name)
+    plain_sentence = explain(st)
+    assert plain_sentence.startswith(f"{name} is paid 1,200.00 for 2024-05: ")
+    quoted = explain(st, quote=md)
+    assert quoted.startswith(md(name) + " is paid 1,200.00 for 2024-05: ")
+    assert plain(quoted) == plain_sentence
+    uncovered = replace(st, plan_name=None, lines=(), role="*AE*", level="_L_")
+    assert "role \\*AE\\* / level \\_L\\_" in explain(uncovered, quote=md)
 
 
 def test_explain_below_threshold() -> None:

@@ -48,7 +48,7 @@ def test_team_table_shows_payouts_and_attainment(commission_app_db: Path) -> Non
     assert_clean(at)
     assert [t.label for t in at.tabs] == ["Team", "Statement", "What-if", "Approval", "Plans"]
     assert metric(at, "Total payout") == "5,100.00"  # 1,200 + 0 + 900 + 3,000
-    assert metric(at, "Reps at quota") == "3 of 4"
+    assert metric(at, "Reps at commission quota") == "3 of 4"
     assert metric(at, "Status") == "Open"
     frame = team(at).set_index("rep")
     assert frame.loc["Cara Diaz", "total"] == 900.0

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import db
 from analytics.ingest import import_file
+from analytics.markup import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 90  # seconds per script run on a loaded machine; never asserted on
@@ -104,7 +105,7 @@ def test_rollback_needs_a_confirmation_then_undoes_the_import(app_db: Path) -> N
     next(c for c in at.checkbox if c.key and c.key.startswith("rollback_confirm")).check().run()
     at.button(key="rollback").click().run()
     assert not at.exception
-    assert any(f"Import #{day2}" in s.value and "rolled back" in s.value for s in at.success)
+    assert any(f"Import #{day2}" in s.value and "rolled back" in plain(s.value) for s in at.success)
     assert deals(app_db) == [("D-1", "Discovery", 1000.0), ("D-2", "Demo", 2500.0)]
     history = next(d.value for d in at.dataframe if "file_name" in d.value.columns)
     assert "deals-day2.csv" not in set(history["file_name"])
@@ -120,7 +121,7 @@ def test_a_rollback_that_cannot_be_exact_is_refused_and_changes_nothing(app_db: 
     next(c for c in at.checkbox if c.key and c.key.startswith("rollback_confirm")).check().run()
     at.button(key="rollback").click().run()
     assert not at.exception
-    refusal = " ".join(w.value for w in at.warning)
+    refusal = " ".join(plain(w.value) for w in at.warning)
     assert f"import #{reps2} cannot be rolled back exactly" in refusal
     assert "Nothing was changed" in refusal
     assert "/" not in refusal.split("restore BACKUP")[0]  # no server path on the page

@@ -265,7 +265,7 @@ def test_data_page_upload_shows_file_names_only(
     assert_nothing_leaks(at, tmp_path)
     at.button(key="import").click().run()
     assert_nothing_leaks(at, tmp_path)
-    assert any(s.value.startswith("headline_opps.csv: loaded") for s in at.success)
+    assert any(plain(s.value).startswith("headline_opps.csv: loaded") for s in at.success)
     stored = duckdb.connect(str(tmp_path / "sales.duckdb"))  # same instance as the app
     try:
         (kept,) = stored.execute("SELECT stored_path FROM imports").fetchone()

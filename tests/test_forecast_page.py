@@ -38,7 +38,7 @@ def loaded_db(app_db: Path) -> Path:
 def open_forecast(query: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=TIMEOUT)
     at.query_params.update(query or {})
-    at.run()
+    # straight to the page, as a bookmark of /forecast opens it (on the live period)
     return at.switch_page("pages/forecast.py").run()
 
 
@@ -131,7 +131,6 @@ def test_closed_month_shows_actual_against_each_forecast(loaded_db: Path) -> Non
     assert shown["Actual won 2024-04"] == "20,000 USD"
     assert shown["Quota"] == "20,000 USD"
     assert shown["Actual vs quota"] == "+0 USD"
-    assert shown["Recommended forecast for 2024-04"] == "6,700 USD"
     assert "Gap to quota" not in shown and "Forecast 2024-04" not in shown
     assert any("export of 25 Mar 2024" in plain(c.value) for c in at.caption)
     table = next(d.value for d in at.dataframe if "Error (forecast - actual)" in d.value.columns)
@@ -168,3 +167,29 @@ def test_a_failing_section_is_one_friendly_sentence(
     assert any("Sorry" in e.value and "reference" in plain(e.value) for e in at.error)
     assert not any("on fire" in plain(e.value) for e in at.error)
     assert metrics(at)["Forecast 2024-05"] == "8,600 USD"  # the rest of the page still renders
+
+
+def test_finished_month_page_and_cli_report_carry_the_same_numbers(loaded_db: Path) -> None:
+    """`report forecast --period 2024-04 --format json` and the page's forecast-vs-actual
+    table: the same forecast, actual and error for every method."""
+    import io
+    import json
+
+    from analytics.cli import build_parser
+
+    at = open_forecast({"kind": "Month", "period": "2024-04"})
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "Error (forecast - actual)" in d.value.columns)
+    page = table.set_index("Method")
+    out = io.StringIO()
+    argv = ["report", "forecast", "--db", str(loaded_db), "--period", "2024-04", "--format", "json"]
+    args = build_parser().parse_args(argv)
+    assert args.func(args, out) == 0
+    rows = json.loads(out.getvalue())
+    assert len(rows) == len(page) == 6
+    for row in rows:
+        shown = page.loc[row["label"]]
+        assert shown["Forecast"] == f"{row['forecast']:,.0f} USD"
+        assert shown["Actual"] == f"{row['actual']:,.0f} USD"
+        assert shown["Error (forecast - actual)"] == f"{row['error']:+,.0f} USD"
+        assert shown["Accuracy"] == f"{row['accuracy'] * 100:.1f}%"

@@ -14,7 +14,7 @@ stage history, origin 'history').
     F04 Bob  04-05       lost           8000  Qual (skips Disc), Trial, Lost        4 Trial, dropped
     F05 Cara 04-10       won           20000  Disc, Qual, Won (skips 3 stages)      6 won
     F06 Cara 04-20       Trial          5000  snapshots: Demo 05-01, Trial 07-01    4 Trial, open
-    F07 Ann  04-25       lost           3000  one snapshot (Closed Lost): unknown   1 Disc, dropped
+    F07 Ann  04-25       lost           3000  one snapshot (Closed Lost)            stage unknown
     F08 Bob  05-02       won            7000  one snapshot (Closed Won)             6 won (current)
     F09 Ann  2024-03-15  lost           1000  Disc, Lost                            Q1 cohort
     F10 Dan  05-01       Demo           2000  snapshots: Trial 05-01, Demo 07-01    4 Trial, open
@@ -23,9 +23,12 @@ stage history, origin 'history').
     F13 Ann  (none)      Discovery       500  one snapshot                          no cohort
 
 2024-Q2 cohort: F01-F08, F10, F11, F12 (11 deals; F09 is Q1, F13 has no created date).
-Deals per furthest step: 1: F07 lost 3000, F12 open 0 | 3: F02 lost 4000, F03 open 6000 |
+Steps: the open stages some cohort deal was seen at (history or current stage), then won:
+all five here (Final Decision: F01). F07 has no stage history and its current stage is
+Closed Lost: stage unknown, at no step (not "dropped at Discovery").
+Deals per furthest step: 1: F12 open 0 | 3: F02 lost 4000, F03 open 6000 |
 4: F04 lost 8000, F06 open 5000, F10 open 2000 | 5: F11 lost 9000 | 6: F01, F05, F08 37000.
-Reached(k) = deals whose furthest step >= k: 11, 9, 9, 7, 4, 3; amounts 74000, 71000,
+Reached(k) = deals whose furthest step >= k: 10, 9, 9, 7, 4, 3; amounts 71000, 71000,
 71000, 61000, 46000, 37000.
 
 Method: F01-F05, F11, F12 have CRM history, F06 and F10 two snapshot rows (9 from
@@ -71,7 +74,7 @@ STAGES = ["Discovery", "Qualified", "Demo", "Trial", "Final Decision", "Closed W
 
 # (stage, reached, dropped, open, reached_amount, dropped_amount, open_amount) per step.
 Q2_ALL = [
-    ("Discovery", 11, 1, 1, 74000, 3000, 0),
+    ("Discovery", 10, 0, 1, 71000, 0, 0),
     ("Qualified", 9, 0, 0, 71000, 0, 0),
     ("Demo", 9, 1, 1, 71000, 4000, 6000),
     ("Trial", 7, 1, 2, 61000, 8000, 7000),
@@ -83,55 +86,49 @@ Q2_ALL = [
 CASES = [
     ("2024-Q2", {}, Q2_ALL, ("mixed", 11, 9, 2, 2)),
     # Team East = Ann + Bob: F01 (won), F02 (Demo lost), F03 (Demo open), F04 (Trial lost),
-    # F07 (unknown, lost 3000 at Discovery), F08 (won), F12 (Discovery open, no amount).
+    # F07 (stage unknown: at no step), F08 (won), F12 (Discovery open, no amount).
     ("2024-Q2", {"team": "East"}, [
-        ("Discovery", 7, 1, 1, 38000, 3000, 0),
+        ("Discovery", 6, 0, 1, 35000, 0, 0),
         ("Qualified", 5, 0, 0, 35000, 0, 0),
         ("Demo", 5, 1, 1, 35000, 4000, 6000),
         ("Trial", 3, 1, 0, 25000, 8000, 0),
         ("Final Decision", 2, 0, 0, 17000, 0, 0),
         ("Closed Won", 2, 0, 0, 17000, 0, 0),
     ], ("mixed", 7, 5, 2, 0)),
-    # Cara: F05 won 20000, F06 open at Trial 5000 (snapshots), F11 lost at FD 9000:
-    # every deal from history.
+    # Cara: F05 won 20000 (Disc, Qual, Won), F06 open at Trial 5000 (snapshots Demo,
+    # Trial), F11 (Disc, Qual, Won, then Lost) 9000: none of her deals was ever at Final
+    # Decision, so it is no step; F11, capped at the last open stage, drops at the last
+    # shown one (Trial). Every deal from history.
     ("2024-Q2", {"rep": "Cara Diaz"}, [
         ("Discovery", 3, 0, 0, 34000, 0, 0),
         ("Qualified", 3, 0, 0, 34000, 0, 0),
         ("Demo", 3, 0, 0, 34000, 0, 0),
-        ("Trial", 3, 0, 1, 34000, 0, 5000),
-        ("Final Decision", 2, 1, 0, 29000, 9000, 0),
+        ("Trial", 3, 1, 1, 34000, 9000, 5000),
         ("Closed Won", 1, 0, 0, 20000, 0, 0),
     ], ("history", 3, 3, 0, 1)),
     # Dan Ghost (not on the roster) still counts when filtered by name: F10, whose
-    # snapshots saw it at Trial before it moved back to Demo -> furthest Trial.
+    # snapshots saw it at Trial before it moved back to Demo -> furthest Trial. It was
+    # seen at Trial and Demo only: Discovery, Qualified, Final Decision are no steps.
     ("2024-Q2", {"rep": "Dan Ghost"}, [
-        ("Discovery", 1, 0, 0, 2000, 0, 0),
-        ("Qualified", 1, 0, 0, 2000, 0, 0),
         ("Demo", 1, 0, 0, 2000, 0, 0),
         ("Trial", 1, 0, 1, 2000, 0, 2000),
-        ("Final Decision", 0, 0, 0, 0, 0, 0),
         ("Closed Won", 0, 0, 0, 0, 0, 0),
     ], ("history", 1, 1, 0, 1)),
-    # May 2024: F08 (won, current stage), F10 (Trial, snapshots), F12 (Discovery, no amount).
+    # May 2024: F08 (won, current stage), F10 (Trial, snapshots), F12 (Discovery, no
+    # amount). Seen: Discovery (F12), Demo and Trial (F10); Qualified and FD are no steps.
     ("2024-05", {}, [
         ("Discovery", 3, 0, 1, 9000, 0, 0),
-        ("Qualified", 2, 0, 0, 9000, 0, 0),
         ("Demo", 2, 0, 0, 9000, 0, 0),
         ("Trial", 2, 0, 1, 9000, 0, 2000),
-        ("Final Decision", 1, 0, 0, 7000, 0, 0),
         ("Closed Won", 1, 0, 0, 7000, 0, 0),
     ], ("mixed", 3, 2, 1, 1)),
-    # 2024-Q1: F09 only, lost at Discovery.
+    # 2024-Q1: F09 only (Disc, Lost), lost at Discovery; no other stage used.
     ("2024-Q1", {}, [
         ("Discovery", 1, 1, 0, 1000, 1000, 0),
-        ("Qualified", 0, 0, 0, 0, 0, 0),
-        ("Demo", 0, 0, 0, 0, 0, 0),
-        ("Trial", 0, 0, 0, 0, 0, 0),
-        ("Final Decision", 0, 0, 0, 0, 0, 0),
         ("Closed Won", 0, 0, 0, 0, 0, 0),
     ], ("history", 1, 1, 0, 0)),
-    # 2023: no deal created -> an empty funnel, not an error.
-    ("2023", {}, [(s, 0, 0, 0, 0, 0, 0) for s in STAGES], ("none", 0, 0, 0, 0)),
+    # 2023: no deal created -> an empty funnel (the won row only), not an error.
+    ("2023", {}, [("Closed Won", 0, 0, 0, 0, 0, 0)], ("none", 0, 0, 0, 0)),
 ]  # fmt: skip
 
 
@@ -176,29 +173,35 @@ def test_funnel_table(
     f = funnel(loaded, Scope(Period.parse(label), **filters))
     assert list(f.table.columns) == list(FUNNEL_COLUMNS)
     assert rows_of(f.table) == expected
-    assert list(f.table["step"]) == [1, 2, 3, 4, 5, 6]
+    assert list(f.table["step"]) == list(range(1, len(expected) + 1))
+    assert f.table["stage"].iloc[-1] == "Closed Won"  # won is the outcome row, lost none
+    assert f.table["reached"].iloc[0] == f.deals - f.stage_unknown
     assert (f.method, f.deals, f.from_history, f.from_current_stage, f.from_snapshots) == method
 
 
 def test_conversions_by_count_and_amount(loaded: duckdb.DuckDBPyConnection) -> None:
     """Q2: % of previous step and % of the first step, both by count and by amount."""
     t = funnel(loaded, Scope(Period.parse("2024-Q2"))).table
-    reached = [11, 9, 9, 7, 4, 3]
-    amount = [74000, 71000, 71000, 61000, 46000, 37000]
+    reached = [10, 9, 9, 7, 4, 3]
+    amount = [71000, 71000, 71000, 61000, 46000, 37000]
     prev = t["conversion_from_previous"].tolist()
     assert prev[0] != prev[0]  # NaN: the first step has no previous one
     assert prev[1:] == pytest.approx([reached[k] / reached[k - 1] for k in range(1, 6)])
-    assert t["conversion_from_first"].tolist() == pytest.approx([r / 11 for r in reached])
+    assert t["conversion_from_first"].tolist() == pytest.approx([r / 10 for r in reached])
     assert t["amount_conversion_from_previous"].tolist()[1:] == pytest.approx(
         [amount[k] / amount[k - 1] for k in range(1, 6)]
     )
-    assert t["amount_conversion_from_first"].tolist() == pytest.approx([a / 74000 for a in amount])
+    assert t["amount_conversion_from_first"].tolist() == pytest.approx([a / 71000 for a in amount])
     assert t["conversion_from_previous"].tolist()[2] == 1.0  # Demo: all 9 who qualified
 
 
 def test_conversion_after_an_empty_step_is_undefined(loaded: duckdb.DuckDBPyConnection) -> None:
-    """Q1: Qualified 0 of 1 is a real 0%; Demo after an empty Qualified step is undefined."""
-    t = funnel(loaded, Scope(Period.parse("2024-Q1"))).table
+    """Q1 beside Q2 (Q2's steps): Qualified 0 of 1 is a real 0%; Demo after an empty
+    Qualified step is undefined."""
+    both = funnel_compare(
+        loaded, Scope(Period.parse("2024-Q2")), "period", versus=Period.parse("2024-Q1")
+    )
+    t = both[both["group"] == "2024-Q1"].reset_index(drop=True)
     assert t["conversion_from_previous"].iloc[1] == 0.0
     assert t["conversion_from_previous"].iloc[2:].isna().all()
 
@@ -236,13 +239,13 @@ def test_reached_splits_into_next_dropped_and_open(loaded: duckdb.DuckDBPyConnec
 @pytest.mark.parametrize(
     ("by", "expected"),
     [
-        ("team", {"(no team)": [1, 1, 1, 1, 0, 0], "East": [7, 5, 5, 3, 2, 2],
+        ("team", {"(no team)": [1, 1, 1, 1, 0, 0], "East": [6, 5, 5, 3, 2, 2],
                   "West": [3, 3, 3, 3, 2, 1]}),
-        ("rep", {"Ann Lee": [3, 2, 2, 1, 1, 1], "Bob Stone": [4, 3, 3, 2, 1, 1],
+        ("rep", {"Ann Lee": [2, 2, 2, 1, 1, 1], "Bob Stone": [4, 3, 3, 2, 1, 1],
                  "Cara Diaz": [3, 3, 3, 3, 2, 1], "Dan Ghost": [1, 1, 1, 1, 0, 0]}),
-        ("lead_source", {"(no source)": [6, 4, 4, 4, 1, 1], "Partner": [2, 2, 2, 2, 2, 1],
+        ("lead_source", {"(no source)": [5, 4, 4, 4, 1, 1], "Partner": [2, 2, 2, 2, 2, 1],
                          "Web": [3, 3, 3, 1, 1, 1]}),
-        ("period", {"2024-Q2": [11, 9, 9, 7, 4, 3], "2024-Q1": [1, 0, 0, 0, 0, 0]}),
+        ("period", {"2024-Q2": [10, 9, 9, 7, 4, 3], "2024-Q1": [1, 0, 0, 0, 0, 0]}),
     ],
 )  # fmt: skip
 def test_funnel_compare(
@@ -271,9 +274,10 @@ def test_current_stage_method_without_history(
     """Only the latest export, no history file: every deal has one snapshot row (its current
     stage), so the ordered-stage assumption places all 11 Q2 deals.
 
-    Lost deals F02, F04, F07, F11 have no known stage -> dropped at Discovery (24000);
-    F12 open at Discovery; F03 open at Qualified 6000; F10 open at Demo 2000; F06 open at
-    Trial 5000; F01, F05, F08 won 37000.
+    Lost deals F02, F04, F07, F11 (24000) have no known stage: stage unknown, at no step
+    (not dropped at Discovery). F12 open at Discovery; F03 open at Qualified 6000; F10
+    open at Demo 2000; F06 open at Trial 5000; F01, F05, F08 won 37000. No deal is at
+    Final Decision now: no step.
     """
     load(
         con,
@@ -282,16 +286,18 @@ def test_current_stage_method_without_history(
     )
     f = funnel(con, Scope(Period.parse("2024-Q2")))
     assert rows_of(f.table) == [
-        ("Discovery", 11, 4, 1, 74000, 24000, 0),
+        ("Discovery", 7, 0, 1, 50000, 0, 0),
         ("Qualified", 6, 0, 1, 50000, 0, 6000),
         ("Demo", 5, 0, 1, 44000, 0, 2000),
         ("Trial", 4, 0, 1, 42000, 0, 5000),
-        ("Final Decision", 3, 0, 0, 37000, 0, 0),
         ("Closed Won", 3, 0, 0, 37000, 0, 0),
     ]
     assert (f.method, f.from_history, f.from_current_stage, f.stage_unknown) == (
         "current stage", 0, 11, 4,
     )  # fmt: skip
+    assert f.stage_unknown_lost == 4 and f.hidden == ("Final Decision",)
+    assert "Stage unknown: 4 deal(s) (4 lost)" in f.method_note()
+    assert "Final Decision not used by any deal in scope" in f.method_note()
     assert "current stage for all 11 deals" in f.method_note()
     assert f.table["median_days_in_stage"].isna().all()  # no completed stay anywhere
 
@@ -300,14 +306,15 @@ def test_steps_follow_the_stage_list(loaded: duckdb.DuckDBPyConnection) -> None:
     """Ops drop Trial from the list: 5 steps, and rows stored as "Trial" have no step.
 
     F04 (Qualified, Trial, Lost) now reached Qualified and dropped there; F06 (now "Trial",
-    snapshots Demo then Trial) and F10 (snapshots Trial then Demo) reached Demo.
+    snapshots Demo then Trial) and F10 (snapshots Trial then Demo) reached Demo; F07 is
+    at no step (stage unknown).
     """
     assert [s.name for s in funnel_steps(DEFAULT_STAGES)] == STAGES
     save_stages(loaded, [s for s in DEFAULT_STAGES if s.name != "Trial"])
     t = funnel(loaded, Scope(Period.parse("2024-Q2"))).table
     assert t["stage"].tolist() == ["Discovery", "Qualified", "Demo", "Final Decision", "Closed Won"]
-    assert t["reached"].tolist() == [11, 9, 8, 4, 3]
-    assert t["dropped"].tolist() == [1, 1, 1, 1, 0]
+    assert t["reached"].tolist() == [10, 9, 8, 4, 3]
+    assert t["dropped"].tolist() == [0, 1, 1, 1, 0]
     assert t["open"].tolist() == [1, 0, 3, 0, 0]
 
 
@@ -373,7 +380,8 @@ def test_salesforce_devorg_funnel_matches_the_files(
     docs/metrics.md: IsWon -> every step; otherwise the furthest step in its history or its
     current StageName, capped at Final Decision (six deals were marked Closed Won and later
     Closed Lost: they reached Final Decision and dropped there); a lost deal with no open
-    stage anywhere counts at Discovery.
+    stage anywhere is "stage unknown", at no step. Steps: the open stages some deal was
+    seen at, then won (all five in this org).
     """
     org = realdata / "salesforce_devorg"
     for name in ("Opportunity.csv", "OpportunityHistory.csv"):
@@ -386,16 +394,20 @@ def test_salesforce_devorg_funnel_matches_the_files(
         history = list(csv.DictReader(fh))
     won_step = len(STAGES) - 1
     furthest: dict[str, int] = {}
+    used: set[int] = set()
     for deal in deals:
         created = datetime.strptime(deal["CreatedDate"], "%m/%d/%y").date()
         assert created.year == 2026 and created.month == 2
         seen = [_step_of(h["StageName"]) for h in history if h["OpportunityId"] == deal["Id"]]
         seen.append(_step_of(deal["StageName"]))
         known = [s for s in seen if s is not None]
+        used |= {s for s in known if s < won_step}
         if deal["IsWon"] == "TRUE":
             furthest[deal["Id"]] = won_step
-        else:
-            furthest[deal["Id"]] = min(max(known, default=0), won_step - 1)
+        elif known:
+            furthest[deal["Id"]] = min(max(known), won_step - 1)
+    assert used == set(range(won_step))  # every open stage is used: the six steps
+    unknown = len(deals) - len(furthest)
     amount = {d["Id"]: float(d["Amount"] or 0) for d in deals}
     reached = [sum(1 for f in furthest.values() if f >= k) for k in range(len(STAGES))]
     reached_amount = [
@@ -412,6 +424,7 @@ def test_salesforce_devorg_funnel_matches_the_files(
     assert f.table["reached_amount"].tolist() == pytest.approx(reached_amount)
     assert f.table["dropped"].tolist() == lost
     assert f.method == "history" and f.deals == len(deals) == 36
+    assert f.stage_unknown == unknown and f.hidden == ()
     # The facts the README states: 12 won summing 2,815,000; 8 lost.
     assert reached[-1] == 12 and reached_amount[-1] == 2_815_000
     assert sum(lost) == 8
@@ -437,11 +450,20 @@ def test_report_funnel_cli(tmp_path: Path) -> None:
     done = cli("--period", "2024-Q2")
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
-    assert [int(r["reached"]) for r in rows] == [11, 9, 9, 7, 4, 3]
+    assert [int(r["reached"]) for r in rows] == [10, 9, 9, 7, 4, 3]
     assert {r["method"] for r in rows} == {"mixed"}
     done = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-05", "--format", "json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert [r["reached"] for r in data if r["group"] == "2024-05"] == [3, 2, 2, 2, 1, 1]
+    # May: no deal was ever at Qualified or Final Decision -> no steps, said on stderr
+    done = cli("--period", "2024-05")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["stage"] for r in rows] == ["Discovery", "Demo", "Trial", "Closed Won"]
+    assert "note: Qualified, Final Decision not used by any deal in scope" in done.stderr
+    done = cli("--period", "2024-Q2", "--team", "East")
+    assert "note: Stage unknown: 1 deal(s) (1 lost)" in done.stderr  # F07
+    assert {r["stage_unknown"] for r in csv.DictReader(io.StringIO(done.stdout))} == {"1"}
     bad = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-Q9")
     assert bad.returncode == 2 and "not a period" in bad.stderr and "Traceback" not in bad.stderr

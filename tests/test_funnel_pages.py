@@ -7,6 +7,8 @@ scope, and never show an exception: a failing analytics call becomes one friendl
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -90,6 +92,23 @@ def frame_with(at: AppTest, column: str):
     return frames[0]
 
 
+def chart_specs(at: AppTest) -> list[dict]:
+    """The plotly figures the page sent to the browser, as JSON."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+UNREADABLE = re.compile(r"\b(None|nan|NaN|NaT|inf)\b")
+
+
+def assert_readable(at: AppTest) -> None:
+    """No None / nan / NaN / NaT / inf in any table cell, metric, caption or alert."""
+    texts = [str(v) for d in at.dataframe for v in d.value.astype(str).to_numpy().ravel()]
+    texts += [str(m.value) for m in at.metric]
+    texts += [plain(e.value) for e in [*at.caption, *at.info, *at.warning, *at.markdown]]
+    bad = [t for t in texts if UNREADABLE.search(t)]
+    assert not bad, bad
+
+
 def downloads(at: AppTest) -> list[str]:
     return [b.proto.id for b in at.get("download_button")]
 
@@ -109,25 +128,40 @@ def test_funnel_page_shows_the_hand_computed_funnel(funnel_db: Path) -> None:
     at = start("pages/funnel.py", {"kind": "Quarter", "period": "2024-Q2"})
     assert_clean(at)
     table = frame_with(at, "reached")
-    assert table["reached"].tolist()[:6] == [11, 9, 9, 7, 4, 3]
-    assert table["dropped"].tolist()[:6] == [1, 0, 1, 1, 1, 0]
+    assert table["reached"].tolist()[:6] == [10, 9, 9, 7, 4, 3]  # F07: stage unknown
+    assert table["dropped"].tolist()[:6] == [0, 0, 1, 1, 1, 0]
+    assert table["conversion_from_previous"].tolist() == ["—", "90.0%", "100.0%", "77.8%",
+                                                         "57.1%", "75.0%"]  # fmt: skip
+    assert table["median_days_in_stage"].tolist() == ["7.0 days", "15.0 days", "14.5 days",
+                                                     "22.0 days", "15.0 days", "—"]  # fmt: skip
     assert any("Mixed: 9 deals placed from stage history" in plain(i.value) for i in at.info)
+    assert any("Stage unknown: 1 deal(s) (1 lost)" in plain(i.value) for i in at.info)
     assert len(at.get("plotly_chart")) == 2  # the funnel and the comparison
     assert len(downloads(at)) == 2
-    assert [m.value for m in at.metric][:2] == ["11", "3"]
+    assert [(m.label, m.value) for m in at.metric] == [
+        ("Deals created", "11"), ("Won deals so far", "3"), ("Created → won", "27.3%"),
+        ("Still open", "4"), ("Stage unknown", "1"),
+    ]  # fmt: skip
+    assert_readable(at)
 
     at.selectbox(key="funnel:compare_by").set_value("Reps").run()
     assert_clean(at)
     wide = frame_with(at, "method")
     assert wide["group"].tolist() == ["Bob Stone", "Ann Lee", "Cara Diaz", "Dan Ghost"]
+    assert wide["stage_unknown"].tolist() == [0, 1, 0, 0]
+    assert_readable(at)
 
     at.selectbox(key="funnel:compare_by").set_value("Two periods").run()
     assert_clean(at)
-    assert frame_with(at, "method")["group"].tolist() == ["2024-Q2", "2024-Q1"]
+    two = frame_with(at, "method")
+    assert two["group"].tolist() == ["2024-Q2", "2024-Q1"]
+    # Q1 beside Q2: Qualified 0 of 1 is 0%; later steps after nobody are undefined, "—"
+    assert two.loc[1, ["Discovery", "Qualified", "Demo"]].tolist() == ["100.0%", "0.0%", "0.0%"]
+    assert_readable(at)
 
     at.sidebar.selectbox(key="team").set_value("East").run()
     assert_clean(at)
-    assert frame_with(at, "reached")["reached"].tolist()[:6] == [7, 5, 5, 3, 2, 2]
+    assert frame_with(at, "reached")["reached"].tolist()[:6] == [6, 5, 5, 3, 2, 2]
 
 
 def test_funnel_page_with_no_deal_in_the_period(funnel_db: Path) -> None:
@@ -168,7 +202,9 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
     assert_clean(at)
     steps = frame_with(at, "step")
-    assert steps["amount"].tolist() == [44600, 5500, 9000, -9000, 6000, -3000, -6000, -4000, 43100]
+    assert steps["rounded"].tolist() == [44600, 5500, 9000, -9000, 6000, -3000, -6000, -4000, 43100]
+    labels = [int(t.replace(",", "")) for t in chart_specs(at)[0]["data"][0]["text"]]
+    assert labels[0] + sum(labels[1:-1]) == labels[-1] == 43100  # the labels add up
     assert any("= 0.00 (exact)" in plain(c.value) for c in at.caption)
     slipped = frame_with(at, "times_pushed")
     assert slipped["opportunity_id"].tolist() == ["P05", "P14"]
@@ -177,7 +213,7 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
 
     at.selectbox(key="pipeline:from").set_value("2024-08-01").run()
     assert_clean(at)
-    assert frame_with(at, "step")["amount"].tolist()[0] == 34600  # start at S2
+    assert frame_with(at, "step")["rounded"].tolist()[0] == 34600  # start at S2
 
     at.selectbox(key="pipeline:from").set_value("2024-09-02").run()
     at.selectbox(key="pipeline:to").set_value("2024-07-01").run()
@@ -229,3 +265,25 @@ def test_pages_on_an_empty_database(
     at = start(page, {})
     assert_clean(at)
     assert any("No deals in the database yet" in plain(i.value) for i in at.info)
+
+
+def test_compare_chart_labels_every_segment_and_keeps_team_colours(funnel_db: Path) -> None:
+    """Every trace of the comparison labels its segments (outside the bar, so none is
+    dropped for lack of room), and a team's colour comes from the whole roster (East,
+    West sorted): East is the first colour in Q2 (with "(no team)" and West beside it)
+    and in Q1 (East alone), never re-dealt by the teams a period happens to show."""
+    from analytics.colours import NO_TEAM_COLOUR, TEAM_PALETTE
+
+    colours = {}
+    for period in ("2024-Q2", "2024-Q1"):
+        at = start("pages/funnel.py", {"kind": "Quarter", "period": period})
+        assert_clean(at)
+        compare = chart_specs(at)[-1]
+        for trace in compare["data"]:
+            assert trace["textposition"] == "outside"
+            assert "%{x" in trace["texttemplate"] and "percentInitial" in trace["texttemplate"]
+            colours.setdefault(trace["name"], set()).add(trace["marker"]["color"])
+        assert compare["layout"]["funnelmode"] == "group"
+    assert colours == {
+        "East": {TEAM_PALETTE[0]}, "West": {TEAM_PALETTE[1]}, "(no team)": {NO_TEAM_COLOUR},
+    }  # fmt: skip

@@ -33,6 +33,7 @@ from analytics import db
 from analytics.cli import main as cli_main
 from analytics.exports import escape_text, to_csv_bytes, to_excel_bytes
 from analytics.ingest import ImportResult, Mapping, import_file
+from analytics.markup import plain
 from analytics.metrics.kpis import kpi_table
 from analytics.quadrant import quadrant
 from analytics.report import REPORTS
@@ -544,7 +545,7 @@ def test_pages_filter_on_hostile_names_from_the_url(
     at = AppTest.from_file(str(Path(__file__).parent.parent / "dashboard.py"), default_timeout=90)
     at.query_params.update(query)
     at.run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not at.exception and not at.error, [plain(e.value) for e in at.error]
     assert at.sidebar.selectbox(key="team").value == team
     assert at.sidebar.selectbox(key="rep").value == rep
     # the same figure analytics gives for that scope (hand-checked above; later tests in
@@ -556,5 +557,5 @@ def test_pages_filter_on_hostile_names_from_the_url(
     assert bookings == [f"{expected:,.0f}"]
     for page in ("reps", "funnel", "pipeline", "forecast", "leads", "commissions"):
         at.switch_page(f"pages/{page}.py").run()
-        assert not at.exception and not at.error, (page, [e.value for e in at.error])
+        assert not at.exception and not at.error, (page, [plain(e.value) for e in at.error])
     assert_tables_intact(book.con)

@@ -66,8 +66,10 @@ import pytest
 
 from analytics import db
 from analytics.ingest import import_file
+from analytics.numbers import round_half_up
 from analytics.pipeline import (
     WATERFALL_BUCKETS,
+    Waterfall,
     default_snapshot_pair,
     follow_up_gaps,
     slipped_deals,
@@ -180,6 +182,8 @@ def test_waterfall_buckets_add_up_exactly(
     table = w.table()
     assert table["step"].tolist() == ["starting pipeline", *WATERFALL_BUCKETS, "ending pipeline"]
     assert table["amount"].iloc[0] + table["amount"].iloc[1:-1].sum() == table["amount"].iloc[-1]
+    labels = table["rounded"].tolist()  # what the chart prints: they add up too
+    assert labels[0] + sum(labels[1:-1]) == labels[-1] == round_half_up(w.end)
 
 
 def test_waterfall_defaults_and_counts(snapshots: duckdb.DuckDBPyConnection) -> None:
@@ -391,3 +395,43 @@ def test_report_pipeline_cli(tmp_path: Path) -> None:
     assert [r["opportunity_id"] for r in csv.DictReader(io.StringIO(done.stdout))] == ["P05", "P14"]
     bad = cli("--from", "2024-09-02", "--to", "2024-07-01")
     assert bad.returncode == 2 and "before the start" in bad.stderr
+
+
+# --- waterfall labels: rounded parts add up to the rounded total ------------------------
+
+D = Decimal
+# (start, {bucket: change}, labels expected in table order: start, the seven buckets, end).
+# End = start + changes exactly; labels: start and end half up, the changes by largest
+# remainder to (rounded end - rounded start).
+LABEL_CASES = [
+    # The issue's case: rounding each bar alone gives 1,000,001 + 351,505 = 1,351,506
+    # against an ending figure of 1,351,505. Largest remainder: the change is 351,504.
+    (D("1000000.50"), {"new": D("351504.50")}, [1_000_001, 351_504, 0, 0, 0, 0, 0, 0, 1_351_505]),
+    # Three halves: each alone rounds up (+3) but the total moves by 2 (10 -> 11.50 -> 12):
+    # the tie goes to the earlier bars, the third gives way.
+    (D("10.00"), {"new": D("0.50"), "pulled in": D("0.50"), "increased": D("0.50")},
+     [10, 1, 1, 0, 0, 0, 0, 0, 12]),
+    # Signed changes: -100.40 and +50.30 from 1,000.00 -> 949.90 shown as 950.
+    (D("1000.00"), {"lost": D("-100.40"), "new": D("50.30")}, [1000, 50, 0, 0, 0, 0, 0, -100, 950]),
+    # Nothing to round: labels are the amounts.
+    (D("500.00"), {"won": D("-200.00")}, [500, 0, 0, 0, 0, 0, -200, 0, 300]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("start", "changes", "labels"), LABEL_CASES, ids=["issue", "halves", "signed", "whole"]
+)
+def test_waterfall_labels_add_up_to_the_ending_figure(
+    start: Decimal, changes: dict[str, Decimal], labels: list[int]
+) -> None:
+    buckets = {b: changes.get(b, D("0.00")) for b in WATERFALL_BUCKETS}
+    end = start + sum(buckets.values(), D(0))
+    w = Waterfall(S1, S2, start, end, buckets, dict.fromkeys(WATERFALL_BUCKETS, 1))
+    assert list(WATERFALL_BUCKETS) == [
+        "new", "pulled in", "pushed out", "increased", "decreased", "won", "lost"
+    ]  # fmt: skip
+    got = w.table()["rounded"].tolist()
+    assert got == labels
+    assert got[0] + sum(got[1:-1]) == got[-1]
+    exact = [w.start, *buckets.values(), w.end]
+    assert all(abs(D(g) - x) < 1 for g, x in zip(got, exact, strict=True))

@@ -463,7 +463,7 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
         return f"No {kind} has ended before the data's as-of date yet: nothing to backtest."
     if window == 0:
         return (
-            f"None of the last {wanted} {kind}s can be backtested: a forecast is rebuilt "
+            f"No {kind} among the last {wanted} can be backtested: a forecast is rebuilt "
             f"from the pipeline export taken on or up to {MAX_SNAPSHOT_AGE_DAYS} days before "
             f"a {kind}'s first day, and there is none. Upload weekly exports (with their "
             "as-of date) to build a track record."

@@ -134,6 +134,23 @@ class PeriodForecast:
         return None if self.quota is None else self.quota - self.already_won
 
     @property
+    def no_basis(self) -> str | None:
+        """Why a running period has no forecast worth showing, or None when it has one.
+
+        No open deal closes in the period, nothing is won in it and no method found
+        anything to go on (each says 0 or nothing): a 0 would read as "nothing will
+        land", when the data simply does not reach this period.
+        """
+        if self.status != "live" or self.open_deals or self.already_won:
+            return None
+        if any(v for v in self.values.values() if v is not None):
+            return None
+        return (
+            f"No data for {self.period.label}: no open deal closes in it, nothing has been "
+            "won in it, and no forecast call covers it, so no method has anything to go on."
+        )
+
+    @property
     def open_unvalued(self) -> int:
         """Open deals closing in the period without a value in the reporting currency
         (no amount, or a currency without an exchange rate): not in `open_amount`."""

@@ -2,7 +2,7 @@
 
 from analytics.ingest.detect import Mapping, detect, load_formats
 from analytics.ingest.engine import ImportResult, Preview, import_file, preview_file
-from analytics.ingest.history import import_history
+from analytics.ingest.history import import_history, import_warnings
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.problems import ImportRefused, Problem
 
@@ -15,6 +15,7 @@ __all__ = [
     "Problem",
     "detect",
     "import_history",
+    "import_warnings",
     "import_file",
     "load_formats",
     "preview_file",

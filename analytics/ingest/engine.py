@@ -44,7 +44,7 @@ from analytics.ingest.read import (
     load_raw,
     sniff,
 )
-from analytics.ingest.stage import Staged, stage_rows
+from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
@@ -91,6 +91,8 @@ class ImportResult:
     rows_unchanged: int = 0
     rows_not_in_file: int = 0
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # loaded rows that look unlikely
+    rows_warned: int = 0
     problem_totals: dict[str, int] = field(default_factory=dict)
     stored_path: str | None = None
     as_of: date | None = None
@@ -135,6 +137,14 @@ class ImportResult:
                 "  The database as it was before this import is backed up as "
                 f"backups/{Path(self.backup_path).name}."
             )
+        if self.rows_warned and self.status in ("loaded", "partial"):
+            lines.append(
+                f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
+                f"{'it' if self.rows_warned == 1 else 'them'} in the CRM):"
+            )
+            lines += ["  " + p.describe() for p in self.warnings]
+            if self.rows_warned > len({p.line for p in self.warnings}):
+                lines.append("  ... the Data page lists them all.")
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -170,6 +180,69 @@ def _refused(name: str, exc: ImportRefused) -> ImportResult:
     for p in exc.problems:
         totals[p.problem] = totals.get(p.problem, 0) + 1
     return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
+
+
+# Kinds whose file may update stored records without carrying every required column: the
+# one-column key says which record, and an absent column keeps its stored value. A row
+# that is not stored yet is a new record, and is refused for lacking the column.
+UPDATABLE_KINDS = ("reps", "activities", "leads")
+
+
+def _needed_for_new(con: duckdb.DuckDBPyConnection, det: Detection) -> list[str]:
+    """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS)."""
+    kind = det.kind
+    if kind.name not in UPDATABLE_KINDS or not det.missing_required:
+        return []
+    (key,) = kind.key
+    if key not in det.columns or key in det.missing_required:
+        return []
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(kind.table)})").fetchone()[0]:
+        return []
+    missing = list(det.missing_required)
+    det.missing_required = []
+    return missing
+
+
+def _refuse_new_records(
+    con: duckdb.DuckDBPyConnection, det: Detection, staged: Staged, missing: list[str], name: str
+) -> None:
+    """Rows for records not stored yet, when the file lacks a column a new record needs.
+
+    Added to the import's problems (one per row, naming the field), so they are refused
+    like any other bad row, or quarantined with --keep-valid.
+    """
+    kind = det.kind
+    (key,) = kind.key
+    fields = ", ".join(missing)
+    what = (
+        f"is not in the database yet, and a new {kind.label.lower()} record needs "
+        f"{fields}: the file has no {'column' if len(missing) == 1 else 'columns'} for "
+        f"{'it' if len(missing) == 1 else 'them'}"
+    )
+    k = quote_ident(key)
+    con.execute(
+        f"""
+        INSERT INTO problems
+        SELECT s.__line, CAST(? AS VARCHAR), s.{k}, CAST(? AS VARCHAR)
+        FROM staged s
+        WHERE s.{k} IS NULL
+           OR NOT EXISTS (SELECT 1 FROM {quote_ident(kind.table)} t WHERE t.{k} = s.{k})
+        """,
+        [det.columns[key], what],
+    )
+    staged.problem_count = con.execute("SELECT count(*) FROM problems").fetchone()[0]
+    staged.problems = [
+        Problem(name, line, col, value, problem)
+        for line, col, value, problem in con.execute(
+            "SELECT line, col, value, problem FROM problems ORDER BY line, col LIMIT ?",
+            [MAX_REPORTED],
+        ).fetchall()
+    ]
+    staged.problem_totals = dict(
+        con.execute(
+            "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
+        ).fetchall()
+    )
 
 
 def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
@@ -309,7 +382,7 @@ def _write(
     data_dir: Path,
     started: datetime,
     actor: str | None,
-) -> tuple[int, LoadCounts, int, Path]:
+) -> tuple[int, LoadCounts, int, int, Path]:
     """The one transaction of an import; the kept original is removed again if it fails."""
     folder = _upload_folder(source, data_dir)
     created = not folder.exists()
@@ -321,6 +394,16 @@ def _write(
             # that changes no count or newest import id.
             refresh_derived(con, force=det.kind.name in DERIVED_SOURCES)
             rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
+            # warnings of loaded rows only: a rejected row is in quarantine with its problem
+            con.execute(
+                "INSERT INTO import_warnings SELECT ?, line, col, value, warning FROM warnings "
+                "WHERE line NOT IN (SELECT line FROM problems)",
+                [import_id],
+            )
+            warned = con.execute(
+                "SELECT count(DISTINCT line) FROM import_warnings WHERE import_id = ?",
+                [import_id],
+            ).fetchone()[0]
             if rejected:
                 con.execute(
                     "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
@@ -331,8 +414,9 @@ def _write(
                 """
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
                     source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
-                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_rejected, rows_inserted, rows_updated, started_at, finished_at,
+                    rows_warned)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     import_id,
@@ -351,6 +435,7 @@ def _write(
                     counts.updated,
                     started,
                     datetime.now(),
+                    warned,
                 ],
             )
             audit.record(
@@ -362,7 +447,7 @@ def _write(
         if created:
             shutil.rmtree(folder, ignore_errors=True)
         raise
-    return import_id, counts, rejected, stored
+    return import_id, counts, rejected, warned, stored
 
 
 def _already_imported(
@@ -474,6 +559,7 @@ def import_file(
         if done is not None:
             return done
         det = detect(source.headers, kind, mapping)
+        needed_for_new = _needed_for_new(con, det)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
@@ -482,6 +568,8 @@ def import_file(
         staged = stage_rows(
             con, name, det, source.headers, load_stages(con), order, source.numeric_columns
         )
+        if needed_for_new:
+            _refuse_new_records(con, det, staged, needed_for_new, name)
         result = ImportResult(
             name,
             "loaded",
@@ -490,6 +578,7 @@ def import_file(
             rows_read=rows_read,
             problems=staged.problems,
             problem_totals=staged.problem_totals,
+            warnings=staged.warnings,
         )
         if staged.deleted:
             result.note = (
@@ -522,7 +611,7 @@ def import_file(
                 result.backup_path = str(made) if made else None
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
-                    import_id, counts, rejected, stored = _write(
+                    import_id, counts, rejected, warned, stored = _write(
                         con, source, det, staged, rows_read, as_of, data_dir, started, actor
                     )
                     break
@@ -538,6 +627,7 @@ def import_file(
         result.import_id = import_id
         result.rows_loaded = counts.loaded
         result.rows_rejected = rejected
+        result.rows_warned = warned
         result.rows_inserted = counts.inserted
         result.rows_updated = counts.updated
         result.rows_unchanged = counts.unchanged

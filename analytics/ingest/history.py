@@ -8,7 +8,7 @@ import pandas as pd
 HISTORY_SQL = """
 WITH recent AS (
     SELECT import_id, file_name, kind, source_format, encoding, as_of_date,
-           rows_read, rows_loaded, rows_rejected, rows_inserted, rows_updated,
+           rows_read, rows_loaded, rows_rejected, rows_warned, rows_inserted, rows_updated,
            started_at, finished_at
     FROM imports
     ORDER BY import_id DESC
@@ -21,3 +21,20 @@ SELECT * FROM recent ORDER BY import_id DESC
 def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     """The latest uploads, newest first."""
     return con.execute(HISTORY_SQL, [limit]).df()
+
+
+WARNINGS_SQL = """
+WITH recent AS (
+    SELECT import_id FROM imports ORDER BY import_id DESC LIMIT ?
+)
+SELECT w.import_id, i.file_name, w.line, w.column_name, w.value, w.warning
+FROM import_warnings w
+JOIN imports i USING (import_id)
+WHERE w.import_id IN (SELECT import_id FROM recent)
+ORDER BY w.import_id DESC, w.line, w.column_name
+"""
+
+
+def import_warnings(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Rows of the latest uploads that loaded with a warning: ops check them in the CRM."""
+    return con.execute(WARNINGS_SQL, [limit]).df()

@@ -32,6 +32,7 @@ class Staged:
     # HubSpot `Date entered "<stage> (<pipeline>)"` columns: staged field -> canonical stage
     entered: dict[str, str] = field(default_factory=dict)
     deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
+    warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
 
 
 def _stage_map(
@@ -342,6 +343,11 @@ def stage_rows(
             "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
         ).fetchall()
     )
+    warned = con.execute(
+        "SELECT line, col, value, warning FROM warnings "
+        "WHERE line NOT IN (SELECT line FROM problems) ORDER BY line, col LIMIT ?",
+        [MAX_REPORTED],
+    ).fetchall()
     return Staged(
         kind=kind,
         fields=fields,
@@ -353,6 +359,7 @@ def stage_rows(
         date_orders=date_orders,
         entered=entered,
         deleted=deleted,
+        warnings=[Problem(file_name, line, col, value, what) for line, col, value, what in warned],
     )
 
 

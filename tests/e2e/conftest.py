@@ -148,8 +148,11 @@ def streamlit_server(tmp_path: Path) -> Iterator[Callable[[Path], Server]]:
 @pytest.fixture
 def browser_page(chromium_path: Path) -> Iterator[Page]:
     """A fresh chromium page (Playwright's sync API)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() waits 5 s by default, which a first page load on a busy 2-core machine can
+    # exceed; the waits below are upper bounds, never measured.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True

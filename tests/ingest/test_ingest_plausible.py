@@ -154,3 +154,73 @@ def test_a_genuine_mix_of_date_orders_names_rows_of_each(preloaded, tmp_path):
     assert "day-first in rows 2, 4 (like '31/01/2017')" in problem.problem
     assert "month-first in row 3 (like '01/31/2017')" in problem.problem
     assert preloaded.fingerprint() == before
+
+
+ACTIVITIES = "activity_id,owner,activity_type,started_at,duration_minutes\n"
+
+
+def test_unlikely_rows_load_with_a_warning_kept_with_the_import(run_import, con, tmp_path):
+    path = _write(
+        tmp_path,
+        "long.csv",
+        ACTIVITIES + "T1,Ann,call,2024-01-02 10:00,1000000000000\n"
+        "T2,Ann,call,2024-01-02 11:00,15\nT3,Ann,meeting,2024-01-02 12:00,10081\n",
+    )
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert result.rows_warned == 2
+    assert "2 rows loaded with a warning" in result.message
+    assert "row 2, column 'duration_minutes'" in result.message
+    assert [(p.line, p.value) for p in result.warnings] == [(2, "1000000000000"), (4, "10081")]
+    stored = con.execute(
+        "SELECT import_id, line, column_name, value FROM import_warnings ORDER BY line"
+    ).fetchall()
+    assert stored == [
+        (result.import_id, 2, "duration_minutes", "1000000000000"),
+        (result.import_id, 4, "duration_minutes", "10081"),
+    ]
+    assert con.execute("SELECT rows_warned FROM imports").fetchone()[0] == 2
+
+
+def test_open_deal_closing_before_created_is_a_warning(run_import, tmp_path):
+    path = _write(
+        tmp_path,
+        "backwards.csv",
+        "opportunity_id,owner,stage,amount,created_date,close_date\n"
+        "A1,Ann,Closed Won,100,2024-05-01,2024-02-01\nA2,Ann,Discovery,100,2024-01-01,2024-02-01\n",
+    )
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert [(p.line, p.column) for p in result.warnings] == [(2, "close_date")]
+
+
+def test_rollback_removes_the_warnings(run_import, con, tmp_path):
+    from analytics.backup import rollback_import
+
+    path = _write(tmp_path, "long.csv", ACTIVITIES + "T1,Ann,call,2024-01-02 10:00,20000\n")
+    result = run_import(path)
+    assert con.execute("SELECT count(*) FROM import_warnings").fetchone()[0] == 1
+
+    rollback_import(con, result.import_id)
+
+    assert con.execute("SELECT count(*) FROM import_warnings").fetchone()[0] == 0
+
+
+def test_a_database_from_before_warnings_gains_the_table_and_column(tmp_path):
+    from analytics import db
+
+    path = tmp_path / "old.duckdb"
+    con = db.connect(path)
+    con.execute("DROP TABLE import_warnings")
+    con.execute("ALTER TABLE imports DROP COLUMN rows_warned")
+    con.close()
+
+    con = db.connect(path)
+    columns = [r[0] for r in con.execute("DESCRIBE imports").fetchall()]
+    assert "rows_warned" in columns
+    assert con.execute("SELECT count(*) FROM import_warnings").fetchone() == (0,)
+    con.close()

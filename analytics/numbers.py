@@ -1,0 +1,77 @@
+"""Figures as a person reads them: rounded parts that add up, durations, percentages.
+
+Why a module: a chart whose labels add up to 1,351,506 beside a total of 1,351,505 looks
+wrong even though every bar is right to the cent (issue 13); a table cell reading "None",
+"nan" or "742.5" minutes is unreadable. These helpers are the one rule for each, used by
+analytics (for the CLI and the pages alike) and never importing streamlit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+MISSING = "—"
+
+
+def round_half_up(value: Decimal | float) -> int:
+    """0.5 -> 1, -0.5 -> -1 (away from zero), as people round money, not banker's rounding."""
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def largest_remainder(parts: Sequence[Decimal | float], total: int) -> list[int]:
+    """Whole numbers, one per part, within 1 of it, that sum to `total` exactly.
+
+    Each part is rounded down, and the units still missing go to the parts with the
+    largest remainders (the earlier part first on a tie). `total` is normally the rounded
+    sum of the parts; for signed parts (a waterfall's changes) it is the rounded end minus
+    the rounded start, which is within 1 of their exact sum, so at most one unit per part
+    moves. Parts that are whole stay as they are unless every other part is whole too.
+    """
+    exact = [Decimal(str(p)) for p in parts]
+    floors = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
+    missing = total - sum(floors)
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    out = list(floors)
+    if not order:
+        return out
+    step = 1 if missing >= 0 else -1
+    for n in range(abs(missing)):
+        out[order[n % len(order)]] += step
+    return out
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT, pandas NA or an infinity: nothing a person should read as a number."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value) or (isinstance(value, float) and math.isinf(value))
+    except (TypeError, ValueError):  # pandas NA refuses bool()
+        return True
+
+
+def percent_text(share: float | None, digits: int = 1) -> str:
+    """0.625 -> '62.5%'; missing -> '—'."""
+    return MISSING if is_missing(share) else f"{float(share) * 100:.{digits}f}%"  # type: ignore[arg-type]
+
+
+def amount_text(value: float | Decimal | None) -> str:
+    """71000.4 -> '71,000'; missing -> '—' (the currency goes in the header)."""
+    return MISSING if is_missing(value) else f"{round_half_up(value):,}"  # type: ignore[arg-type]
+
+
+def duration_text(days: float | None) -> str:
+    """A duration given in days: '12 h 22 min' under a day, '2.1 days' from one; '—' if none."""
+    if is_missing(days):
+        return MISSING
+    days = float(days)  # type: ignore[arg-type]
+    if days >= 1:
+        return f"{days:.1f} days"
+    minutes = round(days * 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours == 24:
+        return "1.0 days"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

@@ -1,0 +1,78 @@
+"""Figures as people read them (analytics.numbers): parts that add up, durations, blanks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from analytics.numbers import (
+    amount_text,
+    duration_text,
+    largest_remainder,
+    percent_text,
+    round_half_up,
+)
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("parts", "total", "expected"),
+    [
+        ([D("33.33"), D("33.33"), D("33.34")], 100, [33, 33, 34]),  # biggest remainder wins
+        ([D("1.5"), D("1.5"), D("1.0")], 4, [2, 1, 1]),  # tie: the earlier part
+        ([D("0.4"), D("0.4"), D("0.2")], 1, [1, 0, 0]),  # naive rounding gives 0
+        ([D("-100.4"), D("50.3")], -50, [-100, 50]),  # signed parts
+        ([D("351504.5")], 351_504, [351_504]),  # the waterfall case: total decides
+        ([D("2"), D("0")], 2, [2, 0]),  # whole parts unchanged
+        ([], 0, []),
+    ],
+)
+def test_largest_remainder(parts: list[Decimal], total: int, expected: list[int]) -> None:
+    got = largest_remainder(parts, total)
+    assert got == expected
+    assert sum(got) == total
+    assert all(abs(D(g) - p) < 1 for g, p in zip(got, parts, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(D("0.5"), 1), (D("1.5"), 2), (D("2.5"), 3), (D("-0.5"), -1), (1351505.49, 1351505)],
+)
+def test_round_half_up(value: Decimal | float, expected: int) -> None:
+    assert round_half_up(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (742.5 / 60 / 24, "12 h 22 min"),  # 742.5 minutes (the issue's raw figure)
+        (0.5, "12 h 0 min"),
+        (10 / 60 / 24, "10 min"),
+        (2.14, "2.1 days"),
+        (1.0, "1.0 days"),
+        (0.99999, "1.0 days"),  # 23 h 59.99 min rounds to a day, never "24 h 0 min"
+        (None, "—"),
+        (float("nan"), "—"),
+        (float("inf"), "—"),
+    ],
+)
+def test_duration_text(days: float | None, expected: str) -> None:
+    assert duration_text(days) == expected
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [(0.625, "62.5%"), (0.0, "0.0%"), (1, "100.0%"), (None, "—"), (float("nan"), "—")],
+)
+def test_percent_text(share: float | None, expected: str) -> None:
+    assert percent_text(share) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(71000.4, "71,000"), (D("0.5"), "1"), (None, "—"), (float("nan"), "—")],
+)
+def test_amount_text(value: float | Decimal | None, expected: str) -> None:
+    assert amount_text(value) == expected
