@@ -15,6 +15,8 @@ from analytics.db import quote_ident
 from analytics.ingest import values as V
 from analytics.ingest.detect import Detection
 from analytics.ingest.kinds import Kind
+from analytics.ingest.learn import LearnedStage
+from analytics.ingest.learn import learn as learn_values
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.settings import Stage, norm_key
 
@@ -33,13 +35,48 @@ class Staged:
     entered: dict[str, str] = field(default_factory=dict)
     deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
     warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
+    new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
+
+
+def _learn(
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    unknown: list[str],
+    parsers: dict[str, str],
+    choices: dict[str, str] | None,
+) -> list[LearnedStage]:
+    """Classify the unknown stage values from the rows' own outcome and probability."""
+    status = parsers.get("status")
+    won = [parsers["is_won"]] if "is_won" in parsers else []
+    closed = [parsers["is_closed"]] if "is_closed" in parsers else []
+    if status:
+        won.append(f"({status}) = 'won'")
+        closed.append(f"({status}) IN ('won', 'lost')")
+    return learn_values(
+        con, stages, unknown,
+        won_sql=f"coalesce({', '.join(won)})" if won else None,
+        closed_sql=f"coalesce({', '.join(closed)})" if closed else None,
+        probability_sql=parsers.get("probability"),
+        choices=choices,
+    )  # fmt: skip
 
 
 def _stage_map(
-    con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...], raw_labels: list[str | None]
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    raw_labels: list[str | None],
+    learned: list[LearnedStage] = (),
 ) -> None:
     """Distinct stage labels in the file -> canonical stage (matched in Python, once per label)."""
     rows = []
+    final = {s.name: s for s in stages}
+    for ls in learned:
+        target = final.get(ls.maps_to) if ls.maps_to else None
+        if target is not None:
+            rows.append((ls.value, target.name, target.probability, target.is_closed,
+                         target.is_won))  # fmt: skip
+        else:
+            rows.append((ls.value, ls.value, ls.probability, ls.is_closed, ls.is_won))
     for label in raw_labels:
         if label is None:
             continue
@@ -87,7 +124,12 @@ def stage_rows(
     stages: tuple[Stage, ...],
     date_order: str | None = None,
     numeric_headers: set[str] | frozenset[str] = frozenset(),
+    *,
+    learn_stages: bool = True,
+    stage_choices: dict[str, str] | None = None,
 ) -> Staged:
+    """Parse and check every row; unknown stage values are learned (analytics.ingest.learn)
+    unless `learn_stages` is False, when they are row problems as before."""
     kind = detection.kind
     header_of = dict(detection.columns)
     col_of = {f: f"c{headers.index(h)}" for f, h in header_of.items()}
@@ -191,8 +233,13 @@ def stage_rows(
     extra = []
     if "amount" in fields and types["amount"] == "amount":
         extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
+    new_stages: list[LearnedStage] = []
     if "stage" in fields:
-        _stage_map(con, stages, answers[("stage", "labels")][0] or [])
+        labels = [label for label in answers[("stage", "labels")][0] or [] if label is not None]
+        unknown = sorted(label for label in labels if _lookup(stages, label) is None)
+        if unknown and learn_stages:
+            new_stages = _learn(con, stages, unknown, parsers, stage_choices)
+        _stage_map(con, stages, labels, new_stages)
 
     # 3. parse everything in one pass
     parsed = ", ".join(f"{parsers[f]} AS {quote_ident(f)}" for f in fields)
@@ -283,7 +330,8 @@ def stage_rows(
         )
         params += [
             detection.columns["stage"],
-            f"is not a known stage (known: {known}; add it on Settings)",
+            f"is not a known stage (known: {known}; add it on Settings, or import without "
+            "--no-new-stages to learn it)",
         ]
     key_sql = key_expression(kind, fields)
     if kind.key_policy == "entity" and key_sql:
@@ -359,6 +407,7 @@ def stage_rows(
         date_orders=date_orders,
         entered=entered,
         deleted=deleted,
+        new_stages=new_stages,
         warnings=[Problem(file_name, line, col, value, what) for line, col, value, what in warned],
     )
 
