@@ -38,6 +38,10 @@ LOST_PHRASES = ("не реализ", "нереализ", "not won", "no deal", "
 WON_PHRASES = ("реализован", "closed won", "closedwon")
 
 
+# Longer values are not stage names (a pasted note, a formula's text): they stay refused.
+MAX_STAGE_NAME = 100
+
+
 @dataclass(frozen=True)
 class LearnedStage:
     """One stage value of an upload the settings did not know, and what it became."""

@@ -15,7 +15,7 @@ from analytics.db import quote_ident
 from analytics.ingest import values as V
 from analytics.ingest.detect import Detection
 from analytics.ingest.kinds import Kind
-from analytics.ingest.learn import LearnedStage
+from analytics.ingest.learn import MAX_STAGE_NAME, LearnedStage
 from analytics.ingest.learn import learn as learn_values
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.settings import Stage, norm_key
@@ -236,7 +236,11 @@ def stage_rows(
     new_stages: list[LearnedStage] = []
     if "stage" in fields:
         labels = [label for label in answers[("stage", "labels")][0] or [] if label is not None]
-        unknown = sorted(label for label in labels if _lookup(stages, label) is None)
+        unknown = sorted(
+            label
+            for label in labels
+            if _lookup(stages, label) is None and len(label) <= MAX_STAGE_NAME
+        )
         if unknown and learn_stages:
             new_stages = _learn(con, stages, unknown, parsers, stage_choices)
         _stage_map(con, stages, labels, new_stages)
