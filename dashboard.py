@@ -120,9 +120,10 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
         period = periods[labels.index(label)] if label in labels else periods[0]
         if period.to_date(as_of).is_to_date and as_of is not None:
             st.caption(
-                f"{period.label} was not over on {as_of:%-d %b %Y}, the data's date: it is "
-                f"shown to date ({period.to_date(as_of).name.split('(')[-1].rstrip(')')}) and "
-                "compared with the same days before."
+                f"{period.label} was not over on {as_of:%-d %b %Y}, the data's date. "
+                "Overview and Reps show it to date "
+                f"({period.to_date(as_of).name.split('(')[-1].rstrip(')')}), against the "
+                "same days before."
             )
 
         if access.rep is not None:  # a rep sees themselves only: no filter to choose

@@ -768,5 +768,12 @@ def report_funnel(
         table["from_history"] = f.from_history
         table["from_current_stage"] = f.from_current_stage
         table["stage_unknown"] = f.stage_unknown
+        table.attrs["notes"] = [n for n in (f.hidden_note(), f.stage_unknown_note()) if n]
         return table
-    return funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
+    table = funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
+    hidden = table.attrs.get("hidden") or []
+    if hidden:
+        table.attrs["notes"] = [
+            f"{', '.join(hidden)} not used by any deal in scope: not shown as steps."
+        ]
+    return table

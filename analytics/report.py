@@ -249,6 +249,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
         table = REPORTS[args.report].run(con, scope, args)
         write(table, args.format, out or sys.stdout)
+        for note in table.attrs.get("notes", []):  # what the page says beside the table
+            print(f"note: {note}", file=sys.stderr)
     except ReportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

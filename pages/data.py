@@ -14,6 +14,7 @@ line: a restore swaps the database file, which the running dashboard holds open.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analytics import leftovers
 from analytics.backup import RollbackRefused, list_backups, rollback_import
 from analytics.errors import strip_paths
 from analytics.ingest import (
@@ -73,15 +75,42 @@ def stash_upload(uploaded: Any) -> Path:
     if UPLOAD_DIR_KEY not in st.session_state:
         pending = _ui.data_dir() / "uploads" / "pending"
         pending.mkdir(parents=True, exist_ok=True)
-        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(prefix="session-", dir=pending)
+        # The pid in the name tells a later sweep whether its writer is still running.
+        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(
+            prefix=f"session-{os.getpid()}-", dir=pending
+        )
     folder = Path(st.session_state[UPLOAD_DIR_KEY]) / re.sub(r"\W", "_", uploaded.file_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / Path(uploaded.name).name
-    if not path.exists():
+    if path.exists():
+        path.touch()  # in use: a sweep removes only stashes untouched for an hour
+    else:
         uploaded.seek(0)
         with path.open("wb") as out:  # in chunks: no second copy of a big upload in memory
             shutil.copyfileobj(uploaded, out, 8 * 1024 * 1024)
     return path
+
+
+def session_stash() -> Path | None:
+    """This session's stash folder, when it has one."""
+    found = st.session_state.get(UPLOAD_DIR_KEY)
+    return Path(found) if found else None
+
+
+def prune_stash(uploads: list[Any]) -> None:
+    """Drop this session's stashed files that are no longer in the uploader (removed by
+    hand, or imported), and the session folder itself once it is empty."""
+    own = session_stash()
+    if own is None or not own.is_dir():
+        return
+    wanted = {re.sub(r"\W", "_", u.file_id) for u in uploads}
+    for folder in own.iterdir():
+        if folder.name not in wanted:
+            shutil.rmtree(folder, ignore_errors=True)
+    if not uploads:
+        with contextlib.suppress(OSError):
+            own.rmdir()
+        st.session_state.pop(UPLOAD_DIR_KEY, None)
 
 
 def forget_stashed(plans: list[dict[str, Any]]) -> None:
@@ -196,7 +225,7 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
             + ". Pick their columns above, or the import will be refused."
         )  # fmt: skip
     with st.expander("First rows as read"):
-        st.dataframe(preview.sample.head(10), hide_index=True)
+        st.dataframe(preview.sample.head(10), hide_index=True, placeholder=_ui.DASH)
     _save_mapping_form(Mapping(kind=preview.kind, columns=chosen, date_order=date_order), key)
     return {
         "path": path,
@@ -263,6 +292,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         st.dataframe(
             pd.DataFrame(problems, columns=["file", "line", "column", "value", "problem"]),
             hide_index=True,
+            placeholder=_ui.DASH,
         )
 
 
@@ -273,7 +303,7 @@ def show_history() -> pd.DataFrame:
     if history.empty:
         st.caption("Nothing imported yet.")
     else:
-        st.dataframe(history, hide_index=True)
+        st.dataframe(history, hide_index=True, placeholder=_ui.DASH)
     return history
 
 
@@ -285,7 +315,7 @@ def show_warnings() -> None:
         return
     with st.expander(f"Rows loaded with a warning ({len(warnings):,})"):
         st.caption("These rows loaded; check them in the CRM and re-export if they are wrong.")
-        st.dataframe(warnings, hide_index=True)
+        st.dataframe(warnings, hide_index=True, placeholder=_ui.DASH)
 
 
 def limits_help(limits: UploadLimits) -> str:
@@ -380,7 +410,7 @@ def show_backups() -> None:
                 "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
             }
         )
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frame, hide_index=True, placeholder=_ui.DASH)
 
 
 def render() -> None:
@@ -398,6 +428,7 @@ def render() -> None:
         key="uploads",
         help=limits_help(limits),
     )
+    prune_stash(list(uploads or []))
     plans = []
     for uploaded in uploads or []:
         with st.container(border=True):
@@ -419,6 +450,8 @@ def render() -> None:
         with st.spinner("Importing..."):
             st.session_state[RESULTS_KEY] = run_imports(plans, as_of, keep_valid)
         forget_stashed(plans)
+        # and whatever gone sessions or killed processes left (never this session's)
+        leftovers.sweep(_ui.data_dir(), keep_session=session_stash())
         st.rerun()  # so the sidebar filters see the new teams, reps and periods
 
     if st.session_state.get(RESULTS_KEY):

@@ -54,11 +54,11 @@ CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
         "",
         (
             Card("Average deal size", "avg_deal_size"),
-            Card("Open pipeline, all open deals", "open_pipeline"),
+            Card("Open pipeline", "open_pipeline"),
             Card("Weighted pipeline", "weighted_pipeline"),
             Card("Open deals", "open_deals"),
-            # labelled with its base, the period it closes in (see _card)
-            Card("Coverage by pipeline closing in", "pipeline_coverage"),
+            # its base, the pipeline closing in the period, is named under it (see _card)
+            Card("Coverage", "pipeline_coverage"),
         ),
     ),
     (
@@ -206,15 +206,22 @@ def _card(
     help_text = card.help or KPI_COLUMNS.get(column)
     container = box.container(border=True)
     label = card.label
-    if column == "pipeline_coverage":
-        # coverage is about the whole period (what is left to book in it), even to date
-        label = f"{card.label} {current.whole().label}"
+    # Card labels stay short enough not to be cut off; the base of a figure about the deals
+    # open now is named under it, so it never reads as the other pipeline figures.
+    base = {
+        "open_pipeline": "All open deals, now.",
+        "weighted_pipeline": "All open deals × stage probability, now.",
+        "open_deals": "All open deals, now.",
+        # about the whole period (what is left to book in it), even when shown to date
+        "pipeline_coverage": f"Open pipeline closing in {current.whole().label} ÷ quota "
+        "left to book (as on Forecast).",
+    }.get(column, "Open now.")
     if column in NOW_ONLY:
         container.metric(
             label, show_value(column, now),
             help=f"{help_text}. About the deals open now: no past value to compare.",
         )  # fmt: skip
-        container.caption("Open now: no past value to compare.")
+        container.caption(f"{base} No past value to compare.")
         return
     previous, last_year = current.previous(), current.same_last_year()
     before = _number(rows[previous.label].get(column))

@@ -80,7 +80,7 @@ def test_overview_shows_hand_computed_bookings(loaded_db: Path) -> None:
     assert at.sidebar.selectbox(key="period").value == "2024-06"
     at.sidebar.selectbox(key="period").set_value("2024-07").run()
     assert_clean(at)
-    assert any("shown to date (1–15 Jul)" in c.value for c in at.sidebar.caption)
+    assert any("show it to date (1–15 Jul)" in c.value for c in at.sidebar.caption)
     assert any("2024-07 to date (1–15 Jul)" in plain(c.value) for c in at.caption)
 
     at.sidebar.selectbox(key="kind").set_value("Quarter").run()

@@ -456,5 +456,14 @@ def test_report_funnel_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert [r["reached"] for r in data if r["group"] == "2024-05"] == [3, 2, 2, 2, 1, 1]
+    # May: no deal was ever at Qualified or Final Decision -> no steps, said on stderr
+    done = cli("--period", "2024-05")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["stage"] for r in rows] == ["Discovery", "Demo", "Trial", "Closed Won"]
+    assert "note: Qualified, Final Decision not used by any deal in scope" in done.stderr
+    done = cli("--period", "2024-Q2", "--team", "East")
+    assert "note: Stage unknown: 1 deal(s) (1 lost)" in done.stderr  # F07
+    assert {r["stage_unknown"] for r in csv.DictReader(io.StringIO(done.stdout))} == {"1"}
     bad = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-Q9")
     assert bad.returncode == 2 and "not a period" in bad.stderr and "Traceback" not in bad.stderr

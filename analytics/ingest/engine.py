@@ -45,7 +45,7 @@ from analytics.ingest.read import (
     load_raw,
     sniff,
 )
-from analytics.ingest.stage import Staged, stage_rows
+from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
@@ -191,6 +191,69 @@ def _refused(name: str, exc: ImportRefused) -> ImportResult:
     for p in exc.problems:
         totals[p.problem] = totals.get(p.problem, 0) + 1
     return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
+
+
+# Kinds whose file may update stored records without carrying every required column: the
+# one-column key says which record, and an absent column keeps its stored value. A row
+# that is not stored yet is a new record, and is refused for lacking the column.
+UPDATABLE_KINDS = ("reps", "activities", "leads")
+
+
+def _needed_for_new(con: duckdb.DuckDBPyConnection, det: Detection) -> list[str]:
+    """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS)."""
+    kind = det.kind
+    if kind.name not in UPDATABLE_KINDS or not det.missing_required:
+        return []
+    (key,) = kind.key
+    if key not in det.columns or key in det.missing_required:
+        return []
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(kind.table)})").fetchone()[0]:
+        return []
+    missing = list(det.missing_required)
+    det.missing_required = []
+    return missing
+
+
+def _refuse_new_records(
+    con: duckdb.DuckDBPyConnection, det: Detection, staged: Staged, missing: list[str], name: str
+) -> None:
+    """Rows for records not stored yet, when the file lacks a column a new record needs.
+
+    Added to the import's problems (one per row, naming the field), so they are refused
+    like any other bad row, or quarantined with --keep-valid.
+    """
+    kind = det.kind
+    (key,) = kind.key
+    fields = ", ".join(missing)
+    what = (
+        f"is not in the database yet, and a new {kind.label.lower()} record needs "
+        f"{fields}: the file has no {'column' if len(missing) == 1 else 'columns'} for "
+        f"{'it' if len(missing) == 1 else 'them'}"
+    )
+    k = quote_ident(key)
+    con.execute(
+        f"""
+        INSERT INTO problems
+        SELECT s.__line, CAST(? AS VARCHAR), s.{k}, CAST(? AS VARCHAR)
+        FROM staged s
+        WHERE s.{k} IS NULL
+           OR NOT EXISTS (SELECT 1 FROM {quote_ident(kind.table)} t WHERE t.{k} = s.{k})
+        """,
+        [det.columns[key], what],
+    )
+    staged.problem_count = con.execute("SELECT count(*) FROM problems").fetchone()[0]
+    staged.problems = [
+        Problem(name, line, col, value, problem)
+        for line, col, value, problem in con.execute(
+            "SELECT line, col, value, problem FROM problems ORDER BY line, col LIMIT ?",
+            [MAX_REPORTED],
+        ).fetchall()
+    ]
+    staged.problem_totals = dict(
+        con.execute(
+            "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
+        ).fetchall()
+    )
 
 
 def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
@@ -535,6 +598,7 @@ def import_file(
         if done is not None:
             return done
         det = detect(source.headers, kind, mapping)
+        needed_for_new = _needed_for_new(con, det)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
@@ -544,6 +608,8 @@ def import_file(
             con, name, det, source.headers, load_stages(con), order, source.numeric_columns,
             learn_stages=learn_stages, stage_choices=stage_choices,
         )  # fmt: skip
+        if needed_for_new:
+            _refuse_new_records(con, det, staged, needed_for_new, name)
         result = ImportResult(
             name,
             "loaded",
