@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 
 TEMP_TABLES = (
     "raw",
+    "read_flags",
     "staged_text",
     "staged",
     "stage_map",
@@ -605,9 +606,18 @@ def import_file(
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
         staged = stage_rows(
-            con, name, det, source.headers, load_stages(con), order, source.numeric_columns,
-            learn_stages=learn_stages, stage_choices=stage_choices,
-        )  # fmt: skip
+            con,
+            name,
+            det,
+            source.headers,
+            load_stages(con),
+            order,
+            source.numeric_columns,
+            raw_headers=source.raw_headers,
+            short_rows=source.format == "csv",
+            learn_stages=learn_stages,
+            stage_choices=stage_choices,
+        )
         if needed_for_new:
             _refuse_new_records(con, det, staged, needed_for_new, name)
         result = ImportResult(
@@ -621,11 +631,13 @@ def import_file(
             warnings=staged.warnings,
             new_stages=staged.new_stages,
         )
+        notes = list(staged.notes)
         if staged.deleted:
-            result.note = (
+            notes.append(
                 f"{plural(staged.deleted, 'deal')} marked deleted in the CRM skipped "
                 "(not counted as lost)"
             )
+        result.note = "; ".join(notes)
         if staged.problem_count and not keep_valid:
             result.status = "refused"
             return result

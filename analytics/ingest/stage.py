@@ -34,6 +34,7 @@ class Staged:
     # HubSpot `Date entered "<stage> (<pipeline>)"` columns: staged field -> canonical stage
     entered: dict[str, str] = field(default_factory=dict)
     deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
+    notes: list[str] = field(default_factory=list)  # said with the result, not problems
     warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
 
@@ -125,11 +126,19 @@ def stage_rows(
     date_order: str | None = None,
     numeric_headers: set[str] | frozenset[str] = frozenset(),
     *,
+    raw_headers: list[str] | None = None,
+    short_rows: bool = False,
     learn_stages: bool = True,
     stage_choices: dict[str, str] | None = None,
 ) -> Staged:
-    """Parse and check every row; unknown stage values are learned (analytics.ingest.learn)
-    unless `learn_stages` is False, when they are row problems as before."""
+    """Parse the mapped fields of `raw` into `staged` and list every row problem.
+
+    `raw_headers` (the header cells as written) let two columns of the same name be
+    compared rather than the second ignored; `short_rows` says a NULL cell in `raw` means
+    the record ended before that column (the CSV reader pads only then). Unknown stage
+    values are learned (analytics.ingest.learn) unless `learn_stages` is False, when they
+    are row problems; `stage_choices` maps such a value onto an existing stage by name.
+    """
     kind = detection.kind
     header_of = dict(detection.columns)
     col_of = {f: f"c{headers.index(h)}" for f, h in header_of.items()}
@@ -337,6 +346,12 @@ def stage_rows(
             f"is not a known stage (known: {known}; add it on Settings, or import without "
             "--no-new-stages to learn it)",
         ]
+    notes: list[str] = []
+    read_checks, read_params, notes = _read_checks(
+        con, detection, headers, raw_headers, short_rows, header
+    )
+    checks += read_checks
+    params += read_params
     key_sql = key_expression(kind, fields)
     if kind.key_policy == "entity" and key_sql:
         key_field = kind.key[0] if kind.key[0] in fields else "opportunity_name"
@@ -412,7 +427,101 @@ def stage_rows(
         entered=entered,
         deleted=deleted,
         new_stages=new_stages,
+        notes=notes,
         warnings=[Problem(file_name, line, col, value, what) for line, col, value, what in warned],
+    )
+
+
+FORMULA_PROBLEM = (
+    "is a formula with no saved value (the workbook was not recalculated and saved); "
+    "open it in Excel or LibreOffice, save it, and upload it again"
+)
+SHORT_ROW_PROBLEM = "is missing: the row ends before this column"
+
+
+def _read_checks(
+    con: duckdb.DuckDBPyConnection,
+    detection: Detection,
+    headers: list[str],
+    raw_headers: list[str] | None,
+    short_rows: bool,
+    header: str,
+) -> tuple[list[str], list[str], list[str]]:
+    """Row problems the reader's view of the file reveals, for the mapped columns only:
+    formula cells without a saved value, rows that end early, and a second column of
+    the same name whose values differ from the first. Returns (checks, params, notes).
+
+    Each is a row problem (so `keep_valid` rejects just those rows and `imports` counts
+    them), never a silent blank or a silently ignored column.
+    """
+    checks: list[str] = []
+    params: list[str] = []
+    notes: list[str] = []
+    mapped = {h: f for f, h in detection.columns.items()}
+    flags = con.execute("SELECT count(*) FROM read_flags").fetchone()[0] if _has(con) else 0
+    for position, name in enumerate(headers):
+        if name not in mapped:
+            continue
+        col = f"c{position}"
+        if flags:
+            checks.append(
+                f"SELECT line, {header}, NULL, {V.sql_str(FORMULA_PROBLEM)} FROM read_flags "
+                f"WHERE col = {position}"
+            )
+            params.append(name)
+        if short_rows:
+            checks.append(
+                f"SELECT __line, {header}, NULL, {V.sql_str(SHORT_ROW_PROBLEM)} FROM raw "
+                f"WHERE {col} IS NULL"
+            )
+            params.append(name)
+        if not raw_headers or position >= len(raw_headers):
+            continue
+        written = raw_headers[position].strip().lower()
+        for other in range(position + 1, len(raw_headers)):
+            if raw_headers[other].strip().lower() != written or other >= len(headers):
+                continue
+            a, b = V.blank_to_null(col), V.blank_to_null(f"c{other}")
+            differ_sql = f"{a} IS DISTINCT FROM {b} AND NOT {_same_salesforce_id(a, b)}"
+            differ = con.execute(f"SELECT count(*) FROM raw WHERE {differ_sql}").fetchone()[0]
+            label = raw_headers[position]
+            if not differ:
+                notes.append(
+                    f"column {other + 1} is a second {label!r} with the same values as "
+                    f"column {position + 1}; it was ignored"
+                )
+                continue
+            checks.append(
+                f"SELECT __line, {header}, "
+                f"coalesce({a}, '(empty)') || ' / ' || coalesce({b}, '(empty)'), "
+                f"CAST(? AS VARCHAR) FROM raw WHERE {differ_sql}"
+            )
+            params += [
+                name,
+                f"two columns are named {label!r} (columns {position + 1} and "
+                f"{other + 1}) and they differ in this row; keep one of them",
+            ]
+    return checks, params, notes
+
+
+def _same_salesforce_id(a: str, b: str) -> str:
+    """SQL: the two cells are one Salesforce record id, 15 and 18 characters long.
+
+    Salesforce reports carry `Opportunity ID` twice, the case-sensitive 15-character id and
+    the 18-character one (the same id plus a 3-character checksum): the same values.
+    """
+    return (
+        f"coalesce((length({a}) = 15 AND length({b}) = 18 AND left({b}, 15) = {a}) "
+        f"OR (length({a}) = 18 AND length({b}) = 15 AND left({a}, 15) = {b}), false)"
+    )
+
+
+def _has(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the reader left its `read_flags` table (load_raw always does)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'read_flags'"
+        ).fetchone()[0]
     )
 
 
