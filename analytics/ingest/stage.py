@@ -15,6 +15,8 @@ from analytics.db import quote_ident
 from analytics.ingest import values as V
 from analytics.ingest.detect import Detection
 from analytics.ingest.kinds import Kind
+from analytics.ingest.learn import MAX_STAGE_NAME, LearnedStage
+from analytics.ingest.learn import learn as learn_values
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.settings import Stage, norm_key
 
@@ -34,13 +36,48 @@ class Staged:
     deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
     notes: list[str] = field(default_factory=list)  # said with the result, not problems
     warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
+    new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
+
+
+def _learn(
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    unknown: list[str],
+    parsers: dict[str, str],
+    choices: dict[str, str] | None,
+) -> list[LearnedStage]:
+    """Classify the unknown stage values from the rows' own outcome and probability."""
+    status = parsers.get("status")
+    won = [parsers["is_won"]] if "is_won" in parsers else []
+    closed = [parsers["is_closed"]] if "is_closed" in parsers else []
+    if status:
+        won.append(f"({status}) = 'won'")
+        closed.append(f"({status}) IN ('won', 'lost')")
+    return learn_values(
+        con, stages, unknown,
+        won_sql=f"coalesce({', '.join(won)})" if won else None,
+        closed_sql=f"coalesce({', '.join(closed)})" if closed else None,
+        probability_sql=parsers.get("probability"),
+        choices=choices,
+    )  # fmt: skip
 
 
 def _stage_map(
-    con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...], raw_labels: list[str | None]
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    raw_labels: list[str | None],
+    learned: list[LearnedStage] = (),
 ) -> None:
     """Distinct stage labels in the file -> canonical stage (matched in Python, once per label)."""
     rows = []
+    final = {s.name: s for s in stages}
+    for ls in learned:
+        target = final.get(ls.maps_to) if ls.maps_to else None
+        if target is not None:
+            rows.append((ls.value, target.name, target.probability, target.is_closed,
+                         target.is_won))  # fmt: skip
+        else:
+            rows.append((ls.value, ls.value, ls.probability, ls.is_closed, ls.is_won))
     for label in raw_labels:
         if label is None:
             continue
@@ -91,12 +128,16 @@ def stage_rows(
     *,
     raw_headers: list[str] | None = None,
     short_rows: bool = False,
+    learn_stages: bool = True,
+    stage_choices: dict[str, str] | None = None,
 ) -> Staged:
     """Parse the mapped fields of `raw` into `staged` and list every row problem.
 
     `raw_headers` (the header cells as written) let two columns of the same name be
     compared rather than the second ignored; `short_rows` says a NULL cell in `raw` means
-    the record ended before that column (the CSV reader pads only then).
+    the record ended before that column (the CSV reader pads only then). Unknown stage
+    values are learned (analytics.ingest.learn) unless `learn_stages` is False, when they
+    are row problems; `stage_choices` maps such a value onto an existing stage by name.
     """
     kind = detection.kind
     header_of = dict(detection.columns)
@@ -201,8 +242,17 @@ def stage_rows(
     extra = []
     if "amount" in fields and types["amount"] == "amount":
         extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
+    new_stages: list[LearnedStage] = []
     if "stage" in fields:
-        _stage_map(con, stages, answers[("stage", "labels")][0] or [])
+        labels = [label for label in answers[("stage", "labels")][0] or [] if label is not None]
+        unknown = sorted(
+            label
+            for label in labels
+            if _lookup(stages, label) is None and len(label) <= MAX_STAGE_NAME
+        )
+        if unknown and learn_stages:
+            new_stages = _learn(con, stages, unknown, parsers, stage_choices)
+        _stage_map(con, stages, labels, new_stages)
 
     # 3. parse everything in one pass
     parsed = ", ".join(f"{parsers[f]} AS {quote_ident(f)}" for f in fields)
@@ -293,7 +343,8 @@ def stage_rows(
         )
         params += [
             detection.columns["stage"],
-            f"is not a known stage (known: {known}; add it on Settings)",
+            f"is not a known stage (known: {known}; add it on Settings, or import without "
+            "--no-new-stages to learn it)",
         ]
     notes: list[str] = []
     read_checks, read_params, notes = _read_checks(
@@ -375,6 +426,7 @@ def stage_rows(
         date_orders=date_orders,
         entered=entered,
         deleted=deleted,
+        new_stages=new_stages,
         notes=notes,
         warnings=[Problem(file_name, line, col, value, what) for line, col, value, what in warned],
     )
