@@ -321,6 +321,7 @@ def stage_grid(
                 help="Keep the proposal, or map this value onto a stage you already have.",
             )
         },
+        placeholder=_ui.DASH,
     )
     return {
         str(row["stage in file"]): str(row["map onto"])
