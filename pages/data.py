@@ -37,9 +37,11 @@ from analytics.ingest import (
     import_history,
     import_warnings,
     preview_file,
+    propose_stages,
 )
+from analytics.ingest.propose import propose_for_preview
 from analytics.markup import md, md_list
-from analytics.settings import UploadLimits, load_upload_limits
+from analytics.settings import UploadLimits, load_stages, load_upload_limits
 from pages import _auth, _ui
 
 NONE = "—"
@@ -160,6 +162,32 @@ def _mapping_editor(preview: Preview, key: str) -> dict[str, str]:
     return chosen
 
 
+def _proposals(preview: Preview, key: str) -> dict[str, str] | None:
+    """Columns no header matched, proposed from their contents; ops confirm before use.
+
+    Returns the mapping to use (detected + proposed) once confirmed, else None.
+    """
+    try:
+        with _ui.cursor() as cur:
+            names = tuple(n for s in load_stages(cur) for n in (s.name, *s.aliases))
+    except Exception:  # the proposal works without stage names
+        names = ()
+    proposed = propose_for_preview(preview, names)
+    if not proposed:
+        return None
+    st.markdown("**Proposed from the column contents** (no header matched these fields)")
+    st.dataframe(
+        pd.DataFrame(
+            [(p.field, p.header, p.reason) for p in proposed],
+            columns=["field", "column in your file", "why"],
+        ),
+        hide_index=True,
+    )
+    if not st.checkbox("Use the proposed columns", key=f"{key}:use_proposed"):
+        return None
+    return {**preview.columns, **{p.field: p.header for p in proposed}}
+
+
 def _save_mapping_form(mapping: Mapping, key: str) -> None:
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     name = name_col.text_input(
@@ -210,9 +238,15 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
     if not preview.headers:
         return None
 
-    # Keyed by the saved mapping too: picking one must re-preset every field, not keep
-    # the selections made for the previous one.
-    chosen = _mapping_editor(preview, f"{key}:{saved_pick}")
+    use_proposed = _proposals(preview, key) if mapping is None else None
+    if use_proposed:  # confirmed by ops: the proposed columns preset the editor below
+        mapping = Mapping(kind=preview.kind, columns=use_proposed, date_order=date_order)
+        preview = preview_file(
+            path, kind=preview.kind, mapping=mapping, file_name=uploaded.name, limits=limits
+        )
+    # Keyed by the saved mapping (and an accepted proposal) too: picking one must re-preset
+    # every field, not keep the selections made for the previous one.
+    chosen = _mapping_editor(preview, f"{key}:{saved_pick}:{bool(use_proposed)}")
     detected = {f: preview.columns.get(f, "") for f, _ in preview.fields}
     if chosen != detected:  # edited by hand: the mapping now rules
         mapping = Mapping(kind=preview.kind, columns=chosen, date_order=date_order)
@@ -227,12 +261,72 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
     with st.expander("First rows as read"):
         st.dataframe(preview.sample.head(10), hide_index=True, placeholder=_ui.DASH)
     _save_mapping_form(Mapping(kind=preview.kind, columns=chosen, date_order=date_order), key)
+    plan_kind = None if kind is None and mapping is None else preview.kind
     return {
         "path": path,
         "file_name": uploaded.name,
-        "kind": None if kind is None and mapping is None else preview.kind,
+        "kind": plan_kind,
         "mapping": mapping,
         "date_order": date_order,
+        "stage_choices": stage_grid(path, uploaded.name, plan_kind, mapping, date_order, key),
+    }
+
+
+NEW_STAGE = "(learn as proposed)"
+
+
+def stage_grid(
+    path: Path,
+    file_name: str,
+    kind: str | None,
+    mapping: Mapping | None,
+    date_order: str | None,
+    key: str,
+) -> dict[str, str]:
+    """The stages this file would add to Settings, before Import is pressed: ops accept
+    each as proposed or map it onto an existing stage. Returns value -> existing stage."""
+    try:
+        with _ui.cursor() as cur:
+            proposed = propose_stages(
+                cur, path, kind=kind, mapping=mapping, file_name=file_name, date_order=date_order
+            )
+            existing = [s.name for s in load_stages(cur)]
+    except Exception as exc:
+        _ui.friendly_error(f"reading the stages of {file_name}", exc)
+        return {}
+    if not proposed:
+        return {}
+    st.markdown(f"**New stages ({len(proposed)})**: not in Settings yet; learned on import.")
+    frame = pd.DataFrame(
+        {
+            "stage in file": [ls.value for ls in proposed],
+            "rows": [ls.count for ls in proposed],
+            "classified as": [ls.classification for ls in proposed],
+            "probability %": [ls.probability for ls in proposed],
+            "why": [ls.why for ls in proposed],
+            "joins": [ls.maps_to or "" for ls in proposed],
+            "map onto": [NEW_STAGE] * len(proposed),
+        }
+    )
+    edited = st.data_editor(
+        frame,
+        hide_index=True,
+        key=f"{key}:stages",
+        disabled=[c for c in frame.columns if c != "map onto"],
+        column_config={
+            "map onto": st.column_config.SelectboxColumn(
+                "map onto",
+                options=[NEW_STAGE, *existing],
+                required=True,
+                help="Keep the proposal, or map this value onto a stage you already have.",
+            )
+        },
+        placeholder=_ui.DASH,
+    )
+    return {
+        str(row["stage in file"]): str(row["map onto"])
+        for _, row in edited.iterrows()
+        if row["map onto"] and row["map onto"] != NEW_STAGE
     }
 
 
@@ -253,6 +347,7 @@ def run_imports(plans: list[dict[str, Any]], as_of: date | None, keep_valid: boo
                     file_name=plan["file_name"],
                     date_order=plan["date_order"],
                     access=_auth.current_access(),
+                    stage_choices=plan.get("stage_choices"),
                 )
             except Exception as exc:
                 text = _ui.error_text(f"importing {plan['file_name']}", exc)
