@@ -322,7 +322,7 @@ def test_users_own_tables_survive_imports(ingest_data, tmp_path, run_import, con
         con.execute(f"CREATE TABLE main.{name} (note VARCHAR)")
         con.execute(f"INSERT INTO main.{name} VALUES ('mine')")
     bad = tmp_path / "bad.csv"
-    bad.write_text(H + "A1,One,Ann,Haggling,100,2024-01-02\n", encoding="utf-8")
+    bad.write_text(H + "A1,One,Ann,Discovery,lots,2024-01-02\n", encoding="utf-8")
 
     good = run_import(ingest_data / "hubspot.csv")
     refused = run_import(bad)
