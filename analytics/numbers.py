@@ -75,3 +75,15 @@ def duration_text(days: float | None) -> str:
     if hours == 24:
         return "1.0 days"
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def minutes_text(minutes: float | None) -> str:
+    """A duration given in minutes (response times): 742.5 -> '12 h 23 min'; '—' if none."""
+    return MISSING if is_missing(minutes) else duration_text(float(minutes) / (24 * 60))  # type: ignore[arg-type]
+
+
+def signed_duration_text(days: float | None) -> str | None:
+    """A change in a duration: '+2.1 days', '-12 h 22 min'; None when it is not defined."""
+    if is_missing(days):
+        return None
+    return ("+" if float(days) >= 0 else "-") + duration_text(abs(float(days)))  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables, share_of_reps_at_quota_by_period
+from analytics.numbers import duration_text, minutes_text, signed_duration_text
 from analytics.scope import Period, Scope, data_as_of
 from analytics.settings import load_reporting_currency
 from pages import _ui
@@ -151,7 +152,7 @@ def show_value(column: str, value: float | None) -> str:
     if unit == "count":
         return f"{int(value):,}"
     if unit == "days":
-        return f"{value:,.0f} days"
+        return duration_text(value)
     if unit == "minutes":
         return _minutes(value)
     if unit == "ratio":
@@ -160,11 +161,8 @@ def show_value(column: str, value: float | None) -> str:
 
 
 def _minutes(value: float) -> str:
-    if abs(value) < 120:
-        return f"{value:,.0f} min"
-    if abs(value) < 48 * 60:
-        return f"{value / 60:,.1f} h"
-    return f"{value / 1440:,.1f} days"
+    """Response times read as '12 h 22 min' or '2.1 days' (analytics.numbers, one rule)."""
+    return minutes_text(value)
 
 
 def show_change(column: str, now: float | None, before: float | None) -> str | None:
@@ -180,9 +178,9 @@ def show_change(column: str, now: float | None, before: float | None) -> str | N
     if unit == "count":
         return _ui.signed_count(diff)
     if unit == "days":
-        return f"{diff:+,.0f} days"
+        return signed_duration_text(diff)
     if unit == "minutes":
-        return ("+" if diff >= 0 else "-") + _minutes(abs(diff))
+        return signed_duration_text(diff / (24 * 60))
     if unit == "ratio":
         return f"{diff:+.2f}x"
     return f"{diff:+,.1f}"

@@ -137,7 +137,7 @@ def column_config(columns: list[str]) -> dict[str, Any]:
         "share": "percent",
         "count": "%d",
         "days": "%.1f",
-        "minutes": "%.1f",
+        "minutes": "%,.0f min",
         "ratio": "%.2fx",
         "number": "%.1f",
     }

@@ -10,8 +10,10 @@ from analytics.numbers import (
     amount_text,
     duration_text,
     largest_remainder,
+    minutes_text,
     percent_text,
     round_half_up,
+    signed_duration_text,
 )
 
 D = Decimal
@@ -76,3 +78,29 @@ def test_percent_text(share: float | None, expected: str) -> None:
 )
 def test_amount_text(value: float | Decimal | None, expected: str) -> None:
     assert amount_text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (742.5, "12 h 22 min"),  # the raw 742.5 minutes (as test_duration_text)
+        (742.6, "12 h 23 min"),
+        (3, "3 min"),
+        (0, "0 min"),
+        (60, "1 h 0 min"),
+        (3024, "2.1 days"),
+        (None, "—"),
+        (float("nan"), "—"),
+        (float("inf"), "—"),
+    ],
+)
+def test_minutes_text(minutes: float | None, expected: str) -> None:
+    assert minutes_text(minutes) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(2.14, "+2.1 days"), (-0.5, "-12 h 0 min"), (0.0, "+0 min"), (None, None)],
+)
+def test_signed_duration_text(days: float | None, expected: str | None) -> None:
+    assert signed_duration_text(days) == expected

@@ -436,7 +436,14 @@ LEADS = Kind(
     table="leads",
     key=("lead_id",),
     fields=(
-        Field("lead_id", "id", required=True, synonyms=("lead id", "id", "record id")),
+        # "mql id" / "first contact date" / "origin": the marketing-qualified-leads export
+        # (Olist's public data set: mql_id, first_contact_date, landing_page_id, origin)
+        Field(
+            "lead_id",
+            "id",
+            required=True,
+            synonyms=("lead id", "id", "record id", "mql id", "marketing qualified lead id"),
+        ),
         Field(
             "created_at",
             "timestamp",
@@ -447,10 +454,17 @@ LEADS = Kind(
                 "createddate",
                 "create date",
                 "created",
+                "first contact date",
+                "first contact",
+                "first contact at",
             ),
         ),
         Field("owner", "text", synonyms=_OWNER + ("lead owner",)),
-        Field("source", "text", synonyms=("source", "lead source", "leadsource")),
+        Field(
+            "source",
+            "text",
+            synonyms=("source", "lead source", "leadsource", "origin", "lead origin", "channel"),
+        ),
         Field("status", "text", synonyms=("status", "lead status")),
         Field("company", "text", synonyms=("company", "account", "organization")),
         Field(
