@@ -182,6 +182,7 @@ def _proposals(preview: Preview, key: str) -> dict[str, str] | None:
             columns=["field", "column in your file", "why"],
         ),
         hide_index=True,
+        placeholder=_ui.DASH,
     )
     if not st.checkbox("Use the proposed columns", key=f"{key}:use_proposed"):
         return None

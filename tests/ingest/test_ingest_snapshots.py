@@ -24,7 +24,7 @@ JAN = H + (
 )
 FEB = H + (
     "A1,One,Ann,Demo,150,2024-03-01\n"
-    "A2,Two,Ann,Closed Won,200,2024-03-02\n"
+    "A2,Two,Ann,Closed Won,200,2024-02-27\n"  # won before the as-of date
     "A4,Four,Bob,Discovery,400,2024-04-01\n"
 )
 DEC = H + ("A1,One,Ann,Prospecting,90,2024-03-01\nA2,Two,Ann,Discovery,180,2024-03-02\n")
