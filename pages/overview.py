@@ -297,11 +297,14 @@ def render() -> None:
     # trends start where the data starts: no 0 bars for periods before the first deal
     shown = [p for p in periods if first_day is None or p.full_end >= first_day] or [period]
     wanted = [*periods, period.same_last_year()]
+    with _ui.cursor() as cur:
+        reporting = load_reporting_currency(cur)
     st.caption(
         f"Scope: {md(scope.describe())} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
         f"Changes are against {period.previous().name} and against the same period last "
         f"year ({period.same_last_year().name}); the small charts show the last {count} "
         + (f"{period.kind}s, each over the same days." if period.is_to_date else f"{period.kind}s.")
+        + f" Amounts in {md(reporting)}."
     )
 
     with _ui.cursor() as cur:

@@ -11,6 +11,7 @@ from analytics.numbers import (
     duration_text,
     largest_remainder,
     minutes_text,
+    percent_parts,
     percent_text,
     round_half_up,
     signed_duration_text,
@@ -104,3 +105,24 @@ def test_minutes_text(minutes: float | None, expected: str) -> None:
 )
 def test_signed_duration_text(days: float | None, expected: str | None) -> None:
     assert signed_duration_text(days) == expected
+
+
+@pytest.mark.parametrize(
+    ("shares", "expected"),
+    [
+        ([1 / 3, 1 / 3, 1 / 3], ["33.4%", "33.3%", "33.3%"]),  # naive: 99.9%
+        ([0.5, 0.5], ["50.0%", "50.0%"]),
+        ([2 / 3, 1 / 6, 1 / 6], ["66.6%", "16.7%", "16.7%"]),  # naive: 100.1%
+        ([0.12345, 0.87655], ["12.3%", "87.7%"]),
+        ([1.0], ["100.0%"]),
+        ([0.25, None, 0.75], ["25.0%", "—", "75.0%"]),
+        ([0.2, 0.2], ["20.0%", "20.0%"]),  # not a whole: printed as they are
+        ([], []),
+    ],
+)
+def test_percent_parts(shares: list[float | None], expected: list[str]) -> None:
+    got = percent_parts(shares)
+    assert got == expected
+    numbers = [float(g.rstrip("%")) for g in got if g != "—"]
+    if numbers and abs(sum(s for s in shares if s is not None) - 1) < 1e-9:
+        assert round(sum(numbers), 6) == 100.0

@@ -234,6 +234,31 @@ OPPORTUNITIES = Kind(
                 "预计成交日期",
             ),
         ),
+        # The day the report ran, or each deal's last modification: the export is as of
+        # its latest value (analytics/ingest/asof.py). Not stored.
+        Field(
+            "report_date",
+            "date",
+            synonyms=(
+                "report date",
+                "report run date",
+                "run date",
+                "as of",
+                "as of date",
+                "export date",
+                "exported at",
+                "snapshot date",
+                "last modified date",
+                "last modified",
+                "modified date",
+                "date modified",
+                "lastmodifieddate",
+                "last updated",
+                "дата изменения",
+                "최종 수정일",
+                "最后修改日期",
+            ),
+        ),
         Field("is_closed", "bool", synonyms=("is closed", "closed", "isclosed")),
         Field("is_won", "bool", synonyms=("is won", "won", "iswon", "is closed won")),
         Field(

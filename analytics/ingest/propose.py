@@ -147,3 +147,16 @@ def propose_mapping(
                 give(field, header, "text, mostly different on each row")
                 break
     return out
+
+
+def propose_for_preview(preview: object, stage_names: tuple[str, ...] = ()) -> list[Proposal]:
+    """Proposals for a Data page preview (its headers, sample rows and detected columns)."""
+    sample = preview.sample  # type: ignore[attr-defined]
+    rows = [[None if v is None else str(v) for v in row] for row in sample.values.tolist()]
+    return propose_mapping(
+        preview.kind,  # type: ignore[attr-defined]
+        list(preview.headers),  # type: ignore[attr-defined]
+        rows,
+        dict(preview.columns),  # type: ignore[attr-defined]
+        stage_names,
+    )

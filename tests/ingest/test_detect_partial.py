@@ -115,3 +115,31 @@ def test_the_olist_leads_file_imports_as_leads(
     ), result.message
     rows = con.execute("SELECT source, count(*) FROM leads GROUP BY 1 ORDER BY 1").fetchall()
     assert rows == [("organic_search", 1), ("paid_search", 1), ("social", 1)]
+
+
+BITRIX_BI = ["ID", "DATE_CREATE", "ASSIGNED_BY_NAME", "LEAD_ID", "COMPANY_NAME", "TITLE",
+             "STAGE_ID", "STAGE", "STAGE_SEMANTIC_ID"]  # fmt: skip
+
+
+def test_a_bitrix24_bi_builder_deals_dataset_is_recognised(
+    run_import: Callable[..., ImportResult], con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The crm_deal dataset's documented field names (see formats/bitrix24_bi.toml)."""
+    path = tmp_path / "crm_deal.csv"
+    path.write_text(
+        ",".join(BITRIX_BI) + "\n"
+        "101,2024-03-01 10:00:00,Иван Петров,7,ООО Ромашка,Поставка,NEW,Новая,P\n"
+        "102,2024-03-02 11:00:00,Анна Смирнова,,ИП Соколов,Сервис,WON,Сделка успешна,S\n",
+        encoding="utf-8",
+    )
+    det = detect(BITRIX_BI)
+    assert det.source_format == "bitrix24_bi"
+    assert det.columns["owner"] == "ASSIGNED_BY_NAME" and det.columns["stage"] == "STAGE"
+    result = run_import(path)
+    assert result.source_format == "bitrix24_bi", result.message
+    assert result.status == "loaded", result.message
+    owners = con.execute("SELECT owner FROM opportunities ORDER BY opportunity_id").fetchall()
+    assert owners == [("Иван Петров",), ("Анна Смирнова",)]
+    # without the owner column it is not named Bitrix24 (issue 12.5)
+    partial = [h for h in BITRIX_BI if h != "ASSIGNED_BY_NAME"]
+    assert detect(partial).source_format == "generic"
