@@ -39,6 +39,7 @@ from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import (
+    WARNINGS_OF_LOADED_ROWS,
     ImportRefused,
     Problem,
     ProblemGroup,
@@ -111,6 +112,7 @@ class ImportResult:
     problem_totals: dict[str, int] = field(default_factory=dict)
     # one line per column and problem (count, first rows, distinct values): the report
     problem_groups: list[ProblemGroup] = field(default_factory=list)
+    warning_groups: list[ProblemGroup] = field(default_factory=list)
     stored_path: str | None = None
     as_of: date | None = None
     as_of_source: str | None = None  # given | file name | column | content | today
@@ -169,9 +171,10 @@ class ImportResult:
                 f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
                 f"{'it' if self.rows_warned == 1 else 'them'} in the CRM):"
             )
-            lines += ["  " + p.describe() for p in self.warnings]
-            if self.rows_warned > len({p.line for p in self.warnings}):
-                lines.append("  ... the Data page lists them all.")
+            if self.warning_groups:
+                lines += ["  " + g.describe() for g in self.warning_groups]
+            else:
+                lines += ["  " + p.describe() for p in self.warnings]
         if self.problem_groups:
             lines += ["  " + g.describe() for g in self.problem_groups]
             return "\n".join(lines)
@@ -655,6 +658,9 @@ def import_file(
             problems=staged.problems,
             problem_totals=staged.problem_totals,
             problem_groups=group_problems(con, name) if staged.problem_count else [],
+            warning_groups=(
+                group_problems(con, name, WARNINGS_OF_LOADED_ROWS) if staged.warnings else []
+            ),
             warnings=staged.warnings,
             new_stages=staged.new_stages,
         )
