@@ -37,6 +37,8 @@ class Staged:
     notes: list[str] = field(default_factory=list)  # said with the result, not problems
     warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
+    # a won-deal list (no stage column): every row is a win, in this canonical stage
+    won_stage: str | None = None
 
 
 def _learn(
