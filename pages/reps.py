@@ -46,6 +46,7 @@ from analytics.quadrant import (
 )
 from analytics.quadrant import roster as quadrant_roster
 from analytics.scope import Period, Scope, data_as_of
+from analytics.settings import load_reporting_currency
 from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
@@ -455,6 +456,7 @@ def _drilldown(
     st.caption(
         f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
+        + f" · amounts in {md(load_reporting_currency(cur))}"
     )  # fmt: skip
     cols = st.columns(5)
     cols[0].metric("Rep bookings", _ui.money(_num(figures.get("bookings"))), border=True)

@@ -38,7 +38,15 @@ from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
-from analytics.ingest.problems import ImportRefused, Problem, refuse
+from analytics.ingest.problems import (
+    WARNINGS_OF_LOADED_ROWS,
+    ImportRefused,
+    Problem,
+    ProblemGroup,
+    group_list,
+    group_problems,
+    refuse,
+)
 from analytics.ingest.read import (
     SourceFile,
     check_size,
@@ -104,6 +112,9 @@ class ImportResult:
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned and saved
     rows_warned: int = 0
     problem_totals: dict[str, int] = field(default_factory=dict)
+    # one line per column and problem (count, first rows, distinct values): the report
+    problem_groups: list[ProblemGroup] = field(default_factory=list)
+    warning_groups: list[ProblemGroup] = field(default_factory=list)
     stored_path: str | None = None
     as_of: date | None = None
     as_of_source: str | None = None  # given | file name | column | content | today
@@ -162,9 +173,13 @@ class ImportResult:
                 f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
                 f"{'it' if self.rows_warned == 1 else 'them'} in the CRM):"
             )
-            lines += ["  " + p.describe() for p in self.warnings]
-            if self.rows_warned > len({p.line for p in self.warnings}):
-                lines.append("  ... the Data page lists them all.")
+            if self.warning_groups:
+                lines += ["  " + g.describe() for g in self.warning_groups]
+            else:
+                lines += ["  " + p.describe() for p in self.warnings]
+        if self.problem_groups:
+            lines += ["  " + g.describe() for g in self.problem_groups]
+            return "\n".join(lines)
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -199,7 +214,13 @@ def _refused(name: str, exc: ImportRefused) -> ImportResult:
     totals: dict[str, int] = {}
     for p in exc.problems:
         totals[p.problem] = totals.get(p.problem, 0) + 1
-    return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
+    return ImportResult(
+        name,
+        "refused",
+        problems=exc.problems,
+        problem_totals=totals,
+        problem_groups=group_list(exc.problems),
+    )
 
 
 # Kinds whose file may update stored records without carrying every required column: the
@@ -700,6 +721,10 @@ def import_file(
             rows_read=rows_read,
             problems=staged.problems,
             problem_totals=staged.problem_totals,
+            problem_groups=group_problems(con, name) if staged.problem_count else [],
+            warning_groups=(
+                group_problems(con, name, WARNINGS_OF_LOADED_ROWS) if staged.warnings else []
+            ),
             warnings=staged.warnings,
             new_stages=staged.new_stages,
         )

@@ -63,14 +63,18 @@ def unfold(page: Page) -> None:
 
 def photograph(page: Page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the window is made as
-    tall as that block's content first (full_page alone would stop at the window)."""
-    height = page.evaluate(
+    tall as the tallest scrolling content first (full_page alone stops at the window)."""
+    tallest = (
         "() => Math.max(...Array.from(document.querySelectorAll("
-        "'[data-testid=stMain], [data-testid=stAppViewContainer], [data-testid=stSidebar]'"
-        ")).map(e => e.scrollHeight))"
+        "'[data-testid=stMainBlockContainer], [data-testid=stSidebarContent]'),"
+        " e => e.getBoundingClientRect().top + e.scrollHeight))"
     )
-    page.set_viewport_size({"width": 1440, "height": min(int(height) + 40, 16_000)})
-    page.wait_for_timeout(800)  # charts redraw at the new size
+    for _ in range(3):  # a taller window can reflow the page: measure until it fits
+        height = min(int(page.evaluate(tallest)) + 40, 16_000)
+        if height <= page.viewport_size["height"]:  # type: ignore[index]
+            break
+        page.set_viewport_size({"width": 1440, "height": height})
+        page.wait_for_timeout(800)  # charts redraw at the new size
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
 
