@@ -30,6 +30,7 @@ import duckdb
 from analytics import audit
 from analytics.access import Access, require
 from analytics.db import data_dir_for, quote_ident, transaction
+from analytics.leftovers import sweep_partials
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 
 BACKUP_DIR_NAME = "backups"
@@ -105,6 +106,7 @@ def backup_connection(con: duckdb.DuckDBPyConnection, dest: Path | str) -> Path:
     if dest.exists():
         raise BackupError(f"{dest} already exists; choose a new file name for the backup")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    sweep_partials(dest.parent)  # what a killed backup left here (its process is gone)
     partial = dest.with_name(f".{dest.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     alias = f"backup_{uuid.uuid4().hex}"
     source = con.execute("SELECT current_database()").fetchone()[0]

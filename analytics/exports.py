@@ -79,6 +79,41 @@ LOWER_IS_BETTER: frozenset[str] = frozenset(
 NOW_ONLY: frozenset[str] = frozenset(
     {"open_pipeline", "weighted_pipeline", "open_deals", "pipeline_coverage", "sales_velocity"}
 )
+# Excel number formats per unit: the stored value keeps full precision, the format only
+# decides how a cell reads (thousands separators on money, shares as percentages).
+EXCEL_FORMATS: dict[str, str] = {
+    "money": "#,##0.00",
+    "share": "0.0%",
+    "count": "#,##0",
+    "days": "0.0",
+    "minutes": "#,##0.0",
+    "ratio": '0.00"x"',
+    "number": "#,##0.00",
+}
+# Columns outside KPI_UNITS, read by the end of their name (first match wins). A share
+# suffix counts only when every value could be a share (see `column_unit`).
+_SUFFIX_UNITS: tuple[tuple[str, str], ...] = (
+    ("_days", "days"),
+    ("_minutes", "minutes"),
+    ("_share", "share"),
+    ("_rate", "share"),
+    ("attainment", "share"),
+    ("accuracy", "share"),
+    ("wape", "share"),
+    ("bias", "share"),
+    ("amount", "money"),
+    ("amount_reporting", "money"),
+    ("bookings", "money"),
+    ("pipeline", "money"),
+    ("quota", "money"),
+    ("payout", "money"),
+    ("commission", "money"),
+    ("credited", "money"),
+    ("forecast", "money"),
+    ("actual", "money"),
+    ("_deals", "count"),
+)
+_SHARE_LIMIT = 10.0  # a "share" column holding 37.5 means per cent already: left as is
 _MAX_SHEET_TITLE = 31  # Excel's limit on a worksheet name
 _MAX_COLUMN_WIDTH = 60
 
@@ -112,12 +147,49 @@ def escaped(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _without_infinities(df: pd.DataFrame) -> pd.DataFrame:
+    """Infinities (a ratio over 0) as missing: pandas would write them as 'inf'."""
+    out = df.copy()
+    for index in range(out.shape[1]):
+        series = out.iloc[:, index]
+        if pd.api.types.is_float_dtype(series.dtype) and not series.empty:
+            out.isetitem(index, series.where(~series.isin([math.inf, -math.inf])))
+    return out
+
+
+def column_unit(name: str, series: pd.Series) -> str | None:
+    """How a numeric column reads (a key of EXCEL_FORMATS), or None to leave it general.
+
+    KPI columns by their definition (KPI_UNITS); other columns by the end of their name.
+    Text, dates and flags get no number format.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return None
+    key = str(name).strip().lower()
+    unit = KPI_UNITS.get(key)
+    if unit is None:
+        unit = next((u for suffix, u in _SUFFIX_UNITS if key.endswith(suffix)), None)
+        if unit == "share":
+            values = pd.to_numeric(series, errors="coerce").abs()
+            if bool((values > _SHARE_LIMIT).any()):
+                return "number"
+    if unit == "flag":
+        return None
+    if unit == "count" and pd.api.types.is_float_dtype(dtype):
+        values = series.dropna()
+        if not bool((values == values.round()).all()):
+            return "number"
+    return unit
+
+
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
     """UTF-8 CSV with a byte-order mark (so Excel detects UTF-8 for names like 'Müller').
 
-    Missing values are empty cells, never 'nan' or 'None'.
+    Missing values (and infinities) are empty cells, never 'nan', 'None' or 'inf'; numbers
+    keep their full precision (no rounding: the file is for recomputing).
     """
-    text = escaped(df).to_csv(index=False, lineterminator="\r\n")
+    text = escaped(_without_infinities(df)).to_csv(index=False, lineterminator="\r\n")
     return ("\ufeff" + text).encode("utf-8")
 
 
@@ -154,6 +226,10 @@ def _cell_value(value: Any) -> Any:
 def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
     """One-sheet .xlsx: bold header, frozen first row, columns sized to their content.
 
+    Numbers keep full precision and get a number format by unit (`column_unit`): money
+    with thousands separators, shares as percentages, days with one decimal. Missing
+    values and infinities are empty cells.
+
     Written with openpyxl cell by cell rather than `DataFrame.to_excel`, because openpyxl
     stores any string starting with '=' as a formula; here every text cell is forced to
     the string type after escaping, so nothing from a CRM file can become a formula.
@@ -173,6 +249,13 @@ def to_excel_bytes(df: pd.DataFrame, sheet_name: str = "data") -> bytes:
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never "f", whatever the text looks like
+    for index, column in enumerate(df.columns, start=1):
+        unit = column_unit(str(column), df.iloc[:, index - 1])
+        if unit is None:
+            continue
+        for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                cell.number_format = EXCEL_FORMATS[unit]
     ws.freeze_panes = "A2"
     for index, column in enumerate(safe.columns, start=1):
         values = [str(column), *(str(v) for v in safe.iloc[:200, index - 1] if v is not None)]

@@ -30,7 +30,7 @@ from analytics.commissions.plans import (
 )
 from analytics.markup import md
 from analytics.scope import Period
-from pages import _auth, _editing
+from pages import _auth, _editing, _ui
 
 PLAN_EDITOR = "com:plan_rules"  # + ":<version>", see _editing.editor_key
 
@@ -51,7 +51,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
             for v in versions
         ]
     )  # fmt: skip
-    st.dataframe(listing, hide_index=True, key="com:plan_versions")
+    st.dataframe(listing, hide_index=True, key="com:plan_versions", placeholder=_ui.DASH)
     latest = max(versions, key=lambda v: (v.effective_from, v.version))
     st.subheader(f"Edit: a new version based on {md(latest.label())}")
     st.caption(
@@ -69,7 +69,7 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
         column_config={
             "tier_mode": st.column_config.SelectboxColumn("tier mode", options=list(TIER_MODES)),
             "clawback_days": st.column_config.NumberColumn("clawback days", step=1),
-        },
+        }, placeholder=_ui.DASH,
     )  # fmt: skip
     locked = approval.locks(cur)
     default_start = month.start
@@ -143,7 +143,11 @@ def data_tables(cur: duckdb.DuckDBPyConnection) -> None:
             st.caption(help_text)
             editor = f"com:data:{key}"
             edited = st.data_editor(
-                load(cur), key=_editing.editor_key(editor), num_rows="dynamic", hide_index=True
+                load(cur),
+                key=_editing.editor_key(editor),
+                num_rows="dynamic",
+                hide_index=True,
+                placeholder=_ui.DASH,
             )
             if st.button(f"Save {title.lower()}", key=f"com:save:{key}"):
                 try:

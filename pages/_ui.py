@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import db
+from analytics import db, leftovers
 from analytics.access import may_open
 from analytics.colours import colour_of, roster_team_colours
 from analytics.errors import new_reference, strip_paths, user_message
@@ -52,7 +52,9 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     and takes its own cursor; keyed by path so tests pointing SALES_DB elsewhere get theirs.
     """
     log.info("opening database %s", path)
-    return db.connect(path)
+    con = db.connect(path)
+    leftovers.sweep(db.data_dir_for(path))  # what killed processes and gone sessions left
+    return con
 
 
 def connection() -> duckdb.DuckDBPyConnection:

@@ -97,7 +97,9 @@ def _config(df: pd.DataFrame) -> dict[str, Any]:
 
 def _table(df: pd.DataFrame, key: str) -> None:
     shown = _display(df)
-    st.dataframe(shown, hide_index=True, column_config=_config(shown), key=key)
+    st.dataframe(
+        shown, hide_index=True, column_config=_config(shown), key=key, placeholder=_ui.DASH
+    )
 
 
 # --- month and reps ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ line: a restore swaps the database file, which the running dashboard holds open.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analytics import leftovers
 from analytics.backup import RollbackRefused, list_backups, rollback_import
 from analytics.errors import strip_paths
 from analytics.ingest import (
@@ -35,9 +37,10 @@ from analytics.ingest import (
     import_history,
     import_warnings,
     preview_file,
+    propose_stages,
 )
 from analytics.markup import md, md_list
-from analytics.settings import UploadLimits, load_upload_limits
+from analytics.settings import UploadLimits, load_stages, load_upload_limits
 from pages import _auth, _ui
 
 NONE = "—"
@@ -73,15 +76,42 @@ def stash_upload(uploaded: Any) -> Path:
     if UPLOAD_DIR_KEY not in st.session_state:
         pending = _ui.data_dir() / "uploads" / "pending"
         pending.mkdir(parents=True, exist_ok=True)
-        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(prefix="session-", dir=pending)
+        # The pid in the name tells a later sweep whether its writer is still running.
+        st.session_state[UPLOAD_DIR_KEY] = tempfile.mkdtemp(
+            prefix=f"session-{os.getpid()}-", dir=pending
+        )
     folder = Path(st.session_state[UPLOAD_DIR_KEY]) / re.sub(r"\W", "_", uploaded.file_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / Path(uploaded.name).name
-    if not path.exists():
+    if path.exists():
+        path.touch()  # in use: a sweep removes only stashes untouched for an hour
+    else:
         uploaded.seek(0)
         with path.open("wb") as out:  # in chunks: no second copy of a big upload in memory
             shutil.copyfileobj(uploaded, out, 8 * 1024 * 1024)
     return path
+
+
+def session_stash() -> Path | None:
+    """This session's stash folder, when it has one."""
+    found = st.session_state.get(UPLOAD_DIR_KEY)
+    return Path(found) if found else None
+
+
+def prune_stash(uploads: list[Any]) -> None:
+    """Drop this session's stashed files that are no longer in the uploader (removed by
+    hand, or imported), and the session folder itself once it is empty."""
+    own = session_stash()
+    if own is None or not own.is_dir():
+        return
+    wanted = {re.sub(r"\W", "_", u.file_id) for u in uploads}
+    for folder in own.iterdir():
+        if folder.name not in wanted:
+            shutil.rmtree(folder, ignore_errors=True)
+    if not uploads:
+        with contextlib.suppress(OSError):
+            own.rmdir()
+        st.session_state.pop(UPLOAD_DIR_KEY, None)
 
 
 def forget_stashed(plans: list[dict[str, Any]]) -> None:
@@ -196,14 +226,73 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
             + ". Pick their columns above, or the import will be refused."
         )  # fmt: skip
     with st.expander("First rows as read"):
-        st.dataframe(preview.sample.head(10), hide_index=True)
+        st.dataframe(preview.sample.head(10), hide_index=True, placeholder=_ui.DASH)
     _save_mapping_form(Mapping(kind=preview.kind, columns=chosen, date_order=date_order), key)
+    plan_kind = None if kind is None and mapping is None else preview.kind
     return {
         "path": path,
         "file_name": uploaded.name,
-        "kind": None if kind is None and mapping is None else preview.kind,
+        "kind": plan_kind,
         "mapping": mapping,
         "date_order": date_order,
+        "stage_choices": stage_grid(path, uploaded.name, plan_kind, mapping, date_order, key),
+    }
+
+
+NEW_STAGE = "(learn as proposed)"
+
+
+def stage_grid(
+    path: Path,
+    file_name: str,
+    kind: str | None,
+    mapping: Mapping | None,
+    date_order: str | None,
+    key: str,
+) -> dict[str, str]:
+    """The stages this file would add to Settings, before Import is pressed: ops accept
+    each as proposed or map it onto an existing stage. Returns value -> existing stage."""
+    try:
+        with _ui.cursor() as cur:
+            proposed = propose_stages(
+                cur, path, kind=kind, mapping=mapping, file_name=file_name, date_order=date_order
+            )
+            existing = [s.name for s in load_stages(cur)]
+    except Exception as exc:
+        _ui.friendly_error(f"reading the stages of {file_name}", exc)
+        return {}
+    if not proposed:
+        return {}
+    st.markdown(f"**New stages ({len(proposed)})**: not in Settings yet; learned on import.")
+    frame = pd.DataFrame(
+        {
+            "stage in file": [ls.value for ls in proposed],
+            "rows": [ls.count for ls in proposed],
+            "classified as": [ls.classification for ls in proposed],
+            "probability %": [ls.probability for ls in proposed],
+            "why": [ls.why for ls in proposed],
+            "joins": [ls.maps_to or "" for ls in proposed],
+            "map onto": [NEW_STAGE] * len(proposed),
+        }
+    )
+    edited = st.data_editor(
+        frame,
+        hide_index=True,
+        key=f"{key}:stages",
+        disabled=[c for c in frame.columns if c != "map onto"],
+        column_config={
+            "map onto": st.column_config.SelectboxColumn(
+                "map onto",
+                options=[NEW_STAGE, *existing],
+                required=True,
+                help="Keep the proposal, or map this value onto a stage you already have.",
+            )
+        },
+    )
+    return {
+        str(row["stage in file"]): str(row["map onto"])
+        for _, row in edited.iterrows()
+        if row["map onto"] and row["map onto"] != NEW_STAGE
     }
 
 
@@ -224,6 +313,7 @@ def run_imports(plans: list[dict[str, Any]], as_of: date | None, keep_valid: boo
                     file_name=plan["file_name"],
                     date_order=plan["date_order"],
                     access=_auth.current_access(),
+                    stage_choices=plan.get("stage_choices"),
                 )
             except Exception as exc:
                 text = _ui.error_text(f"importing {plan['file_name']}", exc)
@@ -263,6 +353,7 @@ def show_results(outcomes: list[dict[str, Any]]) -> None:
         st.dataframe(
             pd.DataFrame(problems, columns=["file", "line", "column", "value", "problem"]),
             hide_index=True,
+            placeholder=_ui.DASH,
         )
 
 
@@ -273,7 +364,7 @@ def show_history() -> pd.DataFrame:
     if history.empty:
         st.caption("Nothing imported yet.")
     else:
-        st.dataframe(history, hide_index=True)
+        st.dataframe(history, hide_index=True, placeholder=_ui.DASH)
     return history
 
 
@@ -285,7 +376,7 @@ def show_warnings() -> None:
         return
     with st.expander(f"Rows loaded with a warning ({len(warnings):,})"):
         st.caption("These rows loaded; check them in the CRM and re-export if they are wrong.")
-        st.dataframe(warnings, hide_index=True)
+        st.dataframe(warnings, hide_index=True, placeholder=_ui.DASH)
 
 
 def limits_help(limits: UploadLimits) -> str:
@@ -380,7 +471,7 @@ def show_backups() -> None:
                 "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
             }
         )
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frame, hide_index=True, placeholder=_ui.DASH)
 
 
 def render() -> None:
@@ -398,6 +489,7 @@ def render() -> None:
         key="uploads",
         help=limits_help(limits),
     )
+    prune_stash(list(uploads or []))
     plans = []
     for uploaded in uploads or []:
         with st.container(border=True):
@@ -419,6 +511,8 @@ def render() -> None:
         with st.spinner("Importing..."):
             st.session_state[RESULTS_KEY] = run_imports(plans, as_of, keep_valid)
         forget_stashed(plans)
+        # and whatever gone sessions or killed processes left (never this session's)
+        leftovers.sweep(_ui.data_dir(), keep_session=session_stash())
         st.rerun()  # so the sidebar filters see the new teams, reps and periods
 
     if st.session_state.get(RESULTS_KEY):

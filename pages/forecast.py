@@ -258,7 +258,7 @@ def show_finished(result: PeriodForecast, currency: str) -> None:
             "Accuracy": [_pct(v) for v in rows["accuracy"].map(_num)],
         }
     )
-    st.dataframe(shown, hide_index=True, key="forecast:finished")
+    st.dataframe(shown, hide_index=True, key="forecast:finished", placeholder=_ui.DASH)
     st.caption(
         "A method without a forecast (dash) had no basis in the export at the period's "
         "start. Accuracy = 1 - |actual - forecast| / actual."
@@ -411,10 +411,21 @@ def show_history(past: Backtest, currency: str) -> None:
         "sum actual; bias = sum (forecast - actual) / sum actual, + over, - under."
     )
     shown = accuracy_display(past.summary)
-    st.dataframe(shown, hide_index=True, key="forecast:accuracy", height=35 * (len(shown) + 1) + 3)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key="forecast:accuracy",
+        height=35 * (len(shown) + 1) + 3,
+        placeholder=_ui.DASH,
+    )
     _ui.downloads(past.summary, f"forecast_accuracy_{past.kind}", "forecast:accuracy")
     with st.expander("Every period and method"):
-        st.dataframe(periods_display(table, currency), hide_index=True, key="forecast:backtest")
+        st.dataframe(
+            periods_display(table, currency),
+            hide_index=True,
+            key="forecast:backtest",
+            placeholder=_ui.DASH,
+        )
         _ui.downloads(table, f"forecast_backtest_{past.kind}", "forecast:backtest")
 
 
@@ -461,7 +472,9 @@ def show_convergence(table: pd.DataFrame) -> None:
                     ],
                 }
             )
-            st.dataframe(shown, hide_index=True, key="forecast:convergence_table")
+            st.dataframe(
+                shown, hide_index=True, key="forecast:convergence_table", placeholder=_ui.DASH
+            )
             _ui.downloads(table, "forecast_convergence", "forecast:convergence")
 
 
@@ -500,7 +513,13 @@ def show_top_deals(result: PeriodForecast, currency: str) -> None:
     shown = top.copy()
     for column in TEXT_COLUMNS:
         shown[column] = [_text(v) for v in shown[column]]
-    st.dataframe(shown, hide_index=True, column_config=deal_config(currency), key="forecast:top")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=deal_config(currency),
+        key="forecast:top",
+        placeholder=_ui.DASH,
+    )
     _ui.downloads(top, f"forecast_top_deals_{result.period.label}", "forecast:top")
 
 
@@ -519,7 +538,7 @@ def show_calls(
         table, hide_index=True, key="forecast:calls",
         column_config={c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
                        for c, name in (("commit", "Commit"), ("best_case", "Best case"),
-                                       ("pipeline", "All categories"))},
+                                       ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "

@@ -232,7 +232,7 @@ def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
     )  # fmt: skip
     st.dataframe(
         readable_table(t), hide_index=True, column_config=table_config(currency),
-        key="funnel:table",
+        key="funnel:table", placeholder=_ui.DASH,
     )  # fmt: skip
     download(t, f"funnel_{scope.period.label}", "funnel:csv")
     st.caption(
@@ -315,6 +315,7 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
             "method": st.column_config.TextColumn("Placed from"),
         }
         | {stage: st.column_config.TextColumn(stage) for stage in stages},
+        placeholder=_ui.DASH,
     )
     download(table, f"funnel_by_{by}_{scope.period.label}", "funnel:compare_csv")
 

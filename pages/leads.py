@@ -107,6 +107,7 @@ def _handoff(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
             "score": st.column_config.NumberColumn("score", format="%.1f"),
             "scored_events": st.column_config.NumberColumn("scored events", format="%d"),
         },
+        placeholder=_ui.DASH,
     )
     _ui.downloads(table, "lead_handoff", "dl:handoff")
 
@@ -183,6 +184,7 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
             "conversion_rate": st.column_config.NumberColumn("conversion rate", format="percent"),
             "avg_score": st.column_config.NumberColumn("average score", format="%.1f"),
         },
+        placeholder=_ui.DASH,
     )
     _ui.downloads(table, "lead_calibration", "dl:calibration")
 
@@ -225,7 +227,13 @@ def _response(scope: Scope) -> None:
                 "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)
                 for value, is_total in zip(shown[by], shown["is_total"], strict=True)
             ]
-            st.dataframe(shown, hide_index=True, key=f"leads:by_{by}", column_config=config)
+            st.dataframe(
+                shown,
+                hide_index=True,
+                key=f"leads:by_{by}",
+                column_config=config,
+                placeholder=_ui.DASH,
+            )
             _ui.downloads(shown.drop(columns=["is_total"]), f"lead_response_by_{by}", f"dl:{by}")
 
 
@@ -259,6 +267,7 @@ def _bant(scope: Scope) -> None:
         hide_index=True,
         key="leads:bant_fields",
         column_config={"share": st.column_config.NumberColumn("share", format="percent")},
+        placeholder=_ui.DASH,
     )
     _ui.downloads(fields, "bant_by_field", "dl:bant_fields")
     if not summary.win_rates.empty:
@@ -276,6 +285,7 @@ def _bant(scope: Scope) -> None:
             hide_index=True,
             key="leads:bant_rates",
             column_config={"win_rate": st.column_config.NumberColumn("win rate", format="percent")},
+            placeholder=_ui.DASH,
         )
         _ui.downloads(summary.win_rates, "bant_win_rates", "dl:bant_rates")
 

@@ -100,7 +100,7 @@ def deal_table(df: pd.DataFrame, name: str, key: str, extra: dict[str, Any]) -> 
     for col in df.columns:
         if col not in config and pd.api.types.is_datetime64_any_dtype(df[col]):
             config[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, column_config=config, key=key)
+    st.dataframe(df, hide_index=True, column_config=config, key=key, placeholder=_ui.DASH)
     _ui.downloads(df, name, key)
 
 
@@ -250,7 +250,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
                 "the exact amounts",
             ),
             "deals": st.column_config.NumberColumn("Deals"),
-        },
+        }, placeholder=_ui.DASH,
     )  # fmt: skip
     _ui.downloads(table, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
     notes = [f"Start + changes - end = {check} (exact)."]

@@ -27,6 +27,7 @@ from analytics import drilldown
 from analytics.exports import KPI_UNITS
 from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
+from analytics.numbers import is_missing
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
@@ -161,7 +162,7 @@ def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None =
     for col in df.columns:
         if col not in settings and pd.api.types.is_datetime64_any_dtype(df[col]):
             settings[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, column_config=settings, key=key)
+    st.dataframe(df, hide_index=True, column_config=settings, key=key, placeholder=_ui.DASH)
     _ui.downloads(df, name, f"dl:{key}")
 
 
@@ -449,6 +450,8 @@ def _drilldown(
     where = row.iloc[0]["quadrant"] if not row.empty else None
     low = bool(row.iloc[0]["low_sample"]) if not row.empty else False
     team = row.iloc[0]["team"] if not row.empty else None
+    if is_missing(team):  # a rep the roster gives no team: NaN from the table, not a name
+        team = None
     st.caption(
         f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")

@@ -207,6 +207,7 @@ def _stages_section() -> None:
             "lost": st.column_config.CheckboxColumn("lost", default=False),
             "aliases": st.column_config.TextColumn("aliases", width="large"),
         },
+        placeholder=_ui.DASH,
     )
     if not st.button("Save stages", key="settings:save_stages", type="primary"):
         return
@@ -250,6 +251,7 @@ def _scoring_section() -> None:
             "decays": st.column_config.CheckboxColumn("decays", default=True),
             "once": st.column_config.CheckboxColumn("once", default=False),
         },
+        placeholder=_ui.DASH,
     )
     cols = st.columns(3)
     threshold = cols[0].number_input(
@@ -340,7 +342,7 @@ def _audit_section() -> None:
     if entries.empty:
         st.caption("Nothing recorded yet.")
         return
-    st.dataframe(entries, hide_index=True, key="settings:audit")
+    st.dataframe(entries, hide_index=True, key="settings:audit", placeholder=_ui.DASH)
     _ui.downloads(entries, "audit_log", "settings:audit")
 
 

@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="load the valid rows and keep rejected ones in the quarantine table",
     )
+    p.add_argument(
+        "--no-new-stages",
+        action="store_true",
+        help="refuse rows whose stage is not in the settings instead of learning the stage",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
                 as_of=args.as_of,
                 keep_valid=args.keep_valid,
                 date_order=args.date_order,
+                learn_stages=not args.no_new_stages,
             )
             print(result.message)
             failed += not result.ok

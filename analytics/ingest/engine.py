@@ -34,6 +34,7 @@ from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
 from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
 from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
+from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.ingest.read import (
@@ -44,19 +45,23 @@ from analytics.ingest.read import (
     load_raw,
     sniff,
 )
-from analytics.ingest.stage import Staged, stage_rows
+from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
+    STAGES_KEY,
     UploadLimits,
     load_stages,
     load_upload_limits,
+    stages_to_json,
+    validate_stages,
 )
 
 log = logging.getLogger(__name__)
 
 TEMP_TABLES = (
     "raw",
+    "read_flags",
     "staged_text",
     "staged",
     "stage_map",
@@ -92,6 +97,7 @@ class ImportResult:
     rows_not_in_file: int = 0
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # loaded rows that look unlikely
+    new_stages: list[LearnedStage] = field(default_factory=list)  # learned and saved
     rows_warned: int = 0
     problem_totals: dict[str, int] = field(default_factory=dict)
     stored_path: str | None = None
@@ -137,6 +143,12 @@ class ImportResult:
                 "  The database as it was before this import is backed up as "
                 f"backups/{Path(self.backup_path).name}."
             )
+        if self.new_stages and self.status in ("loaded", "partial"):
+            lines.append(
+                f"  {plural(len(self.new_stages), 'new stage')} learned and saved to Settings "
+                "(edit them there):"
+            )
+            lines += ["    " + ls.describe() for ls in self.new_stages]
         if self.rows_warned and self.status in ("loaded", "partial"):
             lines.append(
                 f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
@@ -180,6 +192,69 @@ def _refused(name: str, exc: ImportRefused) -> ImportResult:
     for p in exc.problems:
         totals[p.problem] = totals.get(p.problem, 0) + 1
     return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
+
+
+# Kinds whose file may update stored records without carrying every required column: the
+# one-column key says which record, and an absent column keeps its stored value. A row
+# that is not stored yet is a new record, and is refused for lacking the column.
+UPDATABLE_KINDS = ("reps", "activities", "leads")
+
+
+def _needed_for_new(con: duckdb.DuckDBPyConnection, det: Detection) -> list[str]:
+    """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS)."""
+    kind = det.kind
+    if kind.name not in UPDATABLE_KINDS or not det.missing_required:
+        return []
+    (key,) = kind.key
+    if key not in det.columns or key in det.missing_required:
+        return []
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(kind.table)})").fetchone()[0]:
+        return []
+    missing = list(det.missing_required)
+    det.missing_required = []
+    return missing
+
+
+def _refuse_new_records(
+    con: duckdb.DuckDBPyConnection, det: Detection, staged: Staged, missing: list[str], name: str
+) -> None:
+    """Rows for records not stored yet, when the file lacks a column a new record needs.
+
+    Added to the import's problems (one per row, naming the field), so they are refused
+    like any other bad row, or quarantined with --keep-valid.
+    """
+    kind = det.kind
+    (key,) = kind.key
+    fields = ", ".join(missing)
+    what = (
+        f"is not in the database yet, and a new {kind.label.lower()} record needs "
+        f"{fields}: the file has no {'column' if len(missing) == 1 else 'columns'} for "
+        f"{'it' if len(missing) == 1 else 'them'}"
+    )
+    k = quote_ident(key)
+    con.execute(
+        f"""
+        INSERT INTO problems
+        SELECT s.__line, CAST(? AS VARCHAR), s.{k}, CAST(? AS VARCHAR)
+        FROM staged s
+        WHERE s.{k} IS NULL
+           OR NOT EXISTS (SELECT 1 FROM {quote_ident(kind.table)} t WHERE t.{k} = s.{k})
+        """,
+        [det.columns[key], what],
+    )
+    staged.problem_count = con.execute("SELECT count(*) FROM problems").fetchone()[0]
+    staged.problems = [
+        Problem(name, line, col, value, problem)
+        for line, col, value, problem in con.execute(
+            "SELECT line, col, value, problem FROM problems ORDER BY line, col LIMIT ?",
+            [MAX_REPORTED],
+        ).fetchall()
+    ]
+    staged.problem_totals = dict(
+        con.execute(
+            "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
+        ).fetchall()
+    )
 
 
 def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
@@ -346,6 +421,8 @@ def _write(
                     "INSERT INTO quarantine SELECT ?, line, col, value, problem FROM problems",
                     [import_id],
                 )
+            if staged.new_stages:
+                _save_learned(con, source.name, staged.new_stages, actor)
             stored = _store_original(source, folder)
             con.execute(
                 """
@@ -385,6 +462,28 @@ def _write(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return import_id, counts, rejected, warned, stored
+
+
+def _save_learned(
+    con: duckdb.DuckDBPyConnection, name: str, learned: list[LearnedStage], actor: str | None
+) -> None:
+    """Add the learned stages to the settings, in the import's own transaction: a refused
+    or failed import leaves the stage list as it was. Read afresh here, so a stage list
+    another session saved meanwhile is extended, not overwritten."""
+    merged = merge(load_stages(con), learned)
+    problems = validate_stages(merged)
+    if problems:
+        raise refuse(name, "the learned stages do not fit the stage list: " + "; ".join(problems))
+    value = stages_to_json(merged)
+    con.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [STAGES_KEY, value],
+    )
+    audit.record(
+        con, actor or "command line", "settings_edit", key=STAGES_KEY,
+        learned=[ls.value for ls in learned],
+    )  # fmt: skip
 
 
 def _already_imported(
@@ -460,6 +559,8 @@ def import_file(
     actor: str | None = None,
     backup: bool = True,
     access: Access | None = None,
+    learn_stages: bool = True,
+    stage_choices: dict[str, str] | None = None,
 ) -> ImportResult:
     """Import one file. Never raises for bad input: the result says what happened.
 
@@ -467,7 +568,9 @@ def import_file(
     the audit log with the import (default: the access's user, else "command line");
     `access` is who asks: only sales operations may upload, whatever page they came from;
     `backup=False` skips the backup before an import that replaces data (for bulk
-    rebuilds that start empty).
+    rebuilds that start empty); `learn_stages=False` refuses rows whose stage the settings
+    do not know instead of learning it (analytics.ingest.learn); `stage_choices` maps such
+    a stage value onto an existing stage by name (the Data page's grid).
     """
     path = Path(path)
     name = file_name or path.name
@@ -496,14 +599,27 @@ def import_file(
         if done is not None:
             return done
         det = detect(source.headers, kind, mapping)
+        needed_for_new = _needed_for_new(con, det)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
         staged = stage_rows(
-            con, name, det, source.headers, load_stages(con), order, source.numeric_columns
+            con,
+            name,
+            det,
+            source.headers,
+            load_stages(con),
+            order,
+            source.numeric_columns,
+            raw_headers=source.raw_headers,
+            short_rows=source.format == "csv",
+            learn_stages=learn_stages,
+            stage_choices=stage_choices,
         )
+        if needed_for_new:
+            _refuse_new_records(con, det, staged, needed_for_new, name)
         result = ImportResult(
             name,
             "loaded",
@@ -513,12 +629,15 @@ def import_file(
             problems=staged.problems,
             problem_totals=staged.problem_totals,
             warnings=staged.warnings,
+            new_stages=staged.new_stages,
         )
+        notes = list(staged.notes)
         if staged.deleted:
-            result.note = (
+            notes.append(
                 f"{plural(staged.deleted, 'deal')} marked deleted in the CRM skipped "
                 "(not counted as lost)"
             )
+        result.note = "; ".join(notes)
         if staged.problem_count and not keep_valid:
             result.status = "refused"
             return result
@@ -593,6 +712,46 @@ def import_file(
                 con.execute(f"DROP VIEW IF EXISTS temp.{table}")
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+def propose_stages(
+    con: duckdb.DuckDBPyConnection,
+    path: Path | str,
+    *,
+    kind: str | None = None,
+    mapping: Mapping | None = None,
+    file_name: str | None = None,
+    date_order: str | None = None,
+    limits: UploadLimits | None = None,
+) -> list[LearnedStage]:
+    """The stages an import of this file would learn, for the Data page to show before
+    Import is pressed. Reads the stage list from `con`, stages the file in a separate
+    in-memory database and writes nothing; an unreadable file proposes nothing (the
+    import itself reports why)."""
+    path = Path(path)
+    name = file_name or path.name
+    stages = load_stages(con)
+    scratch = duckdb.connect()
+    source: SourceFile | None = None
+    try:
+        limits = limits or DEFAULT_UPLOAD_LIMITS
+        check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
+        source = sniff(path, name)
+        det = detect(source.headers, kind, mapping)
+        if det.missing_required or "stage" not in det.columns:
+            return []
+        load_raw(scratch, source, max_rows=limits.max_rows)
+        order = date_order or (mapping.date_order if mapping else None)
+        staged = stage_rows(
+            scratch, name, det, source.headers, stages, order, source.numeric_columns
+        )
+        return staged.new_stages
+    except (ImportRefused, duckdb.Error, OSError, ValueError):
+        return []
+    finally:
+        if source is not None:
+            source.cleanup()
+        scratch.close()
 
 
 def preview_file(

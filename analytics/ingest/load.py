@@ -25,8 +25,10 @@ class LoadCounts:
     not_in_file: int = 0  # records the database holds that this export no longer lists
 
 
-def _col(staged: Staged, name: str, sql_type: str) -> str:
-    return quote_ident(name) if name in staged.fields else f"CAST(NULL AS {sql_type})"
+def _col(staged: Staged, name: str, sql_type: str, table: str | None = None) -> str:
+    if name not in staged.fields:
+        return f"CAST(NULL AS {sql_type})"
+    return f"{table}.{quote_ident(name)}" if table else quote_ident(name)
 
 
 def _valid_rows(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
@@ -59,12 +61,30 @@ OPP_COLUMNS = (
 )
 
 
+def _absent(staged: Staged, columns: list[str], derived: dict[str, str] | None = None) -> list[str]:
+    """Table columns this file does not carry (nor derive from a column it carries)."""
+    derived = derived or {}
+    return [
+        c
+        for c in columns
+        if c != "import_id" and c not in staged.fields and derived.get(c, "") not in staged.fields
+    ]
+
+
+def _derived(name: str, staged: Staged) -> bool:
+    """Whether a field absent from the file still gets a value from what it carries."""
+    return name == "currency" and "amount" in staged.fields
+
+
 def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
-    c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
+    # qualified: the file's columns are joined to the stored deals of the same names
+    c = lambda n, t="VARCHAR": _col(staged, n, t, "valid")  # noqa: E731
     ident = (
         "coalesce("
         + ", ".join(
-            quote_ident(f) for f in ("opportunity_id", "opportunity_name") if f in staged.fields
+            f"valid.{quote_ident(f)}"
+            for f in ("opportunity_id", "opportunity_name")
+            if f in staged.fields
         )
         + ")"
     )
@@ -79,27 +99,48 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         if "amount" in staged.fields
         else c("currency")
     )
-    # BANT: a column in the file and a blank cell = not qualified; no column = not recorded
+    fields = {
+        "opportunity_name": c("opportunity_name"),
+        "account": c("account"),
+        "owner": c("owner"),
+        "amount": c("amount", "DECIMAL(18, 2)"),
+        "currency": currency,
+        "probability": c("probability", "DOUBLE"),
+        "forecast_category": c("forecast_category"),
+        "created_date": c("created_date", "DATE"),
+        "close_date": c("close_date", "DATE"),
+        "lead_source": c("lead_source"),
+        "deal_type": c("deal_type"),
+        "product": c("product"),
+    }
+    # A column the file does not carry changes nothing: an update keeps the stored value
+    # (issue 12.5). A stored probability only while the deal stays in its stage.
+    absent = [f for f in fields if f not in staged.fields and not _derived(f, staged)]
+    absent += [f for f in BANT_FIELDS if f not in staged.fields]
+    stored = absent and con.execute("SELECT EXISTS (SELECT 1 FROM opportunities)").fetchone()[0]
+    if stored:
+        for f in absent:
+            if f == "probability":
+                fields[f] = f"CASE WHEN o.stage IS NOT DISTINCT FROM canonical_stage THEN o.{f} END"
+            elif f in fields:
+                fields[f] = f"o.{f}"
     bant = ", ".join(
-        f"coalesce({quote_ident(f)}, false) AS {f}"
+        f"coalesce(valid.{quote_ident(f)}, false) AS {f}"
         if f in staged.fields
-        else f"NULL::BOOLEAN AS {f}"
+        else (f"o.{f}" if stored else "NULL::BOOLEAN") + f" AS {f}"
         for f in BANT_FIELDS
     )
+    # BANT: a column in the file and a blank cell = not qualified; no column = not recorded
+    # (for a new deal; a stored deal keeps what an earlier file recorded)
+    # joined to the stored rows it must be a table: the view would see them deleted below
+    join = f"LEFT JOIN opportunities o ON o.opportunity_id = {ident}" if stored else ""
+    body = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP VIEW incoming AS
-        SELECT {ident} AS opportunity_id, {c("opportunity_name")} AS opportunity_name,
-               {c("account")} AS account, {c("owner")} AS owner,
-               canonical_stage AS stage, valid.stage AS source_stage,
-               {c("amount", "DECIMAL(18, 2)")} AS amount, {currency} AS currency,
-               {c("probability", "DOUBLE")} AS probability,
-               {c("forecast_category")} AS forecast_category,
-               {c("created_date", "DATE")} AS created_date, {c("close_date", "DATE")} AS close_date,
-               {is_closed} AS is_closed, {is_won} AS is_won,
-               {c("lead_source")} AS lead_source, {c("deal_type")} AS deal_type,
-               {c("product")} AS product, {bant}
-        FROM valid
+        CREATE OR REPLACE TEMP {"TABLE" if stored else "VIEW"} incoming AS
+        SELECT {ident} AS opportunity_id, canonical_stage AS stage, valid.stage AS source_stage,
+               {is_closed} AS is_closed, {is_won} AS is_won, {body}, {bant}
+        FROM valid {join}
         """
     )
     counts = LoadCounts(loaded=con.execute("SELECT count(*) FROM incoming").fetchone()[0])
@@ -147,9 +188,10 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
             f"""
             INSERT INTO stage_history_imported
                 (opportunity_id, stage, source_stage, entered_at, amount, import_id)
-            SELECT DISTINCT {ident}, ?, ?, {quote_ident(name)}, {c("amount", "DECIMAL(18, 2)")}, ?
+            SELECT DISTINCT {ident}, ?, ?, valid.{quote_ident(name)},
+                   {c("amount", "DECIMAL(18, 2)")}, ?
             FROM valid
-            WHERE {quote_ident(name)} IS NOT NULL
+            WHERE valid.{quote_ident(name)} IS NOT NULL
             ON CONFLICT DO NOTHING
             """,
             [stage, stage, import_id],
@@ -170,8 +212,13 @@ def _upsert(
     *,
     events: bool = False,
     params: list | None = None,
+    keep: list[str] | tuple[str, ...] = (),
 ) -> LoadCounts:
-    """Insert `select_sql` rows into `table`, replacing (or for events keeping) key matches."""
+    """Insert `select_sql` rows into `table`, replacing (or for events keeping) key matches.
+
+    `keep`: columns the file does not carry; a replaced record keeps its stored values
+    there (a column that is absent changes nothing), a new one gets the select's default.
+    """
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {select_sql}", params or [])
     if events:  # the same event listed twice in one export is one event
         con.execute(
@@ -190,6 +237,9 @@ def _upsert(
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
         )
         return LoadCounts(loaded=loaded, inserted=loaded - matched, unchanged=matched)
+    if keep and matched:
+        sets = ", ".join(f"{quote_ident(k)} = t.{quote_ident(k)}" for k in keep)
+        con.execute(f"UPDATE incoming i SET {sets} FROM {table} t WHERE {on}")
     con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {on})")
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
     return LoadCounts(loaded=loaded, inserted=loaded - matched, updated=matched)
@@ -215,7 +265,7 @@ def _stage_history(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
 
 def _reps(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
     c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
-    # Without a team column, a rep's team is their manager's team (named after the manager).
+    # Without a team column, a new rep's team is their manager's team (named after them).
     sql = f"""
         SELECT rep, {c("manager")} AS manager, coalesce({c("team")}, {c("manager")}) AS team,
                {c("region")} AS region, {c("role")} AS role, {c("level")} AS level,
@@ -224,7 +274,8 @@ def _reps(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
         FROM valid
     """
     cols = ["rep", "manager", "team", "region", "role", "level", "hire_date", "active", "import_id"]
-    return _upsert(con, "reps", sql, ("rep",), cols)
+    # a stored rep keeps a team the file does not name, even when it names a manager
+    return _upsert(con, "reps", sql, ("rep",), cols, keep=_absent(staged, cols))
 
 
 def _activities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
@@ -232,12 +283,15 @@ def _activities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
     # An export without activity ids gets a stable id from the activity's own values, so a
     # later export of the same activity replaces it instead of adding it twice.
     synthetic = (
-        "md5(concat_ws('|', owner, activity_type, CAST(started_at AS VARCHAR), "
+        f"md5(concat_ws('|', {c('owner')}, {c('activity_type')}, "
+        f"CAST({c('started_at', 'TIMESTAMP')} AS VARCHAR), "
         f"{c('subject')}, {c('opportunity_id')}, {c('lead_id')}))"
     )
     ident = f"coalesce({c('activity_id')}, {synthetic})"
     sql = f"""
-        SELECT {ident} AS activity_id, owner, lower(activity_type) AS activity_type, started_at,
+        SELECT {ident} AS activity_id, {c("owner")} AS owner,
+               lower({c("activity_type")}) AS activity_type,
+               {c("started_at", "TIMESTAMP")} AS started_at,
                {c("duration_minutes", "DOUBLE")} AS duration_minutes,
                {c("opportunity_id")} AS opportunity_id, {c("lead_id")} AS lead_id,
                {c("account")} AS account, {c("subject")} AS subject, {import_id} AS import_id
@@ -256,13 +310,14 @@ def _activities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
         "subject",
         "import_id",
     ]
-    return _upsert(con, "activities", sql, ("activity_id",), cols)
+    return _upsert(con, "activities", sql, ("activity_id",), cols, keep=_absent(staged, cols))
 
 
 def _leads(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
     c = lambda n, t="VARCHAR": _col(staged, n, t)  # noqa: E731
     sql = f"""
-        SELECT lead_id, created_at, {c("owner")} AS owner, {c("source")} AS source,
+        SELECT lead_id, {c("created_at", "TIMESTAMP")} AS created_at, {c("owner")} AS owner,
+               {c("source")} AS source,
                {c("status")} AS status, {c("company")} AS company,
                {c("first_response_at", "TIMESTAMP")} AS first_response_at,
                {c("converted_at", "TIMESTAMP")} AS converted_at,
@@ -281,7 +336,7 @@ def _leads(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
         "opportunity_id",
         "import_id",
     ]
-    return _upsert(con, "leads", sql, ("lead_id",), cols)
+    return _upsert(con, "leads", sql, ("lead_id",), cols, keep=_absent(staged, cols))
 
 
 def _lead_events(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:

@@ -66,6 +66,10 @@ class SourceFile:
     numeric_columns: set[str] = field(default_factory=set)
     sheet: str | None = None
     has_blank_lines: bool = False
+    # the header cells as written (before dedupe_headers): two columns may share a name
+    raw_headers: list[str] = field(default_factory=list)
+    # .xlsx cells holding a formula but no saved value: (sheet row, column index)
+    uncached_formulas: list[tuple[int, int]] = field(default_factory=list)
     _temp: tempfile.TemporaryDirectory | None = None
 
     def cleanup(self) -> None:
@@ -369,6 +373,7 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     header_text = "\n".join(lines[skip : skip + 5])
     row = next(csv.reader(io.StringIO(header_text), delimiter=source.delimiter), [])
     source.headers = dedupe_headers(row)
+    source.raw_headers = [(h or "").strip().strip("\ufeff") for h in row]
     source.skip_lines = skip
     if source.encoding == "utf-8" and not source.has_blank_lines:
         source.read_path = path  # the fast path: DuckDB reads the upload itself
@@ -435,28 +440,89 @@ def _sniff_xlsx(source: SourceFile) -> SourceFile:
 
     try:
         wb = load_workbook(source.path, read_only=True, data_only=True)
+    except MemoryError:
+        raise refuse(
+            source.name, "the server ran out of memory opening this .xlsx; save it as CSV"
+        ) from None
     except Exception:
         raise refuse(source.name, "this .xlsx file cannot be read (damaged or not Excel)") from None
     try:
         ws = wb.worksheets[0]
         source.sheet = ws.title
-        for row in ws.iter_rows(values_only=True):
+        sheet_part = getattr(ws, "_worksheet_path", None)
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
             if any(v not in (None, "") for v in row):
                 headers = [_cell_text(v) or "" for v in row]
                 while headers and not headers[-1]:
                     headers.pop()
                 source.headers = dedupe_headers(headers)
+                source.raw_headers = [h.strip() for h in headers]
+                source.skip_lines = number - 1  # rows above the header (the data is numbered)
                 break
     finally:
         wb.close()
     if not source.headers:
         raise refuse(source.name, "the workbook's first sheet is empty")
+    if sheet_part:
+        source.uncached_formulas = _uncached_formulas(
+            source, sheet_part, source.skip_lines + 1, len(source.headers)
+        )
     source.encoding = "xlsx"
     return source
 
 
-def _xlsx_rows(source: SourceFile) -> Iterator[list[str | None]]:
-    """The data rows of the first sheet as text, one at a time (openpyxl streams the XML).
+# A formula cell's saved result: <v> (t="str" marks a text result, which may be empty).
+_TEXT_RESULT = ("str", "s", "inlineStr")
+
+
+def _uncached_formulas(
+    source: SourceFile, part: str, header_row: int, width: int
+) -> list[tuple[int, int]]:
+    """(sheet row, column index) of each data cell that is a formula with no saved value.
+
+    openpyxl (data_only) reads such a cell as empty, so amounts and names would load blank
+    without a word: a workbook written by a program (or never saved in Excel) carries the
+    formula only. One streaming pass over the sheet's XML, cleared row by row.
+    """
+    import xml.etree.ElementTree as ET
+
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    found: list[tuple[int, int]] = []
+    try:
+        with zipfile.ZipFile(source.path) as zf, zf.open(part) as fh:
+            for _event, elem in ET.iterparse(fh, events=("end",)):
+                tag = elem.tag.rsplit("}", 1)[-1]
+                if tag == "row":
+                    elem.clear()
+                    continue
+                if tag != "c":
+                    continue
+                formula = value = None
+                for child in elem:
+                    name = child.tag.rsplit("}", 1)[-1]
+                    if name == "f":
+                        formula = child
+                    elif name == "v":
+                        value = child
+                if formula is None or not elem.get("r"):
+                    continue
+                saved = value is not None and (
+                    bool(value.text) or elem.get("t", "n") in _TEXT_RESULT
+                )
+                if saved:
+                    continue
+                row, column = coordinate_to_tuple(elem.get("r"))
+                if row > header_row and column <= width:
+                    found.append((row, column - 1))
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, ValueError, OSError):
+        raise refuse(source.name, "this .xlsx file cannot be read (damaged or not Excel)") from None
+    return found
+
+
+def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str | None]]]:
+    """(sheet row, cells as text) of each data row of the first sheet, one at a time
+    (openpyxl streams the XML and yields blank rows too, so the count is the sheet row).
 
     Sets `source.numeric_columns` once the rows are exhausted.
     """
@@ -468,7 +534,7 @@ def _xlsx_rows(source: SourceFile) -> Iterator[list[str | None]]:
         width = len(source.headers)
         header_seen = False
         numeric = [True] * width
-        for row in rows:
+        for number, row in enumerate(rows, start=1):
             if not header_seen:
                 header_seen = any(v not in (None, "") for v in row)
                 continue
@@ -478,7 +544,7 @@ def _xlsx_rows(source: SourceFile) -> Iterator[list[str | None]]:
                     numeric[i] = False
             cells = [_cell_text(v) for v in row[:width]]
             cells += [None] * (width - len(cells))
-            yield cells
+            yield number, cells
         source.numeric_columns = {h for h, n in zip(source.headers, numeric, strict=True) if n}
     finally:
         wb.close()
@@ -493,24 +559,24 @@ def _load_xlsx(
     columns = ", ".join(f"{n} VARCHAR" for n in names)
     con.execute(f"CREATE TEMP TABLE {quote_ident(table)} (__line BIGINT, {columns})")
     batch: list[list[str | None]] = []
-    line = 2  # the first data row follows the header
+    lines: list[int] = []
 
     def flush() -> None:
-        nonlocal line
         if not batch:
             return
         frame = pd.DataFrame(batch, columns=names, dtype="string")
-        frame.insert(0, "__line", range(line, line + len(batch)))
+        frame.insert(0, "__line", lines)
         con.register("__xlsx_frame", frame)
         try:
             con.execute(f"INSERT INTO {quote_ident(table)} SELECT * FROM __xlsx_frame")
         finally:
             con.unregister("__xlsx_frame")
-        line += len(batch)
         batch.clear()
+        lines.clear()
 
-    for count, cells in enumerate(_xlsx_rows(source), start=1):
+    for count, (number, cells) in enumerate(_xlsx_rows(source), start=1):
         batch.append(cells)
+        lines.append(number)
         if len(batch) >= XLSX_BATCH:
             flush()
         if count >= limit:
@@ -574,6 +640,10 @@ def load_raw(
             raise refuse(source.name, problem, line=line) from None
     read = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
     _drop_footer_rows(con, table, len(names))
+    # cells the reader knows are wrong (stage.py reports those in mapped columns)
+    con.execute("CREATE OR REPLACE TEMP TABLE read_flags (line BIGINT, col INTEGER)")
+    if source.uncached_formulas:
+        con.executemany("INSERT INTO read_flags VALUES (?, ?)", source.uncached_formulas)
     rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
     if max_rows is not None and (
         rows > max_rows or (read_limit is not None and read >= read_limit)
@@ -586,6 +656,11 @@ def load_raw(
             "to raise the limit. Nothing was loaded",
         )
     return rows
+
+
+# No cell ever reads as SQL NULL except the padding of a row that ends early: empty fields
+# are '' (blank_to_null turns them into NULL later), so a short row stays visible.
+NO_NULL = "\x00no-null\x00"
 
 
 def _read_csv(
@@ -606,13 +681,14 @@ def _read_csv(
         f"SELECT CAST({line_source} AS BIGINT) AS __line, {', '.join(names)} "
         "FROM (SELECT * FROM read_csv(?, auto_detect = false, header = true, skip = ?, "
         "delim = ?, quote = '\"', escape = '\"', columns = ?, null_padding = true, "
-        f"max_line_size = ?, buffer_size = ?, parallel = ?){limited})",
+        f"nullstr = ?, max_line_size = ?, buffer_size = ?, parallel = ?){limited})",
         [
             *params,
             str(source.read_path),
             source.skip_lines,
             source.delimiter,
             columns,
+            NO_NULL,
             MAX_LINE_BYTES,
             READ_BUFFER_BYTES,
             parallel,
@@ -642,7 +718,9 @@ def _first_wide_record(source: SourceFile, width: int) -> tuple[int | None, int 
 
 def _drop_footer_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
     """Vendor footers sit in the first column with every other cell empty."""
-    others_empty = " AND ".join(f"c{i} IS NULL" for i in range(1, width)) or "TRUE"
+    others_empty = (
+        " AND ".join(f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(1, width)) or "TRUE"
+    )
     pattern = "|".join(f"({p})" for p in FOOTER_PATTERNS)
     con.execute(
         f"DELETE FROM {quote_ident(table)} WHERE {others_empty} "

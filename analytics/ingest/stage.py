@@ -15,6 +15,8 @@ from analytics.db import quote_ident
 from analytics.ingest import values as V
 from analytics.ingest.detect import Detection
 from analytics.ingest.kinds import Kind
+from analytics.ingest.learn import MAX_STAGE_NAME, LearnedStage
+from analytics.ingest.learn import learn as learn_values
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.settings import Stage, norm_key
 
@@ -32,14 +34,50 @@ class Staged:
     # HubSpot `Date entered "<stage> (<pipeline>)"` columns: staged field -> canonical stage
     entered: dict[str, str] = field(default_factory=dict)
     deleted: int = 0  # rows the CRM marks deleted (status "deleted"): skipped, not loaded
+    notes: list[str] = field(default_factory=list)  # said with the result, not problems
     warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
+    new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
+
+
+def _learn(
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    unknown: list[str],
+    parsers: dict[str, str],
+    choices: dict[str, str] | None,
+) -> list[LearnedStage]:
+    """Classify the unknown stage values from the rows' own outcome and probability."""
+    status = parsers.get("status")
+    won = [parsers["is_won"]] if "is_won" in parsers else []
+    closed = [parsers["is_closed"]] if "is_closed" in parsers else []
+    if status:
+        won.append(f"({status}) = 'won'")
+        closed.append(f"({status}) IN ('won', 'lost')")
+    return learn_values(
+        con, stages, unknown,
+        won_sql=f"coalesce({', '.join(won)})" if won else None,
+        closed_sql=f"coalesce({', '.join(closed)})" if closed else None,
+        probability_sql=parsers.get("probability"),
+        choices=choices,
+    )  # fmt: skip
 
 
 def _stage_map(
-    con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...], raw_labels: list[str | None]
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    raw_labels: list[str | None],
+    learned: list[LearnedStage] = (),
 ) -> None:
     """Distinct stage labels in the file -> canonical stage (matched in Python, once per label)."""
     rows = []
+    final = {s.name: s for s in stages}
+    for ls in learned:
+        target = final.get(ls.maps_to) if ls.maps_to else None
+        if target is not None:
+            rows.append((ls.value, target.name, target.probability, target.is_closed,
+                         target.is_won))  # fmt: skip
+        else:
+            rows.append((ls.value, ls.value, ls.probability, ls.is_closed, ls.is_won))
     for label in raw_labels:
         if label is None:
             continue
@@ -87,7 +125,20 @@ def stage_rows(
     stages: tuple[Stage, ...],
     date_order: str | None = None,
     numeric_headers: set[str] | frozenset[str] = frozenset(),
+    *,
+    raw_headers: list[str] | None = None,
+    short_rows: bool = False,
+    learn_stages: bool = True,
+    stage_choices: dict[str, str] | None = None,
 ) -> Staged:
+    """Parse the mapped fields of `raw` into `staged` and list every row problem.
+
+    `raw_headers` (the header cells as written) let two columns of the same name be
+    compared rather than the second ignored; `short_rows` says a NULL cell in `raw` means
+    the record ended before that column (the CSV reader pads only then). Unknown stage
+    values are learned (analytics.ingest.learn) unless `learn_stages` is False, when they
+    are row problems; `stage_choices` maps such a value onto an existing stage by name.
+    """
     kind = detection.kind
     header_of = dict(detection.columns)
     col_of = {f: f"c{headers.index(h)}" for f, h in header_of.items()}
@@ -191,8 +242,17 @@ def stage_rows(
     extra = []
     if "amount" in fields and types["amount"] == "amount":
         extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
+    new_stages: list[LearnedStage] = []
     if "stage" in fields:
-        _stage_map(con, stages, answers[("stage", "labels")][0] or [])
+        labels = [label for label in answers[("stage", "labels")][0] or [] if label is not None]
+        unknown = sorted(
+            label
+            for label in labels
+            if _lookup(stages, label) is None and len(label) <= MAX_STAGE_NAME
+        )
+        if unknown and learn_stages:
+            new_stages = _learn(con, stages, unknown, parsers, stage_choices)
+        _stage_map(con, stages, labels, new_stages)
 
     # 3. parse everything in one pass
     parsed = ", ".join(f"{parsers[f]} AS {quote_ident(f)}" for f in fields)
@@ -283,8 +343,15 @@ def stage_rows(
         )
         params += [
             detection.columns["stage"],
-            f"is not a known stage (known: {known}; add it on Settings)",
+            f"is not a known stage (known: {known}; add it on Settings, or import without "
+            "--no-new-stages to learn it)",
         ]
+    notes: list[str] = []
+    read_checks, read_params, notes = _read_checks(
+        con, detection, headers, raw_headers, short_rows, header
+    )
+    checks += read_checks
+    params += read_params
     key_sql = key_expression(kind, fields)
     if kind.key_policy == "entity" and key_sql:
         key_field = kind.key[0] if kind.key[0] in fields else "opportunity_name"
@@ -359,7 +426,102 @@ def stage_rows(
         date_orders=date_orders,
         entered=entered,
         deleted=deleted,
+        new_stages=new_stages,
+        notes=notes,
         warnings=[Problem(file_name, line, col, value, what) for line, col, value, what in warned],
+    )
+
+
+FORMULA_PROBLEM = (
+    "is a formula with no saved value (the workbook was not recalculated and saved); "
+    "open it in Excel or LibreOffice, save it, and upload it again"
+)
+SHORT_ROW_PROBLEM = "is missing: the row ends before this column"
+
+
+def _read_checks(
+    con: duckdb.DuckDBPyConnection,
+    detection: Detection,
+    headers: list[str],
+    raw_headers: list[str] | None,
+    short_rows: bool,
+    header: str,
+) -> tuple[list[str], list[str], list[str]]:
+    """Row problems the reader's view of the file reveals, for the mapped columns only:
+    formula cells without a saved value, rows that end early, and a second column of
+    the same name whose values differ from the first. Returns (checks, params, notes).
+
+    Each is a row problem (so `keep_valid` rejects just those rows and `imports` counts
+    them), never a silent blank or a silently ignored column.
+    """
+    checks: list[str] = []
+    params: list[str] = []
+    notes: list[str] = []
+    mapped = {h: f for f, h in detection.columns.items()}
+    flags = con.execute("SELECT count(*) FROM read_flags").fetchone()[0] if _has(con) else 0
+    for position, name in enumerate(headers):
+        if name not in mapped:
+            continue
+        col = f"c{position}"
+        if flags:
+            checks.append(
+                f"SELECT line, {header}, NULL, {V.sql_str(FORMULA_PROBLEM)} FROM read_flags "
+                f"WHERE col = {position}"
+            )
+            params.append(name)
+        if short_rows:
+            checks.append(
+                f"SELECT __line, {header}, NULL, {V.sql_str(SHORT_ROW_PROBLEM)} FROM raw "
+                f"WHERE {col} IS NULL"
+            )
+            params.append(name)
+        if not raw_headers or position >= len(raw_headers):
+            continue
+        written = raw_headers[position].strip().lower()
+        for other in range(position + 1, len(raw_headers)):
+            if raw_headers[other].strip().lower() != written or other >= len(headers):
+                continue
+            a, b = V.blank_to_null(col), V.blank_to_null(f"c{other}")
+            differ_sql = f"{a} IS DISTINCT FROM {b} AND NOT {_same_salesforce_id(a, b)}"
+            differ = con.execute(f"SELECT count(*) FROM raw WHERE {differ_sql}").fetchone()[0]
+            label = raw_headers[position]
+            if not differ:
+                notes.append(
+                    f"column {other + 1} is a second {label!r} with the same values as "
+                    f"column {position + 1}; it was ignored"
+                )
+                continue
+            checks.append(
+                f"SELECT __line, {header}, "
+                f"coalesce({a}, '(empty)') || ' / ' || coalesce({b}, '(empty)'), "
+                f"CAST(? AS VARCHAR) FROM raw WHERE {differ_sql}"
+            )
+            params += [
+                name,
+                f"two columns are named {label!r} (columns {position + 1} and "
+                f"{other + 1}) and they differ in this row; keep one of them",
+            ]
+    return checks, params, notes
+
+
+def _same_salesforce_id(a: str, b: str) -> str:
+    """SQL: the two cells are one Salesforce record id, 15 and 18 characters long.
+
+    Salesforce reports carry `Opportunity ID` twice, the case-sensitive 15-character id and
+    the 18-character one (the same id plus a 3-character checksum): the same values.
+    """
+    return (
+        f"coalesce((length({a}) = 15 AND length({b}) = 18 AND left({b}, 15) = {a}) "
+        f"OR (length({a}) = 18 AND length({b}) = 15 AND left({a}, 15) = {b}), false)"
+    )
+
+
+def _has(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the reader left its `read_flags` table (load_raw always does)."""
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = 'read_flags'"
+        ).fetchone()[0]
     )
 
 

@@ -96,7 +96,7 @@ BAD = [
     pytest.param(
         "stage.csv",
         H + OK1 + "A2,Two,Ann,Contract Haggling,100,2024-01-02\n",
-        {},
+        {"learn_stages": False},  # opted out of learning new stages (issue 12.2)
         ["row 3", "'stage'", "is not a known stage", "'Contract Haggling'"],
         3,
         "stage",
@@ -298,7 +298,7 @@ def test_totals_per_problem_kind(tmp_path, run_import):
             stage = "Haggling" if i % 20 == 1 else "Discovery"  # 5 unknown stages
             writer.writerow([f"X{i}", stage, amount, when])
 
-    result = run_import(path)
+    result = run_import(path, learn_stages=False)
 
     assert result.status == "refused"
     assert result.problem_totals == {
@@ -398,7 +398,7 @@ def test_xlsx_with_an_empty_first_sheet(tmp_path, run_import, fingerprint):
 
 def test_refused_file_can_be_fixed_and_imported(tmp_path, run_import, con):
     path = tmp_path / "deals.csv"
-    path.write_text(H + "A1,One,Ann,Haggling,100,2024-01-02\n", encoding="utf-8")
+    path.write_text(H + "A1,One,Ann,Haggling,lots,2024-01-02\n", encoding="utf-8")
     assert run_import(path).status == "refused"
     assert run_import(path).status == "refused"  # a refused file is not "already imported"
 
@@ -422,7 +422,7 @@ def test_keep_valid_loads_good_rows_and_quarantines_the_rest(tmp_path, run_impor
         encoding="utf-8",
     )
 
-    result = run_import(path, keep_valid=True)
+    result = run_import(path, keep_valid=True, learn_stages=False)
 
     assert result.status == "partial", result.message
     assert result.ok
@@ -479,15 +479,16 @@ def test_preview_reports_unreadable_files_without_raising(name, content, tmp_pat
 
 
 def test_unknown_stage_loads_once_added_on_settings(tmp_path, run_import, con, opp):
+    # opted out of learning (issue 12.2): the alias typed on Settings is what lets it in
     path = tmp_path / "deals.csv"
     path.write_text(H + "A1,One,Ann,Contract Haggling,100,2024-01-02\n", encoding="utf-8")
-    assert run_import(path).status == "refused"
+    assert run_import(path, learn_stages=False).status == "refused"
     stages = list(load_stages(con))
     final = next(i for i, s in enumerate(stages) if s.name == "Final Decision")
     stages[final] = replace(stages[final], aliases=(*stages[final].aliases, "Contract Haggling"))
     save_stages(con, stages)
 
-    result = run_import(path)
+    result = run_import(path, learn_stages=False)
 
     assert result.status == "loaded", result.message
     assert (opp("A1")["stage"], opp("A1")["source_stage"]) == (
@@ -531,7 +532,7 @@ def test_partial_file_loads_the_rest_after_settings_learn_its_stage(tmp_path, ru
     # same file again: its third row must load now (not "already imported")
     path = tmp_path / "pipeline.csv"
     path.write_text(H + OK1 + OK2 + "A3,Three,Bob,Contract Haggling,300,2024-01-04\n", "utf-8")
-    first = run_import(path, keep_valid=True)
+    first = run_import(path, keep_valid=True, learn_stages=False)
     assert (first.status, first.rows_loaded) == ("partial", 2)
     stages = list(load_stages(con))
     final = next(i for i, s in enumerate(stages) if s.name == "Final Decision")

@@ -72,11 +72,11 @@ def test_sheet_headers_map_to_the_bant_fields() -> None:
     }
 
 
-def test_a_later_export_without_the_columns_leaves_them_unrecorded(
+def test_a_later_export_without_the_columns_keeps_them(
     loaded: duckdb.DuckDBPyConnection, run_import: Callable[..., Any], tmp_path: Path
 ) -> None:
-    """B-1 re-exported later by a report without BANT columns: its flags are not recorded
-    any more (the current state is the newest export), its July snapshot keeps them."""
+    """B-1 re-exported later by a report without BANT columns: a column that is absent
+    changes nothing (issue 12.5), so the flags stay as recorded; the July snapshot too."""
     later = tmp_path / "later.csv"
     later.write_text(
         "Deal ID,Deal,Rep,Stage,Amount,Created,Close Date\n"
@@ -84,7 +84,7 @@ def test_a_later_export_without_the_columns_leaves_them_unrecorded(
         encoding="utf-8",
     )
     assert run_import(later, as_of=date(2024, 8, 1)).status == "loaded"
-    assert flags(loaded, "B-1") == (None, None, None, None)
+    assert flags(loaded, "B-1") == (True, True, True, True)
     kept = loaded.execute(
         f"SELECT {', '.join(FLAGS)} FROM opportunity_snapshots "
         "WHERE opportunity_id = 'B-1' AND snapshot_date = ?",

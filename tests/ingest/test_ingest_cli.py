@@ -110,6 +110,7 @@ def test_several_files_one_refused(ingest_data, tmp_path, cli_db):
         ingest_data / "template.csv",
         "--db",
         cli_db,
+        "--no-new-stages",
     )
 
     assert proc.returncode == 1
@@ -119,6 +120,18 @@ def test_several_files_one_refused(ingest_data, tmp_path, cli_db):
     assert "template.csv: loaded" in proc.stdout
     assert query(cli_db, "SELECT count(*) FROM reps") == [(3,)]
     assert query(cli_db, "SELECT count(*) FROM opportunities") == [(3,)]
+
+
+def test_new_stages_are_learned_by_default_and_listed(tmp_path, cli_db):
+    deals = tmp_path / "deals.csv"
+    deals.write_text(H + "B1,One,Ann,Haggling,100,2024-01-02\n", encoding="utf-8")
+
+    proc = cli("import", deals, "--db", cli_db)
+
+    assert proc.returncode == 0, proc.stdout
+    assert "1 new stage learned and saved to Settings" in proc.stdout
+    assert "'Haggling': 1 row, open" in proc.stdout
+    assert query(cli_db, "SELECT stage FROM opportunities") == [("Haggling",)]
 
 
 def test_options_mapping_date_order_as_of_keep_valid(tmp_path, cli_db):

@@ -1,0 +1,243 @@
+"""Stages are learned, not refused: a stage value the settings do not know is classified
+from the file's own signals and added to the stage list.
+
+Every company names its stages its own way, so an unknown stage is the normal case of a
+first upload, not an error. The evidence, strongest first:
+
+1. the rows' own outcome: a status column (Pipedrive's open/won/lost), IsWon / IsClosed;
+2. the file's probability column: 100 on every row is won, 0 on every row is lost, and
+   an open stage's probability is the median of its rows;
+3. the words of the name: won, lost or closed in English, Russian, Korean and Chinese;
+4. otherwise the stage is open, its probability set by its position: stages holding more
+   deals come earlier in a funnel, so they get the lower probabilities.
+
+Won and lost still follow each row where the file carries an outcome (the loader reads
+the row's status before the stage's), so one stage value may hold open, won and lost deals.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import duckdb
+
+from analytics.settings import Stage, norm_key
+
+# Words of a stage name that say how a deal ended; matched on word boundaries for
+# alphabetic scripts and as substrings for Korean and Chinese.
+WON_WORDS = ("won", "win", "wins", "signed", "выиграна", "выигран", "успешно", "успешна")
+LOST_WORDS = ("lost", "lose", "loss", "dead", "disqualified", "проиграна", "проигран", "отказ")
+CLOSED_WORDS = ("closed", "закрыта", "закрыт", "закрыто")
+WON_CJK = ("성사", "수주", "성공", "赢单", "成交", "赢得")
+LOST_CJK = ("실패", "실주", "输单", "丢单", "失败")
+CLOSED_CJK = ("종료", "마감", "关闭", "结束")
+# Phrases checked first: amoCRM's "Закрыта и не реализована" (lost) beside "Успешно
+# реализовано" (won); "not won" is lost.
+LOST_PHRASES = ("не реализ", "нереализ", "not won", "no deal", "미성사", "未成交")
+WON_PHRASES = ("реализован", "closed won", "closedwon")
+
+
+# Longer values are not stage names (a pasted note, a formula's text): they stay refused.
+MAX_STAGE_NAME = 100
+
+
+@dataclass(frozen=True)
+class LearnedStage:
+    """One stage value of an upload the settings did not know, and what it became."""
+
+    value: str  # as the file wrote it
+    count: int  # rows carrying it
+    classification: str  # open | won | lost | mapped
+    why: str
+    probability: float  # percent
+    maps_to: str | None = None  # the existing stage it joins (won, lost and mapped ones)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.classification in ("won", "lost")
+
+    @property
+    def is_won(self) -> bool:
+        return self.classification == "won"
+
+    def describe(self) -> str:
+        target = f" (as {self.maps_to!r})" if self.maps_to else ""
+        return (
+            f"{self.value!r}: {self.count:,} row{'s' if self.count != 1 else ''}, "
+            f"{self.classification}{target}, probability {self.probability:g}%; {self.why}"
+        )
+
+
+def name_says(label: str) -> str | None:
+    """'won', 'lost' or None from the words of a stage name."""
+    text = label.casefold()
+    if any(p in text for p in LOST_PHRASES):
+        return "lost"
+    if any(p in text for p in WON_PHRASES):
+        return "won"
+    words = set(re.findall(r"\w+", text))
+    if words & set(WON_WORDS) or any(w in label for w in WON_CJK):
+        return "won"
+    if words & set(LOST_WORDS) or any(w in label for w in LOST_CJK):
+        return "lost"
+    if words & set(CLOSED_WORDS) or any(w in label for w in CLOSED_CJK):
+        return "lost"  # closed, and not said to be won
+    return None
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the rows of one stage value say (from stage_signals)."""
+
+    count: int
+    won: int  # rows whose own outcome is won
+    lost: int
+    open: int
+    probability_rows: int  # rows with a probability
+    probability_median: float | None
+    probability_min: float | None
+    probability_max: float | None
+
+
+def classify(label: str, s: Signals) -> tuple[str, str, float | None]:
+    """(classification, why, probability or None when it is to be set by position)."""
+    outcomes = s.won + s.lost + s.open
+    if outcomes:
+        if s.won == outcomes:
+            return "won", f"all {s.won:,} of its rows with an outcome are won", 100.0
+        if s.lost == outcomes:
+            return "lost", f"all {s.lost:,} of its rows with an outcome are lost", 0.0
+    if s.probability_rows and s.probability_min == s.probability_max == 100:
+        return "won", "the file's probability is 100% on every row", 100.0
+    if s.probability_rows and s.probability_min == s.probability_max == 0 and not s.open:
+        return "lost", "the file's probability is 0% on every row", 0.0
+    if not outcomes or not s.open:
+        said = name_says(label)
+        if said == "won":
+            return "won", "its name says won", 100.0
+        if said == "lost":
+            return "lost", "its name says lost or closed", 0.0
+    if outcomes and s.open < outcomes:
+        why = (
+            f"its rows carry their own outcome ({s.open:,} open, {s.won:,} won, "
+            f"{s.lost:,} lost), which each row keeps"
+        )
+    elif outcomes:
+        why = "its rows are open by their status"
+    else:
+        why = "nothing in the file says it is closed"
+    if s.probability_rows and s.probability_median is not None:
+        return "open", why + "; probability: the median of its rows", s.probability_median
+    return "open", why, None
+
+
+def stage_signals(
+    con: duckdb.DuckDBPyConnection,
+    labels: list[str],
+    won_sql: str | None,
+    closed_sql: str | None,
+    probability_sql: str | None,
+) -> dict[str, Signals]:
+    """One scan of `staged_text` over the rows of the unknown labels only."""
+    won = won_sql or "NULL::BOOLEAN"
+    closed = closed_sql or "NULL::BOOLEAN"
+    prob = probability_sql or "NULL::DOUBLE"
+    rows = con.execute(
+        f"""
+        WITH rows AS (
+            SELECT r_stage AS label, {won} AS row_won, {closed} AS row_closed, {prob} AS p
+            FROM staged_text
+            WHERE r_stage IN (SELECT unnest(?))
+        )
+        SELECT label, count(*),
+               count(*) FILTER (WHERE row_won),
+               count(*) FILTER (WHERE row_closed AND NOT coalesce(row_won, false)),
+               count(*) FILTER (WHERE NOT row_closed AND NOT coalesce(row_won, false)),
+               count(p), median(p), min(p), max(p)
+        FROM rows GROUP BY label
+        """,
+        [labels],
+    ).fetchall()
+    return {r[0]: Signals(*r[1:]) for r in rows}
+
+
+def learn(
+    con: duckdb.DuckDBPyConnection,
+    stages: tuple[Stage, ...],
+    labels: list[str],
+    *,
+    won_sql: str | None = None,
+    closed_sql: str | None = None,
+    probability_sql: str | None = None,
+    choices: dict[str, str] | None = None,
+) -> list[LearnedStage]:
+    """Classify each unknown label; `choices` maps a label onto an existing stage by name
+    (the Data page's grid), which overrides what the file says."""
+    choices = choices or {}
+    by_name = {s.name: s for s in stages}
+    signals = stage_signals(con, labels, won_sql, closed_sql, probability_sql)
+    won_stage = next((s.name for s in stages if s.is_won), None)
+    lost_stage = next((s.name for s in stages if s.is_closed and not s.is_won), None)
+    out: list[LearnedStage] = []
+    unplaced: list[tuple[str, Signals, str]] = []
+    for label in labels:
+        s = signals.get(label)
+        if s is None:
+            continue
+        chosen = by_name.get(choices.get(label, ""))
+        if chosen is not None:
+            out.append(
+                LearnedStage(label, s.count, "mapped", "mapped by hand on the Data page",
+                             chosen.probability, chosen.name)
+            )  # fmt: skip
+            continue
+        classification, why, probability = classify(label, s)
+        if classification == "won":
+            out.append(LearnedStage(label, s.count, "won", why, 100.0, won_stage))
+        elif classification == "lost":
+            out.append(LearnedStage(label, s.count, "lost", why, 0.0, lost_stage))
+        elif probability is not None:
+            out.append(LearnedStage(label, s.count, "open", why, round(probability, 1)))
+        else:
+            unplaced.append((label, s, why))
+    # Open stages with no probability in the file: more deals, earlier in the funnel.
+    unplaced.sort(key=lambda item: (-item[1].count, item[0]))
+    n = len(unplaced)
+    for i, (label, s, why) in enumerate(unplaced):
+        probability = round(10 + 80 * (i + 1) / (n + 1), 1)
+        out.append(
+            LearnedStage(
+                label, s.count, "open",
+                why + "; probability by position (no probability column: stages with more "
+                "deals are placed earlier)",
+                probability,
+            )
+        )  # fmt: skip
+    return sorted(out, key=lambda ls: labels.index(ls.value))
+
+
+def merge(stages: tuple[Stage, ...], learned: list[LearnedStage]) -> tuple[Stage, ...]:
+    """The stage list with the learned values added: a won, lost or mapped value becomes an
+    alias of its stage; an open one a new stage, placed among the open stages by its
+    probability (the list order is the funnel order)."""
+    out = list(stages)
+    known = {norm_key(label) for s in stages for label in (s.name, *s.aliases)}
+    for ls in learned:
+        if norm_key(ls.value) in known:
+            continue
+        known.add(norm_key(ls.value))
+        if ls.maps_to is not None:
+            i = next((i for i, s in enumerate(out) if s.name == ls.maps_to), None)
+            if i is not None:
+                out[i] = replace(out[i], aliases=(*out[i].aliases, ls.value))
+                continue
+        if ls.is_closed:  # no such stage in the list yet: the value becomes one
+            out.append(Stage(ls.value, ls.probability, True, ls.is_won))
+            continue
+        at = next(
+            (i for i, s in enumerate(out) if s.is_closed or s.probability > ls.probability),
+            len(out),
+        )
+        out.insert(at, Stage(ls.value, ls.probability))
+    return tuple(out)

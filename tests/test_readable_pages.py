@@ -1,0 +1,130 @@
+"""Nothing unreadable (issue 13.7): no None / nan / NaN / NaT / inf on any page, in AppTest.
+
+Every page is opened on two databases: the demo (every kind of data) and a sparse one
+holding one deals export only (tests/readable.py). The checks cover every text element
+(headers, captions, metric labels and values, help, alerts, widget options) and every
+st.dataframe: a missing cell must have a placeholder (Streamlit draws "None" otherwise),
+no text cell may hold one of the words, no number cell an infinity. The browser walk in
+tests/e2e/test_browser_readable.py looks at the same pages as a person does.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from apptest import open_page
+from readable import (
+    PAGES,
+    SPARSE_REPS,
+    apptest_problems,
+    build_sparse_db,
+    frame_problems,
+    unreadable_words,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from analytics.demo import build_demo
+
+    base = tmp_path_factory.mktemp("readable_demo")
+    build_demo(base / "sales.duckdb", base / "out")
+    return base / "sales.duckdb"
+
+
+@pytest.fixture(scope="module")
+def sparse_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("readable_sparse")
+    return build_sparse_db(base / "sales.duckdb", base / "work")
+
+
+@pytest.fixture
+def on_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    def point(path: Path) -> None:
+        monkeypatch.setenv("SALES_DB", str(path))
+
+    yield point
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nan · 2024 · quadrant: improving laggard", ["nan"]),
+        ("saved_at None", ["None"]),
+        ("Win rate NaN%", ["NaN"]),
+        ("closed NaT", ["NaT"]),
+        ("coverage inf x", ["inf"]),
+        ("coverage ∞", ["∞"]),
+        ("Nonetheless the infinite nanny is fine", []),
+        ("— · 2024 · quadrant: rising star", []),
+        ("file sales.nan.csv", []),  # inside a word or a file name: not a stray value
+    ],
+)
+def test_unreadable_words(text: str, expected: list[str]) -> None:
+    assert unreadable_words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("frame", "placeholder", "bad"),
+    [
+        (pd.DataFrame({"a": [1.0, None]}), None, True),  # drawn as "None"
+        (pd.DataFrame({"a": [1.0, None]}), "—", False),
+        (pd.DataFrame({"a": [1.0, float("inf")]}), "—", True),
+        (pd.DataFrame({"a": ["x", "nan"]}), "—", True),  # a NaN made into text upstream
+        (pd.DataFrame({"None": [1]}), "—", True),
+        (pd.DataFrame({"a": ["Nonetheless"]}), None, False),
+    ],
+)
+def test_frame_problems(frame: pd.DataFrame, placeholder: str | None, bad: bool) -> None:
+    assert bool(frame_problems(frame, placeholder)) is bad
+
+
+def test_every_table_on_every_page_has_a_placeholder() -> None:
+    """st.dataframe / st.data_editor draw a missing cell as "None" unless told otherwise."""
+    missing = []
+    for path in sorted((ROOT / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("dataframe", "data_editor")
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "st"
+                and not any(k.arg == "placeholder" for k in node.keywords)
+            ):
+                missing.append(f"{path.name}:{node.lineno}")
+    assert not missing, missing
+
+
+VIEWS: list[tuple[str, dict[str, str]]] = [
+    *((page, {}) for page in PAGES),
+    ("overview", {"kind": "Quarter"}),
+    ("reps", {"kind": "Year"}),
+]
+
+
+@pytest.mark.parametrize(("page", "query"), VIEWS, ids=[f"{p}{q or ''}" for p, q in VIEWS])
+@pytest.mark.parametrize("which", ["demo", "sparse"])
+def test_page_has_nothing_unreadable(
+    which: str, page: str, query: dict[str, str], request: pytest.FixtureRequest, on_db
+) -> None:
+    on_db(request.getfixturevalue(f"{which}_db"))
+    at = open_page(f"pages/{page}.py", query)
+    assert not at.exception, [e.value for e in at.exception]
+    assert apptest_problems(at) == []
+
+
+@pytest.mark.parametrize("rep", SPARSE_REPS)
+def test_drilldown_of_a_rep_without_team_reads(rep: str, sparse_db: Path, on_db) -> None:
+    """The header once read "nan · 2024 · quadrant: ...": no roster means no team."""
+    on_db(sparse_db)
+    at = open_page("pages/reps.py", {"focus": rep})
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(h.value.startswith("Drill-down") for h in at.header)
+    assert apptest_problems(at) == []
