@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-DB     ?= data/sales.duckdb
+DEMO_DB := data/demo.duckdb
+# The database `make run` opens: the demo by default; DB=path/own.duckdb opens your own
+# (created empty when it does not exist: demo data never goes into it).
+DB     ?= $(DEMO_DB)
 PORT   ?= 8501
 
 .PHONY: run test check lint format bench demo install install-dev browser clean
@@ -26,13 +29,15 @@ browser:
 	  { (apt-get update -qq || sudo apt-get update -qq) && \
 	    (apt-get install -y -qq chromium || sudo apt-get install -y -qq chromium); }
 
-$(DB): | $(VENV)/.installed
-	SALES_DB=$(DB) $(PY) -m analytics demo --db $(DB)
+$(DEMO_DB): | $(VENV)/.installed
+	$(PY) -m analytics demo --db $(DEMO_DB)
 
+# Rebuild the demo database (only ever data/demo.duckdb; see DEMO_DB).
 demo: $(VENV)/.installed
-	$(PY) -m analytics demo --db $(DB) --replace
+	$(PY) -m analytics demo --db $(DEMO_DB) --replace
 
-run: $(VENV)/.installed $(DB)
+# The demo database is built on first use, and only when it is the one being opened.
+run: $(VENV)/.installed $(if $(filter $(DEMO_DB),$(DB)),$(DEMO_DB))
 	SALES_DB=$(DB) $(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
 test: $(VENV)/.installed-dev browser

@@ -34,6 +34,7 @@ from analytics.scope import (
     periods_between,
     scope_options,
 )
+from analytics.settings import is_demo_database
 from pages import _auth, _ui
 
 log = logging.getLogger("dashboard")
@@ -92,6 +93,12 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
     fiscal = load_fiscal_start_month(con)
     kinds = [k for k, (_, is_fiscal) in PERIOD_KINDS.items() if fiscal != 1 or not is_fiscal]
     with st.sidebar:
+        if is_demo_database(con):
+            st.info(
+                "**Demo data**: made-up deals from `make demo`, not your team's. Your own "
+                "database: `make run DB=path/to/own.duckdb`.",
+                icon=":material/science:",
+            )
         st.subheader("Filters")
         kind_choice = st.selectbox("Period type", kinds, key="kind", bind="query-params")
         kind, is_fiscal = PERIOD_KINDS[kind_choice or "Month"]

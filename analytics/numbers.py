@@ -75,3 +75,37 @@ def duration_text(days: float | None) -> str:
     if hours == 24:
         return "1.0 days"
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def minutes_text(minutes: float | None) -> str:
+    """A duration given in minutes (response times): 742.5 -> '12 h 23 min'; '—' if none."""
+    return MISSING if is_missing(minutes) else duration_text(float(minutes) / (24 * 60))  # type: ignore[arg-type]
+
+
+def signed_duration_text(days: float | None) -> str | None:
+    """A change in a duration: '+2.1 days', '-12 h 22 min'; None when it is not defined."""
+    if is_missing(days):
+        return None
+    return ("+" if float(days) >= 0 else "-") + duration_text(abs(float(days)))  # type: ignore[arg-type]
+
+
+def percent_parts(shares: Sequence[float | None], digits: int = 1) -> list[str]:
+    """Shares of one whole as percentages that add up to exactly 100% as printed.
+
+    Rounding each share on its own can print 33.3% three times (99.9%); the largest
+    remainder method gives the missing tenth to the share that lost most to rounding. A
+    missing share reads '—' and takes no part; shares that do not sum to 1 (nothing to
+    share out) are printed as they are.
+    """
+    scale = 10**digits
+    present = [i for i, s in enumerate(shares) if not is_missing(s)]
+    exact = [Decimal(str(float(shares[i]))) * 100 * scale for i in present]  # type: ignore[arg-type]
+    out = [MISSING] * len(shares)
+    if not exact:
+        return out
+    total = round_half_up(sum(exact, Decimal(0)))
+    whole = total == 100 * scale
+    units = largest_remainder(exact, total) if whole else [round_half_up(x) for x in exact]
+    for i, unit in zip(present, units, strict=True):
+        out[i] = f"{unit / scale:.{digits}f}%"
+    return out

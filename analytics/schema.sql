@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
 -- NULL: the export had no such column; FALSE: it had one and the deal is not qualified on
 -- it (a blank cell included). Added by ALTER so old files gain them and every file lists
 -- the columns in the same order.
+-- where the as-of date came from: given | file name | column | content | today (issue 12.4)
+ALTER TABLE imports ADD COLUMN IF NOT EXISTS as_of_source VARCHAR;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_budget BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_authority BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_need BOOLEAN;

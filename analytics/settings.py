@@ -445,3 +445,21 @@ def save_upload_limits(
     if problems:
         raise ValueError("; ".join(problems))
     put_setting(con, UPLOAD_LIMITS_KEY, json.dumps(asdict(limits)), access)
+
+
+# --- the demo database --------------------------------------------------------------------
+
+# Written by `python -m analytics demo` into the database it builds, and nowhere else: the
+# sidebar says "Demo data" when it is set, and the demo builder refuses any database
+# without it, so demo deals never mix with a team's own uploads.
+DEMO_DATABASE_KEY = "demo_database"
+
+
+def is_demo_database(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the demo builder made this database (see DEMO_DATABASE_KEY)."""
+    row = con.execute("SELECT value FROM settings WHERE key = ?", [DEMO_DATABASE_KEY]).fetchone()
+    return bool(row) and json.loads(str(row[0])) is True
+
+
+def mark_demo_database(con: duckdb.DuckDBPyConnection) -> None:
+    put_setting(con, DEMO_DATABASE_KEY, "true")

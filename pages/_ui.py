@@ -23,6 +23,7 @@ from analytics.access import may_open
 from analytics.colours import colour_of, roster_team_colours
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
+from analytics.ingest.template import template_csv
 from analytics.markup import md
 from analytics.scope import Scope
 
@@ -111,16 +112,48 @@ def database_is_empty() -> bool:
     return int(st.session_state.get(DEALS_COUNT_KEY, 0)) == 0
 
 
+FIRST_RUN_KINDS = (
+    ("Deals (opportunities)", "needed for every page: one row per deal with its stage, "
+     "and ideally owner, amount, created and close dates"),
+    ("Reps", "who is in which team and region, and their manager"),
+    ("Activities, leads, quotas, forecast calls", "optional: efficiency, lead scoring, "
+     "attainment and forecast accuracy"),
+)  # fmt: skip
+ACCEPTED_FORMATS = (
+    "CSV or TSV (UTF-8, UTF-16, Windows-1251, CP949/EUC-KR or GB18030) and Excel .xlsx, "
+    "exported from Salesforce, HubSpot, Pipedrive, Zoho or Odoo as they come, or any sheet "
+    "whose columns you map once on the Data page (the mapping is saved for next month)."
+)
+
+
 def show_empty_database_hint() -> None:
-    """What a manager sees before any upload: where to get data, not an empty chart."""
+    """The first-run page: what to upload, in which formats, and the template to start
+    from (sales operations); everyone else learns who loads the data. Never an empty chart."""
     if may_open_page("pages/data.py"):
+        st.subheader("First run: this database is empty")
         st.info(
-            "No deals in the database yet. Upload CRM exports on the **Data** page, "
-            "or build the demo database with `make run` (or `make demo`)."
+            "No deals in the database yet. Upload your CRM exports on the Data page; every "
+            "page fills in from them. To look around with made-up data first, build the "
+            "separate demo database: `make demo`, then `make run`."
+        )
+        st.markdown("**What to upload**")
+        for what, why in FIRST_RUN_KINDS:
+            st.markdown(f"- **{what}**: {why}")
+        st.caption(f"Accepted formats: {ACCEPTED_FORMATS}")
+        st.download_button(
+            "Download the deals template (CSV)",
+            data=template_csv("opportunities"),
+            file_name="deals_template.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="first_run:template",
         )
         page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
     else:
-        st.info("No deals in the database yet. Sales operations load them on the Data page.")
+        st.info(
+            "No deals in the database yet. Sales operations load the CRM exports on the "
+            "Data page; the figures appear here once they have."
+        )
 
 
 def may_open_page(page: str) -> bool:

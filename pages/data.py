@@ -39,6 +39,7 @@ from analytics.ingest import (
     preview_file,
     propose_stages,
 )
+from analytics.ingest.propose import propose_for_preview
 from analytics.markup import md, md_list
 from analytics.settings import UploadLimits, load_stages, load_upload_limits
 from pages import _auth, _ui
@@ -161,6 +162,33 @@ def _mapping_editor(preview: Preview, key: str) -> dict[str, str]:
     return chosen
 
 
+def _proposals(preview: Preview, key: str) -> dict[str, str] | None:
+    """Columns no header matched, proposed from their contents; ops confirm before use.
+
+    Returns the mapping to use (detected + proposed) once confirmed, else None.
+    """
+    try:
+        with _ui.cursor() as cur:
+            names = tuple(n for s in load_stages(cur) for n in (s.name, *s.aliases))
+    except Exception:  # the proposal works without stage names
+        names = ()
+    proposed = propose_for_preview(preview, names)
+    if not proposed:
+        return None
+    st.markdown("**Proposed from the column contents** (no header matched these fields)")
+    st.dataframe(
+        pd.DataFrame(
+            [(p.field, p.header, p.reason) for p in proposed],
+            columns=["field", "column in your file", "why"],
+        ),
+        hide_index=True,
+        placeholder=_ui.DASH,
+    )
+    if not st.checkbox("Use the proposed columns", key=f"{key}:use_proposed"):
+        return None
+    return {**preview.columns, **{p.field: p.header for p in proposed}}
+
+
 def _save_mapping_form(mapping: Mapping, key: str) -> None:
     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     name = name_col.text_input(
@@ -211,9 +239,15 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
     if not preview.headers:
         return None
 
-    # Keyed by the saved mapping too: picking one must re-preset every field, not keep
-    # the selections made for the previous one.
-    chosen = _mapping_editor(preview, f"{key}:{saved_pick}")
+    use_proposed = _proposals(preview, key) if mapping is None else None
+    if use_proposed:  # confirmed by ops: the proposed columns preset the editor below
+        mapping = Mapping(kind=preview.kind, columns=use_proposed, date_order=date_order)
+        preview = preview_file(
+            path, kind=preview.kind, mapping=mapping, file_name=uploaded.name, limits=limits
+        )
+    # Keyed by the saved mapping (and an accepted proposal) too: picking one must re-preset
+    # every field, not keep the selections made for the previous one.
+    chosen = _mapping_editor(preview, f"{key}:{saved_pick}:{bool(use_proposed)}")
     detected = {f: preview.columns.get(f, "") for f, _ in preview.fields}
     if chosen != detected:  # edited by hand: the mapping now rules
         mapping = Mapping(kind=preview.kind, columns=chosen, date_order=date_order)
@@ -288,6 +322,7 @@ def stage_grid(
                 help="Keep the proposal, or map this value onto a stage you already have.",
             )
         },
+        placeholder=_ui.DASH,
     )
     return {
         str(row["stage in file"]): str(row["map onto"])

@@ -21,6 +21,7 @@ import streamlit as st
 
 from analytics import leads
 from analytics.markup import md
+from analytics.numbers import minutes_text
 from analytics.scope import Scope
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 from pages import _ui
@@ -45,14 +46,8 @@ def _num(value: Any) -> float | None:
 
 
 def _minutes(value: Any) -> str:
-    v = _num(value)
-    if v is None:
-        return _ui.DASH
-    if v < 120:
-        return f"{v:,.0f} min"
-    if v < 48 * 60:
-        return f"{v / 60:,.1f} h"
-    return f"{v / 1440:,.1f} days"
+    """Response times read as '12 h 22 min' or '2.1 days' (analytics.numbers, one rule)."""
+    return minutes_text(_num(value))
 
 
 def _leads_count(cur: Any) -> int:
@@ -199,8 +194,8 @@ def _response(scope: Scope) -> None:
     )
     config = {
         "is_total": None,
-        "median_minutes": st.column_config.NumberColumn("median (min)", format="%.1f"),
-        "p90_minutes": st.column_config.NumberColumn("p90 (min)", format="%.1f"),
+        "median_minutes": st.column_config.TextColumn("median response"),
+        "p90_minutes": st.column_config.TextColumn("p90 response"),
         "sla_5min_share": st.column_config.NumberColumn("≤ 5 min", format="percent"),
         "sla_1h_share": st.column_config.NumberColumn("≤ 1 h", format="percent"),
         "sla_1day_share": st.column_config.NumberColumn("≤ 1 day", format="percent"),
@@ -227,6 +222,8 @@ def _response(scope: Scope) -> None:
                 "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)
                 for value, is_total in zip(shown[by], shown["is_total"], strict=True)
             ]
+            for column in ("median_minutes", "p90_minutes"):  # '12 h 22 min', not 742.5
+                shown[column] = [minutes_text(_num(v)) for v in shown[column]]
             st.dataframe(
                 shown,
                 hide_index=True,

@@ -20,6 +20,7 @@ import streamlit as st
 from analytics.drilldown import data_version
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
+from analytics.metrics.availability import data_start, pipeline_note
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import (
     KPI_COLUMNS,
@@ -27,6 +28,7 @@ from analytics.metrics.kpis import (
     open_basis,
     share_of_reps_at_quota_by_period,
 )
+from analytics.numbers import duration_text, minutes_text, signed_duration_text
 from analytics.pointintime import Basis, open_figures_note
 from analytics.scope import Period, Scope, data_as_of
 from analytics.settings import load_reporting_currency
@@ -36,6 +38,8 @@ from pages import _ui
 # come from one kpi_tables call, cached afterwards.
 TREND_PERIODS: dict[str, int] = {"month": 6, "quarter": 6, "year": 4}
 REPS_AT_QUOTA = "reps_at_quota"  # not a kpi_table column: share_of_reps_at_quota()
+NO_DATA = "_no_data"  # a row's KPI column -> why it has no data (analytics/availability)
+NO_DATA_TEXT = "no data"
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ def company_rows(
         match = table[table["period"] == period.label]
         row = match.iloc[0].drop("period").to_dict() if not match.empty else {}
         row[REPS_AT_QUOTA] = shares[period.label]
+        row[NO_DATA] = table.attrs.get("no_data", {}).get(period.label, {})
         rows[period.label] = row
     return rows
 
@@ -157,7 +162,7 @@ def show_value(column: str, value: float | None) -> str:
     if unit == "count":
         return f"{int(value):,}"
     if unit == "days":
-        return f"{value:,.0f} days"
+        return duration_text(value)
     if unit == "minutes":
         return _minutes(value)
     if unit == "ratio":
@@ -166,11 +171,8 @@ def show_value(column: str, value: float | None) -> str:
 
 
 def _minutes(value: float) -> str:
-    if abs(value) < 120:
-        return f"{value:,.0f} min"
-    if abs(value) < 48 * 60:
-        return f"{value / 60:,.1f} h"
-    return f"{value / 1440:,.1f} days"
+    """Response times read as '12 h 22 min' or '2.1 days' (analytics.numbers, one rule)."""
+    return minutes_text(value)
 
 
 def show_change(column: str, now: float | None, before: float | None) -> str | None:
@@ -186,9 +188,9 @@ def show_change(column: str, now: float | None, before: float | None) -> str | N
     if unit == "count":
         return _ui.signed_count(diff)
     if unit == "days":
-        return f"{diff:+,.0f} days"
+        return signed_duration_text(diff)
     if unit == "minutes":
-        return ("+" if diff >= 0 else "-") + _minutes(abs(diff))
+        return signed_duration_text(diff / (24 * 60))
     if unit == "ratio":
         return f"{diff:+.2f}x"
     return f"{diff:+,.1f}"
@@ -211,6 +213,13 @@ def _card(
     column = card.column
     now = _number(rows[current.label].get(column))
     help_text = card.help or KPI_COLUMNS.get(column)
+    reason = rows[current.label].get(NO_DATA, {}).get(column)
+    if now is None and reason:
+        # analytics decided the export cannot give this figure: say so, never 0 or 100%
+        container = box.container(border=True)
+        container.metric(card.label, NO_DATA_TEXT, help=f"{help_text}. No data: {reason}.")
+        container.caption(f"No data: {reason}")
+        return
     container = box.container(border=True)
     label = card.label
     # Card labels stay short enough not to be cut off; the base of a figure about the deals
@@ -290,12 +299,20 @@ def render() -> None:
     period = scope.period
     count = TREND_PERIODS.get(period.kind, 6)
     periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
+    with _ui.cursor() as cur:
+        first_day = data_start(cur, scope)
+        unpriced_note = pipeline_note(cur, scope)
+    # trends start where the data starts: no 0 bars for periods before the first deal
+    shown = [p for p in periods if first_day is None or p.full_end >= first_day] or [period]
     wanted = [*periods, period.same_last_year()]
+    with _ui.cursor() as cur:
+        reporting = load_reporting_currency(cur)
     st.caption(
         f"Scope: {md(scope.describe())} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
         f"Changes are against {period.previous().name} and against the same period last "
         f"year ({period.same_last_year().name}); the small charts show the last {count} "
         + (f"{period.kind}s, each over the same days." if period.is_to_date else f"{period.kind}s.")
+        + f" Amounts in {md(reporting)}."
     )
 
     with _ui.cursor() as cur:
@@ -320,7 +337,10 @@ def render() -> None:
             st.subheader(title)
         boxes = st.columns(len(cards))
         for box, card in zip(boxes, cards, strict=True):
-            _card(box, card, rows, periods, period, basis)
+            _card(box, card, rows, shown, period, basis)
+            if card.column == "open_pipeline" and unpriced_note and _number(
+                rows[period.label].get("open_pipeline")) is not None:  # fmt: skip
+                box.caption(f"Priced deals only: {unpriced_note}.")
 
     closed = int(_number(now.get("won_deals")) or 0) + int(_number(now.get("lost_deals")) or 0)
     if closed == 0:
@@ -345,8 +365,12 @@ def render() -> None:
         "**Win rate by value** weighs them by amount. Open deals are not in either.",
         icon=":material/info:",
     )
-    st.subheader(f"Bookings, last {count} {period.kind}s")
-    _bookings_chart(rows, periods)
+    st.subheader(f"Bookings, last {len(shown)} {period.kind}s")
+    if len(shown) < len(periods):
+        st.caption(
+            f"The data starts on {first_day:%d %b %Y}: earlier {period.kind}s are not drawn."
+        )
+    _bookings_chart(rows, shown)
 
 
 _ui.run_page(render)

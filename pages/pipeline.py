@@ -231,9 +231,9 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
     st.caption(
         f"Open pipeline closing in {scope.period.label} (open deals with a close date "
         f"{scope.period.start} to {scope.period.end}), as known on {w.start_date} and on "
-        f"{w.end_date}, in the reporting currency at the {w.end_date} rates. Each deal "
-        "falls in one bar; the bars add up to the ending pipeline exactly, and the rounded "
-        "labels add up to the rounded ending figure (largest remainder)."
+        f"{w.end_date}, in {md(currency)} (the reporting currency) at the {w.end_date} "
+        "rates. Each deal falls in one bar; the bars add up to the ending pipeline exactly, "
+        "and the rounded labels add up to the rounded ending figure (largest remainder)."
     )
     st.plotly_chart(
         waterfall_chart(w, currency), config={"displayModeBar": False}, key="pipeline:wf"

@@ -27,7 +27,7 @@ from analytics import drilldown
 from analytics.exports import KPI_UNITS
 from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables, open_basis
-from analytics.numbers import is_missing
+from analytics.numbers import is_missing, percent_parts
 from analytics.pointintime import open_figures_note
 from analytics.quadrant import (
     DECLINING_LAGGARD,
@@ -47,6 +47,7 @@ from analytics.quadrant import (
 )
 from analytics.quadrant import roster as quadrant_roster
 from analytics.scope import Period, Scope, data_as_of
+from analytics.settings import load_reporting_currency
 from pages import _ui
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
@@ -138,7 +139,7 @@ def column_config(columns: list[str]) -> dict[str, Any]:
         "share": "percent",
         "count": "%d",
         "days": "%.1f",
-        "minutes": "%.1f",
+        "minutes": "%,.0f min",
         "ratio": "%.2fx",
         "number": "%.1f",
     }
@@ -456,6 +457,7 @@ def _drilldown(
     st.caption(
         f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
+        + f" · amounts in {md(load_reporting_currency(cur))}"
     )  # fmt: skip
     cols = st.columns(5)
     cols[0].metric("Rep bookings", _ui.money(_num(figures.get("bookings"))), border=True)
@@ -490,17 +492,23 @@ def _drilldown(
         if mix.empty:
             st.caption(f"No activity logged in {scope.period.label}.")
         else:
+            shown = mix.copy()  # shares printed so that they add up to 100.0%
+            shown["share"] = percent_parts(list(mix["share"]))
             fig = px.bar(
-                plot_frame(mix), x="activities", y="activity_type", orientation="h",
+                plot_frame(shown), x="activities", y="activity_type", orientation="h",
                 color="category",
-                hover_data={"hours": True, "share": ":.1%"},
+                hover_data={"hours": ":.1f", "share": True},
                 labels={"activity_type": "", "activities": "Activities", "category": ""},
             )  # fmt: skip
             fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
             fig.update_yaxes(categoryorder="total ascending")
             st.plotly_chart(fig, config={"displayModeBar": False}, key="activity_chart")
             with st.expander("Activity mix as a table"):
-                table(mix, f"{rep} activity mix", "activity")
+                st.dataframe(
+                    shown, hide_index=True, key="activity", placeholder=_ui.DASH,
+                    column_config={"hours": st.column_config.NumberColumn(format="%.1f")},
+                )  # fmt: skip
+                _ui.downloads(mix, f"{rep} activity mix", "activity")
     with right:
         st.subheader("Funnel of these deals")
         funnel = drilldown.deal_funnel(cur, scope, rep)

@@ -16,7 +16,13 @@ import pytest
 
 from analytics import db
 from analytics.cli import build_parser
-from analytics.demo import DEFAULT_ANCHOR, DemoError, build_demo, write_demo_files
+from analytics.demo import (
+    DEFAULT_ANCHOR,
+    DemoError,
+    build_demo,
+    default_demo_db,
+    write_demo_files,
+)
 from analytics.demo.files import HISTORY_HEADER, OPPORTUNITY_HEADER, TEMPLATE_COLUMNS
 
 ANCHOR = DEFAULT_ANCHOR
@@ -481,10 +487,24 @@ def test_cli_registers_demo() -> None:
     assert args.seed == 3 and args.anchor == date(2026, 1, 5) and args.db == Path("x.duckdb")
     assert callable(args.func)
     default = build_parser().parse_args(["demo"])
-    assert default.seed == 42 and default.anchor == ANCHOR and default.db == db.default_db_path()
+    assert default.seed == 42 and default.anchor == ANCHOR and default.db == default_demo_db()
 
 
 def test_refuses_a_database_that_already_holds_imports(demo: dict, tmp_path: Path) -> None:
     with pytest.raises(DemoError, match="--replace"):
         build_demo(demo["db_path"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_demo_database_is_marked_and_a_rebuild_is_allowed_only_there(
+    demo: dict, dcon: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The mark (settings key demo_database) makes the sidebar say "Demo data", and is
+    what lets the builder in again; an unmarked database is refused even with --replace."""
+    from analytics.settings import is_demo_database
+
+    assert is_demo_database(dcon)
+    plain = tmp_path / "team.duckdb"
+    db.connect(plain).close()
+    with pytest.raises(DemoError, match="not a demo database"):
+        build_demo(plain, tmp_path / "out", replace=True)

@@ -179,13 +179,17 @@ def test_weighted_pipeline_follows_settings(loaded: duckdb.DuckDBPyConnection) -
 
 
 def test_monthly_bookings(loaded: duckdb.DuckDBPyConnection) -> None:
-    """12 months up to June 2024; March 3000 (O-006), April 10000, May 6000, June 20000."""
+    """12 months up to June 2024, starting where the data starts: the first deal (O-007) was
+    created on 2023-11-20, so July-October 2023 are left out rather than drawn as 0.
+    March 3000 (O-006), April 10000, May 6000, June 20000."""
     trend = monthly_bookings(loaded, Scope(Period.parse("2024-Q2")))
-    assert len(trend) == 12
+    assert len(trend) == 8
+    assert trend["month"].iloc[0].strftime("%Y-%m") == "2023-11"
     by_month = {
         (m.year, m.month): b for m, b in zip(trend["month"], trend["bookings"], strict=True)
     }
-    assert by_month[(2023, 7)] == 0
+    assert by_month[(2023, 11)] == 0
+    assert (2023, 10) not in by_month
     assert by_month[(2024, 3)] == 3000
     assert by_month[(2024, 4)] == 10000
     assert by_month[(2024, 5)] == 6000

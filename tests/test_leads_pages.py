@@ -148,7 +148,7 @@ def test_leads_page_shows_hand_computed_figures(leads_db: Path) -> None:
     assert any("Conversion falls as the score rises" in plain(w.value) for w in at.warning)
 
     assert metric(at, "Leads") == "9"
-    assert metric(at, "Median response") == "12.5 h"  # 750 minutes
+    assert metric(at, "Median response") == "12 h 30 min"  # 750 minutes
     assert metric(at, "Lead → opportunity") == "33.3%"  # 3 of 9
     by_source = table(at, "leads:by_source")
     assert list(by_source["source"]) == ["web", "event", "referral", "All leads"]

@@ -10,8 +10,11 @@ from analytics.numbers import (
     amount_text,
     duration_text,
     largest_remainder,
+    minutes_text,
+    percent_parts,
     percent_text,
     round_half_up,
+    signed_duration_text,
 )
 
 D = Decimal
@@ -76,3 +79,50 @@ def test_percent_text(share: float | None, expected: str) -> None:
 )
 def test_amount_text(value: float | Decimal | None, expected: str) -> None:
     assert amount_text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (742.5, "12 h 22 min"),  # the raw 742.5 minutes (as test_duration_text)
+        (742.6, "12 h 23 min"),
+        (3, "3 min"),
+        (0, "0 min"),
+        (60, "1 h 0 min"),
+        (3024, "2.1 days"),
+        (None, "—"),
+        (float("nan"), "—"),
+        (float("inf"), "—"),
+    ],
+)
+def test_minutes_text(minutes: float | None, expected: str) -> None:
+    assert minutes_text(minutes) == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(2.14, "+2.1 days"), (-0.5, "-12 h 0 min"), (0.0, "+0 min"), (None, None)],
+)
+def test_signed_duration_text(days: float | None, expected: str | None) -> None:
+    assert signed_duration_text(days) == expected
+
+
+@pytest.mark.parametrize(
+    ("shares", "expected"),
+    [
+        ([1 / 3, 1 / 3, 1 / 3], ["33.4%", "33.3%", "33.3%"]),  # naive: 99.9%
+        ([0.5, 0.5], ["50.0%", "50.0%"]),
+        ([2 / 3, 1 / 6, 1 / 6], ["66.6%", "16.7%", "16.7%"]),  # naive: 100.1%
+        ([0.12345, 0.87655], ["12.3%", "87.7%"]),
+        ([1.0], ["100.0%"]),
+        ([0.25, None, 0.75], ["25.0%", "—", "75.0%"]),
+        ([0.2, 0.2], ["20.0%", "20.0%"]),  # not a whole: printed as they are
+        ([], []),
+    ],
+)
+def test_percent_parts(shares: list[float | None], expected: list[str]) -> None:
+    got = percent_parts(shares)
+    assert got == expected
+    numbers = [float(g.rstrip("%")) for g in got if g != "—"]
+    if numbers and abs(sum(s for s in shares if s is not None) - 1) < 1e-9:
+        assert round(sum(numbers), 6) == 100.0

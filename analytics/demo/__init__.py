@@ -32,6 +32,13 @@ class DemoError(RuntimeError):
     """The demo could not be built (a refused import, or a database that is not empty)."""
 
 
+def default_demo_db() -> Path:
+    """<project>/data/demo.duckdb: the demo's own database, never a team's (issue 12)."""
+    from analytics.db import PROJECT_ROOT
+
+    return PROJECT_ROOT / "data" / "demo.duckdb"
+
+
 def default_out_dir() -> Path:
     """<project>/data/demo: beside the default database, git-ignored."""
     from analytics.db import PROJECT_ROOT
@@ -76,28 +83,64 @@ def import_demo_files(db_path: Path | str, demo_files: list[DemoFile]) -> dict[s
 
 
 def _prepare_database(db_path: Path, replace: bool) -> None:
-    """Refuse to mix the demo into a database that already holds imports, unless replacing."""
+    """Refuse any database the demo builder did not make; refuse to mix the demo into its
+    own earlier build unless replacing (then the file is deleted first).
+
+    Why so strict: a team's own database filled with fake deals cannot be told apart
+    from real ones afterwards, on any page.
+    """
     if not db_path.exists():
         return
-    if not replace:
-        import duckdb
+    import duckdb
 
+    from analytics.settings import DEMO_DATABASE_KEY
+
+    try:
         con = duckdb.connect(str(db_path), read_only=True)
-        try:
-            has_imports = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'imports'"
+    except duckdb.Error as exc:
+        raise DemoError(
+            f"{db_path} exists and cannot be read as a database; the demo only goes into "
+            f"its own file (default {default_demo_db()}), so nothing was written"
+        ) from exc
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        marked = "settings" in tables and bool(
+            con.execute(
+                "SELECT count(*) FROM settings WHERE key = ? AND CAST(value AS VARCHAR) = 'true'",
+                [DEMO_DATABASE_KEY],
             ).fetchone()[0]
-            n = con.execute("SELECT count(*) FROM imports").fetchone()[0] if has_imports else 0
-        finally:
-            con.close()
-        if n:
-            raise DemoError(
-                f"{db_path} already holds {n} imports; pass --replace to delete it and "
-                "rebuild the demo from scratch"
-            )
-        return
-    for p in (db_path, db_path.with_name(db_path.name + ".wal")):
-        p.unlink(missing_ok=True)
+        )
+        n = con.execute("SELECT count(*) FROM imports").fetchone()[0] if "imports" in tables else 0
+    finally:
+        con.close()
+    if not marked:
+        raise DemoError(
+            f"{db_path} is not a demo database (it has no {DEMO_DATABASE_KEY} setting): demo "
+            "data only goes into the demo's own file, never into a team's database, so nothing "
+            f"was written. Build the demo with --db pointing at a new file (default "
+            f"{default_demo_db()})"
+        )
+    if n and not replace:
+        raise DemoError(
+            f"{db_path} already holds {n} imports; pass --replace to delete it and "
+            "rebuild the demo from scratch"
+        )
+    if replace:
+        for p in (db_path, db_path.with_name(db_path.name + ".wal")):
+            p.unlink(missing_ok=True)
+
+
+def _mark(db_path: Path) -> None:
+    """Create the database and mark it as the demo's before anything is imported, so a
+    build that stops half-way can still be replaced with --replace."""
+    from analytics import db
+    from analytics.settings import mark_demo_database
+
+    con = db.connect(db_path)
+    try:
+        mark_demo_database(con)
+    finally:
+        con.close()
 
 
 def build_demo(
@@ -118,6 +161,7 @@ def build_demo(
     db_path = Path(db_path)
     out = Path(out_dir) if out_dir is not None else default_out_dir()
     _prepare_database(db_path, replace)
+    _mark(db_path)
     t0 = time.perf_counter()
     data = generate.generate(seed, anchor)
     t1 = time.perf_counter()
@@ -171,8 +215,6 @@ def _iso_date(text: str) -> date:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `demo` sub-command to the CLI."""
-    from analytics.db import default_db_path
-
     p = sub.add_parser(
         "demo",
         help="write seeded demo export files and import them",
@@ -182,7 +224,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "calls) and import them through the normal import path."
         ),
     )
-    p.add_argument("--db", type=Path, default=default_db_path(), help="database file")
+    p.add_argument(
+        "--db", type=Path, default=default_demo_db(),
+        help="the demo's database file (default data/demo.duckdb); a database the demo "
+        "builder did not make is refused",
+    )  # fmt: skip
     p.add_argument(
         "--out", type=Path, default=None, help="where to write the files (default data/demo)"
     )
@@ -196,6 +242,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--replace",
         action="store_true",
-        help="delete an existing database file first (otherwise a non-empty one is refused)",
+        help="delete an existing demo database first (otherwise one with imports is refused)",
     )
     p.set_defaults(func=_run)

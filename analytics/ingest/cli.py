@@ -18,7 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", type=Path, default=None, help="database file (default: $SALES_DB)")
     p.add_argument("--kind", choices=sorted(KINDS), help="what the file holds (default: detect)")
     p.add_argument("--mapping", type=Path, help="JSON column mapping for an unknown header set")
-    p.add_argument("--as-of", type=date.fromisoformat, help="snapshot date (default: today)")
+    p.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        help=(
+            "the day the export was taken (default: a date in the file name, a report-date "
+            "column, or the latest date in the file; the result says which)"
+        ),
+    )
     p.add_argument("--date-order", choices=["dmy", "mdy"], help="for dates like 03/05/2024")
     p.add_argument(
         "--keep-valid",

@@ -29,6 +29,7 @@ class SourceFormat:
     signature: tuple[str, ...]
     absent: tuple[str, ...]
     columns: dict[str, tuple[str, ...]]
+    core: tuple[str, ...] | None = None  # fields a file must carry to be named this format
 
 
 @cache
@@ -49,6 +50,7 @@ def load_formats() -> tuple[SourceFormat, ...]:
                 signature=tuple(data.get("signature", ())),
                 absent=tuple(data.get("absent", ())),
                 columns=columns,
+                core=tuple(data["core"]) if "core" in data else None,
             )
         )
     return tuple(out)
@@ -156,6 +158,31 @@ def _resolve(kind: Kind, headers: list[str], fmt: SourceFormat | None) -> dict[s
     return columns
 
 
+# The columns a CRM's deal export always carries: a file naming the CRM must have each
+# one the format maps (the record's id or name counts once). A format may set its own
+# `core` list (report builders let users leave the owner out).
+CORE_FIELDS: dict[str, tuple[str, ...]] = {"opportunities": ("owner", "stage", "amount")}
+IDENTITY = ("opportunity_id", "opportunity_name")
+
+
+def _lacking_core(fmt: SourceFormat, headers: list[str]) -> list[str]:
+    """The format's core headers this file does not have (first spelling of each)."""
+    keys = {norm_key(h) for h in headers}
+
+    def present(field_name: str) -> bool:
+        return any(norm_key(a) in keys for a in fmt.columns.get(field_name, ()))
+
+    lacking = [
+        fmt.columns[f][0]
+        for f in (fmt.core if fmt.core is not None else CORE_FIELDS.get(fmt.kind, ()))
+        if fmt.columns.get(f) and not present(f)
+    ]
+    ids = [f for f in IDENTITY if fmt.columns.get(f)]
+    if fmt.kind == "opportunities" and ids and not any(present(f) for f in ids):
+        lacking.insert(0, fmt.columns[ids[0]][0])
+    return lacking
+
+
 def missing_required(kind: Kind, columns: dict[str, str]) -> list[str]:
     missing = [name for name in kind.required if name not in columns]
     if kind.name == "opportunities" and not ({"opportunity_id", "opportunity_name"} & set(columns)):
@@ -201,7 +228,16 @@ def detect(
                 columns.pop(name, None)
             else:
                 owners[header] = name
-    if fmt is not None:
+    lacking = _lacking_core(fmt, headers) if fmt is not None else []
+    if fmt is not None and lacking and mapping is None:
+        # Naming a CRM says "this is that CRM's export, whole": a file with only part of
+        # its core columns (a re-upload without the owner, say) is generic, and says so.
+        name = "generic"
+        label = (
+            f"Generic export (partly like a {fmt.label}; lacks "
+            f"{', '.join(repr(h) for h in lacking)})"
+        )
+    elif fmt is not None:
         name, label = fmt.name, fmt.label
     elif mapping is not None:
         name, label = "custom", "Custom column mapping"

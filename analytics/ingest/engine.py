@@ -32,11 +32,20 @@ from analytics import audit
 from analytics.access import Access, AccessDenied, require
 from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
 from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
+from analytics.ingest.asof import AsOf
+from analytics.ingest.asof import resolve as resolve_as_of
 from analytics.ingest.detect import Detection, Mapping, detect
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
-from analytics.ingest.problems import ImportRefused, Problem, refuse
+from analytics.ingest.problems import (
+    ImportRefused,
+    Problem,
+    ProblemGroup,
+    group_list,
+    group_problems,
+    refuse,
+)
 from analytics.ingest.read import (
     SourceFile,
     check_size,
@@ -100,8 +109,12 @@ class ImportResult:
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned and saved
     rows_warned: int = 0
     problem_totals: dict[str, int] = field(default_factory=dict)
+    # one line per column and problem (count, first rows, distinct values): the report
+    problem_groups: list[ProblemGroup] = field(default_factory=list)
     stored_path: str | None = None
     as_of: date | None = None
+    as_of_source: str | None = None  # given | file name | column | content | today
+    as_of_note: str = ""  # the date and where it came from, in words
     note: str = ""
     backup_path: str | None = None  # the backup taken before this import, if one was
     actor: str | None = None  # who imported (for the audit log), as the caller named them
@@ -126,6 +139,8 @@ class ImportResult:
                 f"{self.kind} ({self.source_format}); {self.rows_inserted:,} new, "
                 f"{self.rows_updated:,} updated, {self.rows_unchanged:,} unchanged."
             ]
+            if self.as_of_note:
+                lines.append("  " + self.as_of_note[:1].upper() + self.as_of_note[1:] + ".")
             if self.note:
                 lines.append("  " + self.note + ".")
             if self.rows_not_in_file:
@@ -157,6 +172,9 @@ class ImportResult:
             lines += ["  " + p.describe() for p in self.warnings]
             if self.rows_warned > len({p.line for p in self.warnings}):
                 lines.append("  ... the Data page lists them all.")
+        if self.problem_groups:
+            lines += ["  " + g.describe() for g in self.problem_groups]
+            return "\n".join(lines)
         lines += ["  " + p.describe() for p in self.problems]
         shown = len(self.problems)
         total = sum(self.problem_totals.values())
@@ -191,7 +209,13 @@ def _refused(name: str, exc: ImportRefused) -> ImportResult:
     totals: dict[str, int] = {}
     for p in exc.problems:
         totals[p.problem] = totals.get(p.problem, 0) + 1
-    return ImportResult(name, "refused", problems=exc.problems, problem_totals=totals)
+    return ImportResult(
+        name,
+        "refused",
+        problems=exc.problems,
+        problem_totals=totals,
+        problem_groups=group_list(exc.problems),
+    )
 
 
 # Kinds whose file may update stored records without carrying every required column: the
@@ -390,12 +414,13 @@ def _write(
     det: Detection,
     staged: Staged,
     rows_read: int,
-    as_of: date,
+    resolved: AsOf,
     data_dir: Path,
     started: datetime,
     actor: str | None,
 ) -> tuple[int, LoadCounts, int, int, Path]:
     """The one transaction of an import; the kept original is removed again if it fails."""
+    as_of = resolved.day
     folder = _upload_folder(source, data_dir)
     created = not folder.exists()
     try:
@@ -429,8 +454,8 @@ def _write(
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
                     source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
                     rows_rejected, rows_inserted, rows_updated, started_at, finished_at,
-                    rows_warned)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_warned, as_of_source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     import_id,
@@ -450,6 +475,7 @@ def _write(
                     started,
                     datetime.now(),
                     warned,
+                    resolved.source,
                 ],
             )
             audit.record(
@@ -628,6 +654,7 @@ def import_file(
             rows_read=rows_read,
             problems=staged.problems,
             problem_totals=staged.problem_totals,
+            problem_groups=group_problems(con, name) if staged.problem_count else [],
             warnings=staged.warnings,
             new_stages=staged.new_stages,
         )
@@ -645,7 +672,10 @@ def import_file(
             result.status = "refused"
             result.note = "no row is valid; nothing was loaded"
             return result
-        as_of = as_of or date.today()
+        resolved = resolve_as_of(con, staged, det, name, as_of)
+        as_of = resolved.day
+        result.as_of_source = resolved.source
+        result.as_of_note = resolved.described
         result.actor = actor
         # Writers take turns (see analytics.db.WRITE_LOCK); holding the turn from here on
         # makes the backup exactly the state this import starts from, and the duplicate
@@ -665,7 +695,7 @@ def import_file(
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
                     import_id, counts, rejected, warned, stored = _write(
-                        con, source, det, staged, rows_read, as_of, data_dir, started, actor
+                        con, source, det, staged, rows_read, resolved, data_dir, started, actor
                     )
                     break
                 except duckdb.TransactionException as exc:

@@ -7,7 +7,7 @@ import pandas as pd
 
 HISTORY_SQL = """
 WITH recent AS (
-    SELECT import_id, file_name, kind, source_format, encoding, as_of_date,
+    SELECT import_id, file_name, kind, source_format, encoding, as_of_date, as_of_source,
            rows_read, rows_loaded, rows_rejected, rows_warned, rows_inserted, rows_updated,
            started_at, finished_at
     FROM imports

@@ -234,6 +234,31 @@ OPPORTUNITIES = Kind(
                 "预计成交日期",
             ),
         ),
+        # The day the report ran, or each deal's last modification: the export is as of
+        # its latest value (analytics/ingest/asof.py). Not stored.
+        Field(
+            "report_date",
+            "date",
+            synonyms=(
+                "report date",
+                "report run date",
+                "run date",
+                "as of",
+                "as of date",
+                "export date",
+                "exported at",
+                "snapshot date",
+                "last modified date",
+                "last modified",
+                "modified date",
+                "date modified",
+                "lastmodifieddate",
+                "last updated",
+                "дата изменения",
+                "최종 수정일",
+                "最后修改日期",
+            ),
+        ),
         Field("is_closed", "bool", synonyms=("is closed", "closed", "isclosed")),
         Field("is_won", "bool", synonyms=("is won", "won", "iswon", "is closed won")),
         Field(
@@ -436,7 +461,14 @@ LEADS = Kind(
     table="leads",
     key=("lead_id",),
     fields=(
-        Field("lead_id", "id", required=True, synonyms=("lead id", "id", "record id")),
+        # "mql id" / "first contact date" / "origin": the marketing-qualified-leads export
+        # (Olist's public data set: mql_id, first_contact_date, landing_page_id, origin)
+        Field(
+            "lead_id",
+            "id",
+            required=True,
+            synonyms=("lead id", "id", "record id", "mql id", "marketing qualified lead id"),
+        ),
         Field(
             "created_at",
             "timestamp",
@@ -447,10 +479,17 @@ LEADS = Kind(
                 "createddate",
                 "create date",
                 "created",
+                "first contact date",
+                "first contact",
+                "first contact at",
             ),
         ),
         Field("owner", "text", synonyms=_OWNER + ("lead owner",)),
-        Field("source", "text", synonyms=("source", "lead source", "leadsource")),
+        Field(
+            "source",
+            "text",
+            synonyms=("source", "lead source", "leadsource", "origin", "lead origin", "channel"),
+        ),
         Field("status", "text", synonyms=("status", "lead status")),
         Field("company", "text", synonyms=("company", "account", "organization")),
         Field(

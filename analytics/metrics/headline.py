@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.metrics.availability import data_start
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -243,7 +244,8 @@ def monthly_bookings(
     """Bookings and won deals per month, the `months` months up to the scope's last month.
 
     Columns: month (date, first of month), bookings (float), won_deals (int). Uses the
-    scope's team/region/rep filters; the period only fixes where the series ends.
+    scope's team/region/rep filters; the period only fixes where the series ends. Months
+    before the scope's first deal are left out (the trend starts where the data starts).
     """
     if months < 1:
         raise ValueError("months must be at least 1")
@@ -252,4 +254,10 @@ def monthly_bookings(
     # limits), without the period bounds this query does not use
     params = {k: v for k, v in scope.params().items() if k not in ("period_start", "period_end")}
     params |= {"last_month": last, "months": int(months)}
-    return con.execute(MONTHLY_BOOKINGS_SQL, params).df()
+    frame = con.execute(MONTHLY_BOOKINGS_SQL, params).df()
+    # the series starts where the data starts: no 0 months before the first deal
+    first = data_start(con, scope)
+    if first is not None:
+        keep = pd.to_datetime(frame["month"]) >= pd.Timestamp(first.replace(day=1))
+        frame = frame[keep].reset_index(drop=True)
+    return frame

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
+from analytics.metrics.availability import no_data_reasons_by_period
 from analytics.metrics.efficiency import efficiency_tables
 from analytics.metrics.performance import (
     GROUPINGS,
@@ -88,7 +89,9 @@ def kpi_table(
     The first column is named `by`; then the `KPI_COLUMNS` in order, then helper columns
     (activities, meetings, created_deals, ...). by="rep" lists every rep of the roster
     within the scope's filters plus owners found only in the data; a group without data
-    has 0 counts and empty (NaN/None) figures. A key of None collects deals whose owner
+    has 0 counts and empty (NaN/None) figures. A figure the export has no data for is
+    empty in every row; `attrs["no_data"]` maps it to the reason (metrics/availability.py).
+    A key of None collects deals whose owner
     (by="rep") or roster team/region is unknown. Settings are read from the database
     unless passed in.
     """
@@ -101,7 +104,9 @@ def kpi_table(
         categories=categories,
         reporting_currency=reporting_currency,
     )
-    return table.drop(columns="period").reset_index(drop=True)
+    out = table.drop(columns="period").reset_index(drop=True)
+    out.attrs["no_data"] = table.attrs.get("no_data", {}).get(scope.period.label, {})
+    return out
 
 
 def kpi_tables(
@@ -140,7 +145,16 @@ def kpi_tables(
     table = table.sort_values(["period_no", by], na_position="last", kind="stable")
     table.insert(0, "period", [periods[n].label for n in table["period_no"]])
     extra = [c for c in table.columns if c not in ("period", "period_no", by, *KPI_COLUMNS)]
-    return table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
+    table = table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
+    # Figures the export has no data for (no activities, no lost amounts, ...) are emptied
+    # here, once, so no page, report or download shows them as 0 or 100%.
+    reasons = no_data_reasons_by_period(con, scope, periods)
+    for label, missing in reasons.items():
+        rows = table["period"] == label
+        for column in missing:
+            table.loc[rows, column] = float("nan")
+    table.attrs["no_data"] = reasons
+    return table
 
 
 def share_of_reps_at_quota(

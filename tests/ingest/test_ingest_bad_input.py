@@ -266,7 +266,7 @@ def test_too_many_fields_message_counts_the_fields(tmp_path, run_import):
     assert "row 3: the row has 8 fields but the header has 6" in result.message
 
 
-def test_report_lists_fifty_problems_and_totals_all(tmp_path, run_import, fingerprint):
+def test_report_groups_problems_and_keeps_fifty_rows_of_detail(tmp_path, run_import, fingerprint):
     path = tmp_path / "many.csv"
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -281,9 +281,13 @@ def test_report_lists_fifty_problems_and_totals_all(tmp_path, run_import, finger
     assert len(result.problems) == 50
     assert [p.line for p in result.problems] == list(range(2, 52))
     assert result.problem_totals == {"is not an amount": 120}
+    # issue 12.3: one line per column and problem, never one per row
     lines = result.message.splitlines()
-    assert sum("is not an amount (value 'lots')" in ln for ln in lines) == 50
-    assert "and 70 more" in result.message
+    assert lines[1:] == [
+        "  many.csv, column 'amount': is not an amount (120 rows: 2, 3, 4, 5, 6, ...); value 'lots'"
+    ]
+    (group,) = result.problem_groups
+    assert (group.count, group.lines, group.values) == (120, (2, 3, 4, 5, 6), ("lots",))
     assert fingerprint() == before
 
 
@@ -308,7 +312,12 @@ def test_totals_per_problem_kind(tmp_path, run_import):
     }
     assert len(result.problems) == 50
     assert [p.line for p in result.problems] == sorted(p.line for p in result.problems)
-    assert "and 15 more" in result.message
+    lines = result.message.splitlines()[1:]
+    assert len(lines) == 3  # one per column and problem
+    assert lines[0].startswith("  mixed.csv, column 'amount': is not an amount (50 rows: 2, 4, 6")
+    assert "value 'n/a'" in lines[0]
+    assert "is not a date (10 rows: 2, 12, 22, 32, 42, ...); value 'soon'" in lines[1]
+    assert "(5 rows: 3, 23, 43, 63, 83); value 'Haggling'" in lines[2]
 
 
 @pytest.mark.parametrize(
@@ -523,7 +532,7 @@ def test_keep_valid_with_no_valid_row_loads_nothing(tmp_path, run_import, finger
 
     assert result.status == "refused"
     assert not result.ok
-    assert "row 2, column 'amount'" in result.message
+    assert "column 'amount': is not an amount (2 rows: 2, 3); values 'x', 'y'" in result.message
     assert fingerprint() == before
 
 

@@ -139,7 +139,7 @@ def test_options_mapping_date_order_as_of_keep_valid(tmp_path, cli_db):
     deals.write_text(
         "Ref,Phase,Value,Due\n"
         "W-1,Discovery,1000,03/05/2024\n"
-        "W-2,Closed Won,2000,12/11/2024\n"
+        "W-2,Demo,2000,12/11/2024\n"  # open: a plan, so after the as-of date is fine
         "W-3,Discovery,lots,01/02/2024\n",
         encoding="utf-8",
     )

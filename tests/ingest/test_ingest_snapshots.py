@@ -24,7 +24,7 @@ JAN = H + (
 )
 FEB = H + (
     "A1,One,Ann,Demo,150,2024-03-01\n"
-    "A2,Two,Ann,Closed Won,200,2024-03-02\n"
+    "A2,Two,Ann,Closed Won,200,2024-02-27\n"  # won before the as-of date
     "A4,Four,Bob,Discovery,400,2024-04-01\n"
 )
 DEC = H + ("A1,One,Ann,Prospecting,90,2024-03-01\nA2,Two,Ann,Discovery,180,2024-03-02\n")
@@ -322,7 +322,7 @@ def test_users_own_tables_survive_imports(ingest_data, tmp_path, run_import, con
         con.execute(f"CREATE TABLE main.{name} (note VARCHAR)")
         con.execute(f"INSERT INTO main.{name} VALUES ('mine')")
     bad = tmp_path / "bad.csv"
-    bad.write_text(H + "A1,One,Ann,Haggling,100,2024-01-02\n", encoding="utf-8")
+    bad.write_text(H + "A1,One,Ann,Discovery,lots,2024-01-02\n", encoding="utf-8")
 
     good = run_import(ingest_data / "hubspot.csv")
     refused = run_import(bad)

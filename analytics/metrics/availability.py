@@ -1,0 +1,210 @@
+"""Which KPI figures have no data in a scope, and why: missing is never shown as zero.
+
+Why here and not in the pages: a figure computed from data the export does not carry
+(activities, response timestamps, lost amounts, a lead-to-deal link) comes out of the KPI
+query as 0 or 100%, which reads as a fact. Analytics decides once per scope, with a few
+cheap counts, which figures are "no data" and names the reason; every page and the CLI
+show the same reason (docs/metrics.md, "When a figure is no data").
+
+- `no_data_reasons(con, scope)`: KPI column -> reason, for the scope's period.
+- `no_data_reasons_by_period(con, scope, periods)`: the same per period label, in one
+  query for the period-dependent parts.
+- `pipeline_note(con, scope)`: "N open deals have no amount" when some (not all) open deals
+  are unpriced, so the open pipeline is shown as the priced part with that note.
+- `blank_no_data(table, reasons)`: a KPI table with those figures emptied (NaN) and the
+  reasons kept in `table.attrs["no_data"]`.
+- `data_start(con, scope)`: the first day any deal in scope was created or closed, where
+  trends begin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from analytics.scope import Period, Scope, owner_filter_sql
+
+NO_ACTIVITY = "no activity data"
+NO_RESPONSE = "no response timestamps"
+NO_LOST_AMOUNT = "lost deals carry no amount in this export"
+NO_LEADS = "no lead data"
+NO_LEAD_LINK = "no lead-to-deal link"
+
+# Figures computed from the activities table.
+ACTIVITY_COLUMNS = ("selling_time_share", "meeting_ratio", "touches_per_deal",
+                    "won_5plus_touches_share")  # fmt: skip
+# Figures computed from the leads' first response time.
+RESPONSE_COLUMNS = (
+    "lead_response_median_minutes",
+    "lead_response_p90_minutes",
+    "lead_sla_5min_share",
+    "lead_sla_1h_share",
+    "lead_sla_1day_share",
+)
+LEAD_COLUMNS = ("lead_to_opp_rate", *RESPONSE_COLUMNS)
+OPEN_AMOUNT_COLUMNS = ("open_pipeline", "weighted_pipeline", "pipeline_coverage")
+
+# Facts that do not depend on the period: is there any activity, any lead, any response
+# timestamp, any lead-to-deal link; how many open deals (in scope) lack an amount; where
+# the scope's deals begin. One row, each a cheap count over one table.
+FACTS_SQL = f"""
+WITH open_deals AS (
+    SELECT o.amount
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE NOT o.is_closed AND {owner_filter_sql("o.owner")}
+),
+scope_deals AS (
+    SELECT least(o.created_date, o.close_date) AS first_day
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE {owner_filter_sql("o.owner")}
+)
+SELECT
+    (SELECT count(*) FROM (SELECT 1 FROM activities LIMIT 1))                 AS activities,
+    (SELECT count(*) FROM leads)                                              AS leads,
+    (SELECT count(first_response_at) FROM leads)                              AS responses,
+    (SELECT count(*) FROM leads
+      WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL)           AS linked_leads,
+    (SELECT count(*) FROM open_deals)                                         AS open_deals,
+    (SELECT count(*) FROM open_deals WHERE coalesce(amount, 0) = 0)           AS unpriced_open,
+    (SELECT min(first_day) FROM scope_deals)                                  AS first_day
+"""
+
+# Lost deals closed in each period: how many, and how many carry an amount other than 0.
+LOST_SQL = f"""
+WITH periods AS (
+    SELECT unnest($period_nos) AS period_no,
+           unnest($period_starts) AS period_start,
+           unnest($period_ends) AS period_end
+),
+lost AS (
+    SELECT o.close_date, o.amount
+    FROM opportunities AS o
+    LEFT JOIN reps AS r ON r.rep = o.owner
+    WHERE o.is_closed AND NOT o.is_won
+      AND o.close_date BETWEEN $first_day AND $last_day
+      AND {owner_filter_sql("o.owner")}
+)
+SELECT
+    p.period_no,
+    count(l.close_date)                                              AS lost_deals,
+    count(l.close_date) FILTER (WHERE coalesce(l.amount, 0) <> 0)   AS priced_lost
+FROM periods AS p
+LEFT JOIN lost AS l ON l.close_date BETWEEN p.period_start AND p.period_end
+GROUP BY p.period_no
+ORDER BY p.period_no
+"""
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """The period-free counts behind the reasons (see FACTS_SQL)."""
+
+    activities: int
+    leads: int
+    responses: int
+    linked_leads: int
+    open_deals: int
+    unpriced_open: int
+    first_day: date | None
+
+
+def _filter_params(scope: Scope) -> dict[str, object]:
+    return {k: v for k, v in scope.params().items() if k not in ("period_start", "period_end")}
+
+
+def data_facts(con: duckdb.DuckDBPyConnection, scope: Scope) -> DataFacts:
+    """The counts every period of `scope` shares (one query)."""
+    row = con.execute(FACTS_SQL, _filter_params(scope)).fetchone()
+    assert row is not None
+    *counts, first_day = row
+    return DataFacts(*(int(c or 0) for c in counts), first_day=first_day)
+
+
+def _shared_reasons(facts: DataFacts) -> dict[str, str]:
+    reasons: dict[str, str] = {}
+    if facts.activities == 0:
+        reasons |= dict.fromkeys(ACTIVITY_COLUMNS, NO_ACTIVITY)
+    if facts.leads == 0:
+        reasons |= dict.fromkeys(LEAD_COLUMNS, NO_LEADS)
+    else:
+        if facts.responses == 0:
+            reasons |= dict.fromkeys(RESPONSE_COLUMNS, NO_RESPONSE)
+        if facts.linked_leads == 0:
+            reasons["lead_to_opp_rate"] = NO_LEAD_LINK
+    if facts.open_deals and facts.unpriced_open == facts.open_deals:
+        reasons |= dict.fromkeys(OPEN_AMOUNT_COLUMNS, unpriced_open_text(facts.unpriced_open))
+    return reasons
+
+
+def unpriced_open_text(count: int) -> str:
+    """'N open deals have no amount' (singular for one)."""
+    if count == 1:
+        return "1 open deal has no amount"
+    return f"{count:,} open deals have no amount"
+
+
+def no_data_reasons_by_period(
+    con: duckdb.DuckDBPyConnection, scope: Scope, periods: Sequence[Period]
+) -> dict[str, dict[str, str]]:
+    """Per period label: KPI column -> why it has no data (absent: the figure is real).
+
+    Two queries whatever the number of periods: the shared facts and the lost deals'
+    amounts per period. Periods may overlap.
+    """
+    periods = list(periods)
+    if not periods:
+        return {}
+    shared = _shared_reasons(data_facts(con, scope))
+    params = _filter_params(scope) | {
+        "period_nos": list(range(len(periods))),
+        "period_starts": [p.start for p in periods],
+        "period_ends": [p.end for p in periods],
+        "first_day": min(p.start for p in periods),
+        "last_day": max(p.end for p in periods),
+    }
+    out: dict[str, dict[str, str]] = {}
+    for number, lost, priced in con.execute(LOST_SQL, params).fetchall():
+        reasons = dict(shared)
+        if lost and not priced:
+            reasons["win_rate_value"] = NO_LOST_AMOUNT
+        out[periods[number].label] = reasons
+    return out
+
+
+def no_data_reasons(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, str]:
+    """KPI column -> reason it has no data in `scope` (its period and filters)."""
+    return no_data_reasons_by_period(con, scope, [scope.period])[scope.period.label]
+
+
+def pipeline_note(con: duckdb.DuckDBPyConnection, scope: Scope) -> str | None:
+    """'N open deals have no amount' when some open deals in scope are unpriced, else None.
+
+    The open pipeline is then the priced part; when every open deal is unpriced the figure
+    is no data instead (`no_data_reasons`)."""
+    facts = data_facts(con, scope)
+    return unpriced_open_text(facts.unpriced_open) if facts.unpriced_open else None
+
+
+def data_start(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
+    """The first day a deal in scope was created or closed: trends begin there."""
+    return data_facts(con, scope).first_day
+
+
+def blank_no_data(table: pd.DataFrame, reasons: Mapping[str, str]) -> pd.DataFrame:
+    """`table` with every column named in `reasons` emptied and the reasons in attrs.
+
+    Why: a 0 or 100% computed from data the export does not carry must not reach a page,
+    the CLI or a download as a number.
+    """
+    out = table.copy()
+    for column in reasons:
+        if column in out.columns:
+            out[column] = float("nan")
+    out.attrs["no_data"] = dict(reasons)
+    return out

@@ -1,0 +1,198 @@
+"""Every snapshot has a known date, never a silent today (issue 12.4).
+
+Why: an export imported without a date was stamped with today, so a 2017 export's open
+deals became today's pipeline. The as-of date now comes from the date given, the file
+name, a report-date column, or the latest date the file proves, and the result says
+which; a file that contradicts its date is refused. Real files into a real DuckDB file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from analytics import db
+from analytics.ingest.asof import from_file_name
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TODAY = date(2026, 12, 5)
+H = "Deal ID,Deal Name,Owner,Stage,Amount,Created Date,Close Date\n"
+# created up to 2024-03-10; D2 won 2024-03-12; D3 open with a planned close in May
+DEALS = H + (
+    "D1,One,Ann,Discovery,100,2024-01-05,2024-06-30\n"
+    "D2,Two,Bob,Closed Won,200,2024-02-01,2024-03-12\n"
+    "D3,Three,Cy,Demo,300,2024-03-10,2024-05-31\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("opportunities_2026-11-16.csv", date(2026, 11, 16)),
+        ("Report 16.11.2026.xlsx", date(2026, 11, 16)),
+        ("export_20240315.csv", date(2024, 3, 15)),
+        ("pipeline 2024_03_15 final.csv", date(2024, 3, 15)),
+        ("Report 5-3-2024.csv", date(2024, 3, 5)),  # day first, as Europe writes it
+        ("deals.csv", None),
+        ("deals_2024-13-40.csv", None),  # not a calendar date
+        ("deals_2099-01-01.csv", None),  # later than today: not the day it was taken
+        ("top-100 deals v2.csv", None),
+    ],
+)
+def test_date_in_the_file_name(name: str, expected: date | None) -> None:
+    assert from_file_name(name, today=TODAY) == expected
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def recorded(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    return con.execute("SELECT as_of_date, as_of_source FROM imports ORDER BY import_id").fetchall()
+
+
+def test_the_date_given_wins(run_import, con, tmp_path):
+    result = run_import(write(tmp_path, "deals_2024-03-20.csv", DEALS), as_of=date(2024, 4, 1))
+
+    assert result.status == "loaded", result.message
+    assert (result.as_of, result.as_of_source) == (date(2024, 4, 1), "given")
+    assert "As of 2024-04-01 (as given)." in result.message
+    assert recorded(con) == [(date(2024, 4, 1), "given")]
+
+
+def test_from_the_file_name(run_import, con, tmp_path):
+    result = run_import(write(tmp_path, "opportunities_2024-03-20.csv", DEALS))
+
+    assert result.status == "loaded", result.message
+    assert "As of 2024-03-20 (from the file name)." in result.message
+    assert recorded(con) == [(date(2024, 3, 20), "file name")]
+    assert con.execute("SELECT DISTINCT snapshot_date FROM opportunity_snapshots").fetchall() == [
+        (date(2024, 3, 20),)
+    ]
+
+
+def test_from_a_report_date_column(run_import, con, tmp_path):
+    text = "Report Date," + H.replace("\n", "") + "\n"
+    text += "".join(f"2024-03-25,{line}\n" for line in DEALS.splitlines()[1:])
+
+    result = run_import(write(tmp_path, "deals.csv", text))
+
+    assert result.status == "loaded", result.message
+    assert "As of 2024-03-25 (from the column 'Report Date')." in result.message
+    assert recorded(con) == [(date(2024, 3, 25), "column")]
+
+
+def test_from_the_content_closed_deals_and_created_dates_not_open_plans(run_import, con, tmp_path):
+    result = run_import(write(tmp_path, "deals.csv", DEALS))
+
+    # D2's win on 2024-03-12 is the latest proven date; D1's 2024-06-30 is only a plan
+    assert result.status == "loaded", result.message
+    assert recorded(con) == [(date(2024, 3, 12), "content")]
+    assert "As of 2024-03-12 (the latest date in the file (close dates of closed deals" in (
+        result.message
+    )
+
+
+def test_from_the_content_never_later_than_today(run_import, con, tmp_path):
+    text = H + "F1,Future,Ann,Closed Won,100,2099-01-05,2099-06-30\n"
+
+    result = run_import(write(tmp_path, "deals.csv", text))
+
+    assert result.status == "loaded", result.message
+    assert recorded(con) == [(date.today(), "content")]
+
+
+def test_today_only_when_nothing_gives_a_date_and_it_says_so(run_import, con, tmp_path):
+    result = run_import(write(tmp_path, "reps.csv", "rep,manager\nAnn,Mia\n"), kind="reps")
+
+    assert result.status == "loaded", result.message
+    assert "nothing in the file or its name gives a date" in result.message
+    assert recorded(con) == [(date.today(), "today")]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "given", "count", "line", "column", "value"),
+    [
+        # given before D2 was won (2024-03-12) and D3 created (2024-03-10): 2 deals
+        ("deals.csv", date(2024, 3, 1), 2, 3, "Close Date", "2024-03-12"),
+        # the file name says 2024-02-15: D2 closed and D3 created after it
+        ("deals_2024-02-15.csv", None, 2, 3, "Close Date", "2024-03-12"),
+        # given 2024-03-11: only D2's win is later
+        ("deals.csv", date(2024, 3, 11), 1, 3, "Close Date", "2024-03-12"),
+        # given 2024-01-20: D2 and D3 were created after it
+        ("deals.csv", date(2024, 1, 20), 2, 3, "Created Date", "2024-02-01"),
+    ],
+)
+def test_a_file_that_contradicts_its_date_is_refused_and_changes_nothing(
+    preloaded, tmp_path, file_name, given, count, line, column, value
+):
+    before = preloaded.fingerprint()
+
+    result = preloaded.run(write(tmp_path, file_name, DEALS), as_of=given)
+
+    assert result.status == "refused"
+    [problem] = result.problems
+    assert (problem.line, problem.column, problem.value) == (line, column, value)
+    assert "the file contradicts its as of" in problem.problem
+    deals = "deal was" if count == 1 else "deals were"
+    assert f"{count} {deals} created or closed after that day" in problem.problem
+    assert preloaded.fingerprint() == before
+
+
+def test_an_open_deal_planned_after_the_date_is_no_contradiction(run_import, tmp_path):
+    # D1 (open) closes 2024-06-30 in the plan; everything else is before 2024-03-15
+    assert run_import(write(tmp_path, "deals.csv", DEALS), as_of=date(2024, 3, 15)).ok
+
+
+def test_an_existing_database_gains_the_column(tmp_path):
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute("CREATE SEQUENCE import_id_seq START 1")
+        old.execute(
+            "CREATE TABLE imports (import_id BIGINT PRIMARY KEY, file_name VARCHAR NOT NULL, "
+            "sha256 VARCHAR NOT NULL, stored_path VARCHAR, kind VARCHAR NOT NULL, "
+            "source_format VARCHAR NOT NULL, encoding VARCHAR, delimiter VARCHAR, "
+            "as_of_date DATE NOT NULL, rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, "
+            "rows_rejected BIGINT NOT NULL, rows_inserted BIGINT, rows_updated BIGINT, "
+            "started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL)"
+        )
+    con = db.connect(path)
+    try:
+        columns = {r[0] for r in con.execute("DESCRIBE imports").fetchall()}
+    finally:
+        con.close()
+    assert "as_of_source" in columns
+
+
+def test_the_command_line_states_the_date_and_its_source(tmp_path):
+    deals = write(tmp_path, "Report 20.03.2024.csv", DEALS)
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    env.pop("SALES_DB", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "import", str(deals), "--db", str(tmp_path / "s.db")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "As of 2024-03-20 (from the file name)." in proc.stdout
+
+
+def test_activities_scheduled_after_the_date_are_no_contradiction(run_import, con, tmp_path):
+    text = (
+        "owner,activity type,started at\nAnn,Call,2024-03-01 10:00\nAnn,Meeting,2024-04-02 09:00\n"
+    )
+
+    result = run_import(write(tmp_path, "activities.csv", text), as_of=date(2024, 3, 15))
+
+    assert result.status == "loaded", result.message
