@@ -394,6 +394,72 @@ ORDER BY is_total, leads DESC, grp NULLS LAST
     return con.execute(sql, params).df()
 
 
+# --- lead -> opportunity -> won, across a leads file and a deals file --------------------
+
+# A lead's deals: those whose `lead_id` names it (a deals or won-deals export), or the one
+# the lead names (`leads.opportunity_id`, a CRM's converted-opportunity id).
+LINK_GROUPINGS: dict[str, str] = {"source": "l.source", "sdr": "coalesce(d.sdr, l.owner)"}
+LinkGrouping = Literal["source", "sdr"]
+LINK_SQL = """
+WITH linked AS (
+    SELECT o.lead_id, o.opportunity_id, o.is_won, o.sdr
+    FROM opportunities AS o
+    WHERE o.lead_id IS NOT NULL
+    UNION
+    SELECT l.lead_id, o.opportunity_id, o.is_won, o.sdr
+    FROM leads AS l
+    JOIN opportunities AS o ON o.opportunity_id = l.opportunity_id
+),
+per_lead AS (
+    SELECT lead_id, count(*) AS deals, bool_or(coalesce(is_won, false)) AS won,
+           min(sdr) AS sdr
+    FROM linked
+    GROUP BY lead_id
+),
+lead_rows AS (
+    SELECT {grp} AS grp, d.lead_id IS NOT NULL AS has_deal, coalesce(d.won, false) AS won
+    FROM leads AS l
+    LEFT JOIN per_lead AS d ON d.lead_id = l.lead_id
+    WHERE ($start IS NULL OR l.created_at >= CAST($start AS TIMESTAMP))
+      AND ($end IS NULL OR l.created_at < CAST($end AS TIMESTAMP) + INTERVAL 1 DAY)
+),
+counts AS (
+    SELECT grp, grouping(grp) = 1 AS is_total, count(*) AS leads,
+           count(*) FILTER (WHERE has_deal) AS opportunities,
+           count(*) FILTER (WHERE won) AS won
+    FROM lead_rows
+    GROUP BY GROUPING SETS ((grp), ())
+)
+SELECT grp AS "{by}", is_total, leads, opportunities, won,
+       opportunities::DOUBLE / nullif(leads, 0) AS lead_to_opportunity_rate,
+       won::DOUBLE / nullif(opportunities, 0)   AS opportunity_to_won_rate,
+       won::DOUBLE / nullif(leads, 0)           AS lead_to_won_rate
+FROM counts
+ORDER BY is_total, leads DESC, grp NULLS LAST
+"""
+
+
+def lead_deal_conversion(
+    con: duckdb.DuckDBPyConnection,
+    by: LinkGrouping,
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
+    """Lead -> opportunity -> won per lead source or per SDR, leads and deals linked by id.
+
+    Why: the common export is two files, the marketing leads and the closed (or all)
+    deals, joined by a lead id; conversion must work from that pair alone. A lead counts
+    once however many deals it has: `opportunities` = leads with a deal, `won` = leads
+    with a won deal. By SDR: the SDR on the lead's deal, else the lead's owner. Leads
+    created from `start` to `end` (inclusive; None = open). Definitions: docs/metrics.md
+    ("Lead to deal conversion across files"). The last row (is_total) is all leads.
+    """
+    if by not in LINK_GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}: use {' or '.join(LINK_GROUPINGS)}")
+    sql = LINK_SQL.format(grp=LINK_GROUPINGS[by], by=by)
+    return con.execute(sql, {"start": start, "end": end}).df()
+
+
 # --- BANT --------------------------------------------------------------------------------
 
 # BANT field -> its column on `opportunities` (nullable BOOLEAN, see docs/data-model.md):

@@ -78,6 +78,11 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
 -- the columns in the same order.
 -- where the as-of date came from: given | file name | column | content | today (issue 12.4)
 ALTER TABLE imports ADD COLUMN IF NOT EXISTS as_of_source VARCHAR;
+-- the lead a deal came from, and the SDR who passed it on (issue 12.6: leads + deals files)
+ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS lead_id VARCHAR;
+ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS sdr VARCHAR;
+ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS lead_id VARCHAR;
+ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS sdr VARCHAR;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_budget BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_authority BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_need BOOLEAN;

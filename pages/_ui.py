@@ -191,6 +191,23 @@ def team_colours(teams: Iterable[str | None]) -> dict[str, str]:
     return {team: colour_of(roster, team) for team in teams}  # type: ignore[misc]
 
 
+PERCENT = "%.1f%%"  # st.column_config format for shares shown by `in_percent`
+
+
+def in_percent(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    """A display copy with shares (0-1) as per cent, for NumberColumn(format=PERCENT).
+
+    Streamlit's "percent" format prints 0%, 6.92% and 43.4% in one column (as many
+    decimals as the value needs); a fixed one decimal reads evenly. Downloads keep the
+    shares themselves.
+    """
+    out = df.copy()
+    for column in columns:
+        if column in out.columns:
+            out[column] = pd.to_numeric(out[column], errors="coerce") * 100
+    return out
+
+
 def money(value: float | None) -> str:
     return DASH if value is None else f"{value:,.0f}"
 

@@ -254,9 +254,17 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
         preview = preview_file(
             path, kind=preview.kind, mapping=mapping, file_name=uploaded.name, limits=limits
         )
-    if preview.missing_required:
+    all_won = False
+    if preview.kind == "opportunities" and "stage" not in preview.columns:
+        all_won = st.checkbox(
+            "Every row is a won deal (a list of closed sales, no stage column)",
+            key=f"{key}:all_won",
+            help="Also detected on import when a won or closed date column has no stage.",
+        )
+    missing = [m for m in preview.missing_required if not (all_won and m == "stage")]
+    if missing:
         st.warning(
-            "Required fields without a column: " + md_list(preview.missing_required)
+            "Required fields without a column: " + md_list(missing)
             + ". Pick their columns above, or the import will be refused."
         )  # fmt: skip
     with st.expander("First rows as read"):
@@ -269,6 +277,7 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
         "kind": plan_kind,
         "mapping": mapping,
         "date_order": date_order,
+        "all_won": all_won,
         "stage_choices": stage_grid(path, uploaded.name, plan_kind, mapping, date_order, key),
     }
 
@@ -349,6 +358,7 @@ def run_imports(plans: list[dict[str, Any]], as_of: date | None, keep_valid: boo
                     date_order=plan["date_order"],
                     access=_auth.current_access(),
                     stage_choices=plan.get("stage_choices"),
+                    all_won=plan.get("all_won", False),
                 )
             except Exception as exc:
                 text = _ui.error_text(f"importing {plan['file_name']}", exc)

@@ -170,13 +170,13 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
     elif len(bands) > 1:
         st.caption("Conversion rises with the score in every band.")
     st.dataframe(
-        table,
+        _ui.in_percent(table, ["conversion_rate"]),
         hide_index=True,
         key="leads:calibration",
         column_config={
             "low": None,  # the band's label says it; the download keeps the edges
             "high": None,
-            "conversion_rate": st.column_config.NumberColumn("conversion rate", format="percent"),
+            "conversion_rate": st.column_config.NumberColumn("conversion rate", format=_ui.PERCENT),
             "avg_score": st.column_config.NumberColumn("average score", format="%.1f"),
         },
         placeholder=_ui.DASH,
@@ -196,11 +196,11 @@ def _response(scope: Scope) -> None:
         "is_total": None,
         "median_minutes": st.column_config.TextColumn("median response"),
         "p90_minutes": st.column_config.TextColumn("p90 response"),
-        "sla_5min_share": st.column_config.NumberColumn("≤ 5 min", format="percent"),
-        "sla_1h_share": st.column_config.NumberColumn("≤ 1 h", format="percent"),
-        "sla_1day_share": st.column_config.NumberColumn("≤ 1 day", format="percent"),
-        "conversion_rate": st.column_config.NumberColumn("lead → opp", format="percent"),
-        "lead_to_won_rate": st.column_config.NumberColumn("lead → won", format="percent"),
+        "sla_5min_share": st.column_config.NumberColumn("≤ 5 min", format=_ui.PERCENT),
+        "sla_1h_share": st.column_config.NumberColumn("≤ 1 h", format=_ui.PERCENT),
+        "sla_1day_share": st.column_config.NumberColumn("≤ 1 day", format=_ui.PERCENT),
+        "conversion_rate": st.column_config.NumberColumn("lead → opp", format=_ui.PERCENT),
+        "lead_to_won_rate": st.column_config.NumberColumn("lead → won", format=_ui.PERCENT),
     }
     tabs = st.tabs(["By source", "By owner"])
     for tab, by in zip(tabs, ("source", "owner"), strict=True):
@@ -222,10 +222,12 @@ def _response(scope: Scope) -> None:
                 "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)
                 for value, is_total in zip(shown[by], shown["is_total"], strict=True)
             ]
+            shares = [c for c in config if c.endswith(("_share", "_rate"))]
+            display = _ui.in_percent(shown, shares)  # the download keeps shares, minutes
             for column in ("median_minutes", "p90_minutes"):  # '12 h 22 min', not 742.5
-                shown[column] = [minutes_text(_num(v)) for v in shown[column]]
+                display[column] = [minutes_text(_num(v)) for v in display[column]]
             st.dataframe(
-                shown,
+                display,
                 hide_index=True,
                 key=f"leads:by_{by}",
                 column_config=config,

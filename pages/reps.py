@@ -136,7 +136,7 @@ def column_config(columns: list[str]) -> dict[str, Any]:
     """st.dataframe column settings: the KPI definition as help, a format per unit."""
     formats = {
         "money": "%,.0f",
-        "share": "percent",
+        "share": _ui.PERCENT,  # on the display copy in per cent (see `table`)
         "count": "%d",
         "days": "%.1f",
         "minutes": "%,.0f min",
@@ -164,7 +164,11 @@ def table(df: pd.DataFrame, name: str, key: str, config: dict[str, Any] | None =
     for col in df.columns:
         if col not in settings and pd.api.types.is_datetime64_any_dtype(df[col]):
             settings[col] = st.column_config.DateColumn(col.replace("_", " "), format="YYYY-MM-DD")
-    st.dataframe(df, hide_index=True, column_config=settings, key=key, placeholder=_ui.DASH)
+    # Shares read with one fixed decimal ("60.0%", not "60%" beside "55.56%"): shown in per
+    # cent on a display copy; the downloads keep the shares.
+    shares = [c for c in df.columns if c in settings and KPI_UNITS.get(c) == "share"]
+    shown = _ui.in_percent(df, shares)
+    st.dataframe(shown, hide_index=True, column_config=settings, key=key, placeholder=_ui.DASH)
     _ui.downloads(df, name, f"dl:{key}")
 
 

@@ -60,7 +60,7 @@ class AsOf:
             "given": "as given",
             "file name": "from the file name",
             "column": f"from the column {self.detail!r}",
-            "content": f"the latest date in the file ({self.detail})",
+            "content": f"the latest date in the file: {self.detail}",
             "today": "today: nothing in the file or its name gives a date",
         }[self.source]
         return f"as of {self.day:%Y-%m-%d} ({why})"
@@ -88,6 +88,8 @@ def _valid(year: int, month: int, day: int) -> list[date]:
 
 def _closed_sql(staged: Staged) -> str:
     """Whether a staged deal is closed, from the same signals the loader uses."""
+    if staged.won_stage is not None:
+        return "TRUE"  # a won-deal list: every row is a closed sale
     parts = []
     if "is_closed" in staged.fields:
         parts.append("is_closed")

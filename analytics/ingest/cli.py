@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="refuse rows whose stage is not in the settings instead of learning the stage",
     )
+    p.add_argument(
+        "--all-won",
+        action="store_true",
+        help="every row of a deals file without a stage column is a won deal (a closed-deals "
+        "or bookings export; detected anyway when a won/closed date column has no stage)",
+    )
     p.set_defaults(func=run)
 
 
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 keep_valid=args.keep_valid,
                 date_order=args.date_order,
                 learn_stages=not args.no_new_stages,
+                all_won=args.all_won,
             )
             print(result.message)
             failed += not result.ok

@@ -266,6 +266,8 @@ def _best_kind(headers: list[str]) -> Kind:
         # one lucky synonym ("Name") is not evidence: a kind must explain two columns
         complete = 0 if missing_required(kind, cols) or len(cols) < 2 else 1
         exact = sum(1 for f, h in cols.items() if norm_key(f) == norm_key(h))
-        return (complete, len(cols), exact)
+        # a deal's lead id links it to a lead: by itself it says "leads", not "deals"
+        weight = len(cols) - (kind.name == "opportunities" and "lead_id" in cols)
+        return (complete, weight, exact)
 
     return max(KIND_LIST, key=lambda k: (score(k), -KIND_LIST.index(k)))

@@ -39,6 +39,7 @@ from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
 from analytics.ingest.problems import (
+    WARNINGS_OF_LOADED_ROWS,
     ImportRefused,
     Problem,
     ProblemGroup,
@@ -62,6 +63,7 @@ from analytics.settings import (
     UploadLimits,
     load_stages,
     load_upload_limits,
+    norm_key,
     stages_to_json,
     validate_stages,
 )
@@ -69,6 +71,7 @@ from analytics.settings import (
 log = logging.getLogger(__name__)
 
 TEMP_TABLES = (
+    "won_stage",
     "raw",
     "read_flags",
     "staged_text",
@@ -111,6 +114,7 @@ class ImportResult:
     problem_totals: dict[str, int] = field(default_factory=dict)
     # one line per column and problem (count, first rows, distinct values): the report
     problem_groups: list[ProblemGroup] = field(default_factory=list)
+    warning_groups: list[ProblemGroup] = field(default_factory=list)
     stored_path: str | None = None
     as_of: date | None = None
     as_of_source: str | None = None  # given | file name | column | content | today
@@ -169,9 +173,10 @@ class ImportResult:
                 f"  {plural(self.rows_warned, 'row')} loaded with a warning (check "
                 f"{'it' if self.rows_warned == 1 else 'them'} in the CRM):"
             )
-            lines += ["  " + p.describe() for p in self.warnings]
-            if self.rows_warned > len({p.line for p in self.warnings}):
-                lines.append("  ... the Data page lists them all.")
+            if self.warning_groups:
+                lines += ["  " + g.describe() for g in self.warning_groups]
+            else:
+                lines += ["  " + p.describe() for p in self.warnings]
         if self.problem_groups:
             lines += ["  " + g.describe() for g in self.problem_groups]
             return "\n".join(lines)
@@ -279,6 +284,64 @@ def _refuse_new_records(
             "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
         ).fetchall()
     )
+
+
+# a date column that only a closed sale has: with no stage beside it, the file lists wins
+WON_DATE_HEADERS = frozenset(
+    norm_key(h)
+    for h in (
+        "won date",
+        "date won",
+        "closed won date",
+        "closed date",
+        "date closed",
+        "close date",
+        "closing date",
+        "booking date",
+        "booked date",
+        "дата закрытия",
+        "дата выигрыша",
+    )
+)
+
+
+def _won_list(det: Detection, all_won: bool, name: str) -> str | None:
+    """Whether an opportunities file lists won deals only, and why (None: it does not).
+
+    Asked for (`all_won`), or detected: a won/closed date column stands without a stage,
+    status or won flag. The file then needs no stage column, and a lead id may stand in
+    for a deal id (one deal per converted lead). Its `missing_required` is updated.
+    """
+    if det.kind.name != "opportunities":
+        if all_won:
+            raise refuse(name, f"only a deals file can be a won-deal list, not {det.kind.name}")
+        return None
+    if "stage" in det.columns:
+        if all_won:
+            raise refuse(
+                name,
+                "the file has a stage column, so it is not a won-deal list; import it "
+                "without 'every row is a won deal'",
+                column=det.columns["stage"],
+            )
+        return None
+    close = det.columns.get("close_date")
+    if all_won:
+        why = "as asked"
+    elif (
+        close is not None
+        and norm_key(close) in WON_DATE_HEADERS
+        and not ({"status", "is_won", "is_closed"} & set(det.columns))
+    ):
+        why = f"the column {close!r} stands without a stage"
+    else:
+        return None
+    det.missing_required = [
+        m
+        for m in det.missing_required
+        if m != "stage" and not (m.startswith("opportunity_id") and "lead_id" in det.columns)
+    ]
+    return why
 
 
 def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
@@ -587,6 +650,7 @@ def import_file(
     access: Access | None = None,
     learn_stages: bool = True,
     stage_choices: dict[str, str] | None = None,
+    all_won: bool = False,
 ) -> ImportResult:
     """Import one file. Never raises for bad input: the result says what happened.
 
@@ -626,6 +690,7 @@ def import_file(
             return done
         det = detect(source.headers, kind, mapping)
         needed_for_new = _needed_for_new(con, det)
+        won_list = _won_list(det, all_won, name)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
@@ -646,6 +711,8 @@ def import_file(
         )
         if needed_for_new:
             _refuse_new_records(con, det, staged, needed_for_new, name)
+        if won_list is not None:
+            staged.won_stage = next(s.name for s in load_stages(con) if s.is_won)
         result = ImportResult(
             name,
             "loaded",
@@ -655,10 +722,18 @@ def import_file(
             problems=staged.problems,
             problem_totals=staged.problem_totals,
             problem_groups=group_problems(con, name) if staged.problem_count else [],
+            warning_groups=(
+                group_problems(con, name, WARNINGS_OF_LOADED_ROWS) if staged.warnings else []
+            ),
             warnings=staged.warnings,
             new_stages=staged.new_stages,
         )
         notes = list(staged.notes)
+        if won_list is not None:
+            notes.append(
+                f"every row loaded as a won deal ({won_list}: a list of closed sales, no "
+                f"stage column; stage {staged.won_stage})"
+            )
         if staged.deleted:
             notes.append(
                 f"{plural(staged.deleted, 'deal')} marked deleted in the CRM skipped "

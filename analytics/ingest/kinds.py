@@ -47,6 +47,9 @@ _OWNER = (
     "sales person",
     "sales agent",
     "sales_agent",
+    "sales rep id",
+    "sr id",
+    "sr_id",
     "account executive",
     "assigned to",
     "user",
@@ -220,6 +223,10 @@ OPPORTUNITIES = Kind(
             synonyms=(
                 "close date",
                 "closing date",
+                "won date",
+                "won_date",
+                "date won",
+                "closed won date",
                 "expected close date",
                 "closed date",
                 "close_date",
@@ -275,6 +282,27 @@ OPPORTUNITIES = Kind(
             ),
         ),
         Field("deal_type", "text", synonyms=("type", "deal type", "opportunity type", "тип")),
+        # The lead a deal was converted from: links a deals file to a leads file.
+        Field(
+            "lead_id",
+            "id",
+            synonyms=(
+                "lead id",
+                "lead_id",
+                "mql id",
+                "mql_id",
+                "converted lead",
+                "converted lead id",
+                "convertedleadid",
+                "original lead id",
+                "id лида",
+            ),
+        ),
+        Field(
+            "sdr",
+            "text",
+            synonyms=("sdr", "sdr id", "sdr_id", "sales development rep", "bdr", "bdr id"),
+        ),
         Field("product", "text", synonyms=("product", "product name", "продукт", "제품", "产品")),
         # BANT qualification flags, yes/no per deal: generic names for a hand-made sheet;
         # CRM custom fields (Salesforce Budget_Confirmed__c ...) are in formats/*.toml. No

@@ -162,6 +162,39 @@ def stage_signals(
     return {r[0]: Signals(*r[1:]) for r in rows}
 
 
+HISTORY_TABLE = "stage_history_imported"
+
+
+def history_positions(
+    con: duckdb.DuckDBPyConnection, labels: list[str], source: str = HISTORY_TABLE
+) -> dict[str, float]:
+    """Where each label sits in the CRM's recorded stage history (0 = first stage a deal
+    enters, 1 = last), the median over the deals that passed through more than one stage.
+    `source` is the
+    stored history or, for a stage-history upload, the upload itself (a relation chosen by
+    this code with source_stage, opportunity_id, entered_at). Empty when no history holds
+    the labels (or the database has no history table, as in a preview)."""
+    try:
+        rows = con.execute(
+            f"""
+            WITH ranked AS (
+                SELECT source_stage, count(*) OVER w2 AS n,
+                       (row_number() OVER w - 1) / greatest(count(*) OVER w2 - 1, 1) AS pos
+                FROM {source}
+                WHERE entered_at IS NOT NULL
+                WINDOW w AS (PARTITION BY opportunity_id ORDER BY entered_at),
+                       w2 AS (PARTITION BY opportunity_id)
+            )
+            SELECT source_stage, median(pos) FROM ranked
+            WHERE n > 1 AND source_stage IN (SELECT unnest(?)) GROUP BY source_stage
+            """,
+            [labels],
+        ).fetchall()
+    except duckdb.Error:
+        return {}
+    return {label: float(pos) for label, pos in rows}
+
+
 def learn(
     con: duckdb.DuckDBPyConnection,
     stages: tuple[Stage, ...],
@@ -171,6 +204,7 @@ def learn(
     closed_sql: str | None = None,
     probability_sql: str | None = None,
     choices: dict[str, str] | None = None,
+    history_source: str = HISTORY_TABLE,
 ) -> list[LearnedStage]:
     """Classify each unknown label; `choices` maps a label onto an existing stage by name
     (the Data page's grid), which overrides what the file says."""
@@ -201,16 +235,27 @@ def learn(
             out.append(LearnedStage(label, s.count, "open", why, round(probability, 1)))
         else:
             unplaced.append((label, s, why))
-    # Open stages with no probability in the file: more deals, earlier in the funnel.
-    unplaced.sort(key=lambda item: (-item[1].count, item[0]))
+    # Open stages with no probability in the file: in the order the CRM's stage history
+    # records where it holds them, else more deals, earlier in the funnel.
+    history = (
+        history_positions(con, [label for label, _, _ in unplaced], history_source)
+        if unplaced
+        else {}
+    )
+    by_count = sorted(unplaced, key=lambda item: (-item[1].count, item[0]))
+    fallback = {label: (i + 0.5) / len(by_count) for i, (label, _, _) in enumerate(by_count)}
+    unplaced = sorted(unplaced, key=lambda item: (history.get(item[0], fallback[item[0]]), item[0]))
     n = len(unplaced)
     for i, (label, s, why) in enumerate(unplaced):
         probability = round(10 + 80 * (i + 1) / (n + 1), 1)
+        placed = (
+            "its place in the CRM's stage history"
+            if label in history
+            else "no probability column: stages with more deals are placed earlier"
+        )
         out.append(
             LearnedStage(
-                label, s.count, "open",
-                why + "; probability by position (no probability column: stages with more "
-                "deals are placed earlier)",
+                label, s.count, "open", why + f"; probability by position ({placed})",
                 probability,
             )
         )  # fmt: skip

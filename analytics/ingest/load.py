@@ -57,7 +57,7 @@ BANT_FIELDS = ("bant_budget", "bant_authority", "bant_need", "bant_timing")
 OPP_COLUMNS = (
     "opportunity_id, opportunity_name, account, owner, stage, source_stage, amount, currency, "
     "probability, forecast_category, created_date, close_date, is_closed, is_won, lead_source, "
-    "deal_type, product, " + ", ".join(BANT_FIELDS)
+    "deal_type, product, lead_id, sdr, " + ", ".join(BANT_FIELDS)
 )
 
 
@@ -88,6 +88,19 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         )
         + ")"
     )
+    if staged.won_stage is not None and ident == "coalesce()":
+        ident = "valid.lead_id"  # a won-deal list keyed by lead: one deal per lead
+    source = "valid"
+    if staged.won_stage is not None:
+        # no stage column: every row is won, in the settings' won stage (bound, it is text
+        # from settings), through a one-row table the rows are joined to
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE won_stage AS SELECT CAST(? AS VARCHAR) AS "
+            "canonical_stage, TRUE AS stage_won, TRUE AS stage_closed, "
+            "CAST(NULL AS VARCHAR) AS source_stage",
+            [staged.won_stage],
+        )
+        source = "valid CROSS JOIN won_stage"
     status = c("status")
     is_won = f"coalesce({c('is_won', 'BOOLEAN')}, {status} = 'won', stage_won)"
     is_closed = (
@@ -112,6 +125,8 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         "lead_source": c("lead_source"),
         "deal_type": c("deal_type"),
         "product": c("product"),
+        "lead_id": c("lead_id"),
+        "sdr": c("sdr"),
     }
     # A column the file does not carry changes nothing: an update keeps the stored value
     # (issue 12.5). A stored probability only while the deal stays in its stage.
@@ -137,10 +152,11 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
     body = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP {"TABLE" if stored else "VIEW"} incoming AS
-        SELECT {ident} AS opportunity_id, canonical_stage AS stage, valid.stage AS source_stage,
+        CREATE OR REPLACE TEMP {"TABLE" if stored or staged.won_stage else "VIEW"} incoming AS
+        SELECT {ident} AS opportunity_id, canonical_stage AS stage,
+               {"won_stage.source_stage" if staged.won_stage else "valid.stage"} AS source_stage,
                {is_closed} AS is_closed, {is_won} AS is_won, {body}, {bant}
-        FROM valid {join}
+        FROM {source} {join}
         """
     )
     counts = LoadCounts(loaded=con.execute("SELECT count(*) FROM incoming").fetchone()[0])

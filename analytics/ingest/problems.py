@@ -103,12 +103,19 @@ def _general(expr: str) -> str:
     return expr
 
 
-def group_problems(con, file_name: str) -> list[ProblemGroup]:
-    """Group the `problems` temp table by column and problem, largest group first."""
+WARNINGS_OF_LOADED_ROWS = (
+    "(SELECT line, col, value, warning AS problem FROM warnings "
+    "WHERE line NOT IN (SELECT line FROM problems))"
+)
+
+
+def group_problems(con, file_name: str, source: str = "problems") -> list[ProblemGroup]:
+    """Group the `problems` temp table (or `source`, a relation chosen by this code with
+    the same columns) by column and problem, in the order they first occur."""
     key = _general("problem")
     rows = con.execute(
         f"""
-        WITH p AS (SELECT line, col, value, problem, {key} AS what FROM problems),
+        WITH p AS (SELECT line, col, value, problem, {key} AS what FROM {source}),
         groups AS (
             SELECT col, what, count(*) AS n, min(line) AS first_line, any_value(problem) AS one
             FROM p GROUP BY col, what

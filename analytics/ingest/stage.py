@@ -15,7 +15,7 @@ from analytics.db import quote_ident
 from analytics.ingest import values as V
 from analytics.ingest.detect import Detection
 from analytics.ingest.kinds import Kind
-from analytics.ingest.learn import MAX_STAGE_NAME, LearnedStage
+from analytics.ingest.learn import HISTORY_TABLE, MAX_STAGE_NAME, LearnedStage
 from analytics.ingest.learn import learn as learn_values
 from analytics.ingest.problems import ImportRefused, Problem, refuse
 from analytics.settings import Stage, norm_key
@@ -37,6 +37,8 @@ class Staged:
     notes: list[str] = field(default_factory=list)  # said with the result, not problems
     warnings: list[Problem] = field(default_factory=list)  # the first MAX_REPORTED
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
+    # a won-deal list (no stage column): every row is a win, in this canonical stage
+    won_stage: str | None = None
 
 
 def _learn(
@@ -53,12 +55,19 @@ def _learn(
     if status:
         won.append(f"({status}) = 'won'")
         closed.append(f"({status}) IN ('won', 'lost')")
+    history = HISTORY_TABLE
+    if "entered_at" in parsers and "opportunity_id" in parsers:  # a stage-history upload
+        history = (
+            f"(SELECT r_stage AS source_stage, {parsers['opportunity_id']} AS opportunity_id, "
+            f"{parsers['entered_at']} AS entered_at FROM staged_text)"
+        )
     return learn_values(
         con, stages, unknown,
         won_sql=f"coalesce({', '.join(won)})" if won else None,
         closed_sql=f"coalesce({', '.join(closed)})" if closed else None,
         probability_sql=parsers.get("probability"),
         choices=choices,
+        history_source=history,
     )  # fmt: skip
 
 

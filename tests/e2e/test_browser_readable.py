@@ -64,7 +64,11 @@ def unfold(page: Page) -> None:
 def photograph(page: Page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the window is made as
     tall as the tallest scrolling content first (full_page alone stops at the window)."""
-    tallest = "() => Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
+    tallest = (
+        "() => Math.max(...Array.from(document.querySelectorAll("
+        "'[data-testid=stMainBlockContainer], [data-testid=stSidebarContent]'),"
+        " e => e.getBoundingClientRect().top + e.scrollHeight))"
+    )
     for _ in range(3):  # a taller window can reflow the page: measure until it fits
         height = min(int(page.evaluate(tallest)) + 40, 16_000)
         if height <= page.viewport_size["height"]:  # type: ignore[index]

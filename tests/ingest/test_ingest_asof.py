@@ -96,7 +96,7 @@ def test_from_the_content_closed_deals_and_created_dates_not_open_plans(run_impo
     # D2's win on 2024-03-12 is the latest proven date; D1's 2024-06-30 is only a plan
     assert result.status == "loaded", result.message
     assert recorded(con) == [(date(2024, 3, 12), "content")]
-    assert "As of 2024-03-12 (the latest date in the file (close dates of closed deals" in (
+    assert "As of 2024-03-12 (the latest date in the file: close dates of closed deals" in (
         result.message
     )
 

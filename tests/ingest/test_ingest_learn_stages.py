@@ -239,3 +239,16 @@ def test_what_a_stage_name_says(label, said):
 def test_classification_table(signals, expected):
     classification, _why, probability = classify("Stage X", signals)
     assert (classification, probability) == expected
+
+
+def test_stage_history_orders_new_stages_before_deal_counts(run_import, con, ingest_data):
+    # Paperwork holds the most rows (deal counts would put it first), but every deal that
+    # reaches it went through Intro call and Scoping before
+    result = run_import(ingest_data / "learn_stage_history.csv", kind="stage_history")
+
+    assert result.status == "loaded", result.message
+    learned = _by_value(result)
+    assert learned["Intro call"][2] < learned["Scoping"][2] < learned["Paperwork"][2]
+    assert all("stage history" in ls.why for ls in result.new_stages)
+    names = [s.name for s in load_stages(con)]
+    assert names.index("Intro call") < names.index("Scoping") < names.index("Paperwork")

@@ -172,7 +172,11 @@ def test_unlikely_rows_load_with_a_warning_kept_with_the_import(run_import, con,
     assert result.status == "loaded", result.message
     assert result.rows_warned == 2
     assert "2 rows loaded with a warning" in result.message
-    assert "row 2, column 'duration_minutes'" in result.message
+    # grouped: one line for the column and warning, naming its rows and values
+    assert (
+        "column 'duration_minutes': is longer than a week (10,080 minutes); check the unit "
+        "(2 rows: 2, 4); values '1000000000000', '10081'"
+    ) in result.message
     assert [(p.line, p.value) for p in result.warnings] == [(2, "1000000000000"), (4, "10081")]
     stored = con.execute(
         "SELECT import_id, line, column_name, value FROM import_warnings ORDER BY line"
