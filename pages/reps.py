@@ -26,8 +26,9 @@ from plotly.subplots import make_subplots
 from analytics import drilldown
 from analytics.exports import KPI_UNITS
 from analytics.markup import md, plot_frame, plot_text
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables, open_basis
 from analytics.numbers import is_missing, percent_parts
+from analytics.pointintime import open_figures_note
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
@@ -473,7 +474,12 @@ def _drilldown(
     cols[2].metric("Rep win rate", _ui.percent(_num(figures.get("win_rate"))), border=True)
     closed = int(_num(figures.get("won_deals")) or 0) + int(_num(figures.get("lost_deals")) or 0)
     cols[3].metric("Rep closed deals", f"{closed:,}", border=True)
-    cols[4].metric("Rep open pipeline", _ui.money(_num(figures.get("open_pipeline"))), border=True)
+    cols[4].metric(
+        "Rep open pipeline",
+        _ui.money(_num(figures.get("open_pipeline"))),
+        help=open_figures_note(open_basis(cur, scope.period)),  # past periods: at their end
+        border=True,
+    )
 
     st.subheader(f"KPIs over the last {drilldown.DEFAULT_HISTORY_PERIODS} {scope.period.kind}s")
     numeric = [c for c in KPI_COLUMNS if KPI_UNITS.get(c) != "flag"]
