@@ -161,66 +161,83 @@ def basis_for(
     return bases(con, [day], max_snapshot_age_days=max_snapshot_age_days)[0]
 
 
-# The deals open in one snapshot, exactly as uploaded then.
-_SNAPSHOT_SQL = f"""
-WITH snapshot_deals AS (
-    SELECT s.*
-    FROM opportunity_snapshots AS s
-    LEFT JOIN reps AS r ON r.rep = s.owner
-    WHERE s.snapshot_date = $snapshot_date
-      AND NOT s.is_closed
-      AND {owner_filter_sql("s.owner")}
-)
-SELECT opportunity_id, opportunity_name, account, owner, stage, amount, currency,
-       created_date, close_date
-FROM snapshot_deals
-ORDER BY opportunity_id
-"""
-
-# Deals open on $day by their dates (created on or before it, not closed by it). Reads the
-# close date only to decide that; the rebuilt rows carry no close date.
-REBUILT_OPEN_SQL = """
-    rebuilt_open AS (
-        SELECT o.opportunity_id, o.opportunity_name, o.account, o.owner, o.amount,
-               o.currency, o.created_date
+# The deals open on each bound day ($as_of_keys, $as_of_days, $as_of_sources,
+# $as_of_snapshots: parallel lists, one entry per day, see `as_of_params`), from the source
+# chosen for that day. The one definition of "open on D": pages, the KPI query and the
+# forecast backtest all read it. No owner filter here: callers filter by scope.
+#   now            -- the deals open in `opportunities` (the live period);
+#   snapshot       -- the deals open in that snapshot, exactly as uploaded;
+#   stage history  -- rebuilt (below), stage and amount from the deal's last stage change
+#                     on or before D (ASOF join: changes after D are never read);
+#   rebuilt        -- created on or before D and not closed by D; stage unknown, amount
+#                     last exported, close date not shown (it was not known on D).
+AS_OF_SQL = """
+    as_of_days AS (
+        SELECT CAST(unnest($as_of_keys) AS BIGINT)    AS as_of_key,
+               CAST(unnest($as_of_days) AS DATE)      AS day,
+               CAST(unnest($as_of_sources) AS VARCHAR) AS source,
+               CAST(unnest($as_of_snapshots) AS DATE) AS snapshot_date
+    ),
+    as_of_rebuild_days AS (
+        SELECT as_of_key, day, source,
+               CAST(day AS TIMESTAMP) + INTERVAL 1 DAY AS day_over
+        FROM as_of_days
+        WHERE source IN ('stage history', 'rebuilt')
+    ),
+    as_of_rebuilt AS (
+        SELECT a.as_of_key, a.source, a.day_over, o.opportunity_id, o.opportunity_name,
+               o.account, o.owner, o.amount, o.currency, o.created_date
         FROM opportunities AS o
-        LEFT JOIN reps AS r ON r.rep = o.owner
-        WHERE o.created_date <= $day
-          AND (NOT o.is_closed OR o.close_date > $day)
-          AND {owner_filter}
+        JOIN as_of_rebuild_days AS a
+          ON o.created_date <= a.day
+         AND (NOT o.is_closed OR o.close_date > a.day)
+    ),
+    as_of_changes AS (
+        SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
+    ),
+    as_of_open AS (
+        SELECT a.as_of_key, a.source, o.opportunity_id, o.opportunity_name, o.account,
+               o.owner, o.stage, o.amount, o.currency, o.created_date, o.close_date
+        FROM opportunities AS o
+        JOIN as_of_days AS a ON a.source = 'now'
+        WHERE NOT o.is_closed
+        UNION ALL
+        SELECT a.as_of_key, a.source, s.opportunity_id, s.opportunity_name, s.account,
+               s.owner, s.stage, s.amount, s.currency, s.created_date, s.close_date
+        FROM opportunity_snapshots AS s
+        JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
+        WHERE NOT s.is_closed
+        UNION ALL
+        SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
+               d.owner,
+               CASE WHEN d.source = 'stage history' THEN h.stage END,
+               CASE WHEN d.source = 'stage history' THEN coalesce(h.amount, d.amount)
+                    ELSE d.amount END,
+               d.currency, d.created_date, CAST(NULL AS DATE)
+        FROM as_of_rebuilt AS d
+        ASOF LEFT JOIN as_of_changes AS h
+          ON h.opportunity_id = d.opportunity_id AND d.day_over > h.entered_at
     )"""
 
-_REBUILT_SQL = f"""
-WITH {REBUILT_OPEN_SQL.format(owner_filter=owner_filter_sql("o.owner"))}
-SELECT opportunity_id, opportunity_name, account, owner, CAST(NULL AS VARCHAR) AS stage,
-       amount, currency, created_date, CAST(NULL AS DATE) AS close_date
-FROM rebuilt_open
-ORDER BY opportunity_id
-"""
 
-# Rebuilt, with each deal's stage (and amount, when recorded) from its last stage change
-# on or before $day. Changes after $day are filtered out before anything is picked.
-_HISTORY_SQL = f"""
-WITH {REBUILT_OPEN_SQL.format(owner_filter=owner_filter_sql("o.owner"))},
-known_changes AS (
-    SELECT h.opportunity_id, h.stage, h.amount, h.entered_at
-    FROM opportunity_stage_history AS h
-    SEMI JOIN rebuilt_open AS d ON d.opportunity_id = h.opportunity_id
-    WHERE h.entered_at < CAST($day AS TIMESTAMP) + INTERVAL 1 DAY
-),
-stage_on_day AS (
-    SELECT opportunity_id,
-           arg_max(stage, entered_at)                                    AS stage,
-           arg_max(amount, entered_at) FILTER (WHERE amount IS NOT NULL) AS amount
-    FROM known_changes
-    GROUP BY opportunity_id
-)
-SELECT d.opportunity_id, d.opportunity_name, d.account, d.owner, s.stage,
-       coalesce(s.amount, d.amount) AS amount, d.currency, d.created_date,
-       CAST(NULL AS DATE) AS close_date
-FROM rebuilt_open AS d
-LEFT JOIN stage_on_day AS s ON s.opportunity_id = d.opportunity_id
-ORDER BY d.opportunity_id
+def as_of_params(keyed: Sequence[tuple[int, Basis | None]]) -> dict[str, Any]:
+    """`AS_OF_SQL`'s bound lists from (key, basis) pairs; a basis of None means "now"."""
+    return {
+        "as_of_keys": [key for key, _ in keyed],
+        "as_of_days": [None if b is None else b.day for _, b in keyed],
+        "as_of_sources": ["now" if b is None else b.source for _, b in keyed],
+        "as_of_snapshots": [None if b is None else b.snapshot_date for _, b in keyed],
+    }
+
+
+_PIPELINE_SQL = f"""
+WITH {AS_OF_SQL}
+SELECT x.opportunity_id, x.opportunity_name, x.account, x.owner, x.stage, x.amount,
+       x.currency, x.created_date, x.close_date
+FROM as_of_open AS x
+LEFT JOIN reps AS r ON r.rep = x.owner
+WHERE {owner_filter_sql("x.owner")}
+ORDER BY x.opportunity_id
 """
 
 
@@ -256,20 +273,30 @@ def pipeline_as_of(
         basis = Basis(day, source)
     else:
         raise ValueError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
-    params = _filters(scope)
-    if basis.source == "snapshot":
-        frame = con.execute(_SNAPSHOT_SQL, params | {"snapshot_date": basis.snapshot_date}).df()
-    elif basis.source == "stage history":
-        frame = con.execute(_HISTORY_SQL, params | {"day": day}).df()
-    else:
-        frame = con.execute(_REBUILT_SQL, params | {"day": day}).df()
+    params = _filters(scope) | as_of_params([(0, basis)])
+    frame = con.execute(_PIPELINE_SQL, params).df()
     frame["stage"] = frame["stage"].astype(object).where(frame["stage"].notna(), None)
     return PipelineAsOf(basis, frame[list(DEAL_COLUMNS)].reset_index(drop=True))
 
 
-def period_end_day(end: date, data_date: date | None) -> date | None:
-    """The day a period's open figures are taken on: its last day when it was over by the
-    data's date, else None (the period is live: the deals open now)."""
-    if data_date is None or end >= data_date:
-        return None
-    return end
+def open_figures_note(basis: Basis | None) -> str:
+    """What a period's open figures (open pipeline, open deals, coverage, velocity) are
+    about, for help texts: the deals open now (None: a period not over yet), or the
+    pipeline as known on the period's last day and the source it came from."""
+    if basis is None:
+        return "Open figures: the deals open now (latest export)."
+    return f"Open figures: the deals open at the period's end, {basis.describe()}."
+
+
+def open_figures_fields(basis: Basis | None) -> dict[str, Any]:
+    """The same as `open_figures_note`, as fields for CSV/JSON: open_as_of (ISO date, or
+    None for now), open_source ('now', 'snapshot', 'stage history', 'rebuilt') and
+    open_snapshot_date."""
+    if basis is None:
+        return {"open_as_of": None, "open_source": "now", "open_snapshot_date": None}
+    fields = basis.as_dict()
+    return {
+        "open_as_of": fields["as_of"],
+        "open_source": fields["source"],
+        "open_snapshot_date": fields["snapshot_date"],
+    }

@@ -38,8 +38,9 @@ from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY, escaped  # n
 from analytics.forecast.cli import forecast_report_arguments, report_forecast
 from analytics.funnel import funnel_report_arguments, report_funnel
 from analytics.leads import leads_report_arguments, report_leads
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, open_basis
 from analytics.pipeline import pipeline_report_arguments, report_pipeline
+from analytics.pointintime import open_figures_fields
 from analytics.quadrant import WINDOW_CHOICES, quadrant
 from analytics.scope import Period, Scope, data_as_of, load_fiscal_start_month
 
@@ -79,13 +80,18 @@ def scorecard(
     quadrant leaves out (no quota, deal or pipeline to judge) have an empty quadrant.
 
     As on the pages, a period that was not over on the data's as-of date is taken to date
-    and its changes are against the same days before (`Period.to_date`).
+    and its changes are against the same days before (`Period.to_date`). A period that was
+    over takes its open figures as of its last day; `open_as_of`, `open_source` and
+    `open_snapshot_date` say where they came from (analytics/pointintime.py).
     """
     scope = scope.to_date(data_as_of(con))
     by = getattr(args, "by", "rep")
     table = kpi_table(con, scope, by)
     columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
     table = table[columns].copy()
+    # where the open figures' "then" came from (docs/metrics.md, "Point in time")
+    for name, value in open_figures_fields(open_basis(con, scope.period)).items():
+        table[name] = value
     if by == "rep":
         window = getattr(args, "window_months", None)
         placed = quadrant(con, scope, window_months=window)[

@@ -160,8 +160,15 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     at_quota = int((with_quota["attainment"] >= 1).sum())
     locked = bool(table["locked"].all())
     cols = st.columns(4)
-    cols[0].metric("Total payout", _money(sum(table["total"], Decimal("0.00"))))
-    cols[1].metric("Commission", _money(sum(table["commission"], Decimal("0.00"))))
+    paid = table[table["total"].notna()]
+    none_paid = paid.empty  # every rep is "no plan": there is no payout figure, not 0.00
+    cols[0].metric(
+        "Total payout", _ui.DASH if none_paid else _money(sum(paid["total"], Decimal("0.00")))
+    )
+    cols[1].metric(
+        "Commission",
+        _ui.DASH if none_paid else _money(sum(paid["commission"].dropna(), Decimal("0.00"))),
+    )
     cols[2].metric(
         "Reps at commission quota", f"{at_quota} of {len(with_quota)}",
         help="Reps whose credited bookings (with splits and credits) reached the quota "
@@ -170,6 +177,13 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
         "quotas table only.",
     )  # fmt: skip
     cols[3].metric("Status", "Locked" if locked else "Open")
+    uncovered = table[table["plan"] == "no plan"]
+    if not uncovered.empty:
+        # the engine computed nothing for them: say why and how to fix it, never 0.00
+        st.warning(
+            f"{len(uncovered)} rep(s) have no plan, so no payout is computed:\n\n"
+            + "\n".join(f"- {md(r.rep)}: {md(r.no_plan_reason)}" for r in uncovered.itertuples())
+        )
     _table(table, "com:team_table")
     _downloads(table, payroll_file_name(scope.period.label, "csv")[:-4], "com:payroll", "payroll")
 

@@ -22,8 +22,14 @@ from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
 from analytics.metrics.availability import data_start, pipeline_note
 from analytics.metrics.headline import headline_with_previous
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables, share_of_reps_at_quota_by_period
+from analytics.metrics.kpis import (
+    KPI_COLUMNS,
+    kpi_tables,
+    open_basis,
+    share_of_reps_at_quota_by_period,
+)
 from analytics.numbers import duration_text, minutes_text, signed_duration_text
+from analytics.pointintime import Basis, open_figures_note
 from analytics.scope import Period, Scope, data_as_of
 from analytics.settings import load_reporting_currency
 from pages import _ui
@@ -199,10 +205,11 @@ def _card(
     rows: dict[str, dict[str, Any]],
     periods: list[Period],
     current: Period,
+    basis: Basis | None = None,
 ) -> None:
     """One card: value, change vs previous period (the metric's delta), change vs the same
     period last year (a coloured line below: too long for the delta's description), and
-    the trend."""
+    the trend. `basis`: where a past period's open figures came from (None: open now)."""
     column = card.column
     now = _number(rows[current.label].get(column))
     help_text = card.help or KPI_COLUMNS.get(column)
@@ -217,10 +224,11 @@ def _card(
     label = card.label
     # Card labels stay short enough not to be cut off; the base of a figure about the deals
     # open now is named under it, so it never reads as the other pipeline figures.
+    when = "now" if basis is None else f"on {basis.day:%d %b %Y} ({basis.source})"
     base = {
-        "open_pipeline": "All open deals, now.",
-        "weighted_pipeline": "All open deals × stage probability, now.",
-        "open_deals": "All open deals, now.",
+        "open_pipeline": f"All open deals, {when}.",
+        "weighted_pipeline": f"All open deals × stage probability, {when}.",
+        "open_deals": f"All open deals, {when}.",
         # about the whole period (what is left to book in it), even when shown to date
         "pipeline_coverage": f"Open pipeline closing in {current.whole().label} ÷ quota "
         "left to book (as on Forecast).",
@@ -228,7 +236,7 @@ def _card(
     if column in NOW_ONLY:
         container.metric(
             label, show_value(column, now),
-            help=f"{help_text}. About the deals open now: no past value to compare.",
+            help=f"{help_text}. {open_figures_note(basis)} No past value to compare.",
         )  # fmt: skip
         container.caption(f"{base} No past value to compare.")
         return
@@ -313,6 +321,7 @@ def render() -> None:
         currencies = headline_with_previous(cur, scope).current.currencies
         reporting = load_reporting_currency(cur)
         version = data_version(cur)
+        basis = open_basis(cur, period)  # where a past period's open figures came from
     rows = company_rows(str(_ui.db_path()), version, scope, tuple(dict.fromkeys(wanted)))
     if period.is_to_date:
         # Coverage compares the pipeline closing in the rest of the period with the quota
@@ -328,7 +337,7 @@ def render() -> None:
             st.subheader(title)
         boxes = st.columns(len(cards))
         for box, card in zip(boxes, cards, strict=True):
-            _card(box, card, rows, shown, period)
+            _card(box, card, rows, shown, period, basis)
             if card.column == "open_pipeline" and unpriced_note and _number(
                 rows[period.label].get("open_pipeline")) is not None:  # fmt: skip
                 box.caption(f"Priced deals only: {unpriced_note}.")

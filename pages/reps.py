@@ -26,8 +26,9 @@ from plotly.subplots import make_subplots
 from analytics import drilldown
 from analytics.exports import KPI_UNITS
 from analytics.markup import md, plot_frame, plot_text
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables, open_basis
 from analytics.numbers import is_missing, percent_parts
+from analytics.pointintime import open_figures_note
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     DEFAULT_MIN_CLOSED_DEALS,
@@ -131,8 +132,10 @@ def _y_text(metric: str, value: Any) -> str:
     return text or _ui.DASH
 
 
-def column_config(columns: list[str]) -> dict[str, Any]:
-    """st.dataframe column settings: the KPI definition as help, a format per unit."""
+def column_config(columns: list[str], no_data: dict[str, str] | None = None) -> dict[str, Any]:
+    """st.dataframe column settings: the KPI definition as help, a format per unit; a
+    column the export has no data for (`no_data`: column -> reason) says so in its help."""
+    no_data = no_data or {}
     formats = {
         "money": "%,.0f",
         "share": _ui.PERCENT,  # on the display copy in per cent (see `table`)
@@ -148,11 +151,12 @@ def column_config(columns: list[str]) -> dict[str, Any]:
             continue
         unit = KPI_UNITS.get(col, "number")
         label = col.replace("_", " ")
+        help_text = KPI_COLUMNS[col] + (f". No data: {no_data[col]}." if col in no_data else "")
         if unit == "flag":
-            config[col] = st.column_config.CheckboxColumn(label, help=KPI_COLUMNS[col])
+            config[col] = st.column_config.CheckboxColumn(label, help=help_text)
         else:
             config[col] = st.column_config.NumberColumn(
-                label, help=KPI_COLUMNS[col], format=formats.get(unit, "%.2f")
+                label, help=help_text, format=formats.get(unit, "%.2f")
             )
     return config
 
@@ -470,7 +474,12 @@ def _drilldown(
     cols[2].metric("Rep win rate", _ui.percent(_num(figures.get("win_rate"))), border=True)
     closed = int(_num(figures.get("won_deals")) or 0) + int(_num(figures.get("lost_deals")) or 0)
     cols[3].metric("Rep closed deals", f"{closed:,}", border=True)
-    cols[4].metric("Rep open pipeline", _ui.money(_num(figures.get("open_pipeline"))), border=True)
+    cols[4].metric(
+        "Rep open pipeline",
+        _ui.money(_num(figures.get("open_pipeline"))),
+        help=open_figures_note(open_basis(cur, scope.period)),  # past periods: at their end
+        border=True,
+    )
 
     st.subheader(f"KPIs over the last {drilldown.DEFAULT_HISTORY_PERIODS} {scope.period.kind}s")
     numeric = [c for c in KPI_COLUMNS if KPI_UNITS.get(c) != "flag"]
@@ -553,7 +562,19 @@ def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, sco
         "column name for its definition. Empty means not defined (e.g. no quota, no closed "
         "deal), never 0."
     )
-    config = column_config(list(rows.columns))
+    no_data = board.attrs.get("no_data", {})
+    if no_data:
+        # analytics decided these figures have no data in this export (metrics/availability)
+        by_reason: dict[str, list[str]] = {}
+        for column, reason in no_data.items():
+            if column in rows.columns:
+                by_reason.setdefault(reason, []).append(column.replace("_", " "))
+        st.caption(
+            "No data: "
+            + "; ".join(f"{', '.join(cols)} ({md(r)})" for r, cols in by_reason.items())
+            + "."
+        )
+    config = column_config(list(rows.columns), no_data)
     config["low_sample"] = st.column_config.CheckboxColumn(
         "low sample", help="Fewer closed deals this period than the threshold above"
     )

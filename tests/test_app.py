@@ -89,9 +89,20 @@ def test_overview_shows_hand_computed_bookings(loaded_db: Path) -> None:
     assert metric(at, "Bookings") == "36,000"  # 10000 + 5000 + 20000 + 1000
     assert metric(at, "Won deals") == "4"
     assert metric(at, "Win rate") == "80.0%"  # 4 / (4 + 1)
-    assert metric(at, "Weighted pipeline") == "8,900"
+    # Q2 is over: its open figures are the deals open on 30 June, rebuilt from created and
+    # close dates (one export): O-005 2000 (lost 1 July) + O-009 10000 + O-010 5000 +
+    # O-011 2500 + O-012 1000; stages then unknown, so no weighted figure (not 0).
+    assert metric(at, "Open pipeline") == "20,500"
+    assert metric(at, "Weighted pipeline") == "—"
+    assert any("on 30 Jun 2024 (rebuilt)" in plain(c.value) for c in at.caption)
     bookings = next(m for m in at.metric if m.label == "Bookings")
     assert bookings.delta == "+33,000"  # against 2024-Q1: 3000
+
+    # The live quarter keeps the deals open now: 10000 x 0.6 + 5000 x 0.1 + 2500 x 0.8 +
+    # 1000 x 0.4 = 8900.
+    at.sidebar.selectbox(key="period").set_value("2024-Q3").run()
+    assert metric(at, "Weighted pipeline") == "8,900"
+    assert any("All open deals, now." in plain(c.value) for c in at.caption)
 
     at.sidebar.selectbox(key="period").set_value("2024-Q1").run()
     assert metric(at, "Bookings") == "3,000"  # the numbers follow the period filter

@@ -108,12 +108,18 @@ NO_DEALS = dict(
 )  # fmt: skip
 
 # (period, by, filters, group, expected) -- the arithmetic is in each comment.
+# Every period below is over by the data's date (15 July 2024), so its open figures are the
+# deals open on its last day, rebuilt from created and close dates (no snapshot that old,
+# no stage history): a deal created on or before that day and not closed by it. A rebuilt
+# day knows no stages and no expected close dates, so the weighted pipeline and coverage
+# of a group with open deals are empty (unknown, not 0); the live quarter (2024-Q3) keeps
+# the deals open now (the last case).
 CASES = [
     # Ann, Q2. Won K-01 10000 + K-02 5000 EUR x 1.08 (rate of 2024-05-01, latest on or
     # before the 20 May close) = 5400 -> bookings 15400, 2 won; lost K-03 4000.
     # Win rate 2/3; by value 15400 / (15400 + 4000) = 15400/19400; average 15400/2 = 7700.
-    # Open: K-04 10000 (USD) and K-05 (GBP, no rate: unpriced, left out of sums) -> 2 open
-    # deals, pipeline 10000, weighted 10000 x 0.6 = 6000, 1 unpriced.
+    # Open on 30 June: K-04 10000 (USD) and K-05 (GBP, no rate: unpriced, left out of
+    # sums) -> 2 open deals, pipeline 10000, weighted unknown (rebuilt), 1 unpriced.
     # Quota 5000 x 3 months = 15000 -> attainment 15400/15000 = 1.02667, at quota.
     # Coverage: remaining quota 15000 - 15400 < 0 -> None.
     # Cycle 96 and 80 -> median 88, mean 88. Velocity 2 x 2/3 x 7700 / 88 = 116.667.
@@ -121,35 +127,36 @@ CASES = [
     ("2024-Q2", "rep", {}, "Ann Lee", dict(
         bookings=15400, won_deals=2, lost_deals=1, win_rate=2 / 3,
         win_rate_value=15400 / 19400, avg_deal_size=7700, open_pipeline=10000,
-        weighted_pipeline=6000, open_deals=2, unpriced_deals=1, quota=15000,
+        weighted_pipeline=None, open_deals=2, unpriced_deals=1, quota=15000,
         quota_attainment=15400 / 15000, at_or_above_quota=True, pipeline_coverage=None,
         median_cycle_days=88, mean_cycle_days=88, sales_velocity=2 * (2 / 3) * 7700 / 88,
         opp_to_won_rate=0.0)),
     # Bob, Q2. Won K-07 with no amount: counted (1 won) but adds nothing -> bookings 0,
     # average None. Lost K-06 8000. Win rate 1/2; by value 0 / (0 + 8000) = 0.
-    # Open K-08 5000 EUR at the period-end rate 1.05 = 5250; weighted x 0.1 = 525.
-    # Quota 12000 -> attainment 0/12000 = 0, below quota. Coverage: K-08 closes 20 June,
-    # inside Q2 -> 5250 / (12000 - 0) = 0.4375. Cycle 30 (K-07). Velocity needs an average
+    # Open K-08 5000 EUR at the period-end rate 1.05 = 5250; weighted unknown (rebuilt).
+    # Quota 12000 -> attainment 0/12000 = 0, below quota. Coverage: K-08's expected close
+    # date on 30 June is not known to a rebuild -> None. Cycle 30 (K-07). Velocity needs an average
     # deal size -> None. Created in Q2: K-07 (won), K-08 -> 1/2.
     ("2024-Q2", "rep", {}, "Bob Stone", dict(
         bookings=0, won_deals=1, lost_deals=1, win_rate=0.5, win_rate_value=0.0,
-        avg_deal_size=None, open_pipeline=5250, weighted_pipeline=525, open_deals=1,
+        avg_deal_size=None, open_pipeline=5250, weighted_pipeline=None, open_deals=1,
         unpriced_deals=0, quota=12000, quota_attainment=0.0, at_or_above_quota=False,
-        pipeline_coverage=5250 / 12000, median_cycle_days=30, mean_cycle_days=30,
+        pipeline_coverage=None, median_cycle_days=30, mean_cycle_days=30,
         sales_velocity=None, opp_to_won_rate=0.5)),
     # Cara, Q2. Won K-09 20000 (closed on the last day) and K-10 3000 JPY (no rate:
     # unpriced, counted as won, left out of bookings) -> bookings 20000, 2 won, 0 lost
     # (K-11 is lost on 1 July). Win rate 2/2 = 1; by value 20000/20000 = 1; average of
-    # priced won deals 20000. Open K-12 2500, weighted x 0.8 = 2000. Quota 20000 ->
-    # attainment exactly 1.0: at quota. Remaining 20000 - 20000 = 0 -> coverage None.
-    # Cycle 121 and 69 -> median = mean = 95. Velocity 1 x 1.0 x 20000 / 95 = 210.53.
+    # priced won deals 20000. Open on 30 June: K-12 2500 and K-11 2000 (lost the next
+    # day) = 4500, 2 deals; weighted unknown. Quota 20000 -> attainment exactly 1.0: at
+    # quota. Remaining 20000 - 20000 = 0 -> coverage None.
+    # Cycle 121 and 69 -> median = mean = 95. Velocity 2 x 1.0 x 20000 / 95 = 421.05.
     # Created in Q2: K-12, still open -> 0/1 = 0.
     ("2024-Q2", "rep", {}, "Cara Diaz", dict(
         bookings=20000, won_deals=2, lost_deals=0, win_rate=1.0, win_rate_value=1.0,
-        avg_deal_size=20000, open_pipeline=2500, weighted_pipeline=2000, open_deals=1,
+        avg_deal_size=20000, open_pipeline=4500, weighted_pipeline=None, open_deals=2,
         unpriced_deals=1, quota=20000, quota_attainment=1.0, at_or_above_quota=True,
         pipeline_coverage=None, median_cycle_days=95, mean_cycle_days=95,
-        sales_velocity=20000 / 95, opp_to_won_rate=0.0)),
+        sales_velocity=2 * 20000 / 95, opp_to_won_rate=0.0)),
     # Dan (not in the roster, found on deals): won K-13 1000; no open deal -> pipeline 0
     # (he has deals in scope, so 0 is a real zero); no quota -> attainment None.
     # Velocity 0 open deals x 1 x 1000 / 34 = 0. Created in Q2: K-13, won -> 1/1.
@@ -170,36 +177,35 @@ CASES = [
     # Company, Q2: bookings 15400 + 0 + 20000 + 1000 = 36400; won 2 + 1 + 2 + 1 = 6;
     # lost K-03, K-06 = 2. Win rate 6/8 = 0.75; by value 36400 / (36400 + 4000 + 8000).
     # Average over the 4 priced won amounts with an amount: 36400/4 = 9100.
-    # Open: 10000 + 5250 + 2500 = 17750 (K-05 unpriced); weighted 6000 + 525 + 2000 = 8525;
-    # 4 open deals; unpriced K-05 + K-10 = 2. Quota 15000 + 12000 + 20000 + 10000 = 57000.
-    # Coverage: open closing in Q2 = K-04 10000 + K-08 5250 = 15250 over 57000 - 36400 =
-    # 20600. Cycles 30, 34, 69, 80, 96, 121 -> median (69 + 80)/2 = 74.5, mean 430/6.
-    # Velocity 4 x 0.75 x 9100 / (430/6). Created in Q2: K-03, K-04, K-05, K-07, K-08,
-    # K-12, K-13 = 7, won K-07 and K-13 -> 2/7.
+    # Open on 30 June: 10000 + 5250 + 2500 + 2000 = 19750 (K-05 unpriced); weighted and
+    # coverage unknown (rebuilt); 5 open deals; unpriced K-05 + K-10 = 2. Quota 15000 +
+    # 12000 + 20000 + 10000 = 57000. Cycles 30, 34, 69, 80, 96, 121 -> median
+    # (69 + 80)/2 = 74.5, mean 430/6. Velocity 5 x 0.75 x 9100 / (430/6). Created in Q2:
+    # K-03, K-04, K-05, K-07, K-08, K-12, K-13 = 7, won K-07 and K-13 -> 2/7.
     ("2024-Q2", "company", {}, "company", dict(
         bookings=36400, won_deals=6, lost_deals=2, win_rate=0.75,
-        win_rate_value=36400 / 48400, avg_deal_size=9100, open_pipeline=17750,
-        weighted_pipeline=8525, open_deals=4, unpriced_deals=2, quota=57000,
+        win_rate_value=36400 / 48400, avg_deal_size=9100, open_pipeline=19750,
+        weighted_pipeline=None, open_deals=5, unpriced_deals=2, quota=57000,
         quota_attainment=36400 / 57000, at_or_above_quota=False,
-        pipeline_coverage=15250 / 20600, median_cycle_days=74.5, mean_cycle_days=430 / 6,
-        sales_velocity=4 * 0.75 * 9100 / (430 / 6), opp_to_won_rate=2 / 7)),
+        pipeline_coverage=None, median_cycle_days=74.5, mean_cycle_days=430 / 6,
+        sales_velocity=5 * 0.75 * 9100 / (430 / 6), opp_to_won_rate=2 / 7)),
     # Team East = Ann + Bob: bookings 15400; won 3, lost 2 -> 0.6; by value
     # 15400 / (15400 + 12000); average 15400/2 = 7700 (K-07 has no amount).
-    # Open 10000 + 5250 = 15250; weighted 6525; 3 open, 1 unpriced. Quota 27000.
-    # Coverage 15250 / (27000 - 15400 = 11600). Cycles 30, 80, 96 -> median 80, mean 206/3.
+    # Open 10000 + 5250 = 15250; weighted and coverage unknown (rebuilt); 3 open, 1
+    # unpriced. Quota 27000. Cycles 30, 80, 96 -> median 80, mean 206/3.
     ("2024-Q2", "team", {}, "East", dict(
         bookings=15400, won_deals=3, lost_deals=2, win_rate=0.6,
         win_rate_value=15400 / 27400, avg_deal_size=7700, open_pipeline=15250,
-        weighted_pipeline=6525, open_deals=3, unpriced_deals=1, quota=27000,
-        quota_attainment=15400 / 27000, pipeline_coverage=15250 / 11600,
+        weighted_pipeline=None, open_deals=3, unpriced_deals=1, quota=27000,
+        quota_attainment=15400 / 27000, pipeline_coverage=None,
         median_cycle_days=80, mean_cycle_days=206 / 3,
         sales_velocity=3 * 0.6 * 7700 / (206 / 3))),
     # Team West = Cara (+ Eve, Finn, Gus without deals): Cara's deals; quota 20000 + 10000
-    # = 30000 -> attainment 20000/30000; coverage: nothing open closes in Q2 (K-12 is due
-    # in July) -> 0 / (30000 - 20000) = 0.
+    # = 30000 -> attainment 20000/30000; coverage: Cara's deals open on 30 June are
+    # rebuilt, their expected close dates then unknown -> None.
     ("2024-Q2", "team", {}, "West", dict(
         bookings=20000, won_deals=2, lost_deals=0, quota=30000,
-        quota_attainment=20000 / 30000, at_or_above_quota=False, pipeline_coverage=0.0)),
+        quota_attainment=20000 / 30000, at_or_above_quota=False, pipeline_coverage=None)),
     # Team unknown (None): Dan's deals, whose owner has no roster team.
     ("2024-Q2", "team", {}, None, dict(bookings=1000, won_deals=1, quota=None)),
     # Region AMER is team West here.
@@ -213,31 +219,42 @@ CASES = [
         bookings=0, won_deals=0, lost_deals=1, win_rate=0.0, quota=12000 * 31 / 91,
         quota_attainment=0.0, at_or_above_quota=False)),
     # May 2024, Ann: won K-02 5400 (rate 1.08 on 20 May); quota = the May row, 5000 ->
-    # attainment 5400/5000 = 1.08. Open K-04 at May's end rate (USD: no rate needed).
+    # attainment 5400/5000 = 1.08. Open on 31 May: K-03 4000 (lost 10 June) + K-04 10000
+    # (USD: no rate needed) + K-05 (GBP, unpriced) = 14000.
     ("2024-05", "rep", {}, "Ann Lee", dict(
         bookings=5400, won_deals=1, lost_deals=0, quota=5000, quota_attainment=1.08,
-        at_or_above_quota=True, open_pipeline=10000)),
+        at_or_above_quota=True, open_pipeline=14000, open_deals=3)),
     # Q1 2024, Ann: won K-15 1000 EUR on 15 March, before the first EUR rate (1 April) ->
-    # unpriced: 1 won, bookings 0, average None. Open deals are priced at the Q1 end: K-04
-    # USD 10000; K-05 GBP unpriced -> 2 unpriced. No Q1 quota.
+    # unpriced: 1 won, bookings 0, average None. Open on 31 March (priced at the Q1 end):
+    # K-01 USD 10000 (won 15 April); K-02 EUR, no rate yet -> 2 unpriced. No Q1 quota.
     ("2024-Q1", "rep", {}, "Ann Lee", dict(
         bookings=0, won_deals=1, lost_deals=0, win_rate=1.0, win_rate_value=None,
-        avg_deal_size=None, open_pipeline=10000, unpriced_deals=2, quota=None)),
-    # Q1 2024, Bob: nothing closed; open K-08 EUR priced at 2024-03-31 -> no rate yet ->
-    # unpriced: pipeline 0 (he has a deal in scope), 1 unpriced, no win rate.
+        avg_deal_size=None, open_pipeline=10000, open_deals=2, unpriced_deals=2, quota=None)),
+    # Q1 2024, Bob: nothing closed; open on 31 March: K-06 8000 USD (lost 2 May); K-08 was
+    # created in June. No win rate.
     ("2024-Q1", "rep", {}, "Bob Stone", dict(
-        bookings=0, won_deals=0, lost_deals=0, win_rate=None, open_pipeline=0,
-        open_deals=1, unpriced_deals=1)),
+        bookings=0, won_deals=0, lost_deals=0, win_rate=None, open_pipeline=8000,
+        open_deals=1, unpriced_deals=0)),
     # Q1 2024, company: won K-14 500 (Dan) and K-15 (unpriced) -> bookings 500, 2 won;
-    # open 10000 + 2500 = 12500 (K-05, K-08 unpriced); unpriced K-15, K-05, K-08 = 3.
+    # open on 31 March: K-01 10000, K-06 8000, K-09 20000, K-11 2000 = 40000, plus K-02
+    # (EUR) and K-10 (JPY) unpriced: 6 deals; unpriced K-15, K-02, K-10 = 3.
     ("2024-Q1", "company", {}, "company", dict(
-        bookings=500, won_deals=2, lost_deals=0, win_rate=1.0, open_pipeline=12500,
-        open_deals=4, unpriced_deals=3)),
+        bookings=500, won_deals=2, lost_deals=0, win_rate=1.0, open_pipeline=40000,
+        open_deals=6, unpriced_deals=3)),
     # January 2023: nothing closed -> no win rate (None, not 0%); bookings 0 because deals
-    # are open. K-16 was created in January 2023 and is won now -> 1/1.
+    # were open on 31 January (K-16 700, K-18 1500). K-16 was created in January 2023 and
+    # is won now -> 1/1.
     ("2023-01", "company", {}, "company", dict(
         bookings=0, won_deals=0, lost_deals=0, win_rate=None, win_rate_value=None,
-        avg_deal_size=None, median_cycle_days=None, opp_to_won_rate=1.0)),
+        avg_deal_size=None, median_cycle_days=None, opp_to_won_rate=1.0,
+        open_pipeline=2200, open_deals=2)),
+    # The live quarter (2024-Q3, not over on 15 July): the deals open now, with their
+    # stages and expected close dates. Company: K-04 10000 (Trial 60%), K-08 5250 (EUR at
+    # the period-end rate 1.05; Discovery 10%), K-12 2500 (Final Decision 80%), K-05 GBP
+    # unpriced -> 17750, weighted 6000 + 525 + 2000 = 8525, 4 open. Closing in Q3: K-12
+    # 2500 (K-05 unpriced); no quota in Q3 -> coverage None.
+    ("2024-Q3", "company", {}, "company", dict(
+        open_pipeline=17750, weighted_pipeline=8525, open_deals=4, pipeline_coverage=None)),
 ]  # fmt: skip
 
 
@@ -305,8 +322,12 @@ def test_company_row_agrees_with_the_headline(kpi_db: duckdb.DuckDBPyConnection)
     assert row["won_deals"] == cards.won_deals
     assert row["lost_deals"] == cards.lost_deals
     assert row["win_rate"] == pytest.approx(cards.win_rate_count)
-    assert row["open_pipeline"] == pytest.approx(cards.open_pipeline)
-    assert row["weighted_pipeline"] == pytest.approx(cards.weighted_pipeline)
+    # open figures: the headline's are the deals open now, the KPI table's too for the
+    # live quarter (Q2's are the deals open on 30 June: see CASES)
+    live = Scope(Period.parse("2024-Q3"), team="West")
+    now, row = headline(kpi_db, live), kpi_table(kpi_db, live, "company").iloc[0]
+    assert row["open_pipeline"] == pytest.approx(now.open_pipeline)
+    assert row["weighted_pipeline"] == pytest.approx(now.weighted_pipeline)
 
 
 def test_share_of_reps_at_quota(kpi_db: duckdb.DuckDBPyConnection) -> None:
@@ -366,24 +387,26 @@ def test_attainment_table_equals_the_kpi_table(
 
 
 def test_weighted_pipeline_follows_the_stage_settings(kpi_db: duckdb.DuckDBPyConnection) -> None:
-    """Ops set Trial to 50%: Ann's weighted pipeline = K-04 10000 x 0.5 = 5000."""
+    """Ops set Trial to 50%: Ann's weighted pipeline now (the live quarter) = K-04 10000 x
+    0.5 = 5000."""
     stages = [
         Stage(s.name, 50, s.is_closed, s.is_won, s.aliases) if s.name == "Trial" else s
         for s in DEFAULT_STAGES
     ]
     save_stages(kpi_db, stages)
-    assert rows(kpi_db, "2024-Q2", "rep")["Ann Lee"]["weighted_pipeline"] == pytest.approx(5000)
+    assert rows(kpi_db, "2024-Q3", "rep")["Ann Lee"]["weighted_pipeline"] == pytest.approx(5000)
 
 
 def test_reporting_currency_setting(kpi_db: duckdb.DuckDBPyConnection) -> None:
     """Reporting in EUR with only EUR rates on file: EUR deals need no rate, USD ones have
-    none. Q2 company: bookings = K-02 5000 EUR as is; open = K-08 5000 EUR. Unpriced, with
-    an amount, closed in Q2 or open: K-01, K-03, K-04, K-05, K-06, K-09, K-10, K-12, K-13
-    = 9 (K-07 has no amount, so nothing to price). Counts are unchanged: 6 won, 2 lost.
+    none. Q2 company: bookings = K-02 5000 EUR as is; open on 30 June = K-08 5000 EUR.
+    Unpriced, with an amount, closed in Q2 or open on 30 June: K-01, K-03, K-04, K-05,
+    K-06, K-09, K-10, K-11, K-12, K-13 = 10 (K-07 has no amount, so nothing to price).
+    Counts are unchanged: 6 won, 2 lost.
     """
     save_reporting_currency(kpi_db, "eur")
     row = rows(kpi_db, "2024-Q2", "company")["company"]
-    check(row, dict(bookings=5000, open_pipeline=5000, unpriced_deals=9, won_deals=6,
+    check(row, dict(bookings=5000, open_pipeline=5000, unpriced_deals=10, won_deals=6,
                     lost_deals=2, win_rate=0.75))  # fmt: skip
 
 

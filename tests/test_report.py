@@ -59,10 +59,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+OPEN_AS_OF = {"2024-Q2": "2024-06-30", "2024-05": "2024-05-31"}
+
+
 def expected_table(path: Path, scope: Scope, by: str) -> pd.DataFrame:
     con = db.connect(path, read_only=True)
     try:
         table = kpi_table(con, scope, by)
+        # a period over by the data's date (15 July 2024): open figures as of its last
+        # day, rebuilt from created/close dates (one export, no stage history)
+        table["open_as_of"] = OPEN_AS_OF[scope.period.label]
+        table["open_source"] = "rebuilt"
+        table["open_snapshot_date"] = None
         if by == "rep":
             q = quadrant(con, scope)[["rep", "quadrant", "low_sample", "note"]]
             table = table.merge(q.rename(columns={"note": "quadrant_note"}), on="rep", how="left")
@@ -122,6 +130,7 @@ def test_scorecard_json_by_rep_equals_kpi_table(book: Path) -> None:
     eve = next(r for r in rows if r["rep"] == "Eve Moss")
     assert eve["quota_attainment"] == 3.0
     assert eve["low_sample"] is True
+    assert (eve["open_as_of"], eve["open_source"]) == ("2024-06-30", "rebuilt")
     max_boss = next(r for r in rows if r["rep"] == "Max Boss")
     assert max_boss["win_rate"] is None  # no closed deal: null, never 0
 
@@ -252,3 +261,16 @@ def test_report_in_process_matches(book: Path, capsys: pytest.CaptureFixture[str
                  "--format", "json"]) == 0  # fmt: skip
     rows = json.loads(capsys.readouterr().out)
     assert {r["rep"] for r in rows} >= set(EXPECTED)
+
+
+def test_scorecard_names_now_for_the_live_period(book: Path) -> None:
+    """2024-Q3 was not over on the data's date: its open figures are the deals open now."""
+    done = run_cli("report", "scorecard", "--db", str(book), "--period", "2024-Q3",
+                   "--format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert {(r["open_as_of"], r["open_source"], r["open_snapshot_date"]) for r in rows} == {
+        (None, "now", None)
+    }
+    ann = next(r for r in rows if r["rep"] == "Ann Lee")
+    assert ann["open_pipeline"] == 5000  # her Demo deal, open now

@@ -33,7 +33,7 @@ import duckdb
 import pandas as pd
 
 from analytics.access import EVERYTHING, Access, AccessDenied
-from analytics.commissions.plans import ONE, ZERO, PlanVersion, Rule, plan_for_month
+from analytics.commissions.plans import ONE, WILDCARD, ZERO, PlanVersion, Rule, plan_for_month
 from analytics.commissions.schema import ensure_schema
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
@@ -850,6 +850,45 @@ class Ledger:
             **extra,
         )
 
+    def no_plan_reason(self, rep: str, month: Period) -> str | None:
+        """Why no rule of the month's plan covers `rep`, with the fix; None when one does.
+
+        Why: a rep the plan does not cover is paid nothing because nothing is computed,
+        not because they earned 0.00; the summary and the CLI must say which and how to
+        fix it (a roster without levels is the common case).
+        """
+        data = self._month(month)
+        info = self.info(rep, month)
+        plan = data.plan.plan
+        if plan.rule_for(info.role, info.level) is not None:
+            return None
+        name = data.plan.label()
+        if not plan.rules:
+            return f"{name} has no rule: add one in Settings → Commission plans"
+        needs_level = all(r.level != WILDCARD for r in plan.rules)
+        needs_role = all(r.role != WILDCARD for r in plan.rules)
+        if needs_level and not (info.level or "").strip():
+            return (
+                f"no level on the roster, and every rule of {name} is for a level: add the "
+                "rep's level to the reps roster and import it again (Data page), or give "
+                "the plan a default rate (a rule for level *) in Settings → Commission plans"
+            )
+        if needs_role and not (info.role or "").strip():
+            return (
+                f"no role on the roster, and every rule of {name} is for a role: add the "
+                "rep's role to the reps roster and import it again (Data page), or give "
+                "the plan a default rate (a rule for role *) in Settings → Commission plans"
+            )
+        if info.rep not in self.reps:
+            return (
+                "not on the reps roster, so no role or level: add the rep to the roster "
+                f"(Data page), or give {name} a default rate (a rule for role * and level *)"
+            )
+        return (
+            f"no rule of {name} covers role {info.role or '—'} / level {info.level or '—'}: "
+            "add a rule for it in Settings → Commission plans"
+        )
+
     def rep_earned_lines(
         self, rep: str, month: Period, deals: Sequence[CreditedDeal] | None = None
     ) -> list[Line]:
@@ -1226,7 +1265,7 @@ def load_run(
 TEAM_COLUMNS: tuple[str, ...] = (
     "rep", "plan", "credited_bookings", "quota", "attainment", "commission", "base",
     "adjustments", "total", "spiffs", "clawbacks", "draws", "prior_period_adjustments",
-    "locked",
+    "locked", "no_plan_reason",
 )  # fmt: skip
 
 
@@ -1262,11 +1301,15 @@ def team_table(
                 continue
             row = rows.setdefault(
                 rep,
-                {"rep": rep, "plans": [], "quota": None, "locked_months": 0}
+                {"rep": rep, "plans": [], "no_plan": [], "quota": None, "locked_months": 0}
                 | dict.fromkeys(SUMMED, NO_MONEY),
             )  # fmt: skip
             if st.plan_name and st.plan_name not in row["plans"]:
                 row["plans"].append(st.plan_name)
+            if not st.plan_name and not st.locked:
+                reason = ledger.no_plan_reason(rep, month)
+                if reason and reason not in row["no_plan"]:
+                    row["no_plan"].append(reason)
             row["credited_bookings"] += st.credited_bookings
             if st.quota is not None:
                 row["quota"] = (row["quota"] or NO_MONEY) + st.quota
@@ -1283,10 +1326,17 @@ def team_table(
     for rep in sorted(rows):
         row = rows[rep]
         quota = row["quota"]
+        uncovered = not row["plans"] and bool(row["no_plan"])
+        if uncovered:
+            # nothing was computed: no payout figure, never 0.00 (the reason says why)
+            for column in ("commission", "base", "total"):
+                if not row[column]:
+                    row[column] = None
         out.append(
             {
-                **{k: v for k, v in row.items() if k not in ("plans", "locked_months")},
-                "plan": "; ".join(row["plans"]) or None,
+                **{k: v for k, v in row.items() if k not in ("plans", "no_plan", "locked_months")},
+                "plan": "; ".join(row["plans"]) or ("no plan" if uncovered else None),
+                "no_plan_reason": "; ".join(row["no_plan"]) or None,
                 "attainment": (row["credited_bookings"] / quota).quantize(Decimal("0.0001"))
                 if quota
                 else None,

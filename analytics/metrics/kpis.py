@@ -20,8 +20,10 @@ from analytics.metrics.performance import (
     GROUPINGS,
     attainment_table,
     attainment_tables,
+    open_bases,
     performance_tables,
 )
+from analytics.pointintime import Basis
 from analytics.scope import Period, Scope
 from analytics.settings import ActivityCategory, Stage
 
@@ -33,9 +35,9 @@ KPI_COLUMNS: dict[str, str] = {
     "win_rate": "Win rate by count: won / (won + lost), deals closed in the period",
     "win_rate_value": "Win rate by value: won amount / (won + lost amount) closed in the period",
     "avg_deal_size": "Average won amount, deals won in the period with a known, priced amount",
-    "open_pipeline": "Sum of amounts of deals open now (reporting currency)",
+    "open_pipeline": "Sum of amounts of deals open at the period's end, now if not over",
     "weighted_pipeline": "Sum of open amounts x stage probability from settings",
-    "open_deals": "Number of deals open now",
+    "open_deals": "Number of deals open at the period's end, now if not over",
     "quota": "Quota for the period: quota rows overlapping it, pro-rated by days",
     "quota_attainment": "Bookings / quota; empty without a quota",
     "at_or_above_quota": "Quota attainment is 100% or more; empty without a quota",
@@ -192,3 +194,11 @@ def share_of_reps_at_quota_by_period(
         period.label: share_of_reps_at_quota(con, scope, table=table[table["period_no"] == number])
         for number, period in enumerate(periods)
     }
+
+
+def open_basis(con: duckdb.DuckDBPyConnection, period: Period) -> Basis | None:
+    """Where `period`'s open figures (open pipeline and deals, weighted pipeline, coverage,
+    velocity) come from: None for a period not over on the data's date (the deals open
+    now), else the point-in-time basis of its last day (snapshot, stage history or
+    rebuilt; analytics/pointintime.py). The same rule `kpi_tables` applies."""
+    return open_bases(con, [period])[0]

@@ -19,7 +19,8 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.fx import fx_params, period_rates_sql
-from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.pointintime import AS_OF_SQL, Basis, as_of_params, bases
+from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
 GROUPINGS = ("rep", "team", "region", "company")
@@ -199,21 +200,27 @@ ORDER BY period_no, grp NULLS LAST
     return f"""
 WITH
 {closed_ctes},
--- Deals open now, counted and summed per owner, currency, stage and the period they are
--- due to close in: a quarter of a million deals become a few thousand rows before any
--- string is normalised, any rate looked up (at each period's end) or the roster joined.
+-- Deals open at each period's end (now, for a period not over yet: analytics/pointintime.py
+-- says which source answers each past day), counted and summed per period, owner,
+-- currency, stage and whether they were due to close in the period: a quarter of a million
+-- deals become a few thousand rows before any string is normalised, any rate looked up (at
+-- each period's end) or the roster joined. A rebuilt day knows no expected close dates
+-- (`close_known` false), so coverage is left empty rather than read from later dates.
+{AS_OF_SQL},
 open_buckets AS (
     SELECT
-        o.owner,
-        o.currency,
-        o.stage,
-        d.period_no                                                   AS closes_in,
+        x.as_of_key                                                   AS period_no,
+        x.owner,
+        x.currency,
+        x.stage,
+        x.source NOT IN ('stage history', 'rebuilt')                  AS close_known,
+        coalesce(x.close_date BETWEEN p.period_start AND p.period_end, false)
+                                                                      AS closes_in_period,
         count(*)                                                      AS deals,
-        count(o.amount)                                               AS with_amount,
-        sum(o.amount)                                                 AS amount
-    FROM opportunities AS o
-    LEFT JOIN period_days AS d ON d.day = o.close_date
-    WHERE NOT o.is_closed
+        count(x.amount)                                               AS with_amount,
+        sum(x.amount)                                                 AS amount
+    FROM as_of_open AS x
+    JOIN periods AS p ON p.period_no = x.as_of_key
     GROUP BY ALL
 ),
 open_deals AS (
@@ -225,13 +232,15 @@ open_deals AS (
         b.amount,
         nullif(upper(trim(b.currency)), '')                           AS currency_key,
         p.period_end                                                  AS rate_day,
-        coalesce(b.closes_in = p.period_no, false)                    AS closes_in_period,
-        -- the stage's probability from settings (bound lists; a lookup, not a join)
-        coalesce(list_extract(
+        b.close_known,
+        b.closes_in_period,
+        -- the stage's probability from settings (bound lists; a lookup, not a join);
+        -- an unknown stage (rebuilt) weighs nothing and makes the weighted figure unknown
+        CASE WHEN b.stage IS NOT NULL THEN coalesce(list_extract(
             $stage_probabilities, list_position($stage_keys, lower(trim(b.stage)))
-        ), 0)                                                         AS stage_probability
+        ), 0) END                                                     AS stage_probability
     FROM open_buckets AS b
-    CROSS JOIN periods AS p
+    JOIN periods AS p ON p.period_no = b.period_no
     LEFT JOIN reps AS r ON r.rep = b.owner
     WHERE {owner_filter_sql("b.owner")}
 ),
@@ -244,6 +253,8 @@ open_figures AS (
         sum(amount_rc)                                                AS open_pipeline,
         sum(amount_rc * stage_probability / 100.0)                    AS weighted_pipeline,
         sum(amount_rc) FILTER (WHERE closes_in_period)                AS pipeline_in_period,
+        bool_and(close_known)                                         AS close_known,
+        bool_and(stage_probability IS NOT NULL)                       AS stage_known,
         CAST(coalesce(sum(with_amount) FILTER (WHERE rate_missing), 0) AS BIGINT)
                                                                       AS unpriced_deals
     FROM open_priced
@@ -291,6 +302,8 @@ joined AS (
         coalesce(n.created_won, 0)                                      AS created_won,
         c.won_amount, c.lost_amount, c.avg_deal_size, p.open_pipeline,
         p.weighted_pipeline, p.pipeline_in_period,
+        coalesce(p.close_known, true)                                   AS close_known,
+        coalesce(p.stage_known, true)                                   AS stage_known,
         c.median_cycle_days, c.mean_cycle_days,
         nullif(qf.quota, 0)                                             AS quota
     FROM groups AS g
@@ -322,7 +335,8 @@ SELECT
          THEN bookings / nullif(bookings + lost_bookings, 0) END        AS win_rate_value,
     avg_deal_size,
     CASE WHEN has_deals THEN coalesce(open_pipeline, 0) END             AS open_pipeline,
-    CASE WHEN has_deals THEN coalesce(weighted_pipeline, 0) END         AS weighted_pipeline,
+    CASE WHEN has_deals AND stage_known THEN coalesce(weighted_pipeline, 0) END
+                                                                        AS weighted_pipeline,
     open_deals,
     quota,
     coalesce(bookings, 0) / quota                                       AS quota_attainment,
@@ -330,8 +344,9 @@ SELECT
     created_deals,
     created_won::DOUBLE / nullif(created_deals, 0)                      AS opp_to_won_rate,
     open_deals * win_rate * avg_deal_size / nullif(mean_cycle_days, 0)  AS sales_velocity,
-    CASE WHEN has_deals THEN coalesce(pipeline_in_period, 0) END        AS pipeline_in_period,
-    CASE WHEN quota - coalesce(bookings, 0) > 0
+    CASE WHEN has_deals AND close_known THEN coalesce(pipeline_in_period, 0) END
+                                                                        AS pipeline_in_period,
+    CASE WHEN close_known AND quota - coalesce(bookings, 0) > 0
          THEN coalesce(pipeline_in_period, 0) / (quota - coalesce(bookings, 0)) END
                                                                         AS pipeline_coverage,
     unpriced_deals,
@@ -401,9 +416,25 @@ def performance_tables(
         periods_params(scope, periods)
         | stage_params(stages if stages is not None else load_stages(con))
         | fx_params(con, reporting_currency)
+        | as_of_params(list(enumerate(open_bases(con, periods))))
     )
     frame = con.execute(performance_sql(by), params).df()
     return frame.rename(columns={"grp": by})
+
+
+def open_bases(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> list[Basis | None]:
+    """Where each period's open figures come from: None (the deals open now) for a period
+    not over by the data's date, else the pipeline as known on its last day (its Basis).
+
+    Why: a past quarter's open pipeline, open deals, coverage and velocity are what was
+    open when it ended, not today's deals; the live period keeps the deals open now.
+    """
+    data_date = data_as_of(con)
+    past = [p.end for p in periods if data_date is not None and p.end < data_date]
+    known = dict(zip(past, bases(con, past), strict=True))
+    return [
+        known.get(p.end) if data_date is not None and p.end < data_date else None for p in periods
+    ]
 
 
 # Columns of `attainment_table`, after the group key.

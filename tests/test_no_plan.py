@@ -1,0 +1,117 @@
+"""A rep whom no plan covers is "no plan" with the reason and the fix, never paid 0.00
+(issue 13, item 2): on the engine's summary, in `report commissions` and on the page.
+
+The fixture is the commission fixture's deals with a roster that has no level column, so
+the default plan (rules for level junior and senior only) covers nobody.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from apptest import assert_clean, metric, open_page
+from test_commission_engine import FIXTURES, run_cli
+
+from analytics import db
+from analytics.commissions.engine import Ledger, team_table
+from analytics.ingest import import_file
+from analytics.markup import plain
+from analytics.scope import Period, Scope
+
+ROSTER_NO_LEVEL = (
+    "rep,manager,team,region,role\n"
+    "Ann Lee,Maria Boss,East,EMEA,AE\n"
+    "Bob Stone,Maria Boss,East,EMEA,AE\n"
+    "Cara Diaz,Tom Chief,West,AMER,AE\n"
+    "Dan Poe,Tom Chief,West,AMER,AE\n"
+)
+# every rep at a level the default plan has no rule for: the rule is missing, not the level
+ROSTER_PRINCIPAL = ROSTER_NO_LEVEL.replace("role\n", "role,level\n").replace(
+    "AE\n", "AE,principal\n"
+)
+MAY = Period.parse("2024-05")
+
+
+def load_levelless(con: duckdb.DuckDBPyConnection, tmp_path: Path, roster: str) -> None:
+    roster_file = tmp_path / "reps.csv"
+    roster_file.write_text(roster, encoding="utf-8")
+    for path in (roster_file, FIXTURES / "commission_opps.csv"):
+        result = import_file(con, path, as_of=date(2024, 6, 5), data_dir=tmp_path / "store")
+        assert result.ok, result.message
+
+
+@pytest.mark.parametrize(
+    ("roster", "rep", "reason_part"),
+    [
+        (ROSTER_NO_LEVEL, "Ann Lee", "no level on the roster"),
+        (ROSTER_PRINCIPAL,
+         "Bob Stone", "no rule of Default plan v0 covers role AE / level principal"),
+    ],
+)  # fmt: skip
+def test_team_table_lists_no_plan_with_reason(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, roster: str, rep: str, reason_part: str
+) -> None:
+    load_levelless(con, tmp_path, roster)
+    table = team_table(con, Scope(MAY)).set_index("rep")
+    row = table.loc[rep]
+    assert row["plan"] == "no plan"
+    assert reason_part in row["no_plan_reason"]
+    assert row["total"] is None and row["commission"] is None  # never a payout of 0.00
+    assert row["credited_bookings"] > 0  # the deals are still credited and shown
+    assert Ledger(con).no_plan_reason(rep, MAY) == row["no_plan_reason"]
+
+
+def test_no_level_reason_names_the_fix(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    load_levelless(con, tmp_path, ROSTER_NO_LEVEL)
+    reason = Ledger(con).no_plan_reason("Ann Lee", MAY)
+    assert reason is not None
+    assert "import it again" in reason and "default rate" in reason
+
+
+def test_covered_rep_has_no_reason(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    load_levelless(con, tmp_path, ROSTER_NO_LEVEL.replace("role\n", "role,level\n").replace(
+        "AE\n", "AE,junior\n"))  # fmt: skip
+    table = team_table(con, Scope(MAY)).set_index("rep")
+    assert table.loc["Ann Lee", "plan"] != "no plan"
+    assert table["no_plan_reason"].isna().all()
+
+
+def test_report_command_says_no_plan(tmp_path: Path) -> None:
+    path = tmp_path / "levelless.duckdb"
+    con = db.connect(path)
+    try:
+        load_levelless(con, tmp_path, ROSTER_NO_LEVEL)
+    finally:
+        con.close()
+    done = run_cli("--db", str(path), "--period", "2024-05", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    rows = {r["rep"]: r for r in csv.DictReader(io.StringIO(done.stdout))}
+    ann = rows["Ann Lee"]
+    assert ann["plan"] == "no plan"
+    assert ann["total"] == "" and ann["commission"] == ""  # not 0.00
+    assert "no level on the roster" in ann["no_plan_reason"]
+
+
+def test_commissions_page_lists_no_plan_reps_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "levelless.duckdb"
+    con = db.connect(path)
+    try:
+        load_levelless(con, tmp_path, ROSTER_NO_LEVEL)
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = open_page("pages/commissions.py", {"kind": "Month", "period": "2024-05"})
+    assert_clean(at)
+    warnings = [plain(w.value) for w in at.warning]
+    assert any("4 rep(s) have no plan" in w and "no level on the roster" in w for w in warnings)
+    frame = next(d.value for d in at.dataframe if "no_plan_reason" in d.value.columns)
+    assert set(frame["plan"]) == {"no plan"}
+    assert frame["total"].isna().all()  # shown as —, never 0.00
+    assert metric(at, "Total payout") == "—"  # nobody is covered: no total, not 0.00
