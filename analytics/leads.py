@@ -445,7 +445,9 @@ lead_rows AS (
     SELECT {grp} AS grp, d.lead_id IS NOT NULL AS has_deal, coalesce(d.won, false) AS won
     FROM leads AS l
     LEFT JOIN per_lead AS d ON d.lead_id = l.lead_id
-    WHERE ($start IS NULL OR l.created_at >= CAST($start AS TIMESTAMP))
+    LEFT JOIN reps AS r ON r.rep = l.owner
+    WHERE {owner_filter}
+      AND ($start IS NULL OR l.created_at >= CAST($start AS TIMESTAMP))
       AND ($end IS NULL OR l.created_at < CAST($end AS TIMESTAMP) + INTERVAL 1 DAY)
 ),
 counts AS (
@@ -469,6 +471,8 @@ def lead_deal_conversion(
     by: LinkGrouping,
     start: date | None = None,
     end: date | None = None,
+    *,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Lead -> opportunity -> won per lead source or per SDR, leads and deals linked by id.
 
@@ -478,11 +482,35 @@ def lead_deal_conversion(
     with a won deal. By SDR: the SDR on the lead's deal, else the lead's owner. Leads
     created from `start` to `end` (inclusive; None = open). Definitions: docs/metrics.md
     ("Lead to deal conversion across files"). The last row (is_total) is all leads.
+
+    `scope`: the leads a person may see and asked for (the lead owner's team, region or
+    rep, as on the rest of the Leads page), and its period when `start`/`end` are None.
     """
     if by not in LINK_GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}: use {' or '.join(LINK_GROUPINGS)}")
-    sql = LINK_SQL.format(grp=LINK_GROUPINGS[by], by=by)
-    return con.execute(sql, {"start": start, "end": end}).df()
+    sql = LINK_SQL.format(grp=LINK_GROUPINGS[by], by=by, owner_filter=owner_filter_sql("l.owner"))
+    params: dict[str, Any] = {"team": None, "region": None, "rep": None}
+    if scope is not None:
+        params |= {k: v for k, v in scope.params().items() if k in ("team", "region", "rep")}
+        start = scope.period.start if start is None else start
+        end = scope.period.end if end is None else end
+    return con.execute(sql, params | {"start": start, "end": end}).df()
+
+
+NO_LINK_MESSAGE = (
+    "no data: no deal names its lead and no lead names its deal (no lead id, MQL id or "
+    "converted-lead column on the deals, no opportunity column on the leads)"
+)
+
+
+def has_lead_deal_link(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any deal names its lead (lead_id) or any lead names its deal: without such a
+    link, conversion across the two files is "no data", never 0%."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM opportunities WHERE lead_id IS NOT NULL) "
+        "+ (SELECT count(*) FROM leads WHERE opportunity_id IS NOT NULL)"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 # --- BANT --------------------------------------------------------------------------------
@@ -654,7 +682,10 @@ def _ratio(part: Any, whole: Any) -> float | None:
 
 # --- the `leads` report --------------------------------------------------------------------
 
-LEADS_TABLES = ("handoff", "scores", "calibration", "source", "owner", "unknown-events", "bant")
+LEADS_TABLES = (
+    "handoff", "scores", "calibration", "source", "owner", "unknown-events", "bant",
+    "linked-source", "linked-sdr",
+)  # fmt: skip
 
 
 def leads_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -665,7 +696,9 @@ def leads_report_arguments(parser: argparse.ArgumentParser) -> None:
         default="handoff",
         help="handoff (default): qualified leads nobody answered; scores: every lead's "
         "score; calibration: score band vs conversion; source / owner: response time and "
-        "conversion; unknown-events: event types no rule scores; bant: BANT figures",
+        "conversion; unknown-events: event types no rule scores; bant: BANT figures; "
+        "linked-source / linked-sdr: lead -> deal -> won with leads and deals joined by "
+        "lead id (a leads file plus a deals or won-deals file)",
     )
     parser.add_argument(
         "--as-of",
@@ -692,6 +725,11 @@ def report_leads(
         return response_by(con, scope, table)  # type: ignore[arg-type]
     if table == "unknown-events":
         return unknown_event_types(con)
+    if table in ("linked-source", "linked-sdr"):
+        if not has_lead_deal_link(con):
+            return pd.DataFrame({"note": [NO_LINK_MESSAGE]})
+        by = "source" if table == "linked-source" else "sdr"
+        return lead_deal_conversion(con, by, scope=scope)
     if table == "bant":
         summary = bant_summary(con, scope)
         if not summary.available:

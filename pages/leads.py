@@ -245,6 +245,51 @@ def _response(scope: Scope) -> None:
             _ui.downloads(shown.drop(columns=["is_total"]), f"lead_response_by_{by}", f"dl:{by}")
 
 
+def _linked(scope: Scope) -> None:
+    """Lead -> deal -> won across a leads file and a deals (or won-deals) file."""
+    st.subheader("Leads to deals, linked by lead id")
+    with _ui.cursor() as cur:
+        if not leads.has_lead_deal_link(cur):
+            st.info(leads.NO_LINK_MESSAGE[0].upper() + leads.NO_LINK_MESSAGE[1:] + ".")
+            return
+        tables = {by: leads.lead_deal_conversion(cur, by, scope=scope) for by in ("source", "sdr")}
+    st.caption(
+        f"Leads created in {scope.period.name}, each followed to the deals that name it "
+        "(lead id, MQL id or converted lead) however they were uploaded. A lead counts once: "
+        "lead → deal = leads with a deal / leads; deal → won = leads with a won deal / "
+        "leads with a deal."
+    )
+    config = {
+        "is_total": None,
+        "opportunities": st.column_config.NumberColumn("with a deal"),
+        "won": st.column_config.NumberColumn("with a won deal"),
+        "lead_to_opportunity_rate": st.column_config.NumberColumn(
+            "lead → deal", format=_ui.PERCENT
+        ),
+        "opportunity_to_won_rate": st.column_config.NumberColumn("deal → won", format=_ui.PERCENT),
+        "lead_to_won_rate": st.column_config.NumberColumn("lead → won", format=_ui.PERCENT),
+    }
+    labels = {"source": "By source", "sdr": "By SDR"}
+    for tab, (by, table) in zip(st.tabs(list(labels.values())), tables.items(), strict=True):
+        with tab:
+            if table.empty or int(table["leads"].sum()) == 0:
+                st.info(f"No lead was created in {scope.period.name}.")
+                continue
+            shown = table.copy()
+            shown[by] = [
+                "All leads" if is_total else ("(none)" if pd.isna(value) else value)
+                for value, is_total in zip(shown[by], shown["is_total"], strict=True)
+            ]
+            rates = [c for c in config if c.endswith("_rate")]
+            # its own first column, so the table never reads as the response table's
+            shown = shown.rename(columns={by: "lead source" if by == "source" else "SDR"})
+            st.dataframe(
+                _ui.in_percent(shown, rates), hide_index=True, key=f"leads:linked_{by}",
+                column_config=config, placeholder=_ui.DASH,
+            )  # fmt: skip
+            _ui.downloads(shown.drop(columns=["is_total"]), f"lead_deal_by_{by}", f"dl:ld{by}")
+
+
 def _bant(scope: Scope) -> None:
     st.subheader("BANT qualification")
     with _ui.cursor() as cur:
@@ -333,6 +378,7 @@ def render() -> None:
     _handoff(scope, day, scoring)
     _calibration(scope, day, scoring)
     _response(scope)
+    _linked(scope)
     _bant(scope)
 
 

@@ -65,7 +65,7 @@ ACCOUNTS = {
 REPS = [(ANN, EAST), (BOB, EAST), (CARA, WEST), (DAN, WEST)]
 # Eve joined in Q2: no previous quarter, so the Reps quadrant lists her under "Not placed:".
 NEWCOMER = (EVE, WEST)
-AS_OF = (date(2024, 4, 15), date(2024, 6, 28))
+AS_OF = (date(2024, 5, 20), date(2024, 6, 28))  # the first export holds May's closes
 
 
 def _write(path: Path, rows: list[list[str]]) -> Path:

@@ -168,3 +168,53 @@ def test_the_command_line_flag(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "every row loaded as a won deal (as asked" in proc.stdout
+
+
+def test_a_scope_counts_its_period_and_only_the_leads_its_reader_may_see(linked):
+    from analytics.access import Access
+    from analytics.scope import Period, Scope
+
+    con, _ = linked
+    january = Scope(Period.parse("2024-01"))
+    assert rows(lead_deal_conversion(con, "source", scope=january), "source")[None] == (
+        6, 4, 3, 0.6667, 0.75, 0.5,
+    )  # fmt: skip
+    february = Scope(Period.parse("2024-02"))
+    assert rows(lead_deal_conversion(con, "source", scope=february), "source")[None][0] == 0
+    # a rep sees the leads they own: none of these (the leads file names no owner)
+    rep = Scope(Period.parse("2024-01"), access=Access.for_rep("rep_x", "rep_x"))
+    assert rows(lead_deal_conversion(con, "source", scope=rep), "source")[None][0] == 0
+
+
+def test_the_leads_report_and_page_show_the_linked_conversion(linked, db_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    con, _ = linked
+    con.close()
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-m", "analytics", "report", "leads", "--table", "linked-source",
+         "--period", "2024-01", "--format", "csv", "--db", str(db_path)],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "paid_search,False,3,3,2" in proc.stdout
+    monkeypatch.setenv("SALES_DB", str(db_path))
+    at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params.update({"kind": "Month", "period": "2024-01"})
+    at.switch_page("pages/leads.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Leads to deals, linked by lead id" in [s.value for s in at.subheader]
+    table = next(d.value for d in at.dataframe if "lead_to_opportunity_rate" in d.value.columns)
+    total = table[table["lead source"] == "All leads"].iloc[0]
+    assert (total["leads"], total["opportunities"], total["won"]) == (6, 4, 3)
+
+
+def test_without_a_link_the_report_says_no_data(con):
+    from argparse import Namespace
+
+    from analytics.leads import report_leads
+    from analytics.scope import Period, Scope
+
+    out = report_leads(con, Scope(Period.parse("2024-01")), Namespace(table="linked-sdr"))
+    assert out["note"].iloc[0].startswith("no data: no deal names its lead")
