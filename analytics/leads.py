@@ -28,6 +28,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics.metrics.availability import NO_LEAD_LINK, NO_RESPONSE, no_data_reasons
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 
@@ -326,6 +327,18 @@ def _opt(value: Any) -> float | None:
 # --- response time and conversion by source / owner --------------------------------------
 
 
+# response_by's columns -> the KPI whose "no data" reason they share (metrics/availability)
+RESPONSE_BY_KPI: dict[str, str] = {
+    "median_minutes": "lead_response_median_minutes",
+    "p90_minutes": "lead_response_p90_minutes",
+    "sla_5min_share": "lead_sla_5min_share",
+    "sla_1h_share": "lead_sla_1h_share",
+    "sla_1day_share": "lead_sla_1day_share",
+    "conversion_rate": "lead_to_opp_rate",
+    "lead_to_won_rate": "lead_to_opp_rate",
+}
+
+
 def response_by(con: duckdb.DuckDBPyConnection, scope: Scope, by: Grouping) -> pd.DataFrame:
     """Lead response time and lead-to-opportunity conversion per lead source or owner.
 
@@ -336,7 +349,8 @@ def response_by(con: duckdb.DuckDBPyConnection, scope: Scope, by: Grouping) -> p
     converted leads whose opportunity is won. The last row (is_total) is all leads in scope.
     Columns: <by>, is_total, leads, answered, unanswered, median_minutes, p90_minutes,
     sla_5min_share, sla_1h_share, sla_1day_share, converted, conversion_rate, won,
-    lead_to_won_rate.
+    lead_to_won_rate. Without response timestamps (or a lead-to-deal link) in the export
+    the response (or conversion) columns are empty, the reason in `attrs["no_data"]`.
     """
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}: use {' or '.join(GROUPINGS)}")
@@ -391,7 +405,18 @@ FROM counts
 ORDER BY is_total, leads DESC, grp NULLS LAST
 """
     params = scope.params() | {f"sla_{k}": float(v) for k, v in SLA_MINUTES.items()}
-    return con.execute(sql, params).df()
+    frame = con.execute(sql, params).df()
+    # no response timestamps / no lead-to-deal link in the export: no figure, not 0%
+    reasons = no_data_reasons(con, scope)
+    missing = {
+        column: reasons[kpi]
+        for column, kpi in RESPONSE_BY_KPI.items()
+        if kpi in reasons and reasons[kpi] in (NO_RESPONSE, NO_LEAD_LINK)
+    }
+    for column in missing:
+        frame[column] = float("nan")
+    frame.attrs["no_data"] = missing
+    return frame
 
 
 # --- lead -> opportunity -> won, across a leads file and a deals file --------------------

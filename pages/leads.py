@@ -214,9 +214,18 @@ def _response(scope: Scope) -> None:
             row = total.iloc[0]
             cols = st.columns(4)
             cols[0].metric("Leads", f"{int(row['leads']):,}")
-            cols[1].metric("Median response", _minutes(row["median_minutes"]))
-            cols[2].metric("Answered ≤ 1 h", _ui.percent(_num(row["sla_1h_share"])))
-            cols[3].metric("Lead → opportunity", _ui.percent(_num(row["conversion_rate"])))
+            # figures the export has no data for: "no data" and the reason, never 0%
+            no_data = table.attrs.get("no_data", {})
+            for col, label, column, text in (
+                (cols[1], "Median response", "median_minutes", _minutes),
+                (cols[2], "Answered ≤ 1 h", "sla_1h_share", lambda v: _ui.percent(_num(v))),
+                (cols[3], "Lead → opportunity", "conversion_rate",
+                 lambda v: _ui.percent(_num(v))),
+            ):  # fmt: skip
+                if column in no_data:
+                    col.metric(label, "no data", help=f"No data: {no_data[column]}.")
+                else:
+                    col.metric(label, text(row[column]))
             shown = table.copy()
             shown[by] = [
                 "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)

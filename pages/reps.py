@@ -132,8 +132,10 @@ def _y_text(metric: str, value: Any) -> str:
     return text or _ui.DASH
 
 
-def column_config(columns: list[str]) -> dict[str, Any]:
-    """st.dataframe column settings: the KPI definition as help, a format per unit."""
+def column_config(columns: list[str], no_data: dict[str, str] | None = None) -> dict[str, Any]:
+    """st.dataframe column settings: the KPI definition as help, a format per unit; a
+    column the export has no data for (`no_data`: column -> reason) says so in its help."""
+    no_data = no_data or {}
     formats = {
         "money": "%,.0f",
         "share": _ui.PERCENT,  # on the display copy in per cent (see `table`)
@@ -149,11 +151,12 @@ def column_config(columns: list[str]) -> dict[str, Any]:
             continue
         unit = KPI_UNITS.get(col, "number")
         label = col.replace("_", " ")
+        help_text = KPI_COLUMNS[col] + (f". No data: {no_data[col]}." if col in no_data else "")
         if unit == "flag":
-            config[col] = st.column_config.CheckboxColumn(label, help=KPI_COLUMNS[col])
+            config[col] = st.column_config.CheckboxColumn(label, help=help_text)
         else:
             config[col] = st.column_config.NumberColumn(
-                label, help=KPI_COLUMNS[col], format=formats.get(unit, "%.2f")
+                label, help=help_text, format=formats.get(unit, "%.2f")
             )
     return config
 
@@ -559,7 +562,19 @@ def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, sco
         "column name for its definition. Empty means not defined (e.g. no quota, no closed "
         "deal), never 0."
     )
-    config = column_config(list(rows.columns))
+    no_data = board.attrs.get("no_data", {})
+    if no_data:
+        # analytics decided these figures have no data in this export (metrics/availability)
+        by_reason: dict[str, list[str]] = {}
+        for column, reason in no_data.items():
+            if column in rows.columns:
+                by_reason.setdefault(reason, []).append(column.replace("_", " "))
+        st.caption(
+            "No data: "
+            + "; ".join(f"{', '.join(cols)} ({md(r)})" for r, cols in by_reason.items())
+            + "."
+        )
+    config = column_config(list(rows.columns), no_data)
     config["low_sample"] = st.column_config.CheckboxColumn(
         "low sample", help="Fewer closed deals this period than the threshold above"
     )

@@ -14,7 +14,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analytics.drilldown import kpi_history
 from analytics.ingest import import_file
+from analytics.leads import response_by
 from analytics.metrics.availability import (
     NO_ACTIVITY,
     NO_LEAD_LINK,
@@ -216,3 +218,40 @@ def test_data_start_is_first_deal_day(con: duckdb.DuckDBPyConnection, tmp_path: 
     load(con, tmp_path, {"deals.csv": deals(DEALS)})
     assert data_start(con, MAY) == date(2024, 3, 1)
     assert data_start(con, Scope(MAY.period, rep="Bob Stone")) == date(2024, 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("leads_file", "empty", "kept"),
+    [
+        (LEADS_FULL, [], ["median_minutes", "sla_1h_share", "conversion_rate"]),
+        (LEADS_NO_RESPONSE, ["median_minutes", "p90_minutes", "sla_1h_share", "sla_5min_share"],
+         ["conversion_rate"]),
+        (LEADS_NO_LINK, ["conversion_rate", "lead_to_won_rate"], ["median_minutes"]),
+    ],
+    ids=["complete", "no response timestamps", "no lead-to-deal link"],
+)  # fmt: skip
+def test_leads_response_by_leaves_missing_figures_empty(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    leads_file: str,
+    empty: list[str],
+    kept: list[str],
+) -> None:
+    """The Leads page's table: 0% there would read as 'nobody answered / converted'."""
+    load(con, tmp_path, {"deals.csv": deals(DEALS), "leads.csv": leads_file})
+    table = response_by(con, MAY, "source")
+    for column in empty:
+        assert table[column].isna().all(), column
+        assert table.attrs["no_data"][column] in (NO_RESPONSE, NO_LEAD_LINK)
+    for column in kept:
+        assert table[column].notna().all(), column
+
+
+def test_rep_history_starts_where_the_data_starts(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The drill-down's 12 months up to May 2024 begin in March, the first deal's month."""
+    load(con, tmp_path, {"deals.csv": deals(DEALS)})
+    history = kpi_history(con, MAY, "Ann Lee", 12)
+    assert list(history["period"]) == ["2024-03", "2024-04", "2024-05"]
+    assert history["bookings"].iloc[-1] == pytest.approx(10000)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from apptest import assert_clean, metric, open_page
-from test_availability import DEALS_ALL_OPEN_UNPRICED, HEAD, load
+from test_availability import DEALS, DEALS_ALL_OPEN_UNPRICED, HEAD, LEADS_NO_RESPONSE, load
 
 from analytics import db
 from analytics.markup import plain
@@ -66,3 +66,35 @@ def test_sparse_overview_keeps_real_figures_and_starts_trend_at_data(sparse_db: 
     # the first deal was created on 1 March 2024: Dec-Feb are not drawn as 0 bars
     assert any(c.startswith("The data starts on 01 Mar 2024") for c in captions), captions
     assert any("Bookings, last 3 months" in plain(s.value) for s in at.subheader)
+
+
+def test_sparse_reps_leaderboard_names_what_has_no_data(sparse_db: Path) -> None:
+    at = open_page("pages/reps.py", {"kind": "Month", "period": "2024-05"})
+    assert_clean(at)
+    captions = [plain(c.value) for c in at.caption]
+    note = next((c for c in captions if c.startswith("No data: ")), None)
+    assert note is not None, captions
+    assert "win rate value (lost deals carry no amount in this export)" in note
+    assert "touches per deal" in note and "no activity data" in note
+    board = next(d.value for d in at.dataframe if "quadrant" in d.value.columns)
+    assert board["win_rate_value"].isna().all()  # drawn as —, never 100%
+    assert board["touches_per_deal"].isna().all()
+
+
+def test_leads_page_says_no_response_timestamps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "noresponse.duckdb"
+    con = db.connect(path)
+    try:
+        load(con, tmp_path, {"deals.csv": HEAD + "\n" + "\n".join(DEALS) + "\n",
+                             "leads.csv": LEADS_NO_RESPONSE})  # fmt: skip
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = open_page("pages/leads.py", {"kind": "Month", "period": "2024-05"})
+    assert_clean(at)
+    answered = [m for m in at.metric if m.label == "Answered ≤ 1 h"]
+    assert answered and all(m.value == "no data" for m in answered)
+    assert all("no response timestamps" in (m.help or "") for m in answered)
+    assert metric(at, "Lead → opportunity") == "50.0%"  # L1 of L1, L2 converted

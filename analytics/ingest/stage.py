@@ -186,7 +186,7 @@ def stage_rows(
         elif types[f] in ("amount", "number") and (
             header_of[f] not in numeric_headers or detection.fallbacks.get(f)
         ):
-            questions.append((f, "mark", V.decimal_mark_exprs(r)))
+            questions.append((f, "mark", V.decimal_mark_exprs(r, types[f] == "number")))
         elif types[f] == "percent":
             questions.append((f, "percent", V.percent_exprs(r)))
     if "stage" in fields:
@@ -298,6 +298,7 @@ def stage_rows(
         ftype = types[f]
         p = quote_ident(f)
         r = p if f in plain else quote_ident("r_" + f)
+        other_style = V.mark_contradicts_sql(r, marks[f], ftype == "number") if f in marks else None
         what = {
             "amount": "is not an amount",
             "number": "is not a number",
@@ -309,7 +310,7 @@ def stage_rows(
         }.get(ftype)
         if what:
             # a value written in the other decimal style is reported as such, below
-            unlike = f" AND NOT {V.mark_contradicts_sql(r, marks[f])}" if f in marks else ""
+            unlike = f" AND NOT {other_style}" if other_style else ""
             checks.append(
                 f"SELECT __line, {header}, {r}, {V.sql_str(what)} FROM staged "
                 f"WHERE {r} IS NOT NULL AND {p} IS NULL{unlike}"
@@ -319,7 +320,7 @@ def stage_rows(
             other = "," if marks[f] == "." else "."
             checks.append(
                 f"SELECT __line, {header}, {r}, CAST(? AS VARCHAR) FROM staged "
-                f"WHERE {r} IS NOT NULL AND {V.mark_contradicts_sql(r, marks[f])}"
+                f"WHERE {r} IS NOT NULL AND {other_style}"
             )
             params += [
                 header_of[f],

@@ -86,20 +86,31 @@ def _plain_or_stripped(col: str) -> str:
     )
 
 
-def decimal_mark_exprs(col: str) -> list[str]:
+def decimal_mark_exprs(col: str, number: bool = False) -> list[str]:
     """Aggregates that decide a column's decimal mark (see decimal_mark_answer).
 
-    Positions from the end of the number (1-based; 0 = absent): a separator with one or
-    two digits after it is a decimal mark; dots with exactly three digits after the last
-    and no comma (1.234, 12.500, 1.234.567) group thousands.
+    Amounts: positions from the end of the number (1-based; 0 = absent): a separator with
+    one or two digits after it is a decimal mark; dots with exactly three digits after the
+    last and no comma (1.234, 12.500, 1.234.567) group thousands, unless the number starts
+    with a 0 group (0.925 is a decimal, never nine hundred and twenty-five).
+
+    Plain numbers (`number`: exchange rates, durations) keep three or more decimals
+    (1.085, 0,925), so there the last separator is the decimal mark, whatever follows it.
     """
     s = _plain_or_stripped(col)
     comma = f"strpos(reverse({s}), ',')"
     dot = f"strpos(reverse({s}), '.')"
+    if number:
+        return [
+            f"count(*) FILTER (WHERE {comma} > 0 AND ({dot} = 0 OR {dot} > {comma}))",
+            f"count(*) FILTER (WHERE {dot} > 0 AND ({comma} = 0 OR {comma} > {dot}))",
+        ]
+    zero_group = f"regexp_matches({s}, '^[-−(]?0[.,]')"
     return [
         f"count(*) FILTER (WHERE ({comma} IN (2, 3) AND ({dot} = 0 OR {dot} > {comma})) "
-        f"OR ({comma} = 0 AND {dot} = 4))",
-        f"count(*) FILTER (WHERE {dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot}))",
+        f"OR ({comma} = 0 AND {dot} = 4 AND NOT {zero_group}))",
+        f"count(*) FILTER (WHERE ({dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot})) "
+        f"OR ({dot} = 4 AND {comma} = 0 AND {zero_group}))",
     ]
 
 
@@ -112,7 +123,7 @@ def decimal_mark_answer(comma_votes: int, dot_votes: int) -> str:
     return "," if comma_votes > dot_votes else "."
 
 
-def mark_contradicts_sql(col: str, mark: str) -> str:
+def mark_contradicts_sql(col: str, mark: str, number: bool = False) -> str:
     """True for a value whose own separators say the other decimal mark than its column's.
 
     A value contradicts a '.' column when it ends in a comma with one or two digits after
@@ -123,6 +134,14 @@ def mark_contradicts_sql(col: str, mark: str) -> str:
     s = f"translate({_plain_or_stripped(col)}, '()-−', '')"  # (1,200.00) and 1,200.00-
     comma = f"strpos(reverse({s}), ',')"
     dot = f"strpos(reverse({s}), '.')"
+    if number:  # a plain number's last separator is its decimal mark (0,925 / 1.085)
+        last_is_other = (
+            f"({dot} > 0 AND ({comma} = 0 OR {comma} > {dot}))"
+            if mark == ","
+            else f"({comma} > 0 AND ({dot} = 0 OR {dot} > {comma}))"
+        )
+        repeated = "'.'" if mark == "." else "','"
+        return f"({last_is_other} OR length({s}) - length(replace({s}, {repeated}, '')) > 1)"
     if mark == ",":
         return (
             f"(({dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot})) "

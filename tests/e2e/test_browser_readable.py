@@ -69,6 +69,8 @@ def photograph(page: Page, path: Path) -> None:
         "'[data-testid=stMainBlockContainer], [data-testid=stSidebarContent]'),"
         " e => e.getBoundingClientRect().top + e.scrollHeight))"
     )
+    # Unfolding expanders scrolled the page: back to the top, or the picture starts midway.
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { e.scrollTop = 0; })")
     for _ in range(3):  # a taller window can reflow the page: measure until it fits
         height = min(int(page.evaluate(tallest)) + 40, 16_000)
         if height <= page.viewport_size["height"]:  # type: ignore[index]
