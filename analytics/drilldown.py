@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from analytics.access import EVERYTHING, Access
+from analytics.metrics.availability import data_start
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables
 from analytics.quadrant import KpiFunction, KpiTablesFunction
 from analytics.scope import Scope, check_rep
@@ -56,13 +57,18 @@ def kpi_history(
     call (two queries in all); with `kpi` (kpi_table's signature) one call per period.
     Columns: period (label), period_start (date), then every KPI column. A period in which
     the rep has no row (not yet hired, no data) gets an all-missing row, so the line chart
-    shows a gap instead of skipping the period.
+    shows a gap instead of skipping the period. Periods that end before the first deal
+    of the data are left out (the history starts where the data starts).
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
     check_rep(con, scope.access, rep)
     everyone = Scope(period=scope.period, access=scope.access)
     wanted = tuple(scope.period.shifted(-back) for back in range(periods - 1, -1, -1))
+    # the history starts where the data starts: no 0 bookings before the first deal
+    first = data_start(con, everyone)
+    if first is not None:
+        wanted = tuple(p for p in wanted if p.full_end >= first) or wanted[-1:]
     if kpi is not None:
         parts = [kpi(con, everyone.with_period(p), "rep").assign(period=p.label) for p in wanted]
         every = pd.concat(parts, ignore_index=True)

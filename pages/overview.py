@@ -244,6 +244,11 @@ def _card(
     before = _number(rows[previous.label].get(column))
     year_ago = _number(rows[last_year.label].get(column))
     delta = show_change(column, now, before)
+    # A change that prints as zero ("+0", "-0.0 pp") is no change to a reader: unsigned,
+    # grey and without an arrow (never "↑ +0" in red).
+    same = delta is not None and set(filter(str.isdigit, delta)) <= {"0"}
+    if same:
+        delta = delta.lstrip("+-")  # type: ignore[union-attr]
     yoy = show_change(column, now, year_ago)
     # st.metric charts take numbers only: undefined periods (no deal closed) are skipped,
     # so the trend shows the periods that have the figure.
@@ -252,7 +257,8 @@ def _card(
         card.label,
         show_value(column, now),
         delta,
-        delta_color="inverse" if column in LOWER_IS_BETTER else "normal",
+        delta_color="off" if same else "inverse" if column in LOWER_IS_BETTER else "normal",
+        delta_arrow="off" if same else "auto",
         delta_description=f"vs {previous.name}" if delta else None,
         help=help_text,
         chart_data=trend if len(trend) > 1 else None,

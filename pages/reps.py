@@ -559,7 +559,7 @@ def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, sco
     rows = rows.sort_values("bookings", ascending=False, na_position="last", kind="stable")
     st.caption(
         f"Every KPI per rep for {scope.period.label}; click a column to sort, hover a "
-        "column name for its definition. Empty means not defined (e.g. no quota, no closed "
+        "column name for its definition. A dash (—) means not defined (e.g. no quota, no closed "
         "deal), never 0."
     )
     no_data = board.attrs.get("no_data", {})

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analytics.drilldown import kpi_history
 from analytics.ingest import import_file
 from analytics.leads import response_by
 from analytics.metrics.availability import (
@@ -244,3 +245,13 @@ def test_leads_response_by_leaves_missing_figures_empty(
         assert table.attrs["no_data"][column] in (NO_RESPONSE, NO_LEAD_LINK)
     for column in kept:
         assert table[column].notna().all(), column
+
+
+def test_rep_history_starts_where_the_data_starts(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The drill-down's 12 months up to May 2024 begin in March, the first deal's month."""
+    load(con, tmp_path, {"deals.csv": deals(DEALS)})
+    history = kpi_history(con, MAY, "Ann Lee", 12)
+    assert list(history["period"]) == ["2024-03", "2024-04", "2024-05"]
+    assert history["bookings"].iloc[-1] == pytest.approx(10000)

@@ -128,3 +128,28 @@ def test_drilldown_of_a_rep_without_team_reads(rep: str, sparse_db: Path, on_db)
     assert not at.exception, [e.value for e in at.exception]
     assert any(h.value.startswith("Drill-down") for h in at.header)
     assert apptest_problems(at) == []
+
+
+def _no_change(delta: str) -> bool:
+    digits = [ch for ch in delta if ch.isdigit()]
+    return bool(digits) and set(digits) == {"0"}
+
+
+@pytest.mark.parametrize("which", ["demo", "sparse"])
+def test_an_unchanged_card_has_no_arrow_and_no_colour(
+    which: str, request: pytest.FixtureRequest, on_db
+) -> None:
+    """ "↑ +0" in red reads as a rise; no change is drawn grey and without an arrow."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    on_db(request.getfixturevalue(f"{which}_db"))
+    at = open_page("pages/overview.py")
+    unchanged = [m for m in at.metric if m.delta and _no_change(m.delta)]
+    changed = [m for m in at.metric if m.delta and not _no_change(m.delta)]
+    if which == "sparse":
+        assert unchanged, [(m.label, m.delta) for m in at.metric]  # Won deals: +0
+    for m in unchanged:
+        assert not m.delta.startswith(("+", "-")), (m.label, m.delta)
+        assert m.proto.direction == MetricProto.MetricDirection.NONE, m.label
+        assert m.proto.color == MetricProto.MetricColor.GRAY, m.label
+    assert all(m.proto.direction != MetricProto.MetricDirection.NONE for m in changed)

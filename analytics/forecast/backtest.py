@@ -45,6 +45,7 @@ from analytics.forecast.methods import (
     stage_probabilities,
     stage_weighted_forecast,
 )
+from analytics.pointintime import basis_for
 from analytics.scope import Period, PeriodKind, Scope
 from analytics.settings import Stage, load_stages
 
@@ -176,6 +177,24 @@ def start_snapshot(
 def start_ask(period: Period, snapshot: date) -> fi.Ask:
     """The forecast "at the start of the period": its snapshot, calls submitted before day 1."""
     return fi.Ask(period, snapshot, datetime.combine(period.start, time()), "snapshot")
+
+
+def rebuilt_start_ask(con: duckdb.DuckDBPyConnection, period: Period) -> fi.Ask:
+    """The start-of-period forecast when no snapshot is near the period's first day: the
+    pipeline as it stood at the end of the day before, rebuilt from the current export
+    (with the stage history when there is any; analytics/pointintime.py), and the calls
+    submitted before day 1. Nothing dated on or after day 1 is read (docs/metrics.md,
+    "Point in time", for the one compromise: amounts as last exported)."""
+    day = period.start - timedelta(days=1)
+    source = basis_for(con, day, max_snapshot_age_days=-1).source
+    return fi.Ask(period, day, datetime.combine(period.start, time()), source)
+
+
+# Why stage-weighted is left out of a period rebuilt without any stage history.
+NO_STAGES = (
+    "stage-weighted left out: no snapshot or stage history on or before the period's start, "
+    "so no deal's stage then is known"
+)
 
 
 # --- recommendation ---------------------------------------------------------------------
@@ -489,12 +508,19 @@ def backtest(
     data_date: date | None = None,
     max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
     fiscal_start_month: int | None = None,
+    rebuild: bool = True,
 ) -> Backtest:
     """Backtest the last `periods` completed periods of `kind` before the data date.
 
     The scope's filters (team, region, rep) apply; its period is ignored. `data_date`
     defaults to the current data's as-of date; `overrides` are what-if stage
     probabilities; `growth` fixes the run-rate's growth instead of measuring it.
+
+    Each period's forecast is made from the snapshot near its start. When no period has
+    one (a first upload) and `rebuild`, every period's is made from the pipeline rebuilt
+    as of the day before it started (`rebuilt_start_ask`): run-rate and sales-cycle work
+    from that; stage-weighted needs the stage history, and is left out (NO_STAGES in the
+    table's `note`) without it. The table's `source` column names each period's source.
     """
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
     today = data_date or fi.data_as_of(con)
@@ -503,13 +529,19 @@ def backtest(
     wanted = completed_periods(kind, periods, today, fiscal_start_month)
     snaps = fi.snapshot_dates(con)
     asks: dict[str, fi.Ask] = {}
-    skipped = []
+    skipped: list[str] = []
     for period in wanted:
         snap = start_snapshot(snaps, period.start, max_snapshot_age_days)
         if snap is None:
             skipped.append(period.label)
         else:
             asks[period.label] = start_ask(period, snap)
+    if not asks and rebuild:
+        # not one period has an export near its start (e.g. after a first upload): the
+        # whole track record is rebuilt from the current export instead. One kind of
+        # source per window: snapshot-based and rebuilt forecasts are never scored together.
+        asks = {period.label: rebuilt_start_ask(con, period) for period in wanted}
+        skipped = []
     found = fi.gather(con, list(asks.values()), scope)
     actual = fi.actuals(con, wanted, scope)
     history: list[HistoryRow] = []
@@ -521,6 +553,8 @@ def backtest(
             if ask is not None
             else dict.fromkeys(METHODS)
         )
+        if ask is not None and ask.source == "rebuilt":
+            values = {**values, STAGE_WEIGHTED: None}  # no stage known then: NO_STAGES
         a = actual.get(period.label, (0.0, 0))[0]
         history.append((period.label, a, values))
         for method in METHODS:
@@ -534,6 +568,12 @@ def backtest(
     table = pd.DataFrame(rows, columns=BACKTEST_COLUMNS)
     table["recommended_as"] = None
     table.loc[table["method"] == RECOMMENDED, "recommended_as"] = rec.label
+    # where each period's "then" came from (snapshot, stage history or rebuilt)
+    table["source"] = [asks[p].source if p in asks else None for p in table["period"]]
+    table["note"] = [
+        NO_STAGES if p in asks and asks[p].source == "rebuilt" and m == STAGE_WEIGHTED else None
+        for p, m in zip(table["period"], table["method"], strict=True)
+    ]
     order = {m: i for i, m in enumerate([*METHODS, RECOMMENDED])}
     table = table.sort_values(
         ["period_start", "method"], key=lambda col: col.map(order) if col.name == "method" else col

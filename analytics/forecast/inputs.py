@@ -43,7 +43,9 @@ from analytics.forecast.methods import (
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.scope import Period, Scope, owner_filter_sql
 
-Source = Literal["snapshot", "current"]
+Source = Literal["snapshot", "current", "stage history", "rebuilt"]
+# Sources rebuilt from one export (analytics/pointintime.py): no snapshot near the date.
+REBUILT_SOURCES: tuple[str, ...] = ("stage history", "rebuilt")
 
 # Look-back windows, in days up to and including the data date.
 CYCLE_LOOKBACK_DAYS = 365  # won/lost deals that give a segment's typical cycle and win rate
@@ -140,6 +142,8 @@ def _deals_sql(source: Source, roster: bool = True) -> str:
     """
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
+    elif source in REBUILT_SOURCES:
+        origin = f"JOIN ({_rebuilt_sql(source == 'stage history')}) AS s ON s.ask = a.ask"
     else:
         origin = "CROSS JOIN opportunities AS s"
     if roster:
@@ -155,7 +159,8 @@ src AS NOT MATERIALIZED (
         s.opportunity_id, s.opportunity_name, s.account, s.owner, s.stage, s.amount,
         nullif(upper(trim(s.currency)), '')                          AS currency_key,
         s.forecast_category, s.created_date, s.close_date, s.is_closed, s.is_won,
-        coalesce(nullif(trim(s.deal_type), ''), '{NO_SEGMENT}')      AS segment
+        coalesce(nullif(trim(s.deal_type), ''), '{NO_SEGMENT}')      AS segment,
+        {"s.close_unknown" if source in REBUILT_SOURCES else "false"}  AS close_unknown
     FROM asks AS a
     {origin}
     {join}
@@ -170,13 +175,54 @@ deals AS NOT MATERIALIZED (
                 THEN CAST(d.amount AS DOUBLE)
             ELSE CAST(d.amount AS DOUBLE) * x.rate
         END                                                          AS amount_rc,
-        NOT d.is_closed AND d.close_date BETWEEN d.period_start AND d.period_end
+        -- a rebuilt open deal has no expected close date (unknown on the data date):
+        -- every deal open then counts as the period's pipeline
+        NOT d.is_closed AND (d.close_unknown
+                             OR d.close_date BETWEEN d.period_start AND d.period_end)
                                                                      AS open_in_period,
         d.is_won AND d.close_date BETWEEN d.period_start AND d.period_end
                                                                      AS won_in_period
     FROM src AS d
     LEFT JOIN rates AS x ON x.ask = d.ask AND x.currency = d.currency_key
 )"""
+
+
+def _rebuilt_sql(with_stages: bool) -> str:
+    """Each ask's deals as they stood at the end of its data date, rebuilt from the current
+    export (analytics/pointintime.py, "rebuilt" / "stage history"): deals created by then;
+    closed if they had closed by then (close date and outcome as known), else open with no
+    expected close date, no forecast category and, `with_stages`, the stage (and amount,
+    when recorded) of their last stage change on or before the date (else unknown). Reads
+    nothing dated after the data date except the documented compromise: amounts, owners
+    and deal types as last exported."""
+    stage = "h.stage" if with_stages else "CAST(NULL AS VARCHAR)"
+    amount = "coalesce(h.amount, k.amount)" if with_stages else "k.amount"
+    return f"""
+    WITH known AS (
+        SELECT a.ask, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over,
+               o.*, o.is_closed AND o.close_date <= a.data_date AS closed_then
+        FROM asks AS a
+        JOIN opportunities AS o ON o.created_date <= a.data_date
+        WHERE NOT o.is_closed OR o.close_date IS NOT NULL
+    ),
+    changes AS (
+        SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
+    )
+    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
+           CASE WHEN k.closed_then THEN k.stage ELSE {stage} END           AS stage,
+           CASE WHEN k.closed_then THEN k.amount ELSE {amount} END         AS amount,
+           k.currency,
+           CASE WHEN k.closed_then THEN k.forecast_category END            AS forecast_category,
+           k.created_date,
+           CASE WHEN k.closed_then THEN k.close_date END                   AS close_date,
+           k.closed_then                                                   AS is_closed,
+           k.closed_then AND k.is_won                                      AS is_won,
+           k.deal_type,
+           NOT k.closed_then                                               AS close_unknown
+    FROM known AS k
+    ASOF LEFT JOIN changes AS h
+      ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at
+    """
 
 
 # Open pipeline of the period and what is already won: per stage, per (segment, age on the
@@ -419,7 +465,7 @@ def gather(
     """
     out: dict[str, ForecastInputs] = {}
     unique = list({a.key: a for a in asks}.values())
-    for source in ("snapshot", "current"):
+    for source in ("snapshot", "current", *REBUILT_SOURCES):
         group = [a for a in unique if a.source == source]
         if not group:
             continue
