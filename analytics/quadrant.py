@@ -343,15 +343,17 @@ def default_x_split(metric: str, placed: pd.DataFrame) -> tuple[float, str]:
 
     Attainment: 100% of quota, the line a manager already judges by (a median split calls
     half the team laggards whatever they did, and sits at 0% on a quiet month). Bookings
-    has no such line: the median of the reps who closed deals in the window, so reps with
-    nothing closed cannot drag it to 0.
+    has no such line: the median bookings of the reps who won deals in the window, so
+    reps with nothing won cannot drag it to 0, and a rep with no bookings is never above
+    it (a split of 0 would make a rep who only lost deals a "rising star").
     """
     if metric == "quota_attainment":
         return QUOTA_SPLIT, "100% of quota"
-    closed = placed[placed["closed_deals"] > 0]["x"] if len(placed) else pd.Series(dtype=float)
-    if closed.empty:
-        return math.nan, "no rep closed a deal"
-    return float(closed.median()), "median of the reps with closed deals"
+    won = placed[placed["won_deals"] > 0]["x"] if len(placed) else pd.Series(dtype=float)
+    won = won[won > 0]
+    if won.empty:
+        return math.nan, "no rep won a deal"
+    return float(won.median()), "median of the reps who won deals"
 
 
 def _months(window: Period) -> int:

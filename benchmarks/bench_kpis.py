@@ -834,7 +834,7 @@ def pandas_quadrant(
 
     x is quota attainment (bookings when no rep has a quota in either period), y its
     change since the previous window; the x split is 100% of quota (attainment) or the
-    median bookings of the placed reps who closed a deal; a rep with no deal closed in
+    median bookings of the placed reps who won a deal; a rep with no deal closed in
     either window is not placed; on a line counts as high / up; fewer than
     `min_closed_deals` closed deals is low sample.
     """
@@ -863,8 +863,8 @@ def pandas_quadrant(
     if metric == "quota_attainment":
         split = 1.0
     else:
-        closers = placed & (closed[sells] > 0)
-        split = float(x[closers].median()) if closers.any() else math.nan
+        winners = placed & (cur["won_deals"][sells] > 0) & (x > 0)
+        split = float(x[winners].median()) if winners.any() else math.nan
     high, up = x >= split, y >= 0.0
     label = np.where(
         high,

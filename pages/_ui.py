@@ -23,7 +23,7 @@ from analytics.access import may_open
 from analytics.colours import colour_of, roster_team_colours
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
-from analytics.ingest.template import template_csv
+from analytics.ingest.template import template_frame
 from analytics.markup import md
 from analytics.scope import Scope
 
@@ -142,7 +142,7 @@ def show_empty_database_hint() -> None:
         st.caption(f"Accepted formats: {ACCEPTED_FORMATS}")
         st.download_button(
             "Download the deals template (CSV)",
-            data=template_csv("opportunities"),
+            data=to_csv_bytes(template_frame("opportunities")),
             file_name="deals_template.csv",
             mime="text/csv",
             icon=":material/download:",

@@ -213,10 +213,10 @@ def _controls(attainment_ok: bool) -> tuple[str, float | None, float, int]:
     x_split = cols[1].number_input(
         "x split " + ("(% of quota)" if attainment else "(bookings)"),
         value=None, min_value=0.0, step=10.0 if attainment else 1000.0,
-        placeholder="100% of quota" if attainment else "median of reps who closed",
+        placeholder="100% of quota" if attainment else "median of reps who won",
         key=f"x_split:{metric}",
         help="Where 'high performer' starts. Empty: "
-        + ("100% of quota." if attainment else "the median of the reps who closed a deal."),
+        + ("100% of quota." if attainment else "the median bookings of the reps who won a deal."),
     )  # fmt: skip
     y_split = cols[2].number_input(
         "y split " + ("(pp change)" if attainment else "(bookings change)"),

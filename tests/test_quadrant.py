@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from analytics import db
@@ -36,6 +37,7 @@ from analytics.quadrant import (
     RISING_STAR,
     attainment_available,
     classify,
+    default_x_split,
     quadrant,
 )
 from analytics.scope import Period, Scope
@@ -270,7 +272,7 @@ def test_bookings_on_request(book: duckdb.DuckDBPyConnection) -> None:
     q = quadrant(book, Q2, x_metric="bookings")
     assert q.attrs["x_metric"] == "bookings"
     assert q.attrs["x_split"] == pytest.approx(12000)  # median bookings of who closed: Bob
-    assert q.attrs["x_split_rule"] == "median of the reps with closed deals"
+    assert q.attrs["x_split_rule"] == "median of the reps who won deals"
     rows = _by_rep(q)
     assert rows["Ann Lee"]["y"] == pytest.approx(7000)
     assert rows["Eve Moss"]["y"] == pytest.approx(30000)  # nothing in Q1 counts as 0
@@ -390,7 +392,7 @@ def test_no_quotas_split_is_the_median_of_reps_who_closed(
     q = quadrant(con, Q2)
     assert q.attrs["x_metric"] == "bookings"
     assert q.attrs["x_split"] == pytest.approx(12000)
-    assert q.attrs["x_split_rule"] == "median of the reps with closed deals"
+    assert q.attrs["x_split_rule"] == "median of the reps who won deals"
     assert (q["quadrant"] == RISING_STAR).sum() == 2  # Ann and Eve, not everybody
 
 
@@ -437,3 +439,17 @@ def test_rep_exactly_at_quota_is_high(con: duckdb.DuckDBPyConnection, tmp_path: 
     assert cara["x"] == pytest.approx(1.0)
     assert cara["y"] == pytest.approx(0.8)
     assert cara["quadrant"] == RISING_STAR
+
+
+def test_a_rep_who_only_lost_is_never_a_star_on_bookings() -> None:
+    """Without quotas, reps with 0 bookings (only lost deals) are below the split: the
+    median is taken over the reps who won, so it is never 0."""
+    placed = pd.DataFrame(
+        {"x": [0.0, 0.0, 5000.0, 9000.0], "won_deals": [0, 0, 1, 2],
+         "closed_deals": [2, 1, 1, 2]}
+    )  # fmt: skip
+    split, rule = default_x_split("bookings", placed)
+    assert (split, rule) == (7000.0, "median of the reps who won deals")
+    assert classify(0.0, 0.0, split) == IMPROVING_LAGGARD
+    nobody_won = placed.assign(x=0.0, won_deals=0)
+    assert math.isnan(default_x_split("bookings", nobody_won)[0])

@@ -177,7 +177,7 @@ def test_quadrant_settings_change_the_classification(app_db: Path) -> None:
     at.selectbox(key="x_metric").set_value("bookings").run()
     assert_clean(at)
     summary = " ".join(plain(c.value) for c in at.caption)
-    assert "x split 12,000 (median of the reps with closed deals)" in summary
+    assert "x split 12,000 (median of the reps who won deals)" in summary
     at.number_input(key="x_split:bookings").set_value(20000).run()
     board = leaderboard(at).set_index("rep")
     assert board.loc["Ann Lee", "quadrant"] == "improving laggard"  # 15,000 < 20,000
@@ -381,5 +381,5 @@ def test_without_quotas_the_controls_name_bookings(
     assert not any("% of quota" in label for label in labels)
     assert any("measures **bookings**" in i.value for i in at.info)
     summary = " ".join(c.value for c in at.caption)
-    assert "median of the reps with closed deals" in summary
+    assert "median of the reps who won deals" in summary
     assert "5 rising stars" not in summary  # a bookings split, not everyone above 0

@@ -7,9 +7,9 @@ the fields the importer knows (analytics.ingest.kinds), required ones first.
 
 from __future__ import annotations
 
-import csv
-import io
+import pandas as pd
 
+from analytics.exports import to_csv_bytes
 from analytics.ingest.kinds import KINDS
 
 # One example row for the kind a first-time user needs most: deals.
@@ -32,12 +32,13 @@ def template_fields(kind: str = "opportunities") -> list[str]:
     return [f.name for f in fields if f.required] + [f.name for f in fields if not f.required]
 
 
-def template_csv(kind: str = "opportunities") -> bytes:
-    """The template of `kind` as UTF-8 CSV: the header row (and, for deals, one example)."""
+def template_frame(kind: str = "opportunities") -> pd.DataFrame:
+    """The template of `kind` as a table: the headers (and, for deals, one example row)."""
     names = template_fields(kind)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(names)
-    if kind == "opportunities":
-        writer.writerow([EXAMPLE_DEAL.get(n, "") for n in names])
-    return out.getvalue().encode("utf-8")
+    rows = [[EXAMPLE_DEAL.get(n, "") for n in names]] if kind == "opportunities" else []
+    return pd.DataFrame(rows, columns=names)
+
+
+def template_csv(kind: str = "opportunities") -> bytes:
+    """The template as CSV, through the same writer as every download (formula-safe)."""
+    return to_csv_bytes(template_frame(kind))
