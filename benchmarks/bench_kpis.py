@@ -264,6 +264,12 @@ class Frames:
     stage_probability: dict[str, float]
     categories: pd.DataFrame
     reporting_currency: str
+    # The uploads behind "the pipeline on a past period's last day" (docs/metrics.md,
+    # "Point in time"): every snapshot row, and the stage history (the CRM's own, else the
+    # one derived from the snapshots: the `opportunity_stage_history` view). Empty when the
+    # database holds one export only, as gen_kpi_db's does.
+    snapshots: pd.DataFrame
+    stage_history: pd.DataFrame
 
 
 def count_derived(db_path: Path) -> float:
@@ -300,7 +306,7 @@ def load_frames(con: Any, *, derived: bool = False) -> Frames:
     )
 
     opp_cols = "opportunity_id, owner, stage, amount, currency, created_date, close_date, "
-    opp_cols += "is_closed, is_won"
+    opp_cols += "is_closed, is_won, snapshot_date"
     return Frames(
         opportunities=con.execute(f"SELECT {opp_cols} FROM opportunities").df(),
         reps=con.execute("SELECT rep, team, region FROM reps").df(),
@@ -332,6 +338,13 @@ def load_frames(con: Any, *, derived: bool = False) -> Frames:
             "activity_type"
         ),
         reporting_currency=load_reporting_currency(con).strip().upper(),
+        snapshots=con.execute(
+            "SELECT snapshot_date, owner, stage, amount, currency, close_date, is_closed "
+            "FROM opportunity_snapshots"
+        ).df(),
+        stage_history=con.execute(
+            "SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history"
+        ).df(),
     )
 
 
@@ -473,6 +486,7 @@ def closed_deals(f: Frames, grid: PeriodGrid) -> pd.DataFrame:
             "close_date": d["close_date"],
             "is_won": won,
             "has_amount": d["amount"].notna(),
+            "nonzero_amount": d["amount"].fillna(0) != 0,
             "amount_rc": d["amount"] * rate,
             "unpriced": d["amount"].notna() & needs & rate.isna(),
             "cycle": cycle.where(won & (d["close_date"] >= d["created_date"])),
@@ -505,6 +519,232 @@ def _roster(f: Frames, grid: PeriodGrid, by: str) -> pd.MultiIndex:
     return pd.MultiIndex.from_product([range(len(grid.periods)), names], names=["period_no", "grp"])
 
 
+def open_sources(f: Frames, grid: PeriodGrid) -> list[tuple[str, Any]]:
+    """Where each period's open figures come from (analytics/pointintime.py's rule, worked
+    out here from the loaded frames): ("now", None) for a period not over by the data's
+    as-of date (the newest export's, never after today), else the source of its last day:
+    ("snapshot", its date) when one is at most ``MAX_SNAPSHOT_AGE_DAYS`` older, else
+    ("stage history", None) when a stage change is dated on or before it, else
+    ("rebuilt", None)."""
+    from analytics.pointintime import MAX_SNAPSHOT_AGE_DAYS
+
+    as_of = f.opportunities["snapshot_date"].max()
+    if pd.notna(as_of):
+        as_of = min(pd.Timestamp(as_of), pd.Timestamp.today().normalize())
+    snaps = np.sort(pd.to_datetime(f.snapshots["snapshot_date"]).dropna().unique())
+    first_change = pd.to_datetime(f.stage_history["entered_at"]).min()
+    out: list[tuple[str, Any]] = []
+    for period in grid.periods:
+        end = pd.Timestamp(period.end)
+        if pd.isna(as_of) or not end < as_of:
+            out.append(("now", None))
+            continue
+        i = int(np.searchsorted(snaps, end.to_datetime64(), side="right")) - 1
+        if i >= 0 and (end - pd.Timestamp(snaps[i])).days <= MAX_SNAPSHOT_AGE_DAYS:
+            out.append(("snapshot", pd.Timestamp(snaps[i])))
+        elif pd.notna(first_change) and first_change.floor("D") <= end:
+            out.append(("stage history", None))
+        else:
+            out.append(("rebuilt", None))
+    return out
+
+
+def _open_rows(
+    period_no: Any,
+    owner: Any,
+    currency: pd.Series,
+    stage: pd.Series | None,
+    amount: pd.Series,
+    in_period: Any,
+    close_known: bool,
+    f: Frames,
+) -> pd.DataFrame:
+    """Deal rows open at a period's end in the common shape `_open_buckets` sums. `stage`
+    None: unknown for every row (a rebuild)."""
+    amount = amount.astype(float)
+    if stage is None:
+        weight = pd.Series(np.nan, index=amount.index)
+        unknown = pd.Series(True, index=amount.index)
+    else:
+        unknown = stage.isna()
+        weight = lookup(stage, f.stage_probability, 0.0).astype(float).where(~unknown)
+    return pd.DataFrame(
+        {
+            "period_no": period_no,
+            "grp": owner,
+            "currency_key": currency_key(currency),
+            "in_period": in_period,
+            "close_known": close_known,
+            "deals": 1,
+            "with_amount": amount.notna().astype("int64"),
+            "amount": amount,
+            "weighted": amount * weight / 100.0,
+            "stage_unknown": unknown.astype("int64"),
+        }
+    )
+
+
+BUCKET_KEYS = ["period_no", "grp", "currency_key", "in_period", "close_known"]
+BUCKET_SUMS = ["deals", "with_amount", "amount", "weighted", "stage_unknown"]
+
+
+def _sum_buckets(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.groupby(BUCKET_KEYS, sort=False, dropna=False)[BUCKET_SUMS].sum().reset_index()
+
+
+def _rebuilt_buckets(f: Frames, grid: PeriodGrid, numbers: list[int]) -> pd.DataFrame:
+    """Deals open on the last day of each period in `numbers` (rebuilt: created on or before
+    it, not closed by then), summed per owner and currency, in one pass for all of them.
+
+    Each deal is open on the period ends from the first one on or after its created date
+    up to the last one before its close date (every later one, if still open): two binary
+    searches give that range, the deals are summed per (owner, currency, range) and only
+    the few buckets are expanded to their periods. Stage and expected close date are
+    unknown on a rebuilt day; amount, currency and owner are the last exported ones.
+    """
+    o = f.opportunities
+    order = sorted(numbers, key=lambda n: grid.periods[n].end)
+    ends = np.array([grid.periods[n].end for n in order], "datetime64[D]")
+    ends = ends.astype(o["created_date"].dtype)
+    created, closes = o["created_date"].to_numpy(), o["close_date"].to_numpy()
+    closed = o["is_closed"].to_numpy()
+    first = np.searchsorted(ends, created, side="left")  # first end >= created
+    stop = np.where(closed, np.searchsorted(ends, closes, side="left"), len(ends))  # ends < close
+    placed = ~pd.isna(created) & ~(closed & pd.isna(closes)) & (stop > first)
+    d = o[placed]
+    amount = d["amount"].astype(float)
+    b = (
+        pd.DataFrame(
+            {
+                "grp": d["owner"],
+                "currency_key": currency_key(d["currency"]),
+                "first": first[placed],
+                "stop": stop[placed],
+                "deals": 1,
+                "with_amount": amount.notna().astype("int64"),
+                "amount": amount,
+            }
+        )
+        .groupby(["grp", "currency_key", "first", "stop"], sort=False, dropna=False)
+        .sum()
+        .reset_index()
+    )
+    span = (b["stop"] - b["first"]).to_numpy()
+    rows = b.loc[b.index.repeat(span)].reset_index(drop=True)
+    offset = np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
+    rows["period_no"] = np.array(order)[rows["first"].to_numpy() + offset]
+    rows["in_period"] = False
+    rows["close_known"] = False
+    rows["weighted"] = 0.0
+    rows["stage_unknown"] = rows["deals"]
+    return _sum_buckets(rows[BUCKET_KEYS + BUCKET_SUMS])
+
+
+def _history_rows(f: Frames, grid: PeriodGrid, number: int) -> pd.DataFrame:
+    """Deals open on the period's last day D rebuilt as `_rebuilt_buckets` does, with the
+    stage (and amount, where recorded) of each one's last stage change before D + 1 day
+    (``merge_asof``: later changes are never read). One period at a time: stage history is
+    rare, and the gen_kpi_db data has none (not exercised by the benchmark)."""
+    o = f.opportunities
+    end = pd.Timestamp(grid.periods[number].end)
+    alive = (o["created_date"] <= end) & (~o["is_closed"] | (o["close_date"] > end))
+    d = o[alive.to_numpy()].assign(day_over=end + pd.Timedelta(days=1))
+    h = f.stage_history.rename(columns={"stage": "h_stage", "amount": "h_amount"})
+    h = h.assign(entered_at=pd.to_datetime(h["entered_at"]).astype("datetime64[us]"))
+    got = pd.merge_asof(
+        d.assign(day_over=d["day_over"].astype("datetime64[us]")).sort_values("day_over"),
+        h.dropna(subset=["entered_at"]).sort_values("entered_at"),
+        left_on="day_over",
+        right_on="entered_at",
+        by="opportunity_id",
+        direction="backward",
+        allow_exact_matches=False,
+    )
+    amount = got["h_amount"].astype(float).fillna(got["amount"].astype(float))
+    return _open_rows(number, got["owner"], got["currency"], got["h_stage"], amount, False,
+                      False, f)  # fmt: skip
+
+
+def _snapshot_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.DataFrame:
+    """The deals open in the snapshot each period in `used` (period_no -> snapshot date)
+    takes, exactly as uploaded: owner, stage, amount, currency and expected close date."""
+    s = f.snapshots
+    s = s[~s["is_closed"].astype(bool)]
+    want = pd.DataFrame({"period_no": list(used), "snapshot_date": [used[n] for n in used]}).astype(
+        {"snapshot_date": s["snapshot_date"].dtype}
+    )
+    x = s.merge(want, on="snapshot_date")
+    frame = grid.frame(x["close_date"].dtype).set_index("period_no")
+    start = frame.loc[x["period_no"], "p_start"].to_numpy()
+    stop = frame.loc[x["period_no"], "p_end"].to_numpy()
+    in_period = (x["close_date"].to_numpy() >= start) & (x["close_date"].to_numpy() <= stop)
+    return _open_rows(x["period_no"].to_numpy(), x["owner"], x["currency"], x["stage"],
+                      x["amount"], in_period, True, f)  # fmt: skip
+
+
+def open_at_period_end(f: Frames, grid: PeriodGrid, by: str) -> pd.DataFrame:
+    """Open figures per (period_no, grp): the deals open at each period's end as
+    `open_sources` says (now for the live period), priced at the period end's rate.
+
+    Columns: open (deals), open_amount, weighted, in_period_amount (due in the period),
+    close_known / stage_known (False: some deal's expected close date / stage on that day
+    is unknown, so coverage / the weighted pipeline are empty), unpriced."""
+    sources = open_sources(f, grid)
+    parts = []
+    now = [n for n, (src, _) in enumerate(sources) if src == "now"]
+    if now:
+        # deals open now, summed per owner, currency and the period they are due in first
+        o = f.opportunities
+        op = o[~o["is_closed"]]
+        rows = _open_rows(-1, op["owner"], op["currency"], op["stage"], op["amount"], False,
+                          True, f)  # fmt: skip
+        rows["closes_in"] = grid.number(op["close_date"])
+        b = rows.groupby([*BUCKET_KEYS[1:], "closes_in"], sort=False, dropna=False)[
+            BUCKET_SUMS
+        ].sum()
+        b = b.reset_index().drop(columns="in_period")
+        x = b.merge(pd.DataFrame({"period_no": now}), how="cross")
+        x["in_period"] = x["closes_in"] == x["period_no"]
+        parts.append(x[BUCKET_KEYS + BUCKET_SUMS])
+    rebuilt = [n for n, (src, _) in enumerate(sources) if src == "rebuilt"]
+    if rebuilt:
+        parts.append(_rebuilt_buckets(f, grid, rebuilt))
+    for n, (src, _) in enumerate(sources):
+        if src == "stage history":
+            parts.append(_sum_buckets(_history_rows(f, grid, n)))
+    snapped = {n: day for n, (src, day) in enumerate(sources) if src == "snapshot"}
+    if snapped:
+        parts.append(_sum_buckets(_snapshot_rows(f, grid, snapped)))
+    x = pd.concat(parts, ignore_index=True)
+    ends = grid.frame("datetime64[us]").set_index("period_no")["p_end"]
+    rate, needs = _rates(f, x["currency_key"], pd.Series(ends.loc[x["period_no"]].to_numpy()))
+    amount_rc = x["amount"].where(x["with_amount"] > 0) * rate
+    ow = _work(
+        x["period_no"].to_numpy(),
+        x["grp"],
+        by,
+        open=x["deals"].to_numpy(),
+        open_amount=amount_rc.to_numpy(),
+        weighted=(x["weighted"] * rate).to_numpy(),
+        in_period_amount=amount_rc.where(x["in_period"].astype(bool)).to_numpy(),
+        close_known=x["close_known"].astype(bool).to_numpy(),
+        stage_known=(x["stage_unknown"] == 0).to_numpy(),
+        unpriced=x["with_amount"].where(needs & rate.isna(), 0).to_numpy(),
+    )
+    g = _grouped(ow, by)
+    return _keyed(
+        pd.concat(
+            [
+                g[["open", "unpriced"]].sum(),
+                g[["open_amount", "weighted", "in_period_amount"]].sum(min_count=1),
+                g[["close_known", "stage_known"]].all(),
+            ],
+            axis=1,
+        ),
+        by,
+    )
+
+
 def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFrame) -> pd.DataFrame:
     """Performance KPIs (docs/metrics.md, ``KPI_COLUMNS``) per (period_no, grp)."""
     won = closed["is_won"]
@@ -535,43 +775,10 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
         by,
     )
 
-    # Deals open now: summed per group, currency and the period they are due in first (a
-    # few thousand rows), then priced at each period's end.
-    o = f.opportunities
-    op = o[~o["is_closed"]]
-    weight = lookup(op["stage"], f.stage_probability, 0.0)
-    buckets = pd.DataFrame(
-        {
-            **({"grp": op["owner"]} if by == "rep" else {}),
-            "currency_key": currency_key(op["currency"]),
-            "closes_in": grid.number(op["close_date"]),
-            "with_amount": op["amount"].notna(),
-            "amount": op["amount"],
-            "weighted": op["amount"] * weight / 100.0,
-        }
-    )
-    keys = [*(["grp"] if by == "rep" else []), "currency_key", "closes_in"]
-    b = buckets.groupby(keys, sort=False, dropna=False).agg(
-        deals=("amount", "size"),
-        with_amount=("with_amount", "sum"),
-        amount=("amount", "sum"),
-        weighted=("weighted", "sum"),
-    )
-    x = b.reset_index().merge(grid.frame(op["close_date"].dtype), how="cross")
-    rate, needs = _rates(f, x["currency_key"], x["p_end"])
-    amount_rc = x["amount"] * rate
-    ow = _work(
-        x["period_no"].to_numpy(),
-        x["grp"] if by == "rep" else x["period_no"],
-        by,
-        deals=x["deals"].to_numpy(),
-        open_amount=amount_rc.to_numpy(),
-        weighted=(x["weighted"] * rate).to_numpy(),
-        in_period_amount=amount_rc.where(x["closes_in"] == x["period_no"]).to_numpy(),
-        unpriced=x["with_amount"].where(needs & rate.isna(), 0).to_numpy(),
-    )
-    open_figures = _keyed(_grouped(ow, by).sum(), by).rename(columns={"deals": "open"})
+    # Deals open at each period's end (now for the live period), priced at its end.
+    open_figures = open_at_period_end(f, grid, by)
 
+    o = f.opportunities
     cno = grid.number(o["created_date"])
     made = cno >= 0
     nw = _work(cno[made], o["owner"][made], by, created_won=o["is_won"].to_numpy()[made])
@@ -596,6 +803,8 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
     lost_n = c["lost"].fillna(0).astype("int64")
     quota = quota.reindex(groups)
     quota = quota.where(quota != 0)
+    close_known = p["close_known"].astype("boolean").fillna(True).astype(bool)
+    stage_known = p["stage_known"].astype("boolean").fillna(True).astype(bool)
     bookings = c["won_amount"].fillna(0).where(has_deals)
     lost_bookings = c["lost_amount"].fillna(0).where(has_deals)
     win_rate = won_n / (won_n + lost_n).where(won_n + lost_n > 0)
@@ -615,7 +824,8 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
             "win_rate_value": (bookings / value_base).where(won_n + lost_n > 0),
             "avg_deal_size": c["avg_deal_size"],
             "open_pipeline": p["open_amount"].fillna(0).where(has_deals),
-            "weighted_pipeline": p["weighted"].fillna(0).where(has_deals),
+            # empty when a deal's stage on that day is unknown (rebuilt)
+            "weighted_pipeline": p["weighted"].fillna(0).where(has_deals & stage_known),
             "open_deals": open_n,
             "quota": quota,
             "quota_attainment": attainment,
@@ -623,8 +833,11 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
             "opp_to_won_rate": n["created_won"].fillna(0) / created.where(created > 0),
             "sales_velocity": open_n * win_rate * c["avg_deal_size"] / mean_cycle,
             # 0 when nothing open closes in the period, even for a rep with no deal at all
-            # (docs/metrics.md): only a missing or reached quota leaves it empty
-            "pipeline_coverage": (p["in_period_amount"].fillna(0) / remaining).where(remaining > 0),
+            # (docs/metrics.md); empty with a missing or reached quota, or when a deal open
+            # at the period's end has no known expected close date (rebuilt, stage history)
+            "pipeline_coverage": (p["in_period_amount"].fillna(0) / remaining).where(
+                (remaining > 0) & close_known
+            ),
             "unpriced_deals": unpriced.astype("int64"),
             "median_cycle_days": c["median_cycle_days"],
             "mean_cycle_days": c["mean_cycle_days"],
@@ -807,6 +1020,46 @@ def pandas_efficiency(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFrame
     return out
 
 
+def pandas_no_data(f: Frames, grid: PeriodGrid, closed: pd.DataFrame) -> dict[int, set[str]]:
+    """Per period_no: the KPI columns with no data (docs/metrics.md, 'When a figure is "no
+    data"'), worked out from the frames: no activity at all; no lead at all; leads but no
+    first response time, or none linked to a deal (converted date or deal id); every deal
+    open now without an amount (0 or empty); lost deals closed in the period, every one
+    without an amount. Only the column lists are read from analytics (which figures each
+    rule empties), not the rules."""
+    from analytics.metrics.availability import (
+        ACTIVITY_COLUMNS,
+        LEAD_COLUMNS,
+        OPEN_AMOUNT_COLUMNS,
+        RESPONSE_COLUMNS,
+    )
+
+    shared: set[str] = set()
+    if len(f.activities) == 0:
+        shared |= set(ACTIVITY_COLUMNS)
+    ld = f.leads
+    if len(ld) == 0:
+        shared |= set(LEAD_COLUMNS)
+    else:
+        if ld["first_response_at"].notna().sum() == 0:
+            shared |= set(RESPONSE_COLUMNS)
+        if (ld["opportunity_id"].notna() | ld["converted_at"].notna()).sum() == 0:
+            shared.add("lead_to_opp_rate")
+    o = f.opportunities
+    open_amount = o.loc[~o["is_closed"], "amount"]
+    if len(open_amount) and (open_amount.fillna(0) == 0).all():
+        shared |= set(OPEN_AMOUNT_COLUMNS)
+    lost = closed[~closed["is_won"]]
+    lost = lost.groupby("period_no")["nonzero_amount"].agg(["size", "sum"])
+    out = {}
+    for n in range(len(grid.periods)):
+        missing = set(shared)
+        if n in lost.index and lost.loc[n, "size"] > 0 and lost.loc[n, "sum"] == 0:
+            missing.add("win_rate_value")
+        out[n] = missing
+    return out
+
+
 def pandas_kpi_tables(
     f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -823,6 +1076,11 @@ def pandas_kpi_tables(
     for column in ("won_deals", "lost_deals", "open_deals", "unpriced_deals", "leads"):
         table[column] = table[column].fillna(0).astype("int64")
     table = table.reset_index()
+    # figures without data are empty in every row of the period, never 0 or 100%
+    for n, missing in pandas_no_data(f, grid, closed).items():
+        rows = table["period_no"] == n
+        for column in missing:
+            table.loc[rows, column] = np.nan
     table.insert(0, "period", [grid.labels[n] for n in table["period_no"]])
     return table.rename(columns={"grp": by})[["period", by, *KPI_COLUMNS]]
 
