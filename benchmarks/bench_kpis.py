@@ -29,6 +29,21 @@ the company-wide scope (no team/region/rep filter, the pages' default view):
   and shared by the company rows, the reps' attainment (share of reps at quota) and the
   touches. For the Reps page: the previous period's bookings, deals closed, quotas and
   attainment (what the quadrant needs, as on the analytics side) and the quadrant.
+  The same written definitions as the analytics (docs/metrics.md), worked out in pandas:
+  **point in time** -- a period over by the data's as-of date takes its open pipeline,
+  weighted pipeline, open deals, coverage and velocity from the deals open on its last
+  day: the snapshot at most 31 days older, else the deals rebuilt from created and close
+  dates with the stage of their last stage change before it (``merge_asof``), else
+  rebuilt (one pass for all periods: two binary searches give the period ends each deal
+  was open at); a rebuilt day's weighted pipeline and coverage are empty; the live period
+  keeps the deals open now. A group "has deals" (bookings and open pipeline 0 rather than
+  empty) when a deal closed in the period or was open at its end. **No data** -- the
+  figures the export has no data for are emptied per period (no activity, no lead, no
+  response time, no lead-to-deal link, every open deal without an amount, every lost deal
+  of the period without an amount). Nothing is skipped: every ``KPI_COLUMNS`` figure is
+  compared. The generated data has one export and no stage history, so the benchmark's
+  past periods are all rebuilt; the snapshot and stage-history paths were checked against
+  the analytics on the demo database (its 53 weekly snapshots), not on every run.
 
 Derived tables: the pages read ``won_deal_touches`` and ``activity_months``, which every
 import counts (analytics/metrics/derived.py). That is import-time work, timed once and
