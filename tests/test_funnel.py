@@ -384,8 +384,9 @@ def test_salesforce_devorg_funnel_matches_the_files(
     seen at, then won (all five in this org).
     """
     org = realdata / "salesforce_devorg"
+    # as of the latest day the file proves: one closed deal carries CloseDate 2026-03-31
     for name in ("Opportunity.csv", "OpportunityHistory.csv"):
-        result = import_file(con, org / name, as_of=date(2026, 3, 8), data_dir=tmp_path)
+        result = import_file(con, org / name, as_of=date(2026, 3, 31), data_dir=tmp_path)
         assert result.ok, result.message
 
     with (org / "Opportunity.csv").open(newline="", encoding="utf-8-sig") as fh:
