@@ -43,7 +43,9 @@ def test_a_new_database_opens_on_the_first_run_page(
         page.get_by_role("button", name="Download the deals template (CSV)").click()
     saved = tmp_path / "template.csv"
     info.value.save_as(saved)
-    header = saved.read_text(encoding="utf-8").splitlines()[0].split(",")
+    header = (
+        saved.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    )  # BOM: Excel reads UTF-8
     assert header[0] == "stage" and "amount" in header and "close_date" in header
 
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Data").click()
