@@ -1040,16 +1040,19 @@ def pandas_no_data(f: Frames, grid: PeriodGrid, closed: pd.DataFrame) -> dict[in
     data"'), worked out from the frames: no activity at all; no lead at all; leads but no
     first response time, or none linked to a deal (converted date or deal id); every deal
     open now without an amount (0 or empty); lost deals closed in the period, every one
-    without an amount. Only the column lists are read from analytics (which figures each
-    rule empties), not the rules."""
+    without an amount; no quota at all. Only the column lists are read from analytics
+    (which figures each rule empties), not the rules."""
     from analytics.metrics.availability import (
         ACTIVITY_COLUMNS,
         LEAD_COLUMNS,
         OPEN_AMOUNT_COLUMNS,
+        QUOTA_COLUMNS,
         RESPONSE_COLUMNS,
     )
 
     shared: set[str] = set()
+    if len(f.quotas) == 0:
+        shared |= set(QUOTA_COLUMNS)
     if len(f.activities) == 0:
         shared |= set(ACTIVITY_COLUMNS)
     ld = f.leads

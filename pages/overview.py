@@ -130,7 +130,9 @@ def company_rows(
         match = table[table["period"] == period.label]
         row = match.iloc[0].drop("period").to_dict() if not match.empty else {}
         row[REPS_AT_QUOTA] = shares[period.label]
-        row[NO_DATA] = table.attrs.get("no_data", {}).get(period.label, {})
+        row[NO_DATA] = dict(table.attrs.get("no_data", {}).get(period.label, {}))
+        if "quota_attainment" in row[NO_DATA]:  # no quota: nobody can be at quota either
+            row[NO_DATA][REPS_AT_QUOTA] = row[NO_DATA]["quota_attainment"]
         rows[period.label] = row
     return rows
 

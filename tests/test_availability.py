@@ -21,6 +21,7 @@ from analytics.metrics.availability import (
     NO_ACTIVITY,
     NO_LEAD_LINK,
     NO_LOST_AMOUNT,
+    NO_QUOTAS,
     NO_RESPONSE,
     blank_no_data,
     data_start,
@@ -86,8 +87,30 @@ def deals(rows: list[str]) -> str:
 
 FULL = {"deals.csv": deals(DEALS), "acts.csv": ACTIVITIES, "leads.csv": LEADS_FULL}
 
+QUOTAS = (
+    "owner,period_start,period_end,amount\n"
+    "Ann Lee,2024-05-01,2024-05-31,20000\nBob Stone,2024-05-01,2024-05-31,5000\n"
+)
+
 # (case, files, column -> expected reason, columns that must keep a figure)
 CASES = [
+    (
+        "no quotas",
+        FULL,
+        {
+            "quota": NO_QUOTAS,
+            "quota_attainment": NO_QUOTAS,
+            "at_or_above_quota": NO_QUOTAS,
+            "pipeline_coverage": NO_QUOTAS,
+        },
+        ["bookings", "win_rate"],
+    ),  # fmt: skip
+    (
+        "quotas",
+        FULL | {"quotas.csv": QUOTAS},
+        {},
+        ["quota", "quota_attainment", "at_or_above_quota"],
+    ),  # fmt: skip
     (
         "complete export",
         FULL,

@@ -33,6 +33,7 @@ NO_RESPONSE = "no response timestamps"
 NO_LOST_AMOUNT = "lost deals carry no amount in this export"
 NO_LEADS = "no lead data"
 NO_LEAD_LINK = "no lead-to-deal link"
+NO_QUOTAS = "no quotas in the data"
 
 # Figures computed from the activities table.
 ACTIVITY_COLUMNS = ("selling_time_share", "meeting_ratio", "touches_per_deal",
@@ -47,6 +48,8 @@ RESPONSE_COLUMNS = (
 )
 LEAD_COLUMNS = ("lead_to_opp_rate", *RESPONSE_COLUMNS)
 OPEN_AMOUNT_COLUMNS = ("open_pipeline", "weighted_pipeline", "pipeline_coverage")
+# Figures measured against a quota (the quotas table): none at all means no data, not 0%.
+QUOTA_COLUMNS = ("quota", "quota_attainment", "at_or_above_quota", "pipeline_coverage")
 
 # Facts that do not depend on the period: is there any activity, any lead, any response
 # timestamp, any lead-to-deal link; how many open deals (in scope) lack an amount; where
@@ -72,6 +75,7 @@ SELECT
       WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL)           AS linked_leads,
     (SELECT count(*) FROM open_deals)                                         AS open_deals,
     (SELECT count(*) FROM open_deals WHERE coalesce(amount, 0) = 0)           AS unpriced_open,
+    (SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1))                     AS quotas,
     (SELECT min(first_day) FROM scope_deals)                                  AS first_day
 """
 
@@ -111,6 +115,7 @@ class DataFacts:
     linked_leads: int
     open_deals: int
     unpriced_open: int
+    quotas: int
     first_day: date | None
 
 
@@ -137,6 +142,8 @@ def _shared_reasons(facts: DataFacts) -> dict[str, str]:
             reasons |= dict.fromkeys(RESPONSE_COLUMNS, NO_RESPONSE)
         if facts.linked_leads == 0:
             reasons["lead_to_opp_rate"] = NO_LEAD_LINK
+    if facts.quotas == 0:
+        reasons |= dict.fromkeys(QUOTA_COLUMNS, NO_QUOTAS)
     if facts.open_deals and facts.unpriced_open == facts.open_deals:
         reasons |= dict.fromkeys(OPEN_AMOUNT_COLUMNS, unpriced_open_text(facts.unpriced_open))
     return reasons
