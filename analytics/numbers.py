@@ -53,6 +53,20 @@ def is_missing(value: Any) -> bool:
         return True
 
 
+def number_or_none(value: Any) -> float | None:
+    """A float, or None for a missing figure (None, NaN, pandas NA, text that is no number).
+
+    One definition for pages and reports, so "no figure" is decided the same way everywhere.
+    """
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if out != out else out
+
+
 def percent_text(share: float | None, digits: int = 1) -> str:
     """0.625 -> '62.5%'; missing -> '—'."""
     return MISSING if is_missing(share) else f"{float(share) * 100:.{digits}f}%"  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ from analytics.forecast.current import (
 )
 from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED, stage_key
 from analytics.markup import md
+from analytics.numbers import number_or_none as _num
 from analytics.scope import PeriodKind, Scope
 from analytics.settings import load_reporting_currency, load_stages
 from pages import _ui
@@ -309,15 +310,6 @@ def _text(value: object) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
         return ""
     return str(value).strip()
-
-
-def _num(value: object) -> float | None:
-    if value is None:
-        return None
-    try:
-        return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def forecast_chart(table: pd.DataFrame) -> go.Figure:

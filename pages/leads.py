@@ -11,7 +11,6 @@ downloaded. Definitions: docs/metrics.md (Leads).
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -22,6 +21,7 @@ import streamlit as st
 from analytics import leads
 from analytics.markup import md
 from analytics.numbers import minutes_text
+from analytics.numbers import number_or_none as _num
 from analytics.scope import Scope
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 from pages import _ui
@@ -35,14 +35,6 @@ NO_VALUE = {"source": "(no source)", "owner": "(no owner)"}
 
 
 # --- small helpers ---------------------------------------------------------------------
-
-
-def _num(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
 
 
 def _minutes(value: Any) -> str:

@@ -29,6 +29,7 @@ from analytics.metrics.kpis import (
     share_of_reps_at_quota_by_period,
 )
 from analytics.numbers import duration_text, minutes_text, signed_duration_text
+from analytics.numbers import number_or_none as _number
 from analytics.pointintime import Basis, open_figures_note
 from analytics.scope import Period, Scope, data_as_of
 from analytics.settings import load_reporting_currency
@@ -135,17 +136,6 @@ def company_rows(
             row[NO_DATA][REPS_AT_QUOTA] = row[NO_DATA]["quota_attainment"]
         rows[period.label] = row
     return rows
-
-
-def _number(value: Any) -> float | None:
-    """A float, or None for a missing figure (NaN, None, NA)."""
-    if value is None:
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if out != out else out  # NaN check without importing math
 
 
 def unit_of(column: str) -> str:

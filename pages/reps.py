@@ -28,6 +28,7 @@ from analytics.exports import KPI_UNITS
 from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables, open_basis
 from analytics.numbers import is_missing, percent_parts
+from analytics.numbers import number_or_none as _num
 from analytics.pointintime import open_figures_note
 from analytics.quadrant import (
     DECLINING_LAGGARD,
@@ -109,14 +110,6 @@ def cached_kpi_tables(version: tuple[Any, ...]) -> KpiTablesFunction:
 
 
 # --- formatting --------------------------------------------------------------------------
-
-
-def _num(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
 
 
 def _x_text(metric: str, value: Any) -> str:

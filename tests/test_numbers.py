@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from analytics.numbers import (
@@ -11,6 +12,7 @@ from analytics.numbers import (
     duration_text,
     largest_remainder,
     minutes_text,
+    number_or_none,
     percent_parts,
     percent_text,
     round_half_up,
@@ -126,3 +128,12 @@ def test_percent_parts(shares: list[float | None], expected: list[str]) -> None:
     numbers = [float(g.rstrip("%")) for g in got if g != "—"]
     if numbers and abs(sum(s for s in shares if s is not None) - 1) < 1e-9:
         assert round(sum(numbers), 6) == 100.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, None), (float("nan"), None), (pd.NA, None), ("abc", None), ("2.5", 2.5),
+     (3, 3.0), (0, 0.0), (Decimal("1.25"), 1.25)],
+)  # fmt: skip
+def test_number_or_none(value: object, expected: float | None) -> None:
+    assert number_or_none(value) == expected

@@ -45,6 +45,7 @@ from analytics.forecast.methods import (
     stage_probabilities,
     stage_weighted_forecast,
 )
+from analytics.numbers import number_or_none as _none
 from analytics.pointintime import basis_for
 from analytics.scope import Period, PeriodKind, Scope
 from analytics.settings import Stage, load_stages
@@ -465,15 +466,6 @@ class Backtest:
     def values_for(self, period_label: str) -> dict[str, float | None]:
         rows = self.table[self.table["period"] == period_label]
         return {m: _none(f) for m, f in zip(rows["method"], rows["forecast"], strict=True)}
-
-
-def _none(value: object) -> float | None:
-    if value is None:
-        return None
-    try:
-        return None if pd.isna(value) else float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
 
 
 def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | None:
