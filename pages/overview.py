@@ -224,7 +224,10 @@ def _card(
         # about the whole period (what is left to book in it), even when shown to date
         "pipeline_coverage": f"Open pipeline closing in {current.whole().label} ÷ quota "
         "left to book (as on Forecast).",
-    }.get(column, "Open now.")
+        "sales_velocity": f"From the deals open {when}.",
+    }.get(column, f"Open deals, {when}.")
+    if now is None and basis is not None and basis.source == "rebuilt":
+        base += " Stages and expected close dates of a rebuilt day are not known."
     if column in NOW_ONLY:
         container.metric(
             label, show_value(column, now),
