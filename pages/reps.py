@@ -551,9 +551,14 @@ def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, sco
     rows = rows[first + [c for c in rows.columns if c not in first]]
     rows = rows.sort_values("bookings", ascending=False, na_position="last", kind="stable")
     st.caption(
-        f"Every KPI per rep for {scope.period.label}; click a column to sort, hover a "
+        f"Every KPI per rep for {scope.period.name}; click a column to sort, hover a "
         "column name for its definition. A dash (—) means not defined (e.g. no quota, no closed "
         "deal), never 0."
+        + (
+            f" The quadrant column is judged over {q.attrs['period']}, as in the chart."
+            if q.attrs.get("period") != scope.period.name
+            else ""
+        )
     )
     no_data = board.attrs.get("no_data", {})
     if no_data:

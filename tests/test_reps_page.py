@@ -341,6 +341,7 @@ def test_a_month_is_judged_over_the_trailing_quarter_by_default(app_db: Path) ->
     assert at.selectbox(key="window_months").value == 3
     summary = " ".join(c.value for c in at.caption)
     assert "Judged over 2024-03 – 2024-05 against 2023-12 – 2024-02" in summary
+    assert "The quadrant column is judged over 2024-03 – 2024-05, as in the chart." in summary
     at.selectbox(key="window_months").set_value(1).run()
     assert_clean(at)
     summary = " ".join(c.value for c in at.caption)
