@@ -196,8 +196,55 @@ def _currency() -> str:
         return load_reporting_currency(cur)
 
 
+def cohort_caption(f: Funnel) -> str:
+    """Which deals the funnel follows: created in the period, or (an export without created
+    dates) closed in it -- analytics decided, the page says it."""
+    period, scope = f.scope.period, f.scope
+    when = f"from {period.start:%d %b %Y} to {period.end:%d %b %Y}"
+    if f.basis == "closed":
+        return (
+            f"Scope: {md(scope.describe())}. Cohort: deals **closed** {when} (the export has no "
+            "created dates, so the close date places a deal in a period; open deals are in no "
+            "cohort). Amounts in the reporting currency."
+        )
+    return (
+        f"Scope: {md(scope.describe())}. Cohort: deals **created** {when}, followed to their "
+        "furthest stage so far. Amounts in the reporting currency."
+    )
+
+
+def show_counts(f: Funnel) -> None:
+    """The cohort's cards: deals, won, the share won, still open, stage unknown."""
+    noun = f.cohort_words
+    boxes = st.columns(5 if f.stage_unknown else 4)
+    boxes[0].metric(f"Deals {noun}", f"{f.deals:,}")
+    boxes[1].metric("Won deals so far", f"{f.won:,}")
+    boxes[2].metric(
+        f"{noun.capitalize()} → won", _ui.percent(f.won / f.deals),
+        help=f"Won deals / deals {noun} in the period (stage-unknown deals included)",
+    )  # fmt: skip
+    if f.basis == "closed":
+        boxes[3].metric("Lost", f"{f.lost:,}", help="Lost deals of the cohort")
+    else:
+        boxes[3].metric("Still open", f"{f.still_open:,}")
+    if f.stage_unknown:
+        boxes[4].metric(
+            "Stage unknown", f"{f.stage_unknown:,}",
+            help="Deals without stage history whose current stage is not an open stage of "
+            "the list (lost, or a stage no longer listed): where they stopped is unknown, so "
+            "they are at no step.",
+        )  # fmt: skip
+
+
 def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
     f = _funnel(str(_ui.db_path()), version, scope)
+    st.caption(cohort_caption(f))
+    if f.no_data:
+        # analytics decided there is nothing between "deal" and "won": no funnel drawn
+        st.warning(md(f"No funnel to draw, no data: {f.no_data}."), icon=":material/warning:")
+        st.caption(md(f.method_note()))
+        show_counts(f)
+        return
     if f.method == "current stage":
         st.warning(md(f.method_note()), icon=":material/warning:")
     else:
@@ -206,22 +253,7 @@ def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
         return
     currency = _currency()
     t = f.table
-    won = int(t["reached"].iloc[-1])
-    boxes = st.columns(5 if f.stage_unknown else 4)
-    boxes[0].metric("Deals created", f"{f.deals:,}")
-    boxes[1].metric("Won deals so far", f"{won:,}")
-    boxes[2].metric(
-        "Created → won", _ui.percent(won / f.deals),
-        help="Won deals / deals created in the period (stage-unknown deals included)",
-    )  # fmt: skip
-    boxes[3].metric("Still open", f"{int(t['open'].sum()):,}")
-    if f.stage_unknown:
-        boxes[4].metric(
-            "Stage unknown", f"{f.stage_unknown:,}",
-            help="Deals without stage history whose current stage is not an open stage of "
-            "the list (lost, or a stage no longer listed): where they stopped is unknown, so "
-            "they are at no step.",
-        )  # fmt: skip
+    show_counts(f)
 
     choice = st.segmented_control(
         "Measure", list(MEASURES), default="Deals", key="funnel:measure"
@@ -266,8 +298,13 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     measure = MEASURES.get(measure_choice or "Deals", "reached")
 
     table = _compare(str(_ui.db_path()), version, scope, by, versus)
+    noun = "closed" if table.attrs.get("basis") == "closed" else "created"
     if table.empty:
-        st.caption("No deal was created in this period: nothing to compare.")
+        st.caption(f"No deal was {noun} in this period: nothing to compare.")
+        return
+    no_data = (table.attrs.get("no_data") or {}).get("funnel")
+    if no_data:
+        st.caption(md(f"No funnels to compare, no data: {no_data}."))
         return
     sizes = table.groupby("group", sort=False)["deals"].first()
     groups = list(sizes.index) if by == "period" else list(sizes.sort_values(ascending=False).index)
@@ -326,12 +363,6 @@ def render() -> None:
         _ui.show_empty_database_hint()
         return
     scope = _ui.current_scope()
-    period = scope.period
-    st.caption(
-        f"Scope: {md(scope.describe())}. Cohort: deals **created** from {period.start:%d %b %Y} "
-        f"to {period.end:%d %b %Y}, followed to their furthest stage so far. Amounts in "
-        "the reporting currency."
-    )
     with _ui.cursor() as cur:
         version = data_version(cur)
     try:
