@@ -169,13 +169,22 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
         "Commission",
         _ui.DASH if none_paid else _money(sum(paid["commission"].dropna(), Decimal("0.00"))),
     )
-    cols[2].metric(
-        "Reps at commission quota", f"{at_quota} of {len(with_quota)}",
-        help="Reps whose credited bookings (with splits and credits) reached the quota "
+    at_quota_help = (
+        "Reps whose credited bookings (with splits and credits) reached the quota "
         "the plan pays on (the quotas table's, else the plan's), out of the reps with such "
         "a quota. Not the Overview's Reps at quota, which counts bookings against the "
-        "quotas table only.",
-    )  # fmt: skip
+        "quotas table only."
+    )
+    no_quota = table.attrs.get("no_data", {}).get("reps_at_quota")
+    if no_quota:  # analytics decided: "0 of 0" would read as a result
+        cols[2].metric(
+            "Reps at commission quota", "no data", help=f"{at_quota_help} No data: {no_quota}."
+        )
+        cols[2].caption(f"No data: {no_quota}")
+    else:
+        cols[2].metric(
+            "Reps at commission quota", f"{at_quota} of {len(with_quota)}", help=at_quota_help
+        )
     cols[3].metric("Status", "Locked" if locked else "Open")
     uncovered = table[table["plan"] == "no plan"]
     if not uncovered.empty:

@@ -25,6 +25,7 @@ from analytics.report import data_version
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
+from pages._funnel_draw import funnel_chart, table_config, value_format
 
 MEASURES = {"Deals": "reached", "Amount": "reached_amount"}
 COMPARE_CHOICES = {
@@ -35,54 +36,8 @@ COMPARE_CHOICES = {
 }
 MAX_CHART_GROUPS = 6  # more funnels than this in one chart are unreadable: the table has all
 
-TABLE_CONFIG: dict[str, Any] = {
-    "step": st.column_config.NumberColumn("#", format="%d"),
-    "stage": st.column_config.TextColumn("Stage"),
-    "reached": st.column_config.NumberColumn(
-        "Reached", help="Deals of the cohort that reached this stage (or a later one)"
-    ),
-    "conversion_from_previous": st.column_config.TextColumn(
-        "% of previous",
-        help="Reached / reached at the previous step (— for the first step, "
-        "or when nobody reached the previous one)",
-    ),
-    "conversion_from_first": st.column_config.TextColumn(
-        "% of first", help="Reached / reached at the first step"
-    ),
-    "dropped": st.column_config.NumberColumn(
-        "Dropped (lost)", help="Lost deals whose furthest stage was this one"
-    ),
-    "open": st.column_config.NumberColumn(
-        "Still open here", help="Open deals whose furthest stage so far is this one"
-    ),
-    "reached_amount": st.column_config.TextColumn("Reached amount"),
-    "amount_conversion_from_previous": st.column_config.TextColumn("Amount % of previous"),
-    "amount_conversion_from_first": st.column_config.TextColumn("Amount % of first"),
-    "dropped_amount": st.column_config.TextColumn("Dropped amount"),
-    "open_amount": st.column_config.TextColumn("Open amount"),
-    "median_days_in_stage": st.column_config.TextColumn(
-        "Median time in stage",
-        help="Median over deals of their completed time in the stage (stage history); "
-        "— when no deal has a completed stay there, and for the won row",
-    ),
-    "stage_stays": st.column_config.NumberColumn(
-        "Deals timed", help="Deals with a completed stay in the stage (the median's sample)"
-    ),
-}
 PERIOD_COLOURS = ("#2E6FDB", "#9E9E9E")  # this period, the other one
 GROUP_PALETTE = ("#2E6FDB", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3")
-
-
-def table_config(currency: str) -> dict[str, Any]:
-    """TABLE_CONFIG with the reporting currency in the amount headers."""
-    config = dict(TABLE_CONFIG)
-    for col, label in (
-        ("reached_amount", "Reached amount"),
-        ("dropped_amount", "Dropped amount"),
-        ("open_amount", "Open amount"),
-    ):
-        config[col] = st.column_config.TextColumn(f"{label} ({currency})")
-    return config
 
 
 # --- figures (cached per database file, data version and scope) ------------------------------
@@ -114,37 +69,6 @@ def download(df: pd.DataFrame, name: str, key: str) -> None:
     )  # fmt: skip
 
 
-def _value_format(measure: str) -> str:
-    return ",.0f" if measure == "reached_amount" else ","
-
-
-def funnel_chart(f: Funnel, measure: str, currency: str = "") -> go.Figure:
-    """One go.Funnel of the reached count or amount, with % of first and of previous.
-
-    Its rows are the funnel's steps only: the stages deals in scope used, then won (lost
-    is an outcome, never a step below won)."""
-    t = f.table
-    unit = f" {plot_text(currency)}" if measure == "reached_amount" and currency else ""
-    fig = go.Figure(
-        go.Funnel(
-            y=t["stage"].map(plot_text),
-            x=t[measure],
-            textinfo="value+percent initial+percent previous",
-            texttemplate=None,
-            marker={"color": "#2E6FDB"},
-            connector={"line": {"color": "#9DB8E8"}},
-            hovertemplate="%{y}<br>%{x:"
-            + _value_format(measure)
-            + "}"
-            + unit
-            + "<br>%{percentInitial:.1%} of first"
-            "<br>%{percentPrevious:.1%} of previous<extra></extra>",
-        )
-    )
-    fig.update_layout(height=380, margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    return fig
-
-
 def group_colours(by: str, groups: list[str]) -> dict[str, str]:
     """Team colours from the whole roster (the same on every page and period); the two
     periods blue and grey; reps and lead sources by their rank in the sorted names."""
@@ -165,7 +89,7 @@ def compare_chart(
     step), so no segment is left unlabelled however thin it is.
     """
     fig = go.Figure()
-    value = "%{x:" + _value_format(measure) + "}"
+    value = "%{x:" + value_format(measure) + "}"
     for group in groups:
         block = table[table["group"] == group]
         name = plot_text(group)

@@ -35,6 +35,7 @@ import pandas as pd
 from analytics.access import EVERYTHING, Access, AccessDenied
 from analytics.commissions.plans import ONE, WILDCARD, ZERO, PlanVersion, Rule, plan_for_month
 from analytics.commissions.schema import ensure_schema
+from analytics.metrics.availability import NO_QUOTAS
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 
@@ -1343,4 +1344,22 @@ def team_table(
                 "locked": all(ledger.is_locked(m) for m in months),
             }
         )
-    return pd.DataFrame(out, columns=list(TEAM_COLUMNS))
+    frame = pd.DataFrame(out, columns=list(TEAM_COLUMNS))
+    reason = reps_at_quota_reason(con, frame)
+    frame.attrs["no_data"] = {"reps_at_quota": reason} if reason else {}
+    return frame
+
+
+def reps_at_quota_reason(con: duckdb.DuckDBPyConnection, table: pd.DataFrame) -> str | None:
+    """Why "Reps at commission quota" has no figure for `team_table`'s rows, or None.
+
+    Why: with no quota on any row the count is "0 of 0", which reads as a result. It is
+    no data: there are no quotas at all (the same words as the KPI figures), or none of
+    the reps in view has one the plan pays on this period.
+    """
+    if table.empty or table["quota"].notna().any():
+        return None
+    quotas = con.execute("SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1)").fetchone()
+    if not quotas or not quotas[0]:
+        return NO_QUOTAS + " and the plan sets none"
+    return "no rep in view has a quota the plan pays on in this period"
