@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.drilldown import data_version
 from analytics.markup import md, plot_text
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
@@ -32,7 +33,6 @@ from analytics.pipeline import (
     stalled_deals,
     waterfall,
 )
-from analytics.report import data_version
 from analytics.scope import Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
