@@ -2,7 +2,7 @@
 
 Why the same function as the page: payroll runs from a scheduled job
 (`python -m analytics report commissions`) as often as from the page, and both must pay
-the same cents. The summary is `engine.team_table` (one row per rep); the `lines` table
+the same cents. The summary is `team.team_table` (one row per rep); the `lines` table
 is every statement line, for an audit trail.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from analytics.commissions.engine import Ledger, month_periods, team_table
+from analytics.commissions.engine import Ledger, month_periods
 from analytics.commissions.statements import LINE_COLUMNS, statement_frame
+from analytics.commissions.team import team_table
 from analytics.scope import Scope
 
 COMMISSION_TABLES: tuple[str, ...] = ("summary", "lines")
