@@ -1,7 +1,7 @@
 """`python -m analytics report commissions`: the Commissions page's payroll table, headless.
 
 Why the same function as the page: payroll runs from a scheduled job as often as from the
-page, and both must pay the same cents. The summary is `engine.team_table` (one row per
+page, and both must pay the same cents. The summary is `team.team_table` (one row per
 rep); `--table lines` prints every statement line instead, for an audit trail.
 """
 
@@ -12,8 +12,9 @@ import argparse
 import duckdb
 import pandas as pd
 
-from analytics.commissions.engine import Ledger, month_periods, team_table
+from analytics.commissions.engine import Ledger, month_periods
 from analytics.commissions.statements import LINE_COLUMNS, statement_frame
+from analytics.commissions.team import team_table
 from analytics.scope import Scope
 
 COMMISSION_TABLES: tuple[str, ...] = ("summary", "lines")
