@@ -6,8 +6,8 @@ such code hides its imports inside functions). The graph is read from the source
 `ast`, imports inside functions included, so a lazy import cannot hide a circle; imports
 under `if TYPE_CHECKING:` are left out, since they never run.
 
-Known circles that issue 16 schedules for later are listed in `KNOWN`, edge by edge,
-with the item that removes them. The list may only shrink: a listed edge that no longer
+Known circles scheduled for later are listed in `KNOWN`, edge by edge, with the item
+that removes them. The list may only shrink: a listed edge that no longer
 closes a circle fails the second test, so whoever breaks the circle deletes the entry.
 """
 
@@ -22,14 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("analytics", "pages")
 SCRIPTS = ("dashboard.py",)
 
-# (importer, imported): an edge that closes a known circle, with the issue-16 item that
-# removes it. Item 1 moves the command line out of the domain modules, so funnel,
-# pipeline and forecast.cli no longer import analytics.report back.
-KNOWN: dict[tuple[str, str], str] = {
-    ("analytics.funnel", "analytics.report"): "issue 16 item 1 (CLI package)",
-    ("analytics.pipeline", "analytics.report"): "issue 16 item 1 (CLI package)",
-    ("analytics.forecast.cli", "analytics.report"): "issue 16 item 1 (CLI package)",
-}
+# (importer, imported): an edge that closes a known circle, with the item of issue 16
+# that removes it. Empty now: item 3 took db <-> settings apart and item 1 moved the
+# command line out of funnel, pipeline and forecast.cli, which imported analytics.report
+# back. Add an entry only with the item that will remove it.
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def module_files(root: Path = ROOT) -> dict[str, Path]:
