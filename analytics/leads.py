@@ -18,7 +18,6 @@ Overview cards and this page agree. Definitions: docs/metrics.md (Leads).
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -688,33 +687,13 @@ LEADS_TABLES = (
 )  # fmt: skip
 
 
-def leads_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `leads` report's own options: which table, and the scoring day."""
-    parser.add_argument(
-        "--table",
-        choices=LEADS_TABLES,
-        default="handoff",
-        help="handoff (default): qualified leads nobody answered; scores: every lead's "
-        "score; calibration: score band vs conversion; source / owner: response time and "
-        "conversion; unknown-events: event types no rule scores; bant: BANT figures; "
-        "linked-source / linked-sdr: lead -> deal -> won with leads and deals joined by "
-        "lead id (a leads file plus a deals or won-deals file)",
-    )
-    parser.add_argument(
-        "--as-of",
-        type=date.fromisoformat,
-        default=None,
-        help="score leads as of this day, YYYY-MM-DD (default: the period's last day, "
-        "or today if earlier)",
-    )
-
-
-def report_leads(
-    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+def leads_report_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    table: str = "handoff",
+    as_of: date | None = None,
 ) -> pd.DataFrame:
-    """`python -m analytics report leads`: one of the Leads page's tables."""
-    table = getattr(args, "table", "handoff") or "handoff"
-    as_of = getattr(args, "as_of", None)
+    """One of the Leads page's tables (LEADS_TABLES), as `report leads` prints it."""
     if table == "handoff":
         return handoff_list(con, scope, as_of=as_of)
     if table == "scores":

@@ -1,7 +1,9 @@
 """Settings as data: the ordered stage list with win probabilities and CRM aliases.
 
 Stored in the `settings` table as JSON so ops can edit them from the Settings page and
-every figure (forecast, funnel) reads the same list. Defaults follow the domain brief.
+every figure (forecast, funnel) reads the same list. Defaults follow the domain brief;
+they are data (`analytics/default_settings.json`), which `analytics.db` seeds into a new
+database and this module reads as its fallback, so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import duckdb
 
 from analytics import audit
 from analytics.access import Access, require
-from analytics.db import transaction
+from analytics.db import default_settings, transaction
 
 
 def norm_key(text: str) -> str:
@@ -31,133 +34,11 @@ class Stage:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
-# Order matters: it is the funnel order. Aliases map the default stage names of
-# Salesforce, HubSpot, Pipedrive, Zoho, Odoo, the Maven data set and a few UI languages.
-DEFAULT_STAGES: tuple[Stage, ...] = (
-    Stage(
-        "Discovery",
-        10,
-        aliases=(
-            "Discovery call",
-            "Prospecting",
-            "Prospect",
-            "New",
-            "Lead In",
-            "Lead",
-            "Appointment Scheduled",
-            "appointmentscheduled",
-            "Новая",
-            "Новый",
-            "Поиск",
-            "신규",
-            "발굴",
-            "初步接洽",
-            "新建",
-        ),
-    ),
-    Stage(
-        "Qualified",
-        20,
-        aliases=(
-            "Qualification",
-            "Qualify",
-            "Qualifying",
-            "Needs Analysis",
-            "Contact Made",
-            "Qualified To Buy",
-            "qualifiedtobuy",
-            "Engaging",
-            "Квалификация",
-            "Квалифицирован",
-            "자격 확인",
-            "需求确认",
-            "资格审查",
-        ),
-    ),
-    Stage(
-        "Demo",
-        40,
-        aliases=(
-            "Product demo",
-            "Presentation",
-            "Value Proposition",
-            "Id. Decision Makers",
-            "Identify Decision Makers",
-            "Demo Scheduled",
-            "Presentation Scheduled",
-            "presentationscheduled",
-            "Презентация",
-            "Демо",
-            "데모",
-            "演示",
-        ),
-    ),
-    Stage(
-        "Trial",
-        60,
-        aliases=(
-            "Product trial",
-            "Proof",
-            "Perception Analysis",
-            "Proposal/Price Quote",
-            "Proposal Made",
-            "Proposition",
-            "Decision Maker Bought-In",
-            "decisionmakerboughtin",
-            "Предложение",
-            "제안",
-            "方案报价",
-        ),
-    ),
-    Stage(
-        "Final Decision",
-        80,
-        aliases=(
-            "Negotiation/Review",
-            "Negotiation",
-            "Negotiations Started",
-            "Contract Sent",
-            "contractsent",
-            "Closing",
-            "Commit & Signing",
-            "Переговоры",
-            "협상",
-            "谈判",
-        ),
-    ),
-    Stage(
-        "Closed Won",
-        100,
-        is_closed=True,
-        is_won=True,
-        aliases=("Won", "closedwon", "Closed - Won", "Успешно", "Выиграна", "성사", "赢单"),
-    ),
-    Stage(
-        "Closed Lost",
-        0,
-        is_closed=True,
-        is_won=False,
-        aliases=(
-            "Lost",
-            "closedlost",
-            "Closed - Lost",
-            "Closed-Lost to Competition",
-            "Проиграна",
-            "Закрыта и не реализована",
-            "실패",
-            "输单",
-        ),
-    ),
-)
-
 STAGES_KEY = "stages"
 
 
-def stages_to_json(stages: tuple[Stage, ...] | list[Stage]) -> str:
-    return json.dumps([asdict(s) for s in stages], ensure_ascii=False)
-
-
-def stages_from_json(text: str) -> tuple[Stage, ...]:
+def stages_from_data(items: list[dict[str, Any]]) -> tuple[Stage, ...]:
+    """Stages from their JSON form (a list of objects; missing flags are False)."""
     return tuple(
         Stage(
             name=d["name"],
@@ -166,8 +47,22 @@ def stages_from_json(text: str) -> tuple[Stage, ...]:
             is_won=bool(d.get("is_won", False)),
             aliases=tuple(d.get("aliases", ())),
         )
-        for d in json.loads(text)
+        for d in items
     )
+
+
+# Order matters: it is the funnel order. Aliases map the default stage names of
+# Salesforce, HubSpot, Pipedrive, Zoho, Odoo, the Maven data set and a few UI languages
+# (analytics/default_settings.json, key "stages").
+DEFAULT_STAGES: tuple[Stage, ...] = stages_from_data(default_settings()[STAGES_KEY])
+
+
+def stages_to_json(stages: tuple[Stage, ...] | list[Stage]) -> str:
+    return json.dumps([asdict(s) for s in stages], ensure_ascii=False)
+
+
+def stages_from_json(text: str) -> tuple[Stage, ...]:
+    return stages_from_data(json.loads(text))
 
 
 def validate_stages(stages: tuple[Stage, ...] | list[Stage]) -> list[str]:
@@ -213,13 +108,6 @@ def put_setting(
             con, access.user if access else "command line", "settings_edit", key=key,
             value=json.loads(value_json),
         )  # fmt: skip
-
-
-def seed_defaults(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-        [STAGES_KEY, stages_to_json(DEFAULT_STAGES)],
-    )
 
 
 def load_stages(con: duckdb.DuckDBPyConnection) -> tuple[Stage, ...]:

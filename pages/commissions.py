@@ -23,7 +23,8 @@ import streamlit as st
 
 from analytics.access import Access, can
 from analytics.commissions import approval
-from analytics.commissions.engine import Ledger, Statement, month_periods, team_table
+from analytics.commissions.engine import Ledger, month_periods
+from analytics.commissions.lines import Statement
 from analytics.commissions.plans import (
     plan_for_month,
 )
@@ -38,6 +39,7 @@ from analytics.commissions.statements import (
     statement_frame,
     what_if,
 )
+from analytics.commissions.team import team_table
 from analytics.exports import CSV_MIME, EXCEL_MIME
 from analytics.markup import md, md_list
 from analytics.scope import Period, Scope
