@@ -551,7 +551,7 @@ def slipped_deals(
 # "closing in the period" pipeline needs snapshots on both days. Nothing dated after a
 # day is read for that day: snapshots after it, stage changes after it, and close dates
 # after it (a deal closed later is open on the day, its outcome unread).
-_WATERFALL_SQL = f"""
+_WATERFALL_SIDES_SQL = f"""
 WITH {_RATES_SQL.strip()},
 sides AS (
     SELECT 0 AS side, CAST($start_day AS DATE) AS day, CAST($start_source AS VARCHAR) AS source,
@@ -560,20 +560,37 @@ sides AS (
     SELECT 1, CAST($end_day AS DATE), CAST($end_source AS VARCHAR),
            CAST($end_snapshot AS DATE)
 ),
+candidates AS (
+    -- {{candidates}}
+),
 snap_latest AS (
-    SELECT d.side, s.opportunity_id, max(s.snapshot_date) AS row_date
-    FROM sides AS d
-    JOIN opportunity_snapshots AS s ON s.snapshot_date <= d.snapshot_date
-    WHERE d.source = 'snapshot'
-    GROUP BY d.side, s.opportunity_id
+    -- one pass: each deal's latest snapshot row on or before each snapshot day
+    SELECT s.opportunity_id,
+           max(s.snapshot_date) FILTER (WHERE s.snapshot_date <= $start_snapshot) AS date0,
+           max(s.snapshot_date) FILTER (WHERE s.snapshot_date <= $end_snapshot) AS date1
+    FROM opportunity_snapshots AS s
+    WHERE s.snapshot_date <= greatest(CAST($start_snapshot AS DATE),
+                                      CAST($end_snapshot AS DATE))
+      AND s.opportunity_id IN (SELECT opportunity_id FROM candidates)
+    GROUP BY s.opportunity_id
 ),
 snap_state AS (
-    SELECT l.side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
+    SELECT 0 AS side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
            s.is_closed, s.is_won, s.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS s
-      ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.row_date
-),
+      ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date0
+    UNION ALL
+    SELECT 1 AS side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
+           s.is_closed, s.is_won, s.created_date
+    FROM snap_latest AS l
+    JOIN opportunity_snapshots AS s
+      ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date1
+)"""
+
+# Only when a day is rebuilt or from stage history (chosen by code: reading the stage
+# history view costs a pass over every snapshot, which two snapshot days never need).
+_WATERFALL_REBUILT_SQL = """
 rebuilt_days AS (
     SELECT side, day, source, CAST(day AS TIMESTAMP) + INTERVAL 1 DAY AS day_over
     FROM sides WHERE source IN ('stage history', 'rebuilt')
@@ -589,47 +606,70 @@ rebuilt_deals AS (
       ON (o.created_date <= d.day OR (o.is_closed AND o.close_date <= d.day))
      AND (NOT o.is_closed OR o.close_date IS NOT NULL)
 ),
-changes AS (
-    SELECT opportunity_id, entered_at, amount FROM opportunity_stage_history
-),
 rebuilt_state AS (
     SELECT r.side, r.opportunity_id, r.owner,
-           CASE WHEN r.source = 'stage history' AND NOT r.closed_by_day
-                THEN coalesce(h.amount, r.amount) ELSE r.amount END AS amount,
+           {amount} AS amount,
            r.currency,
            CASE WHEN r.closed_by_day THEN r.close_date END AS close_date,
            r.closed_by_day AS is_closed,
            r.closed_by_day AND r.is_won AS is_won,
            r.created_date
     FROM rebuilt_deals AS r
-    ASOF LEFT JOIN changes AS h
-      ON h.opportunity_id = r.opportunity_id AND r.day_over > h.entered_at
-),
-states AS (
-    SELECT * FROM snap_state
-    UNION ALL
-    SELECT * FROM rebuilt_state
-),
+    {history_join}
+)"""
+
+# The amount of a deal open on a stage-history day: the one recorded with its last stage
+# change on or before the day (an ASOF join never reads a later change), else last exported.
+_HISTORY_AMOUNT = """CASE WHEN r.source = 'stage history' AND NOT r.closed_by_day
+                THEN coalesce(h.amount, r.amount) ELSE r.amount END"""
+_HISTORY_JOIN = """ASOF LEFT JOIN (
+        SELECT opportunity_id, entered_at, amount FROM opportunity_stage_history
+    ) AS h
+      ON h.opportunity_id = r.opportunity_id AND r.day_over > h.entered_at"""
+
+_WATERFALL_PAIR_SQL = """
 pair AS (
     -- a deal known at the start but not at the end keeps its start state (carried forward)
     SELECT coalesce(a.opportunity_id, b.opportunity_id) AS opportunity_id,
            a.opportunity_id IS NOT NULL AS known0,
-           CASE WHEN a.opportunity_id IS NOT NULL THEN {{
+           CASE WHEN a.opportunity_id IS NOT NULL THEN {
                'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
-               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}}
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
            END AS s0,
-           CASE WHEN b.opportunity_id IS NOT NULL THEN {{
+           CASE WHEN b.opportunity_id IS NOT NULL THEN {
                'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
-               'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won}}
-           ELSE {{
+               'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won}
+           ELSE {
                'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
-               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}}
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
            END AS s1,
            coalesce(b.created_date, a.created_date) AS created_date
-    FROM (SELECT * FROM states WHERE side = 0) AS a
-    FULL OUTER JOIN (SELECT * FROM states WHERE side = 1) AS b
+    FROM (SELECT * FROM {states} WHERE side = 0) AS a
+    FULL OUTER JOIN (SELECT * FROM {states} WHERE side = 1) AS b
       ON a.opportunity_id = b.opportunity_id
-),
+)"""
+
+# Both days snapshots: each deal's two rows straight from its latest snapshot dates (any
+# deal known at the start is known at the end), without stacking the two sides first.
+_SNAPSHOT_PAIR_SQL = """
+pair AS (
+    SELECT l.opportunity_id,
+           a.opportunity_id IS NOT NULL AS known0,
+           CASE WHEN a.opportunity_id IS NOT NULL THEN {
+               'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
+           END AS s0,
+           {'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
+            'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won} AS s1,
+           b.created_date
+    FROM snap_latest AS l
+    JOIN opportunity_snapshots AS b
+      ON b.opportunity_id = l.opportunity_id AND b.snapshot_date = l.date1
+    LEFT JOIN opportunity_snapshots AS a
+      ON a.opportunity_id = l.opportunity_id AND a.snapshot_date = l.date0
+)"""
+
+_WATERFALL_BUCKETS_SQL = f"""
 flagged AS (
     SELECT *,
            coalesce(NOT s0.is_closed, false) AS open0,
@@ -678,8 +718,52 @@ bucketed AS (
     FROM scoped
 )"""
 
-_WATERFALL_SUM_SQL = f"""
-WITH {_WATERFALL_SQL.strip().removeprefix("WITH").strip()}
+
+# Which deals' snapshot rows are read: for the pipeline closing in the period only deals
+# with a snapshot row open and due in the period (on or before the later day) can be in it.
+_CANDIDATES_PERIOD = """SELECT DISTINCT opportunity_id FROM opportunity_snapshots
+    WHERE NOT is_closed
+      AND snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))
+      AND close_date BETWEEN $period_start AND $period_end"""
+_CANDIDATES_ALL = """SELECT DISTINCT opportunity_id FROM opportunity_snapshots
+    WHERE snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))"""
+
+
+def _waterfall_ctes(sources: tuple[str, str], by_period: bool) -> str:
+    """The waterfall's CTEs (ending in `bucketed`) for the two days' sources: the rebuild
+    only when a day needs it, the stage history only when a day is from it. Every piece is
+    fixed text chosen by code; values stay bound parameters."""
+    by_close_date = sources == ("snapshot", "snapshot") and by_period
+    parts = [
+        _WATERFALL_SIDES_SQL.strip()
+        .removeprefix("WITH")
+        .strip()
+        .replace("-- {candidates}", _CANDIDATES_PERIOD if by_close_date else _CANDIDATES_ALL)
+    ]
+    if sources == ("snapshot", "snapshot"):
+        parts.append(_SNAPSHOT_PAIR_SQL.strip())
+        parts.append(_WATERFALL_BUCKETS_SQL.strip())
+        return ",\n".join(parts)
+    states = "snap_state"
+    if set(sources) & {"stage history", "rebuilt"}:
+        history = "stage history" in sources
+        parts.append(
+            _WATERFALL_REBUILT_SQL.replace("{amount}", _HISTORY_AMOUNT if history else "r.amount")
+            .replace("{history_join}", _HISTORY_JOIN if history else "")
+            .strip()
+        )
+        parts.append(
+            "all_states AS (\n    SELECT * FROM snap_state\n    UNION ALL\n"
+            "    SELECT * FROM rebuilt_state\n)"
+        )
+        states = "all_states"
+    parts.append(_WATERFALL_PAIR_SQL.replace("{states}", states).strip())
+    parts.append(_WATERFALL_BUCKETS_SQL.strip())
+    return ",\n".join(parts)
+
+
+_WATERFALL_SUM_SQL = """
+WITH {ctes}
 SELECT bucket,
        count(*)                             AS deals,
        CAST(sum(a1 - a0) AS DECIMAL(38, 2)) AS change,
@@ -697,8 +781,8 @@ GROUP BY bucket
 
 # One row per deal in either pipeline: which bar it is in and its two amounts (the page's
 # "which deals" table and the tests' deal-set comparisons).
-_WATERFALL_DEALS_SQL = f"""
-WITH {_WATERFALL_SQL.strip().removeprefix("WITH").strip()}
+_WATERFALL_DEALS_SQL = """
+WITH {ctes}
 SELECT b.opportunity_id, o.opportunity_name, o.account, b.s1.owner AS owner, b.bucket,
        b.in0 AS in_start, b.in1 AS in_end,
        CAST(CASE WHEN b.in0 THEN b.rc0 END AS DOUBLE) AS start_amount,
@@ -897,7 +981,10 @@ def waterfall(
         raise ValueError(f"the end date {last} is before the start date {first}")
     params, kind, start_basis, end_basis = _waterfall_params(con, scope, first, last, kind, source)
     # fetchall, not a DataFrame: DECIMAL sums arrive as Decimal, exact to the cent.
-    rows = con.execute(_WATERFALL_SUM_SQL, bind(_WATERFALL_SUM_SQL, params)).fetchall()
+    sql = _WATERFALL_SUM_SQL.replace(
+        "{ctes}", _waterfall_ctes((start_basis.source, end_basis.source), params["by_close_date"])
+    )
+    rows = con.execute(sql, bind(sql, params)).fetchall()
     buckets = dict.fromkeys(WATERFALL_BUCKETS, zero)
     deals = dict.fromkeys(WATERFALL_BUCKETS, 0)
     start = end = zero
@@ -937,8 +1024,11 @@ def waterfall_deals(
     each day (empty where a rebuild does not know it). Largest change first."""
     if end_date < start_date:
         raise ValueError(f"the end date {end_date} is before the start date {start_date}")
-    params, _, _, _ = _waterfall_params(con, scope, start_date, end_date, kind, source)
-    return run_sql(con, _WATERFALL_DEALS_SQL, params)
+    params, _, first, last = _waterfall_params(con, scope, start_date, end_date, kind, source)
+    sql = _WATERFALL_DEALS_SQL.replace(
+        "{ctes}", _waterfall_ctes((first.source, last.source), params["by_close_date"])
+    )
+    return run_sql(con, sql, params)
 
 
 # --- follow-up gaps -----------------------------------------------------------------------
