@@ -20,7 +20,6 @@ deal, so start + every bucket = end to the cent, by construction.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -1131,70 +1130,41 @@ def follow_up_gaps(
     return table
 
 
-# --- report (python -m analytics report pipeline) --------------------------------------
+# --- the tables `python -m analytics report pipeline` prints ---------------------------
 
 PIPELINE_PARTS: tuple[str, ...] = ("waterfall", "stalled", "slipped", "gaps")
 
 
-def pipeline_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `report pipeline`: which table, and the thresholds the page offers."""
-    parser.add_argument(
-        "--part", choices=PIPELINE_PARTS, default="waterfall",
-        help="which table: waterfall (default), stalled, slipped or gaps (follow-up gaps)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--idle-days", type=int, default=DEFAULT_IDLE_DAYS,
-        help=f"stalled: days without activity (default {DEFAULT_IDLE_DAYS})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--stage-percentile", type=float, default=DEFAULT_STAGE_PERCENTILE,
-        help="stalled: won deals' percentile of time in stage, 0-1 (default 0.75)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--from", dest="from_date", type=date.fromisoformat, default=None,
-        help="waterfall / slipped: start date YYYY-MM-DD, any day (default: the snapshot "
-        "at the period start, else the period's first day)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--to", dest="to_date", type=date.fromisoformat, default=None,
-        help="waterfall / slipped: end date, any day (default: the period's latest "
-        "snapshot, else its last day with data)",
-    )  # fmt: skip
-
-
-def report_pipeline(
-    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+def pipeline_report_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    part: str = "waterfall",
+    idle_days: int = DEFAULT_IDLE_DAYS,
+    stage_percentile: float = DEFAULT_STAGE_PERCENTILE,
+    start_date: date | None = None,
+    end_date: date | None = None,
 ) -> pd.DataFrame:
-    """One of the Pipeline page's tables, as the report CLI prints it."""
-    part = getattr(args, "part", "waterfall") or "waterfall"
-    first = getattr(args, "from_date", None)
-    last = getattr(args, "to_date", None)
-    try:
-        if part == "stalled":
-            table = stalled_deals(
-                con, scope,
-                idle_days=getattr(args, "idle_days", DEFAULT_IDLE_DAYS),
-                stage_percentile=getattr(args, "stage_percentile", DEFAULT_STAGE_PERCENTILE),
-            )  # fmt: skip
-            # printed on stderr, as the page shows them beside the table
-            table.attrs["notes"] = [f"{k}: {v}" for k, v in table.attrs["no_data"].items()]
-            return table
-        if part == "slipped":
-            table = slipped_deals(con, scope, base_date=first, latest_date=last)
-            for name in ("base", "latest"):  # where each day's state came from
-                basis = table.attrs[f"{name}_basis"]
-                fields = {} if basis is None else basis.as_dict()
-                table[f"{name}_source"] = fields.get("source")
-                table[f"{name}_snapshot_date"] = fields.get("snapshot_date")
-            table.attrs["notes"] = list(table.attrs["no_data"].values())
-            return table
-        if part == "gaps":
-            return follow_up_gaps(con, scope)
-        result = waterfall(con, scope, start_date=first, end_date=last)
-    except ValueError as exc:
-        from analytics.report import ReportError  # here: analytics.report imports this module
-
-        raise ReportError(str(exc)) from None
+    """One of the Pipeline page's tables (PIPELINE_PARTS). Bad dates raise ValueError with
+    a sentence a user can act on. What the page says beside a table is in attrs["notes"]."""
+    if part == "stalled":
+        table = stalled_deals(con, scope, idle_days=idle_days, stage_percentile=stage_percentile)
+        # printed on stderr by the CLI, as the page shows them beside the table
+        table.attrs["notes"] = [f"{k}: {v}" for k, v in table.attrs["no_data"].items()]
+        return table
+    if part == "slipped":
+        table = slipped_deals(con, scope, base_date=start_date, latest_date=end_date)
+        for name in ("base", "latest"):  # where each day's state came from
+            basis = table.attrs[f"{name}_basis"]
+            fields = {} if basis is None else basis.as_dict()
+            table[f"{name}_source"] = fields.get("source")
+            table[f"{name}_snapshot_date"] = fields.get("snapshot_date")
+        table.attrs["notes"] = list(table.attrs["no_data"].values())
+        return table
+    if part == "gaps":
+        return follow_up_gaps(con, scope)
+    if part != "waterfall":
+        raise ValueError(f"unknown pipeline table {part!r}: use one of {', '.join(PIPELINE_PARTS)}")
+    result = waterfall(con, scope, start_date=start_date, end_date=end_date)
     table = result.table().drop(columns="measure")
     table.insert(0, "end_date", result.end_date)
     table.insert(0, "start_date", result.start_date)

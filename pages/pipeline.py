@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.drilldown import data_version
 from analytics.markup import md, plot_text
 from analytics.metrics.availability import data_start
 from analytics.pipeline import (
@@ -35,7 +36,6 @@ from analytics.pipeline import (
     waterfall_deals,
 )
 from analytics.pointintime import SOURCE_HELP, Basis, bases
-from analytics.report import data_version
 from analytics.scope import Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui

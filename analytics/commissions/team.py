@@ -7,6 +7,7 @@ so payroll run from a scheduled job pays the same cents as the page. It only sum
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 from analytics.commissions.cents import NO_MONEY
 from analytics.commissions.credits import RepInfo
 from analytics.commissions.engine import Ledger, month_periods
-from analytics.scope import Scope
+from analytics.scope import Period, Scope
 
 TEAM_COLUMNS: tuple[str, ...] = (
     "rep", "plan", "credited_bookings", "quota", "attainment", "commission", "base",
@@ -31,12 +32,14 @@ SUMMED: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _in_scope(info: RepInfo, scope: Scope) -> bool:
-    return (
-        (scope.team is None or info.team == scope.team)
-        and (scope.region is None or info.region == scope.region)
-        and (scope.rep is None or info.rep == scope.rep)
+def _in_team_and_region(info: RepInfo, scope: Scope) -> bool:
+    return (scope.team is None or info.team == scope.team) and (
+        scope.region is None or info.region == scope.region
     )
+
+
+def _in_scope(info: RepInfo, scope: Scope) -> bool:
+    return _in_team_and_region(info, scope) and (scope.rep is None or info.rep == scope.rep)
 
 
 def team_table(
@@ -100,3 +103,63 @@ def team_table(
             }
         )
     return pd.DataFrame(out, columns=list(TEAM_COLUMNS))
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    """The figures above the team table: one definition for the page and any report.
+
+    `total` and `commission` are None when no rep in the table is paid under a plan: the
+    payout is not computed, which must not read as 0.00.
+    """
+
+    total: Decimal | None
+    commission: Decimal | None
+    at_quota: int
+    with_quota: int
+    locked: bool
+    uncovered: tuple[tuple[str, str | None], ...]  # (rep, why no plan covers them)
+
+
+def team_summary(table: pd.DataFrame) -> TeamSummary:
+    """Sum `team_table` rows: payout, commission, reps at quota, lock state, reps without
+    a plan. Reps at quota count only reps with a quota (the quotas table's or the plan's)."""
+    with_quota = table[table["quota"].notna()]
+    paid = table[table["total"].notna()]
+    uncovered = table[table["plan"] == "no plan"]
+    return TeamSummary(
+        total=None if paid.empty else sum(paid["total"], NO_MONEY),
+        commission=None if paid.empty else sum(paid["commission"].dropna(), NO_MONEY),
+        at_quota=int((with_quota["attainment"] >= 1).sum()),
+        with_quota=len(with_quota),
+        locked=bool(table["locked"].all()),
+        uncovered=tuple(zip(uncovered["rep"], uncovered["no_plan_reason"], strict=True)),
+    )
+
+
+def scoped_reps(ledger: Ledger, month: Period, scope: Scope) -> list[str]:
+    """Reps with a payable statement in the month, within the scope's team and region.
+
+    The scope's rep is left out of the filter on purpose: a page showing one rep's
+    statement picks that rep itself, and still needs the team's list to pick from.
+    """
+    return [rep for rep in ledger.payable(month) if _in_team_and_region(ledger.info(rep), scope)]
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    """An open month's payable statements: how many, their total and the part of it that
+    corrects locked months."""
+
+    statements: int
+    total: Decimal
+    corrections: Decimal
+
+
+def month_totals(ledger: Ledger, month: Period) -> MonthTotals:
+    statements = ledger.payable(month).values()
+    return MonthTotals(
+        statements=len(statements),
+        total=sum((s.total for s in statements), NO_MONEY),
+        corrections=sum((s.prior_adjustments for s in statements), NO_MONEY),
+    )

@@ -1,13 +1,12 @@
-"""`python -m analytics report commissions`: the Commissions page's payroll table, headless.
+"""The Commissions page's payroll table as a frame: one row per rep, or every line.
 
-Why the same function as the page: payroll runs from a scheduled job as often as from the
-page, and both must pay the same cents. The summary is `team.team_table` (one row per
-rep); `--table lines` prints every statement line instead, for an audit trail.
+Why the same function as the page: payroll runs from a scheduled job
+(`python -m analytics report commissions`) as often as from the page, and both must pay
+the same cents. The summary is `team.team_table` (one row per rep); the `lines` table
+is every statement line, for an audit trail.
 """
 
 from __future__ import annotations
-
-import argparse
 
 import duckdb
 import pandas as pd
@@ -20,23 +19,12 @@ from analytics.scope import Scope
 COMMISSION_TABLES: tuple[str, ...] = ("summary", "lines")
 
 
-def commissions_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `commissions` report's own option: the summary (default) or every line."""
-    parser.add_argument(
-        "--table",
-        choices=COMMISSION_TABLES,
-        default="summary",
-        help="summary (default): one row per rep (rep, plan, credited_bookings, quota, "
-        "attainment, commission, base, adjustments, total, ...); lines: every statement line",
-    )
-
-
-def report_commissions(
-    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+def payroll_table(
+    con: duckdb.DuckDBPyConnection, scope: Scope, table: str = "summary"
 ) -> pd.DataFrame:
     """One row per rep with the payout for the period (months summed), or every line."""
     ledger = Ledger(con, access=scope.access)
-    if (getattr(args, "table", "summary") or "summary") == "lines":
+    if table == "lines":
         frames = [
             statement_frame(st)
             for month in month_periods(scope.period)
