@@ -44,7 +44,6 @@ grouped result in pandas.
 
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -733,33 +732,18 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# --- report (python -m analytics report funnel) ---------------------------------------
+# --- the table `python -m analytics report funnel` prints -----------------------------
 
 
-def funnel_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `report funnel`: compare by a grouping or against another period."""
-    parser.add_argument(
-        "--by", choices=("company", *COMPARE_BY), default="company",
-        help="one funnel (default), or one per team, rep, lead source, or period "
-        "(this one and --versus)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--versus", default=None,
-        help="with --by period: the other period (default: the previous one)",
-    )  # fmt: skip
-
-
-def report_funnel(
-    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+def funnel_report_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    by: str = "company",
+    versus: Period | None = None,
 ) -> pd.DataFrame:
-    """The Funnel page's table (with its method columns), as the report CLI prints it."""
-    by = getattr(args, "by", "company") or "company"
-    versus_text = getattr(args, "versus", None)
-    versus = None
-    if versus_text:
-        from analytics.report import parse_period  # here: analytics.report imports this module
-
-        versus = parse_period(con, versus_text)
+    """The Funnel page's table with its method columns (one funnel), or the funnels
+    compared by a grouping or against another period. What the page says beside the table
+    is in `attrs["notes"]`."""
     if by == "company":
         f = funnel(con, scope)
         table = f.table.copy()

@@ -20,7 +20,6 @@ deal, so start + every bucket = end to the cent, by construction.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -130,8 +129,8 @@ _WON_STAGE_LIMIT_SQL = f"""
         HAVING count(*) >= $min_won_deals
     )"""
 
-_STALLED_SQL = f"""
-WITH steps AS (
+_STALLED_CTES = f"""
+steps AS (
     SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
 ),
 {_RATES_SQL},
@@ -153,7 +152,7 @@ touch AS (
 ),
 {stage_history_ctes("open_deals", "open_history")},
 marked AS (
-    SELECT h.opportunity_id, h.entered_at,
+    SELECT h.opportunity_id, h.entered_at, h.origin,
            lower(trim(h.stage)) = lower(trim(d.stage)) AS is_current
     FROM open_history AS h
     JOIN open_deals AS d ON d.opportunity_id = h.opportunity_id
@@ -164,38 +163,95 @@ last_other AS (
     FROM marked GROUP BY opportunity_id
 ),
 stage_entry AS (
-    SELECT m.opportunity_id, min(m.entered_at) AS entered_stage_at
+    -- the start of the latest stay in the current stage; 'history' (the CRM's own: exact)
+    -- or 'snapshot' (first export showing the stage: the deal entered it on or before)
+    SELECT m.opportunity_id, min(m.entered_at) AS entered_stage_at,
+           arg_min(m.origin, m.entered_at) AS origin
     FROM marked AS m
     LEFT JOIN last_other AS l ON l.opportunity_id = m.opportunity_id
     WHERE m.is_current AND (l.last_other IS NULL OR m.entered_at > l.last_other)
     GROUP BY m.opportunity_id
 ),
+seen_before AS (
+    -- a snapshot-dated entry: the deal's previous export, when there is one, showed another
+    -- stage (or no such deal), so it entered the stage after that export
+    SELECT e.opportunity_id, max(s.snapshot_date) AS seen_before
+    FROM stage_entry AS e
+    JOIN opportunity_snapshots AS s
+      ON s.opportunity_id = e.opportunity_id
+     AND s.snapshot_date < CAST(e.entered_stage_at AS DATE)
+    WHERE e.origin = 'snapshot'
+    GROUP BY e.opportunity_id
+),
 {_WON_STAGE_LIMIT_SQL},
-judged AS (
-    SELECT d.*,
+timed AS (
+    SELECT d.*, e.origin AS stage_origin,
+           CAST(e.entered_stage_at AS DATE) AS entered_stage,
+           b.seen_before,
            {_in_reporting("d.amount", "d.currency_key", "x.rate")} AS amount_reporting,
            CAST(t.last_activity_at AS DATE) AS last_activity,
-           date_diff('day', coalesce(CAST(t.last_activity_at AS DATE), d.created_date),
-                     CAST($as_of AS DATE)) AS days_idle,
+           CASE WHEN $has_activities THEN
+               date_diff('day', coalesce(CAST(t.last_activity_at AS DATE), d.created_date),
+                         CAST($as_of AS DATE)) END AS days_idle,
+           -- days in stage lie in [in_stage_min, in_stage_max] (max NULL: no upper bound)
            date_diff('day', CAST(e.entered_stage_at AS DATE), CAST($as_of AS DATE))
-               AS days_in_stage,
+               AS in_stage_min,
+           CASE
+               WHEN e.origin = 'history' THEN
+                   date_diff('day', CAST(e.entered_stage_at AS DATE), CAST($as_of AS DATE))
+               WHEN b.seen_before IS NOT NULL THEN
+                   date_diff('day', b.seen_before, CAST($as_of AS DATE))
+               WHEN d.created_date <= CAST(e.entered_stage_at AS DATE) THEN
+                   date_diff('day', d.created_date, CAST($as_of AS DATE))
+           END AS in_stage_max,
            sl.limit_days AS stage_limit_days,
            sl.won_deals AS stage_limit_won_deals
     FROM open_deals AS d
     LEFT JOIN rates AS x ON x.currency = d.currency_key
     LEFT JOIN touch AS t ON t.opportunity_id = d.opportunity_id
     LEFT JOIN stage_entry AS e ON e.opportunity_id = d.opportunity_id
+    LEFT JOIN seen_before AS b ON b.opportunity_id = d.opportunity_id
     LEFT JOIN stage_limit AS sl ON sl.step = d.step
-)
+),
+judged AS (
+    SELECT *,
+           days_idle >= $idle_days AS idle_rule,
+           -- true when even the fewest possible days exceed the limit, false when even the
+           -- most possible do not, NULL (not judged) when the limit lies in between
+           CASE
+               WHEN stage_limit_days IS NULL OR in_stage_min IS NULL THEN NULL
+               WHEN in_stage_min > stage_limit_days THEN true
+               WHEN in_stage_max <= stage_limit_days THEN false
+           END AS stage_rule
+    FROM timed
+)"""
+
+_STALLED_LIST_SQL = f"""
+WITH {_STALLED_CTES}
 SELECT opportunity_id, opportunity_name, account, owner, stage, amount, currency,
-       amount_reporting, close_date, last_activity, days_idle, days_in_stage,
+       amount_reporting, close_date, last_activity, days_idle,
+       CASE WHEN stage_origin = 'history' OR in_stage_min > 0 THEN in_stage_min END
+           AS days_in_stage,
+       in_stage_min, in_stage_max, stage_origin, entered_stage, seen_before,
        stage_limit_days, stage_limit_won_deals,
-       coalesce(days_idle >= $idle_days, false)                 AS idle_rule,
-       coalesce(days_in_stage > stage_limit_days, false)        AS stage_rule
+       coalesce(idle_rule, false)  AS idle_rule,
+       coalesce(stage_rule, false) AS stage_rule
 FROM judged
-WHERE coalesce(days_idle >= $idle_days, false)
-   OR coalesce(days_in_stage > stage_limit_days, false)
+WHERE coalesce(idle_rule, false) OR coalesce(stage_rule, false)
 ORDER BY amount_reporting DESC NULLS LAST, opportunity_id
+"""
+
+# How many open deals in scope each rule could not judge (the caption's "not judged").
+_STALLED_COUNTS_SQL = f"""
+WITH {_STALLED_CTES}
+SELECT count(*)                                                       AS open_deals,
+       count(*) FILTER (WHERE idle_rule IS NULL)                      AS idle_unknown,
+       count(*) FILTER (WHERE stage_rule IS NULL
+                          AND stage_limit_days IS NOT NULL)           AS stage_unknown,
+       count(*) FILTER (WHERE stage_limit_days IS NULL)               AS no_limit,
+       count(*) FILTER (WHERE stage_origin IS DISTINCT FROM 'history'
+                          AND coalesce(in_stage_min, 0) = 0)          AS entry_unknown
+FROM judged
 """
 
 
@@ -211,11 +267,46 @@ def _reason(row: pd.Series, idle_days: int, percentile: float) -> str:
         since = "activity" if pd.notna(row["last_activity"]) else "activity (none since created)"
         parts.append(f"no {since} for {int(row['days_idle'])} days (limit {idle_days})")
     if row["stage_rule"]:
+        exact = row["stage_origin"] == "history"
         parts.append(
-            f"{int(row['days_in_stage'])} days in {row['stage']} (won deals' "
-            f"{percentile * 100:.0f}th percentile: {float(row['stage_limit_days']):.1f})"
+            f"{'' if exact else 'at least '}{int(row['in_stage_min'])} days in {row['stage']} "
+            f"(won deals' {percentile * 100:.0f}th percentile: "
+            f"{float(row['stage_limit_days']):.1f})"
         )
     return "; ".join(parts)
+
+
+def _day(value: Any) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def time_in_stage_text(row: pd.Series) -> str:
+    """How well the deal's days in its current stage are known, in words.
+
+    Why: only the CRM's own stage history dates a stage change. A stage seen in an export
+    says the deal was in it on that day, so it entered on or before: a lower bound (and an
+    upper one when an earlier export showed another stage, or from the created date).
+    """
+    stage = row["stage"]
+    if pd.isna(row["stage_origin"]):
+        return f"unknown: no stage change into {stage} on record"
+    low = int(row["in_stage_min"])
+    high = None if pd.isna(row["in_stage_max"]) else int(row["in_stage_max"])
+    entered = _day(row["entered_stage"])
+    if row["stage_origin"] == "history":
+        return f"exact: entered {stage} on {entered} (stage history)"
+    if pd.notna(row["seen_before"]):
+        return (
+            f"{low} to {high} days: entered {stage} between the exports of "
+            f"{_day(row['seen_before'])} and {entered}"
+        )
+    if low == 0:
+        bound = "" if high is None else f" (at most {high} days: created {high} days before)"
+        return (
+            f"unknown: no stage history; in {stage} in the first export showing the deal "
+            f"({entered}){bound}"
+        )
+    return f"at least {low} days: in {stage} in every export since {entered}"
 
 
 def stalled_deals(
@@ -234,15 +325,21 @@ def stalled_deals(
     `reason` in words):
 
     * **idle**: no linked activity for `idle_days` days or more up to `as_of` (a deal never
-      touched is idle since its created date);
+      touched is idle since its created date). Without any activity data the rule judges
+      nobody (`attrs["no_data"]["days_idle"]`): "never touched" would be a guess.
     * **stage**: longer in its current stage than the `stage_percentile` of won deals' time
       in that stage (won deals of the whole company, so every rep meets the same yardstick;
       a stage with fewer than `min_won_deals` such won deals has no limit). Time in the
-      current stage runs from the start of its latest stay in the stage history; a deal
-      without one is judged by the idle rule only.
+      current stage runs from the start of its latest stay in the stage history. Only the
+      CRM's own history dates it exactly; a stay seen in exports only is known as a range
+      (`time_in_stage`), and the rule holds when even its low end exceeds the limit, fails
+      when even its high end does not, and otherwise judges nothing. `days_in_stage` is
+      the exact figure or the low end when above 0, else empty ("—"), never a made-up 0;
+      `attrs["no_data"]["days_in_stage"]` says how many deals that is and why.
 
     The period is not used: stalled deals are about deals open *now* (`as_of`, default the
-    data's latest as-of date); team / region / rep filters apply.
+    data's latest as-of date); team / region / rep filters apply. `attrs["counts"]` has
+    the open deals in scope and how many each rule could not judge.
     """
     if idle_days < 1:
         raise ValueError("idle_days must be at least 1")
@@ -251,6 +348,9 @@ def stalled_deals(
     when = as_of or data_as_of(con)
     if when is None:
         return _empty_stalled()
+    has_activities = bool(
+        con.execute("SELECT count(*) FROM (SELECT 1 FROM activities LIMIT 1)").fetchone()[0]
+    )
     params = (
         scope.params()
         | _stage_params(con, stages)
@@ -261,26 +361,50 @@ def stalled_deals(
             "idle_days": int(idle_days),
             "stage_percentile": float(stage_percentile),
             "min_won_deals": int(min_won_deals),
+            "has_activities": has_activities,
         }
     )
-    table = run_sql(con, _STALLED_SQL, params)
-    table["reason"] = (
-        [_reason(row, idle_days, stage_percentile) for _, row in table.iterrows()]
-        if not table.empty
-        else pd.Series(dtype=object)
-    )
+    table = run_sql(con, _STALLED_LIST_SQL, params)
+    counts_row = con.execute(_STALLED_COUNTS_SQL, bind(_STALLED_COUNTS_SQL, params)).fetchone()
+    counts = dict(
+        zip(("open_deals", "idle_unknown", "stage_unknown", "no_limit", "entry_unknown"),
+            (int(c or 0) for c in counts_row), strict=True)
+    )  # fmt: skip
+    if table.empty:
+        table = _empty_stalled()
+    else:
+        table["time_in_stage"] = [time_in_stage_text(row) for _, row in table.iterrows()]
+        table["reason"] = [_reason(row, idle_days, stage_percentile) for _, row in table.iterrows()]
+        table = table[list(STALLED_COLUMNS)]
+    no_data: dict[str, str] = {}
+    if not has_activities:
+        no_data["days_idle"] = "no activity data: idle days are unknown, so no deal is called idle"
+    if counts["entry_unknown"]:
+        n = counts["entry_unknown"]
+        no_data["days_in_stage"] = (
+            f"{n:,} open deal{'s' if n != 1 else ''}: no stage history dates the entry "
+            "into the current stage, and no earlier export shows the deal in it, so days "
+            f"in stage are not known (shown as {DASH}, not 0). Such a deal is called stalled "
+            "by time in stage only when even the fewest possible days exceed the limit"
+        )
     table.attrs["as_of"] = when
+    table.attrs["counts"] = counts
+    table.attrs["no_data"] = no_data
     return table
 
 
+DASH = "—"
+
+STALLED_COLUMNS = (
+    "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+    "currency", "amount_reporting", "close_date", "last_activity", "days_idle",
+    "days_in_stage", "time_in_stage", "stage_limit_days", "stage_limit_won_deals",
+    "idle_rule", "stage_rule", "reason",
+)  # fmt: skip
+
+
 def _empty_stalled() -> pd.DataFrame:
-    columns = [
-        "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
-        "currency", "amount_reporting", "close_date", "last_activity", "days_idle",
-        "days_in_stage", "stage_limit_days", "stage_limit_won_deals", "idle_rule",
-        "stage_rule", "reason",
-    ]  # fmt: skip
-    return pd.DataFrame(columns=columns)
+    return pd.DataFrame(columns=list(STALLED_COLUMNS))
 
 
 # --- slipped deals ------------------------------------------------------------------------
@@ -678,58 +802,34 @@ def follow_up_gaps(
     return table
 
 
-# --- report (python -m analytics report pipeline) --------------------------------------
+# --- the tables `python -m analytics report pipeline` prints ---------------------------
 
 PIPELINE_PARTS: tuple[str, ...] = ("waterfall", "stalled", "slipped", "gaps")
 
 
-def pipeline_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of `report pipeline`: which table, and the thresholds the page offers."""
-    parser.add_argument(
-        "--part", choices=PIPELINE_PARTS, default="waterfall",
-        help="which table: waterfall (default), stalled, slipped or gaps (follow-up gaps)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--idle-days", type=int, default=DEFAULT_IDLE_DAYS,
-        help=f"stalled: days without activity (default {DEFAULT_IDLE_DAYS})",
-    )  # fmt: skip
-    parser.add_argument(
-        "--stage-percentile", type=float, default=DEFAULT_STAGE_PERCENTILE,
-        help="stalled: won deals' percentile of time in stage, 0-1 (default 0.75)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--from", dest="from_date", type=date.fromisoformat, default=None,
-        help="waterfall / slipped: start snapshot date YYYY-MM-DD (default: period start)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--to", dest="to_date", type=date.fromisoformat, default=None,
-        help="waterfall / slipped: end snapshot date (default: the period's latest)",
-    )  # fmt: skip
-
-
-def report_pipeline(
-    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+def pipeline_report_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    part: str = "waterfall",
+    idle_days: int = DEFAULT_IDLE_DAYS,
+    stage_percentile: float = DEFAULT_STAGE_PERCENTILE,
+    start_date: date | None = None,
+    end_date: date | None = None,
 ) -> pd.DataFrame:
-    """One of the Pipeline page's tables, as the report CLI prints it."""
-    part = getattr(args, "part", "waterfall") or "waterfall"
-    first = getattr(args, "from_date", None)
-    last = getattr(args, "to_date", None)
-    try:
-        if part == "stalled":
-            return stalled_deals(
-                con, scope,
-                idle_days=getattr(args, "idle_days", DEFAULT_IDLE_DAYS),
-                stage_percentile=getattr(args, "stage_percentile", DEFAULT_STAGE_PERCENTILE),
-            )  # fmt: skip
-        if part == "slipped":
-            return slipped_deals(con, scope, base_date=first, latest_date=last)
-        if part == "gaps":
-            return follow_up_gaps(con, scope)
-        result = waterfall(con, scope, start_date=first, end_date=last)
-    except ValueError as exc:
-        from analytics.report import ReportError  # here: analytics.report imports this module
-
-        raise ReportError(str(exc)) from None
+    """One of the Pipeline page's tables (PIPELINE_PARTS). Bad dates raise ValueError with
+    a sentence a user can act on. What the page says beside a table is in attrs["notes"]."""
+    if part == "stalled":
+        table = stalled_deals(con, scope, idle_days=idle_days, stage_percentile=stage_percentile)
+        # printed on stderr by the CLI, as the page shows them beside the table
+        table.attrs["notes"] = [f"{k}: {v}" for k, v in table.attrs["no_data"].items()]
+        return table
+    if part == "slipped":
+        return slipped_deals(con, scope, base_date=start_date, latest_date=end_date)
+    if part == "gaps":
+        return follow_up_gaps(con, scope)
+    if part != "waterfall":
+        raise ValueError(f"unknown pipeline table {part!r}: use one of {', '.join(PIPELINE_PARTS)}")
+    result = waterfall(con, scope, start_date=start_date, end_date=end_date)
     table = result.table().drop(columns="measure")
     table.insert(0, "end_date", result.end_date)
     table.insert(0, "start_date", result.start_date)

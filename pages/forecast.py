@@ -199,10 +199,13 @@ def show_live(result: PeriodForecast, currency: str) -> None:
     if note is not None:
         st.caption(md(note))
     cov = result.coverage
+    cov_note = result.coverage_note
     cols[1].metric(
-        f"Coverage by pipeline closing in {label}", _ui.DASH if cov is None else f"{cov:.2f}x",
+        f"Coverage by pipeline closing in {label}",
+        f"{cov:.2f}x" if cov is not None
+        else ("no data" if result.to_go is None or result.open_pipeline is None else _ui.DASH),
         help=f"Open pipeline closing in {label} / (quota - won so far)"
-        + ("" if cov is not None else ": no data, no quota or nothing left to book"),
+        + ("" if cov_note is None else ". " + md(cov_note)),
         border=True,
     )  # fmt: skip
     rng = result.range

@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.drilldown import data_version
 from analytics.markup import md, plot_text
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
@@ -32,7 +33,6 @@ from analytics.pipeline import (
     stalled_deals,
     waterfall,
 )
-from analytics.report import data_version
 from analytics.scope import Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
@@ -130,11 +130,21 @@ def show_stalled(scope: Scope, version: tuple[Any, ...]) -> None:
         f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
         f"{as_of or _ui.DASH} (the latest export). Largest first."
     )
+    for column, reason in table.attrs.get("no_data", {}).items():
+        what = "Days idle" if column == "days_idle" else "Days in stage"
+        st.caption(f"{what}: {md(reason)}.")
     deal_table(
         table, "stalled_deals", "pipeline:stalled",
         {
             "days_idle": st.column_config.NumberColumn("Days idle"),
-            "days_in_stage": st.column_config.NumberColumn("Days in stage"),
+            "days_in_stage": st.column_config.NumberColumn(
+                "Days in stage",
+                help="Exact from the CRM's stage history; from exports only the fewest "
+                "possible days (see 'Time in stage'); — when not known",
+            ),
+            "time_in_stage": st.column_config.TextColumn(
+                "Time in stage", help="How well the days in stage are known, and from what"
+            ),
             "stage_limit_days": st.column_config.NumberColumn(
                 "Stage limit (days)", format="%.1f"
             ),

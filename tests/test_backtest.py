@@ -10,7 +10,6 @@ and first appears in S2: the start-of-April forecast (from S1) must not know it.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 from collections.abc import Iterator
@@ -36,7 +35,6 @@ from analytics.forecast.backtest import (
     start_snapshot,
     wape,
 )
-from analytics.forecast.cli import report_forecast
 from analytics.forecast.current import (
     calls_table,
     method_rows,
@@ -53,6 +51,7 @@ from analytics.forecast.methods import (
     STAGE_WEIGHTED,
     CategoryCall,
 )
+from analytics.forecast.tables import forecast_report_table
 from analytics.scope import Period, Scope
 
 # What each method said at the start of April 2024 (from S1; see test_forecast_methods.py).
@@ -360,7 +359,7 @@ def test_empty_database(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_report_forecast_rows(loaded: duckdb.DuckDBPyConnection) -> None:
-    table = report_forecast(loaded, Scope(Period.parse("2024-04")), argparse.Namespace(history=12))
+    table = forecast_report_table(loaded, Scope(Period.parse("2024-04")), history=12)
     assert list(table.columns[:5]) == ["period", "method", "forecast", "actual", "accuracy"]
     rows = table.set_index("method")
     assert rows.loc[STAGE_WEIGHTED, "forecast"] == pytest.approx(6700)
@@ -369,7 +368,7 @@ def test_report_forecast_rows(loaded: duckdb.DuckDBPyConnection) -> None:
     assert set(rows["actual"]) == {APRIL_ACTUAL} and set(rows["period"]) == {"2024-04"}
     assert rows.loc[STAGE_WEIGHTED, "error"] == pytest.approx(6700 - 20000)
     # a running period: no accuracy yet
-    may = report_forecast(loaded, Scope(Period.parse("2024-05")), argparse.Namespace(history=3))
+    may = forecast_report_table(loaded, Scope(Period.parse("2024-05")), history=3)
     assert may["accuracy"].isna().all() and set(may["status"]) == {"live"}
     assert may["error"].isna().all()
 

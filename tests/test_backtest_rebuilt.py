@@ -166,7 +166,7 @@ def test_backtest_json_names_the_source(tmp_path: Path) -> None:
     import io
     import json
 
-    from analytics.forecast.cli import run_backtest
+    from analytics.cli.backtest import run_backtest
 
     path = tmp_path / "one.duckdb"
     con = db.connect(path)

@@ -47,3 +47,8 @@ def test_benchmark_runs_at_a_tiny_size(name: str, tmp_path: Path) -> None:
     assert "DISAGREE" not in done.stdout
     # the report was printed, with its ratio against the baseline measured in the same run
     assert re.search(r"\bratio\b|vs baseline", done.stdout)
+    if name == "import":  # issue 15.1: the ratio and each side's peak memory, in one run
+        assert re.search(r"ratio import/baseline: [\d.]+x", done.stdout)
+        assert re.search(
+            r"peak memory \(child VmHWM\): baseline \d+ MB, import \d+ MB", done.stdout
+        )

@@ -221,9 +221,20 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     assert any("before the 'from' export" in plain(w.value) for w in at.warning)
 
 
-def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path) -> None:
-    """As of 2 Sept no deal has an activity: every open deal is idle since it was created
-    (May or mid-July). 100 days catches the May deals only, not P07 (created 15 July)."""
+def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path, tmp_path: Path) -> None:
+    """As of 2 Sept only P01 has an activity (1 Sept): every other open deal is idle since
+    it was created (May or mid-July). 100 days catches the May deals only, not P07 (created
+    15 July)."""
+    touches = tmp_path / "touches.csv"
+    touches.write_text(
+        "activity_id,owner,activity_type,started_at,duration_minutes,opportunity_id\n"
+        "A1,Ann Lee,call,2024-09-01 10:00,15,P01\n"
+    )
+    con = db.connect(pipeline_db)
+    try:
+        assert import_file(con, touches, as_of=date(2024, 9, 2), data_dir=tmp_path).ok
+    finally:
+        con.close()
     at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
     before = frame_with(at, "idle_rule")["opportunity_id"].tolist()
     assert "P07" in before
@@ -231,6 +242,18 @@ def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path) -> None:
     assert_clean(at)
     after = frame_with(at, "idle_rule")["opportunity_id"].tolist()
     assert "P07" not in after and set(after) < set(before)
+
+
+def test_pipeline_without_activity_data_calls_nobody_idle(pipeline_db: Path) -> None:
+    """No activity in the database: "idle since created" would be a guess, so the page
+    lists nobody as idle and says why; days in stage from exports only are never a 0."""
+    at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
+    assert_clean(at)
+    stalled = frame_with(at, "idle_rule")
+    assert not stalled["idle_rule"].any()
+    captions = " ".join(plain(c.value) for c in at.caption)
+    assert "Days idle: no activity data" in captions
+    assert_readable(at)
 
 
 def test_pipeline_page_without_snapshots_in_the_period(pipeline_db: Path) -> None:

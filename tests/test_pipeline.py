@@ -74,6 +74,7 @@ from analytics.pipeline import (
     follow_up_gaps,
     slipped_deals,
     stalled_deals,
+    time_in_stage_text,
     waterfall,
 )
 from analytics.scope import Period, Scope
@@ -330,6 +331,114 @@ def test_stalled_refuses_bad_thresholds(stalls: duckdb.DuckDBPyConnection) -> No
         stalled_deals(stalls, Q3, idle_days=0)
     with pytest.raises(ValueError):
         stalled_deals(stalls, Q3, stage_percentile=1.5)
+
+
+# Time in stage known from exports only (no CRM history for X deals): two exports, 30
+# April (A) and 30 June (B), on top of the stalls fixture (won deals timed by CRM history,
+# Demo limit 32.5 days at the 75th percentile with four won deals).
+#
+#   deal  A (04-30)   B (06-30)  created  touched      days in Demo        rule    listed
+#   X1    Demo        Demo       03-01    never        61 to 121 (>= 61)   stage   yes (idle too)
+#   X2    Qualified   Demo       04-01    06-29        0 to 61             --      no
+#   X3    -           Demo       06-20    06-29        0 to 10: fresh      no      no
+#   X4    -           Demo       01-01    06-29        0 to 181: unknown   --      no
+#   X5    -           Demo       01-01    never        0 to 181: unknown   --      yes (idle)
+X_HEADER = (FIXTURES / "funnel_stall_opps.csv").read_text().splitlines()[0]
+X_ROWS = {
+    "X1": ("X1,Seen twice,Oak,Ann Lee,{},7000,USD,2024-03-01,2024-09-01", "Demo", "Demo"),
+    "X2": ("X2,Moved on,Pine,Ann Lee,{},6000,USD,2024-04-01,2024-09-01", "Qualified", "Demo"),
+    "X3": ("X3,Brand new,Rowan,Ann Lee,{},5000,USD,2024-06-20,2024-09-01", None, "Demo"),
+    "X4": ("X4,Old but busy,Sage,Ann Lee,{},4000,USD,2024-01-01,2024-09-01", None, "Demo"),
+    "X5": ("X5,Old and quiet,Teak,Ann Lee,{},3000,USD,2024-01-01,2024-09-01", None, "Demo"),
+}
+EXPORT_A, EXPORT_B = date(2024, 4, 30), date(2024, 6, 30)
+
+
+@pytest.fixture
+def export_stages(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    base = (FIXTURES / "funnel_stall_opps.csv").read_text().splitlines()
+    first = [X_HEADER] + [row.format(a) for row, a, _ in X_ROWS.values() if a]
+    second = base + [row.format(b) for row, _, b in X_ROWS.values()]
+    (tmp_path / "opps_a.csv").write_text("\n".join(first) + "\n")
+    (tmp_path / "opps_b.csv").write_text("\n".join(second) + "\n")
+    touches = ["activity_id,owner,activity_type,started_at,duration_minutes,opportunity_id"] + [
+        f"XT{d},Ann Lee,call,2024-06-29 10:00,15,{d}" for d in ("X2", "X3", "X4")
+    ]
+    (tmp_path / "x_touches.csv").write_text("\n".join(touches) + "\n")
+    for path, as_of in [
+        (FIXTURES / "funnel_reps.csv", EXPORT_B),
+        (tmp_path / "opps_a.csv", EXPORT_A),
+        (tmp_path / "opps_b.csv", EXPORT_B),
+        (FIXTURES / "funnel_stall_history.csv", EXPORT_B),
+        (FIXTURES / "funnel_stall_activities.csv", EXPORT_B),
+        (tmp_path / "x_touches.csv", EXPORT_B),
+    ]:
+        result = import_file(con, path, as_of=as_of, data_dir=tmp_path / "store")
+        assert result.ok and result.rows_rejected == 0, result.message
+    return con
+
+
+def test_time_in_stage_from_exports_is_a_range_not_a_zero(
+    export_stages: duckdb.DuckDBPyConnection,
+) -> None:
+    table = stalled_deals(export_stages, Q3, min_won_deals=4).set_index("opportunity_id")
+    assert {"X1", "X5"} <= set(table.index)
+    assert not {"X2", "X3", "X4"} & set(table.index)
+    x1, x5 = table.loc["X1"], table.loc["X5"]
+    assert (bool(x1["idle_rule"]), bool(x1["stage_rule"])) == (True, True)
+    assert x1["days_in_stage"] == 61  # the low end: in Demo on 30 April and on 30 June
+    assert x1["time_in_stage"] == "at least 61 days: in Demo in every export since 2024-04-30"
+    assert "at least 61 days in Demo (won deals' 75th percentile: 32.5)" in x1["reason"]
+    # X5: first seen in the latest export, no history -> unknown, never 0, no stage verdict
+    assert pd.isna(x5["days_in_stage"])
+    assert (bool(x5["idle_rule"]), bool(x5["stage_rule"])) == (True, False)
+    assert x5["time_in_stage"].startswith("unknown: no stage history; in Demo in the first")
+    assert "days in Demo" not in x5["reason"]
+    # CRM history stays exact
+    assert table.loc["S1", "time_in_stage"] == "exact: entered Demo on 2024-05-01 (stage history)"
+    assert table.loc["S1", "days_in_stage"] == 60
+    # X2 (0-61 straddles 32.5), X4 (0-181), X5: not judged by time in stage; X3 (at most 10
+    # days old) is fresh by its created date. Shown as "—": X2, X3, X4, X5.
+    counts = table.attrs["counts"]
+    assert counts["stage_unknown"] == 3
+    assert table.attrs["no_data"]["days_in_stage"].startswith("4 open deals")
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ({"stage_origin": None}, "unknown: no stage change into Demo on record"),
+        ({"stage_origin": "history", "in_stage_min": 5, "in_stage_max": 5},
+         "exact: entered Demo on 2024-06-25 (stage history)"),
+        ({"stage_origin": "snapshot", "in_stage_min": 0, "in_stage_max": 7,
+          "seen_before": date(2024, 6, 23)},
+         "0 to 7 days: entered Demo between the exports of 2024-06-23 and 2024-06-25"),
+        ({"stage_origin": "snapshot", "in_stage_min": 0, "in_stage_max": None},
+         "unknown: no stage history; in Demo in the first export showing the deal (2024-06-25)"),
+        ({"stage_origin": "snapshot", "in_stage_min": 0, "in_stage_max": 40},
+         "unknown: no stage history; in Demo in the first export showing the deal "
+         "(2024-06-25) (at most 40 days: created 40 days before)"),
+        ({"stage_origin": "snapshot", "in_stage_min": 12, "in_stage_max": None},
+         "at least 12 days: in Demo in every export since 2024-06-25"),
+    ],
+    ids=["no-entry", "crm", "between-exports", "first-seen", "first-seen-created", "at-least"],
+)  # fmt: skip
+def test_time_in_stage_text(row: dict[str, object], expected: str) -> None:
+    base = {"stage": "Demo", "in_stage_min": None, "in_stage_max": None,
+            "entered_stage": date(2024, 6, 25), "seen_before": None}  # fmt: skip
+    assert time_in_stage_text(pd.Series(base | row)) == expected
+
+
+def test_no_activity_data_calls_nobody_idle(
+    stalls: duckdb.DuckDBPyConnection,
+) -> None:
+    """Without any activity data, "idle since created" would be a guess: nobody is idle."""
+    stalls.execute("DELETE FROM activities")
+    table = stalled_deals(stalls, Q3, min_won_deals=4)
+    assert not table["idle_rule"].any()
+    assert table["opportunity_id"].tolist() == ["S1", "S3", "S7"]  # by time in stage only
+    assert table.attrs["no_data"]["days_idle"].startswith("no activity data")
+    assert table.attrs["counts"]["idle_unknown"] == 8
 
 
 # --- follow-up gaps --------------------------------------------------------------------
