@@ -28,13 +28,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.funnel import _step_keys, bind, run_sql, stage_history_ctes
 from analytics.metrics.availability import unpriced_open_text
 from analytics.metrics.fx import fx_params
 from analytics.numbers import largest_remainder, round_half_up
 from analytics.pointintime import MAX_SNAPSHOT_AGE_DAYS, Basis, Source, bases
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
+from analytics.sql import bind, run_sql, stage_history_ctes, step_keys
 
 DEFAULT_IDLE_DAYS = 30
 DEFAULT_STAGE_PERCENTILE = 0.75
@@ -260,7 +260,7 @@ FROM judged
 def _stage_params(
     con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...] | list[Stage] | None
 ) -> dict[str, Any]:
-    return _step_keys(stages if stages is not None else load_stages(con))
+    return step_keys(stages if stages is not None else load_stages(con))
 
 
 def _reason(row: pd.Series, idle_days: int, percentile: float) -> str:
