@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from analytics import audit
 from analytics.access import Access, require
@@ -167,6 +168,23 @@ def list_backups(data_dir: Path | str) -> list[Path]:
         return []
     found = [p for p in folder.glob(f"*{BACKUP_SUFFIX}") if p.is_file()]
     return sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+
+
+def backups_table(data_dir: Path | str) -> pd.DataFrame:
+    """The backups as the Data page lists them, newest first: file, taken, size MB.
+
+    `taken` is the file's time to the second (when it was written, which a copied-in
+    backup's name may not say); the size is in MB with one decimal.
+    """
+    backups = list_backups(data_dir)
+    return pd.DataFrame(
+        {
+            "file": [p.name for p in backups],
+            "taken": [pd.Timestamp.fromtimestamp(p.stat().st_mtime).floor("s") for p in backups],
+            "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
+        },
+        columns=["file", "taken", "size MB"],
+    )
 
 
 def database_file(con: duckdb.DuckDBPyConnection) -> Path | None:

@@ -2,19 +2,28 @@
 
 The database is a plain file so users and scheduled scripts can query it directly;
 every open applies the idempotent schema so an old file picks up new tables.
+
+What a fresh database holds is data beside this module: `schema.sql` (the tables) and
+`default_settings.json` (the settings rows a new file starts with, such as the stage
+list). Why data and not `analytics.settings`' constants: opening a database must not
+need the settings module, which itself needs this one for its transactions; settings
+reads its defaults from the same file (`default_settings`), so there is one definition.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+DEFAULT_SETTINGS_PATH = Path(__file__).with_name("default_settings.json")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = PROJECT_ROOT / "data" / "sales.duckdb"
 
@@ -90,12 +99,24 @@ def connect(
     return con
 
 
+def default_settings() -> dict[str, Any]:
+    """The settings a new database starts with, key -> value (`default_settings.json`)."""
+    return json.loads(DEFAULT_SETTINGS_PATH.read_text(encoding="utf-8"))
+
+
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables, seed missing default settings, recount the derived tables.
+
+    A seeded setting is only inserted where the key is absent: an edited one is kept.
+    """
     con.execute(SCHEMA_PATH.read_text(encoding="utf-8"))
     from analytics.metrics.derived import refresh_derived
-    from analytics.settings import seed_defaults
 
-    seed_defaults(con)
+    for key, value in default_settings().items():
+        con.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+            [key, json.dumps(value, ensure_ascii=False)],
+        )
     # Tables written by other means than an import (a script's own SQL) are counted again
     # here, so the next page view reads current figures from the derived tables.
     with transaction(con):

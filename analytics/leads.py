@@ -18,7 +18,6 @@ Overview cards and this page agree. Definitions: docs/metrics.md (Leads).
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.availability import NO_LEAD_LINK, NO_RESPONSE, no_data_reasons
+from analytics.numbers import number_or_none
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 
@@ -39,6 +39,34 @@ DEFAULT_BAND_EDGES: tuple[float, ...] = (0.0, 10.0, 20.0)
 SLA_MINUTES: dict[str, int] = {"5min": 5, "1h": 60, "1day": 24 * 60}
 GROUPINGS: dict[str, str] = {"source": "l.source", "owner": "l.owner"}
 Grouping = Literal["source", "owner"]
+
+# What a blank group reads as in the page's tables (the downloads keep the blank), and
+# the label of a table's total row.
+NO_VALUE: dict[str, str] = {"source": "(no source)", "owner": "(no owner)"}
+ALL_LEADS = "All leads"
+
+
+def lead_count(con: duckdb.DuckDBPyConnection) -> int:
+    """Leads in the database, whatever the scope: zero means none was ever uploaded."""
+    return int(con.execute("SELECT count(*) FROM leads").fetchone()[0])
+
+
+def named_groups(table: pd.DataFrame, blanks: dict[str, str]) -> pd.DataFrame:
+    """A copy whose group columns read as words: a blank (None, NaN) becomes its label in
+    `blanks`, and the total row (`is_total`, when the table has it) reads `All leads`.
+
+    Why: a blank source is a real group of leads, and a total row's group is no group at
+    all; neither should show as an empty cell, which reads as missing data.
+    """
+    out = table.copy()
+    totals = out["is_total"] if "is_total" in out else pd.Series(False, index=out.index)
+    for column, label in blanks.items():
+        out[column] = [
+            ALL_LEADS if is_total else (label if pd.isna(value) else value)
+            for value, is_total in zip(out[column], totals, strict=True)
+        ]
+    return out
+
 
 # --- scores ----------------------------------------------------------------------------
 
@@ -315,6 +343,29 @@ ORDER BY b.band_no
         frame["conversion_rate"].astype(object).where(frame["leads"] > 0, None)
     )
     return frame.drop(columns=["band_no"])
+
+
+def calibration_falls(table: pd.DataFrame) -> list[str]:
+    """'low band → high band' wherever conversion falls as the score rises (`calibration`).
+
+    Bands without leads have no rate and are skipped, so an empty band between two others
+    never reads as a fall. An empty list: the scoring is calibrated (or too thin to say).
+    """
+    bands = [
+        (str(band), number_or_none(rate))
+        for band, rate in zip(table["band"], table["conversion_rate"], strict=True)
+        if number_or_none(rate) is not None
+    ]
+    return [
+        f"{low} → {high}"
+        for (low, low_rate), (high, high_rate) in zip(bands, bands[1:], strict=False)
+        if (high_rate or 0.0) < (low_rate or 0.0)
+    ]
+
+
+def calibration_bands_compared(table: pd.DataFrame) -> int:
+    """How many bands have a conversion rate (at least two are needed to compare)."""
+    return sum(number_or_none(rate) is not None for rate in table["conversion_rate"])
 
 
 def _opt(value: Any) -> float | None:
@@ -688,33 +739,13 @@ LEADS_TABLES = (
 )  # fmt: skip
 
 
-def leads_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `leads` report's own options: which table, and the scoring day."""
-    parser.add_argument(
-        "--table",
-        choices=LEADS_TABLES,
-        default="handoff",
-        help="handoff (default): qualified leads nobody answered; scores: every lead's "
-        "score; calibration: score band vs conversion; source / owner: response time and "
-        "conversion; unknown-events: event types no rule scores; bant: BANT figures; "
-        "linked-source / linked-sdr: lead -> deal -> won with leads and deals joined by "
-        "lead id (a leads file plus a deals or won-deals file)",
-    )
-    parser.add_argument(
-        "--as-of",
-        type=date.fromisoformat,
-        default=None,
-        help="score leads as of this day, YYYY-MM-DD (default: the period's last day, "
-        "or today if earlier)",
-    )
-
-
-def report_leads(
-    con: duckdb.DuckDBPyConnection, scope: Scope, args: argparse.Namespace
+def leads_report_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    table: str = "handoff",
+    as_of: date | None = None,
 ) -> pd.DataFrame:
-    """`python -m analytics report leads`: one of the Leads page's tables."""
-    table = getattr(args, "table", "handoff") or "handoff"
-    as_of = getattr(args, "as_of", None)
+    """One of the Leads page's tables (LEADS_TABLES), as `report leads` prints it."""
     if table == "handoff":
         return handoff_list(con, scope, as_of=as_of)
     if table == "scores":

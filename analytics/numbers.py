@@ -53,6 +53,13 @@ def is_missing(value: Any) -> bool:
         return True
 
 
+def blank_cell(value: Any) -> bool:
+    """An editor cell nobody filled: None, NaN or pandas NA (a new row), or blank text."""
+    if isinstance(value, str):
+        return not value.strip()
+    return is_missing(value) and not (isinstance(value, float) and math.isinf(value))
+
+
 def number_or_none(value: Any) -> float | None:
     """A float, or None for a missing figure (None, NaN, pandas NA, text that is no number).
 

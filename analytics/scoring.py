@@ -305,6 +305,23 @@ def unknown_event_types(
     ).df()
 
 
+RULE_COLUMNS: tuple[str, ...] = ("event_type", "points", "description", "decays", "once")
+
+
+def scoring_to_rows(scoring: LeadScoring) -> list[dict[str, Any]]:
+    """The scoring rules as the Settings page's editor shows them (see `scoring_from_rows`)."""
+    return [
+        {
+            "event_type": r.event_type,
+            "points": float(r.points),
+            "description": r.description,
+            "decays": bool(r.decays),
+            "once": bool(r.once),
+        }
+        for r in scoring.rules
+    ]
+
+
 def scoring_from_rows(
     rows: Iterable[dict[str, Any]], threshold: Any, half_life_days: Any
 ) -> tuple[LeadScoring | None, list[str]]:

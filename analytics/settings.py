@@ -1,20 +1,26 @@
 """Settings as data: the ordered stage list with win probabilities and CRM aliases.
 
 Stored in the `settings` table as JSON so ops can edit them from the Settings page and
-every figure (forecast, funnel) reads the same list. Defaults follow the domain brief.
+every figure (forecast, funnel) reads the same list. Defaults follow the domain brief;
+they are data (`analytics/default_settings.json`), which `analytics.db` seeds into a new
+database and this module reads as its fallback, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import duckdb
 
 from analytics import audit
 from analytics.access import Access, require
-from analytics.db import transaction
+from analytics.db import default_settings, transaction
+from analytics.numbers import blank_cell
 
 
 def norm_key(text: str) -> str:
@@ -31,133 +37,11 @@ class Stage:
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
-# Order matters: it is the funnel order. Aliases map the default stage names of
-# Salesforce, HubSpot, Pipedrive, Zoho, Odoo, the Maven data set and a few UI languages.
-DEFAULT_STAGES: tuple[Stage, ...] = (
-    Stage(
-        "Discovery",
-        10,
-        aliases=(
-            "Discovery call",
-            "Prospecting",
-            "Prospect",
-            "New",
-            "Lead In",
-            "Lead",
-            "Appointment Scheduled",
-            "appointmentscheduled",
-            "Новая",
-            "Новый",
-            "Поиск",
-            "신규",
-            "발굴",
-            "初步接洽",
-            "新建",
-        ),
-    ),
-    Stage(
-        "Qualified",
-        20,
-        aliases=(
-            "Qualification",
-            "Qualify",
-            "Qualifying",
-            "Needs Analysis",
-            "Contact Made",
-            "Qualified To Buy",
-            "qualifiedtobuy",
-            "Engaging",
-            "Квалификация",
-            "Квалифицирован",
-            "자격 확인",
-            "需求确认",
-            "资格审查",
-        ),
-    ),
-    Stage(
-        "Demo",
-        40,
-        aliases=(
-            "Product demo",
-            "Presentation",
-            "Value Proposition",
-            "Id. Decision Makers",
-            "Identify Decision Makers",
-            "Demo Scheduled",
-            "Presentation Scheduled",
-            "presentationscheduled",
-            "Презентация",
-            "Демо",
-            "데모",
-            "演示",
-        ),
-    ),
-    Stage(
-        "Trial",
-        60,
-        aliases=(
-            "Product trial",
-            "Proof",
-            "Perception Analysis",
-            "Proposal/Price Quote",
-            "Proposal Made",
-            "Proposition",
-            "Decision Maker Bought-In",
-            "decisionmakerboughtin",
-            "Предложение",
-            "제안",
-            "方案报价",
-        ),
-    ),
-    Stage(
-        "Final Decision",
-        80,
-        aliases=(
-            "Negotiation/Review",
-            "Negotiation",
-            "Negotiations Started",
-            "Contract Sent",
-            "contractsent",
-            "Closing",
-            "Commit & Signing",
-            "Переговоры",
-            "협상",
-            "谈判",
-        ),
-    ),
-    Stage(
-        "Closed Won",
-        100,
-        is_closed=True,
-        is_won=True,
-        aliases=("Won", "closedwon", "Closed - Won", "Успешно", "Выиграна", "성사", "赢单"),
-    ),
-    Stage(
-        "Closed Lost",
-        0,
-        is_closed=True,
-        is_won=False,
-        aliases=(
-            "Lost",
-            "closedlost",
-            "Closed - Lost",
-            "Closed-Lost to Competition",
-            "Проиграна",
-            "Закрыта и не реализована",
-            "실패",
-            "输单",
-        ),
-    ),
-)
-
 STAGES_KEY = "stages"
 
 
-def stages_to_json(stages: tuple[Stage, ...] | list[Stage]) -> str:
-    return json.dumps([asdict(s) for s in stages], ensure_ascii=False)
-
-
-def stages_from_json(text: str) -> tuple[Stage, ...]:
+def stages_from_data(items: list[dict[str, Any]]) -> tuple[Stage, ...]:
+    """Stages from their JSON form (a list of objects; missing flags are False)."""
     return tuple(
         Stage(
             name=d["name"],
@@ -166,8 +50,121 @@ def stages_from_json(text: str) -> tuple[Stage, ...]:
             is_won=bool(d.get("is_won", False)),
             aliases=tuple(d.get("aliases", ())),
         )
-        for d in json.loads(text)
+        for d in items
     )
+
+
+# Order matters: it is the funnel order. Aliases map the default stage names of
+# Salesforce, HubSpot, Pipedrive, Zoho, Odoo, the Maven data set and a few UI languages
+# (analytics/default_settings.json, key "stages").
+DEFAULT_STAGES: tuple[Stage, ...] = stages_from_data(default_settings()[STAGES_KEY])
+
+
+def stages_to_json(stages: tuple[Stage, ...] | list[Stage]) -> str:
+    return json.dumps([asdict(s) for s in stages], ensure_ascii=False)
+
+
+def stages_from_json(text: str) -> tuple[Stage, ...]:
+    return stages_from_data(json.loads(text))
+
+
+# -- the stage list as editor rows (the Settings page) ----------------------------------
+
+STAGE_COLUMNS: tuple[str, ...] = ("order", "name", "probability", "won", "lost", "aliases")
+ALIAS_SPLIT = re.compile(r"[;,\n]")
+
+
+def _finite(value: Any) -> float | None:
+    if blank_cell(value) or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _checked(value: Any) -> bool:
+    """A checkbox cell: an empty cell (None/NaN in a new row) is unchecked, not truthy NaN."""
+    return False if blank_cell(value) else bool(value)
+
+
+def stages_to_rows(stages: tuple[Stage, ...] | list[Stage]) -> list[dict[str, Any]]:
+    """The stage list as the editor shows it: one row per stage, aliases as '; ' text."""
+    return [
+        {
+            "order": i,
+            "name": s.name,
+            "probability": float(s.probability),
+            "won": bool(s.is_won),
+            "lost": bool(s.is_closed and not s.is_won),
+            "aliases": "; ".join(s.aliases),
+        }
+        for i, s in enumerate(stages, start=1)
+    ]
+
+
+def stages_from_rows(rows: Iterable[dict[str, Any]]) -> tuple[list[Stage], list[str]]:
+    """The edited rows back into stages, in `order`; problems when any row is unusable.
+
+    Fully blank rows (the editor's new row) are skipped; rows without an order go last in
+    table order. `won` makes a stage closed and won, `lost` closed and not won. Why here
+    and not in the page: what makes a usable stage list is the settings' business, and
+    the rules are tested without a browser.
+    """
+    problems: list[str] = []
+    parsed: list[tuple[float, int, Stage]] = []
+    for i, row in enumerate(rows, start=1):
+        name = "" if blank_cell(row.get("name")) else str(row["name"]).strip()
+        probability = _finite(row.get("probability"))
+        if not name and probability is None and blank_cell(row.get("aliases")):
+            continue
+        if not name:
+            problems.append(f"row {i} has no stage name")
+            continue
+        if probability is None:
+            problems.append(f"stage {name!r} has no probability (0-100)")
+            continue
+        won, lost = _checked(row.get("won")), _checked(row.get("lost"))
+        if won and lost:
+            problems.append(f"stage {name!r} cannot be both won and lost")
+        text = "" if blank_cell(row.get("aliases")) else str(row["aliases"])
+        aliases = tuple(a.strip() for a in ALIAS_SPLIT.split(text) if a.strip())
+        order = _finite(row.get("order"))
+        stage = Stage(name, probability, is_closed=won or lost, is_won=won, aliases=aliases)
+        parsed.append((math.inf if order is None else order, i, stage))
+    stages = [stage for _, _, stage in sorted(parsed, key=lambda r: (r[0], r[1]))]
+    if not stages and not problems:
+        problems.append("the stage list is empty")
+    names: dict[str, str] = {}
+    for s in stages:
+        key = norm_key(s.name)
+        if key in names:
+            problems.append(f"stage name {s.name!r} is listed twice")
+        names[key] = s.name
+    return stages, problems
+
+
+def stages_in_use(con: duckdb.DuckDBPyConnection, stages: Iterable[Stage]) -> list[str]:
+    """Problems for stages that deals in the database use but the new list drops.
+
+    Deals keep the canonical stage name they were imported with; a renamed or deleted
+    stage would leave them without a probability (weighted as 0), so it is refused.
+    """
+    keep = [s.name.strip().lower() for s in stages]
+    rows = con.execute(
+        """
+        SELECT stage, count(*) FROM opportunities
+        WHERE NOT list_contains(CAST($keep AS VARCHAR[]), lower(trim(stage)))
+        GROUP BY stage ORDER BY count(*) DESC, stage
+        """,
+        {"keep": keep},
+    ).fetchall()
+    return [
+        f"stage {stage!r} is used by {count:,} deal(s) in the database: keep it in the list "
+        "(rename it only after re-importing those deals)"
+        for stage, count in rows
+    ]
 
 
 def validate_stages(stages: tuple[Stage, ...] | list[Stage]) -> list[str]:
@@ -213,13 +210,6 @@ def put_setting(
             con, access.user if access else "command line", "settings_edit", key=key,
             value=json.loads(value_json),
         )  # fmt: skip
-
-
-def seed_defaults(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-        [STAGES_KEY, stages_to_json(DEFAULT_STAGES)],
-    )
 
 
 def load_stages(con: duckdb.DuckDBPyConnection) -> tuple[Stage, ...]:

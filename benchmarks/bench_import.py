@@ -195,6 +195,20 @@ def _summary_row(side: str, runs: list[dict[str, Any]], data_rows: int) -> list[
     ]
 
 
+def peak_memory_line(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """One line naming each side's peak memory (the highest VmHWM over its runs).
+
+    Why its own line: the import may only be as fast as the reader by holding the file in
+    memory, so the trade is shown beside the ratio rather than left to the table.
+    """
+    parts = [
+        f"{side} {mb(max(r['peak_rss_kb'] for r in side_runs)):.0f} MB"
+        for side, side_runs in runs.items()
+        if side_runs
+    ]
+    return "peak memory (child VmHWM): " + ", ".join(parts)
+
+
 def profile_import(csv_path: Path, work_root: Path, top: int = 30) -> str:
     """Run the import once in this process under a profiler, with its SQL statements timed.
 
@@ -454,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ratio > GOAL_RATIO and args.fail_on_miss:
             failed = True
 
+    print(peak_memory_line(runs))
     if args.profile:
         print()
         print(profile_import(csv_path, work_root))

@@ -23,7 +23,8 @@ import streamlit as st
 
 from analytics.access import Access, can
 from analytics.commissions import approval
-from analytics.commissions.engine import Ledger, Statement, month_periods, team_table
+from analytics.commissions.engine import Ledger, month_periods
+from analytics.commissions.lines import Statement
 from analytics.commissions.plans import (
     plan_for_month,
 )
@@ -38,6 +39,7 @@ from analytics.commissions.statements import (
     statement_frame,
     what_if,
 )
+from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
 from analytics.exports import CSV_MIME, EXCEL_MIME
 from analytics.markup import md, md_list
 from analytics.scope import Period, Scope
@@ -119,20 +121,8 @@ def _month(scope: Scope) -> Period:
     return months[len(months) - 1 - labels.index(label)] if label in labels else months[-1]
 
 
-def _reps(ledger: Ledger, month: Period, scope: Scope) -> list[str]:
-    reps = list(ledger.payable(month))
-    if scope.team or scope.region:
-        reps = [
-            r
-            for r in reps
-            if scope.team in (None, ledger.info(r).team)
-            and scope.region in (None, ledger.info(r).region)
-        ]
-    return reps
-
-
 def _pick_rep(ledger: Ledger, month: Period, scope: Scope, key: str) -> str | None:
-    reps = _reps(ledger, month, scope)
+    reps = scoped_reps(ledger, month, scope)
     if scope.rep:
         return scope.rep
     if not reps:
@@ -156,42 +146,34 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     if table.empty:
         st.info("No rep is covered by the plan or credited with a won deal in this period.")
         return
-    with_quota = table[table["quota"].notna()]
-    at_quota = int((with_quota["attainment"] >= 1).sum())
-    locked = bool(table["locked"].all())
+    summary = team_summary(table)
     cols = st.columns(4)
-    paid = table[table["total"].notna()]
-    none_paid = paid.empty  # every rep is "no plan": there is no payout figure, not 0.00
-    cols[0].metric(
-        "Total payout", _ui.DASH if none_paid else _money(sum(paid["total"], Decimal("0.00")))
-    )
-    cols[1].metric(
-        "Commission",
-        _ui.DASH if none_paid else _money(sum(paid["commission"].dropna(), Decimal("0.00"))),
-    )
+    # every rep "no plan": there is no payout figure, not 0.00 (_money(None) is a dash)
+    cols[0].metric("Total payout", _money(summary.total))
+    cols[1].metric("Commission", _money(summary.commission))
     at_quota_help = (
         "Reps whose credited bookings (with splits and credits) reached the quota "
         "the plan pays on (the quotas table's, else the plan's), out of the reps with such "
         "a quota. Not the Overview's Reps at quota, which counts bookings against the "
         "quotas table only."
     )
-    no_quota = table.attrs.get("no_data", {}).get("reps_at_quota")
-    if no_quota:  # analytics decided: "0 of 0" would read as a result
+    if summary.no_quota:  # analytics decided: "0 of 0" would read as a result
         cols[2].metric(
-            "Reps at commission quota", "no data", help=f"{at_quota_help} No data: {no_quota}."
-        )
-        cols[2].caption(f"No data: {no_quota}")
+            "Reps at commission quota", "no data",
+            help=f"{at_quota_help} No data: {summary.no_quota}.",
+        )  # fmt: skip
+        cols[2].caption(f"No data: {summary.no_quota}")
     else:
         cols[2].metric(
-            "Reps at commission quota", f"{at_quota} of {len(with_quota)}", help=at_quota_help
-        )
-    cols[3].metric("Status", "Locked" if locked else "Open")
-    uncovered = table[table["plan"] == "no plan"]
-    if not uncovered.empty:
+            "Reps at commission quota", f"{summary.at_quota} of {summary.with_quota}",
+            help=at_quota_help,
+        )  # fmt: skip
+    cols[3].metric("Status", "Locked" if summary.locked else "Open")
+    if summary.uncovered:
         # the engine computed nothing for them: say why and how to fix it, never 0.00
         st.warning(
-            f"{len(uncovered)} rep(s) have no plan, so no payout is computed:\n\n"
-            + "\n".join(f"- {md(r.rep)}: {md(r.no_plan_reason)}" for r in uncovered.itertuples())
+            f"{len(summary.uncovered)} rep(s) have no plan, so no payout is computed:\n\n"
+            + "\n".join(f"- {md(rep)}: {md(why)}" for rep, why in summary.uncovered)
         )
     _table(table, "com:team_table")
     _downloads(table, payroll_file_name(scope.period.label, "csv")[:-4], "com:payroll", "payroll")
@@ -319,13 +301,12 @@ def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> 
             f"in {approval.next_open_month(cur, month.start).label}."
         )
     else:
-        statements = ledger.payable(month)
-        total = sum((s.total for s in statements.values()), Decimal("0.00"))
-        corrections = sum((s.prior_adjustments for s in statements.values()), Decimal("0.00"))
+        totals = month_totals(ledger, month)
         st.write(
-            f"{month.label} is open: {len(statements)} statements, total {_money(total)}"
-            + (f", including {_money(corrections)} of corrections of locked months."
-               if corrections else ".")
+            f"{month.label} is open: {totals.statements} statements, total "
+            f"{_money(totals.total)}"
+            + (f", including {_money(totals.corrections)} of corrections of locked months."
+               if totals.corrections else ".")
         )  # fmt: skip
         if not can(access, "lock_period"):
             st.caption("Only sales operations lock a month.")

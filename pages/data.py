@@ -26,7 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import leftovers
-from analytics.backup import RollbackRefused, list_backups, rollback_import
+from analytics.backup import RollbackRefused, backups_table, rollback_import
 from analytics.errors import strip_paths
 from analytics.ingest import (
     KINDS,
@@ -496,7 +496,7 @@ def show_rollback(history: pd.DataFrame) -> None:
 
 
 def show_backups() -> None:
-    backups = list_backups(_ui.data_dir())
+    backups = backups_table(_ui.data_dir())
     with st.expander(f"Backups ({len(backups)})"):
         st.caption(
             "A backup is taken automatically before every import that replaces data (the 20 "
@@ -504,19 +504,10 @@ def show_backups() -> None:
             "stop the dashboard and run `python -m analytics restore backups/FILE`: the "
             "database it replaces is itself backed up first."
         )
-        if not backups:
+        if backups.empty:
             st.caption("No backups yet.")
             return
-        frame = pd.DataFrame(
-            {
-                "file": [p.name for p in backups],
-                "taken": [
-                    pd.Timestamp.fromtimestamp(p.stat().st_mtime).floor("s") for p in backups
-                ],
-                "size MB": [round(p.stat().st_size / 1024 / 1024, 1) for p in backups],
-            }
-        )
-        st.dataframe(frame, hide_index=True, placeholder=_ui.DASH)
+        st.dataframe(backups, hide_index=True, placeholder=_ui.DASH)
 
 
 def render() -> None:

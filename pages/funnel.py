@@ -17,11 +17,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.drilldown import data_version
 from analytics.exports import CSV_MIME, to_csv_bytes
 from analytics.funnel import Funnel, funnel, funnel_compare, readable_table
 from analytics.markup import md, plot_text
 from analytics.numbers import percent_text
-from analytics.report import data_version
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui

@@ -31,7 +31,6 @@ BAND_CHOICES: tuple[str, ...] = (
     "Quartiles of the period's scores",
     "Below vs at or above the threshold",
 )
-NO_VALUE = {"source": "(no source)", "owner": "(no owner)"}
 
 
 # --- small helpers ---------------------------------------------------------------------
@@ -40,10 +39,6 @@ NO_VALUE = {"source": "(no source)", "owner": "(no owner)"}
 def _minutes(value: Any) -> str:
     """Response times read as '12 h 22 min' or '2.1 days' (analytics.numbers, one rule)."""
     return minutes_text(_num(value))
-
-
-def _leads_count(cur: Any) -> int:
-    return int(cur.execute("SELECT count(*) FROM leads").fetchone()[0])
 
 
 def _scoring_summary(scoring: LeadScoring) -> str:
@@ -80,10 +75,7 @@ def _handoff(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
         f"Score at or above {scoring.threshold:g} as of {as_of:%d %b %Y}, no first response "
         "and not converted by then; oldest first. A lead without an owner is listed too."
     )
-    shown = table.assign(
-        owner=table["owner"].fillna(NO_VALUE["owner"]),
-        source=table["source"].fillna(NO_VALUE["source"]),
-    )
+    shown = leads.named_groups(table, leads.NO_VALUE)
     st.dataframe(
         shown,
         hide_index=True,
@@ -144,22 +136,13 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
     fig.update_xaxes(type="category")
     fig.update_yaxes(range=[0, max(100.0, float(chart["rate"].max()) * 1.15)])
     st.plotly_chart(fig, config={"displayModeBar": False}, key="leads:calibration_chart")
-    bands = [
-        (str(band), _num(rate))
-        for band, rate in zip(table["band"], table["conversion_rate"], strict=True)
-        if _num(rate) is not None
-    ]  # bands without leads have no rate and are skipped in the comparison
-    falls = [
-        f"{low} → {high}"
-        for (low, low_rate), (high, high_rate) in zip(bands, bands[1:], strict=False)
-        if (high_rate or 0.0) < (low_rate or 0.0)
-    ]
+    falls = leads.calibration_falls(table)
     if falls:
         st.warning(
             "Conversion falls as the score rises between " + ", ".join(falls) + ": the "
             "rules may over-reward some events. Review them on the Settings page."
         )
-    elif len(bands) > 1:
+    elif leads.calibration_bands_compared(table) > 1:
         st.caption("Conversion rises with the score in every band.")
     st.dataframe(
         _ui.in_percent(table, ["conversion_rate"]),
@@ -218,11 +201,7 @@ def _response(scope: Scope) -> None:
                     col.metric(label, "no data", help=f"No data: {no_data[column]}.")
                 else:
                     col.metric(label, text(row[column]))
-            shown = table.copy()
-            shown[by] = [
-                "All leads" if is_total else (NO_VALUE[by] if pd.isna(value) else value)
-                for value, is_total in zip(shown[by], shown["is_total"], strict=True)
-            ]
+            shown = leads.named_groups(table, {by: leads.NO_VALUE[by]})
             shares = [c for c in config if c.endswith(("_share", "_rate"))]
             display = _ui.in_percent(shown, shares)  # the download keeps shares, minutes
             for column in ("median_minutes", "p90_minutes"):  # '12 h 22 min', not 742.5
@@ -267,11 +246,7 @@ def _linked(scope: Scope) -> None:
             if table.empty or int(table["leads"].sum()) == 0:
                 st.info(f"No lead was created in {scope.period.name}.")
                 continue
-            shown = table.copy()
-            shown[by] = [
-                "All leads" if is_total else ("(none)" if pd.isna(value) else value)
-                for value, is_total in zip(shown[by], shown["is_total"], strict=True)
-            ]
+            shown = leads.named_groups(table, {by: "(none)"})
             rates = [c for c in config if c.endswith("_rate")]
             # its own first column, so the table never reads as the response table's
             shown = shown.rename(columns={by: "lead source" if by == "source" else "SDR"})
@@ -338,7 +313,7 @@ def _bant(scope: Scope) -> None:
 def render() -> None:
     st.title("Leads")
     with _ui.cursor() as cur:
-        count = _leads_count(cur)
+        count = leads.lead_count(cur)
         scoring = load_lead_scoring(cur)
         unknown = unknown_event_types(cur, scoring) if count else pd.DataFrame()
     if count == 0:

@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import calendar
 import logging
-import math
-import re
-from typing import Any
 
-import duckdb
 import pandas as pd
 import streamlit as st
 
@@ -28,13 +24,22 @@ from analytics import audit
 from analytics.markup import md
 from analytics.scope import Period, load_fiscal_start_month, save_fiscal_start_month
 from analytics.scoring import (
-    LeadScoring,
+    RULE_COLUMNS,
     load_lead_scoring,
     save_lead_scoring,
     scoring_from_rows,
+    scoring_to_rows,
     unknown_event_types,
 )
-from analytics.settings import Stage, load_stages, norm_key, save_stages, validate_stages
+from analytics.settings import (
+    STAGE_COLUMNS,
+    load_stages,
+    save_stages,
+    stages_from_rows,
+    stages_in_use,
+    stages_to_rows,
+    validate_stages,
+)
 from pages import _auth, _editing, _plan_editor, _ui
 
 log = logging.getLogger("dashboard")
@@ -45,136 +50,6 @@ THRESHOLD_KEY = "settings:threshold"
 DECAY_KEY = "settings:decay"
 HALF_LIFE_KEY = "settings:half_life"
 FISCAL_KEY = "settings:fiscal_month"
-STAGE_COLUMNS = ["order", "name", "probability", "won", "lost", "aliases"]
-RULE_COLUMNS = ["event_type", "points", "description", "decays", "once"]
-ALIAS_SPLIT = re.compile(r"[;,\n]")
-
-
-# --- conversions between editor tables and settings -------------------------------------
-
-
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _float(value: Any) -> float | None:
-    if _blank(value) or isinstance(value, bool):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def _checked(value: Any) -> bool:
-    """A checkbox cell: an empty cell (None/NaN in a new row) is unchecked, not truthy NaN."""
-    return False if _blank(value) else bool(value)
-
-
-def stages_frame(stages: tuple[Stage, ...] | list[Stage]) -> pd.DataFrame:
-    """The stage list as the editor shows it: one row per stage, aliases as '; ' text."""
-    return pd.DataFrame(
-        [
-            {
-                "order": i,
-                "name": s.name,
-                "probability": float(s.probability),
-                "won": bool(s.is_won),
-                "lost": bool(s.is_closed and not s.is_won),
-                "aliases": "; ".join(s.aliases),
-            }
-            for i, s in enumerate(stages, start=1)
-        ],
-        columns=STAGE_COLUMNS,
-    )
-
-
-def stages_from_frame(frame: pd.DataFrame) -> tuple[list[Stage], list[str]]:
-    """The edited table back into stages, in `order`; problems when any row is unusable.
-
-    Fully blank rows (the editor's new row) are skipped; rows without an order go last in
-    table order. `won` makes a stage closed and won, `lost` closed and not won.
-    """
-    problems: list[str] = []
-    rows: list[tuple[float, int, Stage]] = []
-    for i, row in enumerate(frame.to_dict("records"), start=1):
-        name = "" if _blank(row.get("name")) else str(row["name"]).strip()
-        probability = _float(row.get("probability"))
-        if not name and probability is None and _blank(row.get("aliases")):
-            continue
-        if not name:
-            problems.append(f"row {i} has no stage name")
-            continue
-        if probability is None:
-            problems.append(f"stage {name!r} has no probability (0-100)")
-            continue
-        won, lost = _checked(row.get("won")), _checked(row.get("lost"))
-        if won and lost:
-            problems.append(f"stage {name!r} cannot be both won and lost")
-        aliases = tuple(
-            a.strip()
-            for a in ALIAS_SPLIT.split("" if _blank(row.get("aliases")) else str(row["aliases"]))
-            if a.strip()
-        )
-        order = _float(row.get("order"))
-        stage = Stage(name, probability, is_closed=won or lost, is_won=won, aliases=aliases)
-        rows.append((math.inf if order is None else order, i, stage))
-    stages = [stage for _, _, stage in sorted(rows, key=lambda r: (r[0], r[1]))]
-    if not stages and not problems:
-        problems.append("the stage list is empty")
-    names: dict[str, str] = {}
-    for s in stages:
-        key = norm_key(s.name)
-        if key in names:
-            problems.append(f"stage name {s.name!r} is listed twice")
-        names[key] = s.name
-    return stages, problems
-
-
-def stages_in_use(con: duckdb.DuckDBPyConnection, stages: list[Stage]) -> list[str]:
-    """Problems for stages that deals in the database use but the new list drops.
-
-    Deals keep the canonical stage name they were imported with; a renamed or deleted
-    stage would leave them without a probability (weighted as 0), so it is refused.
-    """
-    keep = [s.name.strip().lower() for s in stages]
-    rows = con.execute(
-        """
-        SELECT stage, count(*) FROM opportunities
-        WHERE NOT list_contains(CAST($keep AS VARCHAR[]), lower(trim(stage)))
-        GROUP BY stage ORDER BY count(*) DESC, stage
-        """,
-        {"keep": keep},
-    ).fetchall()
-    return [
-        f"stage {stage!r} is used by {count:,} deal(s) in the database: keep it in the list "
-        "(rename it only after re-importing those deals)"
-        for stage, count in rows
-    ]
-
-
-def rules_frame(scoring: LeadScoring) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "event_type": r.event_type,
-                "points": float(r.points),
-                "description": r.description,
-                "decays": bool(r.decays),
-                "once": bool(r.once),
-            }
-            for r in scoring.rules
-        ],
-        columns=RULE_COLUMNS,
-    )
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -192,7 +67,7 @@ def _stages_section() -> None:
     with _ui.cursor() as cur:
         current = load_stages(cur)
     edited = st.data_editor(
-        stages_frame(current),
+        pd.DataFrame(stages_to_rows(current), columns=list(STAGE_COLUMNS)),
         key=_editing.editor_key(STAGES_EDITOR),
         num_rows="dynamic",
         hide_index=True,
@@ -211,7 +86,7 @@ def _stages_section() -> None:
     )
     if not st.button("Save stages", key="settings:save_stages", type="primary"):
         return
-    stages, problems = stages_from_frame(edited)
+    stages, problems = stages_from_rows(edited.to_dict("records"))
     if not problems:
         problems = validate_stages(stages)
     if not problems:
@@ -239,7 +114,7 @@ def _scoring_section() -> None:
         current = load_lead_scoring(cur)
         unknown = unknown_event_types(cur, current)
     edited = st.data_editor(
-        rules_frame(current),
+        pd.DataFrame(scoring_to_rows(current), columns=list(RULE_COLUMNS)),
         key=_editing.editor_key(SCORING_EDITOR),
         num_rows="dynamic",
         hide_index=True,

@@ -22,11 +22,12 @@ import pytest
 from analytics import audit
 from analytics.access import Access, AccessDenied, can, may_open, require
 from analytics.commissions import approval, data
-from analytics.commissions.engine import Ledger, team_table
+from analytics.commissions.engine import Ledger
 from analytics.commissions.plans import DEFAULT_PLAN, save_plan
 from analytics.commissions.schema import ensure_schema
 from analytics.commissions.statements import open_deals as commission_open_deals
 from analytics.commissions.statements import what_if
+from analytics.commissions.team import team_table
 from analytics.drilldown import activity_mix, closed_deals, deal_funnel, kpi_history, open_deals
 from analytics.forecast.current import period_forecast
 from analytics.funnel import funnel

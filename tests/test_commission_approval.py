@@ -28,7 +28,8 @@ from analytics.commissions.approval import (
     runs,
 )
 from analytics.commissions.data import save_splits
-from analytics.commissions.engine import Ledger, Line, Statement
+from analytics.commissions.engine import Ledger
+from analytics.commissions.lines import Line, Statement
 from analytics.commissions.plans import DEFAULT_PLAN, Plan, save_plan
 from analytics.commissions.statements import (
     diff_statements,

@@ -29,19 +29,15 @@ import duckdb
 import pytest
 
 from analytics import db
+from analytics.commissions.cents import allocate
+from analytics.commissions.credits import CreditedDeal, split_credit
 from analytics.commissions.data import save_draws, save_reversals, save_spiffs, save_splits
-from analytics.commissions.engine import (
-    CreditedDeal,
-    Ledger,
-    Statement,
-    allocate,
-    commission_lines,
-    prorated_quota,
-    split_credit,
-    team_table,
-)
+from analytics.commissions.engine import Ledger
+from analytics.commissions.lines import Statement
 from analytics.commissions.plans import DEFAULT_PLAN, Plan, rule_from_dict, save_plan
 from analytics.commissions.statements import explain
+from analytics.commissions.team import team_table
+from analytics.commissions.tiers import commission_lines, prorated_quota
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
 

@@ -24,15 +24,10 @@ from hypothesis import strategies as st
 
 from analytics import db
 from analytics.commissions.approval import lock_period
+from analytics.commissions.cents import allocate, money
+from analytics.commissions.credits import CreditedDeal, split_credit
 from analytics.commissions.data import save_draws, save_spiffs, save_splits
-from analytics.commissions.engine import (
-    CreditedDeal,
-    Ledger,
-    allocate,
-    commission_lines,
-    money,
-    split_credit,
-)
+from analytics.commissions.engine import Ledger
 from analytics.commissions.plans import (
     DEFAULT_PLAN,
     Accelerator,
@@ -43,6 +38,7 @@ from analytics.commissions.plans import (
     validate_rule,
 )
 from analytics.commissions.statements import export_bytes
+from analytics.commissions.tiers import commission_lines
 from analytics.scope import Period
 
 D = Decimal

@@ -41,7 +41,7 @@ from analytics.funnel import (
     cohort_basis,
     funnel,
     funnel_compare,
-    report_funnel,
+    funnel_report_table,
 )
 from analytics.ingest import import_file
 from analytics.markup import plain
@@ -116,11 +116,7 @@ def test_an_export_without_created_dates_follows_the_closed_deals(
     assert compared.attrs["no_data"] == {"funnel": NO_CREATED_DATES}
     assert compared.attrs["basis"] == "closed"
 
-    class Args:
-        by = "company"
-        versus = None
-
-    report = report_funnel(con, Scope(Q1), Args())  # type: ignore[arg-type]
+    report = funnel_report_table(con, Scope(Q1))
     assert f"no data: {NO_CREATED_DATES}" in report.attrs["notes"]
 
 

@@ -209,21 +209,48 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     slipped = frame_with(at, "times_pushed")
     assert slipped["opportunity_id"].tolist() == ["P05", "P14"]
     assert len(at.get("plotly_chart")) == 1  # the waterfall
-    assert len(downloads(at)) == 8  # CSV and Excel of: stalled, slipped, waterfall, gaps
+    # CSV and Excel of: stalled, slipped, waterfall, the deals behind its bars, gaps
+    assert len(downloads(at)) == 10
+    behind = frame_with(at, "bucket").set_index("opportunity_id")["bucket"]
+    assert behind[["P05", "P14"]].tolist() == ["pushed out", "pushed out"]
+    assert behind[["P06", "P12"]].tolist() == ["pulled in", "new"]
 
-    at.selectbox(key="pipeline:from").set_value("2024-08-01").run()
+    # each day names where its pipeline came from (help of its card)
+    cards = {m.label: m for m in at.metric}
+    assert cards["Pipeline on 2024-07-01"].value == "44,600 USD"
+    assert "export of 2024-07-01 (a snapshot: exact)" in cards["Pipeline on 2024-07-01"].help
+    assert cards["Pipeline on 2024-09-02"].value == "43,100 USD"
+
+    at.date_input(key="pipeline:from").set_value(date(2024, 8, 1)).run()
     assert_clean(at)
     assert frame_with(at, "step")["rounded"].tolist()[0] == 34600  # start at S2
 
-    at.selectbox(key="pipeline:from").set_value("2024-09-02").run()
-    at.selectbox(key="pipeline:to").set_value("2024-07-01").run()
+    # any day: 20 August is answered by the export of 1 August (19 days older)
+    at.date_input(key="pipeline:from").set_value(date(2024, 8, 20)).run()
+    assert_clean(at)
+    assert frame_with(at, "step")["rounded"].tolist()[0] == 34600
+    assert "export of 2024-08-01" in {m.label: m for m in at.metric}["Pipeline on 2024-08-20"].help
+
+    at.date_input(key="pipeline:from").set_value(date(2024, 9, 2)).run()
+    at.date_input(key="pipeline:to").set_value(date(2024, 7, 1)).run()
     assert not at.exception
-    assert any("before the 'from' export" in plain(w.value) for w in at.warning)
+    assert any("before the 'From' date" in plain(w.value) for w in at.warning)
 
 
-def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path) -> None:
-    """As of 2 Sept no deal has an activity: every open deal is idle since it was created
-    (May or mid-July). 100 days catches the May deals only, not P07 (created 15 July)."""
+def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path, tmp_path: Path) -> None:
+    """As of 2 Sept only P01 has an activity (1 Sept): every other open deal is idle since
+    it was created (May or mid-July). 100 days catches the May deals only, not P07 (created
+    15 July)."""
+    touches = tmp_path / "touches.csv"
+    touches.write_text(
+        "activity_id,owner,activity_type,started_at,duration_minutes,opportunity_id\n"
+        "A1,Ann Lee,call,2024-09-01 10:00,15,P01\n"
+    )
+    con = db.connect(pipeline_db)
+    try:
+        assert import_file(con, touches, as_of=date(2024, 9, 2), data_dir=tmp_path).ok
+    finally:
+        con.close()
     at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
     before = frame_with(at, "idle_rule")["opportunity_id"].tolist()
     assert "P07" in before
@@ -233,12 +260,31 @@ def test_pipeline_thresholds_change_the_stalled_list(pipeline_db: Path) -> None:
     assert "P07" not in after and set(after) < set(before)
 
 
+def test_pipeline_without_activity_data_calls_nobody_idle(pipeline_db: Path) -> None:
+    """No activity in the database: "idle since created" would be a guess, so the page
+    lists nobody as idle and says why; days in stage from exports only are never a 0."""
+    at = start("pages/pipeline.py", {"kind": "Quarter", "period": "2024-Q3"})
+    assert_clean(at)
+    stalled = frame_with(at, "idle_rule")
+    assert not stalled["idle_rule"].any()
+    captions = " ".join(plain(c.value) for c in at.caption)
+    assert "Days idle: no activity data" in captions
+    from readable import apptest_problems
+
+    assert not apptest_problems(at)
+
+
 def test_pipeline_page_without_snapshots_in_the_period(pipeline_db: Path) -> None:
     at = start("pages/pipeline.py", {"kind": "Month", "period": "2024-06"})
     assert_clean(at)
     texts = " ".join(plain(i.value) for i in at.info)
-    assert "Slipped deals need two weekly exports" in texts
-    assert "No weekly export covers this period" in texts
+    # 1-30 June: no export on or before 1 June says when deals were expected to close
+    assert "No slipped-deal list: no export on or before 2024-06-01" in texts
+    # the waterfall still works, rebuilt on 1 June, over all open deals
+    captions = " ".join(plain(c.value) for c in at.caption)
+    assert "All open deals, not only those closing in 2024-06" in captions
+    cards = {m.label: m for m in at.metric}
+    assert "Rebuilt: rebuilt from created and close dates" in cards["Pipeline on 2024-06-01"].help
 
 
 def test_pipeline_page_error_is_friendly(

@@ -31,12 +31,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from analytics import db
 from analytics.cli import main as cli_main
+from analytics.cli.report import REPORTS
 from analytics.exports import escape_text, to_csv_bytes, to_excel_bytes
 from analytics.ingest import ImportResult, Mapping, import_file
 from analytics.markup import plain
 from analytics.metrics.kpis import kpi_table
 from analytics.quadrant import quadrant
-from analytics.report import REPORTS
 from analytics.scope import Period, Scope, scope_options
 from analytics.settings import (
     DEFAULT_ACTIVITY_CATEGORIES,

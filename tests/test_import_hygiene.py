@@ -6,6 +6,7 @@ tests import it), so sys.modules here would prove nothing.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -51,3 +52,35 @@ def test_analytics_never_imports_streamlit() -> None:
     assert "analytics.scope" in report["modules"]
     assert "analytics.metrics.headline" in report["modules"]
     assert report["culprit"] is None, f"{report['culprit']} pulls streamlit into analytics"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (function-level imports included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_cli_package_knows_the_command_line() -> None:
+    """Domain modules return tables; argparse, and the CLI package itself, are imported only
+    under analytics/cli/ (and by `python -m analytics`'s entry point), so no domain module
+    can import the command line back and close a circle."""
+    analytics_dir = PROJECT_ROOT / "analytics"
+    cli_dir = analytics_dir / "cli"
+    offenders = {}
+    for path in sorted(analytics_dir.rglob("*.py")):
+        if cli_dir in path.parents or path == analytics_dir / "__main__.py":
+            continue
+        bad = sorted(
+            m for m in _imported_modules(path)
+            if m == "argparse" or m == "analytics.cli" or m.startswith("analytics.cli.")
+        )  # fmt: skip
+        if bad:
+            offenders[str(path.relative_to(PROJECT_ROOT))] = bad
+    assert offenders == {}
+    assert (cli_dir / "report.py").is_file() and (cli_dir / "imports.py").is_file()

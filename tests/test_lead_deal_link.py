@@ -211,10 +211,8 @@ def test_the_leads_report_and_page_show_the_linked_conversion(linked, db_path, m
 
 
 def test_without_a_link_the_report_says_no_data(con):
-    from argparse import Namespace
-
-    from analytics.leads import report_leads
+    from analytics.leads import leads_report_table
     from analytics.scope import Period, Scope
 
-    out = report_leads(con, Scope(Period.parse("2024-01")), Namespace(table="linked-sdr"))
+    out = leads_report_table(con, Scope(Period.parse("2024-01")), "linked-sdr")
     assert out["note"].iloc[0].startswith("no data: no deal names its lead")

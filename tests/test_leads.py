@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from analytics import db, leads
+from analytics.cli.report import REPORTS, run
 from analytics.ingest import import_file
 from analytics.metrics.efficiency import efficiency_table
-from analytics.report import REPORTS, run
 from analytics.scope import Period, Scope
 from analytics.scoring import DEFAULT_LEAD_SCORING, DEFAULT_RULES, LeadScoring, ScoringRule
 
@@ -497,7 +497,7 @@ def test_bant_in_a_file_from_before_the_columns(tmp_path: Path) -> None:
 
 
 def test_bant_report_table(bant_db: duckdb.DuckDBPyConnection) -> None:
-    table = leads.report_leads(bant_db, JUNE, argparse.Namespace(table="bant", as_of=None))
+    table = leads.leads_report_table(bant_db, JUNE, "bant")
     rows = {r["figure"]: (r["deals"], r["count"]) for r in table.to_dict("records")}
     assert rows == {
         "qualified on budget": (7, 5),
@@ -515,7 +515,7 @@ def test_bant_report_table(bant_db: duckdb.DuckDBPyConnection) -> None:
 def run_report(db_file: Path, *extra: str) -> tuple[int, str]:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command")
-    from analytics.report import register
+    from analytics.cli.report import register
 
     register(sub)
     args = parser.parse_args(["report", "leads", "--db", str(db_file), *extra])

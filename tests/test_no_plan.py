@@ -18,7 +18,8 @@ from apptest import assert_clean, metric, open_page
 from test_commission_engine import FIXTURES, run_cli
 
 from analytics import db
-from analytics.commissions.engine import Ledger, team_table
+from analytics.commissions.engine import Ledger
+from analytics.commissions.team import team_table
 from analytics.ingest import import_file
 from analytics.markup import plain
 from analytics.scope import Period, Scope

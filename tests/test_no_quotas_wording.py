@@ -19,7 +19,7 @@ from readable import build_sparse_db
 from test_quadrant import load_fixture
 
 from analytics import db, drilldown
-from analytics.commissions.engine import team_table
+from analytics.commissions.team import team_table
 from analytics.markup import plain
 from analytics.metrics.availability import NO_QUOTAS
 from analytics.scope import Period, Scope

@@ -21,10 +21,11 @@ from test_quadrant import EXPECTED, Q2, load_fixture
 
 from analytics import db
 from analytics.cli import build_parser
+from analytics.cli.common import write
+from analytics.cli.report import REPORTS
 from analytics.exports import KPI_UNITS
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.quadrant import quadrant
-from analytics.report import REPORTS, write
 from analytics.scope import Period, Scope, save_fiscal_start_month
 
 ROOT = Path(__file__).resolve().parent.parent

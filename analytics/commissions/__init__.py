@@ -1,7 +1,13 @@
 """Commission payouts: plans as data, explainable statements, what-if, approval.
 
 - `plans`: the plan model (versioned, effective-dated), validation, storage, default plan;
-- `engine`: credited deals, quotas and each rep's statement lines for a month;
+- `cents`: rounding to the cent, parts that add up to their whole;
+- `credits`: which rep is credited with how much of each won deal (splits, currencies);
+- `tiers`: quota, tiers, accelerators, threshold/decelerator and cap -> commission lines;
+- `adjustments`: SPIFFs, clawbacks, corrections of locked months, draws;
+- `lines`: the lines a statement is made of, the statement, stored runs;
+- `engine`: the `Ledger`, which feeds each month's data through the above;
+- `team`: the team table (one row per rep over a period) of the page and the report;
 - `statements`: the sentence explaining a total, run-to-run diffs, what-if, exports;
 - `approval`: recorded runs, period locks (frozen statements) and the payroll table;
 - `data`: the rows ops keep beside the CRM exports (splits, SPIFFs, draws, refunds).

@@ -20,7 +20,8 @@ import pandas as pd
 
 from analytics import audit
 from analytics.access import EVERYTHING, Access, require
-from analytics.commissions.engine import Ledger, Statement, load_run, month_periods
+from analytics.commissions.engine import Ledger, month_periods
+from analytics.commissions.lines import Statement, load_run
 from analytics.commissions.schema import ensure_schema
 from analytics.db import transaction
 from analytics.scope import Period, rep_visible

@@ -15,20 +15,12 @@ from decimal import Decimal
 
 import pandas as pd
 
-from analytics.commissions.engine import (
-    BELOW_THRESHOLD,
-    EXTRA_BOOKINGS_ID,
-    NO_MONEY,
-    CreditedDeal,
-    Ledger,
-    Line,
-    Statement,
-    fmt_money,
-    money,
-    pct,
-    schedule_bands,
-)
+from analytics.commissions.cents import NO_MONEY, fmt_money, money, pct
+from analytics.commissions.credits import EXTRA_BOOKINGS_ID, CreditedDeal
+from analytics.commissions.engine import Ledger
+from analytics.commissions.lines import Line, Statement
 from analytics.commissions.plans import ONE, ZERO
+from analytics.commissions.tiers import BELOW_THRESHOLD, schedule_bands
 from analytics.exports import to_csv_bytes, to_excel_bytes
 from analytics.scope import Period
 

@@ -27,7 +27,12 @@ from analytics.settings import Stage, norm_key
 # Words of a stage name that say how a deal ended; matched on word boundaries for
 # alphabetic scripts and as substrings for Korean and Chinese.
 WON_WORDS = ("won", "win", "wins", "signed", "выиграна", "выигран", "успешно", "успешна")
-LOST_WORDS = ("lost", "lose", "loss", "dead", "disqualified", "проиграна", "проигран", "отказ")
+# Bitrix24's default final stages are "Сделка успешна" / "Сделка провалена" (crm REST
+# crm.status.list for DEAL_STAGE: WON, LOSE), so "провалена" says lost too.
+LOST_WORDS = (
+    "lost", "lose", "loss", "dead", "disqualified", "проиграна", "проигран", "отказ",
+    "провалена", "провален",
+)  # fmt: skip
 CLOSED_WORDS = ("closed", "закрыта", "закрыт", "закрыто")
 WON_CJK = ("성사", "수주", "성공", "赢单", "成交", "赢得")
 LOST_CJK = ("실패", "실주", "输单", "丢单", "失败")
@@ -98,6 +103,9 @@ class Signals:
     probability_median: float | None
     probability_min: float | None
     probability_max: float | None
+    # closed rows whose file says nothing of won or lost (Bitrix24's "Сделка закрыта"
+    # without a won flag): neither won nor lost by themselves, only not open
+    closed: int = 0
 
 
 def classify(label: str, s: Signals) -> tuple[str, str, float | None]:
@@ -118,6 +126,8 @@ def classify(label: str, s: Signals) -> tuple[str, str, float | None]:
             return "won", "its name says won", 100.0
         if said == "lost":
             return "lost", "its name says lost or closed", 0.0
+    if s.closed and not outcomes:
+        return "lost", f"all {s.closed:,} of its rows are closed and none is said to be won", 0.0
     if outcomes and s.open < outcomes:
         why = (
             f"its rows carry their own outcome ({s.open:,} open, {s.won:,} won, "
@@ -152,9 +162,10 @@ def stage_signals(
         )
         SELECT label, count(*),
                count(*) FILTER (WHERE row_won),
-               count(*) FILTER (WHERE row_closed AND NOT coalesce(row_won, false)),
+               count(*) FILTER (WHERE row_closed AND row_won IS NOT NULL AND NOT row_won),
                count(*) FILTER (WHERE NOT row_closed AND NOT coalesce(row_won, false)),
-               count(p), median(p), min(p), max(p)
+               count(p), median(p), min(p), max(p),
+               count(*) FILTER (WHERE row_closed AND row_won IS NULL)
         FROM rows GROUP BY label
         """,
         [labels],

@@ -169,9 +169,12 @@ def stage_rows(
     # 1. trimmed text per field (blank and '-' become NULL)
     def text_of(f: str) -> str:
         cols = [col_of[f]] + [f"c{headers.index(h)}" for h in detection.fallbacks.get(f, [])]
+        blank = V.blank_to_null
+        if types[f] in ("date", "timestamp"):
+            blank = lambda c: V.no_date_to_null(V.blank_to_null(c))  # noqa: E731
         if len(cols) == 1:
-            return V.blank_to_null(cols[0])
-        return "coalesce(" + ", ".join(V.blank_to_null(c) for c in cols) + ")"
+            return blank(cols[0])
+        return "coalesce(" + ", ".join(blank(c) for c in cols) + ")"
 
     select = ", ".join(f"{text_of(f)} AS {quote_ident('r_' + f)}" for f in fields)
     # a view: it is read a few times for profiles and once, whole, by the parse below

@@ -40,6 +40,9 @@ WON_WORDS = ("won", "win", "closed won", "closedwon", "выиграна", "ус�
 LOST_WORDS = ("lost", "closed lost", "closedlost", "проиграна", "실패", "输单")
 # Pipedrive exports deals removed in the CRM with status "deleted": skipped, never loaded.
 DELETED_WORDS = ("deleted", "удалена", "삭제됨", "已删除")
+# Words a CRM writes in a date column for "no date yet": amoCRM's deals export says
+# "не закрыта" in "Дата закрытия" for a deal still open (amoCRM help, "Экспорт сделок").
+NO_DATE_WORDS = ("не закрыта", "не закрыт")
 OPEN_WORDS = ("open", "in progress", "in_progress", "active", "открыта", "진행중", "进行中")
 
 # Day-month-year family: 1-2 digit day/month, 2 or 4 digit year, / . or - separators.
@@ -74,6 +77,11 @@ def sql_list(items: tuple[str, ...] | list[str]) -> str:
 
 def blank_to_null(col: str) -> str:
     return f"nullif(nullif(trim({col}), ''), '-')"
+
+
+def no_date_to_null(text: str) -> str:
+    """A date column's text with the CRMs' words for "no date yet" as NULL."""
+    return f"CASE WHEN lower({text}) IN {tuple(NO_DATE_WORDS)!r} THEN NULL ELSE {text} END"
 
 
 # ---------------------------------------------------------------- amounts

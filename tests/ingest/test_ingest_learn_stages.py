@@ -234,11 +234,23 @@ def test_what_a_stage_name_says(label, said):
         (Signals(4, 0, 0, 0, 4, 0.0, 0.0, 0.0), ("lost", 0.0)),
         (Signals(3, 0, 0, 0, 3, 40.0, 20.0, 60.0), ("open", 40.0)),
         (Signals(3, 0, 0, 3, 3, 0.0, 0.0, 0.0), ("open", 0.0)),  # open by status wins
+        # closed by a flag that says nothing of won (Bitrix24's "Сделка закрыта"):
+        # closed, not lost by itself; the name or probability decide, else lost
+        (Signals(2, 0, 0, 0, 0, None, None, None, closed=2), ("lost", 0.0)),
+        (Signals(2, 0, 0, 0, 2, 100.0, 100.0, 100.0, closed=2), ("won", 100.0)),
     ],
 )
 def test_classification_table(signals, expected):
     classification, _why, probability = classify("Stage X", signals)
     assert (classification, probability) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"), [("Сделка успешна", "won"), ("Сделка провалена", "lost")]
+)
+def test_a_closed_flag_without_a_won_flag_leaves_it_to_the_name(label, expected):
+    closed_only = Signals(3, 0, 0, 0, 0, None, None, None, closed=3)
+    assert classify(label, closed_only)[0] == expected
 
 
 def test_stage_history_orders_new_stages_before_deal_counts(run_import, con, ingest_data):

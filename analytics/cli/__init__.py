@@ -1,7 +1,10 @@
-"""Argument parsing for `python -m analytics`.
+"""`python -m analytics`: every command-line concern of the project lives in this package.
 
-Each feature module registers its own sub-command (a `register(subparsers)` function that
-sets `func`), so a new report is a new module, not an edit here beyond one list entry.
+One module per command (import, demo, report, backtest, backup, users). Each has a
+`register(subparsers)` function that sets `func`. Why a package of its own: the domain
+modules (funnel, pipeline, leads, forecast, commissions) return tables and know nothing of
+argparse, stdout or exit codes, so a page and a scheduled job call the same functions and
+no domain module imports the command line back.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from collections.abc import Sequence
 
 # Modules that contribute sub-commands, in help order.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "analytics.ingest.cli",
-    "analytics.demo",
-    "analytics.report",
-    "analytics.forecast.cli",
-    "analytics.backup_cli",
-    "analytics.users_cli",
+    "analytics.cli.imports",
+    "analytics.cli.demo",
+    "analytics.cli.report",
+    "analytics.cli.backtest",
+    "analytics.cli.backup",
+    "analytics.cli.users",
 )
 
 log = logging.getLogger("analytics")

@@ -1,0 +1,186 @@
+"""The team table: one row per rep with payout and attainment over a period.
+
+Why its own module: the Commissions page and `report commissions` show the same table,
+so payroll run from a scheduled job pays the same cents as the page. It only sums the
+`Ledger`'s statements over the period's months and filters them by the scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from analytics.commissions.cents import NO_MONEY
+from analytics.commissions.credits import RepInfo
+from analytics.commissions.engine import Ledger, month_periods
+from analytics.metrics.availability import NO_QUOTAS
+from analytics.scope import Period, Scope
+
+TEAM_COLUMNS: tuple[str, ...] = (
+    "rep", "plan", "credited_bookings", "quota", "attainment", "commission", "base",
+    "adjustments", "total", "spiffs", "clawbacks", "draws", "prior_period_adjustments",
+    "locked", "no_plan_reason",
+)  # fmt: skip
+
+
+SUMMED: tuple[str, ...] = (
+    "credited_bookings", "commission", "base", "adjustments", "total", "spiffs", "clawbacks",
+    "draws", "prior_period_adjustments",
+)  # fmt: skip
+
+
+def _in_team_and_region(info: RepInfo, scope: Scope) -> bool:
+    return (scope.team is None or info.team == scope.team) and (
+        scope.region is None or info.region == scope.region
+    )
+
+
+def _in_scope(info: RepInfo, scope: Scope) -> bool:
+    return _in_team_and_region(info, scope) and (scope.rep is None or info.rep == scope.rep)
+
+
+def team_table(
+    con: duckdb.DuckDBPyConnection, scope: Scope, ledger: Ledger | None = None
+) -> pd.DataFrame:
+    """One row per rep: payout and attainment for the scope's period (summed over its
+    months), filtered by the scope's team/region/rep. Money columns are Decimal.
+
+    adjustments = spiffs + clawbacks + draws + prior_period_adjustments, so
+    total = commission + base + adjustments.
+    """
+    ledger = ledger or Ledger(con, access=scope.access)
+    rows: dict[str, dict[str, Any]] = {}
+    months = month_periods(scope.period)
+    for month in months:
+        for rep, st in ledger.payable(month).items():
+            if not _in_scope(ledger.info(rep), scope):
+                continue
+            row = rows.setdefault(
+                rep,
+                {"rep": rep, "plans": [], "no_plan": [], "quota": None, "locked_months": 0}
+                | dict.fromkeys(SUMMED, NO_MONEY),
+            )  # fmt: skip
+            if st.plan_name and st.plan_name not in row["plans"]:
+                row["plans"].append(st.plan_name)
+            if not st.plan_name and not st.locked:
+                reason = ledger.no_plan_reason(rep, month)
+                if reason and reason not in row["no_plan"]:
+                    row["no_plan"].append(reason)
+            row["credited_bookings"] += st.credited_bookings
+            if st.quota is not None:
+                row["quota"] = (row["quota"] or NO_MONEY) + st.quota
+            row["commission"] += st.commission
+            row["base"] += st.base
+            row["adjustments"] += st.adjustments
+            row["total"] += st.total
+            row["spiffs"] += st.spiffs
+            row["clawbacks"] += st.clawbacks
+            row["draws"] += st.draws
+            row["prior_period_adjustments"] += st.prior_adjustments
+            row["locked_months"] += int(st.locked)
+    out = []
+    for rep in sorted(rows):
+        row = rows[rep]
+        quota = row["quota"]
+        uncovered = not row["plans"] and bool(row["no_plan"])
+        if uncovered:
+            # nothing was computed: no payout figure, never 0.00 (the reason says why)
+            for column in ("commission", "base", "total"):
+                if not row[column]:
+                    row[column] = None
+        out.append(
+            {
+                **{k: v for k, v in row.items() if k not in ("plans", "no_plan", "locked_months")},
+                "plan": "; ".join(row["plans"]) or ("no plan" if uncovered else None),
+                "no_plan_reason": "; ".join(row["no_plan"]) or None,
+                "attainment": (row["credited_bookings"] / quota).quantize(Decimal("0.0001"))
+                if quota
+                else None,
+                "locked": all(ledger.is_locked(m) for m in months),
+            }
+        )
+    frame = pd.DataFrame(out, columns=list(TEAM_COLUMNS))
+    reason = reps_at_quota_reason(con, frame)
+    frame.attrs["no_data"] = {"reps_at_quota": reason} if reason else {}
+    return frame
+
+
+def reps_at_quota_reason(con: duckdb.DuckDBPyConnection, table: pd.DataFrame) -> str | None:
+    """Why "Reps at commission quota" has no figure for `team_table`'s rows, or None.
+
+    Why: with no quota on any row the count is "0 of 0", which reads as a result. It is
+    no data: there are no quotas at all (the same words as the KPI figures), or none of
+    the reps in view has one the plan pays on this period.
+    """
+    if table.empty or table["quota"].notna().any():
+        return None
+    quotas = con.execute("SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1)").fetchone()
+    if not quotas or not quotas[0]:
+        return NO_QUOTAS + " and the plan sets none"
+    return "no rep in view has a quota the plan pays on in this period"
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    """The figures above the team table: one definition for the page and any report.
+
+    `total` and `commission` are None when no rep in the table is paid under a plan: the
+    payout is not computed, which must not read as 0.00.
+    """
+
+    total: Decimal | None
+    commission: Decimal | None
+    at_quota: int
+    with_quota: int
+    locked: bool
+    uncovered: tuple[tuple[str, str | None], ...]  # (rep, why no plan covers them)
+    no_quota: str | None = None  # why reps at quota has no figure (no rep has a quota)
+
+
+def team_summary(table: pd.DataFrame) -> TeamSummary:
+    """Sum `team_table` rows: payout, commission, reps at quota, lock state, reps without
+    a plan. Reps at quota count only reps with a quota (the quotas table's or the plan's)."""
+    with_quota = table[table["quota"].notna()]
+    paid = table[table["total"].notna()]
+    uncovered = table[table["plan"] == "no plan"]
+    return TeamSummary(
+        total=None if paid.empty else sum(paid["total"], NO_MONEY),
+        commission=None if paid.empty else sum(paid["commission"].dropna(), NO_MONEY),
+        at_quota=int((with_quota["attainment"] >= 1).sum()),
+        with_quota=len(with_quota),
+        locked=bool(table["locked"].all()),
+        uncovered=tuple(zip(uncovered["rep"], uncovered["no_plan_reason"], strict=True)),
+        no_quota=(table.attrs.get("no_data") or {}).get("reps_at_quota"),
+    )
+
+
+def scoped_reps(ledger: Ledger, month: Period, scope: Scope) -> list[str]:
+    """Reps with a payable statement in the month, within the scope's team and region.
+
+    The scope's rep is left out of the filter on purpose: a page showing one rep's
+    statement picks that rep itself, and still needs the team's list to pick from.
+    """
+    return [rep for rep in ledger.payable(month) if _in_team_and_region(ledger.info(rep), scope)]
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    """An open month's payable statements: how many, their total and the part of it that
+    corrects locked months."""
+
+    statements: int
+    total: Decimal
+    corrections: Decimal
+
+
+def month_totals(ledger: Ledger, month: Period) -> MonthTotals:
+    statements = ledger.payable(month).values()
+    return MonthTotals(
+        statements=len(statements),
+        total=sum((s.total for s in statements), NO_MONEY),
+        corrections=sum((s.prior_adjustments for s in statements), NO_MONEY),
+    )

@@ -1,0 +1,72 @@
+"""The scorecard: one row per rep, team or region with every KPI, plus the quadrant.
+
+Why its own module: the monthly review is also mailed out, and a cron job
+(`python -m analytics report scorecard`) must get exactly the numbers a manager sees on the
+Reps page, so both read this one table.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, open_basis
+from analytics.pointintime import open_figures_fields
+from analytics.quadrant import quadrant
+from analytics.scope import Scope, data_as_of
+
+SCORECARD_GROUPINGS = ("rep", "team", "region")
+
+
+def scorecard(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    by: str = "rep",
+    window_months: int | None = None,
+) -> pd.DataFrame:
+    """One row per rep, team or region: every KPI column, plus the quadrant for reps.
+
+    The same `kpi_table` the leaderboard shows; for `by="rep"` the quadrant (its low-sample
+    flag, and `quadrant_note`: why a rep is not placed, e.g. "not enough data: no deal
+    closed in ...") comes from `analytics.quadrant.quadrant` with its defaults, as on the
+    Reps page before any control is moved: the same window (the trailing quarter for a
+    month, `window_months` to change it) and the same 100%-of-quota line. Reps the
+    quadrant leaves out (no quota, deal or pipeline to judge) have an empty quadrant.
+
+    As on the pages, a period that was not over on the data's as-of date is taken to date
+    and its changes are against the same days before (`Period.to_date`). A period that was
+    over takes its open figures as of its last day; `open_as_of`, `open_source` and
+    `open_snapshot_date` say where they came from (analytics/pointintime.py).
+    """
+    if by not in SCORECARD_GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(SCORECARD_GROUPINGS)}")
+    scope = scope.to_date(data_as_of(con))
+    table = kpi_table(con, scope, by)
+    reasons: dict[str, str] = dict(table.attrs.get("no_data") or {})
+    columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
+    table = table[columns].copy()
+    # where the open figures' "then" came from (docs/metrics.md, "Point in time")
+    for name, value in open_figures_fields(open_basis(con, scope.period)).items():
+        table[name] = value
+    if by == "rep":
+        placed = quadrant(con, scope, window_months=window_months)[
+            ["rep", "quadrant", "low_sample", "note"]
+        ].rename(columns={"note": "quadrant_note"})
+        table = table.merge(placed, on="rep", how="left")
+    out = table.reset_index(drop=True)
+    out.attrs["no_data"] = reasons
+    out.attrs["notes"] = no_data_notes(reasons)
+    return out
+
+
+def no_data_notes(reasons: dict[str, str]) -> list[str]:
+    """'no data: quota, quota_attainment ...: no quotas in the data', one line per reason.
+
+    Why: the CLI writes a figure without data as an empty cell, which a reader of the CSV
+    cannot tell from a figure not computed; the note (stderr, as the pages' help) says
+    which columns are empty on purpose and why, in the pages' words.
+    """
+    by_reason: dict[str, list[str]] = {}
+    for column, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(column)
+    return [f"no data: {', '.join(cols)}: {reason}" for reason, cols in by_reason.items()]
