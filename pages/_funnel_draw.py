@@ -79,8 +79,10 @@ def funnel_chart(
         go.Funnel(
             y=t["stage"].map(plot_text),
             x=t[measure],
-            textinfo="value+percent initial+percent previous",
-            texttemplate=None,
+            # the table's words and decimals ("73.9% of first"), not plotly's "74% of
+            # initial" beside a table reading 73.9%: one figure, one way of writing it
+            texttemplate="%{x:" + value_format(measure) + "}<br>%{percentInitial:.1%} of first"
+            "<br>%{percentPrevious:.1%} of previous",
             marker={"color": colour},
             connector={"line": {"color": "#9DB8E8" if colour == FUNNEL_COLOUR else "#CCCCCC"}},
             hovertemplate="%{y}<br>%{x:"

@@ -58,6 +58,9 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, Decimal)).any():
             out[col] = out[col].map(lambda v: float(v) if isinstance(v, Decimal) else v)
+    for col in ONE_DECIMAL_PERCENT:
+        if col in out.columns:  # shown in per cent with one decimal; exports keep the share
+            out[col] = pd.to_numeric(out[col], errors="coerce") * 100
     return out
 
 
@@ -83,7 +86,10 @@ MONEY_COLUMNS = (
     "before", "after", "change", "from", "to", "credited_now", "commission_now",
     "credited_projected", "commission_projected",
 )  # fmt: skip
-PERCENT_COLUMNS = ("attainment", "rate", "share")
+PERCENT_COLUMNS = ("rate", "share")  # commission rates keep every decimal (1.25%)
+# Attainment reads with one fixed decimal ("145.5%", "0.0%"), as shares do on every page:
+# the "percent" preset printed 145.5%, 0%, 245.69%, 155% in one column.
+ONE_DECIMAL_PERCENT = ("attainment",)
 
 
 def _config(df: pd.DataFrame) -> dict[str, Any]:
@@ -94,6 +100,8 @@ def _config(df: pd.DataFrame) -> dict[str, Any]:
             config[col] = st.column_config.NumberColumn(label, format=MONEY_FORMAT)
         elif col in PERCENT_COLUMNS:
             config[col] = st.column_config.NumberColumn(label, format="percent")
+        elif col in ONE_DECIMAL_PERCENT:
+            config[col] = st.column_config.NumberColumn(label, format="%.1f%%")
     return config
 
 

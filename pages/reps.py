@@ -57,6 +57,25 @@ FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
 CHART_KEY = "quadrant_chart"
 MIN_MARKER, MAX_MARKER = 10.0, 42.0  # marker diameters in pixels (size = open pipeline)
 NO_TEAM = "(no team)"
+# The drill-down's deal tables as a manager reads them: named columns, amounts with
+# thousands separators, the stage probability as a per cent (a bare "20" was ambiguous).
+DEAL_COLUMNS: dict[str, Any] = {
+    "opportunity_id": st.column_config.TextColumn("Deal id"),
+    "opportunity_name": st.column_config.TextColumn("Deal"),
+    "account": st.column_config.TextColumn("Account"),
+    "stage": st.column_config.TextColumn("Stage"),
+    "outcome": st.column_config.TextColumn("Outcome"),
+    "amount": st.column_config.NumberColumn("Amount", format="localized"),
+    "currency": st.column_config.TextColumn("Currency"),
+    "stage_probability": st.column_config.NumberColumn("Stage probability", format="%d%%"),
+    "weighted_amount": st.column_config.NumberColumn("Weighted amount", format="localized"),
+    "created_date": st.column_config.DateColumn("Created", format="YYYY-MM-DD"),
+    "expected_close_date": st.column_config.DateColumn("Expected close", format="YYYY-MM-DD"),
+    "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
+    "age_days": st.column_config.NumberColumn("Age (days)", format="%d"),
+    "past_close_date": st.column_config.CheckboxColumn("Past close date"),
+    "cycle_days": st.column_config.NumberColumn("Cycle (days)", format="%d"),
+}
 HISTORY_DEFAULT = ["bookings", "quota_attainment", "win_rate", "median_cycle_days"]
 CORNERS: dict[str, tuple[float, float, str, str]] = {
     # quadrant -> (x, y in the plot's domain, x anchor, y anchor)
@@ -589,10 +608,10 @@ def _drilldown(
     st.subheader("Open deals")
     opened = drilldown.open_deals(cur, rep, access=scope.access)
     st.caption("Amounts in the deal's own currency; age and overdue as of the export's date.")
-    table(opened, f"{rep} open deals", "open_deals")
+    table(opened, f"{rep} open deals", "open_deals", DEAL_COLUMNS)
     st.subheader(f"Deals closed in {scope.period.label}")
     closed_deals = drilldown.closed_deals(cur, scope, rep)
-    table(closed_deals, f"{rep} closed deals {scope.period.label}", "closed_deals")
+    table(closed_deals, f"{rep} closed deals {scope.period.label}", "closed_deals", DEAL_COLUMNS)
 
 
 # --- leaderboard -------------------------------------------------------------------------

@@ -49,3 +49,44 @@ def test_overview_names_the_rate_card_apart_from_unpriced_open_deals(
     assert "exchange rate" in help_text and "without an amount are not counted" in help_text
     captions = " ".join(plain(c.value) for c in at.caption)
     assert "open deals have no amount" in captions  # the other figure keeps its own words
+
+
+def test_drilldown_deal_tables_read_as_a_manager_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open and closed deals of a rep: named columns, the stage probability as a per
+    cent (a bare "20" was ambiguous), amounts with thousands separators."""
+    import json
+
+    db_path = build_sparse_db(tmp_path / "sparse.duckdb", tmp_path / "work")
+    monkeypatch.setenv("SALES_DB", str(db_path))
+    at = open_page("pages/reps.py", {"focus": "Anna *Snelling*"})
+    assert not at.exception
+    configs = {
+        d.key: json.loads(d.proto.columns)
+        for d in at.dataframe
+        if d.key in ("open_deals", "closed_deals")
+    }
+    assert set(configs) == {"open_deals", "closed_deals"}
+    opened = configs["open_deals"]
+    assert opened["stage_probability"]["label"] == "Stage probability"
+    assert opened["stage_probability"]["type_config"]["format"] == "%d%%"
+    assert opened["amount"]["type_config"]["format"] == "localized"
+    assert configs["closed_deals"]["cycle_days"]["label"] == "Cycle (days)"
+
+
+def test_funnel_chart_labels_use_the_table_s_words_and_decimals() -> None:
+    """The chart said "74% of initial" beside a table reading "73.9%" under "% of first"."""
+    import pandas as pd
+
+    from analytics.funnel import Funnel
+    from analytics.scope import Period, Scope
+    from pages._funnel_draw import funnel_chart
+
+    table = pd.DataFrame({"stage": ["Discovery", "Qualified", "Won"], "reached": [188, 139, 4]})
+    f = Funnel(Scope(Period.parse("2026-10")), table, 188, 188, 0)
+    trace = funnel_chart(f, "reached").data[0]
+    assert trace.texttemplate == (
+        "%{x:,}<br>%{percentInitial:.1%} of first<br>%{percentPrevious:.1%} of previous"
+    )
+    assert "initial" not in trace.texttemplate
