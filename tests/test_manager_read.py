@@ -62,10 +62,15 @@ def test_drilldown_deal_tables_read_as_a_manager_reads_them(
     monkeypatch.setenv("SALES_DB", str(db_path))
     at = open_page("pages/reps.py", {"focus": "Anna *Snelling*"})
     assert not at.exception
+    frames = {
+        "open_deals": "stage_probability",  # a column only that table has
+        "closed_deals": "cycle_days",
+    }
     configs = {
-        d.key: json.loads(d.proto.columns)
+        name: json.loads(d.proto.columns)
         for d in at.dataframe
-        if d.key in ("open_deals", "closed_deals")
+        for name, column in frames.items()
+        if column in d.value.columns
     }
     assert set(configs) == {"open_deals", "closed_deals"}
     opened = configs["open_deals"]
@@ -90,3 +95,30 @@ def test_funnel_chart_labels_use_the_table_s_words_and_decimals() -> None:
         "%{x:,}<br>%{percentInitial:.1%} of first<br>%{percentPrevious:.1%} of previous"
     )
     assert "initial" not in trace.texttemplate
+
+
+@pytest.mark.parametrize(
+    ("day", "text"),
+    [
+        ("1900-01-01", "from the start"),  # the built-in default plan's sentinel
+        ("2025-02-01", "2025-02-01"),
+    ],
+)
+def test_plan_version_start_reads_as_a_person_reads_it(day: str, text: str) -> None:
+    from datetime import date
+
+    from analytics.commissions.plans import effective_from_text
+
+    assert effective_from_text(date.fromisoformat(day)) == text
+
+
+def test_settings_plan_table_never_shows_1900(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = build_sparse_db(tmp_path / "sparse.duckdb", tmp_path / "work")
+    monkeypatch.setenv("SALES_DB", str(db_path))
+    at = open_page("pages/settings.py")
+    assert not at.exception
+    versions = next(d.value for d in at.dataframe if "in force from" in d.value.columns)
+    assert versions["in force from"].tolist()[0] == "from the start"
+    assert "1900" not in versions.to_string()
