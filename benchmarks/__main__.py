@@ -21,6 +21,7 @@ BENCHMARKS: tuple[str, ...] = (
     "benchmarks.bench_forecast",
     "benchmarks.bench_funnel",
     "benchmarks.bench_memory",
+    "benchmarks.bench_load",
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -130,12 +131,8 @@ def test_a_month_without_an_export_is_outside_the_window() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
-
-    base = tmp_path_factory.mktemp("demo")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    return base / "sales.duckdb"
+def demo_db(tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]) -> Path:
+    return copy_demo(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.mark.parametrize("kind", ["month", "quarter"])
