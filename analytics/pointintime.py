@@ -209,14 +209,20 @@ AS_OF_SQL = """
         WHERE NOT s.is_closed
         UNION ALL
         SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
-               d.owner,
-               CASE WHEN d.source = 'stage history' THEN h.stage END,
-               CASE WHEN d.source = 'stage history' THEN coalesce(h.amount, d.amount)
-                    ELSE d.amount END,
+               d.owner, h.stage, coalesce(h.amount, d.amount),
                d.currency, d.created_date, CAST(NULL AS DATE)
         FROM as_of_rebuilt AS d
         ASOF LEFT JOIN as_of_changes AS h
           ON h.opportunity_id = d.opportunity_id AND d.day_over > h.entered_at
+        WHERE d.source = 'stage history'
+        UNION ALL
+        -- without stage history nothing is read from it: an ASOF join would still sort
+        -- every (day, deal) row by deal, most of a rebuilt trend's cost at a million deals
+        SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
+               d.owner, CAST(NULL AS VARCHAR), d.amount,
+               d.currency, d.created_date, CAST(NULL AS DATE)
+        FROM as_of_rebuilt AS d
+        WHERE d.source = 'rebuilt'
     )"""
 
 
