@@ -131,9 +131,11 @@ def bases(
     *,
     max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
 ) -> list[Basis]:
-    """The source for each of `days`, in two small queries for all of them."""
+    """The source for each of `days`, in at most two small queries for all of them (the
+    stage history's first day, a pass over every snapshot, only when a day needs it)."""
     snaps = snapshot_dates(con)
-    history_from = first_stage_change(con)
+    history_from: date | None = None
+    history_read = False
     out = []
     for day in days:
         best = None
@@ -144,7 +146,10 @@ def bases(
                 break
         if best is not None and (day - best).days <= max_snapshot_age_days:
             out.append(Basis(day, "snapshot", best))
-        elif history_from is not None and history_from <= day:
+            continue
+        if not history_read:
+            history_from, history_read = first_stage_change(con), True
+        if history_from is not None and history_from <= day:
             out.append(Basis(day, "stage history"))
         else:
             out.append(Basis(day, "rebuilt"))

@@ -349,10 +349,10 @@ def analytics_once(db_path: str, part: str, period: str, repeat: int) -> dict[st
 
 def load_frames(con: Any, part: str) -> dict[str, Any]:
     """The columns the part's figures use, as DataFrames (``.df()``), plus the settings."""
-    from analytics.funnel import _step_keys
     from analytics.settings import load_reporting_currency, load_stages
+    from analytics.sql import step_keys
 
-    keys = _step_keys(load_stages(con))
+    keys = step_keys(load_stages(con))
     frames: dict[str, Any] = {
         "steps": dict(zip(keys["step_keys"], keys["step_numbers"], strict=True)),
         "won_step": keys["won_step"],
