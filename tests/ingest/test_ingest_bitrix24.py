@@ -61,6 +61,8 @@ def test_a_bitrix24_deal_export_loads_every_field(
     assert rows["104"][3] == "Closed Lost"  # "Сделка провалена"
     assert rows["104"][8:10] == (True, False)
     assert rows["105"][1] is None and rows["105"][4] is None  # blanks stay blank
+    # the export names the currency ("Российский рубль"): stored as its code, for fx rates
+    assert con.execute("SELECT DISTINCT currency FROM opportunities").fetchall() == [("RUB",)]
 
     totals = con.execute(
         "SELECT count(*), sum(amount), count(*) FILTER (WHERE is_won), "
