@@ -23,7 +23,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.forecast.backtest import Backtest, backtest, convergence, window_words
+from analytics.forecast.backtest import (
+    Backtest,
+    Convergence,
+    backtest,
+    convergence,
+    convergence_caveat,
+    convergence_sources,
+    window_words,
+)
 from analytics.forecast.current import (
     GROUPINGS,
     PeriodForecast,
@@ -72,10 +80,16 @@ def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _convergence(db: str, version: tuple[Any, ...], scope: Scope) -> pd.DataFrame:
-    del db, version
+def _convergence(
+    db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int, label: str
+) -> Convergence:
+    past = _backtest(db, version, scope, kind, n)
     with _ui.cursor() as cur:
-        return convergence(cur, scope, fiscal_start_month=scope.period.fiscal_start_month)
+        return convergence(
+            cur, scope, kind=kind, periods=n, labels=[label],  # type: ignore[arg-type]
+            fiscal_start_month=scope.period.fiscal_start_month,
+            recommendation=past.recommendation,
+        )  # fmt: skip
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -424,53 +438,94 @@ def show_history(past: Backtest, currency: str) -> None:
         _ui.downloads(table, f"forecast_backtest_{past.kind}", "forecast:backtest")
 
 
-def show_convergence(table: pd.DataFrame) -> None:
-    """Mean absolute error by week of the quarter over the complete quarters."""
-    done = table[table["complete"] & table["accuracy"].notna()].copy()
-    if done.empty:
-        st.caption(
-            "Needs at least one complete quarter with weekly exports inside it."
-            if table.empty
-            else "No complete quarter with weekly exports yet; the current quarter's "
-            "forecasts by week are in the table below."
-        )
-    else:
-        done["error"] = 1.0 - done["accuracy"]
-        curve = done.groupby(["method", "week"], as_index=False)["error"].mean()
-        fig = go.Figure()
-        for method in METHODS:
-            rows = curve[curve["method"] == method]
-            fig.add_scatter(x=rows["week"], y=rows["error"], name=_method_label(method),
-                            mode="lines+markers", line={"color": COLOURS[method]})  # fmt: skip
-        fig.update_layout(
-            height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0},
-            legend={"orientation": "h", "y": -0.25},
-            xaxis_title="Week of the quarter (0 = its first day)",
-            yaxis_title="Mean |A - F| / A", yaxis_tickformat=".0%",
+def convergence_chart(rows: pd.DataFrame, actual: float, currency: str) -> go.Figure:
+    """One line per method over the weeks before the period's end (time runs left to
+    right, 0 = the last day), the actual as a dashed reference line."""
+    fig = go.Figure()
+    for method in [*METHODS, RECOMMENDED]:
+        mine = rows[(rows["method"] == method) & rows["forecast"].notna()]
+        if mine.empty:
+            continue
+        name = _method_label(method)
+        if method == RECOMMENDED:
+            name = f"{name}: {rows['recommended_as'].iloc[0]}" if "recommended_as" in rows else name
+        hover = [
+            f"{d:%d %b %Y} ({w} wk before end)<br>{_money(_num(v), currency)}<br>{s}"
+            for d, w, v, s in zip(mine["as_of"], mine["weeks_before_end"], mine["forecast"],
+                                  mine["source"], strict=True)
+        ]  # fmt: skip
+        fig.add_scatter(
+            x=mine["weeks_before_end"], y=mine["forecast"], name=name, mode="lines+markers",
+            line={"color": COLOURS[method], "width": 4 if method == RECOMMENDED else 2},
+            hovertext=hover, hoverinfo="text+name",
         )  # fmt: skip
-        st.plotly_chart(fig, key="forecast:convergence", config={"displayModeBar": False})
-        quarters = ", ".join(sorted(done["quarter"].unique()))
-        st.caption(f"Complete quarters: {quarters}. Lower is better; week 0 is the backtest.")
-    if not table.empty:
-        with st.expander("Forecast by week, every quarter"):
-            shown = pd.DataFrame(
-                {
-                    "Quarter": table["quarter"].astype(str),
-                    "Week": table["week"].astype(int).astype(str),
-                    "Export": [f"{d:%Y-%m-%d}" for d in table["snapshot_date"]],
-                    "Method": [_method_label(str(m)) for m in table["method"]],
-                    "Forecast": [_ui.money(_num(v)) for v in table["forecast"]],
-                    "Actual (so far)": [_ui.money(_num(v)) for v in table["actual"]],
-                    "Accuracy": [
-                        _pct(_num(v)) if done else "quarter not over"
-                        for v, done in zip(table["accuracy"], table["complete"], strict=True)
-                    ],
-                }
-            )
-            st.dataframe(
-                shown, hide_index=True, key="forecast:convergence_table", placeholder=_ui.DASH
-            )
-            _ui.downloads(table, "forecast_convergence", "forecast:convergence")
+    fig.add_hline(
+        y=actual, line={"color": "#444", "dash": "dash", "width": 2},
+        annotation_text=f"Actual {_money(actual, currency)}", annotation_position="top left",
+    )  # fmt: skip
+    fig.update_layout(
+        height=380, margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        legend={"orientation": "h", "y": -0.25}, hovermode="closest",
+        xaxis_title="Weeks before the period's end (0 = its last day)",
+        yaxis_title=f"Forecast ({currency})",
+    )  # fmt: skip
+    fig.update_xaxes(autorange="reversed", dtick=1)
+    fig.update_yaxes(tickformat="~s", rangemode="tozero")
+    return fig
+
+
+def show_convergence(db: str, version: tuple[Any, ...], scope: Scope, past: Backtest,
+                     currency: str) -> None:  # fmt: skip
+    """How each method's forecast of one past period (chosen here) moved week by week
+    towards what actually closed, each week's forecast as it could have been made then."""
+    labels = list(dict.fromkeys(str(p) for p in past.table["period"]))[::-1]
+    if not labels:
+        st.caption(md(past.no_data or "No past period to show yet."))
+        return
+    default = scope.period.label if scope.period.label in labels else labels[0]
+    label = st.selectbox(
+        f"Past {past.kind}", labels, index=labels.index(default), key="forecast:conv_period",
+        help=f"The {past.kind} whose forecasts are drawn, week by week",
+    )  # fmt: skip
+    weekly = _convergence(db, version, scope, past.kind, len(labels), label or default)
+    rows = weekly.for_period(label or default)
+    if rows.empty:
+        st.caption(f"No weekly forecast of {md(label)} could be made.")
+        return
+    rows = rows.assign(recommended_as=weekly.recommended_as)
+    actual = weekly.actuals.get(label or default, 0.0)
+    st.plotly_chart(convergence_chart(rows, actual, currency), key="forecast:convergence",
+                    config={"displayModeBar": False})  # fmt: skip
+    st.caption(
+        f"Each point is the forecast of {md(label)} as it could have been made that week, "
+        f"reading nothing dated later. Source: {md(convergence_sources(rows))}."
+    )
+    caveat = convergence_caveat(rows)
+    if caveat:
+        st.caption(md(caveat))
+    for method, why in weekly.left_out.get(label or default, {}).items():
+        if method != "recommended":
+            st.caption(f"{md(why[0].upper() + why[1:])}; no line is drawn for it.")
+    with st.expander(f"Forecast of {label} by week"):
+        wide = rows.pivot_table(
+            index=["weeks_before_end", "as_of", "source"], columns="method", values="forecast",
+            aggfunc="first", dropna=False,
+        ).reset_index().sort_values("weeks_before_end", ascending=False)  # fmt: skip
+        shown = pd.DataFrame(
+            {
+                "Weeks before end": wide["weeks_before_end"].astype(int).astype(str),
+                "As of": [f"{d:%Y-%m-%d}" for d in wide["as_of"]],
+                "Source": wide["source"].astype(str),
+                **{
+                    _method_label(m): [_money(_num(v), currency) for v in wide[m]]
+                    for m in [*METHODS, RECOMMENDED]
+                    if m in wide.columns
+                },
+            }
+        )
+        st.dataframe(shown, hide_index=True, key="forecast:convergence_table",
+                     placeholder=_ui.DASH)  # fmt: skip
+        _ui.downloads(rows, f"forecast_convergence_{label}", "forecast:convergence")
 
 
 TEXT_COLUMNS = ("opportunity_id", "opportunity_name", "account", "owner", "stage",
@@ -642,8 +697,8 @@ def render() -> None:
     )
     _section(None, "forecast vs actual", lambda: show_history(past, currency))
     _section(
-        "How the quarter's forecast converges", "the convergence chart",
-        lambda: show_convergence(_convergence(db, version, scope)),
+        "How the forecast converged, week by week", "the convergence chart",
+        lambda: show_convergence(db, version, scope, past, currency),
     )  # fmt: skip
     _section(
         f"Deals that move the {scope.period.label} number most", "the top deals",

@@ -249,6 +249,8 @@ def stage_rows(
             parsers[f] = V.bool_sql(r)
         elif ftype == "outcome":
             parsers[f] = V.outcome_sql(r)
+        elif f == "currency" and kind.name == "opportunities":
+            parsers[f] = V.currency_sql(r)
         else:
             parsers[f] = r
     extra = []
