@@ -440,6 +440,22 @@ def test_no_activity_data_calls_nobody_idle(
     assert table["opportunity_id"].tolist() == ["S1", "S3", "S7"]  # by time in stage only
     assert table.attrs["no_data"]["days_idle"].startswith("no activity data")
     assert table.attrs["counts"]["idle_unknown"] == 8
+    # follow-up gaps: 0 touches against a won median of 0 is no comparison either
+    gaps = follow_up_gaps(stalls, Q3, min_won_deals=4)
+    assert gaps.empty
+    assert gaps.attrs["no_data"]["touches"].startswith("no activity data")
+
+
+def test_no_stage_limit_is_said(stalls: duckdb.DuckDBPyConnection) -> None:
+    """Five won deals needed per stage, four exist: no stage has a limit, and it says so."""
+    table = stalled_deals(stalls, Q3, min_won_deals=5)
+    assert not table["stage_rule"].any()
+    assert table.attrs["counts"]["no_limit"] == table.attrs["counts"]["open_deals"] == 8
+    assert (
+        "no stage of an open deal has 5 or more won deals"
+        in (table.attrs["no_data"]["stage_limit_days"])
+    )
+    assert "stage_limit_days" not in stalled_deals(stalls, Q3, min_won_deals=4).attrs["no_data"]
 
 
 # --- follow-up gaps --------------------------------------------------------------------
