@@ -513,12 +513,28 @@ def test_report_pipeline_cli(tmp_path: Path) -> None:
 
     done = cli("--format", "json")
     assert done.returncode == 0, done.stderr
-    steps = {r["step"]: r["amount"] for r in json.loads(done.stdout)}
+    first_rows = json.loads(done.stdout)
+    steps = {r["step"]: r["amount"] for r in first_rows}
     assert steps["starting pipeline"] == 44600 and steps["ending pipeline"] == 43100
     assert steps["pushed out"] == -9000
     done = cli("--part", "slipped")
     assert done.returncode == 0, done.stderr
     assert [r["opportunity_id"] for r in csv.DictReader(io.StringIO(done.stdout))] == ["P05", "P14"]
+    # each row names where each day's pipeline came from, and which pipeline it is
+    row = first_rows[0]
+    assert (row["start_source"], row["start_snapshot_date"]) == ("snapshot", "2024-07-01")
+    assert (row["end_source"], row["pipeline"]) == ("snapshot", "closing in the period")
+    # any two days: 15 June is rebuilt (no export on or before it), so all open deals
+    done = cli("--format", "json", "--from", "2024-06-15", "--to", "2024-09-02")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert (rows[0]["start_source"], rows[0]["pipeline"]) == ("rebuilt", "all open deals")
+    steps = {r["step"]: r["amount"] for r in rows}
+    assert (steps["starting pipeline"], steps["ending pipeline"]) == (61600, 54600)
+    assert "a rebuilt day does not know the expected close dates" in done.stderr
+    done = cli("--part", "slipped", "--format", "json", "--from", "2024-06-15")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    assert "no export on or before 2024-06-15" in done.stderr
     bad = cli("--from", "2024-09-02", "--to", "2024-07-01")
     assert bad.returncode == 2 and "before the start" in bad.stderr
 
