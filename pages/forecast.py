@@ -27,6 +27,7 @@ from analytics.forecast.backtest import (
     Backtest,
     Convergence,
     backtest,
+    backtest_source_words,
     convergence,
     convergence_by_week,
     convergence_caveat,
@@ -166,7 +167,9 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
     empty = result.no_basis
-    cols = st.columns(4)
+    # two rows of three: four cards in a row cut "1,234,567 USD" to "1,234,5…" on a laptop
+    top, second = st.columns(3), st.columns(3)
+    cols = [*top, second[0]]
     cols[0].metric(
         f"Forecast {label}",
         "no data" if empty else _money(result.recommended, currency),
@@ -194,7 +197,7 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip
-    cols = st.columns(2)
+    cols = second[1:]
     note = result.open_pipeline_note
     cols[0].metric(
         f"Open pipeline closing in {label}",
@@ -497,9 +500,10 @@ def show_convergence(db: str, version: tuple[Any, ...], scope: Scope, past: Back
     caveat = convergence_caveat(rows)
     if caveat:
         st.caption(md(caveat))
-    for method, why in weekly.left_out.get(label or default, {}).items():
-        if method != "recommended":
-            st.caption(f"{md(why[0].upper() + why[1:])}; no line is drawn for it.")
+    gone = [why for m, why in weekly.left_out.get(label or default, {}).items()
+            if m != "recommended"]  # fmt: skip
+    if gone:
+        st.caption("Left out (no line): " + md("; ".join(gone)) + ".")
     with st.expander(f"Forecast of {label} by week"):
         wide = convergence_by_week(rows)
         shown = pd.DataFrame(
@@ -549,7 +553,12 @@ def deal_config(currency: str) -> dict[str, Any]:
 def show_top_deals(result: PeriodForecast, currency: str) -> None:
     top = result.top_deals()
     if top.empty:
-        st.caption("No open deal is expected to close in this period.")
+        undated = result.open_undated
+        st.caption(
+            "No open deal is expected to close in this period."
+            + (f" {undated} open deal(s) have no close date, so they cannot be placed in a "
+               "period." if undated else "")
+        )  # fmt: skip
         return
     shown = top.copy()
     for column in TEXT_COLUMNS:
@@ -567,8 +576,10 @@ def show_top_deals(result: PeriodForecast, currency: str) -> None:
 def show_calls(
     result: PeriodForecast, people: dict[str, tuple[str | None, str | None]], currency: str
 ) -> None:
-    if not result.calls:
-        st.caption("No forecast calls and no forecast categories for this period.")
+    if not result.calls or result.range is None:
+        # without calls or categories a rep's "commit" would only be their won so far:
+        # the cards above say no data, so the table must not show figures either
+        st.caption("No data: no forecast calls and no forecast categories for this period.")
         return
     by = st.segmented_control(
         "Roll up by", GROUPINGS, default="rep", key="forecast:by", required=True,
@@ -577,9 +588,10 @@ def show_calls(
     table = calls_table(result.calls, people, by)
     st.dataframe(
         table, hide_index=True, key="forecast:calls",
-        column_config={c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
-                       for c, name in (("commit", "Commit"), ("best_case", "Best case"),
-                                       ("pipeline", "All categories"))}, placeholder=_ui.DASH,
+        column_config={by: st.column_config.TextColumn(by.capitalize())} | {
+            c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
+            for c, name in (("commit", "Commit"), ("best_case", "Best case"),
+                            ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
@@ -682,10 +694,7 @@ def render() -> None:
         "Past periods", HISTORY_CHOICES, default=12, key="forecast:history_n", required=True,
         help="Completed periods to backtest; the recommendation is chosen from them",
     )  # fmt: skip
-    st.caption(
-        "Each forecast as it would have been made at the start of the period, from the "
-        "pipeline export of that day (never today's data), against what closed won."
-    )
+    st.caption(md(backtest_source_words(past.table)))
     _section(None, "forecast vs actual", lambda: show_history(past, currency))
     _section(
         "How the forecast converged, week by week", "the convergence chart",

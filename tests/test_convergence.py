@@ -363,7 +363,7 @@ def test_page_draws_the_chosen_period(tmp_path: Path, monkeypatch: pytest.Monkey
     assert choice.value == MAY
     captions = " ".join(plain(c.value) for c in at.caption)
     assert "Source: weeks 5 to 0: the pipeline rebuilt from created and close dates" in captions
-    assert "Stage-weighted left out" in captions
+    assert "Left out (no line): stage-weighted: neither a snapshot nor stage history" in captions
     chart = next(c for c in at.get("plotly_chart") if "convergence" in c.proto.id)
     figure = json.loads(chart.proto.spec)
     names = [t["name"] for t in figure["data"]]

@@ -106,6 +106,20 @@ def test_a_single_method_wins_a_tie_with_a_blend() -> None:
     }
 
 
+def test_the_only_scored_method_is_not_called_the_lowest() -> None:
+    """Only Stage-weighted has a forecast in every month (a one-export database, say): the
+    reason says it is the only one that could be compared, never "lowest of the 1"."""
+    history = [(p, a, {k: (v if k == SW else None) for k, v in f.items()})
+               for p, a, f in HISTORY]  # fmt: skip
+    rec = recommend(score_candidates(history), backtest_window(history), kind="month")
+    assert rec.candidate.key == SW and rec.by_error
+    assert "lowest" not in rec.reason
+    assert rec.reason.startswith(
+        "Stage-weighted: the only method with a forecast in every month of the 3 months "
+        "2024-01 to 2024-03, so nothing else could be compared with it (WAPE 10.0%"
+    )
+
+
 @pytest.mark.parametrize(
     ("history", "why"),
     [

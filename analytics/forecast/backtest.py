@@ -410,10 +410,18 @@ def recommend(
     ties = scored[(scored["wape"] - error).abs() <= TIE_TOLERANCE].iloc[1:]
     others = scored[(scored["wape"] - error).abs() > TIE_TOLERANCE]
     direction = "over" if lean > 0 else "under"
-    reason = (
-        f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
-        f"over {where} (WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%})"
-    )
+    scores = f"WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%}"
+    if len(scored) == 1:
+        # one candidate scored: "lowest of 1" would claim a comparison that did not happen
+        reason = (
+            f"{cand.label}: the only method with a forecast in every {kind} of {where}, so "
+            f"nothing else could be compared with it ({scores})"
+        )
+    else:
+        reason = (
+            f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
+            f"over {where} ({scores})"
+        )
     if len(ties):
         names = ", ".join(str(x) for x in ties["label"])
         reason += (
@@ -629,8 +637,8 @@ CONVERGENCE_COLUMNS = [
 # Why a method has no forecast at a point (or anywhere in a period), in words.
 LEFT_OUT_WHY: dict[str, str] = {
     STAGE_WEIGHTED: (
-        "stage-weighted left out: neither a snapshot nor stage history on or before that "
-        "day, so no deal's stage then is known"
+        "stage-weighted: neither a snapshot nor stage history on or before that day, so no "
+        "deal's stage then is known"
     ),
     RUN_RATE: "run-rate: no deal had been won by that day, so there is no rate to run on",
     SALES_CYCLE: (
@@ -875,4 +883,26 @@ def convergence_caveat(rows: pd.DataFrame) -> str | None:
         "On rebuilt days the deals' expected close dates were not known then, so every deal "
         "open that day counts as this period's pipeline: stage-weighted and sales-cycle read "
         "high there. Their amounts are the ones last exported."
+    )
+
+
+def backtest_source_words(table: pd.DataFrame) -> str:
+    """Where the backtest's start-of-period forecasts came from, for the page's caption:
+    the exports of those days, or the current export rebuilt as of each day before."""
+    sources = {str(x) for x in table.get("source", pd.Series(dtype=object)).dropna()}
+    if not sources or sources == {"snapshot"}:
+        return (
+            "Each forecast as it would have been made at the start of the period, from the "
+            "pipeline export of that day (never today's data), against what closed won."
+        )
+    how = (
+        "stages from the stage history"
+        if "stage history" in sources
+        else "stages unknown, so stage-weighted is left out"
+    )
+    return (
+        "Each forecast as it would have been made at the start of the period: no export of "
+        "that time was uploaded, so the pipeline is rebuilt from the current export as it "
+        f"stood the day before ({how}; amounts as last exported), reading nothing dated "
+        "later, against what closed won."
     )
