@@ -213,13 +213,18 @@ AS_OF_SQL = """
         JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
         WHERE NOT s.is_closed
         UNION ALL
+        -- rebuilt: no stage is read, so no stage history either (the ASOF join below
+        -- would sort every deal-day for nothing)
         SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
-               d.owner,
-               CASE WHEN d.source = 'stage history' THEN h.stage END,
-               CASE WHEN d.source = 'stage history' THEN coalesce(h.amount, d.amount)
-                    ELSE d.amount END,
-               d.currency, d.created_date, CAST(NULL AS DATE)
+               d.owner, CAST(NULL AS VARCHAR), d.amount, d.currency, d.created_date,
+               CAST(NULL AS DATE)
         FROM as_of_rebuilt AS d
+        WHERE d.source = 'rebuilt'
+        UNION ALL
+        SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
+               d.owner, h.stage, coalesce(h.amount, d.amount), d.currency, d.created_date,
+               CAST(NULL AS DATE)
+        FROM (SELECT * FROM as_of_rebuilt WHERE source = 'stage history') AS d
         ASOF LEFT JOIN as_of_changes AS h
           ON h.opportunity_id = d.opportunity_id AND d.day_over > h.entered_at
     )"""

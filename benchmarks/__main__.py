@@ -22,6 +22,7 @@ BENCHMARKS: tuple[str, ...] = (
     "benchmarks.bench_funnel",
     "benchmarks.bench_memory",
     "benchmarks.bench_load",
+    "benchmarks.bench_pointintime",
 )
 
 

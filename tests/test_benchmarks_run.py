@@ -28,7 +28,15 @@ EXTRA: dict[str, list[str]] = {"load": ["--sessions", "1,2"]}
 
 
 def test_every_benchmark_is_listed_here() -> None:
-    assert set(NAMES) == {"import", "kpis", "forecast", "funnel", "memory", "load"}
+    assert set(NAMES) == {
+        "import",
+        "kpis",
+        "forecast",
+        "funnel",
+        "memory",
+        "load",
+        "pointintime",
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
