@@ -93,6 +93,28 @@ def kpi_history(
     return out
 
 
+def no_data_everywhere(history: pd.DataFrame) -> dict[str, str]:
+    """KPI column -> reason, for the KPIs marked no data in every period of a `kpi_history`
+    (its attrs) and without a value in any of them.
+
+    Why: such a KPI (quota attainment without quotas, selling time without activities)
+    drawn over time is an empty chart with a 0-400% axis; the page names it with the
+    reason instead, and leaves it out of the default selection.
+    """
+    per_period = history.attrs.get("no_data", {})
+    labels = list(history["period"])
+    if not labels or not per_period:
+        return {}
+    first = per_period.get(labels[0], {})
+    return {
+        column: reason
+        for column, reason in first.items()
+        if column in history.columns
+        and all(column in per_period.get(label, {}) for label in labels)
+        and history[column].isna().all()
+    }
+
+
 ACTIVITY_MIX_SQL = """
 SELECT
     activity_type,

@@ -437,23 +437,6 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -
 # --- drill-down --------------------------------------------------------------------------
 
 
-def no_data_everywhere(history: pd.DataFrame) -> dict[str, str]:
-    """KPI column -> reason, for the KPIs analytics marked no data in every period of the
-    history (`kpi_history`'s attrs) and that have no value in any of them."""
-    per_period = history.attrs.get("no_data", {})
-    labels = list(history["period"])
-    if not labels or not per_period:
-        return {}
-    first = per_period.get(labels[0], {})
-    return {
-        column: reason
-        for column, reason in first.items()
-        if column in history.columns
-        and all(column in per_period.get(label, {}) for label in labels)
-        and history[column].isna().all()
-    }
-
-
 def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
     """Small multiples, two per row, each KPI with its own axis and unit."""
     rows = math.ceil(len(chosen) / 2)
@@ -560,7 +543,7 @@ def _drilldown(
     numeric = [c for c in KPI_COLUMNS if KPI_UNITS.get(c) != "flag"]
     # a KPI with no data in every period shown (no quotas, no activity data ...) is no
     # empty chart: it is left out of the default and named with its reason instead
-    empty = no_data_everywhere(history)
+    empty = drilldown.no_data_everywhere(history)
     chosen = st.multiselect(
         "KPIs to plot", numeric, default=[c for c in HISTORY_DEFAULT if c not in empty],
         key="history_kpis", format_func=lambda c: c.replace("_", " "),

@@ -81,6 +81,9 @@ def test_drilldown_history_carries_the_reasons(no_quotas_db: Path) -> None:
     reasons = history.attrs["no_data"]
     assert set(reasons) == set(history["period"])
     assert all(r["quota_attainment"] == NO_QUOTAS for r in reasons.values())
+    empty = drilldown.no_data_everywhere(history)
+    assert empty["quota_attainment"] == NO_QUOTAS
+    assert "bookings" not in empty and "win_rate" not in empty
 
 
 def test_commissions_reps_at_quota_is_no_data(
