@@ -350,9 +350,7 @@ def stalled_deals(
     when = as_of or data_as_of(con)
     if when is None:
         return _empty_stalled()
-    has_activities = bool(
-        con.execute("SELECT count(*) FROM (SELECT 1 FROM activities LIMIT 1)").fetchone()[0]
-    )
+    has_activities = _has_activities(con)
     params = (
         scope.params()
         | _stage_params(con, stages)
@@ -388,6 +386,12 @@ def stalled_deals(
             "into the current stage, and no earlier export shows the deal in it, so days "
             f"in stage are not known (shown as {DASH}, not 0). Such a deal is called stalled "
             "by time in stage only when even the fewest possible days exceed the limit"
+        )
+    if counts["open_deals"] and counts["no_limit"] == counts["open_deals"]:
+        no_data["stage_limit_days"] = (
+            f"no stage of an open deal has {min_won_deals} or more won deals timed in it (the "
+            "stage history shows too few won deals' stays), so no deal is judged by time "
+            "in stage"
         )
     table.attrs["as_of"] = when
     table.attrs["counts"] = counts
@@ -1110,15 +1114,22 @@ def follow_up_gaps(
     with fewer than `min_won_deals` such won deals has no yardstick and its open deals are
     not listed. Largest amount first.
     """
+    empty = pd.DataFrame(
+        columns=[
+            "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+            "currency", "amount_reporting", "close_date", "touches", "last_touch",
+            "won_median_touches", "touches_short", "won_deals_compared",
+        ]
+    )  # fmt: skip
     when = as_of or data_as_of(con)
     if when is None:
-        return pd.DataFrame(
-            columns=[
-                "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
-                "currency", "amount_reporting", "close_date", "touches", "last_touch",
-                "won_median_touches", "touches_short", "won_deals_compared",
-            ]
-        )  # fmt: skip
+        return empty
+    if not _has_activities(con):
+        # 0 touches against a won median of 0 would list nobody and read as "all followed
+        # up": without activity data the comparison is no data, said so
+        empty.attrs["as_of"] = when
+        empty.attrs["no_data"] = {"touches": NO_ACTIVITY_GAPS}
+        return empty
     params = (
         scope.params()
         | _stage_params(con, stages)
@@ -1127,7 +1138,20 @@ def follow_up_gaps(
     )
     table = run_sql(con, _GAPS_SQL, params)
     table.attrs["as_of"] = when
+    table.attrs["no_data"] = {}
     return table
+
+
+NO_ACTIVITY_GAPS = (
+    "no activity data: touches are unknown, so no deal can be compared with the won deals"
+)
+
+
+def _has_activities(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds any activity at all (else idle days and touches are
+    unknown, not 0)."""
+    row = con.execute("SELECT count(*) FROM (SELECT 1 FROM activities LIMIT 1)").fetchone()
+    return bool(row and row[0])
 
 
 # --- the tables `python -m analytics report pipeline` prints ---------------------------
@@ -1161,7 +1185,9 @@ def pipeline_report_table(
         table.attrs["notes"] = list(table.attrs["no_data"].values())
         return table
     if part == "gaps":
-        return follow_up_gaps(con, scope)
+        table = follow_up_gaps(con, scope)
+        table.attrs["notes"] = list(table.attrs.get("no_data", {}).values())
+        return table
     if part != "waterfall":
         raise ValueError(f"unknown pipeline table {part!r}: use one of {', '.join(PIPELINE_PARTS)}")
     result = waterfall(con, scope, start_date=start_date, end_date=end_date)

@@ -18,16 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.drilldown import data_version
 from analytics.forecast.backtest import (
     Backtest,
     Convergence,
     backtest,
+    backtest_source_words,
     convergence,
+    convergence_by_week,
     convergence_caveat,
     convergence_sources,
     window_words,
@@ -62,13 +64,6 @@ COLOURS = {
 
 
 # --- figures (cached per database file, data version and arguments) -----------------------
-
-
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """Changes whenever an import lands or a setting is saved: part of every cache key."""
-    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
-    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
-    return (*imports, str(settings[0]), settings[1])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -172,7 +167,9 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
     empty = result.no_basis
-    cols = st.columns(4)
+    # two rows of three: four cards in a row cut "1,234,567 USD" to "1,234,5…" on a laptop
+    top, second = st.columns(3), st.columns(3)
+    cols = [*top, second[0]]
     cols[0].metric(
         f"Forecast {label}",
         "no data" if empty else _money(result.recommended, currency),
@@ -200,7 +197,7 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip
-    cols = st.columns(2)
+    cols = second[1:]
     note = result.open_pipeline_note
     cols[0].metric(
         f"Open pipeline closing in {label}",
@@ -366,7 +363,7 @@ def accuracy_display(summary: pd.DataFrame) -> pd.DataFrame:
             "Mean accuracy": [_pct(_num(v)) for v in summary["mean_accuracy"]],
             "Within 10%": [_pct(_num(v)) for v in summary["within_10pct"]],
             "Recommended": ["recommended" if r else "" for r in summary["recommended"]],
-            "Note": summary["note"].fillna(""),
+            "Note": summary["note"],
         }
     )
 
@@ -503,14 +500,12 @@ def show_convergence(db: str, version: tuple[Any, ...], scope: Scope, past: Back
     caveat = convergence_caveat(rows)
     if caveat:
         st.caption(md(caveat))
-    for method, why in weekly.left_out.get(label or default, {}).items():
-        if method != "recommended":
-            st.caption(f"{md(why[0].upper() + why[1:])}; no line is drawn for it.")
+    gone = [why for m, why in weekly.left_out.get(label or default, {}).items()
+            if m != "recommended"]  # fmt: skip
+    if gone:
+        st.caption("Left out (no line): " + md("; ".join(gone)) + ".")
     with st.expander(f"Forecast of {label} by week"):
-        wide = rows.pivot_table(
-            index=["weeks_before_end", "as_of", "source"], columns="method", values="forecast",
-            aggfunc="first", dropna=False,
-        ).reset_index().sort_values("weeks_before_end", ascending=False)  # fmt: skip
+        wide = convergence_by_week(rows)
         shown = pd.DataFrame(
             {
                 "Weeks before end": wide["weeks_before_end"].astype(int).astype(str),
@@ -558,7 +553,12 @@ def deal_config(currency: str) -> dict[str, Any]:
 def show_top_deals(result: PeriodForecast, currency: str) -> None:
     top = result.top_deals()
     if top.empty:
-        st.caption("No open deal is expected to close in this period.")
+        undated = result.open_undated
+        st.caption(
+            "No open deal is expected to close in this period."
+            + (f" {undated} open deal(s) have no close date, so they cannot be placed in a "
+               "period." if undated else "")
+        )  # fmt: skip
         return
     shown = top.copy()
     for column in TEXT_COLUMNS:
@@ -576,8 +576,10 @@ def show_top_deals(result: PeriodForecast, currency: str) -> None:
 def show_calls(
     result: PeriodForecast, people: dict[str, tuple[str | None, str | None]], currency: str
 ) -> None:
-    if not result.calls:
-        st.caption("No forecast calls and no forecast categories for this period.")
+    if not result.calls or result.range is None:
+        # without calls or categories a rep's "commit" would only be their won so far:
+        # the cards above say no data, so the table must not show figures either
+        st.caption("No data: no forecast calls and no forecast categories for this period.")
         return
     by = st.segmented_control(
         "Roll up by", GROUPINGS, default="rep", key="forecast:by", required=True,
@@ -586,9 +588,10 @@ def show_calls(
     table = calls_table(result.calls, people, by)
     st.dataframe(
         table, hide_index=True, key="forecast:calls",
-        column_config={c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
-                       for c, name in (("commit", "Commit"), ("best_case", "Best case"),
-                                       ("pipeline", "All categories"))}, placeholder=_ui.DASH,
+        column_config={by: st.column_config.TextColumn(by.capitalize())} | {
+            c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
+            for c, name in (("commit", "Commit"), ("best_case", "Best case"),
+                            ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
@@ -691,10 +694,7 @@ def render() -> None:
         "Past periods", HISTORY_CHOICES, default=12, key="forecast:history_n", required=True,
         help="Completed periods to backtest; the recommendation is chosen from them",
     )  # fmt: skip
-    st.caption(
-        "Each forecast as it would have been made at the start of the period, from the "
-        "pipeline export of that day (never today's data), against what closed won."
-    )
+    st.caption(md(backtest_source_words(past.table)))
     _section(None, "forecast vs actual", lambda: show_history(past, currency))
     _section(
         "How the forecast converged, week by week", "the convergence chart",

@@ -52,6 +52,10 @@ DEAL_COLUMNS: dict[str, Any] = {
     "amount_reporting": st.column_config.NumberColumn(
         "Amount (reporting)", format=MONEY, help="Converted to the reporting currency"
     ),
+    "close_date": st.column_config.DateColumn(
+        "Close date", format="YYYY-MM-DD", help="Expected close date in the latest export"
+    ),
+    "last_activity": st.column_config.DateColumn("Last activity", format="YYYY-MM-DD"),
 }
 
 
@@ -141,13 +145,23 @@ def show_stalled(scope: Scope, version: tuple[Any, ...], dates: object = None) -
     )  # fmt: skip
     table = _stalled(str(_ui.db_path()), version, scope, int(idle), float(pct), int(min_won))
     as_of = table.attrs.get("as_of")
-    st.caption(
-        f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
-        f"{as_of or _ui.DASH} (the latest export). Largest first."
-    )
+    counts = table.attrs.get("counts", {})
+    open_deals = int(counts.get("open_deals", 0))
+    judged_by_stage = open_deals - counts.get("stage_unknown", 0) - counts.get("no_limit", 0)
+    if open_deals and counts.get("idle_unknown", 0) == open_deals and judged_by_stage == 0:
+        st.caption(
+            f"Not one of the {open_deals:,} open deals can be judged stalled with this data "
+            f"(as of {as_of}): neither rule has what it needs, as below."
+        )
+    else:
+        st.caption(
+            f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
+            f"{as_of or _ui.DASH} (the latest export). Largest first."
+        )
+    names = {"days_idle": "Days idle", "days_in_stage": "Days in stage",
+             "stage_limit_days": "Stage limit"}  # fmt: skip
     for column, reason in table.attrs.get("no_data", {}).items():
-        what = "Days idle" if column == "days_idle" else "Days in stage"
-        st.caption(f"{what}: {md(reason)}.")
+        st.caption(f"{names.get(column, column)}: {md(reason)}.")
     deal_table(
         table, "stalled_deals", "pipeline:stalled",
         {
@@ -177,7 +191,7 @@ def basis_help(basis: Basis | None) -> str:
         return ""
     if basis.source == "snapshot":
         return f"From the export of {basis.snapshot_date} (a snapshot: exact)."
-    return f"{basis.source.capitalize()}: {SOURCE_HELP[basis.source]}."
+    return f'Source "{basis.source}": {SOURCE_HELP[basis.source]}.'
 
 
 def pick_dates(scope: Scope) -> tuple[date, date] | None:
@@ -227,11 +241,16 @@ def show_slipped(scope: Scope, version: tuple[Any, ...], dates: tuple[date, date
         st.info(f"No slipped-deal list: {md(reason)}.", icon=":material/info:")
         return
     base, latest = table.attrs["base_basis"], table.attrs["latest_basis"]
+    older = [
+        f"{b.day} by the export of {b.snapshot_date}"
+        for b in (base, latest)
+        if b.snapshot_date != b.day
+    ]
     st.caption(
         f"Open deals due in {scope.period.label} on {base.day} whose close date was pushed "
         f"past {scope.period.end} by {latest.day}: {len(table):,}, worth {_total(table)}. "
-        f"{base.day}: export of {base.snapshot_date}; {latest.day}: export of "
-        f"{latest.snapshot_date} (snapshots: the expected close dates as known then)."
+        "Expected close dates as the exports (snapshots) had them then"
+        + (f"; {' and '.join(older)}." if older else ".")
     )
     deal_table(
         table, "slipped_deals", "pipeline:slipped",
@@ -300,11 +319,12 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
         )  # fmt: skip
     else:
         kind = PIPELINE_KINDS[1]
-        rebuilt = start_basis if start_basis.source != "snapshot" else end_basis
+        rebuilt = [b for b in (start_basis, end_basis) if b.source != "snapshot"]
+        days = " and ".join(str(b.day) for b in rebuilt)
+        how = "; ".join(f'{b.day}: source "{b.source}", {SOURCE_HELP[b.source]}' for b in rebuilt)
         st.caption(
-            f"All open deals, not only those {closing}: no export on or before "
-            f"{rebuilt.day} says when deals were expected to close then, so the pipeline on "
-            f"that day is {rebuilt.source} ({SOURCE_HELP[rebuilt.source]})."
+            f"All open deals, not only those {closing}: no export on or before {days} says "
+            f"when deals were expected to close then. {how}."
         )
     w = _waterfall(str(_ui.db_path()), version, scope, start, end, str(kind))
     cards = st.columns(2)
@@ -320,7 +340,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
             border=True,
         )  # fmt: skip
         box.caption(f"From {n - unpriced:,} priced deal(s)" + (f"; {md(note)}." if note else "."))
-    what = options[str(kind)].lower().replace("open deals", "the open deals", 1)
+    what = f"the open deals {closing}" if kind == PIPELINE_KINDS[0] else "all open deals"
     st.caption(
         f"How {what} changed from {w.start_date} to {w.end_date}, in {md(currency)} (the "
         f"reporting currency) at the {w.end_date} rates. Each deal falls in one bar; the "
@@ -391,6 +411,10 @@ def show_gaps(scope: Scope, version: tuple[Any, ...], dates: object = None) -> N
     del dates  # about deals open now
     min_won = int(st.session_state.get("pipeline:min_won", DEFAULT_MIN_WON_DEALS))
     table = _gaps(str(_ui.db_path()), version, scope, min_won)
+    reason = table.attrs.get("no_data", {}).get("touches")
+    if reason:
+        st.info(f"No follow-up gaps: {md(reason)}.", icon=":material/info:")
+        return
     st.caption(
         f"{len(table):,} open deal(s) with fewer touches (linked activities) than the median "
         "won deal had when it moved past the same stage, as of "

@@ -440,6 +440,22 @@ def test_no_activity_data_calls_nobody_idle(
     assert table["opportunity_id"].tolist() == ["S1", "S3", "S7"]  # by time in stage only
     assert table.attrs["no_data"]["days_idle"].startswith("no activity data")
     assert table.attrs["counts"]["idle_unknown"] == 8
+    # follow-up gaps: 0 touches against a won median of 0 is no comparison either
+    gaps = follow_up_gaps(stalls, Q3, min_won_deals=4)
+    assert gaps.empty
+    assert gaps.attrs["no_data"]["touches"].startswith("no activity data")
+
+
+def test_no_stage_limit_is_said(stalls: duckdb.DuckDBPyConnection) -> None:
+    """Five won deals needed per stage, four exist: no stage has a limit, and it says so."""
+    table = stalled_deals(stalls, Q3, min_won_deals=5)
+    assert not table["stage_rule"].any()
+    assert table.attrs["counts"]["no_limit"] == table.attrs["counts"]["open_deals"] == 8
+    assert (
+        "no stage of an open deal has 5 or more won deals"
+        in (table.attrs["no_data"]["stage_limit_days"])
+    )
+    assert "stage_limit_days" not in stalled_deals(stalls, Q3, min_won_deals=4).attrs["no_data"]
 
 
 # --- follow-up gaps --------------------------------------------------------------------
@@ -497,12 +513,28 @@ def test_report_pipeline_cli(tmp_path: Path) -> None:
 
     done = cli("--format", "json")
     assert done.returncode == 0, done.stderr
-    steps = {r["step"]: r["amount"] for r in json.loads(done.stdout)}
+    first_rows = json.loads(done.stdout)
+    steps = {r["step"]: r["amount"] for r in first_rows}
     assert steps["starting pipeline"] == 44600 and steps["ending pipeline"] == 43100
     assert steps["pushed out"] == -9000
     done = cli("--part", "slipped")
     assert done.returncode == 0, done.stderr
     assert [r["opportunity_id"] for r in csv.DictReader(io.StringIO(done.stdout))] == ["P05", "P14"]
+    # each row names where each day's pipeline came from, and which pipeline it is
+    row = first_rows[0]
+    assert (row["start_source"], row["start_snapshot_date"]) == ("snapshot", "2024-07-01")
+    assert (row["end_source"], row["pipeline"]) == ("snapshot", "closing in the period")
+    # any two days: 15 June is rebuilt (no export on or before it), so all open deals
+    done = cli("--format", "json", "--from", "2024-06-15", "--to", "2024-09-02")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert (rows[0]["start_source"], rows[0]["pipeline"]) == ("rebuilt", "all open deals")
+    steps = {r["step"]: r["amount"] for r in rows}
+    assert (steps["starting pipeline"], steps["ending pipeline"]) == (61600, 54600)
+    assert "a rebuilt day does not know the expected close dates" in done.stderr
+    done = cli("--part", "slipped", "--format", "json", "--from", "2024-06-15")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    assert "no export on or before 2024-06-15" in done.stderr
     bad = cli("--from", "2024-09-02", "--to", "2024-07-01")
     assert bad.returncode == 2 and "before the start" in bad.stderr
 

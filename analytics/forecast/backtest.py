@@ -410,10 +410,18 @@ def recommend(
     ties = scored[(scored["wape"] - error).abs() <= TIE_TOLERANCE].iloc[1:]
     others = scored[(scored["wape"] - error).abs() > TIE_TOLERANCE]
     direction = "over" if lean > 0 else "under"
-    reason = (
-        f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
-        f"over {where} (WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%})"
-    )
+    scores = f"WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%}"
+    if len(scored) == 1:
+        # one candidate scored: "lowest of 1" would claim a comparison that did not happen
+        reason = (
+            f"{cand.label}: the only method with a forecast in every {kind} of {where}, so "
+            f"nothing else could be compared with it ({scores})"
+        )
+    else:
+        reason = (
+            f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
+            f"over {where} ({scores})"
+        )
     if len(ties):
         names = ", ".join(str(x) for x in ties["label"])
         reason += (
@@ -431,10 +439,14 @@ def recommend(
 
 
 def mark_recommended(summary: pd.DataFrame, rec: Recommendation) -> pd.DataFrame:
-    """The table with its `recommended` column set on the chosen candidate's row."""
+    """The table with its `recommended` column set on the chosen candidate's row and every
+    `note` a text ("" where there is nothing to say)."""
     out = summary.copy()
     if len(out):
         out["recommended"] = out["candidate"] == rec.candidate.key
+    # a candidate without a remark reads as empty text, never None or nan: the page shows
+    # the column as it is
+    out["note"] = out["note"].fillna("").astype(str)
     return out
 
 
@@ -625,8 +637,8 @@ CONVERGENCE_COLUMNS = [
 # Why a method has no forecast at a point (or anywhere in a period), in words.
 LEFT_OUT_WHY: dict[str, str] = {
     STAGE_WEIGHTED: (
-        "stage-weighted left out: neither a snapshot nor stage history on or before that "
-        "day, so no deal's stage then is known"
+        "stage-weighted: neither a snapshot nor stage history on or before that day, so no "
+        "deal's stage then is known"
     ),
     RUN_RATE: "run-rate: no deal had been won by that day, so there is no rate to run on",
     SALES_CYCLE: (
@@ -729,6 +741,30 @@ class Convergence:
                 "recommended_as": self.recommended_as,
             }
         return out
+
+
+def convergence_by_week(rows: pd.DataFrame) -> pd.DataFrame:
+    """One period's convergence rows (`Convergence.for_period`) as the table a reader
+    scans: one row per weekly day, the earliest (most weeks before the end) first, with
+    `weeks_before_end`, `as_of`, `source`, then one column per method in the rows, in
+    their order (the recommended one last), NaN where a method had no forecast that day.
+
+    Why here and not in the page: the page's table and the chart must read the same
+    points, and a reshape in a page is one no test reaches (issue 16, item 6).
+    """
+    keys = ["weeks_before_end", "as_of", "source"]
+    if rows.empty:
+        return pd.DataFrame(columns=keys)
+    methods = list(dict.fromkeys(rows["method"]))
+    # one (day, method) pair per row: a plain pivot, so no day is paired with another
+    # day's date (pivot_table(dropna=False) does that: 6 weeks read as 36 rows)
+    values = rows.assign(forecast=rows["forecast"].astype(float)).pivot(
+        index="weeks_before_end", columns="method", values="forecast"
+    )
+    days = rows.drop_duplicates("weeks_before_end").set_index("weeks_before_end")
+    wide = days[["as_of", "source"]].join(values[methods]).sort_index(ascending=False)
+    wide.columns.name = None
+    return wide.reset_index()[[*keys, *methods]]
 
 
 def convergence(
@@ -847,4 +883,26 @@ def convergence_caveat(rows: pd.DataFrame) -> str | None:
         "On rebuilt days the deals' expected close dates were not known then, so every deal "
         "open that day counts as this period's pipeline: stage-weighted and sales-cycle read "
         "high there. Their amounts are the ones last exported."
+    )
+
+
+def backtest_source_words(table: pd.DataFrame) -> str:
+    """Where the backtest's start-of-period forecasts came from, for the page's caption:
+    the exports of those days, or the current export rebuilt as of each day before."""
+    sources = {str(x) for x in table.get("source", pd.Series(dtype=object)).dropna()}
+    if not sources or sources == {"snapshot"}:
+        return (
+            "Each forecast as it would have been made at the start of the period, from the "
+            "pipeline export of that day (never today's data), against what closed won."
+        )
+    how = (
+        "stages from the stage history"
+        if "stage history" in sources
+        else "stages unknown, so stage-weighted is left out"
+    )
+    return (
+        "Each forecast as it would have been made at the start of the period: no export of "
+        "that time was uploaded, so the pipeline is rebuilt from the current export as it "
+        f"stood the day before ({how}; amounts as last exported), reading nothing dated "
+        "later, against what closed won."
     )
