@@ -18,17 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.drilldown import data_version
 from analytics.forecast.backtest import (
     Backtest,
     Convergence,
     backtest,
     backtest_source_words,
     convergence,
+    convergence_by_week,
     convergence_caveat,
     convergence_sources,
     window_words,
@@ -63,13 +64,6 @@ COLOURS = {
 
 
 # --- figures (cached per database file, data version and arguments) -----------------------
-
-
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """Changes whenever an import lands or a setting is saved: part of every cache key."""
-    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
-    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
-    return (*imports, str(settings[0]), settings[1])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -371,7 +365,7 @@ def accuracy_display(summary: pd.DataFrame) -> pd.DataFrame:
             "Mean accuracy": [_pct(_num(v)) for v in summary["mean_accuracy"]],
             "Within 10%": [_pct(_num(v)) for v in summary["within_10pct"]],
             "Recommended": ["recommended" if r else "" for r in summary["recommended"]],
-            "Note": summary["note"].fillna(""),
+            "Note": summary["note"],
         }
     )
 
@@ -513,10 +507,7 @@ def show_convergence(db: str, version: tuple[Any, ...], scope: Scope, past: Back
     if gone:
         st.caption("Left out (no line): " + md("; ".join(gone)) + ".")
     with st.expander(f"Forecast of {label} by week"):
-        wide = rows.pivot_table(
-            index=["weeks_before_end", "as_of", "source"], columns="method", values="forecast",
-            aggfunc="first", dropna=False,
-        ).reset_index().sort_values("weeks_before_end", ascending=False)  # fmt: skip
+        wide = convergence_by_week(rows)
         shown = pd.DataFrame(
             {
                 "Weeks before end": wide["weeks_before_end"].astype(int).astype(str),

@@ -191,7 +191,7 @@ def basis_help(basis: Basis | None) -> str:
         return ""
     if basis.source == "snapshot":
         return f"From the export of {basis.snapshot_date} (a snapshot: exact)."
-    return f"{basis.source.capitalize()}: {SOURCE_HELP[basis.source]}."
+    return f'Source "{basis.source}": {SOURCE_HELP[basis.source]}.'
 
 
 def pick_dates(scope: Scope) -> tuple[date, date] | None:
@@ -321,10 +321,10 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
         kind = PIPELINE_KINDS[1]
         rebuilt = [b for b in (start_basis, end_basis) if b.source != "snapshot"]
         days = " and ".join(str(b.day) for b in rebuilt)
-        how = "; ".join(f"{b.day}: {b.source} ({SOURCE_HELP[b.source]})" for b in rebuilt)
+        how = "; ".join(f'{b.day}: source "{b.source}", {SOURCE_HELP[b.source]}' for b in rebuilt)
         st.caption(
             f"All open deals, not only those {closing}: no export on or before {days} says "
-            f"when deals were expected to close then. {how[0].upper()}{how[1:]}."
+            f"when deals were expected to close then. {how}."
         )
     w = _waterfall(str(_ui.db_path()), version, scope, start, end, str(kind))
     cards = st.columns(2)

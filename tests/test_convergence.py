@@ -36,6 +36,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_backtest_rebuilt import HISTORY, ROWS, upload
@@ -45,6 +46,7 @@ from analytics.forecast.backtest import (
     LEFT_OUT_WHY,
     backtest,
     convergence,
+    convergence_by_week,
     convergence_days,
     convergence_sources,
 )
@@ -169,6 +171,47 @@ def test_stage_history_brings_the_stage_weighted_line(
     # June's last day reads the export itself: it is the snapshot of 30 June
     june = weekly.for_period("2024-06")
     assert list(june["source"].unique()) == ["stage history", "snapshot"]
+
+
+@pytest.mark.parametrize(("weeks", "day", "run_rate", "cycle", "weighted"), BY_HAND)
+def test_the_table_by_week_reads_the_hand_worked_points(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    weeks: int,
+    day: date,
+    run_rate: float,
+    cycle: float,
+    weighted: float,
+) -> None:
+    """The page's "Forecast of May by week" table (issue 16, item 6: reshaped in analytics,
+    not in the page): one row per weekly day, 5 weeks before the end first, a column per
+    method in METHODS order, each cell the hand-worked point; no call: commit is empty."""
+    upload(con, tmp_path, ROWS, HISTORY)
+    weekly = convergence(con, Scope(Period.parse("2024-06")), kind="month", periods=2,
+                         growth=0.0)  # fmt: skip
+    wide = convergence_by_week(weekly.for_period(MAY))
+    assert list(wide.columns) == ["weeks_before_end", "as_of", "source", *METHODS]
+    assert list(wide["weeks_before_end"]) == [5, 4, 3, 2, 1, 0]
+    row = wide[wide["weeks_before_end"] == weeks].iloc[0]
+    assert (row["as_of"], row["source"]) == (day, "stage history")
+    assert row[RUN_RATE] == pytest.approx(run_rate)
+    assert row[SALES_CYCLE] == pytest.approx(cycle)
+    assert row[STAGE_WEIGHTED] == pytest.approx(weighted)
+    assert _num(row[COMMIT]) is None
+
+
+def test_the_table_by_week_of_no_rows_is_empty() -> None:
+    wide = convergence_by_week(pd.DataFrame(columns=["weeks_before_end", "method"]))
+    assert wide.empty and list(wide.columns) == ["weeks_before_end", "as_of", "source"]
+
+
+def test_every_accuracy_note_is_text(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The accuracy table's `note` column is shown as it is: text on every row, "" where a
+    candidate has nothing to say, on a real backtest as on one with nothing to score."""
+    upload(con, tmp_path, ROWS, HISTORY)
+    for periods in (0, 2):
+        past = backtest(con, Scope(Period.parse("2024-06")), kind="month", periods=periods)
+        assert len(past.summary) and all(isinstance(n, str) for n in past.summary["note"])
 
 
 # --- no peeking --------------------------------------------------------------------------

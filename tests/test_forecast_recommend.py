@@ -204,3 +204,15 @@ def test_demo_page_and_cli_show_the_same_recommendation(
         )  # fmt: skip
     page_chosen = table[table["Recommended"] == "recommended"].iloc[0]
     assert page_chosen["Method or blend"] == chosen["label"] and page_chosen["Rank"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("note", "shown"),
+    [(None, ""), (float("nan"), ""), ("", ""), ("no period to score", "no period to score")],
+)
+def test_marked_notes_are_text(note: object, shown: str) -> None:
+    """The page shows `note` as it is: a missing note reads as nothing, never None/nan."""
+    summary = score_candidates(HISTORY)
+    summary.loc[0, "note"] = note
+    rec = recommend(summary, backtest_window(HISTORY), kind="month")
+    assert mark_recommended(summary, rec).loc[0, "note"] == shown

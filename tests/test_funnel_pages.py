@@ -319,7 +319,9 @@ def test_pipeline_page_without_snapshots_in_the_period(pipeline_db: Path) -> Non
     captions = " ".join(plain(c.value) for c in at.caption)
     assert "All open deals, not only those closing in 2024-06" in captions
     cards = {m.label: m for m in at.metric}
-    assert "Rebuilt: rebuilt from created and close dates" in cards["Pipeline on 2024-06-01"].help
+    assert 'Source "rebuilt": rebuilt from created and close dates' in (
+        cards["Pipeline on 2024-06-01"].help
+    )
 
 
 def test_pipeline_page_error_is_friendly(

@@ -439,10 +439,14 @@ def recommend(
 
 
 def mark_recommended(summary: pd.DataFrame, rec: Recommendation) -> pd.DataFrame:
-    """The table with its `recommended` column set on the chosen candidate's row."""
+    """The table with its `recommended` column set on the chosen candidate's row and every
+    `note` a text ("" where there is nothing to say)."""
     out = summary.copy()
     if len(out):
         out["recommended"] = out["candidate"] == rec.candidate.key
+    # a candidate without a remark reads as empty text, never None or nan: the page shows
+    # the column as it is
+    out["note"] = out["note"].fillna("").astype(str)
     return out
 
 
@@ -737,6 +741,30 @@ class Convergence:
                 "recommended_as": self.recommended_as,
             }
         return out
+
+
+def convergence_by_week(rows: pd.DataFrame) -> pd.DataFrame:
+    """One period's convergence rows (`Convergence.for_period`) as the table a reader
+    scans: one row per weekly day, the earliest (most weeks before the end) first, with
+    `weeks_before_end`, `as_of`, `source`, then one column per method in the rows, in
+    their order (the recommended one last), NaN where a method had no forecast that day.
+
+    Why here and not in the page: the page's table and the chart must read the same
+    points, and a reshape in a page is one no test reaches (issue 16, item 6).
+    """
+    keys = ["weeks_before_end", "as_of", "source"]
+    if rows.empty:
+        return pd.DataFrame(columns=keys)
+    methods = list(dict.fromkeys(rows["method"]))
+    # one (day, method) pair per row: a plain pivot, so no day is paired with another
+    # day's date (pivot_table(dropna=False) does that: 6 weeks read as 36 rows)
+    values = rows.assign(forecast=rows["forecast"].astype(float)).pivot(
+        index="weeks_before_end", columns="method", values="forecast"
+    )
+    days = rows.drop_duplicates("weeks_before_end").set_index("weeks_before_end")
+    wide = days[["as_of", "source"]].join(values[methods]).sort_index(ascending=False)
+    wide.columns.name = None
+    return wide.reset_index()[[*keys, *methods]]
 
 
 def convergence(

@@ -38,6 +38,9 @@ MB = 1024 * 1024
 XLSX_BATCH = 20_000  # .xlsx rows handed to DuckDB at a time: bounds Python's memory
 ROW_LIMIT_MARGIN = 1_000  # footer and blank lines read beyond the row limit
 DELIMITERS = (",", ";", "\t", "|")
+# What the Data page's file picker offers. ".xls" because CRMs such as Bitrix24 save an HTML
+# table under that name ("Export to Excel"); a real binary .xls is refused with advice.
+UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx", "xls")
 # Legacy encodings we expect from Russian, Korean and Chinese Windows/Excel exports.
 LEGACY_ENCODINGS = ("cp1251", "cp949", "gb18030", "cp1252")
 

@@ -13,7 +13,7 @@ import duckdb
 
 from analytics.db import quote_ident
 from analytics.ingest import values as V
-from analytics.ingest.detect import Detection
+from analytics.ingest.detect import Detection, header_unit
 from analytics.ingest.kinds import Kind
 from analytics.ingest.learn import HISTORY_TABLE, MAX_STAGE_NAME, LearnedStage
 from analytics.ingest.learn import learn as learn_values
@@ -255,7 +255,11 @@ def stage_rows(
             parsers[f] = r
     extra = []
     if "amount" in fields and types["amount"] == "amount":
-        extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
+        from_values = V.currency_from_amount_sql(quote_ident("r_amount"))
+        code = V.unit_currency(header_unit(header_of["amount"]))
+        if code is not None:  # "Value (EUR)": the header names the amounts' currency
+            from_values = f"coalesce({from_values}, {V.sql_str(code)})"
+        extra.append(f"{from_values} AS amount_currency")
     new_stages: list[LearnedStage] = []
     if "stage" in fields:
         labels = [label for label in answers[("stage", "labels")][0] or [] if label is not None]

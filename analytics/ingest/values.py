@@ -8,6 +8,7 @@ day-first dates, 0-1 probabilities) are decided once per column from all its val
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -217,12 +218,22 @@ CURRENCY_NAMES = {
     "chinese yuan renminbi": "CNY", "yuan renminbi": "CNY", "renminbi": "CNY",
     "south korean won": "KRW", "korean won": "KRW",
     "russian ruble": "RUB", "russian rouble": "RUB",
-    "российский рубль": "RUB", "рубль": "RUB", "рубли": "RUB", "руб.": "RUB",
+    "российский рубль": "RUB", "рубль": "RUB", "руб": "RUB", "рубли": "RUB", "руб.": "RUB",
     "доллар сша": "USD", "евро": "EUR", "фунт стерлингов": "GBP",
     "китайский юань": "CNY", "юань": "CNY", "белорусский рубль": "BYN",
     "гривна": "UAH", "украинская гривна": "UAH", "тенге": "KZT", "казахстанский тенге": "KZT",
     "미국 달러": "USD", "원": "KRW", "대한민국 원": "KRW", "人民币": "CNY", "美元": "USD",
 }  # fmt: skip
+
+
+def unit_currency(split: tuple[str, str] | None) -> str | None:
+    """The currency a header's unit names ("EUR", "руб.", "₩", "US Dollar"), or None."""
+    if split is None:
+        return None
+    unit = split[1]
+    if re.fullmatch(r"[A-Z]{3}", unit):
+        return unit
+    return CURRENCY_NAMES.get(unit.lower()) or CURRENCY_NAMES.get(unit.lower().rstrip("."))
 
 
 def currency_sql(v: str) -> str:

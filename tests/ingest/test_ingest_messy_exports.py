@@ -187,3 +187,43 @@ def test_a_messy_export_through_the_data_page(
     finally:
         con.close()
     assert total == (Decimal("58234.50"),)  # 1 234,50 + 12 000,00 + 45 000
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "amount", "currency"),
+    [
+        ("Value (EUR)", "1.234,50", Decimal("1234.50"), "EUR"),
+        ("Сумма, руб.", "1 234,50", Decimal("1234.50"), "RUB"),
+        ("금액(원)", "1,234,000", Decimal("1234000.00"), "KRW"),
+        ("Amount [USD]", "$1,234.50", Decimal("1234.50"), "USD"),
+        ("Value (EUR)", "$1,234.50", Decimal("1234.50"), "USD"),  # the cell's own sign wins
+    ],
+)
+def test_a_unit_after_the_amount_header_maps_it_and_names_its_currency(
+    run_import, con, tmp_path: Path, header: str, cell: str, amount, currency
+) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text(f'Deal,Stage,"{header}"\nOne,Discovery,"{cell}"\n', encoding="utf-8")
+
+    result = run_import(path, as_of=date(2026, 11, 1))
+
+    assert result.status == "loaded", result.message
+    assert con.execute("SELECT amount, currency FROM opportunities").fetchone() == (
+        amount,
+        currency,
+    )
+
+
+@pytest.mark.parametrize("header", ["Сумма, тыс. руб.", "Value ($000s)", "Amount (k)"])
+def test_an_amount_in_thousands_is_not_taken_as_the_amount(
+    run_import, con, tmp_path: Path, header: str
+) -> None:
+    # 1 234,5 thousand read as 1 234,50 would understate every deal a thousandfold: the
+    # column stays unmapped (the Data page proposes it for a person to confirm)
+    path = tmp_path / "sheet.csv"
+    path.write_text(f'Deal,Stage,"{header}"\nOne,Discovery,"1234"\n', encoding="utf-8")
+
+    result = run_import(path, as_of=date(2026, 11, 1))
+
+    assert result.status == "loaded", result.message
+    assert con.execute("SELECT amount FROM opportunities").fetchone() == (None,)
