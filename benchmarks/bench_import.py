@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,18 +37,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import (
-    PROJECT_ROOT,
-    add_common_args,
+from benchmarks.gen_opportunities import OUT_DIR, generate
+from benchmarks.harness import (
+    add_fail_on_miss,
+    add_quiet_args,
     current_rss_kb,
     format_table,
+    interleave,
     load_average,
     mb,
     median,
+    new_parser,
+    print_header,
+    quiet_machine,
     run_in_child,
+    seconds_list,
+    sql_lit,
+    time_open_work_close,
     warm_page_cache,
 )
-from benchmarks.gen_opportunities import OUT_DIR, generate
 
 NAME = "import"
 GOAL_RATIO = 1.5
@@ -63,10 +68,6 @@ BASELINE_CANDIDATES: tuple[dict[str, bool], ...] = (
     {"null_padding": True},
     {"null_padding": True, "strict_mode": False},
 )
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def options_sql(options: dict[str, bool]) -> str:
@@ -82,30 +83,14 @@ def baseline_once(csv_path: str, db_path: str, options: dict[str, bool]) -> dict
     extra = options_sql(options)
     sql = (
         "CREATE TABLE t AS SELECT * FROM read_csv("
-        + _sql_string(csv_path)
+        + sql_lit(csv_path)
         + (", " + extra if extra else "")
         + ")"
     )
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    con = duckdb.connect(db_path)
-    opened = time.perf_counter()
-    try:
-        row = con.execute(sql).fetchone()
-        called = time.perf_counter()
-    finally:
-        con.close()
-    closed = time.perf_counter()
-    return {
-        "ok": True,
-        "rows": int(row[0]) if row else 0,
-        "seconds": closed - start,
-        "open_s": opened - start,
-        "call_s": called - opened,
-        "close_s": closed - called,
-        "cpu_s": time.process_time() - cpu_start,
-        "rss_ready_kb": rss_ready,
-    }
+    row, times = time_open_work_close(
+        lambda: duckdb.connect(db_path), lambda con: con.execute(sql).fetchone()
+    )
+    return {"ok": True, "rows": int(row[0]) if row else 0, **times, "rss_ready_kb": rss_ready}
 
 
 def import_once(csv_path: str, db_path: str, data_dir: str) -> dict[str, Any]:
@@ -113,26 +98,16 @@ def import_once(csv_path: str, db_path: str, data_dir: str) -> dict[str, Any]:
     from analytics import db, ingest
 
     rss_ready = current_rss_kb()
-    cpu_start = time.process_time()
-    start = time.perf_counter()
-    con = db.connect(db_path)
-    opened = time.perf_counter()
-    try:
-        result = ingest.import_file(con, Path(csv_path), data_dir=Path(data_dir))
-        called = time.perf_counter()
-    finally:
-        con.close()
-    closed = time.perf_counter()
+    result, times = time_open_work_close(
+        lambda: db.connect(db_path),
+        lambda con: ingest.import_file(con, Path(csv_path), data_dir=Path(data_dir)),
+    )
     return {
         "ok": bool(result.ok),
         "status": str(result.status),
         "rows": int(result.rows_loaded or 0),
         "message": str(result.message or ""),
-        "seconds": closed - start,
-        "open_s": opened - start,
-        "call_s": called - opened,
-        "close_s": closed - called,
-        "cpu_s": time.process_time() - cpu_start,
+        **times,
         "rss_ready_kb": rss_ready,
     }
 
@@ -190,8 +165,8 @@ def _summary_row(side: str, runs: list[dict[str, Any]], data_rows: int) -> list[
         f"{data_rows / med:,.0f}",
         f"{mb(peak):.0f}",
         f"{mb(over):.0f}",
-        " ".join(f"{s:.2f}" for s in secs),
-        " ".join(f"{r['cpu_s']:.2f}" for r in runs),
+        seconds_list(secs, 2),
+        seconds_list([r["cpu_s"] for r in runs], 2),
     ]
 
 
@@ -307,56 +282,10 @@ class TimedConnection:
         return "\n".join(lines)
 
 
-def wait_for_quiet(max_load: float, max_wait: float, poll: float = 5.0) -> float:
-    """Sleep until the 1-minute load average is below `max_load` (or `max_wait` passes).
-
-    The development machines are shared; a run that starts while someone's test suite is
-    busy measures their tests as much as the import.
-    """
-    start = time.monotonic()
-    while os.getloadavg()[0] >= max_load and time.monotonic() - start < max_wait:
-        time.sleep(poll)
-    return time.monotonic() - start
-
-
-def duckdb_version() -> str:
-    import duckdb
-
-    return str(duckdb.__version__)
-
-
-def code_version() -> str:
-    """The commit measured, flagged when analytics/ has uncommitted edits.
-
-    Others edit the tree while benchmarks run; a figure is only useful with the code it
-    belongs to.
-    """
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "analytics"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"commit {head}" + (" + uncommitted edits in analytics/" if dirty else "")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_import",
-        description="Time the project's CSV import against bare DuckDB read_csv.",
+    parser = new_parser(
+        "benchmarks.bench_import", "Time the project's CSV import against bare DuckDB read_csv."
     )
-    add_common_args(parser)
     parser.add_argument(
         "--side",
         choices=("both", "baseline", "import"),
@@ -366,16 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile", action="store_true", help="also profile one import and print where it goes"
     )
-    parser.add_argument(
-        "--quiet-load",
-        type=float,
-        metavar="LOAD",
-        help="first wait (up to --quiet-wait s) for the 1-minute load average to drop below LOAD",
-    )
-    parser.add_argument("--quiet-wait", type=float, default=600.0, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--fail-on-miss", action="store_true", help="exit 1 when the ratio misses the goal"
-    )
+    add_quiet_args(parser)
+    add_fail_on_miss(parser)
     return parser
 
 
@@ -384,9 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rows < 1 or args.repeat < 1:
         raise SystemExit("--rows and --repeat must be positive")
 
-    print(f"== import benchmark: {args.rows:,} rows, {args.repeat} runs per side ==")
-    print(f"code: {code_version()}; duckdb {duckdb_version()}")
-    print(f"load before: {load_average()}")
+    print_header(f"import benchmark: {args.rows:,} rows, {args.repeat} runs per side", pandas=False)
     start = time.perf_counter()
     csv_path = generate(args.rows, args.seed)
     gen_s = time.perf_counter() - start
@@ -394,14 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"file: {csv_path} ({size_mb:.0f} MB, ready in {gen_s:.1f} s)")
     print(f"page cache warmed in {warm_page_cache(csv_path):.2f} s")
 
-    if args.quiet_load is not None:
-        waited = wait_for_quiet(args.quiet_load, args.quiet_wait)
-        print(f"waited {waited:.0f} s for load < {args.quiet_load}: now {load_average()}")
+    quiet_machine(args)
 
     work_root = OUT_DIR / "runs"
     work_root.mkdir(parents=True, exist_ok=True)
     sides = ("baseline", "import") if args.side == "both" else (args.side,)
-    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     options: dict[str, bool] = {}
     if "baseline" in sides:
         options, probes = choose_baseline(csv_path, args.rows, work_root)
@@ -410,26 +326,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"baseline uses: read_csv(file{', ' + options_sql(options) if options else ''})")
 
     failed = False
-    for _ in range(args.repeat):
-        for side in sides:
-            try:
-                res = _measure(
-                    side,
-                    csv_path,
-                    work_root,
-                    **({"options": options} if side == "baseline" else {}),
-                )
-            except RuntimeError as exc:
-                print(f"{side}: run failed:\n{exc}", file=sys.stderr)
-                return 1
-            if not res["ok"] or (side == "import" and res["rows"] != args.rows):
-                print(
-                    f"{side}: ok={res['ok']} status={res.get('status')} rows={res['rows']:,} "
-                    f"(expected {args.rows:,}): {res.get('message', '')}",
-                    file=sys.stderr,
-                )
-                failed = True
-            runs[side].append(res)
+
+    def measure(side: str) -> dict[str, Any]:
+        nonlocal failed
+        kwargs = {"options": options} if side == "baseline" else {}
+        res = _measure(side, csv_path, work_root, **kwargs)
+        if not res["ok"] or (side == "import" and res["rows"] != args.rows):
+            print(
+                f"{side}: ok={res['ok']} status={res.get('status')} rows={res['rows']:,} "
+                f"(expected {args.rows:,}): {res.get('message', '')}",
+                file=sys.stderr,
+            )
+            failed = True
+        return res
+
+    try:
+        runs = interleave(args.repeat, sides, measure)
+    except RuntimeError as exc:
+        print(f"run failed:\n{exc}", file=sys.stderr)
+        return 1
 
     headers = [
         "side",

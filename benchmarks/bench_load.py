@@ -86,7 +86,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import PROJECT_ROOT, add_common_args, format_table, load_average, median
+from benchmarks.harness import (
+    PROJECT_ROOT,
+    format_table,
+    load_average,
+    median,
+    new_parser,
+    read_status_kb,
+)
 
 NAME = "load"
 PAGES: dict[str, str] = {  # URL path ("" = the default page) -> the page's title (st.title)
@@ -169,7 +176,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def peak_rss_kb(self) -> int | None:
-        return _status_kb(self.proc.pid, "VmHWM")
+        return read_status_kb("VmHWM", self.proc.pid)
 
     def duckdb_peak(self) -> dict[str, Any]:
         samples = []
@@ -188,17 +195,6 @@ class Server:
 
     def log_tail(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-
-def _status_kb(pid: int, field_name: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def start_server(source_db: Path, run_dir: Path) -> Server:
@@ -671,11 +667,9 @@ def report(phases: Sequence[Phase], args: argparse.Namespace, load_before: str) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = add_common_args(
-        argparse.ArgumentParser(
-            prog="python -m benchmarks.bench_load",
-            description="N concurrent sessions on the real app, and an import among them.",
-        )
+    parser = new_parser(
+        "benchmarks.bench_load",
+        "N concurrent sessions on the real app, and an import among them.",
     )
     parser.set_defaults(repeat=1)
     parser.add_argument(

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shutil
 import sys
 import time
@@ -58,20 +57,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks import (
-    add_common_args,
-    current_rss_kb,
+from benchmarks.harness import (
+    OUT_DIR,
+    SIDE_HEADERS,
+    ChildRun,
+    add_quiet_args,
+    cached,
+    duckdb_threads,
     format_table,
+    interleave,
     load_average,
-    mb,
-    median,
+    new_parser,
+    open_db,
+    pandas_load_note,
+    print_header,
+    print_json,
+    quiet_machine,
     run_in_child,
+    side_cells,
+    side_summary,
+    wall_cpu_ratio,
     warm_page_cache,
 )
-from benchmarks.bench_import import code_version, duckdb_version, wait_for_quiet
 
 NAME = "pointintime"
-OUT_DIR = Path(__file__).resolve().parent / "out"
+CHILD = "benchmarks.bench_pointintime:{}_once"  # a side's child body
 GENERATOR_VERSION = 2
 AS_OF = date(2025, 12, 31)  # gen_kpi_db's export date
 DEFAULT_DAYS = 52
@@ -134,22 +144,18 @@ def generate(rows: int, seed: int, *, out_dir: Path = OUT_DIR) -> tuple[Path, Pa
     from benchmarks import gen_kpi_db
 
     plain = gen_kpi_db.generate(rows, 2, 1, seed, out_dir=out_dir)
-    path = out_dir / f"pit_{rows}o_seed{seed}_v{GENERATOR_VERSION}.duckdb"
-    if not path.is_file():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+    def build(tmp: Path) -> None:
+        shutil.copyfile(plain, tmp)
+        con = db.connect(tmp)
         try:
-            shutil.copyfile(plain, tmp)
-            con = db.connect(tmp)
-            try:
-                con.execute(_history_sql(seed))
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            tmp.replace(path)
+            con.execute(_history_sql(seed))
+            con.execute("CHECKPOINT")
         finally:
-            tmp.unlink(missing_ok=True)
-            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    return plain, path
+            con.close()
+
+    path = out_dir / f"pit_{rows}o_seed{seed}_v{GENERATOR_VERSION}.duckdb"
+    return plain, cached(path, build)
 
 
 # --- the analytics side ----------------------------------------------------------------------
@@ -180,35 +186,17 @@ def analytics_state(con: Any, days: Sequence[date], case: str) -> list[list[Any]
     return [[int(k), str(o), str(s), int(n), float(a)] for k, o, s, n, a in rows]
 
 
-def _time_calls(func: Any, repeat: int) -> tuple[Any, list[float], list[float], float]:
-    """One untimed warm-up call (its wall time returned apart), then `repeat` timed calls."""
-    start = time.perf_counter()
-    result = func()
-    first = time.perf_counter() - start
-    walls, cpus = [], []
-    for _ in range(repeat):
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = func()
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.process_time() - cpu0)
-    return result, walls, cpus, first
-
-
 def analytics_once(db_path: str, days: int, case: str, repeat: int) -> dict[str, Any]:
     """Child body: the as-of state for `days` weekly dates on one read-only connection."""
-    from analytics import db
-
-    rss_ready = current_rss_kb()
-    con = db.connect(db_path, read_only=True)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
         wanted = weekly_days(days)
-        state, walls, cpus, first = _time_calls(lambda: analytics_state(con, wanted, case),
-                                                repeat)  # fmt: skip
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        state = run.time(lambda: analytics_state(con, wanted, case), repeat)
+        threads = duckdb_threads(con)
     finally:
         con.close()
-    return {"walls": walls, "cpus": cpus, "first_s": first, "rss_ready_kb": rss_ready,
-            "threads": int(threads), "state": state}  # fmt: skip
+    return run.result(threads=threads, state=state)
 
 
 # --- the pandas side ---------------------------------------------------------------------
@@ -313,22 +301,17 @@ def pandas_state(
 
 def pandas_once(db_path: str, days: int, case: str, repeat: int) -> dict[str, Any]:
     """Child body: load the frames (untimed), then time `pandas_state`."""
-    from analytics import db
-
-    rss_ready = current_rss_kb()
-    con = db.connect(db_path, read_only=True)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
-        start = time.perf_counter()
+        run.loading()
         deals, changes = load_frames(con, case)
-        load_s = time.perf_counter() - start
+        run.loaded()
     finally:
         con.close()
-    rss_loaded = current_rss_kb()
     wanted = weekly_days(days)
-    state, walls, cpus, first = _time_calls(lambda: pandas_state(deals, changes, wanted), repeat)
-    return {"walls": walls, "cpus": cpus, "first_s": first, "rss_ready_kb": rss_ready,
-            "load_s": load_s, "load_mb": mb(rss_loaded - rss_ready),
-            "changes": 0 if changes is None else len(changes), "state": state}  # fmt: skip
+    state = run.time(lambda: pandas_state(deals, changes, wanted), repeat)
+    return run.result(changes=0 if changes is None else len(changes), state=state)
 
 
 # --- comparing and reporting ---------------------------------------------------------------
@@ -358,20 +341,15 @@ def compare(an: list[list[Any]], pdf: list[list[Any]]) -> tuple[int, int, float,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_pointintime",
-        description="Time the pipeline as of 52 weekly dates (rebuilt, and with stage "
-        "history) against pandas.",
-    )
-    add_common_args(parser)  # --rows: opportunities
+    parser = new_parser(
+        "benchmarks.bench_pointintime",
+        "Time the pipeline as of 52 weekly dates (rebuilt, and with stage history) against pandas.",
+    )  # --rows: opportunities
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS,
                         help=f"weekly dates to 2025-12-31 (default {DEFAULT_DAYS})")  # fmt: skip
     parser.add_argument("--case", choices=("both", *CASES), default="both",
                         help="without stage history (rebuilt), with it, or both")  # fmt: skip
-    parser.add_argument(
-        "--quiet-load", type=float, metavar="LOAD",
-        help="first wait (up to 10 min) for the 1-minute load to drop below",
-    )  # fmt: skip
+    add_quiet_args(parser)
     return parser
 
 
@@ -379,45 +357,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if min(args.rows, args.repeat, args.days) < 1:
         raise SystemExit("--rows, --repeat, --days: positive")
-    print(f"== point-in-time benchmark: the pipeline as of {args.days} weekly dates, "
-          f"{args.rows:,} opportunities, {args.repeat} runs per side ==")  # fmt: skip
-    print(f"code: {code_version()}; duckdb {duckdb_version()}; pandas {pd.__version__}")
-    print(f"load before: {load_average()}")
+    print_header(f"point-in-time benchmark: the pipeline as of {args.days} weekly dates, "
+                 f"{args.rows:,} opportunities, {args.repeat} runs per side")  # fmt: skip
     start = time.perf_counter()
     plain, with_history = generate(args.rows, args.seed)
     print(f"databases: {plain.name}, {with_history.name} (ready in "
           f"{time.perf_counter() - start:.1f} s)")  # fmt: skip
     for path in (plain, with_history):
         warm_page_cache(path)
-    if args.quiet_load is not None:
-        waited = wait_for_quiet(args.quiet_load, 600.0)
-        print(f"waited {waited:.0f} s for load < {args.quiet_load}: now {load_average()}")
+    quiet_machine(args)
     cases = CASES if args.case == "both" else (args.case,)
     status = 0
-    rows, ratios = [], []
+    rows, ratios, summary = [], [], {}
     for case in cases:
         path = with_history if case == "stage history" else plain
-        runs: dict[str, list[dict[str, Any]]] = {"analytics": [], "pandas": []}
-        for _ in range(args.repeat):  # one timed call per process, sides interleaved
-            for side in runs:
-                runs[side].append(run_in_child(
-                    f"benchmarks.bench_pointintime:{side}_once",
-                    {"db_path": str(path), "days": args.days, "case": case, "repeat": 1},
-                ))  # fmt: skip
-        wall = {s: median([w for r in runs[s] for w in r["walls"]]) for s in runs}
-        cpu = {s: median([c for r in runs[s] for c in r["cpus"]]) for s in runs}
+        request = {"db_path": str(path), "days": args.days, "case": case, "repeat": 1}
+        runs = interleave(  # one timed call per process, sides interleaved
+            args.repeat,
+            ("analytics", "pandas"),
+            lambda side, req=request: run_in_child(CHILD.format(side), req),
+        )
         for side in runs:
-            peak = max(r["peak_rss_kb"] for r in runs[side])
             if side == "pandas":
-                extra = (f"load {median([r['load_s'] for r in runs[side]]):.1f} s (untimed), "
-                         f"+{median([r['load_mb'] for r in runs[side]]):,.0f} MB; "
-                         f"{runs[side][0]['changes']:,} stage changes")  # fmt: skip
+                extra = (
+                    f"{pandas_load_note(runs[side])}; {runs[side][0]['changes']:,} stage changes"
+                )
             else:
                 extra = f"{runs[side][0]['threads']} threads"
-            rows.append([case, side, f"{wall[side]:.2f}", f"{cpu[side]:.2f}",
-                         f"{median([r['first_s'] for r in runs[side]]):.2f}", f"{mb(peak):,.0f}",
-                         " ".join(f"{w:.2f}" for r in runs[side] for w in r["walls"]),
-                         extra])  # fmt: skip
+            rows.append([case, side, *side_cells(runs[side]), extra])
+        summary[case] = {side: side_summary(runs[side]) for side in runs}
         compared, bad, worst, first = compare(runs["analytics"][0]["state"],
                                               runs["pandas"][0]["state"])  # fmt: skip
         verdict = "same state" if bad == 0 else f"DISAGREE ({bad}): {first}"
@@ -426,16 +394,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratios.append(
             f"{case}: {groups:,} (day, owner, stage) groups, {open_total:,} deal-days, "
             f"{compared:,} values compared, max abs difference {worst:.6f}: {verdict}\n"
-            f"ratio ({case}): pandas / analytics = {wall['pandas'] / wall['analytics']:.1f}x "
-            f"wall, {cpu['pandas'] / cpu['analytics']:.1f}x CPU (goal: at least 5x)"
+            f"ratio ({case}): {wall_cpu_ratio(runs)} (goal: at least 5x)"
         )
         status = status or (1 if bad else 0)
+        summary[case]["disagreements"] = bad
     print()
-    print(format_table(["case", "side", "median s", "cpu s", "1st call s", "peak MB", "runs s",
-                        "notes"], rows))  # fmt: skip
+    print(format_table(["case", "side", *SIDE_HEADERS], rows))
     print()
     print("\n".join(ratios))
     print(f"load after: {load_average()}")
+    print_json(NAME, {"days": args.days, "cases": summary})
     return status
 
 

@@ -168,12 +168,18 @@ def code_version() -> str:
     return f"commit {head}" + (" + uncommitted edits in analytics/" if dirty else "")
 
 
-def print_header(title: str) -> None:
-    """The report's first lines: what is measured, the code and versions, the load."""
-    import pandas as pd
+def print_header(title: str, *, pandas: bool = True) -> None:
+    """The report's first lines: what is measured, the code and versions, the load.
 
+    `pandas`: name its version too (the benchmarks whose baseline is pandas).
+    """
+    versions = f"code: {code_version()}; duckdb {duckdb_version()}"
+    if pandas:
+        import pandas as pd
+
+        versions += f"; pandas {pd.__version__}"
     print(f"== {title} ==")
-    print(f"code: {code_version()}; duckdb {duckdb_version()}; pandas {pd.__version__}")
+    print(versions)
     print(f"load before: {load_average()}")
 
 
@@ -231,6 +237,34 @@ def time_calls(func: Callable[[], Any], repeat: int) -> tuple[Any, list[float], 
         walls.append(time.perf_counter() - wall0)
         cpus.append(time.process_time() - cpu0)
     return result, walls, cpus, first
+
+
+def time_open_work_close(
+    connect: Callable[[], Any], work: Callable[[Any], Any]
+) -> tuple[Any, dict[str, float]]:
+    """``work(con)`` on a connection opened by ``connect()`` and closed after, each part timed.
+
+    Why the three parts: opening applies the schema and closing may write DuckDB's
+    checkpoint, so an import is judged open -> close; the parts show where it went.
+    Returns (work's result, ``seconds``/``open_s``/``call_s``/``close_s``/``cpu_s``).
+    """
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    con = connect()
+    opened = time.perf_counter()
+    try:
+        result = work(con)
+        called = time.perf_counter()
+    finally:
+        con.close()
+    closed = time.perf_counter()
+    return result, {
+        "seconds": closed - start,
+        "open_s": opened - start,
+        "call_s": called - opened,
+        "close_s": closed - called,
+        "cpu_s": time.process_time() - cpu_start,
+    }
 
 
 class ChildRun:
