@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -32,7 +33,6 @@ from analytics.scope import (
     default_period,
     load_fiscal_start_month,
     periods_between,
-    scope_options,
 )
 from analytics.settings import is_demo_database
 from pages import _auth, _ui
@@ -104,7 +104,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
         kind, is_fiscal = PERIOD_KINDS[kind_choice or "Month"]
         fiscal_start = fiscal if is_fiscal else None
 
-        everything = scope_options(con, access=access)
+        everything = _ui.scope_options(con, access=access)
         as_of = data_as_of(con)
         last = max((d for d in (everything.last_date, as_of) if d is not None), default=None)
         if everything.first_date is not None and last is not None:
@@ -136,7 +136,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
         if access.rep is not None:  # a rep sees themselves only: no filter to choose
             team = region = None
             rep = access.rep
-            options = scope_options(con, access=access)
+            options = _ui.scope_options(con, access=access)
             st.caption(f"Your own figures: {md(rep)}")
         else:
             fixed = access.team is not None
@@ -145,12 +145,12 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
                 format_func=_all("All teams"), key="team", bind="query-params",
                 disabled=fixed, help="Your team" if fixed else None,
             )  # fmt: skip
-            options = scope_options(con, team=team, access=access)
+            options = _ui.scope_options(con, team=team, access=access)
             region = st.selectbox(
                 "Region", [None, *options.regions], format_func=_all("All regions"),
                 key="region", bind="query-params",
             )  # fmt: skip
-            options = scope_options(con, team=team, region=region, access=access)
+            options = _ui.scope_options(con, team=team, region=region, access=access)
             rep = st.selectbox(
                 "Rep", [None, *options.reps], format_func=_all("All reps"),
                 key="rep", bind="query-params",
@@ -161,7 +161,10 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
             st.caption("No deals loaded yet: see the Data page.")
         elif access.sees_everything:  # the company's deal count is not a manager's figure
             st.caption(f"{options.opportunity_count:,} deals in the database.")
-    return Scope(period=period, team=team, region=region, rep=rep, access=access)
+    scope = Scope(period=period, team=team, region=region, rep=rep, access=access)
+    # the same rights under the role's name: pages cache figures per Scope, and managers
+    # of one team must share them rather than each compute their own (Access.for_reading)
+    return replace(scope, access=access.for_reading())
 
 
 def _nothing() -> None:

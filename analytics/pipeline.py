@@ -28,11 +28,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from analytics.funnel import _step_keys, bind, run_sql, stage_history_ctes
+from analytics.metrics.availability import unpriced_open_text
 from analytics.metrics.fx import fx_params
 from analytics.numbers import largest_remainder, round_half_up
+from analytics.pointintime import MAX_SNAPSHOT_AGE_DAYS, Basis, Source, bases
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
+from analytics.sql import bind, run_sql, stage_history_ctes, step_keys
 
 DEFAULT_IDLE_DAYS = 30
 DEFAULT_STAGE_PERCENTILE = 0.75
@@ -258,7 +260,7 @@ FROM judged
 def _stage_params(
     con: duckdb.DuckDBPyConnection, stages: tuple[Stage, ...] | list[Stage] | None
 ) -> dict[str, Any]:
-    return _step_keys(stages if stages is not None else load_stages(con))
+    return step_keys(stages if stages is not None else load_stages(con))
 
 
 def _reason(row: pd.Series, idle_days: int, percentile: float) -> str:
@@ -348,9 +350,7 @@ def stalled_deals(
     when = as_of or data_as_of(con)
     if when is None:
         return _empty_stalled()
-    has_activities = bool(
-        con.execute("SELECT count(*) FROM (SELECT 1 FROM activities LIMIT 1)").fetchone()[0]
-    )
+    has_activities = _has_activities(con)
     params = (
         scope.params()
         | _stage_params(con, stages)
@@ -386,6 +386,12 @@ def stalled_deals(
             "into the current stage, and no earlier export shows the deal in it, so days "
             f"in stage are not known (shown as {DASH}, not 0). Such a deal is called stalled "
             "by time in stage only when even the fewest possible days exceed the limit"
+        )
+    if counts["open_deals"] and counts["no_limit"] == counts["open_deals"]:
+        no_data["stage_limit_days"] = (
+            f"no stage of an open deal has {min_won_deals} or more won deals timed in it (the "
+            "stage history shows too few won deals' stays), so no deal is judged by time "
+            "in stage"
         )
     table.attrs["as_of"] = when
     table.attrs["counts"] = counts
@@ -462,6 +468,13 @@ ORDER BY amount_reporting DESC NULLS LAST, s.opportunity_id
 """
 
 
+SLIPPED_COLUMNS = (
+    "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+    "currency", "amount_reporting", "old_close_date", "new_close_date",
+    "days_pushed", "times_pushed",
+)  # fmt: skip
+
+
 def slipped_deals(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
@@ -469,99 +482,226 @@ def slipped_deals(
     base_date: date | None = None,
     latest_date: date | None = None,
 ) -> pd.DataFrame:
-    """Deals whose close date was pushed out of the period, from the snapshots.
+    """Deals whose close date was pushed out of the period, between any two dates.
 
-    A deal slipped when the snapshot at the period start (`base_date`, default: see
-    `default_snapshot_pair`) shows it open with a close date inside the period, and its
-    state at `latest_date` (its latest snapshot row on or before it; default the period's
-    latest snapshot) is still open with a close date after the period's end. A deal won,
-    lost, or moved within the period did not slip. `times_pushed` counts consecutive
-    snapshots (base .. latest) in which its close date moved later; `days_pushed` is new
-    close date - old close date. Filters use the deal's owner at `latest_date`. The dates
-    used are in `.attrs["base_date"]` and `.attrs["latest_date"]`.
+    A deal slipped when, as known on `base_date`, it was open with a close date inside the
+    period, and as known on `latest_date` it is still open with a close date after the
+    period's end. A deal won, lost, or moved within the period did not slip. Each date is
+    answered by the point-in-time layer (`analytics.pointintime.bases`): only a snapshot
+    on or before it knows the expected close date then, so both dates need one; otherwise
+    the table is empty and `attrs["no_data"]["slipped"]` says why (a rebuild knows which
+    deals were open on a day, not when they were expected to close). The base is that
+    snapshot; the latest state is each deal's latest snapshot row on or before the latest
+    date's snapshot. `times_pushed` counts consecutive snapshots (base .. latest) in
+    which its close date moved later; `days_pushed` is new close date - old close date.
+    Filters use the deal's owner at the latest date. Dates default to `default_dates`
+    (the snapshots at the period start and its latest, as before dates could be picked).
+    `attrs`: `base_date`, `latest_date` (the days asked about), `base_basis`,
+    `latest_basis` (`Basis`: source and snapshot used) and `no_data`.
     """
-    default_base, default_latest = default_snapshot_pair(con, scope)
+    default_base, default_latest = default_dates(con, scope)
     base = base_date or default_base
     latest = latest_date or default_latest
-    if base is None or latest is None or latest <= base:
-        table = pd.DataFrame(
-            columns=[
-                "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
-                "currency", "amount_reporting", "old_close_date", "new_close_date",
-                "days_pushed", "times_pushed",
-            ]
-        )  # fmt: skip
-    else:
-        params = (
-            scope.params()
-            | fx_params(con)
-            | {"base_date": base, "latest_date": latest, "rate_date": latest}
-        )
-        table = run_sql(con, _SLIPPED_SQL, params)
+    table = pd.DataFrame(columns=list(SLIPPED_COLUMNS))
+    no_data: dict[str, str] = {}
+    base_basis = latest_basis = None
+    if base is not None and latest is not None:
+        if latest < base:
+            raise ValueError(f"the end date {latest} is before the start date {base}")
+        base_basis, latest_basis = bases(con, [base, latest])
+        missing = [b for b in (base_basis, latest_basis) if b.source != "snapshot"]
+        if missing:
+            days = " and ".join(str(b.day) for b in missing)
+            no_data["slipped"] = (
+                f"no export on or before {days} (within {MAX_SNAPSHOT_AGE_DAYS} days) says "
+                "when the open deals were expected to close then; a rebuild from created "
+                "and close dates knows which deals were open, not their expected close date"
+            )
+        elif latest_basis.snapshot_date > base_basis.snapshot_date:
+            params = (
+                scope.params()
+                | fx_params(con)
+                | {
+                    "base_date": base_basis.snapshot_date,
+                    "latest_date": latest_basis.snapshot_date,
+                    "rate_date": latest_basis.snapshot_date,
+                }
+            )
+            table = run_sql(con, _SLIPPED_SQL, params)
+        else:
+            no_data["slipped"] = (
+                f"both dates are answered by the same export ({base_basis.snapshot_date}): "
+                "pick dates with a later export between them"
+            )
     table.attrs["base_date"] = base
     table.attrs["latest_date"] = latest
+    table.attrs["base_basis"] = base_basis
+    table.attrs["latest_basis"] = latest_basis
+    table.attrs["no_data"] = no_data
     return table
 
 
 # --- waterfall ----------------------------------------------------------------------------
 
-_WATERFALL_SQL = f"""
+# Each deal's state on the two days (side 0: start, side 1: end), from each day's source
+# (`analytics.pointintime.bases`):
+#   snapshot       -- its latest snapshot row on or before that day's snapshot (a deal a
+#                     later export no longer lists keeps its last known state): exact;
+#   stage history  -- rebuilt from created / close dates, its amount the one recorded with
+#                     its last stage change on or before the day (else the last exported);
+#   rebuilt        -- rebuilt from created / close dates, amount and owner last exported.
+# A rebuilt deal open on the day has no expected close date (it was not known then): the
+# "closing in the period" pipeline needs snapshots on both days. Nothing dated after a
+# day is read for that day: snapshots after it, stage changes after it, and close dates
+# after it (a deal closed later is open on the day, its outcome unread).
+_WATERFALL_SIDES_SQL = f"""
 WITH {_RATES_SQL.strip()},
-candidates AS (
-    -- a deal in either pipeline has a snapshot row open and due in the period
-    SELECT DISTINCT opportunity_id FROM opportunity_snapshots
-    WHERE snapshot_date <= $end_date AND NOT is_closed
-      AND close_date BETWEEN $period_start AND $period_end
+sides AS (
+    SELECT 0 AS side, CAST($start_day AS DATE) AS day, CAST($start_source AS VARCHAR) AS source,
+           CAST($start_snapshot AS DATE) AS snapshot_date
+    UNION ALL
+    SELECT 1, CAST($end_day AS DATE), CAST($end_source AS VARCHAR),
+           CAST($end_snapshot AS DATE)
 ),
-latest AS (
-    -- each candidate's latest snapshot on or before each date
+candidates AS (
+    -- {{candidates}}
+),
+snap_latest AS (
+    -- one pass: each deal's latest snapshot row on or before each snapshot day
     SELECT s.opportunity_id,
-           max(s.snapshot_date) FILTER (WHERE s.snapshot_date <= $start_date) AS date0,
-           max(s.snapshot_date) AS date1
+           max(s.snapshot_date) FILTER (WHERE s.snapshot_date <= $start_snapshot) AS date0,
+           max(s.snapshot_date) FILTER (WHERE s.snapshot_date <= $end_snapshot) AS date1
     FROM opportunity_snapshots AS s
-    SEMI JOIN candidates AS c ON c.opportunity_id = s.opportunity_id
-    WHERE s.snapshot_date <= $end_date
+    WHERE s.snapshot_date <= greatest(CAST($start_snapshot AS DATE),
+                                      CAST($end_snapshot AS DATE))
+      AND s.opportunity_id IN (SELECT opportunity_id FROM candidates)
     GROUP BY s.opportunity_id
 ),
-states AS (
-    SELECT l.opportunity_id,
-           CASE WHEN a.opportunity_id IS NOT NULL THEN {{
-               'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
-               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}}
-           END AS s0,
-           {{'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
-             'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won}} AS s1
-    FROM latest AS l
-    JOIN opportunity_snapshots AS b
-        ON b.opportunity_id = l.opportunity_id AND b.snapshot_date = l.date1
-    LEFT JOIN opportunity_snapshots AS a
-        ON a.opportunity_id = l.opportunity_id AND a.snapshot_date = l.date0
+snap_state AS (
+    SELECT 0 AS side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
+           s.is_closed, s.is_won, s.created_date
+    FROM snap_latest AS l
+    JOIN opportunity_snapshots AS s
+      ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date0
+    UNION ALL
+    SELECT 1 AS side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
+           s.is_closed, s.is_won, s.created_date
+    FROM snap_latest AS l
+    JOIN opportunity_snapshots AS s
+      ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date1
+)"""
+
+# Only when a day is rebuilt or from stage history (chosen by code: reading the stage
+# history view costs a pass over every snapshot, which two snapshot days never need).
+_WATERFALL_REBUILT_SQL = """
+rebuilt_days AS (
+    SELECT side, day, source, CAST(day AS TIMESTAMP) + INTERVAL 1 DAY AS day_over
+    FROM sides WHERE source IN ('stage history', 'rebuilt')
 ),
+rebuilt_deals AS (
+    -- known on the day: created by then, or closed by then; a closed deal without a close
+    -- date cannot be placed on a day
+    SELECT d.side, d.source, d.day_over, o.opportunity_id, o.owner, o.amount, o.currency,
+           o.is_won, o.close_date, o.created_date,
+           o.is_closed AND o.close_date <= d.day AS closed_by_day
+    FROM opportunities AS o
+    JOIN rebuilt_days AS d
+      ON (o.created_date <= d.day OR (o.is_closed AND o.close_date <= d.day))
+     AND (NOT o.is_closed OR o.close_date IS NOT NULL)
+),
+rebuilt_state AS (
+    SELECT r.side, r.opportunity_id, r.owner,
+           {amount} AS amount,
+           r.currency,
+           CASE WHEN r.closed_by_day THEN r.close_date END AS close_date,
+           r.closed_by_day AS is_closed,
+           r.closed_by_day AND r.is_won AS is_won,
+           r.created_date
+    FROM rebuilt_deals AS r
+    {history_join}
+)"""
+
+# The amount of a deal open on a stage-history day: the one recorded with its last stage
+# change on or before the day (an ASOF join never reads a later change), else last exported.
+_HISTORY_AMOUNT = """CASE WHEN r.source = 'stage history' AND NOT r.closed_by_day
+                THEN coalesce(h.amount, r.amount) ELSE r.amount END"""
+_HISTORY_JOIN = """ASOF LEFT JOIN (
+        SELECT opportunity_id, entered_at, amount FROM opportunity_stage_history
+    ) AS h
+      ON h.opportunity_id = r.opportunity_id AND r.day_over > h.entered_at"""
+
+_WATERFALL_PAIR_SQL = """
 pair AS (
-    SELECT opportunity_id, s0, s1,
-           coalesce(NOT s0.is_closed
-                    AND s0.close_date BETWEEN $period_start AND $period_end, false) AS in0,
-           coalesce(NOT s1.is_closed
-                    AND s1.close_date BETWEEN $period_start AND $period_end, false) AS in1,
+    -- a deal known at the start but not at the end keeps its start state (carried forward)
+    SELECT coalesce(a.opportunity_id, b.opportunity_id) AS opportunity_id,
+           a.opportunity_id IS NOT NULL AS known0,
+           CASE WHEN a.opportunity_id IS NOT NULL THEN {
+               'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
+           END AS s0,
+           CASE WHEN b.opportunity_id IS NOT NULL THEN {
+               'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
+               'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won}
+           ELSE {
+               'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
+           END AS s1,
+           coalesce(b.created_date, a.created_date) AS created_date
+    FROM (SELECT * FROM {states} WHERE side = 0) AS a
+    FULL OUTER JOIN (SELECT * FROM {states} WHERE side = 1) AS b
+      ON a.opportunity_id = b.opportunity_id
+)"""
+
+# Both days snapshots: each deal's two rows straight from its latest snapshot dates (any
+# deal known at the start is known at the end), without stacking the two sides first.
+_SNAPSHOT_PAIR_SQL = """
+pair AS (
+    SELECT l.opportunity_id,
+           a.opportunity_id IS NOT NULL AS known0,
+           CASE WHEN a.opportunity_id IS NOT NULL THEN {
+               'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
+               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
+           END AS s0,
+           {'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
+            'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won} AS s1,
+           b.created_date
+    FROM snap_latest AS l
+    JOIN opportunity_snapshots AS b
+      ON b.opportunity_id = l.opportunity_id AND b.snapshot_date = l.date1
+    LEFT JOIN opportunity_snapshots AS a
+      ON a.opportunity_id = l.opportunity_id AND a.snapshot_date = l.date0
+)"""
+
+_WATERFALL_BUCKETS_SQL = f"""
+flagged AS (
+    SELECT *,
+           coalesce(NOT s0.is_closed, false) AS open0,
+           coalesce(NOT s1.is_closed, false) AS open1,
+           coalesce(NOT s0.is_closed AND (NOT $by_close_date
+               OR s0.close_date BETWEEN $period_start AND $period_end), false) AS in0,
+           coalesce(NOT s1.is_closed AND (NOT $by_close_date
+               OR s1.close_date BETWEEN $period_start AND $period_end), false) AS in1,
            upper(nullif(trim(s0.currency), '')) AS cur0,
            upper(nullif(trim(s1.currency), '')) AS cur1
-    FROM states
+    FROM pair
 ),
 valued AS (
-    SELECT p.*,
-           {_in_reporting("p.s0.amount", "p.cur0", "x0.rate")} AS rc0,
-           {_in_reporting("p.s1.amount", "p.cur1", "x1.rate")} AS rc1
-    FROM pair AS p
-    LEFT JOIN rates AS x0 ON x0.currency = p.cur0
-    LEFT JOIN rates AS x1 ON x1.currency = p.cur1
-    WHERE p.in0 OR p.in1
+    SELECT f.*,
+           {_in_reporting("f.s0.amount", "f.cur0", "x0.rate")} AS rc0,
+           {_in_reporting("f.s1.amount", "f.cur1", "x1.rate")} AS rc1
+    FROM flagged AS f
+    LEFT JOIN rates AS x0 ON x0.currency = f.cur0
+    LEFT JOIN rates AS x1 ON x1.currency = f.cur1
+    WHERE f.in0 OR f.in1
 ),
 scoped AS (
     SELECT v.*,
            CASE WHEN v.in0 THEN coalesce(v.rc0, 0) ELSE 0 END AS a0,
            CASE WHEN v.in1 THEN coalesce(v.rc1, 0) ELSE 0 END AS a1,
            (v.in0 AND v.s0.amount IS NOT NULL AND v.rc0 IS NULL)
-               OR (v.in1 AND v.s1.amount IS NOT NULL AND v.rc1 IS NULL) AS unpriced
+               OR (v.in1 AND v.s1.amount IS NOT NULL AND v.rc1 IS NULL) AS unpriced,
+           v.in0 AND coalesce(v.s0.amount, 0) = 0 AS no_amount0,
+           v.in1 AND coalesce(v.s1.amount, 0) = 0 AS no_amount1
     FROM valued AS v
     LEFT JOIN reps AS r ON r.rep = v.s1.owner
     WHERE {owner_filter_sql("v.s1.owner")}
@@ -575,11 +715,58 @@ bucketed AS (
                WHEN in0 THEN
                    CASE WHEN s1.is_won THEN 'won' WHEN s1.is_closed THEN 'lost'
                         ELSE 'pushed out' END
-               WHEN s0 IS NOT NULL AND NOT s0.is_closed THEN 'pulled in'
+               WHEN open0 THEN 'pulled in'
                ELSE 'new'
            END AS bucket
     FROM scoped
-)
+)"""
+
+
+# Which deals' snapshot rows are read: for the pipeline closing in the period only deals
+# with a snapshot row open and due in the period (on or before the later day) can be in it.
+_CANDIDATES_PERIOD = """SELECT DISTINCT opportunity_id FROM opportunity_snapshots
+    WHERE NOT is_closed
+      AND snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))
+      AND close_date BETWEEN $period_start AND $period_end"""
+_CANDIDATES_ALL = """SELECT DISTINCT opportunity_id FROM opportunity_snapshots
+    WHERE snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))"""
+
+
+def _waterfall_ctes(sources: tuple[str, str], by_period: bool) -> str:
+    """The waterfall's CTEs (ending in `bucketed`) for the two days' sources: the rebuild
+    only when a day needs it, the stage history only when a day is from it. Every piece is
+    fixed text chosen by code; values stay bound parameters."""
+    by_close_date = sources == ("snapshot", "snapshot") and by_period
+    parts = [
+        _WATERFALL_SIDES_SQL.strip()
+        .removeprefix("WITH")
+        .strip()
+        .replace("-- {candidates}", _CANDIDATES_PERIOD if by_close_date else _CANDIDATES_ALL)
+    ]
+    if sources == ("snapshot", "snapshot"):
+        parts.append(_SNAPSHOT_PAIR_SQL.strip())
+        parts.append(_WATERFALL_BUCKETS_SQL.strip())
+        return ",\n".join(parts)
+    states = "snap_state"
+    if set(sources) & {"stage history", "rebuilt"}:
+        history = "stage history" in sources
+        parts.append(
+            _WATERFALL_REBUILT_SQL.replace("{amount}", _HISTORY_AMOUNT if history else "r.amount")
+            .replace("{history_join}", _HISTORY_JOIN if history else "")
+            .strip()
+        )
+        parts.append(
+            "all_states AS (\n    SELECT * FROM snap_state\n    UNION ALL\n"
+            "    SELECT * FROM rebuilt_state\n)"
+        )
+        states = "all_states"
+    parts.append(_WATERFALL_PAIR_SQL.replace("{states}", states).strip())
+    parts.append(_WATERFALL_BUCKETS_SQL.strip())
+    return ",\n".join(parts)
+
+
+_WATERFALL_SUM_SQL = """
+WITH {ctes}
 SELECT bucket,
        count(*)                             AS deals,
        CAST(sum(a1 - a0) AS DECIMAL(38, 2)) AS change,
@@ -587,21 +774,44 @@ SELECT bucket,
        CAST(sum(a1) AS DECIMAL(38, 2))      AS end_amount,
        count(*) FILTER (WHERE in0)          AS start_deals,
        count(*) FILTER (WHERE in1)          AS end_deals,
-       count(*) FILTER (WHERE unpriced)     AS unpriced
+       count(*) FILTER (WHERE unpriced)     AS unpriced,
+       count(*) FILTER (WHERE no_amount0)   AS start_no_amount,
+       count(*) FILTER (WHERE no_amount1)   AS end_no_amount,
+       count(*) FILTER (WHERE NOT known0 AND created_date IS NULL) AS undated_new
 FROM bucketed
 GROUP BY bucket
 """
 
+# One row per deal in either pipeline: which bar it is in and its two amounts (the page's
+# "which deals" table and the tests' deal-set comparisons).
+_WATERFALL_DEALS_SQL = """
+WITH {ctes}
+SELECT b.opportunity_id, o.opportunity_name, o.account, b.s1.owner AS owner, b.bucket,
+       b.in0 AS in_start, b.in1 AS in_end,
+       CAST(CASE WHEN b.in0 THEN b.rc0 END AS DOUBLE) AS start_amount,
+       CAST(CASE WHEN b.in1 THEN b.rc1 END AS DOUBLE) AS end_amount,
+       CAST(b.a1 - b.a0 AS DOUBLE) AS change,
+       b.s0.close_date AS start_close_date, b.s1.close_date AS end_close_date
+FROM bucketed AS b
+LEFT JOIN opportunities AS o ON o.opportunity_id = b.opportunity_id
+ORDER BY abs(b.a1 - b.a0) DESC, b.opportunity_id
+"""
+
+PIPELINE_KINDS = ("closing in the period", "all open deals")
+
 
 @dataclass(frozen=True)
 class Waterfall:
-    """The period's pipeline at two snapshot dates and the buckets that explain the change.
+    """The pipeline at two dates and the buckets that explain the change.
 
-    Pipeline = deals open with an amount and a close date inside the period, in the
-    reporting currency. Each deal in either pipeline falls into exactly one bucket, and its
-    contribution is (its amount at the end if in the end pipeline, else 0) - (its amount
-    at the start if in the start pipeline, else 0), so `start + sum(buckets) == end`
-    exactly (Decimal, to the cent). `buckets` holds every name of WATERFALL_BUCKETS.
+    Pipeline (`kind`) = deals open with an amount and a close date inside the period
+    ("closing in the period"; needs a snapshot on both days, which alone know the expected
+    close date then), or every open deal ("all open deals"), in the reporting currency.
+    Each deal in either pipeline falls into exactly one bucket, and its contribution is
+    (its amount at the end if in the end pipeline, else 0) - (its amount at the start if
+    in the start pipeline, else 0), so `start + sum(buckets) == end` exactly (Decimal, to
+    the cent). `buckets` holds every name of WATERFALL_BUCKETS. `start_basis` and
+    `end_basis` name where each day's state came from (snapshot, stage history, rebuilt).
     """
 
     start_date: date | None
@@ -614,6 +824,12 @@ class Waterfall:
     end_deals: int = 0
     unchanged_deals: int = 0
     unpriced: int = 0
+    kind: str = PIPELINE_KINDS[0]
+    start_basis: Basis | None = None
+    end_basis: Basis | None = None
+    start_no_amount: int = 0
+    end_no_amount: int = 0
+    undated_new: int = 0
 
     @property
     def balanced(self) -> bool:
@@ -647,6 +863,86 @@ class Waterfall:
             columns=["step", "amount", "rounded", "deals", "measure"],
         )
 
+    def priced_note(self, side: int = 1) -> str | None:
+        """'N open deals have no amount' for the start (0) or end (1) pipeline, else None:
+        the pipeline figure is then the priced part (the Overview's wording)."""
+        n = self.end_no_amount if side else self.start_no_amount
+        return unpriced_open_text(n) if n else None
+
+    def sources(self) -> dict[str, Any]:
+        """Where each day's state came from, as JSON fields (the CLI and downloads)."""
+        out: dict[str, Any] = {"pipeline": self.kind}
+        for name, basis in (("start", self.start_basis), ("end", self.end_basis)):
+            out[f"{name}_source"] = None if basis is None else basis.source
+            out[f"{name}_snapshot_date"] = (
+                None if basis is None or basis.snapshot_date is None
+                else basis.snapshot_date.isoformat()
+            )  # fmt: skip
+        return out
+
+
+def default_dates(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[date | None, date | None]:
+    """The two days a period's waterfall compares by default.
+
+    The snapshots at the period's start and its latest (`default_snapshot_pair`, the
+    behaviour before any date could be picked) when they are two different days; else,
+    after a single upload, the period's first day and its last day with data (the data's
+    as-of date if earlier), rebuilt where no snapshot covers them. None, None when the
+    period starts after the data ends.
+    """
+    first, last = default_snapshot_pair(con, scope)
+    if first is not None and last is not None and first < last:
+        return first, last
+    as_of = data_as_of(con)
+    if as_of is None or as_of < scope.period.start:
+        return None, None
+    return scope.period.start, min(scope.period.end, as_of)
+
+
+def _waterfall_params(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    first: date,
+    last: date,
+    kind: str | None,
+    source: Source | None,
+) -> tuple[dict[str, Any], str, Basis, Basis]:
+    if source is None:
+        start_basis, end_basis = bases(con, [first, last])
+    elif source == "snapshot":
+        dates = snapshot_dates(con)
+        picked = []
+        for day in (first, last):
+            older = [d for d in dates if d <= day]
+            if not older:
+                raise ValueError(f"no snapshot on or before {day}")
+            picked.append(Basis(day, "snapshot", older[-1]))
+        start_basis, end_basis = picked
+    else:
+        start_basis, end_basis = Basis(first, source), Basis(last, source)
+    both_snapshots = start_basis.source == end_basis.source == "snapshot"
+    if kind is None:
+        kind = PIPELINE_KINDS[0] if both_snapshots else PIPELINE_KINDS[1]
+    if kind not in PIPELINE_KINDS:
+        raise ValueError(f"unknown pipeline {kind!r}: use one of {', '.join(PIPELINE_KINDS)}")
+    if kind == PIPELINE_KINDS[0] and not both_snapshots:
+        raise ValueError(
+            "the pipeline closing in the period needs a snapshot on or before both dates: "
+            "without one the expected close date on that day is not known"
+        )
+    params = (
+        scope.params()
+        | fx_params(con)
+        | {
+            "start_day": first, "end_day": last, "rate_date": last,
+            "start_source": start_basis.source, "end_source": end_basis.source,
+            "start_snapshot": start_basis.snapshot_date,
+            "end_snapshot": end_basis.snapshot_date,
+            "by_close_date": kind == PIPELINE_KINDS[0],
+        }
+    )  # fmt: skip
+    return params, kind, start_basis, end_basis
+
 
 def waterfall(
     con: duckdb.DuckDBPyConnection,
@@ -654,13 +950,20 @@ def waterfall(
     *,
     start_date: date | None = None,
     end_date: date | None = None,
+    kind: str | None = None,
+    source: Source | None = None,
 ) -> Waterfall:
-    """How the pipeline closing in `scope`'s period changed between two snapshot dates.
+    """How the pipeline changed between two dates, any two, after a single upload too.
 
-    Dates default to `default_snapshot_pair`. A deal's state on a date is its latest
-    snapshot row on or before that date; amounts are converted at the end date's rates
-    (both sides, so exchange-rate moves are no bucket). Buckets, for deals in either
-    pipeline (docs/metrics.md, "Pipeline waterfall"):
+    Dates default to `default_dates`. Each day's state comes from the point-in-time layer's
+    best source for it (`analytics.pointintime.bases`: a snapshot on or before the day,
+    else stage history, else rebuilt from created and close dates); `source` forces one
+    (tests compare a rebuild with the snapshots). `kind`: "closing in the period" (the
+    default when both days have a snapshot) or "all open deals" (the default otherwise,
+    and the only one possible: a rebuild does not know the expected close date then).
+    Amounts are converted at the end date's rates (both sides, so exchange-rate moves are
+    no bucket). Buckets, for deals in either pipeline (docs/metrics.md, "Pipeline
+    waterfall"):
 
     * in both: **increased** / **decreased** by the amount change (unchanged: no bucket);
     * only at the start: **won** / **lost** (closed by the end date), else **pushed out**
@@ -670,7 +973,7 @@ def waterfall(
 
     Filters (team / region / rep) use the deal's owner at the end date.
     """
-    default_start, default_end = default_snapshot_pair(con, scope)
+    default_start, default_end = default_dates(con, scope)
     first = start_date or default_start
     last = end_date or default_end
     zero = Decimal("0.00")
@@ -678,28 +981,57 @@ def waterfall(
         return Waterfall(first, last, zero, zero, dict.fromkeys(WATERFALL_BUCKETS, zero),
                          dict.fromkeys(WATERFALL_BUCKETS, 0))  # fmt: skip
     if last < first:
-        raise ValueError(f"the end snapshot {last} is before the start snapshot {first}")
-    params = (
-        scope.params() | fx_params(con) | {"start_date": first, "end_date": last, "rate_date": last}
-    )
+        raise ValueError(f"the end date {last} is before the start date {first}")
+    params, kind, start_basis, end_basis = _waterfall_params(con, scope, first, last, kind, source)
     # fetchall, not a DataFrame: DECIMAL sums arrive as Decimal, exact to the cent.
-    rows = con.execute(_WATERFALL_SQL, bind(_WATERFALL_SQL, params)).fetchall()
+    sql = _WATERFALL_SUM_SQL.replace(
+        "{ctes}", _waterfall_ctes((start_basis.source, end_basis.source), params["by_close_date"])
+    )
+    rows = con.execute(sql, bind(sql, params)).fetchall()
     buckets = dict.fromkeys(WATERFALL_BUCKETS, zero)
     deals = dict.fromkeys(WATERFALL_BUCKETS, 0)
     start = end = zero
-    start_n = end_n = unchanged = unpriced = 0
-    for bucket, n, change, start_amount, end_amount, n_start, n_end, n_unpriced in rows:
+    n = dict.fromkeys(("start", "end", "unchanged", "unpriced", "no0", "no1", "undated"), 0)
+    for bucket, count, change, start_amount, end_amount, *counts in rows:
+        n_start, n_end, n_unpriced, n_no0, n_no1, n_undated = (int(c) for c in counts)
         start += start_amount
         end += end_amount
-        start_n += int(n_start)
-        end_n += int(n_end)
-        unpriced += int(n_unpriced)
+        n["start"] += n_start
+        n["end"] += n_end
+        n["unpriced"] += n_unpriced
+        n["no0"] += n_no0
+        n["no1"] += n_no1
+        n["undated"] += n_undated
         if bucket == "unchanged":
-            unchanged = int(n)
+            n["unchanged"] = int(count)
             continue
         buckets[bucket] = change
-        deals[bucket] = int(n)
-    return Waterfall(first, last, start, end, buckets, deals, start_n, end_n, unchanged, unpriced)
+        deals[bucket] = int(count)
+    return Waterfall(
+        first, last, start, end, buckets, deals, n["start"], n["end"], n["unchanged"],
+        n["unpriced"], kind, start_basis, end_basis, n["no0"], n["no1"], n["undated"],
+    )  # fmt: skip
+
+
+def waterfall_deals(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    *,
+    start_date: date,
+    end_date: date,
+    kind: str | None = None,
+    source: Source | None = None,
+) -> pd.DataFrame:
+    """The deals behind `waterfall`'s bars: one row per deal in either pipeline, with its
+    bucket ('unchanged' too), amounts (reporting currency) and close dates as known on
+    each day (empty where a rebuild does not know it). Largest change first."""
+    if end_date < start_date:
+        raise ValueError(f"the end date {end_date} is before the start date {start_date}")
+    params, _, first, last = _waterfall_params(con, scope, start_date, end_date, kind, source)
+    sql = _WATERFALL_DEALS_SQL.replace(
+        "{ctes}", _waterfall_ctes((first.source, last.source), params["by_close_date"])
+    )
+    return run_sql(con, sql, params)
 
 
 # --- follow-up gaps -----------------------------------------------------------------------
@@ -782,15 +1114,22 @@ def follow_up_gaps(
     with fewer than `min_won_deals` such won deals has no yardstick and its open deals are
     not listed. Largest amount first.
     """
+    empty = pd.DataFrame(
+        columns=[
+            "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
+            "currency", "amount_reporting", "close_date", "touches", "last_touch",
+            "won_median_touches", "touches_short", "won_deals_compared",
+        ]
+    )  # fmt: skip
     when = as_of or data_as_of(con)
     if when is None:
-        return pd.DataFrame(
-            columns=[
-                "opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
-                "currency", "amount_reporting", "close_date", "touches", "last_touch",
-                "won_median_touches", "touches_short", "won_deals_compared",
-            ]
-        )  # fmt: skip
+        return empty
+    if not _has_activities(con):
+        # 0 touches against a won median of 0 would list nobody and read as "all followed
+        # up": without activity data the comparison is no data, said so
+        empty.attrs["as_of"] = when
+        empty.attrs["no_data"] = {"touches": NO_ACTIVITY_GAPS}
+        return empty
     params = (
         scope.params()
         | _stage_params(con, stages)
@@ -799,7 +1138,20 @@ def follow_up_gaps(
     )
     table = run_sql(con, _GAPS_SQL, params)
     table.attrs["as_of"] = when
+    table.attrs["no_data"] = {}
     return table
+
+
+NO_ACTIVITY_GAPS = (
+    "no activity data: touches are unknown, so no deal can be compared with the won deals"
+)
+
+
+def _has_activities(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds any activity at all (else idle days and touches are
+    unknown, not 0)."""
+    row = con.execute("SELECT count(*) FROM (SELECT 1 FROM activities LIMIT 1)").fetchone()
+    return bool(row and row[0])
 
 
 # --- the tables `python -m analytics report pipeline` prints ---------------------------
@@ -824,13 +1176,52 @@ def pipeline_report_table(
         table.attrs["notes"] = [f"{k}: {v}" for k, v in table.attrs["no_data"].items()]
         return table
     if part == "slipped":
-        return slipped_deals(con, scope, base_date=start_date, latest_date=end_date)
+        table = slipped_deals(con, scope, base_date=start_date, latest_date=end_date)
+        for name in ("base", "latest"):  # where each day's state came from
+            basis = table.attrs[f"{name}_basis"]
+            fields = {} if basis is None else basis.as_dict()
+            table[f"{name}_source"] = fields.get("source")
+            table[f"{name}_snapshot_date"] = fields.get("snapshot_date")
+        table.attrs["notes"] = list(table.attrs["no_data"].values())
+        return table
     if part == "gaps":
-        return follow_up_gaps(con, scope)
+        table = follow_up_gaps(con, scope)
+        table.attrs["notes"] = list(table.attrs.get("no_data", {}).values())
+        return table
     if part != "waterfall":
         raise ValueError(f"unknown pipeline table {part!r}: use one of {', '.join(PIPELINE_PARTS)}")
     result = waterfall(con, scope, start_date=start_date, end_date=end_date)
     table = result.table().drop(columns="measure")
     table.insert(0, "end_date", result.end_date)
     table.insert(0, "start_date", result.start_date)
+    for column, value in result.sources().items():  # which pipeline, and each day's source
+        table[column] = value
+    table.attrs["notes"] = waterfall_notes(result)
     return table
+
+
+def waterfall_notes(w: Waterfall) -> list[str]:
+    """What the page says under the waterfall, in words (the CLI prints them on stderr)."""
+    notes = []
+    for name, basis in (("start", w.start_basis), ("end", w.end_basis)):
+        if basis is not None:
+            notes.append(f"{name}: {basis.describe()}")
+    if w.kind == PIPELINE_KINDS[1] and not (
+        w.start_basis and w.end_basis and w.start_basis.source == w.end_basis.source == "snapshot"
+    ):
+        notes.append(
+            "all open deals, not those closing in the period: a rebuilt day does not know "
+            "the expected close dates then"
+        )
+    for side, name in ((0, "start"), (1, "end")):
+        note = w.priced_note(side)
+        if note:
+            notes.append(f"{name} pipeline is the priced deals only: {note}")
+    if w.undated_new:
+        notes.append(
+            f"{w.undated_new:,} of the new deals have no created date: they may have been "
+            "open on the start date already"
+        )
+    if w.unpriced:
+        notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0")
+    return notes

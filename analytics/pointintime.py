@@ -131,9 +131,11 @@ def bases(
     *,
     max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
 ) -> list[Basis]:
-    """The source for each of `days`, in two small queries for all of them."""
+    """The source for each of `days`, in at most two small queries for all of them (the
+    stage history's first day, a pass over every snapshot, only when a day needs it)."""
     snaps = snapshot_dates(con)
-    history_from = first_stage_change(con)
+    history_from: date | None = None
+    history_read = False
     out = []
     for day in days:
         best = None
@@ -144,7 +146,10 @@ def bases(
                 break
         if best is not None and (day - best).days <= max_snapshot_age_days:
             out.append(Basis(day, "snapshot", best))
-        elif history_from is not None and history_from <= day:
+            continue
+        if not history_read:
+            history_from, history_read = first_stage_change(con), True
+        if history_from is not None and history_from <= day:
             out.append(Basis(day, "stage history"))
         else:
             out.append(Basis(day, "rebuilt"))
@@ -208,13 +213,18 @@ AS_OF_SQL = """
         JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
         WHERE NOT s.is_closed
         UNION ALL
+        -- rebuilt: no stage is read, so no stage history either (the ASOF join below
+        -- would sort every deal-day for nothing)
         SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
-               d.owner,
-               CASE WHEN d.source = 'stage history' THEN h.stage END,
-               CASE WHEN d.source = 'stage history' THEN coalesce(h.amount, d.amount)
-                    ELSE d.amount END,
-               d.currency, d.created_date, CAST(NULL AS DATE)
+               d.owner, CAST(NULL AS VARCHAR), d.amount, d.currency, d.created_date,
+               CAST(NULL AS DATE)
         FROM as_of_rebuilt AS d
+        WHERE d.source = 'rebuilt'
+        UNION ALL
+        SELECT d.as_of_key, d.source, d.opportunity_id, d.opportunity_name, d.account,
+               d.owner, h.stage, coalesce(h.amount, d.amount), d.currency, d.created_date,
+               CAST(NULL AS DATE)
+        FROM (SELECT * FROM as_of_rebuilt WHERE source = 'stage history') AS d
         ASOF LEFT JOIN as_of_changes AS h
           ON h.opportunity_id = d.opportunity_id AND d.day_over > h.entered_at
     )"""

@@ -369,3 +369,30 @@ def _unplaced_note(metric: str, x: float, y: float, window: Period, before: Peri
             return f"no quota in {window.name}"
         return f"no quota in {before.name}"
     return "no figure to compare"
+
+
+def placed_points(q: pd.DataFrame, no_team: str) -> pd.DataFrame:
+    """The reps `quadrant` placed, as the chart draws them, with two columns added.
+
+    `team_label`: the rep's team, `no_team` (the page's words) where the roster gives none,
+    so every point has a legend entry and a colour. `pipeline_share`: the rep's open
+    pipeline over the largest among the placed reps, 0 to 1; a missing or negative
+    pipeline counts 0, and all are 0 when nobody has any. The marker's area follows it,
+    so a rep without pipeline is still drawn, at the smallest size.
+
+    Why here: the share is a figure (what "largest" means, what a negative amount counts
+    as), and a page only draws (issue 16, item 6).
+    """
+    placed = q[q["quadrant"].notna()].copy()
+    placed["team_label"] = placed["team"].fillna(no_team)
+    pipeline = pd.to_numeric(placed["open_pipeline"], errors="coerce").fillna(0.0).clip(lower=0.0)
+    biggest = float(pipeline.max()) if len(pipeline) else 0.0
+    placed["pipeline_share"] = (pipeline / biggest) if biggest > 0 else pipeline * 0.0
+    return placed
+
+
+def quadrant_counts(q: pd.DataFrame) -> dict[str, int]:
+    """How many reps each quadrant holds, every quadrant named (0 when empty), in
+    QUADRANTS order: the caption under the chart lists all four."""
+    counts = q["quadrant"].value_counts()
+    return {name: int(counts.get(name, 0)) for name in QUADRANTS}

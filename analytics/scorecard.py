@@ -53,3 +53,27 @@ def scorecard(
         ].rename(columns={"note": "quadrant_note"})
         table = table.merge(placed, on="rep", how="left")
     return table.reset_index(drop=True)
+
+
+NO_OWNER = "(no owner)"
+
+
+def leaderboard(board: pd.DataFrame, placed: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:
+    """The Reps page's leaderboard: one row per rep of `board` (`kpi_table(..., "rep")`).
+
+    Columns: rep, team (from `roster`), quadrant and low_sample (from `placed`, the
+    `quadrant` frame; empty for a rep it left out), then every KPI column of the board in
+    KPI_COLUMNS order. Rows by bookings, highest first, reps without bookings last, ties
+    in the board's order. Deals without an owner form one row, named NO_OWNER.
+
+    Why here and not in the page: which rep sits where on the board is a figure the tests
+    and a cron job must be able to reach (issue 16, item 6); the page only draws it.
+    """
+    rows = board[["rep", *[c for c in KPI_COLUMNS if c in board.columns]]].copy()
+    rows = rows.merge(roster[["rep", "team"]], on="rep", how="left")
+    rows = rows.merge(placed[["rep", "quadrant", "low_sample"]], on="rep", how="left")
+    rows["rep"] = rows["rep"].fillna(NO_OWNER)
+    first = ["rep", "team", "quadrant", "low_sample"]
+    rows = rows[first + [c for c in rows.columns if c not in first]]
+    rows = rows.sort_values("bookings", ascending=False, na_position="last", kind="stable")
+    return rows.reset_index(drop=True)

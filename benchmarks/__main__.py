@@ -21,6 +21,8 @@ BENCHMARKS: tuple[str, ...] = (
     "benchmarks.bench_forecast",
     "benchmarks.bench_funnel",
     "benchmarks.bench_memory",
+    "benchmarks.bench_load",
+    "benchmarks.bench_pointintime",
 )
 
 

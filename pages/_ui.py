@@ -13,19 +13,22 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
 from analytics import db, leftovers
-from analytics.access import may_open
+from analytics.access import EVERYTHING, Access, may_open
 from analytics.colours import colour_of, roster_team_colours
+from analytics.drilldown import data_version
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
 from analytics.ingest.template import template_frame
 from analytics.markup import md
-from analytics.scope import Scope
+from analytics.scope import Scope, ScopeOptions
+from analytics.scope import scope_options as analytics_scope_options
 
 log = logging.getLogger("dashboard")
 
@@ -70,6 +73,31 @@ def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
         yield cur
     finally:
         cur.close()
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _scope_options(
+    db: str, version: tuple[Any, ...], team: str | None, region: str | None, access: Access
+) -> ScopeOptions:
+    del db, version  # cache key only
+    with cursor() as cur:
+        return analytics_scope_options(cur, team=team, region=region, access=access)
+
+
+def scope_options(
+    con: duckdb.DuckDBPyConnection,
+    team: str | None = None,
+    region: str | None = None,
+    access: Access = EVERYTHING,
+) -> ScopeOptions:
+    """analytics.scope.scope_options, cached per database file and data version.
+
+    The sidebar asks for it up to three times on every rerun of every session, and each
+    call scans every deal (the owners not on the roster, the date span, the count): at a
+    million deals that was about a tenth of a second of DuckDB time per rerun, repeated by
+    every manager for the same data (issue 15, "work repeated on every rerun").
+    """
+    return _scope_options(str(db_path()), data_version(con), team, region, access.for_reading())
 
 
 _shell = threading.local()  # each session's script runs in its own thread

@@ -40,6 +40,7 @@ from analytics.ingest import (
     propose_stages,
 )
 from analytics.ingest.propose import propose_for_preview
+from analytics.ingest.read import UPLOAD_TYPES
 from analytics.markup import md, md_list
 from analytics.settings import UploadLimits, load_stages, load_upload_limits
 from pages import _auth, _ui
@@ -520,7 +521,7 @@ def render() -> None:
         limits = load_upload_limits(cur)
     uploads = st.file_uploader(
         "CRM export files",
-        type=["csv", "tsv", "txt", "xlsx"],
+        type=UPLOAD_TYPES,
         accept_multiple_files=True,
         key="uploads",
         help=limits_help(limits),

@@ -18,12 +18,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.forecast.backtest import Backtest, backtest, convergence, window_words
+from analytics.drilldown import data_version
+from analytics.forecast.backtest import (
+    Backtest,
+    Convergence,
+    backtest,
+    backtest_source_words,
+    convergence,
+    convergence_by_week,
+    convergence_caveat,
+    convergence_sources,
+    window_words,
+)
 from analytics.forecast.current import (
     GROUPINGS,
     PeriodForecast,
@@ -56,13 +66,6 @@ COLOURS = {
 # --- figures (cached per database file, data version and arguments) -----------------------
 
 
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """Changes whenever an import lands or a setting is saved: part of every cache key."""
-    imports = con.execute("SELECT max(import_id), count(*) FROM imports").fetchone()
-    settings = con.execute("SELECT max(updated_at), count(*) FROM settings").fetchone()
-    return (*imports, str(settings[0]), settings[1])
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int) -> Backtest:
     del db, version  # cache key only
@@ -72,10 +75,16 @@ def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _convergence(db: str, version: tuple[Any, ...], scope: Scope) -> pd.DataFrame:
-    del db, version
+def _convergence(
+    db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int, label: str
+) -> Convergence:
+    past = _backtest(db, version, scope, kind, n)
     with _ui.cursor() as cur:
-        return convergence(cur, scope, fiscal_start_month=scope.period.fiscal_start_month)
+        return convergence(
+            cur, scope, kind=kind, periods=n, labels=[label],  # type: ignore[arg-type]
+            fiscal_start_month=scope.period.fiscal_start_month,
+            recommendation=past.recommendation,
+        )  # fmt: skip
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -158,7 +167,9 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
     empty = result.no_basis
-    cols = st.columns(4)
+    # two rows of three: four cards in a row cut "1,234,567 USD" to "1,234,5…" on a laptop
+    top, second = st.columns(3), st.columns(3)
+    cols = [*top, second[0]]
     cols[0].metric(
         f"Forecast {label}",
         "no data" if empty else _money(result.recommended, currency),
@@ -186,7 +197,7 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip
-    cols = st.columns(2)
+    cols = second[1:]
     note = result.open_pipeline_note
     cols[0].metric(
         f"Open pipeline closing in {label}",
@@ -199,10 +210,13 @@ def show_live(result: PeriodForecast, currency: str) -> None:
     if note is not None:
         st.caption(md(note))
     cov = result.coverage
+    cov_note = result.coverage_note
     cols[1].metric(
-        f"Coverage by pipeline closing in {label}", _ui.DASH if cov is None else f"{cov:.2f}x",
+        f"Coverage by pipeline closing in {label}",
+        f"{cov:.2f}x" if cov is not None
+        else ("no data" if result.to_go is None or result.open_pipeline is None else _ui.DASH),
         help=f"Open pipeline closing in {label} / (quota - won so far)"
-        + ("" if cov is not None else ": no data, no quota or nothing left to book"),
+        + ("" if cov_note is None else ". " + md(cov_note)),
         border=True,
     )  # fmt: skip
     rng = result.range
@@ -349,7 +363,7 @@ def accuracy_display(summary: pd.DataFrame) -> pd.DataFrame:
             "Mean accuracy": [_pct(_num(v)) for v in summary["mean_accuracy"]],
             "Within 10%": [_pct(_num(v)) for v in summary["within_10pct"]],
             "Recommended": ["recommended" if r else "" for r in summary["recommended"]],
-            "Note": summary["note"].fillna(""),
+            "Note": summary["note"],
         }
     )
 
@@ -421,53 +435,92 @@ def show_history(past: Backtest, currency: str) -> None:
         _ui.downloads(table, f"forecast_backtest_{past.kind}", "forecast:backtest")
 
 
-def show_convergence(table: pd.DataFrame) -> None:
-    """Mean absolute error by week of the quarter over the complete quarters."""
-    done = table[table["complete"] & table["accuracy"].notna()].copy()
-    if done.empty:
-        st.caption(
-            "Needs at least one complete quarter with weekly exports inside it."
-            if table.empty
-            else "No complete quarter with weekly exports yet; the current quarter's "
-            "forecasts by week are in the table below."
-        )
-    else:
-        done["error"] = 1.0 - done["accuracy"]
-        curve = done.groupby(["method", "week"], as_index=False)["error"].mean()
-        fig = go.Figure()
-        for method in METHODS:
-            rows = curve[curve["method"] == method]
-            fig.add_scatter(x=rows["week"], y=rows["error"], name=_method_label(method),
-                            mode="lines+markers", line={"color": COLOURS[method]})  # fmt: skip
-        fig.update_layout(
-            height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0},
-            legend={"orientation": "h", "y": -0.25},
-            xaxis_title="Week of the quarter (0 = its first day)",
-            yaxis_title="Mean |A - F| / A", yaxis_tickformat=".0%",
+def convergence_chart(rows: pd.DataFrame, actual: float, currency: str) -> go.Figure:
+    """One line per method over the weeks before the period's end (time runs left to
+    right, 0 = the last day), the actual as a dashed reference line."""
+    fig = go.Figure()
+    for method in [*METHODS, RECOMMENDED]:
+        mine = rows[(rows["method"] == method) & rows["forecast"].notna()]
+        if mine.empty:
+            continue
+        name = _method_label(method)
+        if method == RECOMMENDED:
+            name = f"{name}: {rows['recommended_as'].iloc[0]}" if "recommended_as" in rows else name
+        hover = [
+            f"{d:%d %b %Y} ({w} wk before end)<br>{_money(_num(v), currency)}<br>{s}"
+            for d, w, v, s in zip(mine["as_of"], mine["weeks_before_end"], mine["forecast"],
+                                  mine["source"], strict=True)
+        ]  # fmt: skip
+        fig.add_scatter(
+            x=mine["weeks_before_end"], y=mine["forecast"], name=name, mode="lines+markers",
+            line={"color": COLOURS[method], "width": 4 if method == RECOMMENDED else 2},
+            hovertext=hover, hoverinfo="text+name",
         )  # fmt: skip
-        st.plotly_chart(fig, key="forecast:convergence", config={"displayModeBar": False})
-        quarters = ", ".join(sorted(done["quarter"].unique()))
-        st.caption(f"Complete quarters: {quarters}. Lower is better; week 0 is the backtest.")
-    if not table.empty:
-        with st.expander("Forecast by week, every quarter"):
-            shown = pd.DataFrame(
-                {
-                    "Quarter": table["quarter"].astype(str),
-                    "Week": table["week"].astype(int).astype(str),
-                    "Export": [f"{d:%Y-%m-%d}" for d in table["snapshot_date"]],
-                    "Method": [_method_label(str(m)) for m in table["method"]],
-                    "Forecast": [_ui.money(_num(v)) for v in table["forecast"]],
-                    "Actual (so far)": [_ui.money(_num(v)) for v in table["actual"]],
-                    "Accuracy": [
-                        _pct(_num(v)) if done else "quarter not over"
-                        for v, done in zip(table["accuracy"], table["complete"], strict=True)
-                    ],
-                }
-            )
-            st.dataframe(
-                shown, hide_index=True, key="forecast:convergence_table", placeholder=_ui.DASH
-            )
-            _ui.downloads(table, "forecast_convergence", "forecast:convergence")
+    fig.add_hline(
+        y=actual, line={"color": "#444", "dash": "dash", "width": 2},
+        annotation_text=f"Actual {_money(actual, currency)}", annotation_position="top left",
+    )  # fmt: skip
+    fig.update_layout(
+        height=380, margin={"l": 0, "r": 0, "t": 30, "b": 0},
+        legend={"orientation": "h", "y": -0.25}, hovermode="closest",
+        xaxis_title="Weeks before the period's end (0 = its last day)",
+        yaxis_title=f"Forecast ({currency})",
+    )  # fmt: skip
+    fig.update_xaxes(autorange="reversed", dtick=1)
+    fig.update_yaxes(tickformat="~s", rangemode="tozero")
+    return fig
+
+
+def show_convergence(db: str, version: tuple[Any, ...], scope: Scope, past: Backtest,
+                     currency: str) -> None:  # fmt: skip
+    """How each method's forecast of one past period (chosen here) moved week by week
+    towards what actually closed, each week's forecast as it could have been made then."""
+    labels = list(dict.fromkeys(str(p) for p in past.table["period"]))[::-1]
+    if not labels:
+        st.caption(md(past.no_data or "No past period to show yet."))
+        return
+    default = scope.period.label if scope.period.label in labels else labels[0]
+    label = st.selectbox(
+        f"Past {past.kind}", labels, index=labels.index(default), key="forecast:conv_period",
+        help=f"The {past.kind} whose forecasts are drawn, week by week",
+    )  # fmt: skip
+    weekly = _convergence(db, version, scope, past.kind, len(labels), label or default)
+    rows = weekly.for_period(label or default)
+    if rows.empty:
+        st.caption(f"No weekly forecast of {md(label)} could be made.")
+        return
+    rows = rows.assign(recommended_as=weekly.recommended_as)
+    actual = weekly.actuals.get(label or default, 0.0)
+    st.plotly_chart(convergence_chart(rows, actual, currency), key="forecast:convergence",
+                    config={"displayModeBar": False})  # fmt: skip
+    st.caption(
+        f"Each point is the forecast of {md(label)} as it could have been made that week, "
+        f"reading nothing dated later. Source: {md(convergence_sources(rows))}."
+    )
+    caveat = convergence_caveat(rows)
+    if caveat:
+        st.caption(md(caveat))
+    gone = [why for m, why in weekly.left_out.get(label or default, {}).items()
+            if m != "recommended"]  # fmt: skip
+    if gone:
+        st.caption("Left out (no line): " + md("; ".join(gone)) + ".")
+    with st.expander(f"Forecast of {label} by week"):
+        wide = convergence_by_week(rows)
+        shown = pd.DataFrame(
+            {
+                "Weeks before end": wide["weeks_before_end"].astype(int).astype(str),
+                "As of": [f"{d:%Y-%m-%d}" for d in wide["as_of"]],
+                "Source": wide["source"].astype(str),
+                **{
+                    _method_label(m): [_money(_num(v), currency) for v in wide[m]]
+                    for m in [*METHODS, RECOMMENDED]
+                    if m in wide.columns
+                },
+            }
+        )
+        st.dataframe(shown, hide_index=True, key="forecast:convergence_table",
+                     placeholder=_ui.DASH)  # fmt: skip
+        _ui.downloads(rows, f"forecast_convergence_{label}", "forecast:convergence")
 
 
 TEXT_COLUMNS = ("opportunity_id", "opportunity_name", "account", "owner", "stage",
@@ -500,7 +553,12 @@ def deal_config(currency: str) -> dict[str, Any]:
 def show_top_deals(result: PeriodForecast, currency: str) -> None:
     top = result.top_deals()
     if top.empty:
-        st.caption("No open deal is expected to close in this period.")
+        undated = result.open_undated
+        st.caption(
+            "No open deal is expected to close in this period."
+            + (f" {undated} open deal(s) have no close date, so they cannot be placed in a "
+               "period." if undated else "")
+        )  # fmt: skip
         return
     shown = top.copy()
     for column in TEXT_COLUMNS:
@@ -518,8 +576,10 @@ def show_top_deals(result: PeriodForecast, currency: str) -> None:
 def show_calls(
     result: PeriodForecast, people: dict[str, tuple[str | None, str | None]], currency: str
 ) -> None:
-    if not result.calls:
-        st.caption("No forecast calls and no forecast categories for this period.")
+    if not result.calls or result.range is None:
+        # without calls or categories a rep's "commit" would only be their won so far:
+        # the cards above say no data, so the table must not show figures either
+        st.caption("No data: no forecast calls and no forecast categories for this period.")
         return
     by = st.segmented_control(
         "Roll up by", GROUPINGS, default="rep", key="forecast:by", required=True,
@@ -528,9 +588,10 @@ def show_calls(
     table = calls_table(result.calls, people, by)
     st.dataframe(
         table, hide_index=True, key="forecast:calls",
-        column_config={c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
-                       for c, name in (("commit", "Commit"), ("best_case", "Best case"),
-                                       ("pipeline", "All categories"))}, placeholder=_ui.DASH,
+        column_config={by: st.column_config.TextColumn(by.capitalize())} | {
+            c: st.column_config.NumberColumn(f"{name} ({currency})", format=MONEY)
+            for c, name in (("commit", "Commit"), ("best_case", "Best case"),
+                            ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
         f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
@@ -633,14 +694,11 @@ def render() -> None:
         "Past periods", HISTORY_CHOICES, default=12, key="forecast:history_n", required=True,
         help="Completed periods to backtest; the recommendation is chosen from them",
     )  # fmt: skip
-    st.caption(
-        "Each forecast as it would have been made at the start of the period, from the "
-        "pipeline export of that day (never today's data), against what closed won."
-    )
+    st.caption(md(backtest_source_words(past.table)))
     _section(None, "forecast vs actual", lambda: show_history(past, currency))
     _section(
-        "How the quarter's forecast converges", "the convergence chart",
-        lambda: show_convergence(_convergence(db, version, scope)),
+        "How the forecast converged, week by week", "the convergence chart",
+        lambda: show_convergence(db, version, scope, past, currency),
     )  # fmt: skip
     _section(
         f"Deals that move the {scope.period.label} number most", "the top deals",

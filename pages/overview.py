@@ -11,6 +11,7 @@ agree; definitions are in docs/metrics.md and in each card's help. This page onl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -111,6 +112,26 @@ CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
 
 
 # --- figures ---------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def scope_facts(
+    db: str, version: tuple[Any, ...], scope: Scope
+) -> tuple[date | None, str | None, list[str]]:
+    """The first day of the scope's data, its unpriced-deals note and its currencies.
+
+    Cached like the cards: three scans of every deal that a rerun (any widget, any
+    manager on the same view) would otherwise repeat for the same data. The headline
+    query only names the currencies in view (for the FX note); every figure on the
+    cards comes from the KPI table.
+    """
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return (
+            data_start(cur, scope),
+            pipeline_note(cur, scope),
+            list(headline_with_previous(cur, scope).current.currencies),
+        )
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -301,8 +322,8 @@ def render() -> None:
     count = TREND_PERIODS.get(period.kind, 6)
     periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
     with _ui.cursor() as cur:
-        first_day = data_start(cur, scope)
-        unpriced_note = pipeline_note(cur, scope)
+        version = data_version(cur)
+    first_day, unpriced_note, currencies = scope_facts(str(_ui.db_path()), version, scope)
     # trends start where the data starts: no 0 bars for periods before the first deal
     shown = [p for p in periods if first_day is None or p.full_end >= first_day] or [period]
     wanted = [*periods, period.same_last_year()]
@@ -317,11 +338,6 @@ def render() -> None:
     )
 
     with _ui.cursor() as cur:
-        # The headline query names the currencies in view (for the note below); every
-        # figure on the cards comes from the KPI table.
-        currencies = headline_with_previous(cur, scope).current.currencies
-        reporting = load_reporting_currency(cur)
-        version = data_version(cur)
         basis = open_basis(cur, period)  # where a past period's open figures came from
     rows = company_rows(str(_ui.db_path()), version, scope, tuple(dict.fromkeys(wanted)))
     if period.is_to_date:

@@ -20,19 +20,22 @@ import streamlit as st
 
 from analytics.drilldown import data_version
 from analytics.markup import md, plot_text
+from analytics.metrics.availability import data_start
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
     DEFAULT_MIN_WON_DEALS,
     DEFAULT_STAGE_PERCENTILE,
+    PIPELINE_KINDS,
     Waterfall,
     data_as_of,
-    default_snapshot_pair,
+    default_dates,
     follow_up_gaps,
     slipped_deals,
-    snapshot_dates,
     stalled_deals,
     waterfall,
+    waterfall_deals,
 )
+from analytics.pointintime import SOURCE_HELP, Basis, bases
 from analytics.scope import Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
@@ -49,6 +52,10 @@ DEAL_COLUMNS: dict[str, Any] = {
     "amount_reporting": st.column_config.NumberColumn(
         "Amount (reporting)", format=MONEY, help="Converted to the reporting currency"
     ),
+    "close_date": st.column_config.DateColumn(
+        "Close date", format="YYYY-MM-DD", help="Expected close date in the latest export"
+    ),
+    "last_activity": st.column_config.DateColumn("Last activity", format="YYYY-MM-DD"),
 }
 
 
@@ -67,19 +74,30 @@ def _stalled(
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def _slipped(db: str, version: tuple[Any, ...], scope: Scope) -> pd.DataFrame:
+def _slipped(
+    db: str, version: tuple[Any, ...], scope: Scope, first: date, last: date
+) -> pd.DataFrame:
     del db, version
     with _ui.cursor() as cur:
-        return slipped_deals(cur, scope)
+        return slipped_deals(cur, scope, base_date=first, latest_date=last)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _waterfall(
-    db: str, version: tuple[Any, ...], scope: Scope, first: date, last: date
+    db: str, version: tuple[Any, ...], scope: Scope, first: date, last: date, kind: str
 ) -> Waterfall:
     del db, version
     with _ui.cursor() as cur:
-        return waterfall(cur, scope, start_date=first, end_date=last)
+        return waterfall(cur, scope, start_date=first, end_date=last, kind=kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _waterfall_deals(
+    db: str, version: tuple[Any, ...], scope: Scope, first: date, last: date, kind: str
+) -> pd.DataFrame:
+    del db, version
+    with _ui.cursor() as cur:
+        return waterfall_deals(cur, scope, start_date=first, end_date=last, kind=kind)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -108,7 +126,8 @@ def _total(df: pd.DataFrame) -> str:
     return _ui.money(float(df["amount_reporting"].sum())) if not df.empty else "0"
 
 
-def show_stalled(scope: Scope, version: tuple[Any, ...]) -> None:
+def show_stalled(scope: Scope, version: tuple[Any, ...], dates: object = None) -> None:
+    del dates  # about deals open now
     cols = st.columns(3)
     idle = cols[0].number_input(
         "Days without activity", min_value=1, max_value=365, value=DEFAULT_IDLE_DAYS, step=1,
@@ -126,13 +145,23 @@ def show_stalled(scope: Scope, version: tuple[Any, ...]) -> None:
     )  # fmt: skip
     table = _stalled(str(_ui.db_path()), version, scope, int(idle), float(pct), int(min_won))
     as_of = table.attrs.get("as_of")
-    st.caption(
-        f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
-        f"{as_of or _ui.DASH} (the latest export). Largest first."
-    )
+    counts = table.attrs.get("counts", {})
+    open_deals = int(counts.get("open_deals", 0))
+    judged_by_stage = open_deals - counts.get("stage_unknown", 0) - counts.get("no_limit", 0)
+    if open_deals and counts.get("idle_unknown", 0) == open_deals and judged_by_stage == 0:
+        st.caption(
+            f"Not one of the {open_deals:,} open deals can be judged stalled with this data "
+            f"(as of {as_of}): neither rule has what it needs, as below."
+        )
+    else:
+        st.caption(
+            f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
+            f"{as_of or _ui.DASH} (the latest export). Largest first."
+        )
+    names = {"days_idle": "Days idle", "days_in_stage": "Days in stage",
+             "stage_limit_days": "Stage limit"}  # fmt: skip
     for column, reason in table.attrs.get("no_data", {}).items():
-        what = "Days idle" if column == "days_idle" else "Days in stage"
-        st.caption(f"{what}: {md(reason)}.")
+        st.caption(f"{names.get(column, column)}: {md(reason)}.")
     deal_table(
         table, "stalled_deals", "pipeline:stalled",
         {
@@ -156,24 +185,84 @@ def show_stalled(scope: Scope, version: tuple[Any, ...]) -> None:
     )  # fmt: skip
 
 
-def show_slipped(scope: Scope, version: tuple[Any, ...]) -> None:
-    table = _slipped(str(_ui.db_path()), version, scope)
-    base, latest = table.attrs.get("base_date"), table.attrs.get("latest_date")
-    if base is None or latest is None or latest <= base:
+def basis_help(basis: Basis | None) -> str:
+    """Where a day's pipeline came from, for a help text."""
+    if basis is None:
+        return ""
+    if basis.source == "snapshot":
+        return f"From the export of {basis.snapshot_date} (a snapshot: exact)."
+    return f'Source "{basis.source}": {SOURCE_HELP[basis.source]}.'
+
+
+def pick_dates(scope: Scope) -> tuple[date, date] | None:
+    """The two days slipped deals and the waterfall compare: any two, defaulting to the
+    snapshots at the period start and its latest (else the period's first and last day
+    with data). None when the period starts after the data ends."""
+    with _ui.cursor() as cur:
+        first, last = default_dates(cur, scope)
+        as_of = data_as_of(cur)
+        start_of_data = data_start(cur, scope)
+    if first is None or last is None or as_of is None:
         st.info(
-            "Slipped deals need two weekly exports: one at the period's start and a later "
-            "one in the period. Upload opportunity exports with their as-of dates on the "
-            "Data page.",
+            f"The data ends on {as_of or _ui.DASH}, before {scope.period.label} starts: "
+            "nothing to compare yet.",
             icon=":material/info:",
         )
+        return None
+    lowest = min(first, start_of_data or first)
+    cols = st.columns(2)
+    help_text = (
+        "Any day. Its pipeline comes from the newest export (snapshot) on or before it "
+        "(at most 31 days older), else from stage history, else rebuilt from created and "
+        "close dates; the figures below name which."
+    )
+    start = cols[0].date_input(
+        "From", value=first, min_value=lowest, max_value=as_of, key="pipeline:from",
+        format="YYYY-MM-DD", help=help_text,
+    )  # fmt: skip
+    end = cols[1].date_input(
+        "To", value=last, min_value=lowest, max_value=as_of, key="pipeline:to",
+        format="YYYY-MM-DD", help=help_text,
+    )  # fmt: skip
+    if not isinstance(start, date) or not isinstance(end, date):
+        return None
+    if end < start:
+        st.warning("The 'To' date is before the 'From' date: pick a later one.")
+        return None
+    return start, end
+
+
+def show_slipped(scope: Scope, version: tuple[Any, ...], dates: tuple[date, date] | None) -> None:
+    if dates is None:
         return
+    table = _slipped(str(_ui.db_path()), version, scope, *dates)
+    reason = table.attrs.get("no_data", {}).get("slipped")
+    if reason:
+        st.info(f"No slipped-deal list: {md(reason)}.", icon=":material/info:")
+        return
+    base, latest = table.attrs["base_basis"], table.attrs["latest_basis"]
+    older = [
+        f"{b.day} by the export of {b.snapshot_date}"
+        for b in (base, latest)
+        if b.snapshot_date != b.day
+    ]
     st.caption(
-        f"Open deals due in {scope.period.label} on {base} whose close date was pushed past "
-        f"{scope.period.end} by {latest}: {len(table):,}, worth {_total(table)}."
+        f"Open deals due in {scope.period.label} on {base.day} whose close date was pushed "
+        f"past {scope.period.end} by {latest.day}: {len(table):,}, worth {_total(table)}. "
+        "Expected close dates as the exports (snapshots) had them then"
+        + (f"; {' and '.join(older)}." if older else ".")
     )
     deal_table(
         table, "slipped_deals", "pipeline:slipped",
         {
+            "old_close_date": st.column_config.DateColumn(
+                "Close date then", format="YYYY-MM-DD",
+                help=f"Expected close date in the export of {base.snapshot_date}",
+            ),
+            "new_close_date": st.column_config.DateColumn(
+                "Close date now", format="YYYY-MM-DD",
+                help=f"Expected close date in the export of {latest.snapshot_date}",
+            ),
             "days_pushed": st.column_config.NumberColumn("Days pushed"),
             "times_pushed": st.column_config.NumberColumn(
                 "Times pushed", help="Weekly exports in which the close date moved later"
@@ -211,39 +300,52 @@ def waterfall_chart(w: Waterfall, currency: str = "") -> go.Figure:
     return fig
 
 
-def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
-    with _ui.cursor() as cur:
-        dates = snapshot_dates(cur)
-        first, last = default_snapshot_pair(cur, scope)
-    if len(dates) < 1 or first is None or last is None:
-        st.info(
-            "No weekly export covers this period yet: the waterfall compares two uploads "
-            "of the opportunities with their as-of dates.",
-            icon=":material/info:",
-        )
+def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, date] | None) -> None:
+    if dates is None:
         return
-    cols = st.columns(2)
-    labels = [d.isoformat() for d in dates]
-    start_label = cols[0].selectbox(
-        "From export", labels, index=labels.index(first.isoformat()), key="pipeline:from"
-    )  # fmt: skip
-    end_label = cols[1].selectbox(
-        "To export", labels, index=labels.index(last.isoformat()), key="pipeline:to"
-    )  # fmt: skip
-    start = date.fromisoformat(start_label or first.isoformat())
-    end = date.fromisoformat(end_label or last.isoformat())
-    if end < start:
-        st.warning("The 'to' export is before the 'from' export: pick a later one.")
-        return
-    w = _waterfall(str(_ui.db_path()), version, scope, start, end)
+    start, end = dates
     with _ui.cursor() as cur:
+        start_basis, end_basis = bases(cur, [start, end])
         currency = load_reporting_currency(cur)
+    both_snapshots = start_basis.source == end_basis.source == "snapshot"
+    closing = f"closing in {scope.period.label}"
+    options = {PIPELINE_KINDS[0]: f"Open deals {closing}", PIPELINE_KINDS[1]: "All open deals"}
+    if both_snapshots:
+        kind = st.radio(
+            "Pipeline", list(options), format_func=options.get, horizontal=True,
+            key="pipeline:kind",
+            help=f"Open deals {closing} (a close date {scope.period.start} to "
+            f"{scope.period.end} as known on each day), or every open deal",
+        )  # fmt: skip
+    else:
+        kind = PIPELINE_KINDS[1]
+        rebuilt = [b for b in (start_basis, end_basis) if b.source != "snapshot"]
+        days = " and ".join(str(b.day) for b in rebuilt)
+        how = "; ".join(f'{b.day}: source "{b.source}", {SOURCE_HELP[b.source]}' for b in rebuilt)
+        st.caption(
+            f"All open deals, not only those {closing}: no export on or before {days} says "
+            f"when deals were expected to close then. {how}."
+        )
+    w = _waterfall(str(_ui.db_path()), version, scope, start, end, str(kind))
+    cards = st.columns(2)
+    for box, side, day, basis, amount, n in (
+        (cards[0], 0, start, w.start_basis, w.start, w.start_deals),
+        (cards[1], 1, end, w.end_basis, w.end, w.end_deals),
+    ):
+        note = w.priced_note(side)
+        unpriced = (w.start_no_amount, w.end_no_amount)[side]
+        box.metric(
+            f"Pipeline on {day}", f"{_ui.money(float(amount))} {currency}",
+            help=f"{options[str(kind)]} on {day}. {basis_help(basis)}",
+            border=True,
+        )  # fmt: skip
+        box.caption(f"From {n - unpriced:,} priced deal(s)" + (f"; {md(note)}." if note else "."))
+    what = f"the open deals {closing}" if kind == PIPELINE_KINDS[0] else "all open deals"
     st.caption(
-        f"Open pipeline closing in {scope.period.label} (open deals with a close date "
-        f"{scope.period.start} to {scope.period.end}), as known on {w.start_date} and on "
-        f"{w.end_date}, in {md(currency)} (the reporting currency) at the {w.end_date} "
-        "rates. Each deal falls in one bar; the bars add up to the ending pipeline exactly, "
-        "and the rounded labels add up to the rounded ending figure (largest remainder)."
+        f"How {what} changed from {w.start_date} to {w.end_date}, in {md(currency)} (the "
+        f"reporting currency) at the {w.end_date} rates. Each deal falls in one bar; the "
+        "bars add up to the ending pipeline exactly, and the rounded labels add up to the "
+        "rounded ending figure (largest remainder)."
     )
     st.plotly_chart(
         waterfall_chart(w, currency), config={"displayModeBar": False}, key="pipeline:wf"
@@ -262,18 +364,57 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...]) -> None:
             "deals": st.column_config.NumberColumn("Deals"),
         }, placeholder=_ui.DASH,
     )  # fmt: skip
-    _ui.downloads(table, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
+    download = table.copy()
+    for column, value in w.sources().items():
+        download[column] = value
+    _ui.downloads(download, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
     notes = [f"Start + changes - end = {check} (exact)."]
     if w.unchanged_deals:
         notes.append(f"{w.unchanged_deals:,} deal(s) in both with the same amount.")
+    if w.undated_new:
+        notes.append(
+            f"{w.undated_new:,} of the new deal(s) have no created date: they may have "
+            "been open on the start date already."
+        )
     if w.unpriced:
         notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0.")
+    if not both_snapshots:
+        notes.append(
+            "Rebuilt amounts are the last exported ones, so amount changes show only where "
+            "a snapshot or the stage history records the amount then."
+        )
     st.caption(" ".join(notes))
+    with st.expander("The deals behind the bars"):
+        deals = _waterfall_deals(str(_ui.db_path()), version, scope, start, end, str(kind))
+        deal_table(
+            deals, f"pipeline_waterfall_deals_{start}_{end}", "pipeline:wf_deals",
+            {
+                "bucket": st.column_config.TextColumn("Bar"),
+                "in_start": st.column_config.CheckboxColumn(f"Open on {start}"),
+                "in_end": st.column_config.CheckboxColumn(f"Open on {end}"),
+                "start_amount": st.column_config.NumberColumn(
+                    f"Amount on {start}", format=MONEY),
+                "end_amount": st.column_config.NumberColumn(f"Amount on {end}", format=MONEY),
+                "change": st.column_config.NumberColumn("Change", format=MONEY),
+                "start_close_date": st.column_config.DateColumn(
+                    f"Close date on {start}", format="YYYY-MM-DD",
+                    help="Expected then; — where a rebuild does not know it"),
+                "end_close_date": st.column_config.DateColumn(
+                    f"Close date on {end}", format="YYYY-MM-DD",
+                    help="Expected then (the actual one for a deal closed by then); — where "
+                    "a rebuild does not know it"),
+            },
+        )  # fmt: skip
 
 
-def show_gaps(scope: Scope, version: tuple[Any, ...]) -> None:
+def show_gaps(scope: Scope, version: tuple[Any, ...], dates: object = None) -> None:
+    del dates  # about deals open now
     min_won = int(st.session_state.get("pipeline:min_won", DEFAULT_MIN_WON_DEALS))
     table = _gaps(str(_ui.db_path()), version, scope, min_won)
+    reason = table.attrs.get("no_data", {}).get("touches")
+    if reason:
+        st.info(f"No follow-up gaps: {md(reason)}.", icon=":material/info:")
+        return
     st.caption(
         f"{len(table):,} open deal(s) with fewer touches (linked activities) than the median "
         "won deal had when it moved past the same stage, as of "
@@ -312,13 +453,16 @@ def render() -> None:
         as_of = data_as_of(cur)
     st.caption(
         f"Scope: {md(scope.describe())}. Stalled deals and follow-up gaps are about deals open "
-        f"now (data as of {as_of or _ui.DASH}); slipped deals and the waterfall use the "
-        "weekly exports of the period."
+        f"now (data as of {as_of or _ui.DASH}); slipped deals and the waterfall compare two "
+        "days you pick, each as known then."
     )
+    dates: tuple[date, date] | None = None
     for title, what, show in SECTIONS:
         st.subheader(title)
         try:
-            show(scope, version)
+            if show is show_slipped:  # the two days, shared with the waterfall below
+                dates = pick_dates(scope)
+            show(scope, version, dates)
         except Exception as exc:  # one section failing must not take the page down
             _ui.friendly_error(what, exc)
 

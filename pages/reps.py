@@ -36,18 +36,20 @@ from analytics.quadrant import (
     DEFAULT_WINDOW_MONTHS,
     FALLING_STAR,
     IMPROVING_LAGGARD,
-    QUADRANTS,
     RISING_STAR,
     WINDOW_CHOICES,
     X_METRICS,
     KpiFunction,
     KpiTablesFunction,
     attainment_available,
+    placed_points,
     quadrant,
+    quadrant_counts,
     quadrant_window,
 )
 from analytics.quadrant import roster as quadrant_roster
 from analytics.scope import Period, Scope, data_as_of
+from analytics.scorecard import leaderboard
 from analytics.settings import load_reporting_currency
 from pages import _ui
 
@@ -238,15 +240,11 @@ def _axis_range(values: pd.Series, split: float) -> list[float]:
 def quadrant_figure(q: pd.DataFrame, focus: str | None) -> go.Figure:
     """Scatter: colour = team, size = open pipeline, hollow = low sample, split lines."""
     metric = q.attrs["x_metric"]
-    placed = q[q["quadrant"].notna()].copy()
-    placed["team_label"] = placed["team"].fillna(NO_TEAM)
+    placed = placed_points(q, NO_TEAM)
     # Marker diameter in pixels, area proportional to open pipeline, never below a
     # clickable minimum: a rep with no pipeline must still be visible (plotly's own
     # sizemin does not rescue a size of 0).
-    pipeline = placed["open_pipeline"].fillna(0.0).clip(lower=0.0)
-    biggest = float(pipeline.max()) if len(pipeline) else 0.0
-    share = (pipeline / biggest) if biggest > 0 else pipeline * 0.0
-    diameter = MIN_MARKER + (MAX_MARKER - MIN_MARKER) * share.pow(0.5)
+    diameter = MIN_MARKER + (MAX_MARKER - MIN_MARKER) * placed["pipeline_share"].pow(0.5)
     teams = sorted(placed["team_label"].unique())
     colours = _ui.team_colours(teams)
     x_name = X_METRICS[metric]
@@ -393,8 +391,7 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -
         config={"displayModeBar": False},
     )
     split = _x_text(metric, q.attrs["x_split"])
-    counts = placed["quadrant"].value_counts()
-    summary = ", ".join(f"{counts.get(name, 0)} {name}s" for name in QUADRANTS)
+    summary = ", ".join(f"{n} {name}s" for name, n in quadrant_counts(q).items())
     how = q.attrs.get("x_split_rule", "set by hand")
     st.caption(
         f"Judged over {q.attrs['period']} against {q.attrs['previous_period']}. "
@@ -543,13 +540,7 @@ def _drilldown(
 
 def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, scope: Scope) -> None:
     st.header("Leaderboard")
-    rows = board[["rep", *[c for c in KPI_COLUMNS if c in board.columns]]].copy()
-    rows = rows.merge(roster, on="rep", how="left")
-    rows = rows.merge(q[["rep", "quadrant", "low_sample"]], on="rep", how="left")
-    rows["rep"] = rows["rep"].fillna("(no owner)")
-    first = ["rep", "team", "quadrant", "low_sample"]
-    rows = rows[first + [c for c in rows.columns if c not in first]]
-    rows = rows.sort_values("bookings", ascending=False, na_position="last", kind="stable")
+    rows = leaderboard(board, q, roster)
     st.caption(
         f"Every KPI per rep for {scope.period.name}; click a column to sort, hover a "
         "column name for its definition. A dash (—) means not defined (e.g. no quota, no closed "

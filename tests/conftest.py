@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -74,3 +77,51 @@ def commission_app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         connection.close()
     monkeypatch.setenv("SALES_DB", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The seeded demo database (seed 42, the default anchor), built once per test run.
+
+    Why shared: building it takes 10-15 s, and six modules read it. The xdist workers of one
+    run share a folder (the parent of each worker's base temp), so the first worker builds
+    it under a file lock and the others wait and reuse it. Never hand this file to a test:
+    take a private copy with `copy_demo`, which every test may change freely.
+    """
+    from analytics.demo import DEFAULT_ANCHOR, DEFAULT_SEED, build_demo
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if worker_id != "master" else base
+    folder = root / "demo-template"
+    done = folder / "built"
+    with open(root / "demo-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                build_demo(
+                    folder / "sales.duckdb", folder / "out", seed=DEFAULT_SEED,
+                    anchor=DEFAULT_ANCHOR,
+                )  # fmt: skip
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder / "sales.duckdb"
+
+
+@pytest.fixture(scope="session")
+def copy_demo(demo_template: Path) -> Callable[[Path], Path]:
+    """`copy_demo(folder)`: a private copy of the demo database in `folder`, a real file
+    the test may change (the shared template is never handed out)."""
+
+    def copy(folder: Path, name: str = "sales.duckdb") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        shutil.copyfile(demo_template, target)
+        wal = demo_template.with_name(demo_template.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+        return target
+
+    return copy

@@ -249,20 +249,19 @@ def test_calls_after_the_cut_off_are_ignored(loaded: duckdb.DuckDBPyConnection) 
 
 
 def test_convergence_by_week(loaded: duckdb.DuckDBPyConnection) -> None:
-    """Q2 2024: week 0 from S1 (8300, see the method tests), week 3 from S2 (2024-04-15 is
-    14 days in): won A2 10000 + A4 2000, open A1 1000 x 80% (now Final Decision) + A3 5000 x
-    10% + A5 8000 x 20% + F1 7000 x 60% = 12000 + 800 + 500 + 1600 + 4200 = 19100."""
-    table = convergence(loaded, Scope(Period.parse("2024-05")), quarters=1)
-    sw = table[(table["quarter"] == "2024-Q2") & (table["method"] == STAGE_WEIGHTED)]
-    by_week = dict(zip(sw["week"], sw["forecast"], strict=True))
-    assert by_week[0] == pytest.approx(8300)
-    assert by_week[3] == pytest.approx(19100)
-    assert list(sw["snapshot_date"]) == [S1, S2, S3]
-    assert not sw["complete"].any()  # Q2 is still running on 2024-05-06
-    assert sw["accuracy"].isna().all()
-    # Q1 2024 is complete: its only point is S1, 12 weeks and 1 day in (week 13)
-    q1 = table[(table["quarter"] == "2024-Q1") & (table["method"] == STAGE_WEIGHTED)]
-    assert list(q1["week"]) == [13] and q1["complete"].all()
+    """April 2024, week by week back from 30 April: 26 Mar, 2 and 9 Apr read S1 (the
+    start-of-April figures, stage-weighted 6700); 16, 23 and 30 Apr read S2 (2024-04-15):
+    won A2 10000 + A4 2000, open in April A1 1000 x 80% (Final Decision) + A3 5000 x 10%
+    + F1 7000 x 60% = 12000 + 800 + 500 + 4200 = 17500. Actual 20000."""
+    weekly = convergence(loaded, Scope(Period.parse("2024-05")), kind="month", periods=1)
+    sw = weekly.for_period("2024-04")
+    sw = sw[sw["method"] == STAGE_WEIGHTED]
+    assert list(sw["weeks_before_end"]) == [5, 4, 3, 2, 1, 0]
+    assert list(sw["snapshot_date"]) == [S1, S1, S1, S2, S2, S2]
+    assert set(sw["source"]) == {"snapshot"}
+    assert list(sw["forecast"]) == pytest.approx([6700] * 3 + [17500] * 3)
+    assert weekly.actuals == {"2024-04": APRIL_ACTUAL}
+    assert weekly.left_out == {}
 
 
 # --- the current period -------------------------------------------------------------------
@@ -349,7 +348,7 @@ def test_empty_database(con: duckdb.DuckDBPyConnection) -> None:
     scope = Scope(Period.parse("2024-05"))
     result = backtest(con, scope)
     assert result.table.empty and "Not enough history" in result.recommendation.reason
-    assert convergence(con, scope).empty
+    assert convergence(con, scope).table.empty
     current = period_forecast(con, scope)
     assert current.status == "no data" and current.recommended is None
     assert current.top_deals().empty
@@ -382,7 +381,11 @@ def test_backtest_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -> None:
         )
         assert args.func(args, out) == 0
         text = out.getvalue()
-        frame = pd.read_csv(io.StringIO(text)) if fmt == "csv" else pd.read_json(io.StringIO(text))
+        frame = (
+            pd.read_csv(io.StringIO(text))
+            if fmt == "csv"
+            else pd.DataFrame(json.loads(text)["rows"])
+        )
         april = frame[(frame["period"] == "2024-04") & (frame["method"] == RUN_RATE)]
         assert float(april["forecast"].iloc[0]) == pytest.approx(17800)
         assert float(april["accuracy"].iloc[0]) == pytest.approx(0.89)

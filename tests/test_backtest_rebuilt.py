@@ -178,7 +178,7 @@ def test_backtest_json_names_the_source(tmp_path: Path) -> None:
     args = argparse.Namespace(db=path, kind="month", periods=2, team=None, region=None,
                               rep=None, summary=False, format="json")  # fmt: skip
     assert run_backtest(args, out) == 0
-    rows = json.loads(out.getvalue())
+    rows = json.loads(out.getvalue())["rows"]
     assert {r["source"] for r in rows} == {"rebuilt"}
     weighted = [r for r in rows if r["method"] == STAGE_WEIGHTED]
     assert weighted and all(r["forecast"] is None and r["note"] == NO_STAGES for r in weighted)

@@ -13,6 +13,7 @@ and amounts removed (every "no data" rule).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -33,12 +34,8 @@ from benchmarks.bench_kpis import (
 
 
 @pytest.fixture(scope="module")
-def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
-
-    base = tmp_path_factory.mktemp("bench_kpis_demo")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    return base / "sales.duckdb"
+def demo_path(tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]) -> Path:
+    return copy_demo(tmp_path_factory.mktemp("bench_kpis_demo"))
 
 
 def _variant(demo_path: Path, name: str, statements: list[str]) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,20 @@ def test_a_single_method_wins_a_tie_with_a_blend() -> None:
     }
 
 
+def test_the_only_scored_method_is_not_called_the_lowest() -> None:
+    """Only Stage-weighted has a forecast in every month (a one-export database, say): the
+    reason says it is the only one that could be compared, never "lowest of the 1"."""
+    history = [(p, a, {k: (v if k == SW else None) for k, v in f.items()})
+               for p, a, f in HISTORY]  # fmt: skip
+    rec = recommend(score_candidates(history), backtest_window(history), kind="month")
+    assert rec.candidate.key == SW and rec.by_error
+    assert "lowest" not in rec.reason
+    assert rec.reason.startswith(
+        "Stage-weighted: the only method with a forecast in every month of the 3 months "
+        "2024-01 to 2024-03, so nothing else could be compared with it (WAPE 10.0%"
+    )
+
+
 @pytest.mark.parametrize(
     ("history", "why"),
     [
@@ -130,12 +145,8 @@ def test_a_month_without_an_export_is_outside_the_window() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
-
-    base = tmp_path_factory.mktemp("demo")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    return base / "sales.duckdb"
+def demo_db(tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]) -> Path:
+    return copy_demo(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.mark.parametrize("kind", ["month", "quarter"])
@@ -193,3 +204,15 @@ def test_demo_page_and_cli_show_the_same_recommendation(
         )  # fmt: skip
     page_chosen = table[table["Recommended"] == "recommended"].iloc[0]
     assert page_chosen["Method or blend"] == chosen["label"] and page_chosen["Rank"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("note", "shown"),
+    [(None, ""), (float("nan"), ""), ("", ""), ("no period to score", "no period to score")],
+)
+def test_marked_notes_are_text(note: object, shown: str) -> None:
+    """The page shows `note` as it is: a missing note reads as nothing, never None/nan."""
+    summary = score_candidates(HISTORY)
+    summary.loc[0, "note"] = note
+    rec = recommend(summary, backtest_window(HISTORY), kind="month")
+    assert mark_recommended(summary, rec).loc[0, "note"] == shown

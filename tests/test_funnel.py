@@ -58,16 +58,11 @@ import duckdb
 import pytest
 
 from analytics import db
-from analytics.funnel import (
-    FUNNEL_COLUMNS,
-    funnel,
-    funnel_compare,
-    funnel_steps,
-    stage_history_ctes,
-)
+from analytics.funnel import FUNNEL_COLUMNS, funnel, funnel_compare
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
 from analytics.settings import DEFAULT_STAGES, Stage, norm_key, save_stages
+from analytics.sql import funnel_steps, stage_history_ctes
 
 FIXTURES = Path(__file__).resolve().parent / "data"
 STAGES = ["Discovery", "Qualified", "Demo", "Trial", "Final Decision", "Closed Won"]

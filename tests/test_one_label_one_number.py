@@ -8,13 +8,13 @@ and value are collected, and any label that two pages share must show one value.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.demo import DEFAULT_ANCHOR, build_demo
 from analytics.scope import Period, data_as_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,11 +23,12 @@ PAGES = ["pages/overview.py", "pages/reps.py", "pages/pipeline.py", "pages/forec
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def demo_db(
+    tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]
+) -> tuple[Path, str]:
     """The demo database and its live quarter (read before any app holds the file)."""
-    base = tmp_path_factory.mktemp("labels")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    return base / "sales.duckdb", _live_quarter(base / "sales.duckdb")
+    path = copy_demo(tmp_path_factory.mktemp("labels"))
+    return path, _live_quarter(path)
 
 
 def _live_quarter(db_path: Path) -> str:

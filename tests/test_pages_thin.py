@@ -30,10 +30,7 @@ SQL_TEXT = re.compile(
 )
 
 # page -> what other helpers (issue 16, item 6) are moving out of it now.
-NOT_YET: dict[str, str] = {
-    "forecast.py": "its own data-version query (analytics.drilldown.data_version has one); "
-    "being thinned by another helper",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def sql_in(source: str) -> list[str]:

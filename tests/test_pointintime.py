@@ -18,6 +18,7 @@ exported, 3000); on 2024-06-30: A2 Demo 1800.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -322,13 +323,12 @@ def test_a_later_answer_does_see_the_later_rows(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+def demo_con(
+    tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]
+) -> duckdb.DuckDBPyConnection:
     from analytics import db
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
 
-    base = tmp_path_factory.mktemp("demo_pit")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    con = db.connect(base / "sales.duckdb")
+    con = db.connect(copy_demo(tmp_path_factory.mktemp("demo_pit")))
     yield con
     con.close()
 

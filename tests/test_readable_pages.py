@@ -11,7 +11,7 @@ tests/e2e/test_browser_readable.py looks at the same pages as a person does.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -30,12 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analytics.demo import build_demo
-
-    base = tmp_path_factory.mktemp("readable_demo")
-    build_demo(base / "sales.duckdb", base / "out")
-    return base / "sales.duckdb"
+def demo_db(tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]) -> Path:
+    return copy_demo(tmp_path_factory.mktemp("readable_demo"))
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,15 @@ The `forecast` report (`python -m analytics report forecast`) is in analytics.cl
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from analytics.cli.common import ReportError, open_database, write
-from analytics.forecast.backtest import DEFAULT_PERIODS, backtest
+import pandas as pd
+
+from analytics.cli.common import ReportError, open_database, plain, write
+from analytics.forecast.backtest import DEFAULT_PERIODS, backtest, convergence
 from analytics.forecast.tables import BACKTEST_KINDS, summary_table
 from analytics.scope import Period, Scope
 
@@ -73,7 +76,21 @@ def run_backtest(args: argparse.Namespace, out: TextIO | None = None) -> int:
         table = summary_table(result) if args.summary else result.table
         if result.no_data:
             print(f"note: {result.no_data}", file=sys.stderr)
-        write(table, args.format, out or sys.stdout)
+        if args.format == "json" and not args.summary:
+            # rows plus how each method's forecast of each period converged week by week
+            weekly = convergence(con, scope, kind=args.kind, periods=args.periods,
+                                 recommendation=result.recommendation)  # fmt: skip
+            write_with_convergence(table, weekly.as_json(), out or sys.stdout)
+        else:
+            write(table, args.format, out or sys.stdout)
     finally:
         con.close()
     return 0
+
+
+def write_with_convergence(table: pd.DataFrame, weekly: dict[str, Any], out: TextIO) -> None:
+    """`backtest --format json`: {"rows": the backtest rows, "convergence": per period,
+    its actual and per method the weekly forecasts with their source}."""
+    rows = [{str(k): plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+    json.dump({"rows": rows, "convergence": weekly}, out, ensure_ascii=False, indent=1)
+    out.write("\n")

@@ -167,11 +167,13 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--from", dest="from_date", type=date.fromisoformat, default=None,
-        help="waterfall / slipped: start snapshot date YYYY-MM-DD (default: period start)",
+        help="waterfall / slipped: start date YYYY-MM-DD, any day (default: the snapshot "
+        "at the period start, else the period's first day)",
     )  # fmt: skip
     parser.add_argument(
         "--to", dest="to_date", type=date.fromisoformat, default=None,
-        help="waterfall / slipped: end snapshot date (default: the period's latest)",
+        help="waterfall / slipped: end date, any day (default: the period's latest "
+        "snapshot, else its last day with data)",
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@
 - `team`: the team table (one row per rep over a period) of the page and the report;
 - `statements`: the sentence explaining a total, run-to-run diffs, what-if, exports;
 - `approval`: recorded runs, period locks (frozen statements) and the payroll table;
+- `payroll`: the payroll table as a frame (summary or every line) for `report commissions`;
 - `data`: the rows ops keep beside the CRM exports (splits, SPIFFs, draws, refunds).
 
 Definitions: docs/metrics.md (Commissions).

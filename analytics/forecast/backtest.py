@@ -46,7 +46,7 @@ from analytics.forecast.methods import (
     stage_weighted_forecast,
 )
 from analytics.numbers import number_or_none as _none
-from analytics.pointintime import basis_for
+from analytics.pointintime import Basis, bases, basis_for
 from analytics.scope import Period, PeriodKind, Scope
 from analytics.settings import Stage, load_stages
 
@@ -410,10 +410,18 @@ def recommend(
     ties = scored[(scored["wape"] - error).abs() <= TIE_TOLERANCE].iloc[1:]
     others = scored[(scored["wape"] - error).abs() > TIE_TOLERANCE]
     direction = "over" if lean > 0 else "under"
-    reason = (
-        f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
-        f"over {where} (WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%})"
-    )
+    scores = f"WAPE {error:.1%}, {direction}-forecast by {abs(lean):.1%}"
+    if len(scored) == 1:
+        # one candidate scored: "lowest of 1" would claim a comparison that did not happen
+        reason = (
+            f"{cand.label}: the only method with a forecast in every {kind} of {where}, so "
+            f"nothing else could be compared with it ({scores})"
+        )
+    else:
+        reason = (
+            f"{cand.label}: lowest error of the {len(scored)} compared in the table below, "
+            f"over {where} ({scores})"
+        )
     if len(ties):
         names = ", ".join(str(x) for x in ties["label"])
         reason += (
@@ -431,10 +439,14 @@ def recommend(
 
 
 def mark_recommended(summary: pd.DataFrame, rec: Recommendation) -> pd.DataFrame:
-    """The table with its `recommended` column set on the chosen candidate's row."""
+    """The table with its `recommended` column set on the chosen candidate's row and every
+    `note` a text ("" where there is nothing to say)."""
     out = summary.copy()
     if len(out):
         out["recommended"] = out["candidate"] == rec.candidate.key
+    # a candidate without a remark reads as empty text, never None or nan: the page shows
+    # the column as it is
+    out["note"] = out["note"].fillna("").astype(str)
     return out
 
 
@@ -609,66 +621,288 @@ def _empty_backtest(kind: PeriodKind, reason: str) -> Backtest:
 
 
 CONVERGENCE_COLUMNS = [
-    "quarter",
-    "week",
+    "period",
+    "period_start",
+    "period_end",
+    "weeks_before_end",
+    "as_of",
+    "source",
     "snapshot_date",
     "method",
     "forecast",
     "actual",
-    "accuracy",
-    "complete",
+    "note",
 ]
+
+# Why a method has no forecast at a point (or anywhere in a period), in words.
+LEFT_OUT_WHY: dict[str, str] = {
+    STAGE_WEIGHTED: (
+        "stage-weighted: neither a snapshot nor stage history on or before that day, so no "
+        "deal's stage then is known"
+    ),
+    RUN_RATE: "run-rate: no deal had been won by that day, so there is no rate to run on",
+    SALES_CYCLE: (
+        "sales-cycle: fewer than 5 deals won in the year before that day, so no typical "
+        "cycle is known"
+    ),
+    COMMIT: "rep commit: no forecast call and no forecast category known on that day",
+    BEST_CASE: "rep best case: no forecast call and no forecast category known on that day",
+    RECOMMENDED: "recommended: its method(s) had no forecast on that day",
+}
+
+
+def convergence_days(period: Period, today: date | None = None) -> list[tuple[int, date]]:
+    """(weeks before the period's end, day) for each weekly as-of date of `period`.
+
+    Counted back from the period's last day in 7-day steps (0 = the last day) down to the
+    first step on or before the day before the period began, so the first point is the
+    forecast made before day 1 and the last one that of the final day. Days after `today`
+    (the data's as-of date) are not asked: nothing is known about them yet. Oldest first.
+    """
+    out: list[tuple[int, date]] = []
+    before_start = period.start - timedelta(days=1)
+    weeks = 0
+    while True:
+        day = period.end - timedelta(days=7 * weeks)
+        if today is None or day <= today:
+            out.append((weeks, day))
+        if day <= before_start:
+            break
+        weeks += 1
+    return out[::-1]
+
+
+def convergence_ask(period: Period, basis: Basis) -> fi.Ask:
+    """The forecast for `period` as known on `basis.day`: from the snapshot the
+    point-in-time layer chose (exact), else rebuilt as of that day (with the stage history
+    when there is one), and the forecast calls submitted up to the end of that day."""
+    cutoff = datetime.combine(basis.day + timedelta(days=1), time())
+    if basis.source == "snapshot" and basis.snapshot_date is not None:
+        return fi.Ask(period, basis.snapshot_date, cutoff, "snapshot")
+    return fi.Ask(period, basis.day, cutoff, basis.source)
+
+
+@dataclass
+class Convergence:
+    """How each method's forecast of past periods moved week by week towards the actual.
+
+    `table` has one row per (period, weekly as-of day, method): CONVERGENCE_COLUMNS, the
+    forecast None where the method had none that day (`note` says why). `actuals` maps a
+    period label to what closed won in it. `left_out` maps a period label to the methods
+    with no forecast on any of its days, and why. `methods` lists the methods in the
+    table, in order (the recommended one last when a recommendation was given, with its
+    label in `recommended_as`).
+    """
+
+    kind: PeriodKind
+    periods: list[Period]
+    table: pd.DataFrame
+    actuals: dict[str, float]
+    left_out: dict[str, dict[str, str]]
+    methods: list[str]
+    recommended_as: str | None = None
+
+    def for_period(self, label: str) -> pd.DataFrame:
+        """The rows of one period, oldest day first."""
+        return self.table[self.table["period"] == label].reset_index(drop=True)
+
+    def as_json(self) -> dict[str, dict[str, object]]:
+        """The CLI's `convergence` key: per period its actual, dates, and per method the
+        list of {as_of, weeks_before_end, forecast, source, snapshot_date, note}; methods
+        with no forecast at all are under `left_out` with the reason."""
+        out: dict[str, dict[str, object]] = {}
+        for period in self.periods:
+            rows = self.for_period(period.label)
+            gone = self.left_out.get(period.label, {})
+            methods: dict[str, list[dict[str, object]]] = {}
+            for method in self.methods:
+                if method in gone:
+                    continue
+                mine = rows[rows["method"] == method]
+                methods[method] = [
+                    {
+                        "as_of": r.as_of.isoformat(),
+                        "weeks_before_end": int(r.weeks_before_end),
+                        "forecast": _none(r.forecast),
+                        "source": r.source,
+                        "snapshot_date": None
+                        if r.snapshot_date is None or pd.isna(r.snapshot_date)
+                        else r.snapshot_date.isoformat(),
+                        "note": r.note if isinstance(r.note, str) else None,
+                    }
+                    for r in mine.itertuples(index=False)
+                ]
+            out[period.label] = {
+                "period_start": period.start.isoformat(),
+                "period_end": period.end.isoformat(),
+                "actual": self.actuals.get(period.label),
+                "methods": methods,
+                "left_out": dict(gone),
+                "recommended_as": self.recommended_as,
+            }
+        return out
+
+
+def convergence_by_week(rows: pd.DataFrame) -> pd.DataFrame:
+    """One period's convergence rows (`Convergence.for_period`) as the table a reader
+    scans: one row per weekly day, the earliest (most weeks before the end) first, with
+    `weeks_before_end`, `as_of`, `source`, then one column per method in the rows, in
+    their order (the recommended one last), NaN where a method had no forecast that day.
+
+    Why here and not in the page: the page's table and the chart must read the same
+    points, and a reshape in a page is one no test reaches (issue 16, item 6).
+    """
+    keys = ["weeks_before_end", "as_of", "source"]
+    if rows.empty:
+        return pd.DataFrame(columns=keys)
+    methods = list(dict.fromkeys(rows["method"]))
+    # one (day, method) pair per row: a plain pivot, so no day is paired with another
+    # day's date (pivot_table(dropna=False) does that: 6 weeks read as 36 rows)
+    values = rows.assign(forecast=rows["forecast"].astype(float)).pivot(
+        index="weeks_before_end", columns="method", values="forecast"
+    )
+    days = rows.drop_duplicates("weeks_before_end").set_index("weeks_before_end")
+    wide = days[["as_of", "source"]].join(values[methods]).sort_index(ascending=False)
+    wide.columns.name = None
+    return wide.reset_index()[[*keys, *methods]]
 
 
 def convergence(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
     *,
-    quarters: int = DEFAULT_QUARTERS,
+    kind: PeriodKind = "quarter",
+    periods: int = DEFAULT_QUARTERS,
+    labels: Sequence[str] | None = None,
     stages: Sequence[Stage] | None = None,
     overrides: Mapping[str, float] | None = None,
     growth: float | None = None,
     data_date: date | None = None,
-    include_current: bool = True,
     max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
     fiscal_start_month: int | None = None,
-) -> pd.DataFrame:
-    """Each method's forecast for a quarter from every weekly snapshot inside it.
+    recommendation: Recommendation | None = None,
+) -> Convergence:
+    """Each method's forecast of each of the last `periods` completed periods of `kind`,
+    as it would have been made on each weekly as-of day (`convergence_days`), against
+    what actually closed won.
 
-    Week 0 is the start-of-quarter forecast (as in the backtest); week k is the forecast
-    from the snapshot taken k weeks (7-day steps from the first day) into the quarter,
-    reading the calls submitted up to the end of that snapshot's day. The current quarter
-    is included (`complete` False, actual so far) when `include_current`.
+    Each day's forecast reads the pipeline as known that day from the point-in-time layer
+    (analytics/pointintime.py): the snapshot on or before it (exact), else the stage
+    history, else the rebuild from created and close dates; the source is named per point.
+    Nothing dated after the day is read (docs/metrics.md, "Point in time"; the one
+    compromise: rebuilt amounts as last exported). Stage-weighted needs a stage: on a
+    rebuilt day it has no forecast, and a period with only rebuilt days lists it in
+    `left_out` with the reason. `labels` narrows the periods to those labels (the page
+    asks for the one period shown). With `recommendation`, its candidate's own forecast
+    (a blend's average) is added as the method "recommended".
     """
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
     today = data_date or fi.data_as_of(con)
+    methods = [*METHODS, *([RECOMMENDED] if recommendation is not None else [])]
+    rec_label = recommendation.label if recommendation is not None else None
     if today is None:
-        return pd.DataFrame(columns=CONVERGENCE_COLUMNS)
-    wanted = completed_periods("quarter", quarters, today, fiscal_start_month)
-    current = Period.containing(today, "quarter", fiscal_start_month)
-    if include_current and current not in wanted:
-        wanted.append(current)
-    snaps = fi.snapshot_dates(con)
-    plan: list[tuple[Period, int, fi.Ask]] = []
-    for q in wanted:
-        first = start_snapshot(snaps, q.start, max_snapshot_age_days)
-        if first is not None:
-            plan.append((q, 0, start_ask(q, first)))
-        for snap in snaps:
-            if q.start < snap <= min(q.end, today):
-                cutoff = datetime.combine(snap + timedelta(days=1), time())
-                plan.append((q, (snap - q.start).days // 7 + 1, fi.Ask(q, snap, cutoff)))
-    found = fi.gather(con, [ask for _, _, ask in plan], scope)
-    actual = fi.actuals(con, wanted, scope)
+        return Convergence(kind, [], pd.DataFrame(columns=CONVERGENCE_COLUMNS), {}, {}, methods,
+                           rec_label)  # fmt: skip
+    wanted = completed_periods(kind, periods, today, fiscal_start_month)
+    if labels is not None:
+        wanted = [p for p in wanted if p.label in set(labels)]
+    points = [(p, weeks, day) for p in wanted for weeks, day in convergence_days(p, today)]
+    found_bases = bases(con, [day for _, _, day in points],
+                        max_snapshot_age_days=max_snapshot_age_days)  # fmt: skip
+    asks = [convergence_ask(p, b) for (p, _, _), b in zip(points, found_bases, strict=True)]
+    found = fi.gather(con, asks, scope)
+    actual = {k: v[0] for k, v in fi.actuals(con, wanted, scope).items()}
     rows = []
-    for q, week, ask in plan:
+    for (period, weeks, day), basis, ask in zip(points, found_bases, asks, strict=True):
         values = forecast_values(found[ask.key], probabilities, growth=growth)
-        a = actual.get(q.label, (0.0, 0))[0]
-        complete = q.end <= today
-        for method in METHODS:
-            f = values[method]
+        if basis.source == "rebuilt":
+            values[STAGE_WEIGHTED] = None  # no stage known that day
+        if recommendation is not None:
+            values[RECOMMENDED] = recommendation.value(values)
+        for method in methods:
+            value = values[method]
             rows.append(
-                [q.label, week, ask.data_date, method, f, a,
-                 accuracy(a, f) if complete else None, complete]
+                [period.label, period.start, period.end, weeks, day, basis.source,
+                 basis.snapshot_date, method, value, actual.get(period.label, 0.0),
+                 LEFT_OUT_WHY[method] if value is None else None]
             )  # fmt: skip
-    return pd.DataFrame(rows, columns=CONVERGENCE_COLUMNS)
+    table = pd.DataFrame(rows, columns=CONVERGENCE_COLUMNS)
+    left_out: dict[str, dict[str, str]] = {}
+    for period in wanted:
+        mine = table[table["period"] == period.label]
+        for method in methods:
+            if mine.loc[mine["method"] == method, "forecast"].isna().all():
+                why = LEFT_OUT_WHY[method].replace("that day", "any of its weekly days")
+                left_out.setdefault(period.label, {})[method] = why
+    return Convergence(
+        kind, wanted, table, {p.label: actual.get(p.label, 0.0) for p in wanted}, left_out,
+        methods, rec_label,
+    )  # fmt: skip
+
+
+def _weeks_words(weeks: Sequence[int]) -> str:
+    """'weeks 13 to 7' / 'week 0' for a run of weeks before the end (largest first)."""
+    ordered = sorted(set(weeks), reverse=True)
+    if len(ordered) == 1:
+        return f"week {ordered[0]}"
+    return f"weeks {ordered[0]} to {ordered[-1]}"
+
+
+SOURCE_WORDS = {
+    "snapshot": "the pipeline snapshot uploaded on or before that day (exact)",
+    "stage history": (
+        "the pipeline rebuilt from created and close dates, stages from the stage history"
+    ),
+    "rebuilt": "the pipeline rebuilt from created and close dates (stage unknown)",
+}
+
+
+def convergence_sources(rows: pd.DataFrame) -> str:
+    """Where one period's weekly points came from, in words for a caption: runs of
+    consecutive weeks per source, oldest first, e.g. 'weeks 14 to 7: the pipeline
+    rebuilt ...; weeks 6 to 0: the pipeline snapshot ...'."""
+    points = rows.drop_duplicates("weeks_before_end").sort_values(
+        "weeks_before_end", ascending=False
+    )
+    runs: list[tuple[str, list[int]]] = []
+    for weeks, source in zip(points["weeks_before_end"], points["source"], strict=True):
+        if runs and runs[-1][0] == source:
+            runs[-1][1].append(int(weeks))
+        else:
+            runs.append((str(source), [int(weeks)]))
+    return "; ".join(f"{_weeks_words(w)}: {SOURCE_WORDS.get(s, s)}" for s, w in runs)
+
+
+def convergence_caveat(rows: pd.DataFrame) -> str | None:
+    """What a reader must know about rebuilt points (None when every point is a snapshot):
+    their expected close dates were not known then, so every deal open that day counts as
+    the period's pipeline, and the deal-based methods read high on them."""
+    if not rows["source"].isin(["stage history", "rebuilt"]).any():
+        return None
+    return (
+        "On rebuilt days the deals' expected close dates were not known then, so every deal "
+        "open that day counts as this period's pipeline: stage-weighted and sales-cycle read "
+        "high there. Their amounts are the ones last exported."
+    )
+
+
+def backtest_source_words(table: pd.DataFrame) -> str:
+    """Where the backtest's start-of-period forecasts came from, for the page's caption:
+    the exports of those days, or the current export rebuilt as of each day before."""
+    sources = {str(x) for x in table.get("source", pd.Series(dtype=object)).dropna()}
+    if not sources or sources == {"snapshot"}:
+        return (
+            "Each forecast as it would have been made at the start of the period, from the "
+            "pipeline export of that day (never today's data), against what closed won."
+        )
+    how = (
+        "stages from the stage history"
+        if "stage history" in sources
+        else "stages unknown, so stage-weighted is left out"
+    )
+    return (
+        "Each forecast as it would have been made at the start of the period: no export of "
+        "that time was uploaded, so the pipeline is rebuilt from the current export as it "
+        f"stood the day before ({how}; amounts as last exported), reading nothing dated "
+        "later, against what closed won."
+    )

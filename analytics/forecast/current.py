@@ -145,9 +145,16 @@ class PeriodForecast:
             return None
         if any(v for v in self.values.values() if v is not None):
             return None
+        undated = (
+            f" ({self.open_undated} open deal(s) have no close date and cannot be placed in "
+            "any period)"
+            if self.open_undated
+            else ""
+        )
         return (
-            f"No data for {self.period.label}: no open deal closes in it, nothing has been "
-            "won in it, and no forecast call covers it, so no method has anything to go on."
+            f"No data for {self.period.label}: no open deal closes in it{undated}, nothing "
+            "has been won in it, and no forecast call covers it, so no method has anything "
+            "to go on."
         )
 
     @property
@@ -157,10 +164,19 @@ class PeriodForecast:
         return 0 if self.inputs is None else self.inputs.open_unvalued
 
     @property
+    def open_undated(self) -> int:
+        """Open deals the export gives no expected close date: they cannot be placed in
+        this period or any other, so they are in no "closing in" figure."""
+        return 0 if self.inputs is None else self.inputs.open_undated
+
+    @property
     def open_pipeline(self) -> float | None:
-        """Open pipeline closing in the period: the priced part; None (no data) when there
-        are open deals and none of them carries a usable amount. 0 only when there are no
-        open deals at all."""
+        """Open pipeline closing in the period: the priced part. None (no data) when no
+        open deal can be placed in the period because the open deals have no close date,
+        or when the deals closing in it all lack a usable amount. 0 only when there are no
+        open deals at all, or all of them close in other periods."""
+        if not self.open_deals and self.open_undated:
+            return None
         if self.open_deals and self.open_unvalued >= self.open_deals:
             return None
         return self.open_amount
@@ -168,26 +184,56 @@ class PeriodForecast:
     @property
     def open_pipeline_note(self) -> str | None:
         """Why the open pipeline is partial or missing, in words; None when it is whole."""
-        if not self.open_unvalued:
-            return None
-        if self.open_pipeline is None:
-            return (
-                f"No data: none of the {self.open_deals} open deal(s) closing in the period "
-                "has an amount in the reporting currency (blank amount or no exchange rate)."
-            )
-        return (
-            f"{self.open_unvalued} of the {self.open_deals} open deal(s) closing in the period "
-            "have no amount in the reporting currency (blank amount or no exchange rate): "
-            "the figure is the priced part."
-        )
+        notes = []
+        undated = self.open_undated
+        if undated:
+            deals = "open deal has" if undated == 1 else "open deals have"
+            if not self.open_deals:
+                notes.append(
+                    f"No data: {undated} {deals} no close date, so they cannot be placed in "
+                    "a period, and no open deal has a close date in this one."
+                )
+            else:
+                notes.append(
+                    f"{undated} more {deals} no close date, so they cannot be placed in a "
+                    "period and are not counted here."
+                )
+        if self.open_unvalued:
+            if self.open_deals and self.open_unvalued >= self.open_deals:
+                notes.append(
+                    f"No data: none of the {self.open_deals} open deal(s) closing in the "
+                    "period has an amount in the reporting currency (blank amount or no "
+                    "exchange rate)."
+                )
+            else:
+                notes.append(
+                    f"{self.open_unvalued} of the {self.open_deals} open deal(s) closing in "
+                    "the period have no amount in the reporting currency (blank amount or no "
+                    "exchange rate): the figure is the priced part."
+                )
+        return " ".join(notes) or None
 
     @property
     def coverage(self) -> float | None:
-        """Open pipeline expected in the period / what is still to book (KPI definition)."""
+        """Open pipeline expected in the period / what is still to book (KPI definition);
+        None when that pipeline has no data (see `open_pipeline`)."""
         remaining = self.to_go
         if remaining is None or remaining <= 0 or self.open_pipeline is None:
             return None
         return self.open_pipeline / remaining
+
+    @property
+    def coverage_note(self) -> str | None:
+        """Why coverage is empty, in words (None when it has a value)."""
+        if self.coverage is not None:
+            return None
+        if self.quota is None:
+            return "No data: no quota covers this scope and period."
+        if self.to_go is not None and self.to_go <= 0:
+            return "Not defined: the quota is already booked, nothing is left to go."
+        if self.open_pipeline is None:
+            return self.open_pipeline_note
+        return None
 
     def top_deals(self, n: int = TOP_DEALS) -> pd.DataFrame:
         return top_movers(self.deals, n)

@@ -10,6 +10,7 @@ underscores and punctuation.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -131,18 +132,47 @@ def _template_kind(headers: list[str]) -> Kind | None:
     return best
 
 
+# A unit after a header: "Value (EUR)", "Сумма, руб.", "금액(원)", "Amount [USD]".
+_UNIT = re.compile(r"^(?P<base>.*?\S)\s*(?:\((?P<p>[^()]{1,12})\)|\[(?P<b>[^\[\]]{1,12})\]"
+                   r"|,\s*(?P<c>[^,]{1,12}))\s*$")  # fmt: skip
+
+
+# A unit that scales the numbers ("Сумма, тыс. руб.", "Value ($000s)", "Amount (k)"): the
+# header is not stripped of it, so no generic synonym takes it and a person maps it.
+_SCALED = re.compile(r"тыс|млн|млрд|000|thousand|million|^k$|\bk\b|^mm?$|천|만|억|千|万|百万")
+
+
+def header_unit(header: str) -> tuple[str, str] | None:
+    """(the header without its unit, the unit) for "Value (EUR)"; None without a unit, or
+    with a unit that scales the values (thousands, millions)."""
+    match = _UNIT.match(header.strip())
+    if match is None:
+        return None
+    unit = (match.group("p") or match.group("b") or match.group("c") or "").strip()
+    if _SCALED.search(unit.casefold()):
+        return None
+    return match.group("base"), unit
+
+
 def _resolve(kind: Kind, headers: list[str], fmt: SourceFormat | None) -> dict[str, str]:
     by_key: dict[str, list[str]] = {}
     for h in headers:
         by_key.setdefault(norm_key(h), []).append(h)
+    # the same headers without a unit ("Value (EUR)" -> "Value"), for the generic synonyms
+    # only, and after every exact match: a CRM's own label with a unit still wins whole
+    by_base: dict[str, list[str]] = {}
+    for h in headers:
+        split = header_unit(h)
+        if split is not None:
+            by_base.setdefault(norm_key(split[0]), []).append(h)
     used: set[str] = set()
     columns: dict[str, str] = {}
 
-    def take(field_name: str, aliases: tuple[str, ...]) -> None:
+    def take(field_name: str, aliases: tuple[str, ...], lookup: dict[str, list[str]]) -> None:
         if field_name in columns:
             return
         for alias in aliases:
-            for header in by_key.get(norm_key(alias), []):
+            for header in lookup.get(norm_key(alias), []):
                 if header not in used:
                     columns[field_name] = header
                     used.add(header)
@@ -150,11 +180,13 @@ def _resolve(kind: Kind, headers: list[str], fmt: SourceFormat | None) -> dict[s
 
     if fmt is not None:  # the format's own headers first, so synonyms cannot steal them
         for f in kind.fields:
-            take(f.name, fmt.columns.get(f.name, ()))
+            take(f.name, fmt.columns.get(f.name, ()), by_key)
     for f in kind.fields:  # exact canonical names next, then generic synonyms
-        take(f.name, (f.name,))
+        take(f.name, (f.name,), by_key)
     for f in kind.fields:
-        take(f.name, f.synonyms)
+        take(f.name, f.synonyms, by_key)
+    for f in kind.fields:
+        take(f.name, (f.name, *f.synonyms), by_base)
     return columns
 
 

@@ -230,9 +230,13 @@ UPDATABLE_KINDS = ("reps", "activities", "leads")
 
 
 def _needed_for_new(con: duckdb.DuckDBPyConnection, det: Detection) -> list[str]:
-    """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS)."""
+    """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS).
+
+    A deals file may lack the stage column alone (issue 12.5): its stored deals keep their
+    stage and outcome (`_keep_stored_stage`), a deal not stored yet is refused."""
     kind = det.kind
-    if kind.name not in UPDATABLE_KINDS or not det.missing_required:
+    stageless_deals = kind.name == "opportunities" and det.missing_required == ["stage"]
+    if (kind.name not in UPDATABLE_KINDS and not stageless_deals) or not det.missing_required:
         return []
     (key,) = kind.key
     if key not in det.columns or key in det.missing_required:
@@ -286,6 +290,34 @@ def _refuse_new_records(
     )
 
 
+def _keep_stored_stage(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
+    """A deals file without a stage column updates stored deals (issue 12.5): each row
+    takes its deal's stored stage and outcome, as if the file had repeated them, so the
+    loader keeps them (and the probability given for that stage). Rows for deals not
+    stored were refused before this (`_refuse_new_records`)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE staged AS
+        SELECT s.*, o.source_stage AS stage, o.stage AS canonical_stage,
+               o.probability AS stage_probability, o.is_closed AS stage_closed,
+               o.is_won AS stage_won
+        FROM staged s
+        LEFT JOIN opportunities o ON o.opportunity_id = s.opportunity_id
+        """
+    )
+    staged.fields.append("stage")
+
+
+def _all_stored(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every row of the staged deals file names a deal the database holds."""
+    return con.execute(
+        """
+        SELECT count(*) > 0 AND count(*) FILTER (WHERE o.opportunity_id IS NULL) = 0
+        FROM staged s LEFT JOIN opportunities o ON o.opportunity_id = s.opportunity_id
+        """
+    ).fetchone()[0]
+
+
 # a date column that only a closed sale has: with no stage beside it, the file lists wins
 WON_DATE_HEADERS = frozenset(
     norm_key(h)
@@ -302,6 +334,11 @@ WON_DATE_HEADERS = frozenset(
         "дата закрытия",
         "дата выигрыша",
     )
+)
+# ... but these also name the date a deal is expected to close: a file of deals that are
+# all stored already, with one of them and no stage, is a re-upload, not a list of wins
+EXPECTED_CLOSE_HEADERS = frozenset(
+    norm_key(h) for h in ("close date", "closing date", "дата закрытия")
 )
 
 
@@ -689,8 +726,12 @@ def import_file(
         if done is not None:
             return done
         det = detect(source.headers, kind, mapping)
-        needed_for_new = _needed_for_new(con, det)
         won_list = _won_list(det, all_won, name)
+        if won_list is not None and not all_won:
+            ambiguous = norm_key(det.columns["close_date"]) in EXPECTED_CLOSE_HEADERS
+        else:
+            ambiguous = False
+        needed_for_new = _needed_for_new(con, det)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
         if rows_read == 0:
@@ -709,7 +750,15 @@ def import_file(
             learn_stages=learn_stages,
             stage_choices=stage_choices,
         )
-        if needed_for_new:
+        kept_stages = False
+        if ambiguous and "opportunity_id" in det.columns and _all_stored(con):
+            won_list = None  # stored deals with their expected close date: an update
+        if det.kind.name == "opportunities" and "stage" not in staged.fields and not won_list:
+            if needed_for_new:
+                _refuse_new_records(con, det, staged, needed_for_new, name)
+            _keep_stored_stage(con, staged)
+            kept_stages = True
+        elif needed_for_new:
             _refuse_new_records(con, det, staged, needed_for_new, name)
         if won_list is not None:
             staged.won_stage = next(s.name for s in load_stages(con) if s.is_won)
@@ -733,6 +782,11 @@ def import_file(
             notes.append(
                 f"every row loaded as a won deal ({won_list}: a list of closed sales, no "
                 f"stage column; stage {staged.won_stage})"
+            )
+        if kept_stages:
+            notes.append(
+                "no stage column: stored deals keep their stage and outcome; "
+                "a deal not stored yet needs one"
             )
         if staged.deleted:
             notes.append(

@@ -18,6 +18,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -37,6 +38,9 @@ MB = 1024 * 1024
 XLSX_BATCH = 20_000  # .xlsx rows handed to DuckDB at a time: bounds Python's memory
 ROW_LIMIT_MARGIN = 1_000  # footer and blank lines read beyond the row limit
 DELIMITERS = (",", ";", "\t", "|")
+# What the Data page's file picker offers. ".xls" because CRMs such as Bitrix24 save an HTML
+# table under that name ("Export to Excel"); a real binary .xls is refused with advice.
+UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx", "xls")
 # Legacy encodings we expect from Russian, Korean and Chinese Windows/Excel exports.
 LEGACY_ENCODINGS = ("cp1251", "cp949", "gb18030", "cp1252")
 
@@ -327,6 +331,8 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
         return _sniff_xlsx(SourceFile(path, name, scan.sha256, scan.size, "xlsx"))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise refuse(name, "old binary Excel (.xls) is not supported: save it as .xlsx or CSV")
+    if _HTML_START.match(head.removeprefix(b"\xef\xbb\xbf")):
+        return _sniff_html_table(path, name, head)
 
     bom = 0
     if head.startswith(b"\xef\xbb\xbf"):
@@ -391,6 +397,112 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     source.skip_lines = 0
     if source.encoding.startswith("utf-16"):
         source.encoding = "utf-16"
+    return source
+
+
+# An "Excel" export that is an HTML table saved as .xls: Bitrix24's deal list writes
+# `<meta http-equiv="Content-type" content="text/html;charset=...">` and one <table>
+# (crm.deal.list/templates/.default/excel.php in the Bitrix24 source); other CRMs do the
+# same. Excel opens it; so does this importer, row for row.
+_HTML_START = re.compile(rb"\s*(<!doctype html|<html|<meta|<table|<head)", re.IGNORECASE)
+_HTML_CHARSET = re.compile(rb"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.IGNORECASE)
+
+
+class _TableRows(HTMLParser):
+    """The rows of an HTML table as lists of cell texts (entities decoded), as they end."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []  # completed rows not yet taken
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._depth = 0  # tables open: only the outermost table's cells count
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self._depth += 1
+        elif self._depth == 1 and tag == "tr":
+            self._end_row()
+            self._row = []
+        elif self._depth == 1 and tag in ("td", "th"):
+            self._end_cell()
+            if self._row is None:
+                self._row = []
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            if self._depth == 1:
+                self._end_row()
+            self._depth = max(self._depth - 1, 0)
+        elif self._depth == 1 and tag in ("td", "th"):
+            self._end_cell()
+        elif self._depth == 1 and tag == "tr":
+            self._end_row()
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def _end_cell(self) -> None:
+        if self._cell is not None and self._row is not None:
+            self._row.append("".join(self._cell).strip())
+        self._cell = None
+
+    def _end_row(self) -> None:
+        self._end_cell()
+        if self._row is not None:
+            self.rows.append(self._row)
+        self._row = None
+
+
+def _sniff_html_table(path: Path, name: str, head: bytes) -> SourceFile:
+    """An HTML table (an "Excel" export saved as .xls) as a numbered UTF-8 CSV."""
+    scan = _hash_and_check_utf8(path, 0)
+    found = _HTML_CHARSET.search(head)
+    encoding = found.group(1).decode("ascii").lower() if found else "utf-8"
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    except LookupError:
+        raise refuse(name, f"the HTML table names an unknown encoding {encoding!r}") from None
+    source = SourceFile(path, name, scan.sha256, scan.size, "csv", encoding="utf-8")
+    source._temp = tempfile.TemporaryDirectory(prefix="sales-import-")
+    out = Path(source._temp.name) / "table.csv"
+    parser = _TableRows()
+    header: list[str] | None = None
+    row_number = 0
+    with path.open("rb") as fin, out.open("w", encoding="utf-8", newline="") as fout:
+        writer = csv.writer(fout, lineterminator="\n")
+
+        def take() -> None:
+            nonlocal header, row_number
+            for cells in parser.rows:
+                row_number += 1
+                if header is None:
+                    if any(c.strip() for c in cells):
+                        header = cells
+                        writer.writerow(["__file_line", *cells])
+                elif any(c.strip() for c in cells):
+                    writer.writerow([row_number, *cells])
+            parser.rows.clear()
+
+        while chunk := fin.read(1 << 20):
+            parser.feed(decoder.decode(chunk))
+            take()
+        parser.feed(decoder.decode(b"", final=True))
+        parser.close()
+        parser._end_row()
+        take()
+    if header is None:
+        source.cleanup()
+        raise refuse(name, "the file is an HTML page without a table of rows")
+    source.delimiter = ","
+    source.headers = dedupe_headers(header)
+    source.raw_headers = [h.strip() for h in header]
+    source.read_path = out
+    source.line_numbers = True
     return source
 
 

@@ -13,7 +13,7 @@ import duckdb
 
 from analytics.db import quote_ident
 from analytics.ingest import values as V
-from analytics.ingest.detect import Detection
+from analytics.ingest.detect import Detection, header_unit
 from analytics.ingest.kinds import Kind
 from analytics.ingest.learn import HISTORY_TABLE, MAX_STAGE_NAME, LearnedStage
 from analytics.ingest.learn import learn as learn_values
@@ -169,9 +169,12 @@ def stage_rows(
     # 1. trimmed text per field (blank and '-' become NULL)
     def text_of(f: str) -> str:
         cols = [col_of[f]] + [f"c{headers.index(h)}" for h in detection.fallbacks.get(f, [])]
+        blank = V.blank_to_null
+        if types[f] in ("date", "timestamp"):
+            blank = lambda c: V.no_date_to_null(V.blank_to_null(c))  # noqa: E731
         if len(cols) == 1:
-            return V.blank_to_null(cols[0])
-        return "coalesce(" + ", ".join(V.blank_to_null(c) for c in cols) + ")"
+            return blank(cols[0])
+        return "coalesce(" + ", ".join(blank(c) for c in cols) + ")"
 
     select = ", ".join(f"{text_of(f)} AS {quote_ident('r_' + f)}" for f in fields)
     # a view: it is read a few times for profiles and once, whole, by the parse below
@@ -246,11 +249,17 @@ def stage_rows(
             parsers[f] = V.bool_sql(r)
         elif ftype == "outcome":
             parsers[f] = V.outcome_sql(r)
+        elif f == "currency" and kind.name == "opportunities":
+            parsers[f] = V.currency_sql(r)
         else:
             parsers[f] = r
     extra = []
     if "amount" in fields and types["amount"] == "amount":
-        extra.append(f"{V.currency_from_amount_sql(quote_ident('r_amount'))} AS amount_currency")
+        from_values = V.currency_from_amount_sql(quote_ident("r_amount"))
+        code = V.unit_currency(header_unit(header_of["amount"]))
+        if code is not None:  # "Value (EUR)": the header names the amounts' currency
+            from_values = f"coalesce({from_values}, {V.sql_str(code)})"
+        extra.append(f"{from_values} AS amount_currency")
     new_stages: list[LearnedStage] = []
     if "stage" in fields:
         labels = [label for label in answers[("stage", "labels")][0] or [] if label is not None]

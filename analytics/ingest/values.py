@@ -8,6 +8,7 @@ day-first dates, 0-1 probabilities) are decided once per column from all its val
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import duckdb
@@ -40,6 +41,9 @@ WON_WORDS = ("won", "win", "closed won", "closedwon", "выиграна", "ус�
 LOST_WORDS = ("lost", "closed lost", "closedlost", "проиграна", "실패", "输单")
 # Pipedrive exports deals removed in the CRM with status "deleted": skipped, never loaded.
 DELETED_WORDS = ("deleted", "удалена", "삭제됨", "已删除")
+# Words a CRM writes in a date column for "no date yet": amoCRM's deals export says
+# "не закрыта" in "Дата закрытия" for a deal still open (amoCRM help, "Экспорт сделок").
+NO_DATE_WORDS = ("не закрыта", "не закрыт")
 OPEN_WORDS = ("open", "in progress", "in_progress", "active", "открыта", "진행중", "进行中")
 
 # Day-month-year family: 1-2 digit day/month, 2 or 4 digit year, / . or - separators.
@@ -61,6 +65,18 @@ OTHER_DATE_FORMATS = tuple(
     for base in ("%Y. %m. %d.", "%Y. %m. %d", "%Y.%m.%d", "%Y/%m/%d", "%Y年%m月%d日")
     for t in _TIMES
 ) + ("%Y-%m", "%Y/%m", "%Y年%m月")  # a month alone (quota files): its first day
+# English month names, as Zoho, Excel and many report builders write them when the user's
+# date format says so: "Dec 20, 2026", "December 20, 2026", "20 Dec 2026", "20-Dec-2026".
+# Unambiguous, so they need no day/month order.
+MONTH_NAME_FORMATS = tuple(
+    base + t
+    for base in (
+        "%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y",
+        "%d %b %Y", "%d %B %Y", "%d-%b-%y", "%d-%b-%Y",
+    )
+    for t in ("", " %H:%M", " %H:%M:%S", " %I:%M %p", ", %I:%M %p")
+)  # fmt: skip
+OTHER_DATE_FORMATS += MONTH_NAME_FORMATS
 
 
 def sql_str(text: str) -> str:
@@ -74,6 +90,11 @@ def sql_list(items: tuple[str, ...] | list[str]) -> str:
 
 def blank_to_null(col: str) -> str:
     return f"nullif(nullif(trim({col}), ''), '-')"
+
+
+def no_date_to_null(text: str) -> str:
+    """A date column's text with the CRMs' words for "no date yet" as NULL."""
+    return f"CASE WHEN lower({text}) IN {tuple(NO_DATE_WORDS)!r} THEN NULL ELSE {text} END"
 
 
 # ---------------------------------------------------------------- amounts
@@ -181,6 +202,44 @@ def amount_sql(v: str, mark: str, sql_type: str = "DECIMAL(18, 2)") -> str:
     plain = f"replace(replace({v}, '.', ''), ',', '.')" if mark == "," else f"replace({v}, ',', '')"
     fast = f"TRY_CAST(TRY_CAST({plain} AS DECIMAL(38, 10)) AS {sql_type})"
     return f"coalesce({fast}, {full})"
+
+
+# Currency columns that name the currency rather than code it: Zoho and report builders
+# write "US Dollar", Bitrix24's deal export the currency's full name ("Российский рубль").
+# Stored as the ISO 4217 code, so the fx rates (keyed by code) price the deal.
+CURRENCY_NAMES = {
+    **{s: c for s, c in CURRENCY_SYMBOLS.items() if len(s) == 1},
+    "us dollar": "USD", "us dollars": "USD", "u.s. dollar": "USD",
+    "united states dollar": "USD", "dollar": "USD", "dollars": "USD",
+    "euro": "EUR", "euros": "EUR",
+    "pound sterling": "GBP", "british pound": "GBP", "british pound sterling": "GBP",
+    "japanese yen": "JPY", "swiss franc": "CHF", "canadian dollar": "CAD",
+    "australian dollar": "AUD", "indian rupee": "INR", "chinese yuan": "CNY",
+    "chinese yuan renminbi": "CNY", "yuan renminbi": "CNY", "renminbi": "CNY",
+    "south korean won": "KRW", "korean won": "KRW",
+    "russian ruble": "RUB", "russian rouble": "RUB",
+    "российский рубль": "RUB", "рубль": "RUB", "руб": "RUB", "рубли": "RUB", "руб.": "RUB",
+    "доллар сша": "USD", "евро": "EUR", "фунт стерлингов": "GBP",
+    "китайский юань": "CNY", "юань": "CNY", "белорусский рубль": "BYN",
+    "гривна": "UAH", "украинская гривна": "UAH", "тенге": "KZT", "казахстанский тенге": "KZT",
+    "미국 달러": "USD", "원": "KRW", "대한민국 원": "KRW", "人民币": "CNY", "美元": "USD",
+}  # fmt: skip
+
+
+def unit_currency(split: tuple[str, str] | None) -> str | None:
+    """The currency a header's unit names ("EUR", "руб.", "₩", "US Dollar"), or None."""
+    if split is None:
+        return None
+    unit = split[1]
+    if re.fullmatch(r"[A-Z]{3}", unit):
+        return unit
+    return CURRENCY_NAMES.get(unit.lower()) or CURRENCY_NAMES.get(unit.lower().rstrip("."))
+
+
+def currency_sql(v: str) -> str:
+    """A currency cell as its ISO code where it names the currency; anything else as is."""
+    cases = " ".join(f"WHEN {sql_str(n)} THEN {sql_str(c)}" for n, c in CURRENCY_NAMES.items())
+    return f"CASE lower({v}) {cases} ELSE {v} END"
 
 
 def currency_from_amount_sql(v: str) -> str:

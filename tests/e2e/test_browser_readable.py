@@ -32,13 +32,12 @@ WAIT = 60_000  # upper bound for a page's script run on a busy machine, never me
 
 
 @pytest.fixture(params=["demo", "sparse"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, copy_demo: Callable[..., Path]
+) -> Iterator[tuple[str, Path]]:
     which = request.param
     if which == "demo":
-        from analytics.demo import build_demo
-
-        build_demo(tmp_path / "demo.duckdb", tmp_path / "demo_out")
-        yield which, tmp_path / "demo.duckdb"
+        yield which, copy_demo(tmp_path, "demo.duckdb")
     else:
         yield which, build_sparse_db(tmp_path / "sparse.duckdb", tmp_path / "sparse_work")
 

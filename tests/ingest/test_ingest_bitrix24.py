@@ -9,6 +9,8 @@ name, "Сделка закрыта" as Да/Нет, dates as dd.mm.yyyy. Real fi
 
 from __future__ import annotations
 
+import csv
+import html
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -61,6 +63,8 @@ def test_a_bitrix24_deal_export_loads_every_field(
     assert rows["104"][3] == "Closed Lost"  # "Сделка провалена"
     assert rows["104"][8:10] == (True, False)
     assert rows["105"][1] is None and rows["105"][4] is None  # blanks stay blank
+    # the export names the currency ("Российский рубль"): stored as its code, for fx rates
+    assert con.execute("SELECT DISTINCT currency FROM opportunities").fetchall() == [("RUB",)]
 
     totals = con.execute(
         "SELECT count(*), sum(amount), count(*) FILTER (WHERE is_won), "
@@ -79,3 +83,55 @@ def test_bitrix24_stage_names_are_learned_from_the_file(run_import, ingest_data:
     assert learned["Сделка провалена"] == ("lost", 0.0)
     assert learned["В работе"] == ("open", 40.0)  # the file's own probability
     assert learned["Счёт на предоплату"][0] == "open"
+
+
+def _as_bitrix_excel(csv_text: str, charset: str) -> bytes:
+    """The rows as Bitrix24's "Export to Excel" writes them: an HTML table saved as .xls
+    (crm.deal.list/templates/.default/excel.php: a <meta> naming the charset, one table,
+    <th> headers, <td> cells holding the HTML-escaped values)."""
+    rows = list(csv.reader(csv_text.splitlines(), delimiter=";"))
+    rows = [r[:-1] if r and r[-1] == "" else r for r in rows]  # the CSV's closing ';'
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r) + "</tr>\n" for r in rows[1:]
+    )
+    page = (
+        f'<meta http-equiv="Content-type" content="text/html;charset={charset}" />\n'
+        f'<table border="1">\n<thead>\n<tr>{head}</tr>\n</thead>\n<tbody>{body}</tbody>\n</table>'
+    )
+    return page.encode(charset)
+
+
+@pytest.mark.parametrize("charset", ["UTF-8", "windows-1251"])
+def test_the_excel_export_an_html_table_loads_the_same(
+    run_import, con, ingest_data: Path, tmp_path: Path, charset: str
+) -> None:
+    path = tmp_path / "Сделки.xls"
+    path.write_bytes(_as_bitrix_excel((ingest_data / FIXTURE).read_text("utf-8"), charset))
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert result.source_format == "bitrix24_deals"
+    got = con.execute(
+        "SELECT opportunity_id, opportunity_name, account, stage, amount FROM opportunities "
+        "ORDER BY opportunity_id"
+    ).fetchall()
+    assert got[0] == ("101", "Поставка серверов", 'ООО "Ромашка"', "Discovery",
+                      Decimal("120000.00"))  # fmt: skip
+    assert got[3][1] == "Внедрение <b>CRM</b>"  # the escaped text, as typed, not markup
+    assert con.execute("SELECT sum(amount) FROM opportunities").fetchone() == (
+        Decimal("275000.50"),
+    )
+
+
+def test_an_html_page_without_a_table_is_refused(run_import, tmp_path: Path, fingerprint):
+    before = fingerprint()
+    path = tmp_path / "Сделки.xls"
+    path.write_text("<html><body><p>Session expired, please log in</p></body></html>", "utf-8")
+
+    result = run_import(path)
+
+    assert result.status == "refused"
+    assert "HTML page without a table" in result.message
+    assert fingerprint() == before
