@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import duckdb
@@ -160,7 +161,10 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
             st.caption("No deals loaded yet: see the Data page.")
         elif access.sees_everything:  # the company's deal count is not a manager's figure
             st.caption(f"{options.opportunity_count:,} deals in the database.")
-    return Scope(period=period, team=team, region=region, rep=rep, access=access)
+    scope = Scope(period=period, team=team, region=region, rep=rep, access=access)
+    # the same rights under the role's name: pages cache figures per Scope, and managers
+    # of one team must share them rather than each compute their own (Access.for_reading)
+    return replace(scope, access=access.for_reading())
 
 
 def _nothing() -> None:

@@ -19,7 +19,7 @@ Pure Python: no database, no streamlit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 Role = Literal["ops", "executive", "manager", "rep"]
@@ -104,6 +104,17 @@ class Access:
     @classmethod
     def for_rep(cls, user: str, rep: str) -> Access:
         return cls("rep", user, rep=rep)
+
+    def for_reading(self) -> Access:
+        """The same rights under the role's name instead of the person's: what figures
+        read with it depend on.
+
+        Pages cache figures per Scope, and Streamlit's cache key holds every field of it,
+        so with the e-mail inside, two managers of one team (or two executives) each
+        computed and kept their own copy of the same figures (issue 15, many managers at
+        once). Actions that are audited keep the signed-in person's own Access.
+        """
+        return replace(self, user=self.describe())
 
     @property
     def sees_everything(self) -> bool:

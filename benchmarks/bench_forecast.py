@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -51,20 +50,33 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks import (
-    add_common_args,
-    current_rss_kb,
+from benchmarks.harness import (
+    OUT_DIR,
+    SIDE_HEADERS,
+    ChildRun,
+    add_quiet_args,
+    cached,
+    draw_macros,
+    duckdb_threads,
     format_table,
+    interleave,
     load_average,
-    mb,
-    median,
+    new_import,
+    new_parser,
+    open_db,
+    pandas_load_note,
+    print_header,
+    print_json,
+    quiet_machine,
     run_in_child,
+    side_cells,
+    side_summary,
+    sql_list,
+    wall_cpu_ratio,
     warm_page_cache,
 )
-from benchmarks.bench_import import code_version, duckdb_version, wait_for_quiet
 
 NAME = "forecast"
-OUT_DIR = Path(__file__).resolve().parent / "out"
 GENERATOR_VERSION = 1
 N_REPS = 200
 CREATED_FROM = date(2022, 1, 1)
@@ -86,24 +98,6 @@ def cached_path(opps: int, snapshots: int, every: int, seed: int) -> Path:
     return OUT_DIR / f"forecast_{opps}o_{snapshots}x{every}d_seed{seed}_v{GENERATOR_VERSION}.duckdb"
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _list(items: Sequence[str]) -> str:
-    return "[" + ", ".join(_lit(s) for s in items) + "]"
-
-
-def _macros(seed: int) -> str:
-    """Uniform draws keyed by (row, salt, seed): the same rows whatever the thread split."""
-    return f"""
-    CREATE OR REPLACE TEMP MACRO u(i, salt) AS
-        ((hash(i, salt, {int(seed)}) >> 11)::DOUBLE + 0.5) / 9007199254740992.0;
-    CREATE OR REPLACE TEMP MACRO z(i, salt) AS
-        sqrt(-2.0 * ln(u(i, salt))) * cos(2.0 * pi() * u(i, salt + 1000));
-    """
-
-
 def snapshot_dates(snapshots: int, every: int) -> list[date]:
     return [AS_OF - timedelta(days=every * k) for k in range(snapshots - 1, -1, -1)]
 
@@ -123,16 +117,16 @@ def state_sql(day: str, *, snapshots: bool = False) -> str:
            'Deal ' || g.i                                             AS opportunity_name,
            'Account ' || (g.i % 25000)                                AS account,
            'Rep ' || lpad(g.k::VARCHAR, 3, '0')                       AS owner,
-           {_list(SEGMENTS)}[g.seg + 1]                               AS deal_type,
+           {sql_list(SEGMENTS)}[g.seg + 1]                               AS deal_type,
            CAST(g.amount AS DECIMAL(18, 2))                           AS amount,
            g.currency,
            g.created                                                  AS created_date,
            {closed}                                                   AS is_closed,
            {closed} AND g.won                                         AS is_won,
            CASE WHEN {closed} THEN CASE WHEN g.won THEN 'Closed Won' ELSE 'Closed Lost' END
-                ELSE {_list(STAGE_FLOW)}[{step}] END                  AS stage,
+                ELSE {sql_list(STAGE_FLOW)}[{step}] END                  AS stage,
            CASE WHEN {closed} THEN CASE WHEN g.won THEN 'Closed' ELSE 'Omitted' END
-                ELSE {_list(CATEGORY_OF_STAGE)}[{step}] END           AS forecast_category,
+                ELSE {sql_list(CATEGORY_OF_STAGE)}[{step}] END           AS forecast_category,
            CASE WHEN {closed} THEN g.created + g.cycle
                 WHEN {plan} > {day} THEN {plan}
                 ELSE {day} + 7 + (g.i % 21)::INT END                  AS close_date
@@ -147,7 +141,7 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
 
     con = db.connect(path)
     try:
-        con.execute(_macros(seed))
+        con.execute(draw_macros(seed))
         days = (AS_OF - CREATED_FROM).days + 1
         teams = [f"Team {c}" for c in "ABCDEFGH"]
         # 200 reps; a fifth hired during the data's years (new reps for the run-rate)
@@ -156,7 +150,7 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
             INSERT INTO reps (rep, manager, team, region, role, level, hire_date, active,
                               import_id)
             SELECT 'Rep ' || lpad(k::VARCHAR, 3, '0'), 'Manager ' || (k % 8),
-                   {_list(teams)}[k % 8 + 1], CASE WHEN k % 8 < 4 THEN 'AMER' ELSE 'EMEA' END,
+                   {sql_list(teams)}[k % 8 + 1], CASE WHEN k % 8 < 4 THEN 'AMER' ELSE 'EMEA' END,
                    'AE', 'senior',
                    CASE WHEN u(k, 1) < 0.8 THEN DATE '2018-01-01' + floor(u(k, 2) * 1400)::INT
                         ELSE DATE '{CREATED_FROM}' + floor(u(k, 2) * {days})::INT END,
@@ -257,13 +251,7 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
             WHERE w.m >= DATE '{snapshot_dates(snapshots, every)[0]}' AND w.amount IS NOT NULL
             """
         )
-        con.execute(
-            "INSERT INTO imports (file_name, sha256, kind, source_format, as_of_date, "
-            "rows_read, rows_loaded, rows_rejected, started_at, finished_at) VALUES "
-            "('bench_forecast', 'generated', 'opportunities', 'benchmark generator', ?, "
-            "0, 0, 0, now(), now())",
-            [AS_OF],
-        )
+        new_import(con, "bench_forecast", "opportunities", AS_OF)
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -275,34 +263,10 @@ def generate(
     """The cached database for these sizes and seed, built first if missing (under a
     temporary name, renamed when complete, so a killed run leaves no half-built file)."""
     path = cached_path(opps, snapshots, every, seed)
-    if path.is_file():
-        return path
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        build(tmp, opps, snapshots, every, seed)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    return path
+    return cached(path, lambda tmp: build(tmp, opps, snapshots, every, seed))
 
 
 # --- the analytics side (child process) ------------------------------------------------------
-
-
-def _time_calls(func: Any, repeat: int) -> tuple[Any, list[float], list[float], float]:
-    """One untimed warm-up call (its wall time returned apart), then `repeat` timed calls."""
-    start = time.perf_counter()
-    result = func()
-    first = time.perf_counter() - start
-    walls, cpus = [], []
-    for _ in range(repeat):
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = func()
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.process_time() - cpu0)
-    return result, walls, cpus, first
 
 
 def _figures(table: pd.DataFrame) -> list[list[Any]]:
@@ -318,29 +282,22 @@ def _figures(table: pd.DataFrame) -> list[list[Any]]:
 
 def analytics_once(db_path: str, periods: int, repeat: int) -> dict[str, Any]:
     """Child body: `backtest(kind="month", periods=N)` on one read-only connection."""
-    from analytics import db
     from analytics.forecast.backtest import backtest
     from analytics.scope import Period, Scope
 
-    rss_ready = current_rss_kb()
-    con = db.connect(db_path, read_only=True)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
         scope = Scope(Period.containing(AS_OF, "month"))
-        result, walls, cpus, first = _time_calls(
-            lambda: backtest(con, scope, kind="month", periods=periods), repeat
-        )
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        result = run.time(lambda: backtest(con, scope, kind="month", periods=periods), repeat)
+        threads = duckdb_threads(con)
     finally:
         con.close()
-    return {
-        "walls": walls,
-        "cpus": cpus,
-        "first_s": first,
-        "rss_ready_kb": rss_ready,
-        "threads": int(threads),
-        "figures": _figures(result.table),
-        "recommended": result.recommendation.label,
-    }
+    return run.result(
+        threads=threads,
+        figures=_figures(result.table),
+        recommended=result.recommendation.label,
+    )
 
 
 # --- the pandas side --------------------------------------------------------------------
@@ -597,28 +554,16 @@ def pandas_backtest(f: Frames, n: int) -> pd.DataFrame:
 
 def pandas_once(db_path: str, periods: int, repeat: int) -> dict[str, Any]:
     """Child body: load the frames (untimed), then the pandas backtest, timed."""
-    from analytics import db
-
-    rss_ready = current_rss_kb()
-    con = db.connect(db_path, read_only=True)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
-        start = time.perf_counter()
+        run.loading()
         frames = load_frames(con)
-        load_s = time.perf_counter() - start
+        run.loaded()
     finally:
         con.close()
-    rss_loaded = current_rss_kb()
-    table, walls, cpus, first = _time_calls(lambda: pandas_backtest(frames, periods), repeat)
-    return {
-        "walls": walls,
-        "cpus": cpus,
-        "first_s": first,
-        "rss_ready_kb": rss_ready,
-        "load_s": load_s,
-        "load_mb": mb(rss_loaded - rss_ready),
-        "snapshot_rows": len(frames.snaps),
-        "figures": _figures(table),
-    }
+    table = run.time(lambda: pandas_backtest(frames, periods), repeat)
+    return run.result(snapshot_rows=len(frames.snaps), figures=_figures(table))
 
 
 # --- comparing and reporting ----------------------------------------------------------------
@@ -652,17 +597,11 @@ def compare(an: list[list[Any]], pdf: list[list[Any]]) -> tuple[int, int, float,
     return compared, bad, worst, first
 
 
-def _measure(side: str, db_path: Path, periods: int, repeat: int) -> dict[str, Any]:
-    target = f"benchmarks.bench_forecast:{side}_once"
-    return run_in_child(target, {"db_path": str(db_path), "periods": periods, "repeat": repeat})
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_forecast",
-        description="Time the forecast backtest (24 monthly periods) against pandas.",
-    )
-    add_common_args(parser)  # --rows: opportunities
+    parser = new_parser(
+        "benchmarks.bench_forecast",
+        "Time the forecast backtest (24 monthly periods) against pandas.",
+    )  # --rows: opportunities
     parser.add_argument("--snapshots", type=int, default=DEFAULT_SNAPSHOTS,
                         help=f"pipeline exports (default {DEFAULT_SNAPSHOTS})")  # fmt: skip
     parser.add_argument(
@@ -673,12 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--periods", type=int, default=DEFAULT_PERIODS,
                         help=f"months to backtest (default {DEFAULT_PERIODS})")  # fmt: skip
     parser.add_argument("--side", choices=("both", "analytics", "pandas"), default="both")
-    parser.add_argument(
-        "--quiet-load",
-        type=float,
-        metavar="LOAD",
-        help="first wait (up to 10 min) for the 1-minute load to drop below",
-    )
+    add_quiet_args(parser)
     return parser
 
 
@@ -686,63 +620,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if min(args.rows, args.repeat, args.snapshots, args.snapshot_days, args.periods) < 1:
         raise SystemExit("--rows, --repeat, --snapshots, --snapshot-days, --periods: positive")
-    print(f"== forecast benchmark: backtest of {args.periods} months, {args.rows:,} "
-          f"opportunities, {args.snapshots} snapshots every {args.snapshot_days} days, "
-          f"{args.repeat} runs per side ==")  # fmt: skip
-    print(f"code: {code_version()}; duckdb {duckdb_version()}; pandas {pd.__version__}")
-    print(f"load before: {load_average()}")
+    print_header(f"forecast benchmark: backtest of {args.periods} months, {args.rows:,} "
+                 f"opportunities, {args.snapshots} snapshots every {args.snapshot_days} days, "
+                 f"{args.repeat} runs per side")  # fmt: skip
     start = time.perf_counter()
     path = generate(args.rows, args.seed, args.snapshots, args.snapshot_days)
     print(f"database: {path} ({path.stat().st_size / 1e6:,.0f} MB, ready in "
           f"{time.perf_counter() - start:.1f} s)")  # fmt: skip
     print(f"page cache warmed in {warm_page_cache(path):.2f} s")
-    if args.quiet_load is not None:
-        waited = wait_for_quiet(args.quiet_load, 600.0)
-        print(f"waited {waited:.0f} s for load < {args.quiet_load}: now {load_average()}")
+    quiet_machine(args)
 
     sides = ("analytics", "pandas") if args.side == "both" else (args.side,)
-    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
-    for _ in range(args.repeat):  # one timed call per process, sides interleaved
-        for side in sides:
-            runs[side].append(_measure(side, path, args.periods, 1))
+    request = {"db_path": str(path), "periods": args.periods, "repeat": 1}
+    runs = interleave(  # one timed call per process, sides interleaved
+        args.repeat,
+        sides,
+        lambda side: run_in_child(f"benchmarks.bench_forecast:{side}_once", request),
+    )
 
     rows = []
     for side in sides:
-        walls = [w for r in runs[side] for w in r["walls"]]
-        cpus = [c for r in runs[side] for c in r["cpus"]]
-        peak = max(r["peak_rss_kb"] for r in runs[side])
-        extra = ""
+        first = runs[side][0]
         if side == "pandas":
-            loads = median([r["load_s"] for r in runs[side]])
-            load_mb = median([r["load_mb"] for r in runs[side]])
-            extra = (f"load {loads:.1f} s (untimed), +{load_mb:,.0f} MB for "
-                     f"{runs[side][0]['snapshot_rows']:,} snapshot rows")  # fmt: skip
+            extra = f"{pandas_load_note(runs[side])} for {first['snapshot_rows']:,} snapshot rows"
         else:
-            extra = (
-                f"{runs[side][0]['threads']} threads; recommended: {runs[side][0]['recommended']}"
-            )
-        rows.append([
-            side, f"{median(walls):.2f}", f"{median(cpus):.2f}",
-            f"{median([r['first_s'] for r in runs[side]]):.2f}", f"{mb(peak):,.0f}",
-            " ".join(f"{w:.2f}" for w in walls), extra,
-        ])  # fmt: skip
+            extra = f"{first['threads']} threads; recommended: {first['recommended']}"
+        rows.append([side, *side_cells(runs[side]), extra])
     print()
-    print(format_table(
-        ["side", "median s", "cpu s", "1st call s", "peak MB", "runs s", "notes"], rows
-    ))  # fmt: skip
-    status = 0
+    print(format_table(["side", *SIDE_HEADERS], rows))
+    status, summary = 0, {}
     if len(sides) == 2:
         an, pdf = runs["analytics"][0]["figures"], runs["pandas"][0]["figures"]
-        compared, bad, worst, first = compare(an, pdf)
-        verdict = "same figures" if bad == 0 else f"DIFF ({bad}): {first}"
+        compared, bad, worst, first_bad = compare(an, pdf)
+        verdict = "same figures" if bad == 0 else f"DIFF ({bad}): {first_bad}"
         print(f"\nagreement: {compared} values (forecast and actual per month and method), "
               f"max abs difference {worst:.6f}: {verdict}")  # fmt: skip
-        wall = {s: median([w for r in runs[s] for w in r["walls"]]) for s in sides}
-        cpu = {s: median([c for r in runs[s] for c in r["cpus"]]) for s in sides}
-        print(f"ratio: pandas / analytics = {wall['pandas'] / wall['analytics']:.1f}x wall, "
-              f"{cpu['pandas'] / cpu['analytics']:.1f}x CPU")  # fmt: skip
+        print(f"ratio: {wall_cpu_ratio(runs)}")
         status = 1 if bad else 0
+        summary = {"compared": compared, "disagreements": bad}
     print(f"load after: {load_average()}")
+    print_json(NAME, {"sides": {s: side_summary(runs[s]) for s in sides}, **summary})
     return status
 
 

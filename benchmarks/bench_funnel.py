@@ -48,8 +48,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -61,25 +59,47 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmarks import (
-    add_common_args,
-    current_rss_kb,
+from benchmarks.gen_kpi_db import TEAMS, _macros
+from benchmarks.harness import (
+    MEMORY_HEADERS,
+    OUT_DIR,
+    VERSUS_HEADERS,
+    ChildRun,
+    add_fail_on_miss,
+    add_opps_alias,
+    add_quiet_args,
+    cached,
+    close,
+    duckdb_threads,
     format_table,
+    frame_from_json,
+    frame_json,
+    goal_cell,
+    interleave,
     load_average,
-    mb,
     median,
+    merge_runs,
+    new_import,
+    new_parser,
+    open_db,
+    print_header,
+    print_json,
+    quiet_machine,
+    ratio,
     run_in_child,
+    seconds_list,
+    set_import_rows,
+    sql_list,
+    sql_lit,
+    versus_cells,
+    versus_note,
     warm_page_cache,
 )
-from benchmarks.bench_import import code_version, duckdb_version, wait_for_quiet
-from benchmarks.bench_kpis import _frame_from_json, _frame_json, _time_calls, merge_runs
-from benchmarks.gen_kpi_db import TEAMS, _list, _lit, _macros
 
 NAME = "funnel"
 GOAL_RATIO = 5.0
 PARTS = ("funnel", "waterfall")
 DEFAULT_PERIOD = "2025-Q3"
-OUT_DIR = Path(__file__).resolve().parent / "out"
 # Bump when the generated content changes, so stale cached databases are never reused.
 GENERATOR_VERSION = 1
 FIRST_DAY = date(2024, 1, 1)
@@ -92,7 +112,6 @@ STEP_STAGES = ("Discovery", "Qualified", "Demo", "Trial", "Final Decision", "Clo
 LOST_STAGE = "Closed Lost"
 # "The same figure": sums over hundreds of thousands of amounts may differ in the last
 # bits by summation order; waterfall money is compared to the cent.
-REL_TOL = 1e-9
 MONEY_TOL = 0.011
 
 
@@ -105,25 +124,15 @@ def cached_path(opps: int, per_deal: int, seed: int, out_dir: Path = OUT_DIR) ->
 
 
 def _import_row(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> int:
-    row = con.execute(
-        """
-        INSERT INTO imports (file_name, sha256, kind, source_format, as_of_date, rows_read,
-                             rows_loaded, rows_rejected, started_at, finished_at)
-        VALUES (?, 'generated', ?, 'benchmark generator', ?, 0, 0, 0,
-                current_timestamp, current_timestamp)
-        RETURNING import_id
-        """,
-        [f"bench_funnel:{table}", kind, AS_OF],
-    ).fetchone()
-    return int(row[0])
+    return new_import(con, f"bench_funnel:{table}", kind, AS_OF)
 
 
 def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -> None:
     """Every table the funnel and the waterfall read, from deal numbers 0 .. opps-1."""
     con.execute(_macros(seed))
-    stages = _list(STEP_STAGES)
-    teams = _list([t for t, _ in TEAMS])
-    regions = _list([r for _, r in TEAMS])
+    stages = sql_list(STEP_STAGES)
+    teams = sql_list([t for t, _ in TEAMS])
+    regions = sql_list([r for _, r in TEAMS])
     imp = _import_row(con, "reps", "reps")
     con.execute(
         f"""
@@ -187,8 +196,8 @@ def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -
         f"""
         INSERT INTO stage_history_imported
             (opportunity_id, stage, source_stage, entered_at, amount, import_id)
-        SELECT opportunity_id, coalesce({stages}[step + 1], {_lit(LOST_STAGE)}),
-               coalesce({stages}[step + 1], {_lit(LOST_STAGE)}), entered_at, NULL, {imp}
+        SELECT opportunity_id, coalesce({stages}[step + 1], {sql_lit(LOST_STAGE)}),
+               coalesce({stages}[step + 1], {sql_lit(LOST_STAGE)}), entered_at, NULL, {imp}
         FROM hist_gen
         """
     )
@@ -205,7 +214,7 @@ def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -
                          round(exp(9.3 + 0.9 * z(d.i, 49)) / 50) * 50))::DECIMAL(18, 2)
                END AS amount,
                CASE WHEN u(d.i, 50) < 0.10 THEN 'EUR' ELSE 'USD' END AS currency,
-               {_list(LEAD_SOURCES)}[floor(u(d.i, 51) * {len(LEAD_SOURCES)})::INTEGER + 1]
+               {sql_list(LEAD_SOURCES)}[floor(u(d.i, 51) * {len(LEAD_SOURCES)})::INTEGER + 1]
                    AS lead_source,
                u(d.i, 52) AS u_close, u(d.i, 53) AS u_amount,
                (7 + floor(u(d.i, 54) * 30))::INTEGER AS slip
@@ -220,8 +229,8 @@ def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -
              currency, created_date, close_date, is_closed, is_won, lead_source,
              snapshot_date, import_id)
         SELECT opportunity_id, 'Deal ' || i, 'Account ' || (i % 25000), rep_name(k),
-               coalesce({stages}[last_step + 1], {_lit(LOST_STAGE)}),
-               coalesce({stages}[last_step + 1], {_lit(LOST_STAGE)}), amount, currency,
+               coalesce({stages}[last_step + 1], {sql_lit(LOST_STAGE)}),
+               coalesce({stages}[last_step + 1], {sql_lit(LOST_STAGE)}), amount, currency,
                created_date, close_date, outcome <> 'open', outcome = 'won', lead_source,
                DATE '{AS_OF}', {imp}
         FROM opp_gen
@@ -245,8 +254,8 @@ def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -
                 FROM alive AS a ASOF JOIN hist_gen AS h ON h.i = a.i AND a.ts >= h.entered_at
             )
             SELECT DATE '{day}', opportunity_id, 'Deal ' || i, 'Account ' || (i % 25000),
-                   rep_name(k), coalesce({stages}[step + 1], {_lit(LOST_STAGE)}),
-                   coalesce({stages}[step + 1], {_lit(LOST_STAGE)}),
+                   rep_name(k), coalesce({stages}[step + 1], {sql_lit(LOST_STAGE)}),
+                   coalesce({stages}[step + 1], {sql_lit(LOST_STAGE)}),
                    CASE WHEN amount IS NULL THEN NULL
                         WHEN u_amount < 0.10 THEN round(amount * (1 + 0.1 * {last - k}), 2)
                         WHEN u_amount < 0.15 THEN round(amount * (1 - 0.05 * {last - k}), 2)
@@ -261,47 +270,34 @@ def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -
             """
         )
     for table in ("reps", "fx_rates", "stage_history_imported", "opportunities"):
-        n = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-        con.execute(
-            "UPDATE imports SET rows_read = ?, rows_loaded = ?, rows_inserted = ? "
-            "WHERE file_name = ?",
-            [n, n, n, f"bench_funnel:{table}"],
-        )
+        import_id = con.execute(
+            "SELECT import_id FROM imports WHERE file_name = ?", [f"bench_funnel:{table}"]
+        ).fetchone()[0]
+        set_import_rows(con, int(import_id), table)
 
 
 def generate(opps: int, per_deal: int = 5, seed: int = 42, out_dir: Path = OUT_DIR) -> Path:
     """The cached database for these sizes and seed, built if new (1-2 minutes at full size)."""
     if per_deal < 4:
         raise SystemExit("--history must be at least 4 rows per opportunity")
-    path = cached_path(opps, per_deal, seed, out_dir)
-    if path.exists():
-        return path
+    return cached(
+        cached_path(opps, per_deal, seed, out_dir), lambda tmp: _build(tmp, opps, per_deal, seed)
+    )
+
+
+def _build(path: Path, opps: int, per_deal: int, seed: int) -> None:
     from analytics import db
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".partial{os.getpid()}")
-    partial.unlink(missing_ok=True)
-    con = db.connect(partial)
+    con = db.connect(path)
     try:
         con.execute("SET enable_progress_bar = false")  # a log, not a terminal
         _fill(con, opps, per_deal, seed)
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    partial.rename(path)
-    return path
 
 
 # -- the analytics side (child process) ----------------------------------------------------
-
-
-def _open(db_path: str) -> Any:
-    from analytics import db
-
-    con = db.connect(db_path, read_only=True)
-    # A long .df() draws a progress bar on stdout, which would hide the child's result line.
-    con.execute("SET enable_progress_bar = false")
-    return con
 
 
 def _scope(period: str) -> Any:
@@ -315,15 +311,15 @@ def analytics_once(db_path: str, part: str, period: str, repeat: int) -> dict[st
     from analytics.funnel import funnel
     from analytics.pipeline import waterfall
 
-    rss_ready = current_rss_kb()
-    con = _open(db_path)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
         scope = _scope(period)
         if part == "funnel":
-            out, walls, cpus, first = _time_calls(lambda: funnel(con, scope), repeat)
-            figures: dict[str, Any] = {"table": _frame_json(out.table)}
+            out = run.time(lambda: funnel(con, scope), repeat)
+            figures: dict[str, Any] = {"table": frame_json(out.table)}
         else:
-            out, walls, cpus, first = _time_calls(lambda: waterfall(con, scope), repeat)
+            out = run.time(lambda: waterfall(con, scope), repeat)
             figures = {
                 "start": float(out.start),
                 "end": float(out.end),
@@ -331,17 +327,10 @@ def analytics_once(db_path: str, part: str, period: str, repeat: int) -> dict[st
                 "deals": dict(out.deals),
                 "balanced": out.balanced,
             }
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        threads = duckdb_threads(con)
     finally:
         con.close()
-    return {
-        "walls": walls,
-        "cpus": cpus,
-        "first_s": first,
-        "rss_ready_kb": rss_ready,
-        "threads": int(threads),
-        "figures": figures,
-    }
+    return run.result(threads=threads, figures=figures)
 
 
 # -- the pandas side -----------------------------------------------------------------------
@@ -533,62 +522,43 @@ def pandas_waterfall(f: dict[str, Any], period: Any) -> dict[str, Any]:
 
 def pandas_once(db_path: str, part: str, period: str, repeat: int) -> dict[str, Any]:
     """Child body: load the tables once (untimed), then compute the part's figures."""
-    rss_ready = current_rss_kb()
-    con = _open(db_path)
+    import analytics.settings  # noqa: F401  (load_frames' modules: ready memory, not data)
+    import analytics.sql  # noqa: F401
+
+    scope = _scope(period)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
-        start = time.perf_counter()
+        run.loading()
         frames = load_frames(con, part)
-        load_s = time.perf_counter() - start
+        run.loaded()
     finally:
         con.close()
-    rss_loaded = current_rss_kb()
-    scope = _scope(period)
     if part == "funnel":
-        out, walls, cpus, first = _time_calls(lambda: pandas_funnel(frames, scope.period), repeat)
-        figures: dict[str, Any] = {"table": _frame_json(out)}
-    else:
-        out, walls, cpus, first = _time_calls(
-            lambda: pandas_waterfall(frames, scope.period), repeat
-        )
-        figures = out
-    return {
-        "walls": walls,
-        "cpus": cpus,
-        "first_s": first,
-        "load_s": load_s,
-        "rss_ready_kb": rss_ready,
-        "rss_loaded_kb": rss_loaded,
-        "figures": figures,
-    }
+        out = run.time(lambda: pandas_funnel(frames, scope.period), repeat)
+        return run.result(figures={"table": frame_json(out)})
+    return run.result(figures=run.time(lambda: pandas_waterfall(frames, scope.period), repeat))
 
 
 # -- comparing the two sides ---------------------------------------------------------------
-
-
-def _close(a: Any, b: Any, tol: float) -> bool:
-    a_missing = a is None or (isinstance(a, float) and math.isnan(a))
-    b_missing = b is None or (isinstance(b, float) and math.isnan(b))
-    if a_missing or b_missing:
-        return a_missing and b_missing
-    return abs(float(a) - float(b)) <= max(tol, REL_TOL * max(abs(float(a)), abs(float(b))))
 
 
 def compare(part: str, an: dict[str, Any], pa: dict[str, Any]) -> list[str]:
     """Every disagreement as one line (empty: the two sides agree)."""
     problems: list[str] = []
     if part == "funnel":
-        left, right = _frame_from_json(an["table"]), _frame_from_json(pa["table"])
+        left, right = frame_from_json(an["table"]), frame_from_json(pa["table"])
         for col in right.columns:
             tol = MONEY_TOL if "amount" in col and "conversion" not in col else 1e-9
             for k, (a, b) in enumerate(zip(left[col], right[col], strict=True)):
-                if not _close(a, b, tol):
+                if not close(a, b, tol):
                     problems.append(f"funnel step {k + 1} {col}: analytics {a} pandas {b}")
         return problems
     for name in ("start", "end"):
-        if not _close(an[name], pa[name], MONEY_TOL):
+        if not close(an[name], pa[name], MONEY_TOL):
             problems.append(f"waterfall {name}: analytics {an[name]} pandas {pa[name]}")
     for b in an["buckets"]:
-        if not _close(an["buckets"][b], pa["buckets"][b], MONEY_TOL):
+        if not close(an["buckets"][b], pa["buckets"][b], MONEY_TOL):
             problems.append(
                 f"waterfall {b}: analytics {an['buckets'][b]} pandas {pa['buckets'][b]}"
             )
@@ -605,29 +575,19 @@ def compare(part: str, an: dict[str, Any], pa: dict[str, Any]) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_funnel",
-        description="Time the funnel and the pipeline waterfall against pandas computing the "
-        "same figures, and check that both agree.",
+    parser = new_parser(
+        "benchmarks.bench_funnel",
+        "Time the funnel and the pipeline waterfall against pandas computing the same "
+        "figures, and check that both agree.",
     )
-    add_common_args(parser)
-    parser.add_argument(
-        "--opps", dest="rows", type=int, default=argparse.SUPPRESS,
-        help="opportunities (the same as --rows; default 1,000,000)",
-    )  # fmt: skip
+    add_opps_alias(parser)
     parser.add_argument(
         "--history", type=int, help="stage-history rows (default: 5 per opportunity)"
     )
     parser.add_argument("--period", default=DEFAULT_PERIOD, help="period (default 2025-Q3)")
     parser.add_argument("--part", choices=("both", *PARTS), default="both")
-    parser.add_argument(
-        "--quiet-load", type=float, metavar="LOAD",
-        help="first wait (up to 600 s) for the 1-minute load average to drop below LOAD",
-    )  # fmt: skip
-    parser.add_argument(
-        "--fail-on-miss", action="store_true",
-        help="exit 1 when the goal is missed (by default only a disagreement or failure does)",
-    )  # fmt: skip
+    add_quiet_args(parser)
+    add_fail_on_miss(parser)
     return parser
 
 
@@ -637,12 +597,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--opps/--rows must be at least 5 and --repeat positive")
     per_deal = max(4, round((args.history or 5 * args.rows) / args.rows))
     parts = PARTS if args.part == "both" else (args.part,)
-    print(
-        f"== Funnel benchmark: {args.rows:,} opportunities, {per_deal} stage-history rows per "
-        f"deal, median of {args.repeat} runs per side =="
+    print_header(
+        f"Funnel benchmark: {args.rows:,} opportunities, {per_deal} stage-history rows per "
+        f"deal, median of {args.repeat} runs per side"
     )
-    print(f"code: {code_version()}; duckdb {duckdb_version()}; pandas {pd.__version__}")
-    print(f"load before: {load_average()}")
     start = time.perf_counter()
     db_path = generate(args.rows, per_deal, args.seed)
     size_mb = db_path.stat().st_size / 1024 / 1024
@@ -661,74 +619,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"page cache warmed in {warm_page_cache(db_path):.2f} s")
     print(f"period: {args.period}, all reps")
-    if args.quiet_load is not None:
-        waited = wait_for_quiet(args.quiet_load, 600.0)
-        print(f"waited {waited:.0f} s for load < {args.quiet_load}: now {load_average()}")
+    quiet_machine(args)
 
-    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for _ in range(args.repeat):
-        for part in parts:
-            for side in ("analytics", "pandas"):
-                request = {"db_path": str(db_path), "part": part, "period": args.period}
-                try:
-                    res = run_in_child(
-                        f"benchmarks.bench_funnel:{side}_once", {**request, "repeat": 1}
-                    )
-                except RuntimeError as exc:
-                    print(f"{part}/{side}: run failed:\n{exc}")
-                    return 1
-                runs.setdefault((part, side), []).append(res)
+    def measure(key: tuple[str, str]) -> dict[str, Any]:
+        part, side = key
+        request = {"db_path": str(db_path), "part": part, "period": args.period, "repeat": 1}
+        return run_in_child(f"benchmarks.bench_funnel:{side}_once", request)
+
+    keys = [(part, side) for part in parts for side in ("analytics", "pandas")]
+    try:
+        runs = interleave(args.repeat, keys, measure)
+    except RuntimeError as exc:
+        print(f"run failed:\n{exc}")
+        return 1
     results = {key: merge_runs(value) for key, value in runs.items()}
 
-    rows, verdicts, problems = [], [], []
+    rows, verdicts, problems, summary = [], [], [], {}
     for part in parts:
         an, pa = results[(part, "analytics")], results[(part, "pandas")]
-        an_s, pa_s = median(an["walls"]), median(pa["walls"])
-        ratio = pa_s / an_s if an_s > 0 else math.inf
-        cpu_ratio = median(pa["cpus"]) / max(median(an["cpus"]), 1e-9)
-        verdicts.append(ratio >= GOAL_RATIO)
-        rows.append(
-            [
-                part, f"{an_s:.3f}", f"{an['first_s']:.3f}", f"{median(an['cpus']):.3f}",
-                f"{pa_s:.3f}", f"{median(pa['cpus']):.3f}", f"{ratio:.1f}x", f"{cpu_ratio:.1f}x",
-                f">={GOAL_RATIO:g}x {'PASS' if ratio >= GOAL_RATIO else 'MISS'}",
-                f"{mb(an['peak_rss_kb']):.0f}", f"{mb(pa['peak_rss_kb']):.0f}",
-                f"{pa['load_s']:.1f}", f"{mb(pa['data_kb']):.0f}",
-            ]
-        )  # fmt: skip
+        times, memory = versus_cells(an, pa)
+        part_ratio = ratio(median(pa["walls"]), median(an["walls"]))
+        verdicts.append(part_ratio >= GOAL_RATIO)
+        rows.append([part, *times, goal_cell(part_ratio, GOAL_RATIO), *memory])
         problems += compare(part, an["figures"], pa["figures"])
+        summary[part] = {"analytics_s": median(an["walls"]), "pandas_s": median(pa["walls"]),
+                         "ratio": part_ratio, "analytics_peak_kb": an["peak_rss_kb"],
+                         "pandas_peak_kb": pa["peak_rss_kb"]}  # fmt: skip
     if len(parts) == 2:
         an_total = sum(median(results[(p, "analytics")]["walls"]) for p in parts)
         pa_total = sum(median(results[(p, "pandas")]["walls"]) for p in parts)
-        total_ratio = pa_total / an_total if an_total > 0 else math.inf
+        total_ratio = ratio(pa_total, an_total)
         verdicts.append(total_ratio >= GOAL_RATIO)
         rows.append(
             ["both", f"{an_total:.3f}", "", "", f"{pa_total:.3f}", "", f"{total_ratio:.1f}x", "",
-             f">={GOAL_RATIO:g}x {'PASS' if total_ratio >= GOAL_RATIO else 'MISS'}", "", "", "",
-             ""]
+             goal_cell(total_ratio, GOAL_RATIO), "", "", "", ""]
         )  # fmt: skip
-    threads = runs[(parts[0], "analytics")][0]["threads"]
+        summary["both"] = {"analytics_s": an_total, "pandas_s": pa_total, "ratio": total_ratio}
     print()
-    print(
-        format_table(
-            ["part", "analytics s", "1st call s", "an. cpu s", "pandas s", "pd. cpu s",
-             "ratio", "cpu ratio", "speed goal", "an. peak MB", "pd. peak MB", "pd. load s",
-             "pd. data MB"],
-            rows,
-        )
-    )  # fmt: skip
-    print(
-        "  analytics s / pandas s = median wall time after a warm-up call; 1st call = the\n"
-        "  analytics' first call on a fresh connection (not in the median); cpu s = CPU time of\n"
-        f"  all the process's threads (DuckDB uses {threads}); ratio = pandas / analytics.\n"
-        "  pandas gets its tables in memory for free (.df() once per process, untimed:\n"
-        "  pd. load s; pd. data MB = the RSS it adds); peak MB = VmHWM of each side's process"
-    )
+    print(format_table(["part", *VERSUS_HEADERS, "speed goal", *MEMORY_HEADERS], rows))
+    print(versus_note(results[(parts[0], "analytics")]["first"]["threads"]))
     for part in parts:
         an, pa = results[(part, "analytics")], results[(part, "pandas")]
-        walls_an = " ".join(f"{w:.3f}" for w in an["walls"])
-        walls_pa = " ".join(f"{w:.3f}" for w in pa["walls"])
-        print(f"  {part} runs: analytics {walls_an}; pandas {walls_pa}")
+        print(f"  {part} runs: analytics {seconds_list(an['walls'])}; "
+              f"pandas {seconds_list(pa['walls'])}")  # fmt: skip
     print(f"load after: {load_average()}")
     print()
     if problems:
@@ -740,6 +673,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ok = all(verdicts)
     print(f"goal: funnel and waterfall >= {GOAL_RATIO:g}x faster than pandas -> "
           f"{'PASS' if ok else 'MISS'}")  # fmt: skip
+    print_json(NAME, {"period": args.period, "parts": summary, "goal": "PASS" if ok else "MISS",
+                      "disagreements": len(problems)})  # fmt: skip
     return 1 if problems or (args.fail_on_miss and not ok) else 0
 
 

@@ -82,12 +82,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import math
-import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -95,18 +92,43 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks import (
-    add_common_args,
-    current_rss_kb,
+from benchmarks.gen_kpi_db import generate
+from benchmarks.harness import (
+    MEMORY_HEADERS,
+    VERSUS_HEADERS,
+    Agreement,
+    ChildRun,
+    RecordingConnection,
+    add_fail_on_miss,
+    add_opps_alias,
+    add_quiet_args,
+    agreement_table,
+    compare_values,
+    duckdb_threads,
     format_table,
+    frame_from_json,
+    frame_json,
+    goal_cell,
+    interleave,
     load_average,
-    mb,
     median,
+    merge_runs,
+    new_parser,
+    open_db,
+    print_header,
+    print_json,
+    profile_statement,
+    quiet_machine,
+    ratio,
     run_in_child,
+    seconds_list,
+    versus_cells,
+    versus_note,
     warm_page_cache,
 )
-from benchmarks.bench_import import code_version, duckdb_version, wait_for_quiet
-from benchmarks.gen_kpi_db import generate
+from benchmarks.harness import (
+    missing as is_missing,
+)
 
 NAME = "kpis"
 GOAL_RATIO = 5.0
@@ -123,44 +145,10 @@ REL_TOL = 1e-9
 QUADRANT_FIGURES = ("x", "y", "quadrant", "low_sample")
 
 
-# -- shared helpers ------------------------------------------------------------------------
-
-
-def _frame_json(frame: pd.DataFrame) -> dict[str, Any]:
-    """A DataFrame as JSON-safe split form (NaN -> null, dates -> ISO) for the parent."""
-    return json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
-
-
-def _frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(data["data"], columns=data["columns"])
-
-
-def _open(db_path: str) -> Any:
-    from analytics import db
-
-    return db.connect(db_path, read_only=True)
-
-
 def _scope(con: Any, period: str) -> Any:
     from analytics.scope import Period, Scope, load_fiscal_start_month
 
     return Scope(Period.parse(period, load_fiscal_start_month(con)))
-
-
-def _time_calls(
-    func: Callable[[], Any], repeat: int
-) -> tuple[Any, list[float], list[float], float]:
-    """One untimed warm-up call (its wall time returned apart), then `repeat` timed calls."""
-    start = time.perf_counter()
-    result = func()
-    first = time.perf_counter() - start
-    walls, cpus = [], []
-    for _ in range(repeat):
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        result = func()
-        walls.append(time.perf_counter() - wall0)
-        cpus.append(time.process_time() - cpu0)
-    return result, walls, cpus, first
 
 
 # -- the analytics side (child process) ----------------------------------------------------
@@ -226,14 +214,14 @@ def _reps_analytics(con: Any, scope: Any) -> dict[str, Any]:
 def _analytics_figures(page: str, out: dict[str, Any]) -> dict[str, Any]:
     if page == "overview":
         return {
-            "kpis": _frame_json(out["kpis"]),
+            "kpis": frame_json(out["kpis"]),
             "reps_at_quota": out["reps_at_quota"],
             "currencies": out["currencies"],
         }
     quad = out["quadrant"]
     return {
-        "kpis": _frame_json(out["kpis"]),
-        "quadrant": _frame_json(quad),
+        "kpis": frame_json(out["kpis"]),
+        "quadrant": frame_json(quad),
         "x_metric": str(quad.attrs.get("x_metric")),
         "x_split": quad.attrs.get("x_split"),
     }
@@ -241,23 +229,16 @@ def _analytics_figures(page: str, out: dict[str, Any]) -> dict[str, Any]:
 
 def analytics_once(db_path: str, page: str, period: str, repeat: int) -> dict[str, Any]:
     """Child body: the page's analytics calls on one open connection, timed."""
-    rss_ready = current_rss_kb()
-    con = _open(db_path)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
         scope = _scope(con, period)
         func = _overview_analytics if page == "overview" else _reps_analytics
-        out, walls, cpus, first = _time_calls(lambda: func(con, scope), repeat)
-        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        out = run.time(lambda: func(con, scope), repeat)
+        threads = duckdb_threads(con)
     finally:
         con.close()
-    return {
-        "walls": walls,
-        "cpus": cpus,
-        "first_s": first,
-        "rss_ready_kb": rss_ready,
-        "threads": int(threads),
-        "figures": _analytics_figures(page, out),
-    }
+    return run.result(threads=threads, figures=_analytics_figures(page, out))
 
 
 # -- the pandas side -----------------------------------------------------------------------
@@ -1206,94 +1187,30 @@ def pandas_once(
 
     `derived`: pandas is also given the derived tables (see `load_frames`).
     """
-    rss_ready = current_rss_kb()
-    con = _open(db_path)
+    run = ChildRun()
+    con = open_db(db_path)
     try:
         scope = _scope(con, period)
-        start = time.perf_counter()
+        run.loading()
         frames = load_frames(con, derived=derived)
-        load_s = time.perf_counter() - start
+        run.loaded()
     finally:
         con.close()
-    rss_loaded = current_rss_kb()
     func = pandas_overview if page == "overview" else pandas_reps
-    out, walls, cpus, first = _time_calls(lambda: func(frames, scope.period), repeat)
+    out = run.time(lambda: func(frames, scope.period), repeat)
     if page == "overview":
-        figures = {**out, "kpis": _frame_json(out["kpis"])}
+        figures = {**out, "kpis": frame_json(out["kpis"])}
     else:
         figures = {
-            "kpis": _frame_json(out["kpis"]),
-            "quadrant": _frame_json(out["quadrant"]),
+            "kpis": frame_json(out["kpis"]),
+            "quadrant": frame_json(out["quadrant"]),
             "x_metric": out["x_metric"],
             "x_split": out["x_split"],
         }
-    return {
-        "walls": walls,
-        "cpus": cpus,
-        "first_s": first,
-        "load_s": load_s,
-        "rss_ready_kb": rss_ready,
-        "rss_loaded_kb": rss_loaded,
-        "figures": figures,
-    }
+    return run.result(figures=figures)
 
 
 # -- comparing the two sides ---------------------------------------------------------------
-
-
-@dataclass
-class Agreement:
-    """How one figure compares across the two sides."""
-
-    figure: str
-    compared: int
-    max_abs_diff: float | None
-    disagree: int
-    example: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.disagree == 0
-
-
-def _numeric(values: Sequence[Any]) -> np.ndarray:
-    return pd.to_numeric(pd.Series(list(values), dtype=object), errors="coerce").to_numpy(float)
-
-
-def compare_values(
-    figure: str,
-    keys: Sequence[Any],
-    left: Sequence[Any],
-    right: Sequence[Any],
-    abs_tol: float = 0.0,
-) -> Agreement:
-    """Compare aligned values: missing on one side only, or further apart than the
-    tolerance, is a disagreement; the first one is kept as an example."""
-    if any(isinstance(v, str) for v in [*left, *right] if v is not None):
-        bad = [
-            i
-            for i, (a, b) in enumerate(zip(left, right, strict=True))
-            if not (_missing(a) and _missing(b)) and a != b
-        ]
-        example = "" if not bad else f"{keys[bad[0]]}: {left[bad[0]]!r} vs {right[bad[0]]!r}"
-        return Agreement(figure, len(keys), None, len(bad), example)
-    a, b = _numeric(left), _numeric(right)
-    a_nan, b_nan = np.isnan(a), np.isnan(b)
-    both = ~a_nan & ~b_nan
-    diff = np.abs(a - b)
-    tol = abs_tol + REL_TOL * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
-    bad_mask = (a_nan != b_nan) | (both & (diff > tol))
-    bad = np.flatnonzero(bad_mask)
-    max_diff = float(diff[both].max()) if both.any() else None
-    example = ""
-    if len(bad):
-        i = int(bad[0])
-        example = f"{keys[i]}: analytics {left[i]!r} vs pandas {right[i]!r}"
-    return Agreement(figure, len(keys), max_diff, int(len(bad)), example)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _align(left: pd.DataFrame, right: pd.DataFrame, key: str) -> tuple[pd.DataFrame, ...]:
@@ -1322,8 +1239,8 @@ def compare_kpi_rows(
         if name not in left or name not in right:
             out.append(Agreement(f"{prefix}.{name}", 0, None, 1, "column missing on one side"))
             continue
-        lv = [None if _missing(v) else float(v) for v in left[name]]
-        rv = [None if _missing(v) else float(v) for v in right[name]]
+        lv = [None if is_missing(v) else float(v) for v in left[name]]
+        rv = [None if is_missing(v) else float(v) for v in right[name]]
         out.append(compare_values(f"{prefix}.{name}", keys, lv, rv))
     return out
 
@@ -1331,7 +1248,7 @@ def compare_kpi_rows(
 def compare_overview(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
     """The company's KPI row per period (each column across the periods, so the first
     disagreement names its period), the share of reps at quota per period, the currencies."""
-    left, right = _frame_from_json(an["kpis"]), _frame_from_json(pd_["kpis"])
+    left, right = frame_from_json(an["kpis"]), frame_from_json(pd_["kpis"])
     out = compare_kpi_rows("kpis", left, right, "period")
     groups = {str(v) for v in left["company"]} | {str(v) for v in right["company"]}
     if groups != {"company"}:
@@ -1357,10 +1274,10 @@ def compare_overview(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]
 
 
 def compare_reps(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
-    left, right = _frame_from_json(an["kpis"]), _frame_from_json(pd_["kpis"])
+    left, right = frame_from_json(an["kpis"]), frame_from_json(pd_["kpis"])
     out = compare_kpi_rows("kpis", left, right, "rep")
 
-    ql, qr = _frame_from_json(an["quadrant"]), _frame_from_json(pd_["quadrant"])
+    ql, qr = frame_from_json(an["quadrant"]), frame_from_json(pd_["quadrant"])
     only = set(ql["rep"]) ^ set(qr["rep"])
     out.append(
         Agreement("quadrant.rep (row set)", len(ql), None, len(only), ", ".join(sorted(only))[:80])
@@ -1370,134 +1287,20 @@ def compare_reps(an: dict[str, Any], pd_: dict[str, Any]) -> list[Agreement]:
     for name in QUADRANT_FIGURES:
         lv, rv = list(ql[name]), list(qr[name])
         if name == "low_sample":
-            lv = [None if _missing(v) else str(bool(v)) for v in lv]
-            rv = [None if _missing(v) else str(bool(v)) for v in rv]
+            lv = [None if is_missing(v) else str(bool(v)) for v in lv]
+            rv = [None if is_missing(v) else str(bool(v)) for v in rv]
         out.append(compare_values(f"quadrant.{name}", qkeys, lv, rv))
     out.append(compare_values("quadrant.x_metric", ["x"], [an["x_metric"]], [pd_["x_metric"]]))
     out.append(compare_values("quadrant.x_split", ["x"], [an["x_split"]], [pd_["x_split"]]))
     return out
 
 
-def agreement_table(rows: list[Agreement]) -> str:
-    body = [
-        [
-            r.figure,
-            r.compared,
-            "-" if r.max_abs_diff is None else f"{r.max_abs_diff:.3g}",
-            r.disagree,
-            "ok" if r.ok else "DIFF",
-            r.example[:90],
-        ]
-        for r in rows
-    ]
-    return format_table(
-        ["figure", "rows", "max abs diff", "disagree", "", "first disagreement"], body
-    )
-
-
 # -- profiling the analytics side ----------------------------------------------------------
-
-
-class RecordingConnection:
-    """Forward to a DuckDB connection, recording each ``execute`` (SQL, parameters, seconds).
-
-    The parameters are kept so that a slow statement can be re-run under DuckDB's profiler
-    exactly as the analytics issued it.
-    """
-
-    def __init__(self, con: Any) -> None:
-        self._con = con
-        self.calls: list[tuple[float, str, Any, str]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._con, name)
-
-    def execute(self, sql: str, params: Any = None) -> Any:
-        caller = _analytics_caller()
-        start = time.perf_counter()
-        result = self._con.execute(sql) if params is None else self._con.execute(sql, params)
-        self.calls.append((time.perf_counter() - start, sql, params, caller))
-        return result
-
-
-def _analytics_caller() -> str:
-    """The analytics function that issued a statement (the nearest frame in analytics/).
-
-    Walks frames by hand: ``inspect.stack()`` reads source files and would add its own
-    milliseconds to the page time being broken down.
-    """
-    frame = sys._getframe(2)
-    while frame is not None:
-        filename = frame.f_code.co_filename.replace("\\", "/")
-        if "/analytics/" in filename:
-            return f"{Path(filename).stem}.{frame.f_code.co_name}"
-        frame = frame.f_back
-    return "?"
-
-
-def _operators(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """Flatten DuckDB's JSON profile tree (1.x and 2.x layouts) into operator records."""
-    out = []
-    kind = node.get("type") or node.get("operator_type") or node.get("operator_name")
-    timing = node.get("timing", node.get("operator_timing"))
-    if kind and timing is not None:
-        out.append(
-            {
-                "type": str(kind),
-                "seconds": float(timing),
-                "rows": node.get("intermediate_rows", node.get("operator_cardinality")),
-                "info": node.get("extra_info") or {},
-            }
-        )
-    for child in node.get("children", []) or []:
-        out.extend(_operators(child))
-    return out
-
-
-def _describe(info: Any) -> str:
-    if not isinstance(info, dict):
-        return " ".join(str(info).split())[:110]
-    parts = []
-    for key in ("Table", "Conditions", "Join Type", "Groups", "Aggregates", "Filters", "Function"):
-        if info.get(key):
-            parts.append(f"{key}: {' '.join(str(info[key]).split())}")
-    return "; ".join(parts)[:140]
-
-
-def profile_statement(con: Any, sql: str, params: Any, top: int = 8) -> str:
-    """Run one statement under DuckDB's JSON profiler; the costliest operators, in order."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "profile.json"
-        con.execute("SET enable_profiling = 'json'")
-        con.execute(f"SET profiling_output = '{path}'")
-        try:
-            start = time.perf_counter()
-            con.execute(sql, params).fetchall()
-            wall = time.perf_counter() - start
-        finally:
-            con.execute("RESET enable_profiling")
-            con.execute("RESET profiling_output")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    roots = data.get("operator") or data.get("children") or []
-    ops = [op for root in roots for op in _operators(root)]
-    total = sum(op["seconds"] for op in ops) or 1.0
-    cpu = (data.get("query") or {}).get("cpu_time", data.get("cpu_time"))
-    lines = [
-        f"    run under profiler: {wall:.3f} s wall"
-        + (f", {float(cpu):.3f} s operator CPU" if cpu is not None else "")
-    ]
-    for op in sorted(ops, key=lambda o: -o["seconds"])[:top]:
-        rows = "" if op["rows"] is None else f"{int(op['rows']):>10,} rows"
-        lines.append(
-            f"    {op['seconds']:7.3f} s {100 * op['seconds'] / total:4.0f}%  "
-            f"{op['type']:<20} {rows}  {_describe(op['info'])}"
-        )
-    return "\n".join(lines)
 
 
 def profile_pages(db_path: Path, period: str, pages: Sequence[str], threshold: float) -> str:
     """Each page once, with its statements timed; the slow ones broken down by operator."""
-    con = _open(str(db_path))
+    con = open_db(db_path)
     out: list[str] = []
     try:
         scope = _scope(con, period)
@@ -1534,7 +1337,7 @@ def last_full_quarter(db_path: Path) -> str:
     """The last calendar quarter whose every day is on or before the last close date."""
     from analytics.scope import Period
 
-    con = _open(str(db_path))
+    con = open_db(db_path)
     try:
         last = con.execute("SELECT max(close_date) FROM opportunities WHERE is_closed").fetchone()[
             0
@@ -1547,37 +1350,13 @@ def last_full_quarter(db_path: Path) -> str:
     return (period if period.end <= last else period.previous()).label
 
 
-def merge_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One side's child results as one: every run's times, the worst memory, last figures."""
-    return {
-        "walls": [w for r in runs for w in r["walls"]],
-        "cpus": [c for r in runs for c in r["cpus"]],
-        "first_s": median([r["first_s"] for r in runs]),
-        "peak_rss_kb": max(r["peak_rss_kb"] for r in runs),
-        "load_s": median([r.get("load_s", 0.0) for r in runs]),
-        "data_kb": max(r.get("rss_loaded_kb", 0) - r["rss_ready_kb"] for r in runs),
-        "figures": runs[-1]["figures"],
-    }
-
-
-def _seconds(values: Sequence[float]) -> str:
-    return " ".join(f"{v:.3f}" for v in values)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.bench_kpis",
-        description="Time the Overview and Reps analytics against pandas computing the same "
-        "figures, and check that both agree.",
+    parser = new_parser(
+        "benchmarks.bench_kpis",
+        "Time the Overview and Reps analytics against pandas computing the same figures, "
+        "and check that both agree.",
     )
-    add_common_args(parser)
-    parser.add_argument(
-        "--opps",
-        dest="rows",
-        type=int,
-        default=argparse.SUPPRESS,
-        help="opportunities (the same as --rows; default 1,000,000)",
-    )
+    add_opps_alias(parser)
     parser.add_argument("--activities", type=int, help="activities (default: 5 per opportunity)")
     parser.add_argument("--leads", type=int, help="leads (default: 1 per 5 opportunities)")
     parser.add_argument(
@@ -1598,19 +1377,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also time every SQL statement of each page and profile the slow ones",
     )
     parser.add_argument("--profile-threshold", type=float, default=0.05, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--quiet-load",
-        type=float,
-        metavar="LOAD",
-        help="first wait (up to --quiet-wait s) for the 1-minute load average to drop below LOAD",
-    )
-    parser.add_argument("--quiet-wait", type=float, default=600.0, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--fail-on-miss",
-        action="store_true",
-        help="exit 1 when a goal is missed (by default only a disagreement or failure does)",
-    )
+    add_quiet_args(parser)
+    add_fail_on_miss(parser)
     return parser
+
+
+def _measure(db_path: Path, period: str, page: str, side: str) -> dict[str, Any]:
+    """One measurement of one page and side in a fresh process."""
+    request: dict[str, Any] = {"db_path": str(db_path), "page": page, "period": period}
+    if side == "pandas_dt":
+        request["derived"] = True
+    target = "analytics_once" if side == "analytics" else "pandas_once"
+    return run_in_child(f"benchmarks.bench_kpis:{target}", {**request, "repeat": 1})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1620,12 +1398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("--opps/--rows, --activities and --repeat must be positive")
     pages = PAGES if args.page == "both" else (args.page,)
 
-    print(
-        f"== KPI benchmark: {args.rows:,} opportunities, {activities:,} activities, "
-        f"median of {args.repeat} runs per side =="
+    print_header(
+        f"KPI benchmark: {args.rows:,} opportunities, {activities:,} activities, "
+        f"median of {args.repeat} runs per side"
     )
-    print(f"code: {code_version()}; duckdb {duckdb_version()}; pandas {pd.__version__}")
-    print(f"load before: {load_average()}")
     start = time.perf_counter()
     db_path = generate(args.rows, activities, args.leads, args.seed)
     size_mb = db_path.stat().st_size / 1024 / 1024
@@ -1644,110 +1420,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  overview: kpi_tables by company over {labels} (trend + last year)")
     if "reps" in pages:
         print("  reps: kpi_table by rep for the period; the quadrant's y from the previous one")
+    quiet_machine(args)
 
-    if args.quiet_load is not None:
-        waited = wait_for_quiet(args.quiet_load, args.quiet_wait)
-        print(f"waited {waited:.0f} s for load < {args.quiet_load}: now {load_average()}")
-
-    # One measurement per process, the sides and pages interleaved (analytics, pandas,
-    # analytics, ...), so that a burst of load from other users of the machine hits both.
-    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for _ in range(args.repeat):
-        for page in pages:
-            for side in SIDES:
-                request = {"db_path": str(db_path), "page": page, "period": period, "repeat": 1}
-                target = "analytics_once" if side == "analytics" else "pandas_once"
-                if side == "pandas_dt":
-                    request["derived"] = True
-                try:
-                    res = run_in_child(f"benchmarks.bench_kpis:{target}", request)
-                except RuntimeError as exc:
-                    print(f"{page}/{side}: run failed:\n{exc}")
-                    return 1
-                runs.setdefault((page, side), []).append(res)
+    keys = [(page, side) for page in pages for side in SIDES]
+    try:
+        runs = interleave(args.repeat, keys, lambda key: _measure(db_path, period, *key))
+    except RuntimeError as exc:
+        print(f"run failed:\n{exc}")
+        return 1
     results = {key: merge_runs(value) for key, value in runs.items()}
 
-    rows, dt_rows, verdicts, agreements = [], [], [], {}
+    rows, dt_rows, verdicts, agreements, summary = [], [], [], {}, {}
     for page in pages:
         an, pa = results[(page, "analytics")], results[(page, "pandas")]
         an_s, pa_s = median(an["walls"]), median(pa["walls"])
-        ratio = pa_s / an_s if an_s > 0 else math.inf
-        cpu_ratio = median(pa["cpus"]) / max(median(an["cpus"]), 1e-9)
-        fast = ratio >= GOAL_RATIO
-        quick = an_s <= args.budget
+        fast, quick = ratio(pa_s, an_s) >= GOAL_RATIO, an_s <= args.budget
         verdicts.append(fast and quick)
-        rows.append(
-            [
-                page,
-                f"{an_s:.3f}",
-                f"{an['first_s']:.3f}",
-                f"{median(an['cpus']):.3f}",
-                f"{pa_s:.3f}",
-                f"{median(pa['cpus']):.3f}",
-                f"{ratio:.1f}x",
-                f"{cpu_ratio:.1f}x",
-                f">={GOAL_RATIO:g}x {'PASS' if fast else 'MISS'}",
-                f"<={args.budget:g}s {'PASS' if quick else 'MISS'}",
-                f"{mb(an['peak_rss_kb']):.0f}",
-                f"{mb(pa['peak_rss_kb']):.0f}",
-                f"{pa['load_s']:.1f}",
-                f"{mb(pa['data_kb']):.0f}",
-            ]
-        )
+        times, memory = versus_cells(an, pa)
+        goals = [
+            goal_cell(ratio(pa_s, an_s), GOAL_RATIO),
+            goal_cell(an_s, args.budget, at_most=True, unit="s"),
+        ]
+        rows.append([page, *times, *goals, *memory])
         compare = compare_overview if page == "overview" else compare_reps
         agreements[page] = compare(an["figures"], pa["figures"])
         dt = results[(page, "pandas_dt")]
-        dt_s = median(dt["walls"])
-        dt_rows.append(
-            [
-                page,
-                f"{an_s:.3f}",
-                f"{dt_s:.3f}",
-                f"{dt_s / an_s if an_s > 0 else math.inf:.1f}x",
-                f"{median(dt['cpus']) / max(median(an['cpus']), 1e-9):.1f}x",
-            ]
+        dt_times, _ = versus_cells(an, dt)
+        dt_rows.append([page, dt_times[0], dt_times[3], dt_times[5], dt_times[6]])
+        agreements[f"{page} (pandas given the derived tables)"] = compare(
+            an["figures"], dt["figures"]
         )
-        label = f"{page} (pandas given the derived tables)"
-        agreements[label] = compare(an["figures"], dt["figures"])
+        summary[page] = {
+            "analytics_s": an_s,
+            "pandas_s": pa_s,
+            "pandas_derived_s": median(dt["walls"]),
+            "ratio": ratio(pa_s, an_s),
+            "ratio_derived": ratio(median(dt["walls"]), an_s),
+            "analytics_peak_kb": an["peak_rss_kb"],
+            "pandas_peak_kb": pa["peak_rss_kb"],
+        }
 
-    threads = runs[(pages[0], "analytics")][0]["threads"]
     print()
     print(
-        format_table(
-            [
-                "page",
-                "analytics s",
-                "1st call s",
-                "an. cpu s",
-                "pandas s",
-                "pd. cpu s",
-                "ratio",
-                "cpu ratio",
-                "speed goal",
-                "budget goal",
-                "an. peak MB",
-                "pd. peak MB",
-                "pd. load s",
-                "pd. data MB",
-            ],
-            rows,
-        )
+        format_table(["page", *VERSUS_HEADERS, "speed goal", "budget goal", *MEMORY_HEADERS], rows)
     )
-    print(
-        "  analytics s / pandas s = median wall time of the page's figures after a warm-up\n"
-        "  call; 1st call = the analytics' first call on a fresh connection (reads the file),\n"
-        f"  not in the median; cpu s = CPU time of all the process's threads (DuckDB uses\n"
-        f"  {threads}); ratio = pandas / analytics in wall time, cpu ratio the same in CPU time.\n"
-        "  pandas gets its data in memory for free: the tables (only the columns used) are\n"
-        "  loaded with .df() once per process, outside the timed region (pd. load s; pd. data\n"
-        "  MB = the RSS it adds); peak MB = VmHWM of each side's process"
-    )
+    print(versus_note(results[(pages[0], "analytics")]["first"]["threads"]))
     for page in pages:
         an, pa = results[(page, "analytics")], results[(page, "pandas")]
         dt = results[(page, "pandas_dt")]
         print(
-            f"  {page} runs: analytics {_seconds(an['walls'])}; pandas {_seconds(pa['walls'])}; "
-            f"pandas given the derived tables {_seconds(dt['walls'])}"
+            f"  {page} runs: analytics {seconds_list(an['walls'])}; "
+            f"pandas {seconds_list(pa['walls'])}; "
+            f"pandas given the derived tables {seconds_list(dt['walls'])}"
         )
     print(f"load after: {load_average()}")
     print()
@@ -1774,6 +1498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"-> {'PASS' if ok else 'MISS'}"
         + (f"; {disagreements} figure(s) DISAGREE with pandas" if disagreements else "")
     )
+    print_json(NAME, {"period": period, "pages": summary, "goal": "PASS" if ok else "MISS",
+                      "disagreements": disagreements})  # fmt: skip
     if args.profile:
         print()
         print(profile_pages(db_path, period, pages, args.profile_threshold))

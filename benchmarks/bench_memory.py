@@ -37,16 +37,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import (
-    add_common_args,
+from benchmarks.gen_opportunities import generate
+from benchmarks.harness import (
     current_rss_kb,
     format_table,
     load_average,
     mb,
+    new_parser,
+    print_json,
     run_in_child,
     warm_page_cache,
 )
-from benchmarks.gen_opportunities import generate
 
 NAME = "memory"
 BYTES_PER_ROW = 189.2  # gen_opportunities: 1,000,000 rows are 189,208,164 bytes
@@ -104,11 +105,8 @@ def measure(side: str, csv_path: Path, work: Path, memory_limit: str | None) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = add_common_args(
-        argparse.ArgumentParser(
-            prog="python -m benchmarks.bench_memory",
-            description="Peak memory of importing a ~2 GB CSV vs bare DuckDB read_csv.",
-        )
+    parser = new_parser(
+        "benchmarks.bench_memory", "Peak memory of importing a ~2 GB CSV vs bare DuckDB read_csv."
     )
     parser.set_defaults(rows=None, repeat=1)
     parser.add_argument("--gb", type=float, default=2.0, help="file size when --rows is not given")
@@ -132,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         size = csv_path.stat().st_size
         print(f"generated {size / 1e9:.2f} GB in {time.perf_counter() - started:.0f} s")
         warm_page_cache(csv_path)
-        table = []
+        table, figures = [], []
         for limit in (None, args.memory_limit):
             results = {}
             for side in ("baseline", "import"):
@@ -150,12 +148,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{mb(peak - r['rss_ready_kb']):,.0f}", f"{peak * 1024 / size:.2f}",
                     f"{peak / results['baseline']['peak_rss_kb']:.2f}x",
                 ])  # fmt: skip
+                figures.append({"side": side, "memory_limit": limit, "rows": r["rows"],
+                                "seconds": r["seconds"], "peak_rss_kb": peak,
+                                "ready_rss_kb": r["rss_ready_kb"]})  # fmt: skip
         print(format_table(
             ["side", "DuckDB memory limit", "rows", "wall s", "peak MB",
              "peak-over-ready MB", "peak / file", "peak vs baseline"],
             table,
         ))  # fmt: skip
         print(f"file: {size / 1024 / 1024:,.0f} MB; load after: {load_average()}")
+        print_json(NAME, {"file_bytes": size, "runs": figures})
         if args.keep:
             kept = Path(tempfile.gettempdir()) / csv_path.name
             shutil.move(csv_path, kept)

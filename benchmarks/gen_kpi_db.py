@@ -35,7 +35,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -47,8 +46,16 @@ import duckdb
 from analytics import db
 from analytics.metrics.derived import refresh_derived
 from analytics.settings import DEFAULT_STAGES
+from benchmarks.harness import (
+    OUT_DIR,
+    cached,
+    draw_macros,
+    new_import,
+    set_import_rows,
+    sql_list,
+    sql_lit,
+)
 
-OUT_DIR = Path(__file__).resolve().parent / "out"
 DEFAULT_OPPS = 1_000_000
 DEFAULT_ACTIVITIES = 5_000_000
 DEFAULT_LEADS = 200_000
@@ -105,74 +112,37 @@ def cached_path(opps: int, activities: int, leads: int, seed: int, out_dir: Path
     return out_dir / name
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _list(items: Sequence[str]) -> str:
-    """A SQL list literal of strings, indexed 1-based with ``[k + 1]``."""
-    return "[" + ", ".join(_lit(s) for s in items) + "]"
-
-
 def _pick(u_expr: str, labels: Sequence[str], shares: Sequence[float]) -> str:
     """``CASE`` choosing a label by cumulative share of one uniform draw."""
     parts, total = [], 0.0
     pairs = [(label, share) for label, share in zip(labels, shares, strict=True) if share > 0]
     for label, share in pairs[:-1]:
         total += share
-        parts.append(f"WHEN {u_expr} < {total:.6f} THEN {_lit(label)}")
-    return f"CASE {' '.join(parts)} ELSE {_lit(pairs[-1][0])} END"
+        parts.append(f"WHEN {u_expr} < {total:.6f} THEN {sql_lit(label)}")
+    return f"CASE {' '.join(parts)} ELSE {sql_lit(pairs[-1][0])} END"
 
 
 def _macros(seed: int) -> str:
-    """Uniform and normal draws keyed by (row, salt, seed); thread-independent by design.
-
-    ``u`` is in (0, 1) (never 0, so ``ln`` is safe); ``z`` is a standard normal by
-    Box-Muller from two uniforms; ``rep_no`` gives a few reps many more rows than others.
-    """
-    seed = int(seed)
-    return f"""
-    CREATE OR REPLACE TEMP MACRO u(i, salt) AS
-        ((hash(i, salt, {seed}) >> 11)::DOUBLE + 0.5) / 9007199254740992.0;
-    CREATE OR REPLACE TEMP MACRO z(i, salt) AS
-        sqrt(-2.0 * ln(u(i, salt))) * cos(2.0 * pi() * u(i, salt + 1000));
+    """The harness's hash-keyed draws (``u``, ``z``), and ``rep_no``, which gives a few
+    reps many more rows than others, and ``rep_name``."""
+    people = f"""
     CREATE OR REPLACE TEMP MACRO rep_no(i, salt) AS
         least({N_REPS - 1}, floor({N_REPS} * pow(u(i, salt), 1.4)))::INTEGER;
     CREATE OR REPLACE TEMP MACRO rep_name(k) AS
-        {_list(FIRST_NAMES)}[k % {len(FIRST_NAMES)} + 1] || ' '
-        || {_list(LAST_NAMES)}[k // {len(FIRST_NAMES)} + 1];
+        {sql_list(FIRST_NAMES)}[k % {len(FIRST_NAMES)} + 1] || ' '
+        || {sql_list(LAST_NAMES)}[k // {len(FIRST_NAMES)} + 1];
     """
+    return draw_macros(seed) + people
 
 
 def _new_import(con: duckdb.DuckDBPyConnection, kind: str) -> int:
-    """An ``imports`` row for a generated table, so the database looks like a real one."""
-    row = con.execute(
-        """
-        INSERT INTO imports (file_name, sha256, kind, source_format, as_of_date, rows_read,
-                             rows_loaded, rows_rejected, started_at, finished_at)
-        VALUES (?, 'generated', ?, 'benchmark generator', ?, 0, 0, 0,
-                current_timestamp, current_timestamp)
-        RETURNING import_id
-        """,
-        [f"gen_kpi_db:{kind}", kind, AS_OF],
-    ).fetchone()
-    return int(row[0])
-
-
-def _set_rows(con: duckdb.DuckDBPyConnection, import_id: int, table: str) -> None:
-    count = con.execute(f"SELECT count(*) FROM {table} WHERE import_id = ?", [import_id])
-    n = int(count.fetchone()[0])
-    con.execute(
-        "UPDATE imports SET rows_read = ?, rows_loaded = ?, rows_inserted = ?, "
-        "finished_at = current_timestamp WHERE import_id = ?",
-        [n, n, n, import_id],
-    )
+    return new_import(con, f"gen_kpi_db:{kind}", kind, AS_OF)
 
 
 def _fill_reps(con: duckdb.DuckDBPyConnection) -> None:
     imp = _new_import(con, "reps")
-    teams = _list([t for t, _ in TEAMS])
-    regions = _list([r for _, r in TEAMS])
+    teams = sql_list([t for t, _ in TEAMS])
+    regions = sql_list([r for _, r in TEAMS])
     con.execute(
         f"""
         INSERT INTO reps (rep, manager, team, region, role, level, hire_date, active, import_id)
@@ -183,7 +153,7 @@ def _fill_reps(con: duckdb.DuckDBPyConnection) -> None:
         FROM range({N_REPS}) AS t(k)
         """
     )
-    _set_rows(con, imp, "reps")
+    set_import_rows(con, imp, "reps")
 
 
 def _fill_opportunities(con: duckdb.DuckDBPyConnection, opps: int) -> None:
@@ -192,9 +162,9 @@ def _fill_opportunities(con: duckdb.DuckDBPyConnection, opps: int) -> None:
     won_stage = next(s.name for s in DEFAULT_STAGES if s.is_won)
     lost_stage = next(s.name for s in DEFAULT_STAGES if s.is_closed and not s.is_won)
     probability = {s.name: s.probability for s in DEFAULT_STAGES}
-    prob_case = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in probability.items())
+    prob_case = " ".join(f"WHEN {sql_lit(k)} THEN {v}" for k, v in probability.items())
     fc_case = " ".join(
-        f"WHEN {_lit(k)} THEN {_lit(v)}"
+        f"WHEN {sql_lit(k)} THEN {sql_lit(v)}"
         for k, v in zip(open_stages, FORECAST_CATEGORY, strict=True)
     )
     con.execute(
@@ -223,7 +193,8 @@ def _fill_opportunities(con: duckdb.DuckDBPyConnection, opps: int) -> None:
         SELECT i, k, outcome,
                'OPP-' || lpad(i::VARCHAR, 8, '0') AS opportunity_id,
                rep_name(k) AS owner,
-               CASE outcome WHEN 'won' THEN {_lit(won_stage)} WHEN 'lost' THEN {_lit(lost_stage)}
+               CASE outcome WHEN 'won' THEN {sql_lit(won_stage)}
+                            WHEN 'lost' THEN {sql_lit(lost_stage)}
                     ELSE {_pick("u(i, 7)", open_stages, OPEN_STAGE_SHARE)} END AS stage,
                CASE WHEN u(i, 9) < 0.003 THEN NULL
                     ELSE least(2000000, greatest(500,
@@ -245,15 +216,15 @@ def _fill_opportunities(con: duckdb.DuckDBPyConnection, opps: int) -> None:
              currency, probability, forecast_category, created_date, close_date, is_closed,
              is_won, lead_source, deal_type, product, snapshot_date, import_id)
         SELECT opportunity_id,
-               account || ' - ' || {_list(DEAL_TYPES)}[deal + 1] || ' ' || i,
+               account || ' - ' || {sql_list(DEAL_TYPES)}[deal + 1] || ' ' || i,
                account, owner, stage, stage, amount, currency,
                CASE stage {prob_case} END,
                CASE outcome WHEN 'won' THEN 'Closed' WHEN 'lost' THEN 'Omitted'
                     ELSE CASE stage {fc_case} END END,
                created_date, close_date, outcome <> 'open', outcome = 'won',
-               {_list(LEAD_SOURCES)}[floor(u(i, 12) * {len(LEAD_SOURCES)})::INTEGER + 1],
-               {_list(DEAL_TYPES)}[deal + 1],
-               {_list(PRODUCTS)}[floor(u(i, 14) * {len(PRODUCTS)})::INTEGER + 1],
+               {sql_list(LEAD_SOURCES)}[floor(u(i, 12) * {len(LEAD_SOURCES)})::INTEGER + 1],
+               {sql_list(DEAL_TYPES)}[deal + 1],
+               {sql_list(PRODUCTS)}[floor(u(i, 14) * {len(PRODUCTS)})::INTEGER + 1],
                DATE '{AS_OF}', {imp}
         FROM (
             SELECT *, 'Account ' || lpad(floor(u(i, 11) * 25000)::INTEGER::VARCHAR, 5, '0')
@@ -263,7 +234,7 @@ def _fill_opportunities(con: duckdb.DuckDBPyConnection, opps: int) -> None:
         )
         """
     )
-    _set_rows(con, imp, "opportunities")
+    set_import_rows(con, imp, "opportunities")
 
 
 def _fill_fx_rates(con: duckdb.DuckDBPyConnection) -> None:
@@ -278,11 +249,11 @@ def _fill_fx_rates(con: duckdb.DuckDBPyConnection) -> None:
              AS t(m)
         """
     )
-    _set_rows(con, imp, "fx_rates")
+    set_import_rows(con, imp, "fx_rates")
 
 
 def _duration_sql(type_col: str, i: str) -> str:
-    medians = " ".join(f"WHEN {_lit(t)} THEN {m[0]}" for t, m in ACTIVITY_MIX.items())
+    medians = " ".join(f"WHEN {sql_lit(t)} THEN {m[0]}" for t, m in ACTIVITY_MIX.items())
     return f"greatest(1, round((CASE {type_col} {medians} END) * exp(0.45 * z({i}, 24))))"
 
 
@@ -323,7 +294,7 @@ def _fill_activities(con: duckdb.DuckDBPyConnection, activities: int, opps: int)
         FROM all_work
         """
     )
-    _set_rows(con, imp, "activities")
+    set_import_rows(con, imp, "activities")
 
 
 def _fill_leads(con: duckdb.DuckDBPyConnection, leads: int, opps: int) -> None:
@@ -350,7 +321,7 @@ def _fill_leads(con: duckdb.DuckDBPyConnection, leads: int, opps: int) -> None:
             FROM base
         )
         SELECT 'LEAD-' || lpad(i::VARCHAR, 8, '0'), created_at, rep_name(rep_no(i, 36)),
-               {_list(LEAD_SOURCES)}[floor(u(i, 37) * {len(LEAD_SOURCES)})::INTEGER + 1],
+               {sql_list(LEAD_SOURCES)}[floor(u(i, 37) * {len(LEAD_SOURCES)})::INTEGER + 1],
                CASE WHEN converted AND NOT unanswered THEN 'Converted'
                     ELSE {_pick("u(i, 38)", LEAD_STATUSES, (0.3, 0.3, 0.4))}
                END,
@@ -364,7 +335,7 @@ def _fill_leads(con: duckdb.DuckDBPyConnection, leads: int, opps: int) -> None:
         FROM answered
         """
     )
-    _set_rows(con, imp, "leads")
+    set_import_rows(con, imp, "leads")
 
 
 def _fill_quotas(con: duckdb.DuckDBPyConnection) -> None:
@@ -395,7 +366,7 @@ def _fill_quotas(con: duckdb.DuckDBPyConnection) -> None:
         WHERE r.k % 40 <> 39
         """
     )
-    _set_rows(con, imp, "quotas")
+    set_import_rows(con, imp, "quotas")
 
 
 def build(path: Path, opps: int, activities: int, leads: int, seed: int) -> None:
@@ -435,17 +406,7 @@ def generate(
         raise ValueError("need at least 1 opportunity and 2 activities")
     leads = max(1, opps // 5) if leads is None else leads
     path = cached_path(opps, activities, leads, seed, out_dir)
-    if path.is_file():
-        return path
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        build(tmp, opps, activities, leads, seed)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-    return path
+    return cached(path, lambda tmp: build(tmp, opps, activities, leads, seed))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -32,7 +31,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-OUT_DIR = Path(__file__).resolve().parent / "out"
+from benchmarks.harness import OUT_DIR, cached, sql_ident, sql_lit
+
 DEFAULT_ROWS = 1_000_000
 DEFAULT_SEED = 42
 # Bump when the generated content changes, so stale cached files are never reused.
@@ -361,10 +361,6 @@ def build_table(rows: int, seed: int) -> pa.Table:
     )
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def write_csv(table: pa.Table, path: Path, rows: int) -> None:
     """Format and write the rows with DuckDB, then append the report footer.
 
@@ -377,7 +373,7 @@ def write_csv(table: pa.Table, path: Path, rows: int) -> None:
         con.execute("SET threads = 1")
         con.register("gen", table)
         cols = ", ".join(
-            f"{expr} AS {_sql_ident(name)}"
+            f"{expr} AS {sql_ident(name)}"
             for expr, name in zip(
                 (
                     "id",
@@ -398,17 +394,13 @@ def write_csv(table: pa.Table, path: Path, rows: int) -> None:
             )
         )
         con.execute(
-            f"COPY (SELECT {cols} FROM gen) TO {_sql_literal(str(path))} "
+            f"COPY (SELECT {cols} FROM gen) TO {sql_lit(str(path))} "
             "(FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')"
         )
     finally:
         con.close()
     with path.open("a", encoding="utf-8", newline="") as fh:
         fh.write(FOOTER_TEMPLATE.format(rows=rows))
-
-
-def _sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def generate(
@@ -422,16 +414,7 @@ def generate(
     if rows < 1:
         raise ValueError("rows must be at least 1")
     path = cached_path(rows, seed, out_dir)
-    if path.is_file():
-        return path
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write_csv(build_table(rows, seed), tmp, rows)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return cached(path, lambda tmp: write_csv(build_table(rows, seed), tmp, rows))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,7 +97,7 @@ def scope_options(
     million deals that was about a tenth of a second of DuckDB time per rerun, repeated by
     every manager for the same data (issue 15, "work repeated on every rerun").
     """
-    return _scope_options(str(db_path()), data_version(con), team, region, access)
+    return _scope_options(str(db_path()), data_version(con), team, region, access.for_reading())
 
 
 _shell = threading.local()  # each session's script runs in its own thread

@@ -146,6 +146,29 @@ def test_manager_sees_only_their_team_whatever_the_url_says(accounts_db: Path) -
     assert ("boss@example.com", "sign_in") in audit_actions(accounts_db)
 
 
+def test_two_managers_of_one_team_share_the_cached_figures(accounts_db: Path) -> None:
+    """Pages cache figures per Scope; a Scope with the e-mail in it made every manager
+    compute their own copy of the same team's figures (issue 15, many managers at once)."""
+    con = db.connect(accounts_db)
+    try:
+        add_user(con, Account("deputy@example.com", "manager", team="East"), PASSWORD)
+    finally:
+        con.close()
+    boss = sign_in(start(Q2), "boss@example.com")
+    deputy = sign_in(start(Q2), "deputy@example.com")
+    ops = sign_in(start(Q2 | {"team": "East"}), "ops@example.com")
+    for at in (boss, deputy, ops):
+        assert_clean(at)
+    scopes = [at.session_state["scope"] for at in (boss, deputy, ops)]
+    assert scopes[0] == scopes[1]  # the cache key: same team, same role, same figures
+    assert scopes[0].team == scopes[2].team == "East"
+    assert scopes[0] != scopes[2]  # a role stays in the key: ops is not a manager
+    # audited actions and the account box still name the person
+    assert "Signed in as **deputy@example.com**" in " ".join(
+        plain(c.value) for c in deputy.sidebar.caption
+    )
+
+
 @pytest.mark.parametrize("page", ["pages/data.py", "pages/settings.py"])
 @pytest.mark.parametrize("email", ["cara@example.com", "boss@example.com", "cfo@example.com"])
 def test_only_ops_open_data_and_settings(accounts_db: Path, page: str, email: str) -> None:
