@@ -148,7 +148,9 @@ def show_counts(f: Funnel) -> None:
     noun = f.cohort_words
     boxes = st.columns(5 if f.stage_unknown else 4)
     boxes[0].metric(f"Deals {noun}", f"{f.deals:,}")
-    boxes[1].metric("Won deals so far", f"{f.won:,}")
+    # a cohort of closed deals is over: its won count is final, not "so far"
+    won_label = "Won deals" if f.basis == "closed" else "Won deals so far"
+    boxes[1].metric(won_label, f"{f.won:,}")
     boxes[2].metric(
         f"{noun.capitalize()} → won", _ui.percent(f.won / f.deals),
         help=f"Won deals / deals {noun} in the period (stage-unknown deals included)",
