@@ -3,7 +3,7 @@
 Why these pieces: after the quadrant says *who* needs attention, the manager's next
 questions are "since when?" (KPIs over the last 12 periods), "what does the rep spend
 time on?" (activity mix), "what is on their desk?" (open deals, deals closed in the period)
-and "where do their deals stall?" (funnel over the stage list ops keep in settings).
+and "where do their deals stall?" (the Funnel page's funnel, for the rep's deals).
 
 Every function takes the page's Scope and a rep name; only the scope's period matters
 (a rep's own figures do not depend on the team/region filters), and its access: a rep
@@ -15,13 +15,15 @@ leaderboard shows when that period is selected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from analytics.access import EVERYTHING, Access
-from analytics.metrics.availability import data_start
+from analytics.funnel import Funnel, funnel
+from analytics.metrics.availability import data_start, no_data_reasons_by_period
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables
 from analytics.quadrant import KpiFunction, KpiTablesFunction
 from analytics.scope import Scope, check_rep
@@ -59,6 +61,8 @@ def kpi_history(
     the rep has no row (not yet hired, no data) gets an all-missing row, so the line chart
     shows a gap instead of skipping the period. Periods that end before the first deal
     of the data are left out (the history starts where the data starts).
+    `attrs["no_data"]`: per period label, the figures that have no data and why
+    (`analytics.metrics.availability`).
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
@@ -82,7 +86,33 @@ def kpi_history(
             match = mine.loc[period.label]
             row |= {c: match[c] for c in KPI_COLUMNS if c in mine.columns}
         rows.append(row)
-    return pd.DataFrame(rows, columns=["period", "period_start", *KPI_COLUMNS])
+    out = pd.DataFrame(rows, columns=["period", "period_start", *KPI_COLUMNS])
+    # per period label: KPI column -> why it has no data (no quotas, no activity data ...),
+    # so the page says "no data" with the reason instead of a dash or an empty chart
+    out.attrs["no_data"] = no_data_reasons_by_period(con, everyone, wanted)
+    return out
+
+
+def no_data_everywhere(history: pd.DataFrame) -> dict[str, str]:
+    """KPI column -> reason, for the KPIs marked no data in every period of a `kpi_history`
+    (its attrs) and without a value in any of them.
+
+    Why: such a KPI (quota attainment without quotas, selling time without activities)
+    drawn over time is an empty chart with a 0-400% axis; the page names it with the
+    reason instead, and leaves it out of the default selection.
+    """
+    per_period = history.attrs.get("no_data", {})
+    labels = list(history["period"])
+    if not labels or not per_period:
+        return {}
+    first = per_period.get(labels[0], {})
+    return {
+        column: reason
+        for column, reason in first.items()
+        if column in history.columns
+        and all(column in per_period.get(label, {}) for label in labels)
+        and history[column].isna().all()
+    }
 
 
 ACTIVITY_MIX_SQL = """
@@ -206,109 +236,22 @@ def closed_deals(con: duckdb.DuckDBPyConnection, scope: Scope, rep: str) -> pd.D
     return con.execute(CLOSED_DEALS_SQL, params).df()
 
 
-# For each deal in the drill-down (open now, or closed in the period): the furthest open
-# stage it reached in the stage list's order. Evidence: its current stage when open, the
-# stage history (CRM's or derived from snapshots), and "won" (a won deal went through all
-# open stages). Every deal reached at least the first stage.
-FUNNEL_SQL = """
-WITH stage_list AS (
-    SELECT unnest($stage_keys) AS stage_key, unnest($stage_names) AS stage_name,
-           unnest($stage_probabilities) AS probability, unnest($stage_order) AS stage_order,
-           unnest($stage_closed) AS is_closed_stage
-),
-open_stages AS (SELECT * FROM stage_list WHERE NOT is_closed_stage),
-deals AS (
-    SELECT o.opportunity_id, o.stage, o.amount, o.is_closed, o.is_won
-    FROM opportunities AS o
-    WHERE o.owner = $rep
-      AND (NOT o.is_closed OR o.close_date BETWEEN $period_start AND $period_end)
-),
-evidence AS (
-    SELECT d.opportunity_id, s.stage_order
-    FROM deals AS d JOIN open_stages AS s ON s.stage_key = lower(trim(d.stage))
-    WHERE NOT d.is_closed
-    UNION ALL
-    SELECT h.opportunity_id, s.stage_order
-    FROM opportunity_stage_history AS h
-    JOIN deals AS d USING (opportunity_id)
-    JOIN open_stages AS s ON s.stage_key = lower(trim(h.stage))
-    UNION ALL
-    SELECT d.opportunity_id, (SELECT max(stage_order) FROM open_stages)
-    FROM deals AS d WHERE d.is_won
-    UNION ALL
-    SELECT d.opportunity_id, (SELECT min(stage_order) FROM open_stages)
-    FROM deals AS d
-),
-furthest AS (
-    SELECT opportunity_id, max(stage_order) AS furthest FROM evidence GROUP BY opportunity_id
-),
-per_deal AS (
-    SELECT d.*, f.furthest, s.stage_order AS current_order
-    FROM deals AS d
-    JOIN furthest AS f USING (opportunity_id)
-    LEFT JOIN stage_list AS s ON s.stage_key = lower(trim(d.stage))
-)
-SELECT
-    s.stage_name                                                       AS stage,
-    s.probability                                                      AS stage_probability,
-    CASE
-        WHEN NOT s.is_closed_stage
-            THEN count(p.opportunity_id) FILTER (WHERE p.furthest >= s.stage_order)
-        WHEN $won_stage = s.stage_order
-            THEN count(p.opportunity_id) FILTER (WHERE p.is_won)
-        ELSE count(p.opportunity_id) FILTER (WHERE p.is_closed AND NOT p.is_won
-                                              AND p.current_order = s.stage_order)
-    END                                                                AS reached,
-    count(p.opportunity_id) FILTER (WHERE NOT p.is_closed AND p.current_order = s.stage_order)
-                                                                       AS open_now,
-    coalesce(sum(p.amount) FILTER (
-        WHERE NOT p.is_closed AND p.current_order = s.stage_order), 0)::DOUBLE
-                                                                       AS open_amount,
-    count(p.opportunity_id) FILTER (WHERE NOT s.is_closed_stage AND p.is_closed AND NOT p.is_won
-                                     AND p.furthest = s.stage_order)   AS lost_after,
-    CASE WHEN NOT s.is_closed_stage THEN 'step'
-         WHEN $won_stage = s.stage_order THEN 'won'
-         ELSE 'lost' END                                               AS kind
-FROM stage_list AS s
-LEFT JOIN per_deal AS p ON TRUE
-GROUP BY s.stage_name, s.probability, s.stage_order, s.is_closed_stage
-ORDER BY s.stage_order
-"""
-
-
 def deal_funnel(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
     rep: str,
     stages: Sequence[Stage] | None = None,
-) -> pd.DataFrame:
-    """Funnel of the rep's open deals and deals closed in the period, one row per stage.
+) -> Funnel:
+    """The Funnel page's funnel of the rep's deals: `analytics.funnel.funnel` on the scope's
+    period with the rep filter (team and region filters dropped: a rep's own figures do not
+    depend on them).
 
-    Columns: stage, stage_probability, reached (deals that got at least this far; for
-    the closed stages, deals that ended there), open_now (open deals sitting at the stage
-    now), open_amount, lost_after (deals lost whose furthest open stage was this one:
-    where deals drop out), kind ('step' for an open stage, 'won', 'lost': won and lost
-    are outcomes; `chart_rows` keeps lost off the drawn funnel). Stages come from settings
-    in their funnel order; a deal whose stage is not in the list counts only towards the
-    first stage.
+    Why not a funnel of its own: the drill-down used to draw "deals open now plus deals
+    closed in the period" with every configured stage as a step and Closed Lost below
+    Closed Won, so a rep's funnel disagreed with the Funnel page filtered to that rep. Now
+    it is that funnel: the stages the rep's deals used, won and lost as outcomes, lost
+    deals without history as "stage unknown", and the same "no data" reasons.
     """
     check_rep(con, scope.access, rep)
-    stage_list = list(stages if stages is not None else load_stages(con))
-    won = [i for i, s in enumerate(stage_list) if s.is_won]
-    params = _stage_frame(stage_list) | {
-        "stage_closed": [bool(s.is_closed) for s in stage_list],
-        "won_stage": won[0] if won else -1,
-        "rep": rep,
-        "period_start": scope.period.start,
-        "period_end": scope.period.end,
-    }
-    return con.execute(FUNNEL_SQL, params).df()
-
-
-def chart_rows(funnel: pd.DataFrame) -> pd.DataFrame:
-    """The rows of `deal_funnel` drawn as a funnel: the stages some deal reached, then won.
-
-    Lost is an outcome, not a step: drawn below Closed Won it would read as a stage after
-    winning (issue 13.6). Its count stays in the table and in `lost_after`.
-    """
-    return funnel[(funnel["reached"] > 0) & (funnel["kind"] != "lost")]
+    mine = replace(scope, team=None, region=None, rep=rep)
+    return funnel(con, mine, stages=list(stages) if stages is not None else None)

@@ -10,7 +10,15 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   100% conversion). Won and lost are outcomes: lost is never a step. Funnels compared
   side by side share the union of their used stages.
 * **Cohort**: the deals in scope *created* in the period (`created_date`); a deal without
-  a created date is in no cohort (counted in `Funnel.undated`).
+  a created date is in no cohort (counted in `Funnel.undated`). When no deal in scope has
+  a created date at all (an export without the column), deals can only be placed in a
+  period by their close date: the cohort is then the deals *closed* in the period
+  (`Funnel.basis` "closed"), open deals are in none (counted in `Funnel.undated`), and the
+  page says so.
+* **No data**: a funnel whose cohort used no open stage (every deal won, lost without
+  history, or at a stage not in the list) has nothing to show between "deal" and "won":
+  drawn, it is a single "Closed Won" step at 100%. Such a funnel carries the reason in
+  `Funnel.no_data` (and `table.attrs["no_data"]`); the page shows the counts, not a funnel.
 * **Furthest stage**: a won deal reached every step. Any other deal reached the furthest
   step it was ever seen at, in its stage history (`opportunity_stage_history`, origin
   'history' or 'snapshot') or as its current stage, capped at the last step before won (a
@@ -90,9 +98,59 @@ FUNNEL_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _cohort_sql(group: str) -> str:
-    """CTEs `steps`, `scoped` and `cohort` (deals in scope created in the period, grouped,
-    each numbered `deal_no`, with the step of its current stage: `stage_step`)."""
+# Why a funnel is "no data" (`Funnel.no_data`): no open stage between "deal" and "won".
+NO_CREATED_DATES = (
+    "the export has no created dates, so deals are placed in a period by their close date; "
+    "without stage history a closed deal shows only its outcome (won or lost), not the "
+    "stages it passed"
+)
+NO_STAGES_SEEN = (
+    "no deal of the cohort was seen at an open stage of the stage list (no stage history, "
+    "and none is open at a listed stage), so the stages they passed are not known"
+)
+
+
+def no_stages_reason(basis: str) -> str:
+    """Why a funnel with deals but no open step is no data, for the cohort's basis."""
+    return NO_CREATED_DATES if basis == "closed" else NO_STAGES_SEEN
+
+
+CohortBasis = Literal["created", "closed"]
+# Which deals form a period's cohort, by basis: fixed SQL chosen by code, never user text.
+_COHORT_WHERE: dict[str, str] = {
+    "created": "created_date BETWEEN $period_start AND $period_end",
+    "closed": "is_closed AND close_date BETWEEN $period_start AND $period_end",
+}
+# The deals in scope that are in no period's cohort, by basis (part 'undated').
+_OUTSIDE_WHERE: dict[str, str] = {
+    "created": "created_date IS NULL",
+    "closed": "NOT is_closed OR close_date IS NULL",
+}
+
+BASIS_SQL = f"""
+SELECT count(*) AS deals, count(o.created_date) AS dated
+FROM opportunities AS o
+LEFT JOIN reps AS r ON r.rep = o.owner
+WHERE {owner_filter_sql("o.owner")}
+"""
+
+
+def cohort_basis(con: duckdb.DuckDBPyConnection, scope: Scope) -> CohortBasis:
+    """ "created" (the rule), or "closed" when no deal in scope has a created date.
+
+    Why: an export without created dates puts every deal in no cohort, and the funnel
+    would be empty for every period. The close date is the only date such deals carry, so
+    the funnel then follows the deals closed in the period, and says so.
+    """
+    params = {k: v for k, v in scope.params().items() if k in ("team", "region", "rep")}
+    deals, dated = con.execute(BASIS_SQL, params).fetchone() or (0, 0)
+    return "closed" if deals and not dated else "created"
+
+
+def _cohort_sql(group: str, basis: CohortBasis = "created") -> str:
+    """CTEs `steps`, `scoped` and `cohort` (deals in scope created -- or, basis "closed",
+    closed -- in the period, grouped, each numbered `deal_no`, with the step of its
+    current stage: `stage_step`)."""
     return f"""
     steps AS (
         SELECT unnest($step_keys) AS stage_key, unnest($step_numbers) AS step
@@ -115,7 +173,7 @@ def _cohort_sql(group: str) -> str:
         -- deal_no: a number per deal, cheaper than the text id to partition and join on;
         -- MATERIALIZED so every reader sees the same numbering
         SELECT *, row_number() OVER () AS deal_no
-        FROM scoped WHERE created_date BETWEEN $period_start AND $period_end
+        FROM scoped WHERE {_COHORT_WHERE[basis]}
     )"""
 
 
@@ -151,7 +209,7 @@ def _fold_history_sql(rows: str, crm: bool, won_step: int) -> str:
         GROUP BY deal_no"""
 
 
-def _funnel_sql(group: str, won_step: int) -> str:
+def _funnel_sql(group: str, won_step: int, basis: CohortBasis = "created") -> str:
     """One pass over the cohort's stage history, four kinds of rows (column `part`).
 
     * part 'reach': deals per (group, furthest step) -- counts and amounts by outcome,
@@ -160,7 +218,8 @@ def _funnel_sql(group: str, won_step: int) -> str:
       completed days in the step) and `stays_k` (how many deals had one);
     * part 'seen': deals per (group, open step) seen at that step themselves (stage
       history or current stage): which stages the data uses;
-    * part 'undated': in `deals`, the deals in scope without a created date (no cohort).
+    * part 'undated': in `deals`, the deals in scope in no cohort (basis "created": no
+      created date; basis "closed": not closed).
 
     One query so the history is read and joined to the cohort once. Each deal's history
     is folded into one row (`_fold_history_sql`) straight from the CRM rows, and from the
@@ -178,7 +237,7 @@ def _funnel_sql(group: str, won_step: int) -> str:
         f"NULL::DOUBLE AS median_{k}, NULL::BIGINT AS stays_{k}" for k in open_steps
     )
     return f"""
-    WITH {_cohort_sql(group)},
+    WITH {_cohort_sql(group, basis)},
     priced AS ({priced_sql("cohort")}),
     crm_history AS ({crm_history_sql("cohort", "deal_no")}
     ),
@@ -246,7 +305,7 @@ def _funnel_sql(group: str, won_step: int) -> str:
     SELECT 'undated', NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, {no_medians}
     FROM scoped
-    WHERE created_date IS NULL
+    WHERE {_OUTSIDE_WHERE[basis]}
     """
 
 
@@ -275,6 +334,25 @@ class Funnel:
     group: str = "All"
     stages: tuple[str, ...] = field(default_factory=tuple)
     hidden: tuple[str, ...] = field(default_factory=tuple)
+    basis: str = "created"  # "closed": no created dates, the cohort is the deals closed
+    no_data: str = ""  # why there is no funnel to draw (no open step), else empty
+    won: int = 0
+    lost: int = 0
+    still_open: int = 0
+
+    @property
+    def cohort_words(self) -> str:
+        """'created' or 'closed': which date puts a deal in the period."""
+        return "closed" if self.basis == "closed" else "created"
+
+    def basis_note(self) -> str:
+        """Why the cohort is the deals closed in the period (empty for the usual rule)."""
+        if self.basis != "closed":
+            return ""
+        return (
+            "The export has no created dates, so deals cannot be placed in the period they "
+            "were created: this funnel follows the deals closed in the period (by close date)."
+        )
 
     @property
     def method(self) -> str:
@@ -304,7 +382,7 @@ class Funnel:
     def method_note(self) -> str:
         """One sentence for the page: which rule placed the deals, with the counts."""
         if self.deals == 0:
-            text = "No deal was created in this period."
+            text = f"No deal was {self.cohort_words} in this period."
         elif self.method == "history":
             text = f"Stage reached from stage history for all {self.deals:,} deals."
             if self.from_snapshots:
@@ -327,11 +405,15 @@ class Funnel:
                 "in stage k is taken to have passed every earlier stage)."
             )
         extras = [self.stage_unknown_note(), self.hidden_note()]
+        if self.no_data:
+            extras = [self.stage_unknown_note()]  # no steps drawn: hidden stages say nothing
         if self.unpriced:
             extras.append(f"{self.unpriced:,} deal(s) have no amount or rate (counts only).")
-        if self.undated:
+        if self.undated and self.basis == "closed":
+            extras.append(f"{self.undated:,} open deal(s) are in no period's cohort.")
+        elif self.undated:
             extras.append(f"{self.undated:,} deal(s) have no created date (in no cohort).")
-        return " ".join([text, *(e for e in extras if e)])
+        return " ".join([self.basis_note(), text, *(e for e in extras if e)]).strip()
 
 
 def _method(deals: int, from_history: int) -> str:
@@ -469,13 +551,15 @@ class _Rows:
     seen: pd.DataFrame
     undated: int
     groups: list[str]
+    basis: str = "created"
 
 
 def _query(
     con: duckdb.DuckDBPyConnection, scope: Scope, group: str, stage_list: list[Stage]
 ) -> _Rows:
     params = _params(con, scope, stage_list)
-    rows = run_sql(con, _funnel_sql(group, params["won_step"]), params)
+    basis = cohort_basis(con, scope)
+    rows = run_sql(con, _funnel_sql(group, params["won_step"], basis), params)
     reach = rows[rows["part"] == "reach"].rename(columns={"step": "furthest"})
     days = _days_by_step(rows[rows["part"] == "days"], params["won_step"])
     seen = rows.loc[rows["part"] == "seen", ["grp", "step", "deals"]]
@@ -483,7 +567,7 @@ def _query(
     groups = sorted(set(reach["grp"])) if not reach.empty else []
     if group == "company" and not groups:
         groups = ["All"]
-    return _Rows(scope, reach, days, seen, undated, [str(g) for g in groups])
+    return _Rows(scope, reach, days, seen, undated, [str(g) for g in groups], basis)
 
 
 def _funnels_of(parts: list[_Rows], stage_list: list[Stage]) -> list[Funnel]:
@@ -501,6 +585,10 @@ def _funnels_of(parts: list[_Rows], stage_list: list[Stage]) -> list[Funnel]:
             table, unknown, unknown_lost = _build_table(steps, used, mine, days)
             total = int(mine["deals"].sum()) if not mine.empty else 0
             history = int(mine["from_history"].sum()) if not mine.empty else 0
+            reason = no_stages_reason(part.basis) if total and not used else ""
+            if reason:
+                table.attrs["no_data"] = {"funnel": reason}
+            won = int(mine.loc[mine["furthest"] == won_step, "deals"].sum()) if total else 0
             out.append(
                 Funnel(
                     scope=part.scope,
@@ -516,6 +604,11 @@ def _funnels_of(parts: list[_Rows], stage_list: list[Stage]) -> list[Funnel]:
                     group=name,
                     stages=tuple(table["stage"]),
                     hidden=hidden,
+                    basis=part.basis,
+                    no_data=reason,
+                    won=won,
+                    lost=int(mine["lost"].sum()) if total else 0,
+                    still_open=int(mine["open"].sum()) if total else 0,
                 )
             )
     return out
@@ -592,6 +685,10 @@ def funnel_compare(
     columns += ["from_current_stage", "stage_unknown"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     out.attrs["hidden"] = list(found[0].hidden) if found else []
+    out.attrs["basis"] = found[0].basis if found else "created"
+    reasons = {f.no_data for f in found if f.no_data}
+    if reasons:  # the blocks share their steps: no open step in one is none in all
+        out.attrs["no_data"] = {"funnel": sorted(reasons)[0]}
     return out
 
 
@@ -624,6 +721,51 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Which share of the first step a comparison shows, per measure the page offers.
+SHARE_OF_FIRST: dict[str, str] = {
+    "reached": "conversion_from_first",
+    "reached_amount": "amount_conversion_from_first",
+}
+
+
+def compare_order(table: pd.DataFrame, by: str) -> list[str]:
+    """The groups of a comparison (`funnel_compare`) in the order they are drawn and
+    listed: two periods as given (this period first); teams, reps or lead sources by the
+    deals in their cohort, most first, ties in the comparison's own order. The chart
+    takes the first few, so the largest groups are the ones drawn."""
+    sizes = table.groupby("group", sort=False)["deals"].first()
+    if by != "period":
+        sizes = sizes.sort_values(ascending=False, kind="stable")
+    return list(sizes.index)
+
+
+def compare_shares(table: pd.DataFrame, groups: list[str], measure: str) -> pd.DataFrame:
+    """A comparison as one row per group, in `groups` order: group, deals, stage_unknown,
+    method, then per step (in step order) the share of the group's first step that reached
+    it, by count (`measure` "reached") or amount ("reached_amount"), as text ('62.5%', '—'
+    where undefined). `attrs["steps"]` lists the step columns.
+
+    Why here: the page's table and the report must read the same shares, and a reshape in
+    a page is one no test reaches (issue 16, item 6).
+    """
+    steps = list(dict.fromkeys(table["stage"]))
+    wide = table.pivot(index="group", columns="stage", values=SHARE_OF_FIRST[measure])
+    wide = wide.reindex(index=groups, columns=steps)
+    first = table.groupby("group", sort=False).first().reindex(groups)
+    out = pd.DataFrame(
+        {
+            "group": groups,
+            "deals": first["deals"].to_numpy(),
+            "stage_unknown": first["stage_unknown"].to_numpy(),
+            "method": first["method"].to_numpy(),
+        }
+    )
+    for step in steps:
+        out[step] = [percent_text(v) for v in wide[step]]
+    out.attrs["steps"] = steps
+    return out
+
+
 # --- the table `python -m analytics report funnel` prints -----------------------------
 
 
@@ -644,12 +786,23 @@ def funnel_report_table(
         table["from_history"] = f.from_history
         table["from_current_stage"] = f.from_current_stage
         table["stage_unknown"] = f.stage_unknown
-        table.attrs["notes"] = [n for n in (f.hidden_note(), f.stage_unknown_note()) if n]
+        notes = [f.basis_note(), f.hidden_note(), f.stage_unknown_note()]
+        if f.no_data:
+            notes = [f.basis_note(), f"no data: {f.no_data}", f.stage_unknown_note()]
+            table.attrs["no_data"] = {"funnel": f.no_data}
+        table.attrs["notes"] = [n for n in notes if n]
         return table
     table = funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
     hidden = table.attrs.get("hidden") or []
-    if hidden:
-        table.attrs["notes"] = [
-            f"{', '.join(hidden)} not used by any deal in scope: not shown as steps."
-        ]
+    notes = []
+    if table.attrs.get("basis") == "closed":
+        notes.append(
+            "the export has no created dates: each funnel follows the deals closed "
+            "in its period (by close date)"
+        )
+    if table.attrs.get("no_data"):
+        notes.append(f"no data: {table.attrs['no_data']['funnel']}")
+    elif hidden:
+        notes.append(f"{', '.join(hidden)} not used by any deal in scope: not shown as steps.")
+    table.attrs["notes"] = notes
     return table

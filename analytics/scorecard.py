@@ -42,6 +42,7 @@ def scorecard(
         raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(SCORECARD_GROUPINGS)}")
     scope = scope.to_date(data_as_of(con))
     table = kpi_table(con, scope, by)
+    reasons: dict[str, str] = dict(table.attrs.get("no_data") or {})
     columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
     table = table[columns].copy()
     # where the open figures' "then" came from (docs/metrics.md, "Point in time")
@@ -52,7 +53,23 @@ def scorecard(
             ["rep", "quadrant", "low_sample", "note"]
         ].rename(columns={"note": "quadrant_note"})
         table = table.merge(placed, on="rep", how="left")
-    return table.reset_index(drop=True)
+    out = table.reset_index(drop=True)
+    out.attrs["no_data"] = reasons
+    out.attrs["notes"] = no_data_notes(reasons)
+    return out
+
+
+def no_data_notes(reasons: dict[str, str]) -> list[str]:
+    """'no data: quota, quota_attainment ...: no quotas in the data', one line per reason.
+
+    Why: the CLI writes a figure without data as an empty cell, which a reader of the CSV
+    cannot tell from a figure not computed; the note (stderr, as the pages' help) says
+    which columns are empty on purpose and why, in the pages' words.
+    """
+    by_reason: dict[str, list[str]] = {}
+    for column, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(column)
+    return [f"no data: {', '.join(cols)}: {reason}" for reason, cols in by_reason.items()]
 
 
 NO_OWNER = "(no owner)"

@@ -21,6 +21,7 @@ from analytics.commissions.plans import (
     RULE_COLUMNS,
     TIER_MODES,
     Plan,
+    effective_from_text,
     plan_from_json,
     plan_from_rows,
     plan_to_json,
@@ -46,7 +47,8 @@ def plans_section(cur: duckdb.DuckDBPyConnection, month: Period) -> None:
     )
     listing = pd.DataFrame(
         [
-            {"version": v.version, "name": v.plan.name, "effective_from": v.effective_from,
+            {"version": v.version, "name": v.plan.name,
+             "in force from": effective_from_text(v.effective_from),
              "saved_at": v.saved_at, "saved_by": v.saved_by, "note": v.note or v.plan.note}
             for v in versions
         ]

@@ -58,6 +58,9 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, Decimal)).any():
             out[col] = out[col].map(lambda v: float(v) if isinstance(v, Decimal) else v)
+    for col in ONE_DECIMAL_PERCENT:
+        if col in out.columns:  # shown in per cent with one decimal; exports keep the share
+            out[col] = pd.to_numeric(out[col], errors="coerce") * 100
     return out
 
 
@@ -83,7 +86,10 @@ MONEY_COLUMNS = (
     "before", "after", "change", "from", "to", "credited_now", "commission_now",
     "credited_projected", "commission_projected",
 )  # fmt: skip
-PERCENT_COLUMNS = ("attainment", "rate", "share")
+PERCENT_COLUMNS = ("rate", "share")  # commission rates keep every decimal (1.25%)
+# Attainment reads with one fixed decimal ("145.5%", "0.0%"), as shares do on every page:
+# the "percent" preset printed 145.5%, 0%, 245.69%, 155% in one column.
+ONE_DECIMAL_PERCENT = ("attainment",)
 
 
 def _config(df: pd.DataFrame) -> dict[str, Any]:
@@ -94,6 +100,8 @@ def _config(df: pd.DataFrame) -> dict[str, Any]:
             config[col] = st.column_config.NumberColumn(label, format=MONEY_FORMAT)
         elif col in PERCENT_COLUMNS:
             config[col] = st.column_config.NumberColumn(label, format="percent")
+        elif col in ONE_DECIMAL_PERCENT:
+            config[col] = st.column_config.NumberColumn(label, format="%.1f%%")
     return config
 
 
@@ -151,13 +159,23 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     # every rep "no plan": there is no payout figure, not 0.00 (_money(None) is a dash)
     cols[0].metric("Total payout", _money(summary.total))
     cols[1].metric("Commission", _money(summary.commission))
-    cols[2].metric(
-        "Reps at commission quota", f"{summary.at_quota} of {summary.with_quota}",
-        help="Reps whose credited bookings (with splits and credits) reached the quota "
+    at_quota_help = (
+        "Reps whose credited bookings (with splits and credits) reached the quota "
         "the plan pays on (the quotas table's, else the plan's), out of the reps with such "
         "a quota. Not the Overview's Reps at quota, which counts bookings against the "
-        "quotas table only.",
-    )  # fmt: skip
+        "quotas table only."
+    )
+    if summary.no_quota:  # analytics decided: "0 of 0" would read as a result
+        cols[2].metric(
+            "Reps at commission quota", "no data",
+            help=f"{at_quota_help} No data: {summary.no_quota}.",
+        )  # fmt: skip
+        cols[2].caption(f"No data: {summary.no_quota}")
+    else:
+        cols[2].metric(
+            "Reps at commission quota", f"{summary.at_quota} of {summary.with_quota}",
+            help=at_quota_help,
+        )  # fmt: skip
     cols[3].metric("Status", "Locked" if summary.locked else "Open")
     if summary.uncovered:
         # the engine computed nothing for them: say why and how to fix it, never 0.00

@@ -167,9 +167,11 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         f"{result.data_date:%d %b %Y}. Amounts in {md(currency)}."
     )
     empty = result.no_basis
-    # two rows of three: four cards in a row cut "1,234,567 USD" to "1,234,5…" on a laptop
-    top, second = st.columns(3), st.columns(3)
-    cols = [*top, second[0]]
+    # rows of two: on a laptop four cards in a row cut "1,234,567 USD" to "1,234,5…", and
+    # three cut "Coverage by pipeline closing in 2026-11"; forecast and its gap to quota,
+    # won so far and quota, then the period's pipeline and its coverage
+    first, second, third = st.columns(2), st.columns(2), st.columns(2)
+    cols = [first[0], second[0], second[1], first[1]]
     cols[0].metric(
         f"Forecast {label}",
         "no data" if empty else _money(result.recommended, currency),
@@ -197,7 +199,7 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         delta_color="inverse" if gap is not None and gap > 0 else "normal",
         delta_arrow="off", border=True,
     )  # fmt: skip
-    cols = second[1:]
+    cols = third
     note = result.open_pipeline_note
     cols[0].metric(
         f"Open pipeline closing in {label}",

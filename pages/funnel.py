@@ -19,12 +19,19 @@ import streamlit as st
 
 from analytics.drilldown import data_version
 from analytics.exports import CSV_MIME, to_csv_bytes
-from analytics.funnel import Funnel, funnel, funnel_compare, readable_table
+from analytics.funnel import (
+    Funnel,
+    compare_order,
+    compare_shares,
+    funnel,
+    funnel_compare,
+    readable_table,
+)
 from analytics.markup import md, plot_text
-from analytics.numbers import percent_text
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
+from pages._funnel_draw import funnel_chart, table_config, value_format
 
 MEASURES = {"Deals": "reached", "Amount": "reached_amount"}
 COMPARE_CHOICES = {
@@ -35,54 +42,8 @@ COMPARE_CHOICES = {
 }
 MAX_CHART_GROUPS = 6  # more funnels than this in one chart are unreadable: the table has all
 
-TABLE_CONFIG: dict[str, Any] = {
-    "step": st.column_config.NumberColumn("#", format="%d"),
-    "stage": st.column_config.TextColumn("Stage"),
-    "reached": st.column_config.NumberColumn(
-        "Reached", help="Deals of the cohort that reached this stage (or a later one)"
-    ),
-    "conversion_from_previous": st.column_config.TextColumn(
-        "% of previous",
-        help="Reached / reached at the previous step (— for the first step, "
-        "or when nobody reached the previous one)",
-    ),
-    "conversion_from_first": st.column_config.TextColumn(
-        "% of first", help="Reached / reached at the first step"
-    ),
-    "dropped": st.column_config.NumberColumn(
-        "Dropped (lost)", help="Lost deals whose furthest stage was this one"
-    ),
-    "open": st.column_config.NumberColumn(
-        "Still open here", help="Open deals whose furthest stage so far is this one"
-    ),
-    "reached_amount": st.column_config.TextColumn("Reached amount"),
-    "amount_conversion_from_previous": st.column_config.TextColumn("Amount % of previous"),
-    "amount_conversion_from_first": st.column_config.TextColumn("Amount % of first"),
-    "dropped_amount": st.column_config.TextColumn("Dropped amount"),
-    "open_amount": st.column_config.TextColumn("Open amount"),
-    "median_days_in_stage": st.column_config.TextColumn(
-        "Median time in stage",
-        help="Median over deals of their completed time in the stage (stage history); "
-        "— when no deal has a completed stay there, and for the won row",
-    ),
-    "stage_stays": st.column_config.NumberColumn(
-        "Deals timed", help="Deals with a completed stay in the stage (the median's sample)"
-    ),
-}
 PERIOD_COLOURS = ("#2E6FDB", "#9E9E9E")  # this period, the other one
 GROUP_PALETTE = ("#2E6FDB", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3")
-
-
-def table_config(currency: str) -> dict[str, Any]:
-    """TABLE_CONFIG with the reporting currency in the amount headers."""
-    config = dict(TABLE_CONFIG)
-    for col, label in (
-        ("reached_amount", "Reached amount"),
-        ("dropped_amount", "Dropped amount"),
-        ("open_amount", "Open amount"),
-    ):
-        config[col] = st.column_config.TextColumn(f"{label} ({currency})")
-    return config
 
 
 # --- figures (cached per database file, data version and scope) ------------------------------
@@ -114,37 +75,6 @@ def download(df: pd.DataFrame, name: str, key: str) -> None:
     )  # fmt: skip
 
 
-def _value_format(measure: str) -> str:
-    return ",.0f" if measure == "reached_amount" else ","
-
-
-def funnel_chart(f: Funnel, measure: str, currency: str = "") -> go.Figure:
-    """One go.Funnel of the reached count or amount, with % of first and of previous.
-
-    Its rows are the funnel's steps only: the stages deals in scope used, then won (lost
-    is an outcome, never a step below won)."""
-    t = f.table
-    unit = f" {plot_text(currency)}" if measure == "reached_amount" and currency else ""
-    fig = go.Figure(
-        go.Funnel(
-            y=t["stage"].map(plot_text),
-            x=t[measure],
-            textinfo="value+percent initial+percent previous",
-            texttemplate=None,
-            marker={"color": "#2E6FDB"},
-            connector={"line": {"color": "#9DB8E8"}},
-            hovertemplate="%{y}<br>%{x:"
-            + _value_format(measure)
-            + "}"
-            + unit
-            + "<br>%{percentInitial:.1%} of first"
-            "<br>%{percentPrevious:.1%} of previous<extra></extra>",
-        )
-    )
-    fig.update_layout(height=380, margin={"l": 0, "r": 0, "t": 10, "b": 0})
-    return fig
-
-
 def group_colours(by: str, groups: list[str]) -> dict[str, str]:
     """Team colours from the whole roster (the same on every page and period); the two
     periods blue and grey; reps and lead sources by their rank in the sorted names."""
@@ -165,7 +95,7 @@ def compare_chart(
     step), so no segment is left unlabelled however thin it is.
     """
     fig = go.Figure()
-    value = "%{x:" + _value_format(measure) + "}"
+    value = "%{x:" + value_format(measure) + "}"
     for group in groups:
         block = table[table["group"] == group]
         name = plot_text(group)
@@ -196,8 +126,57 @@ def _currency() -> str:
         return load_reporting_currency(cur)
 
 
+def cohort_caption(f: Funnel) -> str:
+    """Which deals the funnel follows: created in the period, or (an export without created
+    dates) closed in it -- analytics decided, the page says it."""
+    period, scope = f.scope.period, f.scope
+    when = f"from {period.start:%d %b %Y} to {period.end:%d %b %Y}"
+    if f.basis == "closed":
+        return (
+            f"Scope: {md(scope.describe())}. Cohort: deals **closed** {when} (the export has no "
+            "created dates, so the close date places a deal in a period; open deals are in no "
+            "cohort). Amounts in the reporting currency."
+        )
+    return (
+        f"Scope: {md(scope.describe())}. Cohort: deals **created** {when}, followed to their "
+        "furthest stage so far. Amounts in the reporting currency."
+    )
+
+
+def show_counts(f: Funnel) -> None:
+    """The cohort's cards: deals, won, the share won, still open, stage unknown."""
+    noun = f.cohort_words
+    boxes = st.columns(5 if f.stage_unknown else 4)
+    boxes[0].metric(f"Deals {noun}", f"{f.deals:,}")
+    # a cohort of closed deals is over: its won count is final, not "so far"
+    won_label = "Won deals" if f.basis == "closed" else "Won deals so far"
+    boxes[1].metric(won_label, f"{f.won:,}")
+    boxes[2].metric(
+        f"{noun.capitalize()} → won", _ui.percent(f.won / f.deals),
+        help=f"Won deals / deals {noun} in the period (stage-unknown deals included)",
+    )  # fmt: skip
+    if f.basis == "closed":
+        boxes[3].metric("Lost", f"{f.lost:,}", help="Lost deals of the cohort")
+    else:
+        boxes[3].metric("Still open", f"{f.still_open:,}")
+    if f.stage_unknown:
+        boxes[4].metric(
+            "Stage unknown", f"{f.stage_unknown:,}",
+            help="Deals without stage history whose current stage is not an open stage of "
+            "the list (lost, or a stage no longer listed): where they stopped is unknown, so "
+            "they are at no step.",
+        )  # fmt: skip
+
+
 def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
     f = _funnel(str(_ui.db_path()), version, scope)
+    st.caption(cohort_caption(f))
+    if f.no_data:
+        # analytics decided there is nothing between "deal" and "won": no funnel drawn
+        st.warning(md(f"No funnel to draw, no data: {f.no_data}."), icon=":material/warning:")
+        st.caption(md(f.method_note()))
+        show_counts(f)
+        return
     if f.method == "current stage":
         st.warning(md(f.method_note()), icon=":material/warning:")
     else:
@@ -206,22 +185,7 @@ def show_funnel(scope: Scope, version: tuple[Any, ...]) -> None:
         return
     currency = _currency()
     t = f.table
-    won = int(t["reached"].iloc[-1])
-    boxes = st.columns(5 if f.stage_unknown else 4)
-    boxes[0].metric("Deals created", f"{f.deals:,}")
-    boxes[1].metric("Won deals so far", f"{won:,}")
-    boxes[2].metric(
-        "Created → won", _ui.percent(won / f.deals),
-        help="Won deals / deals created in the period (stage-unknown deals included)",
-    )  # fmt: skip
-    boxes[3].metric("Still open", f"{int(t['open'].sum()):,}")
-    if f.stage_unknown:
-        boxes[4].metric(
-            "Stage unknown", f"{f.stage_unknown:,}",
-            help="Deals without stage history whose current stage is not an open stage of "
-            "the list (lost, or a stage no longer listed): where they stopped is unknown, so "
-            "they are at no step.",
-        )  # fmt: skip
+    show_counts(f)
 
     choice = st.segmented_control(
         "Measure", list(MEASURES), default="Deals", key="funnel:measure"
@@ -266,11 +230,15 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     measure = MEASURES.get(measure_choice or "Deals", "reached")
 
     table = _compare(str(_ui.db_path()), version, scope, by, versus)
+    noun = "closed" if table.attrs.get("basis") == "closed" else "created"
     if table.empty:
-        st.caption("No deal was created in this period: nothing to compare.")
+        st.caption(f"No deal was {noun} in this period: nothing to compare.")
         return
-    sizes = table.groupby("group", sort=False)["deals"].first()
-    groups = list(sizes.index) if by == "period" else list(sizes.sort_values(ascending=False).index)
+    no_data = (table.attrs.get("no_data") or {}).get("funnel")
+    if no_data:
+        st.caption(md(f"No funnels to compare, no data: {no_data}."))
+        return
+    groups = compare_order(table, by)
     shown = groups[:MAX_CHART_GROUPS]
     colours = group_colours(by, [str(g) for g in groups])
     st.plotly_chart(
@@ -288,22 +256,13 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
         notes.append(f"{md(', '.join(hidden))} not used by any deal in scope: not shown as steps.")
     if by == "team":
         notes.append("Each team keeps its colour on every page and period.")
-    share = "conversion_from_first" if measure == "reached" else "amount_conversion_from_first"
-    wide = table.pivot(index="group", columns="stage", values=share).reindex(
-        index=groups, columns=list(dict.fromkeys(table["stage"]))
-    )
-    stages = list(wide.columns)
-    wide = wide.apply(lambda col: col.map(percent_text))
-    first = table.groupby("group", sort=False)
-    wide.insert(0, "deals", sizes.reindex(groups).to_numpy())
-    wide.insert(1, "stage_unknown", first["stage_unknown"].first().reindex(groups).to_numpy())
-    wide.insert(2, "method", first["method"].first().reindex(groups))
+    wide = compare_shares(table, groups, measure)
     st.caption(
         f"Share of each group's first-step {_measure_text(measure)} reaching each step. "
         + " ".join(notes)
     )
     st.dataframe(
-        wide.reset_index(),
+        wide,
         hide_index=True,
         key="funnel:compare_table",
         column_config={
@@ -314,7 +273,7 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
             ),
             "method": st.column_config.TextColumn("Placed from"),
         }
-        | {stage: st.column_config.TextColumn(stage) for stage in stages},
+        | {stage: st.column_config.TextColumn(stage) for stage in wide.attrs["steps"]},
         placeholder=_ui.DASH,
     )
     download(table, f"funnel_by_{by}_{scope.period.label}", "funnel:compare_csv")
@@ -326,12 +285,6 @@ def render() -> None:
         _ui.show_empty_database_hint()
         return
     scope = _ui.current_scope()
-    period = scope.period
-    st.caption(
-        f"Scope: {md(scope.describe())}. Cohort: deals **created** from {period.start:%d %b %Y} "
-        f"to {period.end:%d %b %Y}, followed to their furthest stage so far. Amounts in "
-        "the reporting currency."
-    )
     with _ui.cursor() as cur:
         version = data_version(cur)
     try:

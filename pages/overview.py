@@ -21,7 +21,7 @@ import streamlit as st
 from analytics.drilldown import data_version
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
-from analytics.metrics.availability import data_start, pipeline_note
+from analytics.metrics.availability import coverage_reason, data_start, pipeline_note
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import (
     KPI_COLUMNS,
@@ -105,7 +105,15 @@ CARD_ROWS: tuple[tuple[str, tuple[Card, ...]], ...] = (
             Card("Answered < 5 min", "lead_sla_5min_share"),
             Card("Touches / won deal", "touches_per_deal"),
             Card("Won with 5+ touches", "won_5plus_touches_share"),
-            Card("Unpriced deals", "unpriced_deals"),
+            # "Unpriced" beside "27 open deals have no amount" read as a contradiction: the
+            # card counts deals whose currency has no exchange rate, and says so
+            Card(
+                "Deals without a rate",
+                "unpriced_deals",
+                "Deals closed in the period or open whose currency has no exchange rate to the "
+                "reporting currency: left out of every sum. Deals without an amount are not "
+                "counted here (the open pipeline card names those)",
+            ),  # fmt: skip
         ),
     ),
 )
@@ -249,6 +257,9 @@ def _card(
     }.get(column, f"Open deals, {when}.")
     if now is None and basis is not None and basis.source == "rebuilt":
         base += " Stages and expected close dates of a rebuilt day are not known."
+    why_empty = coverage_reason(rows[current.label]) if column == "pipeline_coverage" else None
+    if why_empty:  # a bare dash with the quota reached reads as missing data
+        base = f"Not defined: {why_empty}. {base}"
     if column in NOW_ONLY:
         container.metric(
             label, show_value(column, now),
@@ -372,7 +383,7 @@ def render() -> None:
             f"{md(reporting)} with the dated exchange rates"
             + (
                 f"; {unpriced:,} deal(s) have no rate and are left out of the sums "
-                "(counted under Unpriced deals), never as 0."
+                "(counted under Deals without a rate), never as 0."
                 if unpriced
                 else "."
             )

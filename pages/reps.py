@@ -25,6 +25,7 @@ from plotly.subplots import make_subplots
 
 from analytics import drilldown
 from analytics.exports import KPI_UNITS
+from analytics.funnel import readable_table
 from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables, open_basis
 from analytics.numbers import is_missing, percent_parts
@@ -52,11 +53,31 @@ from analytics.scope import Period, Scope, data_as_of
 from analytics.scorecard import leaderboard
 from analytics.settings import load_reporting_currency
 from pages import _ui
+from pages._funnel_draw import funnel_chart, table_config
 
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
 CHART_KEY = "quadrant_chart"
 MIN_MARKER, MAX_MARKER = 10.0, 42.0  # marker diameters in pixels (size = open pipeline)
 NO_TEAM = "(no team)"
+# The drill-down's deal tables as a manager reads them: named columns, amounts with
+# thousands separators, the stage probability as a per cent (a bare "20" was ambiguous).
+DEAL_COLUMNS: dict[str, Any] = {
+    "opportunity_id": st.column_config.TextColumn("Deal id"),
+    "opportunity_name": st.column_config.TextColumn("Deal"),
+    "account": st.column_config.TextColumn("Account"),
+    "stage": st.column_config.TextColumn("Stage"),
+    "outcome": st.column_config.TextColumn("Outcome"),
+    "amount": st.column_config.NumberColumn("Amount", format="localized"),
+    "currency": st.column_config.TextColumn("Currency"),
+    "stage_probability": st.column_config.NumberColumn("Stage probability", format="%d%%"),
+    "weighted_amount": st.column_config.NumberColumn("Weighted amount", format="localized"),
+    "created_date": st.column_config.DateColumn("Created", format="YYYY-MM-DD"),
+    "expected_close_date": st.column_config.DateColumn("Expected close", format="YYYY-MM-DD"),
+    "close_date": st.column_config.DateColumn("Closed", format="YYYY-MM-DD"),
+    "age_days": st.column_config.NumberColumn("Age (days)", format="%d"),
+    "past_close_date": st.column_config.CheckboxColumn("Past close date"),
+    "cycle_days": st.column_config.NumberColumn("Cycle (days)", format="%d"),
+}
 HISTORY_DEFAULT = ["bookings", "quota_attainment", "win_rate", "median_cycle_days"]
 CORNERS: dict[str, tuple[float, float, str, str]] = {
     # quadrant -> (x, y in the plot's domain, x anchor, y anchor)
@@ -439,6 +460,40 @@ def _history_chart(history: pd.DataFrame, chosen: list[str]) -> None:
     st.plotly_chart(fig, config={"displayModeBar": False}, key="history_chart")
 
 
+def _drilldown_funnel(cur: Any, scope: Scope, rep: str, team: str | None) -> None:
+    """The Funnel page's funnel for this rep (analytics decides steps, outcomes, stage
+    unknown and "no data"), drawn in the rep's team colour (the same on every page)."""
+    f = drilldown.deal_funnel(cur, scope, rep)
+    st.subheader("Funnel of the rep's deals")
+    cohort = "closed" if f.basis == "closed" else "created"
+    st.caption(
+        f"Deals {cohort} in {scope.period.label}, as on the Funnel page with this rep "
+        "chosen: steps are the stages these deals used; won and lost are outcomes."
+    )
+    if f.deals == 0:
+        st.caption(f"No deal was {cohort} in {scope.period.label}.")
+        return
+    counts = f"{f.deals:,} deal{'' if f.deals == 1 else 's'} {cohort}: {f.won:,} won, "
+    counts += f"{f.lost:,} lost"
+    counts += f", {f.still_open:,} still open." if f.basis != "closed" else "."
+    if f.no_data:
+        st.caption(f"No funnel to draw, no data: {f.no_data}. {counts}")
+        return
+    colour = _ui.team_colours([team or NO_TEAM])[team or NO_TEAM]
+    st.plotly_chart(
+        funnel_chart(f, "reached", colour=colour, height=300),
+        config={"displayModeBar": False}, key="funnel_chart",
+    )  # fmt: skip
+    st.caption(md(f"{counts} {f.method_note()}"))
+    with st.expander("Funnel as a table"):
+        currency = load_reporting_currency(cur)
+        st.dataframe(
+            readable_table(f.table), hide_index=True, column_config=table_config(currency),
+            key="funnel", placeholder=_ui.DASH,
+        )  # fmt: skip
+        _ui.downloads(f.table, f"{rep} funnel", "funnel_dl")
+
+
 def _drilldown(
     cur: Any, scope: Scope, rep: str, q: pd.DataFrame, tables: KpiTablesFunction
 ) -> None:
@@ -456,29 +511,52 @@ def _drilldown(
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
         + f" · amounts in {md(load_reporting_currency(cur))}"
     )  # fmt: skip
+    reasons = history.attrs.get("no_data", {}).get(scope.period.label, {})
+
+    def card(box: Any, label: str, column: str, text: str, help: str | None = None) -> None:
+        """A drill-down card; a figure analytics marked no data reads "no data" + reason."""
+        reason = reasons.get(column)
+        if _num(figures.get(column)) is None and reason:
+            inside = box.container(border=True)  # the reason inside the card, as on Overview
+            inside.metric(label, "no data", help=f"No data: {reason}.")
+            inside.caption(f"No data: {reason}")
+        else:
+            box.metric(label, text, help=help, border=True)
+
     cols = st.columns(5)
-    cols[0].metric("Rep bookings", _ui.money(_num(figures.get("bookings"))), border=True)
-    cols[1].metric(
-        "Rep quota attainment", _ui.percent(_num(figures.get("quota_attainment"))), border=True
-    )
-    cols[2].metric("Rep win rate", _ui.percent(_num(figures.get("win_rate"))), border=True)
+    card(cols[0], "Rep bookings", "bookings", _ui.money(_num(figures.get("bookings"))))
+    card(
+        cols[1], "Rep quota attainment", "quota_attainment",
+        _ui.percent(_num(figures.get("quota_attainment"))),
+    )  # fmt: skip
+    card(cols[2], "Rep win rate", "win_rate", _ui.percent(_num(figures.get("win_rate"))))
     closed = int(_num(figures.get("won_deals")) or 0) + int(_num(figures.get("lost_deals")) or 0)
     cols[3].metric("Rep closed deals", f"{closed:,}", border=True)
-    cols[4].metric(
-        "Rep open pipeline",
+    card(
+        cols[4], "Rep open pipeline", "open_pipeline",
         _ui.money(_num(figures.get("open_pipeline"))),
         help=open_figures_note(open_basis(cur, scope.period)),  # past periods: at their end
-        border=True,
-    )
+    )  # fmt: skip
 
     st.subheader(f"KPIs over the last {drilldown.DEFAULT_HISTORY_PERIODS} {scope.period.kind}s")
     numeric = [c for c in KPI_COLUMNS if KPI_UNITS.get(c) != "flag"]
+    # a KPI with no data in every period shown (no quotas, no activity data ...) is no
+    # empty chart: it is left out of the default and named with its reason instead
+    empty = drilldown.no_data_everywhere(history)
     chosen = st.multiselect(
-        "KPIs to plot", numeric, default=HISTORY_DEFAULT, key="history_kpis",
-        format_func=lambda c: c.replace("_", " "),
+        "KPIs to plot", numeric, default=[c for c in HISTORY_DEFAULT if c not in empty],
+        key="history_kpis", format_func=lambda c: c.replace("_", " "),
     )  # fmt: skip
-    if chosen:
-        _history_chart(history, chosen)
+    drawn = [c for c in chosen if c not in empty]
+    if drawn:
+        _history_chart(history, drawn)
+    missing = sorted({c for c in HISTORY_DEFAULT + chosen if c in empty}, key=numeric.index)
+    if missing:
+        st.caption(
+            "No data, so not plotted: "
+            + "; ".join(f"{c.replace('_', ' ')} ({empty[c]})" for c in missing)
+            + "."
+        )  # fmt: skip
     with st.expander("KPI history as a table"):
         table(history, f"{rep} KPI history", "history", column_config(list(history.columns)))
 
@@ -487,7 +565,11 @@ def _drilldown(
         st.subheader("Activity mix")
         mix = drilldown.activity_mix(cur, scope, rep)
         if mix.empty:
-            st.caption(f"No activity logged in {scope.period.label}.")
+            # no activities in the database at all is no data, not a quiet month
+            why = reasons.get("selling_time_share")
+            st.caption(
+                f"No data: {why}." if why else f"No activity logged in {scope.period.label}."
+            )
         else:
             shown = mix.copy()  # shares printed so that they add up to 100.0%
             shown["share"] = percent_parts(list(mix["share"]))
@@ -507,32 +589,15 @@ def _drilldown(
                 )  # fmt: skip
                 _ui.downloads(mix, f"{rep} activity mix", "activity")
     with right:
-        st.subheader("Funnel of these deals")
-        funnel = drilldown.deal_funnel(cur, scope, rep)
-        shown = drilldown.chart_rows(funnel)
-        if shown.empty:
-            st.caption("No open deal and no deal closed in the period.")
-        else:
-            fig = px.funnel(
-                plot_frame(shown), x="reached", y="stage", hover_data=["open_now", "lost_after"]
-            )
-            fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0})
-            st.plotly_chart(fig, config={"displayModeBar": False}, key="funnel_chart")
-        st.caption(
-            "Deals open now plus deals closed in the period. *Reached*: got at least this "
-            "far (closed stages: ended there); *lost after*: lost with this as the furthest "
-            "stage, i.e. where deals drop out."
-        )
-        with st.expander("Funnel as a table"):
-            table(funnel, f"{rep} funnel", "funnel")
+        _drilldown_funnel(cur, scope, rep, team)
 
     st.subheader("Open deals")
     opened = drilldown.open_deals(cur, rep, access=scope.access)
     st.caption("Amounts in the deal's own currency; age and overdue as of the export's date.")
-    table(opened, f"{rep} open deals", "open_deals")
+    table(opened, f"{rep} open deals", "open_deals", DEAL_COLUMNS)
     st.subheader(f"Deals closed in {scope.period.label}")
     closed_deals = drilldown.closed_deals(cur, scope, rep)
-    table(closed_deals, f"{rep} closed deals {scope.period.label}", "closed_deals")
+    table(closed_deals, f"{rep} closed deals {scope.period.label}", "closed_deals", DEAL_COLUMNS)
 
 
 # --- leaderboard -------------------------------------------------------------------------

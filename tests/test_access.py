@@ -210,7 +210,7 @@ DRILLDOWNS = {
     "kpi_history": lambda con, s, rep: kpi_history(con, s, rep, 2),
     "activity_mix": activity_mix,
     "closed_deals": closed_deals,
-    "deal_funnel": deal_funnel,
+    "deal_funnel": lambda con, s, rep: deal_funnel(con, s, rep).table,
     "open_deals": lambda con, s, rep: open_deals(con, rep, access=s.access),
 }
 

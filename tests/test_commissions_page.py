@@ -8,6 +8,7 @@ exception or an error box.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -52,7 +53,11 @@ def test_team_table_shows_payouts_and_attainment(commission_app_db: Path) -> Non
     assert metric(at, "Status") == "Open"
     frame = team(at).set_index("rep")
     assert frame.loc["Cara Diaz", "total"] == 900.0
-    assert frame.loc["Cara Diaz", "attainment"] == pytest.approx(1.125)  # 9,000 / 8,000
+    # 9,000 / 8,000, shown in per cent with one fixed decimal ("112.5%", never "0%" beside
+    # "245.69%" in one column); the download keeps the share
+    assert frame.loc["Cara Diaz", "attainment"] == pytest.approx(112.5)
+    table = next(d for d in at.dataframe if "attainment" in d.value.columns)
+    assert json.loads(table.proto.columns)["attainment"]["type_config"]["format"] == "%.1f%%"
     assert frame.loc["Bob Stone", "total"] == 0.0
     assert {b.label for b in at.get("download_button")} >= {"CSV", "Excel"}
 

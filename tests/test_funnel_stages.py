@@ -35,11 +35,14 @@ Bob: reached 3, 2, 0 (2600, 1800, 0); dropped 0, 1, 0; open 1, 1, 0; unknown G05
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -182,16 +185,54 @@ def test_readable_table_has_no_blank_words(crm: duckdb.DuckDBPyConnection) -> No
         assert word not in text.split()
 
 
-def test_rep_drilldown_never_draws_lost_below_won(crm: duckdb.DuckDBPyConnection) -> None:
-    """Ann's drill-down table still counts her lost deals (G03, G04, G09) in the lost row,
-    but the drawn funnel ends at the won stage."""
-    table = drilldown.deal_funnel(crm, Scope(Q1), "Ann Lee").set_index("stage")
-    assert table.loc["Deal lost", ["reached", "kind"]].tolist() == [3, "lost"]
-    assert table.loc["Deal won", ["reached", "kind"]].tolist() == [2, "won"]
-    drawn = drilldown.chart_rows(table.reset_index())
-    assert drawn["stage"].tolist()[-1] == "Deal won"
-    assert "Deal lost" not in drawn["stage"].tolist()
-    assert set(drawn["kind"]) == {"step", "won"}
+@pytest.mark.parametrize("rep", ["Ann Lee", "Bob Stone"])
+def test_rep_drilldown_funnel_is_the_funnel_page_s(
+    crm: duckdb.DuckDBPyConnection, rep: str
+) -> None:
+    """The drill-down's funnel is the Funnel page's with the rep chosen: the same steps
+    (stages used, won last, lost never a step) and the same stage-unknown count."""
+    mine = drilldown.deal_funnel(crm, Scope(Q1), rep)
+    page = funnel(crm, Scope(Q1, rep=rep))
+    pd.testing.assert_frame_equal(mine.table, page.table)
+    assert (mine.deals, mine.stage_unknown) == (page.deals, page.stage_unknown)
+    assert mine.table["stage"].tolist() == STEPS
+    assert "Deal lost" not in mine.table["stage"].tolist()
+    # the team filter of the page does not shrink a rep's own funnel
+    other_team = drilldown.deal_funnel(crm, Scope(Q1, team="North"), rep)
+    pd.testing.assert_frame_equal(other_team.table, page.table)
+
+
+def test_rep_drilldown_draws_the_funnel_in_the_team_colour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bob (team South, second in the sorted roster): steps Lead in, Proposal & terms,
+    Deal won in South's colour; his two lost deals without history are stage unknown."""
+    from analytics.colours import TEAM_PALETTE
+
+    path = tmp_path / "crm.duckdb"
+    con = db.connect(path)
+    try:
+        load_crm(con, tmp_path)
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params.update({"kind": "Quarter", "period": "2025-Q1", "focus": "Bob Stone"})
+    at.run()
+    at.switch_page("pages/reps.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    funnels = [c for c in charts.values() if c["data"] and c["data"][0]["type"] == "funnel"]
+    assert len(funnels) == 1
+    drawn = funnels[0]["data"][0]
+    assert drawn["y"] == ["Lead in", "Proposal &amp; terms", "Deal won"]
+    x = drawn["x"]  # plotly sends numbers as typed base64 arrays
+    assert np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).tolist() == [3, 2, 0]
+    assert drawn["marker"]["color"] == TEAM_PALETTE[1]
+    captions = " ".join(plain(c.value) for c in at.caption)
+    assert "Stage unknown: 2 deal(s) (2 lost)" in captions
+    table = next(d.value for d in at.dataframe if "conversion_from_first" in d.value.columns)
+    assert table["stage"].tolist() == STEPS
 
 
 def test_funnel_page_on_the_four_stage_crm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from test_quadrant import DEALS, EXPECTED, Q2, load_fixture
 
 from analytics import db, drilldown
+from analytics.funnel import NO_STAGES_SEEN
 from analytics.markup import plain
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.scope import Period, Scope, save_fiscal_start_month
@@ -293,19 +294,18 @@ def test_open_deals_and_funnel(book: duckdb.DuckDBPyConnection) -> None:
         f"Q-{i:03d}" for i, d in enumerate(DEALS, 1) if d[0] == "Ann Lee" and d[1] == "Demo"
     ]
     assert opened["weighted_amount"].iloc[0] == pytest.approx(2000)  # 5,000 x 40% (Demo)
-    funnel = drilldown.deal_funnel(book, Q2, "Ann Lee").set_index("stage")
-    # 3 won in Q2 + 1 open at Demo: all reached Discovery; the open one stops at Demo.
-    assert funnel.loc["Discovery", "reached"] == 4
-    assert funnel.loc["Demo", "reached"] == 4
-    assert funnel.loc["Demo", "open_now"] == 1
-    assert funnel.loc["Trial", "reached"] == 3
-    assert funnel.loc["Closed Won", "reached"] == 3
-    assert funnel.loc["Closed Lost", "reached"] == 0
-    dan = drilldown.deal_funnel(book, Q2, "Dan Ghost").set_index("stage")
-    # Dan lost 2 without stage history: they count as lost after the first stage.
-    assert dan.loc["Discovery", "lost_after"] == 2
-    assert dan.loc["Closed Lost", "reached"] == 2
-    assert list(funnel.index)[:2] == ["Discovery", "Qualified"]  # the settings' order
+    # The drill-down's funnel is the Funnel page's for the rep: deals created in Q2 (Ann's
+    # open Demo deal only), steps the stages used, won an outcome.
+    ann = drilldown.deal_funnel(book, Q2, "Ann Lee")
+    assert ann.table["stage"].tolist() == ["Demo", "Closed Won"]
+    assert ann.table["reached"].tolist() == [1, 0]
+    assert ann.table["open"].tolist() == [1, 0]
+    # Dan's Q1 cohort: 1 won, 2 lost without stage history. Those are "stage unknown" (not
+    # "lost after Discovery"), and with no open stage seen there is no funnel to draw.
+    dan = drilldown.deal_funnel(book, Scope(Period.parse("2024-Q1")), "Dan Ghost")
+    assert (dan.deals, dan.won, dan.stage_unknown, dan.stage_unknown_lost) == (3, 1, 2, 2)
+    assert dan.no_data == NO_STAGES_SEEN
+    assert "Closed Lost" not in dan.table["stage"].tolist()
 
 
 def test_activity_mix_uses_the_activity_categories(

@@ -50,6 +50,12 @@ ZERO = Decimal(0)
 DEFAULT_EFFECTIVE_FROM = date(1900, 1, 1)
 
 
+def effective_from_text(day: date) -> str:
+    """A version's first month as a person reads it: the built-in default's sentinel date
+    (1900-01-01, "in force for every month") reads "from the start", never 1900-01-01."""
+    return "from the start" if day <= DEFAULT_EFFECTIVE_FROM else day.isoformat()
+
+
 def to_decimal(value: Any, what: str = "value") -> Decimal:
     """A Decimal from JSON text or a number; floats go through str() so 0.1 stays 0.1."""
     if isinstance(value, Decimal):

@@ -17,6 +17,7 @@ import pandas as pd
 from analytics.commissions.cents import NO_MONEY
 from analytics.commissions.credits import RepInfo
 from analytics.commissions.engine import Ledger, month_periods
+from analytics.metrics.availability import NO_QUOTAS
 from analytics.scope import Period, Scope
 
 TEAM_COLUMNS: tuple[str, ...] = (
@@ -102,7 +103,25 @@ def team_table(
                 "locked": all(ledger.is_locked(m) for m in months),
             }
         )
-    return pd.DataFrame(out, columns=list(TEAM_COLUMNS))
+    frame = pd.DataFrame(out, columns=list(TEAM_COLUMNS))
+    reason = reps_at_quota_reason(con, frame)
+    frame.attrs["no_data"] = {"reps_at_quota": reason} if reason else {}
+    return frame
+
+
+def reps_at_quota_reason(con: duckdb.DuckDBPyConnection, table: pd.DataFrame) -> str | None:
+    """Why "Reps at commission quota" has no figure for `team_table`'s rows, or None.
+
+    Why: with no quota on any row the count is "0 of 0", which reads as a result. It is
+    no data: there are no quotas at all (the same words as the KPI figures), or none of
+    the reps in view has one the plan pays on this period.
+    """
+    if table.empty or table["quota"].notna().any():
+        return None
+    quotas = con.execute("SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1)").fetchone()
+    if not quotas or not quotas[0]:
+        return NO_QUOTAS + " and the plan sets none"
+    return "no rep in view has a quota the plan pays on in this period"
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,7 @@ class TeamSummary:
     with_quota: int
     locked: bool
     uncovered: tuple[tuple[str, str | None], ...]  # (rep, why no plan covers them)
+    no_quota: str | None = None  # why reps at quota has no figure (no rep has a quota)
 
 
 def team_summary(table: pd.DataFrame) -> TeamSummary:
@@ -134,6 +154,7 @@ def team_summary(table: pd.DataFrame) -> TeamSummary:
         with_quota=len(with_quota),
         locked=bool(table["locked"].all()),
         uncovered=tuple(zip(uncovered["rep"], uncovered["no_plan_reason"], strict=True)),
+        no_quota=(table.attrs.get("no_data") or {}).get("reps_at_quota"),
     )
 
 

@@ -904,5 +904,7 @@ def backtest_source_words(table: pd.DataFrame) -> str:
         "Each forecast as it would have been made at the start of the period: no export of "
         "that time was uploaded, so the pipeline is rebuilt from the current export as it "
         f"stood the day before ({how}; amounts as last exported), reading nothing dated "
-        "later, against what closed won."
+        "later, against what closed won. The expected close dates of that time are not "
+        "known, so every deal open then counts as the period's pipeline: sales-cycle reads "
+        "high."
     )

@@ -203,6 +203,34 @@ def data_start(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     return data_facts(con, scope).first_day
 
 
+QUOTA_REACHED = "quota already reached: nothing left to book, so nothing to cover"
+
+
+def coverage_reason(row: Mapping[str, object]) -> str | None:
+    """Why a KPI row's `pipeline_coverage` is empty although the period has a quota, or
+    None when it has a value (or no quota: then `no_data_reasons` names it).
+
+    Why: coverage divides by the quota left to book; once bookings reach the quota there
+    is nothing left, and the card would show a bare dash a manager cannot read.
+    """
+    coverage, quota, bookings = (
+        _float(row.get(c)) for c in ("pipeline_coverage", "quota", "bookings")
+    )
+    if coverage is not None or quota is None or quota <= 0:
+        return None
+    if bookings is not None and bookings >= quota:
+        return QUOTA_REACHED
+    return None
+
+
+def _float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number  # NaN is no value
+
+
 def blank_no_data(table: pd.DataFrame, reasons: Mapping[str, str]) -> pd.DataFrame:
     """`table` with every column named in `reasons` emptied and the reasons in attrs.
 
