@@ -580,17 +580,29 @@ def _rollback_opportunities(
             f"but the snapshots hold the earlier state of {restorable:,}. Restore the backup "
             "taken before it instead."
         )
+    # Each deal's newest snapshot row is its `opportunities` row (issue 15.1): the rows
+    # restored as current leave the history table, and this import's rows go from both.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE restored AS {previous}", {"id": import_id})
     con.execute(
         f"INSERT INTO opportunities ({OPP_COLUMNS}, snapshot_date, import_id) "
-        f"SELECT {OPP_COLUMNS}, snapshot_date, import_id FROM ({previous})",
-        {"id": import_id},
+        f"SELECT {OPP_COLUMNS}, snapshot_date, import_id FROM restored"
     )
-    con.execute("DELETE FROM opportunities WHERE import_id = ?", [import_id])
+    con.execute(
+        "DELETE FROM opportunity_snapshot_history AS h WHERE EXISTS (SELECT 1 FROM restored r "
+        "WHERE r.opportunity_id = h.opportunity_id AND r.snapshot_date = h.snapshot_date)"
+    )
+    current_rows = con.execute(
+        "DELETE FROM opportunities WHERE import_id = ?", [import_id]
+    ).fetchone()[0]
     result.restored = restorable
     result.removed = owned - restorable
-    result.snapshot_rows = con.execute(
-        "DELETE FROM opportunity_snapshots WHERE import_id = ?", [import_id]
-    ).fetchone()[0]
+    result.snapshot_rows = (
+        current_rows
+        + con.execute(
+            "DELETE FROM opportunity_snapshot_history WHERE import_id = ?", [import_id]
+        ).fetchone()[0]
+    )
+    con.execute("DROP TABLE IF EXISTS temp.restored")
     _rollback_events(con, result, "stage_history_imported")
 
 

@@ -109,6 +109,7 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
     A seeded setting is only inserted where the key is absent: an edited one is kept.
     """
+    _store_snapshots_once(con)
     con.execute(SCHEMA_PATH.read_text(encoding="utf-8"))
     from analytics.metrics.derived import refresh_derived
 
@@ -121,6 +122,53 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     # here, so the next page view reads current figures from the derived tables.
     with transaction(con):
         refresh_derived(con)
+
+
+SNAPSHOT_COLUMNS = (
+    "snapshot_date, opportunity_id, opportunity_name, account, owner, stage, source_stage, "
+    "amount, currency, probability, forecast_category, created_date, close_date, is_closed, "
+    "is_won, lead_source, deal_type, product, import_id, lead_id, sdr, bant_budget, "
+    "bant_authority, bant_need, bant_timing"
+)
+_ADDED_LATER = (
+    "lead_id VARCHAR", "sdr VARCHAR", "bant_budget BOOLEAN", "bant_authority BOOLEAN",
+    "bant_need BOOLEAN", "bant_timing BOOLEAN",
+)  # fmt: skip
+
+
+def _store_snapshots_once(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a file from before issue 15.1 to the one-write layout, in one transaction.
+
+    Until then every snapshot row was a table row of its own, and each deal's newest one
+    was written a second time to `opportunities`. Now `opportunity_snapshots` is a view:
+    `opportunity_snapshot_history` (the superseded rows) plus `opportunities`. The old
+    table's rows that are exactly a deal's current row are that row already; the rest
+    move to the history table, and the old table is dropped. Nothing else changes, so the
+    view returns what the table held.
+    """
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_name = 'opportunity_snapshots'"
+    ).fetchone()
+    if kind is None or kind[0] != "BASE TABLE":
+        return
+    with transaction(con):
+        for table in ("opportunity_snapshots", "opportunities"):
+            for column in _ADDED_LATER:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
+        schema = SCHEMA_PATH.read_text(encoding="utf-8")
+        start = schema.index("CREATE TABLE IF NOT EXISTS opportunity_snapshot_history")
+        con.execute(schema[start : schema.index(");", start) + 2])
+        same = " AND ".join(
+            f"o.{c} IS NOT DISTINCT FROM s.{c}" for c in SNAPSHOT_COLUMNS.split(", ")
+        )
+        con.execute(
+            f"INSERT INTO opportunity_snapshot_history ({SNAPSHOT_COLUMNS}) "
+            f"SELECT {SNAPSHOT_COLUMNS} FROM opportunity_snapshots AS s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM opportunities AS o WHERE {same})"
+        )
+        con.execute("DROP VIEW IF EXISTS opportunity_stage_history")
+        con.execute("DROP TABLE opportunity_snapshots")
 
 
 # One write transaction at a time in this process. DuckDB's snapshot isolation lets two

@@ -721,6 +721,51 @@ def readable_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# Which share of the first step a comparison shows, per measure the page offers.
+SHARE_OF_FIRST: dict[str, str] = {
+    "reached": "conversion_from_first",
+    "reached_amount": "amount_conversion_from_first",
+}
+
+
+def compare_order(table: pd.DataFrame, by: str) -> list[str]:
+    """The groups of a comparison (`funnel_compare`) in the order they are drawn and
+    listed: two periods as given (this period first); teams, reps or lead sources by the
+    deals in their cohort, most first, ties in the comparison's own order. The chart
+    takes the first few, so the largest groups are the ones drawn."""
+    sizes = table.groupby("group", sort=False)["deals"].first()
+    if by != "period":
+        sizes = sizes.sort_values(ascending=False, kind="stable")
+    return list(sizes.index)
+
+
+def compare_shares(table: pd.DataFrame, groups: list[str], measure: str) -> pd.DataFrame:
+    """A comparison as one row per group, in `groups` order: group, deals, stage_unknown,
+    method, then per step (in step order) the share of the group's first step that reached
+    it, by count (`measure` "reached") or amount ("reached_amount"), as text ('62.5%', '—'
+    where undefined). `attrs["steps"]` lists the step columns.
+
+    Why here: the page's table and the report must read the same shares, and a reshape in
+    a page is one no test reaches (issue 16, item 6).
+    """
+    steps = list(dict.fromkeys(table["stage"]))
+    wide = table.pivot(index="group", columns="stage", values=SHARE_OF_FIRST[measure])
+    wide = wide.reindex(index=groups, columns=steps)
+    first = table.groupby("group", sort=False).first().reindex(groups)
+    out = pd.DataFrame(
+        {
+            "group": groups,
+            "deals": first["deals"].to_numpy(),
+            "stage_unknown": first["stage_unknown"].to_numpy(),
+            "method": first["method"].to_numpy(),
+        }
+    )
+    for step in steps:
+        out[step] = [percent_text(v) for v in wide[step]]
+    out.attrs["steps"] = steps
+    return out
+
+
 # --- the table `python -m analytics report funnel` prints -----------------------------
 
 

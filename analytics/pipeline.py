@@ -413,6 +413,30 @@ def _empty_stalled() -> pd.DataFrame:
     return pd.DataFrame(columns=list(STALLED_COLUMNS))
 
 
+@dataclass(frozen=True)
+class Worth:
+    """What a list of deals is worth in the reporting currency.
+
+    `total` sums the deals that have an amount there (0 for an empty list; None when not
+    one deal has one: "worth 0" would claim what no data says). `unpriced` counts the
+    deals left out of it: no amount, or no rate for their currency.
+    """
+
+    total: float | None
+    unpriced: int
+
+
+def deals_worth(table: pd.DataFrame) -> Worth:
+    """The `Worth` of a deal list with an `amount_reporting` column (stalled, slipped):
+    the figure the Pipeline page's captions give, computed here so a page only words it
+    (issue 16, item 6)."""
+    amounts = pd.to_numeric(table["amount_reporting"], errors="coerce").astype(float)
+    priced = amounts.dropna()
+    if table.empty:
+        return Worth(0.0, 0)
+    return Worth(float(priced.sum()) if len(priced) else None, int(amounts.isna().sum()))
+
+
 # --- slipped deals ------------------------------------------------------------------------
 
 _SLIPPED_SQL = f"""

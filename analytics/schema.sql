@@ -48,8 +48,14 @@ CREATE TABLE IF NOT EXISTS opportunities (
     import_id         BIGINT NOT NULL
 );
 
--- Every opportunities upload, kept whole as of its as-of date: "the pipeline as we knew it on day N".
-CREATE TABLE IF NOT EXISTS opportunity_snapshots (
+-- Every opportunities upload, kept whole as of its as-of date: "the pipeline as we knew it on
+-- day N" is the view `opportunity_snapshots` below. Stored once (issue 15.1): each deal's
+-- newest snapshot row IS its row in `opportunities` (same columns, with its snapshot_date
+-- and import_id); this table holds only the others, the rows a newer export of the deal
+-- has since superseded. An import writes each row once: a new deal's row goes only to
+-- `opportunities`, and a deal's previous current row moves here when a newer export
+-- replaces it. Read `opportunity_snapshots`, not this table.
+CREATE TABLE IF NOT EXISTS opportunity_snapshot_history (
     snapshot_date     DATE NOT NULL,
     opportunity_id    VARCHAR NOT NULL,
     opportunity_name  VARCHAR,
@@ -68,8 +74,15 @@ CREATE TABLE IF NOT EXISTS opportunity_snapshots (
     lead_source       VARCHAR,
     deal_type         VARCHAR,
     product           VARCHAR,
-    import_id         BIGINT NOT NULL
-    -- (snapshot_date, opportunity_id) is unique, kept so by the importer
+    import_id         BIGINT NOT NULL,
+    lead_id           VARCHAR,
+    sdr               VARCHAR,
+    bant_budget       BOOLEAN,
+    bant_authority    BOOLEAN,
+    bant_need         BOOLEAN,
+    bant_timing       BOOLEAN
+    -- (snapshot_date, opportunity_id) is unique across this table and `opportunities`, and
+    -- every row here is older than the deal's row in `opportunities` (kept so by the importer)
 );
 
 -- BANT qualification flags (budget, authority, need, timing) on deals and their snapshots.
@@ -81,16 +94,27 @@ ALTER TABLE imports ADD COLUMN IF NOT EXISTS as_of_source VARCHAR;
 -- the lead a deal came from, and the SDR who passed it on (issue 12.6: leads + deals files)
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS lead_id VARCHAR;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS sdr VARCHAR;
-ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS lead_id VARCHAR;
-ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS sdr VARCHAR;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_budget BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_authority BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_need BOOLEAN;
 ALTER TABLE opportunities ADD COLUMN IF NOT EXISTS bant_timing BOOLEAN;
-ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_budget BOOLEAN;
-ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_authority BOOLEAN;
-ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_need BOOLEAN;
-ALTER TABLE opportunity_snapshots ADD COLUMN IF NOT EXISTS bant_timing BOOLEAN;
+
+-- The pipeline as we knew it on each as-of date: one row per (snapshot_date, opportunity_id),
+-- every opportunities upload whole (a re-export of the same day replaces its deals' rows).
+-- The superseded rows plus each deal's current row; the column order of the table it was
+-- until issue 15.1, so `SELECT *` reads as before.
+CREATE OR REPLACE VIEW opportunity_snapshots AS
+SELECT snapshot_date, opportunity_id, opportunity_name, account, owner, stage, source_stage,
+       amount, currency, probability, forecast_category, created_date, close_date, is_closed,
+       is_won, lead_source, deal_type, product, import_id, lead_id, sdr, bant_budget,
+       bant_authority, bant_need, bant_timing
+FROM opportunity_snapshot_history
+UNION ALL
+SELECT snapshot_date, opportunity_id, opportunity_name, account, owner, stage, source_stage,
+       amount, currency, probability, forecast_category, created_date, close_date, is_closed,
+       is_won, lead_source, deal_type, product, import_id, lead_id, sdr, bant_budget,
+       bant_authority, bant_need, bant_timing
+FROM opportunities;
 
 -- Stage changes as the CRM recorded them (Salesforce OpportunityHistory, HubSpot
 -- "Date entered ..." columns). Read opportunity_stage_history (the view below) instead.

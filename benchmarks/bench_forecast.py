@@ -209,7 +209,7 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
         )
         con.execute(
             f"""
-            INSERT INTO opportunity_snapshots
+            INSERT INTO opportunity_snapshot_history
                 (snapshot_date, opportunity_id, opportunity_name, account, owner, stage,
                  source_stage, amount, currency, probability, forecast_category, created_date,
                  close_date, is_closed, is_won, lead_source, deal_type, product, import_id)
@@ -217,7 +217,9 @@ def build(path: Path, opps: int, snapshots: int, every: int, seed: int) -> None:
                    stage, amount, currency, NULL, forecast_category, created_date,
                    close_date, is_closed, is_won, NULL, deal_type, NULL, 0
             FROM ({state_sql("s.d", snapshots=True)})
-            WHERE NOT is_closed OR close_date > snapshot_date - 365
+            -- the export on AS_OF is the deals' `opportunities` rows (stored once)
+            WHERE (NOT is_closed OR close_date > snapshot_date - 365)
+              AND snapshot_date < DATE '{AS_OF}'
             ORDER BY snapshot_date
             """
         )

@@ -239,9 +239,10 @@ def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -
     last = len(SNAPSHOT_DATES) - 1
     for k, day in enumerate(SNAPSHOT_DATES):
         imp = _import_row(con, "opportunities", f"opportunity_snapshots {day}")
+        # the superseded rows (each deal's newest row is its `opportunities` row, at AS_OF)
         con.execute(
             f"""
-            INSERT INTO opportunity_snapshots
+            INSERT INTO opportunity_snapshot_history
                 (snapshot_date, opportunity_id, opportunity_name, account, owner, stage,
                  source_stage, amount, currency, created_date, close_date, is_closed, is_won,
                  lead_source, import_id)

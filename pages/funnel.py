@@ -19,9 +19,15 @@ import streamlit as st
 
 from analytics.drilldown import data_version
 from analytics.exports import CSV_MIME, to_csv_bytes
-from analytics.funnel import Funnel, funnel, funnel_compare, readable_table
+from analytics.funnel import (
+    Funnel,
+    compare_order,
+    compare_shares,
+    funnel,
+    funnel_compare,
+    readable_table,
+)
 from analytics.markup import md, plot_text
-from analytics.numbers import percent_text
 from analytics.scope import Period, Scope
 from analytics.settings import load_reporting_currency
 from pages import _ui
@@ -142,7 +148,9 @@ def show_counts(f: Funnel) -> None:
     noun = f.cohort_words
     boxes = st.columns(5 if f.stage_unknown else 4)
     boxes[0].metric(f"Deals {noun}", f"{f.deals:,}")
-    boxes[1].metric("Won deals so far", f"{f.won:,}")
+    # a cohort of closed deals is over: its won count is final, not "so far"
+    won_label = "Won deals" if f.basis == "closed" else "Won deals so far"
+    boxes[1].metric(won_label, f"{f.won:,}")
     boxes[2].metric(
         f"{noun.capitalize()} → won", _ui.percent(f.won / f.deals),
         help=f"Won deals / deals {noun} in the period (stage-unknown deals included)",
@@ -230,8 +238,7 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     if no_data:
         st.caption(md(f"No funnels to compare, no data: {no_data}."))
         return
-    sizes = table.groupby("group", sort=False)["deals"].first()
-    groups = list(sizes.index) if by == "period" else list(sizes.sort_values(ascending=False).index)
+    groups = compare_order(table, by)
     shown = groups[:MAX_CHART_GROUPS]
     colours = group_colours(by, [str(g) for g in groups])
     st.plotly_chart(
@@ -249,22 +256,13 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
         notes.append(f"{md(', '.join(hidden))} not used by any deal in scope: not shown as steps.")
     if by == "team":
         notes.append("Each team keeps its colour on every page and period.")
-    share = "conversion_from_first" if measure == "reached" else "amount_conversion_from_first"
-    wide = table.pivot(index="group", columns="stage", values=share).reindex(
-        index=groups, columns=list(dict.fromkeys(table["stage"]))
-    )
-    stages = list(wide.columns)
-    wide = wide.apply(lambda col: col.map(percent_text))
-    first = table.groupby("group", sort=False)
-    wide.insert(0, "deals", sizes.reindex(groups).to_numpy())
-    wide.insert(1, "stage_unknown", first["stage_unknown"].first().reindex(groups).to_numpy())
-    wide.insert(2, "method", first["method"].first().reindex(groups))
+    wide = compare_shares(table, groups, measure)
     st.caption(
         f"Share of each group's first-step {_measure_text(measure)} reaching each step. "
         + " ".join(notes)
     )
     st.dataframe(
-        wide.reset_index(),
+        wide,
         hide_index=True,
         key="funnel:compare_table",
         column_config={
@@ -275,7 +273,7 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
             ),
             "method": st.column_config.TextColumn("Placed from"),
         }
-        | {stage: st.column_config.TextColumn(stage) for stage in stages},
+        | {stage: st.column_config.TextColumn(stage) for stage in wide.attrs["steps"]},
         placeholder=_ui.DASH,
     )
     download(table, f"funnel_by_{by}_{scope.period.label}", "funnel:compare_csv")

@@ -28,6 +28,7 @@ from analytics.pipeline import (
     PIPELINE_KINDS,
     Waterfall,
     data_as_of,
+    deals_worth,
     default_dates,
     follow_up_gaps,
     slipped_deals,
@@ -123,7 +124,12 @@ def deal_table(df: pd.DataFrame, name: str, key: str, extra: dict[str, Any]) -> 
 
 
 def _total(df: pd.DataFrame) -> str:
-    return _ui.money(float(df["amount_reporting"].sum())) if not df.empty else "0"
+    """'12,000', with the deals left out of it named: never a 0 that means no amount."""
+    worth = deals_worth(df)
+    text = "an unknown amount" if worth.total is None else _ui.money(worth.total)
+    if worth.unpriced:
+        text += f" ({worth.unpriced:,} without an amount in the reporting currency)"
+    return text
 
 
 def show_stalled(scope: Scope, version: tuple[Any, ...], dates: object = None) -> None:

@@ -473,7 +473,8 @@ def _drilldown_funnel(cur: Any, scope: Scope, rep: str, team: str | None) -> Non
     if f.deals == 0:
         st.caption(f"No deal was {cohort} in {scope.period.label}.")
         return
-    counts = f"{f.deals:,} deals {cohort}: {f.won:,} won, {f.lost:,} lost"
+    counts = f"{f.deals:,} deal{'' if f.deals == 1 else 's'} {cohort}: {f.won:,} won, "
+    counts += f"{f.lost:,} lost"
     counts += f", {f.still_open:,} still open." if f.basis != "closed" else "."
     if f.no_data:
         st.caption(f"No funnel to draw, no data: {f.no_data}. {counts}")
@@ -516,8 +517,9 @@ def _drilldown(
         """A drill-down card; a figure analytics marked no data reads "no data" + reason."""
         reason = reasons.get(column)
         if _num(figures.get(column)) is None and reason:
-            box.metric(label, "no data", help=f"No data: {reason}.", border=True)
-            box.caption(f"No data: {reason}")
+            inside = box.container(border=True)  # the reason inside the card, as on Overview
+            inside.metric(label, "no data", help=f"No data: {reason}.")
+            inside.caption(f"No data: {reason}")
         else:
             box.metric(label, text, help=help, border=True)
 
@@ -563,7 +565,11 @@ def _drilldown(
         st.subheader("Activity mix")
         mix = drilldown.activity_mix(cur, scope, rep)
         if mix.empty:
-            st.caption(f"No activity logged in {scope.period.label}.")
+            # no activities in the database at all is no data, not a quiet month
+            why = reasons.get("selling_time_share")
+            st.caption(
+                f"No data: {why}." if why else f"No activity logged in {scope.period.label}."
+            )
         else:
             shown = mix.copy()  # shares printed so that they add up to 100.0%
             shown["share"] = percent_parts(list(mix["share"]))

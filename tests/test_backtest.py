@@ -219,7 +219,7 @@ def test_a_planted_future_deal_is_ignored(fresh: duckdb.DuckDBPyConnection) -> N
     for day in (S2, S3):
         fresh.execute(
             """
-            INSERT INTO opportunity_snapshots (snapshot_date, opportunity_id, owner, stage,
+            INSERT INTO opportunity_snapshot_history (snapshot_date, opportunity_id, owner, stage,
                 amount, created_date, close_date, is_closed, is_won, import_id)
             VALUES (?, 'ZZ', 'Ann Lee', 'Closed Won', 1000000, DATE '2024-04-03',
                     DATE '2024-04-10', true, true, 0)

@@ -55,7 +55,11 @@ def _variant(demo_path: Path, name: str, statements: list[str]) -> Path:
 VARIANTS: dict[str, list[str]] = {
     "demo": [],
     # one export only: every past period is rebuilt from created and close dates
-    "rebuilt": ["DELETE FROM opportunity_snapshots", "DELETE FROM stage_history_imported"],
+    # (the newest export is the deals' own `opportunities` rows: only the older ones go)
+    "rebuilt": [
+        "DELETE FROM opportunity_snapshot_history",
+        "DELETE FROM stage_history_imported",
+    ],
     # every "no data" rule of docs/metrics.md at once
     "no data": [
         "DELETE FROM activities",

@@ -58,7 +58,13 @@ import duckdb
 import pytest
 
 from analytics import db
-from analytics.funnel import FUNNEL_COLUMNS, funnel, funnel_compare
+from analytics.funnel import (
+    FUNNEL_COLUMNS,
+    compare_order,
+    compare_shares,
+    funnel,
+    funnel_compare,
+)
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
 from analytics.settings import DEFAULT_STAGES, Stage, norm_key, save_stages
@@ -251,6 +257,74 @@ def test_funnel_compare(
     got = {g: block["reached"].tolist() for g, block in table.groupby("group", sort=False)}
     assert got == expected
     assert {"method", "deals", "from_history", "from_current_stage"} <= set(table.columns)
+
+
+# The compare view's table (issue 16, item 6: shaped in analytics, not in the page). Groups
+# by cohort deals, most first, ties in the comparison's order (Ann and Cara: 3 each);
+# periods as given. Shares of the first step, by hand from test_funnel_compare's reached
+# counts and the amounts in the docstring: East 35,000 -> Trial 25,000 (71.4%), FD and won
+# 17,000 (48.6%); West 34,000 -> FD 29,000 (F05 + F11, 85.3%), won 20,000 (58.8%); Bob
+# 21,000 -> Trial 15,000 (71.4%), FD and won 7,000 (33.3%); Ann 14,000 -> 10,000 (71.4%).
+# (group, deals, stage unknown, method, share at each of the 6 steps)
+SHARES = {
+    ("team", "reached"): [
+        ("East", 7, 1, "mixed", "100.0% 83.3% 83.3% 50.0% 33.3% 33.3%"),
+        ("West", 3, 0, "history", "100.0% 100.0% 100.0% 100.0% 66.7% 33.3%"),
+        ("(no team)", 1, 0, "history", "100.0% 100.0% 100.0% 100.0% 0.0% 0.0%"),
+    ],
+    ("team", "reached_amount"): [
+        ("East", 7, 1, "mixed", "100.0% 100.0% 100.0% 71.4% 48.6% 48.6%"),
+        ("West", 3, 0, "history", "100.0% 100.0% 100.0% 100.0% 85.3% 58.8%"),
+        ("(no team)", 1, 0, "history", "100.0% 100.0% 100.0% 100.0% 0.0% 0.0%"),
+    ],
+    ("rep", "reached"): [
+        ("Bob Stone", 4, 0, "mixed", "100.0% 75.0% 75.0% 50.0% 25.0% 25.0%"),
+        ("Ann Lee", 3, 1, "mixed", "100.0% 100.0% 100.0% 50.0% 50.0% 50.0%"),
+        ("Cara Diaz", 3, 0, "history", "100.0% 100.0% 100.0% 100.0% 66.7% 33.3%"),
+        ("Dan Ghost", 1, 0, "history", "100.0% 100.0% 100.0% 100.0% 0.0% 0.0%"),
+    ],
+    ("rep", "reached_amount"): [
+        ("Bob Stone", 4, 0, "mixed", "100.0% 100.0% 100.0% 71.4% 33.3% 33.3%"),
+        ("Ann Lee", 3, 1, "mixed", "100.0% 100.0% 100.0% 71.4% 71.4% 71.4%"),
+        ("Cara Diaz", 3, 0, "history", "100.0% 100.0% 100.0% 100.0% 85.3% 58.8%"),
+        ("Dan Ghost", 1, 0, "history", "100.0% 100.0% 100.0% 100.0% 0.0% 0.0%"),
+    ],
+    ("period", "reached"): [
+        ("2024-Q2", 11, 1, "mixed", "100.0% 90.0% 90.0% 70.0% 40.0% 30.0%"),
+        ("2024-Q1", 1, 0, "history", "100.0% 0.0% 0.0% 0.0% 0.0% 0.0%"),
+    ],
+    ("period", "reached_amount"): [
+        ("2024-Q2", 11, 1, "mixed", "100.0% 100.0% 100.0% 85.9% 64.8% 52.1%"),
+        ("2024-Q1", 1, 0, "history", "100.0% 0.0% 0.0% 0.0% 0.0% 0.0%"),
+    ],
+}
+
+
+@pytest.mark.parametrize(("by", "measure"), list(SHARES), ids=lambda v: str(v))
+def test_compare_order_and_shares_by_hand(
+    loaded: duckdb.DuckDBPyConnection, by: str, measure: str
+) -> None:
+    table = funnel_compare(loaded, Scope(Period.parse("2024-Q2")), by)  # type: ignore[arg-type]
+    expected = SHARES[(by, measure)]
+    groups = compare_order(table, by)
+    assert groups == [row[0] for row in expected]
+    wide = compare_shares(table, groups, measure)
+    assert wide.attrs["steps"] == STAGES
+    assert list(wide.columns) == ["group", "deals", "stage_unknown", "method", *STAGES]
+    got = [
+        (r[0], int(r[1]), int(r[2]), r[3], " ".join(r[4:])) for r in wide.itertuples(index=False)
+    ]
+    assert got == expected
+
+
+def test_compare_shares_of_an_empty_first_step_read_as_a_dash(
+    loaded: duckdb.DuckDBPyConnection,
+) -> None:
+    """No deal at the first step: every share of it is undefined, a dash, never 0% or nan."""
+    table = funnel_compare(loaded, Scope(Period.parse("2024-Q2")), "rep")
+    table.loc[table["group"] == "Dan Ghost", "conversion_from_first"] = None
+    wide = compare_shares(table, compare_order(table, "rep"), "reached").set_index("group")
+    assert set(wide.loc["Dan Ghost", STAGES]) == {"\u2014"}
 
 
 def test_two_periods_side_by_side(loaded: duckdb.DuckDBPyConnection) -> None:

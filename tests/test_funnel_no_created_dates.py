@@ -166,7 +166,7 @@ def test_funnel_page_says_why_there_is_no_funnel(
     captions = " ".join(plain(c.value) for c in at.caption)
     assert "Cohort: deals **closed** from 01 Jan 2025 to 31 Mar 2025" in captions
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Deals closed"] == "5" and metrics["Won deals so far"] == "3"
+    assert metrics["Deals closed"] == "5" and metrics["Won deals"] == "3"
     assert metrics["Closed → won"] == "60.0%" and metrics["Lost"] == "2"
     # no single-step funnel drawn, no one-row table
     assert not [d for d in at.dataframe if "reached" in d.value.columns]

@@ -21,7 +21,7 @@ from test_quadrant import load_fixture
 from analytics import db, drilldown
 from analytics.commissions.team import team_table
 from analytics.markup import plain
-from analytics.metrics.availability import NO_QUOTAS
+from analytics.metrics.availability import NO_ACTIVITY, NO_QUOTAS
 from analytics.scope import Period, Scope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +68,9 @@ def test_rep_drilldown_says_no_quotas(no_quotas_db: Path) -> None:
     # the KPI history does not draw an empty quota chart: it names the figure and why
     assert f"No data, so not plotted: quota attainment ({NO_QUOTAS})" in captions
     assert "no figure to compare" not in captions
+    # no activities at all: the activity mix is no data, not "no activity logged" in Q2
+    assert f"No data: {NO_ACTIVITY}." in captions
+    assert "No activity logged" not in captions
     chart = next(c for c in at.get("plotly_chart") if "history" in c.proto.id)
     assert "quota attainment" not in chart.proto.spec
 

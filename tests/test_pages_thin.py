@@ -1,4 +1,4 @@
-"""Pages draw; analytics computes. A page file runs no SQL of its own.
+"""Pages draw; analytics computes. A page file runs no SQL of its own, and shapes no data.
 
 Why: a query in a page is a figure that neither the command line nor the tests reach, and
 the second copy of a definition that already lives in analytics (issue 16, item 6: the
@@ -7,6 +7,11 @@ docstring or a caption that says "select" is no hit, and an f-string query is.
 
 Files other helpers are still thinning are listed in `NOT_YET`, each with what is left;
 the list may only shrink (a listed page without SQL fails the second test).
+
+The same goes for pandas: a merge, group-by, pivot, fill, sort or total in a page is a
+figure no test and no command line reaches (the leaderboard was built in pages/reps.py,
+the funnel comparison in pages/funnel.py). `SHAPING_LEFT` lists the (page, call) pairs
+still there; it may only shrink too.
 """
 
 from __future__ import annotations
@@ -92,3 +97,77 @@ def test_pages_not_yet_thin_still_are() -> None:
     """The list only shrinks: a listed page without SQL is taken off it."""
     thin = [name for name in NOT_YET if not sql_in((ROOT / "pages" / name).read_text("utf-8"))]
     assert thin == [], f"no SQL left in {thin}: remove them from NOT_YET"
+
+
+# --- pandas data shaping ----------------------------------------------------------------
+
+# Method calls that join, group, reshape, fill, order or total a table. `str.join` is no
+# hit (".join" is left out: it is how a page writes a list in words); nor are row filters,
+# column picks or formatting.
+SHAPING_CALLS = frozenset(
+    {"merge", "groupby", "pivot", "pivot_table", "melt", "stack", "unstack", "crosstab",
+     "concat", "fillna", "sort_values", "value_counts", "agg", "aggregate", "sum", "mean",
+     "median", "cumsum"}
+)  # fmt: skip
+
+# (page, call) -> what is left; the map may only shrink.
+SHAPING_LEFT: dict[tuple[str, str], str] = {
+    ("leads.py", "sum"): "the leads of a calibration or source/SDR table totalled to say "
+    "'no lead was created'",
+}
+
+
+def shaping_in(source: str) -> list[tuple[int, str]]:
+    """(line, call) for each pandas shaping call in the source."""
+    return [
+        (node.lineno, node.func.attr)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in SHAPING_CALLS
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "calls"),
+    [
+        ('rows = rows.merge(roster, on="rep", how="left")', ["merge"]),
+        ('rows["rep"] = rows["rep"].fillna("(no owner)")', ["fillna"]),
+        ('rows.sort_values("bookings", ascending=False)', ["sort_values"]),
+        ('t.groupby("group", sort=False)["deals"].first()', ["groupby"]),
+        ('t.pivot(index="group", columns="stage", values="x")', ["pivot"]),
+        ('rows.pivot_table(index=["w"], columns="m", values="f")', ["pivot_table"]),
+        ('placed["quadrant"].value_counts()', ["value_counts"]),
+        ('float(df["amount_reporting"].sum())', ["sum"]),
+        ("pd.concat([a, b])", ["concat"]),
+        ('", ".join(names)', []),  # words, not data
+        ("sum(values)", []),  # a builtin over a list the page was given
+        ('table[table["method"] == m]', []),  # picking rows to draw
+        ("st.dataframe(wide, hide_index=True)", []),
+    ],
+)
+def test_the_check_finds_shaping(source: str, calls: list[str]) -> None:
+    assert [c for _, c in shaping_in(source)] == calls
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_page_shapes_no_data(page: Path) -> None:
+    found = [
+        f"line {line}: .{call}(...)"
+        for line, call in shaping_in(page.read_text(encoding="utf-8"))
+        if (page.name, call) not in SHAPING_LEFT
+    ]
+    assert found == [], (
+        f"{page.name} shapes data with pandas; move it into analytics (a function the page "
+        f"calls, tested with figures by hand): {found}"
+    )
+
+
+def test_shaping_left_only_shrinks() -> None:
+    """A listed (page, call) no longer in the page is taken off the list."""
+    gone = [
+        (name, call)
+        for name, call in SHAPING_LEFT
+        if call not in {c for _, c in shaping_in((ROOT / "pages" / name).read_text("utf-8"))}
+    ]
+    assert gone == [], f"no longer in the pages: {gone}; remove them from SHAPING_LEFT"

@@ -70,6 +70,7 @@ from analytics.numbers import round_half_up
 from analytics.pipeline import (
     WATERFALL_BUCKETS,
     Waterfall,
+    deals_worth,
     default_snapshot_pair,
     follow_up_gaps,
     slipped_deals,
@@ -302,6 +303,44 @@ def test_stalled_deals(
     )
     got = list(zip(table["opportunity_id"], table["idle_rule"], table["stage_rule"], strict=True))
     assert got == expected
+
+
+# What the stalled list is worth (the Pipeline page's "worth ..."), by hand from the
+# docstring's amounts, per STALLED case: S1 50,000 + S8 35,000 + S2 30,000 + S3 20,000 +
+# S7 5,000 = 140,000; without S8 105,000; the 25th percentile adds nobody with an amount
+# change (S2 was in already): 140,000; idle rule only: 35,000 + 30,000 + 20,000 = 85,000.
+STALLED_WORTH = [140000.0, 105000.0, 140000.0, 85000.0]
+
+
+@pytest.mark.parametrize(
+    ("idle", "percentile", "min_won", "total"),
+    [(*case[:3], total) for case, total in zip(STALLED, STALLED_WORTH, strict=True)],
+)
+def test_stalled_deals_worth(
+    stalls: duckdb.DuckDBPyConnection, idle: int, percentile: float, min_won: int, total: float
+) -> None:
+    table = stalled_deals(
+        stalls, Q3, idle_days=idle, stage_percentile=percentile, min_won_deals=min_won
+    )
+    worth = deals_worth(table)
+    assert (worth.total, worth.unpriced) == (pytest.approx(total), 0)
+
+
+@pytest.mark.parametrize(
+    ("amounts", "total", "unpriced"),
+    [
+        ([], 0.0, 0),  # nothing listed: worth 0, truly
+        ([7500.0, 2000.0], 9500.0, 0),  # the slipped P05 and P14 above
+        ([7500.0, None], 7500.0, 1),  # no amount, or no rate: left out and counted
+        ([None, float("nan")], None, 2),  # not one priced: unknown, never 0
+        ([Decimal("1100.50"), 100], 1200.5, 0),  # DuckDB decimals and ints alike
+    ],
+)
+def test_deals_worth_edges(amounts: list[object], total: float | None, unpriced: int) -> None:
+    table = pd.DataFrame({"amount_reporting": pd.Series(amounts, dtype=object)})
+    worth = deals_worth(table)
+    assert worth.unpriced == unpriced
+    assert worth.total == (None if total is None else pytest.approx(total))
 
 
 def test_stalled_figures_and_reasons(stalls: duckdb.DuckDBPyConnection) -> None:

@@ -2,7 +2,8 @@
 
 One function per kind, each a few set-based statements. Upserts go by natural key; an
 opportunities upload also becomes a snapshot as of its as-of date, and the current
-state only moves forward in time (an older export never overwrites a newer one).
+state only moves forward in time (an older export never overwrites a newer one). Each
+deal's newest snapshot row is its `opportunities` row, stored once (issue 15.1).
 """
 
 from __future__ import annotations
@@ -160,34 +161,56 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         """
     )
     counts = LoadCounts(loaded=con.execute("SELECT count(*) FROM incoming").fetchone()[0])
-    # the snapshot: this export as of its date (a re-export of the same day replaces its rows)
-    con.execute(
-        "DELETE FROM opportunity_snapshots WHERE snapshot_date = ? "
-        "AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
-        [as_of],
-    )
-    con.execute(
-        f"INSERT INTO opportunity_snapshots (snapshot_date, {OPP_COLUMNS}, import_id) "
-        f"SELECT ?, {OPP_COLUMNS}, ? FROM incoming",
-        [as_of, import_id],
-    )
-    # the current state: replace what is not newer than this export, add what is new
-    existing_newer, existing_older = con.execute(
+    # Each row is written once (issue 15.1): a deal's newest snapshot row is its row in
+    # `opportunities`, the rows newer exports superseded are in the history table, and the
+    # view `opportunity_snapshots` is both. So: the current rows this export supersedes
+    # move to the history; this export's rows become current, except for deals the
+    # database holds in a newer state, whose row is history from the start.
+    existing_newer, existing_same_day, existing_older = con.execute(
         """
         SELECT count(*) FILTER (WHERE o.snapshot_date > ?),
-               count(*) FILTER (WHERE o.snapshot_date <= ?)
+               count(*) FILTER (WHERE o.snapshot_date = ?),
+               count(*) FILTER (WHERE o.snapshot_date < ?)
         FROM opportunities o JOIN incoming i USING (opportunity_id)
         """,
-        [as_of, as_of],
+        [as_of, as_of, as_of],
     ).fetchone()
-    con.execute(
-        "DELETE FROM opportunities WHERE snapshot_date <= ? "
-        "AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
-        [as_of],
-    )
+    if existing_older:
+        con.execute(
+            f"INSERT INTO opportunity_snapshot_history (snapshot_date, {OPP_COLUMNS}, import_id) "
+            f"SELECT snapshot_date, {OPP_COLUMNS}, import_id FROM opportunities "
+            "WHERE snapshot_date < ? AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
+            [as_of],
+        )
+    if existing_newer:
+        # an older export arriving late: its rows are history (a re-export of that same
+        # day replaces the rows it had there)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE held_newer AS SELECT opportunity_id "
+            "FROM opportunities WHERE snapshot_date > ? "
+            "AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
+            [as_of],
+        )
+        con.execute(
+            "DELETE FROM opportunity_snapshot_history WHERE snapshot_date = ? "
+            "AND opportunity_id IN (SELECT opportunity_id FROM held_newer)",
+            [as_of],
+        )
+        con.execute(
+            f"INSERT INTO opportunity_snapshot_history (snapshot_date, {OPP_COLUMNS}, import_id) "
+            f"SELECT ?, {OPP_COLUMNS}, ? FROM incoming "
+            "WHERE opportunity_id IN (SELECT opportunity_id FROM held_newer)",
+            [as_of, import_id],
+        )
+    if existing_older or existing_same_day:
+        con.execute(
+            "DELETE FROM opportunities WHERE snapshot_date <= ? "
+            "AND opportunity_id IN (SELECT opportunity_id FROM incoming)",
+            [as_of],
+        )
     # only rows the database holds in a newer state survived the delete: skip just those
     newer_filter = (
-        " WHERE opportunity_id NOT IN (SELECT opportunity_id FROM opportunities)"
+        " WHERE opportunity_id NOT IN (SELECT opportunity_id FROM held_newer)"
         if existing_newer
         else ""
     )
@@ -196,6 +219,7 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         f"SELECT {OPP_COLUMNS}, ?, ? FROM incoming{newer_filter}",
         [as_of, import_id],
     )
+    existing_older += existing_same_day
     counts.updated = existing_older
     counts.unchanged = existing_newer
     counts.inserted = counts.loaded - existing_older - existing_newer
