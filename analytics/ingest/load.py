@@ -219,6 +219,8 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         f"SELECT {OPP_COLUMNS}, ?, ? FROM incoming{newer_filter}",
         [as_of, import_id],
     )
+    if existing_newer:
+        con.execute("DROP TABLE IF EXISTS held_newer")  # never left for the next import
     existing_older += existing_same_day
     counts.updated = existing_older
     counts.unchanged = existing_newer
