@@ -56,6 +56,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -786,12 +787,11 @@ def test_slipped_needs_a_snapshot_on_both_days(snapshots: duckdb.DuckDBPyConnect
 
 
 @pytest.fixture(scope="module")
-def demo_con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
-
-    base = tmp_path_factory.mktemp("demo_wf")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    con = db.connect(base / "sales.duckdb")
+def demo_con(
+    tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]
+) -> duckdb.DuckDBPyConnection:
+    """A private copy of the seeded demo (seed 42, the default anchor; tests/conftest.py)."""
+    con = db.connect(copy_demo(tmp_path_factory.mktemp("demo_wf")))
     yield con
     con.close()
 
