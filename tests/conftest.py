@@ -138,3 +138,36 @@ def copy_demo(demo_template: Path) -> Callable[[Path], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture(scope="session")
+def db_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str, Callable[[duckdb.DuckDBPyConnection, Path], object], Path], Path]:
+    """`db_template(name, load, target)`: a private copy, at `target`, of a database that
+    `load(con, folder)` filled once per test process (xdist worker) under `name`.
+
+    Why: many parametrised tests each import the same few CSV files through the real
+    importer before reading or changing the result; importing costs up to a second a test,
+    copying the finished file a few milliseconds. Each test still gets its own real file to
+    change freely. `load` may only keep its uploads in `folder` (the template's, shared):
+    a test that rolls back an import or reads its stored upload must load its own.
+    """
+    built: dict[str, Path] = {}
+
+    def copy(name: str, load: Callable[[duckdb.DuckDBPyConnection, Path], object],
+             target: Path) -> Path:  # fmt: skip
+        if name not in built:
+            folder = tmp_path_factory.mktemp("db-template")
+            path = folder / "template.duckdb"
+            connection = db.connect(path)
+            try:
+                load(connection, folder)
+            finally:
+                connection.close()  # checkpointed: the file alone holds everything
+            built[name] = path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built[name], target)
+        return target
+
+    return copy

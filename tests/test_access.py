@@ -12,6 +12,7 @@ differs, so a restriction that silently stopped working fails here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analytics import audit
+from analytics import audit, db
 from analytics.access import Access, AccessDenied, can, may_open, require
 from analytics.commissions import approval, data
 from analytics.commissions.engine import Ledger
@@ -63,8 +64,7 @@ Eve Quiet,2024-07-01,2024-09-30,commit,4000,2024-07-02 09:00
 """
 
 
-@pytest.fixture
-def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     for name in ("reps", "opps", "quotas", "fx_rates", "activities", "leads"):
         result = import_file(con, FIXTURES / f"kpi_{name}.csv", as_of=AS_OF, data_dir=tmp_path)
         assert result.ok, result.message
@@ -72,7 +72,15 @@ def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConne
     calls.write_text(CALLS, encoding="utf-8")
     result = import_file(con, calls, as_of=AS_OF, data_dir=tmp_path, kind="forecast_submissions")
     assert result.ok, result.message
-    return con
+
+
+@pytest.fixture
+def book(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The kpi files and the reps' calls, imported once per test process and copied for this
+    test (conftest `db_template`): a private file the test may change."""
+    con = db.connect(db_template("test_access.book", load_book, db_path))
+    yield con
+    con.close()
 
 
 def scope(access: Access = OPS, **filters: str) -> Scope:

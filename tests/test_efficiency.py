@@ -49,6 +49,7 @@ position (n - 1) x 0.9.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analytics import db
 from analytics.ingest import import_file
 from analytics.metrics.kpis import kpi_table
 from analytics.scope import Period, Scope
@@ -72,14 +74,21 @@ AS_OF = date(2024, 7, 15)
 KPI_FILES = ("reps", "opps", "quotas", "fx_rates", "activities", "leads")
 
 
-@pytest.fixture
-def kpi_db(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_kpi_files(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     """Every kpi_*.csv imported through the real importer, exactly as ops would load them."""
     for name in KPI_FILES:
         result = import_file(con, FIXTURES / f"kpi_{name}.csv", as_of=AS_OF, data_dir=tmp_path)
         assert result.ok, result.message
         assert result.rows_rejected == 0, result.message
-    return con
+
+
+@pytest.fixture
+def kpi_db(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Every kpi_*.csv, imported once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    con = db.connect(db_template("test_efficiency.kpi_db", load_kpi_files, db_path))
+    yield con
+    con.close()
 
 
 def rows(con: duckdb.DuckDBPyConnection, label: str, by: str, **filters: str) -> dict:

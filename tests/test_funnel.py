@@ -51,6 +51,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -148,10 +149,17 @@ FUNNEL_FILES = [
 ]
 
 
-@pytest.fixture
-def loaded(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_funnel_files(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     load(con, tmp_path, FUNNEL_FILES)
-    return con
+
+
+@pytest.fixture
+def loaded(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The funnel files, imported once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    con = db.connect(db_template("test_funnel.loaded", load_funnel_files, db_path))
+    yield con
+    con.close()
 
 
 def rows_of(table) -> list[tuple]:

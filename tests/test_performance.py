@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analytics import db
 from analytics.ingest import import_file
 from analytics.metrics.headline import headline
 from analytics.metrics.kpis import (
@@ -70,14 +72,21 @@ KPI_FILES = ("reps", "opps", "quotas", "fx_rates", "activities", "leads")
 ROSTER = ["Ann Lee", "Bob Stone", "Cara Diaz", "Eve Quiet", "Finn New", "Gus Idle"]
 
 
-@pytest.fixture
-def kpi_db(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_kpi_files(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     """Every kpi_*.csv imported through the real importer, exactly as ops would load them."""
     for name in KPI_FILES:
         result = import_file(con, FIXTURES / f"kpi_{name}.csv", as_of=AS_OF, data_dir=tmp_path)
         assert result.ok, result.message
         assert result.rows_rejected == 0, result.message
-    return con
+
+
+@pytest.fixture
+def kpi_db(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Every kpi_*.csv, imported once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    con = db.connect(db_template("test_performance.kpi_db", load_kpi_files, db_path))
+    yield con
+    con.close()
 
 
 def rows(con: duckdb.DuckDBPyConnection, label: str, by: str, **filters: str) -> dict:

@@ -19,6 +19,7 @@ is judged over the trailing quarter (2024-06 over April-June, against January-Ma
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -183,9 +184,12 @@ def test_classify_refuses_a_missing_value(missing: str, value: float | None) -> 
 
 
 @pytest.fixture
-def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    load_fixture(con, tmp_path)
-    return con
+def book(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The fixture with quotas, imported once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    con = db.connect(db_template("test_quadrant.book", load_fixture, db_path))
+    yield con
+    con.close()
 
 
 def _by_rep(frame: object) -> dict[str, dict]:
