@@ -8,8 +8,9 @@ partial path, and the import's log line says which path each table took.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -127,3 +128,104 @@ def test_a_large_change_or_stale_tables_count_whole(con, load, monkeypatch) -> N
     assert done == {"won_deal_touches": "full", "activity_months": "full"}
     assert counts(con) == full_count(con)
     assert derived_current(con)
+
+
+STAGES = ("Discovery", "Proposal", "Closed Won", "Closed Lost")
+OWNERS = ("Ann", "Bob", "Cé **Li**")
+TYPES = ("call", "email", "meeting", "demo")
+
+
+def _deals_file(rng, deals: list[str]) -> str:
+    """Some of the deals, each in a random state: won, lost or open, any owner, any close."""
+    rows = []
+    for deal in rng.sample(deals, rng.randint(1, len(deals))):
+        close = date(2024, rng.randint(4, 7), rng.randint(1, 28))
+        rows.append(
+            f"{deal},{rng.choice(OWNERS)},{rng.choice(STAGES)},100,USD,2024-01-01,{close}\n"
+        )
+    return OPPS + "".join(rows)
+
+
+def _activities_file(rng, acts: list[str], deals: list[str], fresh: str) -> str:
+    """Some activities, new or replacing stored ones (moved to another deal, owner, type,
+    month, or unlinked); now and then without the opportunity_id or duration column, so a
+    replaced activity keeps its stored link or minutes; now and then only new activities
+    (ids starting with `fresh`), an import a rollback can delete."""
+    columns = ["activity_id", "owner", "activity_type", "started_at"]
+    if rng.random() < 0.8:
+        columns.append("duration_minutes")
+    if rng.random() < 0.8:
+        columns.append("opportunity_id")
+    rows = []
+    chosen = rng.sample(acts, rng.randint(1, len(acts) // 2))
+    if rng.random() < 0.3:
+        chosen = [f"{fresh}{i}" for i in range(len(chosen))]
+    for act in chosen:
+        started = f"2024-{rng.randint(4, 6):02d}-{rng.randint(1, 28):02d} 09:00:00"
+        cells = {
+            "activity_id": act,
+            "owner": rng.choice(OWNERS),
+            "activity_type": rng.choice(TYPES),
+            "started_at": started,
+            "duration_minutes": rng.choice(["", "15", "30"]),
+            "opportunity_id": rng.choice(["", *deals[3:]] if rng.random() < 0.3 else deals[:3]),
+        }
+        rows.append(",".join(cells[c] for c in columns) + "\n")
+    return ",".join(columns) + "\n" + "".join(rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_random_walk_of_imports_and_rollbacks_counts_as_a_full_count(
+    con, tmp_path: Path, partial, caplog: pytest.LogCaptureFixture, seed: int
+) -> None:
+    """Deals move between won, lost and open, change owner and close date; activities are
+    replaced (other deal, owner, type, month, unlinked) and rolled back (deleted); late
+    and same-day deal exports; after every step the partial count equals a full count."""
+    import random
+
+    from analytics.backup import RollbackRefused, rollback_import
+
+    rng = random.Random(seed)
+    deals = [f"D{i}" for i in range(8)]
+    acts = [f"A{i}" for i in range(14)]
+    ids: list[int] = []
+    touched = 0  # steps at which some won deal had touches
+    rolled_back: list[str] = []
+    caplog.set_level(logging.INFO, logger="analytics.ingest.engine")
+    for step in range(30):
+        roll = rng.random()
+        if roll < 0.2 and ids:
+            # refused when it replaced what it cannot bring back: nothing changes then
+            with contextlib.suppress(RollbackRefused):
+                rolled_back.append(rollback_import(con, ids.pop()).kind)
+        else:
+            opportunities = roll < 0.5
+            text = (
+                _deals_file(rng, deals)
+                if opportunities
+                else _activities_file(rng, acts, deals, f"N{step}_")
+            )
+            path = tmp_path / f"step{step}.csv"
+            path.write_text(text, encoding="utf-8")
+            # mostly the next day's export; now and then a same-day or a late, older one
+            as_of = date(2024, 8, 1) + timedelta(days=step - rng.choice([0, 0, 0, 1, 3]))
+            result = import_file(
+                con,
+                path,
+                kind="opportunities" if opportunities else "activities",
+                as_of=as_of,
+                data_dir=tmp_path,
+                backup=False,
+            )
+            assert result.ok, result.message
+            ids.append(result.import_id)
+            stamps = con.execute("SELECT count(*) FROM derived_tables").fetchone()[0]
+            assert stamps == 2
+        assert counts(con) == full_count(con), f"step {step}"
+        assert derived_current(con)
+        touched += any(row[3] for row in counts(con)[0])
+    # the walk took the partial path for both tables, with touches to count
+    log = " ".join(r.getMessage() for r in caplog.records if "derived tables" in r.getMessage())
+    assert "activity_months=partial" in log and "won_deal_touches=partial" in log
+    assert touched
+    assert "activities" in rolled_back  # activities deleted, not only replaced

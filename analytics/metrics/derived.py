@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import duckdb
 
-# The import kinds (and tables) they are counted from: an import or rollback of one of
-# these always recounts them.
+# The import kinds (and tables) they are counted from: an import of one of these counts
+# again what it changed (`refresh_after_import`), a rollback recounts them whole.
 DERIVED_SOURCES = ("activities", "opportunities")
 
 # What the derived tables were counted from: any import or rollback of activities or
