@@ -161,14 +161,15 @@ def generate(rows: int, seed: int, *, out_dir: Path = OUT_DIR) -> tuple[Path, Pa
 # --- the analytics side ----------------------------------------------------------------------
 
 
-def _state_sql() -> str:
-    from analytics.pointintime import AS_OF_SQL
+def _state_sql(case: str) -> str:
+    from analytics.pointintime import as_of_totals_sql
 
     return f"""
-    WITH {AS_OF_SQL}
+    WITH {as_of_totals_sql(history=case == "stage history")}
     SELECT as_of_key, owner, coalesce(stage, '{UNKNOWN}') AS stage,
-           count(*) AS deals, coalesce(sum(CAST(amount AS DOUBLE)), 0) AS amount
-    FROM as_of_open
+           CAST(sum(deals) AS BIGINT) AS deals,
+           coalesce(sum(CAST(amount AS DOUBLE)), 0) AS amount
+    FROM as_of_totals
     GROUP BY ALL
     """
 
@@ -187,7 +188,7 @@ def analytics_state(con: Any, days: Sequence[date], case: str) -> list[list[Any]
         if layer - {"stage history"}:
             raise RuntimeError(f"expected stage history before the snapshot, got {layer}")
     params = as_of_params(list(enumerate(chosen)))
-    rows = con.execute(_state_sql(), params).fetchall()
+    rows = con.execute(_state_sql(case), params).fetchall()
     return [[int(k), str(o), str(s), int(n), float(a)] for k, o, s, n, a in rows]
 
 
