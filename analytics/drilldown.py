@@ -23,7 +23,11 @@ import pandas as pd
 
 from analytics.access import EVERYTHING, Access
 from analytics.funnel import Funnel, funnel
-from analytics.metrics.availability import data_start, no_data_reasons_by_period
+from analytics.metrics.availability import (
+    NO_LOST_AMOUNT,
+    data_start,
+    no_data_reasons_by_period,
+)
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables
 from analytics.quadrant import KpiFunction, KpiTablesFunction
 from analytics.scope import Scope, check_rep
@@ -225,15 +229,44 @@ ORDER BY o.close_date DESC, o.opportunity_id
 """
 
 
+# Does the data record what lost deals were worth? Many exports write 0 (or nothing) for
+# every lost deal; then a lost deal's 0 is "not recorded", not "worth nothing".
+LOST_AMOUNTS_SQL = """
+SELECT count(*)                                       AS lost_deals,
+       count(*) FILTER (WHERE coalesce(amount, 0) <> 0) AS priced_lost
+FROM opportunities
+WHERE is_closed AND NOT is_won
+"""
+
+
+def lost_amounts_recorded(con: duckdb.DuckDBPyConnection) -> bool:
+    """False when the data holds lost deals and not one of them carries an amount: the
+    export does not record lost amounts (see NO_LOST_AMOUNT). True otherwise."""
+    lost, priced = con.execute(LOST_AMOUNTS_SQL).fetchone()
+    return not lost or bool(priced)
+
+
 def closed_deals(con: duckdb.DuckDBPyConnection, scope: Scope, rep: str) -> pd.DataFrame:
     """The rep's deals closed (won or lost) in the scope's period, newest first.
 
     The period is the page's period on purpose: the won rows add up to the rep's
     bookings figure, so a manager can reconcile the number with the deals behind it.
+    When the export records no lost amounts at all, a lost deal's amount is blank (no
+    data), not 0, and `attrs["no_data"]["amount"]` says why.
     """
     check_rep(con, scope.access, rep)
     params = {"rep": rep, "period_start": scope.period.start, "period_end": scope.period.end}
-    return con.execute(CLOSED_DEALS_SQL, params).df()
+    table = con.execute(CLOSED_DEALS_SQL, params).df()
+    table.attrs["no_data"] = {}
+    if not lost_amounts_recorded(con):
+        lost = table["outcome"] == "lost"
+        table.loc[lost, "amount"] = float("nan")  # shown blank; CSV cell empty
+        if lost.any():
+            table.attrs["no_data"]["amount"] = (
+                f"{NO_LOST_AMOUNT} (every lost deal is written with 0 or no amount), so a "
+                "lost deal's amount is blank, not 0"
+            )
+    return table
 
 
 def deal_funnel(

@@ -887,6 +887,33 @@ class Waterfall:
             columns=["step", "amount", "rounded", "deals", "measure"],
         )
 
+    @property
+    def no_change_reason(self) -> str | None:
+        """Why this waterfall cannot show any change, or None when it can: the two days are
+        the same, or both are read from one and the same export (every day up to 31 days
+        after an export reads it, so after a single upload any two later days compare that
+        export with itself). The chart would be two equal bars and empty steps, which
+        reads as "nothing happened" when the data simply holds no second state."""
+        if self.start_date is not None and self.start_date == self.end_date:
+            return (
+                f"From and To are the same day ({self.start_date}): there is no change to "
+                "show. Pick two different days."
+            )
+        a, b = self.start_basis, self.end_basis
+        if (
+            a is not None
+            and b is not None
+            and a.source == b.source == "snapshot"
+            and a.snapshot_date == b.snapshot_date
+        ):
+            return (
+                f"Both days read the same export, of {a.snapshot_date}: the data holds no "
+                "later state of these deals, so no change can be shown between "
+                f"{self.start_date} and {self.end_date}. Pick a From day before that export "
+                "or a To day on or after a later one."
+            )
+        return None
+
     def priced_note(self, side: int = 1) -> str | None:
         """'N open deals have no amount' for the start (0) or end (1) pipeline, else None:
         the pipeline figure is then the priced part (the Overview's wording)."""
@@ -1226,7 +1253,7 @@ def pipeline_report_table(
 
 def waterfall_notes(w: Waterfall) -> list[str]:
     """What the page says under the waterfall, in words (the CLI prints them on stderr)."""
-    notes = []
+    notes = [] if w.no_change_reason is None else [w.no_change_reason]
     for name, basis in (("start", w.start_basis), ("end", w.end_basis)):
         if basis is not None:
             notes.append(f"{name}: {basis.describe()}")

@@ -13,6 +13,7 @@ deals whose owner is their `person`, the owner name exactly as on deals.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -47,9 +48,18 @@ DEFAULT_ROLES_FILE = PROJECT_ROOT / ".streamlit" / "roles.toml"
 _NAME_RE = re.compile(r"^[^\s@]+(@[^\s@]+)?$")  # an e-mail, or a plain user name
 
 _hasher = PasswordHasher()  # argon2id with the library's current default cost
-# Verified against when the name is unknown, so a wrong name costs as long as a wrong
-# password and timing does not tell which names exist.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong
+    password and timing does not tell which names exist.
+
+    Made on the first sign-in rather than at import: hashing costs a fifth of a CPU second,
+    which every command-line run and test process would pay for nothing. Every sign-in asks
+    for it before looking the name up, so the first one costs the same for either kind.
+    """
+    return _hasher.hash("not a password of anyone")
 
 
 class SignInRefused(Exception):
@@ -279,9 +289,10 @@ def authenticate(con: duckdb.DuckDBPyConnection, email: str, password: str) -> A
 
 
 def _check_password(con: duckdb.DuckDBPyConnection, email: str, password: str) -> Access:
+    dummy = _dummy_hash()
     row = con.execute("SELECT password_hash FROM users WHERE email = ?", [email]).fetchone()
     try:
-        _hasher.verify(row[0] if row else _DUMMY_HASH, password or "")
+        _hasher.verify(row[0] if row else dummy, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         _refuse(con, email, "wrong password" if row else "unknown name", WRONG_CREDENTIALS)
     if row is None:

@@ -137,6 +137,23 @@ def _money(value: float | None, currency: str) -> str:
     return _ui.DASH if value is None else f"{_ui.money(value)} {currency}"
 
 
+def _figure(value: float | None, currency: str, note: str | None) -> str:
+    """A card's amount, or "no data" when analytics gave a reason it has none."""
+    if value is None and note:
+        return "no data"
+    return _money(value, currency)
+
+
+def _score(shown: str, value: float | None, note: str | None) -> str:
+    """A score as shown, or "no data" when analytics gave a reason it has none."""
+    return "no data" if value is None and note else shown
+
+
+def _why(note: str | None) -> str:
+    """Analytics' reason a card has no figure, appended to its help (shown literally)."""
+    return "" if not note else ". " + md(note)
+
+
 def _signed(value: float | None, currency: str) -> str | None:
     return None if value is None else f"{_ui.signed_money(value)} {currency}"
 
@@ -183,16 +200,16 @@ def show_live(result: PeriodForecast, currency: str) -> None:
         help="Won with a close date in the period, as of the data date", border=True,
     )  # fmt: skip
     cols[2].metric(
-        "Quota", _money(result.quota, currency),
-        help="Quotas overlapping the period, pro-rated by days"
-        + ("" if result.quota is not None else ". No quota covers this scope and period."),
+        "Quota", _figure(result.quota, currency, result.quota_note),
+        help="Quotas overlapping the period, pro-rated by days" + _why(result.quota_note),
         border=True,
     )  # fmt: skip
     gap = None if empty else result.gap_to_quota
     cols[3].metric(
-        "Gap to quota", _money(None if gap is None else abs(gap), currency),
+        "Gap to quota",
+        _figure(None if gap is None else abs(gap), currency, result.gap_note),
         help="Quota - forecast: how far the forecast falls short of quota ('short'), or "
-        "how far it is above ('above quota')",
+        "how far it is above ('above quota')" + _why(result.gap_note),
         delta=None if gap is None else (
             "short" if gap > 0 else ("above quota" if gap < 0 else "on quota")
         ),
@@ -233,9 +250,10 @@ def show_live(result: PeriodForecast, currency: str) -> None:
     if empty:
         st.caption(md(empty))
     for col, (name, value, why) in zip(st.columns(3), calls, strict=True):
-        if rng is None:
-            why += ". No data: no forecast calls and no forecast category on these deals."
-        col.metric(name, _money(value, currency), help=why, border=True)
+        col.metric(
+            name, _figure(value, currency, result.range_note),
+            help=why + _why(result.range_note), border=True,
+        )  # fmt: skip
 
 
 def show_finished(result: PeriodForecast, currency: str) -> None:
@@ -252,14 +270,16 @@ def show_finished(result: PeriodForecast, currency: str) -> None:
         help="What closed won in the period, by the latest data", border=True,
     )  # fmt: skip
     cols[1].metric(
-        "Quota", _money(result.quota, currency),
-        help="Quotas overlapping the period, pro-rated by days", border=True,
+        "Quota", _figure(result.quota, currency, result.quota_note),
+        help="Quotas overlapping the period, pro-rated by days" + _why(result.quota_note),
+        border=True,
     )  # fmt: skip
     diff = result.actual_vs_quota
+    note = result.actual_vs_quota_note
     cols[2].metric(
-        "Actual vs quota", _signed(diff, currency) or _ui.DASH,
-        help="Actual won - quota: positive means above quota"
-        + ("" if diff is not None else ". No data: no quota covers this scope and period."),
+        "Actual vs quota",
+        _signed(diff, currency) or ("no data" if note else _ui.DASH),
+        help="Actual won - quota: positive means above quota" + _why(note),
         border=True,
     )  # fmt: skip
     st.markdown(f"**Forecast vs actual, {label}**")
@@ -301,23 +321,27 @@ def show_recommended(past: Backtest, currency: str) -> None:
             f"Track record of {md(rec.label)}: its own forecasts, made at the start of each "
             f"{unit}, over {md(where)}."
         )
+        note = rec.scores_note
         cols = st.columns(4)
         cols[0].metric(
-            "Error (WAPE)", _pct(rec.wape),
-            help=f"Sum of |actual - forecast| / sum of actuals over {md(where)}",
+            "Error (WAPE)", _score(_pct(rec.wape), rec.wape, note),
+            help=f"Sum of |actual - forecast| / sum of actuals over {md(where)}" + _why(note),
         )  # fmt: skip
         cols[1].metric(
-            "Bias", _signed_pct(rec.bias),
-            help="Sum of (forecast - actual) / sum of actuals: positive = over-forecasting",
+            "Bias", _score(_signed_pct(rec.bias), rec.bias, note),
+            help="Sum of (forecast - actual) / sum of actuals: positive = over-forecasting"
+            + _why(note),
         )  # fmt: skip
         cols[2].metric(
-            "Mean accuracy", _pct(rec.mean_accuracy),
-            help=f"Mean of 1 - |actual - forecast| / actual over the {unit}s with sales",
+            "Mean accuracy", _score(_pct(rec.mean_accuracy), rec.mean_accuracy, note),
+            help=f"Mean of 1 - |actual - forecast| / actual over the {unit}s with sales"
+            + _why(note),
         )  # fmt: skip
         cols[3].metric(
-            f"{unit.capitalize()}s within 10%", _pct(rec.within_10pct),
+            f"{unit.capitalize()}s within 10%",
+            _score(_pct(rec.within_10pct), rec.within_10pct, note),
             help="Share of periods with accuracy of 90% or better (fewer than a quarter of "
-            "sales teams reach 75%)",
+            "sales teams reach 75%)" + _why(note),
         )  # fmt: skip
 
 
@@ -328,21 +352,37 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
+# The recommended line is drawn first, wide and translucent, so it underlines the method
+# it repeats instead of hiding it: when the recommendation is one method, both lines have
+# the same points, and drawn on top the recommended one covered its method completely.
+DRAW_ORDER = (RECOMMENDED, *METHODS)
+
+
+def _line_style(method: str) -> dict[str, Any]:
+    """A method's line; the recommended one as a wide band beneath the others."""
+    if method == RECOMMENDED:
+        return {
+            "line": {"color": COLOURS[method], "width": 10},
+            "marker": {"size": 14},
+            "opacity": 0.35,
+        }
+    return {"line": {"color": COLOURS[method], "width": 2}}
+
+
 def forecast_chart(table: pd.DataFrame) -> go.Figure:
     """One line per method (the recommended one bold, named) and the actual as bars."""
     fig = go.Figure()
     actual = table.drop_duplicates("period")[["period", "actual"]]
     fig.add_bar(x=actual["period"], y=actual["actual"], name=ACTUAL,
                 marker_color="rgba(120,120,120,0.35)")  # fmt: skip
-    for method in [*METHODS, RECOMMENDED]:
+    for method in DRAW_ORDER:
         rows = table[table["method"] == method]
         name = _method_label(method)
         if method == RECOMMENDED and len(rows):
             name = f"{name}: {rows['recommended_as'].iloc[0]}"
         fig.add_scatter(
             x=rows["period"], y=rows["forecast"], name=name, mode="lines+markers",
-            line={"color": COLOURS[method], "width": 4 if method == RECOMMENDED else 2},
-            connectgaps=False,
+            connectgaps=False, **_line_style(method),
         )  # fmt: skip
     fig.update_layout(
         height=360, margin={"l": 0, "r": 0, "t": 10, "b": 0},
@@ -441,7 +481,7 @@ def convergence_chart(rows: pd.DataFrame, actual: float, currency: str) -> go.Fi
     """One line per method over the weeks before the period's end (time runs left to
     right, 0 = the last day), the actual as a dashed reference line."""
     fig = go.Figure()
-    for method in [*METHODS, RECOMMENDED]:
+    for method in DRAW_ORDER:
         mine = rows[(rows["method"] == method) & rows["forecast"].notna()]
         if mine.empty:
             continue
@@ -455,8 +495,7 @@ def convergence_chart(rows: pd.DataFrame, actual: float, currency: str) -> go.Fi
         ]  # fmt: skip
         fig.add_scatter(
             x=mine["weeks_before_end"], y=mine["forecast"], name=name, mode="lines+markers",
-            line={"color": COLOURS[method], "width": 4 if method == RECOMMENDED else 2},
-            hovertext=hover, hoverinfo="text+name",
+            hovertext=hover, hoverinfo="text+name", **_line_style(method),
         )  # fmt: skip
     fig.add_hline(
         y=actual, line={"color": "#444", "dash": "dash", "width": 2},
@@ -632,16 +671,18 @@ def show_what_if(result: PeriodForecast, currency: str) -> None:
     )  # fmt: skip
     scenario = what_if(result, overrides=overrides, exclude=exclude)
     cols = st.columns(3)
-    rows = [("Recommended", scenario.base_recommended, scenario.scenario_recommended)]
+    rows = [("Recommended", scenario.base_recommended, scenario.scenario_recommended,
+             result.method_note(RECOMMENDED))]  # fmt: skip
     rows += [
-        (_method_label(m), scenario.base.get(m), scenario.scenario.get(m))
+        (_method_label(m), scenario.base.get(m), scenario.scenario.get(m), result.method_note(m))
         for m in ("stage_weighted", "sales_cycle")
     ]
-    for col, (label, before, after) in zip(cols, rows, strict=True):
+    for col, (label, before, after, note) in zip(cols, rows, strict=True):
         delta = None if before is None or after is None else round(after - before, 2)
         if delta is not None and abs(delta) < 0.5:
             delta = 0.0  # float noise from summing per deal instead of per stage
-        col.metric(f"{label} (what-if)", _money(after, currency), _signed(delta, currency),
+        col.metric(f"{label} (what-if)", _figure(after, currency, note),
+                   _signed(delta, currency), help=md(note) if note else None,
                    border=True)  # fmt: skip
     st.caption(
         "Stage-weighted and sales-cycle forecasts are recomputed; the run-rate and the reps' "

@@ -346,6 +346,9 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
             border=True,
         )  # fmt: skip
         box.caption(f"From {n - unpriced:,} priced deal(s)" + (f"; {md(note)}." if note else "."))
+    if w.no_change_reason:
+        st.info(md(w.no_change_reason), icon=":material/info:")
+        return
     what = f"the open deals {closing}" if kind == PIPELINE_KINDS[0] else "all open deals"
     st.caption(
         f"How {what} changed from {w.start_date} to {w.end_date}, in {md(currency)} (the "

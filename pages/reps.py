@@ -597,6 +597,8 @@ def _drilldown(
     table(opened, f"{rep} open deals", "open_deals", DEAL_COLUMNS)
     st.subheader(f"Deals closed in {scope.period.label}")
     closed_deals = drilldown.closed_deals(cur, scope, rep)
+    for why in closed_deals.attrs.get("no_data", {}).values():
+        st.caption(f"No data for the amount of lost deals: {md(why)}.")
     table(closed_deals, f"{rep} closed deals {scope.period.label}", "closed_deals", DEAL_COLUMNS)
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -100,14 +102,25 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> P
             if not done.exists():
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
-                build_demo(
+                summary = build_demo(
                     folder / "sales.duckdb", folder / "out", seed=DEFAULT_SEED,
                     anchor=DEFAULT_ANCHOR,
                 )  # fmt: skip
+                (folder / "summary.pickle").write_bytes(pickle.dumps(summary))
                 done.touch()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return folder / "sales.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_summary(demo_template: Path) -> dict[str, Any]:
+    """What `build_demo` returned when it built the shared template: the files it wrote
+    (in the template's `out` folder: read them, never change them), rows written and
+    imported, the designed trajectories. Its "db_path" is the template itself: a test that
+    opens the database takes a copy with `copy_demo` and reads that."""
+    summary: dict[str, Any] = pickle.loads((demo_template.parent / "summary.pickle").read_bytes())
+    return summary
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -259,12 +260,9 @@ def test_later_rows_do_not_move_earlier_points(tmp_path: Path, with_history: boo
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
-
-    base = tmp_path_factory.mktemp("demo_conv")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    return base / "sales.duckdb"
+def demo_db(tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]) -> Path:
+    """A private copy of the seeded demo (seed 42, the default anchor; tests/conftest.py)."""
+    return copy_demo(tmp_path_factory.mktemp("demo_conv"))
 
 
 def test_demo_quarters_converge_from_the_weekly_snapshots(demo_db: Path) -> None:

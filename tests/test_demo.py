@@ -1,13 +1,15 @@
 """The demo: deterministic files in the documented formats, loaded whole by the real importer,
 and the stories every page relies on (trajectories, slips, stalls, seasonality) really there.
 
-The full demo takes tens of seconds to build, so it is built once for the module.
+The full demo takes tens of seconds to build, so these tests read the one build of a test run:
+the shared demo template (tests/conftest.py `demo_template`, `demo_summary`).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,9 +42,16 @@ LEAD_EVENT_TYPES = {
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    base = tmp_path_factory.mktemp("demo")
-    return build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=ANCHOR)
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_summary: dict,
+    copy_demo: Callable[[Path], Path],
+) -> dict:
+    """The summary `build_demo(seed=42, anchor=ANCHOR)` returned: the build of the shared
+    demo template (tests/conftest.py), the same call this module made itself before, with
+    "db_path" a private copy of the database it built (the files stay the template's)."""
+    assert (demo_summary["seed"], demo_summary["anchor"]) == (42, ANCHOR.isoformat())
+    return {**demo_summary, "db_path": str(copy_demo(tmp_path_factory.mktemp("demo")))}
 
 
 @pytest.fixture(scope="module")

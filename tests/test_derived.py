@@ -11,6 +11,7 @@ No other activity names a deal, so every other won deal has 0 touches.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -47,13 +48,36 @@ def add_activity(con: duckdb.DuckDBPyConnection, activity_id: str, deal: str, da
     )
 
 
-@pytest.fixture
-def kpi_db(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_kpi_files(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
     """Every kpi_*.csv through the real importer (as tests/test_efficiency.py loads them)."""
     for name in KPI_FILES:
         result = import_file(con, FIXTURES / f"kpi_{name}.csv", as_of=AS_OF, data_dir=tmp_path)
         assert result.ok, result.message
     return con
+
+
+@pytest.fixture(scope="module")
+def kpi_db_read_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The same database as `kpi_db`, built once for the module's read-only comparisons
+    and opened read-only, so none of the tests sharing it can change it for the others."""
+    folder = tmp_path_factory.mktemp("kpi_read_only")
+    path = folder / "sales.duckdb"
+    con = db.connect(path)
+    try:
+        load_kpi_files(con, folder)
+    finally:
+        con.close()
+    read_only = duckdb.connect(str(path), read_only=True)
+    yield read_only
+    read_only.close()
+
+
+@pytest.fixture
+def kpi_db(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    """A private database holding every kpi_*.csv: the test may change it."""
+    return load_kpi_files(con, tmp_path)
 
 
 def database_file(con: duckdb.DuckDBPyConnection) -> str:
@@ -131,17 +155,24 @@ FILTERS = [{}, {"team": "East"}, {"region": "AMER"}, {"rep": "Bob Stone"}, {"tea
 @pytest.mark.parametrize("by", ["rep", "team", "region", "company"])
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f.values()) or "all")
 def test_counted_and_live_give_the_same_figures(
-    kpi_db: duckdb.DuckDBPyConnection, by: str, periods: list[Period], filters: dict[str, str]
+    kpi_db_read_only: duckdb.DuckDBPyConnection,
+    by: str,
+    periods: list[Period],
+    filters: dict[str, str],
 ) -> None:
     """The two sources of the efficiency query agree on every column, group and period."""
+    kpi_db = kpi_db_read_only
     params = efficiency_params(kpi_db, Scope(periods[-1], **filters), periods)
     counted = kpi_db.execute(efficiency_sql(by, counted=True), params).df()
     live = kpi_db.execute(efficiency_sql(by, counted=False), params).df()
     pd.testing.assert_frame_equal(counted, live)
 
 
-def test_the_comparison_sees_touches_and_activities(kpi_db: duckdb.DuckDBPyConnection) -> None:
-    """Guard for the test above: its figures are not all empty."""
+def test_the_comparison_sees_touches_and_activities(
+    kpi_db_read_only: duckdb.DuckDBPyConnection,
+) -> None:
+    """Guard for the test above (on its very database): its figures are not all empty."""
+    kpi_db = kpi_db_read_only
     periods = PERIOD_SETS["trend of quarters"]
     counted = kpi_db.execute(
         efficiency_sql("rep", counted=True), efficiency_params(kpi_db, Scope(periods[-1]), periods)

@@ -193,3 +193,34 @@ def test_finished_month_page_and_cli_report_carry_the_same_numbers(loaded_db: Pa
         assert shown["Actual"] == f"{row['actual']:,.0f} USD"
         assert shown["Error (forecast - actual)"] == f"{row['error']:+,.0f} USD"
         assert shown["Accuracy"] == f"{row['accuracy'] * 100:.1f}%"
+
+
+def test_recommended_line_underlines_the_method_it_repeats(loaded_db: Path) -> None:
+    """The recommended line repeats one method's points (here it is one method, not a
+    blend): drawn first, wide and translucent, so the method's own line stays visible on
+    top of it in both the history and the convergence charts."""
+    import json
+
+    at = open_forecast()
+    assert_clean(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert charts, "no chart drawn"
+    checked = 0
+    for spec in charts:
+        lines = [t for t in spec["data"] if t.get("type") == "scatter"]
+        names = [t.get("name", "") for t in lines]
+        rec = [i for i, n in enumerate(names) if n.startswith("Recommended")]
+        if not rec:
+            continue
+        first = rec[0]
+        assert first == 0, names  # beneath every method line
+        style = lines[first]
+        assert style.get("opacity", 1) < 1 and style["line"]["width"] > max(
+            t["line"]["width"] for t in lines[1:]
+        )
+        repeated = names[first].split(": ", 1)[1]
+        same = [t for t in lines[1:] if t.get("name") == repeated]
+        assert same, (repeated, names)  # the method it repeats is drawn too, on top
+        assert same[0]["y"] == style["y"]
+        checked += 1
+    assert checked >= 1

@@ -243,7 +243,13 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     assert frame_with(at, "step")["rounded"].tolist()[0] == 34600
     assert "export of 2024-08-01" in {m.label: m for m in at.metric}["Pipeline on 2024-08-20"].help
 
+    # the same day twice: no empty chart, a sentence saying why there is no change
     at.date_input(key="pipeline:from").set_value(date(2024, 9, 2)).run()
+    assert_clean(at)
+    assert any("same day (2024-09-02)" in plain(i.value) for i in at.info)
+    assert len(at.get("plotly_chart")) == 0  # the waterfall was the only chart
+    assert not [f for f in at.dataframe if "rounded" in f.value.columns]
+
     at.date_input(key="pipeline:to").set_value(date(2024, 7, 1)).run()
     assert not at.exception
     assert any("before the 'From' date" in plain(w.value) for w in at.warning)

@@ -56,6 +56,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -73,6 +74,7 @@ from analytics.pipeline import (
     deals_worth,
     default_snapshot_pair,
     follow_up_gaps,
+    pipeline_report_table,
     slipped_deals,
     stalled_deals,
     time_in_stage_text,
@@ -786,12 +788,11 @@ def test_slipped_needs_a_snapshot_on_both_days(snapshots: duckdb.DuckDBPyConnect
 
 
 @pytest.fixture(scope="module")
-def demo_con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    from analytics.demo import DEFAULT_ANCHOR, build_demo
-
-    base = tmp_path_factory.mktemp("demo_wf")
-    build_demo(base / "sales.duckdb", base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    con = db.connect(base / "sales.duckdb")
+def demo_con(
+    tmp_path_factory: pytest.TempPathFactory, copy_demo: Callable[[Path], Path]
+) -> duckdb.DuckDBPyConnection:
+    """A private copy of the seeded demo (seed 42, the default anchor; tests/conftest.py)."""
+    con = db.connect(copy_demo(tmp_path_factory.mktemp("demo_wf")))
     yield con
     con.close()
 
@@ -833,3 +834,36 @@ def test_demo_waterfall_agrees_across_sources(
         for bucket, ids in moved.items():
             assert set(deals.loc[deals["bucket"] == bucket, "opportunity_id"]) == ids, bucket
         assert w.balanced
+
+
+NO_CHANGE = [
+    # (start, end, source, what the reason says; None = a change can be shown)
+    (S3, S3, None, "same day"),  # the same day
+    (S1, S3, None, None),  # two exports
+    # 2 Aug and 9 Aug both read the export of 1 Aug (S2): the same state twice
+    (date(2024, 8, 2), date(2024, 8, 9), None, "same export, of 2024-08-01"),
+    # forced rebuilt: created and close dates move the pipeline between the two days
+    (date(2024, 8, 2), date(2024, 8, 9), "rebuilt", None),
+]
+
+
+@pytest.mark.parametrize(("start", "end", "source", "says"), NO_CHANGE)
+def test_waterfall_says_when_it_cannot_show_a_change(
+    snapshots: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    source: str | None,
+    says: str | None,
+) -> None:
+    """A waterfall between one state and itself is two equal bars and empty steps, which
+    reads as "nothing changed": analytics says why instead, and the CLI's notes lead with it."""
+    kind = None if source is None else ALL_OPEN
+    w = waterfall(snapshots, Q3, start_date=start, end_date=end, kind=kind, source=source)
+    if says is None:
+        assert w.no_change_reason is None
+        return
+    reason = w.no_change_reason
+    assert reason is not None and says in reason, reason
+    assert all(v == 0 for v in w.buckets.values()) and w.start == w.end
+    table = pipeline_report_table(snapshots, Q3, part="waterfall", start_date=start, end_date=end)
+    assert table.attrs["notes"][0] == reason

@@ -34,6 +34,7 @@ from analytics.forecast.methods import (
     COMMIT,
     METHOD_LABELS,
     METHODS,
+    MIN_SEGMENT_WON,
     RECOMMENDED,
     RUN_RATE,
     SALES_CYCLE,
@@ -135,6 +136,34 @@ def forecast_values(
         ),
         COMMIT: total.commit if total is not None else None,
         BEST_CASE: total.best_case if total is not None else None,
+    }
+
+
+NO_CALLS_NOTE = "No data: no forecast calls and no forecast category on these deals."
+
+
+def method_notes(inputs: fi.ForecastInputs) -> dict[str, str | None]:
+    """Why each method has no forecast from these inputs (None where it has one): the
+    words a page puts beside a method's "no data", so a missing forecast is never read
+    as a forecast of 0. Mirrors the conditions of `forecast_values`."""
+    cycle = inputs.overall_cycle
+    cycle_note = None
+    if cycle.typical_days is None or cycle.win_rate is None or cycle.won_deals < MIN_SEGMENT_WON:
+        cycle_note = (
+            f"No data: {cycle.won_deals} won deal(s) with a created date closed in the "
+            f"{fi.CYCLE_LOOKBACK_DAYS} days before; the sales-cycle method needs at least "
+            f"{MIN_SEGMENT_WON} to know a typical cycle."
+        )
+    run_note = None
+    if not inputs.run_rate or not inputs.run_rate.has_history:
+        run_note = "No data: no deal was won before this date, so there is no rate to run on."
+    calls_note = None if inputs.has_categories else NO_CALLS_NOTE
+    return {
+        STAGE_WEIGHTED: None,
+        RUN_RATE: run_note,
+        SALES_CYCLE: cycle_note,
+        COMMIT: calls_note,
+        BEST_CASE: calls_note,
     }
 
 
@@ -345,6 +374,16 @@ class Recommendation:
     @property
     def label(self) -> str:
         return self.candidate.label
+
+    @property
+    def scores_note(self) -> str | None:
+        """Why the track record has periods but no scores (None when it has them): every
+        period in the window had an actual of 0, and an error relative to 0 won is not
+        defined, so the scores are "no data", never 0% or 100%."""
+        if not self.periods or self.wape is not None:
+            return None
+        span = ", ".join(self.window) if self.window else "the periods scored"
+        return f"No data: nothing was won in {span}, so there is no error to score."
 
     def value(self, values: Mapping[str, float | None]) -> float | None:
         return self.candidate.value(values)

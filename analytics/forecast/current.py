@@ -26,15 +26,19 @@ import pandas as pd
 
 from analytics.forecast import inputs as fi
 from analytics.forecast.backtest import (
+    NO_CALLS_NOTE,
     Recommendation,
     accuracy,
     backtest,
     forecast_values,
+    method_notes,
     start_ask,
     start_snapshot,
     total_call,
 )
 from analytics.forecast.methods import (
+    BEST_CASE,
+    COMMIT,
     METHOD_LABELS,
     METHODS,
     RECOMMENDED,
@@ -46,6 +50,7 @@ from analytics.forecast.methods import (
     stage_key,
     stage_probabilities,
 )
+from analytics.metrics.availability import NO_QUOTAS
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -106,6 +111,7 @@ class PeriodForecast:
     submitted_owners: int = 0
     probabilities: dict[str, float] = field(default_factory=dict)
     inputs: fi.ForecastInputs | None = None
+    quotas_in_data: bool = True  # False: the quotas table is empty (no quota export yet)
 
     @property
     def finished(self) -> bool:
@@ -214,6 +220,65 @@ class PeriodForecast:
         return " ".join(notes) or None
 
     @property
+    def quota_note(self) -> str | None:
+        """Why the quota card is empty (None when there is a quota): the data holds no
+        quotas at all, or none of them covers this scope and period."""
+        if self.quota is not None:
+            return None
+        if not self.quotas_in_data:
+            return f"No data: {NO_QUOTAS} (import a quotas file to compare with quota)."
+        return "No data: no quota covers this scope and period."
+
+    @property
+    def gap_note(self) -> str | None:
+        """Why "Gap to quota" is empty for a running period (None when it has a value, or
+        for a finished period, which is judged by `actual_vs_quota` instead)."""
+        if self.finished or self.gap_to_quota is not None:
+            return None
+        if self.no_basis:
+            return self.no_basis
+        if self.quota is None:
+            return self.quota_note
+        return (
+            f"No data: the recommended method ({self.recommendation.label}) has no "
+            f"forecast for {self.period.label}."
+        )
+
+    @property
+    def actual_vs_quota_note(self) -> str | None:
+        """Why "Actual vs quota" is empty for a finished period (None when it has one)."""
+        if not self.finished or self.actual_vs_quota is not None:
+            return None
+        return self.quota_note
+
+    @property
+    def range_note(self) -> str | None:
+        """Why the reps' call cards are empty (None when there is a call to show)."""
+        if self.range is not None:
+            return None
+        if self.status == "no data":
+            return (
+                "No data: the period is over and no pipeline export was taken at its start, "
+                "so there is no call from that time."
+            )
+        return NO_CALLS_NOTE
+
+    def method_note(self, method: str) -> str | None:
+        """Why `method` (or the recommended one) has no forecast here; None when it has."""
+        value = self.recommended if method == RECOMMENDED else self.values.get(method)
+        if value is not None:
+            return None
+        if self.inputs is None:
+            return self.range_note if method in (COMMIT, BEST_CASE) else (
+                "No data: no pipeline export from the start of this period to forecast from."
+            )  # fmt: skip
+        notes = method_notes(self.inputs)
+        if method == RECOMMENDED:
+            missing = [notes[m] for m in METHODS if self.values.get(m) is None and notes[m]]
+            return " ".join(dict.fromkeys(missing)) or None
+        return notes.get(method)
+
+    @property
     def coverage(self) -> float | None:
         """Open pipeline expected in the period / what is still to book (KPI definition);
         None when that pipeline has no data (see `open_pipeline`)."""
@@ -228,7 +293,7 @@ class PeriodForecast:
         if self.coverage is not None:
             return None
         if self.quota is None:
-            return "No data: no quota covers this scope and period."
+            return self.quota_note
         if self.to_go is not None and self.to_go <= 0:
             return "Not defined: the quota is already booked, nothing is left to go."
         if self.open_pipeline is None:
@@ -365,6 +430,12 @@ def quota_for(con: duckdb.DuckDBPyConnection, scope: Scope) -> float | None:
     return None if row is None or row[0] is None else float(row[0])
 
 
+def quotas_in_data(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any quota was imported at all: "no quotas in the data" and "no quota for
+    this scope and period" are different reasons, with different fixes."""
+    return con.execute("SELECT EXISTS (SELECT 1 FROM quotas)").fetchone()[0]
+
+
 def roster(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str | None, str | None]]:
     """rep -> (manager, team) from the reps table."""
     rows = con.execute("SELECT rep, manager, team FROM reps").fetchall()
@@ -407,12 +478,14 @@ def period_forecast(
             ask, status = start_ask(period, snap), "closed"
     actual = fi.actuals(con, [period], scope).get(period.label, (0.0, 0))[0]
     quota = quota_for(con, scope)
+    has_quotas = quota is not None or quotas_in_data(con)
     if ask is None:
         return PeriodForecast(
             period=period, status=status, data_date=None, values=dict.fromkeys(METHODS),
             recommendation=recommendation, recommended=None, range=None, already_won=actual,
             actual=actual, open_amount=0.0, open_deals=0, quota=quota,
             deals=pd.DataFrame(columns=DEAL_COLUMNS), probabilities=probabilities,
+            quotas_in_data=has_quotas,
         )  # fmt: skip
     found = fi.gather(con, [ask], scope)[ask.key]
     values = forecast_values(found, probabilities, growth=growth)
@@ -435,6 +508,7 @@ def period_forecast(
         submitted_owners=found.submitted_owners,
         probabilities=probabilities,
         inputs=found,
+        quotas_in_data=has_quotas,
     )
 
 

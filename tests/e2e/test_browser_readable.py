@@ -3,8 +3,11 @@
 Issue 13.7: no "None", "nan", "NaN", "NaT" or "inf" anywhere a person reads. Each page is
 opened in chromium with every expander unfolded; the visible text (innerText) must hold
 none of those words standing alone (tests/readable.py). Streamlit's st.dataframe draws its
-cells on a canvas, which innerText cannot read, so each page's tables are checked as well
-in AppTest on the same database (placeholder set, no such text, no infinity).
+cells on a canvas, which innerText cannot read: those tables are checked in AppTest, on the
+same two databases (the demo template and `build_sparse_db`) and the same pages, by
+tests/test_readable_pages.py::test_page_has_nothing_unreadable (placeholder set, no such
+text, no infinity). This walk once repeated that check after the browser's; it ran the same
+AppTest code on a copy of the same file, so it is left to that test alone.
 
 A full-page screenshot of every page goes to /tmp/shots/{demo,sparse}/ for a person to look
 at (the closing note of the issue lists them).
@@ -12,14 +15,12 @@ at (the closing note of the issue lists them).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from apptest import open_page
-from readable import PAGES, apptest_problems, build_sparse_db, unreadable_words
+from readable import PAGES, build_sparse_db, unreadable_words
 
 if TYPE_CHECKING:  # annotations only: playwright is imported lazily, inside the fixtures
     from conftest import Server
@@ -90,7 +91,6 @@ def test_every_page_reads_clean(
     database: tuple[str, Path],
     streamlit_server: Callable[[Path], Server],
     browser_page: Page,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     which, db_path = database
     shots = SHOTS / which
@@ -107,14 +107,4 @@ def test_every_page_reads_clean(
         problems = visible_problems(page)
         if problems:
             found[name] = problems
-    # The canvas-drawn tables, checked through AppTest on a copy of the same database (the
-    # server holds the file's lock).
-    copy = db_path.with_name(f"{which}_copy.duckdb")
-    shutil.copyfile(db_path, copy)
-    monkeypatch.setenv("SALES_DB", str(copy))
-    for name in PAGES:
-        at = open_page(f"pages/{name}.py")
-        problems = apptest_problems(at)
-        if problems:
-            found[f"{name} (tables)"] = problems
     assert found == {}
