@@ -16,12 +16,14 @@ two cases:
   stage change on or before the day.
 
 The **as-of state** compared is, per day, owner and stage: the open deals and their
-amount. Every deal open on every day is formed to get there.
+amount.
 
-* **analytics**: `analytics.pointintime.AS_OF_SQL` (the one definition every page reads)
-  for the 52 days at once, the days' sources chosen by `pointintime.bases` (forced to
-  "rebuilt" in the first case, where the database has no history anyway), grouped by
-  day, owner and stage;
+* **analytics**: `analytics.pointintime.as_of_totals_sql` (the totals the KPI query reads;
+  the same answer as `AS_OF_SQL`, the one definition of "open on D", checked by
+  tests/test_pointintime_totals.py) for the 52 days at once, the days' sources chosen by
+  `pointintime.bases` (forced to "rebuilt" in the first case, where the database has no
+  history anyway), summed by day, owner and stage; interval arithmetic over day numbers,
+  never a row per deal and day;
 * **pandas**: the same, vectorised as a competent analyst would for 52 days: each deal's
   range of open days by two binary searches (`searchsorted`), each stage change's range
   of days until the next one, clipped to the deal's open range, summed per (owner, stage,
