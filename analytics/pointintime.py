@@ -230,6 +230,175 @@ AS_OF_SQL = """
     )"""
 
 
+# The same answer as totals, for callers that need only sums per day (KPIs over periods,
+# the point-in-time benchmark): `as_of_totals` has one row per (as_of_key, source, owner,
+# currency, stage, close_date) with `deals`, `with_amount` (deals with an amount) and
+# `amount` (NULL when none has one, as `sum` gives it). Same bound lists as `AS_OF_SQL`.
+# Snapshot and "now" days group their own rows. Rebuilt days never form a row per deal and
+# day: each deal is open over the day numbers [lo, hi) of the rebuilt days (lo: the days
+# before it was created, hi: the days before it closed), each stage change holds from the
+# day it was entered to the next change's, clipped to the deal's open days; every span
+# adds itself at its first day number and takes itself away at its end, and a running sum
+# over the day numbers gives each day's totals. A change counts from the day it was entered
+# (the ASOF rule of `AS_OF_SQL`: entered before the day's end); changes after the last day
+# asked are never read. Close dates are not known then: `close_date` is NULL on those rows.
+_AS_OF_TOTALS = """
+    as_of_days AS (
+        SELECT CAST(unnest($as_of_keys) AS BIGINT)    AS as_of_key,
+               CAST(unnest($as_of_days) AS DATE)      AS day,
+               CAST(unnest($as_of_sources) AS VARCHAR) AS source,
+               CAST(unnest($as_of_snapshots) AS DATE) AS snapshot_date
+    ),
+    -- the rebuilt days of each source, numbered from 0, oldest first
+    as_of_day_numbers AS (
+        SELECT source, day,
+               CAST(row_number() OVER (PARTITION BY source ORDER BY day) - 1 AS INTEGER)
+                   AS day_no
+        FROM (SELECT DISTINCT source, day FROM as_of_days
+              WHERE source IN ('stage history', 'rebuilt'))
+    ),
+    as_of_extent AS (
+        SELECT source, min(day) AS first_day, max(day) AS last_day,
+               CAST(count(*) AS INTEGER) AS days
+        FROM as_of_day_numbers
+        GROUP BY source
+    ),
+    -- every date from the first rebuilt day to the last, in `calendar` (a list, the first
+    -- day first): how many rebuilt days come before it. A deal created, closed or changed
+    -- on that date counts from / stops at that day number.
+    as_of_bounds AS (
+        SELECT b.source, b.first_day, b.last_day, b.days,
+               list(CAST((SELECT count(*) FROM as_of_day_numbers AS n
+                          WHERE n.source = b.source AND n.day < c.date) AS INTEGER)
+                    ORDER BY c.date) AS calendar
+        FROM as_of_extent AS b,
+             LATERAL (SELECT CAST(unnest(generate_series(b.first_day, b.last_day,
+                                                         INTERVAL 1 DAY)) AS DATE) AS date) AS c
+        GROUP BY ALL
+    ),
+    -- each deal's open days [lo, hi) as day numbers; deals open on none are left out
+    as_of_deal_spans AS (
+        SELECT source, days, opportunity_id, owner, currency, amount, lo, hi
+        FROM (
+            SELECT b.source, b.days, o.opportunity_id, o.owner, o.currency, o.amount,
+                   b.calendar[greatest(o.created_date, b.first_day) - b.first_day + 1] AS lo,
+                   CASE WHEN o.is_closed AND o.close_date <= b.last_day
+                        THEN b.calendar[o.close_date - b.first_day + 1]
+                        ELSE b.days END AS hi
+            FROM opportunities AS o, as_of_bounds AS b
+            WHERE o.created_date <= b.last_day
+              AND (NOT o.is_closed OR o.close_date > b.first_day)
+        )
+        WHERE lo < hi
+    ),
+{change_spans}
+    -- what each deal is counted as over which day numbers: rebuilt, the deal with stage
+    -- unknown over all its open days; with stage history, unknown until its first change,
+    -- then each change's stage (and amount, when recorded) while it holds
+    as_of_spans AS (
+        SELECT source, days, owner, currency, CAST(NULL AS VARCHAR) AS stage, amount, lo, hi
+        FROM as_of_deal_spans
+        WHERE source = 'rebuilt'
+{history_spans}    ),
+    -- +1 at a span's first day number, -1 at its end, per owner, currency and stage
+    as_of_steps AS (
+        SELECT source, owner, currency, stage, day_no,
+               sum(deals) AS deals, sum(with_amount) AS with_amount, sum(amount) AS amount
+        FROM (
+            SELECT source, owner, currency, stage, lo AS day_no,
+                   1 AS deals, CASE WHEN amount IS NULL THEN 0 ELSE 1 END AS with_amount,
+                   amount
+            FROM as_of_spans WHERE lo < hi
+            UNION ALL
+            SELECT source, owner, currency, stage, hi,
+                   -1, CASE WHEN amount IS NULL THEN 0 ELSE -1 END, -amount
+            FROM as_of_spans WHERE lo < hi AND hi < days
+        )
+        GROUP BY ALL
+    ),
+    -- running totals: each holds from its day number until the next step of its group
+    as_of_running AS (
+        SELECT source, owner, currency, stage, day_no AS lo,
+               coalesce(lead(day_no) OVER w, 2147483647) AS hi,
+               sum(deals) OVER w AS deals, sum(with_amount) OVER w AS with_amount,
+               sum(amount) OVER w AS amount
+        FROM as_of_steps
+        WINDOW w AS (PARTITION BY source, owner, currency, stage ORDER BY day_no)
+    ),
+    as_of_totals AS (
+        SELECT a.as_of_key, a.source, r.owner, r.currency, r.stage,
+               CAST(NULL AS DATE) AS close_date, CAST(r.deals AS BIGINT) AS deals,
+               CAST(r.with_amount AS BIGINT) AS with_amount,
+               CASE WHEN r.with_amount > 0 THEN r.amount END AS amount
+        FROM as_of_days AS a
+        JOIN as_of_day_numbers AS n ON n.source = a.source AND n.day = a.day
+        JOIN as_of_running AS r
+          ON r.source = a.source AND n.day_no >= r.lo AND n.day_no < r.hi
+        WHERE r.deals > 0
+        UNION ALL
+        SELECT a.as_of_key, a.source, o.owner, o.currency, o.stage, o.close_date,
+               count(*), count(o.amount), sum(o.amount)
+        FROM opportunities AS o
+        JOIN as_of_days AS a ON a.source = 'now'
+        WHERE NOT o.is_closed
+        GROUP BY ALL
+        UNION ALL
+        SELECT a.as_of_key, a.source, s.owner, s.currency, s.stage, s.close_date,
+               count(*), count(s.amount), sum(s.amount)
+        FROM opportunity_snapshots AS s
+        JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
+        WHERE NOT s.is_closed
+        GROUP BY ALL
+    )"""
+
+_CHANGE_SPANS = """
+    -- stage changes up to the last stage-history day: each holds from its day number to
+    -- the next change's (same-day changes before the last of a day hold on no day)
+    as_of_change_spans AS (
+        SELECT h.opportunity_id, h.stage, h.amount,
+               lag(h.entered_at) OVER w IS NULL                       AS first_change,
+               h.day_no                                               AS lo,
+               coalesce(lead(h.day_no) OVER w, b.days)                AS hi
+        FROM (
+            SELECT h.opportunity_id, h.stage, h.amount, h.entered_at,
+                   b.calendar[greatest(CAST(h.entered_at AS DATE), b.first_day)
+                              - b.first_day + 1] AS day_no
+            FROM opportunity_stage_history AS h, as_of_bounds AS b
+            WHERE b.source = 'stage history' AND CAST(h.entered_at AS DATE) <= b.last_day
+        ) AS h
+        JOIN as_of_bounds AS b ON b.source = 'stage history'
+        WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+    ),
+"""
+
+_HISTORY_SPANS = """        UNION ALL
+        SELECT d.source, d.days, d.owner, d.currency, CAST(NULL AS VARCHAR), d.amount, d.lo,
+               least(d.hi, coalesce(c.lo, d.hi))
+        FROM as_of_deal_spans AS d
+        LEFT JOIN as_of_change_spans AS c
+          ON c.opportunity_id = d.opportunity_id AND c.first_change
+        WHERE d.source = 'stage history'
+        UNION ALL
+        SELECT d.source, d.days, d.owner, d.currency, c.stage, coalesce(c.amount, d.amount),
+               greatest(d.lo, c.lo), least(d.hi, c.hi)
+        FROM as_of_deal_spans AS d
+        JOIN as_of_change_spans AS c ON c.opportunity_id = d.opportunity_id
+        WHERE d.source = 'stage history'
+"""
+
+
+def as_of_totals_sql(*, history: bool = True) -> str:
+    """`as_of_totals` (see above); `history` False leaves the stage history unread (no day
+    is answered from it), which spares a scan of every stage change."""
+    return _AS_OF_TOTALS.format(
+        change_spans=_CHANGE_SPANS if history else "",
+        history_spans=_HISTORY_SPANS if history else "",
+    )
+
+
+AS_OF_TOTALS_SQL = as_of_totals_sql()
+
+
 def as_of_params(keyed: Sequence[tuple[int, Basis | None]]) -> dict[str, Any]:
     """`AS_OF_SQL`'s bound lists from (key, basis) pairs; a basis of None means "now"."""
     return {

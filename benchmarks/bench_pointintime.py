@@ -16,12 +16,14 @@ two cases:
   stage change on or before the day.
 
 The **as-of state** compared is, per day, owner and stage: the open deals and their
-amount. Every deal open on every day is formed to get there.
+amount.
 
-* **analytics**: `analytics.pointintime.AS_OF_SQL` (the one definition every page reads)
-  for the 52 days at once, the days' sources chosen by `pointintime.bases` (forced to
-  "rebuilt" in the first case, where the database has no history anyway), grouped by
-  day, owner and stage;
+* **analytics**: `analytics.pointintime.as_of_totals_sql` (the totals the KPI query reads;
+  the same answer as `AS_OF_SQL`, the one definition of "open on D", checked by
+  tests/test_pointintime_totals.py) for the 52 days at once, the days' sources chosen by
+  `pointintime.bases` (forced to "rebuilt" in the first case, where the database has no
+  history anyway), summed by day, owner and stage; interval arithmetic over day numbers,
+  never a row per deal and day;
 * **pandas**: the same, vectorised as a competent analyst would for 52 days: each deal's
   range of open days by two binary searches (`searchsorted`), each stage change's range
   of days until the next one, clipped to the deal's open range, summed per (owner, stage,
@@ -161,14 +163,15 @@ def generate(rows: int, seed: int, *, out_dir: Path = OUT_DIR) -> tuple[Path, Pa
 # --- the analytics side ----------------------------------------------------------------------
 
 
-def _state_sql() -> str:
-    from analytics.pointintime import AS_OF_SQL
+def _state_sql(case: str) -> str:
+    from analytics.pointintime import as_of_totals_sql
 
     return f"""
-    WITH {AS_OF_SQL}
+    WITH {as_of_totals_sql(history=case == "stage history")}
     SELECT as_of_key, owner, coalesce(stage, '{UNKNOWN}') AS stage,
-           count(*) AS deals, coalesce(sum(CAST(amount AS DOUBLE)), 0) AS amount
-    FROM as_of_open
+           CAST(sum(deals) AS BIGINT) AS deals,
+           coalesce(sum(CAST(amount AS DOUBLE)), 0) AS amount
+    FROM as_of_totals
     GROUP BY ALL
     """
 
@@ -187,7 +190,7 @@ def analytics_state(con: Any, days: Sequence[date], case: str) -> list[list[Any]
         if layer - {"stage history"}:
             raise RuntimeError(f"expected stage history before the snapshot, got {layer}")
     params = as_of_params(list(enumerate(chosen)))
-    rows = con.execute(_state_sql(), params).fetchall()
+    rows = con.execute(_state_sql(case), params).fetchall()
     return [[int(k), str(o), str(s), int(n), float(a)] for k, o, s, n, a in rows]
 
 

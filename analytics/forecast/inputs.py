@@ -196,18 +196,31 @@ def _rebuilt_sql(with_stages: bool) -> str:
     when recorded) of their last stage change on or before the date (else unknown). Reads
     nothing dated after the data date except the documented compromise: amounts, owners
     and deal types as last exported."""
-    stage = "h.stage" if with_stages else "CAST(NULL AS VARCHAR)"
-    amount = "coalesce(h.amount, k.amount)" if with_stages else "k.amount"
-    # Without stage history nothing is read from it: the ASOF join would still sort every
-    # (ask, deal) row by deal, which at a million deals and a dozen asks is most of the work.
-    history_join = (
-        """ASOF LEFT JOIN changes AS h
-      ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at"""
-        if with_stages
-        else ""
-    )
-    return f"""
-    WITH known AS (
+    if not with_stages:
+        return """
+    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
+           CASE WHEN k.closed_then THEN k.stage END                        AS stage,
+           k.amount,
+           k.currency,
+           CASE WHEN k.closed_then THEN k.forecast_category END            AS forecast_category,
+           k.created_date,
+           CASE WHEN k.closed_then THEN k.close_date END                   AS close_date,
+           k.closed_then                                                   AS is_closed,
+           k.closed_then AND k.is_won                                      AS is_won,
+           k.deal_type,
+           NOT k.closed_then                                               AS close_unknown
+    FROM (
+        SELECT a.ask, o.*, o.is_closed AND o.close_date <= a.data_date AS closed_then
+        FROM asks AS a
+        JOIN opportunities AS o ON o.created_date <= a.data_date
+        WHERE NOT o.is_closed OR o.close_date IS NOT NULL
+    ) AS k
+    """
+    # With stage history, only the deals still open then read it: the ASOF join sorts
+    # every row it is given, and the deals closed by then (most of them, on a multi-year
+    # export) need nothing from it.
+    return """
+    WITH known AS NOT MATERIALIZED (
         SELECT a.ask, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over,
                o.*, o.is_closed AND o.close_date <= a.data_date AS closed_then
         FROM asks AS a
@@ -217,19 +230,18 @@ def _rebuilt_sql(with_stages: bool) -> str:
     changes AS (
         SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
     )
-    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
-           CASE WHEN k.closed_then THEN k.stage ELSE {stage} END           AS stage,
-           CASE WHEN k.closed_then THEN k.amount ELSE {amount} END         AS amount,
-           k.currency,
-           CASE WHEN k.closed_then THEN k.forecast_category END            AS forecast_category,
-           k.created_date,
-           CASE WHEN k.closed_then THEN k.close_date END                   AS close_date,
-           k.closed_then                                                   AS is_closed,
-           k.closed_then AND k.is_won                                      AS is_won,
-           k.deal_type,
-           NOT k.closed_then                                               AS close_unknown
+    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, k.stage,
+           k.amount, k.currency, k.forecast_category, k.created_date, k.close_date,
+           true AS is_closed, k.is_won, k.deal_type, false AS close_unknown
     FROM known AS k
-    {history_join}
+    WHERE k.closed_then
+    UNION ALL
+    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, h.stage,
+           coalesce(h.amount, k.amount), k.currency, CAST(NULL AS VARCHAR),
+           k.created_date, CAST(NULL AS DATE), false, false, k.deal_type, true
+    FROM (SELECT * FROM known WHERE NOT closed_then) AS k
+    ASOF LEFT JOIN changes AS h
+      ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at
     """
 
 

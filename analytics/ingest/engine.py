@@ -56,7 +56,7 @@ from analytics.ingest.read import (
     sniff,
 )
 from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
-from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
+from analytics.metrics.derived import refresh_after_import, source_stamp
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
     STAGES_KEY,
@@ -526,10 +526,15 @@ def _write(
     try:
         with transaction(con):
             import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
+            stamp_before = source_stamp(con)
             counts: LoadCounts = load(con, staged, import_id, as_of)
-            # An import of their sources always recounts: the stamp cannot see an update
-            # that changes no count or newest import id.
-            refresh_derived(con, force=det.kind.name in DERIVED_SOURCES)
+            # An import of their sources counts again what it changed (the stamp alone
+            # cannot see an update that changes no count or newest import id).
+            counted = refresh_after_import(con, det.kind.name, stamp_before)
+            log.info(
+                "derived tables after the import: %s",
+                ", ".join(f"{name}={how}" for name, how in sorted(counted.items())),
+            )
             rejected = con.execute("SELECT count(DISTINCT line) FROM problems").fetchone()[0]
             # warnings of loaded rows only: a rejected row is in quarantine with its problem
             con.execute(

@@ -255,12 +255,16 @@ def _upsert(
     events: bool = False,
     params: list | None = None,
     keep: list[str] | tuple[str, ...] = (),
+    keep_replaced: bool = False,
 ) -> LoadCounts:
     """Insert `select_sql` rows into `table`, replacing (or for events keeping) key matches.
 
     `keep`: columns the file does not carry; a replaced record keeps its stored values
     there (a column that is absent changes nothing), a new one gets the select's default.
+    `keep_replaced`: the stored rows about to be replaced are kept in the temp table
+    `replaced` first, so the derived tables can count again just what they were part of.
     """
+    con.execute("DROP TABLE IF EXISTS temp.replaced")
     con.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS {select_sql}", params or [])
     if events:  # the same event listed twice in one export is one event
         con.execute(
@@ -282,6 +286,11 @@ def _upsert(
     if keep and matched:
         sets = ", ".join(f"{quote_ident(k)} = t.{quote_ident(k)}" for k in keep)
         con.execute(f"UPDATE incoming i SET {sets} FROM {table} t WHERE {on}")
+    if keep_replaced and matched:
+        con.execute(
+            f"CREATE TEMP TABLE replaced AS SELECT * FROM {table} t "
+            f"WHERE EXISTS (SELECT 1 FROM incoming i WHERE {on})"
+        )
     con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {on})")
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
     return LoadCounts(loaded=loaded, inserted=loaded - matched, updated=matched)
@@ -352,7 +361,15 @@ def _activities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
         "subject",
         "import_id",
     ]
-    return _upsert(con, "activities", sql, ("activity_id",), cols, keep=_absent(staged, cols))
+    return _upsert(
+        con,
+        "activities",
+        sql,
+        ("activity_id",),
+        cols,
+        keep=_absent(staged, cols),
+        keep_replaced=True,
+    )
 
 
 def _leads(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:

@@ -151,29 +151,22 @@ def mark_contradicts_sql(col: str, mark: str, number: bool = False) -> str:
     it (1.200,00 / 12,5), writes a dot before a comma, or repeats the dot (1.200.000); the
     mirror rules hold for a ',' column. Parsed with the column's mark, such a value would
     load a thousand times too small or large, so it is refused instead.
+
+    One regular expression over the number's own characters (currency markers, spaces,
+    brackets and minus signs removed), not a dozen position functions: this check reads
+    every amount of the file, and was most of the row-problems time (issue 15.1).
     """
-    s = f"translate({_plain_or_stripped(col)}, '()-−', '')"  # (1,200.00) and 1,200.00-
-    comma = f"strpos(reverse({s}), ',')"
-    dot = f"strpos(reverse({s}), '.')"
-    if number:  # a plain number's last separator is its decimal mark (0,925 / 1.085)
-        last_is_other = (
-            f"({dot} > 0 AND ({comma} = 0 OR {comma} > {dot}))"
-            if mark == ","
-            else f"({comma} > 0 AND ({dot} = 0 OR {dot} > {comma}))"
-        )
-        repeated = "'.'" if mark == "." else "','"
-        return f"({last_is_other} OR length({s}) - length(replace({s}, {repeated}, '')) > 1)"
-    if mark == ",":
-        return (
-            f"(({dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot})) "
-            f"OR ({dot} > 0 AND {comma} > {dot}) "
-            f"OR length({s}) - length(replace({s}, ',', '')) > 1)"
-        )
-    return (
-        f"(({comma} IN (2, 3) AND ({dot} = 0 OR {dot} > {comma})) "
-        f"OR ({comma} > 0 AND {dot} > {comma}) "
-        f"OR length({s}) - length(replace({s}, '.', '')) > 1)"
-    )
+    plain = f"translate({col}, '0123456789.,-', '') = ''"
+    s = (
+        f"translate(CASE WHEN {plain} THEN {col} "
+        f"ELSE regexp_replace({col}, {sql_str(_NOISE)}, '', 'g') END, '()-−', '')"
+    )  # (1,200.00) and 1,200.00-
+    own, other = (r"\.", ",") if mark == "." else (",", r"\.")
+    # a plain number's last separator is its decimal mark (0,925 / 1.085): the other mark
+    # last, or its own twice; an amount: the other mark with 1-2 digits last, or its own
+    # mark before the other or twice
+    pattern = f"{other}[^.,]*$|{own}.*{own}" if number else f"{other}[^.,]{{1,2}}$|{own}.*[.,]"
+    return f"regexp_matches({s}, {sql_str('(?s)' + pattern)})"
 
 
 MARK_EXAMPLE = {",": "1.234,56", ".": "1,234.56"}

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.fx import fx_params, period_rates_sql
-from analytics.pointintime import AS_OF_SQL, Basis, as_of_params, bases
+from analytics.pointintime import Basis, as_of_params, as_of_totals_sql, bases
 from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -93,13 +93,14 @@ def roster_sql(by: str) -> str:
     """
 
 
-def performance_sql(by: str, *, attainment_only: bool = False) -> str:
+def performance_sql(by: str, *, attainment_only: bool = False, history: bool = True) -> str:
     """The performance query for one grouping (the group key is the only varying SQL).
 
     Figures come per period of the bound `periods_sql` lists and per group, keyed by
     `period_no`. With `attainment_only`, only what quota attainment needs (deals closed in
     the period, quotas, the roster): the quadrant's previous period and the share of reps
-    at quota.
+    at quota. `history` False: no period's open figures come from the stage history
+    (`pointintime.as_of_totals_sql`), so it is not read.
     """
     closed_group = group_expr(by, "o.owner")
     quota_group = group_expr(by, "q.owner")
@@ -206,7 +207,8 @@ WITH
 -- deals become a few thousand rows before any string is normalised, any rate looked up (at
 -- each period's end) or the roster joined. A rebuilt day knows no expected close dates
 -- (`close_known` false), so coverage is left empty rather than read from later dates.
-{AS_OF_SQL},
+-- Rebuilt days come as totals (interval arithmetic), never as a row per deal and day.
+{as_of_totals_sql(history=history)},
 open_buckets AS (
     SELECT
         x.as_of_key                                                   AS period_no,
@@ -216,10 +218,10 @@ open_buckets AS (
         x.source NOT IN ('stage history', 'rebuilt')                  AS close_known,
         coalesce(x.close_date BETWEEN p.period_start AND p.period_end, false)
                                                                       AS closes_in_period,
-        count(*)                                                      AS deals,
-        count(x.amount)                                               AS with_amount,
+        CAST(sum(x.deals) AS BIGINT)                                  AS deals,
+        CAST(sum(x.with_amount) AS BIGINT)                            AS with_amount,
         sum(x.amount)                                                 AS amount
-    FROM as_of_open AS x
+    FROM as_of_totals AS x
     JOIN periods AS p ON p.period_no = x.as_of_key
     GROUP BY ALL
 ),
@@ -416,9 +418,11 @@ def performance_tables(
         periods_params(scope, periods)
         | stage_params(stages if stages is not None else load_stages(con))
         | fx_params(con, reporting_currency)
-        | as_of_params(list(enumerate(open_bases(con, periods))))
     )
-    frame = con.execute(performance_sql(by), params).df()
+    found = open_bases(con, periods)
+    params |= as_of_params(list(enumerate(found)))
+    history = any(b is not None and b.source == "stage history" for b in found)
+    frame = con.execute(performance_sql(by, history=history), params).df()
     return frame.rename(columns={"grp": by})
 
 
