@@ -25,6 +25,7 @@ Conventions (docs/metrics.md (Forecast), "What a forecast reads"):
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -133,8 +134,11 @@ rates AS (
 )"""
 
 
-def _deals_sql(source: Source, roster: bool = True) -> str:
+def _deals_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
     """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc).
+
+    `rebuilt`: the name of a temp table already holding every ask's rebuilt rows
+    (`_materialise_rebuilt`), read instead of rebuilding them in this query.
 
     `roster`: join `reps` for a team or region filter. Without one, the join filters
     nothing (deals of owners missing from the roster count), so it is left out: it is a
@@ -143,6 +147,8 @@ def _deals_sql(source: Source, roster: bool = True) -> str:
     """
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
+    elif source in REBUILT_SOURCES and rebuilt is not None:
+        origin = f"JOIN {rebuilt} AS s ON s.ask = a.ask"
     elif source in REBUILT_SOURCES:
         origin = f"JOIN ({_rebuilt_sql(source == 'stage history')}) AS s ON s.ask = a.ask"
     else:
@@ -248,10 +254,10 @@ def _rebuilt_sql(with_stages: bool) -> str:
 # Open pipeline of the period and what is already won: per stage, per (segment, age on the
 # period's last day), and per ask (with how many of these deals carry a forecast category),
 # in one scan (GROUPING SETS).
-def pipeline_sql(source: Source, roster: bool = True) -> str:
+def pipeline_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster)}
+{_deals_sql(source, roster, rebuilt)}
 SELECT
     grouping(stage, segment, age_end)                                 AS level,
     ask, stage, segment, age_end,
@@ -281,10 +287,10 @@ GROUP BY GROUPING SETS ((ask), (ask, stage), (ask, segment, age_end))
 # median adds up across groups, and the medians are read exactly from the cycle-length
 # counts (`median_of`). A median per group in SQL would sort millions of rows twice (per
 # segment and overall); a histogram is one hash aggregate of a few thousand rows.
-def history_sql(source: Source, roster: bool = True) -> str:
+def history_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster)},
+{_deals_sql(source, roster, rebuilt)},
 closed AS NOT MATERIALIZED (
     SELECT
         ask, data_date, segment, is_won, amount_rc,
@@ -322,10 +328,10 @@ GROUP BY ask, segment, cycle_days
 
 # New reps and the ramp of past new reps: reps (scope-filtered) hired in the 90 days up to
 # the data date, and what reps hired earlier won in their first 30 days.
-def ramp_sql(source: Source, roster: bool = True) -> str:
+def ramp_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster)},
+{_deals_sql(source, roster, rebuilt)},
 roster AS (
     SELECT r.rep, r.hire_date
     FROM reps AS r
@@ -369,7 +375,7 @@ LEFT JOIN first_month AS f ON f.ask = n.ask
 # Forecast calls visible to each ask (latest per owner, sub-period and category, submitted
 # before the cut-off, for sub-periods inside the period), and the deals' own categories for
 # the deals no call covers (grouped by owner and raw category label).
-def calls_sql(source: Source, roster: bool = True) -> str:
+def calls_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
     return f"""
 WITH {_ASKS_SQL},
 calls AS (
@@ -386,7 +392,7 @@ calls AS (
     GROUP BY ALL
 ),
 units AS (SELECT DISTINCT ask, owner, unit_start, unit_end FROM calls),
-{_deals_sql(source, roster)},
+{_deals_sql(source, roster, rebuilt)},
 uncovered AS (
     SELECT d.*
     FROM deals AS d
@@ -497,13 +503,51 @@ def gather(
         params = _params(con, group, scope, reporting_currency)
         roster = scope.team is not None or scope.region is not None
         found = {a.key: ForecastInputs(ask=a) for a in group}
-        _read_pipeline(found, _rows(con, pipeline_sql(source, roster), params))
-        history = _rows(con, history_sql(source, roster), params)
-        ramp = _rows(con, ramp_sql(source, roster), params)
-        _read_history(found, history, ramp)
-        _read_calls(found, _rows(con, calls_sql(source, roster), params))
+        rebuilt = _materialise_rebuilt(con, source, params) if source in REBUILT_SOURCES else None
+        try:
+            _read_pipeline(found, _rows(con, pipeline_sql(source, roster, rebuilt), params))
+            history = _rows(con, history_sql(source, roster, rebuilt), params)
+            ramp = _rows(con, ramp_sql(source, roster, rebuilt), params)
+            _read_history(found, history, ramp)
+            _read_calls(found, _rows(con, calls_sql(source, roster, rebuilt), params))
+        finally:
+            if rebuilt is not None:
+                con.execute(f"DROP TABLE IF EXISTS {rebuilt}")
         out.update(found)
     return out
+
+
+_ASK_PARAMS = ("ask_keys", "period_starts", "period_ends", "data_dates", "cutoffs")
+
+
+def _materialise_rebuilt(
+    con: duckdb.DuckDBPyConnection, source: Source, params: dict[str, Any]
+) -> str:
+    """Rebuild every ask's deals once into a temp table; its name (code-made, not data).
+
+    Why: the four queries of `gather` each read the rebuilt rows, some twice (`calls_sql`),
+    and a CTE over a subquery is recomputed at every reference, so the rebuild (with stage
+    history an ASOF join of every open deal per ask) ran six to eight times per gather.
+    The rows are the same as `_rebuilt_sql`'s inline; a temp table is per connection (a
+    page's cursor), so concurrent pages never see each other's, and it works on a
+    read-only database.
+    """
+    name = f"fc_rebuilt_{uuid.uuid4().hex}"
+    asks = """
+asks AS (
+    SELECT
+        unnest($ask_keys)                          AS ask,
+        CAST(unnest($period_starts) AS DATE)       AS period_start,
+        CAST(unnest($period_ends) AS DATE)         AS period_end,
+        CAST(unnest($data_dates) AS DATE)          AS data_date,
+        CAST(unnest($cutoffs) AS TIMESTAMP)        AS cutoff
+)"""
+    con.execute(
+        f"CREATE TEMP TABLE {name} AS WITH {asks}\n"
+        f"SELECT * FROM ({_rebuilt_sql(source == 'stage history')}) AS rebuilt",
+        {k: params[k] for k in _ASK_PARAMS},
+    )
+    return name
 
 
 def _read_pipeline(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
