@@ -137,8 +137,8 @@ rates AS (
 def _deals_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
     """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc).
 
-    `rebuilt`: the name of a temp table already holding every ask's rebuilt rows
-    (`_materialise_rebuilt`), read instead of rebuilding them in this query.
+    `rebuilt`: the name of a temp table already holding each ask's open deals' stage and
+    amount from the stage history (`_materialise_stages`), read instead of the ASOF join.
 
     `roster`: join `reps` for a team or region filter. Without one, the join filters
     nothing (deals of owners missing from the roster count), so it is left out: it is a
@@ -147,10 +147,9 @@ def _deals_sql(source: Source, roster: bool = True, rebuilt: str | None = None) 
     """
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
-    elif source in REBUILT_SOURCES and rebuilt is not None:
-        origin = f"JOIN {rebuilt} AS s ON s.ask = a.ask"
     elif source in REBUILT_SOURCES:
-        origin = f"JOIN ({_rebuilt_sql(source == 'stage history')}) AS s ON s.ask = a.ask"
+        rows = _rebuilt_sql(source == "stage history", rebuilt)
+        origin = f"JOIN ({rows}) AS s ON s.ask = a.ask"
     else:
         origin = "CROSS JOIN opportunities AS s"
     if roster:
@@ -194,14 +193,15 @@ deals AS NOT MATERIALIZED (
 )"""
 
 
-def _rebuilt_sql(with_stages: bool) -> str:
+def _rebuilt_sql(with_stages: bool, stages: str | None = None) -> str:
     """Each ask's deals as they stood at the end of its data date, rebuilt from the current
     export (analytics/pointintime.py, "rebuilt" / "stage history"): deals created by then;
     closed if they had closed by then (close date and outcome as known), else open with no
     expected close date, no forecast category and, `with_stages`, the stage (and amount,
     when recorded) of their last stage change on or before the date (else unknown). Reads
     nothing dated after the data date except the documented compromise: amounts, owners
-    and deal types as last exported."""
+    and deal types as last exported. `stages`: a temp table of those stages and amounts
+    per ask and open deal (`_materialise_stages`), read instead of the ASOF join."""
     if not with_stages:
         return """
     SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
@@ -246,9 +246,33 @@ def _rebuilt_sql(with_stages: bool) -> str:
            coalesce(h.amount, k.amount), k.currency, CAST(NULL AS VARCHAR),
            k.created_date, CAST(NULL AS DATE), false, false, k.deal_type, true
     FROM (SELECT * FROM known WHERE NOT closed_then) AS k
-    ASOF LEFT JOIN changes AS h
-      ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at
-    """
+    """ + (
+        f"LEFT JOIN {stages} AS h ON h.ask = k.ask AND h.opportunity_id = k.opportunity_id"
+        if stages is not None
+        else """ASOF LEFT JOIN changes AS h
+      ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at"""
+    )
+
+
+_STAGES_SQL = """
+CREATE TEMP TABLE {name} AS
+WITH asks AS (
+    SELECT unnest($ask_keys) AS ask, CAST(unnest($data_dates) AS DATE) AS data_date
+),
+open_then AS (
+    SELECT a.ask, o.opportunity_id, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over
+    FROM asks AS a
+    JOIN opportunities AS o ON o.created_date <= a.data_date
+    WHERE NOT o.is_closed OR o.close_date > a.data_date
+),
+changes AS (
+    SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
+)
+SELECT k.ask, k.opportunity_id, h.stage, h.amount
+FROM open_then AS k
+ASOF JOIN changes AS h
+  ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at
+"""
 
 
 # Open pipeline of the period and what is already won: per stage, per (segment, age on the
@@ -394,14 +418,14 @@ calls AS (
 units AS (SELECT DISTINCT ask, owner, unit_start, unit_end FROM calls),
 {_deals_sql(source, roster, rebuilt)},
 uncovered AS (
+    -- the deals no call covers: an anti join, which is NOT EXISTS without the
+    -- correlated subquery's second pass over `deals` (each pass rebuilds it per ask)
     SELECT d.*
     FROM deals AS d
-    WHERE (d.open_in_period OR d.won_in_period)
-      AND NOT EXISTS (
-          SELECT 1 FROM units AS u
-          WHERE u.ask = d.ask AND u.owner IS NOT DISTINCT FROM d.owner
-            AND d.close_date BETWEEN u.unit_start AND u.unit_end
-      )
+    ANTI JOIN units AS u
+        ON u.ask = d.ask AND u.owner IS NOT DISTINCT FROM d.owner
+       AND d.close_date BETWEEN u.unit_start AND u.unit_end
+    WHERE d.open_in_period OR d.won_in_period
 )
 SELECT 'call' AS kind, ask, owner, unit_start, category AS label, amount, NULL AS won
 FROM calls
@@ -503,7 +527,7 @@ def gather(
         params = _params(con, group, scope, reporting_currency)
         roster = scope.team is not None or scope.region is not None
         found = {a.key: ForecastInputs(ask=a) for a in group}
-        rebuilt = _materialise_rebuilt(con, source, params) if source in REBUILT_SOURCES else None
+        rebuilt = _materialise_stages(con, params) if source == "stage history" else None
         try:
             _read_pipeline(found, _rows(con, pipeline_sql(source, roster, rebuilt), params))
             history = _rows(con, history_sql(source, roster, rebuilt), params)
@@ -517,35 +541,23 @@ def gather(
     return out
 
 
-_ASK_PARAMS = ("ask_keys", "period_starts", "period_ends", "data_dates", "cutoffs")
-
-
-def _materialise_rebuilt(
-    con: duckdb.DuckDBPyConnection, source: Source, params: dict[str, Any]
-) -> str:
-    """Rebuild every ask's deals once into a temp table; its name (code-made, not data).
+def _materialise_stages(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> str:
+    """Each ask's open deals' stage and amount from the stage history, once per gather,
+    into a temp table; its name (made by code, not from data).
 
     Why: the four queries of `gather` each read the rebuilt rows, some twice (`calls_sql`),
-    and a CTE over a subquery is recomputed at every reference, so the rebuild (with stage
-    history an ASOF join of every open deal per ask) ran six to eight times per gather.
-    The rows are the same as `_rebuilt_sql`'s inline; a temp table is per connection (a
-    page's cursor), so concurrent pages never see each other's, and it works on a
-    read-only database.
+    and a CTE over a subquery is recomputed at every reference, so the ASOF join of every
+    deal open then per ask (most of the Forecast page's time with stage history) ran six
+    to eight times per gather. Only its result is kept (ask, id, stage, amount), so the
+    rest of the rebuild still reads just the columns each query needs. The same rows as
+    the inline join (tests/test_forecast_inputs_rebuilt.py). A temp table is per
+    connection (each page's cursor), so concurrent pages never share one, and it works on
+    a read-only database.
     """
-    name = f"fc_rebuilt_{uuid.uuid4().hex}"
-    asks = """
-asks AS (
-    SELECT
-        unnest($ask_keys)                          AS ask,
-        CAST(unnest($period_starts) AS DATE)       AS period_start,
-        CAST(unnest($period_ends) AS DATE)         AS period_end,
-        CAST(unnest($data_dates) AS DATE)          AS data_date,
-        CAST(unnest($cutoffs) AS TIMESTAMP)        AS cutoff
-)"""
+    name = f"fc_stages_{uuid.uuid4().hex}"
     con.execute(
-        f"CREATE TEMP TABLE {name} AS WITH {asks}\n"
-        f"SELECT * FROM ({_rebuilt_sql(source == 'stage history')}) AS rebuilt",
-        {k: params[k] for k in _ASK_PARAMS},
+        _STAGES_SQL.format(name=name),
+        {"ask_keys": params["ask_keys"], "data_dates": params["data_dates"]},
     )
     return name
 
