@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 TEMP_TABLES = (
     "won_stage",
     "raw",
+    "raw_cells",
     "read_flags",
     "staged_text",
     "staged",

@@ -89,7 +89,17 @@ def sql_list(items: tuple[str, ...] | list[str]) -> str:
 
 
 def blank_to_null(col: str) -> str:
-    return f"nullif(nullif(trim({col}), ''), '-')"
+    """The cell's text without surrounding spaces; blank and '-' as NULL.
+
+    `trim` copies every string it reads, and this runs on every mapped cell of the file
+    (0.5 s of 12 million cells at 1M rows, issue 15.1); a cell that neither starts nor
+    ends with a space is its own trimmed text, so only those pay for the trim. DuckDB's
+    `trim` removes spaces only, so the guard and the trim agree on every input.
+    """
+    return (
+        f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') "
+        f"THEN nullif(nullif(trim({col}), ''), '-') ELSE nullif(nullif({col}, ''), '-') END"
+    )
 
 
 def no_date_to_null(text: str) -> str:
