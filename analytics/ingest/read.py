@@ -95,7 +95,7 @@ class _Scan:
     is_utf8: bool
     blank_inside: bool
     bad_line: int | None  # the line of the first invalid byte in an otherwise-UTF-8 file
-    line_breaks: int = 0  # '\n' and '\r' bytes of a UTF-8 file: records are at most this + 1
+    newlines: int = 0  # '\n' bytes of a UTF-8 file
 
 
 def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
@@ -111,7 +111,6 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
     saw_multibyte = False
     bad_line: int | None = None
     newlines = 0
-    returns = 0
     size = 0
     tail = b""
     with path.open("rb") as fh:
@@ -129,10 +128,13 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
             if is_utf8:
                 body = chunk[skip_bom:] if first else chunk
                 try:
-                    decoder.decode(body)
-                    saw_multibyte = saw_multibyte or _has_high_byte(body)
+                    high = _has_high_byte(body)
+                    # ASCII is UTF-8: decode only chunks with other bytes, or after a chunk
+                    # that ended inside a character (a 180 MB str saved on a plain export)
+                    if high or decoder.getstate()[0]:
+                        decoder.decode(body)
+                    saw_multibyte = saw_multibyte or high
                     newlines += body.count(b"\n")
-                    returns += body.count(b"\r")
                 except UnicodeDecodeError as exc:
                     is_utf8 = False
                     start = max(0, exc.start - 4)
@@ -144,7 +146,7 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 is_utf8 = False
-    return _Scan(digest.hexdigest(), size, is_utf8, blank_inside, bad_line, newlines + returns)
+    return _Scan(digest.hexdigest(), size, is_utf8, blank_inside, bad_line, newlines)
 
 
 def _has_high_byte(data: bytes) -> bool:
@@ -389,7 +391,10 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     source.skip_lines = skip
     if source.encoding == "utf-8" and not source.has_blank_lines:
         source.read_path = path  # the fast path: DuckDB reads the upload itself
-        source.max_records = scan.line_breaks + 1 if scan.is_utf8 else None
+        # records end at '\n' (a '\r'-only file: unknown). Only a bound on the reading work:
+        # the row count is checked against the limit after the read whatever this says
+        lf = scan.is_utf8 and (b"\n" in head or b"\r" not in head)
+        source.max_records = scan.newlines + 1 if lf else None
         return source
     # Legacy encodings and files with blank lines between rows take one Python pass that
     # writes UTF-8 and each record's spreadsheet row explicitly (DuckDB skips blank lines,
@@ -873,16 +878,14 @@ def _first_wide_record(source: SourceFile, width: int) -> tuple[int | None, int 
 
 
 def _drop_footer_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
-    """Vendor footers sit in the first column with every other cell empty."""
+    """Vendor footers sit in the first column with every other cell empty; rows with no
+    value at all (e.g. ';;;' lines) carry nothing. One DELETE, one scan, for both."""
     others_empty = (
         " AND ".join(f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(1, width)) or "TRUE"
     )
     pattern = "|".join(f"({p})" for p in FOOTER_PATTERNS)
     con.execute(
         f"DELETE FROM {quote_ident(table)} WHERE {others_empty} "
-        "AND regexp_matches(lower(trim(c0)), ?)",
+        "AND (c0 IS NULL OR trim(c0) = '' OR regexp_matches(lower(trim(c0)), ?))",
         [pattern],
     )
-    # rows with no value at all (e.g. ';;;' lines) carry nothing
-    all_empty = " AND ".join(f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(width))
-    con.execute(f"DELETE FROM {quote_ident(table)} WHERE {all_empty}")
