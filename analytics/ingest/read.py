@@ -880,12 +880,12 @@ def _first_wide_record(source: SourceFile, width: int) -> tuple[int | None, int 
 def _drop_footer_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
     """Vendor footers sit in the first column with every other cell empty; rows with no
     value at all (e.g. ';;;' lines) carry nothing. One DELETE, one scan, for both."""
-    others_empty = (
-        " AND ".join(f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(1, width)) or "TRUE"
-    )
+    # a cell of spaces only starts with one: only those pay for a trim (a copy of the text)
+    blank = "(c{0} IS NULL OR c{0} = '' OR (starts_with(c{0}, ' ') AND trim(c{0}) = ''))"
+    others_empty = " AND ".join(blank.format(i) for i in range(1, width)) or "TRUE"
     pattern = "|".join(f"({p})" for p in FOOTER_PATTERNS)
     con.execute(
         f"DELETE FROM {quote_ident(table)} WHERE {others_empty} "
-        "AND (c0 IS NULL OR trim(c0) = '' OR regexp_matches(lower(trim(c0)), ?))",
+        f"AND ({blank.format(0)} OR regexp_matches(lower(trim(c0)), ?))",
         [pattern],
     )
