@@ -4,7 +4,8 @@
 - `cents`: rounding to the cent, parts that add up to their whole;
 - `credits`: which rep is credited with how much of each won deal (splits, currencies);
 - `tiers`: quota, tiers, accelerators, threshold/decelerator and cap -> commission lines;
-- `adjustments`: SPIFFs, clawbacks, corrections of locked months, draws;
+- `spiffs`, `clawbacks`, `corrections`, `draws`: the adjustments, one module each (SPIFFs,
+  clawbacks of reversed deals, corrections of locked months, draws);
 - `lines`: the lines a statement is made of, the statement, stored runs;
 - `engine`: the `Ledger`, which feeds each month's data through the above;
 - `team`: the team table (one row per rep over a period) of the page and the report;

@@ -6,7 +6,7 @@ splits by their shares; the credits add up to the deal to the cent; a foreign-cu
 deal is converted at the rate of its close date; and a deal that cannot be credited (no
 amount, not positive, no exchange rate) becomes a note on the statement, never a silent
 zero. A deal that is no longer won stays credited where it was won: reversing it is a
-clawback in a later month (`adjustments`), never a rewrite of the month it was paid in.
+clawback in a later month (`clawbacks`), never a rewrite of the month it was paid in.
 """
 
 from __future__ import annotations

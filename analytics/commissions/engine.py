@@ -8,7 +8,8 @@ statements month by month, memoised per instance. What each line means lives bes
 - `cents`: rounding to the cent and allocating cents so parts add up to their whole;
 - `credits`: which rep is credited with how much of each won deal (splits, currencies);
 - `tiers`: quota, tiers, accelerators, threshold/decelerator and cap -> commission lines;
-- `adjustments`: SPIFFs, clawbacks, corrections of locked months and draws;
+- `spiffs`, `clawbacks`, `corrections`, `draws`: the adjustments (SPIFFs, clawbacks,
+  corrections of locked months, draws), one module each;
 - `lines`: the `Line` and `Statement` types and the stored runs;
 - `team`: the team table (one row per rep over a period) that the page and report show.
 
@@ -30,19 +31,15 @@ from typing import Any
 import duckdb
 
 from analytics.access import EVERYTHING, Access, AccessDenied
-from analytics.commissions.adjustments import (
+from analytics.commissions.cents import NO_MONEY, money
+from analytics.commissions.clawbacks import (
     REVERSALS_SQL,
-    Draw,
     Reversal,
-    Spiff,
     clawback_line,
-    correction_lines,
-    draw_lines,
     paid_on_deal,
     reversals_in_month,
-    spiff_lines,
 )
-from analytics.commissions.cents import NO_MONEY, money
+from analytics.commissions.corrections import correction_lines
 from analytics.commissions.credits import (
     CREDITED_SQL,
     CreditedDeal,
@@ -50,9 +47,11 @@ from analytics.commissions.credits import (
     credit_deal,
     deal_shares,
 )
+from analytics.commissions.draws import Draw, draw_lines
 from analytics.commissions.lines import Line, Statement, load_run, stored_corrections
 from analytics.commissions.plans import WILDCARD, ZERO, PlanVersion, Rule, plan_for_month
 from analytics.commissions.schema import ensure_schema
+from analytics.commissions.spiffs import Spiff, spiff_lines
 from analytics.commissions.tiers import commission_lines, prorated_quota
 from analytics.scope import Period
 from analytics.settings import load_reporting_currency
@@ -468,7 +467,7 @@ class Ledger:
         return balance
 
     def draw_lines(self, rep: str, month: Period, variable: Decimal) -> list[Line]:
-        """The rep's draw lines for the month (see `adjustments.draw_lines`)."""
+        """The rep's draw lines for the month (see `draws.draw_lines`)."""
         draws = self.draws.get(rep, [])
         recoverable_history = any(d.recoverable for d in draws)
         balance = self.draw_balance(rep, month) if recoverable_history else ZERO

@@ -73,6 +73,7 @@ log = logging.getLogger(__name__)
 TEMP_TABLES = (
     "won_stage",
     "raw",
+    "raw_cells",
     "read_flags",
     "staged_text",
     "staged",
@@ -871,11 +872,25 @@ def import_file(
     finally:
         if source is not None:
             source.cleanup()
-        for table in TEMP_TABLES:
-            with contextlib.suppress(duckdb.Error):
-                con.execute(f"DROP VIEW IF EXISTS temp.{table}")
-            with contextlib.suppress(duckdb.Error):
-                con.execute(f"DROP TABLE IF EXISTS temp.{table}")
+        _drop_temp_tables(con)
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The import's temp tables and views, named (TEMP_TABLES) or numbered (values__N)."""
+    numbered: list[str] = []
+    with contextlib.suppress(duckdb.Error):
+        numbered = [
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() "
+                "WHERE temporary AND starts_with(table_name, 'values__')"
+            ).fetchall()
+        ]
+    for table in (*TEMP_TABLES, *numbered):
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP VIEW IF EXISTS temp.{quote_ident(table)}")
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
 
 
 def propose_stages(

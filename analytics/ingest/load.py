@@ -166,6 +166,8 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
     # view `opportunity_snapshots` is both. So: the current rows this export supersedes
     # move to the history; this export's rows become current, except for deals the
     # database holds in a newer state, whose row is history from the start.
+    # a first import has no stored deal that could be missing from it (a full scan saved)
+    held_before = con.execute("SELECT count(*) FROM opportunities").fetchone()[0]
     existing_newer, existing_same_day, existing_older = con.execute(
         """
         SELECT count(*) FILTER (WHERE o.snapshot_date > ?),
@@ -238,10 +240,14 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
             """,
             [stage, stage, import_id],
         )
-    counts.not_in_file = con.execute(
-        "SELECT count(*) FROM opportunities "
-        "WHERE opportunity_id NOT IN (SELECT opportunity_id FROM incoming)"
-    ).fetchone()[0]
+    counts.not_in_file = (
+        con.execute(
+            "SELECT count(*) FROM opportunities "
+            "WHERE opportunity_id NOT IN (SELECT opportunity_id FROM incoming)"
+        ).fetchone()[0]
+        if held_before
+        else 0
+    )
     return counts
 
 

@@ -72,6 +72,9 @@ class SourceFile:
     has_blank_lines: bool = False
     # the header cells as written (before dedupe_headers): two columns may share a name
     raw_headers: list[str] = field(default_factory=list)
+    # an upper bound of the records in read_path (None: unknown), so a file that cannot
+    # exceed the row limit is read without a LIMIT, which would make the read single-threaded
+    max_records: int | None = None
     # .xlsx cells holding a formula but no saved value: (sheet row, column index)
     uncached_formulas: list[tuple[int, int]] = field(default_factory=list)
     _temp: tempfile.TemporaryDirectory | None = None
@@ -92,6 +95,7 @@ class _Scan:
     is_utf8: bool
     blank_inside: bool
     bad_line: int | None  # the line of the first invalid byte in an otherwise-UTF-8 file
+    newlines: int = 0  # '\n' bytes of a UTF-8 file
 
 
 def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
@@ -124,8 +128,12 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
             if is_utf8:
                 body = chunk[skip_bom:] if first else chunk
                 try:
-                    decoder.decode(body)
-                    saw_multibyte = saw_multibyte or _has_high_byte(body)
+                    high = _has_high_byte(body)
+                    # ASCII is UTF-8: decode only chunks with other bytes, or after a chunk
+                    # that ended inside a character (a 180 MB str saved on a plain export)
+                    if high or decoder.getstate()[0]:
+                        decoder.decode(body)
+                    saw_multibyte = saw_multibyte or high
                     newlines += body.count(b"\n")
                 except UnicodeDecodeError as exc:
                     is_utf8 = False
@@ -138,7 +146,7 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 is_utf8 = False
-    return _Scan(digest.hexdigest(), size, is_utf8, blank_inside, bad_line)
+    return _Scan(digest.hexdigest(), size, is_utf8, blank_inside, bad_line, newlines)
 
 
 def _has_high_byte(data: bytes) -> bool:
@@ -383,6 +391,10 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     source.skip_lines = skip
     if source.encoding == "utf-8" and not source.has_blank_lines:
         source.read_path = path  # the fast path: DuckDB reads the upload itself
+        # records end at '\n' (a '\r'-only file: unknown). Only a bound on the reading work:
+        # the row count is checked against the limit after the read whatever this says
+        lf = scan.is_utf8 and (b"\n" in head or b"\r" not in head)
+        source.max_records = scan.newlines + 1 if lf else None
         return source
     # Legacy encodings and files with blank lines between rows take one Python pass that
     # writes UTF-8 and each record's spreadsheet row explicitly (DuckDB skips blank lines,
@@ -707,7 +719,9 @@ def load_raw(
     max_rows: int | None = None,
     first_rows: int | None = None,
 ) -> int:
-    """Create temp table `table` (__line, c0..cN all VARCHAR) and return its row count.
+    """Create temp `table` (__line, c0..cN all VARCHAR) and return its row count.
+
+    For a CSV `table` is a view over the cells' table `<table>_cells` (see _read_csv).
 
     `max_rows` refuses a file with more data rows, reading no more than a little beyond
     the limit; `first_rows` reads only that many records (a preview).
@@ -718,8 +732,12 @@ def load_raw(
     read_limit = first_rows if first_rows is not None else None
     if max_rows is not None:
         read_limit = max_rows + ROW_LIMIT_MARGIN
+    if first_rows is None and (source.max_records or 2**62) < (read_limit or 0):
+        read_limit = None  # cannot be reached: the file has fewer lines than the limit
     # qualified: a user's own main.raw must never be the one dropped
-    con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
+    _drop_raw(con, table)
+    # the table holding the cells: `table` itself for .xlsx, under it for CSV (see _read_csv)
+    cells = table if source.format == "xlsx" else cells_table(table)
     if source.format == "xlsx":
         _load_xlsx(con, source, table, names, read_limit or 2**62)
     else:
@@ -730,7 +748,7 @@ def load_raw(
                 # quoted line breaks (multi-line descriptions) need the single-threaded scanner
                 if "parallel" not in str(exc).lower():
                     raise
-                con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
+                _drop_raw(con, table)
                 _read_csv(con, source, table, names, parallel=False, limit=read_limit)
         except duckdb.OutOfMemoryException:
             raise  # not the file's fault: the engine says so
@@ -750,8 +768,8 @@ def load_raw(
             else:
                 problem = "the row cannot be read as CSV"
             raise refuse(source.name, problem, line=line) from None
-    read = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchone()[0]
-    _drop_footer_rows(con, table, len(names))
+    read = con.execute(f"SELECT count(*) FROM {quote_ident(cells)}").fetchone()[0]
+    _drop_footer_rows(con, cells, len(names))
     # cells the reader knows are wrong (stage.py reports those in mapped columns)
     con.execute("CREATE OR REPLACE TEMP TABLE read_flags (line BIGINT, col INTEGER)")
     if source.uncached_formulas:
@@ -760,7 +778,7 @@ def load_raw(
     if max_rows is not None and (
         rows > max_rows or (read_limit is not None and read >= read_limit)
     ):
-        con.execute(f"DROP TABLE IF EXISTS temp.{quote_ident(table)}")
+        _drop_raw(con, table)
         raise refuse(
             source.name,
             f"the file has more than {max_rows:,} rows, the limit for one upload (setting "
@@ -775,6 +793,24 @@ def load_raw(
 NO_NULL = "\x00no-null\x00"
 
 
+def cells_table(table: str) -> str:
+    """The temp table under the view `table` that holds a CSV's cells (see _read_csv)."""
+    return f"{table}_cells"
+
+
+def _drop_raw(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop `table` (a view over the cells for CSV, a table for .xlsx) and its cells."""
+    for name in (table, cells_table(table)):
+        kinds = con.execute(
+            "SELECT table_type FROM information_schema.tables "
+            "WHERE table_catalog = 'temp' AND table_name = ?",
+            [name],
+        ).fetchall()
+        for (kind,) in kinds:
+            what = "VIEW" if kind == "VIEW" else "TABLE"
+            con.execute(f"DROP {what} IF EXISTS temp.{quote_ident(name)}")
+
+
 def _read_csv(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
@@ -783,19 +819,27 @@ def _read_csv(
     parallel: bool,
     limit: int | None = None,
 ) -> None:
-    line_source = "__file_line" if source.line_numbers else "row_number() OVER () + 1 + ?"
-    params: list = [] if source.line_numbers else [source.skip_lines]
-    columns = {n: "VARCHAR" for n in (["__file_line"] if source.line_numbers else []) + names}
-    # the LIMIT sits below the row numbering, so the scan stops early instead of numbering all
+    """The cells into the temp table `<table>_cells`, and `table` as a view adding `__line`.
+
+    Why a view and rowid: numbering the rows with `row_number() OVER ()` as they are read
+    made the read single-threaded and held the file twice (a window over the whole scan),
+    a second of a million-row import (issue 15.1). The table keeps the file's order
+    (DuckDB preserves insertion order) and a row's rowid is its position, unchanged by the
+    deletes of footer and empty rows, so `rowid + 2 + skip` is its spreadsheet row
+    (rowid 0 is the row under the header).
+    """
+    cells = cells_table(table)
+    file_line = ["__file_line"] if source.line_numbers else []
+    columns = {n: "VARCHAR" for n in file_line + names}
+    # the LIMIT stops the scan early instead of reading a file far over the row limit
     limited = "" if limit is None else f" LIMIT {int(limit)}"
     con.execute(
-        f"CREATE TEMP TABLE {quote_ident(table)} AS "
-        f"SELECT CAST({line_source} AS BIGINT) AS __line, {', '.join(names)} "
-        "FROM (SELECT * FROM read_csv(?, auto_detect = false, header = true, skip = ?, "
+        f"CREATE TEMP TABLE {quote_ident(cells)} AS "
+        f"SELECT {', '.join(file_line + names)} "
+        "FROM read_csv(?, auto_detect = false, header = true, skip = ?, "
         "delim = ?, quote = '\"', escape = '\"', columns = ?, null_padding = true, "
-        f"nullstr = ?, max_line_size = ?, buffer_size = ?, parallel = ?){limited})",
+        f"nullstr = ?, max_line_size = ?, buffer_size = ?, parallel = ?){limited}",
         [
-            *params,
             str(source.read_path),
             source.skip_lines,
             source.delimiter,
@@ -805,6 +849,11 @@ def _read_csv(
             READ_BUFFER_BYTES,
             parallel,
         ],
+    )
+    line = "__file_line" if source.line_numbers else f"rowid + {2 + int(source.skip_lines)}"
+    con.execute(
+        f"CREATE TEMP VIEW {quote_ident(table)} AS "
+        f"SELECT CAST({line} AS BIGINT) AS __line, {', '.join(names)} FROM {quote_ident(cells)}"
     )
 
 
@@ -829,16 +878,14 @@ def _first_wide_record(source: SourceFile, width: int) -> tuple[int | None, int 
 
 
 def _drop_footer_rows(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
-    """Vendor footers sit in the first column with every other cell empty."""
-    others_empty = (
-        " AND ".join(f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(1, width)) or "TRUE"
-    )
+    """Vendor footers sit in the first column with every other cell empty; rows with no
+    value at all (e.g. ';;;' lines) carry nothing. One DELETE, one scan, for both."""
+    # a cell of spaces only starts with one: only those pay for a trim (a copy of the text)
+    blank = "(c{0} IS NULL OR c{0} = '' OR (starts_with(c{0}, ' ') AND trim(c{0}) = ''))"
+    others_empty = " AND ".join(blank.format(i) for i in range(1, width)) or "TRUE"
     pattern = "|".join(f"({p})" for p in FOOTER_PATTERNS)
     con.execute(
         f"DELETE FROM {quote_ident(table)} WHERE {others_empty} "
-        "AND regexp_matches(lower(trim(c0)), ?)",
+        f"AND ({blank.format(0)} OR regexp_matches(lower(trim(c0)), ?))",
         [pattern],
     )
-    # rows with no value at all (e.g. ';;;' lines) carry nothing
-    all_empty = " AND ".join(f"(c{i} IS NULL OR trim(c{i}) = '')" for i in range(width))
-    con.execute(f"DELETE FROM {quote_ident(table)} WHERE {all_empty}")

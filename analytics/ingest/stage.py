@@ -149,6 +149,7 @@ def stage_rows(
     are row problems; `stage_choices` maps such a value onto an existing stage by name.
     """
     kind = detection.kind
+    answers: dict[tuple[str, str], tuple] = {}
     header_of = dict(detection.columns)
     col_of = {f: f"c{headers.index(h)}" for f, h in header_of.items()}
     fields = [f.name for f in kind.fields if f.name in col_of]
@@ -182,19 +183,33 @@ def stage_rows(
 
     # 2. column-wide conventions, decided from all values of each column, in ONE scan
     questions: list[tuple[str, str, list[str]]] = []  # (field, question, aggregate exprs)
+    # Amounts written as text: each distinct value once, with how many rows hold it. The
+    # decimal-mark votes, the parse, the currency and the other-style check are asked of
+    # these values and joined back (a few thousand values instead of a million cells:
+    # their regular expressions were a third of a clean import, issue 15.1).
+    distinct: dict[str, str] = {}  # field -> temp table (v, n)
+    for f in fields:
+        if types[f] in ("amount", "number") and (
+            header_of[f] not in numeric_headers or detection.fallbacks.get(f)
+        ):
+            distinct[f] = f"values__{len(distinct)}"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {distinct[f]} AS SELECT {quote_ident('r_' + f)} "
+                "AS v, count(*) AS n FROM staged_text GROUP BY ALL"
+            )
+            row = con.execute(
+                f"SELECT {', '.join(V.decimal_mark_exprs('v', types[f] == 'number', 'n'))} "
+                f"FROM {distinct[f]}"
+            ).fetchone()
+            answers[(f, "mark")] = tuple(row)
     for f in fields:
         r = quote_ident("r_" + f)
         if types[f] in ("date", "timestamp"):
             continue  # asked below, over distinct values only
-        elif types[f] in ("amount", "number") and (
-            header_of[f] not in numeric_headers or detection.fallbacks.get(f)
-        ):
-            questions.append((f, "mark", V.decimal_mark_exprs(r, types[f] == "number")))
         elif types[f] == "percent":
             questions.append((f, "percent", V.percent_exprs(r)))
     if "stage" in fields:
         questions.append(("stage", "labels", ["list(DISTINCT r_stage)"]))
-    answers: dict[tuple[str, str], tuple] = {}
     if questions:
         exprs = [e for _, _, es in questions for e in es]
         row = con.execute(f"SELECT {', '.join(exprs)} FROM staged_text").fetchone()
@@ -238,7 +253,21 @@ def stage_rows(
             mark = V.decimal_mark_answer(*votes) if votes else "."
             if votes:
                 marks[f] = mark
-            parsers[f] = (V.amount_sql if ftype == "amount" else V.number_sql)(r, mark)
+            parse = V.amount_sql if ftype == "amount" else V.number_sql
+            if f in distinct:
+                # each distinct text parsed once, joined back in the parse below
+                table = distinct[f]
+                currency = (
+                    f", {V.currency_from_amount_sql('v')} AS currency" if ftype == "amount" else ""
+                )
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT v, {parse('v', mark)} AS "
+                    f"parsed, {V.mark_contradicts_sql('v', mark, ftype == 'number')} AS "
+                    f"other_style{currency} FROM {table}"
+                )
+                parsers[f] = f"{table}.parsed"
+            else:
+                parsers[f] = parse(r, mark)
         elif ftype == "percent":
             parsers[f] = V.percent_sql(r, V.percent_answer(*answers[(f, "percent")]))
         elif ftype == "date":
@@ -255,7 +284,11 @@ def stage_rows(
             parsers[f] = r
     extra = []
     if "amount" in fields and types["amount"] == "amount":
-        from_values = V.currency_from_amount_sql(quote_ident("r_amount"))
+        from_values = (
+            f"{distinct['amount']}.currency"
+            if "amount" in distinct
+            else V.currency_from_amount_sql(quote_ident("r_amount"))
+        )
         code = V.unit_currency(header_unit(header_of["amount"]))
         if code is not None:  # "Value (EUR)": the header names the amounts' currency
             from_values = f"coalesce({from_values}, {V.sql_str(code)})"
@@ -286,6 +319,9 @@ def stage_rows(
             "sm.stage_won",
         ]
         join = "LEFT JOIN stage_map sm ON sm.raw = t.r_stage"
+    for f, table in distinct.items():
+        extra.append(f"{table}.other_style AS {quote_ident('other_style__' + f)}")
+        join += f" LEFT JOIN {table} ON {table}.v = t.{quote_ident('r_' + f)}"
     extra_sql = (", " + ", ".join(extra)) if extra else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE staged AS SELECT t.__line{raws}, {parsed}{extra_sql} "
@@ -307,7 +343,8 @@ def stage_rows(
         ftype = types[f]
         p = quote_ident(f)
         r = p if f in plain else quote_ident("r_" + f)
-        other_style = V.mark_contradicts_sql(r, marks[f], ftype == "number") if f in marks else None
+        # the value's own separators say the other decimal mark (computed per distinct value)
+        other_style = quote_ident("other_style__" + f) if f in marks else None
         what = {
             "amount": "is not an amount",
             "number": "is not a number",
@@ -384,7 +421,11 @@ def stage_rows(
                 SELECT __line, {key_sql} AS k,
                        min(__line) OVER (PARTITION BY {key_sql}) AS first_line
                 FROM staged
-                WHERE {key_sql} IS NOT NULL
+                WHERE {key_sql} IS NOT NULL AND {key_sql} IN (
+                    -- the window only over repeated keys: a hash count of all keys is far
+                    -- cheaper than sorting every row into its partition
+                    SELECT {key_sql} FROM staged GROUP BY ALL HAVING count(*) > 1
+                )
             )
             WHERE __line > first_line
             """

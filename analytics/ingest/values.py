@@ -89,7 +89,17 @@ def sql_list(items: tuple[str, ...] | list[str]) -> str:
 
 
 def blank_to_null(col: str) -> str:
-    return f"nullif(nullif(trim({col}), ''), '-')"
+    """The cell's text without surrounding spaces; blank and '-' as NULL.
+
+    `trim` copies every string it reads, and this runs on every mapped cell of the file
+    (0.5 s of 12 million cells at 1M rows, issue 15.1); a cell that neither starts nor
+    ends with a space is its own trimmed text, so only those pay for the trim. DuckDB's
+    `trim` removes spaces only, so the guard and the trim agree on every input.
+    """
+    return (
+        f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') "
+        f"THEN nullif(nullif(trim({col}), ''), '-') ELSE nullif(nullif({col}, ''), '-') END"
+    )
 
 
 def no_date_to_null(text: str) -> str:
@@ -107,7 +117,7 @@ def _plain_or_stripped(col: str) -> str:
     )
 
 
-def decimal_mark_exprs(col: str, number: bool = False) -> list[str]:
+def decimal_mark_exprs(col: str, number: bool = False, weight: str | None = None) -> list[str]:
     """Aggregates that decide a column's decimal mark (see decimal_mark_answer).
 
     Amounts: positions from the end of the number (1-based; 0 = absent): a separator with
@@ -117,21 +127,34 @@ def decimal_mark_exprs(col: str, number: bool = False) -> list[str]:
 
     Plain numbers (`number`: exchange rates, durations) keep three or more decimals
     (1.085, 0,925), so there the last separator is the decimal mark, whatever follows it.
+
+    `weight` names a column holding how many rows each value stands for (the votes are
+    then asked of a column's distinct values).
     """
     s = _plain_or_stripped(col)
     comma = f"strpos(reverse({s}), ',')"
     dot = f"strpos(reverse({s}), '.')"
+
+    def votes(condition: str) -> str:
+        if weight is None:
+            return f"count(*) FILTER (WHERE {condition})"
+        return f"coalesce(sum({weight}) FILTER (WHERE {condition}), 0)"
+
     if number:
         return [
-            f"count(*) FILTER (WHERE {comma} > 0 AND ({dot} = 0 OR {dot} > {comma}))",
-            f"count(*) FILTER (WHERE {dot} > 0 AND ({comma} = 0 OR {comma} > {dot}))",
+            votes(f"{comma} > 0 AND ({dot} = 0 OR {dot} > {comma})"),
+            votes(f"{dot} > 0 AND ({comma} = 0 OR {comma} > {dot})"),
         ]
     zero_group = f"regexp_matches({s}, '^[-−(]?0[.,]')"
     return [
-        f"count(*) FILTER (WHERE ({comma} IN (2, 3) AND ({dot} = 0 OR {dot} > {comma})) "
-        f"OR ({comma} = 0 AND {dot} = 4 AND NOT {zero_group}))",
-        f"count(*) FILTER (WHERE ({dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot})) "
-        f"OR ({dot} = 4 AND {comma} = 0 AND {zero_group}))",
+        votes(
+            f"({comma} IN (2, 3) AND ({dot} = 0 OR {dot} > {comma})) "
+            f"OR ({comma} = 0 AND {dot} = 4 AND NOT {zero_group})"
+        ),
+        votes(
+            f"({dot} IN (2, 3) AND ({comma} = 0 OR {comma} > {dot})) "
+            f"OR ({dot} = 4 AND {comma} = 0 AND {zero_group})"
+        ),
     ]
 
 
