@@ -22,7 +22,15 @@ from analytics.backup import backups_table
 from analytics.commissions.engine import Ledger
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
 from analytics.ingest import import_file
-from analytics.leads import ALL_LEADS, calibration_falls, lead_count, named_groups
+from analytics.leads import (
+    ALL_LEADS,
+    calibration,
+    calibration_falls,
+    counts_no_lead,
+    lead_count,
+    lead_deal_conversion,
+    named_groups,
+)
 from analytics.numbers import blank_cell
 from analytics.scope import Period, Scope
 from analytics.settings import (
@@ -153,6 +161,28 @@ def test_calibration_falls(rates: list[float | None], falls: list[str]) -> None:
          "conversion_rate": pd.Series(rates, dtype=object)}
     )  # fmt: skip
     assert calibration_falls(table) == falls
+
+
+@pytest.mark.parametrize(
+    ("leads", "none"),
+    [
+        ([], True),  # no row at all
+        ([0, 0, 0, 0], True),  # calibration lists every band, each empty
+        ([0, 0], True),  # a conversion table: one blank group and its total row, no lead
+        ([0, 3, 0, 0], False),  # three leads in the second band
+        ([2, 2], False),  # one group of two leads and its total row
+    ],
+)
+def test_counts_no_lead(leads: list[int], none: bool) -> None:
+    assert counts_no_lead(pd.DataFrame({"leads": pd.Series(leads, dtype="int64")})) is none
+
+
+def test_counts_no_lead_on_a_real_file(con: duckdb.DuckDBPyConnection) -> None:
+    """A database without leads: the bands and the total row are there, and count none."""
+    scope = Scope(MAY)
+    bands = calibration(con, scope, as_of=date(2024, 5, 31))
+    assert len(bands) > 1 and counts_no_lead(bands)
+    assert counts_no_lead(lead_deal_conversion(con, "source", scope=scope))
 
 
 # --- commissions ------------------------------------------------------------------------------
