@@ -21,6 +21,7 @@ import pytest
 from analytics.backup import backups_table
 from analytics.commissions.engine import Ledger
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
+from analytics.forecast.current import what_if_change, what_if_stages
 from analytics.ingest import import_file
 from analytics.leads import (
     ALL_LEADS,
@@ -183,6 +184,50 @@ def test_counts_no_lead_on_a_real_file(con: duckdb.DuckDBPyConnection) -> None:
     bands = calibration(con, scope, as_of=date(2024, 5, 31))
     assert len(bands) > 1 and counts_no_lead(bands)
     assert counts_no_lead(lead_deal_conversion(con, "source", scope=scope))
+
+
+# --- forecast what-if -------------------------------------------------------------------------
+
+WHAT_IF_STAGES = (
+    Stage("Discovery", 10),
+    Stage("Demo", 40),
+    Stage("Final Decision", 80),
+    Stage("Closed Won", 100, is_closed=True, is_won=True),
+    Stage("Closed Lost", 0, is_closed=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("deal_stages", "offered"),
+    [
+        # settings order, not the deals' order; each stage once however many deals
+        (["Final Decision", "Discovery", "Discovery"], [("Discovery", 10.0),
+                                                        ("Final Decision", 80.0)]),
+        ([" demo ", "DEMO"], [("Demo", 40.0)]),  # matched as the forecast does
+        (["Closed Won", "Demo"], [("Demo", 40.0)]),  # a closed stage is no what-if
+        (["Negotiation", None], []),  # a stage the settings do not know: nothing to change
+        ([], []),
+    ],
+)  # fmt: skip
+def test_what_if_stages(deal_stages: list[str | None], offered: list[tuple[str, float]]) -> None:
+    assert what_if_stages(WHAT_IF_STAGES, deal_stages) == offered
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "change"),
+    [
+        (1000.0, 1250.0, 250.0),
+        (1000.0, 999.7, 0.0),  # -0.3: float noise of per-deal sums, shown as no change
+        (1000.0, 1000.5, 0.5),  # half a unit is a change
+        (1000.0, 999.5, -0.5),
+        (1000.0, 1000.126, 0.0),  # 0.126 -> 0.13 at the cent, still under half a unit
+        (1000.0, 1200.456, 200.46),  # to the cent
+        (None, 1000.0, None),  # no base forecast: no change to show
+        (1000.0, None, None),
+    ],
+)
+def test_what_if_change(before: float | None, after: float | None, change: float | None) -> None:
+    assert what_if_change(before, after) == change
 
 
 # --- commissions ------------------------------------------------------------------------------
