@@ -22,6 +22,7 @@ from analytics.backup import backups_table
 from analytics.commissions.engine import Ledger
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
 from analytics.forecast.current import what_if_change, what_if_stages
+from analytics.funnel import Funnel
 from analytics.ingest import import_file
 from analytics.leads import (
     ALL_LEADS,
@@ -33,6 +34,7 @@ from analytics.leads import (
     named_groups,
 )
 from analytics.numbers import blank_cell
+from analytics.pipeline import WATERFALL_BUCKETS, Waterfall
 from analytics.scope import Period, Scope
 from analytics.settings import (
     DEFAULT_STAGES,
@@ -184,6 +186,32 @@ def test_counts_no_lead_on_a_real_file(con: duckdb.DuckDBPyConnection) -> None:
     bands = calibration(con, scope, as_of=date(2024, 5, 31))
     assert len(bands) > 1 and counts_no_lead(bands)
     assert counts_no_lead(lead_deal_conversion(con, "source", scope=scope))
+
+
+# --- funnel and pipeline cards ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deals", "won", "share"),
+    [(8, 3, 0.375), (4, 4, 1.0), (5, 0, 0.0), (0, 0, None)],  # no deal: no share, not 0%
+)
+def test_funnel_won_share(deals: int, won: int, share: float | None) -> None:
+    f = Funnel(Scope(MAY), pd.DataFrame(), deals=deals, from_history=0,
+               from_current_stage=deals, won=won)  # fmt: skip
+    assert f.won_share == share
+
+
+def test_waterfall_imbalance_is_the_check_the_page_prints() -> None:
+    """10,000.00 at the start; +2,500.50 new, -1,200.25 lost; 11,300.25 at the end: the
+    bars explain the change exactly. One cent more at the end is a 0.01 gap."""
+    buckets = dict.fromkeys(WATERFALL_BUCKETS, Decimal("0.00"))
+    first, second = WATERFALL_BUCKETS[0], WATERFALL_BUCKETS[1]
+    buckets[first], buckets[second] = Decimal("2500.50"), Decimal("-1200.25")
+    w = Waterfall(date(2024, 5, 1), date(2024, 5, 31), Decimal("10000.00"),
+                  Decimal("11300.25"), buckets)  # fmt: skip
+    assert w.imbalance == 0 and w.balanced and str(w.imbalance) == "0.00"
+    off = Waterfall(w.start_date, w.end_date, w.start, Decimal("11300.26"), buckets)
+    assert off.imbalance == Decimal("-0.01") and not off.balanced
 
 
 # --- forecast what-if -------------------------------------------------------------------------
