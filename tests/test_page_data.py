@@ -21,6 +21,7 @@ import pytest
 from analytics.backup import backups_table
 from analytics.commissions.engine import Ledger
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
+from analytics.drilldown import closed_count
 from analytics.forecast.current import what_if_change, what_if_stages
 from analytics.funnel import Funnel
 from analytics.ingest import import_file
@@ -212,6 +213,16 @@ def test_waterfall_imbalance_is_the_check_the_page_prints() -> None:
     assert w.imbalance == 0 and w.balanced and str(w.imbalance) == "0.00"
     off = Waterfall(w.start_date, w.end_date, w.start, Decimal("11300.26"), buckets)
     assert off.imbalance == Decimal("-0.01") and not off.balanced
+
+
+@pytest.mark.parametrize(
+    ("won", "lost", "closed"),
+    [(3, 2, 5), (3.0, 0.0, 3), (None, 2, 2), (NAN, NAN, 0), (0, 0, 0)],
+)  # a count the export does not carry (None, NaN) counts as none, never fails the card
+def test_drilldown_closed_count(won: Any, lost: Any, closed: int) -> None:
+    assert (
+        closed_count(pd.Series({"bookings": 1.0, "won_deals": won, "lost_deals": lost})) == closed
+    )
 
 
 # --- forecast what-if -------------------------------------------------------------------------
