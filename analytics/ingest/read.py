@@ -692,16 +692,19 @@ def _load_xlsx(
     con.execute(f"CREATE OR REPLACE TEMP TABLE {fractions} (line BIGINT, col INTEGER)")
     batch: list[list[str | None]] = []
     lines: list[int] = []
-    found: list[tuple[int, int]] = []
+    found_lines: list[int] = []
+    found_cols: list[int] = []
 
     def flush() -> None:
-        if found:
-            con.register("__xlsx_fractions", pd.DataFrame(found, columns=["line", "col"]))
+        if found_lines:
+            frame = pd.DataFrame({"line": found_lines, "col": found_cols})
+            con.register("__xlsx_fractions", frame)
             try:
                 con.execute(f"INSERT INTO {fractions} SELECT * FROM __xlsx_fractions")
             finally:
                 con.unregister("__xlsx_fractions")
-            found.clear()
+            found_lines.clear()
+            found_cols.clear()
         if not batch:
             return
         frame = pd.DataFrame(batch, columns=names, dtype="string")
@@ -717,7 +720,9 @@ def _load_xlsx(
     for count, (number, cells, in_fraction) in enumerate(_xlsx_rows(source), start=1):
         batch.append(cells)
         lines.append(number)
-        found.extend((number, i) for i in in_fraction)
+        for i in in_fraction:
+            found_lines.append(number)
+            found_cols.append(i)
         if len(batch) >= XLSX_BATCH:
             flush()
         if count >= limit:
