@@ -51,7 +51,9 @@ def test_a_reupload_without_stages_keeps_each_deals_stage_and_outcome(run_import
 
     assert result.status == "loaded", result.message
     assert (result.rows_updated, result.rows_inserted) == (4, 0)
-    assert "stored deals keep their stage and outcome" in result.note
+    assert result.note == (
+        "stage and outcome kept from the stored deals (4 deals): the file has no stage column"
+    )
     assert state(con) == [
         ("D1", "Discovery", "Discovery", False, False, 10.0, "Dee", Decimal("1500.00"),
          'Acme "Corp"'),
