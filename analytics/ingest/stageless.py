@@ -133,3 +133,17 @@ def note(loaded: int | None) -> str:
         )
     deals = "1 deal" if loaded == 1 else f"{loaded:,} deals"
     return f"stage and outcome kept from the stored deals ({deals}): the file has no stage column"
+
+
+def preview_note(kind: str, missing: list[str]) -> str | None:
+    """What the Data page says before import about a deals file without a stage column,
+    instead of "will be refused": it is an update of the stored deals (None: not such a
+    file, the page's usual warning about missing columns stands)."""
+    if kind != "opportunities" or missing != ["stage"]:
+        return None
+    return (
+        "No stage column: this file can only update deals already in the database. Each "
+        "keeps its stored stage and outcome, and the columns the file has update the rest; "
+        "a deal not stored yet will be refused. If the file lists closed sales, tick "
+        "'Every row is a won deal'."
+    )

@@ -32,7 +32,8 @@ import pytest
 from openpyxl import Workbook
 
 from analytics import db
-from analytics.ingest import import_file
+from analytics.ingest import import_file, preview_file
+from analytics.ingest.stageless import preview_note
 from analytics.metrics.headline import headline
 from analytics.pointintime import pipeline_as_of
 from analytics.scope import Period, Scope
@@ -490,3 +491,15 @@ def test_the_command_line_says_what_happened(tmp_path):
     assert refused.returncode == 1
     assert refused.stdout.startswith("new.csv: refused, nothing was loaded (1 problem).\n")
     assert "new.csv, column 'stage': the file has no stage column" in refused.stdout
+
+
+def test_the_data_page_preview_calls_it_an_update_not_a_refusal(tmp_path):
+    # the page shows preview_note instead of "the import will be refused"
+    preview = preview_file(update_csv(tmp_path))
+    assert (preview.kind, preview.missing_required) == ("opportunities", ["stage"])
+    note = preview_note(preview.kind, preview.missing_required)
+    assert note is not None
+    assert "can only update deals already in the database" in note
+    assert "Every row is a won deal" in note
+    assert preview_note("opportunities", ["opportunity_id", "stage"]) is None
+    assert preview_note("leads", ["stage"]) is None
