@@ -31,12 +31,16 @@ import duckdb
 import pytest
 from openpyxl import Workbook
 
-from analytics import db
-from analytics.ingest import import_file, preview_file
-from analytics.ingest.stageless import preview_note
-from analytics.metrics.headline import headline
-from analytics.pointintime import pipeline_as_of
-from analytics.scope import Period, Scope
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from apptest import assert_clean, open_page  # noqa: E402
+
+from analytics import db  # noqa: E402
+from analytics.ingest import import_file, preview_file  # noqa: E402
+from analytics.ingest.stageless import preview_note  # noqa: E402
+from analytics.markup import plain  # noqa: E402
+from analytics.metrics.headline import headline  # noqa: E402
+from analytics.pointintime import pipeline_as_of  # noqa: E402
+from analytics.scope import Period, Scope  # noqa: E402
 
 FULL = (
     "Deal ID,Deal Name,Account Name,Owner,Stage,Amount,Created Date,Close Date,Probability\n"
@@ -503,3 +507,38 @@ def test_the_data_page_preview_calls_it_an_update_not_a_refusal(tmp_path):
     assert "Every row is a won deal" in note
     assert preview_note("opportunities", ["opportunity_id", "stage"]) is None
     assert preview_note("leads", ["stage"]) is None
+
+
+def test_the_data_page_announces_the_update_and_reports_it(tmp_path, monkeypatch):
+    db_file = tmp_path / "app.duckdb"
+    con = db.connect(db_file)
+    try:
+        first = import_file(con, write(tmp_path, "deals.csv", MESSY), as_of=MARCH)
+        assert first.status == "loaded", first.message
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(db_file))
+    at = open_page("pages/data.py")
+    # dated by its name: the page's as-of date stays empty
+    content = update_csv(tmp_path).read_bytes()
+    at.file_uploader(key="uploads").set_value(("update_2024-04-01.csv", content, "text/csv"))
+    at.run()
+    assert_clean(at)
+    assert any("can only update deals already in the database" in i.value for i in at.info)
+    assert not any("will be refused" in w.value for w in at.warning)
+
+    at.button(key="import").click().run()
+
+    assert_clean(at)
+    assert any(
+        plain(s.value).startswith("update_2024-04-01.csv: loaded: 4 of 4 rows") for s in at.success
+    )
+    report = "\n".join(t.value for t in at.text)
+    assert "stage and outcome kept from the stored deals (4 deals): the file has no stage" in (
+        report
+    )
+    con = db.connect(db_file)
+    try:
+        assert deals(con) == AFTER_UPDATE
+    finally:
+        con.close()
