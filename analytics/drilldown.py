@@ -29,6 +29,7 @@ from analytics.metrics.availability import (
     no_data_reasons_by_period,
 )
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_tables
+from analytics.numbers import number_or_none
 from analytics.quadrant import KpiFunction, KpiTablesFunction
 from analytics.scope import Scope, check_rep
 from analytics.settings import Stage, load_activity_categories, load_stages
@@ -117,6 +118,15 @@ def no_data_everywhere(history: pd.DataFrame) -> dict[str, str]:
         and all(column in per_period.get(label, {}) for label in labels)
         and history[column].isna().all()
     }
+
+
+def closed_count(figures: pd.Series) -> int:
+    """Deals the rep closed in the period: won + lost of a `kpi_history` row.
+
+    Why not a KPI column: the table keeps won and lost apart (win rate needs both); the
+    card shows their sum, and a count the export does not carry counts as none.
+    """
+    return sum(int(number_or_none(figures.get(c)) or 0) for c in ("won_deals", "lost_deals"))
 
 
 ACTIVITY_MIX_SQL = """

@@ -341,6 +341,12 @@ class Funnel:
     still_open: int = 0
 
     @property
+    def won_share(self) -> float | None:
+        """Won deals / deals of the cohort (stage-unknown deals included); None without a
+        deal, where a share has no meaning."""
+        return self.won / self.deals if self.deals else None
+
+    @property
     def cohort_words(self) -> str:
         """'created' or 'closed': which date puts a deal in the period."""
         return "closed" if self.basis == "closed" else "created"

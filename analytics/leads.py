@@ -68,6 +68,16 @@ def named_groups(table: pd.DataFrame, blanks: dict[str, str]) -> pd.DataFrame:
     return out
 
 
+def counts_no_lead(table: pd.DataFrame) -> bool:
+    """Whether a `calibration` or `lead_deal_conversion` table counts no lead at all.
+
+    Why a function: calibration lists every band even when it is empty, and a conversion
+    table has a total row, so "no row" and "no lead" differ; the page says "no lead was
+    created" rather than drawing empty bars, and this is where that is decided.
+    """
+    return table.empty or int(table["leads"].sum()) == 0
+
+
 # --- scores ----------------------------------------------------------------------------
 
 # One row per lead in scope with its score as of its score date. The score date is $as_of,

@@ -856,8 +856,14 @@ class Waterfall:
     undated_new: int = 0
 
     @property
+    def imbalance(self) -> Decimal:
+        """start + every change - end: 0 exactly when the bars explain the whole change
+        (the page prints it as the check a reader can redo)."""
+        return self.start + sum(self.buckets.values(), Decimal(0)) - self.end
+
+    @property
     def balanced(self) -> bool:
-        return self.start + sum(self.buckets.values(), Decimal(0)) == self.end
+        return self.imbalance == 0
 
     def rounded(self) -> list[int]:
         """Whole-currency labels, in `table()` order, that add up: start + changes = end.

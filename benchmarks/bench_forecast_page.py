@@ -11,14 +11,19 @@ pages/forecast.py calls for a first view: `backtest` (12 periods of the scope's 
 
 from __future__ import annotations
 
-import argparse
-import resource
 import sys
-import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from benchmarks.harness import RecordingConnection, load_average, open_db, profile_statement
+from benchmarks.harness import (
+    RecordingConnection,
+    load_average,
+    new_parser,
+    open_db,
+    profile_statement,
+    time_calls,
+)
 
 
 def page_calls(con: Any, kind: str) -> dict[str, Any]:
@@ -38,18 +43,11 @@ def page_calls(con: Any, kind: str) -> dict[str, Any]:
     return {"backtest": past.table, "convergence": weekly.table, "current": current}
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from benchmarks.bench_pointintime import generate
 
-    parser = argparse.ArgumentParser("benchmarks.bench_forecast_page")
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=42)
+    parser = new_parser("benchmarks.bench_forecast_page", __doc__.splitlines()[0])
+    parser.set_defaults(repeat=2)
     parser.add_argument("--kind", choices=("month", "quarter"), default="quarter")
     parser.add_argument("--profile", action="store_true", help="time and profile statements")
     args = parser.parse_args(argv)
@@ -58,13 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for case, path in (("rebuilt", plain), ("stage history", history)):
         con = open_db(str(path))
         try:
-            page_calls(con, args.kind)  # warm-up (reads the file)
-            walls, cpus = [], []
-            for _ in range(args.repeat):
-                w0, c0 = time.perf_counter(), _cpu()
-                page_calls(con, args.kind)
-                walls.append(time.perf_counter() - w0)
-                cpus.append(_cpu() - c0)
+            # one untimed warm-up (reads the file), then the timed calls: wall and CPU
+            _, walls, cpus, _ = time_calls(partial(page_calls, con, args.kind), args.repeat)
             print(f"{case:14} {args.kind}: wall {' '.join(f'{w:.2f}' for w in walls)} s, "
                   f"CPU {' '.join(f'{c:.2f}' for c in cpus)} s")  # fmt: skip
             if args.profile:

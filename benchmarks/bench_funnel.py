@@ -59,7 +59,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmarks.gen_kpi_db import TEAMS, _macros
+from benchmarks.gen_kpi_db import TEAMS, kpi_macros
 from benchmarks.harness import (
     MEMORY_HEADERS,
     OUT_DIR,
@@ -129,7 +129,7 @@ def _import_row(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> int:
 
 def _fill(con: duckdb.DuckDBPyConnection, opps: int, per_deal: int, seed: int) -> None:
     """Every table the funnel and the waterfall read, from deal numbers 0 .. opps-1."""
-    con.execute(_macros(seed))
+    con.execute(kpi_macros(seed))
     stages = sql_list(STEP_STAGES)
     teams = sql_list([t for t, _ in TEAMS])
     regions = sql_list([r for _, r in TEAMS])

@@ -122,7 +122,7 @@ def _pick(u_expr: str, labels: Sequence[str], shares: Sequence[float]) -> str:
     return f"CASE {' '.join(parts)} ELSE {sql_lit(pairs[-1][0])} END"
 
 
-def _macros(seed: int) -> str:
+def kpi_macros(seed: int) -> str:
     """The harness's hash-keyed draws (``u``, ``z``), and ``rep_no``, which gives a few
     reps many more rows than others, and ``rep_name``."""
     people = f"""
@@ -373,7 +373,7 @@ def build(path: Path, opps: int, activities: int, leads: int, seed: int) -> None
     """Create the database at `path` (which must not exist) and fill every table."""
     con = db.connect(path)
     try:
-        con.execute(_macros(seed))
+        con.execute(kpi_macros(seed))
         _fill_reps(con)
         _fill_opportunities(con, opps)
         _fill_fx_rates(con)

@@ -17,16 +17,14 @@ import pandas as pd
 import streamlit as st
 
 from analytics.commissions import approval, data
+from analytics.commissions.plan_rows import RULE_COLUMNS, plan_from_rows, rules_to_rows
 from analytics.commissions.plans import (
-    RULE_COLUMNS,
     TIER_MODES,
     Plan,
     effective_from_text,
     plan_from_json,
-    plan_from_rows,
     plan_to_json,
     plan_versions,
-    rules_to_rows,
     save_plan,
 )
 from analytics.markup import md

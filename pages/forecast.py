@@ -42,12 +42,14 @@ from analytics.forecast.current import (
     period_forecast,
     roster,
     what_if,
+    what_if_change,
+    what_if_stages,
 )
 from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED, stage_key
 from analytics.markup import md
 from analytics.numbers import number_or_none as _num
 from analytics.scope import PeriodKind, Scope
-from analytics.settings import load_reporting_currency, load_stages
+from analytics.settings import Stage, load_reporting_currency, load_stages
 from pages import _ui
 
 MONEY = "%,.0f"
@@ -647,10 +649,8 @@ def show_what_if(result: PeriodForecast, currency: str) -> None:
     if deals.empty:
         st.caption("No open deal in this period to play with.")
         return
-    stages = [s for s in load_stages_cached() if not s[1]]
-    open_stages = {stage_key(s) for s in deals["stage"]}
     overrides: dict[str, float] = {}
-    shown = [(name, prob) for name, closed, prob in stages if stage_key(name) in open_stages]
+    shown = what_if_stages(load_stages_cached(), deals["stage"])
     cols = st.columns(max(1, len(shown)))
     for col, (name, prob) in zip(cols, shown, strict=False):
         value = col.number_input(
@@ -678,9 +678,7 @@ def show_what_if(result: PeriodForecast, currency: str) -> None:
         for m in ("stage_weighted", "sales_cycle")
     ]
     for col, (label, before, after, note) in zip(cols, rows, strict=True):
-        delta = None if before is None or after is None else round(after - before, 2)
-        if delta is not None and abs(delta) < 0.5:
-            delta = 0.0  # float noise from summing per deal instead of per stage
+        delta = what_if_change(before, after)
         col.metric(f"{label} (what-if)", _figure(after, currency, note),
                    _signed(delta, currency), help=md(note) if note else None,
                    border=True)  # fmt: skip
@@ -691,13 +689,13 @@ def show_what_if(result: PeriodForecast, currency: str) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _stages(db: str, version: tuple[Any, ...]) -> list[tuple[str, bool, float]]:
+def _stages(db: str, version: tuple[Any, ...]) -> tuple[Stage, ...]:
     del db, version
     with _ui.cursor() as cur:
-        return [(s.name, s.is_closed, float(s.probability)) for s in load_stages(cur)]
+        return tuple(load_stages(cur))
 
 
-def load_stages_cached() -> list[tuple[str, bool, float]]:
+def load_stages_cached() -> tuple[Stage, ...]:
     with _ui.cursor() as cur:
         version = data_version(cur)
     return _stages(str(_ui.db_path()), version)

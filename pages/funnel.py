@@ -152,7 +152,7 @@ def show_counts(f: Funnel) -> None:
     won_label = "Won deals" if f.basis == "closed" else "Won deals so far"
     boxes[1].metric(won_label, f"{f.won:,}")
     boxes[2].metric(
-        f"{noun.capitalize()} → won", _ui.percent(f.won / f.deals),
+        f"{noun.capitalize()} → won", _ui.percent(f.won_share),
         help=f"Won deals / deals {noun} in the period (stage-unknown deals included)",
     )  # fmt: skip
     if f.basis == "closed":

@@ -107,8 +107,7 @@ def _calibration(scope: Scope, as_of: date, scoring: LeadScoring) -> None:
         table = leads.calibration(
             cur, scope, as_of=as_of, scoring=scoring, edges=_edges(choice, scores["score"], scoring)
         )
-    total = int(table["leads"].sum())
-    if total == 0:
+    if leads.counts_no_lead(table):
         st.info(f"No lead was created in {scope.period.label}: nothing to calibrate.")
         return
     st.caption(
@@ -243,7 +242,7 @@ def _linked(scope: Scope) -> None:
     labels = {"source": "By source", "sdr": "By SDR"}
     for tab, (by, table) in zip(st.tabs(list(labels.values())), tables.items(), strict=True):
         with tab:
-            if table.empty or int(table["leads"].sum()) == 0:
+            if leads.counts_no_lead(table):
                 st.info(f"No lead was created in {scope.period.name}.")
                 continue
             shown = leads.named_groups(table, {by: "(none)"})

@@ -360,7 +360,6 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
         waterfall_chart(w, currency), config={"displayModeBar": False}, key="pipeline:wf"
     )  # fmt: skip
     table = w.table().drop(columns="measure")
-    check = w.start + sum(w.buckets.values()) - w.end
     st.dataframe(
         table.drop(columns="amount"), hide_index=True, key="pipeline:wf_table",
         column_config={
@@ -377,7 +376,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
     for column, value in w.sources().items():
         download[column] = value
     _ui.downloads(download, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
-    notes = [f"Start + changes - end = {check} (exact)."]
+    notes = [f"Start + changes - end = {w.imbalance} (exact)."]
     if w.unchanged_deals:
         notes.append(f"{w.unchanged_deals:,} deal(s) in both with the same amount.")
     if w.undated_new:

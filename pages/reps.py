@@ -530,8 +530,7 @@ def _drilldown(
         _ui.percent(_num(figures.get("quota_attainment"))),
     )  # fmt: skip
     card(cols[2], "Rep win rate", "win_rate", _ui.percent(_num(figures.get("win_rate"))))
-    closed = int(_num(figures.get("won_deals")) or 0) + int(_num(figures.get("lost_deals")) or 0)
-    cols[3].metric("Rep closed deals", f"{closed:,}", border=True)
+    cols[3].metric("Rep closed deals", f"{drilldown.closed_count(figures):,}", border=True)
     card(
         cols[4], "Rep open pipeline", "open_pipeline",
         _ui.money(_num(figures.get("open_pipeline"))),

@@ -14,21 +14,23 @@ import duckdb
 import pytest
 
 from analytics.commissions.approval import lock_period
+from analytics.commissions.plan_rows import (
+    accelerators_from_text,
+    plan_from_rows,
+    rules_to_rows,
+    tiers_from_text,
+)
 from analytics.commissions.plans import (
     DEFAULT_PLAN,
     Accelerator,
     Plan,
     Rule,
     Tier,
-    accelerators_from_text,
     plan_for_month,
     plan_from_json,
-    plan_from_rows,
     plan_to_json,
     plan_versions,
-    rules_to_rows,
     save_plan,
-    tiers_from_text,
     to_decimal,
     validate_plan,
 )

@@ -21,9 +21,21 @@ import pytest
 from analytics.backup import backups_table
 from analytics.commissions.engine import Ledger
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
+from analytics.drilldown import closed_count
+from analytics.forecast.current import what_if_change, what_if_stages
+from analytics.funnel import Funnel
 from analytics.ingest import import_file
-from analytics.leads import ALL_LEADS, calibration_falls, lead_count, named_groups
+from analytics.leads import (
+    ALL_LEADS,
+    calibration,
+    calibration_falls,
+    counts_no_lead,
+    lead_count,
+    lead_deal_conversion,
+    named_groups,
+)
 from analytics.numbers import blank_cell
+from analytics.pipeline import WATERFALL_BUCKETS, Waterfall
 from analytics.scope import Period, Scope
 from analytics.settings import (
     DEFAULT_STAGES,
@@ -153,6 +165,108 @@ def test_calibration_falls(rates: list[float | None], falls: list[str]) -> None:
          "conversion_rate": pd.Series(rates, dtype=object)}
     )  # fmt: skip
     assert calibration_falls(table) == falls
+
+
+@pytest.mark.parametrize(
+    ("leads", "none"),
+    [
+        ([], True),  # no row at all
+        ([0, 0, 0, 0], True),  # calibration lists every band, each empty
+        ([0, 0], True),  # a conversion table: one blank group and its total row, no lead
+        ([0, 3, 0, 0], False),  # three leads in the second band
+        ([2, 2], False),  # one group of two leads and its total row
+    ],
+)
+def test_counts_no_lead(leads: list[int], none: bool) -> None:
+    assert counts_no_lead(pd.DataFrame({"leads": pd.Series(leads, dtype="int64")})) is none
+
+
+def test_counts_no_lead_on_a_real_file(con: duckdb.DuckDBPyConnection) -> None:
+    """A database without leads: the bands and the total row are there, and count none."""
+    scope = Scope(MAY)
+    bands = calibration(con, scope, as_of=date(2024, 5, 31))
+    assert len(bands) > 1 and counts_no_lead(bands)
+    assert counts_no_lead(lead_deal_conversion(con, "source", scope=scope))
+
+
+# --- funnel and pipeline cards ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deals", "won", "share"),
+    [(8, 3, 0.375), (4, 4, 1.0), (5, 0, 0.0), (0, 0, None)],  # no deal: no share, not 0%
+)
+def test_funnel_won_share(deals: int, won: int, share: float | None) -> None:
+    f = Funnel(Scope(MAY), pd.DataFrame(), deals=deals, from_history=0,
+               from_current_stage=deals, won=won)  # fmt: skip
+    assert f.won_share == share
+
+
+def test_waterfall_imbalance_is_the_check_the_page_prints() -> None:
+    """10,000.00 at the start; +2,500.50 new, -1,200.25 lost; 11,300.25 at the end: the
+    bars explain the change exactly. One cent more at the end is a 0.01 gap."""
+    buckets = dict.fromkeys(WATERFALL_BUCKETS, Decimal("0.00"))
+    first, second = WATERFALL_BUCKETS[0], WATERFALL_BUCKETS[1]
+    buckets[first], buckets[second] = Decimal("2500.50"), Decimal("-1200.25")
+    w = Waterfall(date(2024, 5, 1), date(2024, 5, 31), Decimal("10000.00"),
+                  Decimal("11300.25"), buckets)  # fmt: skip
+    assert w.imbalance == 0 and w.balanced and str(w.imbalance) == "0.00"
+    off = Waterfall(w.start_date, w.end_date, w.start, Decimal("11300.26"), buckets)
+    assert off.imbalance == Decimal("-0.01") and not off.balanced
+
+
+@pytest.mark.parametrize(
+    ("won", "lost", "closed"),
+    [(3, 2, 5), (3.0, 0.0, 3), (None, 2, 2), (NAN, NAN, 0), (0, 0, 0)],
+)  # a count the export does not carry (None, NaN) counts as none, never fails the card
+def test_drilldown_closed_count(won: Any, lost: Any, closed: int) -> None:
+    assert (
+        closed_count(pd.Series({"bookings": 1.0, "won_deals": won, "lost_deals": lost})) == closed
+    )
+
+
+# --- forecast what-if -------------------------------------------------------------------------
+
+WHAT_IF_STAGES = (
+    Stage("Discovery", 10),
+    Stage("Demo", 40),
+    Stage("Final Decision", 80),
+    Stage("Closed Won", 100, is_closed=True, is_won=True),
+    Stage("Closed Lost", 0, is_closed=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("deal_stages", "offered"),
+    [
+        # settings order, not the deals' order; each stage once however many deals
+        (["Final Decision", "Discovery", "Discovery"], [("Discovery", 10.0),
+                                                        ("Final Decision", 80.0)]),
+        ([" demo ", "DEMO"], [("Demo", 40.0)]),  # matched as the forecast does
+        (["Closed Won", "Demo"], [("Demo", 40.0)]),  # a closed stage is no what-if
+        (["Negotiation", None], []),  # a stage the settings do not know: nothing to change
+        ([], []),
+    ],
+)  # fmt: skip
+def test_what_if_stages(deal_stages: list[str | None], offered: list[tuple[str, float]]) -> None:
+    assert what_if_stages(WHAT_IF_STAGES, deal_stages) == offered
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "change"),
+    [
+        (1000.0, 1250.0, 250.0),
+        (1000.0, 999.7, 0.0),  # -0.3: float noise of per-deal sums, shown as no change
+        (1000.0, 1000.5, 0.5),  # half a unit is a change
+        (1000.0, 999.5, -0.5),
+        (1000.0, 1000.126, 0.0),  # 0.126 -> 0.13 at the cent, still under half a unit
+        (1000.0, 1200.456, 200.46),  # to the cent
+        (None, 1000.0, None),  # no base forecast: no change to show
+        (1000.0, None, None),
+    ],
+)
+def test_what_if_change(before: float | None, after: float | None, change: float | None) -> None:
+    assert what_if_change(before, after) == change
 
 
 # --- commissions ------------------------------------------------------------------------------

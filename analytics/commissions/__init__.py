@@ -1,6 +1,8 @@
 """Commission payouts: plans as data, explainable statements, what-if, approval.
 
-- `plans`: the plan model (versioned, effective-dated), validation, storage, default plan;
+- `plans`: the plan model (versioned, effective-dated), JSON, validation, storage, default
+  plan;
+- `plan_rows`: a plan's rules as a table editor's flat rows (tiers as text) and back;
 - `cents`: rounding to the cent, parts that add up to their whole;
 - `credits`: which rep is credited with how much of each won deal (splits, currencies);
 - `tiers`: quota, tiers, accelerators, threshold/decelerator and cap -> commission lines;

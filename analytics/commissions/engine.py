@@ -220,6 +220,10 @@ class Ledger:
             self._months[month.start] = data
         return self._months[month.start]
 
+    def plan(self, month: Period) -> PlanVersion:
+        """The plan version effective in `month` (read once per month, as every figure is)."""
+        return self._month(month).plan
+
     def credited(self, rep: str, month: Period) -> list[CreditedDeal]:
         return list(self._month(month).credited.get(rep, []))
 

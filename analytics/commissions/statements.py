@@ -322,7 +322,7 @@ def band_table(
     the current and projected statements credit and pay in it. A below-threshold row
     appears when either statement is below the threshold."""
     info = ledger.info(rep)
-    rule = ledger._month(month).plan.plan.rule_for(info.role, info.level)
+    rule = ledger.plan(month).plan.rule_for(info.role, info.level)
     columns = ["band", "from", "to", "rate", "credited_now", "commission_now",
                "credited_projected", "commission_projected"]  # fmt: skip
     if rule is None:

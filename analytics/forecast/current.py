@@ -400,6 +400,34 @@ def what_if(
     )
 
 
+def what_if_stages(
+    stages: Sequence[Stage], deal_stages: Iterable[str | None]
+) -> list[tuple[str, float]]:
+    """(stage, probability in percent) for each open stage of the settings, in their order,
+    that at least one of the open deals (their stages: `deal_stages`) is in.
+
+    Why: the what-if offers a probability to change only where a change moves the number;
+    a stage no open deal of the period is in would be a control that does nothing. Stages
+    match by `stage_key` (case and surrounding spaces ignored), as the forecast does.
+    """
+    in_use = {stage_key(s) for s in deal_stages}
+    return [
+        (s.name, float(s.probability))
+        for s in stages
+        if not s.is_closed and stage_key(s.name) in in_use
+    ]
+
+
+def what_if_change(before: float | None, after: float | None) -> float | None:
+    """The what-if's change of a forecast, after - before, to the cent; None when either
+    is undefined. Below half a unit it is 0: the scenario sums per deal where the base
+    summed per stage, so an unchanged forecast can differ by float noise."""
+    if before is None or after is None:
+        return None
+    delta = round(after - before, 2)
+    return 0.0 if abs(delta) < 0.5 else delta
+
+
 def calls_table(
     calls: Mapping[str, CategoryCall],
     roster: Mapping[str, tuple[str | None, str | None]],
