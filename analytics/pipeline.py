@@ -801,7 +801,8 @@ SELECT bucket,
        count(*) FILTER (WHERE unpriced)     AS unpriced,
        count(*) FILTER (WHERE no_amount0)   AS start_no_amount,
        count(*) FILTER (WHERE no_amount1)   AS end_no_amount,
-       count(*) FILTER (WHERE NOT known0 AND created_date IS NULL) AS undated_new
+       count(*) FILTER (WHERE NOT known0 AND created_date IS NULL) AS undated_new,
+       count(*) FILTER (WHERE a1 = a0)      AS unvalued
 FROM bucketed
 GROUP BY bucket
 """
@@ -854,6 +855,8 @@ class Waterfall:
     start_no_amount: int = 0
     end_no_amount: int = 0
     undated_new: int = 0
+    # per step: its deals that move the figure by nothing (amount blank or 0 on its day)
+    unvalued: dict[str, int] = field(default_factory=dict)
 
     @property
     def imbalance(self) -> Decimal:
@@ -919,6 +922,33 @@ class Waterfall:
                 "or a To day on or after a later one."
             )
         return None
+
+    def unvalued_notes(self) -> list[str]:
+        """One sentence per step holding deals that move the figure by nothing.
+
+        A step that leaves the pipeline (won, lost, pushed out) reads the deal's amount on
+        the start day; one that joins it (new, pulled in) the amount on the end day. Where
+        that amount is blank or 0 (an export that records lost deals at 0, open deals not
+        yet priced), the bar is 0 or short although deals moved: the reader is told how
+        many, so "lost 0" never reads as "nothing was lost".
+        """
+        out = []
+        for bucket in WATERFALL_BUCKETS:
+            n = self.unvalued.get(bucket, 0)
+            if not n:
+                continue
+            day = self.start_date if bucket in ("won", "lost", "pushed out") else self.end_date
+            total = self.deals.get(bucket, 0)
+            if n == total:
+                who = f"its {n:,} deal moves" if n == 1 else f"its {n:,} deals move"
+            else:
+                who = f"{n:,} of its {total:,} deals " + ("moves" if n == 1 else "move")
+            their = "its" if n == 1 else "their"
+            out.append(
+                f"{bucket.capitalize()}: {who} the pipeline by nothing: {their} amount on "
+                f"{day} is blank or 0 in the data."
+            )
+        return out
 
     def priced_note(self, side: int = 1) -> str | None:
         """'N open deals have no amount' for the start (0) or end (1) pipeline, else None:
@@ -1049,8 +1079,9 @@ def waterfall(
     deals = dict.fromkeys(WATERFALL_BUCKETS, 0)
     start = end = zero
     n = dict.fromkeys(("start", "end", "unchanged", "unpriced", "no0", "no1", "undated"), 0)
+    unvalued: dict[str, int] = {}
     for bucket, count, change, start_amount, end_amount, *counts in rows:
-        n_start, n_end, n_unpriced, n_no0, n_no1, n_undated = (int(c) for c in counts)
+        n_start, n_end, n_unpriced, n_no0, n_no1, n_undated, n_unvalued = (int(c) for c in counts)
         start += start_amount
         end += end_amount
         n["start"] += n_start
@@ -1064,9 +1095,12 @@ def waterfall(
             continue
         buckets[bucket] = change
         deals[bucket] = int(count)
+        if n_unvalued:
+            unvalued[bucket] = n_unvalued
     return Waterfall(
         first, last, start, end, buckets, deals, n["start"], n["end"], n["unchanged"],
         n["unpriced"], kind, start_basis, end_basis, n["no0"], n["no1"], n["undated"],
+        unvalued,
     )  # fmt: skip
 
 
@@ -1279,6 +1313,7 @@ def waterfall_notes(w: Waterfall) -> list[str]:
             f"{w.undated_new:,} of the new deals have no created date: they may have been "
             "open on the start date already"
         )
+    notes.extend(n.rstrip(".") for n in w.unvalued_notes())
     if w.unpriced:
         notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0")
     return notes

@@ -379,6 +379,8 @@ def forecast_chart(table: pd.DataFrame) -> go.Figure:
                 marker_color="rgba(120,120,120,0.35)")  # fmt: skip
     for method in DRAW_ORDER:
         rows = table[table["method"] == method]
+        if rows["forecast"].isna().all():
+            continue  # no line, no legend entry: history_not_drawn names it and why
         name = _method_label(method)
         if method == RECOMMENDED and len(rows):
             name = f"{name}: {rows['recommended_as'].iloc[0]}"
@@ -392,6 +394,17 @@ def forecast_chart(table: pd.DataFrame) -> go.Figure:
     )  # fmt: skip
     fig.update_xaxes(type="category")
     return fig
+
+
+def history_not_drawn(table: pd.DataFrame) -> list[str]:
+    """The methods the history chart leaves out because they have no forecast in any
+    period, in legend order: named under the chart so a missing line is never a mystery
+    (a legend entry with no line read as a method forecasting nothing)."""
+    return [
+        _method_label(m)
+        for m in DRAW_ORDER
+        if m != RECOMMENDED and table.loc[table["method"] == m, "forecast"].isna().all()
+    ]
 
 
 def accuracy_display(summary: pd.DataFrame) -> pd.DataFrame:
@@ -447,6 +460,11 @@ def show_history(past: Backtest, currency: str) -> None:
         return
     st.plotly_chart(forecast_chart(table), key="forecast:history",
                     config={"displayModeBar": False})  # fmt: skip
+    if not_drawn := history_not_drawn(table):
+        st.caption(
+            "No line for " + ", ".join(not_drawn) + ": no forecast in any of these periods "
+            "(the Note column of the accuracy table says why)."
+        )
     if past.skipped:
         st.caption(
             f"No export on or shortly before the start of {_list_periods(past.skipped)}: "

@@ -384,6 +384,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
             f"{w.undated_new:,} of the new deal(s) have no created date: they may have "
             "been open on the start date already."
         )
+    notes.extend(w.unvalued_notes())
     if w.unpriced:
         notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0.")
     if not both_snapshots:

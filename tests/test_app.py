@@ -93,7 +93,8 @@ def test_overview_shows_hand_computed_bookings(loaded_db: Path) -> None:
     # close dates (one export): O-005 2000 (lost 1 July) + O-009 10000 + O-010 5000 +
     # O-011 2500 + O-012 1000; stages then unknown, so no weighted figure (not 0).
     assert metric(at, "Open pipeline") == "20,500"
-    assert metric(at, "Weighted pipeline") == "—"
+    assert metric(at, "Weighted pipeline") == "no data"
+    assert any("no deal's stage on 30 Jun 2024 is known" in plain(c.value) for c in at.caption)
     assert any("on 30 Jun 2024 (rebuilt)" in plain(c.value) for c in at.caption)
     bookings = next(m for m in at.metric if m.label == "Bookings")
     assert bookings.delta == "+33,000"  # against 2024-Q1: 3000

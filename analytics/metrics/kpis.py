@@ -153,8 +153,26 @@ def kpi_tables(
         rows = table["period"] == label
         for column in missing:
             table.loc[rows, column] = float("nan")
+    for period, basis in zip(periods, open_bases(con, periods), strict=True):
+        if basis is not None and basis.source == "rebuilt":
+            # The weighted pipeline needs each deal's stage on that day, which a rebuilt day
+            # (no snapshot, no stage history) does not know: the query leaves it empty for
+            # a group with open deals then (a group with none keeps its true 0), and this
+            # names why, after the blanking above so that 0 stays.
+            reasons.setdefault(period.label, {}).setdefault(
+                "weighted_pipeline", rebuilt_stage_reason(basis)
+            )
     table.attrs["no_data"] = reasons
     return table
+
+
+def rebuilt_stage_reason(basis: Basis) -> str:
+    """Why the weighted pipeline of a day rebuilt from created and close dates is no data
+    (docs/metrics.md, "When a figure is no data")."""
+    return (
+        f"no deal's stage on {basis.day:%d %b %Y} is known (rebuilt from created and close "
+        "dates: no export of that time and no stage history)"
+    )
 
 
 def share_of_reps_at_quota(
