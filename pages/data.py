@@ -41,6 +41,7 @@ from analytics.ingest import (
 )
 from analytics.ingest.propose import propose_for_preview
 from analytics.ingest.read import UPLOAD_TYPES
+from analytics.ingest.stageless import preview_note
 from analytics.markup import md, md_list
 from analytics.settings import UploadLimits, load_stages, load_upload_limits
 from pages import _auth, _ui
@@ -263,7 +264,10 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
             help="Also detected on import when a won or closed date column has no stage.",
         )
     missing = [m for m in preview.missing_required if not (all_won and m == "stage")]
-    if missing:
+    update_only = preview_note(preview.kind, missing)
+    if update_only:
+        st.info(update_only)
+    elif missing:
         st.warning(
             "Required fields without a column: " + md_list(missing)
             + ". Pick their columns above, or the import will be refused."

@@ -56,6 +56,14 @@ from analytics.ingest.read import (
     sniff,
 )
 from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
+from analytics.ingest.stageless import (
+    all_stored,
+    keep_stored_stage,
+    refuse_if_none_stored,
+    stored_later_than,
+    won_list_hint,
+)
+from analytics.ingest.stageless import note as stageless_note
 from analytics.metrics.derived import refresh_after_import, source_stamp
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
@@ -234,7 +242,7 @@ def _needed_for_new(con: duckdb.DuckDBPyConnection, det: Detection) -> list[str]
     """Required columns the file lacks that only a new record needs (see UPDATABLE_KINDS).
 
     A deals file may lack the stage column alone (issue 12.5): its stored deals keep their
-    stage and outcome (`_keep_stored_stage`), a deal not stored yet is refused."""
+    stage and outcome (analytics.ingest.stageless), a deal not stored yet is refused."""
     kind = det.kind
     stageless_deals = kind.name == "opportunities" and det.missing_required == ["stage"]
     if (kind.name not in UPDATABLE_KINDS and not stageless_deals) or not det.missing_required:
@@ -289,34 +297,6 @@ def _refuse_new_records(
             "SELECT problem, count(*) FROM problems GROUP BY problem ORDER BY count(*) DESC"
         ).fetchall()
     )
-
-
-def _keep_stored_stage(con: duckdb.DuckDBPyConnection, staged: Staged) -> None:
-    """A deals file without a stage column updates stored deals (issue 12.5): each row
-    takes its deal's stored stage and outcome, as if the file had repeated them, so the
-    loader keeps them (and the probability given for that stage). Rows for deals not
-    stored were refused before this (`_refuse_new_records`)."""
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT s.*, o.source_stage AS stage, o.stage AS canonical_stage,
-               o.probability AS stage_probability, o.is_closed AS stage_closed,
-               o.is_won AS stage_won
-        FROM staged s
-        LEFT JOIN opportunities o ON o.opportunity_id = s.opportunity_id
-        """
-    )
-    staged.fields.append("stage")
-
-
-def _all_stored(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every row of the staged deals file names a deal the database holds."""
-    return con.execute(
-        """
-        SELECT count(*) > 0 AND count(*) FILTER (WHERE o.opportunity_id IS NULL) = 0
-        FROM staged s LEFT JOIN opportunities o ON o.opportunity_id = s.opportunity_id
-        """
-    ).fetchone()[0]
 
 
 # a date column that only a closed sale has: with no stage beside it, the file lists wins
@@ -395,7 +375,8 @@ def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> No
             source.name,
             f"cannot load as {det.kind.name}: missing required column(s) "
             f"{', '.join(det.missing_required)}; the headers found were: {found}. "
-            "Map the columns by hand on the Data page or pass --mapping FILE",
+            "Map the columns by hand on the Data page or pass --mapping FILE"
+            + (won_list_hint(det) if det.missing_required == ["stage"] else ""),
         )
 
 
@@ -757,12 +738,15 @@ def import_file(
             stage_choices=stage_choices,
         )
         kept_stages = False
-        if ambiguous and "opportunity_id" in det.columns and _all_stored(con):
+        if ambiguous and "opportunity_id" in det.columns and all_stored(con):
             won_list = None  # stored deals with their expected close date: an update
         if det.kind.name == "opportunities" and "stage" not in staged.fields and not won_list:
             if needed_for_new:
+                refuse_if_none_stored(con, det, name)
                 _refuse_new_records(con, det, staged, needed_for_new, name)
-            _keep_stored_stage(con, staged)
+            # an export given an older date than the stored deals: the stage they had then
+            late = as_of is not None and stored_later_than(con, as_of)
+            keep_stored_stage(con, staged, as_of if late else None)
             kept_stages = True
         elif needed_for_new:
             _refuse_new_records(con, det, staged, needed_for_new, name)
@@ -790,10 +774,7 @@ def import_file(
                 f"stage column; stage {staged.won_stage})"
             )
         if kept_stages:
-            notes.append(
-                "no stage column: stored deals keep their stage and outcome; "
-                "a deal not stored yet needs one"
-            )
+            notes.append(stageless_note(None))
         if staged.deleted:
             notes.append(
                 f"{plural(staged.deleted, 'deal')} marked deleted in the CRM skipped "
@@ -808,6 +789,8 @@ def import_file(
             result.note = "no row is valid; nothing was loaded"
             return result
         resolved = resolve_as_of(con, staged, det, name, as_of)
+        if kept_stages and as_of is None and stored_later_than(con, resolved.day):
+            keep_stored_stage(con, staged, resolved.day)  # dated by the file: as above
         as_of = resolved.day
         result.as_of_source = resolved.source
         result.as_of_note = resolved.described
@@ -852,6 +835,8 @@ def import_file(
         result.rows_not_in_file = counts.not_in_file
         result.stored_path = str(stored)
         result.as_of = as_of
+        if kept_stages:  # the count is known now: say how many deals kept their stage
+            result.note = result.note.replace(stageless_note(None), stageless_note(counts.loaded))
         return result
     except ImportRefused as exc:
         return _refused(name, exc)

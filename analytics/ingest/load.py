@@ -140,6 +140,10 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
                 fields[f] = f"CASE WHEN o.stage IS NOT DISTINCT FROM canonical_stage THEN o.{f} END"
             elif f in fields:
                 fields[f] = f"o.{f}"
+        if "currency" not in staged.fields and "amount" in staged.fields:
+            # no currency column: an amount without a sign of its own keeps the stored
+            # deal's currency, as if the file had repeated it
+            fields["currency"] = "coalesce(amount_currency, o.currency)"
     bant = ", ".join(
         f"coalesce(valid.{quote_ident(f)}, false) AS {f}"
         if f in staged.fields

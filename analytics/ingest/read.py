@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from analytics.db import quote_ident
+from analytics.ingest import values as V
 from analytics.ingest.problems import refuse
 from analytics.settings import UploadLimits
 
@@ -644,9 +645,10 @@ def _uncached_formulas(
     return found
 
 
-def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str | None]]]:
-    """(sheet row, cells as text) of each data row of the first sheet, one at a time
-    (openpyxl streams the XML and yields blank rows too, so the count is the sheet row).
+def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str | None], list[int]]]:
+    """(sheet row, cells as text, columns whose cell is a number with a fraction) of each
+    data row of the first sheet, one at a time (openpyxl streams the XML and yields blank
+    rows too, so the count is the sheet row).
 
     Sets `source.numeric_columns` once the rows are exhausted.
     """
@@ -662,13 +664,16 @@ def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str | None]]]:
             if not header_seen:
                 header_seen = any(v not in (None, "") for v in row)
                 continue
+            fractions: list[int] = []
             for i, v in enumerate(row[:width]):
                 blank = v is None or (isinstance(v, str) and v.strip() in ("", "-"))
                 if not blank and (isinstance(v, bool) or not isinstance(v, int | float)):
                     numeric[i] = False
+                elif isinstance(v, float) and not v.is_integer():
+                    fractions.append(i)
             cells = [_cell_text(v) for v in row[:width]]
             cells += [None] * (width - len(cells))
-            yield number, cells
+            yield number, cells, fractions
         source.numeric_columns = {h for h, n in zip(source.headers, numeric, strict=True) if n}
     finally:
         wb.close()
@@ -682,10 +687,24 @@ def _load_xlsx(
 
     columns = ", ".join(f"{n} VARCHAR" for n in names)
     con.execute(f"CREATE TEMP TABLE {quote_ident(table)} (__line BIGINT, {columns})")
+    # number cells with a fraction (line, column index): see _number_cells_in_text_style
+    fractions = f"temp.{quote_ident(table + '__fractions')}"  # never a user's own table
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {fractions} (line BIGINT, col INTEGER)")
     batch: list[list[str | None]] = []
     lines: list[int] = []
+    found_lines: list[int] = []
+    found_cols: list[int] = []
 
     def flush() -> None:
+        if found_lines:
+            frame = pd.DataFrame({"line": found_lines, "col": found_cols})
+            con.register("__xlsx_fractions", frame)
+            try:
+                con.execute(f"INSERT INTO {fractions} SELECT * FROM __xlsx_fractions")
+            finally:
+                con.unregister("__xlsx_fractions")
+            found_lines.clear()
+            found_cols.clear()
         if not batch:
             return
         frame = pd.DataFrame(batch, columns=names, dtype="string")
@@ -698,14 +717,55 @@ def _load_xlsx(
         batch.clear()
         lines.clear()
 
-    for count, (number, cells) in enumerate(_xlsx_rows(source), start=1):
+    for count, (number, cells, in_fraction) in enumerate(_xlsx_rows(source), start=1):
         batch.append(cells)
         lines.append(number)
+        for i in in_fraction:
+            found_lines.append(number)
+            found_cols.append(i)
         if len(batch) >= XLSX_BATCH:
             flush()
         if count >= limit:
-            break
+            break  # a preview's first rows, or past the row limit (refused)
     flush()
+    _number_cells_in_text_style(con, source, table, names, fractions)
+    con.execute(f"DROP TABLE IF EXISTS {fractions}")
+
+
+def _number_cells_in_text_style(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    table: str,
+    names: list[str],
+    fractions: str,
+) -> None:
+    """Write the number cells of a column that also holds numbers typed as text the way
+    that text writes its decimals.
+
+    Why: a number cell is unambiguous, but its text is Python's (1234.5); in a column whose
+    typed cells read "1 234,50" (a Russian sheet edited by hand, or pasted into) the two
+    decimal marks would contradict each other and the file be refused. The typed cells
+    decide the column's mark, so a number cell 1234.5 becomes "1234,5" there; a column of
+    numbers only keeps its '.' (`numeric_columns`), and a column whose text says '.' too is
+    left as it is. (Read only in part, as a preview is, the text read decides.)
+    """
+    mixed = [
+        i
+        for (i,) in con.execute(f"SELECT DISTINCT col FROM {fractions}").fetchall()
+        if source.headers[i] not in source.numeric_columns
+    ]
+    for i in mixed:
+        col = quote_ident(names[i])
+        numbers = f"(SELECT line FROM {fractions} WHERE col = {int(i)})"
+        votes = con.execute(
+            f"SELECT {', '.join(V.decimal_mark_exprs(col))} FROM temp.{quote_ident(table)} "
+            f"WHERE __line NOT IN {numbers}"
+        ).fetchone()
+        if V.decimal_mark_answer(*votes) == ",":
+            con.execute(
+                f"UPDATE temp.{quote_ident(table)} SET {col} = replace({col}, '.', ',') "
+                f"WHERE __line IN {numbers}"
+            )
 
 
 _CSV_ERROR_LINE = re.compile(r"(?:Line|line):?\s*(\d+)")

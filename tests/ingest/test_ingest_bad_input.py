@@ -43,10 +43,11 @@ BAD = [
         "missing.csv",
         "opportunity_id,owner,amount\nA1,Ann,100\n",
         {},
-        # no stage column updates stored deals (issue 12.5); A1 is a new one, needing it
-        ["is not in the database yet", "needs stage", "'A1'"],
-        2,
-        "opportunity_id",
+        # no stage column updates stored deals (issue 12.5); its only deal A1 is new:
+        # nothing could be imported, so the whole file is refused in one line
+        ["has no stage column", "none of its deals is in the database yet", "'A1' on row 2"],
+        None,
+        "stage",
         id="missing-required-column",
     ),
     pytest.param(
