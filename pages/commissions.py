@@ -156,9 +156,14 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
         return
     summary = team_summary(table)
     cols = st.columns(4)
-    # every rep "no plan": there is no payout figure, not 0.00 (_money(None) is a dash)
-    cols[0].metric("Total payout", _money(summary.total))
-    cols[1].metric("Commission", _money(summary.commission))
+    # every rep "no plan": there is no payout figure, not 0.00, and analytics says why
+    if summary.payout_note:
+        for col, label in ((cols[0], "Total payout"), (cols[1], "Commission")):
+            col.metric(label, "no data", help=f"No data: {summary.payout_note}.")
+        cols[0].caption(f"No data: {md(summary.payout_note)}")
+    else:
+        cols[0].metric("Total payout", _money(summary.total))
+        cols[1].metric("Commission", _money(summary.commission))
     at_quota_help = (
         "Reps whose credited bookings (with splits and credits) reached the quota "
         "the plan pays on (the quotas table's, else the plan's), out of the reps with such "

@@ -414,8 +414,30 @@ def show_history() -> pd.DataFrame:
     if history.empty:
         st.caption("Nothing imported yet.")
     else:
-        st.dataframe(history, hide_index=True, placeholder=_ui.DASH)
+        st.dataframe(history, hide_index=True, placeholder=_ui.DASH, column_config=HISTORY_COLUMNS)
     return history
+
+
+# The history table as ops read it: words for headers, the as-of day without a clock time.
+HISTORY_COLUMNS = {
+    "import_id": st.column_config.NumberColumn("Import", format="%d"),
+    "file_name": st.column_config.TextColumn("File"),
+    "kind": st.column_config.TextColumn("Kind"),
+    "source_format": st.column_config.TextColumn("Format"),
+    "encoding": st.column_config.TextColumn("Encoding"),
+    "as_of_date": st.column_config.DateColumn("As of", format="YYYY-MM-DD"),
+    "as_of_source": st.column_config.TextColumn(
+        "As-of date from", help="given, the file name, a report-run column or the file's content"
+    ),
+    "rows_read": st.column_config.NumberColumn("Rows read", format="%,d"),
+    "rows_loaded": st.column_config.NumberColumn("Loaded", format="%,d"),
+    "rows_rejected": st.column_config.NumberColumn("Rejected", format="%,d"),
+    "rows_warned": st.column_config.NumberColumn("With a warning", format="%,d"),
+    "rows_inserted": st.column_config.NumberColumn("New", format="%,d"),
+    "rows_updated": st.column_config.NumberColumn("Updated", format="%,d"),
+    "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
+    "finished_at": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm"),
+}
 
 
 def show_warnings() -> None:

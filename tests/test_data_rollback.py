@@ -138,3 +138,19 @@ def test_backups_taken_before_imports_are_listed(app_db: Path) -> None:
     assert expander.label == "Backups (2)"
     listed = next(d.value for d in at.dataframe if "size MB" in d.value.columns)
     assert sorted(listed["file"]) == [p.name for p in backups]
+
+
+def test_import_history_reads_in_words(app_db: Path) -> None:
+    """The history table's headers are words, not column names, and the as-of date is a
+    day (issue 13, "nothing unreadable": ops read 'as_of_date 2024-03-01 00:00:00')."""
+    import json
+
+    at = data_page()
+    history = next(d for d in at.dataframe if "as_of_source" in d.value.columns)
+    config = json.loads(history.proto.columns)
+    # every column of the table has its words (the config also holds the hidden index)
+    labels = {column: config.get(column, {}).get("label") for column in history.value.columns}
+    assert labels["file_name"] == "File" and labels["as_of_date"] == "As of"
+    assert labels["rows_loaded"] == "Loaded" and labels["as_of_source"] == "As-of date from"
+    assert config["as_of_date"]["type_config"]["format"] == "YYYY-MM-DD"
+    assert all(label and "_" not in label for label in labels.values()), labels

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -19,7 +20,7 @@ from test_commission_engine import FIXTURES, run_cli
 
 from analytics import db
 from analytics.commissions.engine import Ledger
-from analytics.commissions.team import team_table
+from analytics.commissions.team import TeamSummary, team_table
 from analytics.ingest import import_file
 from analytics.markup import plain
 from analytics.scope import Period, Scope
@@ -115,4 +116,31 @@ def test_commissions_page_lists_no_plan_reps_with_the_fix(
     frame = next(d.value for d in at.dataframe if "no_plan_reason" in d.value.columns)
     assert set(frame["plan"]) == {"no plan"}
     assert frame["total"].isna().all()  # shown as —, never 0.00
-    assert metric(at, "Total payout") == "—"  # nobody is covered: no total, not 0.00
+    # nobody is covered: no total, not 0.00, and the card says why
+    assert metric(at, "Total payout") == "no data"
+    assert metric(at, "Commission") == "no data"
+    captions = [plain(c.value) for c in at.caption]
+    assert (
+        "No data: the 4 reps in view have no plan, so no payout is computed (why and how "
+        "to fix it: below)" in captions
+    )
+
+
+@pytest.mark.parametrize(
+    ("total", "uncovered", "note"),
+    [
+        (Decimal("10.00"), (), None),  # a payout: nothing to explain
+        (Decimal("10.00"), (("Ann", "no level"),), None),  # some paid, one not: the list says
+        (None, (("Ann", "no level"),), "the rep in view has no plan, so no payout is computed"),
+        (None, (("Ann", "x"), ("Bo", "y")), "the 2 reps in view have no plan, so no payout"),
+        (None, (), "no rep in view is paid under a plan this month"),
+    ],
+)
+def test_payout_note_says_why_the_total_is_missing(
+    total: Decimal | None, uncovered: tuple[tuple[str, str], ...], note: str | None
+) -> None:
+    summary = TeamSummary(total, total, 0, 0, False, uncovered)
+    if note is None:
+        assert summary.payout_note is None
+    else:
+        assert summary.payout_note is not None and summary.payout_note.startswith(note)

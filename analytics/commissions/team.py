@@ -140,6 +140,18 @@ class TeamSummary:
     uncovered: tuple[tuple[str, str | None], ...]  # (rep, why no plan covers them)
     no_quota: str | None = None  # why reps at quota has no figure (no rep has a quota)
 
+    @property
+    def payout_note(self) -> str | None:
+        """Why the total payout and commission have no figure (None when they have one):
+        a bare dash under "Total payout" read as a broken page, 0.00 as a result."""
+        if self.total is not None:
+            return None
+        n = len(self.uncovered)
+        if n:
+            who = "the rep in view has" if n == 1 else f"the {n} reps in view have"
+            return f"{who} no plan, so no payout is computed (why and how to fix it: below)"
+        return "no rep in view is paid under a plan this month"
+
 
 def team_summary(table: pd.DataFrame) -> TeamSummary:
     """Sum `team_table` rows: payout, commission, reps at quota, lock state, reps without
