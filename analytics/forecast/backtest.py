@@ -48,7 +48,7 @@ from analytics.forecast.methods import (
 )
 from analytics.numbers import counted
 from analytics.numbers import number_or_none as _none
-from analytics.pointintime import Basis, bases, basis_for
+from analytics.pointintime import Basis, bases
 from analytics.scope import Period, PeriodKind, Scope
 from analytics.settings import Stage, load_stages
 
@@ -216,9 +216,19 @@ def rebuilt_start_ask(con: duckdb.DuckDBPyConnection, period: Period) -> fi.Ask:
     (with the stage history when there is any; analytics/pointintime.py), and the calls
     submitted before day 1. Nothing dated on or after day 1 is read (docs/metrics.md,
     "Point in time", for the one compromise: amounts as last exported)."""
-    day = period.start - timedelta(days=1)
-    source = basis_for(con, day, max_snapshot_age_days=-1).source
-    return fi.Ask(period, day, datetime.combine(period.start, time()), source)
+    return rebuilt_start_asks(con, [period])[0]
+
+
+def rebuilt_start_asks(con: duckdb.DuckDBPyConnection, periods: Sequence[Period]) -> list[fi.Ask]:
+    """`rebuilt_start_ask` of every period, with one look at the sources for all of them
+    (`bases`): a look per period read the stage history's first day once per period, a
+    third of the Forecast page's time at 1,000,000 deals."""
+    days = [period.start - timedelta(days=1) for period in periods]
+    found = bases(con, days, max_snapshot_age_days=-1)
+    return [
+        fi.Ask(period, day, datetime.combine(period.start, time()), basis.source)
+        for period, day, basis in zip(periods, days, found, strict=True)
+    ]
 
 
 # Why stage-weighted is left out of a period rebuilt without any stage history.
@@ -585,7 +595,8 @@ def backtest(
         # not one period has an export near its start (e.g. after a first upload): the
         # whole track record is rebuilt from the current export instead. One kind of
         # source per window: snapshot-based and rebuilt forecasts are never scored together.
-        asks = {period.label: rebuilt_start_ask(con, period) for period in wanted}
+        rebuilt = rebuilt_start_asks(con, wanted)
+        asks = {period.label: ask for period, ask in zip(wanted, rebuilt, strict=True)}
         skipped = []
     found = fi.gather(con, list(asks.values()), scope)
     actual = fi.actuals(con, wanted, scope)
