@@ -46,6 +46,7 @@ from analytics.forecast.methods import (
     stage_probabilities,
     stage_weighted_forecast,
 )
+from analytics.numbers import counted
 from analytics.numbers import number_or_none as _none
 from analytics.pointintime import Basis, bases
 from analytics.scope import Period, PeriodKind, Scope
@@ -150,7 +151,7 @@ def method_notes(inputs: fi.ForecastInputs) -> dict[str, str | None]:
     cycle_note = None
     if cycle.typical_days is None or cycle.win_rate is None or cycle.won_deals < MIN_SEGMENT_WON:
         cycle_note = (
-            f"No data: {cycle.won_deals} won deal(s) with a created date closed in the "
+            f"No data: {counted(cycle.won_deals, 'won deal')} with a created date closed in the "
             f"{fi.CYCLE_LOOKBACK_DAYS} days before; the sales-cycle method needs at least "
             f"{MIN_SEGMENT_WON} to know a typical cycle."
         )
@@ -443,7 +444,7 @@ def recommend(
     if len(window) < min_periods:
         return own(
             DEFAULT_CANDIDATE,
-            f"Not enough history to compare methods: {len(window)} past {kind}(s) with a "
+            f"Not enough history to compare methods: {counted(len(window), 'past ' + kind)} with a "
             f"start-of-{kind} forecast, {min_periods} needed. The stage-weighted forecast "
             "is the default, not chosen by its error.",
         )
@@ -542,7 +543,8 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
         )
     if window < MIN_TRACK_PERIODS:
         return (
-            f"Only {window} past {kind}(s) can be backtested ({skipped} of the last {wanted} "
+            f"Only {counted(window, 'past ' + kind)} can be backtested "
+            f"({skipped} of the last {wanted} "
             f"have no export near their start); {MIN_TRACK_PERIODS} are needed to compare "
             "methods by their error."
         )
