@@ -60,6 +60,7 @@ from analytics.ingest.stageless import (
     all_stored,
     keep_stored_stage,
     refuse_if_none_stored,
+    refuse_undated_wins,
     stored_later_than,
     won_list_hint,
 )
@@ -751,6 +752,7 @@ def import_file(
         elif needed_for_new:
             _refuse_new_records(con, det, staged, needed_for_new, name)
         if won_list is not None:
+            refuse_undated_wins(con, det, name, asked=all_won)
             staged.won_stage = next(s.name for s in load_stages(con) if s.is_won)
         result = ImportResult(
             name,
