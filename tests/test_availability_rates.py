@@ -1,7 +1,7 @@
 """Won or open deals that cannot be valued in the reporting currency are no data, not 0.
 
 Why (found loading a German CRM export as a new user): every amount was in EUR, the
-reporting currency is USD by default and no exchange rate had been uploaded. The Overview
+reporting currency was USD and no exchange rate had been uploaded. The Overview
 read "Bookings 0" and "Open pipeline 0" beside "4 won deals", under a notice saying
 deals without a rate are "never shown as 0". The export below, written by the test, is
 imported as of 2024-07-15; May 2024 holds:
@@ -34,6 +34,7 @@ from analytics.metrics.availability import (
 )
 from analytics.metrics.kpis import kpi_table
 from analytics.scope import Period, Scope
+from analytics.settings import save_reporting_currency
 
 AS_OF = date(2024, 7, 15)
 MAY = Scope(Period.parse("2024-05"))
@@ -49,6 +50,9 @@ RATES = "currency,rate_date,rate\nEUR,2024-04-01,1.10\n"
 
 
 def load(con: duckdb.DuckDBPyConnection, tmp_path: Path, files: dict[str, str]) -> None:
+    """Import the files into a database whose reporting currency was chosen as USD (an
+    unchosen one would be learned from an all-EUR file: tests/ingest/test_learn_currency.py)."""
+    save_reporting_currency(con, "USD")
     for name, text in files.items():
         path = tmp_path / name
         path.write_text(text, encoding="utf-8")
@@ -68,7 +72,7 @@ def test_no_rate_makes_money_figures_no_data_with_the_reason(
     reasons = no_data_reasons(con, MAY)
     won_reason = (
         "the 2 won deals are in a currency without an exchange rate to the reporting "
-        "currency (add rates, or set the reporting currency in Settings)"
+        "currency (upload its exchange rates on the Data page)"
     )
     for column in ("bookings", "avg_deal_size", "sales_velocity"):
         assert reasons[column] == won_reason

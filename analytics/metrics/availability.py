@@ -191,7 +191,7 @@ def unpriced_won_text(won: int, rateless: int) -> str:
     if rateless == won:
         return (
             f"{deals} {'is' if won == 1 else 'are'} in a currency without an exchange rate "
-            "to the reporting currency (add rates, or set the reporting currency in Settings)"
+            "to the reporting currency (upload its exchange rates on the Data page)"
         )
     if rateless:
         return (
