@@ -59,7 +59,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.fx import fx_params, priced_sql
-from analytics.numbers import amount_text, duration_text, percent_text
+from analytics.numbers import amount_text, counted, duration_text, percent_text, verb
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 from analytics.sql import (
@@ -380,7 +380,8 @@ class Funnel:
         if self.stage_unknown - self.stage_unknown_lost:
             parts.append(f"{self.stage_unknown - self.stage_unknown_lost:,} open")
         return (
-            f"Stage unknown: {self.stage_unknown:,} deal(s) ({', '.join(parts)}) have no stage "
+            f"Stage unknown: {counted(self.stage_unknown, 'deal')} ({', '.join(parts)}) "
+            f"{verb(self.stage_unknown, 'has', 'have')} no stage "
             "history and a current stage that is not an open stage of the list, so where they "
             "stopped is unknown; they are counted apart, not as dropped at the first step."
         )
@@ -414,11 +415,20 @@ class Funnel:
         if self.no_data:
             extras = [self.stage_unknown_note()]  # no steps drawn: hidden stages say nothing
         if self.unpriced:
-            extras.append(f"{self.unpriced:,} deal(s) have no amount or rate (counts only).")
+            extras.append(
+                f"{counted(self.unpriced, 'deal')} {verb(self.unpriced, 'has', 'have')} "
+                "no amount or rate (counts only)."
+            )
         if self.undated and self.basis == "closed":
-            extras.append(f"{self.undated:,} open deal(s) are in no period's cohort.")
+            extras.append(
+                f"{counted(self.undated, 'open deal')} {verb(self.undated, 'is', 'are')} "
+                "in no period's cohort."
+            )
         elif self.undated:
-            extras.append(f"{self.undated:,} deal(s) have no created date (in no cohort).")
+            extras.append(
+                f"{counted(self.undated, 'deal')} {verb(self.undated, 'has', 'have')} "
+                "no created date (in no cohort)."
+            )
         return " ".join([self.basis_note(), text, *(e for e in extras if e)]).strip()
 
 

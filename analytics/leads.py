@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.availability import NO_LEAD_LINK, NO_RESPONSE, no_data_reasons
-from analytics.numbers import number_or_none
+from analytics.numbers import counted, number_or_none, verb
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 
@@ -731,8 +731,8 @@ def bant_summary(con: duckdb.DuckDBPyConnection, scope: Scope) -> BantSummary:
         notes.append(f"no deal closed in {scope.period.label} has all four fields recorded")
     if unrecorded:
         notes.append(
-            f"{unrecorded:,} deal(s) closed in {scope.period.label} without all four fields "
-            "recorded are left out of the win rates"
+            f"{counted(unrecorded, 'deal')} closed in {scope.period.label} without all four fields "
+            f"recorded {verb(unrecorded, 'is', 'are')} left out of the win rates"
         )
     return BantSummary(True, "; ".join(notes), columns, by_field, win_rates, missing, unrecorded)
 

@@ -130,3 +130,17 @@ def percent_parts(shares: Sequence[float | None], digits: int = 1) -> list[str]:
     for i, unit in zip(present, units, strict=True):
         out[i] = f"{unit / scale:.{digits}f}%"
     return out
+
+
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """'1 deal', '4,346 deals': a count with its noun in the right number.
+
+    Why: "33 open deal(s) have" reads like a form letter; a manager reads counts in every
+    caption and note. `nouns` is the plural where adding an 's' is wrong ('1 person').
+    """
+    return f"{n:,} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def verb(n: int, one: str, many: str) -> str:
+    """The verb that agrees with a count: verb(1, 'has', 'have') == 'has'."""
+    return one if n == 1 else many

@@ -30,7 +30,7 @@ import pandas as pd
 
 from analytics.metrics.availability import unpriced_open_text
 from analytics.metrics.fx import fx_params
-from analytics.numbers import largest_remainder, round_half_up
+from analytics.numbers import counted, largest_remainder, round_half_up, verb
 from analytics.pointintime import MAX_SNAPSHOT_AGE_DAYS, Basis, Source, bases
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
@@ -1333,5 +1333,8 @@ def waterfall_notes(w: Waterfall) -> list[str]:
         )
     notes.extend(n.rstrip(".") for n in w.unvalued_notes())
     if w.unpriced:
-        notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0")
+        notes.append(
+            f"{counted(w.unpriced, 'deal')} {verb(w.unpriced, 'has', 'have')} no exchange rate: "
+            "counted as 0"
+        )
     return notes

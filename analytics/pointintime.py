@@ -118,11 +118,35 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 
 def first_stage_change(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The day of the earliest stage change on record (None: no stage history at all)."""
-    row = con.execute(
-        "SELECT CAST(min(entered_at) AS DATE) FROM opportunity_stage_history"
+    """The day of the earliest stage change on record (None: no stage history at all).
+
+    The same day as `min(entered_at)` over the `opportunity_stage_history` view, without
+    the view's window over every snapshot row (0.3-0.8 s at 1,000,000 deals) in the usual
+    case. The view's snapshot half has, per deal without imported history, a change at the
+    deal's first snapshot with a stage, its earliest; so the earliest snapshot with a stage
+    bounds that half from below, and when the imported history starts on or before it, the
+    imported start is the answer. Otherwise the snapshot half's deals with imported history
+    are left out (the view's anti join) and the two halves compared.
+    """
+    imported, snapped = con.execute(
+        """
+        SELECT
+            (SELECT min(entered_at) FROM stage_history_imported),
+            (SELECT CAST(min(snapshot_date) AS TIMESTAMP) FROM opportunity_snapshots
+             WHERE stage IS NOT NULL)
+        """
     ).fetchone()
-    return row[0] if row else None
+    if snapped is not None and imported is not None and snapped < imported:
+        snapped = con.execute(
+            """
+            SELECT CAST(min(s.snapshot_date) AS TIMESTAMP)
+            FROM opportunity_snapshots AS s
+            ANTI JOIN stage_history_imported AS h ON h.opportunity_id = s.opportunity_id
+            WHERE s.stage IS NOT NULL
+            """
+        ).fetchone()[0]
+    first = min((t for t in (imported, snapped) if t is not None), default=None)
+    return None if first is None else first.date()
 
 
 def bases(

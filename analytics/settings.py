@@ -20,7 +20,7 @@ import duckdb
 from analytics import audit
 from analytics.access import Access, require
 from analytics.db import default_settings, transaction
-from analytics.numbers import blank_cell
+from analytics.numbers import blank_cell, counted
 
 
 def norm_key(text: str) -> str:
@@ -161,7 +161,7 @@ def stages_in_use(con: duckdb.DuckDBPyConnection, stages: Iterable[Stage]) -> li
         {"keep": keep},
     ).fetchall()
     return [
-        f"stage {stage!r} is used by {count:,} deal(s) in the database: keep it in the list "
+        f"stage {stage!r} is used by {counted(count, 'deal')} in the database: keep it in the list "
         "(rename it only after re-importing those deals)"
         for stage, count in rows
     ]

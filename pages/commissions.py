@@ -42,6 +42,7 @@ from analytics.commissions.statements import (
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
 from analytics.exports import CSV_MIME, EXCEL_MIME
 from analytics.markup import md, md_list
+from analytics.numbers import counted, verb
 from analytics.scope import Period, Scope
 from pages import _auth, _editing, _plan_editor, _ui
 
@@ -186,7 +187,8 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
     if summary.uncovered:
         # the engine computed nothing for them: say why and how to fix it, never 0.00
         st.warning(
-            f"{len(summary.uncovered)} rep(s) have no plan, so no payout is computed:\n\n"
+            f"{counted(len(summary.uncovered), 'rep')} "
+            f"{verb(len(summary.uncovered), 'has', 'have')} no plan, so no payout is computed:\n\n"
             + "\n".join(f"- {md(rep)}: {md(why)}" for rep, why in summary.uncovered)
         )
     _table(table, "com:team_table")

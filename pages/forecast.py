@@ -47,6 +47,7 @@ from analytics.forecast.current import (
 )
 from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED, stage_key
 from analytics.markup import md
+from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _num
 from analytics.scope import PeriodKind, Scope
 from analytics.settings import Stage, load_reporting_currency, load_stages
@@ -223,7 +224,7 @@ def show_live(result: PeriodForecast, currency: str) -> None:
     cols[0].metric(
         f"Open pipeline closing in {label}",
         "no data" if result.open_pipeline is None else _money(result.open_pipeline, currency),
-        help=f"{result.open_deals} open deal(s) with a close date in {label}, priced in "
+        help=f"{counted(result.open_deals, 'open deal')} with a close date in {label}, priced in "
         f"{md(currency)}. Not the Overview's Open pipeline, which counts every open deal."
         + ("" if note is None else " " + md(note)),
         border=True,
@@ -617,8 +618,8 @@ def show_top_deals(result: PeriodForecast, currency: str) -> None:
         undated = result.open_undated
         st.caption(
             "No open deal is expected to close in this period."
-            + (f" {undated} open deal(s) have no close date, so they cannot be placed in a "
-               "period." if undated else "")
+            + (f" {counted(undated, 'open deal')} {verb(undated, 'has', 'have')} no close date, "
+               "so cannot be placed in a period." if undated else "")
         )  # fmt: skip
         return
     shown = top.copy()
@@ -655,7 +656,7 @@ def show_calls(
                             ("pipeline", "All categories"))}, placeholder=_ui.DASH,
     )  # fmt: skip
     st.caption(
-        f"{result.submitted_owners} rep(s) submitted a call for this period; the others' "
+        f"{counted(result.submitted_owners, 'rep')} submitted a call for this period; the others' "
         "figures come from their deals' forecast category."
     )
     _ui.downloads(table, f"forecast_calls_by_{by}_{result.period.label}", "forecast:calls")

@@ -29,7 +29,7 @@ from analytics.metrics.kpis import (
     open_basis,
     share_of_reps_at_quota_by_period,
 )
-from analytics.numbers import duration_text, minutes_text, signed_duration_text
+from analytics.numbers import counted, duration_text, minutes_text, signed_duration_text, verb
 from analytics.numbers import number_or_none as _number
 from analytics.pointintime import Basis, open_figures_note
 from analytics.scope import Period, Scope, data_as_of
@@ -382,8 +382,9 @@ def render() -> None:
             f"Deals in this view use {md_list(currencies)}: amounts are converted to "
             f"{md(reporting)} with the dated exchange rates"
             + (
-                f"; {unpriced:,} deal(s) have no rate and are left out of the sums "
-                "(counted under Deals without a rate), never as 0."
+                f"; {counted(unpriced, 'deal')} {verb(unpriced, 'has', 'have')} no rate and "
+                f"{verb(unpriced, 'is', 'are')} left out of the sums (counted under "
+                "Deals without a rate), never as 0."
                 if unpriced
                 else "."
             )

@@ -21,6 +21,7 @@ import streamlit as st
 from analytics.drilldown import data_version
 from analytics.markup import md, plot_text
 from analytics.metrics.availability import data_start
+from analytics.numbers import counted, verb
 from analytics.pipeline import (
     DEFAULT_IDLE_DAYS,
     DEFAULT_MIN_WON_DEALS,
@@ -161,7 +162,7 @@ def show_stalled(scope: Scope, version: tuple[Any, ...], dates: object = None) -
         )
     else:
         st.caption(
-            f"{len(table):,} stalled open deal(s) worth {_total(table)}, as of "
+            f"{counted(len(table), 'stalled open deal')} worth {_total(table)}, as of "
             f"{as_of or _ui.DASH} (the latest export). Largest first."
         )
     names = {"days_idle": "Days idle", "days_in_stage": "Days in stage",
@@ -294,7 +295,7 @@ def waterfall_chart(w: Waterfall, currency: str = "") -> go.Figure:
             customdata=t["deals"],
             hovertemplate="%{x}<br>%{text} "
             + plot_text(currency)
-            + "<br>%{customdata} deal(s)<extra></extra>",
+            + "<br>deals: %{customdata}<extra></extra>",
             increasing={"marker": {"color": "#2E9E5B"}},
             decreasing={"marker": {"color": "#D1495B"}},
             totals={"marker": {"color": "#2E6FDB"}},
@@ -352,7 +353,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
             box.caption(f"No data: {md(note or '')}.")
         else:
             box.caption(
-                f"From {n - unpriced:,} priced deal(s)" + (f"; {md(note)}." if note else ".")
+                f"From {counted(n - unpriced, 'priced deal')}" + (f"; {md(note)}." if note else ".")
             )
     if w.no_change_reason:
         st.info(md(w.no_change_reason), icon=":material/info:")
@@ -386,15 +387,19 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
     _ui.downloads(download, f"pipeline_waterfall_{start}_{end}", "pipeline:wf")
     notes = [f"Start + changes - end = {w.imbalance} (exact)."]
     if w.unchanged_deals:
-        notes.append(f"{w.unchanged_deals:,} deal(s) in both with the same amount.")
+        notes.append(f"{counted(w.unchanged_deals, 'deal')} in both with the same amount.")
     if w.undated_new:
         notes.append(
-            f"{w.undated_new:,} of the new deal(s) have no created date: they may have "
-            "been open on the start date already."
+            f"{w.undated_new:,} of the new deals {verb(w.undated_new, 'has', 'have')} no created "
+            f"date: {verb(w.undated_new, 'it', 'they')} may have been open on the start "
+            "date already."
         )
     notes.extend(w.unvalued_notes())
     if w.unpriced:
-        notes.append(f"{w.unpriced:,} deal(s) have no exchange rate: counted as 0.")
+        notes.append(
+            f"{counted(w.unpriced, 'deal')} {verb(w.unpriced, 'has', 'have')} no exchange "
+            "rate: counted as 0."
+        )
     if not both_snapshots:
         notes.append(
             "Rebuilt amounts are the last exported ones, so amount changes show only where "
@@ -433,8 +438,8 @@ def show_gaps(scope: Scope, version: tuple[Any, ...], dates: object = None) -> N
         st.info(f"No follow-up gaps: {md(reason)}.", icon=":material/info:")
         return
     st.caption(
-        f"{len(table):,} open deal(s) with fewer touches (linked activities) than the median "
-        "won deal had when it moved past the same stage, as of "
+        f"{counted(len(table), 'open deal')} with fewer touches (linked activities) than "
+        "the median won deal had when it moved past the same stage, as of "
         f"{table.attrs.get('as_of') or _ui.DASH}. Most deals need five or more follow-ups."
     )
     deal_table(

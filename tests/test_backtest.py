@@ -172,9 +172,9 @@ def test_backtest_april_by_hand(loaded: duckdb.DuckDBPyConnection) -> None:
     assert result.recommendation.candidate.components == (STAGE_WEIGHTED,)
     assert not result.recommendation.by_error
     assert "Not enough history" in result.recommendation.reason
-    assert "1 past month(s)" in result.recommendation.reason
+    assert "1 past month" in result.recommendation.reason
     assert result.window == ("2024-04",)
-    assert "Only 1 past month(s) can be backtested" in (result.no_data or "")
+    assert "Only 1 past month can be backtested" in (result.no_data or "")
     assert april.loc[RECOMMENDED, "forecast"] == pytest.approx(6700)
     summary = result.summary.set_index("candidate")
     assert summary.loc[STAGE_WEIGHTED, "recommended"]
@@ -423,7 +423,7 @@ def test_report_forecast_command(book: tuple[Path, duckdb.DuckDBPyConnection]) -
     ("amounts", "expected", "note"),
     [
         # one open May deal without an amount on top of A5 8000 + N1 6000: the priced part
-        ([None], 14000, "1 of the 3 open deal(s) closing in the period have no amount"),
+        ([None], 14000, "1 of the 3 open deals closing in the period has no amount"),
         ([], 14000, None),  # nothing missing: whole, no note
     ],
 )
@@ -455,7 +455,7 @@ def test_open_pipeline_with_no_priced_deal_is_no_data(fresh: duckdb.DuckDBPyConn
     result = period_forecast(fresh, Scope(Period.parse("2024-05")))
     assert result.open_deals == 2 and result.open_pipeline is None
     assert result.coverage is None
-    assert "No data: none of the 2 open deal(s)" in (result.open_pipeline_note or "")
+    assert "No data: none of the 2 open deals" in (result.open_pipeline_note or "")
 
 
 def test_a_running_period_with_nothing_to_go_on_is_no_data(

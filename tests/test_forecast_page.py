@@ -84,7 +84,7 @@ def test_live_month_headline_and_track_record_first(loaded_db: Path) -> None:
     text = [plain(m.value) for m in at.markdown] + [plain(c.value) for c in at.caption]
     assert any("Not enough history" in t for t in text)
     assert not any("lowest error" in t for t in text)
-    assert any("Only 1 past month(s) can be backtested" in t for t in text)
+    assert any("Only 1 past month can be backtested" in t for t in text)
     # the top deals table: A5 then N1
     top = next(d.value for d in at.dataframe if "swing" in d.value.columns)
     assert list(top["opportunity_id"]) == ["A5", "N1"]

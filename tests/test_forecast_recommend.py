@@ -123,8 +123,8 @@ def test_the_only_scored_method_is_not_called_the_lowest() -> None:
 @pytest.mark.parametrize(
     ("history", "why"),
     [
-        (HISTORY[:2], "Not enough history to compare methods: 2 past month(s)"),
-        ([], "Not enough history to compare methods: 0 past month(s)"),
+        (HISTORY[:2], "Not enough history to compare methods: 2 past months"),
+        ([], "Not enough history to compare methods: 0 past months"),
         ([(p, 0.0, f) for p, _, f in HISTORY], "nothing was won in them"),
     ],
 )

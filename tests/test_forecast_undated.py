@@ -48,8 +48,8 @@ CASES = [
     ("undated", ["E1", "E2", "E3"], None, None,
      ["No data", "3 open deals have no close date", "cannot be placed in a period"]),
     ("mixed", ["M1", "M2", "E1", "E2"], 2000.0, 2000 / 4000,
-     ["2 more open deals have no close date", "1 of the 2 open deal(s)", "priced part"]),
-    ("unpriced", ["M2"], None, None, ["No data", "none of the 1 open deal(s)"]),
+     ["2 more open deals have no close date", "1 of the 2 open deals", "priced part"]),
+    ("unpriced", ["M2"], None, None, ["No data", "none of the 1 open deal"]),
     ("elsewhere", ["A1"], 0.0, 0.0, None),
     ("dated", ["M1"], 2000.0, 2000 / 4000, None),
 ]  # fmt: skip

@@ -373,7 +373,7 @@ def test_current_stage_method_without_history(
         "current stage", 0, 11, 4,
     )  # fmt: skip
     assert f.stage_unknown_lost == 4 and f.hidden == ("Final Decision",)
-    assert "Stage unknown: 4 deal(s) (4 lost)" in f.method_note()
+    assert "Stage unknown: 4 deals (4 lost)" in f.method_note()
     assert "Final Decision not used by any deal in scope" in f.method_note()
     assert "current stage for all 11 deals" in f.method_note()
     assert f.table["median_days_in_stage"].isna().all()  # no completed stay anywhere
@@ -541,7 +541,7 @@ def test_report_funnel_cli(tmp_path: Path) -> None:
     assert [r["stage"] for r in rows] == ["Discovery", "Demo", "Trial", "Closed Won"]
     assert "note: Qualified, Final Decision not used by any deal in scope" in done.stderr
     done = cli("--period", "2024-Q2", "--team", "East")
-    assert "note: Stage unknown: 1 deal(s) (1 lost)" in done.stderr  # F07
+    assert "note: Stage unknown: 1 deal (1 lost)" in done.stderr  # F07
     assert {r["stage_unknown"] for r in csv.DictReader(io.StringIO(done.stdout))} == {"1"}
     bad = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-Q9")
     assert bad.returncode == 2 and "not a period" in bad.stderr and "Traceback" not in bad.stderr

@@ -106,7 +106,7 @@ def test_an_export_without_created_dates_follows_the_closed_deals(
     assert f.table.attrs["no_data"] == {"funnel": NO_CREATED_DATES}
     note = f.method_note()
     assert note.startswith("The export has no created dates")
-    assert "2 open deal(s) are in no period's cohort" in note
+    assert "2 open deals are in no period's cohort" in note
     assert "not used by any deal" not in note  # nothing drawn: no claim about hidden steps
     # one rep's cohort: the markdown name is a bound value, not SQL or markup
     ann = funnel(con, Scope(Q1, rep=ANN))

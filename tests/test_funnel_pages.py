@@ -135,7 +135,7 @@ def test_funnel_page_shows_the_hand_computed_funnel(funnel_db: Path) -> None:
     assert table["median_days_in_stage"].tolist() == ["7.0 days", "15.0 days", "14.5 days",
                                                      "22.0 days", "15.0 days", "—"]  # fmt: skip
     assert any("Mixed: 9 deals placed from stage history" in plain(i.value) for i in at.info)
-    assert any("Stage unknown: 1 deal(s) (1 lost)" in plain(i.value) for i in at.info)
+    assert any("Stage unknown: 1 deal (1 lost)" in plain(i.value) for i in at.info)
     assert len(at.get("plotly_chart")) == 2  # the funnel and the comparison
     assert len(downloads(at)) == 2
     assert [(m.label, m.value) for m in at.metric] == [
@@ -230,7 +230,7 @@ def test_pipeline_page_shows_the_hand_computed_figures(pipeline_db: Path) -> Non
     cards = {m.label: m for m in at.metric}
     assert cards["Pipeline on 2024-07-01"].value == "55,600 USD"
     captions = [plain(c.value) for c in at.caption]
-    assert "From 11 priced deal(s); 1 open deal has no amount." in captions  # P13
+    assert "From 11 priced deals; 1 open deal has no amount." in captions  # P13
     at.radio(key="pipeline:kind").set_value("closing in the period").run()
 
     at.date_input(key="pipeline:from").set_value(date(2024, 8, 1)).run()

@@ -155,7 +155,8 @@ def test_steps_are_the_stages_used(
     assert "Contact *made*, Negotiation, Trial <b> not used by any deal in scope" in (
         f.method_note()
     )
-    assert f"Stage unknown: {counts[2]} deal(s) ({counts[3]} lost)" in f.method_note()
+    deals = f"{counts[2]} deal" + ("" if counts[2] == 1 else "s")
+    assert f"Stage unknown: {deals} ({counts[3]} lost)" in f.method_note()
 
 
 def test_compared_funnels_share_their_steps(crm: duckdb.DuckDBPyConnection) -> None:
@@ -230,7 +231,7 @@ def test_rep_drilldown_draws_the_funnel_in_the_team_colour(
     assert np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"]).tolist() == [3, 2, 0]
     assert drawn["marker"]["color"] == TEAM_PALETTE[1]
     captions = " ".join(plain(c.value) for c in at.caption)
-    assert "Stage unknown: 2 deal(s) (2 lost)" in captions
+    assert "Stage unknown: 2 deals (2 lost)" in captions
     table = next(d.value for d in at.dataframe if "conversion_from_first" in d.value.columns)
     assert table["stage"].tolist() == STEPS
 

@@ -439,7 +439,7 @@ def test_bant_shares_and_win_rates(
 def test_bant_names_the_deals_left_out_of_the_win_rates(bant_db: duckdb.DuckDBPyConnection) -> None:
     summary = leads.bant_summary(bant_db, JUNE)
     assert summary.unrecorded_closed == 1  # P-1
-    assert "1 deal(s) closed in 2024-06 without all four fields" in summary.message
+    assert "1 deal closed in 2024-06 without all four fields" in summary.message
 
 
 def test_bant_period_without_recorded_deals_says_so(bant_db: duckdb.DuckDBPyConnection) -> None:

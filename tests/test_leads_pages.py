@@ -187,7 +187,7 @@ def test_leads_page_bant_figures(bant_db: Path) -> None:
     assert metric(at, "Win rate, not full BANT") == "33.3%"
     [fields] = [d.value for d in at.dataframe if d.value.columns[0] == "field"]
     assert list(fields["recorded"]) == [7, 7, 7, 7]
-    assert any("1 deal(s) closed in 2024-06 without all four" in plain(c.value) for c in at.caption)
+    assert any("1 deal closed in 2024-06 without all four" in plain(c.value) for c in at.caption)
     assert {"dl:bant_fields:csv", "dl:bant_rates:csv"} <= {b.key for b in at.download_button}
 
 
@@ -340,9 +340,9 @@ def test_stage_order_aliases_and_a_new_stage(headline_db: Path) -> None:
         ({"edited_rows": {1: {"probability": None}}}, "has no probability"),
         ({"edited_rows": {2: {"name": "Qualified"}}}, "listed twice"),
         ({"edited_rows": {3: {"aliases": "Negotiation"}}}, "maps to both"),
-        ({"edited_rows": {3: {"name": "Pilot"}}}, "'Trial' is used by 1 deal(s)"),
+        ({"edited_rows": {3: {"name": "Pilot"}}}, "'Trial' is used by 1 deal"),
         # O-011 was imported as "Negotiation/Review", stored as its canonical stage
-        ({"deleted_rows": [4]}, "'Final Decision' is used by 1 deal(s)"),
+        ({"deleted_rows": [4]}, "'Final Decision' is used by 1 deal"),
         ({"added_rows": [{"probability": 50, "won": False, "lost": False}]}, "has no stage name"),
     ],
 )

@@ -137,3 +137,27 @@ def test_percent_parts(shares: list[float | None], expected: list[str]) -> None:
 )  # fmt: skip
 def test_number_or_none(value: object, expected: float | None) -> None:
     assert number_or_none(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "noun", "nouns", "expected"),
+    [
+        (0, "deal", None, "0 deals"),
+        (1, "deal", None, "1 deal"),
+        (2, "open deal", None, "2 open deals"),
+        (4346, "row", None, "4,346 rows"),
+        (1, "person", "people", "1 person"),
+        (3, "person", "people", "3 people"),
+    ],
+)
+def test_counted(n: int, noun: str, nouns: str | None, expected: str) -> None:
+    from analytics.numbers import counted
+
+    assert counted(n, noun, nouns) == expected
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, "have"), (1, "has"), (2, "have")])
+def test_verb(n: int, expected: str) -> None:
+    from analytics.numbers import verb
+
+    assert verb(n, "has", "have") == expected

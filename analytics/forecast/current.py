@@ -51,6 +51,7 @@ from analytics.forecast.methods import (
     stage_probabilities,
 )
 from analytics.metrics.availability import NO_QUOTAS
+from analytics.numbers import counted, verb
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -152,7 +153,8 @@ class PeriodForecast:
         if any(v for v in self.values.values() if v is not None):
             return None
         undated = (
-            f" ({self.open_undated} open deal(s) have no close date and cannot be placed in "
+            f" ({counted(self.open_undated, 'open deal')} {verb(self.open_undated, 'has', 'have')} "
+            "no close date and cannot be placed in "
             "any period)"
             if self.open_undated
             else ""
@@ -207,15 +209,16 @@ class PeriodForecast:
         if self.open_unvalued:
             if self.open_deals and self.open_unvalued >= self.open_deals:
                 notes.append(
-                    f"No data: none of the {self.open_deals} open deal(s) closing in the "
+                    f"No data: none of the {counted(self.open_deals, 'open deal')} closing in the "
                     "period has an amount in the reporting currency (blank amount or no "
                     "exchange rate)."
                 )
             else:
                 notes.append(
-                    f"{self.open_unvalued} of the {self.open_deals} open deal(s) closing in "
-                    "the period have no amount in the reporting currency (blank amount or no "
-                    "exchange rate): the figure is the priced part."
+                    f"{self.open_unvalued} of the {counted(self.open_deals, 'open deal')} "
+                    f"closing in the period {verb(self.open_unvalued, 'has', 'have')} no amount "
+                    "in the reporting currency (blank amount or no exchange rate): the figure "
+                    "is the priced part."
                 )
         return " ".join(notes) or None
 

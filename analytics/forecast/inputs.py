@@ -134,11 +134,15 @@ rates AS (
 )"""
 
 
-def _deals_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
+def _deals_sql(
+    source: Source, roster: bool = True, rebuilt: str | None = None, closed: str | None = None
+) -> str:
     """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc).
 
     `rebuilt`: the name of a temp table already holding each ask's open deals' stage and
     amount from the stage history (`_materialise_stages`), read instead of the ASOF join.
+
+    `closed`: what a closed rebuilt deal must also meet to be read (`_rebuilt_sql`).
 
     `roster`: join `reps` for a team or region filter. Without one, the join filters
     nothing (deals of owners missing from the roster count), so it is left out: it is a
@@ -148,7 +152,7 @@ def _deals_sql(source: Source, roster: bool = True, rebuilt: str | None = None) 
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
     elif source in REBUILT_SOURCES:
-        rows = _rebuilt_sql(source == "stage history", rebuilt)
+        rows = _rebuilt_sql(source == "stage history", rebuilt, closed)
         origin = f"JOIN ({rows}) AS s ON s.ask = a.ask"
     else:
         origin = "CROSS JOIN opportunities AS s"
@@ -193,7 +197,7 @@ deals AS NOT MATERIALIZED (
 )"""
 
 
-def _rebuilt_sql(with_stages: bool, stages: str | None = None) -> str:
+def _rebuilt_sql(with_stages: bool, stages: str | None = None, closed: str | None = None) -> str:
     """Each ask's deals as they stood at the end of its data date, rebuilt from the current
     export (analytics/pointintime.py, "rebuilt" / "stage history"): deals created by then;
     closed if they had closed by then (close date and outcome as known), else open with no
@@ -201,57 +205,59 @@ def _rebuilt_sql(with_stages: bool, stages: str | None = None) -> str:
     when recorded) of their last stage change on or before the date (else unknown). Reads
     nothing dated after the data date except the documented compromise: amounts, owners
     and deal types as last exported. `stages`: a temp table of those stages and amounts
-    per ask and open deal (`_materialise_stages`), read instead of the ASOF join."""
-    if not with_stages:
-        return """
-    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
-           CASE WHEN k.closed_then THEN k.stage END                        AS stage,
-           k.amount,
-           k.currency,
-           CASE WHEN k.closed_then THEN k.forecast_category END            AS forecast_category,
-           k.created_date,
-           CASE WHEN k.closed_then THEN k.close_date END                   AS close_date,
-           k.closed_then                                                   AS is_closed,
-           k.closed_then AND k.is_won                                      AS is_won,
-           k.deal_type,
-           NOT k.closed_then                                               AS close_unknown
-    FROM (
-        SELECT a.ask, o.*, o.is_closed AND o.close_date <= a.data_date AS closed_then
+    per ask and open deal (`_materialise_stages`), read instead of the ASOF join.
+
+    `closed`: a condition on the deal `o` and its ask `a` that the closed deals must also
+    meet, where the query reading these rows drops every other closed deal anyway (e.g.
+    the pipeline reads only the deals won in the period). Why: every deal closed by the
+    data date is otherwise a row per ask, two thirds of the rows on a multi-year export
+    (10 million at 1,000,000 deals for 14 asks), and the range join forms them all before
+    any later filter. The open deals are never narrowed.
+    """
+    narrow = f"AND ({closed})" if closed is not None else ""
+    closed_half = f"""
+    SELECT a.ask, o.opportunity_id, o.opportunity_name, o.account, o.owner, o.stage,
+           o.amount, o.currency, o.forecast_category, o.created_date, o.close_date,
+           true AS is_closed, o.is_won, o.deal_type, false AS close_unknown
+    FROM asks AS a
+    JOIN opportunities AS o
+      ON o.created_date <= a.data_date AND o.is_closed AND o.close_date <= a.data_date
+         {narrow}"""
+    open_then = """
+        SELECT a.ask, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over, o.*
         FROM asks AS a
-        JOIN opportunities AS o ON o.created_date <= a.data_date
-        WHERE NOT o.is_closed OR o.close_date IS NOT NULL
-    ) AS k
+        JOIN opportunities AS o
+          ON o.created_date <= a.data_date
+         AND (NOT o.is_closed OR o.close_date > a.data_date)"""
+    if not with_stages:
+        return f"""{closed_half}
+    UNION ALL
+    SELECT a.ask, o.opportunity_id, o.opportunity_name, o.account, o.owner,
+           CAST(NULL AS VARCHAR), o.amount, o.currency, CAST(NULL AS VARCHAR),
+           o.created_date, CAST(NULL AS DATE), false, false, o.deal_type, true
+    FROM asks AS a
+    JOIN opportunities AS o
+      ON o.created_date <= a.data_date AND (NOT o.is_closed OR o.close_date > a.data_date)
     """
     # With stage history, only the deals still open then read it: the ASOF join sorts
     # every row it is given, and the deals closed by then (most of them, on a multi-year
     # export) need nothing from it.
-    return """
-    WITH known AS NOT MATERIALIZED (
-        SELECT a.ask, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over,
-               o.*, o.is_closed AND o.close_date <= a.data_date AS closed_then
-        FROM asks AS a
-        JOIN opportunities AS o ON o.created_date <= a.data_date
-        WHERE NOT o.is_closed OR o.close_date IS NOT NULL
-    ),
-    changes AS (
+    lookup = (
+        f"LEFT JOIN {stages} AS h ON h.ask = k.ask AND h.opportunity_id = k.opportunity_id"
+        if stages is not None
+        else """ASOF LEFT JOIN (
         SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
+    ) AS h ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at"""
     )
-    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, k.stage,
-           k.amount, k.currency, k.forecast_category, k.created_date, k.close_date,
-           true AS is_closed, k.is_won, k.deal_type, false AS close_unknown
-    FROM known AS k
-    WHERE k.closed_then
+    return f"""{closed_half}
     UNION ALL
     SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, h.stage,
            coalesce(h.amount, k.amount), k.currency, CAST(NULL AS VARCHAR),
            k.created_date, CAST(NULL AS DATE), false, false, k.deal_type, true
-    FROM (SELECT * FROM known WHERE NOT closed_then) AS k
-    """ + (
-        f"LEFT JOIN {stages} AS h ON h.ask = k.ask AND h.opportunity_id = k.opportunity_id"
-        if stages is not None
-        else """ASOF LEFT JOIN changes AS h
-      ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at"""
-    )
+    FROM ({open_then}
+    ) AS k
+    {lookup}
+    """
 
 
 _STAGES_SQL = """
@@ -275,13 +281,25 @@ ASOF JOIN changes AS h
 """
 
 
+# The closed deals each query reads at all, as conditions on a rebuilt deal `o` and its ask
+# `a` (`_rebuilt_sql`'s `closed`): the pipeline and the calls read the deals won in the
+# period; the ramp, the deals won since the earliest past hire it looks at (a first month
+# starts on the hire date, after the data date minus NEW_REP_HISTORY_DAYS). `narrow=False`
+# reads every closed deal, as before (tests/test_forecast_inputs_rebuilt.py compares them).
+_WON_IN_PERIOD = "o.is_won AND o.close_date BETWEEN a.period_start AND a.period_end"
+_WON_SINCE_PAST_HIRES = f"o.is_won AND o.close_date > a.data_date - {NEW_REP_HISTORY_DAYS}"
+
+
 # Open pipeline of the period and what is already won: per stage, per (segment, age on the
 # period's last day), and per ask (with how many of these deals carry a forecast category),
 # in one scan (GROUPING SETS).
-def pipeline_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
+def pipeline_sql(
+    source: Source, roster: bool = True, rebuilt: str | None = None, narrow: bool = True
+) -> str:
+    closed = _WON_IN_PERIOD if narrow else None
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster, rebuilt)}
+{_deals_sql(source, roster, rebuilt, closed)}
 SELECT
     grouping(stage, segment, age_end)                                 AS level,
     ask, stage, segment, age_end,
@@ -311,10 +329,30 @@ GROUP BY GROUPING SETS ((ask), (ask, stage), (ask, segment, age_end))
 # median adds up across groups, and the medians are read exactly from the cycle-length
 # counts (`median_of`). A median per group in SQL would sort millions of rows twice (per
 # segment and overall); a histogram is one hash aggregate of a few thousand rows.
-def history_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
+def history_sql(
+    source: Source, roster: bool = True, rebuilt: str | None = None, narrow: bool = True
+) -> str:
+    """`narrow` (rebuilt sources only): the closed deals of the last two years are read
+    per deal (every window ends there), and the older ones per (owner, segment) only for
+    what they still decide (`_OLDER_CLOSED_SQL`); else every closed deal per deal."""
+    narrow = narrow and source in REBUILT_SOURCES
+    closed = _CLOSED_IN_WINDOWS if narrow else None
+    older, older_rows = "", ""
+    if narrow:
+        filters = (
+            f"LEFT JOIN reps AS r ON r.rep = g.owner WHERE {owner_filter_sql('g.owner')}"
+            if roster
+            else "WHERE $team IS NULL AND $region IS NULL AND ($rep IS NULL OR g.owner = $rep)"
+        )
+        older = _OLDER_CLOSED_SQL.format(filters=filters) + ","
+        older_rows = """
+UNION ALL
+SELECT ask, segment, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, true, has_history
+FROM older"""
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster, rebuilt)},
+{_deals_sql(source, roster, rebuilt, closed)},
+{older}
 closed AS NOT MATERIALIZED (
     SELECT
         ask, data_date, segment, is_won, amount_rc,
@@ -346,16 +384,51 @@ SELECT
     min(close_date) <= min(data_date) - {2 * GROWTH_DAYS} + 1         AS covers_prev_year,
     bool_or(is_won AND known)                                         AS has_history
 FROM closed
-GROUP BY ask, segment, cycle_days
+GROUP BY ask, segment, cycle_days{older_rows}
 """
+
+
+# The rebuilt closed deals `history_sql` reads per deal: closed within its longest window.
+_CLOSED_IN_WINDOWS = f"o.close_date > a.data_date - {2 * GROWTH_DAYS}"
+
+# The closed deals before that, per ask and segment. Such a deal adds nothing to any sum or
+# count of `history_sql` (every window is within two years), but as a row of the per-deal
+# query it still made its segment known (an entry in `ForecastInputs.segments`), made the
+# data reach back over the earlier year (`covers_prev_year`: closed 729 days or more
+# before) and, won, made `has_history`. So one row per (ask, segment) with any such deal
+# says the same, and is found without a row per ask and deal: a closed deal is one of
+# these for every data date from max(created, close + 730 days) on, so the earliest such
+# day per (owner, segment) decides it for all asks at once (200 owners x a few segments
+# instead of millions of rows). Owners are filtered as `_deals_sql` filters them.
+_OLDER_CLOSED_SQL = f"""
+older_groups AS (
+    SELECT
+        o.owner,
+        coalesce(nullif(trim(o.deal_type), ''), '{NO_SEGMENT}')          AS segment,
+        min(greatest(o.created_date, o.close_date + {2 * GROWTH_DAYS})) AS first_day,
+        min(greatest(o.created_date, o.close_date + {2 * GROWTH_DAYS}))
+            FILTER (WHERE o.is_won)                                     AS first_won_day
+    FROM opportunities AS o
+    WHERE o.is_closed AND o.close_date IS NOT NULL AND o.created_date IS NOT NULL
+    GROUP BY ALL
+),
+older AS (
+    SELECT a.ask, g.segment, bool_or(g.first_won_day <= a.data_date) AS has_history
+    FROM asks AS a
+    JOIN (SELECT g.* FROM older_groups AS g {{filters}}) AS g ON g.first_day <= a.data_date
+    GROUP BY a.ask, g.segment
+)"""
 
 
 # New reps and the ramp of past new reps: reps (scope-filtered) hired in the 90 days up to
 # the data date, and what reps hired earlier won in their first 30 days.
-def ramp_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
+def ramp_sql(
+    source: Source, roster: bool = True, rebuilt: str | None = None, narrow: bool = True
+) -> str:
+    closed = _WON_SINCE_PAST_HIRES if narrow else None
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster, rebuilt)},
+{_deals_sql(source, roster, rebuilt, closed)},
 roster AS (
     SELECT r.rep, r.hire_date
     FROM reps AS r
@@ -399,7 +472,10 @@ LEFT JOIN first_month AS f ON f.ask = n.ask
 # Forecast calls visible to each ask (latest per owner, sub-period and category, submitted
 # before the cut-off, for sub-periods inside the period), and the deals' own categories for
 # the deals no call covers (grouped by owner and raw category label).
-def calls_sql(source: Source, roster: bool = True, rebuilt: str | None = None) -> str:
+def calls_sql(
+    source: Source, roster: bool = True, rebuilt: str | None = None, narrow: bool = True
+) -> str:
+    closed = _WON_IN_PERIOD if narrow else None
     return f"""
 WITH {_ASKS_SQL},
 calls AS (
@@ -416,7 +492,7 @@ calls AS (
     GROUP BY ALL
 ),
 units AS (SELECT DISTINCT ask, owner, unit_start, unit_end FROM calls),
-{_deals_sql(source, roster, rebuilt)},
+{_deals_sql(source, roster, rebuilt, closed)},
 uncovered AS (
     -- the deals no call covers: an anti join, which is NOT EXISTS without the
     -- correlated subquery's second pass over `deals` (each pass rebuilds it per ask)
@@ -513,10 +589,14 @@ def gather(
     scope: Scope,
     *,
     reporting_currency: str | None = None,
+    narrow: bool = True,
 ) -> dict[str, ForecastInputs]:
     """The inputs of every Ask (keyed by `Ask.key`); the scope's period is not used.
 
     Asks are grouped by source; each group costs four queries whatever its size.
+    `narrow=False` has the rebuilt sources read every closed deal per ask and deal, as
+    before the queries read only the closed deals they use (`_rebuilt_sql`): the same
+    inputs, slower; tests/test_forecast_inputs_narrow.py compares the two.
     """
     out: dict[str, ForecastInputs] = {}
     unique = list({a.key: a for a in asks}.values())
@@ -529,11 +609,13 @@ def gather(
         found = {a.key: ForecastInputs(ask=a) for a in group}
         rebuilt = _materialise_stages(con, params) if source == "stage history" else None
         try:
-            _read_pipeline(found, _rows(con, pipeline_sql(source, roster, rebuilt), params))
-            history = _rows(con, history_sql(source, roster, rebuilt), params)
-            ramp = _rows(con, ramp_sql(source, roster, rebuilt), params)
-            _read_history(found, history, ramp)
-            _read_calls(found, _rows(con, calls_sql(source, roster, rebuilt), params))
+            sqls = [
+                make(source, roster, rebuilt, narrow)
+                for make in (pipeline_sql, history_sql, ramp_sql, calls_sql)
+            ]
+            _read_pipeline(found, _rows(con, sqls[0], params))
+            _read_history(found, _rows(con, sqls[1], params), _rows(con, sqls[2], params))
+            _read_calls(found, _rows(con, sqls[3], params))
         finally:
             if rebuilt is not None:
                 con.execute(f"DROP TABLE IF EXISTS {rebuilt}")
