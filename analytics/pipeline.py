@@ -950,6 +950,22 @@ class Waterfall:
             )
         return out
 
+    def amount_on(self, side: int = 1) -> Decimal | None:
+        """The pipeline figure of the start (0) or end (1) day, or None: no data.
+
+        Why: when that day has open deals and not one of them carries an amount, the sum
+        is 0 only because nothing could be added; "0 USD" would read as an empty pipeline
+        (a Maven export's 2,089 open deals, all unpriced, showed "Pipeline on 2017-12-31:
+        0 USD" while the Overview said no data). With some deals priced the figure is the
+        priced part, named by `priced_note`. A day without open deals keeps its true 0.
+        """
+        deals, blank, amount = (
+            (self.end_deals, self.end_no_amount, self.end)
+            if side
+            else (self.start_deals, self.start_no_amount, self.start)
+        )
+        return None if deals and blank >= deals else amount
+
     def priced_note(self, side: int = 1) -> str | None:
         """'N open deals have no amount' for the start (0) or end (1) pipeline, else None:
         the pipeline figure is then the priced part (the Overview's wording)."""
@@ -1306,7 +1322,9 @@ def waterfall_notes(w: Waterfall) -> list[str]:
         )
     for side, name in ((0, "start"), (1, "end")):
         note = w.priced_note(side)
-        if note:
+        if note and w.amount_on(side) is None:
+            notes.append(f"{name} pipeline: no data, not one open deal is priced: {note}")
+        elif note:
             notes.append(f"{name} pipeline is the priced deals only: {note}")
     if w.undated_new:
         notes.append(

@@ -343,6 +343,15 @@ def _check_currency(code: str) -> str:
     return text
 
 
+def is_currency_code(code: object) -> bool:
+    """Whether `code` is a 3-letter ISO currency code (what the reporting currency takes)."""
+    try:
+        _check_currency(str(code))
+    except ValueError:
+        return False
+    return True
+
+
 def load_reporting_currency(con: duckdb.DuckDBPyConnection) -> str:
     """The currency every amount is converted into (fx_rates are quoted against it).
 

@@ -47,6 +47,7 @@ from analytics.scope import Period, Scope
 from pages import _auth, _editing, _plan_editor, _ui
 
 NOW = "now (current data)"
+NO_PLAN = "no plan"  # a rep no rule covers: nothing computed, never 0.00
 MONEY_FORMAT = "%,.2f"
 
 
@@ -204,8 +205,13 @@ def _statement(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope, mon
         return
     st.markdown(f"**{explain(st_, quote=md)}**")
     cols = st.columns(4)
-    cols[0].metric("Total", _money(st_.total))
-    cols[1].metric("Commission", _money(st_.commission))
+    if st_.no_plan:  # nothing computed: never a payout of 0.00
+        why = ledger.no_plan_reason(rep, month) or explain(st_)
+        cols[0].metric("Total", NO_PLAN, help=f"No plan: {why}")
+        cols[1].metric("Commission", NO_PLAN, help=f"No plan: {why}")
+    else:
+        cols[0].metric("Total", _money(st_.total))
+        cols[1].metric("Commission", _money(st_.commission))
     cols[2].metric("Credited bookings", _money(st_.credited_bookings))
     cols[3].metric(
         "Attainment",
@@ -289,11 +295,16 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
     )  # fmt: skip
     result = what_if(ledger, rep, month, chosen, Decimal(str(extra)))
     cols = st.columns(3)
-    cols[0].metric("Payout now", _money(result.current.total))
-    cols[1].metric(
-        "Projected payout", _money(result.projected.total),
-        f"{result.change:+,.2f}" if result.change else None,
-    )  # fmt: skip
+    if result.current.no_plan and result.projected.no_plan:  # nothing computed either way
+        why = ledger.no_plan_reason(rep, month) or explain(result.current)
+        cols[0].metric("Payout now", NO_PLAN, help=f"No plan: {why}")
+        cols[1].metric("Projected payout", NO_PLAN, help=f"No plan: {why}")
+    else:
+        cols[0].metric("Payout now", _money(result.current.total))
+        cols[1].metric(
+            "Projected payout", _money(result.projected.total),
+            f"{result.change:+,.2f}" if result.change else None,
+        )  # fmt: skip
     attainment = result.projected.attainment
     cols[2].metric(
         "Projected attainment", _ui.percent(float(attainment)) if attainment is not None else "—"
@@ -317,12 +328,7 @@ def _approval(cur: duckdb.DuckDBPyConnection, ledger: Ledger, month: Period) -> 
         )
     else:
         totals = month_totals(ledger, month)
-        st.write(
-            f"{month.label} is open: {totals.statements} statements, total "
-            f"{_money(totals.total)}"
-            + (f", including {_money(totals.corrections)} of corrections of locked months."
-               if totals.corrections else ".")
-        )  # fmt: skip
+        st.write(totals.describe(month.label, _money))
         if not can(access, "lock_period"):
             st.caption("Only sales operations lock a month.")
         else:

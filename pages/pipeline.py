@@ -335,20 +335,26 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
         )
     w = _waterfall(str(_ui.db_path()), version, scope, start, end, str(kind))
     cards = st.columns(2)
-    for box, side, day, basis, amount, n in (
-        (cards[0], 0, start, w.start_basis, w.start, w.start_deals),
-        (cards[1], 1, end, w.end_basis, w.end, w.end_deals),
+    for box, side, day, basis, n in (
+        (cards[0], 0, start, w.start_basis, w.start_deals),
+        (cards[1], 1, end, w.end_basis, w.end_deals),
     ):
         note = w.priced_note(side)
         unpriced = (w.start_no_amount, w.end_no_amount)[side]
+        value = w.amount_on(side)
         box.metric(
-            f"Pipeline on {day}", f"{_ui.money(float(amount))} {currency}",
-            help=f"{options[str(kind)]} on {day}. {basis_help(basis)}",
+            f"Pipeline on {day}",
+            "no data" if value is None else f"{_ui.money(float(value))} {currency}",
+            help=f"{options[str(kind)]} on {day}. {basis_help(basis)}"
+            + (f" No data: {note}." if value is None else ""),
             border=True,
         )  # fmt: skip
-        box.caption(
-            f"From {counted(n - unpriced, 'priced deal')}" + (f"; {md(note)}." if note else ".")
-        )
+        if value is None:
+            box.caption(f"No data: {md(note or '')}.")
+        else:
+            box.caption(
+                f"From {counted(n - unpriced, 'priced deal')}" + (f"; {md(note)}." if note else ".")
+            )
     if w.no_change_reason:
         st.info(md(w.no_change_reason), icon=":material/info:")
         return

@@ -20,7 +20,8 @@ from test_commission_engine import FIXTURES, run_cli
 
 from analytics import db
 from analytics.commissions.engine import Ledger
-from analytics.commissions.team import TeamSummary, team_table
+from analytics.commissions.statements import explain
+from analytics.commissions.team import MonthTotals, TeamSummary, team_table
 from analytics.ingest import import_file
 from analytics.markup import plain
 from analytics.scope import Period, Scope
@@ -144,3 +145,54 @@ def test_payout_note_says_why_the_total_is_missing(
         assert summary.payout_note is None
     else:
         assert summary.payout_note is not None and summary.payout_note.startswith(note)
+
+
+def test_rep_statement_and_month_line_say_no_plan_not_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rep's own statement, the what-if cards and the month line: "no plan", not 0.00.
+
+    Why: with the summary fixed, a German export with no levels still showed "Total 0.00",
+    "Commission 0.00" (under the summary's "Commission: no data"), "Payout now 0.00" and
+    "2026-10 is open: 3 statements, total 0.00" for reps no rule covers.
+    """
+    path = tmp_path / "levelless.duckdb"
+    con = db.connect(path)
+    try:
+        load_levelless(con, tmp_path, ROSTER_NO_LEVEL)
+        statement = Ledger(con).statement("Ann Lee", MAY)
+    finally:
+        con.close()
+    assert statement is not None and statement.no_plan
+    assert explain(statement).startswith(
+        "Ann Lee has no plan for 2024-05, so no payout is computed: no commission rule covers"
+    )
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = open_page("pages/commissions.py", {"kind": "Month", "period": "2024-05"})
+    assert_clean(at)
+    cards = [(m.label, m.value) for m in at.metric]
+    for label in ("Total", "Payout now", "Projected payout"):
+        assert (label, "no plan") in cards, cards
+    assert ("Commission", "no plan") in cards and ("Commission", "0.00") not in cards
+    assert not any(value == "0.00" for _, value in cards), cards
+    texts = [plain(m.value) for m in at.markdown]
+    assert (
+        "2024-05 is open: 4 statements, none computed: no plan covers these reps (see above)."
+        in texts
+    )
+
+
+@pytest.mark.parametrize(
+    ("statements", "no_plan", "corrections", "text"),
+    [
+        (3, 0, "0", "M is open: 3 statements, total 12.00."),
+        (3, 1, "0", "M is open: 3 statements (1 with no plan, nothing computed), total 12.00."),
+        (3, 3, "0",
+         "M is open: 3 statements, none computed: no plan covers these reps (see above)."),
+        (2, 0, "2",
+         "M is open: 2 statements, total 12.00, including 2.00 of corrections of locked months."),
+    ],
+)  # fmt: skip
+def test_month_line(statements: int, no_plan: int, corrections: str, text: str) -> None:
+    totals = MonthTotals(statements, Decimal("12.00"), Decimal(corrections), no_plan)
+    assert totals.describe("M", lambda d: f"{d:,.2f}") == text

@@ -66,6 +66,12 @@ class Statement:
         return sum((line.amount for line in self.lines if line.kind in kinds), NO_MONEY)
 
     @property
+    def no_plan(self) -> bool:
+        """No rule of the plan covers the rep and nothing else pays them this month: the
+        total is not an earned 0.00 but nothing computed, and is shown as "no plan"."""
+        return self.plan_name is None and all(line.kind == "note" for line in self.lines)
+
+    @property
     def attainment(self) -> Decimal | None:
         if not self.quota:
             return None

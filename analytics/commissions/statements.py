@@ -58,7 +58,10 @@ def explain(st: Statement, quote: Callable[[str], str] = str) -> str:
     analytics.markup.md, because the sentence is shown as markdown and a rep's name must
     read as typed (issue 17.5); the CLI and the files keep the plain `str`.
     """
-    head = f"{quote(st.rep)} is paid {_signed(st.total)} for {st.period}"
+    if st.no_plan:
+        head = f"{quote(st.rep)} has no plan for {st.period}, so no payout is computed"
+    else:
+        head = f"{quote(st.rep)} is paid {_signed(st.total)} for {st.period}"
     if st.locked:
         head += " (locked)"
     commission_lines = [x for x in st.lines if x.kind == "commission"]

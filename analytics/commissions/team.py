@@ -7,6 +7,7 @@ so payroll run from a scheduled job pays the same cents as the page. It only sum
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -187,11 +188,26 @@ class MonthTotals:
     statements: int
     total: Decimal
     corrections: Decimal
+    no_plan: int = 0  # statements of reps no plan covers: nothing computed, not 0.00
+
+    def describe(self, label: str, money: Callable[[Decimal], str]) -> str:
+        """'<month> is open: N statements, total X.' naming the no-plan ones apart: a
+        month whose reps all lack a plan has no total (it read "total 0.00")."""
+        head = f"{label} is open: {self.statements} statements"
+        if self.no_plan and self.no_plan == self.statements:
+            return f"{head}, none computed: no plan covers these reps (see above)."
+        if self.no_plan:
+            head += f" ({self.no_plan} with no plan, nothing computed)"
+        text = f"{head}, total {money(self.total)}"
+        if self.corrections:
+            return f"{text}, including {money(self.corrections)} of corrections of locked months."
+        return f"{text}."
 
 
 def month_totals(ledger: Ledger, month: Period) -> MonthTotals:
     statements = ledger.payable(month).values()
     return MonthTotals(
+        no_plan=sum(1 for s in statements if s.no_plan),
         statements=len(statements),
         total=sum((s.total for s in statements), NO_MONEY),
         corrections=sum((s.prior_adjustments for s in statements), NO_MONEY),

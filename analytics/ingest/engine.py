@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -60,6 +61,7 @@ from analytics.ingest.stageless import (
     all_stored,
     keep_stored_stage,
     refuse_if_none_stored,
+    refuse_undated_wins,
     stored_later_than,
     won_list_hint,
 )
@@ -67,8 +69,11 @@ from analytics.ingest.stageless import note as stageless_note
 from analytics.metrics.derived import refresh_after_import, source_stamp
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
+    REPORTING_CURRENCY_KEY,
     STAGES_KEY,
     UploadLimits,
+    is_currency_code,
+    load_reporting_currency,
     load_stages,
     load_upload_limits,
     norm_key,
@@ -535,6 +540,8 @@ def _write(
                 )
             if staged.new_stages:
                 _save_learned(con, source.name, staged.new_stages, actor)
+            if det.kind.name == "opportunities":
+                staged.reporting_currency = _learn_reporting_currency(con, actor)
             stored = _store_original(source, folder)
             con.execute(
                 """
@@ -597,6 +604,48 @@ def _save_learned(
         con, actor or "command line", "settings_edit", key=STAGES_KEY,
         learned=[ls.value for ls in learned],
     )  # fmt: skip
+
+
+def _learn_reporting_currency(con: duckdb.DuckDBPyConnection, actor: str | None) -> str | None:
+    """Make the deals' one currency the reporting currency when nobody chose one; the code
+    set, or None when nothing changed.
+
+    Why: the reporting currency defaults to USD and no page edits it. A team whose export
+    is all in EUR ("Betrag (EUR)", or a currency column) and that has uploaded no exchange
+    rates saw every amount as unpriced: bookings, pipeline and deal sizes were no data on
+    every page. Learned like the stages, in the import's own transaction, and only while
+    it is unambiguous: no reporting currency saved yet, no exchange rates, every deal with
+    an amount in one and the same stated currency. Once saved it is never changed here.
+    """
+    if con.execute(
+        "SELECT count(*) FROM settings WHERE key = ?", [REPORTING_CURRENCY_KEY]
+    ).fetchone()[0]:
+        return None
+    if con.execute("SELECT count(*) FROM (SELECT 1 FROM fx_rates LIMIT 1)").fetchone()[0]:
+        return None
+    currencies, code, undeclared = con.execute(
+        """
+        WITH deals AS (
+            SELECT nullif(upper(trim(currency)), '') AS code, amount FROM opportunities
+        )
+        SELECT count(DISTINCT code), min(code),
+               count(*) FILTER (WHERE code IS NULL AND amount IS NOT NULL)
+        FROM deals
+        """
+    ).fetchone()
+    if currencies != 1 or undeclared or not is_currency_code(code):
+        return None
+    if code == load_reporting_currency(con):
+        return None
+    con.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, current_timestamp)",
+        [REPORTING_CURRENCY_KEY, json.dumps(code)],
+    )
+    audit.record(
+        con, actor or "command line", "settings_edit", key=REPORTING_CURRENCY_KEY,
+        value=code, learned=True,
+    )  # fmt: skip
+    return code
 
 
 def _already_imported(
@@ -751,6 +800,7 @@ def import_file(
         elif needed_for_new:
             _refuse_new_records(con, det, staged, needed_for_new, name)
         if won_list is not None:
+            refuse_undated_wins(con, det, name, asked=all_won)
             staged.won_stage = next(s.name for s in load_stages(con) if s.is_won)
         result = ImportResult(
             name,
@@ -826,6 +876,14 @@ def import_file(
                         ) from exc
         result.status = "partial" if rejected else "loaded"
         result.import_id = import_id
+        if staged.reporting_currency:
+            learned = (
+                f"reporting currency set to {staged.reporting_currency}: every deal is in "
+                f"{staged.reporting_currency} and none had been chosen (amounts are shown in "
+                f"{staged.reporting_currency}; upload exchange rates before deals in another "
+                "currency)"
+            )
+            result.note = "; ".join(n for n in (result.note, learned) if n)
         result.rows_loaded = counts.loaded
         result.rows_rejected = rejected
         result.rows_warned = warned

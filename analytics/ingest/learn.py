@@ -8,6 +8,7 @@ first upload, not an error. The evidence, strongest first:
 2. the file's probability column: 100 on every row is won, 0 on every row is lost, and
    an open stage's probability is the median of its rows;
 3. the words of the name: won, lost or closed in English, Russian, Korean and Chinese;
+   won or lost in German, Dutch, French, Spanish, Portuguese and Italian;
 4. otherwise the stage is open, its probability set by its position: stages holding more
    deals come earlier in a funnel, so they get the lower probabilities.
 
@@ -26,12 +27,21 @@ from analytics.settings import Stage, norm_key
 
 # Words of a stage name that say how a deal ended; matched on word boundaries for
 # alphabetic scripts and as substrings for Korean and Chinese.
-WON_WORDS = ("won", "win", "wins", "signed", "выиграна", "выигран", "успешно", "успешна")
+WON_WORDS = (
+    "won", "win", "wins", "signed", "выиграна", "выигран", "успешно", "успешна",
+    # German / Dutch, French, Spanish, Portuguese, Italian: a first export from a team that
+    # works in one of them ("Gewonnen", "Cerrada ganada", "Fechado/Ganho", "Chiusa vinta")
+    # must not turn its won deals into open pipeline
+    "gewonnen", "gewonnene", "gagné", "gagnée", "gagne", "gagnee", "ganado", "ganada",
+    "ganados", "ganadas", "ganho", "ganha", "vinto", "vinta",
+)  # fmt: skip
 # Bitrix24's default final stages are "Сделка успешна" / "Сделка провалена" (crm REST
 # crm.status.list for DEAL_STAGE: WON, LOSE), so "провалена" says lost too.
 LOST_WORDS = (
     "lost", "lose", "loss", "dead", "disqualified", "проиграна", "проигран", "отказ",
     "провалена", "провален",
+    "verloren", "verlorene", "perdu", "perdue", "perdido", "perdida", "perdidos", "perdidas",
+    "perso", "persa",
 )  # fmt: skip
 CLOSED_WORDS = ("closed", "закрыта", "закрыт", "закрыто")
 WON_CJK = ("성사", "수주", "성공", "赢单", "成交", "赢得")

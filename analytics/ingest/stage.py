@@ -39,6 +39,8 @@ class Staged:
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned, not yet saved
     # a won-deal list (no stage column): every row is a win, in this canonical stage
     won_stage: str | None = None
+    # the reporting currency this import set (engine._learn_reporting_currency), if any
+    reporting_currency: str | None = None
 
 
 def _learn(

@@ -147,3 +147,49 @@ def preview_note(kind: str, missing: list[str]) -> str | None:
         "a deal not stored yet will be refused. If the file lists closed sales, tick "
         "'Every row is a won deal'."
     )
+
+
+def refuse_undated_wins(
+    con: duckdb.DuckDBPyConnection, det: Detection, name: str, asked: bool
+) -> None:
+    """Refuse a won-deal list in which some rows have no won date.
+
+    Why: a list of closed sales dates every sale. A deals export whose stage column has a
+    header the app does not know (`Phase`, `Etapa`) also shows a close-date column without
+    a stage, but its open deals leave that date empty; read as wins, every open and lost
+    deal became a booking with no day and no amount (a German export of 120 deals: 120
+    won). Detected, such a file is refused naming the empty rows and the columns left
+    unmapped, so ops map the stage instead. Asked for (`--all-won`), a win without its day
+    would fall outside every period's bookings, so the file is refused the same way.
+    """
+    close = det.columns.get("close_date")
+    if close is None:
+        return
+    rows, empty, first_line = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE close_date IS NULL), "
+        "min(__line) FILTER (WHERE close_date IS NULL) FROM staged"
+    ).fetchone()
+    if not empty:
+        return
+    counted = f"{empty:,} of {rows:,} {'row' if rows == 1 else 'rows'}"
+    if asked:
+        raise refuse(
+            name,
+            f"every row is a won deal, but the column {close!r} is empty on {counted} "
+            f"(the first on row {first_line}): a won deal needs the day it was won. Fill "
+            "the dates, or import the file as a deals export with its stage column",
+            column=close,
+            line=first_line,
+        )
+    unmapped = ", ".join(repr(h) for h in det.unmapped[:10])
+    raise refuse(
+        name,
+        f"not read as a list of won deals: the column {close!r} is empty on {counted} "
+        f"(the first on row {first_line}), so not every row is a closed sale. The file "
+        "has no column recognised as the stage"
+        + (f"; the columns not recognised are {unmapped}" if unmapped else "")
+        + ". Map the stage (and amount) columns by hand on the Data page or pass "
+        "--mapping FILE",
+        column=close,
+        line=first_line,
+    )

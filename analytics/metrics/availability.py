@@ -26,6 +26,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from analytics.metrics.fx import fx_params, priced_sql
 from analytics.scope import Period, Scope, owner_filter_sql
 
 NO_ACTIVITY = "no activity data"
@@ -48,6 +49,11 @@ RESPONSE_COLUMNS = (
 )
 LEAD_COLUMNS = ("lead_to_opp_rate", *RESPONSE_COLUMNS)
 OPEN_AMOUNT_COLUMNS = ("open_pipeline", "weighted_pipeline", "pipeline_coverage")
+# Figures summed from the won deals' amounts: with won deals none of which can be valued in
+# the reporting currency (no amount, or a currency without an exchange rate), they would
+# read 0 ("Bookings 0" beside 4 deals won for 51,201 EUR), so they are no data.
+WON_AMOUNT_COLUMNS = ("bookings", "avg_deal_size", "sales_velocity", "win_rate_value",
+                      "quota_attainment", "at_or_above_quota")  # fmt: skip
 # Figures measured against a quota (the quotas table): none at all means no data, not 0%.
 QUOTA_COLUMNS = ("quota", "quota_attainment", "at_or_above_quota", "pipeline_coverage")
 
@@ -56,7 +62,7 @@ QUOTA_COLUMNS = ("quota", "quota_attainment", "at_or_above_quota", "pipeline_cov
 # the scope's deals begin. One row, each a cheap count over one table.
 FACTS_SQL = f"""
 WITH open_deals AS (
-    SELECT o.amount
+    SELECT o.amount, nullif(upper(trim(o.currency)), '') AS currency_key
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
     WHERE NOT o.is_closed AND {owner_filter_sql("o.owner")}
@@ -75,6 +81,9 @@ SELECT
       WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL)           AS linked_leads,
     (SELECT count(*) FROM open_deals)                                         AS open_deals,
     (SELECT count(*) FROM open_deals WHERE coalesce(amount, 0) = 0)           AS unpriced_open,
+    (SELECT count(*) FROM open_deals
+      WHERE coalesce(amount, 0) <> 0 AND currency_key <> $reporting_currency
+        AND currency_key NOT IN (SELECT currency FROM fx_rates))              AS rateless_open,
     (SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1))                     AS quotas,
     (SELECT min(first_day) FROM scope_deals)                                  AS first_day
 """
@@ -86,20 +95,27 @@ WITH periods AS (
            unnest($period_starts) AS period_start,
            unnest($period_ends) AS period_end
 ),
-lost AS (
-    SELECT o.close_date, o.amount
+closed AS (
+    SELECT o.close_date, o.is_won, o.amount,
+           nullif(upper(trim(o.currency)), '') AS currency_key, o.close_date AS rate_day
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
-    WHERE o.is_closed AND NOT o.is_won
+    WHERE o.is_closed
       AND o.close_date BETWEEN $first_day AND $last_day
       AND {owner_filter_sql("o.owner")}
-)
+),
+priced AS ({priced_sql("closed")})
 SELECT
     p.period_no,
-    count(l.close_date)                                              AS lost_deals,
-    count(l.close_date) FILTER (WHERE coalesce(l.amount, 0) <> 0)   AS priced_lost
+    count(l.close_date) FILTER (WHERE NOT l.is_won)                  AS lost_deals,
+    count(l.close_date) FILTER (WHERE NOT l.is_won AND coalesce(l.amount, 0) <> 0)
+                                                                     AS priced_lost,
+    count(l.close_date) FILTER (WHERE l.is_won)                      AS won_deals,
+    count(l.close_date) FILTER (WHERE l.is_won AND l.amount_rc IS NOT NULL)
+                                                                     AS priced_won,
+    count(l.close_date) FILTER (WHERE l.is_won AND l.unpriced)       AS rateless_won
 FROM periods AS p
-LEFT JOIN lost AS l ON l.close_date BETWEEN p.period_start AND p.period_end
+LEFT JOIN priced AS l ON l.close_date BETWEEN p.period_start AND p.period_end
 GROUP BY p.period_no
 ORDER BY p.period_no
 """
@@ -115,6 +131,7 @@ class DataFacts:
     linked_leads: int
     open_deals: int
     unpriced_open: int
+    rateless_open: int  # open deals with an amount in a currency fx_rates never prices
     quotas: int
     first_day: date | None
 
@@ -125,7 +142,7 @@ def _filter_params(scope: Scope) -> dict[str, object]:
 
 def data_facts(con: duckdb.DuckDBPyConnection, scope: Scope) -> DataFacts:
     """The counts every period of `scope` shares (one query)."""
-    row = con.execute(FACTS_SQL, _filter_params(scope)).fetchone()
+    row = con.execute(FACTS_SQL, _filter_params(scope) | fx_params(con)).fetchone()
     assert row is not None
     *counts, first_day = row
     return DataFacts(*(int(c or 0) for c in counts), first_day=first_day)
@@ -144,16 +161,44 @@ def _shared_reasons(facts: DataFacts) -> dict[str, str]:
             reasons["lead_to_opp_rate"] = NO_LEAD_LINK
     if facts.quotas == 0:
         reasons |= dict.fromkeys(QUOTA_COLUMNS, NO_QUOTAS)
-    if facts.open_deals and facts.unpriced_open == facts.open_deals:
-        reasons |= dict.fromkeys(OPEN_AMOUNT_COLUMNS, unpriced_open_text(facts.unpriced_open))
+    if facts.open_deals and facts.unpriced_open + facts.rateless_open == facts.open_deals:
+        reasons |= dict.fromkeys(
+            OPEN_AMOUNT_COLUMNS, unpriced_open_text(facts.unpriced_open, facts.rateless_open)
+        )
     return reasons
 
 
-def unpriced_open_text(count: int) -> str:
-    """'N open deals have no amount' (singular for one)."""
-    if count == 1:
-        return "1 open deal has no amount"
-    return f"{count:,} open deals have no amount"
+def unpriced_open_text(count: int, rateless: int = 0) -> str:
+    """'N open deals have no amount' (singular for one); with `rateless` open deals whose
+    currency has no exchange rate, those are named too (they are left out of the sums the
+    same way)."""
+    parts = []
+    if count:
+        parts.append(
+            "1 open deal has no amount" if count == 1 else f"{count:,} open deals have no amount"
+        )
+    if rateless:
+        parts.append(
+            f"{rateless:,} open deal{'s' if rateless != 1 else ''} "
+            f"{'are' if rateless != 1 else 'is'} in a currency without an exchange rate"
+        )
+    return "; ".join(parts) or "0 open deals have no amount"
+
+
+def unpriced_won_text(won: int, rateless: int) -> str:
+    """Why the won deals of a period have no value: no amount, or no exchange rate."""
+    deals = "the won deal" if won == 1 else f"the {won:,} won deals"
+    if rateless == won:
+        return (
+            f"{deals} {'is' if won == 1 else 'are'} in a currency without an exchange rate "
+            "to the reporting currency (upload its exchange rates on the Data page)"
+        )
+    if rateless:
+        return (
+            f"{deals} have no value in the reporting currency: {rateless:,} in a currency "
+            f"without an exchange rate, {won - rateless:,} without an amount"
+        )
+    return f"{deals} carry no amount in this export"
 
 
 def no_data_reasons_by_period(
@@ -176,10 +221,17 @@ def no_data_reasons_by_period(
         "last_day": max(p.end for p in periods),
     }
     out: dict[str, dict[str, str]] = {}
-    for number, lost, priced in con.execute(LOST_SQL, params).fetchall():
+    params |= fx_params(con)
+    rows = con.execute(LOST_SQL, params).fetchall()
+    for number, lost, priced, won, priced_won, rateless_won in rows:
         reasons = dict(shared)
         if lost and not priced:
             reasons["win_rate_value"] = NO_LOST_AMOUNT
+        if won and not priced_won:
+            # a reason already given (no quotas, lost deals at 0) stays the one shown
+            reasons = dict.fromkeys(WON_AMOUNT_COLUMNS, unpriced_won_text(won, rateless_won)) | (
+                reasons
+            )
         out[periods[number].label] = reasons
     return out
 
@@ -195,7 +247,9 @@ def pipeline_note(con: duckdb.DuckDBPyConnection, scope: Scope) -> str | None:
     The open pipeline is then the priced part; when every open deal is unpriced the figure
     is no data instead (`no_data_reasons`)."""
     facts = data_facts(con, scope)
-    return unpriced_open_text(facts.unpriced_open) if facts.unpriced_open else None
+    if not (facts.unpriced_open or facts.rateless_open):
+        return None
+    return unpriced_open_text(facts.unpriced_open, facts.rateless_open)
 
 
 def data_start(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
