@@ -78,7 +78,9 @@ SELECT
     (SELECT count(*) FROM leads)                                              AS leads,
     (SELECT count(first_response_at) FROM leads)                              AS responses,
     (SELECT count(*) FROM leads
-      WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL)           AS linked_leads,
+      WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL
+         OR lead_id IN (SELECT lead_id FROM opportunities
+                        WHERE lead_id IS NOT NULL))                          AS linked_leads,
     (SELECT count(*) FROM open_deals)                                         AS open_deals,
     (SELECT count(*) FROM open_deals WHERE coalesce(amount, 0) = 0)           AS unpriced_open,
     (SELECT count(*) FROM open_deals
