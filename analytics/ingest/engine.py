@@ -855,7 +855,13 @@ def import_file(
         result = ImportResult(
             name,
             "loaded",
-            unused_columns=[h for h in det.unmapped if h.strip()],
+            # a known CRM format leaves its other columns out by design; a generic or
+            # hand-mapped file may have lost one the user meant (a 'Seller' column)
+            unused_columns=(
+                [h for h in det.unmapped if h.strip()]
+                if det.source_format in ("generic", "custom")
+                else []
+            ),
             kind=det.kind.name,
             source_format=det.source_format,
             rows_read=rows_read,
