@@ -103,6 +103,9 @@ REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
 }
 
 
+MAX_UNUSED_NAMED = 10  # unused columns named in the result; the rest are counted
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -136,6 +139,9 @@ class ImportResult:
     note: str = ""
     backup_path: str | None = None  # the backup taken before this import, if one was
     actor: str | None = None  # who imported (for the audit log), as the caller named them
+    # headers no field took: their values are not stored, so the result names them (a
+    # won-deals file's 'Seller' was dropped without a word, leaving every deal ownerless)
+    unused_columns: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +167,14 @@ class ImportResult:
                 lines.append("  " + self.as_of_note[:1].upper() + self.as_of_note[1:] + ".")
             if self.note:
                 lines.append("  " + self.note + ".")
+            if self.unused_columns:
+                named = ", ".join(repr(h) for h in self.unused_columns[:MAX_UNUSED_NAMED])
+                more = len(self.unused_columns) - MAX_UNUSED_NAMED
+                lines.append(
+                    f"  {plural(len(self.unused_columns), 'column')} not used: {named}"
+                    + (f" and {more:,} more" if more > 0 else "")
+                    + " (not stored; map them on the Data page or with --mapping to keep them)."
+                )
             if self.rows_not_in_file:
                 lines.append(
                     f"  {plural(self.rows_not_in_file, 'record')} from earlier imports "
@@ -805,6 +819,7 @@ def import_file(
         result = ImportResult(
             name,
             "loaded",
+            unused_columns=[h for h in det.unmapped if h.strip()],
             kind=det.kind.name,
             source_format=det.source_format,
             rows_read=rows_read,
