@@ -135,14 +135,19 @@ rates AS (
 
 
 def _deals_sql(
-    source: Source, roster: bool = True, rebuilt: str | None = None, closed: str | None = None
+    source: Source,
+    roster: bool = True,
+    rebuilt: str | None = None,
+    closed: str | None = None,
+    open_deals: bool = True,
 ) -> str:
     """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc).
 
     `rebuilt`: the name of a temp table already holding each ask's open deals' stage and
     amount from the stage history (`_materialise_stages`), read instead of the ASOF join.
 
-    `closed`: what a closed rebuilt deal must also meet to be read (`_rebuilt_sql`).
+    `closed`: what a closed rebuilt deal must also meet to be read; `open_deals=False`:
+    no rebuilt open deal is read (`_rebuilt_sql`).
 
     `roster`: join `reps` for a team or region filter. Without one, the join filters
     nothing (deals of owners missing from the roster count), so it is left out: it is a
@@ -152,7 +157,7 @@ def _deals_sql(
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
     elif source in REBUILT_SOURCES:
-        rows = _rebuilt_sql(source == "stage history", rebuilt, closed)
+        rows = _rebuilt_sql(source == "stage history", rebuilt, closed, open_deals)
         origin = f"JOIN ({rows}) AS s ON s.ask = a.ask"
     else:
         origin = "CROSS JOIN opportunities AS s"
@@ -197,7 +202,12 @@ deals AS NOT MATERIALIZED (
 )"""
 
 
-def _rebuilt_sql(with_stages: bool, stages: str | None = None, closed: str | None = None) -> str:
+def _rebuilt_sql(
+    with_stages: bool,
+    stages: str | None = None,
+    closed: str | None = None,
+    open_deals: bool = True,
+) -> str:
     """Each ask's deals as they stood at the end of its data date, rebuilt from the current
     export (analytics/pointintime.py, "rebuilt" / "stage history"): deals created by then;
     closed if they had closed by then (close date and outcome as known), else open with no
@@ -212,7 +222,10 @@ def _rebuilt_sql(with_stages: bool, stages: str | None = None, closed: str | Non
     the pipeline reads only the deals won in the period). Why: every deal closed by the
     data date is otherwise a row per ask, two thirds of the rows on a multi-year export
     (10 million at 1,000,000 deals for 14 asks), and the range join forms them all before
-    any later filter. The open deals are never narrowed.
+    any later filter. The open deals are never narrowed, but a query that reads only
+    closed deals (the history, the ramp) leaves them out with `open_deals=False`: the
+    planner does not drop the half that its later filter empties, and with stage history
+    that half is the join of every open deal per ask to its stage.
     """
     narrow = f"AND ({closed})" if closed is not None else ""
     closed_half = f"""
@@ -223,6 +236,8 @@ def _rebuilt_sql(with_stages: bool, stages: str | None = None, closed: str | Non
     JOIN opportunities AS o
       ON o.created_date <= a.data_date AND o.is_closed AND o.close_date <= a.data_date
          {narrow}"""
+    if not open_deals:
+        return closed_half
     open_then = """
         SELECT a.ask, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over, o.*
         FROM asks AS a
@@ -351,7 +366,7 @@ SELECT ask, segment, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, true, has_history
 FROM older"""
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster, rebuilt, closed)},
+{_deals_sql(source, roster, rebuilt, closed, open_deals=not narrow)},
 {older}
 closed AS NOT MATERIALIZED (
     SELECT
@@ -428,7 +443,7 @@ def ramp_sql(
     closed = _WON_SINCE_PAST_HIRES if narrow else None
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster, rebuilt, closed)},
+{_deals_sql(source, roster, rebuilt, closed, open_deals=not narrow)},
 roster AS (
     SELECT r.rep, r.hire_date
     FROM reps AS r
@@ -564,7 +579,9 @@ def _params(
     con: duckdb.DuckDBPyConnection, asks: list[Ask], scope: Scope, currency: str | None
 ) -> dict[str, Any]:
     return {
-        "ask_keys": [a.key for a in asks],
+        # each ask is its position in `asks` inside SQL: an integer key joins and groups
+        # millions of rows (deals per ask) faster than the ask's text key
+        "ask_keys": list(range(len(asks))),
         "period_starts": [a.period.start for a in asks],
         "period_ends": [a.period.end for a in asks],
         "data_dates": [a.data_date for a in asks],
@@ -607,15 +624,17 @@ def gather(
         params = _params(con, group, scope, reporting_currency)
         roster = scope.team is not None or scope.region is not None
         found = {a.key: ForecastInputs(ask=a) for a in group}
+        by_position = {i: found[a.key] for i, a in enumerate(group)}  # the SQL's `ask`
         rebuilt = _materialise_stages(con, params) if source == "stage history" else None
         try:
             sqls = [
                 make(source, roster, rebuilt, narrow)
                 for make in (pipeline_sql, history_sql, ramp_sql, calls_sql)
             ]
-            _read_pipeline(found, _rows(con, sqls[0], params))
-            _read_history(found, _rows(con, sqls[1], params), _rows(con, sqls[2], params))
-            _read_calls(found, _rows(con, sqls[3], params))
+            _read_pipeline(by_position, _rows(con, sqls[0], params))
+            history, ramp = _rows(con, sqls[1], params), _rows(con, sqls[2], params)
+            _read_history(by_position, history, ramp)
+            _read_calls(by_position, _rows(con, sqls[3], params))
         finally:
             if rebuilt is not None:
                 con.execute(f"DROP TABLE IF EXISTS {rebuilt}")
@@ -644,7 +663,7 @@ def _materialise_stages(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) 
     return name
 
 
-def _read_pipeline(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
+def _read_pipeline(found: dict[int, ForecastInputs], rows: list[tuple]) -> None:
     for row in rows:
         level, ask, stage, segment, age_end, open_amount, open_n, won, unpriced, labelled = row[:10]
         inputs = found[ask]
@@ -706,11 +725,11 @@ class _Tally:
 
 
 def _read_history(
-    found: dict[str, ForecastInputs], history: list[tuple], ramp: list[tuple]
+    found: dict[int, ForecastInputs], history: list[tuple], ramp: list[tuple]
 ) -> None:
-    per_segment: dict[tuple[str, str], _Tally] = {}
-    per_ask: dict[str, _Tally] = {}
-    totals: dict[str, list] = {}
+    per_segment: dict[tuple[int, str], _Tally] = {}
+    per_ask: dict[int, _Tally] = {}
+    totals: dict[int, list] = {}
     for row in history:
         ask, segment, cycle, cycles, won, won_amt, closed_amt = row[:7]
         r90, year, prev_year, covers, has = row[7:]
@@ -753,9 +772,9 @@ def _read_history(
             )
 
 
-def _read_calls(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
-    submitted: dict[tuple[str, str, Any], dict[str, float]] = {}
-    fields: dict[tuple[str, str], tuple[float, dict[str, float]]] = {}
+def _read_calls(found: dict[int, ForecastInputs], rows: list[tuple]) -> None:
+    submitted: dict[tuple[int, str, Any], dict[str, float]] = {}
+    fields: dict[tuple[int, str], tuple[float, dict[str, float]]] = {}
     for kind, ask, owner, unit_start, label, amount, won in rows:
         if kind == "call":
             submitted.setdefault((ask, owner, unit_start), {})[label] = _float(amount)
@@ -765,7 +784,7 @@ def _read_calls(found: dict[str, ForecastInputs], rows: list[tuple]) -> None:
             if category is not None:
                 by_cat[category] = by_cat.get(category, 0.0) + _float(amount)
             fields[(ask, owner)] = (won_sum + _float(won), by_cat)
-    owners_with_calls: dict[str, set[str]] = {}
+    owners_with_calls: dict[int, set[str]] = {}
     for (ask, owner, _unit), cats in submitted.items():
         inputs = found[ask]
         inputs.calls[owner] = inputs.calls.get(owner, CategoryCall(0, 0, 0)) + (
