@@ -397,12 +397,18 @@ def _opt(value: Any) -> float | None:
 
 # response_by's columns -> the KPI whose "no data" reason they share (metrics/availability)
 RESPONSE_BY_KPI: dict[str, str] = {
+    # without any response timestamp no lead is known to be answered or unanswered: a
+    # leads file with no response column read "answered 0, unanswered 29"
+    "answered": "lead_response_median_minutes",
+    "unanswered": "lead_response_median_minutes",
     "median_minutes": "lead_response_median_minutes",
     "p90_minutes": "lead_response_p90_minutes",
     "sla_5min_share": "lead_sla_5min_share",
     "sla_1h_share": "lead_sla_1h_share",
     "sla_1day_share": "lead_sla_1day_share",
+    "converted": "lead_to_opp_rate",
     "conversion_rate": "lead_to_opp_rate",
+    "won": "lead_to_opp_rate",
     "lead_to_won_rate": "lead_to_opp_rate",
 }
 

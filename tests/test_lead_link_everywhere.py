@@ -90,3 +90,34 @@ def test_calibration_counts_them_converted(linked: duckdb.DuckDBPyConnection):
     table = calibration(linked, MARCH, as_of=date(2025, 3, 31))
     assert int(table["leads"].sum()) == 5
     assert int(table["converted"].sum()) == 2
+
+
+@pytest.mark.parametrize(
+    ("files", "empty", "kept"),
+    [
+        # no response column at all: nobody is known to be answered or unanswered
+        ({"leads.csv": LEADS, "won.csv": WON}, ["answered", "unanswered"], ["converted", "won"]),
+        # no deal names a lead: converted and won are not known either
+        ({"leads.csv": LEADS}, ["answered", "unanswered", "converted", "won"], ["leads"]),
+    ],
+    ids=["no-response-timestamps", "no-link"],
+)
+def test_counts_without_their_data_are_empty_not_0(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    files: dict[str, str],
+    empty: list[str],
+    kept: list[str],
+) -> None:
+    """A leads file without response times read "answered 0, unanswered 29" per source;
+    without a link, "converted 0, won 0". Both are no data, with the reason."""
+    for name, text in files.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        assert import_file(con, path, data_dir=tmp_path / "store", backup=False).ok
+    table = response_by(con, MARCH, "source")
+    for column in empty:
+        assert table[column].isna().all(), (column, table[column].tolist())
+        assert column in table.attrs["no_data"]
+    for column in kept:
+        assert table[column].notna().all(), column

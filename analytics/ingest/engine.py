@@ -620,6 +620,36 @@ def _save_learned(
     )  # fmt: skip
 
 
+# a date as exports write it (ISO, d/m/Y, m/d/Y, d.m.Y, with or without a time)
+DATE_LIKE = r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}([ T].*)?$"
+
+
+def _closed_flag_holding_dates(
+    con: duckdb.DuckDBPyConnection, det: Detection, headers: list[str]
+) -> str | None:
+    """Remap a 'Closed' column that holds dates from the closed flag to the close date.
+
+    Why: "Closed" is Salesforce's label of IsClosed (yes/no), and so a synonym of the flag;
+    but a team's own sheet with "Created / Closed" columns means the day. Read as a flag,
+    such a file was refused whole ("'Closed' is not yes/no", every closed row). When the
+    file has no close-date column and every non-empty cell of the flag's column is a
+    date, the column is the close date. Returns the header remapped, or None.
+    """
+    header = det.columns.get("is_closed")
+    if det.kind.name != "opportunities" or header is None or "close_date" in det.columns:
+        return None
+    column = quote_ident(f"c{headers.index(header)}")
+    filled, dated = con.execute(
+        f"SELECT count(v), count(v) FILTER (WHERE regexp_matches(v, ?)) FROM ("
+        f"SELECT nullif(trim({column}), '') AS v FROM raw)",
+        [DATE_LIKE],
+    ).fetchone()
+    if not filled or dated < filled:
+        return None
+    det.columns["close_date"] = det.columns.pop("is_closed")
+    return header
+
+
 def _learn_reporting_currency(con: duckdb.DuckDBPyConnection, actor: str | None) -> str | None:
     """Make the deals' one currency the reporting currency when nobody chose one; the code
     set, or None when nothing changed.
@@ -787,6 +817,7 @@ def import_file(
         if rows_read == 0:
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
+        dated_flag = None if mapping else _closed_flag_holding_dates(con, det, source.headers)
         staged = stage_rows(
             con,
             name,
@@ -800,6 +831,11 @@ def import_file(
             learn_stages=learn_stages,
             stage_choices=stage_choices,
         )
+        if dated_flag:
+            staged.notes.append(
+                f"the column {dated_flag!r} holds dates, so it was read as the close date, "
+                "not as the closed yes/no flag"
+            )
         kept_stages = False
         if ambiguous and "opportunity_id" in det.columns and all_stored(con):
             won_list = None  # stored deals with their expected close date: an update
@@ -819,7 +855,13 @@ def import_file(
         result = ImportResult(
             name,
             "loaded",
-            unused_columns=[h for h in det.unmapped if h.strip()],
+            # a known CRM format leaves its other columns out by design; a generic or
+            # hand-mapped file may have lost one the user meant (a 'Seller' column)
+            unused_columns=(
+                [h for h in det.unmapped if h.strip()]
+                if det.source_format in ("generic", "custom")
+                else []
+            ),
             kind=det.kind.name,
             source_format=det.source_format,
             rows_read=rows_read,
