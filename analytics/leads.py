@@ -96,6 +96,10 @@ scoped_leads AS (
     SELECT
         l.lead_id, l.created_at, l.owner, l.source, l.status, l.company,
         l.first_response_at, l.converted_at, l.opportunity_id,
+        -- a deal names the lead (a deals or won-deals file with a lead id): converted, as
+        -- when the lead names its deal; the day is not known
+        l.lead_id IN (SELECT lead_id FROM opportunities WHERE lead_id IS NOT NULL)
+            AS deal_names_lead,
         CASE WHEN $at_conversion AND l.converted_at IS NOT NULL
              THEN least(CAST(l.converted_at AS DATE), CAST($as_of AS DATE))
              ELSE CAST($as_of AS DATE)
@@ -157,8 +161,10 @@ lead_scores AS (
         s.first_response_at IS NOT NULL
             AND CAST(s.first_response_at AS DATE) <= CAST($as_of AS DATE) AS answered,
         (s.converted_at IS NOT NULL AND CAST(s.converted_at AS DATE) <= CAST($as_of AS DATE))
-            OR (s.converted_at IS NULL AND s.opportunity_id IS NOT NULL)  AS converted,
-        s.converted_at IS NOT NULL OR s.opportunity_id IS NOT NULL    AS ever_converted
+            OR (s.converted_at IS NULL
+                AND (s.opportunity_id IS NOT NULL OR s.deal_names_lead))  AS converted,
+        s.converted_at IS NOT NULL OR s.opportunity_id IS NOT NULL
+            OR s.deal_names_lead                                      AS ever_converted
     FROM scoped_leads AS s
     LEFT JOIN lead_points AS p ON p.lead_id = s.lead_id
     LEFT JOIN lead_events_seen AS n ON n.lead_id = s.lead_id
@@ -303,10 +309,11 @@ def calibration(
 
     Each lead is scored as of the day it converted (or `as_of` if earlier or never), so
     events after the conversion cannot make the scoring look better than it was.
-    Converted = has an opportunity or a conversion date, whenever (the KPI table's cohort
-    rule). Every band is listed, an empty one with conversion_rate None. Columns: band,
-    low, high, leads, converted, conversion_rate, avg_score. A calibrated scoring shows a
-    conversion rate that rises band by band.
+    Converted = has an opportunity (the lead names it, or a deal names the lead by lead id)
+    or a conversion date, whenever (the KPI table's cohort rule). Every band is listed, an
+    empty one with conversion_rate None. Columns: band, low, high, leads, converted,
+    conversion_rate, avg_score. A calibrated scoring shows a conversion rate that rises
+    band by band.
     """
     cuts = sorted({float(e) for e in edges})
     lows: list[float | None] = [None, *cuts]
@@ -390,12 +397,18 @@ def _opt(value: Any) -> float | None:
 
 # response_by's columns -> the KPI whose "no data" reason they share (metrics/availability)
 RESPONSE_BY_KPI: dict[str, str] = {
+    # without any response timestamp no lead is known to be answered or unanswered: a
+    # leads file with no response column read "answered 0, unanswered 29"
+    "answered": "lead_response_median_minutes",
+    "unanswered": "lead_response_median_minutes",
     "median_minutes": "lead_response_median_minutes",
     "p90_minutes": "lead_response_p90_minutes",
     "sla_5min_share": "lead_sla_5min_share",
     "sla_1h_share": "lead_sla_1h_share",
     "sla_1day_share": "lead_sla_1day_share",
+    "converted": "lead_to_opp_rate",
     "conversion_rate": "lead_to_opp_rate",
+    "won": "lead_to_opp_rate",
     "lead_to_won_rate": "lead_to_opp_rate",
 }
 
@@ -419,8 +432,13 @@ def response_by(con: duckdb.DuckDBPyConnection, scope: Scope, by: Grouping) -> p
 WITH period_leads AS (
     SELECT
         {GROUPINGS[by]} AS grp,
-        l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL AS converted,
-        coalesce(o.is_won, false) AS won,
+        -- as the KPI table: a deal that names the lead (lead id) converts it too
+        l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL
+            OR l.lead_id IN (SELECT lead_id FROM opportunities WHERE lead_id IS NOT NULL)
+            AS converted,
+        coalesce(o.is_won, false)
+            OR l.lead_id IN (SELECT lead_id FROM opportunities WHERE lead_id IS NOT NULL
+                             AND is_won) AS won,
         CASE WHEN l.first_response_at IS NOT NULL
              THEN greatest(date_diff('second', l.created_at, l.first_response_at), 0) / 60.0
         END AS response_minutes

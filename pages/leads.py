@@ -163,8 +163,9 @@ def _response(scope: Scope) -> None:
     st.caption(
         f"Leads created in {scope.period.label}. Response = first response − created "
         "(answered leads only); the SLA shares and conversion count **all** leads, so an "
-        "unanswered lead misses every band. Converted = has an opportunity or a "
-        "conversion date; won = its opportunity is won."
+        "unanswered lead misses every band. Converted = has an opportunity (the lead "
+        "names it, or a deal names the lead by lead id) or a conversion date; won = one "
+        "of its opportunities is won."
     )
     config = {
         "is_total": None,

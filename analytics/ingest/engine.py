@@ -103,6 +103,9 @@ REPLACING_TABLES: dict[str, str] = {"opportunities": "opportunities"} | {
 }
 
 
+MAX_UNUSED_NAMED = 10  # unused columns named in the result; the rest are counted
+
+
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
@@ -136,6 +139,9 @@ class ImportResult:
     note: str = ""
     backup_path: str | None = None  # the backup taken before this import, if one was
     actor: str | None = None  # who imported (for the audit log), as the caller named them
+    # headers no field took: their values are not stored, so the result names them (a
+    # won-deals file's 'Seller' was dropped without a word, leaving every deal ownerless)
+    unused_columns: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +167,14 @@ class ImportResult:
                 lines.append("  " + self.as_of_note[:1].upper() + self.as_of_note[1:] + ".")
             if self.note:
                 lines.append("  " + self.note + ".")
+            if self.unused_columns:
+                named = ", ".join(repr(h) for h in self.unused_columns[:MAX_UNUSED_NAMED])
+                more = len(self.unused_columns) - MAX_UNUSED_NAMED
+                lines.append(
+                    f"  {plural(len(self.unused_columns), 'column')} not used: {named}"
+                    + (f" and {more:,} more" if more > 0 else "")
+                    + " (not stored; map them on the Data page or with --mapping to keep them)."
+                )
             if self.rows_not_in_file:
                 lines.append(
                     f"  {plural(self.rows_not_in_file, 'record')} from earlier imports "
@@ -606,6 +620,36 @@ def _save_learned(
     )  # fmt: skip
 
 
+# a date as exports write it (ISO, d/m/Y, m/d/Y, d.m.Y, with or without a time)
+DATE_LIKE = r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}([ T].*)?$"
+
+
+def _closed_flag_holding_dates(
+    con: duckdb.DuckDBPyConnection, det: Detection, headers: list[str]
+) -> str | None:
+    """Remap a 'Closed' column that holds dates from the closed flag to the close date.
+
+    Why: "Closed" is Salesforce's label of IsClosed (yes/no), and so a synonym of the flag;
+    but a team's own sheet with "Created / Closed" columns means the day. Read as a flag,
+    such a file was refused whole ("'Closed' is not yes/no", every closed row). When the
+    file has no close-date column and every non-empty cell of the flag's column is a
+    date, the column is the close date. Returns the header remapped, or None.
+    """
+    header = det.columns.get("is_closed")
+    if det.kind.name != "opportunities" or header is None or "close_date" in det.columns:
+        return None
+    column = quote_ident(f"c{headers.index(header)}")
+    filled, dated = con.execute(
+        f"SELECT count(v), count(v) FILTER (WHERE regexp_matches(v, ?)) FROM ("
+        f"SELECT nullif(trim({column}), '') AS v FROM raw)",
+        [DATE_LIKE],
+    ).fetchone()
+    if not filled or dated < filled:
+        return None
+    det.columns["close_date"] = det.columns.pop("is_closed")
+    return header
+
+
 def _learn_reporting_currency(con: duckdb.DuckDBPyConnection, actor: str | None) -> str | None:
     """Make the deals' one currency the reporting currency when nobody chose one; the code
     set, or None when nothing changed.
@@ -773,6 +817,7 @@ def import_file(
         if rows_read == 0:
             raise refuse(name, "the file has a header but no data rows")
         order = date_order or (mapping.date_order if mapping else None)
+        dated_flag = None if mapping else _closed_flag_holding_dates(con, det, source.headers)
         staged = stage_rows(
             con,
             name,
@@ -786,6 +831,11 @@ def import_file(
             learn_stages=learn_stages,
             stage_choices=stage_choices,
         )
+        if dated_flag:
+            staged.notes.append(
+                f"the column {dated_flag!r} holds dates, so it was read as the close date, "
+                "not as the closed yes/no flag"
+            )
         kept_stages = False
         if ambiguous and "opportunity_id" in det.columns and all_stored(con):
             won_list = None  # stored deals with their expected close date: an update
@@ -805,6 +855,13 @@ def import_file(
         result = ImportResult(
             name,
             "loaded",
+            # a known CRM format leaves its other columns out by design; a generic or
+            # hand-mapped file may have lost one the user meant (a 'Seller' column)
+            unused_columns=(
+                [h for h in det.unmapped if h.strip()]
+                if det.source_format in ("generic", "custom")
+                else []
+            ),
             kind=det.kind.name,
             source_format=det.source_format,
             rows_read=rows_read,

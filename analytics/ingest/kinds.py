@@ -45,6 +45,7 @@ _OWNER = (
     "opportunity owner",
     "salesperson",
     "sales person",
+    "seller",
     "sales agent",
     "sales_agent",
     "sales rep id",

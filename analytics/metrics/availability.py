@@ -54,6 +54,11 @@ OPEN_AMOUNT_COLUMNS = ("open_pipeline", "weighted_pipeline", "pipeline_coverage"
 # read 0 ("Bookings 0" beside 4 deals won for 51,201 EUR), so they are no data.
 WON_AMOUNT_COLUMNS = ("bookings", "avg_deal_size", "sales_velocity", "win_rate_value",
                       "quota_attainment", "at_or_above_quota")  # fmt: skip
+# Figures that set won deals against lost (or still open) ones: with nothing but won deals
+# in the database (a won-deal list, the common "closed deals" export), they would read
+# 100% as a fact, while the export simply does not carry the others.
+OUTCOME_COLUMNS = ("win_rate", "win_rate_value", "opp_to_won_rate")
+ONLY_WON = "only won deals in the data (a won-deal list): lost and open deals are not known"
 # Figures measured against a quota (the quotas table): none at all means no data, not 0%.
 QUOTA_COLUMNS = ("quota", "quota_attainment", "at_or_above_quota", "pipeline_coverage")
 
@@ -78,13 +83,18 @@ SELECT
     (SELECT count(*) FROM leads)                                              AS leads,
     (SELECT count(first_response_at) FROM leads)                              AS responses,
     (SELECT count(*) FROM leads
-      WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL)           AS linked_leads,
+      WHERE opportunity_id IS NOT NULL OR converted_at IS NOT NULL
+         OR lead_id IN (SELECT lead_id FROM opportunities
+                        WHERE lead_id IS NOT NULL))                          AS linked_leads,
     (SELECT count(*) FROM open_deals)                                         AS open_deals,
     (SELECT count(*) FROM open_deals WHERE coalesce(amount, 0) = 0)           AS unpriced_open,
     (SELECT count(*) FROM open_deals
       WHERE coalesce(amount, 0) <> 0 AND currency_key <> $reporting_currency
         AND currency_key NOT IN (SELECT currency FROM fx_rates))              AS rateless_open,
     (SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1))                     AS quotas,
+    (SELECT count(*) FROM (SELECT 1 FROM opportunities WHERE NOT is_won LIMIT 1))
+                                                                              AS not_won,
+    (SELECT count(*) FROM (SELECT 1 FROM opportunities LIMIT 1))              AS any_deal,
     (SELECT min(first_day) FROM scope_deals)                                  AS first_day
 """
 
@@ -133,6 +143,8 @@ class DataFacts:
     unpriced_open: int
     rateless_open: int  # open deals with an amount in a currency fx_rates never prices
     quotas: int
+    not_won: int  # 1 when the database holds any deal not won (open or lost), else 0
+    any_deal: int  # 1 when it holds any deal
     first_day: date | None
 
 
@@ -161,6 +173,8 @@ def _shared_reasons(facts: DataFacts) -> dict[str, str]:
             reasons["lead_to_opp_rate"] = NO_LEAD_LINK
     if facts.quotas == 0:
         reasons |= dict.fromkeys(QUOTA_COLUMNS, NO_QUOTAS)
+    if facts.any_deal and not facts.not_won:
+        reasons |= dict.fromkeys(OUTCOME_COLUMNS, ONLY_WON)
     if facts.open_deals and facts.unpriced_open + facts.rateless_open == facts.open_deals:
         reasons |= dict.fromkeys(
             OPEN_AMOUNT_COLUMNS, unpriced_open_text(facts.unpriced_open, facts.rateless_open)

@@ -185,7 +185,11 @@ period_leads AS (
     SELECT
         d.period_no,
         {group_expr(by, "l.owner")} AS grp,
-        l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL AS converted,
+        -- converted: the lead names its deal or has a conversion date, or a deal names the
+        -- lead (a deals or won-deals file with a lead id, uploaded apart from the leads)
+        l.opportunity_id IS NOT NULL OR l.converted_at IS NOT NULL
+            OR l.lead_id IN (SELECT lead_id FROM opportunities WHERE lead_id IS NOT NULL)
+                                    AS converted,
         -- greatest() skips NULLs, so an unanswered lead must stay NULL explicitly; a
         -- response logged before the lead (clock skew, lead made from a call) counts as 0
         CASE WHEN l.first_response_at IS NOT NULL
