@@ -15,7 +15,7 @@ Every case must end in
 - a clean import (loaded / partial / duplicate) whose counts add up and whose import is
   recorded, or
 - a refusal with at least one problem naming the file, and the database (every table's
-  full contents, ORDER BY ALL) and the uploads folder exactly as before.
+  row count and order-free sums of row hashes) and the uploads folder exactly as before.
 
 The runs are deterministic (`derandomize=True`, no example database), so a failure
 reproduces on every machine. Cases per full run: 120 random-byte files + 300 CSV files +
@@ -295,21 +295,31 @@ class Harness:
         assert import_file(self.con, seed, data_dir=self.data_dir).status == "loaded"
 
     def fingerprint(self) -> dict[str, Any]:
-        """Every base table's full contents, the stage-history view and the stored files."""
+        """Every base table's full contents, the stage-history view and the stored files.
+
+        Each relation is summed up in the database as its row count and two sums of 64-bit
+        row hashes (order-free, so a duplicated or a swapped row counts too), rather than
+        fetched whole into Python: fetching every table twice an example was 40 % of this
+        module's time, and grew with every import the examples load. A changed cell, row,
+        table or stored file changes the result (`test_fingerprint_sees_every_change`).
+        """
         tables = [
             r[0]
             for r in self.con.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'main' AND table_type = 'BASE TABLE' ORDER BY table_name"
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = "
+                "current_database() AND schema_name = 'main' AND NOT temporary "
+                "ORDER BY table_name"
             ).fetchall()
         ]
-        out: dict[str, Any] = {
-            t: self.con.execute(f"SELECT * FROM {quote_ident(t)} ORDER BY ALL").fetchall()
-            for t in tables
-        }
-        out["(view) opportunity_stage_history"] = self.con.execute(
-            "SELECT * FROM opportunity_stage_history ORDER BY ALL"
-        ).fetchall()
+        relations = [*tables, "opportunity_stage_history"]
+        summed = " UNION ALL ".join(
+            f"SELECT {i} AS n, count(*), sum(hash(fp_row)), sum(hash(fp_row, 1)) "
+            f"FROM {quote_ident(name)} AS fp_row"
+            for i, name in enumerate(relations)
+        )
+        rows = dict((r[0], r[1:]) for r in self.con.execute(f"SELECT * FROM ({summed})").fetchall())
+        out: dict[str, Any] = {t: rows[i] for i, t in enumerate(tables)}
+        out["(view) opportunity_stage_history"] = rows[len(tables)]
         out["(files) uploads"] = sorted(
             str(p.relative_to(self.data_dir)) for p in self.data_dir.rglob("*") if p.is_file()
         )
@@ -397,6 +407,37 @@ def harness() -> Iterator[Harness]:
         h = Harness(Path(folder))
         yield h
         print(f"\nfuzz harness, whole module: {h.cases} cases, {dict(h.outcomes)}")
+        h.close()
+
+
+# Each change a refused or duplicate import must not make, as SQL (or None: a stored file).
+CHANGES = {
+    "one cell": "UPDATE opportunities SET amount = amount + 0.01 WHERE opportunity_id = 'SEED-1'",
+    "one row twice": "INSERT INTO opportunities SELECT * FROM opportunities LIMIT 1",
+    "two rows' cells swapped": (
+        "UPDATE opportunities SET owner = CASE owner WHEN 'Ana Ruiz' THEN 'Ben Okafor' "
+        "ELSE 'Ana Ruiz' END"
+    ),
+    "one row gone": "DELETE FROM opportunities WHERE opportunity_id = 'SEED-2'",
+    "a new empty table": "CREATE TABLE left_behind (x INTEGER)",
+    "a stored file": None,
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_fingerprint_sees_every_change(change: str, tmp_path: Path) -> None:
+    """The harness's summed fingerprint still tells a refusal that changed anything."""
+    h = Harness(tmp_path)
+    try:
+        before = h.fingerprint()
+        assert h.fingerprint() == before
+        sql = CHANGES[change]
+        if sql is None:
+            (h.data_dir / "stray.csv").write_text("x\n", encoding="utf-8")
+        else:
+            h.con.execute(sql)
+        assert h.fingerprint() != before
+    finally:
         h.close()
 
 
