@@ -14,7 +14,12 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from analytics.metrics.availability import no_data_reasons_by_period
+from analytics.metrics.availability import (
+    NO_LOST_AMOUNT,
+    NO_QUOTAS,
+    WON_AMOUNT_COLUMNS,
+    no_data_reasons_by_period,
+)
 from analytics.metrics.efficiency import efficiency_tables
 from analytics.metrics.performance import (
     GROUPINGS,
@@ -26,6 +31,8 @@ from analytics.metrics.performance import (
 from analytics.pointintime import Basis
 from analytics.scope import Period, Scope
 from analytics.settings import ActivityCategory, Stage
+
+SCOPE_WIDE = (NO_QUOTAS, NO_LOST_AMOUNT)  # reasons true of every row of the scope
 
 # Column -> one-line definition (docs/metrics.md, "KPI table"). Order = column order.
 KPI_COLUMNS: dict[str, str] = {
@@ -151,7 +158,12 @@ def kpi_tables(
     reasons = no_data_reasons_by_period(con, scope, periods)
     for label, missing in reasons.items():
         rows = table["period"] == label
-        for column in missing:
+        for column, why in missing.items():
+            if by != "company" and column in WON_AMOUNT_COLUMNS and why not in SCOPE_WIDE:
+                # "none of the won deals can be valued" is a verdict on the scope's won
+                # deals, which is one row only by company: by rep it would blank a rep's row
+                # because of which other reps the filters or the reader's access chose
+                continue
             table.loc[rows, column] = float("nan")
     for period, basis in zip(periods, open_bases(con, periods), strict=True):
         if basis is not None and basis.source == "rebuilt":
