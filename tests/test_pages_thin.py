@@ -5,13 +5,10 @@ the second copy of a definition that already lives in analytics (issue 16, item 
 forecast page had its own data-version query). Read from the source with `ast`, so a
 docstring or a caption that says "select" is no hit, and an f-string query is.
 
-Files other helpers are still thinning are listed in `NOT_YET`, each with what is left;
-the list may only shrink (a listed page without SQL fails the second test).
-
 The same goes for pandas: a merge, group-by, pivot, fill, sort or total in a page is a
 figure no test and no command line reaches (the leaderboard was built in pages/reps.py,
-the funnel comparison in pages/funnel.py). `SHAPING_LEFT` lists the (page, call) pairs
-still there; it may only shrink too.
+the funnel comparison in pages/funnel.py). No page is exempt: the allowlists that held
+pages still being thinned are gone with their last entries.
 """
 
 from __future__ import annotations
@@ -33,9 +30,6 @@ SQL_TEXT = re.compile(
     r"\bSELECT\b[\s\S]+\bFROM\b|\bINSERT\s+INTO\b|\bDELETE\s+FROM\b|\bUPDATE\s+\w+\s+SET\b"
     r"|\bCREATE\s+(OR\s+REPLACE\s+)?(TABLE|VIEW)\b|\bWITH\s+\w+\s+AS\s*\("
 )
-
-# page -> what other helpers (issue 16, item 6) are moving out of it now.
-NOT_YET: dict[str, str] = {}
 
 
 def sql_in(source: str) -> list[str]:
@@ -87,16 +81,8 @@ def test_the_check_finds_sql(source: str, hits: int) -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_page_runs_no_sql(page: Path) -> None:
-    if page.name in NOT_YET:
-        pytest.skip(f"owned by another helper for now: {NOT_YET[page.name]}")
     found = sql_in(page.read_text(encoding="utf-8"))
     assert found == [], f"{page.name} runs SQL; move it into analytics: {found}"
-
-
-def test_pages_not_yet_thin_still_are() -> None:
-    """The list only shrinks: a listed page without SQL is taken off it."""
-    thin = [name for name in NOT_YET if not sql_in((ROOT / "pages" / name).read_text("utf-8"))]
-    assert thin == [], f"no SQL left in {thin}: remove them from NOT_YET"
 
 
 # --- pandas data shaping ----------------------------------------------------------------
@@ -109,11 +95,6 @@ SHAPING_CALLS = frozenset(
      "concat", "fillna", "sort_values", "value_counts", "agg", "aggregate", "sum", "mean",
      "median", "cumsum"}
 )  # fmt: skip
-
-# (page, call) -> what is left; the map may only shrink.
-# Empty now: the last one (pages/leads.py totalling a table's leads to say "no lead was
-# created") is analytics.leads.counts_no_lead.
-SHAPING_LEFT: dict[tuple[str, str], str] = {}
 
 
 def shaping_in(source: str) -> list[tuple[int, str]]:
@@ -152,21 +133,9 @@ def test_the_check_finds_shaping(source: str, calls: list[str]) -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_page_shapes_no_data(page: Path) -> None:
     found = [
-        f"line {line}: .{call}(...)"
-        for line, call in shaping_in(page.read_text(encoding="utf-8"))
-        if (page.name, call) not in SHAPING_LEFT
+        f"line {line}: .{call}(...)" for line, call in shaping_in(page.read_text(encoding="utf-8"))
     ]
     assert found == [], (
         f"{page.name} shapes data with pandas; move it into analytics (a function the page "
         f"calls, tested with figures by hand): {found}"
     )
-
-
-def test_shaping_left_only_shrinks() -> None:
-    """A listed (page, call) no longer in the page is taken off the list."""
-    gone = [
-        (name, call)
-        for name, call in SHAPING_LEFT
-        if call not in {c for _, c in shaping_in((ROOT / "pages" / name).read_text("utf-8"))}
-    ]
-    assert gone == [], f"no longer in the pages: {gone}; remove them from SHAPING_LEFT"
