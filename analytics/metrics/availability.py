@@ -212,7 +212,7 @@ def unpriced_won_text(won: int, rateless: int) -> str:
             f"{deals} have no value in the reporting currency: {rateless:,} in a currency "
             f"without an exchange rate, {won - rateless:,} without an amount"
         )
-    return f"{deals} carry no amount in this export"
+    return f"{deals} {'carries' if won == 1 else 'carry'} no amount in this export"
 
 
 def no_data_reasons_by_period(
