@@ -27,6 +27,8 @@ from readable import (
     unreadable_words,
 )
 
+from analytics.markup import plain
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -142,6 +144,9 @@ def test_a_reps_unknown_amounts_read_no_data_with_the_reason(sparse_db: Path, on
     assert "open pipeline" in row["no_data"] and "2 open deals have no amount" in row["no_data"]
     assert "pipeline in period" not in row["no_data"]  # not a column of the board
     assert pd.isna(row["bookings"]) and pd.isna(row["open_pipeline"])
+    # and in words under the board, where a narrow column cannot cut it short
+    captions = [plain(c.value) for c in at.caption]
+    assert any(c.startswith(f"No data for {UNPRICED_REP}: bookings") for c in captions), captions
     others = board[board["rep"] != UNPRICED_REP]
     assert others["bookings"].notna().all()  # the others keep their real figures (0 too)
     at = open_page("pages/reps.py", {"kind": "Month", "period": "2025-02", "focus": UNPRICED_REP})
