@@ -630,6 +630,11 @@ def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, sco
             + "."
         )
     config = column_config(list(rows.columns), no_data)
+    config["no_data"] = st.column_config.TextColumn(
+        "no data",
+        help="This rep's figures that are no data, and why: e.g. all their won deals in the "
+        "period lack an amount, so their bookings are unknown, not 0",
+    )
     config["low_sample"] = st.column_config.CheckboxColumn(
         "low sample", help="Fewer closed deals this period than the threshold above"
     )
