@@ -88,8 +88,10 @@ def row_notes(row_reasons: dict[object, dict[str, str]]) -> dict[object, str]:
     for key, reasons in row_reasons.items():
         by_reason: dict[str, list[str]] = {}
         for column, reason in reasons.items():
-            by_reason.setdefault(reason, []).append(column.replace("_", " "))
-        out[key] = "; ".join(f"{', '.join(cols)}: {why}" for why, cols in by_reason.items())
+            if column in KPI_COLUMNS:  # the columns a reader sees (not pipeline_in_period)
+                by_reason.setdefault(reason, []).append(column.replace("_", " "))
+        if by_reason:
+            out[key] = "; ".join(f"{', '.join(cols)}: {why}" for why, cols in by_reason.items())
     return out
 
 
