@@ -33,6 +33,7 @@ from analytics.access import Access, require
 from analytics.db import data_dir_for, quote_ident, transaction
 from analytics.leftovers import sweep_partials
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
+from analytics.numbers import counted
 
 BACKUP_DIR_NAME = "backups"
 BACKUP_SUFFIX = ".duckdb"
@@ -393,12 +394,12 @@ class RollbackResult:
         parts = [f"Import #{self.import_id} ({self.file_name}, {self.kind}) was rolled back"]
         if self.kind == "opportunities":
             parts.append(
-                f"{self.restored:,} deal(s) restored to their earlier state, "
-                f"{self.removed:,} new deal(s) removed, "
-                f"{self.snapshot_rows:,} snapshot row(s) removed"
+                f"{counted(self.restored, 'deal')} restored to their earlier state, "
+                f"{counted(self.removed, 'new deal')} removed, "
+                f"{counted(self.snapshot_rows, 'snapshot row')} removed"
             )
         else:
-            parts.append(f"{self.removed:,} row(s) removed")
+            parts.append(f"{counted(self.removed, 'row')} removed")
         return ": ".join(parts) + "."
 
 
@@ -501,9 +502,10 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
 def _refuse_later(con: duckdb.DuckDBPyConnection, import_id: int, later: list[int]) -> None:
     if later:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back: later import(s) "
+            f"import #{import_id} cannot be rolled back: later "
+            f"{'import' if len(later) == 1 else 'imports'} "
             f"{_later_imports(con, later)} changed the same records. Roll back the later "
-            "one(s) first, newest first."
+            f"{'one' if len(later) == 1 else 'ones'} first, newest first."
         )
 
 
@@ -556,7 +558,8 @@ def _rollback_opportunities(
     ).fetchall()
     if overwritten:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back: it replaced rows of import(s) "
+            f"import #{import_id} cannot be rolled back: it replaced rows of "
+            f"{'import' if len(overwritten) == 1 else 'imports'} "
             f"{_later_imports(con, [r[0] for r in overwritten])} with the same as-of date, "
             "and those earlier rows are not kept. Restore the backup taken before it instead."
         )
@@ -576,7 +579,8 @@ def _rollback_opportunities(
     ).fetchone()
     if updated is not None and restorable != updated:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back exactly: it updated {updated:,} deal(s) "
+            f"import #{import_id} cannot be rolled back exactly: it updated "
+            f"{counted(updated, 'deal')} "
             f"but the snapshots hold the earlier state of {restorable:,}. Restore the backup "
             "taken before it instead."
         )
@@ -650,8 +654,9 @@ def _rollback_entities(
         )
     if updated:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back exactly: it replaced {updated:,} "
-            f"existing {result.kind} record(s) whose earlier values are not kept in the "
+            f"import #{import_id} cannot be rolled back exactly: it replaced "
+            f"{counted(updated, 'existing ' + result.kind + ' record')} whose earlier values "
+            "are not kept in the "
             "database (only opportunities keep snapshots). Restore the backup taken before "
             "it instead (python -m analytics restore BACKUP)."
         )
