@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -162,22 +163,40 @@ def backup(
         con.close()
 
 
-def list_backups(data_dir: Path | str) -> list[Path]:
-    """The backups in <data dir>/backups/, newest first (by their time-stamped names)."""
+# A backup this module names: <database stem>-<YYYYMMDD>-<HHMMSS>-<microseconds>[-reason].
+_NAMED = re.compile(r"^(?P<stem>.+)-\d{8}-\d{6}-\d{6}(?:-[a-z-]+)?$")
+
+
+def list_backups(data_dir: Path | str, db_path: Path | str | None = None) -> list[Path]:
+    """The backups in <data dir>/backups/, newest first (by their time-stamped names).
+
+    With `db_path`, only that database's: two databases in one folder share the backups
+    folder, and the Data page of one listed the other's copies beside "restore one" (a
+    new user's two databases). A copy named by hand is listed for every database.
+    """
     folder = backups_dir(data_dir)
     if not folder.is_dir():
         return []
     found = [p for p in folder.glob(f"*{BACKUP_SUFFIX}") if p.is_file()]
+    if db_path is not None:
+        stem = Path(db_path).stem
+        found = [p for p in found if _backup_of(p) in (None, stem)]
     return sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
 
 
-def backups_table(data_dir: Path | str) -> pd.DataFrame:
+def _backup_of(path: Path) -> str | None:
+    """The database stem an automatic or `backup` name carries, None for another name."""
+    named = _NAMED.match(path.name.removesuffix(BACKUP_SUFFIX))
+    return named["stem"] if named else None
+
+
+def backups_table(data_dir: Path | str, db_path: Path | str | None = None) -> pd.DataFrame:
     """The backups as the Data page lists them, newest first: file, taken, size MB.
 
     `taken` is the file's time to the second (when it was written, which a copied-in
     backup's name may not say); the size is in MB with one decimal.
     """
-    backups = list_backups(data_dir)
+    backups = list_backups(data_dir, db_path)
     return pd.DataFrame(
         {
             "file": [p.name for p in backups],

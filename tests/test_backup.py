@@ -351,3 +351,20 @@ def test_backup_before_import(
     assert list_backups(db_path.parent) == [made]
     with duckdb.connect(str(made), read_only=True) as copy:
         assert fingerprint(copy) == before
+
+
+def test_two_databases_in_one_folder_list_their_own_backups(tmp_path: Path) -> None:
+    """own.duckdb and ui.duckdb share <folder>/backups/: each lists its own copies (and a
+    copy named by hand), never the other's beside "restore one" (found by a new user)."""
+    paths = {}
+    for name in ("own", "ui"):
+        path = tmp_path / f"{name}.duckdb"
+        db.connect(path).close()
+        paths[name] = path
+    own = backup(paths["own"])
+    ui = backup(paths["ui"], reason="before-import")
+    by_hand = tmp_path / "backups" / "keep-this.duckdb"
+    by_hand.write_bytes(own.read_bytes())
+    assert set(list_backups(tmp_path, paths["own"])) == {own, by_hand}
+    assert set(list_backups(tmp_path, paths["ui"])) == {ui, by_hand}
+    assert set(list_backups(tmp_path)) == {own, ui, by_hand}  # the folder as a whole
