@@ -291,12 +291,14 @@ def friendly_error(what: str, exc: BaseException) -> None:
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel buttons for one table, cells escaped (analytics.exports).
 
-    Every table a page shows can be taken to a spreadsheet; the Excel file is only built
-    when clicked, so a page with many tables stays fast.
+    Every table a page shows can be taken to a spreadsheet; both files are only built
+    when clicked, so a page with many tables stays fast. Building the CSV on every rerun
+    (escaping every cell) was a sixth of a warm page view's Python time, repeated by every
+    session on every rerun (issue 15, benchmarks/README.md `load`).
     """
     with st.container(horizontal=True):
         st.download_button(
-            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+            "CSV", data=lambda: to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
             key=f"{key}:csv", icon=":material/download:", on_click="ignore",
         )  # fmt: skip
         st.download_button(
