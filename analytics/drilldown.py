@@ -67,7 +67,8 @@ def kpi_history(
     shows a gap instead of skipping the period. Periods that end before the first deal
     of the data are left out (the history starts where the data starts).
     `attrs["no_data"]`: per period label, the figures that have no data and why
-    (`analytics.metrics.availability`).
+    (`analytics.metrics.availability`), with the rep's own row reasons
+    (`kpis.row_no_data`: all their won, or open, deals lack a value) where the table has them.
     """
     if periods < 1:
         raise ValueError("periods must be at least 1")
@@ -81,6 +82,10 @@ def kpi_history(
     if kpi is not None:
         parts = [kpi(con, everyone.with_period(p), "rep").assign(period=p.label) for p in wanted]
         every = pd.concat(parts, ignore_index=True)
+        every.attrs["row_no_data"] = {
+            p.label: part.attrs.get("row_no_data") or {}
+            for p, part in zip(wanted, parts, strict=True)
+        }
     else:
         every = tables(con, everyone, wanted, "rep")
     mine = every[every["rep"] == rep].set_index("period")
@@ -94,7 +99,12 @@ def kpi_history(
     out = pd.DataFrame(rows, columns=["period", "period_start", *KPI_COLUMNS])
     # per period label: KPI column -> why it has no data (no quotas, no activity data ...),
     # so the page says "no data" with the reason instead of a dash or an empty chart
-    out.attrs["no_data"] = no_data_reasons_by_period(con, everyone, wanted)
+    reasons = no_data_reasons_by_period(con, everyone, wanted)
+    # and this rep's own: won (open) deals that all lack a value (kpis.row_no_data)
+    own = every.attrs.get("row_no_data") or {}
+    for label in reasons:
+        reasons[label] = own.get(label, {}).get(rep, {}) | reasons[label]
+    out.attrs["no_data"] = reasons
     return out
 
 

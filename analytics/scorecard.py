@@ -43,6 +43,7 @@ def scorecard(
     scope = scope.to_date(data_as_of(con))
     table = kpi_table(con, scope, by)
     reasons: dict[str, str] = dict(table.attrs.get("no_data") or {})
+    row_reasons: dict[object, dict[str, str]] = dict(table.attrs.get("row_no_data") or {})
     columns = [by, *[c for c in KPI_COLUMNS if c in table.columns]]
     table = table[columns].copy()
     # where the open figures' "then" came from (docs/metrics.md, "Point in time")
@@ -55,7 +56,11 @@ def scorecard(
         table = table.merge(placed, on="rep", how="left")
     out = table.reset_index(drop=True)
     out.attrs["no_data"] = reasons
-    out.attrs["notes"] = no_data_notes(reasons)
+    out.attrs["row_no_data"] = row_reasons
+    out.attrs["notes"] = no_data_notes(reasons) + [
+        f"no data for {NO_OWNER if key is None else key}: {text}"
+        for key, text in row_notes(row_reasons).items()
+    ]
     return out
 
 
@@ -72,6 +77,24 @@ def no_data_notes(reasons: dict[str, str]) -> list[str]:
     return [f"no data: {', '.join(cols)}: {reason}" for reason, cols in by_reason.items()]
 
 
+def row_notes(row_reasons: dict[object, dict[str, str]]) -> dict[object, str]:
+    """Row key -> 'bookings, avg deal size: the 2 won deals carry no amount in this export'.
+
+    Why: a rep whose own deals lack amounts has empty figures beside reps with real ones;
+    a dash alone reads as "not defined" (no quota, no deal), so the row says which figures
+    are no data and why (`kpis.row_no_data`), on the leaderboard and in the CLI's notes.
+    """
+    out: dict[object, str] = {}
+    for key, reasons in row_reasons.items():
+        by_reason: dict[str, list[str]] = {}
+        for column, reason in reasons.items():
+            if column in KPI_COLUMNS:  # the columns a reader sees (not pipeline_in_period)
+                by_reason.setdefault(reason, []).append(column.replace("_", " "))
+        if by_reason:
+            out[key] = "; ".join(f"{', '.join(cols)}: {why}" for why, cols in by_reason.items())
+    return out
+
+
 NO_OWNER = "(no owner)"
 
 
@@ -79,7 +102,9 @@ def leaderboard(board: pd.DataFrame, placed: pd.DataFrame, roster: pd.DataFrame)
     """The Reps page's leaderboard: one row per rep of `board` (`kpi_table(..., "rep")`).
 
     Columns: rep, team (from `roster`), quadrant and low_sample (from `placed`, the
-    `quadrant` frame; empty for a rep it left out), then every KPI column of the board in
+    `quadrant` frame; empty for a rep it left out), `no_data` when some rep's own figures
+    are no data (`row_notes`: which and why; empty for the others), then every KPI column
+    of the board in
     KPI_COLUMNS order. Rows by bookings, highest first, reps without bookings last, ties
     in the board's order. Deals without an owner form one row, named NO_OWNER.
 
@@ -93,4 +118,10 @@ def leaderboard(board: pd.DataFrame, placed: pd.DataFrame, roster: pd.DataFrame)
     first = ["rep", "team", "quadrant", "low_sample"]
     rows = rows[first + [c for c in rows.columns if c not in first]]
     rows = rows.sort_values("bookings", ascending=False, na_position="last", kind="stable")
+    notes = row_notes(board.attrs.get("row_no_data") or {})
+    if notes:
+        # which of this rep's own figures are no data, and why (a dash alone reads as
+        # "not defined"): only when some row has such a figure
+        keyed = {NO_OWNER if k is None else k: text for k, text in notes.items()}
+        rows.insert(rows.columns.get_loc("low_sample") + 1, "no_data", rows["rep"].map(keyed))
     return rows.reset_index(drop=True)

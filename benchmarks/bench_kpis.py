@@ -801,15 +801,18 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
     quota = quota.where(quota != 0)
     close_known = p["close_known"].astype("boolean").fillna(True).astype(bool)
     stage_known = p["stage_known"].astype("boolean").fillna(True).astype(bool)
-    bookings = c["won_amount"].fillna(0).where(has_deals)
+    open_n = p["open"].fillna(0).astype("int64")
+    # a group whose won (open) deals all lack a value: bookings (open pipeline) unknown
+    won_unvalued = (won_n > 0) & c["won_amount"].isna()
+    open_unpriced = (open_n > 0) & p["open_amount"].isna()
+    bookings = c["won_amount"].fillna(0).where(has_deals & ~won_unvalued)
     lost_bookings = c["lost_amount"].fillna(0).where(has_deals)
     win_rate = won_n / (won_n + lost_n).where(won_n + lost_n > 0)
     value_base = (bookings + lost_bookings).where(lambda s: s != 0)
-    attainment = bookings.fillna(0) / quota
+    attainment = (bookings.fillna(0) / quota).where(~won_unvalued)
     remaining = quota - bookings.fillna(0)
     created = n["created"].fillna(0).astype("int64")
     mean_cycle = c["mean_cycle_days"].where(c["mean_cycle_days"] != 0)
-    open_n = p["open"].fillna(0).astype("int64")
     unpriced = c["unpriced"].fillna(0) + p["unpriced"].fillna(0)
     return pd.DataFrame(
         {
@@ -819,9 +822,11 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
             "win_rate": win_rate,
             "win_rate_value": (bookings / value_base).where(won_n + lost_n > 0),
             "avg_deal_size": c["avg_deal_size"],
-            "open_pipeline": p["open_amount"].fillna(0).where(has_deals),
+            "open_pipeline": p["open_amount"].fillna(0).where(has_deals & ~open_unpriced),
             # empty when a deal's stage on that day is unknown (rebuilt)
-            "weighted_pipeline": p["weighted"].fillna(0).where(has_deals & stage_known),
+            "weighted_pipeline": p["weighted"]
+            .fillna(0)
+            .where(has_deals & stage_known & ~open_unpriced),
             "open_deals": open_n,
             "quota": quota,
             "quota_attainment": attainment,
@@ -832,7 +837,7 @@ def pandas_performance(f: Frames, grid: PeriodGrid, by: str, closed: pd.DataFram
             # (docs/metrics.md); empty with a missing or reached quota, or when a deal open
             # at the period's end has no known expected close date (rebuilt, stage history)
             "pipeline_coverage": (p["in_period_amount"].fillna(0) / remaining).where(
-                (remaining > 0) & close_known
+                (remaining > 0) & close_known & ~open_unpriced & ~won_unvalued
             ),
             "unpriced_deals": unpriced.astype("int64"),
             "median_cycle_days": c["median_cycle_days"],
@@ -864,14 +869,15 @@ def pandas_attainment(f: Frames, grid: PeriodGrid, closed: pd.DataFrame) -> pd.D
     lost_n = t["lost"].fillna(0).astype("int64")
     quota = quota.reindex(groups)
     quota = quota.where(quota != 0)
-    bookings = t["won_amount"].fillna(0).where(won_n + lost_n > 0)
+    won_unvalued = (won_n > 0) & t["won_amount"].isna()
+    bookings = t["won_amount"].fillna(0).where((won_n + lost_n > 0) & ~won_unvalued)
     return pd.DataFrame(
         {
             "bookings": bookings,
             "won_deals": won_n,
             "lost_deals": lost_n,
             "quota": quota,
-            "quota_attainment": bookings.fillna(0) / quota,
+            "quota_attainment": (bookings.fillna(0) / quota).where(~won_unvalued),
         },
         index=groups,
     )
@@ -1158,7 +1164,7 @@ def pandas_overview(f: Frames, period: Any) -> dict[str, Any]:
     closed = closed_deals(f, grid)  # shared by the company rows and the reps' attainment
     kpis = pandas_kpi_tables(f, grid, "company", closed)
     reps = pandas_attainment(f, grid, closed)
-    with_quota = reps[reps["quota"].notna()]
+    with_quota = reps[reps["quota"].notna() & reps["quota_attainment"].notna()]
     at_quota = (with_quota["quota_attainment"] >= 1).groupby(level="period_no").agg(["sum", "size"])
     shares = {
         label: (

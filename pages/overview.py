@@ -160,6 +160,8 @@ def company_rows(
         row = match.iloc[0].drop("period").to_dict() if not match.empty else {}
         row[REPS_AT_QUOTA] = shares[period.label]
         row[NO_DATA] = dict(table.attrs.get("no_data", {}).get(period.label, {}))
+        for own in table.attrs.get("row_no_data", {}).get(period.label, {}).values():
+            row[NO_DATA] = own | row[NO_DATA]  # the one row's own (kpis.row_no_data)
         if "quota_attainment" in row[NO_DATA]:  # no quota: nobody can be at quota either
             row[NO_DATA][REPS_AT_QUOTA] = row[NO_DATA]["quota_attainment"]
         rows[period.label] = row

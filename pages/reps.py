@@ -629,7 +629,17 @@ def _leaderboard(board: pd.DataFrame, q: pd.DataFrame, roster: pd.DataFrame, sco
             + "; ".join(f"{', '.join(cols)} ({md(r)})" for r, cols in by_reason.items())
             + "."
         )
+    # a rep's own figures that are no data (all their won, or open, deals lack an amount)
+    for rep, note in zip(rows["rep"], rows.get("no_data", []), strict=False):
+        if isinstance(note, str) and note:
+            st.caption(f"No data for {md(rep)}: {md(note)}.")
     config = column_config(list(rows.columns), no_data)
+    config["no_data"] = st.column_config.TextColumn(
+        "no data",
+        width="large",
+        help="This rep's figures that are no data, and why: e.g. all their won deals in the "
+        "period lack an amount, so their bookings are unknown, not 0",
+    )
     config["low_sample"] = st.column_config.CheckboxColumn(
         "low sample", help="Fewer closed deals this period than the threshold above"
     )

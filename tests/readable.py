@@ -115,12 +115,16 @@ SPARSE_REPS: tuple[str, ...] = (
 )
 
 
+UNPRICED_REP = "Zoë Ünpriced & Co"  # every deal of theirs lacks an amount
+
+
 def write_sparse_export(path: Path, seed: int = 7) -> Path:
     """A Maven-style deals export and nothing else: no activities, leads, quotas or roster.
 
     Custom stage names (Prospecting / Engaging / Won / Lost); lost deals carry amount 0;
     most open deals carry no amount; Prospecting deals have no engage date; some deals no
-    account; the export stops on 16 March, half way through a month.
+    account; the export stops on 16 March, half way through a month. One more rep
+    (`UNPRICED_REP`) has two won deals and an open one, none with an amount.
     """
     rng = random.Random(seed)
     start = date(2024, 1, 3)
@@ -149,6 +153,27 @@ def write_sparse_export(path: Path, seed: int = 7) -> Path:
                 "engage_date": engaged.isoformat() if engaged else "",
                 "close_date": close.isoformat() if close else "",
                 "close_value": "" if value is None else value,
+            }
+        )
+    # a rep whose won deals and open deal all lack a value: their bookings and open
+    # pipeline are "no data" on their row (a name with an ampersand and an accent)
+    for i, (stage, engaged, close) in enumerate(
+        [
+            ("Won", date(2025, 1, 10), date(2025, 2, 12)),
+            ("Won", date(2025, 1, 20), date(2025, 3, 4)),
+            ("Engaging", date(2025, 2, 1), None),
+        ]
+    ):
+        rows.append(
+            {
+                "opportunity_id": f"U{i:04d}",
+                "sales_agent": UNPRICED_REP,
+                "product": "GTX Basic",
+                "account": "Isdom",
+                "deal_stage": stage,
+                "engage_date": engaged.isoformat(),
+                "close_date": close.isoformat() if close else "",
+                "close_value": "",
             }
         )
     with path.open("w", newline="", encoding="utf-8") as handle:

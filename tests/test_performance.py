@@ -140,16 +140,17 @@ CASES = [
         quota_attainment=15400 / 15000, at_or_above_quota=True, pipeline_coverage=None,
         median_cycle_days=88, mean_cycle_days=88, sales_velocity=2 * (2 / 3) * 7700 / 88,
         opp_to_won_rate=0.0)),
-    # Bob, Q2. Won K-07 with no amount: counted (1 won) but adds nothing -> bookings 0,
-    # average None. Lost K-06 8000. Win rate 1/2; by value 0 / (0 + 8000) = 0.
+    # Bob, Q2. Won K-07 with no amount, his only win: counted (1 won) but its value is
+    # unknown -> bookings None (no data, not 0; row_no_data says why), average None.
+    # Lost K-06 8000. Win rate 1/2; by value unknown (None).
     # Open K-08 5000 EUR at the period-end rate 1.05 = 5250; weighted unknown (rebuilt).
-    # Quota 12000 -> attainment 0/12000 = 0, below quota. Coverage: K-08's expected close
-    # date on 30 June is not known to a rebuild -> None. Cycle 30 (K-07). Velocity needs an average
-    # deal size -> None. Created in Q2: K-07 (won), K-08 -> 1/2.
+    # Quota 12000 -> attainment unknown (None), neither at nor below quota. Coverage:
+    # K-08's expected close date on 30 June is not known to a rebuild -> None. Cycle 30
+    # (K-07). Velocity needs an average deal size -> None. Created in Q2: K-07 (won), K-08 -> 1/2.
     ("2024-Q2", "rep", {}, "Bob Stone", dict(
-        bookings=0, won_deals=1, lost_deals=1, win_rate=0.5, win_rate_value=0.0,
+        bookings=None, won_deals=1, lost_deals=1, win_rate=0.5, win_rate_value=None,
         avg_deal_size=None, open_pipeline=5250, weighted_pipeline=None, open_deals=1,
-        unpriced_deals=0, quota=12000, quota_attainment=0.0, at_or_above_quota=False,
+        unpriced_deals=0, quota=12000, quota_attainment=None, at_or_above_quota=None,
         pipeline_coverage=None, median_cycle_days=30, mean_cycle_days=30,
         sales_velocity=None, opp_to_won_rate=0.5)),
     # Cara, Q2. Won K-09 20000 (closed on the last day) and K-10 3000 JPY (no rate:
@@ -234,10 +235,11 @@ CASES = [
         bookings=5400, won_deals=1, lost_deals=0, quota=5000, quota_attainment=1.08,
         at_or_above_quota=True, open_pipeline=14000, open_deals=3)),
     # Q1 2024, Ann: won K-15 1000 EUR on 15 March, before the first EUR rate (1 April) ->
-    # unpriced: 1 won, bookings 0, average None. Open on 31 March (priced at the Q1 end):
+    # unpriced, her only win: 1 won, bookings None (no data), average None. Open on 31
+    # March (priced at the Q1 end):
     # K-01 USD 10000 (won 15 April); K-02 EUR, no rate yet -> 2 unpriced. No Q1 quota.
     ("2024-Q1", "rep", {}, "Ann Lee", dict(
-        bookings=0, won_deals=1, lost_deals=0, win_rate=1.0, win_rate_value=None,
+        bookings=None, won_deals=1, lost_deals=0, win_rate=1.0, win_rate_value=None,
         avg_deal_size=None, open_pipeline=10000, open_deals=2, unpriced_deals=2, quota=None)),
     # Q1 2024, Bob: nothing closed; open on 31 March: K-06 8000 USD (lost 2 May); K-08 was
     # created in June. No win rate.
@@ -388,7 +390,9 @@ def test_attainment_table_equals_the_kpi_table(
     for column in ("won_deals", "lost_deals", "quota", "quota_attainment"):
         assert lean[column].tolist() == pytest.approx(full[column].tolist(), nan_ok=True), column
     closed = full["won_deals"] + full["lost_deals"] > 0
-    assert lean["bookings"][closed].tolist() == pytest.approx(full["bookings"][closed].tolist())
+    assert lean["bookings"][closed].tolist() == pytest.approx(
+        full["bookings"][closed].tolist(), nan_ok=True
+    )
     assert lean["bookings"][~closed].isna().all()
     assert [None if pd.isna(v) else bool(v) for v in lean["at_or_above_quota"]] == list(
         full["at_or_above_quota"]

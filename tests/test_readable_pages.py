@@ -20,11 +20,14 @@ from apptest import open_page
 from readable import (
     PAGES,
     SPARSE_REPS,
+    UNPRICED_REP,
     apptest_problems,
     build_sparse_db,
     frame_problems,
     unreadable_words,
 )
+
+from analytics.markup import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +119,7 @@ def test_page_has_nothing_unreadable(
     assert apptest_problems(at) == []
 
 
-@pytest.mark.parametrize("rep", SPARSE_REPS)
+@pytest.mark.parametrize("rep", [*SPARSE_REPS, UNPRICED_REP])
 def test_drilldown_of_a_rep_without_team_reads(rep: str, sparse_db: Path, on_db) -> None:
     """The header once read "nan · 2024 · quadrant: ...": no roster means no team."""
     on_db(sparse_db)
@@ -124,6 +127,33 @@ def test_drilldown_of_a_rep_without_team_reads(rep: str, sparse_db: Path, on_db)
     assert not at.exception, [e.value for e in at.exception]
     assert any(h.value.startswith("Drill-down") for h in at.header)
     assert apptest_problems(at) == []
+
+
+def test_a_reps_unknown_amounts_read_no_data_with_the_reason(sparse_db: Path, on_db) -> None:
+    """February 2025: UNPRICED_REP won one deal and held two open deals, none with an
+    amount. Their row says which figures are no data and why; their drill-down cards read
+    "no data", not 0 (issue 13.2, per row)."""
+    on_db(sparse_db)
+    at = open_page("pages/reps.py", {"kind": "Month", "period": "2025-02"})
+    assert not at.exception, [e.value for e in at.exception]
+    board = next(df.value for df in at.dataframe if "no_data" in df.value.columns)
+    row = board[board["rep"] == UNPRICED_REP].iloc[0]
+    assert "bookings" in row["no_data"]
+    assert "the won deal carries no amount in this export" in row["no_data"]
+    # open on 28 February: the open deal and the win of 4 March
+    assert "open pipeline" in row["no_data"] and "2 open deals have no amount" in row["no_data"]
+    assert "pipeline in period" not in row["no_data"]  # not a column of the board
+    assert pd.isna(row["bookings"]) and pd.isna(row["open_pipeline"])
+    # and in words under the board, where a narrow column cannot cut it short
+    captions = [plain(c.value) for c in at.caption]
+    assert any(c.startswith(f"No data for {UNPRICED_REP}: bookings") for c in captions), captions
+    others = board[board["rep"] != UNPRICED_REP]
+    assert others["bookings"].notna().all()  # the others keep their real figures (0 too)
+    at = open_page("pages/reps.py", {"kind": "Month", "period": "2025-02", "focus": UNPRICED_REP})
+    cards = {m.label: m for m in at.metric}
+    for label in ("Rep bookings", "Rep open pipeline"):
+        assert cards[label].value == "no data", label
+        assert "no amount" in (cards[label].help or ""), label
 
 
 def _no_change(delta: str) -> bool:

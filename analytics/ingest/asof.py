@@ -12,13 +12,19 @@ that exists, and the import result says which one it was:
 5. only when the file holds none of these: today, said so in the result.
 
 A file that contradicts a date it was given (1-3: deals created, or closed, after it) is
-refused with the count and an example row.
+refused with the count and an example row. One exception, said in the result rather than
+refused: with the date from a last-modified column (3), a closed deal may carry a close
+date after it, because Salesforce lets a user keep a planned close date in the future when
+closing a deal (the real Salesforce export in ../shared/realdata has one: Closed Lost on
+2026-03-31, last modified 2026-02-24, in a file last modified 2026-03-07). Such deals load
+as closed, dated by their close date, and the result counts them with an example row
+(`AsOf.notice`) so the oddity is visible, not silent.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
@@ -52,6 +58,9 @@ class AsOf:
     day: date
     source: str  # given | file name | column | content | today
     detail: str = ""  # what exactly: the column, the field
+    # closed deals allowed a close date after the day (a last-modified column's date):
+    # said in the import result, with the count and the first row
+    notice: str = ""
 
     @property
     def described(self) -> str:
@@ -141,6 +150,8 @@ def resolve(
             found = AsOf(min(latest, today), "column", det.columns["report_date"])
     if found is not None:
         _check_contradiction(con, staged, det, file_name, found, where)
+        if found.source == "column":
+            found = replace(found, notice=_closed_after(con, staged, found, where))
         return found
     exprs = _content_exprs(staged)
     if exprs:
@@ -154,6 +165,38 @@ def resolve(
             what = "close dates of closed deals" if f == "close_date" else f"{f} values"
             return AsOf(day, "content", f"{what}, column {det.columns[f]!r}")
     return AsOf(today, "today")
+
+
+def _closed_after(con: duckdb.DuckDBPyConnection, staged: Staged, as_of: AsOf, where: str) -> str:
+    """The closed deals whose close date is after the as-of day, in words ("" for none):
+    allowed, since a CRM may keep a planned close date when a deal is closed, but said."""
+    if staged.kind.name != "opportunities" or "close_date" not in staged.fields:
+        return ""
+    late = f"{_closed_sql(staged)} AND CAST(close_date AS DATE) > ?"
+    filt = f"{where} {'AND' if where else 'WHERE'} ({late})"
+    stage = "stage" if "stage" in staged.fields else "NULL"
+    row = con.execute(
+        f"""
+        WITH late AS (
+            SELECT __line, {stage} AS stage, CAST(close_date AS DATE) AS day
+            FROM staged{filt}
+        )
+        SELECT (SELECT count(*) FROM late), __line, stage, day
+        FROM late ORDER BY __line LIMIT 1
+        """,
+        [as_of.day],
+    ).fetchone()
+    if row is None:
+        return ""
+    count, line, stage_value, day = row
+    one = count == 1
+    example = f"{stage_value} on {day:%Y-%m-%d}" if stage_value else f"closed on {day:%Y-%m-%d}"
+    return (
+        f"{count:,} closed deal{'' if one else 's'} {'carries' if one else 'carry'} a close "
+        f"date after the as-of day {as_of.day:%Y-%m-%d} ({'' if one else 'first: '}row {line}: "
+        f"{example}); counted as closed on {'its' if one else 'their'} close date"
+        f"{'' if one else 's'}"
+    )
 
 
 def _check_contradiction(

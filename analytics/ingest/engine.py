@@ -901,6 +901,8 @@ def import_file(
         as_of = resolved.day
         result.as_of_source = resolved.source
         result.as_of_note = resolved.described
+        if resolved.notice:  # closed deals dated after the day: allowed, but said
+            result.note = "; ".join(n for n in (result.note, resolved.notice) if n)
         result.actor = actor
         # Writers take turns (see analytics.db.WRITE_LOCK); holding the turn from here on
         # makes the backup exactly the state this import starts from, and the duplicate

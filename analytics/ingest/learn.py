@@ -9,8 +9,10 @@ first upload, not an error. The evidence, strongest first:
    an open stage's probability is the median of its rows;
 3. the words of the name: won, lost or closed in English, Russian, Korean and Chinese;
    won or lost in German, Dutch, French, Spanish, Portuguese and Italian;
-4. otherwise the stage is open, its probability set by its position: stages holding more
-   deals come earlier in a funnel, so they get the lower probabilities.
+4. otherwise the stage is open, its probability set by its position (10-90%) in the
+   funnel order analytics.ingest.stage_order reads from the CRM's stage history, a number
+   its name starts with, the usual funnel step its name names, the age of its open deals,
+   and last its deal count (more deals, earlier).
 
 Won and lost still follow each row where the file carries an outcome (the loader reads
 the row's status before the stage's), so one stage value may hold open, won and lost deals.
@@ -20,9 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import date
 
 import duckdb
 
+from analytics.ingest.stage_order import Evidence
+from analytics.ingest.stage_order import order as funnel_order
 from analytics.settings import Stage, norm_key
 
 # Words of a stage name that say how a deal ended; matched on word boundaries for
@@ -116,6 +121,10 @@ class Signals:
     # closed rows whose file says nothing of won or lost (Bitrix24's "Сделка закрыта"
     # without a won flag): neither won nor lost by themselves, only not open
     closed: int = 0
+    # the median age in days of its open rows (created date to `age_reference`, the latest
+    # created date in the file), when the file has created dates
+    open_age_days: float | None = None
+    age_reference: date | None = None
 
 
 def classify(label: str, s: Signals) -> tuple[str, str, float | None]:
@@ -158,15 +167,22 @@ def stage_signals(
     won_sql: str | None,
     closed_sql: str | None,
     probability_sql: str | None,
+    created_sql: str | None = None,
 ) -> dict[str, Signals]:
-    """One scan of `staged_text` over the rows of the unknown labels only."""
+    """One scan of `staged_text` over the rows of the unknown labels only (and, with
+    created dates, one over the created dates of all rows for the latest of them)."""
     won = won_sql or "NULL::BOOLEAN"
     closed = closed_sql or "NULL::BOOLEAN"
     prob = probability_sql or "NULL::DOUBLE"
+    created = f"CAST({created_sql} AS DATE)" if created_sql else "NULL::DATE"
     rows = con.execute(
         f"""
-        WITH rows AS (
-            SELECT r_stage AS label, {won} AS row_won, {closed} AS row_closed, {prob} AS p
+        WITH latest AS (
+            SELECT max({created}) AS day FROM staged_text
+        ),
+        rows AS (
+            SELECT r_stage AS label, {won} AS row_won, {closed} AS row_closed, {prob} AS p,
+                   {created} AS created
             FROM staged_text
             WHERE r_stage IN (SELECT unnest(?))
         )
@@ -175,8 +191,12 @@ def stage_signals(
                count(*) FILTER (WHERE row_closed AND row_won IS NOT NULL AND NOT row_won),
                count(*) FILTER (WHERE NOT row_closed AND NOT coalesce(row_won, false)),
                count(p), median(p), min(p), max(p),
-               count(*) FILTER (WHERE row_closed AND row_won IS NULL)
-        FROM rows GROUP BY label
+               count(*) FILTER (WHERE row_closed AND row_won IS NULL),
+               median(date_diff('day', created, latest.day)) FILTER (
+                   WHERE NOT coalesce(row_closed, false) AND NOT coalesce(row_won, false)
+               ),
+               any_value(latest.day)
+        FROM rows, latest GROUP BY label
         """,
         [labels],
     ).fetchall()
@@ -226,12 +246,13 @@ def learn(
     probability_sql: str | None = None,
     choices: dict[str, str] | None = None,
     history_source: str = HISTORY_TABLE,
+    created_sql: str | None = None,
 ) -> list[LearnedStage]:
     """Classify each unknown label; `choices` maps a label onto an existing stage by name
     (the Data page's grid), which overrides what the file says."""
     choices = choices or {}
     by_name = {s.name: s for s in stages}
-    signals = stage_signals(con, labels, won_sql, closed_sql, probability_sql)
+    signals = stage_signals(con, labels, won_sql, closed_sql, probability_sql, created_sql)
     won_stage = next((s.name for s in stages if s.is_won), None)
     lost_stage = next((s.name for s in stages if s.is_closed and not s.is_won), None)
     out: list[LearnedStage] = []
@@ -256,27 +277,26 @@ def learn(
             out.append(LearnedStage(label, s.count, "open", why, round(probability, 1)))
         else:
             unplaced.append((label, s, why))
-    # Open stages with no probability in the file: in the order the CRM's stage history
-    # records where it holds them, else more deals, earlier in the funnel.
+    # Open stages with no probability in the file: in funnel order (stage_order: history,
+    # a number in the name, the usual funnel step the name names, age, deal count)
     history = (
         history_positions(con, [label for label, _, _ in unplaced], history_source)
         if unplaced
         else {}
     )
-    by_count = sorted(unplaced, key=lambda item: (-item[1].count, item[0]))
-    fallback = {label: (i + 0.5) / len(by_count) for i, (label, _, _) in enumerate(by_count)}
-    unplaced = sorted(unplaced, key=lambda item: (history.get(item[0], fallback[item[0]]), item[0]))
-    n = len(unplaced)
-    for i, (label, s, why) in enumerate(unplaced):
+    evidence = [
+        Evidence(label, s.count, history.get(label), s.open_age_days, s.age_reference)
+        for label, s, _ in unplaced
+    ]
+    placed = funnel_order(evidence)
+    rows = {label: (s, why) for label, s, why in unplaced}
+    n = len(placed)
+    for i, p in enumerate(placed):
+        s, why = rows[p.label]
         probability = round(10 + 80 * (i + 1) / (n + 1), 1)
-        placed = (
-            "its place in the CRM's stage history"
-            if label in history
-            else "no probability column: stages with more deals are placed earlier"
-        )
         out.append(
             LearnedStage(
-                label, s.count, "open", why + f"; probability by position ({placed})",
+                p.label, s.count, "open", why + f"; probability by position ({p.why})",
                 probability,
             )
         )  # fmt: skip

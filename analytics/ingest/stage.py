@@ -50,7 +50,8 @@ def _learn(
     parsers: dict[str, str],
     choices: dict[str, str] | None,
 ) -> list[LearnedStage]:
-    """Classify the unknown stage values from the rows' own outcome and probability."""
+    """Classify the unknown stage values from the rows' own outcome and probability (and,
+    for their funnel order, the created dates of their open rows)."""
     status = parsers.get("status")
     won = [parsers["is_won"]] if "is_won" in parsers else []
     closed = [parsers["is_closed"]] if "is_closed" in parsers else []
@@ -70,6 +71,7 @@ def _learn(
         probability_sql=parsers.get("probability"),
         choices=choices,
         history_source=history,
+        created_sql=parsers.get("created_date"),
     )  # fmt: skip
 
 

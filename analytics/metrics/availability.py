@@ -61,6 +61,13 @@ OUTCOME_COLUMNS = ("win_rate", "win_rate_value", "opp_to_won_rate")
 ONLY_WON = "only won deals in the data (a won-deal list): lost and open deals are not known"
 # Figures measured against a quota (the quotas table): none at all means no data, not 0%.
 QUOTA_COLUMNS = ("quota", "quota_attainment", "at_or_above_quota", "pipeline_coverage")
+# Figures that need a deal's created date: the cycle (created -> won), velocity (its mean
+# cycle) and opportunity -> won (deals created in the period). A won-deal list or a
+# closed-deals export often carries only the won date: the figures are then unknown, and
+# a bare dash would not say why.
+CYCLE_COLUMNS = ("median_cycle_days", "mean_cycle_days", "sales_velocity")
+CREATED_COLUMNS = (*CYCLE_COLUMNS, "opp_to_won_rate")
+NO_CREATED = "no created dates in this export: when a deal was opened is not known"
 
 # Facts that do not depend on the period: is there any activity, any lead, any response
 # timestamp, any lead-to-deal link; how many open deals (in scope) lack an amount; where
@@ -95,6 +102,8 @@ SELECT
     (SELECT count(*) FROM (SELECT 1 FROM opportunities WHERE NOT is_won LIMIT 1))
                                                                               AS not_won,
     (SELECT count(*) FROM (SELECT 1 FROM opportunities LIMIT 1))              AS any_deal,
+    (SELECT count(*) FROM (SELECT 1 FROM opportunities
+                           WHERE created_date IS NOT NULL LIMIT 1))           AS any_created,
     (SELECT min(first_day) FROM scope_deals)                                  AS first_day
 """
 
@@ -106,7 +115,7 @@ WITH periods AS (
            unnest($period_ends) AS period_end
 ),
 closed AS (
-    SELECT o.close_date, o.is_won, o.amount,
+    SELECT o.close_date, o.is_won, o.amount, o.created_date,
            nullif(upper(trim(o.currency)), '') AS currency_key, o.close_date AS rate_day
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
@@ -123,7 +132,9 @@ SELECT
     count(l.close_date) FILTER (WHERE l.is_won)                      AS won_deals,
     count(l.close_date) FILTER (WHERE l.is_won AND l.amount_rc IS NOT NULL)
                                                                      AS priced_won,
-    count(l.close_date) FILTER (WHERE l.is_won AND l.unpriced)       AS rateless_won
+    count(l.close_date) FILTER (WHERE l.is_won AND l.unpriced)       AS rateless_won,
+    count(l.close_date) FILTER (WHERE l.is_won AND l.created_date IS NOT NULL)
+                                                                     AS dated_won
 FROM periods AS p
 LEFT JOIN priced AS l ON l.close_date BETWEEN p.period_start AND p.period_end
 GROUP BY p.period_no
@@ -145,6 +156,7 @@ class DataFacts:
     quotas: int
     not_won: int  # 1 when the database holds any deal not won (open or lost), else 0
     any_deal: int  # 1 when it holds any deal
+    any_created: int  # 1 when any deal carries a created date
     first_day: date | None
 
 
@@ -173,6 +185,8 @@ def _shared_reasons(facts: DataFacts) -> dict[str, str]:
             reasons["lead_to_opp_rate"] = NO_LEAD_LINK
     if facts.quotas == 0:
         reasons |= dict.fromkeys(QUOTA_COLUMNS, NO_QUOTAS)
+    if facts.any_deal and not facts.any_created:
+        reasons |= dict.fromkeys(CREATED_COLUMNS, NO_CREATED)
     if facts.any_deal and not facts.not_won:
         reasons |= dict.fromkeys(OUTCOME_COLUMNS, ONLY_WON)
     if facts.open_deals and facts.unpriced_open + facts.rateless_open == facts.open_deals:
@@ -212,7 +226,13 @@ def unpriced_won_text(won: int, rateless: int) -> str:
             f"{deals} have no value in the reporting currency: {rateless:,} in a currency "
             f"without an exchange rate, {won - rateless:,} without an amount"
         )
-    return f"{deals} carry no amount in this export"
+    return f"{deals} {'carries' if won == 1 else 'carry'} no amount in this export"
+
+
+def unknown_cycle_text(won: int) -> str:
+    """Why a period's sales cycle (and velocity) is unknown: its won deals lack created dates."""
+    deals = "the won deal has no" if won == 1 else f"none of the {won:,} won deals has a"
+    return f"{deals} created date, so the sales cycle is not known"
 
 
 def no_data_reasons_by_period(
@@ -237,10 +257,13 @@ def no_data_reasons_by_period(
     out: dict[str, dict[str, str]] = {}
     params |= fx_params(con)
     rows = con.execute(LOST_SQL, params).fetchall()
-    for number, lost, priced, won, priced_won, rateless_won in rows:
+    for number, lost, priced, won, priced_won, rateless_won, dated_won in rows:
         reasons = dict(shared)
         if lost and not priced:
             reasons["win_rate_value"] = NO_LOST_AMOUNT
+        if won and not dated_won:
+            # won deals without a created date have no cycle; a reason given stays
+            reasons = dict.fromkeys(CYCLE_COLUMNS, unknown_cycle_text(won)) | reasons
         if won and not priced_won:
             # a reason already given (no quotas, lost deals at 0) stays the one shown
             reasons = dict.fromkeys(WON_AMOUNT_COLUMNS, unpriced_won_text(won, rateless_won)) | (

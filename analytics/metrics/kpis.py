@@ -17,8 +17,11 @@ import pandas as pd
 from analytics.metrics.availability import (
     NO_LOST_AMOUNT,
     NO_QUOTAS,
+    OPEN_AMOUNT_COLUMNS,
     WON_AMOUNT_COLUMNS,
     no_data_reasons_by_period,
+    unpriced_open_text,
+    unpriced_won_text,
 )
 from analytics.metrics.efficiency import efficiency_tables
 from analytics.metrics.performance import (
@@ -113,6 +116,8 @@ def kpi_table(
     )
     out = table.drop(columns="period").reset_index(drop=True)
     out.attrs["no_data"] = table.attrs.get("no_data", {}).get(scope.period.label, {})
+    # group key -> KPI column -> why that row's figure is no data (`row_no_data`)
+    out.attrs["row_no_data"] = table.attrs.get("row_no_data", {}).get(scope.period.label, {})
     return out
 
 
@@ -165,6 +170,7 @@ def kpi_tables(
                 # because of which other reps the filters or the reader's access chose
                 continue
             table.loc[rows, column] = float("nan")
+    table.attrs["row_no_data"] = row_no_data(table, by, reasons)
     for period, basis in zip(periods, open_bases(con, periods), strict=True):
         if basis is not None and basis.source == "rebuilt":
             # The weighted pipeline needs each deal's stage on that day, which a rebuilt day
@@ -176,6 +182,43 @@ def kpi_tables(
             )
     table.attrs["no_data"] = reasons
     return table
+
+
+# Figures a group's open pipeline feeds: unknown when none of its open deals has a value.
+ROW_OPEN_COLUMNS = (*OPEN_AMOUNT_COLUMNS, "pipeline_in_period")
+
+
+def row_no_data(
+    table: pd.DataFrame, by: str, reasons: dict[str, dict[str, str]]
+) -> dict[str, dict[object, dict[str, str]]]:
+    """Per period label, per group key: KPI column -> why that row's figure is no data.
+
+    Why per row: a rep whose won deals all lack an amount has unknown bookings, not 0,
+    while the rep beside them has real bookings; the scope-wide verdict (`reasons`) cannot
+    say that without blanking the other reps, or depending on which reps the filters and
+    the reader's access chose. The query (`performance_sql`) already leaves these figures
+    empty (`won_unvalued`, `open_unpriced`); this names why. A column the scope-wide
+    reasons already explain (no quotas, ...) keeps that reason only.
+    """
+    out: dict[str, dict[object, dict[str, str]]] = {}
+    if "won_unvalued" not in table.columns:
+        return out
+    flagged = table[table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)]
+    for row in flagged.itertuples(index=False):
+        label, key = row.period, getattr(row, by)
+        scope_wide = reasons.get(label, {})
+        mine: dict[str, str] = {}
+        if row.won_unvalued:
+            why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
+            mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
+        if row.open_unpriced:
+            rateless = int(row.rateless_open)
+            why = unpriced_open_text(int(row.open_deals) - rateless, rateless)
+            mine |= {c: why for c in ROW_OPEN_COLUMNS if c in table.columns}
+        mine = {c: why for c, why in mine.items() if c not in scope_wide}
+        if mine:
+            out.setdefault(label, {})[None if pd.isna(key) else key] = mine
+    return out
 
 
 def rebuilt_stage_reason(basis: Basis) -> str:
@@ -197,13 +240,16 @@ def share_of_reps_at_quota(
     """Reps at or above 100% of quota / reps with a quota in the period (team/region aware).
 
     Reps without a quota are left out of both sides (they cannot reach a quota they do
-    not have); a rep with a quota and no deal counts as below it. None when no rep in
+    not have), and so are reps whose won deals all lack a value (attainment unknown); a
+    rep with a quota and no deal counts as below it. None when no rep in
     scope has a quota. `table`: the scope's kpi_table or attainment_table by rep, when the
     caller has it already.
     """
     if table is None:
         table = attainment_table(con, scope, "rep", reporting_currency=reporting_currency)
-    with_quota = table[table["quota"].notna()]
+    # a rep whose won deals all lack a value has an unknown attainment (NaN): neither at
+    # nor below quota, so left out of both sides like a rep without a quota
+    with_quota = table[table["quota"].notna() & table["quota_attainment"].notna()]
     if with_quota.empty:
         return None
     return float((with_quota["quota_attainment"] >= 1).sum()) / len(with_quota)

@@ -138,6 +138,9 @@ closed_figures AS (
         sum(amount_rc) FILTER (WHERE NOT is_won)                      AS lost_amount,
         avg(amount_rc) FILTER (WHERE is_won)                          AS avg_deal_size,
         count(*) FILTER (WHERE rate_missing AND amount IS NOT NULL)   AS unpriced_deals,
+        count(*) FILTER (WHERE is_won AND amount_rc IS NOT NULL)      AS priced_won,
+        count(*) FILTER (WHERE is_won AND rate_missing AND amount IS NOT NULL)
+                                                                      AS rateless_won,
         median(cycle_days)                                            AS median_cycle_days,
         avg(cycle_days)                                               AS mean_cycle_days
     FROM closed_priced
@@ -178,7 +181,10 @@ figures AS (
         g.grp,
         coalesce(c.won_deals, 0)                                        AS won_deals,
         coalesce(c.lost_deals, 0)                                       AS lost_deals,
-        CASE WHEN c.closed_deals > 0 THEN coalesce(c.won_amount, 0) END AS bookings,
+        -- won deals none of which can be valued: the group's bookings are unknown, not 0
+        coalesce(c.won_deals > 0 AND c.priced_won = 0, false)          AS won_unvalued,
+        CASE WHEN c.closed_deals > 0 AND NOT coalesce(c.won_deals > 0 AND c.priced_won = 0, false)
+             THEN coalesce(c.won_amount, 0) END                         AS bookings,
         nullif(qf.quota, 0)                                             AS quota
     FROM groups AS g
     LEFT JOIN closed_figures AS c
@@ -193,8 +199,9 @@ SELECT
     won_deals,
     lost_deals,
     quota,
-    coalesce(bookings, 0) / quota                                       AS quota_attainment,
-    coalesce(bookings, 0) / quota >= 1                                  AS at_or_above_quota
+    CASE WHEN NOT won_unvalued THEN coalesce(bookings, 0) / quota END  AS quota_attainment,
+    CASE WHEN NOT won_unvalued THEN coalesce(bookings, 0) / quota >= 1 END
+                                                                        AS at_or_above_quota
 FROM figures
 ORDER BY period_no, grp NULLS LAST
 """
@@ -258,7 +265,9 @@ open_figures AS (
         bool_and(close_known)                                         AS close_known,
         bool_and(stage_probability IS NOT NULL)                       AS stage_known,
         CAST(coalesce(sum(with_amount) FILTER (WHERE rate_missing), 0) AS BIGINT)
-                                                                      AS unpriced_deals
+                                                                      AS unpriced_deals,
+        CAST(coalesce(sum(with_amount) FILTER (WHERE NOT rate_missing), 0) AS BIGINT)
+                                                                      AS priced_open
     FROM open_priced
     GROUP BY period_no, grp
 ),
@@ -300,6 +309,13 @@ joined AS (
         coalesce(c.lost_deals, 0)                                       AS lost_deals,
         coalesce(p.open_deals, 0)                                       AS open_deals,
         coalesce(c.unpriced_deals, 0) + coalesce(p.unpriced_deals, 0)   AS unpriced_deals,
+        -- a group whose won deals (or open deals) all lack a value in the reporting
+        -- currency: its bookings (or open pipeline) are unknown, never 0 (per row, so a
+        -- rep's figure never depends on which other reps are in scope)
+        coalesce(c.won_deals > 0 AND c.priced_won = 0, false)           AS won_unvalued,
+        coalesce(c.rateless_won, 0)                                     AS rateless_won,
+        coalesce(p.open_deals > 0 AND p.priced_open = 0, false)         AS open_unpriced,
+        coalesce(p.unpriced_deals, 0)                                   AS rateless_open,
         coalesce(n.created_deals, 0)                                    AS created_deals,
         coalesce(n.created_won, 0)                                      AS created_won,
         c.won_amount, c.lost_amount, c.avg_deal_size, p.open_pipeline,
@@ -321,7 +337,8 @@ joined AS (
 figures AS (
     SELECT
         *,
-        CASE WHEN has_deals THEN coalesce(won_amount, 0) END            AS bookings,
+        CASE WHEN has_deals AND NOT won_unvalued THEN coalesce(won_amount, 0) END
+                                                                        AS bookings,
         CASE WHEN has_deals THEN coalesce(lost_amount, 0) END           AS lost_bookings,
         won_deals::DOUBLE / nullif(won_deals + lost_deals, 0)           AS win_rate
     FROM joined
@@ -336,22 +353,29 @@ SELECT
     CASE WHEN won_deals + lost_deals > 0
          THEN bookings / nullif(bookings + lost_bookings, 0) END        AS win_rate_value,
     avg_deal_size,
-    CASE WHEN has_deals THEN coalesce(open_pipeline, 0) END             AS open_pipeline,
-    CASE WHEN has_deals AND stage_known THEN coalesce(weighted_pipeline, 0) END
-                                                                        AS weighted_pipeline,
+    CASE WHEN has_deals AND NOT open_unpriced THEN coalesce(open_pipeline, 0) END
+                                                                        AS open_pipeline,
+    CASE WHEN has_deals AND stage_known AND NOT open_unpriced
+         THEN coalesce(weighted_pipeline, 0) END                        AS weighted_pipeline,
     open_deals,
     quota,
-    coalesce(bookings, 0) / quota                                       AS quota_attainment,
-    coalesce(bookings, 0) / quota >= 1                                  AS at_or_above_quota,
+    CASE WHEN NOT won_unvalued THEN coalesce(bookings, 0) / quota END  AS quota_attainment,
+    CASE WHEN NOT won_unvalued THEN coalesce(bookings, 0) / quota >= 1 END
+                                                                        AS at_or_above_quota,
     created_deals,
     created_won::DOUBLE / nullif(created_deals, 0)                      AS opp_to_won_rate,
     open_deals * win_rate * avg_deal_size / nullif(mean_cycle_days, 0)  AS sales_velocity,
-    CASE WHEN has_deals AND close_known THEN coalesce(pipeline_in_period, 0) END
-                                                                        AS pipeline_in_period,
-    CASE WHEN close_known AND quota - coalesce(bookings, 0) > 0
+    CASE WHEN has_deals AND close_known AND NOT open_unpriced
+         THEN coalesce(pipeline_in_period, 0) END                       AS pipeline_in_period,
+    CASE WHEN close_known AND NOT open_unpriced AND NOT won_unvalued
+              AND quota - coalesce(bookings, 0) > 0
          THEN coalesce(pipeline_in_period, 0) / (quota - coalesce(bookings, 0)) END
                                                                         AS pipeline_coverage,
     unpriced_deals,
+    won_unvalued,
+    rateless_won,
+    open_unpriced,
+    rateless_open,
     median_cycle_days::DOUBLE                                           AS median_cycle_days,
     mean_cycle_days::DOUBLE                                             AS mean_cycle_days
 FROM figures

@@ -196,3 +196,43 @@ def test_activities_scheduled_after_the_date_are_no_contradiction(run_import, co
     result = run_import(write(tmp_path, "activities.csv", text), as_of=date(2024, 3, 15))
 
     assert result.status == "loaded", result.message
+
+
+@pytest.mark.parametrize(
+    ("report_date", "extra", "notice"),
+    [
+        # a last-modified day before D2's win: allowed (a CRM may keep a planned close date
+        # when a deal is closed), and said
+        (
+            "2024-03-11",
+            "",
+            "1 closed deal carries a close date after the as-of day 2024-03-11 (row 3: "
+            "Closed Won on 2024-03-12); counted as closed on its close date",
+        ),
+        (
+            "2024-03-11",
+            "D4,Four,Bob,Closed Lost,400,2024-01-15,2024-03-20\n",
+            "2 closed deals carry a close date after the as-of day 2024-03-11 (first: row 3: "
+            "Closed Won on 2024-03-12); counted as closed on their close dates",
+        ),
+        ("2024-03-25", "", None),  # every close date on or before the day: nothing to say
+    ],
+)
+def test_closed_deals_dated_after_a_last_modified_day_load_and_are_said(
+    run_import, con, tmp_path, report_date, extra, notice
+):
+    text = "Report Date," + H.replace("\n", "") + "\n"
+    text += "".join(f"{report_date},{line}\n" for line in (DEALS + extra).splitlines()[1:])
+
+    result = run_import(write(tmp_path, "deals.csv", text))
+
+    assert result.status == "loaded", result.message
+    assert recorded(con) == [(date.fromisoformat(report_date), "column")]
+    if notice is None:
+        assert "close date after the as-of day" not in result.message
+    else:
+        assert notice in result.message
+        assert result.message.count("close date after the as-of day") == 1
+    assert con.execute(
+        "SELECT is_closed, is_won, close_date FROM opportunities WHERE opportunity_id = 'D2'"
+    ).fetchone() == (True, True, date(2024, 3, 12))

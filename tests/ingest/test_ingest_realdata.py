@@ -179,6 +179,19 @@ def test_salesforce_org_opportunities(salesforce, con):
     )
 
 
+def test_salesforce_org_closed_deal_dated_after_the_last_modified_day_is_said(salesforce):
+    # row 34, Jackson Controls: Closed Lost with CloseDate 03/31/26, last modified 02/24/26,
+    # in a file whose latest LastModifiedDate is 03/07/26. Salesforce keeps a planned close
+    # date when a deal is closed, so the file loads; the result says so instead of nothing.
+    opportunities, _ = salesforce
+
+    assert "As of 2026-03-07 (from the column 'LastModifiedDate')." in opportunities.message
+    assert (
+        "1 closed deal carries a close date after the as-of day 2026-03-07 (row 34: "
+        "Closed Lost on 2026-03-31); counted as closed on its close date"
+    ) in opportunities.message
+
+
 def test_salesforce_org_history_loads_as_stage_history(salesforce, con):
     _, history = salesforce
 
