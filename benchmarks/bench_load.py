@@ -630,7 +630,8 @@ def report(phases: Sequence[Phase], args: argparse.Namespace, load_before: str) 
         ])  # fmt: skip
     print(format_table(
         ["phase", "views", *(f"{t} med/p95 s" for t in PAGES.values()), "all med/p95 s",
-         "p95 vs baseline", "errors", "server peak RSS MB", "DuckDB peak MB", "wall s", "server CPU s"],
+         "p95 vs baseline", "errors", "server peak RSS MB", "DuckDB peak MB", "wall s",
+         "server CPU s"],
         rows,
     ))  # fmt: skip
     print(f"baseline: N={phases[0].sessions} of this run (p95 over all its views {_s(base)} s)")

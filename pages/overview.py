@@ -24,7 +24,6 @@ from analytics.metrics.availability import coverage_reason, data_start, pipeline
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import (
     KPI_COLUMNS,
-    kpi_tables,
     open_basis,
     share_of_reps_at_quota_by_period,
 )
@@ -150,9 +149,9 @@ def company_rows(
     Every period of the cards (trend plus last year) in two KPI queries and one quota
     query (kpi_tables), cached per database file, data version, scope and periods.
     """
-    del db, version  # cache key only
+    del db  # cache key only
     with _ui.cursor() as cur:
-        table = kpi_tables(cur, scope, periods, "company")
+        table = _ui.kpi_tables(cur, scope, periods, "company", version)  # company's, cut
         shares = share_of_reps_at_quota_by_period(cur, scope, periods)
     rows: dict[str, dict[str, Any]] = {}
     for period in periods:
