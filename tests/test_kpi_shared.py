@@ -167,3 +167,18 @@ def test_a_manager_gets_their_own_team_s_rows_only(demo: duckdb.DuckDBPyConnecti
 )
 def test_which_scopes_are_cut(filters: dict[str, str], by: str, grouping: str | None) -> None:
     assert shared_grouping(Scope(Period.parse("2024-05"), **filters), by) == grouping
+
+
+@pytest.mark.parametrize("kind", ["month", "quarter"])
+def test_periods_without_activities_or_deals(demo: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """A period long before the data: no activity and no deal, only the roster's rows.
+    (The efficiency part is then empty; cutting it must keep its columns: the Reps page
+    failed while an import landed in the load benchmark.)"""
+    first = Period.parse("2001-01" if kind == "month" else "2001-Q1")
+    periods = [first, first.shifted(1)]
+    people = roster(demo)
+    for filters in ({}, {"team": teams(demo)[0]}):
+        scope = Scope(first, **filters)  # type: ignore[arg-type]
+        for by in ("rep", "company"):
+            shared = shared_kpi_tables(demo, scope, periods, by, Figures(demo), people)
+            same(shared, kpi_tables(demo, scope, periods, by))

@@ -84,8 +84,9 @@ def scope_rows(
     """`scope`'s rows by `by` (as `kpi_parts(con, scope, periods, by)` gives them) cut from
     one of the company-wide parts by `grouping`."""
     if grouping == "rep" and by == "rep":
-        keep = [_visible(rep, scope, people) for rep in part["rep"]]
-        return part[keep].reset_index(drop=True)
+        # a boolean Series, not a list: `part[[]]` (no row at all) would pick no *columns*
+        keep = pd.Series([_visible(r, scope, people) for r in part["rep"]], index=part.index)
+        return part[keep.astype(bool)].reset_index(drop=True)
     if grouping == "team" and by == "company":
         rows = part[part["team"] == scope.team].rename(columns={"team": "company"})
         rows["company"] = "company"  # performance.group_expr's key of the one company row
