@@ -103,11 +103,18 @@ def minutes_text(minutes: float | None) -> str:
     return MISSING if is_missing(minutes) else duration_text(float(minutes) / (24 * 60))  # type: ignore[arg-type]
 
 
-def signed_duration_text(days: float | None) -> str | None:
-    """A change in a duration: '+2.1 days', '-12 h 22 min'; None when it is not defined."""
+def signed_duration_text(days: float | None, unit: str = "days") -> str | None:
+    """A change in a duration: '+2.1 days', '-12 h 22 min'; None when it is not defined.
+
+    No change reads '0 days' (or '0 min' for a figure kept in minutes, `unit="minutes"`),
+    unsigned: '+0 min' under a sales cycle in days read as a rise in another unit.
+    """
     if is_missing(days):
         return None
-    return ("+" if float(days) >= 0 else "-") + duration_text(abs(float(days)))  # type: ignore[arg-type]
+    text = duration_text(abs(float(days)))  # type: ignore[arg-type]
+    if text in ("0 min", "0.0 days"):
+        return "0 min" if unit == "minutes" else "0 days"
+    return ("+" if float(days) >= 0 else "-") + text
 
 
 def percent_parts(shares: Sequence[float | None], digits: int = 1) -> list[str]:

@@ -191,6 +191,19 @@ def _team(cur: duckdb.DuckDBPyConnection, ledger: Ledger, scope: Scope) -> None:
             f"{verb(len(summary.uncovered), 'has', 'have')} no plan, so no payout is computed:\n\n"
             + "\n".join(f"- {md(rep)}: {md(why)}" for rep, why in summary.uncovered)
         )
+    uncredited = table[table["not_credited"].notna()]
+    if not uncredited.empty:
+        # won deals the plan cannot credit (no amount, no rate): their credited bookings
+        # are lower than what was sold, or unknown; the statements list them deal by deal
+        st.warning(
+            f"{counted(len(uncredited), 'rep')} {verb(len(uncredited), 'has', 'have')} won "
+            "deals that are not credited (fix the amounts or exchange rates and import "
+            "again):\n\n"
+            + "\n".join(
+                f"- {md(rep)}: {md(text)}"
+                for rep, text in zip(uncredited["rep"], uncredited["not_credited"], strict=True)
+            )
+        )
     _table(table, "com:team_table")
     _downloads(table, payroll_file_name(scope.period.label, "csv")[:-4], "com:payroll", "payroll")
 

@@ -211,7 +211,7 @@ def show_change(column: str, now: float | None, before: float | None) -> str | N
     if unit == "days":
         return signed_duration_text(diff)
     if unit == "minutes":
-        return signed_duration_text(diff / (24 * 60))
+        return signed_duration_text(diff / (24 * 60), "minutes")
     if unit == "ratio":
         return f"{diff:+.2f}x"
     return f"{diff:+,.1f}"

@@ -102,11 +102,19 @@ def test_minutes_text(minutes: float | None, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("days", "expected"),
-    [(2.14, "+2.1 days"), (-0.5, "-12 h 0 min"), (0.0, "+0 min"), (None, None)],
+    ("days", "unit", "expected"),
+    [
+        (2.14, "days", "+2.1 days"),
+        (-0.5, "days", "-12 h 0 min"),
+        (0.0, "days", "0 days"),  # no change: unsigned, in the card's own unit
+        (-0.0001, "days", "0 days"),  # rounds to no change: no sign either
+        (0.0, "minutes", "0 min"),
+        (5 / (24 * 60), "minutes", "+5 min"),
+        (None, "days", None),
+    ],
 )
-def test_signed_duration_text(days: float | None, expected: str | None) -> None:
-    assert signed_duration_text(days) == expected
+def test_signed_duration_text(days: float | None, unit: str, expected: str | None) -> None:
+    assert signed_duration_text(days, unit) == expected
 
 
 @pytest.mark.parametrize(

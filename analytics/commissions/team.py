@@ -24,8 +24,10 @@ from analytics.scope import Period, Scope
 TEAM_COLUMNS: tuple[str, ...] = (
     "rep", "plan", "credited_bookings", "quota", "attainment", "commission", "base",
     "adjustments", "total", "spiffs", "clawbacks", "draws", "prior_period_adjustments",
-    "locked", "no_plan_reason",
+    "locked", "no_plan_reason", "not_credited",
 )  # fmt: skip
+
+NOT_CREDITED = "not credited"  # the end of a statement's note on a won deal it cannot credit
 
 
 SUMMED: tuple[str, ...] = (
@@ -62,7 +64,8 @@ def team_table(
                 continue
             row = rows.setdefault(
                 rep,
-                {"rep": rep, "plans": [], "no_plan": [], "quota": None, "locked_months": 0}
+                {"rep": rep, "plans": [], "no_plan": [], "quota": None, "locked_months": 0,
+                 "uncredited": []}
                 | dict.fromkeys(SUMMED, NO_MONEY),
             )  # fmt: skip
             if st.plan_name and st.plan_name not in row["plans"]:
@@ -72,6 +75,11 @@ def team_table(
                 if reason and reason not in row["no_plan"]:
                     row["no_plan"].append(reason)
             row["credited_bookings"] += st.credited_bookings
+            row["uncredited"] += [
+                line.description
+                for line in st.lines
+                if line.kind == "note" and line.description.endswith(NOT_CREDITED)
+            ]
             if st.quota is not None:
                 row["quota"] = (row["quota"] or NO_MONEY) + st.quota
             row["commission"] += st.commission
@@ -93,14 +101,24 @@ def team_table(
             for column in ("commission", "base", "total"):
                 if not row[column]:
                     row[column] = None
+        uncredited = row["uncredited"]
+        if uncredited and not row["credited_bookings"]:
+            # every won deal of theirs lacks a usable amount: credited bookings are not
+            # known, not 0.00 (the statement's notes, summed up here, say which and why)
+            row["credited_bookings"] = None
         out.append(
             {
-                **{k: v for k, v in row.items() if k not in ("plans", "no_plan", "locked_months")},
+                **{
+                    k: v
+                    for k, v in row.items()
+                    if k not in ("plans", "no_plan", "locked_months", "uncredited")
+                },
                 "plan": "; ".join(row["plans"]) or ("no plan" if uncovered else None),
                 "no_plan_reason": "; ".join(row["no_plan"]) or None,
                 "attainment": (row["credited_bookings"] / quota).quantize(Decimal("0.0001"))
-                if quota
+                if quota and row["credited_bookings"] is not None
                 else None,
+                "not_credited": not_credited_text(uncredited),
                 "locked": all(ledger.is_locked(m) for m in months),
             }
         )
@@ -108,6 +126,21 @@ def team_table(
     reason = reps_at_quota_reason(con, frame)
     frame.attrs["no_data"] = {"reps_at_quota": reason} if reason else {}
     return frame
+
+
+def not_credited_text(notes: list[str]) -> str | None:
+    """'2 won deals not credited: K-1 Acme has no amount; ...' or None.
+
+    Why in the team table: a rep whose won deals lack amounts shows credited bookings
+    below what they sold (or none at all); the statement's note lines say why deal by
+    deal, and the team table must not hide that behind a smaller number.
+    """
+    if not notes:
+        return None
+    head = "1 won deal" if len(notes) == 1 else f"{len(notes):,} won deals"
+    shown = "; ".join(n.removesuffix(": " + NOT_CREDITED) for n in notes[:3])
+    more = f"; and {len(notes) - 3:,} more" if len(notes) > 3 else ""
+    return f"{head} not credited: {shown}{more}"
 
 
 def reps_at_quota_reason(con: duckdb.DuckDBPyConnection, table: pd.DataFrame) -> str | None:
@@ -156,8 +189,11 @@ class TeamSummary:
 
 def team_summary(table: pd.DataFrame) -> TeamSummary:
     """Sum `team_table` rows: payout, commission, reps at quota, lock state, reps without
-    a plan. Reps at quota count only reps with a quota (the quotas table's or the plan's)."""
-    with_quota = table[table["quota"].notna()]
+    a plan. Reps at quota count only reps with a quota (the quotas table's or the plan's)
+    and known credited bookings."""
+    # a rep whose credited bookings are not known (no won deal creditable) is neither at
+    # nor below quota: left out of both sides, as on the Overview's Reps at quota
+    with_quota = table[table["quota"].notna() & table["attainment"].notna()]
     paid = table[table["total"].notna()]
     uncovered = table[table["plan"] == "no plan"]
     return TeamSummary(

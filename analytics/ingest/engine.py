@@ -35,7 +35,7 @@ from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
 from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
 from analytics.ingest.asof import AsOf
 from analytics.ingest.asof import resolve as resolve_as_of
-from analytics.ingest.detect import Detection, Mapping, detect
+from analytics.ingest.detect import Detection, Mapping, detect, reference_list
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
@@ -387,6 +387,21 @@ def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> No
         raise refuse(
             source.name,
             f"this looks like a {other.label} file ({other.kind}), not {kind}",
+        )
+    # an accounts or products list: no column a deal is made of (an id column counts as a
+    # deal's only against fewer than three company or product columns: Salesforce's
+    # Account export starts with Id)
+    ref = reference_list(source.headers) if det.missing_required and kind is None else None
+    dealish = {"stage", "owner", "close_date", "created_date", "status"} & set(det.columns)
+    if ref and not dealish and ("opportunity_id" not in det.columns or len(ref[1]) >= 3):
+        what, shown = ref
+        raise refuse(
+            source.name,
+            f"this is {what}, with columns such as {', '.join(repr(h) for h in shown[:3])}: "
+            "the dashboard does not read such lists (each deal names its account and "
+            "product, and the pages use those). Upload the deals, leads, activities, reps, "
+            "quotas or exchange-rate exports instead; if this file is one of them after "
+            "all, map its columns by hand on the Data page or pass --mapping FILE",
         )
     if det.missing_required:
         found = ", ".join(repr(h) for h in source.headers[:40])

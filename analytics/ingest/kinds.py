@@ -2,8 +2,17 @@
 
 Kinds are data: the detector scores headers against these synonym lists, the value
 parser picks its SQL by `type`, and the loader upserts by `key`. Synonyms cover the
-generic spellings and the UI languages we support (English, Russian, Korean, Chinese);
-CRM-specific headers live in formats/*.toml.
+generic spellings and the UI languages we support (English, Russian, Korean, Chinese,
+and the Portuguese Salesforce labels below); CRM-specific headers live in formats/*.toml
+(German, Spanish and French Salesforce, German Pipedrive among them).
+
+Portuguese (Brazil) Salesforce: "Proprietário da oportunidade", "Fase", "Nome da conta"
+are the key columns a public sales report lists for its "tbSalesforce" export
+("COLUNAS CHAVE (tbSalesforce)"), and two other public dashboards read
+"Proprietário da oportunidade" from real exports (found with the project's code search,
+find_string "Proprietário da oportunidade"). The Portuguese labels of the opportunity's
+name, id, amount and dates were not found, so they are not listed and no pt-BR format
+exists: such a file maps these three columns and leaves the rest to a person.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ _OWNER = (
     "ответственный",
     "менеджер",
     "владелец",
+    "proprietário da oportunidade",
     "담당자",
     "영업 담당자",
     "소유자",
@@ -121,6 +131,7 @@ OPPORTUNITIES = Kind(
                 "organization",
                 "customer",
                 "client",
+                "nome da conta",
                 "компания",
                 "клиент",
                 "회사",
@@ -140,6 +151,7 @@ OPPORTUNITIES = Kind(
                 "deal_stage",
                 "stage name",
                 "pipeline stage",
+                "fase",
                 "этап",
                 "стадия",
                 "этап сделки",
