@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.availability import (
+    LEAD_COLUMNS,
     NO_LOST_AMOUNT,
     NO_QUOTAS,
     OPEN_AMOUNT_COLUMNS,
@@ -139,6 +140,29 @@ def kpi_tables(
     follow `periods`' order, then the group key; each period's rows equal
     `kpi_table(con, scope.with_period(period), by)`.
     """
+    perf, eff = kpi_parts(
+        con, scope, periods, by,
+        stages=stages, categories=categories, reporting_currency=reporting_currency,
+    )  # fmt: skip
+    return with_no_data(con, scope, periods, by, merge_parts(perf, eff, periods, by))
+
+
+def kpi_parts(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str = "rep",
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+    reporting_currency: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`kpi_tables`' two queries (performance, efficiency), one row per period and group.
+
+    Split out so that pages can run them once for every group of the company and give
+    each reader the rows of their filters (analytics/metrics/shared.py): a group's rows
+    do not depend on the filters; the no-data verdicts do (`with_no_data`).
+    """
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(GROUPINGS)}")
     periods = list(periods)
@@ -146,6 +170,15 @@ def kpi_tables(
         con, scope, periods, by, stages=stages, reporting_currency=reporting_currency
     )
     eff = efficiency_tables(con, scope, periods, by, categories=categories)
+    return perf, eff
+
+
+def merge_parts(
+    perf: pd.DataFrame, eff: pd.DataFrame, periods: Sequence[Period], by: str
+) -> pd.DataFrame:
+    """`kpi_parts`' two tables as one, in `kpi_tables`' columns and order, before the
+    no-data verdicts."""
+    periods = list(periods)
     table = perf.merge(eff, on=["period_no", by], how="outer", sort=False)
     for column in COUNT_COLUMNS:
         if column in table:
@@ -157,7 +190,20 @@ def kpi_tables(
     table = table.sort_values(["period_no", by], na_position="last", kind="stable")
     table.insert(0, "period", [periods[n].label for n in table["period_no"]])
     extra = [c for c in table.columns if c not in ("period", "period_no", by, *KPI_COLUMNS)]
-    table = table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
+    return table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def with_no_data(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str,
+    merged: pd.DataFrame,
+) -> pd.DataFrame:
+    """`kpi_tables`' last step: `scope`'s no-data verdicts applied to `merged` (the rows
+    `merge_parts` gives for `scope`) and named in `attrs`. Returns a new table."""
+    periods = list(periods)
+    table = merged.copy()
     # Figures the export has no data for (no activities, no lost amounts, ...) are emptied
     # here, once, so no page, report or download shows them as 0 or 100%.
     reasons = no_data_reasons_by_period(con, scope, periods)
@@ -203,11 +249,21 @@ def row_no_data(
     out: dict[str, dict[object, dict[str, str]]] = {}
     if "won_unvalued" not in table.columns:
         return out
-    flagged = table[table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)]
-    for row in flagged.itertuples(index=False):
+    flags = table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)
+    # the company's row (the Overview's cards): a period in which no lead was created has
+    # no lead -> opportunity rate or response time, and says so rather than a bare dash
+    # (by rep, most reps create no leads: the board's dash means "not defined" there)
+    no_leads = (table["leads"] == 0) if by == "company" and "leads" in table else None
+    if no_leads is not None:
+        flags = flags | no_leads
+    for row in table[flags].itertuples(index=False):
         label, key = row.period, getattr(row, by)
         scope_wide = reasons.get(label, {})
         mine: dict[str, str] = {}
+        if no_leads is not None and row.leads == 0:
+            mine |= {
+                c: f"no lead was created in {label}" for c in LEAD_COLUMNS if c in table.columns
+            }
         if row.won_unvalued:
             why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
             mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
