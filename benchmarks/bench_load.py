@@ -178,6 +178,18 @@ class Server:
     def peak_rss_kb(self) -> int | None:
         return read_status_kb("VmHWM", self.proc.pid)
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the server so far (all its threads, DuckDB's too).
+
+        The machine is shared: wall times move with other users' load, the CPU the server
+        spent on the same views much less, so a change in the app reads better from this.
+        """
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def duckdb_peak(self) -> dict[str, Any]:
         samples = []
         if self.probe.is_file():
@@ -430,6 +442,7 @@ class Phase:
     duckdb: dict[str, Any]
     wall_s: float
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu_s: float | None = None  # the server's CPU seconds over the phase (Server.cpu_seconds)
 
 
 def _teams(db_path: Path) -> list[str]:
@@ -445,9 +458,9 @@ def _teams(db_path: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _finish(server: Server) -> tuple[float | None, dict[str, Any]]:
+def _finish(server: Server) -> tuple[float | None, dict[str, Any], float | None]:
     rss = server.peak_rss_kb()
-    return (None if rss is None else rss / 1024.0), server.duckdb_peak()
+    return (None if rss is None else rss / 1024.0), server.duckdb_peak(), server.cpu_seconds()
 
 
 def run_phase(source_db: Path, work: Path, n: int, teams: Sequence[str], walks: int,
@@ -456,6 +469,7 @@ def run_phase(source_db: Path, work: Path, n: int, teams: Sequence[str], walks: 
     try:
         plans = session_plans(n, teams)
         started = time.perf_counter()
+        cpu_before = server.cpu_seconds()  # leaves out starting streamlit itself
 
         async def everyone() -> list[list[View]]:
             return await asyncio.gather(
@@ -464,10 +478,12 @@ def run_phase(source_db: Path, work: Path, n: int, teams: Sequence[str], walks: 
 
         views = [v for per in asyncio.run(everyone()) for v in per]
         wall = time.perf_counter() - started
-        rss, duck = _finish(server)
+        rss, duck, cpu = _finish(server)
+        if cpu is not None and cpu_before is not None:
+            cpu -= cpu_before
     finally:
         stop_server(server)
-    return Phase(f"N={n}", n, summarise(views), rss, duck, wall)
+    return Phase(f"N={n}", n, summarise(views), rss, duck, wall, cpu_s=cpu)
 
 
 def _count_state(db_path: Path) -> tuple[int, int]:
@@ -538,6 +554,7 @@ def run_import_phase(source_db: Path, export: Path, new_deals: int, work: Path, 
     try:
         plans = session_plans(n, teams)
         started = time.perf_counter()
+        cpu_before = server.cpu_seconds()
 
         async def scenario() -> list[list[View]]:
             landed = asyncio.Event()
@@ -560,7 +577,9 @@ def run_import_phase(source_db: Path, export: Path, new_deals: int, work: Path, 
 
         views = [v for per in asyncio.run(scenario()) for v in per]
         wall = time.perf_counter() - started
-        rss, duck = _finish(server)
+        rss, duck, cpu = _finish(server)
+        if cpu is not None and cpu_before is not None:
+            cpu -= cpu_before
     finally:
         stop_server(server)
     after = _count_state(server.db_path)
@@ -579,7 +598,7 @@ def run_import_phase(source_db: Path, export: Path, new_deals: int, work: Path, 
         "errors_during_import": sum(v.error is not None for v in during),
         "during": summarise(during)["all"],
     }  # fmt: skip
-    return Phase(f"import, N={n}", n, summary, rss, duck, wall, extra)
+    return Phase(f"import, N={n}", n, summary, rss, duck, wall, extra, cpu)
 
 
 # --- report -------------------------------------------------------------------------------
@@ -607,10 +626,12 @@ def report(phases: Sequence[Phase], args: argparse.Namespace, load_before: str) 
             f"{_s(ph.summary['all']['median_s'])} / {_s(p95)}", ratio,
             len(ph.summary["errors"]), _mb(ph.peak_rss_mb),
             _mb(None if duck is None else duck / 2**20), f"{ph.wall_s:.0f}",
+            "-" if ph.cpu_s is None else f"{ph.cpu_s:.1f}",
         ])  # fmt: skip
     print(format_table(
         ["phase", "views", *(f"{t} med/p95 s" for t in PAGES.values()), "all med/p95 s",
-         "p95 vs baseline", "errors", "server peak RSS MB", "DuckDB peak MB", "wall s"],
+         "p95 vs baseline", "errors", "server peak RSS MB", "DuckDB peak MB", "wall s",
+         "server CPU s"],
         rows,
     ))  # fmt: skip
     print(f"baseline: N={phases[0].sessions} of this run (p95 over all its views {_s(base)} s)")

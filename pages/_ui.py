@@ -27,7 +27,9 @@ from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
 from analytics.ingest.template import template_frame
 from analytics.markup import md
-from analytics.scope import Scope, ScopeOptions
+from analytics.metrics import shared
+from analytics.metrics.kpis import kpi_parts
+from analytics.scope import Period, Scope, ScopeOptions
 from analytics.scope import scope_options as analytics_scope_options
 
 log = logging.getLogger("dashboard")
@@ -98,6 +100,63 @@ def scope_options(
     every manager for the same data (issue 15, "work repeated on every rerun").
     """
     return _scope_options(str(db_path()), data_version(con), team, region, access.for_reading())
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _kpi_parts(
+    db: str, version: tuple[Any, ...], scope: Scope, periods: tuple[Period, ...], by: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    del db, version  # cache key only
+    with cursor() as cur:
+        return kpi_parts(cur, scope, periods, by)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _roster(db: str, version: tuple[Any, ...]) -> dict[str, tuple[str | None, str | None]]:
+    del db, version  # cache key only
+    with cursor() as cur:
+        return shared.roster(cur)
+
+
+def kpi_tables(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Iterable[Period],
+    by: str,
+    version: tuple[Any, ...] | None = None,
+) -> pd.DataFrame:
+    """analytics.metrics.kpis.kpi_tables, from KPI figures computed once for the company.
+
+    Twenty managers of eight teams opening the same page ran the two KPI queries once per
+    team; now they run once per data version, periods and grouping for every rep (or team)
+    of the company, cached here, and each reader gets the rows of their own filters, which
+    the Scope clamps to their access (analytics/metrics/shared.py; the company-wide
+    figures are never shown). Equal to kpi_tables (tests/test_kpi_shared.py). `version`:
+    the data version the caller's own cache key holds (read here when not given).
+    """
+    db = str(db_path())
+    version = data_version(con) if version is None else version
+    return shared.shared_kpi_tables(
+        con, scope, tuple(periods), by,
+        lambda wide, spans, grouping: _kpi_parts(db, version, wide, spans, grouping),
+        _roster(db, version),
+    )  # fmt: skip
+
+
+def kpi_table(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    by: str,
+    version: tuple[Any, ...] | None = None,
+) -> pd.DataFrame:
+    """analytics.metrics.kpis.kpi_table the same way as `kpi_tables` (one period)."""
+    db = str(db_path())
+    version = data_version(con) if version is None else version
+    return shared.shared_kpi_table(
+        con, scope, by,
+        lambda wide, spans, grouping: _kpi_parts(db, version, wide, spans, grouping),
+        _roster(db, version),
+    )  # fmt: skip
 
 
 _shell = threading.local()  # each session's script runs in its own thread
@@ -291,12 +350,14 @@ def friendly_error(what: str, exc: BaseException) -> None:
 def downloads(df: pd.DataFrame, name: str, key: str) -> None:
     """CSV and Excel buttons for one table, cells escaped (analytics.exports).
 
-    Every table a page shows can be taken to a spreadsheet; the Excel file is only built
-    when clicked, so a page with many tables stays fast.
+    Every table a page shows can be taken to a spreadsheet; both files are only built
+    when clicked, so a page with many tables stays fast. Building the CSV on every rerun
+    (escaping every cell) was a sixth of a warm page view's Python time, repeated by every
+    session on every rerun (issue 15, benchmarks/README.md `load`).
     """
     with st.container(horizontal=True):
         st.download_button(
-            "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+            "CSV", data=lambda: to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
             key=f"{key}:csv", icon=":material/download:", on_click="ignore",
         )  # fmt: skip
         st.download_button(

@@ -258,13 +258,26 @@ def file_panel(uploaded: Any, limits: UploadLimits) -> dict[str, Any] | None:
         )
     all_won = False
     if preview.kind == "opportunities" and "stage" not in preview.columns:
+        detected_won = preview.won_list is not None
+        # detected, the import loads the rows as won deals whatever the box says: so the
+        # box shows it ticked and cannot be unticked (map a stage column to change it)
         all_won = st.checkbox(
             "Every row is a won deal (a list of closed sales, no stage column)",
-            key=f"{key}:all_won",
+            value=detected_won,
+            disabled=detected_won,
+            key=f"{key}:all_won:{detected_won}",
             help="Also detected on import when a won or closed date column has no stage.",
         )
-    missing = [m for m in preview.missing_required if not (all_won and m == "stage")]
-    update_only = preview_note(preview.kind, missing)
+    # the same fields the import asks for: a won-deal list needs no stage, and its lead id
+    # stands in for the deal id
+    missing = preview.missing_if_won if all_won else list(preview.missing_required)
+    update_only = None if all_won else preview_note(preview.kind, missing)
+    if preview.won_list is not None:
+        st.info(
+            "Every row will be loaded as a won deal (a won date column without a stage: "
+            + md(preview.won_list)
+            + ")."
+        )
     if update_only:
         st.info(update_only)
     elif missing:

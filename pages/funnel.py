@@ -69,8 +69,9 @@ def _compare(
 
 
 def download(df: pd.DataFrame, name: str, key: str) -> None:
+    """The table's CSV, built only when clicked (as `_ui.downloads`), not on every rerun."""
     st.download_button(
-        "CSV", data=to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
+        "CSV", data=lambda: to_csv_bytes(df), file_name=f"{name}.csv", mime=CSV_MIME,
         key=key, icon=":material/download:", on_click="ignore",
     )  # fmt: skip
 

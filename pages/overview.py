@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.drilldown import data_version
@@ -25,7 +24,6 @@ from analytics.metrics.availability import coverage_reason, data_start, pipeline
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import (
     KPI_COLUMNS,
-    kpi_tables,
     open_basis,
     share_of_reps_at_quota_by_period,
 )
@@ -151,9 +149,9 @@ def company_rows(
     Every period of the cards (trend plus last year) in two KPI queries and one quota
     query (kpi_tables), cached per database file, data version, scope and periods.
     """
-    del db, version  # cache key only
+    del db  # cache key only
     with _ui.cursor() as cur:
-        table = kpi_tables(cur, scope, periods, "company")
+        table = _ui.kpi_tables(cur, scope, periods, "company", version)  # company's, cut
         shares = share_of_reps_at_quota_by_period(cur, scope, periods)
     rows: dict[str, dict[str, Any]] = {}
     for period in periods:
@@ -304,22 +302,28 @@ def _card(
 
 
 def _bookings_chart(rows: dict[str, dict[str, Any]], periods: list[Period]) -> None:
-    frame = pd.DataFrame(
-        {
-            "period": [p.label for p in periods],
-            "bookings": [_number(rows[p.label].get("bookings")) or 0.0 for p in periods],
-            "won_deals": [int(_number(rows[p.label].get("won_deals")) or 0) for p in periods],
-        }
+    """Bookings per period, won deals in the hover.
+
+    Built with graph_objects, not plotly express: px.bar (grouping, templating, a figure
+    per call) was a fifth of a warm Overview view's Python time, paid by every session on
+    every rerun (issue 15, benchmarks/README.md `load`); the chart is the same.
+    """
+    labels = [p.label for p in periods]
+    bookings = [_number(rows[p.label].get("bookings")) or 0.0 for p in periods]
+    won = [int(_number(rows[p.label].get("won_deals")) or 0) for p in periods]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=bookings,
+            customdata=won,
+            hovertemplate="Period=%{x}<br>Bookings=%{y}<br>Won deals=%{customdata}<extra></extra>",
+        )  # fmt: skip
     )
-    fig = px.bar(
-        frame,
-        x="period",
-        y="bookings",
-        hover_data={"won_deals": True},
-        labels={"period": "Period", "bookings": "Bookings", "won_deals": "Won deals"},
-    )
-    fig.update_layout(height=280, margin={"l": 0, "r": 0, "t": 10, "b": 0}, bargap=0.25)
-    fig.update_xaxes(type="category")
+    fig.update_layout(
+        height=280, margin={"l": 0, "r": 0, "t": 10, "b": 0}, bargap=0.25,
+        xaxis={"type": "category", "title": {"text": "Period"}},
+        yaxis={"title": {"text": "Bookings"}},
+    )  # fmt: skip
     st.plotly_chart(fig, config={"displayModeBar": False}, key="bookings_trend")
 
 

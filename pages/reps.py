@@ -27,7 +27,7 @@ from analytics import drilldown
 from analytics.exports import KPI_UNITS
 from analytics.funnel import readable_table
 from analytics.markup import md, plot_frame, plot_text
-from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, kpi_tables, open_basis
+from analytics.metrics.kpis import KPI_COLUMNS, open_basis
 from analytics.numbers import is_missing, percent_parts
 from analytics.numbers import number_or_none as _num
 from analytics.pointintime import open_figures_note
@@ -105,9 +105,9 @@ def _kpi_rows(db: str, version: tuple[Any, ...], scope: Scope, by: str) -> pd.Da
     The leaderboard and the quadrant share this period's table: with the cache it is
     computed once per data version and scope.
     """
-    del db, version  # cache key only
+    del db  # cache key only
     with _ui.cursor() as cur:
-        return kpi_table(cur, scope, by)
+        return _ui.kpi_table(cur, scope, by, version)  # the company's figures, cut to scope
 
 
 def cached_kpi(version: tuple[Any, ...]) -> KpiFunction:
@@ -121,9 +121,9 @@ def _kpi_tables_rows(
     db: str, version: tuple[Any, ...], scope: Scope, periods: tuple[Period, ...], by: str
 ) -> pd.DataFrame:
     """kpi_tables, cached: a drill-down's 12 periods in one go, shared by every rep's."""
-    del db, version  # cache key only
+    del db  # cache key only
     with _ui.cursor() as cur:
-        return kpi_tables(cur, scope, periods, by)
+        return _ui.kpi_tables(cur, scope, periods, by, version)
 
 
 def cached_kpi_tables(version: tuple[Any, ...]) -> KpiTablesFunction:

@@ -255,6 +255,36 @@ def test_kpi_history_under_a_manager_is_the_team_s(book: duckdb.DuckDBPyConnecti
     assert seen and all(s.team == "East" for s in seen)
 
 
+@pytest.mark.parametrize("role", ["manager", "rep"])
+@pytest.mark.parametrize("by", ["rep", "company"])
+def test_kpi_rows_cut_from_the_company_s_follow_the_access(
+    book: duckdb.DuckDBPyConnection, role: str, by: str
+) -> None:
+    """Pages compute the KPI figures once for the whole company and cut each reader's rows
+    (analytics/metrics/shared.py): a manager's cut is exactly the table ops get by choosing
+    team East, a rep's exactly Cara Diaz's, never a row of anyone else."""
+    from analytics.metrics.kpis import kpi_parts, kpi_tables
+    from analytics.metrics.shared import roster, shared_kpi_tables
+
+    access, filters, allowed = SAME_AS[role]
+    periods = [Q2, Q2.previous()]
+    asked: list[Scope] = []
+
+    def parts(s: Scope, p: tuple[Period, ...], grouping: str) -> tuple[pd.DataFrame, ...]:
+        asked.append(s)
+        return kpi_parts(book, s, p, grouping)
+
+    mine = shared_kpi_tables(book, scope(access), periods, by, parts, roster(book))
+    chosen = kpi_tables(book, scope(OPS, **filters), periods, by)
+    pd.testing.assert_frame_equal(mine, chosen, rtol=1e-9)
+    assert mine.attrs["no_data"] == chosen.attrs["no_data"]
+    assert mine.attrs["row_no_data"] == chosen.attrs["row_no_data"]
+    if by == "rep":
+        assert asked and all(s.access.sees_everything for s in asked)  # it was a cut
+        assert names(mine, "rep") <= allowed
+        assert names(kpi_tables(book, scope(OPS), periods, "rep"), "rep") > allowed
+
+
 @pytest.mark.parametrize(
     ("access", "rep", "visible"),
     [

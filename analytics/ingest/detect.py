@@ -303,3 +303,41 @@ def _best_kind(headers: list[str]) -> Kind:
         return (complete, weight, exact)
 
     return max(KIND_LIST, key=lambda k: (score(k), -KIND_LIST.index(k)))
+
+
+# Lists a CRM export folder holds beside the deals that the dashboard does not read: the
+# pages use the account and product named on each deal. (list, its key column, the
+# columns that give it away), matched on normalised header names.
+_REFERENCE_LISTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "an accounts list (one row per company)",
+        ("account", "account name", "company", "company name", "accountname"),
+        ("sector", "industry", "employees", "number of employees", "revenue",
+         "annual revenue", "office location", "year established", "subsidiary of",
+         "billing city", "billing country", "website"),
+    ),
+    (
+        "a products list (one row per product)",
+        ("product", "product name", "productname"),
+        ("series", "sales price", "list price", "price", "unit price", "product family", "sku"),
+    ),
+)  # fmt: skip
+
+
+def reference_list(headers: list[str]) -> tuple[str, list[str]] | None:
+    """(what the file is, the headers that show it) for an accounts or products list, else
+    None.
+
+    Why: a user uploading a whole export folder (Maven's accounts.csv and products.csv
+    beside sales_pipeline.csv) was told the file "cannot load as opportunities: missing
+    opportunity_id, stage", which reads as a broken deals export. It is a list the
+    dashboard does not need, and the refusal says so.
+    """
+    keys = {norm_key(h): h for h in headers}
+    for what, key_names, telling in _REFERENCE_LISTS:
+        shown = [keys[norm_key(t)] for t in telling if norm_key(t) in keys]
+        # its key column and one telling column, or (Salesforce's Account: Id, Name, ...)
+        # three telling columns
+        if (shown and any(norm_key(k) in keys for k in key_names)) or len(shown) >= 3:
+            return what, shown
+    return None

@@ -35,7 +35,7 @@ from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
 from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
 from analytics.ingest.asof import AsOf
 from analytics.ingest.asof import resolve as resolve_as_of
-from analytics.ingest.detect import Detection, Mapping, detect
+from analytics.ingest.detect import Detection, Mapping, detect, reference_list
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
@@ -236,6 +236,11 @@ class Preview:
     fields: list[tuple[str, bool]]
     date_order: str | None = None
     problem: str | None = None
+    # the import's own won-list detection (engine._won_list), so the page says what Import
+    # will do: why every row will be a won deal (None: not detected), and the required
+    # fields still missing when the rows are read as won deals (ticked or detected)
+    won_list: str | None = None
+    missing_if_won: list[str] = field(default_factory=list)
 
 
 def _refused(name: str, exc: ImportRefused) -> ImportResult:
@@ -373,12 +378,18 @@ def _won_list(det: Detection, all_won: bool, name: str) -> str | None:
         why = f"the column {close!r} stands without a stage"
     else:
         return None
-    det.missing_required = [
+    det.missing_required = _missing_as_won_list(det)
+    return why
+
+
+def _missing_as_won_list(det: Detection) -> list[str]:
+    """The required fields a won-deal list still lacks: no stage is needed, and a lead id
+    stands in for the deal id (one deal per converted lead)."""
+    return [
         m
         for m in det.missing_required
         if m != "stage" and not (m.startswith("opportunity_id") and "lead_id" in det.columns)
     ]
-    return why
 
 
 def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> None:
@@ -387,6 +398,21 @@ def _check_detection(source: SourceFile, det: Detection, kind: str | None) -> No
         raise refuse(
             source.name,
             f"this looks like a {other.label} file ({other.kind}), not {kind}",
+        )
+    # an accounts or products list: no column a deal is made of (an id column counts as a
+    # deal's only against fewer than three company or product columns: Salesforce's
+    # Account export starts with Id)
+    ref = reference_list(source.headers) if det.missing_required and kind is None else None
+    dealish = {"stage", "owner", "close_date", "created_date", "status"} & set(det.columns)
+    if ref and not dealish and ("opportunity_id" not in det.columns or len(ref[1]) >= 3):
+        what, shown = ref
+        raise refuse(
+            source.name,
+            f"this is {what}, with columns such as {', '.join(repr(h) for h in shown[:3])}: "
+            "the dashboard does not read such lists (each deal names its account and "
+            "product, and the pages use those). Upload the deals, leads, activities, reps, "
+            "quotas or exchange-rate exports instead; if this file is one of them after "
+            "all, map its columns by hand on the Data page or pass --mapping FILE",
         )
     if det.missing_required:
         found = ", ".join(repr(h) for h in source.headers[:40])
@@ -1081,6 +1107,23 @@ def preview_file(
     problem = None
     if det.conflicting_format is not None and kind is not None:
         problem = f"this looks like a {det.conflicting_format.label} file, not {kind}"
+    # the import's detection, not a guess of the page's own: a stage-less file with a won
+    # date is loaded as won deals, so the preview must not warn of a refusal (issue 12)
+    stageless = det.kind.name == "opportunities" and "stage" not in det.columns
+    missing_if_won = _missing_as_won_list(det) if stageless else list(det.missing_required)
+    won_list = None
+    if stageless:
+        before = list(det.missing_required)
+        won_list = _won_list(det, False, name)
+        close = det.columns.get("close_date", "")
+        if (
+            won_list
+            and norm_key(close) in EXPECTED_CLOSE_HEADERS
+            and "opportunity_id" in det.columns
+        ):
+            # 'Close Date' beside stored deal ids is an update (the import decides on the
+            # stored deals): without a database, the preview keeps the update note
+            won_list, det.missing_required = None, before
     return Preview(
         file_name=name,
         encoding=source.encoding,
@@ -1096,6 +1139,8 @@ def preview_file(
         fields=[(f.name, f.required) for f in det.kind.fields],
         date_order=mapping.date_order if mapping else None,
         problem=problem,
+        won_list=won_list,
+        missing_if_won=missing_if_won,
     )
 
 

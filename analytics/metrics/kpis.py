@@ -139,6 +139,29 @@ def kpi_tables(
     follow `periods`' order, then the group key; each period's rows equal
     `kpi_table(con, scope.with_period(period), by)`.
     """
+    perf, eff = kpi_parts(
+        con, scope, periods, by,
+        stages=stages, categories=categories, reporting_currency=reporting_currency,
+    )  # fmt: skip
+    return with_no_data(con, scope, periods, by, merge_parts(perf, eff, periods, by))
+
+
+def kpi_parts(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str = "rep",
+    *,
+    stages: tuple[Stage, ...] | list[Stage] | None = None,
+    categories: tuple[ActivityCategory, ...] | list | None = None,
+    reporting_currency: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`kpi_tables`' two queries (performance, efficiency), one row per period and group.
+
+    Split out so that pages can run them once for every group of the company and give
+    each reader the rows of their filters (analytics/metrics/shared.py): a group's rows
+    do not depend on the filters; the no-data verdicts do (`with_no_data`).
+    """
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(GROUPINGS)}")
     periods = list(periods)
@@ -146,6 +169,15 @@ def kpi_tables(
         con, scope, periods, by, stages=stages, reporting_currency=reporting_currency
     )
     eff = efficiency_tables(con, scope, periods, by, categories=categories)
+    return perf, eff
+
+
+def merge_parts(
+    perf: pd.DataFrame, eff: pd.DataFrame, periods: Sequence[Period], by: str
+) -> pd.DataFrame:
+    """`kpi_parts`' two tables as one, in `kpi_tables`' columns and order, before the
+    no-data verdicts."""
+    periods = list(periods)
     table = perf.merge(eff, on=["period_no", by], how="outer", sort=False)
     for column in COUNT_COLUMNS:
         if column in table:
@@ -157,7 +189,20 @@ def kpi_tables(
     table = table.sort_values(["period_no", by], na_position="last", kind="stable")
     table.insert(0, "period", [periods[n].label for n in table["period_no"]])
     extra = [c for c in table.columns if c not in ("period", "period_no", by, *KPI_COLUMNS)]
-    table = table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
+    return table[["period", by, *KPI_COLUMNS, *extra]].reset_index(drop=True)
+
+
+def with_no_data(
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    periods: Sequence[Period],
+    by: str,
+    merged: pd.DataFrame,
+) -> pd.DataFrame:
+    """`kpi_tables`' last step: `scope`'s no-data verdicts applied to `merged` (the rows
+    `merge_parts` gives for `scope`) and named in `attrs`. Returns a new table."""
+    periods = list(periods)
+    table = merged.copy()
     # Figures the export has no data for (no activities, no lost amounts, ...) are emptied
     # here, once, so no page, report or download shows them as 0 or 100%.
     reasons = no_data_reasons_by_period(con, scope, periods)

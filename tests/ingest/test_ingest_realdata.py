@@ -207,15 +207,20 @@ def test_salesforce_org_history_loads_as_stage_history(salesforce, con):
 
 
 @pytest.mark.parametrize(
-    "relative",
-    ["maven_crm/accounts.csv", "maven_crm/products.csv", "salesforce_devorg/Account.csv"],
+    ("relative", "what", "shown"),
+    [
+        ("maven_crm/accounts.csv", "an accounts list", ["'sector'", "'employees'"]),
+        ("maven_crm/products.csv", "a products list", ["'series'", "'sales_price'"]),
+        ("salesforce_devorg/Account.csv", "an accounts list", ["'Industry'", "'AnnualRevenue'"]),
+    ],
 )
 def test_non_pipeline_files_are_refused_clearly(
-    relative, realdata, tmp_path, run_import, fingerprint
+    relative, what, shown, realdata, tmp_path, run_import, fingerprint
 ):
+    """An export folder's accounts and products lists are named for what they are, not
+    called deals exports with missing columns; nothing is loaded."""
     path = tmp_path / relative.split("/")[1]
     shutil.copyfile(realdata / relative, path)
-    headers = path.read_text("utf-8").splitlines()[0].split(",")
     before = fingerprint()
 
     result = run_import(path)
@@ -223,7 +228,50 @@ def test_non_pipeline_files_are_refused_clearly(
     assert result.status == "refused"
     message = result.message
     assert message.startswith(f"{path.name}: refused")
-    assert "missing required column" in message
-    assert "stage" in message
-    assert all(repr(h) in message for h in headers[:5]), message
+    assert f"this is {what}" in message, message
+    assert all(h in message for h in shown), message
+    assert "the dashboard does not read such lists" in message
+    assert "missing required column" not in message
+    assert fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("account,sector,employees", "an accounts list (one row per company)"),
+        (
+            "Id,Name,Industry,AnnualRevenue,NumberOfEmployees",
+            "an accounts list (one row per company)",
+        ),
+        ("product,series,sales_price", "a products list (one row per product)"),
+        ("account,owner,stage,amount", None),  # a deals export
+        ("account,employees", "an accounts list (one row per company)"),
+        ("Id,Name,Industry", None),  # one telling column without its key is not enough
+    ],
+)
+def test_reference_list_is_recognised_from_its_headers(header: str, expected: str | None) -> None:
+    from analytics.ingest.detect import reference_list
+
+    found = reference_list(header.split(","))
+    assert (found[0] if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "opportunity_id,account,amount\nD-1,Acme,100\n",
+        # a deals export with company details beside each deal is still a deals export
+        "opportunity_id,account,industry,employees,amount\nD-1,Acme,Retail,50,100\n",
+    ],
+)
+def test_a_deals_file_lacking_a_stage_is_still_told_what_is_missing(
+    text, tmp_path, run_import, fingerprint
+):
+    """The accounts-list wording only replaces the message for such lists."""
+    path = tmp_path / "deals.csv"
+    path.write_text(text, encoding="utf-8")
+    before = fingerprint()
+    result = run_import(path)
+    assert result.status == "refused"
+    assert "missing required column" in result.message
     assert fingerprint() == before
