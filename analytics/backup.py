@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from analytics.access import Access, require
 from analytics.db import data_dir_for, quote_ident, transaction
 from analytics.leftovers import sweep_partials
 from analytics.metrics.derived import DERIVED_SOURCES, refresh_derived
+from analytics.numbers import counted
 
 BACKUP_DIR_NAME = "backups"
 BACKUP_SUFFIX = ".duckdb"
@@ -161,22 +163,40 @@ def backup(
         con.close()
 
 
-def list_backups(data_dir: Path | str) -> list[Path]:
-    """The backups in <data dir>/backups/, newest first (by their time-stamped names)."""
+# A backup this module names: <database stem>-<YYYYMMDD>-<HHMMSS>-<microseconds>[-reason].
+_NAMED = re.compile(r"^(?P<stem>.+)-\d{8}-\d{6}-\d{6}(?:-[a-z-]+)?$")
+
+
+def list_backups(data_dir: Path | str, db_path: Path | str | None = None) -> list[Path]:
+    """The backups in <data dir>/backups/, newest first (by their time-stamped names).
+
+    With `db_path`, only that database's: two databases in one folder share the backups
+    folder, and the Data page of one listed the other's copies beside "restore one" (a
+    new user's two databases). A copy named by hand is listed for every database.
+    """
     folder = backups_dir(data_dir)
     if not folder.is_dir():
         return []
     found = [p for p in folder.glob(f"*{BACKUP_SUFFIX}") if p.is_file()]
+    if db_path is not None:
+        stem = Path(db_path).stem
+        found = [p for p in found if _backup_of(p) in (None, stem)]
     return sorted(found, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
 
 
-def backups_table(data_dir: Path | str) -> pd.DataFrame:
+def _backup_of(path: Path) -> str | None:
+    """The database stem an automatic or `backup` name carries, None for another name."""
+    named = _NAMED.match(path.name.removesuffix(BACKUP_SUFFIX))
+    return named["stem"] if named else None
+
+
+def backups_table(data_dir: Path | str, db_path: Path | str | None = None) -> pd.DataFrame:
     """The backups as the Data page lists them, newest first: file, taken, size MB.
 
     `taken` is the file's time to the second (when it was written, which a copied-in
     backup's name may not say); the size is in MB with one decimal.
     """
-    backups = list_backups(data_dir)
+    backups = list_backups(data_dir, db_path)
     return pd.DataFrame(
         {
             "file": [p.name for p in backups],
@@ -393,12 +413,12 @@ class RollbackResult:
         parts = [f"Import #{self.import_id} ({self.file_name}, {self.kind}) was rolled back"]
         if self.kind == "opportunities":
             parts.append(
-                f"{self.restored:,} deal(s) restored to their earlier state, "
-                f"{self.removed:,} new deal(s) removed, "
-                f"{self.snapshot_rows:,} snapshot row(s) removed"
+                f"{counted(self.restored, 'deal')} restored to their earlier state, "
+                f"{counted(self.removed, 'new deal')} removed, "
+                f"{counted(self.snapshot_rows, 'snapshot row')} removed"
             )
         else:
-            parts.append(f"{self.removed:,} row(s) removed")
+            parts.append(f"{counted(self.removed, 'row')} removed")
         return ": ".join(parts) + "."
 
 
@@ -501,9 +521,10 @@ def _rollback(con: duckdb.DuckDBPyConnection, import_id: int) -> RollbackResult:
 def _refuse_later(con: duckdb.DuckDBPyConnection, import_id: int, later: list[int]) -> None:
     if later:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back: later import(s) "
+            f"import #{import_id} cannot be rolled back: later "
+            f"{'import' if len(later) == 1 else 'imports'} "
             f"{_later_imports(con, later)} changed the same records. Roll back the later "
-            "one(s) first, newest first."
+            f"{'one' if len(later) == 1 else 'ones'} first, newest first."
         )
 
 
@@ -556,7 +577,8 @@ def _rollback_opportunities(
     ).fetchall()
     if overwritten:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back: it replaced rows of import(s) "
+            f"import #{import_id} cannot be rolled back: it replaced rows of "
+            f"{'import' if len(overwritten) == 1 else 'imports'} "
             f"{_later_imports(con, [r[0] for r in overwritten])} with the same as-of date, "
             "and those earlier rows are not kept. Restore the backup taken before it instead."
         )
@@ -576,7 +598,8 @@ def _rollback_opportunities(
     ).fetchone()
     if updated is not None and restorable != updated:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back exactly: it updated {updated:,} deal(s) "
+            f"import #{import_id} cannot be rolled back exactly: it updated "
+            f"{counted(updated, 'deal')} "
             f"but the snapshots hold the earlier state of {restorable:,}. Restore the backup "
             "taken before it instead."
         )
@@ -650,8 +673,9 @@ def _rollback_entities(
         )
     if updated:
         raise RollbackRefused(
-            f"import #{import_id} cannot be rolled back exactly: it replaced {updated:,} "
-            f"existing {result.kind} record(s) whose earlier values are not kept in the "
+            f"import #{import_id} cannot be rolled back exactly: it replaced "
+            f"{counted(updated, 'existing ' + result.kind + ' record')} whose earlier values "
+            "are not kept in the "
             "database (only opportunities keep snapshots). Restore the backup taken before "
             "it instead (python -m analytics restore BACKUP)."
         )

@@ -386,30 +386,36 @@ class Funnel:
             "stopped is unknown; they are counted apart, not as dropped at the first step."
         )
 
+    def _all_deals(self) -> str:
+        """'all 6 deals', or 'the one deal' (never 'all 1 deals')."""
+        return "the one deal" if self.deals == 1 else f"all {self.deals:,} deals"
+
     def method_note(self) -> str:
         """One sentence for the page: which rule placed the deals, with the counts."""
         if self.deals == 0:
             text = f"No deal was {self.cohort_words} in this period."
         elif self.method == "history":
-            text = f"Stage reached from stage history for all {self.deals:,} deals."
+            text = f"Stage reached from stage history for {self._all_deals()}."
             if self.from_snapshots:
                 text = text[:-1] + f" ({self.from_snapshots:,} from weekly snapshots)."
         elif self.method == "current stage":
             text = (
-                f"No stage history: stage reached from the current stage for all "
-                f"{self.deals:,} deals (a deal in stage k is taken to have passed every "
+                "No stage history: stage reached from the current stage for "
+                f"{self._all_deals()} (a deal in stage k is taken to have passed every "
                 "earlier stage)."
             )
         else:
             text = (
-                f"Mixed: {self.from_history:,} deals placed from stage history"
+                f"Mixed: {counted(self.from_history, 'deal')} placed from stage history"
                 + (
                     f" ({self.from_snapshots:,} from weekly snapshots)"
                     if self.from_snapshots
                     else ""
                 )
-                + f", {self.from_current_stage:,} from their current stage (no history: a deal "
-                "in stage k is taken to have passed every earlier stage)."
+                + f", {self.from_current_stage:,} from "
+                + verb(self.from_current_stage, "its", "their")
+                + " current stage (no history: a deal in stage k is taken to have passed "
+                "every earlier stage)."
             )
         extras = [self.stage_unknown_note(), self.hidden_note()]
         if self.no_data:

@@ -32,6 +32,7 @@ from analytics.metrics.availability import unpriced_open_text
 from analytics.metrics.fx import fx_params
 from analytics.numbers import counted, largest_remainder, round_half_up, verb
 from analytics.pointintime import MAX_SNAPSHOT_AGE_DAYS, Basis, Source, bases
+from analytics.pointintime import snapshot_dates as pointintime_snapshot_dates
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 from analytics.sql import bind, run_sql, stage_history_ctes, step_keys
@@ -75,11 +76,9 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
 
 
 def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Every snapshot date, oldest first (the waterfall's date pickers)."""
-    rows = con.execute(
-        "SELECT DISTINCT snapshot_date FROM opportunity_snapshots ORDER BY 1"
-    ).fetchall()
-    return [r[0] for r in rows]
+    """Every pipeline snapshot date, oldest first (the waterfall's date pickers): the
+    point-in-time layer's list (`pointintime.snapshot_dates`), partial imports left out."""
+    return pointintime_snapshot_dates(con)
 
 
 def default_snapshot_pair(

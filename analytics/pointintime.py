@@ -109,12 +109,28 @@ class PipelineAsOf:
         return self.basis.source
 
 
+# Dates that hold rows of a whole pipeline export: a date whose rows all come from partial
+# imports (a won-deal list, a stage-less update: `imports.partial`) shows a few deals, not
+# the pipeline, and would read as "nothing else was open that day".
+SNAPSHOT_DATES_SQL = """
+WITH partial_imports AS (
+    SELECT import_id FROM imports WHERE coalesce(partial, false)
+)
+SELECT DISTINCT snapshot_date
+FROM opportunity_snapshots
+WHERE import_id IS NULL OR import_id NOT IN (SELECT import_id FROM partial_imports)
+ORDER BY 1
+"""
+
+
 def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Every snapshot date, oldest first."""
-    rows = con.execute(
-        "SELECT DISTINCT snapshot_date FROM opportunity_snapshots ORDER BY 1"
-    ).fetchall()
-    return [r[0] for r in rows]
+    """Every pipeline snapshot date, oldest first: the one list the point-in-time layer,
+    the Pipeline page's date pickers and the forecast's "export used" choose from.
+
+    Why not every as-of date: a won-deal list imported on 28 Nov made 28 Nov a
+    "snapshot" holding four won deals, and November's open pipeline read 0.
+    """
+    return [r[0] for r in con.execute(SNAPSHOT_DATES_SQL).fetchall()]
 
 
 def first_stage_change(con: duckdb.DuckDBPyConnection) -> date | None:

@@ -247,6 +247,11 @@ CREATE TABLE IF NOT EXISTS import_warnings (
 );
 -- Rows of the import carrying at least one warning (NULL: imported before warnings existed).
 ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_warned BIGINT;
+-- A deals file without a stage column: a won-deal list (every row a win) or an update of
+-- some fields of stored deals. It says nothing about the rest of the pipeline on its day,
+-- so its date is no pipeline snapshot (analytics.pointintime.snapshot_dates). NULL: an
+-- import from before this column, or another kind.
+ALTER TABLE imports ADD COLUMN IF NOT EXISTS partial BOOLEAN;
 
 -- Settings as data (stage list, later scoring rules and plans): key -> JSON document.
 CREATE TABLE IF NOT EXISTS settings (

@@ -59,7 +59,7 @@ def scorecard(
     out.attrs["row_no_data"] = row_reasons
     out.attrs["notes"] = no_data_notes(reasons) + [
         f"no data for {NO_OWNER if key is None else key}: {text}"
-        for key, text in row_notes(row_reasons).items()
+        for key, text in row_notes(row_reasons, column_names=True).items()
     ]
     return out
 
@@ -77,19 +77,23 @@ def no_data_notes(reasons: dict[str, str]) -> list[str]:
     return [f"no data: {', '.join(cols)}: {reason}" for reason, cols in by_reason.items()]
 
 
-def row_notes(row_reasons: dict[object, dict[str, str]]) -> dict[object, str]:
+def row_notes(
+    row_reasons: dict[object, dict[str, str]], *, column_names: bool = False
+) -> dict[object, str]:
     """Row key -> 'bookings, avg deal size: the 2 won deals carry no amount in this export'.
 
     Why: a rep whose own deals lack amounts has empty figures beside reps with real ones;
     a dash alone reads as "not defined" (no quota, no deal), so the row says which figures
-    are no data and why (`kpis.row_no_data`), on the leaderboard and in the CLI's notes.
+    are no data and why (`kpis.row_no_data`), on the leaderboard and in the CLI's notes
+    (`column_names`: the CSV's column names, as the CLI's other notes give them).
     """
     out: dict[object, str] = {}
     for key, reasons in row_reasons.items():
         by_reason: dict[str, list[str]] = {}
         for column, reason in reasons.items():
             if column in KPI_COLUMNS:  # the columns a reader sees (not pipeline_in_period)
-                by_reason.setdefault(reason, []).append(column.replace("_", " "))
+                shown = column if column_names else column.replace("_", " ")
+                by_reason.setdefault(reason, []).append(shown)
         if by_reason:
             out[key] = "; ".join(f"{', '.join(cols)}: {why}" for why, cols in by_reason.items())
     return out

@@ -29,6 +29,7 @@ from analytics.ingest.template import template_frame
 from analytics.markup import md
 from analytics.metrics import shared
 from analytics.metrics.kpis import kpi_parts
+from analytics.numbers import is_missing, round_half_up
 from analytics.scope import Period, Scope, ScopeOptions
 from analytics.scope import scope_options as analytics_scope_options
 
@@ -296,11 +297,13 @@ def in_percent(df: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 
 def money(value: float | None) -> str:
-    return DASH if value is None else f"{value:,.0f}"
+    """Whole units, half up (42,234.50 -> '42,234' with Python's format would disagree with
+    the waterfall's and the tables' 42,235): one rounding rule on every page."""
+    return DASH if is_missing(value) else f"{round_half_up(value):,}"
 
 
 def signed_money(value: float | None) -> str | None:
-    return None if value is None else f"{value:+,.0f}"
+    return None if is_missing(value) else f"{round_half_up(value):+,}"
 
 
 def percent(value: float | None) -> str:

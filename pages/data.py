@@ -536,7 +536,7 @@ def show_rollback(history: pd.DataFrame) -> None:
 
 
 def show_backups() -> None:
-    backups = backups_table(_ui.data_dir())
+    backups = backups_table(_ui.data_dir(), _ui.db_path())  # this database's only
     with st.expander(f"Backups ({len(backups)})"):
         st.caption(
             "A backup is taken automatically before every import that replaces data (the 20 "

@@ -20,7 +20,12 @@ import streamlit as st
 from analytics.drilldown import data_version
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
-from analytics.metrics.availability import coverage_reason, data_start, pipeline_note
+from analytics.metrics.availability import (
+    before_data,
+    coverage_reason,
+    data_start,
+    pipeline_note,
+)
 from analytics.metrics.headline import headline_with_previous
 from analytics.metrics.kpis import (
     KPI_COLUMNS,
@@ -227,10 +232,12 @@ def _card(
     periods: list[Period],
     current: Period,
     basis: Basis | None = None,
+    first_day: date | None = None,
 ) -> None:
     """One card: value, change vs previous period (the metric's delta), change vs the same
     period last year (a coloured line below: too long for the delta's description), and
-    the trend. `basis`: where a past period's open figures came from (None: open now)."""
+    the trend. `basis`: where a past period's open figures came from (None: open now);
+    `first_day`: where the data starts (a period before it has nothing to compare)."""
     column = card.column
     now = _number(rows[current.label].get(column))
     help_text = card.help or KPI_COLUMNS.get(column)
@@ -268,8 +275,11 @@ def _card(
         container.caption(f"{base} No past value to compare.")
         return
     previous, last_year = current.previous(), current.same_last_year()
-    before = _number(rows[previous.label].get(column))
-    year_ago = _number(rows[last_year.label].get(column))
+    # a period before the data starts has no figure, not a count of 0 (analytics decides)
+    early = before_data(previous, first_day)
+    before = None if early else _number(rows[previous.label].get(column))
+    year_early = before_data(last_year, first_day)
+    year_ago = None if year_early else _number(rows[last_year.label].get(column))
     delta = show_change(column, now, before)
     # A change that prints as zero ("+0", "-0.0 pp") is no change to a reader: unsigned,
     # grey and without an arrow (never "↑ +0" in red).
@@ -292,7 +302,7 @@ def _card(
         chart_type="bar" if unit_of(column) in ("money", "count") else "line",
     )
     if yoy is None:
-        container.caption(f"{last_year.name}: no figure to compare")
+        container.caption(f"{last_year.name}: {year_early or 'no figure to compare'}")
     else:
         worse = (year_ago is not None and now is not None) and (
             (now < year_ago) != (column in LOWER_IS_BETTER)
@@ -371,7 +381,7 @@ def render() -> None:
             st.subheader(title)
         boxes = st.columns(len(cards))
         for box, card in zip(boxes, cards, strict=True):
-            _card(box, card, rows, shown, period, basis)
+            _card(box, card, rows, shown, period, basis, first_day)
             if card.column == "open_pipeline" and unpriced_note and _number(
                 rows[period.label].get("open_pipeline")) is not None:  # fmt: skip
                 box.caption(f"Priced deals only: {unpriced_note}.")

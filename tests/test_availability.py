@@ -29,7 +29,7 @@ from analytics.metrics.availability import (
     no_data_reasons_by_period,
     pipeline_note,
 )
-from analytics.metrics.kpis import kpi_table
+from analytics.metrics.kpis import kpi_table, kpi_tables
 from analytics.scope import Period, Scope
 
 AS_OF = date(2024, 7, 15)
@@ -278,3 +278,22 @@ def test_rep_history_starts_where_the_data_starts(
     history = kpi_history(con, MAY, "Ann Lee", 12)
     assert list(history["period"]) == ["2024-03", "2024-04", "2024-05"]
     assert history["bookings"].iloc[-1] == pytest.approx(10000)
+
+
+def test_a_period_without_new_leads_says_so(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Leads exist (created in May) but none in June: June's lead -> opportunity rate and
+    response times are empty for the company with the reason, not a bare dash (found by
+    a new user). May keeps its figures."""
+    load(con, tmp_path, FULL)
+    table = kpi_tables(con, MAY, [Period.parse("2024-05"), Period.parse("2024-06")], "company")
+    rows = table.attrs["row_no_data"]
+    june = next(iter(rows["2024-06"].values()))
+    assert june["lead_to_opp_rate"] == "no lead was created in 2024-06"
+    assert june["lead_response_median_minutes"] == "no lead was created in 2024-06"
+    assert "2024-05" not in rows
+    by_rep = kpi_tables(con, MAY, [Period.parse("2024-06")], "rep")
+    assert not any(  # by rep a dash means "not defined": no note on every row
+        "lead_to_opp_rate" in why
+        for per in by_rep.attrs["row_no_data"].values()
+        for why in per.values()
+    )

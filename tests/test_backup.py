@@ -252,13 +252,17 @@ def test_rollback_of_the_newer_export_gives_back_the_older_state(
     assert b.status == "loaded" and b.rows_updated == 3 and b.rows_inserted == 1
 
     # the older import cannot go while the newer one holds the same deals
-    with pytest.raises(RollbackRefused, match=rf"later import\(s\) #{b.import_id}"):
+    with pytest.raises(RollbackRefused, match=rf"later import #{b.import_id}.*the later one first"):
         rollback_import(con, a.import_id)
     assert con.execute("SELECT count(*) FROM opportunity_snapshots").fetchone()[0] == 7
 
     done = rollback_import(con, b.import_id)
     assert (done.restored, done.removed, done.snapshot_rows) == (3, 1, 4)
     assert "rolled back" in done.message
+    # counts read in the right number, never "deal(s)"
+    assert "3 deals restored to their earlier state, 1 new deal removed, 4 snapshot rows" in (
+        done.message
+    )
     assert fingerprint(con) == after_a
     assert not con.execute(
         "SELECT * FROM opportunity_snapshots WHERE snapshot_date = ?", [DAY2]
@@ -347,3 +351,20 @@ def test_backup_before_import(
     assert list_backups(db_path.parent) == [made]
     with duckdb.connect(str(made), read_only=True) as copy:
         assert fingerprint(copy) == before
+
+
+def test_two_databases_in_one_folder_list_their_own_backups(tmp_path: Path) -> None:
+    """own.duckdb and ui.duckdb share <folder>/backups/: each lists its own copies (and a
+    copy named by hand), never the other's beside "restore one" (found by a new user)."""
+    paths = {}
+    for name in ("own", "ui"):
+        path = tmp_path / f"{name}.duckdb"
+        db.connect(path).close()
+        paths[name] = path
+    own = backup(paths["own"])
+    ui = backup(paths["ui"], reason="before-import")
+    by_hand = tmp_path / "backups" / "keep-this.duckdb"
+    by_hand.write_bytes(own.read_bytes())
+    assert set(list_backups(tmp_path, paths["own"])) == {own, by_hand}
+    assert set(list_backups(tmp_path, paths["ui"])) == {ui, by_hand}
+    assert set(list_backups(tmp_path)) == {own, ui, by_hand}  # the folder as a whole

@@ -545,3 +545,28 @@ def test_report_funnel_cli(tmp_path: Path) -> None:
     assert {r["stage_unknown"] for r in csv.DictReader(io.StringIO(done.stdout))} == {"1"}
     bad = cli("--period", "2024-Q2", "--by", "period", "--versus", "2024-Q9")
     assert bad.returncode == 2 and "not a period" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("deals", "history", "current", "expected"),
+    [
+        (1, 1, 0, "Stage reached from stage history for the one deal."),
+        (3, 3, 0, "Stage reached from stage history for all 3 deals."),
+        (1, 0, 1, "current stage for the one deal (a deal in stage k"),
+        (2, 1, 1, "Mixed: 1 deal placed from stage history, 1 from its current stage"),
+        (5, 3, 2, "Mixed: 3 deals placed from stage history, 2 from their current stage"),
+    ],
+)
+def test_method_note_counts_in_the_right_number(
+    deals: int, history: int, current: int, expected: str
+) -> None:
+    """Never "Mixed: 1 deals placed" or "for all 1 deals" (found by a new user)."""
+    import pandas as pd
+
+    from analytics.funnel import Funnel
+
+    f = Funnel(
+        scope=Scope(Period.parse("2024-05")), table=pd.DataFrame(), deals=deals,
+        from_history=history, from_current_stage=current,
+    )  # fmt: skip
+    assert expected in f.method_note()

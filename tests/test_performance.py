@@ -342,14 +342,16 @@ def test_company_row_agrees_with_the_headline(kpi_db: duckdb.DuckDBPyConnection)
 
 
 def test_share_of_reps_at_quota(kpi_db: duckdb.DuckDBPyConnection) -> None:
-    """Q2: Ann 1.027 and Cara 1.0 reach quota, Bob 0 and Eve 0 do not -> 2/4 = 0.5.
+    """Q2: Ann 1.027 and Cara 1.0 reach quota, Eve 0 does not; Bob's attainment is unknown
+    (his only win, K-07, has no amount), so he is on neither side -> 2/3.
 
-    Team East: Ann yes, Bob no -> 1/2. Region AMER: Cara yes, Eve no -> 1/2. January 2023:
-    no quota anywhere -> None.
+    Team East: Ann yes, Bob unknown -> 1/1. Region AMER: Cara yes, Eve no -> 1/2. January
+    2023: no quota anywhere -> None. Bob alone: no known attainment -> None.
     """
     q2 = Period.parse("2024-Q2")
-    assert share_of_reps_at_quota(kpi_db, Scope(q2)) == pytest.approx(0.5)
-    assert share_of_reps_at_quota(kpi_db, Scope(q2, team="East")) == pytest.approx(0.5)
+    assert share_of_reps_at_quota(kpi_db, Scope(q2)) == pytest.approx(2 / 3)
+    assert share_of_reps_at_quota(kpi_db, Scope(q2, team="East")) == pytest.approx(1.0)
+    assert share_of_reps_at_quota(kpi_db, Scope(q2, rep="Bob Stone")) is None
     assert share_of_reps_at_quota(kpi_db, Scope(q2, region="AMER")) == pytest.approx(0.5)
     assert share_of_reps_at_quota(kpi_db, Scope(q2, rep="Ann Lee")) == pytest.approx(1.0)
     assert share_of_reps_at_quota(kpi_db, Scope(Period.parse("2023-01"))) is None

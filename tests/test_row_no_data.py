@@ -196,6 +196,7 @@ def test_cli_scorecard_notes_the_row(messy: duckdb.DuckDBPyConnection) -> None:
     card = scorecard(messy, Scope(MAY), "rep")
     notes = [n for n in card.attrs["notes"] if n.startswith("no data for Bob Stone: ")]
     assert len(notes) == 1 and WON_NO_AMOUNT in notes[0] and OPEN_NO_AMOUNT in notes[0]
+    assert "bookings, avg_deal_size" in notes[0]  # the CSV's column names, as other notes
     bob = card[card["rep"] == "Bob Stone"].iloc[0]
     assert missing(bob["bookings"]) and missing(bob["open_pipeline"])
 

@@ -70,7 +70,7 @@ def _fail(message: str) -> int:
 def run_backup(args: argparse.Namespace) -> int:
     path = _db(args)
     if args.list:
-        found = list_backups(db.data_dir_for(path))
+        found = list_backups(db.data_dir_for(path), path)  # this database's only
         for item in found:
             print(f"{item}  ({item.stat().st_size:,} bytes)")
         if not found:

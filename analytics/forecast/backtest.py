@@ -46,7 +46,7 @@ from analytics.forecast.methods import (
     stage_probabilities,
     stage_weighted_forecast,
 )
-from analytics.numbers import counted
+from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _none
 from analytics.pointintime import Basis, bases
 from analytics.scope import Period, PeriodKind, Scope
@@ -409,6 +409,26 @@ def window_words(window: Sequence[str], kind: str) -> str:
     return f"the {len(window)} {kind}s {window[0]} to {window[-1]}"
 
 
+def _default_candidate(summary: pd.DataFrame, kind: str) -> tuple[Candidate, str]:
+    """The method shown when methods cannot be compared by their error, and its words.
+
+    The stage-weighted forecast, unless it has no forecast in any period of the table
+    (a rebuilt pipeline knows no stages): then the first single method that has one, so
+    the table never marks a row of dashes "recommended" (found by a new user).
+    """
+    if len(summary) == 0:
+        return DEFAULT_CANDIDATE, "The stage-weighted forecast"
+    periods = dict(zip(summary["candidate"], summary["periods"], strict=True))
+    if periods.get(DEFAULT_CANDIDATE.key, 0):
+        return DEFAULT_CANDIDATE, "The stage-weighted forecast"
+    for cand in CANDIDATES:
+        if not cand.is_blend and periods.get(cand.key, 0):
+            return cand, (
+                f"With no stage-weighted forecast in any {kind} here, {cand.label.lower()}"
+            )
+    return DEFAULT_CANDIDATE, "The stage-weighted forecast"
+
+
 def recommend(
     summary: pd.DataFrame,
     window: Sequence[str],
@@ -441,18 +461,19 @@ def recommend(
             _none(first["within_10pct"]) if first is not None else None,
         )  # fmt: skip
 
+    fallback, named = _default_candidate(summary, kind)
     if len(window) < min_periods:
         return own(
-            DEFAULT_CANDIDATE,
+            fallback,
             f"Not enough history to compare methods: {counted(len(window), 'past ' + kind)} with a "
-            f"start-of-{kind} forecast, {min_periods} needed. The stage-weighted forecast "
-            "is the default, not chosen by its error.",
+            f"start-of-{kind} forecast, {min_periods} needed. {named} is the default, not "
+            "chosen by its error.",
         )
     if scored.empty:
         return own(
-            DEFAULT_CANDIDATE,
-            f"No method can be scored over {where}: nothing was won in them. The "
-            "stage-weighted forecast is the default, not chosen by its error.",
+            fallback,
+            f"No method can be scored over {where}: nothing was won in them. {named} is the "
+            "default, not chosen by its error.",
         )
     best = scored.iloc[0]
     cand = CANDIDATE_BY_KEY[str(best["candidate"])]
@@ -530,6 +551,26 @@ class Backtest:
         return {m: _none(f) for m, f in zip(rows["method"], rows["forecast"], strict=True)}
 
 
+def _why_fewer(kind: str, wanted: int, skipped: int, window: int) -> str:
+    """Why `window` of the last `wanted` periods can be backtested: no export near their
+    start (`skipped`), and for the rest some method has no forecast there (e.g. they
+    began before the data did). Never "0 of the last 12 have no export"."""
+    parts = []
+    if skipped:
+        parts.append(
+            f"{skipped} of the last {wanted} {verb(skipped, 'has', 'have')} no export near "
+            f"{verb(skipped, 'its', 'their')} start"
+        )
+    other = wanted - skipped - window
+    if other > 0:
+        parts.append(
+            f"in {counted(other, kind)}"
+            f"{'' if skipped else f' of the last {wanted}'} some method has no forecast, "
+            "e.g. before the data starts"
+        )
+    return "; ".join(parts) or f"of the last {wanted}"
+
+
 def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | None:
     """Why the backtest has nothing (or too little) to compare; None when it has enough."""
     if wanted == 0:
@@ -544,9 +585,8 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
     if window < MIN_TRACK_PERIODS:
         return (
             f"Only {counted(window, 'past ' + kind)} can be backtested "
-            f"({skipped} of the last {wanted} "
-            f"have no export near their start); {MIN_TRACK_PERIODS} are needed to compare "
-            "methods by their error."
+            f"({_why_fewer(kind, wanted, skipped, window)}); {MIN_TRACK_PERIODS} are needed "
+            "to compare methods by their error."
         )
     return None
 

@@ -42,6 +42,7 @@ from analytics.forecast.methods import (
     category_of,
 )
 from analytics.metrics.fx import fx_params, priced_sql
+from analytics.pointintime import snapshot_dates as pointintime_snapshot_dates
 from analytics.scope import Period, Scope, owner_filter_sql
 
 Source = Literal["snapshot", "current", "stage history", "rebuilt"]
@@ -841,13 +842,9 @@ def open_deals(
 
 
 def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Every snapshot date, oldest first."""
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT snapshot_date FROM opportunity_snapshots ORDER BY 1"
-        ).fetchall()
-    ]
+    """Every pipeline snapshot date, oldest first (`pointintime.snapshot_dates`: partial
+    imports such as won-deal lists are no snapshot of the pipeline)."""
+    return pointintime_snapshot_dates(con)
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:

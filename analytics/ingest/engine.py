@@ -588,8 +588,8 @@ def _write(
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
                     source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
                     rows_rejected, rows_inserted, rows_updated, started_at, finished_at,
-                    rows_warned, as_of_source)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_warned, as_of_source, partial)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     import_id,
@@ -610,6 +610,8 @@ def _write(
                     datetime.now(),
                     warned,
                     resolved.source,
+                    # a won-deal list or a stage-less update: no pipeline snapshot
+                    det.kind.name == "opportunities" and "stage" not in staged.fields,
                 ],
             )
             audit.record(

@@ -289,6 +289,19 @@ def pipeline_note(con: duckdb.DuckDBPyConnection, scope: Scope) -> str | None:
     return unpriced_open_text(facts.unpriced_open, facts.rateless_open)
 
 
+def before_data(period: Period, first_day: date | None) -> str | None:
+    """Why `period` has no figure to compare with: it ends before the data starts
+    (`data_start`), else None.
+
+    Why: a count there is a 0 that only means "no data yet": the Overview read "Won deals
+    +7 vs 2025-11" for an export starting in August 2026, beside "Bookings: 2025-11: no
+    figure to compare".
+    """
+    if first_day is None or period.full_end >= first_day:
+        return None
+    return f"no data yet: the data starts on {first_day:%d %b %Y}"
+
+
 def data_start(con: duckdb.DuckDBPyConnection, scope: Scope) -> date | None:
     """The first day a deal in scope was created or closed: trends begin there."""
     return data_facts(con, scope).first_day

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.availability import (
+    LEAD_COLUMNS,
     NO_LOST_AMOUNT,
     NO_QUOTAS,
     OPEN_AMOUNT_COLUMNS,
@@ -248,11 +249,21 @@ def row_no_data(
     out: dict[str, dict[object, dict[str, str]]] = {}
     if "won_unvalued" not in table.columns:
         return out
-    flagged = table[table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)]
-    for row in flagged.itertuples(index=False):
+    flags = table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)
+    # the company's row (the Overview's cards): a period in which no lead was created has
+    # no lead -> opportunity rate or response time, and says so rather than a bare dash
+    # (by rep, most reps create no leads: the board's dash means "not defined" there)
+    no_leads = (table["leads"] == 0) if by == "company" and "leads" in table else None
+    if no_leads is not None:
+        flags = flags | no_leads
+    for row in table[flags].itertuples(index=False):
         label, key = row.period, getattr(row, by)
         scope_wide = reasons.get(label, {})
         mine: dict[str, str] = {}
+        if no_leads is not None and row.leads == 0:
+            mine |= {
+                c: f"no lead was created in {label}" for c in LEAD_COLUMNS if c in table.columns
+            }
         if row.won_unvalued:
             why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
             mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
