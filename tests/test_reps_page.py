@@ -8,6 +8,7 @@ the fixture's hand-made deals.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -35,16 +36,19 @@ PERIOD_VIEWS = [
 ]
 
 
+def load_april_fixture(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The quadrant fixture with an April fiscal year."""
+    load_fixture(con, folder)
+    save_fiscal_start_month(con, 4)
+
+
 @pytest.fixture
-def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The fixture with an April fiscal year, so fiscal periods are offered."""
-    path = tmp_path / "reps.duckdb"
-    con = db.connect(path)
-    try:
-        load_fixture(con, tmp_path)
-        save_fiscal_start_month(con, 4)
-    finally:
-        con.close()
+def app_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_template: Callable[..., Path]
+) -> Path:
+    """The fixture with an April fiscal year, so fiscal periods are offered: imported once per
+    test process and copied for this test (conftest `db_template`), a private file."""
+    path = db_template("test_reps_page.app_db", load_april_fixture, tmp_path / "reps.duckdb")
     monkeypatch.setenv("SALES_DB", str(path))
     return path
 
@@ -243,9 +247,12 @@ def test_empty_database_points_to_data_page(
 
 
 @pytest.fixture
-def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    load_fixture(con, tmp_path)
-    return con
+def book(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The quadrant fixture, imported once per test process and copied for this test (the
+    same template as tests/test_quadrant.py's `book`): a private file the test may change."""
+    connection = db.connect(db_template("test_quadrant.book", load_fixture, db_path))
+    yield connection
+    connection.close()
 
 
 def test_kpi_history_is_kpi_table_per_period(book: duckdb.DuckDBPyConnection) -> None:
