@@ -78,6 +78,24 @@ def counts_no_lead(table: pd.DataFrame) -> bool:
     return table.empty or int(table["leads"].sum()) == 0
 
 
+NO_EVENTS = (
+    "no lead events in the data: every lead scores 0, so no lead can be sales-qualified "
+    "and the scoring cannot be judged; upload the lead events export (page visits, e-mail "
+    "opens and clicks, ...) on the Data page"
+)
+
+
+def scores_no_data(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why lead scores say nothing, or None: there are no lead events at all.
+
+    Why: with leads but no events every score is 0; the page said "No sales-qualified lead
+    is waiting" in green and drew a calibration of 0-point leads, which reads as a result
+    (found by a new user who uploaded a leads file alone).
+    """
+    (events,) = con.execute("SELECT count(*) FROM (SELECT 1 FROM lead_events LIMIT 1)").fetchone()
+    return None if events else NO_EVENTS
+
+
 # --- scores ----------------------------------------------------------------------------
 
 # One row per lead in scope with its score as of its score date. The score date is $as_of,

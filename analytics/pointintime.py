@@ -112,13 +112,14 @@ class PipelineAsOf:
 # Dates that hold rows of a whole pipeline export: a date whose rows all come from partial
 # imports (a won-deal list, a stage-less update: `imports.partial`) shows a few deals, not
 # the pipeline, and would read as "nothing else was open that day".
-SNAPSHOT_DATES_SQL = """
-WITH partial_imports AS (
-    SELECT import_id FROM imports WHERE coalesce(partial, false)
+WHOLE_EXPORTS = (
+    "(import_id IS NULL OR import_id NOT IN "
+    "(SELECT import_id FROM imports WHERE coalesce(partial, false)))"
 )
+SNAPSHOT_DATES_SQL = f"""
 SELECT DISTINCT snapshot_date
 FROM opportunity_snapshots
-WHERE import_id IS NULL OR import_id NOT IN (SELECT import_id FROM partial_imports)
+WHERE {WHOLE_EXPORTS}
 ORDER BY 1
 """
 
@@ -142,23 +143,25 @@ def first_stage_change(con: duckdb.DuckDBPyConnection) -> date | None:
     deal's first snapshot with a stage, its earliest; so the earliest snapshot with a stage
     bounds that half from below, and when the imported history starts on or before it, the
     imported start is the answer. Otherwise the snapshot half's deals with imported history
-    are left out (the view's anti join) and the two halves compared.
+    are left out (the view's anti join) and the two halves compared. Rows of partial
+    imports (a won-deal list) are no stage history of the pipeline: left out, as from
+    `snapshot_dates`.
     """
     imported, snapped = con.execute(
-        """
+        f"""
         SELECT
             (SELECT min(entered_at) FROM stage_history_imported),
             (SELECT CAST(min(snapshot_date) AS TIMESTAMP) FROM opportunity_snapshots
-             WHERE stage IS NOT NULL)
+             WHERE stage IS NOT NULL AND {WHOLE_EXPORTS})
         """
     ).fetchone()
     if snapped is not None and imported is not None and snapped < imported:
         snapped = con.execute(
-            """
+            f"""
             SELECT CAST(min(s.snapshot_date) AS TIMESTAMP)
             FROM opportunity_snapshots AS s
             ANTI JOIN stage_history_imported AS h ON h.opportunity_id = s.opportunity_id
-            WHERE s.stage IS NOT NULL
+            WHERE s.stage IS NOT NULL AND {WHOLE_EXPORTS.replace("(import_id", "(s.import_id")}
             """
         ).fetchone()[0]
     first = min((t for t in (imported, snapped) if t is not None), default=None)

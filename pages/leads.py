@@ -342,8 +342,14 @@ def render() -> None:
         st.caption(f"Event types without a rule (they score 0): {listed}.")
     _ui.page_link("pages/settings.py", label="Edit the scoring rules", icon=":material/tune:")
 
-    _handoff(scope, day, scoring)
-    _calibration(scope, day, scoring)
+    with _ui.cursor() as cur:
+        no_scores = leads.scores_no_data(cur)  # analytics decides; the page says it
+    if no_scores:
+        st.subheader("Hand-off list")
+        st.info(f"No hand-off list and no calibration, no data: {no_scores}.")
+    else:
+        _handoff(scope, day, scoring)
+        _calibration(scope, day, scoring)
     _response(scope)
     _linked(scope)
     _bant(scope)

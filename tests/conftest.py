@@ -67,16 +67,16 @@ def realdata() -> Path:
 
 
 @pytest.fixture
-def commission_app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The commission fixture (tests/test_commission_engine.py) as the app's database."""
-    from test_commission_engine import load_commission_fixture
+def commission_app_db(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_template: Callable[[str, Callable[[duckdb.DuckDBPyConnection, Path], object], Path], Path],
+) -> Path:
+    """The commission fixture (tests/test_commission_engine.py) as the app's database: a
+    private copy of the one imported per test process (see `db_template`)."""
+    from test_commission_engine import commission_template
 
-    path = tmp_path / "commissions.duckdb"
-    connection = db.connect(path)
-    try:
-        load_commission_fixture(connection, tmp_path)
-    finally:
-        connection.close()
+    path = commission_template(db_template, tmp_path / "commissions.duckdb")
     monkeypatch.setenv("SALES_DB", str(path))
     return path
 

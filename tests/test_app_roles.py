@@ -7,8 +7,10 @@ same code `python -m analytics users add` runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_quadrant import load_fixture
@@ -29,27 +31,28 @@ ACCOUNTS = [
 ]
 
 
+def load_with_accounts(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The quadrant fixture plus the four accounts (hashing their passwords is the slow part)."""
+    load_fixture(con, folder)
+    for account in ACCOUNTS:
+        add_user(con, account, PASSWORD)
+
+
 @pytest.fixture
-def fixture_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "roles.duckdb"
-    con = db.connect(path)
-    try:
-        load_fixture(con, tmp_path)
-    finally:
-        con.close()
+def fixture_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_template: Callable[..., Path]
+) -> Path:
+    """The quadrant fixture, imported once per test process and copied for this test (conftest
+    `db_template`): a private file the app may write to (sign-ins, audit)."""
+    path = db_template("test_app_roles.fixture", load_fixture, tmp_path / "roles.duckdb")
     monkeypatch.setenv("SALES_DB", str(path))
     return path
 
 
 @pytest.fixture
-def accounts_db(fixture_db: Path) -> Path:
-    con = db.connect(fixture_db)
-    try:
-        for account in ACCOUNTS:
-            add_user(con, account, PASSWORD)
-    finally:
-        con.close()
-    return fixture_db
+def accounts_db(fixture_db: Path, db_template: Callable[..., Path]) -> Path:
+    """The fixture with the accounts added, as a private copy at the same path."""
+    return db_template("test_app_roles.accounts", load_with_accounts, fixture_db)
 
 
 def start(query: dict[str, str] | None = None) -> AppTest:

@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -62,10 +63,17 @@ def load_commission_fixture(
         assert result.ok, result.message
 
 
+def commission_template(db_template: Callable[..., Path], target: Path) -> Path:
+    """A private copy at `target` of the fixture above, imported once per test process
+    (conftest `db_template`): each test may change its copy freely."""
+    return db_template("commission_fixture", load_commission_fixture, target)
+
+
 @pytest.fixture
-def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    load_commission_fixture(con, tmp_path)
-    return con
+def book(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = db.connect(commission_template(db_template, db_path))
+    yield connection
+    connection.close()
 
 
 def deals(*amounts: str | int, rep: str = "Ann") -> list[CreditedDeal]:
@@ -569,15 +577,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def book_file(tmp_path: Path) -> Path:
+def book_file(tmp_path: Path, db_template: Callable[..., Path]) -> Path:
     """The fixture in a closed database file, so the command can open it."""
-    path = tmp_path / "report.duckdb"
-    connection = db.connect(path)
-    try:
-        load_commission_fixture(connection, tmp_path)
-    finally:
-        connection.close()
-    return path
+    return commission_template(db_template, tmp_path / "report.duckdb")
 
 
 def test_report_command_csv_and_json(book_file: Path) -> None:

@@ -5,13 +5,13 @@ live on 2024-05-06; April 2024 as forecast from the 2024-03-25 export)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 from test_forecast_methods import load_forecast
 
-from analytics import db
 from analytics.markup import plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,13 +26,10 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def loaded_db(app_db: Path) -> Path:
-    con = db.connect(app_db)
-    try:
-        load_forecast(con, app_db.parent)
-    finally:
-        con.close()
-    return app_db
+def loaded_db(app_db: Path, db_template: Callable[..., Path]) -> Path:
+    """The forecast fixture, imported once per test process and copied for this test (conftest
+    `db_template`): a private file the app and the test may change."""
+    return db_template("test_forecast_page.loaded", load_forecast, app_db)
 
 
 def open_forecast(query: dict[str, str] | None = None) -> AppTest:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -50,27 +51,43 @@ PIPELINE_VIEWS = [
 ]
 
 
-def make_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: list[tuple[str, date]]) -> Path:
-    path = tmp_path / "pages.duckdb"
-    con = db.connect(path)
-    try:
+def load_files(files: list[tuple[str, date]]) -> Callable[[duckdb.DuckDBPyConnection, Path], None]:
+    """A loader importing `files` through the real importer, for conftest `db_template`."""
+
+    def load(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         for name, as_of in files:
-            result = import_file(con, FIXTURES / name, as_of=as_of, data_dir=tmp_path)
+            result = import_file(con, FIXTURES / name, as_of=as_of, data_dir=folder)
             assert result.ok, result.message
-    finally:
-        con.close()
+
+    return load
+
+
+def make_db(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    db_template: Callable[..., Path],
+    name: str,
+    files: list[tuple[str, date]],
+) -> Path:
+    """`files` imported once per test process and copied for this test (conftest
+    `db_template`): a private file the app and the test may change."""
+    path = db_template(name, load_files(files), tmp_path / "pages.duckdb")
     monkeypatch.setenv("SALES_DB", str(path))
     return path
 
 
 @pytest.fixture
-def funnel_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return make_db(tmp_path, monkeypatch, FUNNEL_FILES)
+def funnel_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_template: Callable[..., Path]
+) -> Path:
+    return make_db(tmp_path, monkeypatch, db_template, "test_funnel_pages.funnel", FUNNEL_FILES)
 
 
 @pytest.fixture
-def pipeline_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    return make_db(tmp_path, monkeypatch, PIPELINE_FILES)
+def pipeline_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_template: Callable[..., Path]
+) -> Path:
+    return make_db(tmp_path, monkeypatch, db_template, "test_funnel_pages.pipeline", PIPELINE_FILES)
 
 
 def start(page: str, query: dict[str, str]) -> AppTest:

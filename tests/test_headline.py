@@ -26,12 +26,14 @@ weighted with the settings' probabilities (not the file's):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from analytics import db
 from analytics.ingest import import_file
 from analytics.metrics.headline import headline, headline_with_previous, monthly_bookings
 from analytics.scope import Period, Scope
@@ -94,14 +96,21 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def loaded(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_headline(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """Roster and deals imported through the real importer, exactly as ops would load them."""
     for name in ("headline_reps.csv", "headline_opps.csv"):
-        result = import_file(con, FIXTURES / name, as_of=AS_OF, data_dir=tmp_path)
+        result = import_file(con, FIXTURES / name, as_of=AS_OF, data_dir=folder)
         assert result.ok, result.message
         assert result.rows_rejected == 0, result.message
-    return con
+
+
+@pytest.fixture
+def loaded(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The import above, done once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    connection = db.connect(db_template("test_headline.loaded", load_headline, db_path))
+    yield connection
+    connection.close()
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,12 @@ deleted_rows) on `at.session_state` before the next run, exactly what the browse
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -35,29 +37,34 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def load(path: Path, *names: str) -> None:
-    con = db.connect(path)
-    try:
-        for name in names:
+def load(db_template: Callable[..., Path], path: Path, name: str, *names: str) -> None:
+    """`names` imported once per test process into template `name` and copied to `path`
+    (conftest `db_template`): a private file the app and the test may change."""
+
+    def load_names(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+        for file_name in names:
             result = import_file(
-                con, FIXTURES / name, as_of=date(2024, 7, 15), data_dir=path.parent
+                con, FIXTURES / file_name, as_of=date(2024, 7, 15), data_dir=folder
             )
             assert result.ok, result.message
-    finally:
-        con.close()
+
+    db_template(name, load_names, path)
 
 
 @pytest.fixture
-def leads_db(app_db: Path) -> Path:
+def leads_db(app_db: Path, db_template: Callable[..., Path]) -> Path:
     """tests/data/leads_*.csv (figures worked out in tests/test_leads.py)."""
-    load(app_db, "leads_reps.csv", "leads_opps.csv", "leads_leads.csv", "leads_events.csv")
+    load(
+        db_template, app_db, "test_leads_pages.leads",
+        "leads_reps.csv", "leads_opps.csv", "leads_leads.csv", "leads_events.csv",
+    )  # fmt: skip
     return app_db
 
 
 @pytest.fixture
-def headline_db(app_db: Path) -> Path:
+def headline_db(app_db: Path, db_template: Callable[..., Path]) -> Path:
     """The headline fixture: weighted pipeline 8,900 with the default stages (test_app.py)."""
-    load(app_db, "headline_reps.csv", "headline_opps.csv")
+    load(db_template, app_db, "test_leads_pages.headline", "headline_reps.csv", "headline_opps.csv")
     return app_db
 
 
@@ -168,9 +175,12 @@ def test_leads_page_without_bant_shows_no_percentages(leads_db: Path) -> None:
 
 
 @pytest.fixture
-def bant_db(app_db: Path) -> Path:
+def bant_db(app_db: Path, db_template: Callable[..., Path]) -> Path:
     """Leads (the page needs some) and the BANT deals of tests/test_leads.py."""
-    load(app_db, "leads_reps.csv", "leads_leads.csv", "bant_opps.csv", "bant_opps_plain.csv")
+    load(
+        db_template, app_db, "test_leads_pages.bant",
+        "leads_reps.csv", "leads_leads.csv", "bant_opps.csv", "bant_opps_plain.csv",
+    )  # fmt: skip
     return app_db
 
 

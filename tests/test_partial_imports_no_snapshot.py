@@ -84,3 +84,24 @@ def test_the_waterfall_does_not_start_from_the_won_list(
     start, end = default_snapshot_pair(loaded, Scope(Period.parse("2024-06")))
     assert start == date(2024, 5, 10)  # the whole export before June, not 28 May
     assert end == date(2024, 6, 15)
+
+
+def test_a_won_list_is_no_stage_history(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """One deals export as of 5 June, then a won list as of 28 May: 31 May is still
+    rebuilt from created and close dates (the won list's 'Closed Won' rows say nothing of
+    the open deals' stages then), so the weighted pipeline is no data with its reason."""
+    from analytics.pointintime import first_stage_change
+
+    for name, text, as_of in [
+        ("export.csv", EXPORT_2, date(2024, 6, 5)),
+        ("won.csv", WON_LIST, date(2024, 5, 28)),
+    ]:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = import_file(con, path, as_of=as_of, data_dir=tmp_path / "store", backup=False)
+        assert result.ok, result.message
+    assert first_stage_change(con) == date(2024, 6, 5)
+    (basis,) = bases(con, [date(2024, 5, 31)])
+    assert basis.source == "rebuilt"
+    table = kpi_table(con, MAY, "company")
+    assert "weighted_pipeline" in table.attrs["no_data"]

@@ -56,7 +56,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -100,36 +100,45 @@ def load(con: duckdb.DuckDBPyConnection, tmp_path: Path, files: list[tuple[str, 
         assert result.rows_rejected == 0, result.message
 
 
-@pytest.fixture
-def snapshots(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    load(
-        con,
-        tmp_path,
-        [
-            ("funnel_reps.csv", S1),
-            ("funnel_pipe_fx.csv", S1),
-            ("funnel_pipe_s1.csv", S1),
-            ("funnel_pipe_s2.csv", S2),
-            ("funnel_pipe_s3.csv", S3),
-        ],
-    )
-    return con
+SNAPSHOT_FILES = [
+    ("funnel_reps.csv", S1),
+    ("funnel_pipe_fx.csv", S1),
+    ("funnel_pipe_s1.csv", S1),
+    ("funnel_pipe_s2.csv", S2),
+    ("funnel_pipe_s3.csv", S3),
+]
+STALL_AS_OF = date(2024, 6, 30)
+STALL_FILES = [
+    ("funnel_reps.csv", STALL_AS_OF),
+    ("funnel_stall_opps.csv", STALL_AS_OF),
+    ("funnel_stall_history.csv", STALL_AS_OF),
+    ("funnel_stall_activities.csv", STALL_AS_OF),
+]
 
 
 @pytest.fixture
-def stalls(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    as_of = date(2024, 6, 30)
-    load(
-        con,
-        tmp_path,
-        [
-            ("funnel_reps.csv", as_of),
-            ("funnel_stall_opps.csv", as_of),
-            ("funnel_stall_history.csv", as_of),
-            ("funnel_stall_activities.csv", as_of),
-        ],
+def snapshots(
+    db_path: Path, db_template: Callable[..., Path]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The three weekly snapshots, imported once per test process and copied for this test
+    (conftest `db_template`): a private file the test may change."""
+    path = db_template(
+        "test_pipeline.snapshots", lambda c, folder: load(c, folder, SNAPSHOT_FILES), db_path
     )
-    return con
+    connection = db.connect(path)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def stalls(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The stalls fixture, imported once per test process and copied for this test."""
+    path = db_template(
+        "test_pipeline.stalls", lambda c, folder: load(c, folder, STALL_FILES), db_path
+    )
+    connection = db.connect(path)
+    yield connection
+    connection.close()
 
 
 # --- waterfall -------------------------------------------------------------------------

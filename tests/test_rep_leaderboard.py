@@ -15,6 +15,7 @@ four additions worked out by hand below:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 from test_quadrant import AS_OF, Q2, write_fixture
 
+from analytics import db
 from analytics.ingest import import_file
 from analytics.metrics.kpis import kpi_table
 from analytics.quadrant import (
@@ -69,18 +71,26 @@ POINTS = {
 }
 
 
-@pytest.fixture
-def book(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    files = write_fixture(tmp_path / "files")
+def load_book(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """The quadrant fixture plus the extra deals and Zed's quotas, through the real importer."""
+    files = write_fixture(folder / "files")
     for path, kind in files:
         if kind == "opportunities":
             path.write_text(path.read_text("utf-8") + "\n".join(EXTRA_DEALS) + "\n", "utf-8")
         if kind == "quotas":
             path.write_text(path.read_text("utf-8") + ZED_QUOTAS, "utf-8")
     for path, kind in files:
-        result = import_file(con, path, kind=kind, as_of=AS_OF, data_dir=tmp_path)
+        result = import_file(con, path, kind=kind, as_of=AS_OF, data_dir=folder)
         assert result.ok, result.message
-    return con
+
+
+@pytest.fixture
+def book(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`load_book`, done once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    connection = db.connect(db_template("test_rep_leaderboard.book", load_book, db_path))
+    yield connection
+    connection.close()
 
 
 def _cell(value: object) -> object:

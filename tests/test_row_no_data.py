@@ -29,6 +29,7 @@ into a real DuckDB file. May 2024 (over on the as-of day 15 July), worked out by
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -36,6 +37,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from analytics import db
 from analytics.drilldown import kpi_history
 from analytics.ingest import import_file
 from analytics.metrics.kpis import kpi_table, kpi_tables, share_of_reps_at_quota
@@ -68,14 +70,22 @@ BOB_WON_COLUMNS = ("bookings", "avg_deal_size", "win_rate_value", "quota_attainm
 BOB_OPEN_COLUMNS = ("open_pipeline", "weighted_pipeline", "pipeline_coverage")
 
 
-@pytest.fixture
-def messy(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def load_messy(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Import the deals and quotas above through the real importer."""
     for name, text in {"deals.csv": DEALS, "quotas.csv": QUOTAS}.items():
-        path = tmp_path / name
+        path = folder / name
         path.write_text(text, encoding="utf-8")
-        result = import_file(con, path, as_of=AS_OF, data_dir=tmp_path / "store", backup=False)
+        result = import_file(con, path, as_of=AS_OF, data_dir=folder / "store", backup=False)
         assert result.ok, result
-    return con
+
+
+@pytest.fixture
+def messy(db_path: Path, db_template: Callable[..., Path]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The import above, done once per test process and copied for this test (conftest
+    `db_template`): a private file the test may change."""
+    connection = db.connect(db_template("test_row_no_data.messy", load_messy, db_path))
+    yield connection
+    connection.close()
 
 
 def by_rep(con: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, dict]:

@@ -34,9 +34,12 @@ from analytics.ingest.detect import Detection
 from analytics.ingest.problems import refuse
 from analytics.ingest.stage import Staged
 
-# ISO order first (2026-11-16, 2026_11_16, 20261116), then day first (16.11.2026, 16-11-2026)
-_ISO = re.compile(r"(?<!\d)(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
-_DMY = re.compile(r"(?<!\d)(\d{1,2})[.\-_](\d{1,2})[.\-_](\d{4})(?!\d)")
+# ISO order first (2026-11-16, 2026_11_16, 20261116), then day first (16.11.2026, 16-11-2026).
+# Each is a lookahead, so a date is found at every position, overlapping others: a plain
+# match consumed "1252_2026" of "deals_cp1252_2026-12-05.csv" (not a date) and then could
+# not see the 2026-12-05 it had eaten the year of.
+_ISO = re.compile(r"(?<!\d)(?=(\d{4})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d))")
+_DMY = re.compile(r"(?<!\d)(?=(\d{1,2})[.\-_](\d{1,2})[.\-_](\d{4})(?!\d))")
 
 # per kind: date fields whose latest value the export proves (a closed deal's close date
 # only: an open deal's close date is a plan)
@@ -77,15 +80,37 @@ class AsOf:
 
 def from_file_name(name: str, today: date | None = None) -> date | None:
     """A real calendar date written in the file name, not after today."""
+    return file_name_dates(name, today)[0]
+
+
+def file_name_dates(name: str, today: date | None = None) -> tuple[date | None, list[date]]:
+    """(the last real calendar date in the file name that is not after today, the real
+    dates after today that were passed over). The second is for the import result: a
+    name dated in the future is a typo or a planned report, and ignoring it silently
+    left the user wondering where the as-of date came from."""
     today = today or date.today()
     found: list[date] = []
     for match in _ISO.finditer(name):
         found += _valid(int(match[1]), int(match[2]), int(match[3]))
+    found = [d for d in found if d >= date(1990, 1, 1)]  # "1234_05.11": a version, no date
     if not found:
         for match in _DMY.finditer(name):
             found += _valid(int(match[3]), int(match[2]), int(match[1]))
-    found = [d for d in found if date(1990, 1, 1) <= d <= today]
-    return found[-1] if found else None
+        found = [d for d in found if d >= date(1990, 1, 1)]
+    usable = [d for d in found if d <= today]
+    return (usable[-1] if usable else None), [d for d in found if d > today]
+
+
+def _future_name_notice(later: list[date], today: date) -> str:
+    if not later:
+        return ""
+    days = ", ".join(f"{d:%Y-%m-%d}" for d in later)
+    one = len(later) == 1
+    return (
+        f"the date{'' if one else 's'} {days} in the file name {'is' if one else 'are'} "
+        f"after today ({today:%Y-%m-%d}) and {'was' if one else 'were'} not used as the "
+        "as-of date"
+    )
 
 
 def _valid(year: int, month: int, day: int) -> list[date]:
@@ -138,9 +163,12 @@ def resolve(
     today = today or date.today()
     where = "" if not staged.problem_count else " WHERE __line NOT IN (SELECT line FROM problems)"
     found: AsOf | None = None
+    named, later = file_name_dates(file_name, today)
+    # said only when the name would otherwise have been the source (a given date wins)
+    ignored = "" if given is not None else _future_name_notice(later, today)
     if given is not None:
         found = AsOf(given, "given")
-    elif (named := from_file_name(file_name, today)) is not None:
+    elif named is not None:
         found = AsOf(named, "file name")
     elif "report_date" in staged.fields:
         (latest,) = con.execute(
@@ -152,7 +180,7 @@ def resolve(
         _check_contradiction(con, staged, det, file_name, found, where)
         if found.source == "column":
             found = replace(found, notice=_closed_after(con, staged, found, where))
-        return found
+        return _with_notice(found, ignored)
     exprs = _content_exprs(staged)
     if exprs:
         row = con.execute(
@@ -163,8 +191,15 @@ def resolve(
         if dated:
             day, f = max(dated)
             what = "close dates of closed deals" if f == "close_date" else f"{f} values"
-            return AsOf(day, "content", f"{what}, column {det.columns[f]!r}")
-    return AsOf(today, "today")
+            return _with_notice(AsOf(day, "content", f"{what}, column {det.columns[f]!r}"), ignored)
+    return _with_notice(AsOf(today, "today"), ignored)
+
+
+def _with_notice(found: AsOf, notice: str) -> AsOf:
+    """`found` with `notice` added to what its notice already says."""
+    if not notice:
+        return found
+    return replace(found, notice="; ".join(n for n in (found.notice, notice) if n))
 
 
 def _closed_after(con: duckdb.DuckDBPyConnection, staged: Staged, as_of: AsOf, where: str) -> str:

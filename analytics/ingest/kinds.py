@@ -93,6 +93,9 @@ OPPORTUNITIES = Kind(
                 "id",
                 "opportunity_id",
                 "opp id",
+                # an English CRM or spreadsheet export's own reference ("Deal Ref")
+                "deal ref",
+                "deal reference",
                 "id сделки",
                 "거래 id",
                 "商机id",
@@ -151,6 +154,7 @@ OPPORTUNITIES = Kind(
                 "deal_stage",
                 "stage name",
                 "pipeline stage",
+                "pipeline step",
                 "fase",
                 "этап",
                 "стадия",
@@ -161,7 +165,13 @@ OPPORTUNITIES = Kind(
                 "销售阶段",
             ),
         ),
-        Field("status", "outcome", synonyms=("status", "deal status", "outcome", "статус")),
+        Field(
+            "status",
+            "outcome",
+            # "Result" holds won / lost / open words like a status; a value that is not one
+            # is reported by the outcome check, so a stray "Result" column cannot pass
+            synonyms=("status", "deal status", "outcome", "result", "статус"),
+        ),
         Field(
             "amount",
             "amount",
@@ -175,6 +185,13 @@ OPPORTUNITIES = Kind(
                 "expected revenue",
                 "opportunity amount",
                 "revenue",
+                # German: Salesforce's Amount label ("Betrag", "Betrag (€)", "Betrag (EUR)":
+                # the unit is read off the header like "Value (€)"), and Pipedrive's German
+                # export's deal value ("Deal - Wert") where the file is not detected as
+                # Pipedrive. Not a bare "Wert": tests/ingest/test_propose.py uses it as a
+                # header no synonym matches, and no CRM default was found to write it alone.
+                "betrag",
+                "deal - wert",
                 "сумма",
                 "бюджет",
                 "금액",
@@ -218,6 +235,7 @@ OPPORTUNITIES = Kind(
                 "create date",
                 "created",
                 "created on",
+                "opened",
                 "created time",
                 "date created",
                 "engage date",
@@ -242,6 +260,7 @@ OPPORTUNITIES = Kind(
                 "closed won date",
                 "expected close date",
                 "closed date",
+                "won/lost date",
                 "close_date",
                 "expected closing",
                 "дата закрытия",

@@ -9,10 +9,15 @@ first upload, not an error. The evidence, strongest first:
    an open stage's probability is the median of its rows;
 3. the words of the name: won, lost or closed in English, Russian, Korean and Chinese;
    won or lost in German, Dutch, French, Spanish, Portuguese and Italian;
-4. otherwise the stage is open, its probability set by its position (10-90%) in the
-   funnel order analytics.ingest.stage_order reads from the CRM's stage history, a number
-   its name starts with, the usual funnel step its name names, the age of its open deals,
-   and last its deal count (more deals, earlier).
+4. otherwise the stage is open. When its name reads as the usual funnel step
+   (analytics.ingest.stage_lexicon) of an open stage the settings already have, by that
+   stage's name or one of its aliases ("Verhandlung" is the negotiation step, which
+   "Final Decision" holds by its alias "Negotiation"), it joins that stage as an alias: a
+   second stage of the same step with an invented probability would weigh a German
+   negotiation differently from an English one. Otherwise its probability is set by its
+   position (10-90%) in the funnel order analytics.ingest.stage_order reads from the
+   CRM's stage history, a number its name starts with, the usual funnel step its name
+   names, the age of its open deals, and last its deal count (more deals, earlier).
 
 Won and lost still follow each row where the file carries an outcome (the loader reads
 the row's status before the stage's), so one stage value may hold open, won and lost deals.
@@ -26,7 +31,7 @@ from datetime import date
 
 import duckdb
 
-from analytics.ingest.stage_order import Evidence
+from analytics.ingest.stage_order import Evidence, lexicon_step
 from analytics.ingest.stage_order import order as funnel_order
 from analytics.settings import Stage, norm_key
 
@@ -206,6 +211,27 @@ def stage_signals(
 HISTORY_TABLE = "stage_history_imported"
 
 
+def stage_steps(stages: tuple[Stage, ...]) -> dict[int, tuple[Stage, str]]:
+    """Lexicon step index -> (the open stage of the settings that holds it, step name).
+    A stage holds the steps its name and its aliases read as. Where several stages hold
+    one step, a stage whose own name reads as it wins, then the first in funnel order
+    (Discovery, with its alias "Appointment Scheduled", rather than Qualified, with
+    Pipedrive's "Contact Made"), so the choice is predictable."""
+    by_name: dict[int, tuple[Stage, str]] = {}
+    by_alias: dict[int, tuple[Stage, str]] = {}
+    for stage in stages:
+        if stage.is_closed:
+            continue
+        named = lexicon_step(stage.name)
+        if named is not None:
+            by_name.setdefault(named[0], (stage, named[1]))
+        for alias in stage.aliases:
+            step = lexicon_step(alias)
+            if step is not None:
+                by_alias.setdefault(step[0], (stage, step[1]))
+    return {**by_alias, **by_name}
+
+
 def history_positions(
     con: duckdb.DuckDBPyConnection, labels: list[str], source: str = HISTORY_TABLE
 ) -> dict[str, float]:
@@ -255,6 +281,7 @@ def learn(
     signals = stage_signals(con, labels, won_sql, closed_sql, probability_sql, created_sql)
     won_stage = next((s.name for s in stages if s.is_won), None)
     lost_stage = next((s.name for s in stages if s.is_closed and not s.is_won), None)
+    steps = stage_steps(stages)
     out: list[LearnedStage] = []
     unplaced: list[tuple[str, Signals, str]] = []
     for label in labels:
@@ -275,6 +302,12 @@ def learn(
             out.append(LearnedStage(label, s.count, "lost", why, 0.0, lost_stage))
         elif probability is not None:
             out.append(LearnedStage(label, s.count, "open", why, round(probability, 1)))
+        elif (word := lexicon_step(label)) is not None and word[0] in steps:
+            stage, step = steps[word[0]]
+            out.append(
+                LearnedStage(label, s.count, "mapped", f"same step as {stage.name!r} ({step})",
+                             stage.probability, stage.name)
+            )  # fmt: skip
         else:
             unplaced.append((label, s, why))
     # Open stages with no probability in the file: in funnel order (stage_order: history,
@@ -290,10 +323,16 @@ def learn(
     ]
     placed = funnel_order(evidence)
     rows = {label: (s, why) for label, s, why in unplaced}
-    n = len(placed)
+    # stages of one lexicon step share a slot, so one probability ("Propuesta" and
+    # "Angebot" are both the proposal step: no manager weighs them apart)
+    slots: list[int] = []
     for i, p in enumerate(placed):
+        same = i and p.step is not None and placed[i - 1].step == p.step
+        slots.append(slots[-1] if same else (slots[-1] + 1 if slots else 0))
+    n = (slots[-1] + 1) if slots else 0
+    for p, slot in zip(placed, slots, strict=True):
         s, why = rows[p.label]
-        probability = round(10 + 80 * (i + 1) / (n + 1), 1)
+        probability = round(10 + 80 * (slot + 1) / (n + 1), 1)
         out.append(
             LearnedStage(
                 p.label, s.count, "open", why + f"; probability by position ({p.why})",

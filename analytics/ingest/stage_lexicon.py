@@ -37,6 +37,11 @@ Sources (real labels, not made up):
   Made, Needs Defined / Demo Scheduled, Proposal Made, Negotiations Started) and Odoo's
   (New, Qualified, Proposition), as the default stage aliases in
   analytics/default_settings.json already carry them;
+- HubSpot's default deal pipeline in its German UI (knowledge.hubspot.com/de, "Deal-
+  Pipelines und Deal-Phasen einrichten", 2018): Termin geplant, Für Kauf qualifiziert,
+  Präsentation vereinbart. "Erstgespräch" (first meeting) was searched for in CRM
+  defaults and not found, so it is not in the list: such a stage is placed by the age of
+  its deals, which stage_order compares with the lexicon stages' ages;
 - amoCRM's default pipeline (Неразобранное, Первичный контакт, Переговоры, Принимают
   решение, Согласование договора) and Bitrix24's default deal stages (crm.status.list
   DEAL_STAGE: Новая, Подготовка документов, Счёт на предоплату, В работе, Финальный
@@ -75,7 +80,7 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "contact", "contact made", "contacted", "first contact", "initial contact",
             "appointment", "appointment scheduled",
-            "kontakt", "erstkontakt",
+            "kontakt", "erstkontakt", "termin geplant",
             "premier contact", "primer contacto", "contacto", "contato", "contatto",
             "первичный контакт", "контакт",
             "初步接触", "初步接洽",
@@ -85,7 +90,7 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "qualification",
         (
             "qualify", "qualifying", "qualified", "qualification", "qualified to buy",
-            "qualifizierung", "qualifiziert", "qualifikation",
+            "qualifizierung", "qualifiziert", "qualifikation", "für kauf qualifiziert",
             "qualifié", "qualifiée",
             "calificación", "calificado", "cualificación", "cualificado",
             "qualificação", "qualificado",
@@ -116,7 +121,7 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "demo", "demo scheduled", "demonstration", "presentation",
             "presentation scheduled", "product demo",
-            "präsentation", "vorführung", "produktdemo",
+            "präsentation", "präsentation vereinbart", "vorführung", "produktdemo",
             "démo", "démonstration", "présentation",
             "demostración", "presentación",
             "demonstração", "apresentação",

@@ -26,6 +26,14 @@ The rule where signals mix, kept simple so that a user can predict it:
   the weaker signals' ranks decide, then the name.
 So when every stage is numbered the numbers are the order; when some are numbered and the
 rest match the lexicon, each keeps its own signal's rank and the two interleave by rank.
+
+Except for the weak signals: a stage placed by age or count is not put among the
+lexicon-placed stages by comparing its age rank with their lexicon rank (two scales that
+say nothing of each other: an export placed "Erstgespräch" between "Angebot" and
+"Verhandlung" that way). It goes before the first lexicon-placed stage whose value of the
+same signal is larger (older open deals, or fewer deals, than its own), so the lexicon's
+order stays whole and the weak signal compares like with like. Stages of the same lexicon
+step share a slot (`Placed.step`), so that learn gives them one probability.
 The reason each stage got its place is said in its "why" (the import result and the Data
 page show it).
 """
@@ -71,6 +79,7 @@ class Placed:
     label: str
     signal: str  # one of SIGNALS
     why: str  # how its place was chosen, for the import result
+    step: int | None = None  # the lexicon step index when the lexicon placed it
 
 
 def fold(text: str) -> str:
@@ -154,8 +163,9 @@ def order(stages: list[Evidence]) -> list[Placed]:
         rest = tuple(ranks[n].get(label, 2.0) for n in SIGNALS[strongest + 1 :])
         return (first, strongest, rest, label)
 
+    sequence = _keep_lexicon_whole(sorted(by_label, key=key), ranks, values)
     out = []
-    for label in sorted(by_label, key=key):
+    for label in sequence:
         signal = next((n for n in SIGNALS if label in ranks[n]), "count")
         s = by_label[label]
         if signal == "history":
@@ -173,5 +183,40 @@ def order(stages: list[Evidence]) -> list[Placed]:
             )
         else:
             why = "no probability column: stages with more deals are placed earlier"
-        out.append(Placed(label, signal, why))
+        step = words[label][0] if signal == "lexicon" else None
+        out.append(Placed(label, signal, why, step))
+    return out
+
+
+def _signal_of(label: str, ranks: dict[str, dict[str, float]]) -> str:
+    return next((n for n in SIGNALS if label in ranks[n]), "count")
+
+
+def _keep_lexicon_whole(
+    sequence: list[str],
+    ranks: dict[str, dict[str, float]],
+    values: dict[str, dict[str, float]],
+) -> list[str]:
+    """The sorted labels with each age- or count-placed stage moved to just before the
+    first lexicon-placed stage with a larger value of its own signal (after the weak
+    stages already placed, so their own order holds). Left as sorted when some
+    lexicon-placed stage lacks that signal's value (nothing to compare with)."""
+    weak = [label for label in sequence if _signal_of(label, ranks) in ("age", "count")]
+    lexicon = [label for label in sequence if _signal_of(label, ranks) == "lexicon"]
+    if not weak or not lexicon:
+        return sequence
+    signals = {_signal_of(label, ranks) for label in weak}
+    if any(label not in values[sig] for sig in signals for label in lexicon):
+        return sequence
+    out = [label for label in sequence if label not in weak]
+    floor = 0  # a weak stage goes after the weak stages placed before it
+    for label in weak:
+        sig = _signal_of(label, ranks)
+        mine = values[sig][label]
+        at = next(
+            (i for i in range(floor, len(out)) if out[i] in lexicon and values[sig][out[i]] > mine),
+            len(out),
+        )
+        out.insert(at, label)
+        floor = at + 1
     return out

@@ -53,7 +53,7 @@ def test_an_amocrm_deals_export_loads_every_field(
     assert rows["Поставка оборудования"] == (
         "ООО Альфа",
         "Анна Смирнова",
-        "Первичный контакт",  # learned, open
+        "Discovery",  # amoCRM's first contact: the step Discovery holds
         Decimal("150000.00"),
         date(2026, 10, 1),
         None,  # "не закрыта"

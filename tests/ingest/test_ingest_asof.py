@@ -43,6 +43,9 @@ DEALS = H + (
         ("deals_2024-13-40.csv", None),  # not a calendar date
         ("deals_2099-01-01.csv", None),  # later than today: not the day it was taken
         ("top-100 deals v2.csv", None),
+        # "1252_2026" is no date; the date after it is found all the same (issue 12)
+        ("deals_cp1252_2026-12-05.csv", date(2026, 12, 5)),
+        ("v1234_05.11.2026.csv", date(2026, 11, 5)),
     ],
 )
 def test_date_in_the_file_name(name: str, expected: date | None) -> None:

@@ -107,9 +107,11 @@ def test_pipedrive_status_decides_each_row(run_import, con, ingest_data):
     result = run_import(ingest_data / "learn_pipedrive_status.csv", as_of=AS_OF)
 
     assert result.status == "loaded", result.message
+    # "Legal review" reads as the negotiation/review step, which the default
+    # "Final Decision" holds (alias "Negotiation/Review"): it joins that stage
     assert {v: c for v, (_, c, _, _) in _by_value(result).items()} == {
         "Kickoff booked": "open",
-        "Legal review": "open",
+        "Legal review": "mapped",
     }
     rows = con.execute(
         "SELECT opportunity_id, stage, is_closed, is_won FROM opportunities ORDER BY 1"
@@ -118,9 +120,9 @@ def test_pipedrive_status_decides_each_row(run_import, con, ingest_data):
     assert rows == [
         ("201", "Kickoff booked", False, False),
         ("202", "Kickoff booked", False, False),
-        ("203", "Legal review", True, True),
-        ("204", "Legal review", True, False),
-        ("205", "Legal review", False, False),
+        ("203", "Final Decision", True, True),
+        ("204", "Final Decision", True, False),
+        ("205", "Final Decision", False, False),
         ("206", "Kickoff booked", True, True),
     ]
 
@@ -132,9 +134,13 @@ def test_russian_stage_names(run_import, con, ingest_data):
     learned = _by_value(result)
     assert learned["Успешно реализовано"][1:] == ("won", 100.0, "Closed Won")
     assert learned["Закрыто и не реализовано"][1:] == ("lost", 0.0, "Closed Lost")
-    assert learned["Первичный контакт"][1] == "open"
-    assert learned["Согласование договора"][1] == "open"
-    assert learned["Первичный контакт"][2] < learned["Согласование договора"][2]
+    # amoCRM's first contact and contract steps are steps the default stages hold (by
+    # "Appointment Scheduled" and "Contract Sent"): they join those stages, in that order
+    assert learned["Первичный контакт"][1:] == ("mapped", 10.0, "Discovery")
+    assert learned["Согласование договора"][1:] == ("mapped", 80.0, "Final Decision")
+    assert "same step as 'Discovery' (first contact / appointment)" in next(
+        ls.why for ls in result.new_stages if ls.value == "Первичный контакт"
+    )
     assert con.execute("SELECT sum(amount) FROM opportunities WHERE is_won").fetchone()[0] == (
         400000
     )

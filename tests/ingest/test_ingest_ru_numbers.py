@@ -43,7 +43,7 @@ def test_amocrm_amounts_in_russian_styles(run_import, con, ingest_data: Path) ->
     }
     assert rows['Поставка "Север-2"'] == (
         "ООО «Север»",
-        "Первичный контакт",  # the company's own stage, learned as open
+        "Discovery",  # amoCRM's first contact: the step Discovery holds
         D("1234.50"),  # 1 234,50
         False,
         False,

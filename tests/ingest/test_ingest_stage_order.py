@@ -15,10 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from analytics.ingest.detect import Mapping
 from analytics.ingest.stage_order import Evidence, lexicon_step, order, stage_number
-from analytics.settings import load_stages
+from analytics.settings import Stage, load_stages, save_stages
 
 AS_OF = date(2024, 5, 1)
+# Settings whose one open stage names no funnel step: every open value of these files is a
+# new stage, so the order of new stages is what is tested. (With the default stages a
+# value of a known step joins that stage instead: test_a_known_step_joins_its_stage.)
+NEUTRAL = (
+    Stage("Pipeline", 50),
+    Stage("Closed Won", 100, True, True, ("Won",)),
+    Stage("Closed Lost", 0, True, False, ("Lost",)),
+)
 HEADER = "opportunity_id,opportunity_name,owner,stage,amount,created_date,close_date"
 
 
@@ -107,6 +116,7 @@ CASES = [
 
 @pytest.mark.parametrize(("stages", "expected", "why"), CASES)
 def test_learned_funnel_order(run_import, con, tmp_path, stages, expected, why):
+    save_stages(con, NEUTRAL)
     result = run_import(_csv(tmp_path, stages), as_of=AS_OF)
 
     assert result.status == "loaded", result.message
@@ -121,7 +131,8 @@ def test_learned_funnel_order(run_import, con, tmp_path, stages, expected, why):
         assert why in result.message  # the import result says why
 
 
-def test_the_age_reason_names_days_and_the_reference_day(run_import, tmp_path):
+def test_the_age_reason_names_days_and_the_reference_day(run_import, con, tmp_path):
+    save_stages(con, NEUTRAL)
     path = _csv(tmp_path, [("Neuvottelu", 1, 120), ("Kartoitus", 3, 10)])
 
     result = run_import(path, as_of=AS_OF)
@@ -129,6 +140,92 @@ def test_the_age_reason_names_days_and_the_reference_day(run_import, tmp_path):
     why = {ls.value: ls.why for ls in result.new_stages}
     # the youngest deal was created 10 days before 2024-04-30: ages count to that day
     assert "110 days before the latest created date in the file (2024-04-20)" in why["Neuvottelu"]
+
+
+def test_an_age_placed_stage_does_not_split_the_lexicon_order(run_import, con, tmp_path):
+    # "Erstgespräch" names no step the lexicon holds and is placed by age. Its age (45 days)
+    # lies between those of "Verhandlung" (30) and "Angebot" (60); ranking age against the
+    # lexicon put it between the two. It is compared with their ages instead: younger than
+    # the first lexicon stage with older deals ("Angebot"), so before it.
+    save_stages(con, NEUTRAL)
+    path = _csv(tmp_path, [("Verhandlung", 1, 30), ("Erstgespräch", 1, 45), ("Angebot", 1, 60)])
+
+    result = run_import(path, as_of=AS_OF)
+
+    assert result.status == "loaded", result.message
+    saved = [s.name for s in load_stages(con) if s.name != "Pipeline" and not s.is_closed]
+    assert saved == ["Erstgespräch", "Angebot", "Verhandlung"]
+    probabilities = {ls.value: ls.probability for ls in result.new_stages}
+    assert probabilities == {"Erstgespräch": 30.0, "Angebot": 50.0, "Verhandlung": 70.0}
+
+
+def test_stages_of_one_step_share_a_probability(run_import, con, tmp_path):
+    # two proposal stages in two languages: one slot, one probability, none between them
+    save_stages(con, NEUTRAL)
+    path = _csv(
+        tmp_path,
+        [("Propuesta", 2, None), ("Verhandlung", 1, None), ("Angebot", 3, None),
+         ("Qualifizierung", 1, None)],
+    )  # fmt: skip
+
+    result = run_import(path, as_of=AS_OF)
+
+    probabilities = {ls.value: ls.probability for ls in result.new_stages}
+    assert probabilities == {
+        "Qualifizierung": 30.0, "Angebot": 50.0, "Propuesta": 50.0, "Verhandlung": 70.0,
+    }  # fmt: skip
+
+
+def test_a_known_step_joins_its_stage(run_import, con, tmp_path):
+    # the tester's German/Spanish export against the default stages: the proposal values
+    # join "Trial" (which holds "Proposal/Price Quote"), "Verhandlung" joins "Final
+    # Decision" (alias "Negotiation"); nothing gets an invented probability, and only the
+    # value of no known step ("Erstgespräch") becomes a new stage
+    path = tmp_path / "deals_export.csv"
+    path.write_text(
+        "Deal Ref;Deal Name;Sales Person;Pipeline Step;Value (€);Opened;Won/Lost date;Result\n"
+        "D-101;Acme;Ann;Gewonnen;12.500,00;02.08.2026;28.09.2026;Won\n"
+        "D-102;Beta;Bob;Verloren;0;05.08.2026;15.09.2026;Lost\n"
+        "D-104;Delta;Carla;Propuesta;1.000,00;01.09.2026;;Open\n"
+        "D-105;Epsilon;Dieter;Angebot;8.750,00;12.09.2026;;Open\n"
+        "D-106;Zeta;Ann;Verhandlung;1.234,50;15.09.2026;;Open\n"
+        "D-110;Kappa;Dieter;Erstgespräch;500,00;05.10.2026;;Open\n",
+        encoding="utf-8",
+    )
+    mapping = tmp_path / "map.json"
+    mapping.write_text(
+        '{"kind": "opportunities", "columns": {"opportunity_id": "Deal Ref", '
+        '"opportunity_name": "Deal Name", "owner": "Sales Person", "stage": "Pipeline Step", '
+        '"amount": "Value (€)", "created_date": "Opened", "close_date": "Won/Lost date", '
+        '"status": "Result"}, "date_order": "dmy"}',
+        encoding="utf-8",
+    )
+
+    result = run_import(path, mapping=Mapping.load(mapping), as_of=date(2026, 12, 5))
+
+    assert result.status == "loaded", result.message
+    learned = {ls.value: (ls.classification, ls.probability, ls.maps_to, ls.why)
+               for ls in result.new_stages}  # fmt: skip
+    assert learned["Propuesta"] == (
+        "mapped",
+        60.0,
+        "Trial",
+        "same step as 'Trial' (proposal / quote)",
+    )
+    assert learned["Angebot"][:3] == ("mapped", 60.0, "Trial")
+    assert learned["Verhandlung"] == (
+        "mapped",
+        80.0,
+        "Final Decision",
+        "same step as 'Final Decision' (negotiation / review)",
+    )
+    assert learned["Erstgespräch"][:3] == ("open", 50.0, None)
+    stages = {s.name: s for s in load_stages(con)}
+    assert "Verhandlung" not in stages
+    assert "Verhandlung" in stages["Final Decision"].aliases
+    assert {"Propuesta", "Angebot"} <= set(stages["Trial"].aliases)
+    rows = dict(con.execute("SELECT opportunity_id, stage FROM opportunities").fetchall())
+    assert (rows["D-104"], rows["D-105"], rows["D-106"]) == ("Trial", "Trial", "Final Decision")
 
 
 def test_a_single_numbered_stage_does_not_outrank_the_words():
@@ -186,6 +283,7 @@ def test_the_number_a_stage_name_starts_with(label, number):
         ("Neuvottelu", None),  # Finnish: "neu" is a whole word only
         ("Newsletter signup", None),
         ("Paperwork", None),
+        ("Termin geplant", "first contact / appointment"),  # HubSpot's German default
     ],
 )
 def test_the_funnel_step_a_stage_name_names(label, step):

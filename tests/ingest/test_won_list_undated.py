@@ -45,7 +45,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
             "row 4, column 'Close Date': not read as a list of won deals: the column "
             "'Close Date' is empty on 2 of 4 rows (the first on row 4), so not every row is "
             "a closed sale. The file has no column recognised as the stage; the columns not "
-            "recognised are 'Phase', 'Betrag (EUR)'",
+            "recognised are 'Phase'.",  # 'Betrag (EUR)' is now the amount
         ),
         (
             "won_undated.csv",
