@@ -247,6 +247,9 @@ CREATE TABLE IF NOT EXISTS import_warnings (
 );
 -- Rows of the import carrying at least one warning (NULL: imported before warnings existed).
 ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_warned BIGINT;
+-- records an import replaced by an equal version, plus rows older than the stored state
+-- (rows_updated keeps counting every replaced record: rollback restores that many)
+ALTER TABLE imports ADD COLUMN IF NOT EXISTS rows_unchanged BIGINT;
 -- A deals file without a stage column: a won-deal list (every row a win) or an update of
 -- some fields of stored deals. It says nothing about the rest of the pipeline on its day,
 -- so its date is no pipeline snapshot (analytics.pointintime.snapshot_dates). NULL: an

@@ -448,6 +448,9 @@ HISTORY_COLUMNS = {
     "rows_warned": st.column_config.NumberColumn("With a warning", format="%,d"),
     "rows_inserted": st.column_config.NumberColumn("New", format="%,d"),
     "rows_updated": st.column_config.NumberColumn("Updated", format="%,d"),
+    "rows_unchanged": st.column_config.NumberColumn(
+        "Unchanged", format="%,d", help="Rows equal to what was stored, or older than it"
+    ),
     "started_at": st.column_config.DatetimeColumn("Started", format="YYYY-MM-DD HH:mm"),
     "finished_at": st.column_config.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm"),
 }

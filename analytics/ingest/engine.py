@@ -588,9 +588,12 @@ def _write(
                 INSERT INTO imports (import_id, file_name, sha256, stored_path, kind,
                     source_format, encoding, delimiter, as_of_date, rows_read, rows_loaded,
                     rows_rejected, rows_inserted, rows_updated, started_at, finished_at,
-                    rows_warned, as_of_source, partial)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    rows_warned, as_of_source, partial, rows_unchanged)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
+                # rows_updated: the records this import replaced (a rollback restores that
+                # many); rows_unchanged: those of them it left as they were, plus the rows
+                # older than the stored state. The history shows the difference as updated.
                 [
                     import_id,
                     source.name,
@@ -612,6 +615,7 @@ def _write(
                     resolved.source,
                     # a won-deal list or a stage-less update: no pipeline snapshot
                     det.kind.name == "opportunities" and "stage" not in staged.fields,
+                    counts.unchanged + counts.same,
                 ],
             )
             audit.record(
@@ -975,8 +979,10 @@ def import_file(
         result.rows_rejected = rejected
         result.rows_warned = warned
         result.rows_inserted = counts.inserted
-        result.rows_updated = counts.updated
-        result.rows_unchanged = counts.unchanged
+        # a record replaced by an equal version (every column the file carries is the same)
+        # did not change: reported unchanged (issue 12)
+        result.rows_updated = counts.updated - counts.same
+        result.rows_unchanged = counts.unchanged + counts.same
         result.rows_not_in_file = counts.not_in_file
         result.stored_path = str(stored)
         result.as_of = as_of

@@ -8,8 +8,12 @@ import pandas as pd
 HISTORY_SQL = """
 WITH recent AS (
     SELECT import_id, file_name, kind, source_format, encoding, as_of_date, as_of_source,
-           rows_read, rows_loaded, rows_rejected, rows_warned, rows_inserted, rows_updated,
-           started_at, finished_at
+           rows_read, rows_loaded, rows_rejected, rows_warned, rows_inserted,
+           -- replaced records that changed (imports before rows_unchanged: all replaced)
+           CASE WHEN rows_unchanged IS NULL THEN rows_updated
+                ELSE greatest(rows_loaded - rows_inserted - rows_unchanged, 0)
+           END AS rows_updated,
+           rows_unchanged, started_at, finished_at
     FROM imports
     ORDER BY import_id DESC
     LIMIT ?

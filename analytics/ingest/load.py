@@ -23,6 +23,11 @@ class LoadCounts:
     inserted: int = 0  # new records
     updated: int = 0  # existing records replaced by this file's version
     unchanged: int = 0  # rows already present (events) or older than what we hold
+    # of `updated`: records replaced by a version equal in every column the file carries
+    # (an absent column keeps its stored value, so it cannot make a record differ). They
+    # are still replaced (a snapshot row of this import, which rollback counts on), but
+    # reported as unchanged, not updated.
+    same: int = 0
     not_in_file: int = 0  # records the database holds that this export no longer lists
 
 
@@ -181,6 +186,9 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         """,
         [as_of, as_of, as_of],
     ).fetchone()
+    same = 0
+    if existing_older or existing_same_day:
+        same = _same_as_stored(con, as_of)
     if existing_older:
         con.execute(
             f"INSERT INTO opportunity_snapshot_history (snapshot_date, {OPP_COLUMNS}, import_id) "
@@ -229,6 +237,7 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         con.execute("DROP TABLE IF EXISTS held_newer")  # never left for the next import
     existing_older += existing_same_day
     counts.updated = existing_older
+    counts.same = same
     counts.unchanged = existing_newer
     counts.inserted = counts.loaded - existing_older - existing_newer
     for name, stage in staged.entered.items():
@@ -253,6 +262,25 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         else 0
     )
     return counts
+
+
+def _same_as_stored(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
+    """Incoming deals that replace a stored row (same day or older) without changing any
+    of its values. Every field the file does not carry was already taken from the stored
+    row in `incoming`, so comparing all the columns compares what the file carries."""
+    compared = [c for c in OPP_COLUMNS.split(", ") if c != "opportunity_id"]
+    differs = " OR ".join(f"i.{c} IS DISTINCT FROM o.{c}" for c in compared)
+    return con.execute(
+        f"""
+        WITH replaced AS (
+            SELECT i.opportunity_id, ({differs}) AS differs
+            FROM incoming i JOIN opportunities o USING (opportunity_id)
+            WHERE o.snapshot_date <= ?
+        )
+        SELECT count(*) FILTER (WHERE NOT differs) FROM replaced
+        """,
+        [as_of],
+    ).fetchone()[0]
 
 
 def _upsert(
@@ -296,6 +324,16 @@ def _upsert(
     if keep and matched:
         sets = ", ".join(f"{quote_ident(k)} = t.{quote_ident(k)}" for k in keep)
         con.execute(f"UPDATE incoming i SET {sets} FROM {table} t WHERE {on}")
+    same = 0
+    if matched:  # replaced by an equal version: reported unchanged (see LoadCounts.same)
+        equal = " AND ".join(
+            f"t.{quote_ident(c)} IS NOT DISTINCT FROM i.{quote_ident(c)}"
+            for c in columns
+            if c != "import_id"
+        )
+        same = con.execute(
+            f"SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM {table} t WHERE {equal})"
+        ).fetchone()[0]
     if keep_replaced and matched:
         con.execute(
             f"CREATE TEMP TABLE replaced AS SELECT * FROM {table} t "
@@ -303,7 +341,7 @@ def _upsert(
         )
     con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM incoming i WHERE {on})")
     con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
-    return LoadCounts(loaded=loaded, inserted=loaded - matched, updated=matched)
+    return LoadCounts(loaded=loaded, inserted=loaded - matched, updated=matched, same=same)
 
 
 def _stage_history(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:

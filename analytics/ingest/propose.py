@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from statistics import mean
 
 from analytics.ingest.kinds import KINDS
+from analytics.ingest.learn import name_says
+from analytics.ingest.stage_order import lexicon_step
+from analytics.ingest.values import DELETED_WORDS, LOST_WORDS, OPEN_WORDS, WON_WORDS
 from analytics.settings import norm_key
 
 SHARE = 0.8  # of the non-blank sample values that must fit a type
@@ -72,6 +75,43 @@ def _few_repeated(p: dict) -> bool:
     return p["filled"] >= 4 and p["distinct"] <= max(2, p["filled"] // 3) and p["distinct"] <= 30
 
 
+def _repeated(p: dict) -> bool:
+    """Values used again on other rows (at most half of them distinct): a category whose
+    names may still say what it is, as a funnel of 8 stages over 20 sampled deals does."""
+    return p["filled"] >= 4 and p["distinct"] <= max(2, p["filled"] // 2) and p["distinct"] <= 30
+
+
+def _mostly_different(p: dict) -> bool:
+    """A name or an account: most rows carry a value of their own (not a category)."""
+    return p["filled"] >= 2 and p["distinct"] >= 0.8 * p["filled"]
+
+
+# What the status field reads (analytics.ingest.values.outcome_sql): a column of only these
+# words is each deal's own outcome, not its stage, however many of them are stage aliases
+# too ("Won" and "Lost" are).
+OUTCOME_WORDS = frozenset(
+    w.casefold() for w in (*WON_WORDS, *LOST_WORDS, *OPEN_WORDS, *DELETED_WORDS)
+)
+CLOSED_OUTCOMES = frozenset(w.casefold() for w in (*WON_WORDS, *LOST_WORDS))
+
+
+def _outcomes(values: set[str]) -> bool:
+    """Whether a column's distinct values are won/lost/open words the status field reads,
+    with at least one won or lost among them."""
+    folded = {v.strip().casefold() for v in values}
+    return bool(folded) and folded <= OUTCOME_WORDS and bool(folded & CLOSED_OUTCOMES)
+
+
+def _stage_like(value: str, known_stages: set[str]) -> bool:
+    """A known stage or alias, a name saying won or lost (any language the import knows),
+    or a usual funnel step's word ('Angebot', 'Negotiation/Review')."""
+    return (
+        norm_key(value) in known_stages
+        or name_says(value) is not None
+        or lexicon_step(value) is not None
+    )
+
+
 def propose_mapping(
     kind: str,
     headers: list[str],
@@ -121,16 +161,41 @@ def propose_mapping(
     for header, p in list(profiles.items()):
         if p["percents"] >= SHARE and want("probability"):
             give("probability", header, f"{p['percents']:.0%} of its values are percentages")
-    # a few repeated values: a known stage name decides, else people's names mean owner
+
+    def distinct_values(header: str) -> set[str]:
+        i = headers.index(header)
+        return {v.strip() for row in rows if i < len(row) and (v := row[i]) and v.strip()}
+
+    # a few won/lost/open words: each deal's outcome (a status), never its stage
+    status = fields.get("status")
+    if status is not None and status.type == "outcome":
+        for header, p in sorted(profiles.items(), key=lambda hp: hp[1]["distinct"]):
+            values = distinct_values(header)
+            if want("status") and p["distinct"] <= len(OUTCOME_WORDS) and _outcomes(values):
+                shown = ", ".join(sorted(values))
+                give("status", header, f"its values are won/lost/open words ({shown})")
+    # the stage: the repeated column whose values best read as stages (known names and
+    # aliases, won/lost words, usual funnel steps), at least half of them
+    scored = []
+    for header, p in profiles.items():
+        if not _repeated(p) or p["numbers"] >= SHARE or p["dates"] >= SHARE:
+            continue
+        values = distinct_values(header)
+        hits = sum(_stage_like(v, known_stages) for v in values)
+        if values and hits * 2 >= len(values):
+            scored.append((hits / len(values), hits, -len(values), header))
+    if scored and want("stage"):
+        _, hits, _, header = max(scored)
+        give(
+            "stage",
+            header,
+            f"{hits} of its {profiles[header]['distinct']} values are known stages or stage words",
+        )
+    # a few repeated values: people's names mean owner, anything else a stage
     for header, p in sorted(profiles.items(), key=lambda hp: hp[1]["distinct"]):
         if not _few_repeated(p) or p["numbers"] >= SHARE:
             continue
-        column = [row[headers.index(header)] for row in rows if headers.index(header) < len(row)]
-        values = {norm_key(v) for v in column if v}
-        hits = len(values & known_stages)
-        if hits and want("stage"):
-            give("stage", header, f"{hits} of its {p['distinct']} values are known stages")
-        elif p["people"] >= SHARE and want("owner"):
+        if p["people"] >= SHARE and want("owner"):
             give("owner", header, f"{p['distinct']} people's names, each on many rows")
         elif want("stage"):
             give("stage", header, f"{p['distinct']} values repeated over {p['filled']} rows")
@@ -143,7 +208,7 @@ def propose_mapping(
             give("amount", header, f"{p['numbers']:.0%} of its values are numbers")
     for field in ("opportunity_name", "account"):
         for header, p in list(profiles.items()):
-            if want(field) and p["numbers"] < SHARE and p["dates"] < SHARE:
+            if want(field) and p["numbers"] < SHARE and p["dates"] < SHARE and _mostly_different(p):
                 give(field, header, "text, mostly different on each row")
                 break
     return out

@@ -131,5 +131,6 @@ def test_activity_export_again_replaces_rather_than_duplicates(tmp_path, run_imp
     result = run_import(second)
 
     assert result.status == "loaded", result.message
-    assert (result.rows_inserted, result.rows_updated) == (1, 1)
+    # the call is listed again as it was: replaced, reported unchanged (issue 12)
+    assert (result.rows_inserted, result.rows_updated, result.rows_unchanged) == (1, 0, 1)
     assert con.execute("SELECT count(*) FROM activities").fetchone()[0] == 2

@@ -52,7 +52,8 @@ def test_partial_reupload_keeps_owner_amount_and_account(run_import, con, tmp_pa
     second = run_import(write(tmp_path, "deals_later.csv", PARTIAL), as_of=date(2024, 4, 1))
 
     assert second.status == "loaded", second.message
-    assert (second.rows_updated, second.rows_inserted) == (3, 0)
+    # D2 moved on; D1 and D3 are as stored in every column the file carries (issue 12)
+    assert (second.rows_updated, second.rows_inserted, second.rows_unchanged) == (1, 0, 2)
     d1 = row(con, "SELECT * FROM opportunities WHERE opportunity_id = 'D1'")
     assert (d1["owner"], d1["account"], d1["amount"], d1["currency"]) == (
         "Ann [x](javascript:1)",

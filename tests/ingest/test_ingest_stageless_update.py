@@ -337,7 +337,7 @@ def test_rerunning_the_update_is_idempotent(messy, run_import, con, tmp_path, fi
     snapshots = deals(con, "opportunity_snapshots")
     again = run_import(update_csv(tmp_path, "update-crlf.csv", "\r\n"), as_of=APRIL)
     assert again.status == "loaded", again.message
-    assert (again.rows_inserted, again.rows_updated) == (0, 4)
+    assert (again.rows_inserted, again.rows_updated, again.rows_unchanged) == (0, 0, 4)
     assert deals(con) == AFTER_UPDATE
     assert deals(con, "opportunity_snapshots") == snapshots
 

@@ -121,3 +121,78 @@ def test_reasons_name_the_evidence(tmp_path: Path) -> None:
     reasons = {p.field: p.reason for p in propose_mapping("opportunities", headers, rows, {})}
     assert reasons["close_date"].startswith("100% of its values are dates")
     assert reasons["amount"] == "100% of its values are numbers"
+
+
+# A team's own export (issue 12): a stage column of 8 German/Spanish stage words over 22
+# deals, an outcome column of Won/Lost/Open, a customer column of a few repeated names.
+# Headers no synonym matches, so the proposal alone decides.
+FUNNEL = [
+    ("Gewonnen", "Won"), ("Verloren", "Lost"), ("Cerrado ganado", "Won"),
+    ("Propuesta", "Open"), ("Angebot", "Open"), ("Verhandlung", "Open"),
+    ("Perdido", "Lost"), ("Erstgespräch", "Open"),
+]  # fmt: skip
+CUSTOMERS = ["Acme GmbH", "Beta AG", "Gamma SL"]
+TEAM_HEADERS = ["Nummer", "Schritt", "Ergebnis", "Kunde XY", "Beginn"]
+
+
+def team_rows() -> list[list[str]]:
+    return [
+        [
+            f"D-{101 + i}",
+            FUNNEL[i % 8][0],
+            FUNNEL[i % 8][1],
+            CUSTOMERS[i % 3],
+            f"2026-{8 + i // 8:02d}-{1 + i % 28:02d}",
+        ]
+        for i in range(22)
+    ]
+
+
+LEARNED = ("Gewonnen", "Verloren", "Cerrado ganado", "Propuesta", "Angebot", "Verhandlung",
+           "Perdido", "Erstgespräch")  # fmt: skip
+
+
+def test_outcome_words_are_the_status_and_stage_words_the_stage(tmp_path: Path) -> None:
+    """'Won/Lost/Open' is each deal's status (2 of its 3 values are stage aliases, yet it
+    is not the stage); the column of stage words is the stage though its 8 values over
+    22 rows are more than 'a few'; a customer column of 3 names over 22 rows is not an
+    account ('mostly different on each row' is false)."""
+    headers, rows = sample(write(tmp_path / "team.csv", [TEAM_HEADERS, *team_rows()]))
+    det = detect(headers, "opportunities")
+    assert not {"Schritt", "Ergebnis", "Kunde XY"} & set(det.columns.values())
+    for known in (STAGES, STAGES + LEARNED):  # first upload, and after the stages exist
+        got = {
+            p.field: p for p in propose_mapping("opportunities", headers, rows, det.columns, known)
+        }
+        assert got["status"].header == "Ergebnis"
+        assert got["stage"].header == "Schritt"
+        assert got["stage"].reason.startswith(
+            f"{8 if known != STAGES else 7} of its 8 values are known stages"
+        )
+        assert "account" not in got and "opportunity_name" not in got
+        assert [p.header for p in got.values()].count("Schritt") == 1
+
+
+def test_a_column_the_detection_resolved_is_never_proposed(tmp_path: Path) -> None:
+    """'Status' is matched by its header: neither it nor the status field is proposed,
+    and the stage still comes from the stage words."""
+    headers = ["Nummer", "Schritt", "Status", "Kunde XY", "Beginn"]
+    headers_read, rows = sample(write(tmp_path / "team.csv", [headers, *team_rows()]))
+    det = detect(headers_read, "opportunities")
+    assert det.columns.get("status") == "Status"
+    got = propose_mapping("opportunities", headers_read, rows, det.columns, STAGES)
+    assert "Status" not in [p.header for p in got]
+    assert "status" not in [p.field for p in got]
+    assert {p.field: p.header for p in got}["stage"] == "Schritt"
+
+
+def test_a_repeated_column_is_never_an_account_or_name(tmp_path: Path) -> None:
+    """The fall-back for leftover text: only a column that differs on most rows."""
+    customers = ["Acme 1 GmbH", "Beta 2 AG", "Gamma 3 SL", "Delta 4 Ltd", "Epsilon 5 SA"]
+    # 5 customers over 12 rows: too many for 'a few', too few for 'mostly different'
+    rows = [["Nummer", "Kunde XY", "Notiz"]] + [
+        [f"N{i:03d}", customers[i % 5], f"called on day {i}"] for i in range(12)
+    ]
+    got = proposals(write(tmp_path / "notes.csv", rows))
+    assert got.get("opportunity_name") == "Notiz"
+    assert "Kunde XY" not in {got.get("account"), got.get("opportunity_name")}
