@@ -31,6 +31,8 @@ from analytics.forecast.methods import RUN_RATE, STAGE_WEIGHTED
         (12, 1, 1, "Only 1 past month can be backtested (1 of the last 12 has no export near "
                    "its start; in 10 months some method has no forecast, e.g. before the data "
                    "starts); 3 are needed to compare methods by their error."),
+        (2, 0, 2, "Only 2 past months can be backtested; 3 are needed to compare methods "
+                  "by their error."),  # only two were asked for: nothing to explain
         (12, 0, 12, None),
     ],
 )  # fmt: skip

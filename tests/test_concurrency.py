@@ -9,6 +9,7 @@ and a barrier, and the assertions hold whatever the interleaving turned out to b
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -262,3 +263,24 @@ def test_two_processes_importing_at_once_each_land_whole_or_are_refused(
         assert check.execute("SELECT count(*) FROM opportunities").fetchone()[0] == (
             ROWS * len(landed)
         )
+
+
+def test_a_backup_that_cannot_be_written_refuses_the_import_and_changes_nothing(
+    con: duckdb.DuckDBPyConnection,
+    db_path: Path,
+    tmp_path: Path,
+    store: Path,
+    seeded: tuple[Any, ...],
+) -> None:
+    """A folder problem (here a file where the backups folder goes) is not retried as a
+    DuckDB conflict would be: the import is refused at once, naming the backup, and the
+    database is as it was."""
+    folder = db_path.parent / "backups"
+    if folder.is_dir():  # the seeded import may have made it (nothing to back up then)
+        shutil.rmtree(folder)
+    folder.write_text("not a folder", encoding="utf-8")
+    later = write_deals(tmp_path / "later.csv", range(0, 10), "Demo")
+    result = import_file(con, later, as_of=date(2024, 3, 1), data_dir=store)
+    assert result.status == "refused"
+    assert "the backup before this import could not be written" in result.message
+    assert state(con) == seeded

@@ -337,9 +337,13 @@ def test_backtest_json_carries_convergence(tmp_path: Path) -> None:
     assert {"as_of", "forecast", "source"} <= set(points[0])
     assert {p["source"] for p in points} == {"rebuilt"}
     assert points[0]["forecast"] == pytest.approx(2000, rel=0.5)  # measured growth here
-    # too short a track record: the default (stage-weighted) is recommended, and left out too
-    assert may_["recommended_as"] == "Stage-weighted"
-    assert "recommended" in may_["left_out"] and "recommended" not in may_["methods"]
+    # too short a track record, and no stage-weighted forecast on a rebuilt pipeline: the
+    # default is the first method that has forecasts (run-rate), drawn as its own line
+    assert may_["recommended_as"] == "Historical run-rate"
+    assert "recommended" not in may_["left_out"]
+    assert [p["forecast"] for p in may_["methods"]["recommended"]] == pytest.approx(
+        [p["forecast"] for p in points]
+    )
 
 
 def test_page_draws_the_chosen_period(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

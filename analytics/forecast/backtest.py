@@ -568,7 +568,7 @@ def _why_fewer(kind: str, wanted: int, skipped: int, window: int) -> str:
             f"{'' if skipped else f' of the last {wanted}'} some method has no forecast, "
             "e.g. before the data starts"
         )
-    return "; ".join(parts) or f"of the last {wanted}"
+    return "; ".join(parts)  # empty: only that many were asked for
 
 
 def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | None:
@@ -583,10 +583,11 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
             "as-of date) to build a track record."
         )
     if window < MIN_TRACK_PERIODS:
+        why = _why_fewer(kind, wanted, skipped, window)
         return (
-            f"Only {counted(window, 'past ' + kind)} can be backtested "
-            f"({_why_fewer(kind, wanted, skipped, window)}); {MIN_TRACK_PERIODS} are needed "
-            "to compare methods by their error."
+            f"Only {counted(window, 'past ' + kind)} can be backtested"
+            f"{f' ({why})' if why else ''}; {MIN_TRACK_PERIODS} are needed to compare "
+            "methods by their error."
         )
     return None
 

@@ -630,6 +630,30 @@ def _write(
     return import_id, counts, rejected, warned, stored
 
 
+def _backup_with_retries(con: duckdb.DuckDBPyConnection, name: str) -> Path | None:
+    """The safety copy before an import, tried again after a DuckDB error.
+
+    Why: the copy reads the whole database while other sessions stage their uploads on
+    the same database; a clean-clone run once saw the copy fail while a second import of
+    the same deals was being staged (tests/test_concurrency.py), and the upload was
+    refused although nothing was wrong with it. A DuckDB error is retried like a write
+    conflict; a full disk or a missing folder (OSError, BackupError) is not.
+    """
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return backup_before_import(con)
+        except (BackupError, duckdb.Error, OSError) as exc:
+            # backup_before_import wraps DuckDB's errors in a BackupError
+            transient = isinstance(exc, duckdb.Error) or isinstance(exc.__cause__, duckdb.Error)
+            log.warning("backup before importing %s failed (attempt %d): %r", name, attempt, exc)
+            if not transient or attempt == CONFLICT_ATTEMPTS:
+                raise refuse(
+                    name, f"the backup before this import could not be written ({exc})"
+                ) from exc
+            time.sleep(0.2 * attempt)
+    return None
+
+
 def _save_learned(
     con: duckdb.DuckDBPyConnection, name: str, learned: list[LearnedStage], actor: str | None
 ) -> None:
@@ -944,12 +968,7 @@ def import_file(
             if done is not None:
                 return done
             if backup and replaces_data(con, det.kind.name):
-                try:
-                    made = backup_before_import(con)
-                except (BackupError, duckdb.Error, OSError) as exc:
-                    raise refuse(
-                        name, f"the backup before this import could not be written ({exc})"
-                    ) from exc
+                made = _backup_with_retries(con, name)
                 result.backup_path = str(made) if made else None
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
