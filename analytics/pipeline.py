@@ -31,8 +31,13 @@ import pandas as pd
 from analytics.metrics.availability import unpriced_open_text
 from analytics.metrics.fx import fx_params
 from analytics.numbers import counted, largest_remainder, round_half_up, verb
-from analytics.pointintime import MAX_SNAPSHOT_AGE_DAYS, Basis, Source, bases
-from analytics.pointintime import snapshot_dates as pointintime_snapshot_dates
+from analytics.pointintime import (
+    MAX_SNAPSHOT_AGE_DAYS,
+    Basis,
+    Source,
+    bases,
+    snapshot_dates,  # the one list (partial imports left out)
+)
 from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 from analytics.sql import bind, run_sql, stage_history_ctes, step_keys
@@ -73,12 +78,6 @@ def _in_reporting(amount: str, currency_key: str, rate: str) -> str:
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The latest as-of date of the deals' data (None for an empty database)."""
     return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]
-
-
-def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Every pipeline snapshot date, oldest first (the waterfall's date pickers): the
-    point-in-time layer's list (`pointintime.snapshot_dates`), partial imports left out."""
-    return pointintime_snapshot_dates(con)
 
 
 def default_snapshot_pair(

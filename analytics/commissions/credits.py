@@ -57,6 +57,9 @@ ASOF LEFT JOIN fx_rates AS fx
 ORDER BY k.close_date, k.opportunity_id
 """
 
+# The end of a statement's note on a won deal it cannot credit (team.py counts them by it).
+NOT_CREDITED = "not credited"
+
 
 @dataclass(frozen=True)
 class RepInfo:
@@ -168,7 +171,7 @@ def credit_deal(
         problem = f"is in {currency} with no exchange rate on {close.isoformat()}"
     if problem:
         return Line(
-            "note", f"note:{opp}", f"{title} {problem}: not credited", ZERO, period,
+            "note", f"note:{opp}", f"{title} {problem}: {NOT_CREDITED}", ZERO, period,
             opportunity_id=opp,
         )  # fmt: skip
     converted = money(Decimal(amount) * Decimal(rate))

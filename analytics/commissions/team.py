@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from analytics.commissions.cents import NO_MONEY
-from analytics.commissions.credits import RepInfo
+from analytics.commissions.credits import NOT_CREDITED, RepInfo
 from analytics.commissions.engine import Ledger, month_periods
 from analytics.metrics.availability import NO_QUOTAS
 from analytics.scope import Period, Scope
@@ -26,8 +26,6 @@ TEAM_COLUMNS: tuple[str, ...] = (
     "adjustments", "total", "spiffs", "clawbacks", "draws", "prior_period_adjustments",
     "locked", "no_plan_reason", "not_credited",
 )  # fmt: skip
-
-NOT_CREDITED = "not credited"  # the end of a statement's note on a won deal it cannot credit
 
 
 SUMMED: tuple[str, ...] = (

@@ -48,7 +48,7 @@ from analytics.forecast.methods import (
 )
 from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _none
-from analytics.pointintime import Basis, bases
+from analytics.pointintime import Basis, bases, snapshot_dates
 from analytics.scope import Period, PeriodKind, Scope
 from analytics.settings import Stage, load_stages
 
@@ -623,7 +623,7 @@ def backtest(
     if today is None:
         return _empty_backtest(kind, f"No data yet: nothing to backtest by {kind}.")
     wanted = completed_periods(kind, periods, today, fiscal_start_month)
-    snaps = fi.snapshot_dates(con)
+    snaps = snapshot_dates(con)
     asks: dict[str, fi.Ask] = {}
     skipped: list[str] = []
     for period in wanted:

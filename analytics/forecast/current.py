@@ -52,6 +52,7 @@ from analytics.forecast.methods import (
 )
 from analytics.metrics.availability import NO_QUOTAS
 from analytics.numbers import counted, verb
+from analytics.pointintime import snapshot_dates
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -504,7 +505,7 @@ def period_forecast(
     if today is not None and period.end > today:
         ask, status = fi.Ask(period, today, None, "current"), "live"
     elif today is not None:
-        snap = start_snapshot(fi.snapshot_dates(con), period.start)
+        snap = start_snapshot(snapshot_dates(con), period.start)
         if snap is not None:
             ask, status = start_ask(period, snap), "closed"
     actual = fi.actuals(con, [period], scope).get(period.label, (0.0, 0))[0]

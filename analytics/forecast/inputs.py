@@ -42,7 +42,6 @@ from analytics.forecast.methods import (
     category_of,
 )
 from analytics.metrics.fx import fx_params, priced_sql
-from analytics.pointintime import snapshot_dates as pointintime_snapshot_dates
 from analytics.scope import Period, Scope, owner_filter_sql
 
 Source = Literal["snapshot", "current", "stage history", "rebuilt"]
@@ -839,12 +838,6 @@ def open_deals(
     roster = scope.team is not None or scope.region is not None
     frame = con.execute(open_deals_sql(ask.source, roster), params).df()
     return frame.drop(columns=["ask"])
-
-
-def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Every pipeline snapshot date, oldest first (`pointintime.snapshot_dates`: partial
-    imports such as won-deal lists are no snapshot of the pipeline)."""
-    return pointintime_snapshot_dates(con)
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
