@@ -561,12 +561,13 @@ def _write(
             stamp_before = source_stamp(con)
             spans_before = spans_stamp(con)
             counts: LoadCounts = load(con, staged, import_id, as_of)
+            # The stage changes' spans first, for the deals this import touched (after it,
+            # `refresh_after_import` would find them stale and count them whole).
+            spans = refresh_stage_spans_after_import(con, import_id, spans_before)
+            log.info("stage_history_spans after the import: %s", spans)
             # An import of their sources counts again what it changed (the stamp alone
             # cannot see an update that changes no count or newest import id).
             counted = refresh_after_import(con, det.kind.name, stamp_before)
-            counted["stage_history_spans"] = refresh_stage_spans_after_import(
-                con, import_id, spans_before
-            )
             log.info(
                 "derived tables after the import: %s",
                 ", ".join(f"{name}={how}" for name, how in sorted(counted.items())),
