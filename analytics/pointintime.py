@@ -484,15 +484,11 @@ _CHANGE_SPANS_DERIVED = """
         JOIN as_of_bounds AS b ON b.source = 'stage history'
         WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
     ),
-    -- one row per deal and change holding on some day (or per deal without any)
-    as_of_change_rows AS (
-        SELECT source, days, owner, currency, amount, lo, hi, c_stage, c_amount, first_change,
-               c_lo, c_hi
-        FROM as_of_history_deals
-        WHERE c_lo IS NOT NULL
-        UNION ALL
-        SELECT d.source, d.days, d.owner, d.currency, d.amount, d.lo, d.hi, c.stage, c.amount,
-               c.first_change, c.lo, c.hi
+    -- the deals without imported history, one row per snapshot change (or one, without any)
+    as_of_snapshot_rows AS (
+        SELECT d.source, d.days, d.owner, d.currency, d.amount, d.lo, d.hi,
+               c.stage AS c_stage, c.amount AS c_amount, c.first_change, c.lo AS c_lo,
+               c.hi AS c_hi
         FROM as_of_history_deals AS d
         LEFT JOIN as_of_snapshot_spans AS c ON c.opportunity_id = d.opportunity_id
         WHERE d.c_lo IS NULL
@@ -501,13 +497,23 @@ _CHANGE_SPANS_DERIVED = """
 
 _HISTORY_SPANS_DERIVED = """        UNION ALL
         SELECT source, days, owner, currency, CAST(NULL AS VARCHAR), amount, lo,
+               least(hi, c_lo)
+        FROM as_of_history_deals
+        WHERE first_change
+        UNION ALL
+        SELECT source, days, owner, currency, c_stage, coalesce(c_amount, amount),
+               greatest(lo, c_lo), least(hi, c_hi)
+        FROM as_of_history_deals
+        WHERE c_lo IS NOT NULL
+        UNION ALL
+        SELECT source, days, owner, currency, CAST(NULL AS VARCHAR), amount, lo,
                least(hi, coalesce(c_lo, hi))
-        FROM as_of_change_rows
+        FROM as_of_snapshot_rows
         WHERE first_change IS NOT FALSE
         UNION ALL
         SELECT source, days, owner, currency, c_stage, coalesce(c_amount, amount),
                greatest(lo, c_lo), least(hi, c_hi)
-        FROM as_of_change_rows
+        FROM as_of_snapshot_rows
         WHERE c_lo IS NOT NULL
 """
 
