@@ -553,6 +553,9 @@ fc_changes AS (
         FROM opportunity_stage_history AS h
         CROSS JOIN fc_bounds AS b
         JOIN fc_calendar AS c ON c.date = greatest(CAST(h.entered_at AS DATE), b.first_day)
+        -- only the deals open on some data date: the others' changes are never joined,
+        -- and the window over every change was most of the query
+        SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = h.opportunity_id
         WHERE CAST(h.entered_at AS DATE) <= b.last_day
     ) AS h
     WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
@@ -594,7 +597,6 @@ def open_spans_sql(source: Source, roster: bool = True) -> str:
     return f"""
 WITH {_ASKS_SQL},
 {_DAY_NUMBERS_SQL},
-{_CHANGE_SPANS_SQL if history else ""}
 fc_deal_spans AS (
     SELECT *
     FROM (
@@ -615,6 +617,7 @@ fc_deal_spans AS (
     )
     WHERE lo < hi
 ),
+{_CHANGE_SPANS_SQL if history else ""}
 -- what each open deal counts as over which day numbers: without stage history, stage
 -- unknown over all its open days; with it, unknown until its first change, then each
 -- change's stage (and amount, when recorded) while it holds
