@@ -561,6 +561,39 @@ fc_changes AS (
     WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
 ),"""
 
+# The same spans, the imported changes read from `stage_history_spans`
+# (analytics/metrics/derived.py: each imported change with the day the deal's next one was
+# entered, counted at import), so no window runs over every imported change; only the deals
+# without imported history (the view's snapshot half) still number theirs here. Each deal's
+# first change is kept whenever it falls (its stage is unknown until then); a change from
+# after the last data date holds on no day, and one that ended by the first holds on none.
+_DERIVED_CHANGE_SPANS_SQL = """
+fc_changes AS (
+    SELECT c.opportunity_id, c.stage, c.amount, c.first_change,
+           CASE WHEN c.from_day <= b.last_day THEN lo.day_no ELSE b.days END  AS lo,
+           CASE WHEN c.to_day <= b.last_day THEN hi.day_no ELSE b.days END    AS hi
+    FROM stage_history_spans AS c
+    CROSS JOIN fc_bounds AS b
+    LEFT JOIN fc_calendar AS lo ON lo.date = greatest(c.from_day, b.first_day)
+    LEFT JOIN fc_calendar AS hi ON hi.date = greatest(c.to_day, b.first_day)
+    SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = c.opportunity_id
+    WHERE c.to_day > b.first_day OR c.first_change
+    UNION ALL
+    SELECT h.opportunity_id, h.stage, h.amount,
+           lag(h.entered_at) OVER w IS NULL                       AS first_change,
+           h.day_no                                               AS lo,
+           coalesce(lead(h.day_no) OVER w, h.days)                AS hi
+    FROM (
+        SELECT h.opportunity_id, h.stage, h.amount, h.entered_at, b.days, c.day_no
+        FROM opportunity_stage_history AS h
+        CROSS JOIN fc_bounds AS b
+        JOIN fc_calendar AS c ON c.date = greatest(CAST(h.entered_at AS DATE), b.first_day)
+        SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = h.opportunity_id
+        WHERE h.origin = 'snapshot' AND CAST(h.entered_at AS DATE) <= b.last_day
+    ) AS h
+    WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+),"""
+
 _STAGE_SPANS_SQL = """
     SELECT d.owner, d.currency_key, d.segment, d.created_date, CAST(NULL AS VARCHAR) AS stage,
            d.amount, d.lo, least(d.hi, coalesce(c.lo, d.hi)) AS hi
@@ -579,7 +612,7 @@ _UNKNOWN_STAGE_SPANS_SQL = """
     FROM fc_deal_spans"""
 
 
-def open_spans_sql(source: Source, roster: bool = True) -> str:
+def open_spans_sql(source: Source, roster: bool = True, derived: bool = False) -> str:
     """The deals open on each rebuilt ask's data date, summed without a row per deal and
     ask (see above): per ask (`level` 'ask'), per stage ('stage'), per segment and age on
     the period's last day ('segment') and per owner ('owner'), each with the open amount
@@ -590,7 +623,8 @@ def open_spans_sql(source: Source, roster: bool = True) -> str:
     stage history (`source`), else unknown and as last exported. Reads nothing dated after
     the last data date: later changes are never read, and a close date only says whether
     the deal had closed by each day. Deals without a created date, or closed without a
-    close date, are open on no day.
+    close date, are open on no day. `derived`: the imported changes' spans from
+    `stage_history_spans`, only when it is current (`_spans_current`).
     """
     history = source == "stage history"
     join, where = _spans_filter(roster)
@@ -617,7 +651,7 @@ fc_deal_spans AS (
     )
     WHERE lo < hi
 ),
-{_CHANGE_SPANS_SQL if history else ""}
+{(_DERIVED_CHANGE_SPANS_SQL if derived else _CHANGE_SPANS_SQL) if history else ""}
 -- what each open deal counts as over which day numbers: without stage history, stage
 -- unknown over all its open days; with it, unknown until its first change, then each
 -- change's stage (and amount, when recorded) while it holds
@@ -1007,11 +1041,20 @@ def _gather_spans(
     first (`history_grouped_sql`), the ramp per deal (only deals won in a past hire's
     first month are read)."""
     _read_pipeline(found, _rows(con, pipeline_sql(source, roster, open_deals=False), params))
-    owners = _read_open(found, _rows(con, open_spans_sql(source, roster), params))
+    derived = source == "stage history" and _spans_current(con)
+    owners = _read_open(found, _rows(con, open_spans_sql(source, roster, derived), params))
     history = _rows(con, history_grouped_sql(roster), params)
     ramp = _rows(con, ramp_sql(source, roster), params)
     _read_history(found, history, ramp)
     _read_calls(found, _rows(con, calls_sql(source, roster, open_deals=False), params) + owners)
+
+
+def _spans_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `stage_history_spans` matches the stage changes there are now (a stale or
+    missing one is never read: the changes are then numbered per query)."""
+    from analytics.metrics.derived import stage_spans_current
+
+    return stage_spans_current(con)
 
 
 def _read_open(found: dict[int, ForecastInputs], rows: list[tuple]) -> list[tuple]:
