@@ -430,12 +430,104 @@ _HISTORY_SPANS = """        UNION ALL
 """
 
 
-def as_of_totals_sql(*, history: bool = True) -> str:
+# The same spans from `stage_history_spans` (analytics/metrics/derived.py: each imported
+# change with the day the deal's next one was entered, counted at import), which spares the
+# window over every change and the view's anti join of every snapshot row with every
+# imported change. Only the changes that hold on some stage-history day are read, and each
+# deal's first change (its stage is unknown until then), so every deal with imported history
+# has a row: the deals without one, and only those, take their history from the snapshots
+# (the view's other half, worked out for them alone).
+_CHANGE_SPANS_DERIVED = """
+    as_of_imported_spans AS (
+        SELECT c.opportunity_id, c.stage, c.amount, c.first_change,
+               CASE WHEN c.from_day <= b.last_day
+                    THEN b.calendar[greatest(c.from_day, b.first_day) - b.first_day + 1]
+                    ELSE b.days END AS lo,
+               CASE WHEN c.to_day <= b.last_day
+                    THEN b.calendar[c.to_day - b.first_day + 1] ELSE b.days END AS hi
+        FROM stage_history_spans AS c, as_of_bounds AS b
+        WHERE b.source = 'stage history' AND c.to_day > b.first_day
+          AND (c.from_day <= b.last_day OR c.first_change)
+    ),
+    as_of_history_deals AS (
+        SELECT d.source, d.days, d.opportunity_id, d.owner, d.currency, d.amount, d.lo, d.hi,
+               c.stage AS c_stage, c.amount AS c_amount, c.first_change, c.lo AS c_lo,
+               c.hi AS c_hi
+        FROM as_of_deal_spans AS d
+        LEFT JOIN as_of_imported_spans AS c ON c.opportunity_id = d.opportunity_id
+        WHERE d.source = 'stage history'
+    ),
+    as_of_snapshot_changes AS (
+        SELECT opportunity_id, stage, amount, CAST(snapshot_date AS TIMESTAMP) AS entered_at
+        FROM (
+            SELECT s.opportunity_id, s.stage, s.amount, s.snapshot_date,
+                   lag(s.stage) OVER (PARTITION BY s.opportunity_id ORDER BY s.snapshot_date)
+                       AS previous_stage
+            FROM opportunity_snapshots AS s
+            SEMI JOIN (SELECT opportunity_id FROM as_of_history_deals WHERE c_lo IS NULL) AS n
+                ON n.opportunity_id = s.opportunity_id
+        )
+        WHERE previous_stage IS DISTINCT FROM stage
+    ),
+    as_of_snapshot_spans AS (
+        SELECT h.opportunity_id, h.stage, h.amount,
+               lag(h.entered_at) OVER w IS NULL                       AS first_change,
+               h.day_no                                               AS lo,
+               coalesce(lead(h.day_no) OVER w, b.days)                AS hi
+        FROM (
+            SELECT h.opportunity_id, h.stage, h.amount, h.entered_at,
+                   b.calendar[greatest(CAST(h.entered_at AS DATE), b.first_day)
+                              - b.first_day + 1] AS day_no
+            FROM as_of_snapshot_changes AS h, as_of_bounds AS b
+            WHERE b.source = 'stage history' AND CAST(h.entered_at AS DATE) <= b.last_day
+        ) AS h
+        JOIN as_of_bounds AS b ON b.source = 'stage history'
+        WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+    ),
+    -- the deals without imported history, one row per snapshot change (or one, without any)
+    as_of_snapshot_rows AS (
+        SELECT d.source, d.days, d.owner, d.currency, d.amount, d.lo, d.hi,
+               c.stage AS c_stage, c.amount AS c_amount, c.first_change, c.lo AS c_lo,
+               c.hi AS c_hi
+        FROM as_of_history_deals AS d
+        LEFT JOIN as_of_snapshot_spans AS c ON c.opportunity_id = d.opportunity_id
+        WHERE d.c_lo IS NULL
+    ),
+"""
+
+_HISTORY_SPANS_DERIVED = """        UNION ALL
+        SELECT source, days, owner, currency, CAST(NULL AS VARCHAR), amount, lo,
+               least(hi, c_lo)
+        FROM as_of_history_deals
+        WHERE first_change
+        UNION ALL
+        SELECT source, days, owner, currency, c_stage, coalesce(c_amount, amount),
+               greatest(lo, c_lo), least(hi, c_hi)
+        FROM as_of_history_deals
+        WHERE c_lo IS NOT NULL
+        UNION ALL
+        SELECT source, days, owner, currency, CAST(NULL AS VARCHAR), amount, lo,
+               least(hi, coalesce(c_lo, hi))
+        FROM as_of_snapshot_rows
+        WHERE first_change IS NOT FALSE
+        UNION ALL
+        SELECT source, days, owner, currency, c_stage, coalesce(c_amount, amount),
+               greatest(lo, c_lo), least(hi, c_hi)
+        FROM as_of_snapshot_rows
+        WHERE c_lo IS NOT NULL
+"""
+
+
+def as_of_totals_sql(*, history: bool = True, spans: bool = False) -> str:
     """`as_of_totals` (see above); `history` False leaves the stage history unread (no day
-    is answered from it), which spares a scan of every stage change."""
+    is answered from it), which spares a scan of every stage change. `spans` True reads
+    the imported changes from `stage_history_spans`: only when it is current
+    (`analytics.metrics.derived.stage_spans_current`), else the answer would be stale."""
+    if not history:
+        return _AS_OF_TOTALS.format(change_spans="", history_spans="")
     return _AS_OF_TOTALS.format(
-        change_spans=_CHANGE_SPANS if history else "",
-        history_spans=_HISTORY_SPANS if history else "",
+        change_spans=_CHANGE_SPANS_DERIVED if spans else _CHANGE_SPANS,
+        history_spans=_HISTORY_SPANS_DERIVED if spans else _HISTORY_SPANS,
     )
 
 

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from analytics.ingest import import_file
+from analytics.metrics.derived import stage_spans_current
 from analytics.pointintime import AS_OF_SQL, Basis, as_of_params, as_of_totals_sql
 
 AS_OF = date(2024, 9, 30)
@@ -87,9 +88,11 @@ def _per_deal(con: duckdb.DuckDBPyConnection, params: dict) -> dict[tuple, tuple
     return {tuple(r[:4]): tuple(r[4:]) for r in rows}
 
 
-def _totals(con: duckdb.DuckDBPyConnection, params: dict, history: bool) -> dict[tuple, tuple]:
+def _totals(
+    con: duckdb.DuckDBPyConnection, params: dict, history: bool, spans: bool = False
+) -> dict[tuple, tuple]:
     rows = con.execute(
-        f"""WITH {as_of_totals_sql(history=history)}
+        f"""WITH {as_of_totals_sql(history=history, spans=spans)}
         SELECT as_of_key, owner, currency, stage, sum(deals), sum(with_amount), sum(amount)
         FROM as_of_totals GROUP BY ALL""",
         params,
@@ -108,6 +111,8 @@ def test_totals_equal_the_per_deal_rows(
     expected = _per_deal(messy, params)
     assert expected, "the fixture must leave open deals on the days"
     assert _totals(messy, params, history=True) == expected
+    assert stage_spans_current(messy)  # the import counted them
+    assert _totals(messy, params, history=True, spans=True) == expected
     if source == "rebuilt":  # the stage history is not needed, and not read, for a rebuild
         assert _totals(messy, params, history=False) == expected
 
@@ -138,3 +143,4 @@ def test_mixed_sources_in_one_query(messy: duckdb.DuckDBPyConnection) -> None:
     ]
     params = as_of_params(keyed)
     assert _totals(messy, params, history=True) == _per_deal(messy, params)
+    assert _totals(messy, params, history=True, spans=True) == _per_deal(messy, params)

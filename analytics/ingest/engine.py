@@ -66,7 +66,12 @@ from analytics.ingest.stageless import (
     won_list_hint,
 )
 from analytics.ingest.stageless import note as stageless_note
-from analytics.metrics.derived import refresh_after_import, source_stamp
+from analytics.metrics.derived import (
+    refresh_after_import,
+    refresh_stage_spans_after_import,
+    source_stamp,
+    spans_stamp,
+)
 from analytics.settings import (
     DEFAULT_UPLOAD_LIMITS,
     REPORTING_CURRENCY_KEY,
@@ -554,7 +559,12 @@ def _write(
         with transaction(con):
             import_id = con.execute("SELECT nextval('import_id_seq')").fetchone()[0]
             stamp_before = source_stamp(con)
+            spans_before = spans_stamp(con)
             counts: LoadCounts = load(con, staged, import_id, as_of)
+            # The stage changes' spans first, for the deals this import touched (after it,
+            # `refresh_after_import` would find them stale and count them whole).
+            spans = refresh_stage_spans_after_import(con, import_id, spans_before)
+            log.info("stage_history_spans after the import: %s", spans)
             # An import of their sources counts again what it changed (the stamp alone
             # cannot see an update that changes no count or newest import id).
             counted = refresh_after_import(con, det.kind.name, stamp_before)

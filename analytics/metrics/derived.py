@@ -141,7 +141,8 @@ def derived_current(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def refresh_derived(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
-    """Count the derived tables again when stale (or `force`); True when it did.
+    """Count the derived tables (and `stage_history_spans`) again when stale (or `force`);
+    True when it did.
 
     Runs in the caller's transaction, so an import and its derived figures land together.
     """
@@ -151,7 +152,8 @@ def refresh_derived(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> b
     for name in stale:
         _count(con, name)
         _stamp(con, name, stamp)
-    return bool(stale)
+    spans = refresh_stage_spans(con, force=force)
+    return bool(stale) or spans
 
 
 # Above this share of a derived table's rows, an import counts the whole table again:
@@ -252,3 +254,104 @@ def _count(con: duckdb.DuckDBPyConnection, name: str) -> None:
 def _stamp(con: duckdb.DuckDBPyConnection, name: str, stamp: str) -> None:
     con.execute("DELETE FROM derived_tables WHERE name = ?", [name])
     con.execute("INSERT INTO derived_tables (name, source_stamp) VALUES (?, ?)", [name, stamp])
+
+
+# --- stage_history_spans: each imported stage change and the day the deal's next one came ---
+#
+# Why: the point-in-time totals with stage history (analytics/pointintime.py) need, for every
+# change, the day it was entered and the day the deal's next change was entered. Working that
+# out on each read is a window over every imported change (4.2 million at a million deals),
+# sorted by deal: most of what a year of weekly "as it was then" figures cost. The changes
+# only move when an import of stage history (or of deals with "Date entered" columns) adds
+# some, or a rollback removes them, so those count it again for the deals they touched.
+# Kept apart from the tables above: an opportunities import without entered dates does not
+# touch it, and its stamp is of `stage_history_imported` alone (count and newest import id;
+# changes are only ever added by imports and removed by rollbacks, so both move together).
+SPANS_TABLE = "stage_history_spans"
+SPANS_STAMP_SQL = """
+SELECT concat_ws(':', 'spans', (SELECT count(*) FROM stage_history_imported),
+                 coalesce((SELECT max(import_id) FROM stage_history_imported), 0))
+"""
+# {only}: empty, or a filter to the deals an import touched; fixed text from this module.
+# Ties (two stages entered at the same instant) are ordered by stage, so a recount always
+# gives the same table. In `to_day` order ('infinity' last): a read for recent days skips
+# the blocks of changes superseded long before.
+SPANS_TEMPLATE = """
+INSERT INTO stage_history_spans (opportunity_id, stage, amount, from_day, to_day, first_change)
+SELECT opportunity_id, stage, amount, CAST(entered_at AS DATE) AS from_day,
+       coalesce(CAST(lead(entered_at) OVER w AS DATE), DATE 'infinity') AS to_day,
+       row_number() OVER w = 1 AS first_change
+FROM stage_history_imported
+WHERE true {only}
+WINDOW w AS (PARTITION BY opportunity_id ORDER BY entered_at, stage)
+ORDER BY to_day
+"""
+_SPANS_TOUCHED = "AND opportunity_id IN (SELECT opportunity_id FROM spans_touched_deals)"
+
+
+def spans_stamp(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute(SPANS_STAMP_SQL).fetchone()[0]
+
+
+def stage_spans_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `stage_history_spans` was counted from the stage changes there are now.
+
+    False, never an error, on a database from before it existed (opened read-only). A
+    stale table is not read: the point-in-time layer then works the spans out itself.
+    """
+    try:
+        stamps = _stamps(con)
+    except duckdb.CatalogException:
+        return False
+    return SPANS_TABLE in stamps and stamps[SPANS_TABLE] == spans_stamp(con)
+
+
+def refresh_stage_spans(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """Count `stage_history_spans` again, whole, when stale (or `force`); True when it did.
+    Runs in the caller's transaction."""
+    stamp = spans_stamp(con)
+    if not force and _stamps(con).get(SPANS_TABLE) == stamp:
+        return False
+    con.execute("DELETE FROM stage_history_spans")
+    con.execute(SPANS_TEMPLATE.format(only=""))
+    _stamp(con, SPANS_TABLE, stamp)
+    return True
+
+
+def refresh_stage_spans_after_import(
+    con: duckdb.DuckDBPyConnection, import_id: int, stamp_before: str
+) -> str:
+    """Bring `stage_history_spans` up to date after import `import_id`; "kept" | "partial" |
+    "full".
+
+    An import only adds changes (an event already stored is left as it was), all carrying
+    its import id, so the deals it touched are those of its rows: their spans are counted
+    again, the rest kept. Whole when the table was stale before the import
+    (`stamp_before`) or the deals touched are more than PARTIAL_SHARE of its rows. An
+    import that added no change (any other kind, a re-import of the same file) keeps it.
+    """
+    stamp = spans_stamp(con)
+    stored = _stamps(con).get(SPANS_TABLE)
+    if stamp == stamp_before and stored == stamp:
+        return "kept"
+    if stored != stamp_before:
+        refresh_stage_spans(con, force=True)
+        return "full"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE spans_touched_deals AS SELECT DISTINCT opportunity_id "
+        "FROM stage_history_imported WHERE import_id = ?",
+        [import_id],
+    )
+    try:
+        if _large(con, "spans_touched_deals", SPANS_TABLE):
+            refresh_stage_spans(con, force=True)
+            return "full"
+        con.execute(
+            "DELETE FROM stage_history_spans "
+            "WHERE opportunity_id IN (SELECT opportunity_id FROM spans_touched_deals)"
+        )
+        con.execute(SPANS_TEMPLATE.format(only=_SPANS_TOUCHED))
+        _stamp(con, SPANS_TABLE, stamp)
+        return "partial"
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.spans_touched_deals")

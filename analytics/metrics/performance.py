@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from analytics.metrics.derived import stage_spans_current
 from analytics.metrics.fx import fx_params, period_rates_sql
 from analytics.pointintime import Basis, as_of_params, as_of_totals_sql, bases
 from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
@@ -93,14 +94,17 @@ def roster_sql(by: str) -> str:
     """
 
 
-def performance_sql(by: str, *, attainment_only: bool = False, history: bool = True) -> str:
+def performance_sql(
+    by: str, *, attainment_only: bool = False, history: bool = True, spans: bool = False
+) -> str:
     """The performance query for one grouping (the group key is the only varying SQL).
 
     Figures come per period of the bound `periods_sql` lists and per group, keyed by
     `period_no`. With `attainment_only`, only what quota attainment needs (deals closed in
     the period, quotas, the roster): the quadrant's previous period and the share of reps
     at quota. `history` False: no period's open figures come from the stage history
-    (`pointintime.as_of_totals_sql`), so it is not read.
+    (`pointintime.as_of_totals_sql`), so it is not read. `spans`: the imported changes
+    come from `stage_history_spans` (only when `stage_spans_current`).
     """
     closed_group = group_expr(by, "o.owner")
     quota_group = group_expr(by, "q.owner")
@@ -215,7 +219,7 @@ WITH
 -- each period's end) or the roster joined. A rebuilt day knows no expected close dates
 -- (`close_known` false), so coverage is left empty rather than read from later dates.
 -- Rebuilt days come as totals (interval arithmetic), never as a row per deal and day.
-{as_of_totals_sql(history=history)},
+{as_of_totals_sql(history=history, spans=spans)},
 open_buckets AS (
     SELECT
         x.as_of_key                                                   AS period_no,
@@ -446,7 +450,8 @@ def performance_tables(
     found = open_bases(con, periods)
     params |= as_of_params(list(enumerate(found)))
     history = any(b is not None and b.source == "stage history" for b in found)
-    frame = con.execute(performance_sql(by, history=history), params).df()
+    spans = history and stage_spans_current(con)
+    frame = con.execute(performance_sql(by, history=history, spans=spans), params).df()
     return frame.rename(columns={"grp": by})
 
 
