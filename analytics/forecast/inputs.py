@@ -309,12 +309,18 @@ _WON_SINCE_PAST_HIRES = f"o.is_won AND o.close_date > a.data_date - {NEW_REP_HIS
 # period's last day), and per ask (with how many of these deals carry a forecast category),
 # in one scan (GROUPING SETS).
 def pipeline_sql(
-    source: Source, roster: bool = True, rebuilt: str | None = None, narrow: bool = True
+    source: Source,
+    roster: bool = True,
+    rebuilt: str | None = None,
+    narrow: bool = True,
+    open_deals: bool = True,
 ) -> str:
+    """`open_deals=False` (rebuilt sources): the deals won in the period only; the open
+    ones come from `open_spans_sql`."""
     closed = _WON_IN_PERIOD if narrow else None
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster, rebuilt, closed)}
+{_deals_sql(source, roster, rebuilt, closed, open_deals)}
 SELECT
     grouping(stage, segment, age_end)                                 AS level,
     ask, stage, segment, age_end,
@@ -484,12 +490,385 @@ LEFT JOIN first_month AS f ON f.ask = n.ask
 """
 
 
+# --- rebuilt sources, aggregated first (issue 14, "Speed") --------------------------------
+#
+# After one upload every ask is rebuilt from the current export, and reading it per ask and
+# deal made each query form a row per deal per ask (10 to 14 million at 1,000,000 deals).
+# The two parts that read most of the deals are answered without that:
+#
+# * the deals open on each ask's data date (`open_spans_sql`): a deal is open over the
+#   asks' data dates from its created date until its close date, so it is one span of day
+#   numbers [lo, hi) over the distinct data dates, whatever the number of asks (with stage
+#   history, one span per stage it held then); each span adds itself at lo and takes itself
+#   away at hi, and a running sum per group gives each day's open deals, as
+#   analytics/pointintime.py `as_of_totals_sql` does;
+# * the closed deals of the look-back windows (`history_grouped_sql`): grouped by close day
+#   first (a few thousand groups), then summed per ask's windows.
+#
+# The deals won in the period (pipeline, calls) and the ramp's first months stay per deal
+# (few). `gather(spans=False)` reads every ask's deals per deal, as before;
+# tests/test_forecast_inputs_spans.py and tests/test_forecast_inputs_narrow.py compare them.
+
+
+def _spans_filter(roster: bool, owner: str = "o.owner") -> tuple[str, str]:
+    """(join, condition) that keep a deal of the scope, as `_deals_sql` filters them."""
+    if roster:
+        return f"LEFT JOIN reps AS r ON r.rep = {owner}", owner_filter_sql(owner)
+    return "", f"$team IS NULL AND $region IS NULL AND ($rep IS NULL OR {owner} = $rep)"
+
+
+# The asks' distinct data dates numbered from 0, oldest first, and in `fc_calendar`, for
+# every date from the first data date to the last, how many data dates come before it: a
+# deal created, closed or changed on that date counts from / stops at that day number.
+# Rows joined on the date, not a list indexed per deal: a list column carried along a
+# million rows (or through a window) was most of the query's time.
+_DAY_NUMBERS_SQL = """
+fc_days AS (
+    SELECT day, CAST(row_number() OVER (ORDER BY day) - 1 AS INTEGER) AS day_no
+    FROM (SELECT DISTINCT data_date AS day FROM asks)
+),
+fc_bounds AS (
+    SELECT min(day) AS first_day, max(day) AS last_day, CAST(count(*) AS INTEGER) AS days
+    FROM fc_days
+),
+fc_calendar AS (
+    SELECT c.date,
+           CAST((SELECT count(*) FROM fc_days AS n WHERE n.day < c.date) AS INTEGER) AS day_no
+    FROM fc_bounds AS b,
+         LATERAL (SELECT CAST(unnest(generate_series(b.first_day, b.last_day,
+                                                     INTERVAL 1 DAY)) AS DATE) AS date) AS c
+)"""
+
+# With stage history: each stage change up to the last data date holds from its day number
+# to the next change's (same-day changes before the last of a day hold on no day): the
+# ASOF rule of `_rebuilt_sql`, a change counts from the day it was entered.
+_CHANGE_SPANS_SQL = """
+fc_changes AS (
+    SELECT h.opportunity_id, h.stage, h.amount,
+           lag(h.entered_at) OVER w IS NULL                       AS first_change,
+           h.day_no                                               AS lo,
+           coalesce(lead(h.day_no) OVER w, h.days)                AS hi
+    FROM (
+        SELECT h.opportunity_id, h.stage, h.amount, h.entered_at, b.days, c.day_no
+        FROM opportunity_stage_history AS h
+        CROSS JOIN fc_bounds AS b
+        JOIN fc_calendar AS c ON c.date = greatest(CAST(h.entered_at AS DATE), b.first_day)
+        -- only the deals open on some data date: the others' changes are never joined,
+        -- and the window over every change was most of the query
+        SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = h.opportunity_id
+        WHERE CAST(h.entered_at AS DATE) <= b.last_day
+    ) AS h
+    WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+),"""
+
+# The same spans, the imported changes read from `stage_history_spans`
+# (analytics/metrics/derived.py: each imported change with the day the deal's next one was
+# entered, counted at import), so no window runs over every imported change; only the deals
+# without imported history (the view's snapshot half) still number theirs here. Each deal's
+# first change is kept whenever it falls (its stage is unknown until then); a change from
+# after the last data date holds on no day, and one that ended by the first holds on none.
+_DERIVED_CHANGE_SPANS_SQL = """
+fc_changes AS (
+    SELECT c.opportunity_id, c.stage, c.amount, c.first_change,
+           CASE WHEN c.from_day <= b.last_day THEN lo.day_no ELSE b.days END  AS lo,
+           CASE WHEN c.to_day <= b.last_day THEN hi.day_no ELSE b.days END    AS hi
+    FROM stage_history_spans AS c
+    CROSS JOIN fc_bounds AS b
+    LEFT JOIN fc_calendar AS lo ON lo.date = greatest(c.from_day, b.first_day)
+    LEFT JOIN fc_calendar AS hi ON hi.date = greatest(c.to_day, b.first_day)
+    SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = c.opportunity_id
+    WHERE c.to_day > b.first_day OR c.first_change
+    UNION ALL
+    SELECT h.opportunity_id, h.stage, h.amount,
+           lag(h.entered_at) OVER w IS NULL                       AS first_change,
+           h.day_no                                               AS lo,
+           coalesce(lead(h.day_no) OVER w, h.days)                AS hi
+    FROM (
+        SELECT h.opportunity_id, h.stage, h.amount, h.entered_at, b.days, c.day_no
+        FROM opportunity_stage_history AS h
+        CROSS JOIN fc_bounds AS b
+        JOIN fc_calendar AS c ON c.date = greatest(CAST(h.entered_at AS DATE), b.first_day)
+        SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = h.opportunity_id
+        WHERE h.origin = 'snapshot' AND CAST(h.entered_at AS DATE) <= b.last_day
+    ) AS h
+    WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+),"""
+
+_STAGE_SPANS_SQL = """
+    SELECT d.owner, d.currency_key, d.segment, d.created_date, CAST(NULL AS VARCHAR) AS stage,
+           d.amount, d.lo, least(d.hi, coalesce(c.lo, d.hi)) AS hi
+    FROM fc_deal_spans AS d
+    LEFT JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id AND c.first_change
+    UNION ALL
+    SELECT d.owner, d.currency_key, d.segment, d.created_date, c.stage,
+           coalesce(c.amount, d.amount), greatest(d.lo, c.lo), least(d.hi, c.hi)
+    FROM fc_deal_spans AS d
+    JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id"""
+
+
+_UNKNOWN_STAGE_SPANS_SQL = """
+    SELECT owner, currency_key, segment, created_date, CAST(NULL AS VARCHAR) AS stage,
+           amount, lo, hi
+    FROM fc_deal_spans"""
+
+
+def open_spans_sql(source: Source, roster: bool = True, derived: bool = False) -> str:
+    """The deals open on each rebuilt ask's data date, summed without a row per deal and
+    ask (see above): per ask (`level` 'ask'), per stage ('stage'), per segment and age on
+    the period's last day ('segment') and per owner ('owner'), each with the open amount
+    in the reporting currency, the deals, those without a value and those unpriced.
+
+    The same deals as `_rebuilt_sql`'s open half: created on or before the data date and
+    not closed by then; stage and amount from the last stage change on or before it with
+    stage history (`source`), else unknown and as last exported. Reads nothing dated after
+    the last data date: later changes are never read, and a close date only says whether
+    the deal had closed by each day. Deals without a created date, or closed without a
+    close date, are open on no day. `derived`: the imported changes' spans from
+    `stage_history_spans`, only when it is current (`_spans_current`).
+    """
+    history = source == "stage history"
+    join, where = _spans_filter(roster)
+    return f"""
+WITH {_ASKS_SQL},
+{_DAY_NUMBERS_SQL},
+fc_deal_spans AS (
+    SELECT *
+    FROM (
+        SELECT o.opportunity_id, o.owner,
+               nullif(upper(trim(o.currency)), '')                      AS currency_key,
+               coalesce(nullif(trim(o.deal_type), ''), '{NO_SEGMENT}')  AS segment,
+               o.created_date, o.amount, lo.day_no AS lo,
+               CASE WHEN o.is_closed AND o.close_date <= b.last_day
+                    THEN hi.day_no ELSE b.days END                      AS hi
+        FROM opportunities AS o
+        CROSS JOIN fc_bounds AS b
+        JOIN fc_calendar AS lo ON lo.date = greatest(o.created_date, b.first_day)
+        LEFT JOIN fc_calendar AS hi ON hi.date = o.close_date
+        {join}
+        WHERE o.created_date <= b.last_day
+          AND (NOT o.is_closed OR o.close_date > b.first_day)
+          AND {where}
+    )
+    WHERE lo < hi
+),
+{(_DERIVED_CHANGE_SPANS_SQL if derived else _CHANGE_SPANS_SQL) if history else ""}
+-- what each open deal counts as over which day numbers: without stage history, stage
+-- unknown over all its open days; with it, unknown until its first change, then each
+-- change's stage (and amount, when recorded) while it holds
+fc_spans AS (
+{_STAGE_SPANS_SQL if history else _UNKNOWN_STAGE_SPANS_SQL}
+),
+-- +1 at a span's first day number, -1 at its end, per group of each level
+fc_steps AS (
+    SELECT
+        CASE grouping(stage, segment, created_date, owner)
+            WHEN 15 THEN 'ask' WHEN 7 THEN 'stage' WHEN 9 THEN 'segment' ELSE 'owner'
+        END                                                             AS level,
+        currency_key, stage, segment, created_date, owner, day_no,
+        sum(deals) AS deals, sum(with_amount) AS with_amount, sum(amount) AS amount
+    FROM (
+        SELECT currency_key, stage, segment, created_date, owner, lo AS day_no,
+               1 AS deals, CASE WHEN amount IS NULL THEN 0 ELSE 1 END AS with_amount, amount
+        FROM fc_spans
+        WHERE lo < hi
+        UNION ALL
+        SELECT s.currency_key, s.stage, s.segment, s.created_date, s.owner, s.hi,
+               -1, CASE WHEN s.amount IS NULL THEN 0 ELSE -1 END, -s.amount
+        FROM fc_spans AS s, fc_bounds AS b
+        WHERE s.lo < s.hi AND s.hi < b.days
+    )
+    GROUP BY GROUPING SETS (
+        (currency_key, day_no),
+        (currency_key, stage, day_no),
+        (currency_key, segment, created_date, day_no),
+        (currency_key, owner, day_no)
+    )
+),
+-- running totals: each holds from its day number until the next step of its group
+fc_running AS (
+    SELECT level, currency_key, stage, segment, created_date, owner, day_no AS lo,
+           coalesce(lead(day_no) OVER w, 2147483647) AS hi,
+           sum(deals) OVER w AS deals, sum(with_amount) OVER w AS with_amount,
+           sum(amount) OVER w AS amount
+    FROM fc_steps
+    WINDOW w AS (PARTITION BY level, currency_key, stage, segment, created_date, owner
+                 ORDER BY day_no)
+),
+fc_open AS (
+    SELECT a.ask, a.period_end, r.level, r.stage, r.segment, r.created_date, r.owner,
+           r.deals, r.with_amount,
+           CASE
+               WHEN r.with_amount = 0 THEN NULL
+               WHEN r.currency_key IS NULL OR r.currency_key = $reporting_currency
+                   THEN CAST(r.amount AS DOUBLE)
+               ELSE CAST(r.amount AS DOUBLE) * x.rate
+           END                                                          AS amount_rc,
+           r.with_amount > 0 AND NOT (r.currency_key IS NULL
+                                      OR r.currency_key = $reporting_currency)
+               AND x.rate IS NULL                                       AS unpriced
+    FROM asks AS a
+    JOIN fc_days AS n ON n.day = a.data_date
+    JOIN fc_running AS r ON n.day_no >= r.lo AND n.day_no < r.hi
+    LEFT JOIN rates AS x ON x.ask = a.ask AND x.currency = r.currency_key
+    WHERE r.deals > 0
+)
+SELECT
+    level, ask, stage, segment, period_end - created_date AS age_end, owner,
+    coalesce(sum(amount_rc), 0)                                        AS open_amount,
+    sum(deals)                                                         AS open_deals,
+    sum(deals - with_amount) + coalesce(sum(with_amount) FILTER (WHERE unpriced), 0)
+                                                                       AS open_unvalued,
+    coalesce(sum(with_amount) FILTER (WHERE unpriced), 0)              AS unpriced_deals
+FROM fc_open
+GROUP BY ALL
+"""
+
+
+def history_grouped_sql(roster: bool = True) -> str:
+    """`history_sql`'s rows for rebuilt sources, from the closed deals grouped first.
+
+    A rebuilt ask reads a closed deal once it was created and closed by the data date,
+    i.e. from max(created, close) on (`known_from`), and each window is a range of close
+    dates ending on the data date. So the closed deals are grouped by (segment, currency,
+    outcome, close day, known_from) (a few thousand groups) and each ask sums the groups in
+    its windows; the cycle lengths' counts in the 365-day look-back are a running count per
+    (segment, cycle length) over close days, read at the data date minus at 365 days
+    before it. Per segment, the first day it is known at all, the first with a won deal
+    (`has_history`) and the first with a deal closed 729 days or more before
+    (`covers_prev_year`) decide those for every ask at once. Exact integers and decimal
+    sums throughout; amounts are converted per ask at its rate.
+    """
+    join, where = _spans_filter(roster)
+    return f"""
+WITH {_ASKS_SQL},
+h_closed AS (
+    SELECT coalesce(nullif(trim(o.deal_type), ''), '{NO_SEGMENT}')   AS segment,
+           nullif(upper(trim(o.currency)), '')                       AS currency_key,
+           o.is_won, o.amount, o.created_date, o.close_date,
+           greatest(o.created_date, o.close_date)                    AS known_from,
+           CASE WHEN o.is_won AND o.close_date >= o.created_date
+                THEN o.close_date - o.created_date END               AS cycle_days
+    FROM opportunities AS o
+    {join}
+    WHERE o.is_closed AND o.close_date IS NOT NULL AND o.created_date IS NOT NULL
+      AND {where}
+),
+h_segments AS (
+    SELECT segment,
+           min(known_from)                                           AS first_day,
+           min(known_from) FILTER (WHERE is_won)                     AS first_won_day,
+           min(greatest(created_date, close_date + {2 * GROWTH_DAYS - 1}))
+                                                                     AS first_covering_day
+    FROM h_closed
+    GROUP BY segment
+),
+h_groups AS (
+    SELECT segment, currency_key, is_won, close_date, known_from,
+           count(*) AS deals, sum(amount) AS amount
+    FROM h_closed
+    WHERE close_date > (SELECT min(data_date) FROM asks) - {2 * GROWTH_DAYS}
+    GROUP BY ALL
+),
+h_windows AS (
+    SELECT a.ask, g.segment, g.is_won, g.deals,
+           g.close_date > a.data_date - {CYCLE_LOOKBACK_DAYS}           AS in_lookback,
+           g.close_date > a.data_date - {RUN_RATE_DAYS}                 AS in_last_90,
+           g.close_date > a.data_date - {GROWTH_DAYS}                   AS in_year,
+           g.close_date <= a.data_date - {GROWTH_DAYS}                  AS in_prev_year,
+           CASE
+               WHEN g.amount IS NULL THEN NULL
+               WHEN g.currency_key IS NULL OR g.currency_key = $reporting_currency
+                   THEN CAST(g.amount AS DOUBLE)
+               ELSE CAST(g.amount AS DOUBLE) * x.rate
+           END                                                         AS amount_rc
+    FROM h_groups AS g
+    JOIN asks AS a
+      ON g.known_from <= a.data_date AND g.close_date > a.data_date - {2 * GROWTH_DAYS}
+    LEFT JOIN rates AS x ON x.ask = a.ask AND x.currency = g.currency_key
+),
+-- the cycle lengths' counts: each window (D - 365, D] is the running count per (segment,
+-- cycle length) at D minus the one at D - 365. The window ends are numbered (oldest first)
+-- and each won deal's close day becomes the number of the first end on or after it.
+h_ends AS (
+    SELECT day, CAST(row_number() OVER (ORDER BY day) - 1 AS INTEGER) AS end_no
+    FROM (SELECT data_date AS day FROM asks
+          UNION
+          SELECT data_date - {CYCLE_LOOKBACK_DAYS} FROM asks)
+),
+h_end_bounds AS (
+    SELECT b.first_day, b.last_day,
+           list(CAST((SELECT count(*) FROM h_ends AS n WHERE n.day < c.date) AS INTEGER)
+                ORDER BY c.date) AS calendar
+    FROM (SELECT min(day) AS first_day, max(day) AS last_day FROM h_ends) AS b,
+         LATERAL (SELECT CAST(unnest(generate_series(b.first_day, b.last_day,
+                                                     INTERVAL 1 DAY)) AS DATE) AS date) AS c
+    GROUP BY ALL
+),
+h_cycle_steps AS (
+    SELECT d.segment, d.cycle_days,
+           b.calendar[greatest(d.close_date, b.first_day) - b.first_day + 1] AS end_no,
+           count(*) AS deals
+    FROM h_closed AS d, h_end_bounds AS b
+    WHERE d.cycle_days IS NOT NULL AND d.close_date <= b.last_day
+    GROUP BY ALL
+),
+-- closed on or before end number `lo` .. `hi` - 1: `running` deals
+h_cycle_running AS (
+    SELECT segment, cycle_days, end_no AS lo,
+           coalesce(lead(end_no) OVER w, 2147483647) AS hi,
+           sum(deals) OVER w AS running
+    FROM h_cycle_steps
+    WINDOW w AS (PARTITION BY segment, cycle_days ORDER BY end_no)
+),
+h_cycles AS (
+    SELECT e.ask, r.segment, r.cycle_days, sum(e.sign * r.running) AS cycles
+    FROM (
+        SELECT a.ask, n.end_no, 1 AS sign
+        FROM asks AS a JOIN h_ends AS n ON n.day = a.data_date
+        UNION ALL
+        SELECT a.ask, n.end_no, -1
+        FROM asks AS a JOIN h_ends AS n ON n.day = a.data_date - {CYCLE_LOOKBACK_DAYS}
+    ) AS e
+    JOIN h_cycle_running AS r ON e.end_no >= r.lo AND e.end_no < r.hi
+    GROUP BY ALL
+)
+SELECT ask, segment, cycle_days, cycles, 0, NULL, NULL, NULL, NULL, NULL, false, false
+FROM h_cycles
+WHERE cycles > 0
+UNION ALL
+SELECT
+    ask, segment, NULL, 0,
+    coalesce(sum(deals) FILTER (WHERE in_lookback AND is_won), 0),
+    sum(amount_rc) FILTER (WHERE in_lookback AND is_won),
+    sum(amount_rc) FILTER (WHERE in_lookback),
+    sum(amount_rc) FILTER (WHERE is_won AND in_last_90),
+    sum(amount_rc) FILTER (WHERE is_won AND in_year),
+    sum(amount_rc) FILTER (WHERE is_won AND in_prev_year),
+    false, false
+FROM h_windows
+GROUP BY ask, segment
+UNION ALL
+SELECT a.ask, s.segment, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL,
+       coalesce(s.first_covering_day <= a.data_date, false),
+       coalesce(s.first_won_day <= a.data_date, false)
+FROM asks AS a
+JOIN h_segments AS s ON s.first_day <= a.data_date
+"""
+
+
 # Forecast calls visible to each ask (latest per owner, sub-period and category, submitted
 # before the cut-off, for sub-periods inside the period), and the deals' own categories for
 # the deals no call covers (grouped by owner and raw category label).
 def calls_sql(
-    source: Source, roster: bool = True, rebuilt: str | None = None, narrow: bool = True
+    source: Source,
+    roster: bool = True,
+    rebuilt: str | None = None,
+    narrow: bool = True,
+    open_deals: bool = True,
 ) -> str:
+    """`open_deals=False` (rebuilt sources): the deals won in the period only. A rebuilt
+    open deal has no expected close date, so no call covers it: its owner's share comes
+    from `open_spans_sql` (`_read_open`)."""
     closed = _WON_IN_PERIOD if narrow else None
     return f"""
 WITH {_ASKS_SQL},
@@ -507,7 +886,7 @@ calls AS (
     GROUP BY ALL
 ),
 units AS (SELECT DISTINCT ask, owner, unit_start, unit_end FROM calls),
-{_deals_sql(source, roster, rebuilt, closed)},
+{_deals_sql(source, roster, rebuilt, closed, open_deals)},
 uncovered AS (
     -- the deals no call covers: an anti join, which is NOT EXISTS without the
     -- correlated subquery's second pass over `deals` (each pass rebuilds it per ask)
@@ -607,13 +986,17 @@ def gather(
     *,
     reporting_currency: str | None = None,
     narrow: bool = True,
+    spans: bool = True,
 ) -> dict[str, ForecastInputs]:
     """The inputs of every Ask (keyed by `Ask.key`); the scope's period is not used.
 
-    Asks are grouped by source; each group costs four queries whatever its size.
-    `narrow=False` has the rebuilt sources read every closed deal per ask and deal, as
-    before the queries read only the closed deals they use (`_rebuilt_sql`): the same
-    inputs, slower; tests/test_forecast_inputs_narrow.py compares the two.
+    Asks are grouped by source; each group costs four or five queries whatever its size.
+    The rebuilt sources read their open deals and look-back windows aggregated first
+    (`open_spans_sql`, `history_grouped_sql`); `spans=False` reads them per ask and deal,
+    and `narrow=False` also every closed deal per ask, as before the queries read only the
+    closed deals they use (`_rebuilt_sql`): the same inputs, slower;
+    tests/test_forecast_inputs_spans.py and tests/test_forecast_inputs_narrow.py compare
+    them.
     """
     out: dict[str, ForecastInputs] = {}
     unique = list({a.key: a for a in asks}.values())
@@ -625,6 +1008,10 @@ def gather(
         roster = scope.team is not None or scope.region is not None
         found = {a.key: ForecastInputs(ask=a) for a in group}
         by_position = {i: found[a.key] for i, a in enumerate(group)}  # the SQL's `ask`
+        if source in REBUILT_SOURCES and narrow and spans:
+            _gather_spans(con, source, roster, params, by_position)
+            out.update(found)
+            continue
         rebuilt = _materialise_stages(con, params) if source == "stage history" else None
         try:
             sqls = [
@@ -640,6 +1027,58 @@ def gather(
                 con.execute(f"DROP TABLE IF EXISTS {rebuilt}")
         out.update(found)
     return out
+
+
+def _gather_spans(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    roster: bool,
+    params: dict[str, Any],
+    found: dict[int, ForecastInputs],
+) -> None:
+    """`gather` of one rebuilt source: the deals won in the period per deal (pipeline,
+    calls), the open deals from spans (`open_spans_sql`), the look-back windows grouped
+    first (`history_grouped_sql`), the ramp per deal (only deals won in a past hire's
+    first month are read)."""
+    _read_pipeline(found, _rows(con, pipeline_sql(source, roster, open_deals=False), params))
+    derived = source == "stage history" and _spans_current(con)
+    owners = _read_open(found, _rows(con, open_spans_sql(source, roster, derived), params))
+    history = _rows(con, history_grouped_sql(roster), params)
+    ramp = _rows(con, ramp_sql(source, roster), params)
+    _read_history(found, history, ramp)
+    _read_calls(found, _rows(con, calls_sql(source, roster, open_deals=False), params) + owners)
+
+
+def _spans_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `stage_history_spans` matches the stage changes there are now (a stale or
+    missing one is never read: the changes are then numbered per query)."""
+    from analytics.metrics.derived import stage_spans_current
+
+    return stage_spans_current(con)
+
+
+def _read_open(found: dict[int, ForecastInputs], rows: list[tuple]) -> list[tuple]:
+    """Adds `open_spans_sql`'s figures to the inputs read from the won deals
+    (`_read_pipeline`); returns the per-owner open amounts as `calls_sql`'s 'fields' rows
+    (no forecast category: a rebuilt open deal has none)."""
+    owners = []
+    for level, ask, stage, segment, age_end, owner, amount, deals, unvalued, unpriced in rows:
+        inputs = found[ask]
+        if level == "ask":
+            inputs.open_amount = _float(amount)
+            inputs.open_deals = int(deals)
+            inputs.open_unvalued = int(unvalued)
+            inputs.unpriced_deals += int(unpriced)
+        elif level == "stage":
+            inputs.open_by_stage[stage] = _float(amount)
+        elif level == "segment":
+            if age_end is None:
+                inputs.undated_open += _float(amount)
+            else:
+                inputs.cycle_deals.append((segment, float(age_end), _float(amount)))
+        else:
+            owners.append(("fields", ask, owner, None, None, amount, 0.0))
+    return owners
 
 
 def _materialise_stages(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> str:
