@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from analytics import db
-from analytics.demo import DEFAULT_ANCHOR, import_demo_files, write_demo_files
+from analytics.demo import DEFAULT_ANCHOR
 from analytics.demo.files import OPPORTUNITY_HEADER
 
 SNAPSHOT_COLUMNS = (
@@ -69,13 +72,35 @@ def rows_of_export(path: Path, as_of: date, import_id: int) -> set[tuple]:
     return rows
 
 
+@dataclass(frozen=True)
+class Export:
+    """One weekly opportunities export the demo imported, and its as-of date."""
+
+    path: Path
+    as_of: date
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
-    base = tmp_path_factory.mktemp("demo-snapshots")
-    files = write_demo_files(base / "out", seed=42, anchor=DEFAULT_ANCHOR)
-    db_path = base / "sales.duckdb"
-    import_demo_files(db_path, files)
-    return db_path, [f for f in files if f.kind == "opportunities"]
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+    copy_demo: Callable[[Path], Path],
+    demo_summary: dict[str, Any],
+) -> tuple[Path, list[Export]]:
+    """A copy of the shared demo (seed 42, the default anchor; tests/conftest.py) and the
+    weekly exports it was imported from, in import order.
+
+    Why the shared one: importing the demo again here cost a full build (15-25 s) in each
+    test process. The template is the same files imported the same way (`build_demo` is
+    `write_demo_files` + `import_demo_files`); each export's as-of date is the date its
+    file is named for (analytics/demo/generate.py: `opportunities_<as-of>.csv`).
+    """
+    assert (demo_summary["seed"], demo_summary["anchor"]) == (42, DEFAULT_ANCHOR.isoformat())
+    exports = [
+        Export(Path(f), date.fromisoformat(Path(f).stem.removeprefix("opportunities_")))
+        for f in demo_summary["files"]
+        if Path(f).name.startswith("opportunities_")
+    ]
+    return copy_demo(tmp_path_factory.mktemp("demo-snapshots")), exports
 
 
 @pytest.fixture(scope="module")

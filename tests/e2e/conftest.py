@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -145,22 +145,67 @@ def streamlit_server(tmp_path: Path) -> Iterator[Callable[[Path], Server]]:
             stop_server(proc)
 
 
+@pytest.fixture(scope="module")
+def module_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[Callable[[Path], Path]], Server]]:
+    """`module_server(build)`: one server for a module's tests (per test process), on the
+    database `build(folder)` makes the first time it is asked for.
+
+    Why: a server start costs a few CPU seconds and a build of the database more; tests
+    that only read the same database (each in its own browser context, so its own
+    session) can share both. A test that changes the database, or needs a fresh server,
+    takes `streamlit_server`.
+    """
+    folder = tmp_path_factory.mktemp("module-server")
+    running: list[tuple[Server, subprocess.Popen[bytes]]] = []
+
+    def get(build: Callable[[Path], Path]) -> Server:
+        if not running:
+            running.append(start_server(build(folder), folder / "streamlit.log"))
+        return running[0][0]
+
+    try:
+        yield get
+    finally:
+        for _, proc in running:
+            stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[Browser]:
+    """One chromium per test process (xdist worker), shared by its browser tests.
+
+    Why: launching Playwright's driver and chromium cost a few CPU seconds per test. What a
+    test could leave behind lives in a browser context (cookies, storage, pages), and each
+    test gets a new one (`browser_page`), closed with any other it opened.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 @pytest.fixture
-def browser_page(chromium_path: Path) -> Iterator[Page]:
-    """A fresh chromium page (Playwright's sync API)."""
-    from playwright.sync_api import expect, sync_playwright
+def browser_page(browser: Browser) -> Iterator[Page]:
+    """A fresh page in a fresh context of the worker's chromium (Playwright's sync API)."""
+    from playwright.sync_api import expect
 
     # expect() waits 5 s by default, which a first page load on a busy 2-core machine can
     # exceed; the waits below are upper bounds, never measured.
     expect.set_options(timeout=30_000)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1440, "height": 1000})
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
+    assert browser.is_connected(), "the shared chromium has gone (an earlier test crashed it)"
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+    finally:
+        for opened in list(browser.contexts):  # this test's, and any it opened itself
+            opened.close()

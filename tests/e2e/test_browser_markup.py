@@ -94,13 +94,14 @@ def assert_nothing_rendered(page: Page, where: str) -> None:
 @pytest.mark.parametrize("role", list(ACCOUNTS))
 def test_every_page_shows_markup_as_text(
     browser_page: Page,
-    tmp_path: Path,
-    streamlit_server: Callable[[Path], Server],
+    module_server: Callable[[Callable[[Path], Path]], Server],
     role: str,
 ) -> None:
     from playwright.sync_api import expect
 
-    server = streamlit_server(markup_db.build(tmp_path))
+    # One database and one server for the four roles (per test process): nothing here
+    # changes the data, and each role signs in in its own browser context.
+    server = module_server(markup_db.build)
     page = browser_page
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
