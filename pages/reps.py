@@ -126,6 +126,49 @@ def _kpi_tables_rows(
         return _ui.kpi_tables(cur, scope, periods, by, version)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _attainment_available(
+    db: str, version: tuple[Any, ...], scope: Scope, window_months: int | None
+) -> bool:
+    """attainment_available, cached: its two attainment queries ran on every rerun (a
+    widget click, a point picked in the quadrant) although only an import changes them."""
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return attainment_available(cur, scope, window_months)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _quadrant(
+    db: str,
+    version: tuple[Any, ...],
+    scope: Scope,
+    settings: tuple[str, float | None, float, int, int | None],
+) -> pd.DataFrame:
+    """quadrant, cached per data version, peers scope and the page's controls.
+
+    Why: like `_attainment_available`, its queries ran again on every rerun of the page.
+    The window's KPI table goes through `_kpi_rows`, so the leaderboard's table is reused.
+    """
+    del db  # cache key only
+    metric, x_split, y_split, min_closed, window_months = settings
+    kpi = cached_kpi(version)
+    window = quadrant_window(scope.period, window_months)
+    with _ui.cursor() as cur:
+        return quadrant(
+            cur, scope, x_metric=metric, x_split=x_split, y_split=y_split,
+            min_closed_deals=min_closed, window_months=window_months, kpi=kpi,
+            current=kpi(cur, scope, "rep") if window == scope.period else None,
+        )  # fmt: skip
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _roster(db: str, version: tuple[Any, ...]) -> pd.DataFrame:
+    """The reps' teams for the leaderboard, once per data version."""
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return quadrant_roster(cur)[["rep", "team"]]
+
+
 def cached_kpi_tables(version: tuple[Any, ...]) -> KpiTablesFunction:
     """A kpi_tables stand-in (same signature) that goes through the cache."""
     db = str(_ui.db_path())
@@ -665,18 +708,14 @@ def render() -> None:
     )  # fmt: skip
 
     window_months = _window_control(scope.period)
+    db = str(_ui.db_path())
     with _ui.cursor() as cur:
-        attainment_ok = attainment_available(cur, peers, window_months)
+        version = drilldown.data_version(cur)
+        attainment_ok = _attainment_available(db, version, peers, window_months)
         metric, x_split, y_split, min_closed = _controls(attainment_ok)
-        kpi = cached_kpi(drilldown.data_version(cur))
-        board = kpi(cur, peers, "rep")
-        window = quadrant_window(peers.period, window_months)
-        q = quadrant(
-            cur, peers, x_metric=metric, x_split=x_split, y_split=y_split,
-            min_closed_deals=min_closed, window_months=window_months, kpi=kpi,
-            current=board if window == peers.period else None,
-        )  # fmt: skip
-        roster = quadrant_roster(cur)[["rep", "team"]]
+        board = cached_kpi(version)(cur, peers, "rep")
+        q = _quadrant(db, version, peers, (metric, x_split, y_split, min_closed, window_months))
+        roster = _roster(db, version)
 
         reps = [r for r in board["rep"].dropna().tolist()]
         focus = st.selectbox(
@@ -688,7 +727,7 @@ def render() -> None:
         chosen = focus or scope.rep
         _quadrant_section(q, chosen, attainment_ok)
         if chosen:
-            _drilldown(cur, scope, chosen, q, cached_kpi_tables(drilldown.data_version(cur)))
+            _drilldown(cur, scope, chosen, q, cached_kpi_tables(version))
         _leaderboard(board, q, roster, scope)
 
 

@@ -168,11 +168,16 @@ def test_partials_in_uploads_and_restore_temporaries(tmp_path: Path) -> None:
     live_copy = kept_dir / f".deals.csv.partial-{os.getpid()}-0a1b2c3e"
     restore_tmp = tmp_path / f".sales.duckdb.restore-{gone}-deadbeef"
     restore_wal = tmp_path / f".sales.duckdb.restore-{gone}-deadbeef.wal"
-    for p in (dead_copy, live_copy, restore_tmp, restore_wal):
+    # an import's own copy, written while it hashed the upload (read.PrivateCopy)
+    incoming = tmp_path / "uploads" / ".incoming"
+    incoming.mkdir()
+    dead_incoming = incoming / f".deals.csv.partial-{gone}-0a1b2c3f"
+    live_incoming = incoming / f".deals.csv.partial-{os.getpid()}-0a1b2c40"
+    for p in (dead_copy, live_copy, restore_tmp, restore_wal, dead_incoming, live_incoming):
         p.write_bytes(b"half")
     swept = leftovers.sweep(tmp_path)
-    assert sorted(swept.removed) == sorted([dead_copy, restore_tmp, restore_wal])
-    assert original.exists() and live_copy.exists()
+    assert sorted(swept.removed) == sorted([dead_copy, restore_tmp, restore_wal, dead_incoming])
+    assert original.exists() and live_copy.exists() and live_incoming.exists()
 
 
 # --- the Data page ---------------------------------------------------------------------------

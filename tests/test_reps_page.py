@@ -15,10 +15,11 @@ import duckdb
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_quadrant import DEALS, EXPECTED, Q2, load_fixture
+from test_quadrant import AS_OF, DEALS, EXPECTED, Q2, load_fixture
 
 from analytics import db, drilldown
 from analytics.funnel import NO_STAGES_SEEN
+from analytics.ingest import import_file
 from analytics.markup import plain
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table
 from analytics.scope import Period, Scope, save_fiscal_start_month
@@ -392,3 +393,34 @@ def test_without_quotas_the_controls_name_bookings(
     summary = " ".join(c.value for c in at.caption)
     assert "median of the reps who won deals" in summary
     assert "5 rising stars" not in summary  # a bookings split, not everyone above 0
+
+
+def test_an_import_in_the_same_session_moves_the_cached_quadrant(
+    app_db: Path, tmp_path: Path
+) -> None:
+    """The quadrant, its attainment check and the roster are cached per data version: a
+    rerun after an import must show the new figures, not the cached ones."""
+    at = start("pages/reps.py", {"kind": "Quarter", "period": "2024-Q2"})
+    assert leaderboard(at).set_index("rep").loc["Dan Ghost", "quadrant"] == "declining laggard"
+    at.run()  # a warm rerun reads the cache: still the same
+    assert leaderboard(at).set_index("rep").loc["Dan Ghost", "quadrant"] == "declining laggard"
+    more = tmp_path / "dan_more.csv"
+    more.write_text(
+        "opportunity_id,opportunity_name,account,owner,stage,amount,currency,"
+        "created_date,close_date\n"
+        "Q-900,Big one,Account 900,Dan Ghost,Closed Won,20000,USD,2024-04-01,2024-06-01\n"
+        "Q-901,New rep's deal,Account 901,Fay Newton,Closed Won,7000,USD,2024-04-02,2024-06-02\n",
+        encoding="utf-8",
+    )
+    con = db.connect(app_db)
+    try:
+        result = import_file(con, more, kind="opportunities", as_of=AS_OF, data_dir=tmp_path)
+        assert result.ok, result.message
+    finally:
+        con.close()
+    at.run()
+    assert_clean(at)
+    board = leaderboard(at).set_index("rep")
+    assert board.loc["Dan Ghost", "bookings"] == 24000
+    assert board.loc["Dan Ghost", "quadrant"] == "rising star"  # 2.4x quota, up on Q1's 9,000
+    assert "Fay Newton" in board.index  # the roster is read again too

@@ -24,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -49,11 +49,13 @@ from analytics.ingest.problems import (
     refuse,
 )
 from analytics.ingest.read import (
+    PARTIAL_MARK,
     SourceFile,
     check_size,
     check_xlsx_archive,
     is_footer_line,
     load_raw,
+    safe_file_name,
     sniff,
 )
 from analytics.ingest.stage import MAX_REPORTED, Staged, stage_rows
@@ -435,9 +437,6 @@ def _rows_with_problems(con: duckdb.DuckDBPyConnection) -> int:
 
 
 COPY_CHUNK = 1 << 20
-# Seconds to pause after the first chunk of the kept copy: lets the crash test kill an
-# import in the middle of the copy every time. Unset (the default) means no pause.
-PARTIAL_MARK = ".partial-"
 
 
 def _file_sha256(path: Path) -> str:
@@ -524,10 +523,7 @@ def _store_original(source: SourceFile, folder: Path) -> Path:
     a fragment (left by a kill during an older, in-place copy) is replaced.
     """
     # the name comes from the user's browser: keep only its last part, never a path
-    safe = PureWindowsPath(PurePosixPath(source.name).name).name.strip()
-    if safe in ("", ".", "..") or PARTIAL_MARK in safe:
-        safe = "upload"
-    target = folder / safe
+    target = folder / safe_file_name(source.name)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_dead_partials(folder)
     if target.is_file() and _file_sha256(target) == source.sha256:
@@ -536,8 +532,21 @@ def _store_original(source: SourceFile, folder: Path) -> Path:
         raise refuse(source.name, "cannot keep the original: its place under uploads/ is taken")
     if target.exists():
         log.warning("kept copy %s does not match its sha256; replacing it", target)
-    _copy_verified(source, target)
+    if source.private is not None:  # the copy written while hashing: already verified
+        source.private.finish(target)
+        _fsync_dir(folder)
+    else:
+        _copy_verified(source, target)
     return target
+
+
+def _incoming_folder(data_dir: Path) -> Path:
+    """Where an import writes its own copy of the upload while hashing it (PrivateCopy):
+    beside the kept originals, on the same file system, so keeping it is a rename."""
+    folder = data_dir / "uploads" / ".incoming"
+    if folder.is_dir():
+        _remove_dead_partials(folder)
+    return folder
 
 
 def _write(
@@ -867,7 +876,7 @@ def import_file(
         limits = limits or load_upload_limits(con)
         check_size(path, name, limits.max_file_mb, limits.max_xlsx_mb)
         check_xlsx_archive(path, name, limits)
-        source = sniff(path, name)
+        source = sniff(path, name, keep_into=_incoming_folder(data_dir))
         done = _already_imported(con, source, name)
         if done is not None:
             return done

@@ -13,13 +13,17 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 import re
 import tempfile
+import threading
+import time
+import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import duckdb
 
@@ -79,11 +83,79 @@ class SourceFile:
     # .xlsx cells holding a formula but no saved value: (sheet row, column index)
     uncached_formulas: list[tuple[int, int]] = field(default_factory=list)
     _temp: tempfile.TemporaryDirectory | None = None
+    # `path` is this import's own copy of the upload (sniff's `keep_into`): every later
+    # read is of these bytes, and keeping the original is a rename (see PrivateCopy)
+    private: PrivateCopy | None = None
 
     def cleanup(self) -> None:
         if self._temp is not None:
             self._temp.cleanup()
             self._temp = None
+        if self.private is not None:
+            self.private.discard()
+
+
+# A temporary name carries this mark and the writer's process id, so a sweep knows whose
+# it is (analytics.leftovers): `.<name>.partial-<pid>-<token>`.
+PARTIAL_MARK = ".partial-"
+
+
+def safe_file_name(name: str) -> str:
+    """The last part of a name that came from the user's browser: never a path."""
+    safe = PureWindowsPath(PurePosixPath(name).name).name.strip()
+    return "upload" if safe in ("", ".", "..") or PARTIAL_MARK in safe else safe
+
+
+class PrivateCopy:
+    """The import's own copy of the upload, written in the pass that hashes it.
+
+    Why: the original is kept under uploads/ anyway. Writing that copy while the file is
+    read for its sha256 saves a second read and hash of the whole file (the import used
+    to copy and hash it again at the end to prove it had not changed), and every later
+    read (DuckDB's, openpyxl's) is of exactly the bytes that were hashed and will be kept,
+    whatever happens to the user's file meanwhile. The copy is made durable (fsync) by a
+    thread while DuckDB parses; keeping it is a rename once the import's transaction is
+    about to commit (`finish`), and a refused or failed import removes it (`discard`).
+    """
+
+    def __init__(self, folder: Path, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex[:8]
+        self.path = folder / f".{safe_file_name(name)}{PARTIAL_MARK}{os.getpid()}-{token}"
+        self._synced: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start_sync(self) -> None:
+        """fsync the finished copy in the background (waiting on the disk, not the CPU)."""
+
+        def sync() -> None:
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except BaseException as exc:  # handed to finish(), which raises it
+                self._error = exc
+
+        self._synced = threading.Thread(target=sync, name="keep-original-fsync", daemon=True)
+        self._synced.start()
+
+    def _wait(self) -> None:
+        if self._synced is not None:
+            self._synced.join()
+            self._synced = None
+
+    def finish(self, target: Path) -> None:
+        """Rename the synced copy to `target` (atomic: the final name never holds a part)."""
+        self._wait()
+        if self._error is not None:
+            raise self._error
+        os.replace(self.path, target)
+
+    def discard(self) -> None:
+        self._wait()
+        self.path.unlink(missing_ok=True)
 
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n[ \t\r]*[^\s]")
@@ -99,12 +171,32 @@ class _Scan:
     newlines: int = 0  # '\n' bytes of a UTF-8 file
 
 
-def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
+def _hash_and_check_utf8(
+    path: Path, skip_bom: int, copy: PrivateCopy | None = None, name: str = ""
+) -> _Scan:
     """One pass: sha256, whether it is valid UTF-8, and whether blank lines sit between rows.
 
     A file whose text before its first invalid byte already holds valid multi-byte UTF-8
     is UTF-8 with a stray byte (reported by line), not a legacy code page to re-read.
+    With `copy`, every chunk is also written to it, and a file whose size or modification
+    time changed during the pass (an export still being written) is refused.
     """
+    pause = float(os.environ.get("SALES_TEST_COPY_PAUSE") or 0) if copy else 0.0
+    out = copy.path.open("xb") if copy is not None else None
+    try:
+        scan = _scan(path, skip_bom, out, pause, name)
+    finally:
+        if out is not None:
+            out.close()
+    if copy is not None:
+        copy.start_sync()
+    return scan
+
+
+def _scan(
+    path: Path, skip_bom: int, out: io.BufferedWriter | None, pause: float, name: str
+) -> _Scan:
+    """The pass itself (see _hash_and_check_utf8)."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     is_utf8 = True
@@ -115,10 +207,17 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
     size = 0
     tail = b""
     with path.open("rb") as fh:
+        before = os.fstat(fh.fileno())
         first = True
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
+            if out is not None:
+                out.write(chunk)
+                if pause:  # tests only ($SALES_TEST_COPY_PAUSE): hold the copy half-written
+                    out.flush()
+                    time.sleep(pause)
+                    pause = 0.0
             if not blank_inside:
                 window = tail + chunk
                 match = _BLANK_LINE.search(window)
@@ -147,6 +246,16 @@ def _hash_and_check_utf8(path: Path, skip_bom: int) -> _Scan:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 is_utf8 = False
+        if out is not None:
+            after = os.stat(path)
+            if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or (
+                size != before.st_size
+            ):
+                raise refuse(
+                    name or path.name,
+                    "the file changed while it was being imported (it was written to while "
+                    "being read); nothing was loaded, upload it again",
+                )
     return _Scan(digest.hexdigest(), size, is_utf8, blank_inside, bad_line, newlines)
 
 
@@ -325,8 +434,13 @@ def check_xlsx_archive(path: Path | str, name: str, limits: UploadLimits) -> Non
                     )
 
 
-def sniff(path: Path, name: str | None = None) -> SourceFile:
-    """Look at the file: hash it, find encoding, delimiter and header. Refuse what is unusable."""
+def sniff(path: Path, name: str | None = None, *, keep_into: Path | None = None) -> SourceFile:
+    """Look at the file: hash it, find encoding, delimiter and header. Refuse what is unusable.
+
+    With `keep_into` (a folder beside the kept originals), the hashing pass also writes the
+    import's own copy there (PrivateCopy) and the returned source reads that copy; the
+    caller's `SourceFile.cleanup()` removes it unless it was kept.
+    """
     path = Path(path)
     name = name or path.name
     if not path.is_file():
@@ -335,13 +449,26 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
         head = fh.read(HEAD_BYTES)
     if not head.strip():
         raise refuse(name, "the file is empty")
+    copy = PrivateCopy(keep_into, name) if keep_into is not None else None
+    try:
+        source = _sniff(path, name, head, copy)
+    except BaseException:
+        if copy is not None:
+            copy.discard()
+        raise
+    source.private = copy
+    return source
+
+
+def _sniff(path: Path, name: str, head: bytes, copy: PrivateCopy | None) -> SourceFile:
     if head.startswith(b"PK\x03\x04"):
-        scan = _hash_and_check_utf8(path, 0)
+        scan = _hash_and_check_utf8(path, 0, copy, name)
+        path = copy.path if copy is not None else path
         return _sniff_xlsx(SourceFile(path, name, scan.sha256, scan.size, "xlsx"))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise refuse(name, "old binary Excel (.xls) is not supported: save it as .xlsx or CSV")
     if _HTML_START.match(head.removeprefix(b"\xef\xbb\xbf")):
-        return _sniff_html_table(path, name, head)
+        return _sniff_html_table(path, name, head, copy)
 
     bom = 0
     if head.startswith(b"\xef\xbb\xbf"):
@@ -354,7 +481,8 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
         encoding = "utf-16-be"
     else:
         encoding = "utf-8"
-    scan = _hash_and_check_utf8(path, bom)
+    scan = _hash_and_check_utf8(path, bom, copy, name)
+    path = copy.path if copy is not None else path  # from here on, read the bytes hashed
     source = SourceFile(path, name, scan.sha256, scan.size, "csv", encoding=encoding)
     source.has_blank_lines = scan.blank_inside and not encoding.startswith("utf-16")
     if encoding == "utf-8" and not scan.is_utf8 and scan.bad_line is not None:
@@ -391,7 +519,7 @@ def sniff(path: Path, name: str | None = None) -> SourceFile:
     source.raw_headers = [(h or "").strip().strip("\ufeff") for h in row]
     source.skip_lines = skip
     if source.encoding == "utf-8" and not source.has_blank_lines:
-        source.read_path = path  # the fast path: DuckDB reads the upload itself
+        source.read_path = path  # the fast path: DuckDB reads the upload (or our copy) itself
         # records end at '\n' (a '\r'-only file: unknown). Only a bound on the reading work:
         # the row count is checked against the limit after the read whatever this says
         lf = scan.is_utf8 and (b"\n" in head or b"\r" not in head)
@@ -471,9 +599,12 @@ class _TableRows(HTMLParser):
         self._row = None
 
 
-def _sniff_html_table(path: Path, name: str, head: bytes) -> SourceFile:
+def _sniff_html_table(
+    path: Path, name: str, head: bytes, copy: PrivateCopy | None = None
+) -> SourceFile:
     """An HTML table (an "Excel" export saved as .xls) as a numbered UTF-8 CSV."""
-    scan = _hash_and_check_utf8(path, 0)
+    scan = _hash_and_check_utf8(path, 0, copy, name)
+    path = copy.path if copy is not None else path
     found = _HTML_CHARSET.search(head)
     encoding = found.group(1).decode("ascii").lower() if found else "utf-8"
     try:
@@ -563,13 +694,17 @@ def _cell_text(value: object) -> str | None:
 def _sniff_xlsx(source: SourceFile) -> SourceFile:
     from openpyxl import load_workbook
 
+    # an open file, not the path: the import's own copy has no .xlsx ending to check
+    workbook_file = source.path.open("rb")
     try:
-        wb = load_workbook(source.path, read_only=True, data_only=True)
+        wb = load_workbook(workbook_file, read_only=True, data_only=True)
     except MemoryError:
+        workbook_file.close()
         raise refuse(
             source.name, "the server ran out of memory opening this .xlsx; save it as CSV"
         ) from None
     except Exception:
+        workbook_file.close()
         raise refuse(source.name, "this .xlsx file cannot be read (damaged or not Excel)") from None
     try:
         ws = wb.worksheets[0]
@@ -586,6 +721,7 @@ def _sniff_xlsx(source: SourceFile) -> SourceFile:
                 break
     finally:
         wb.close()
+        workbook_file.close()
     if not source.headers:
         raise refuse(source.name, "the workbook's first sheet is empty")
     if sheet_part:
@@ -654,7 +790,12 @@ def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str | None], list
     """
     from openpyxl import load_workbook
 
-    wb = load_workbook(source.path, read_only=True, data_only=True)
+    workbook_file = source.path.open("rb")  # an open file: see _sniff_xlsx
+    try:
+        wb = load_workbook(workbook_file, read_only=True, data_only=True)
+    except BaseException:
+        workbook_file.close()
+        raise
     try:
         rows = wb.worksheets[0].iter_rows(values_only=True)
         width = len(source.headers)
@@ -677,6 +818,7 @@ def _xlsx_rows(source: SourceFile) -> Iterator[tuple[int, list[str | None], list
         source.numeric_columns = {h for h, n in zip(source.headers, numeric, strict=True) if n}
     finally:
         wb.close()
+        workbook_file.close()
 
 
 def _load_xlsx(

@@ -1,10 +1,11 @@
 """The kept original under uploads/ is always the whole upload, never a fragment.
 
 Why: a kill during the copy used to leave part of the file under its final name, and a
-re-import then trusted it (issue 17.3). The copy now goes to a temporary name, is synced
-and its sha256 checked, then renamed; an existing copy is hashed before it is trusted.
-The kill test is a real `python -m analytics import` killed with SIGKILL while the copy is
-half written ($SALES_TEST_COPY_PAUSE holds it there after its first megabyte).
+re-import then trusted it (issue 17.3). The copy goes to a temporary name (under
+uploads/.incoming/, written in the same pass that hashes the upload), is synced, then
+renamed into place; an existing copy is hashed before it is trusted. The kill test is a
+real `python -m analytics import` killed with SIGKILL while the copy is half written
+($SALES_TEST_COPY_PAUSE holds it there after its first chunk).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import duckdb
 import pytest
 
 from analytics.ingest import import_file
+from analytics.ingest.read import CHUNK
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HEADER = "opportunity_id,opportunity_name,account,owner,stage,amount,currency,close_date\n"
@@ -32,7 +34,7 @@ def sha256(path: Path) -> str:
 
 
 def write_deals(path: Path, rows: int) -> Path:
-    """A deals file of `rows` rows: 40,000 make about 3 MB, three copy chunks."""
+    """A deals file of `rows` rows: 150,000 make about 11 MB, two copy chunks."""
     with path.open("w", encoding="utf-8") as fh:
         fh.write(HEADER)
         for i in range(rows):
@@ -45,6 +47,11 @@ def write_deals(path: Path, rows: int) -> Path:
 def kept_folder(store: Path, original: Path) -> Path:
     digest = sha256(original)
     return store / "uploads" / digest[:2] / digest
+
+
+def incoming(store: Path) -> Path:
+    """Where an import writes its own copy while hashing the upload (read.PrivateCopy)."""
+    return store / "uploads" / ".incoming"
 
 
 def cli_import(file: Path, db_file: Path, **env: str) -> subprocess.Popen:
@@ -73,15 +80,15 @@ def wait_for_partial(folder: Path, proc: subprocess.Popen, timeout: float = 90) 
 
 
 def test_kill_during_the_copy_then_reimport_keeps_the_whole_file(tmp_path: Path) -> None:
-    original = write_deals(tmp_path / "deals.csv", 40_000)
+    original = write_deals(tmp_path / "deals.csv", 150_000)
     size = original.stat().st_size
-    assert size > 2 * (1 << 20)  # the pause comes after the first of several chunks
+    assert size > CHUNK  # the pause comes after the first of two chunks
     db_file = tmp_path / "db" / "sales.duckdb"
     folder = kept_folder(db_file.parent, original)
 
     proc = cli_import(original, db_file, SALES_TEST_COPY_PAUSE="120")
     try:
-        partial = wait_for_partial(folder, proc)
+        partial = wait_for_partial(incoming(db_file.parent), proc)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
@@ -89,7 +96,7 @@ def test_kill_during_the_copy_then_reimport_keeps_the_whole_file(tmp_path: Path)
 
     # the crash left a fragment, but only under its temporary name
     assert 0 < partial.stat().st_size < size
-    assert not (folder / "deals.csv").exists()
+    assert not folder.exists()
     with duckdb.connect(str(db_file)) as con:
         assert con.execute("SELECT count(*) FROM imports").fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM opportunities").fetchone() == (0,)
@@ -98,14 +105,16 @@ def test_kill_during_the_copy_then_reimport_keeps_the_whole_file(tmp_path: Path)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, out + err
     assert "Traceback" not in out + err
-    assert "loaded: 40,000 of 40,000 rows" in out
+    assert "loaded: 150,000 of 150,000 rows" in out
 
     with duckdb.connect(str(db_file)) as con:
         (stored,) = con.execute("SELECT stored_path FROM imports").fetchone()
     assert Path(stored) == folder / "deals.csv"
     assert sha256(Path(stored)) == sha256(original)
-    # the dead import's fragment is cleaned up by the next store into the same folder
+    # the dead import's fragment is cleaned up by the next import
     assert sorted(p.name for p in folder.iterdir()) == ["deals.csv"]
+    assert not partial.exists()
+    assert list(incoming(db_file.parent).iterdir()) == []
 
 
 def test_a_fragment_under_the_final_name_is_replaced(
@@ -175,7 +184,7 @@ def test_a_file_changed_during_the_copy_is_refused_and_changes_nothing(
     fingerprint,
     data_dir: Path,
 ) -> None:
-    original = write_deals(tmp_path / "deals.csv", 30_000)
+    original = write_deals(tmp_path / "deals.csv", 150_000)
     folder = kept_folder(data_dir, original)
     before = fingerprint()
     monkeypatch.setenv("SALES_TEST_COPY_PAUSE", "2")
@@ -183,7 +192,7 @@ def test_a_file_changed_during_the_copy_is_refused_and_changes_nothing(
     def append_while_copying() -> None:
         wait_until = time.monotonic() + 60
         while time.monotonic() < wait_until:
-            if folder.is_dir() and any(folder.glob(".*.partial-*")):
+            if incoming(data_dir).is_dir() and any(incoming(data_dir).glob(".*.partial-*")):
                 with original.open("a", encoding="utf-8") as fh:
                     fh.write("D-extra,Extra,Acme,Rep 1,Discovery,1.00,USD,2024-06-30\n")
                 return
@@ -198,3 +207,4 @@ def test_a_file_changed_during_the_copy_is_refused_and_changes_nothing(
     assert "the file changed while it was being imported" in result.message
     assert fingerprint() == before
     assert not folder.exists()
+    assert list(incoming(data_dir).iterdir()) == []  # its own copy removed
