@@ -154,8 +154,24 @@ class PrivateCopy:
         os.replace(self.path, target)
 
     def discard(self) -> None:
+        """Remove the copy, and its folders when they are left empty: a refused upload
+        leaves nothing behind (another import's copy keeps them: rmdir fails, quietly)."""
         self._wait()
         self.path.unlink(missing_ok=True)
+        for folder in (self.path.parent, self.path.parent.parent):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+    def open(self) -> io.BufferedWriter:
+        """The copy, opened for writing; its folder made again if a concurrent discard
+        has just removed it (empty) between this copy's creation and now."""
+        try:
+            return self.path.open("xb")
+        except FileNotFoundError:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self.path.open("xb")
 
 
 _BLANK_LINE = re.compile(rb"\n[ \t\r]*\n[ \t\r]*[^\s]")
@@ -182,7 +198,7 @@ def _hash_and_check_utf8(
     time changed during the pass (an export still being written) is refused.
     """
     pause = float(os.environ.get("SALES_TEST_COPY_PAUSE") or 0) if copy else 0.0
-    out = copy.path.open("xb") if copy is not None else None
+    out = copy.open() if copy is not None else None
     try:
         scan = _scan(path, skip_bom, out, pause, name)
     finally:
