@@ -394,10 +394,14 @@ _AS_OF_TOTALS = """
         GROUP BY ALL
     )"""
 
-_CHANGE_SPANS = """
-    -- stage changes up to the last stage-history day: each holds from its day number to
-    -- the next change's (same-day changes before the last of a day hold on no day)
-    as_of_change_spans AS (
+
+def _numbered_spans(name: str, changes: str) -> str:
+    """The CTE `name`: the stage changes of relation `changes` up to the last stage-history
+    day, each holding from its day number to the next change's (same-day changes before the
+    last of a day hold on no day). One text for the view's changes and for the snapshot
+    changes of deals without imported history (both constants of this module)."""
+    return f"""
+    {name} AS (
         SELECT h.opportunity_id, h.stage, h.amount,
                lag(h.entered_at) OVER w IS NULL                       AS first_change,
                h.day_no                                               AS lo,
@@ -406,13 +410,15 @@ _CHANGE_SPANS = """
             SELECT h.opportunity_id, h.stage, h.amount, h.entered_at,
                    b.calendar[greatest(CAST(h.entered_at AS DATE), b.first_day)
                               - b.first_day + 1] AS day_no
-            FROM opportunity_stage_history AS h, as_of_bounds AS b
+            FROM {changes} AS h, as_of_bounds AS b
             WHERE b.source = 'stage history' AND CAST(h.entered_at AS DATE) <= b.last_day
         ) AS h
         JOIN as_of_bounds AS b ON b.source = 'stage history'
         WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
-    ),
-"""
+    ),"""
+
+
+_CHANGE_SPANS = _numbered_spans("as_of_change_spans", "opportunity_stage_history") + "\n"
 
 _HISTORY_SPANS = """        UNION ALL
         SELECT d.source, d.days, d.owner, d.currency, CAST(NULL AS VARCHAR), d.amount, d.lo,
@@ -437,7 +443,8 @@ _HISTORY_SPANS = """        UNION ALL
 # deal's first change (its stage is unknown until then), so every deal with imported history
 # has a row: the deals without one, and only those, take their history from the snapshots
 # (the view's other half, worked out for them alone).
-_CHANGE_SPANS_DERIVED = """
+_CHANGE_SPANS_DERIVED = (
+    """
     as_of_imported_spans AS (
         SELECT c.opportunity_id, c.stage, c.amount, c.first_change,
                CASE WHEN c.from_day <= b.last_day
@@ -469,21 +476,9 @@ _CHANGE_SPANS_DERIVED = """
         )
         WHERE previous_stage IS DISTINCT FROM stage
     ),
-    as_of_snapshot_spans AS (
-        SELECT h.opportunity_id, h.stage, h.amount,
-               lag(h.entered_at) OVER w IS NULL                       AS first_change,
-               h.day_no                                               AS lo,
-               coalesce(lead(h.day_no) OVER w, b.days)                AS hi
-        FROM (
-            SELECT h.opportunity_id, h.stage, h.amount, h.entered_at,
-                   b.calendar[greatest(CAST(h.entered_at AS DATE), b.first_day)
-                              - b.first_day + 1] AS day_no
-            FROM as_of_snapshot_changes AS h, as_of_bounds AS b
-            WHERE b.source = 'stage history' AND CAST(h.entered_at AS DATE) <= b.last_day
-        ) AS h
-        JOIN as_of_bounds AS b ON b.source = 'stage history'
-        WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
-    ),
+"""
+    + _numbered_spans("as_of_snapshot_spans", "as_of_snapshot_changes").lstrip("\n")
+    + """
     -- the deals without imported history, one row per snapshot change (or one, without any)
     as_of_snapshot_rows AS (
         SELECT d.source, d.days, d.owner, d.currency, d.amount, d.lo, d.hi,
@@ -494,6 +489,7 @@ _CHANGE_SPANS_DERIVED = """
         WHERE d.c_lo IS NULL
     ),
 """
+)
 
 _HISTORY_SPANS_DERIVED = """        UNION ALL
         SELECT source, days, owner, currency, CAST(NULL AS VARCHAR), amount, lo,

@@ -539,11 +539,11 @@ fc_calendar AS (
                                                      INTERVAL 1 DAY)) AS DATE) AS date) AS c
 )"""
 
-# With stage history: each stage change up to the last data date holds from its day number
-# to the next change's (same-day changes before the last of a day hold on no day): the
-# ASOF rule of `_rebuilt_sql`, a change counts from the day it was entered.
-_CHANGE_SPANS_SQL = """
-fc_changes AS (
+
+def _numbered_changes(only: str = "TRUE") -> str:
+    """The stage changes (those matching `only`, a constant of this module) of the deals
+    open on some data date, each numbered from its day to the next change's by a window."""
+    return f"""
     SELECT h.opportunity_id, h.stage, h.amount,
            lag(h.entered_at) OVER w IS NULL                       AS first_change,
            h.day_no                                               AS lo,
@@ -556,10 +556,22 @@ fc_changes AS (
         -- only the deals open on some data date: the others' changes are never joined,
         -- and the window over every change was most of the query
         SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = h.opportunity_id
-        WHERE CAST(h.entered_at AS DATE) <= b.last_day
+        WHERE ({only}) AND CAST(h.entered_at AS DATE) <= b.last_day
     ) AS h
-    WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+    WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)"""
+
+
+# With stage history: each stage change up to the last data date holds from its day number
+# to the next change's (same-day changes before the last of a day hold on no day): the
+# ASOF rule of `_rebuilt_sql`, a change counts from the day it was entered.
+_CHANGE_SPANS_SQL = (
+    """
+fc_changes AS (
+"""
+    + _numbered_changes()
+    + """
 ),"""
+)
 
 # The same spans, the imported changes read from `stage_history_spans`
 # (analytics/metrics/derived.py: each imported change with the day the deal's next one was
@@ -567,7 +579,8 @@ fc_changes AS (
 # without imported history (the view's snapshot half) still number theirs here. Each deal's
 # first change is kept whenever it falls (its stage is unknown until then); a change from
 # after the last data date holds on no day, and one that ended by the first holds on none.
-_DERIVED_CHANGE_SPANS_SQL = """
+_DERIVED_CHANGE_SPANS_SQL = (
+    """
 fc_changes AS (
     SELECT c.opportunity_id, c.stage, c.amount, c.first_change,
            CASE WHEN c.from_day <= b.last_day THEN lo.day_no ELSE b.days END  AS lo,
@@ -579,20 +592,11 @@ fc_changes AS (
     SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = c.opportunity_id
     WHERE c.to_day > b.first_day OR c.first_change
     UNION ALL
-    SELECT h.opportunity_id, h.stage, h.amount,
-           lag(h.entered_at) OVER w IS NULL                       AS first_change,
-           h.day_no                                               AS lo,
-           coalesce(lead(h.day_no) OVER w, h.days)                AS hi
-    FROM (
-        SELECT h.opportunity_id, h.stage, h.amount, h.entered_at, b.days, c.day_no
-        FROM opportunity_stage_history AS h
-        CROSS JOIN fc_bounds AS b
-        JOIN fc_calendar AS c ON c.date = greatest(CAST(h.entered_at AS DATE), b.first_day)
-        SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = h.opportunity_id
-        WHERE h.origin = 'snapshot' AND CAST(h.entered_at AS DATE) <= b.last_day
-    ) AS h
-    WINDOW w AS (PARTITION BY h.opportunity_id ORDER BY h.entered_at)
+"""
+    + _numbered_changes("h.origin = 'snapshot'")
+    + """
 ),"""
+)
 
 _STAGE_SPANS_SQL = """
     SELECT d.owner, d.currency_key, d.segment, d.created_date, CAST(NULL AS VARCHAR) AS stage,
