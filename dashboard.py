@@ -29,12 +29,9 @@ from analytics.scope import (
     Period,
     PeriodKind,
     Scope,
-    data_as_of,
     default_period,
-    load_fiscal_start_month,
     periods_between,
 )
-from analytics.settings import is_demo_database
 from pages import _auth, _ui
 
 log = logging.getLogger("dashboard")
@@ -90,10 +87,11 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
     manager's team is fixed, a rep has no team/region/rep filters at all; a URL asking
     for more falls back to what is allowed.
     """
-    fiscal = load_fiscal_start_month(con)
+    facts = _ui.data_facts(con)
+    fiscal = facts.fiscal_start_month
     kinds = [k for k, (_, is_fiscal) in PERIOD_KINDS.items() if fiscal != 1 or not is_fiscal]
     with st.sidebar:
-        if is_demo_database(con):
+        if facts.is_demo:
             st.info(
                 "**Demo data**: made-up deals from `make demo`, not your team's. Your own "
                 "database: `make run DB=path/to/own.duckdb`.",
@@ -105,7 +103,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
         fiscal_start = fiscal if is_fiscal else None
 
         everything = _ui.scope_options(con, access=access)
-        as_of = data_as_of(con)
+        as_of = facts.as_of
         last = max((d for d in (everything.last_date, as_of) if d is not None), default=None)
         if everything.first_date is not None and last is not None:
             periods = periods_between(everything.first_date, last, kind, fiscal_start)
@@ -172,6 +170,7 @@ def _nothing() -> None:
 
 
 def main() -> None:
+    _ui.begin_run()
     try:
         current, access = _auth.resolve_access()
     except Exception as exc:  # e.g. the database file is locked by another process

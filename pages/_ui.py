@@ -7,11 +7,15 @@ leading underscore keeps Streamlit from ever listing this file as a page.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import runpy
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +23,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import db, leftovers
+from analytics import db, drilldown, leftovers
 from analytics.access import EVERYTHING, Access, may_open
 from analytics.colours import colour_of, roster_team_colours
-from analytics.drilldown import data_version
 from analytics.errors import new_reference, strip_paths, user_message
 from analytics.exports import CSV_MIME, EXCEL_MIME, to_csv_bytes, to_excel_bytes
 from analytics.ingest.template import template_frame
@@ -30,8 +33,9 @@ from analytics.markup import md
 from analytics.metrics import shared
 from analytics.metrics.kpis import kpi_parts
 from analytics.numbers import is_missing, round_half_up
-from analytics.scope import Period, Scope, ScopeOptions
+from analytics.scope import Period, Scope, ScopeOptions, data_as_of, load_fiscal_start_month
 from analytics.scope import scope_options as analytics_scope_options
+from analytics.settings import is_demo_database, load_reporting_currency
 
 log = logging.getLogger("dashboard")
 
@@ -42,8 +46,18 @@ DASH = "—"
 
 
 def db_path() -> Path:
-    """$SALES_DB or the default beside the project, resolved so the cache key is stable."""
-    return db.default_db_path().resolve()
+    """$SALES_DB or the default beside the project, resolved so the cache key is stable.
+
+    Memoised per (path as given, working directory): every page asks for it several times
+    per rerun, and resolving walks the file system (2 % of the server's time with twenty
+    managers on it, issue 15).
+    """
+    return _resolved(str(db.default_db_path()), os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(path: str, cwd: str) -> Path:
+    return (Path(cwd) / path).resolve()
 
 
 def data_dir() -> Path:
@@ -76,6 +90,64 @@ def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
         yield cur
     finally:
         cur.close()
+
+
+_run = threading.local()  # per script run: each session's script runs in its own thread
+
+
+def begin_run() -> None:
+    """Called first by the entry script on every run: forget the last run's data versions."""
+    _run.versions = {}
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """analytics.drilldown.data_version, read once per script run and database file.
+
+    Every cache key of a run holds it, and a run asked for it about nine times (two
+    queries each: 4 % of the server's time with twenty managers, issue 15). Reading it
+    once also makes the run consistent: an import landing in the middle of a run no
+    longer gives the sidebar one version and the page another. Every write a page makes
+    ends its run with `st.rerun`, so the next run reads the new version. Outside a run
+    of the entry script (a test calling a page helper directly) it is read every time.
+    """
+    versions: dict[str, tuple[Any, ...]] | None = getattr(_run, "versions", None)
+    if versions is None:
+        return drilldown.data_version(con)
+    key = str(db_path())
+    if key not in versions:
+        versions[key] = drilldown.data_version(con)
+    return versions[key]
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    """Small facts about the data that every run reads, cached per data version."""
+
+    as_of: date | None  # analytics.scope.data_as_of
+    reporting_currency: str
+    fiscal_start_month: int
+    is_demo: bool
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _data_facts(db: str, version: tuple[Any, ...], today: date) -> DataFacts:
+    del db, version, today  # cache key only (data_as_of is never after today)
+    with cursor() as cur:
+        return DataFacts(
+            as_of=data_as_of(cur),
+            reporting_currency=load_reporting_currency(cur),
+            fiscal_start_month=load_fiscal_start_month(cur),
+            is_demo=is_demo_database(cur),
+        )
+
+
+def data_facts(con: duckdb.DuckDBPyConnection) -> DataFacts:
+    """The data's date, reporting currency, fiscal start and demo flag, once per version.
+
+    Four queries (one a scan of every deal) that the sidebar and the pages ran on every
+    rerun of every session; now once per data version for the whole server.
+    """
+    return _data_facts(str(db_path()), data_version(con), date.today())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -22,7 +22,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.drilldown import data_version
 from analytics.forecast.backtest import (
     Backtest,
     Convergence,
@@ -50,7 +49,7 @@ from analytics.markup import md
 from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _num
 from analytics.scope import PeriodKind, Scope
-from analytics.settings import Stage, load_reporting_currency, load_stages
+from analytics.settings import Stage, load_stages
 from pages import _ui
 
 MONEY = "%,.0f"
@@ -716,7 +715,7 @@ def _stages(db: str, version: tuple[Any, ...]) -> tuple[Stage, ...]:
 
 def load_stages_cached() -> tuple[Stage, ...]:
     with _ui.cursor() as cur:
-        version = data_version(cur)
+        version = _ui.data_version(cur)
     return _stages(str(_ui.db_path()), version)
 
 
@@ -740,8 +739,8 @@ def render() -> None:
     scope = _ui.current_scope()
     db = str(_ui.db_path())
     with _ui.cursor() as cur:
-        version = data_version(cur)
-        currency = load_reporting_currency(cur)
+        version = _ui.data_version(cur)
+        currency = _ui.data_facts(cur).reporting_currency
     kind = backtest_kind(scope)
     n = int(st.session_state.get("forecast:history_n") or 12)
     past = _backtest(db, version, scope, kind, n)

@@ -17,7 +17,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.drilldown import data_version
 from analytics.exports import CSV_MIME, to_csv_bytes
 from analytics.funnel import (
     Funnel,
@@ -29,7 +28,6 @@ from analytics.funnel import (
 )
 from analytics.markup import md, plot_text
 from analytics.scope import Period, Scope
-from analytics.settings import load_reporting_currency
 from pages import _ui
 from pages._funnel_draw import funnel_chart, table_config, value_format
 
@@ -124,7 +122,7 @@ def _measure_text(measure: str) -> str:
 
 def _currency() -> str:
     with _ui.cursor() as cur:
-        return load_reporting_currency(cur)
+        return _ui.data_facts(cur).reporting_currency
 
 
 def cohort_caption(f: Funnel) -> str:
@@ -287,7 +285,7 @@ def render() -> None:
         return
     scope = _ui.current_scope()
     with _ui.cursor() as cur:
-        version = data_version(cur)
+        version = _ui.data_version(cur)
     try:
         show_funnel(scope, version)
     except Exception as exc:  # one section failing must not take the page down

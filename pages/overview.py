@@ -17,7 +17,6 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.drilldown import data_version
 from analytics.exports import KPI_UNITS, LOWER_IS_BETTER, NOW_ONLY
 from analytics.markup import md, md_list
 from analytics.metrics.availability import (
@@ -35,8 +34,7 @@ from analytics.metrics.kpis import (
 from analytics.numbers import counted, duration_text, minutes_text, signed_duration_text, verb
 from analytics.numbers import number_or_none as _number
 from analytics.pointintime import Basis, open_figures_note
-from analytics.scope import Period, Scope, data_as_of
-from analytics.settings import load_reporting_currency
+from analytics.scope import Period, Scope
 from pages import _ui
 
 # How many periods each card's trend shows, by period kind. All of them (and last year's)
@@ -344,18 +342,18 @@ def render() -> None:
         return
     with _ui.cursor() as cur:
         # a period not over on the data's date is shown to date, against the same days
-        scope = _ui.current_scope().to_date(data_as_of(cur))
+        scope = _ui.current_scope().to_date(_ui.data_facts(cur).as_of)
     period = scope.period
     count = TREND_PERIODS.get(period.kind, 6)
     periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
     with _ui.cursor() as cur:
-        version = data_version(cur)
+        version = _ui.data_version(cur)
     first_day, unpriced_note, currencies = scope_facts(str(_ui.db_path()), version, scope)
     # trends start where the data starts: no 0 bars for periods before the first deal
     shown = [p for p in periods if first_day is None or p.full_end >= first_day] or [period]
     wanted = [*periods, period.same_last_year()]
     with _ui.cursor() as cur:
-        reporting = load_reporting_currency(cur)
+        reporting = _ui.data_facts(cur).reporting_currency
     st.caption(
         f"Scope: {md(scope.describe())} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
         f"Changes are against {period.previous().name} and against the same period last "

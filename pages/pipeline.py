@@ -18,7 +18,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.drilldown import data_version
 from analytics.markup import md, plot_text
 from analytics.metrics.availability import data_start
 from analytics.numbers import counted, verb
@@ -39,7 +38,6 @@ from analytics.pipeline import (
 )
 from analytics.pointintime import SOURCE_HELP, Basis, bases
 from analytics.scope import Scope
-from analytics.settings import load_reporting_currency
 from pages import _ui
 
 MONEY = "%,.0f"
@@ -313,7 +311,7 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
     start, end = dates
     with _ui.cursor() as cur:
         start_basis, end_basis = bases(cur, [start, end])
-        currency = load_reporting_currency(cur)
+        currency = _ui.data_facts(cur).reporting_currency
     both_snapshots = start_basis.source == end_basis.source == "snapshot"
     closing = f"closing in {scope.period.label}"
     options = {PIPELINE_KINDS[0]: f"Open deals {closing}", PIPELINE_KINDS[1]: "All open deals"}
@@ -471,7 +469,7 @@ def render() -> None:
         return
     scope = _ui.current_scope()
     with _ui.cursor() as cur:
-        version = data_version(cur)
+        version = _ui.data_version(cur)
         as_of = data_as_of(cur)
     st.caption(
         f"Scope: {md(scope.describe())}. Stalled deals and follow-up gaps are about deals open "

@@ -49,9 +49,8 @@ from analytics.quadrant import (
     quadrant_window,
 )
 from analytics.quadrant import roster as quadrant_roster
-from analytics.scope import Period, Scope, data_as_of
+from analytics.scope import Period, Scope
 from analytics.scorecard import leaderboard
-from analytics.settings import load_reporting_currency
 from pages import _ui
 from pages._funnel_draw import funnel_chart, table_config
 
@@ -529,7 +528,7 @@ def _drilldown_funnel(cur: Any, scope: Scope, rep: str, team: str | None) -> Non
     )  # fmt: skip
     st.caption(md(f"{counts} {f.method_note()}"))
     with st.expander("Funnel as a table"):
-        currency = load_reporting_currency(cur)
+        currency = _ui.data_facts(cur).reporting_currency
         st.dataframe(
             readable_table(f.table), hide_index=True, column_config=table_config(currency),
             key="funnel", placeholder=_ui.DASH,
@@ -552,7 +551,7 @@ def _drilldown(
     st.caption(
         f"{md(team or NO_TEAM)} · {scope.period.label} · "
         + (f"quadrant: **{where}**" + (" (low sample)" if low else "") if where else "not placed")
-        + f" · amounts in {md(load_reporting_currency(cur))}"
+        + f" · amounts in {md(_ui.data_facts(cur).reporting_currency)}"
     )  # fmt: skip
     reasons = history.attrs.get("no_data", {}).get(scope.period.label, {})
 
@@ -699,7 +698,7 @@ def render() -> None:
         return
     with _ui.cursor() as cur:
         # a period not over on the data's date is shown to date, against the same days
-        scope = _ui.current_scope().to_date(data_as_of(cur))
+        scope = _ui.current_scope().to_date(_ui.data_facts(cur).as_of)
     peers = replace(scope, rep=None)
     st.caption(
         f"Scope: {md(peers.describe())}; change is against {scope.period.previous().name}. "
@@ -710,7 +709,7 @@ def render() -> None:
     window_months = _window_control(scope.period)
     db = str(_ui.db_path())
     with _ui.cursor() as cur:
-        version = drilldown.data_version(cur)
+        version = _ui.data_version(cur)
         attainment_ok = _attainment_available(db, version, peers, window_months)
         metric, x_split, y_split, min_closed = _controls(attainment_ok)
         board = cached_kpi(version)(cur, peers, "rep")
