@@ -47,6 +47,8 @@ XMetric = Literal["quota_attainment", "bookings"]
 # kpi_table's signature: (con, scope, by) -> one row per group. Pages pass a cached
 # wrapper of kpi_table so the leaderboard and the quadrant share one computation.
 KpiFunction = Callable[[duckdb.DuckDBPyConnection, Scope, str], pd.DataFrame]
+# attainment_table's signature: the window before's bookings and quota by rep
+AttainmentFunction = Callable[[duckdb.DuckDBPyConnection, Scope, str], pd.DataFrame]
 # kpi_tables' signature: (con, scope, periods, by) -> one row per period and group.
 KpiTablesFunction = Callable[
     [duckdb.DuckDBPyConnection, Scope, tuple[Period, ...], str], pd.DataFrame
@@ -158,16 +160,24 @@ def resolve_x_metric(current: pd.DataFrame, previous: pd.DataFrame, wanted: str)
 
 
 def attainment_available(
-    con: duckdb.DuckDBPyConnection, scope: Scope, window_months: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    scope: Scope,
+    window_months: int | None = None,
+    *,
+    kpi: KpiFunction = kpi_table,
+    attainment: AttainmentFunction = attainment_table,
 ) -> bool:
     """Whether quota attainment can be the x measure for `scope` (quotas in both windows).
 
     Pages ask before drawing their controls, so the controls name the measure that will
-    actually be used instead of offering "% of quota" on an export without quotas.
+    actually be used instead of offering "% of quota" on an export without quotas. It
+    judges from the same two tables `quadrant` falls back by (the window's `kpi` table,
+    the window before's `attainment` table), so the controls and the chart cannot
+    disagree, and a page passing cached ones computes each table once for both.
     """
     window = quadrant_window(scope.period, window_months)
-    current = attainment_table(con, scope.with_period(window), "rep")
-    before = attainment_table(con, scope.with_period(window_before(scope.period, window)), "rep")
+    current = kpi(con, scope.with_period(window), "rep")
+    before = attainment(con, scope.with_period(window_before(scope.period, window)), "rep")
     return resolve_x_metric(current, before, "quota_attainment") == "quota_attainment"
 
 
@@ -208,6 +218,7 @@ def quadrant(
     kpi: KpiFunction = kpi_table,
     current: pd.DataFrame | None = None,
     previous: pd.DataFrame | None = None,
+    attainment: AttainmentFunction = attainment_table,
 ) -> pd.DataFrame:
     """One row per selling rep of `scope` with x, y, quadrant and the figures for the hover.
 
@@ -228,7 +239,7 @@ def quadrant(
 
     `current`: the window's `kpi(con, window scope, "rep")` when the caller has it already
     (the leaderboard's, when the window is the period itself), so it is not computed
-    twice. `previous`: the window before, by rep, by default `attainment_table`.
+    twice. `previous`: the window before, by rep, by default from `attainment`.
     """
     if min_closed_deals < 0:
         raise ValueError("min_closed_deals must be 0 or more")
@@ -237,7 +248,7 @@ def quadrant(
     if current is None or window != scope.period:
         current = kpi(con, scope.with_period(window), "rep")
     if previous is None:
-        previous = attainment_table(con, scope.with_period(before_window), "rep")
+        previous = attainment(con, scope.with_period(before_window), "rep")
     metric = resolve_x_metric(current, previous, str(x_metric))
 
     # plain dicts: one lookup per rep instead of a pandas row selection per rep

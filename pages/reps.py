@@ -28,6 +28,7 @@ from analytics.exports import KPI_UNITS
 from analytics.funnel import readable_table
 from analytics.markup import md, plot_frame, plot_text
 from analytics.metrics.kpis import KPI_COLUMNS, open_basis
+from analytics.metrics.performance import attainment_table
 from analytics.numbers import is_missing, percent_parts
 from analytics.numbers import number_or_none as _num
 from analytics.pointintime import open_figures_note
@@ -40,6 +41,7 @@ from analytics.quadrant import (
     RISING_STAR,
     WINDOW_CHOICES,
     X_METRICS,
+    AttainmentFunction,
     KpiFunction,
     KpiTablesFunction,
     attainment_available,
@@ -126,14 +128,31 @@ def _kpi_tables_rows(
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
+def _attainment_rows(db: str, version: tuple[Any, ...], scope: Scope, by: str) -> pd.DataFrame:
+    """attainment_table, cached per data version and scope: the window before's table is
+    read by both `attainment_available` and the quadrant."""
+    del db, version  # cache key only
+    with _ui.cursor() as cur:
+        return attainment_table(cur, scope, by)
+
+
+def cached_attainment(version: tuple[Any, ...]) -> AttainmentFunction:
+    """An attainment_table stand-in (same signature) that goes through the cache."""
+    db = str(_ui.db_path())
+    return lambda _con, scope, by: _attainment_rows(db, version, scope, by)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def _attainment_available(
     db: str, version: tuple[Any, ...], scope: Scope, window_months: int | None
 ) -> bool:
-    """attainment_available, cached: its two attainment queries ran on every rerun (a
-    widget click, a point picked in the quadrant) although only an import changes them."""
-    del db, version  # cache key only
+    """attainment_available, cached: its two tables were read on every rerun (a widget
+    click, a point picked in the quadrant) although only an import changes them. Both go
+    through the caches the quadrant reads too, so each is computed once per scope."""
+    del db  # cache key only
     with _ui.cursor() as cur:
-        return attainment_available(cur, scope, window_months)
+        kpi, attainment = cached_kpi(version), cached_attainment(version)
+        return attainment_available(cur, scope, window_months, kpi=kpi, attainment=attainment)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -157,6 +176,7 @@ def _quadrant(
             cur, scope, x_metric=metric, x_split=x_split, y_split=y_split,
             min_closed_deals=min_closed, window_months=window_months, kpi=kpi,
             current=kpi(cur, scope, "rep") if window == scope.period else None,
+            attainment=cached_attainment(version),
         )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ import pytest
 from analytics import db
 from analytics.ingest import import_file
 from analytics.metrics.kpis import kpi_table
+from analytics.metrics.performance import attainment_table
 from analytics.quadrant import (
     DECLINING_LAGGARD,
     FALLING_STAR,
@@ -457,3 +458,26 @@ def test_a_rep_who_only_lost_is_never_a_star_on_bookings() -> None:
     assert classify(0.0, 0.0, split) == IMPROVING_LAGGARD
     nobody_won = placed.assign(x=0.0, won_deals=0)
     assert math.isnan(default_x_split("bookings", nobody_won)[0])
+
+
+@pytest.mark.parametrize("quotas", [True, False])
+@pytest.mark.parametrize("period", ["2024-Q2", "2024-06", "2024-05", "2025-06"])
+def test_attainment_available_agrees_with_the_quadrants_fallback(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, quotas: bool, period: str
+) -> None:
+    """The Reps page's controls (attainment_available) and the chart (quadrant's x_metric)
+    judge from the same tables, so "% of quota" is offered exactly when it is drawn; and
+    the page's cached stand-ins give the same verdict as the defaults."""
+    load_fixture(con, tmp_path, quotas=quotas)
+    scope = Scope(Period.parse(period))
+    seen: list[str] = []
+
+    def attainment(c: duckdb.DuckDBPyConnection, s: Scope, by: str) -> pd.DataFrame:
+        seen.append(s.period.label)
+        return attainment_table(c, s, by)
+
+    available = attainment_available(con, scope)
+    assert available is attainment_available(con, scope, kpi=kpi_table, attainment=attainment)
+    assert seen, "the attainment function given was not used"
+    drawn = quadrant(con, scope, x_metric="quota_attainment").attrs["x_metric"]
+    assert available is (drawn == "quota_attainment")
