@@ -115,6 +115,40 @@ class ForecastInputs:
     # the period (open in it or won in it)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """Inputs `gather` read for some asks, handed on so that a later `gather` of the same
+    asks (`known`) reads none of them again: the scope and reporting currency they were
+    read under, and the inputs per `Ask.key`.
+
+    Why: the Forecast page's backtest and its convergence chart ask for different days of
+    the same data, each a pass over every deal per source; gathered together, the rebuilt
+    open deals, look-back windows and calls of both are one pass (issue 14). An ask's
+    inputs depend only on the ask, the scope, the reporting currency and the data, never
+    on the other asks of its pass (tests/test_forecast_inputs_batched.py), so they are
+    reused only under the same scope and currency; the caller keeps the data the same
+    (the page caches both by the data version).
+    """
+
+    scope: Scope
+    reporting_currency: str
+    inputs: dict[str, ForecastInputs]
+
+    @classmethod
+    def of(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        scope: Scope,
+        found: dict[str, ForecastInputs],
+        asks: list[Ask],
+        reporting_currency: str | None = None,
+    ) -> Gathered:
+        """`asks`' inputs from `gather`'s answer `found` (read under `scope` and
+        `reporting_currency`, None: the settings')."""
+        currency = fx_params(con, reporting_currency)["reporting_currency"]
+        return cls(scope, currency, {a.key: found[a.key] for a in asks})
+
+
 # --- shared SQL ---------------------------------------------------------------------------
 
 _ASKS_SQL = """
@@ -991,8 +1025,12 @@ def gather(
     reporting_currency: str | None = None,
     narrow: bool = True,
     spans: bool = True,
+    known: Gathered | None = None,
 ) -> dict[str, ForecastInputs]:
     """The inputs of every Ask (keyed by `Ask.key`); the scope's period is not used.
+
+    `known`: inputs gathered before (`Gathered`); the asks found there under the same
+    scope and reporting currency are taken from it, not read again.
 
     Asks are grouped by source; each group costs four or five queries whatever its size.
     The rebuilt sources read their open deals and look-back windows aggregated first
@@ -1004,6 +1042,11 @@ def gather(
     """
     out: dict[str, ForecastInputs] = {}
     unique = list({a.key: a for a in asks}.values())
+    if known is not None and known.scope == scope:
+        currency = fx_params(con, reporting_currency)["reporting_currency"]
+        if known.reporting_currency == currency:
+            out = {a.key: known.inputs[a.key] for a in unique if a.key in known.inputs}
+            unique = [a for a in unique if a.key not in out]
     for source in ("snapshot", "current", *REBUILT_SOURCES):
         group = [a for a in unique if a.source == source]
         if not group:
