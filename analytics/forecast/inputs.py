@@ -613,6 +613,8 @@ fc_changes AS (
 # without imported history (the view's snapshot half) still number theirs here. Each deal's
 # first change is kept whenever it falls (its stage is unknown until then); a change from
 # after the last data date holds on no day, and one that ended by the first holds on none.
+# Only the open deals' changes count: `_STAGE_SPANS_SQL` joins them to the deals (no semi
+# join first: a second hash join of the 3 million changes to the deals).
 _DERIVED_CHANGE_SPANS_SQL = (
     """
 fc_changes AS (
@@ -623,7 +625,6 @@ fc_changes AS (
     CROSS JOIN fc_bounds AS b
     LEFT JOIN fc_calendar AS lo ON lo.date = greatest(c.from_day, b.first_day)
     LEFT JOIN fc_calendar AS hi ON hi.date = greatest(c.to_day, b.first_day)
-    SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = c.opportunity_id
     WHERE c.to_day > b.first_day OR c.first_change
     UNION ALL
 """
@@ -632,16 +633,23 @@ fc_changes AS (
 ),"""
 )
 
+# Each open deal joined once to its changes: every change's own span, and the unknown span
+# before the deal's first change (all its open days when it has none), from the same row.
+# Why one join: the two spans as two joins (LEFT for the first change, INNER for every
+# change) joined the 3 million changes to the deals twice.
 _STAGE_SPANS_SQL = """
-    SELECT d.owner, d.currency_key, d.segment, d.created_date, CAST(NULL AS VARCHAR) AS stage,
-           d.amount, d.lo, least(d.hi, coalesce(c.lo, d.hi)) AS hi
+    SELECT d.owner, d.currency_key, d.segment, d.created_date,
+           CASE WHEN k.unknown THEN NULL ELSE c.stage END                     AS stage,
+           CASE WHEN k.unknown THEN d.amount
+                ELSE coalesce(c.amount, d.amount) END                         AS amount,
+           CASE WHEN k.unknown THEN d.lo ELSE greatest(d.lo, c.lo) END        AS lo,
+           CASE WHEN k.unknown THEN least(d.hi, coalesce(c.lo, d.hi))
+                ELSE least(d.hi, c.hi) END                                    AS hi
     FROM fc_deal_spans AS d
-    LEFT JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id AND c.first_change
-    UNION ALL
-    SELECT d.owner, d.currency_key, d.segment, d.created_date, c.stage,
-           coalesce(c.amount, d.amount), greatest(d.lo, c.lo), least(d.hi, c.hi)
-    FROM fc_deal_spans AS d
-    JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id"""
+    LEFT JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id
+    JOIN (VALUES (true), (false)) AS k(unknown)
+      ON CASE WHEN k.unknown THEN c.opportunity_id IS NULL OR c.first_change
+              ELSE c.opportunity_id IS NOT NULL END"""
 
 
 _UNKNOWN_STAGE_SPANS_SQL = """
@@ -696,7 +704,8 @@ fc_deal_spans AS (
 fc_spans AS (
 {_STAGE_SPANS_SQL if history else _UNKNOWN_STAGE_SPANS_SQL}
 ),
--- +1 at a span's first day number, -1 at its end, per group of each level
+-- +1 at a span's first day number, -1 at its end, per group of each level (each span read
+-- once, a step of each sign per span: not the spans materialised and read twice)
 fc_steps AS (
     SELECT
         CASE grouping(stage, segment, created_date, owner)
@@ -705,15 +714,15 @@ fc_steps AS (
         currency_key, stage, segment, created_date, owner, day_no,
         sum(deals) AS deals, sum(with_amount) AS with_amount, sum(amount) AS amount
     FROM (
-        SELECT currency_key, stage, segment, created_date, owner, lo AS day_no,
-               1 AS deals, CASE WHEN amount IS NULL THEN 0 ELSE 1 END AS with_amount, amount
-        FROM fc_spans
-        WHERE lo < hi
-        UNION ALL
-        SELECT s.currency_key, s.stage, s.segment, s.created_date, s.owner, s.hi,
-               -1, CASE WHEN s.amount IS NULL THEN 0 ELSE -1 END, -s.amount
-        FROM fc_spans AS s, fc_bounds AS b
-        WHERE s.lo < s.hi AND s.hi < b.days
+        SELECT s.currency_key, s.stage, s.segment, s.created_date, s.owner,
+               CASE WHEN k.step = 1 THEN s.lo ELSE s.hi END                AS day_no,
+               k.step                                                      AS deals,
+               CASE WHEN s.amount IS NULL THEN 0 ELSE k.step END           AS with_amount,
+               CASE WHEN k.step = 1 THEN s.amount ELSE -s.amount END       AS amount
+        FROM fc_spans AS s
+        CROSS JOIN fc_bounds AS b
+        JOIN (VALUES (1), (-1)) AS k(step) ON k.step = 1 OR s.hi < b.days
+        WHERE s.lo < s.hi
     )
     GROUP BY GROUPING SETS (
         (currency_key, day_no),
