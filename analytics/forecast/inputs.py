@@ -1019,7 +1019,18 @@ def _params(
 
 
 def _float(value: Any) -> float:
-    return 0.0 if value is None or pd.isna(value) else float(value)
+    """The value as a float, 0.0 when missing (None, NaN). Called per row of every answer
+    (hundreds of thousands of times a page): `float` first, pandas' test only for what
+    `float` refuses (pd.NA)."""
+    if value is None:
+        return 0.0
+    try:
+        number = float(value)
+    except TypeError:
+        if pd.isna(value):
+            return 0.0
+        raise
+    return 0.0 if number != number else number
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple]:
@@ -1208,11 +1219,17 @@ class _Tally:
     closed_amount: float = 0.0
 
     def add(self, cycle: Any, cycles: int, won: int, won_amt: Any, closed_amt: Any) -> None:
+        # most rows carry a cycle length's count only (`history_grouped_sql`): what is
+        # missing adds nothing (adding 0.0 to a sum that starts at 0.0 never changes it)
         if cycle is not None and cycles:
-            self.counts[float(cycle)] = self.counts.get(float(cycle), 0) + int(cycles)
-        self.won += int(won or 0)
-        self.won_amount += _float(won_amt)
-        self.closed_amount += _float(closed_amt)
+            days = float(cycle)
+            self.counts[days] = self.counts.get(days, 0) + int(cycles)
+        if won:
+            self.won += int(won)
+        if won_amt is not None:
+            self.won_amount += _float(won_amt)
+        if closed_amt is not None:
+            self.closed_amount += _float(closed_amt)
 
     def cycle(self) -> SegmentCycle:
         rate = self.won_amount / self.closed_amount if self.closed_amount > 0 else None
@@ -1225,18 +1242,27 @@ def _read_history(
     per_segment: dict[tuple[int, str], _Tally] = {}
     per_ask: dict[int, _Tally] = {}
     totals: dict[int, list] = {}
-    for row in history:
+    for row in history:  # tens of thousands of rows: nothing built per row but once
         ask, segment, cycle, cycles, won, won_amt, closed_amt = row[:7]
         r90, year, prev_year, covers, has = row[7:]
-        for tally in (
-            per_segment.setdefault((ask, segment), _Tally()),
-            per_ask.setdefault(ask, _Tally()),
-        ):
-            tally.add(cycle, cycles, won, won_amt, closed_amt)
-        total = totals.setdefault(ask, [0.0, 0.0, 0.0, False, False])
-        total[0] += _float(r90)
-        total[1] += _float(year)
-        total[2] += _float(prev_year)
+        segment_tally = per_segment.get((ask, segment))
+        if segment_tally is None:
+            segment_tally = per_segment[(ask, segment)] = _Tally()
+        ask_tally = per_ask.get(ask)
+        if ask_tally is None:
+            ask_tally = per_ask[ask] = _Tally()
+        segment_tally.add(cycle, cycles, won, won_amt, closed_amt)
+        ask_tally.add(cycle, cycles, won, won_amt, closed_amt)
+        total = totals.get(ask)
+        if total is None:
+            total = totals[ask] = [0.0, 0.0, 0.0, False, False]
+        # a missing sum adds nothing (adding 0.0 changes no sum that starts at 0.0)
+        if r90 is not None:
+            total[0] += _float(r90)
+        if year is not None:
+            total[1] += _float(year)
+        if prev_year is not None:
+            total[2] += _float(prev_year)
         total[3] = total[3] or bool(covers)
         total[4] = total[4] or bool(has)
     for (ask, segment), tally in per_segment.items():
