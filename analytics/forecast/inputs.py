@@ -706,11 +706,9 @@ fc_spans AS (
 ),
 -- +1 at a span's first day number, -1 at its end, per group of each level (each span read
 -- once, a step of each sign per span: not the spans materialised and read twice)
-fc_steps AS (
+fc_group_steps AS (
     SELECT
-        CASE grouping(stage, segment, created_date, owner)
-            WHEN 15 THEN 'ask' WHEN 7 THEN 'stage' WHEN 9 THEN 'segment' ELSE 'owner'
-        END                                                             AS level,
+        grouping(stage, segment, created_date, owner)                   AS grouped,
         currency_key, stage, segment, created_date, owner, day_no,
         sum(deals) AS deals, sum(with_amount) AS with_amount, sum(amount) AS amount
     FROM (
@@ -725,11 +723,23 @@ fc_steps AS (
         WHERE s.lo < s.hi
     )
     GROUP BY GROUPING SETS (
-        (currency_key, day_no),
         (currency_key, stage, day_no),
         (currency_key, segment, created_date, day_no),
         (currency_key, owner, day_no)
     )
+),
+fc_steps AS (
+    SELECT CASE grouped WHEN 7 THEN 'stage' WHEN 9 THEN 'segment' ELSE 'owner' END AS level,
+           currency_key, stage, segment, created_date, owner, day_no, deals, with_amount,
+           amount
+    FROM fc_group_steps
+    UNION ALL
+    -- per ask: the stages' steps added up (a few thousand rows, not every span again)
+    SELECT 'ask', currency_key, NULL, NULL, NULL, NULL, day_no,
+           sum(deals), sum(with_amount), sum(amount)
+    FROM fc_group_steps
+    WHERE grouped = 7
+    GROUP BY currency_key, day_no
 ),
 -- running totals: each holds from its day number until the next step of its group
 fc_running AS (
