@@ -335,7 +335,11 @@ ASOF JOIN changes AS h
 # period; the ramp, the deals won since the earliest past hire it looks at (a first month
 # starts on the hire date, after the data date minus NEW_REP_HISTORY_DAYS). `narrow=False`
 # reads every closed deal, as before (tests/test_forecast_inputs_rebuilt.py compares them).
-_WON_IN_PERIOD = "o.is_won AND o.close_date BETWEEN a.period_start AND a.period_end"
+# A deal won in the period and closed by the data date needs a period that began by then:
+# said of the ask alone, so the asks made before their period began (every start-of-period
+# forecast of a backtest) are dropped before the range join of asks to every won deal.
+_WON_IN_PERIOD = """o.is_won AND o.close_date BETWEEN a.period_start AND a.period_end
+         AND a.period_start <= a.data_date"""
 _WON_SINCE_PAST_HIRES = f"o.is_won AND o.close_date > a.data_date - {NEW_REP_HISTORY_DAYS}"
 
 
