@@ -650,7 +650,10 @@ _STAGE_SPANS_SQL = """
            CASE WHEN k.unknown THEN least(d.hi, coalesce(c.lo, d.hi))
                 ELSE least(d.hi, c.hi) END                                    AS hi
     FROM fc_deal_spans AS d
-    LEFT JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id
+    -- a change that holds on no data date has no span of its own (its deal's first change
+    -- still ends the unknown one): between the asks' days, most changes
+    LEFT JOIN (SELECT * FROM fc_changes WHERE lo < hi OR first_change) AS c
+           ON c.opportunity_id = d.opportunity_id
     JOIN (VALUES (true), (false)) AS k(unknown)
       ON CASE WHEN k.unknown THEN c.opportunity_id IS NULL OR c.first_change
               ELSE c.opportunity_id IS NOT NULL END"""
