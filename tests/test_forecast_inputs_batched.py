@@ -96,7 +96,7 @@ def test_known_inputs_are_reused_only_under_their_scope_and_currency(
 
 def same_pages(con: duckdb.DuckDBPyConnection, scope: Scope, kind: str, periods: int) -> None:
     """The page's calls (backtest with the convergence asks, convergence reusing them) give
-    the tables of the plain calls, and the convergence read nothing of its own again."""
+    the tables of the plain calls, and the backtest gathered every day of that chart."""
     alone = backtest(con, scope, kind=kind, periods=periods)  # type: ignore[arg-type]
     past = backtest(con, scope, kind=kind, periods=periods, with_convergence=True)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(past.table, alone.table)
