@@ -4,7 +4,8 @@ Why: bench_forecast times the snapshot backtest; after one upload (no snapshots)
 instead rebuilds every past period's pipeline, with or without stage history, and that is
 the path the issue's "Forecast page under a second at 1M deals" is about. Calls exactly what
 pages/forecast.py calls for a first view: `backtest` (12 periods of the scope's kind),
-`convergence` of the default period, `period_forecast` of the scope's period.
+`convergence` of the default period (its weekly asks gathered with the backtest's, as the
+page does), `period_forecast` of the scope's period.
 
     python -m benchmarks.bench_forecast_page --rows 1000000 --repeat 2 [--profile]
 """
@@ -36,9 +37,9 @@ def page_calls(con: Any, kind: str) -> dict[str, Any]:
     today = data_as_of(con)
     period = completed_periods(kind, 1, today)[-1]  # type: ignore[arg-type]
     scope = Scope(period)
-    past = backtest(con, scope, kind=kind, periods=12)  # type: ignore[arg-type]
+    past = backtest(con, scope, kind=kind, periods=12, with_convergence=True)  # type: ignore[arg-type]
     weekly = convergence(con, scope, kind=kind, periods=12, labels=[period.label],  # type: ignore[arg-type]
-                         recommendation=past.recommendation)  # fmt: skip
+                         recommendation=past.recommendation, known=past.gathered)  # fmt: skip
     current = period_forecast(con, scope, recommendation=past.recommendation)
     return {"backtest": past.table, "convergence": weekly.table, "current": current}
 

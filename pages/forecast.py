@@ -72,8 +72,10 @@ COLOURS = {
 def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int) -> Backtest:
     del db, version  # cache key only
     with _ui.cursor() as cur:
+        # with the first convergence chart's weekly asks: one pass for both (issue 14)
         return backtest(cur, scope, kind=kind, periods=n,
-                        fiscal_start_month=scope.period.fiscal_start_month)  # fmt: skip
+                        fiscal_start_month=scope.period.fiscal_start_month,
+                        with_convergence=True)  # fmt: skip
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -85,7 +87,7 @@ def _convergence(
         return convergence(
             cur, scope, kind=kind, periods=n, labels=[label],  # type: ignore[arg-type]
             fiscal_start_month=scope.period.fiscal_start_month,
-            recommendation=past.recommendation,
+            recommendation=past.recommendation, known=past.gathered,
         )  # fmt: skip
 
 

@@ -541,6 +541,9 @@ class Backtest:
     skipped: list[str] = field(default_factory=list)  # periods without a usable snapshot
     history: list[HistoryRow] = field(default_factory=list)  # oldest first
     no_data: str | None = None  # why nothing could be backtested (None: something was)
+    # with_convergence: the inputs of the first convergence chart's weekly asks, read in
+    # the backtest's pass, for `convergence(known=...)`
+    gathered: fi.Gathered | None = None
 
     @property
     def window(self) -> tuple[str, ...]:
@@ -605,6 +608,7 @@ def backtest(
     max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
     fiscal_start_month: int | None = None,
     rebuild: bool = True,
+    with_convergence: bool = False,
 ) -> Backtest:
     """Backtest the last `periods` completed periods of `kind` before the data date.
 
@@ -617,6 +621,11 @@ def backtest(
     as of the day before it started (`rebuilt_start_ask`): run-rate and sales-cycle work
     from that; stage-weighted needs the stage history, and is left out (NO_STAGES in the
     table's `note`) without it. The table's `source` column names each period's source.
+
+    `with_convergence`: the weekly asks of the period whose convergence a reader sees
+    first (`first_convergence_period`) are gathered in the same pass as the backtest's
+    own, and handed on in `Backtest.gathered` for `convergence(known=...)`: one pass over
+    the deals instead of two (issue 14, the Forecast page at 1,000,000 deals).
     """
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
     today = data_date or fi.data_as_of(con)
@@ -639,7 +648,12 @@ def backtest(
         rebuilt = rebuilt_start_asks(con, wanted)
         asks = {period.label: ask for period, ask in zip(wanted, rebuilt, strict=True)}
         skipped = []
-    found = fi.gather(con, list(asks.values()), scope)
+    weekly: list[fi.Ask] = []
+    if with_convergence and wanted:
+        shown = first_convergence_period(scope, wanted)
+        weekly = _convergence_plan(con, [shown], today, max_snapshot_age_days)[2]
+    found = fi.gather(con, [*asks.values(), *weekly], scope)
+    gathered = fi.Gathered.of(con, scope, found, weekly) if weekly else None
     actual = fi.actuals(con, wanted, scope)
     history: list[HistoryRow] = []
     rows = []
@@ -683,6 +697,7 @@ def backtest(
         skipped=skipped,
         history=history,
         no_data=no_data_reason(kind, len(wanted), len(skipped), len(window)),
+        gathered=gathered,
     )
 
 
@@ -763,6 +778,28 @@ def convergence_days(period: Period, today: date | None = None) -> list[tuple[in
             break
         weeks += 1
     return out[::-1]
+
+
+def first_convergence_period(scope: Scope, periods: Sequence[Period]) -> Period:
+    """The period whose convergence the Forecast page draws first, of the backtested
+    `periods` (oldest first): the scope's own when it is one of them, else the newest (as
+    pages/forecast.py `show_convergence` picks its default)."""
+    return next((p for p in periods if p.label == scope.period.label), periods[-1])
+
+
+def _convergence_plan(
+    con: duckdb.DuckDBPyConnection,
+    periods: Sequence[Period],
+    today: date,
+    max_snapshot_age_days: int,
+) -> tuple[list[tuple[Period, int, date]], list[Basis], list[fi.Ask]]:
+    """Each weekly point (period, weeks before its end, day) of `periods`, its basis and
+    its Ask, in order."""
+    points = [(p, weeks, day) for p in periods for weeks, day in convergence_days(p, today)]
+    found_bases = bases(con, [day for _, _, day in points],
+                        max_snapshot_age_days=max_snapshot_age_days)  # fmt: skip
+    asks = [convergence_ask(p, b) for (p, _, _), b in zip(points, found_bases, strict=True)]
+    return points, found_bases, asks
 
 
 def convergence_ask(period: Period, basis: Basis) -> fi.Ask:
@@ -874,6 +911,7 @@ def convergence(
     max_snapshot_age_days: int = MAX_SNAPSHOT_AGE_DAYS,
     fiscal_start_month: int | None = None,
     recommendation: Recommendation | None = None,
+    known: fi.Gathered | None = None,
 ) -> Convergence:
     """Each method's forecast of each of the last `periods` completed periods of `kind`,
     as it would have been made on each weekly as-of day (`convergence_days`), against
@@ -887,7 +925,9 @@ def convergence(
     rebuilt day it has no forecast, and a period with only rebuilt days lists it in
     `left_out` with the reason. `labels` narrows the periods to those labels (the page
     asks for the one period shown). With `recommendation`, its candidate's own forecast
-    (a blend's average) is added as the method "recommended".
+    (a blend's average) is added as the method "recommended". `known`: inputs already
+    gathered for some of the weekly asks (`backtest(with_convergence=True).gathered`, of
+    the same data), not read again.
     """
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
     today = data_date or fi.data_as_of(con)
@@ -899,11 +939,8 @@ def convergence(
     wanted = completed_periods(kind, periods, today, fiscal_start_month)
     if labels is not None:
         wanted = [p for p in wanted if p.label in set(labels)]
-    points = [(p, weeks, day) for p in wanted for weeks, day in convergence_days(p, today)]
-    found_bases = bases(con, [day for _, _, day in points],
-                        max_snapshot_age_days=max_snapshot_age_days)  # fmt: skip
-    asks = [convergence_ask(p, b) for (p, _, _), b in zip(points, found_bases, strict=True)]
-    found = fi.gather(con, asks, scope)
+    points, found_bases, asks = _convergence_plan(con, wanted, today, max_snapshot_age_days)
+    found = fi.gather(con, asks, scope, known=known)
     actual = {k: v[0] for k, v in fi.actuals(con, wanted, scope).items()}
     rows = []
     for (period, weeks, day), basis, ask in zip(points, found_bases, asks, strict=True):

@@ -115,6 +115,40 @@ class ForecastInputs:
     # the period (open in it or won in it)
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """Inputs `gather` read for some asks, handed on so that a later `gather` of the same
+    asks (`known`) reads none of them again: the scope and reporting currency they were
+    read under, and the inputs per `Ask.key`.
+
+    Why: the Forecast page's backtest and its convergence chart ask for different days of
+    the same data, each a pass over every deal per source; gathered together, the rebuilt
+    open deals, look-back windows and calls of both are one pass (issue 14). An ask's
+    inputs depend only on the ask, the scope, the reporting currency and the data, never
+    on the other asks of its pass (tests/test_forecast_inputs_batched.py), so they are
+    reused only under the same scope and currency; the caller keeps the data the same
+    (the page caches both by the data version).
+    """
+
+    scope: Scope
+    reporting_currency: str
+    inputs: dict[str, ForecastInputs]
+
+    @classmethod
+    def of(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        scope: Scope,
+        found: dict[str, ForecastInputs],
+        asks: list[Ask],
+        reporting_currency: str | None = None,
+    ) -> Gathered:
+        """`asks`' inputs from `gather`'s answer `found` (read under `scope` and
+        `reporting_currency`, None: the settings')."""
+        currency = fx_params(con, reporting_currency)["reporting_currency"]
+        return cls(scope, currency, {a.key: found[a.key] for a in asks})
+
+
 # --- shared SQL ---------------------------------------------------------------------------
 
 _ASKS_SQL = """
@@ -301,7 +335,11 @@ ASOF JOIN changes AS h
 # period; the ramp, the deals won since the earliest past hire it looks at (a first month
 # starts on the hire date, after the data date minus NEW_REP_HISTORY_DAYS). `narrow=False`
 # reads every closed deal, as before (tests/test_forecast_inputs_rebuilt.py compares them).
-_WON_IN_PERIOD = "o.is_won AND o.close_date BETWEEN a.period_start AND a.period_end"
+# A deal won in the period and closed by the data date needs a period that began by then:
+# said of the ask alone, so the asks made before their period began (every start-of-period
+# forecast of a backtest) are dropped before the range join of asks to every won deal.
+_WON_IN_PERIOD = """o.is_won AND o.close_date BETWEEN a.period_start AND a.period_end
+         AND a.period_start <= a.data_date"""
 _WON_SINCE_PAST_HIRES = f"o.is_won AND o.close_date > a.data_date - {NEW_REP_HISTORY_DAYS}"
 
 
@@ -579,6 +617,8 @@ fc_changes AS (
 # without imported history (the view's snapshot half) still number theirs here. Each deal's
 # first change is kept whenever it falls (its stage is unknown until then); a change from
 # after the last data date holds on no day, and one that ended by the first holds on none.
+# Only the open deals' changes count: `_STAGE_SPANS_SQL` joins them to the deals (no semi
+# join first: a second hash join of the 3 million changes to the deals).
 _DERIVED_CHANGE_SPANS_SQL = (
     """
 fc_changes AS (
@@ -589,7 +629,6 @@ fc_changes AS (
     CROSS JOIN fc_bounds AS b
     LEFT JOIN fc_calendar AS lo ON lo.date = greatest(c.from_day, b.first_day)
     LEFT JOIN fc_calendar AS hi ON hi.date = greatest(c.to_day, b.first_day)
-    SEMI JOIN fc_deal_spans AS d ON d.opportunity_id = c.opportunity_id
     WHERE c.to_day > b.first_day OR c.first_change
     UNION ALL
 """
@@ -598,16 +637,26 @@ fc_changes AS (
 ),"""
 )
 
+# Each open deal joined once to its changes: every change's own span, and the unknown span
+# before the deal's first change (all its open days when it has none), from the same row.
+# Why one join: the two spans as two joins (LEFT for the first change, INNER for every
+# change) joined the 3 million changes to the deals twice.
 _STAGE_SPANS_SQL = """
-    SELECT d.owner, d.currency_key, d.segment, d.created_date, CAST(NULL AS VARCHAR) AS stage,
-           d.amount, d.lo, least(d.hi, coalesce(c.lo, d.hi)) AS hi
+    SELECT d.owner, d.currency_key, d.segment, d.created_date,
+           CASE WHEN k.unknown THEN NULL ELSE c.stage END                     AS stage,
+           CASE WHEN k.unknown THEN d.amount
+                ELSE coalesce(c.amount, d.amount) END                         AS amount,
+           CASE WHEN k.unknown THEN d.lo ELSE greatest(d.lo, c.lo) END        AS lo,
+           CASE WHEN k.unknown THEN least(d.hi, coalesce(c.lo, d.hi))
+                ELSE least(d.hi, c.hi) END                                    AS hi
     FROM fc_deal_spans AS d
-    LEFT JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id AND c.first_change
-    UNION ALL
-    SELECT d.owner, d.currency_key, d.segment, d.created_date, c.stage,
-           coalesce(c.amount, d.amount), greatest(d.lo, c.lo), least(d.hi, c.hi)
-    FROM fc_deal_spans AS d
-    JOIN fc_changes AS c ON c.opportunity_id = d.opportunity_id"""
+    -- a change that holds on no data date has no span of its own (its deal's first change
+    -- still ends the unknown one): between the asks' days, most changes
+    LEFT JOIN (SELECT * FROM fc_changes WHERE lo < hi OR first_change) AS c
+           ON c.opportunity_id = d.opportunity_id
+    JOIN (VALUES (true), (false)) AS k(unknown)
+      ON CASE WHEN k.unknown THEN c.opportunity_id IS NULL OR c.first_change
+              ELSE c.opportunity_id IS NOT NULL END"""
 
 
 _UNKNOWN_STAGE_SPANS_SQL = """
@@ -662,31 +711,42 @@ fc_deal_spans AS (
 fc_spans AS (
 {_STAGE_SPANS_SQL if history else _UNKNOWN_STAGE_SPANS_SQL}
 ),
--- +1 at a span's first day number, -1 at its end, per group of each level
-fc_steps AS (
+-- +1 at a span's first day number, -1 at its end, per group of each level (each span read
+-- once, a step of each sign per span: not the spans materialised and read twice)
+fc_group_steps AS (
     SELECT
-        CASE grouping(stage, segment, created_date, owner)
-            WHEN 15 THEN 'ask' WHEN 7 THEN 'stage' WHEN 9 THEN 'segment' ELSE 'owner'
-        END                                                             AS level,
+        grouping(stage, segment, created_date, owner)                   AS grouped,
         currency_key, stage, segment, created_date, owner, day_no,
         sum(deals) AS deals, sum(with_amount) AS with_amount, sum(amount) AS amount
     FROM (
-        SELECT currency_key, stage, segment, created_date, owner, lo AS day_no,
-               1 AS deals, CASE WHEN amount IS NULL THEN 0 ELSE 1 END AS with_amount, amount
-        FROM fc_spans
-        WHERE lo < hi
-        UNION ALL
-        SELECT s.currency_key, s.stage, s.segment, s.created_date, s.owner, s.hi,
-               -1, CASE WHEN s.amount IS NULL THEN 0 ELSE -1 END, -s.amount
-        FROM fc_spans AS s, fc_bounds AS b
-        WHERE s.lo < s.hi AND s.hi < b.days
+        SELECT s.currency_key, s.stage, s.segment, s.created_date, s.owner,
+               CASE WHEN k.step = 1 THEN s.lo ELSE s.hi END                AS day_no,
+               k.step                                                      AS deals,
+               CASE WHEN s.amount IS NULL THEN 0 ELSE k.step END           AS with_amount,
+               CASE WHEN k.step = 1 THEN s.amount ELSE -s.amount END       AS amount
+        FROM fc_spans AS s
+        CROSS JOIN fc_bounds AS b
+        JOIN (VALUES (1), (-1)) AS k(step) ON k.step = 1 OR s.hi < b.days
+        WHERE s.lo < s.hi
     )
     GROUP BY GROUPING SETS (
-        (currency_key, day_no),
         (currency_key, stage, day_no),
         (currency_key, segment, created_date, day_no),
         (currency_key, owner, day_no)
     )
+),
+fc_steps AS (
+    SELECT CASE grouped WHEN 7 THEN 'stage' WHEN 9 THEN 'segment' ELSE 'owner' END AS level,
+           currency_key, stage, segment, created_date, owner, day_no, deals, with_amount,
+           amount
+    FROM fc_group_steps
+    UNION ALL
+    -- per ask: the stages' steps added up (a few thousand rows, not every span again)
+    SELECT 'ask', currency_key, NULL, NULL, NULL, NULL, day_no,
+           sum(deals), sum(with_amount), sum(amount)
+    FROM fc_group_steps
+    WHERE grouped = 7
+    GROUP BY currency_key, day_no
 ),
 -- running totals: each holds from its day number until the next step of its group
 fc_running AS (
@@ -976,7 +1036,18 @@ def _params(
 
 
 def _float(value: Any) -> float:
-    return 0.0 if value is None or pd.isna(value) else float(value)
+    """The value as a float, 0.0 when missing (None, NaN). Called per row of every answer
+    (hundreds of thousands of times a page): `float` first, pandas' test only for what
+    `float` refuses (pd.NA)."""
+    if value is None:
+        return 0.0
+    try:
+        number = float(value)
+    except TypeError:
+        if pd.isna(value):
+            return 0.0
+        raise
+    return 0.0 if number != number else number
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[tuple]:
@@ -991,8 +1062,12 @@ def gather(
     reporting_currency: str | None = None,
     narrow: bool = True,
     spans: bool = True,
+    known: Gathered | None = None,
 ) -> dict[str, ForecastInputs]:
     """The inputs of every Ask (keyed by `Ask.key`); the scope's period is not used.
+
+    `known`: inputs gathered before (`Gathered`); the asks found there under the same
+    scope and reporting currency are taken from it, not read again.
 
     Asks are grouped by source; each group costs four or five queries whatever its size.
     The rebuilt sources read their open deals and look-back windows aggregated first
@@ -1004,6 +1079,11 @@ def gather(
     """
     out: dict[str, ForecastInputs] = {}
     unique = list({a.key: a for a in asks}.values())
+    if known is not None and known.scope == scope:
+        currency = fx_params(con, reporting_currency)["reporting_currency"]
+        if known.reporting_currency == currency:
+            out = {a.key: known.inputs[a.key] for a in unique if a.key in known.inputs}
+            unique = [a for a in unique if a.key not in out]
     for source in ("snapshot", "current", *REBUILT_SOURCES):
         group = [a for a in unique if a.source == source]
         if not group:
@@ -1156,11 +1236,17 @@ class _Tally:
     closed_amount: float = 0.0
 
     def add(self, cycle: Any, cycles: int, won: int, won_amt: Any, closed_amt: Any) -> None:
+        # most rows carry a cycle length's count only (`history_grouped_sql`): what is
+        # missing adds nothing (adding 0.0 to a sum that starts at 0.0 never changes it)
         if cycle is not None and cycles:
-            self.counts[float(cycle)] = self.counts.get(float(cycle), 0) + int(cycles)
-        self.won += int(won or 0)
-        self.won_amount += _float(won_amt)
-        self.closed_amount += _float(closed_amt)
+            days = float(cycle)
+            self.counts[days] = self.counts.get(days, 0) + int(cycles)
+        if won:
+            self.won += int(won)
+        if won_amt is not None:
+            self.won_amount += _float(won_amt)
+        if closed_amt is not None:
+            self.closed_amount += _float(closed_amt)
 
     def cycle(self) -> SegmentCycle:
         rate = self.won_amount / self.closed_amount if self.closed_amount > 0 else None
@@ -1173,18 +1259,27 @@ def _read_history(
     per_segment: dict[tuple[int, str], _Tally] = {}
     per_ask: dict[int, _Tally] = {}
     totals: dict[int, list] = {}
-    for row in history:
+    for row in history:  # tens of thousands of rows: nothing built per row but once
         ask, segment, cycle, cycles, won, won_amt, closed_amt = row[:7]
         r90, year, prev_year, covers, has = row[7:]
-        for tally in (
-            per_segment.setdefault((ask, segment), _Tally()),
-            per_ask.setdefault(ask, _Tally()),
-        ):
-            tally.add(cycle, cycles, won, won_amt, closed_amt)
-        total = totals.setdefault(ask, [0.0, 0.0, 0.0, False, False])
-        total[0] += _float(r90)
-        total[1] += _float(year)
-        total[2] += _float(prev_year)
+        segment_tally = per_segment.get((ask, segment))
+        if segment_tally is None:
+            segment_tally = per_segment[(ask, segment)] = _Tally()
+        ask_tally = per_ask.get(ask)
+        if ask_tally is None:
+            ask_tally = per_ask[ask] = _Tally()
+        segment_tally.add(cycle, cycles, won, won_amt, closed_amt)
+        ask_tally.add(cycle, cycles, won, won_amt, closed_amt)
+        total = totals.get(ask)
+        if total is None:
+            total = totals[ask] = [0.0, 0.0, 0.0, False, False]
+        # a missing sum adds nothing (adding 0.0 changes no sum that starts at 0.0)
+        if r90 is not None:
+            total[0] += _float(r90)
+        if year is not None:
+            total[1] += _float(year)
+        if prev_year is not None:
+            total[2] += _float(prev_year)
         total[3] = total[3] or bool(covers)
         total[4] = total[4] or bool(has)
     for (ask, segment), tally in per_segment.items():
