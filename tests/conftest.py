@@ -6,7 +6,7 @@ import fcntl
 import os
 import pickle
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Move the real-browser, crash and concurrency tests to the end, keeping each group's own
     order. With pytest-xdist's load scheduling the fast tests are handed out first as well."""
     items[:] = sorted(items, key=_is_slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _component_scan_once() -> Iterator[None]:
+    """Streamlit's AppTest scans every installed distribution's metadata for v2 component
+    manifests on each new AppTest (about a thousand packages here: 0.15 CPU s each time,
+    hundreds of times a run). What it finds cannot change while the tests run, so it is
+    scanned once per test process; the app and each AppTest's registry are untouched."""
+    from streamlit.components.v2 import manifest_scanner
+
+    scan = manifest_scanner.scan_component_manifests
+    found: list[Any] = []
+
+    def scan_once(*args: Any, **kwargs: Any) -> list[Any]:
+        if not found:
+            found.append(scan(*args, **kwargs))
+        return list(found[0])
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(manifest_scanner, "scan_component_manifests", scan_once)
+        yield
 
 
 @pytest.fixture

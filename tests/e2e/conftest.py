@@ -172,6 +172,28 @@ def module_server(
             stop_server(proc)
 
 
+@pytest.fixture(scope="module")
+def module_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str, Callable[[Path], Path]], Server]]:
+    """`module_servers(key, build)`: like `module_server`, one server per `key` (say, per
+    database) for a module's tests in this test process, started on the database
+    `build(folder)` makes the first time that key is asked for."""
+    running: dict[str, tuple[Server, subprocess.Popen[bytes]]] = {}
+
+    def get(key: str, build: Callable[[Path], Path]) -> Server:
+        if key not in running:
+            folder = tmp_path_factory.mktemp(f"module-server-{key}")
+            running[key] = start_server(build(folder), folder / "streamlit.log")
+        return running[key][0]
+
+    try:
+        yield get
+    finally:
+        for _, proc in running.values():
+            stop_server(proc)
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_path: Path) -> Iterator[Browser]:
     """One chromium per test process (xdist worker), shared by its browser tests.

@@ -57,13 +57,18 @@ RENDERED_MARKUP_JS = """() => {
 
 
 def settled(page: Page) -> None:
-    """The script run is over: the running indicator has gone and stayed gone a moment
-    (it may not have appeared yet right after a click)."""
+    """The script run is over and everything it sent is drawn. Called once the page shows
+    what only the new run draws (its heading), so the run has begun: Streamlit's app
+    element then reads script state "notRunning" only when the server says it finished.
+    Elements whose code loads lazily show a skeleton until it has: none may be left."""
     from playwright.sync_api import expect
 
-    for _ in range(2):
-        page.wait_for_timeout(400)
-        expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=WAIT)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached",
+        timeout=WAIT,
+    )  # fmt: skip
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=WAIT)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=WAIT)
 
 
 def sign_in(page: Page, server: Server, email: str) -> None:

@@ -24,41 +24,104 @@ from readable import PAGES, build_sparse_db, unreadable_words
 
 if TYPE_CHECKING:  # annotations only: playwright is imported lazily, inside the fixtures
     from conftest import Server
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = pytest.mark.e2e
 
 SHOTS = Path("/tmp/shots")
 WAIT = 60_000  # upper bound for a page's script run on a busy machine, never measured
+DATABASES = ("demo", "sparse")
+# One test per database and page, so the eighteen spread over the test processes.
+CASES = [(which, name) for which in DATABASES for name in PAGES]
 
 
-@pytest.fixture(params=["demo", "sparse"])
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, copy_demo: Callable[..., Path]
-) -> Iterator[tuple[str, Path]]:
-    which = request.param
-    if which == "demo":
-        yield which, copy_demo(tmp_path, "demo.duckdb")
-    else:
-        yield which, build_sparse_db(tmp_path / "sparse.duckdb", tmp_path / "sparse_work")
+@pytest.fixture
+def server(
+    which: str,
+    module_servers: Callable[[str, Callable[[Path], Path]], Server],
+    request: pytest.FixtureRequest,
+) -> Server:
+    """A server on database `which`, shared by this module's tests in this test process.
+
+    Why shared: nothing here changes the database, and every test opens its page in its
+    own browser context (its own session); a server start and the sparse import cost CPU
+    seconds each. The demo database is a copy of the run's template.
+    """
+
+    def build(folder: Path) -> Path:
+        if which == "demo":
+            return request.getfixturevalue("copy_demo")(folder, "demo.duckdb")
+        return build_sparse_db(folder / "sparse.duckdb", folder / "sparse_work")
+
+    return module_servers(which, build)
+
+
+@pytest.fixture(scope="module")
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """One browser context for the module's pages in this test process, as the walk had when
+    it was one test per database: its HTTP cache keeps Streamlit's scripts (plotly's alone
+    is 4.7 MB) parsed and compiled once rather than once per page. Each test still opens
+    its own page, so its own Streamlit session; nothing here signs in or stores anything."""
+    opened = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+    opened = context.new_page()
+    opened.set_default_timeout(30_000)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def settled(page: Page) -> None:
-    """Wait until the script run is over: the status widget shows only while it runs."""
+    """Wait until the page's script run is over and everything it sent is drawn.
+
+    A page load starts with Streamlit's app element in script state "initial"; it turns
+    "running" when the run starts and "notRunning" when the server says it finished (and
+    no rerun follows on these pages). Elements whose code loads lazily show a skeleton
+    until it has: none may be left.
+    """
     from playwright.sync_api import expect
 
-    page.wait_for_selector('[data-testid="stMain"]', timeout=WAIT)
-    page.wait_for_timeout(500)  # a rerun starts a moment after the first paint
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached",
+        timeout=WAIT,
+    )  # fmt: skip
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=WAIT)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=WAIT)
-    page.wait_for_timeout(300)
+
+
+def next_frame(page: Page) -> None:
+    """Until the browser has laid out and painted what changed (two animation frames)."""
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def unfold(page: Page) -> None:
-    """Open every expander, so text folded away is read (and photographed) too."""
-    for summary in page.locator('[data-testid="stExpander"] details:not([open]) > summary').all():
+    """Open every expander, so text folded away is read (and photographed) too.
+
+    The folded ones are taken once, as elements: a locator of "not open" ones would move
+    on to the next one as each opens, and skip every other.
+    """
+    selector = '[data-testid="stExpander"] details:not([open]) > summary'
+    opened = []
+    for summary in page.query_selector_all(selector):
         if summary.is_visible():  # one in a tab not shown stays folded (AppTest reads it)
             summary.click()
-    page.wait_for_timeout(300)
+            opened.append(summary)
+    # a <details> is open once its unfolding has begun: wait for all of them
+    page.wait_for_function(
+        "summaries => summaries.every(s => s.parentElement.open)", arg=opened, timeout=WAIT
+    )
+    next_frame(page)
 
 
 def photograph(page: Page, path: Path) -> None:
@@ -76,7 +139,7 @@ def photograph(page: Page, path: Path) -> None:
         if height <= page.viewport_size["height"]:  # type: ignore[index]
             break
         page.set_viewport_size({"width": 1440, "height": height})
-        page.wait_for_timeout(800)  # charts redraw at the new size
+        next_frame(page)  # the width stays: the charts keep their size, the page reflows
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1440, "height": 1000})
 
@@ -87,24 +150,13 @@ def visible_problems(page: Page) -> list[str]:
     return [line.strip()[:160] for line in text.splitlines() if unreadable_words(line)]
 
 
-def test_every_page_reads_clean(
-    database: tuple[str, Path],
-    streamlit_server: Callable[[Path], Server],
-    browser_page: Page,
-) -> None:
-    which, db_path = database
+@pytest.mark.parametrize(("which", "name"), CASES, ids=[f"{w}-{n}" for w, n in CASES])
+def test_every_page_reads_clean(which: str, name: str, server: Server, page: Page) -> None:
     shots = SHOTS / which
     shots.mkdir(parents=True, exist_ok=True)
-    server = streamlit_server(db_path)
-    page = browser_page
-    found: dict[str, list[str]] = {}
-    for name in PAGES:
-        page.goto(f"{server.url}/{'' if name == 'overview' else name}")
-        settled(page)
-        unfold(page)
-        photograph(page, shots / f"{name}.png")
-        assert "Traceback" not in page.content(), server.log()
-        problems = visible_problems(page)
-        if problems:
-            found[name] = problems
-    assert found == {}
+    page.goto(f"{server.url}/{'' if name == 'overview' else name}")
+    settled(page)
+    unfold(page)
+    photograph(page, shots / f"{name}.png")
+    assert "Traceback" not in page.content(), server.log()
+    assert visible_problems(page) == [], f"{which} database, {name} page"
