@@ -51,12 +51,13 @@ def _component_scan_once() -> Iterator[None]:
     from streamlit.components.v2 import manifest_scanner
 
     scan = manifest_scanner.scan_component_manifests
-    found: list[Any] = []
+    found: dict[str, list[Any]] = {}
 
     def scan_once(*args: Any, **kwargs: Any) -> list[Any]:
-        if not found:
-            found.append(scan(*args, **kwargs))
-        return list(found[0])
+        key = repr((args, sorted(kwargs.items())))  # a scan asked differently is its own
+        if key not in found:
+            found[key] = list(scan(*args, **kwargs))
+        return list(found[key])
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(manifest_scanner, "scan_component_manifests", scan_once)
