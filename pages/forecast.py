@@ -16,6 +16,7 @@ never a traceback, and the rest of the page still renders.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -69,7 +70,9 @@ COLOURS = {
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int) -> Backtest:
+def _backtest_and_inputs(
+    db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int
+) -> Backtest:
     del db, version  # cache key only
     with _ui.cursor() as cur:
         # with the first convergence chart's weekly asks: one pass for both (issue 14)
@@ -79,10 +82,21 @@ def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _backtest(db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int) -> Backtest:
+    """The backtest without the inputs it gathered for the convergence chart.
+
+    Every rerun reads this cached result up to three times, and each read unpickles it:
+    the gathered inputs made it about ten times bigger (grows with the data), although
+    only `_convergence` uses them, once per cache miss (review of issue 14's batching).
+    """
+    return replace(_backtest_and_inputs(db, version, scope, kind, n), gathered=None)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def _convergence(
     db: str, version: tuple[Any, ...], scope: Scope, kind: str, n: int, label: str
 ) -> Convergence:
-    past = _backtest(db, version, scope, kind, n)
+    past = _backtest_and_inputs(db, version, scope, kind, n)
     with _ui.cursor() as cur:
         return convergence(
             cur, scope, kind=kind, periods=n, labels=[label],  # type: ignore[arg-type]
