@@ -6,11 +6,16 @@ and the Scope), sets the URL query the way a shared link would, then switches pa
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from analytics import db
+from analytics.ingest import import_file
+
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "data"
 TIMEOUT = 90  # seconds per script run: generous for loaded machines, never asserted on
 
 
@@ -22,6 +27,21 @@ def open_page(page: str | None = None, query: dict[str, str] | None = None) -> A
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+def load_headline(path: Path) -> Path:
+    """Import the headline fixture (reps and 12 deals as of 15 Jul 2024; tests/test_headline.py
+    has the hand-computed figures) into the database at `path`, through the real importer."""
+    con = db.connect(path)
+    try:
+        for name in ("headline_reps.csv", "headline_opps.csv"):
+            result = import_file(
+                con, FIXTURES / name, as_of=date(2024, 7, 15), data_dir=path.parent
+            )
+            assert result.ok, result.message
+    finally:
+        con.close()
+    return path
 
 
 def assert_clean(at: AppTest) -> None:

@@ -103,36 +103,61 @@ def commission_app_db(
     return path
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """The seeded demo database (seed 42, the default anchor), built once per test run.
+def built_once_per_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    build: Callable[[Path], object],
+) -> Path:
+    """The folder `name` that `build(folder)` filled once for the whole test run.
 
-    Why shared: building it takes 10-15 s, and six modules read it. The xdist workers of one
-    run share a folder (the parent of each worker's base temp), so the first worker builds
-    it under a file lock and the others wait and reuse it. Never hand this file to a test:
-    take a private copy with `copy_demo`, which every test may change freely.
+    The xdist workers of one run share a folder (the parent of each worker's base temp), so
+    the first worker to ask builds it under a file lock and the others wait and reuse it. A
+    folder is only marked built once `build` returned, so a build that failed half-way is
+    started afresh by the next worker. Hand out copies of what is in it, never the files.
     """
-    from analytics.demo import DEFAULT_ANCHOR, DEFAULT_SEED, build_demo
-
     base = tmp_path_factory.getbasetemp()
     root = base.parent if worker_id != "master" else base
-    folder = root / "demo-template"
-    done = folder / "built"
-    with open(root / "demo-template.lock", "w") as lock:
+    folder = root / name
+    done = folder / ".built"
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not done.exists():
                 shutil.rmtree(folder, ignore_errors=True)
                 folder.mkdir(parents=True)
-                summary = build_demo(
-                    folder / "sales.duckdb", folder / "out", seed=DEFAULT_SEED,
-                    anchor=DEFAULT_ANCHOR,
-                )  # fmt: skip
-                (folder / "summary.pickle").write_bytes(pickle.dumps(summary))
+                build(folder)
                 done.touch()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    return folder / "sales.duckdb"
+    return folder
+
+
+@pytest.fixture(scope="session")
+def build_once_per_run(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Callable[[str, Callable[[Path], object]], Path]:
+    """`build_once_per_run(name, build)`: see `built_once_per_run`."""
+    return lambda name, build: built_once_per_run(tmp_path_factory, worker_id, name, build)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The seeded demo database (seed 42, the default anchor), built once per test run.
+
+    Why shared: building it takes 10-15 s, and six modules read it (`built_once_per_run`).
+    Never hand this file to a test: take a private copy with `copy_demo`, which every test
+    may change freely.
+    """
+    from analytics.demo import DEFAULT_ANCHOR, DEFAULT_SEED, build_demo
+
+    def build(folder: Path) -> None:
+        summary = build_demo(
+            folder / "sales.duckdb", folder / "out", seed=DEFAULT_SEED, anchor=DEFAULT_ANCHOR
+        )
+        (folder / "summary.pickle").write_bytes(pickle.dumps(summary))
+
+    return built_once_per_run(tmp_path_factory, worker_id, "demo-template", build) / "sales.duckdb"
 
 
 @pytest.fixture(scope="session")

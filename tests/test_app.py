@@ -7,15 +7,15 @@ real uploader widget and the real Import button, not a side door.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from apptest import load_headline
 from streamlit.testing.v1 import AppTest
 
 from analytics import db
-from analytics.ingest import Mapping, import_file
+from analytics.ingest import Mapping
 from analytics.markup import plain
 from analytics.scope import save_fiscal_start_month
 
@@ -34,16 +34,7 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def loaded_db(app_db: Path) -> Path:
     """The headline fixture (see tests/test_headline.py for the hand-computed figures)."""
-    con = db.connect(app_db)
-    try:
-        for name in ("headline_reps.csv", "headline_opps.csv"):
-            result = import_file(
-                con, FIXTURES / name, as_of=date(2024, 7, 15), data_dir=app_db.parent
-            )
-            assert result.ok, result.message
-    finally:
-        con.close()
-    return app_db
+    return load_headline(app_db)
 
 
 def start(query: dict[str, str] | None = None) -> AppTest:

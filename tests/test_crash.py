@@ -13,7 +13,6 @@ and a checksum of every row of the tables an import writes.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pickle
 import shutil
@@ -196,29 +195,18 @@ DELAYS = (0.2, 0.4, 0.6, 0.75, 0.85, 0.9, 0.95, 0.98)
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Any]:
+def setup(build_once_per_run: Callable[[str, Callable[[Path], object]], Path]) -> dict[str, Any]:
     """The database before the import, and the state after a complete one.
 
-    Built once per test run: the xdist workers of one run share a folder (the parent of
-    each worker's base temp), so the first to get here builds it under a file lock and the
-    others read what it left (the tests only ever copy the base database and read the
-    upload; each run of theirs gets its own folder in it).
+    Built once per test run (tests/conftest.py `built_once_per_run`): the tests only ever
+    copy the base database and read the upload; each run of theirs gets its own folder.
     """
-    base_temp = tmp_path_factory.getbasetemp()
-    shared = base_temp.parent if worker_id != "master" else base_temp
-    root = shared / "crash-setup"
-    saved = root / "setup.pickle"
-    with open(shared / "crash-setup.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not saved.exists():
-                shutil.rmtree(root, ignore_errors=True)
-                root.mkdir(parents=True)
-                built = build_setup(root)
-                saved.write_bytes(pickle.dumps(built))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    loaded: dict[str, Any] = pickle.loads(saved.read_bytes())
+
+    def build(root: Path) -> None:
+        (root / "setup.pickle").write_bytes(pickle.dumps(build_setup(root)))
+
+    root = build_once_per_run("crash-setup", build)
+    loaded: dict[str, Any] = pickle.loads((root / "setup.pickle").read_bytes())
     return loaded
 
 

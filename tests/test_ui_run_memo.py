@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from apptest import load_headline
 from streamlit.testing.v1 import AppTest
 
-from analytics import db
 from analytics.ingest import import_file
 from analytics.settings import save_reporting_currency
 from pages import _ui
@@ -29,16 +29,7 @@ TIMEOUT = 60  # seconds per script run: generous for slow CI machines, never ass
 def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "memo.duckdb"
     monkeypatch.setenv("SALES_DB", str(path))
-    con = db.connect(path)
-    try:
-        for name in ("headline_reps.csv", "headline_opps.csv"):
-            result = import_file(
-                con, FIXTURES / name, as_of=date(2024, 7, 15), data_dir=path.parent
-            )
-            assert result.ok, result.message
-    finally:
-        con.close()
-    return path
+    return load_headline(path)
 
 
 def _forget_run() -> None:

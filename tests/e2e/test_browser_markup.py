@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import browser_waits  # tests/ is on sys.path: its conftest.py lives there
 import markup_db  # tests/ is on sys.path: its conftest.py lives there
 import pytest
 from markup_db import ACCOUNTS, CARA, EAST, EVE, IMAGE_URL, PASSWORD
@@ -57,18 +58,7 @@ RENDERED_MARKUP_JS = """() => {
 
 
 def settled(page: Page) -> None:
-    """The script run is over and everything it sent is drawn. Called once the page shows
-    what only the new run draws (its heading), so the run has begun: Streamlit's app
-    element then reads script state "notRunning" only when the server says it finished.
-    Elements whose code loads lazily show a skeleton until it has: none may be left."""
-    from playwright.sync_api import expect
-
-    page.wait_for_selector(
-        '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached",
-        timeout=WAIT,
-    )  # fmt: skip
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=WAIT)
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=WAIT)
+    browser_waits.settled(page, WAIT)
 
 
 def sign_in(page: Page, server: Server, email: str) -> None:

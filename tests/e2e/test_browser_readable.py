@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import browser_waits  # tests/ is on sys.path: its conftest.py lives there
 import pytest
 from readable import PAGES, build_sparse_db, unreadable_words
 
@@ -83,21 +84,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
 
 
 def settled(page: Page) -> None:
-    """Wait until the page's script run is over and everything it sent is drawn.
-
-    A page load starts with Streamlit's app element in script state "initial"; it turns
-    "running" when the run starts and "notRunning" when the server says it finished (and
-    no rerun follows on these pages). Elements whose code loads lazily show a skeleton
-    until it has: none may be left.
-    """
-    from playwright.sync_api import expect
-
-    page.wait_for_selector(
-        '[data-testid="stApp"][data-test-script-state="notRunning"]', state="attached",
-        timeout=WAIT,
-    )  # fmt: skip
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=WAIT)
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=WAIT)
+    browser_waits.settled(page, WAIT)
 
 
 def next_frame(page: Page) -> None:
