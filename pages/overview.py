@@ -341,19 +341,17 @@ def render() -> None:
         _ui.show_empty_database_hint()
         return
     with _ui.cursor() as cur:
-        # a period not over on the data's date is shown to date, against the same days
-        scope = _ui.current_scope().to_date(_ui.data_facts(cur).as_of)
+        facts, version = _ui.data_facts(cur), _ui.data_version(cur)
+    # a period not over on the data's date is shown to date, against the same days
+    scope = _ui.current_scope().to_date(facts.as_of)
     period = scope.period
     count = TREND_PERIODS.get(period.kind, 6)
     periods = [period.shifted(-back) for back in range(count - 1, -1, -1)]
-    with _ui.cursor() as cur:
-        version = _ui.data_version(cur)
     first_day, unpriced_note, currencies = scope_facts(str(_ui.db_path()), version, scope)
     # trends start where the data starts: no 0 bars for periods before the first deal
     shown = [p for p in periods if first_day is None or p.full_end >= first_day] or [period]
     wanted = [*periods, period.same_last_year()]
-    with _ui.cursor() as cur:
-        reporting = _ui.data_facts(cur).reporting_currency
+    reporting = facts.reporting_currency
     st.caption(
         f"Scope: {md(scope.describe())} ({period.start:%d %b %Y} to {period.end:%d %b %Y}). "
         f"Changes are against {period.previous().name} and against the same period last "
