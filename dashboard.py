@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import date
 
@@ -25,6 +26,7 @@ import streamlit as st
 
 from analytics.access import Access, may_open
 from analytics.markup import md
+from analytics.run_memo import run_memo
 from analytics.scope import (
     Period,
     PeriodKind,
@@ -45,6 +47,12 @@ st.set_page_config(
 # Pages about the period still running (the forecast, today's pipeline) open on the newest
 # period; review pages open on the newest period that was over on the data's date.
 LIVE_PAGES = frozenset({"forecast", "pipeline"})
+
+# Pages that only read: each runs inside a run memo (analytics.run_memo), so the facts its
+# queries share (snapshot dates, reporting currency, stages, ...) are read once per run,
+# not by every query. Never a page that writes (Data, Settings, Commissions): an import
+# or a saved setting must be read back as it now is.
+READING_PAGES = frozenset({"overview", "reps", "funnel", "pipeline", "forecast", "leads"})
 
 # A new page is one line here plus its file under pages/. Keyed by file stem, the name
 # analytics.access.may_open knows pages by.
@@ -182,21 +190,25 @@ def main() -> None:
         return
     page = st.navigation([p for stem, p in PAGES.items() if may_open(access, stem)])
     _auth.account_box(current, access)
-    try:
-        with _ui.cursor() as cur:
-            live = any(PAGES[stem] is page for stem in LIVE_PAGES)
-            st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur, access, live)
-    except Exception as exc:  # e.g. the database file is locked by another process
-        # Every page reads the same database through the Scope: one sentence is enough,
-        # a second error box from the page itself would only repeat it.
-        _ui.friendly_error("loading the filters", exc)
-        st.session_state.pop(_ui.SCOPE_KEY, None)
-        return
-    try:
-        with _ui.shell():
-            page.run()
-    except Exception as exc:
-        _ui.friendly_error(f"the {page.title} page", exc)
+    with ExitStack() as memo:
+        memo.enter_context(run_memo())  # the sidebar only reads
+        try:
+            with _ui.cursor() as cur:
+                live = any(PAGES[stem] is page for stem in LIVE_PAGES)
+                st.session_state[_ui.SCOPE_KEY] = sidebar_scope(cur, access, live)
+        except Exception as exc:  # e.g. the database file is locked by another process
+            # Every page reads the same database through the Scope: one sentence is
+            # enough, a second error box from the page itself would only repeat it.
+            _ui.friendly_error("loading the filters", exc)
+            st.session_state.pop(_ui.SCOPE_KEY, None)
+            return
+        if not any(PAGES[stem] is page for stem in READING_PAGES):
+            memo.close()  # a page that writes reads everything afresh
+        try:
+            with _ui.shell():
+                page.run()
+        except Exception as exc:
+            _ui.friendly_error(f"the {page.title} page", exc)
 
 
 main()

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import duckdb
 
+from analytics.run_memo import memoised
+
 NO_TEAM = "(no team)"
 NO_TEAM_COLOUR = "#9E9E9E"
 # plotly's "Plotly" qualitative palette, written out so analytics needs no plotting import.
@@ -43,6 +45,7 @@ def team_colours(roster: Iterable[str | None]) -> dict[str, str]:
     return colours
 
 
+@memoised
 def roster_team_colours(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """`team_colours` of every team in the roster table (not filtered by scope or period)."""
     rows = con.execute("SELECT DISTINCT team FROM reps WHERE team IS NOT NULL").fetchall()

@@ -60,6 +60,7 @@ import pandas as pd
 
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.numbers import amount_text, counted, duration_text, percent_text, verb
+from analytics.run_memo import memoised
 from analytics.scope import Period, Scope, owner_filter_sql
 from analytics.settings import Stage, load_stages
 from analytics.sql import (
@@ -135,6 +136,7 @@ WHERE {owner_filter_sql("o.owner")}
 """
 
 
+@memoised
 def cohort_basis(con: duckdb.DuckDBPyConnection, scope: Scope) -> CohortBasis:
     """ "created" (the rule), or "closed" when no deal in scope has a created date.
 

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics.run_memo import memoised
 from analytics.scope import Scope, owner_filter_sql
 
 Source = Literal["snapshot", "stage history", "rebuilt"]
@@ -124,6 +125,7 @@ ORDER BY 1
 """
 
 
+@memoised
 def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Every pipeline snapshot date, oldest first: the one list the point-in-time layer,
     the Pipeline page's date pickers and the forecast's "export used" choose from.
@@ -134,6 +136,7 @@ def snapshot_dates(con: duckdb.DuckDBPyConnection) -> list[date]:
     return [r[0] for r in con.execute(SNAPSHOT_DATES_SQL).fetchall()]
 
 
+@memoised
 def first_stage_change(con: duckdb.DuckDBPyConnection) -> date | None:
     """The day of the earliest stage change on record (None: no stage history at all).
 

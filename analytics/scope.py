@@ -30,6 +30,7 @@ from typing import Any, Literal
 import duckdb
 
 from analytics.access import EVERYTHING, Access, AccessDenied
+from analytics.run_memo import memoised
 from analytics.settings import put_setting
 
 PeriodKind = Literal["month", "quarter", "year"]
@@ -239,6 +240,7 @@ def _day_span(start: date, end: date) -> str:
     return f"{start.day}–{end.day} {end:%b}"
 
 
+@memoised
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The day the newest deals export describes (its as-of date), never after today.
 

@@ -21,6 +21,7 @@ from analytics import audit
 from analytics.access import Access, require
 from analytics.db import default_settings, transaction
 from analytics.numbers import blank_cell, counted
+from analytics.run_memo import memoised
 
 
 def norm_key(text: str) -> str:
@@ -212,6 +213,7 @@ def put_setting(
         )  # fmt: skip
 
 
+@memoised
 def load_stages(con: duckdb.DuckDBPyConnection) -> tuple[Stage, ...]:
     row = con.execute("SELECT value FROM settings WHERE key = ?", [STAGES_KEY]).fetchone()
     return stages_from_json(row[0]) if row else DEFAULT_STAGES
@@ -352,6 +354,7 @@ def is_currency_code(code: object) -> bool:
     return True
 
 
+@memoised
 def load_reporting_currency(con: duckdb.DuckDBPyConnection) -> str:
     """The currency every amount is converted into (fx_rates are quoted against it).
 

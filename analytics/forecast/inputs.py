@@ -42,6 +42,7 @@ from analytics.forecast.methods import (
     category_of,
 )
 from analytics.metrics.fx import fx_params, priced_sql
+from analytics.run_memo import memoised
 from analytics.scope import Period, Scope, owner_filter_sql
 
 Source = Literal["snapshot", "current", "stage history", "rebuilt"]
@@ -1340,6 +1341,7 @@ def _read_calls(found: dict[int, ForecastInputs], rows: list[tuple]) -> None:
         found[ask].submitted_owners = len(owners)
 
 
+@memoised
 def actuals(
     con: duckdb.DuckDBPyConnection,
     periods: list[Period],
@@ -1378,6 +1380,7 @@ def open_deals(
     return frame.drop(columns=["ask"])
 
 
+@memoised
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The current data's as-of date: the newest export date in `opportunities`."""
     return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]

@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from analytics.metrics.fx import fx_params, priced_sql
+from analytics.run_memo import fetch_one
 from analytics.scope import Period, Scope, owner_filter_sql
 
 NO_ACTIVITY = "no activity data"
@@ -165,8 +166,9 @@ def _filter_params(scope: Scope) -> dict[str, object]:
 
 
 def data_facts(con: duckdb.DuckDBPyConnection, scope: Scope) -> DataFacts:
-    """The counts every period of `scope` shares (one query)."""
-    row = con.execute(FACTS_SQL, _filter_params(scope) | fx_params(con)).fetchone()
+    """The counts every period of `scope` shares (one query, once per page run: its
+    filters, not its period, decide the answer, so the statement is the memo's key)."""
+    row = fetch_one(con, FACTS_SQL, _filter_params(scope) | fx_params(con))
     assert row is not None
     *counts, first_day = row
     return DataFacts(*(int(c or 0) for c in counts), first_day=first_day)

@@ -21,6 +21,7 @@ import pandas as pd
 from analytics.metrics.derived import stage_spans_current
 from analytics.metrics.fx import fx_params, period_rates_sql
 from analytics.pointintime import Basis, as_of_params, as_of_totals_sql, bases
+from analytics.run_memo import fetch_frame
 from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
@@ -511,5 +512,7 @@ def attainment_tables(
 ) -> pd.DataFrame:
     """`attainment_table` over each of `periods` in one query, keyed by `period_no`."""
     params = periods_params(scope, periods) | fx_params(con, reporting_currency)
-    frame = con.execute(performance_sql(by, attainment_only=True), params).df()
+    # keyed by the statement: the Scope's own period is not in it, and the Reps page asks
+    # for the same windows under the scopes of two periods
+    frame = fetch_frame(con, performance_sql(by, attainment_only=True), params)
     return frame.rename(columns={"grp": by})
