@@ -39,6 +39,14 @@ from analytics.settings import is_demo_database, load_reporting_currency
 
 log = logging.getLogger("dashboard")
 
+# The app's frames are small (a row per rep, stage or period) and go through many pandas
+# operations each; pandas 3 stores their text in Arrow arrays by default, whose per-call
+# cost outweighs what they save at that size: with twenty managers on the app, 27 % of the
+# script threads' time went to pyarrow calls on frames of a few hundred rows (issue 15).
+# Python storage is the same `str` dtype with the same missing values (NaN); only where
+# the characters live differs.
+pd.set_option("mode.string_storage", "python")
+
 ENTRY_SCRIPT = Path(__file__).resolve().parent.parent / "dashboard.py"
 SCOPE_KEY = "scope"  # session_state: the Scope the sidebar built for this run
 DEALS_COUNT_KEY = "opportunity_count"  # session_state: deals in the database (0 = empty)

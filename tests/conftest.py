@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 
 from analytics import db
+
+# The app stores its frames' text in Python objects (pages/_ui.py says why); every test
+# process does the same from the start, so a test's frames do not depend on whether an
+# app test happened to import the pages before it in the same worker.
+pd.set_option("mode.string_storage", "python")
 
 TESTS_DIR = Path(__file__).resolve().parent
 FIXTURES = TESTS_DIR / "data"
