@@ -576,6 +576,23 @@ def slipped_deals(
 # "closing in the period" pipeline needs snapshots on both days. Nothing dated after a
 # day is read for that day: snapshots after it, stage changes after it, and close dates
 # after it (a deal closed later is open on the day, its outcome unread).
+# A snapshot day later than its snapshot: the deals the data shows closed after the
+# snapshot and on or before the day are closed on it (analytics.pointintime
+# CLOSED_SINCE_SNAPSHOT: the same rule for "open on D"), with the latest export's close
+# date and outcome; on the snapshot's own day nothing changes. close0 / close1: the close
+# date when it applies to the start / end day, else NULL.
+_CLOSED_SINCE_SQL = """
+closed_since AS (
+    SELECT o.opportunity_id, o.is_won,
+           CASE WHEN $start_source = 'snapshot' AND o.close_date > $start_snapshot
+                     AND o.close_date <= $start_day THEN o.close_date END AS close0,
+           CASE WHEN $end_source = 'snapshot' AND o.close_date > $end_snapshot
+                     AND o.close_date <= $end_day THEN o.close_date END AS close1
+    FROM opportunities AS o
+    WHERE o.is_closed
+      AND o.opportunity_id IN (SELECT opportunity_id FROM candidates)
+)"""
+
 _WATERFALL_SIDES_SQL = f"""
 WITH {_RATES_SQL.strip()},
 sides AS (
@@ -599,18 +616,27 @@ snap_latest AS (
       AND s.opportunity_id IN (SELECT opportunity_id FROM candidates)
     GROUP BY s.opportunity_id
 ),
+{_CLOSED_SINCE_SQL},
 snap_state AS (
-    SELECT 0 AS side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
-           s.is_closed, s.is_won, s.created_date
+    SELECT 0 AS side, s.opportunity_id, s.owner, s.amount, s.currency,
+           coalesce(c.close0, s.close_date) AS close_date,
+           s.is_closed OR c.close0 IS NOT NULL AS is_closed,
+           CASE WHEN c.close0 IS NOT NULL THEN c.is_won ELSE s.is_won END AS is_won,
+           s.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS s
       ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date0
+    LEFT JOIN closed_since AS c ON c.opportunity_id = l.opportunity_id
     UNION ALL
-    SELECT 1 AS side, s.opportunity_id, s.owner, s.amount, s.currency, s.close_date,
-           s.is_closed, s.is_won, s.created_date
+    SELECT 1 AS side, s.opportunity_id, s.owner, s.amount, s.currency,
+           coalesce(c.close1, s.close_date) AS close_date,
+           s.is_closed OR c.close1 IS NOT NULL AS is_closed,
+           CASE WHEN c.close1 IS NOT NULL THEN c.is_won ELSE s.is_won END AS is_won,
+           s.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS s
       ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date1
+    LEFT JOIN closed_since AS c ON c.opportunity_id = l.opportunity_id
 )"""
 
 # Only when a day is rebuilt or from stage history (chosen by code: reading the stage
@@ -682,16 +708,21 @@ pair AS (
            a.opportunity_id IS NOT NULL AS known0,
            CASE WHEN a.opportunity_id IS NOT NULL THEN {
                'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
-               'close_date': a.close_date, 'is_closed': a.is_closed, 'is_won': a.is_won}
+               'close_date': coalesce(c.close0, a.close_date),
+               'is_closed': a.is_closed OR c.close0 IS NOT NULL,
+               'is_won': CASE WHEN c.close0 IS NOT NULL THEN c.is_won ELSE a.is_won END}
            END AS s0,
            {'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
-            'close_date': b.close_date, 'is_closed': b.is_closed, 'is_won': b.is_won} AS s1,
+            'close_date': coalesce(c.close1, b.close_date),
+            'is_closed': b.is_closed OR c.close1 IS NOT NULL,
+            'is_won': CASE WHEN c.close1 IS NOT NULL THEN c.is_won ELSE b.is_won END} AS s1,
            b.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS b
       ON b.opportunity_id = l.opportunity_id AND b.snapshot_date = l.date1
     LEFT JOIN opportunity_snapshots AS a
       ON a.opportunity_id = l.opportunity_id AND a.snapshot_date = l.date0
+    LEFT JOIN closed_since AS c ON c.opportunity_id = l.opportunity_id
 )"""
 
 _WATERFALL_BUCKETS_SQL = f"""
@@ -912,6 +943,9 @@ class Waterfall:
             and b is not None
             and a.source == b.source == "snapshot"
             and a.snapshot_date == b.snapshot_date
+            # deals that closed between the two days (known from a later export) are
+            # changes the one export can show (analytics.pointintime CLOSED_SINCE_SNAPSHOT)
+            and not any(self.deals.values())
         ):
             return (
                 f"Both days read the same export, of {a.snapshot_date}: the data holds no "

@@ -6,9 +6,10 @@ say where that answer came from. A team that uploaded one export has no snapshot
 export already holds much of the history. Three sources, best first:
 
 - ``snapshot``: the newest upload of deals (`opportunity_snapshots`) on or before D, no
-  older than `max_snapshot_age_days`. Exact: the deals open in it, with their owner,
-  stage, amount and expected close date as exported then. Deals created between the
-  snapshot and D are not in it (it is what was known then).
+  older than `max_snapshot_age_days`. Exact on its own day: the deals open in it, with
+  their owner, stage, amount and expected close date as exported then. For a later D,
+  the deals the data shows closed after it and on or before D are taken out (they were
+  no longer open on D); deals created between the snapshot and D are not in it.
 - ``stage history``: no such snapshot, but stage changes dated on or before D exist
   (`opportunity_stage_history`: the CRM's own history, else the one derived from
   snapshots). The deals open on D are rebuilt from their dates (below); each one's stage
@@ -83,6 +84,11 @@ class Basis:
     def describe(self) -> str:
         """One line for a help text: 'as of 2024-06-30: snapshot of 2024-06-24 (exact)'."""
         if self.source == "snapshot":
+            if self.snapshot_date is not None and self.snapshot_date < self.day:
+                return (
+                    f"as of {self.day}: snapshot of {self.snapshot_date} (as uploaded, less the "
+                    f"deals closed between it and {self.day})"
+                )
             return f"as of {self.day}: snapshot of {self.snapshot_date} (exact)"
         return f"as of {self.day}: {self.source} ({SOURCE_HELP[self.source]})"
 
@@ -212,6 +218,20 @@ def basis_for(
     return bases(con, [day], max_snapshot_age_days=max_snapshot_age_days)[0]
 
 
+# A snapshot answers a later day D (up to MAX_SNAPSHOT_AGE_DAYS after it) with the deals
+# open in it; those the data shows closed after it and on or before D were no longer open
+# on D (a monthly export of 1 Nov answering 30 Nov counted the deals won on 10 Nov as open
+# at the month's end, beside them as won). Their close date is dated on or before D, so
+# nothing after D is read; on the snapshot's own day nothing is taken out (exact). `s` is
+# the snapshot row, `a` the day asked (`a.day`).
+CLOSED_SINCE_SNAPSHOT = """EXISTS (
+              SELECT 1 FROM opportunities AS closed_since
+              WHERE closed_since.opportunity_id = s.opportunity_id
+                AND closed_since.is_closed
+                AND closed_since.close_date > s.snapshot_date
+                AND closed_since.close_date <= a.day)"""
+
+
 # The deals open on each bound day ($as_of_keys, $as_of_days, $as_of_sources,
 # $as_of_snapshots: parallel lists, one entry per day, see `as_of_params`), from the source
 # chosen for that day. The one definition of "open on D": pages, the KPI query and the
@@ -222,7 +242,7 @@ def basis_for(
 #                     on or before D (ASOF join: changes after D are never read);
 #   rebuilt        -- created on or before D and not closed by D; stage unknown, amount
 #                     last exported, close date not shown (it was not known on D).
-AS_OF_SQL = """
+AS_OF_SQL = f"""
     as_of_days AS (
         SELECT CAST(unnest($as_of_keys) AS BIGINT)    AS as_of_key,
                CAST(unnest($as_of_days) AS DATE)      AS day,
@@ -258,6 +278,7 @@ AS_OF_SQL = """
         FROM opportunity_snapshots AS s
         JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
         WHERE NOT s.is_closed
+          AND NOT {CLOSED_SINCE_SNAPSHOT}
         UNION ALL
         -- rebuilt: no stage is read, so no stage history either (the ASOF join below
         -- would sort every deal-day for nothing)
@@ -394,6 +415,7 @@ _AS_OF_TOTALS = """
         FROM opportunity_snapshots AS s
         JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
         WHERE NOT s.is_closed
+          AND NOT {closed_since}
         GROUP BY ALL
     )"""
 
@@ -523,10 +545,13 @@ def as_of_totals_sql(*, history: bool = True, spans: bool = False) -> str:
     the imported changes from `stage_history_spans`: only when it is current
     (`analytics.metrics.derived.stage_spans_current`), else the answer would be stale."""
     if not history:
-        return _AS_OF_TOTALS.format(change_spans="", history_spans="")
+        return _AS_OF_TOTALS.format(
+            change_spans="", history_spans="", closed_since=CLOSED_SINCE_SNAPSHOT
+        )
     return _AS_OF_TOTALS.format(
         change_spans=_CHANGE_SPANS_DERIVED if spans else _CHANGE_SPANS,
         history_spans=_HISTORY_SPANS_DERIVED if spans else _HISTORY_SPANS,
+        closed_since=CLOSED_SINCE_SNAPSHOT,
     )
 
 
