@@ -456,6 +456,10 @@ def _pick_from_chart() -> None:
 
 def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -> None:
     metric = q.attrs["x_metric"]
+    no_change = q.attrs.get("no_change")
+    if no_change:  # analytics: the window before ends before the data starts
+        st.info(md(no_change), icon=":material/info:")
+        return
     if not attainment_ok or metric != q.attrs["x_metric_requested"]:
         st.info(
             f"No rep in view has a quota in both {q.attrs['period']} and "
