@@ -716,6 +716,13 @@ def funnel_compare(
     return out
 
 
+def nothing_to_compare(basis: str) -> str:
+    """What the Funnel page and `report funnel --by ...` say when compared funnels have no
+    deal at all (`basis`: "created", or "closed" without created dates)."""
+    noun = "closed" if basis == "closed" else "created"
+    return f"No deal was {noun} in this period: nothing to compare."
+
+
 # --- for reading (pages) ------------------------------------------------------------------
 
 PERCENT_COLUMNS: tuple[str, ...] = (
@@ -801,10 +808,17 @@ def funnel_report_table(
 ) -> pd.DataFrame:
     """The Funnel page's table with its method columns (one funnel), or the funnels
     compared by a grouping or against another period. What the page says beside the table
-    is in `attrs["notes"]`."""
+    is in `attrs["notes"]`.
+
+    A cohort without a deal has no funnel: the table has no row (never a made-up "Closed
+    Won, 0" step) and the note is the page's sentence ("No deal was created in this
+    period.", `Funnel.method_note`); compared funnels without any deal say the page's
+    "nothing to compare" (`nothing_to_compare`)."""
     if by == "company":
         f = funnel(con, scope)
         table = f.table.copy()
+        if f.deals == 0:  # no cohort: no step to show, whatever the stage list holds
+            table = table.iloc[0:0]
         table["method"] = f.method
         table["deals"] = f.deals
         table["from_history"] = f.from_history
@@ -814,11 +828,17 @@ def funnel_report_table(
         if f.no_data:
             notes = [f.basis_note(), f"no data: {f.no_data}", f.stage_unknown_note()]
             table.attrs["no_data"] = {"funnel": f.no_data}
+        if f.deals == 0:
+            notes = [f.method_note()]  # the page's words: basis, "No deal was ...", extras
+            table.attrs["no_data"] = {"funnel": f"no deal was {f.cohort_words} in this period"}
         table.attrs["notes"] = [n for n in notes if n]
         return table
     table = funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
     hidden = table.attrs.get("hidden") or []
     notes = []
+    if table.empty:
+        table.attrs["notes"] = [nothing_to_compare(table.attrs.get("basis", "created"))]
+        return table
     if table.attrs.get("basis") == "closed":
         notes.append(
             "the export has no created dates: each funnel follows the deals closed "

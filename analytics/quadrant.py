@@ -26,6 +26,12 @@ reps who are strictly below a line.
 A rep with no closed (won or lost) deal in either window is **not enough data**: not
 placed, never a star for holding 0% twice. Reps with fewer than `min_closed_deals` closed
 deals in the window are still classified and drawn, but flagged `low_sample`.
+
+When the window before ends before the data starts (`availability.before_data`: no deal in
+scope was created or closed yet), there is nothing to compare with: every rep's change is
+no data (NaN, never a growth from 0), nobody is placed, and each note and the frame's
+`attrs["no_change"]` say why in the Overview's words ("<window before>: no data yet: the
+data starts on <day>").
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics.metrics.availability import before_data, data_start
 from analytics.metrics.kpis import kpi_table
 from analytics.metrics.performance import attainment_table
 from analytics.scope import Period, Scope, same_days_end
@@ -231,10 +238,12 @@ def quadrant(
     leavers with none of those are left out, so they cannot pull a median down.
 
     A rep who cannot be placed is kept with quadrant None and a `note` saying why: no
-    closed deal in either window ("not enough data"), or attainment without a quota in one
-    of the windows. The frame's `attrs` carry the metric used (`x_metric`, which differs
-    from the one asked for after a fallback), `x_split` and how it was chosen
-    (`x_split_rule`), `y_split`, `min_closed_deals`, and the windows (`period`,
+    closed deal in either window ("not enough data"), the window before ending before the
+    data starts (no change to judge: `attrs["no_change"]` says so once for all), or
+    attainment without a quota in one of the windows. The frame's `attrs` carry the metric
+    used (`x_metric`, which differs from the one asked for after a fallback), `x_split`
+    and how it was chosen (`x_split_rule`), `y_split`, `min_closed_deals`, `no_change`
+    (why no rep has a change, or None), and the windows (`period`,
     `previous_period`, `window_months`).
 
     `current`: the window's `kpi(con, window scope, "rep")` when the caller has it already
@@ -250,6 +259,9 @@ def quadrant(
     if previous is None:
         previous = attainment(con, scope.with_period(before_window), "rep")
     metric = resolve_x_metric(current, previous, str(x_metric))
+    # the window before ends before any deal in scope: its 0s mean "no data yet"
+    early = before_data(before_window, data_start(con, scope))
+    no_change = None if early is None else f"{before_window.name}: {early}"
 
     # plain dicts: one lookup per rep instead of a pandas row selection per rep
     before = {r["rep"]: r for r in previous.to_dict("records") if isinstance(r["rep"], str)}
@@ -281,15 +293,18 @@ def quadrant(
         prev_bookings = 0.0 if prev is None else _booked(prev)
         attainment = _float(rec.get("quota_attainment"))
         prev_attainment = math.nan if prev is None else _float(prev.get("quota_attainment"))
+        if no_change is not None:  # no figure before the data starts, not a 0 to grow from
+            prev_bookings = prev_attainment = math.nan
         if metric == "bookings":
             x, before_x = bookings, prev_bookings
         else:
             x, before_x = attainment, prev_attainment
-        note = (
-            f"{NOT_ENOUGH_DATA}: no deal closed in {window.name} or {before_window.name}"
-            if won + lost + prev_closed == 0
-            else _unplaced_note(metric, x, x - before_x, window, before_window)
-        )
+        if no_change is not None:
+            note: str | None = no_change
+        elif won + lost + prev_closed == 0:
+            note = f"{NOT_ENOUGH_DATA}: no deal closed in {window.name} or {before_window.name}"
+        else:
+            note = _unplaced_note(metric, x, x - before_x, window, before_window)
         rows.append(
             {
                 "rep": rep,
@@ -317,7 +332,8 @@ def quadrant(
     placed = out["note"].isna()
     split, rule = x_split, "set by hand"
     if split is None:
-        split, rule = default_x_split(metric, out.loc[placed])
+        # without a change nobody is placed, but the level line is still the reps' own
+        split, rule = default_x_split(metric, out if no_change else out.loc[placed])
     # object columns, so "not placed" is None (pandas would turn it into NaN in a str column)
     out["quadrant"] = pd.Series(
         [
@@ -344,6 +360,9 @@ def quadrant(
             "previous_period": before_window.name,
             "viewed_period": scope.period.name,
             "window_months": _months(window),
+            "no_change": (
+                None if no_change is None else f"No rep is placed: change has no data. {no_change}."
+            ),
         }
     )
     return out

@@ -10,12 +10,18 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from analytics.colours import NO_TEAM
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, open_basis
 from analytics.pointintime import open_figures_fields
 from analytics.quadrant import quadrant
 from analytics.scope import Scope, data_as_of
 
 SCORECARD_GROUPINGS = ("rep", "team", "region")
+NO_OWNER = "(no owner)"
+# The row of deals whose group is not known, named as the pages name it: deals without an
+# owner ("(no owner)", the leaderboard's row) and owners the roster gives no team ("(no
+# team)", the quadrant's legend and the drill-down). Regions have no such label on any page.
+MISSING_LABELS: dict[str, str] = {"rep": NO_OWNER, "team": NO_TEAM}
 
 
 def scorecard(
@@ -32,6 +38,8 @@ def scorecard(
     Reps page before any control is moved: the same window (the trailing quarter for a
     month, `window_months` to change it) and the same 100%-of-quota line. Reps the
     quadrant leaves out (no quota, deal or pipeline to judge) have an empty quadrant.
+    Deals without an owner are the row "(no owner)", owners without a team on the roster
+    the row "(no team)" (`MISSING_LABELS`), as the pages name them, never an empty name.
 
     As on the pages, a period that was not over on the data's as-of date is taken to date
     and its changes are against the same days before (`Period.to_date`). A period that was
@@ -54,11 +62,14 @@ def scorecard(
             ["rep", "quadrant", "low_sample", "note"]
         ].rename(columns={"note": "quadrant_note"})
         table = table.merge(placed, on="rep", how="left")
+    missing = MISSING_LABELS.get(by)
+    if missing is not None:
+        table[by] = table[by].astype(object).where(table[by].notna(), missing)
     out = table.reset_index(drop=True)
     out.attrs["no_data"] = reasons
     out.attrs["row_no_data"] = row_reasons
     out.attrs["notes"] = no_data_notes(reasons) + [
-        f"no data for {NO_OWNER if key is None else key}: {text}"
+        f"no data for {(missing or f'the row without a {by}') if key is None else key}: {text}"
         for key, text in row_notes(row_reasons, column_names=True).items()
     ]
     return out
@@ -97,9 +108,6 @@ def row_notes(
         if by_reason:
             out[key] = "; ".join(f"{', '.join(cols)}: {why}" for why, cols in by_reason.items())
     return out
-
-
-NO_OWNER = "(no owner)"
 
 
 def leaderboard(board: pd.DataFrame, placed: pd.DataFrame, roster: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from analytics.funnel import (
     compare_shares,
     funnel,
     funnel_compare,
+    nothing_to_compare,
     readable_table,
 )
 from analytics.markup import md, plot_text
@@ -229,9 +230,8 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     measure = MEASURES.get(measure_choice or "Deals", "reached")
 
     table = _compare(str(_ui.db_path()), version, scope, by, versus)
-    noun = "closed" if table.attrs.get("basis") == "closed" else "created"
     if table.empty:
-        st.caption(f"No deal was {noun} in this period: nothing to compare.")
+        st.caption(nothing_to_compare(table.attrs.get("basis", "created")))
         return
     no_data = (table.attrs.get("no_data") or {}).get("funnel")
     if no_data:

@@ -24,6 +24,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics import drilldown
+from analytics.colours import NO_TEAM
 from analytics.exports import KPI_UNITS
 from analytics.funnel import readable_table
 from analytics.markup import md, plot_frame, plot_text
@@ -59,7 +60,6 @@ from pages._funnel_draw import funnel_chart, table_config
 FOCUS_KEY = "focus"  # URL parameter and session key of the drill-down's rep
 CHART_KEY = "quadrant_chart"
 MIN_MARKER, MAX_MARKER = 10.0, 42.0  # marker diameters in pixels (size = open pipeline)
-NO_TEAM = "(no team)"
 # The drill-down's deal tables as a manager reads them: named columns, amounts with
 # thousands separators, the stage probability as a per cent (a bare "20" was ambiguous).
 DEAL_COLUMNS: dict[str, Any] = {
@@ -456,6 +456,10 @@ def _pick_from_chart() -> None:
 
 def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -> None:
     metric = q.attrs["x_metric"]
+    no_change = q.attrs.get("no_change")
+    if no_change:  # analytics: the window before ends before the data starts
+        st.info(md(no_change), icon=":material/info:")
+        return
     if not attainment_ok or metric != q.attrs["x_metric_requested"]:
         st.info(
             f"No rep in view has a quota in both {q.attrs['period']} and "

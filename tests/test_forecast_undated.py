@@ -22,11 +22,13 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import db
-from analytics.forecast.current import period_forecast
+from analytics.forecast.current import period_forecast, what_if
+from analytics.forecast.methods import STAGE_WEIGHTED
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
 
@@ -124,3 +126,45 @@ def test_the_page_shows_no_data_and_why(tmp_path: Path, monkeypatch: pytest.Monk
     cover = cards["Coverage by pipeline closing in 2025-03"]
     assert cover.value == "no data" and "no close date" in cover.help
     assert any("cannot be placed in a period" in c.value for c in at.caption)
+
+
+def test_a_deal_without_an_amount_moves_nothing_and_has_no_amount(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """The table "Deals that move the number most": M2 (blank amount, closes 25 Mar) has no amount,
+    weighted, if won, if lost or swing (NaN: the dash), never 0, and ranks after M1
+    (2000 x 0.4 at Demo: weighted 800, swing max(1200, 800) = 1200). The what-if still
+    adds only the priced deal: 1000 won + 800 = 1800."""
+    load(con, tmp_path / "unpriced", ["M1", "M2"])
+    result = period_forecast(con, Scope(Period.parse("2025-03")))
+    top = result.top_deals().set_index("opportunity_id")
+    assert list(top.index) == ["M1", "M2"]
+    assert top.loc["M1", "amount"] == 2000 and top.loc["M1", "weighted"] == pytest.approx(800)
+    assert top.loc["M1", "swing"] == pytest.approx(1200)
+    for column in ("amount", "weighted", "upside", "downside", "swing"):
+        assert pd.isna(top.loc["M2", column]), (column, top.loc["M2", column])
+    assert top.loc["M2", "probability"] == pytest.approx(0.4)  # its stage's, still known
+    assert what_if(result).scenario[STAGE_WEIGHTED] == pytest.approx(1800)
+
+
+def test_the_page_shows_a_dash_for_a_deal_without_an_amount(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The top deals table on the page gets no 0 for M2: its amount and weighted are
+    missing, and the table's placeholder for a missing value is the dash."""
+    path = tmp_path / "app.duckdb"
+    con = db.connect(path)
+    try:
+        load(con, tmp_path / "files", ["M1", "M2"])
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at = at.switch_page("pages/forecast.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d for d in at.dataframe if "swing" in d.value.columns)
+    top = table.value.set_index("opportunity_id")
+    assert top.loc["M1", "amount"] == 2000
+    for column in ("amount", "weighted", "upside", "downside", "swing"):
+        assert pd.isna(top.loc["M2", column]), (column, top.loc["M2", column])
+    assert table.proto.placeholder == "—"

@@ -316,10 +316,12 @@ def deal_table(deals: pd.DataFrame, probabilities: Mapping[str, float]) -> pd.Da
 
     weighted = amount x p (its part of the stage-weighted forecast); upside = amount x
     (1 - p), what winning it adds; downside = amount x p, what losing it takes away;
-    swing = the larger of the two. Unpriced deals (no amount) move nothing.
+    swing = the larger of the two. An unpriced deal (blank amount, or a currency without an
+    exchange rate) has no amount, so its amount and these four are not defined (NaN, shown
+    as the dash, never 0): it moves no forecast and ranks after every priced deal.
     """
     out = deals.copy()
-    amount = pd.to_numeric(out.get("amount"), errors="coerce").fillna(0.0).astype(float)
+    amount = pd.to_numeric(out.get("amount"), errors="coerce").astype(float)
     p = out["stage"].map(lambda s: probabilities.get(stage_key(s), 0.0) / 100.0)
     p = pd.to_numeric(p, errors="coerce").fillna(0.0).astype(float)
     out["amount"] = amount
@@ -335,11 +337,15 @@ def deal_table(deals: pd.DataFrame, probabilities: Mapping[str, float]) -> pd.Da
 
 
 def top_movers(deals: pd.DataFrame, n: int = TOP_DEALS) -> pd.DataFrame:
-    """The `n` deals whose outcome moves the forecast most (largest swing, then amount)."""
+    """The `n` deals whose outcome moves the forecast most (largest swing, then amount);
+    unpriced deals (no swing) come last, their amounts left undefined."""
     if deals.empty:
         return deals[DEAL_COLUMNS].copy() if set(DEAL_COLUMNS) <= set(deals.columns) else deals
     ranked = deals.sort_values(
-        ["swing", "amount", "opportunity_id"], ascending=[False, False, True], kind="stable"
+        ["swing", "amount", "opportunity_id"],
+        ascending=[False, False, True],
+        kind="stable",
+        na_position="last",
     )
     return ranked.head(n)[DEAL_COLUMNS].reset_index(drop=True)
 
