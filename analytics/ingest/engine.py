@@ -131,6 +131,10 @@ class ImportResult:
     rows_updated: int = 0
     rows_unchanged: int = 0
     rows_not_in_file: int = 0
+    # open deals of an export older than the newest one loaded that the newer one does not
+    # list (LoadCounts.open_not_in_newer), and that newer export's date
+    open_not_in_newer: int = 0
+    newer_export: date | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)  # loaded rows that look unlikely
     new_stages: list[LearnedStage] = field(default_factory=list)  # learned and saved
@@ -153,6 +157,20 @@ class ImportResult:
     @property
     def ok(self) -> bool:
         return self.status in ("loaded", "partial", "duplicate")
+
+    def older_export_note(self) -> str:
+        """What an export older than the newest one loaded added to today's pipeline."""
+        n = self.open_not_in_newer
+        one = n == 1
+        deals = "1 open deal" if one else f"{n:,} open deals"
+        return (
+            f"{deals} of this export (as of {self.as_of}) {'is' if one else 'are'} not in "
+            f"the newer export of {self.newer_export} already loaded: "
+            f"{'it counts' if one else 'they count'} as open now, as "
+            f"{'it was' if one else 'they were'} then. The newer export no longer listing a "
+            "deal usually means it was closed or deleted since: check in the CRM, or import "
+            "an export that lists it"
+        )
 
     @property
     def message(self) -> str:
@@ -188,6 +206,8 @@ class ImportResult:
                     f"{'is' if self.rows_not_in_file == 1 else 'are'} not in this file; "
                     "kept as they were."
                 )
+            if self.open_not_in_newer:
+                lines.append("  " + self.older_export_note() + ".")
             if self.rows_rejected:
                 lines.append(
                     f"  {plural(self.rows_rejected, 'row')} rejected (kept in quarantine):"
@@ -1022,6 +1042,8 @@ def import_file(
         result.rows_updated = counts.updated - counts.same
         result.rows_unchanged = counts.unchanged + counts.same
         result.rows_not_in_file = counts.not_in_file
+        result.open_not_in_newer = counts.open_not_in_newer
+        result.newer_export = counts.newer_export
         result.stored_path = str(stored)
         result.as_of = as_of
         if kept_stages:  # the count is known now: say how many deals kept their stage
