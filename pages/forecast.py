@@ -49,6 +49,7 @@ from analytics.forecast.methods import METHOD_LABELS, METHODS, RECOMMENDED, stag
 from analytics.markup import md
 from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _num
+from analytics.pointintime import SOURCE_HELP
 from analytics.scope import PeriodKind, Scope
 from analytics.settings import Stage, load_stages
 from pages import _ui
@@ -182,9 +183,8 @@ def show_headline(result: PeriodForecast, past: Backtest, currency: str) -> None
     period = result.period
     if result.status == "no data":
         st.info(
-            f"No forecast for {period.label}: the period is over and no pipeline export "
-            "was taken on or shortly before its first day (forecasts are rebuilt only from "
-            f"the exports of that time). Actual won: {md(_money(result.actual, currency))}."
+            f"No forecast for {period.label}: the database holds no deals to forecast from. "
+            f"Actual won: {md(_money(result.actual, currency))}."
         )
     elif result.status == "live":
         show_live(result, currency)
@@ -278,9 +278,16 @@ def show_finished(result: PeriodForecast, currency: str) -> None:
     """A finished period: what was won, against quota and against every method's forecast."""
     period = result.period
     label = period.label
+    if result.source in ("stage history", "rebuilt"):
+        made = (
+            f"rebuilt for its start from the current export, as it stood on "
+            f"{result.data_date:%d %b %Y} ({SOURCE_HELP[result.source]})"
+        )
+    else:
+        made = f"made at its start (export of {result.data_date:%d %b %Y})"
     st.caption(
-        f"{label} is over: what closed won, against the forecasts made at its start "
-        f"(export of {result.data_date:%d %b %Y}). Amounts in {md(currency)}."
+        f"{label} is over: what closed won, against the forecasts {made}. "
+        f"Amounts in {md(currency)}."
     )
     cols = st.columns(3)
     cols[0].metric(
@@ -329,7 +336,7 @@ def show_recommended(past: Backtest, currency: str) -> None:
     where = window_words(rec.window, unit)
     with st.container(border=True):
         st.markdown(f"**Recommended:** {md(rec.reason)}")
-        if past.no_data:
+        if past.no_data and not _nothing_drawn(past):  # else the history section says it
             st.caption(md(past.no_data))
         if not rec.periods:
             if rec.window:
@@ -467,9 +474,14 @@ def _num_date(value: object) -> object | None:
     return None if value is None or pd.isna(value) else value  # type: ignore[call-overload]
 
 
+def _nothing_drawn(past: Backtest) -> bool:
+    """Whether the track record has no forecast to draw (its section then says why)."""
+    return past.table.empty or bool(past.table["forecast"].isna().all())
+
+
 def show_history(past: Backtest, currency: str) -> None:
     table = past.table
-    if table.empty or table["forecast"].isna().all():
+    if _nothing_drawn(past):
         st.info(md(past.no_data or "No past period can be backtested yet."))
         if past.skipped:
             st.caption(f"Periods without such an export: {_list_periods(past.skipped)}.")

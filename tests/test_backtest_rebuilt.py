@@ -22,10 +22,12 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from analytics import db
-from analytics.forecast.backtest import NO_STAGES, backtest
+from analytics.forecast.backtest import NO_STAGES, backtest, no_data_reason
+from analytics.forecast.current import period_forecast
 from analytics.forecast.methods import RUN_RATE, SALES_CYCLE, STAGE_WEIGHTED
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
@@ -184,3 +186,80 @@ def test_backtest_json_names_the_source(tmp_path: Path) -> None:
     assert weighted and all(r["forecast"] is None and r["note"] == NO_STAGES for r in weighted)
     cycle = next(r for r in rows if r["method"] == SALES_CYCLE and r["period"] == "2024-05")
     assert cycle["forecast"] == pytest.approx(8000)
+
+
+@pytest.mark.parametrize("with_history", [False, True])
+def test_a_finished_period_shows_the_forecast_the_backtest_rebuilt(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, with_history: bool
+) -> None:
+    """The Forecast page's headline for May after one upload: the same start-of-May
+    forecast the backtest rebuilt, named as rebuilt (a new-user test found "No forecast:
+    no export of that time" beside the convergence chart's rebuilt forecast)."""
+    upload(con, tmp_path, ROWS, HISTORY if with_history else None)
+    rows = may(con)["rows"]
+    result = period_forecast(con, Scope(Period.parse("2024-05")), growth=0.0)
+    assert result.status == "closed"
+    assert result.source == ("stage history" if with_history else "rebuilt")
+    assert result.data_date == date(2024, 4, 30)  # the day before May began
+    for method in (RUN_RATE, SALES_CYCLE, STAGE_WEIGHTED):
+        expected = rows.loc[method, "forecast"]
+        got = result.values[method]
+        assert (got is None) == bool(pd.isna(expected)), method
+        if got is not None:
+            assert got == pytest.approx(expected), method
+    assert result.actual == pytest.approx(3000)
+    if with_history:
+        assert result.values[STAGE_WEIGHTED] == pytest.approx(3800)
+    else:  # no stage known then, and said so, as in the backtest
+        assert result.values[STAGE_WEIGHTED] is None
+        assert result.method_note(STAGE_WEIGHTED) == NO_STAGES
+
+
+@pytest.mark.parametrize(
+    ("wanted", "skipped", "window", "says"),
+    [
+        (12, 0, 0, "No month among the last 12 has a forecast to score: each was rebuilt"),
+        (12, 12, 0, "No month among the last 12 can be backtested: a forecast is rebuilt from "
+                    "the pipeline export"),
+        (12, 5, 0, "No month among the last 12 has a forecast to score (5 of the last 12 have "
+                   "no export near their start; in 7 months some method has no forecast"),
+        (12, 0, 2, "Only 2 past months can be backtested"),
+        (12, 0, 3, None),
+    ],
+)  # fmt: skip
+def test_why_the_track_record_is_short(
+    wanted: int, skipped: int, window: int, says: str | None
+) -> None:
+    reason = no_data_reason("month", wanted, skipped, window)
+    assert (reason is None) if says is None else says in (reason or ""), reason
+
+
+def test_the_page_shows_may_rebuilt_and_says_why_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the Forecast page, May after one upload: the actual against the forecasts rebuilt
+    for its start, named so (no "no forecast: no export of that time"); the track record's
+    reason is said once, not in both the recommendation box and the history section."""
+    from streamlit.testing.v1 import AppTest
+
+    from analytics.markup import plain
+    from tests.apptest import ROOT, assert_clean
+
+    path = tmp_path / "app.duckdb"
+    con = db.connect(path)
+    try:
+        upload(con, tmp_path / "files", ROWS, None)
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params.update({"kind": "Month", "period": "2024-05"})
+    at = at.switch_page("pages/forecast.py").run()
+    assert_clean(at)
+    texts = [plain(c.value) for c in [*at.caption, *at.info, *at.markdown]]
+    assert not any("No forecast for 2024-05" in t for t in texts), texts
+    assert any("rebuilt for its start from the current export, as it stood on 30 Apr 2024" in t
+               for t in texts), texts  # fmt: skip
+    assert {m.label: m.value for m in at.metric}["Actual won 2024-05"] == "3,000 USD"
+    reasons = [t for t in texts if "has a forecast to score" in t or "can be backtested" in t]
+    assert len(reasons) <= 1, reasons

@@ -578,6 +578,20 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
     """Why the backtest has nothing (or too little) to compare; None when it has enough."""
     if wanted == 0:
         return f"No {kind} has ended before the data's as-of date yet: nothing to backtest."
+    if window == 0 and skipped == 0:
+        # every one was rebuilt for its start from the current export (no export near any
+        # start), and no method had a basis in any of them
+        return (
+            f"No {kind} among the last {wanted} has a forecast to score: each was rebuilt "
+            "for its start from the current export, and no method had a basis then (no "
+            "deal won before it to learn a run rate or a sales cycle from, no stage known "
+            "then, no forecast call), e.g. because the data starts after them."
+        )
+    if window == 0 and skipped < wanted:
+        return (
+            f"No {kind} among the last {wanted} has a forecast to score "
+            f"({_why_fewer(kind, wanted, skipped, window)})."
+        )
     if window == 0:
         return (
             f"No {kind} among the last {wanted} can be backtested: a forecast is rebuilt "

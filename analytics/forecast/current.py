@@ -27,11 +27,13 @@ import pandas as pd
 from analytics.forecast import inputs as fi
 from analytics.forecast.backtest import (
     NO_CALLS_NOTE,
+    NO_STAGES,
     Recommendation,
     accuracy,
     backtest,
     forecast_values,
     method_notes,
+    rebuilt_start_ask,
     start_ask,
     start_snapshot,
     total_call,
@@ -114,6 +116,10 @@ class PeriodForecast:
     probabilities: dict[str, float] = field(default_factory=dict)
     inputs: fi.ForecastInputs | None = None
     quotas_in_data: bool = True  # False: the quotas table is empty (no quota export yet)
+    # where a finished period's start-of-period pipeline came from: "snapshot", or rebuilt
+    # from the current export ("stage history", "rebuilt") when no export was taken near
+    # its start, as the backtest rebuilds it (analytics/pointintime.py); None when live
+    source: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -277,6 +283,8 @@ class PeriodForecast:
                 "No data: no pipeline export from the start of this period to forecast from."
             )  # fmt: skip
         notes = method_notes(self.inputs)
+        if self.source == "rebuilt":
+            notes = {**notes, STAGE_WEIGHTED: NO_STAGES}
         if method == RECOMMENDED:
             missing = [notes[m] for m in METHODS if self.values.get(m) is None and notes[m]]
             return " ".join(dict.fromkeys(missing)) or None
@@ -514,6 +522,11 @@ def period_forecast(
         snap = start_snapshot(snapshot_dates(con), period.start)
         if snap is not None:
             ask, status = start_ask(period, snap), "closed"
+        else:
+            # no export near its start: rebuilt as it stood the day before, as the backtest
+            # and the convergence chart rebuild it (a new-user test found the page saying
+            # "no forecast: no export of that time" beside the chart's rebuilt forecast)
+            ask, status = rebuilt_start_ask(con, period), "closed"
     actual = fi.actuals(con, [period], scope).get(period.label, (0.0, 0))[0]
     quota = quota_for(con, scope)
     has_quotas = quota is not None or quotas_in_data(con)
@@ -527,6 +540,8 @@ def period_forecast(
         )  # fmt: skip
     found = fi.gather(con, [ask], scope)[ask.key]
     values = forecast_values(found, probabilities, growth=growth)
+    if ask.source == "rebuilt":  # no stage known then (method_note says so: NO_STAGES)
+        values = {**values, STAGE_WEIGHTED: None}
     deals = deal_table(fi.open_deals(con, ask, scope), probabilities)
     return PeriodForecast(
         period=period,
@@ -547,6 +562,7 @@ def period_forecast(
         probabilities=probabilities,
         inputs=found,
         quotas_in_data=has_quotas,
+        source=None if status == "live" else ask.source,
     )
 
 
