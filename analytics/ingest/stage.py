@@ -655,6 +655,18 @@ def plausibility_rules(kind: str, fields: list[str]) -> list[tuple[str, str, str
                 "warn",
             )
         )
+    if kind == "opportunities" and has("amount"):
+        # Possible (a credit note, a correction), so loaded; but a won deal of -500 lowers
+        # bookings and the average deal without a word otherwise (a new-user test).
+        rules.append(
+            (
+                "amount",
+                "amount < 0",
+                "is a negative amount: it lowers bookings and the pipeline (a credit or a "
+                "correction? check it in the CRM)",
+                "warn",
+            )
+        )
     if kind == "opportunities" and has("created_date") and has("close_date"):
         # Unlikely, not impossible: a CRM stamps CreatedDate when the record is entered, so
         # deals migrated from an older system (the Salesforce sample org's among them)

@@ -202,6 +202,23 @@ def test_open_deal_closing_before_created_is_a_warning(run_import, tmp_path):
     assert [(p.line, p.column) for p in result.warnings] == [(2, "close_date")]
 
 
+def test_a_negative_deal_amount_loads_with_a_warning(run_import, con, tmp_path):
+    """A credit or a correction is possible, so it loads; but it lowers bookings (a won
+    deal of -500 took a new user's bookings from 3,000 to 2,500 without a word)."""
+    path = _write(
+        tmp_path,
+        "credit.csv",
+        OPP + "A1,Ann,Closed Won,-500,2024-02-01\nA2,Ann,Closed Won,3000,2024-02-02\n",
+    )
+
+    result = run_import(path)
+
+    assert result.status == "loaded", result.message
+    assert [(p.line, p.column, p.value) for p in result.warnings] == [(2, "amount", "-500")]
+    assert "is a negative amount: it lowers bookings" in result.message
+    assert con.execute("SELECT sum(amount) FROM opportunities").fetchone()[0] == Decimal("2500")
+
+
 def test_rollback_removes_the_warnings(run_import, con, tmp_path):
     from analytics.backup import rollback_import
 
