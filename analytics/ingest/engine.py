@@ -39,6 +39,7 @@ from analytics.ingest.detect import Detection, Mapping, detect, reference_list
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
 from analytics.ingest.load import LoadCounts, load
+from analytics.ingest.owners import spelling_variants, variants_note
 from analytics.ingest.problems import (
     WARNINGS_OF_LOADED_ROWS,
     ImportRefused,
@@ -1048,6 +1049,10 @@ def import_file(
         result.as_of = as_of
         if kept_stages:  # the count is known now: say how many deals kept their stage
             result.note = result.note.replace(stageless_note(None), stageless_note(counts.loaded))
+        if det.kind.name in ("opportunities", "reps"):
+            variants = spelling_variants(con)
+            if variants:
+                result.note = "; ".join(n for n in (result.note, variants_note(variants)) if n)
         return result
     except ImportRefused as exc:
         return _refused(name, exc)
