@@ -13,8 +13,9 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   a created date is in no cohort (counted in `Funnel.undated`). When no deal in scope has
   a created date at all (an export without the column), deals can only be placed in a
   period by their close date: the cohort is then the deals *closed* in the period
-  (`Funnel.basis` "closed"), open deals are in none (counted in `Funnel.undated`), and the
-  page says so.
+  (`Funnel.basis` "closed"), open deals and closed ones without a close date are in none
+  (counted in `Funnel.undated`, the open ones in `Funnel.undated_open`), and the page says
+  so.
 * **No data**: a funnel whose cohort used no open stage (every deal won, lost without
   history, or at a stage not in the list) has nothing to show between "deal" and "won":
   drawn, it is a single "Closed Won" step at 100%. Such a funnel carries the reason in
@@ -221,7 +222,8 @@ def _funnel_sql(group: str, won_step: int, basis: CohortBasis = "created") -> st
     * part 'seen': deals per (group, open step) seen at that step themselves (stage
       history or current stage): which stages the data uses;
     * part 'undated': in `deals`, the deals in scope in no cohort (basis "created": no
-      created date; basis "closed": not closed).
+      created date; basis "closed": not closed, or closed without a close date), in
+      `open` how many of them are open.
 
     One query so the history is read and joined to the cohort once. Each deal's history
     is folded into one row (`_fold_history_sql`) straight from the CRM rows, and from the
@@ -304,8 +306,8 @@ def _funnel_sql(group: str, won_step: int, basis: CohortBasis = "created") -> st
     FROM (SELECT grp, unnest(seen_steps) AS step FROM placed)
     GROUP BY grp, step
     UNION ALL
-    SELECT 'undated', NULL, NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, {no_medians}
+    SELECT 'undated', NULL, NULL, count(*), NULL, NULL, NULL,
+           count(*) FILTER (WHERE NOT is_closed), NULL, NULL, NULL, NULL, NULL, {no_medians}
     FROM scoped
     WHERE {_OUTSIDE_WHERE[basis]}
     """
@@ -333,6 +335,8 @@ class Funnel:
     stage_unknown_lost: int = 0  # of stage_unknown: lost deals (the rest are open)
     unpriced: int = 0
     undated: int = 0
+    # of undated: the open ones (basis "closed": the rest are closed without a close date)
+    undated_open: int = 0
     group: str = "All"
     stages: tuple[str, ...] = field(default_factory=tuple)
     hidden: tuple[str, ...] = field(default_factory=tuple)
@@ -428,16 +432,35 @@ class Funnel:
                 "no amount or rate (counts only)."
             )
         if self.undated and self.basis == "closed":
-            extras.append(
-                f"{counted(self.undated, 'open deal')} {verb(self.undated, 'is', 'are')} "
-                "in no period's cohort."
-            )
+            extras.append(self.outside_cohorts_note())
         elif self.undated:
             extras.append(
                 f"{counted(self.undated, 'deal')} {verb(self.undated, 'has', 'have')} "
                 "no created date (in no cohort)."
             )
         return " ".join([self.basis_note(), text, *(e for e in extras if e)]).strip()
+
+    def outside_cohorts_note(self) -> str:
+        """Basis "closed": the deals in no period's cohort, open ones and closed ones
+        without a close date told apart (a Zoho export without a closing date read "3 open
+        deals are in no period's cohort" for 1 open, 1 won and 1 lost deal)."""
+        undated_closed = self.undated - self.undated_open
+        if not undated_closed:
+            return (
+                f"{counted(self.undated, 'open deal')} {verb(self.undated, 'is', 'are')} "
+                "in no period's cohort."
+            )
+        if not self.undated_open:
+            return (
+                f"{counted(undated_closed, 'closed deal')} "
+                f"{verb(undated_closed, 'has', 'have')} no close date and "
+                f"{verb(undated_closed, 'is', 'are')} in no period's cohort."
+            )
+        return (
+            f"{counted(self.undated, 'deal')} {verb(self.undated, 'is', 'are')} in no "
+            f"period's cohort: {self.undated_open:,} open, {undated_closed:,} closed "
+            "without a close date."
+        )
 
 
 def _method(deals: int, from_history: int) -> str:
@@ -576,6 +599,7 @@ class _Rows:
     undated: int
     groups: list[str]
     basis: str = "created"
+    undated_open: int = 0
 
 
 def _query(
@@ -588,10 +612,11 @@ def _query(
     days = _days_by_step(rows[rows["part"] == "days"], params["won_step"])
     seen = rows.loc[rows["part"] == "seen", ["grp", "step", "deals"]]
     undated = int(rows.loc[rows["part"] == "undated", "deals"].sum())
+    undated_open = int(rows.loc[rows["part"] == "undated", "open"].sum())
     groups = sorted(set(reach["grp"])) if not reach.empty else []
     if group == "company" and not groups:
         groups = ["All"]
-    return _Rows(scope, reach, days, seen, undated, [str(g) for g in groups], basis)
+    return _Rows(scope, reach, days, seen, undated, [str(g) for g in groups], basis, undated_open)
 
 
 def _funnels_of(parts: list[_Rows], stage_list: list[Stage]) -> list[Funnel]:
@@ -625,6 +650,7 @@ def _funnels_of(parts: list[_Rows], stage_list: list[Stage]) -> list[Funnel]:
                     stage_unknown_lost=unknown_lost,
                     unpriced=int(mine["unpriced"].sum()) if not mine.empty else 0,
                     undated=part.undated,
+                    undated_open=part.undated_open,
                     group=name,
                     stages=tuple(table["stage"]),
                     hidden=hidden,

@@ -23,6 +23,7 @@ from analytics.metrics.availability import (
     before_data,
     coverage_reason,
     data_start,
+    no_closed_deal_text,
     pipeline_note,
 )
 from analytics.metrics.headline import headline_with_previous
@@ -384,10 +385,7 @@ def render() -> None:
 
     closed = int(_number(now.get("won_deals")) or 0) + int(_number(now.get("lost_deals")) or 0)
     if closed == 0:
-        st.caption(
-            f"No deal closed in {period.name}: win rates, average deal size and cycle "
-            "length are shown as — (not defined) rather than 0."
-        )
+        st.caption(md(no_closed_deal_text(period.name, now.get(NO_DATA, {}))))
     unpriced = int(_number(now.get("unpriced_deals")) or 0)
     if len(currencies) > 1 or any(c != reporting for c in currencies):
         st.warning(

@@ -69,6 +69,7 @@ from analytics.ingest.stageless import (
     won_list_hint,
 )
 from analytics.ingest.stageless import note as stageless_note
+from analytics.metrics.availability import undated_closed_text
 from analytics.metrics.derived import (
     refresh_after_import,
     refresh_stage_spans_after_import,
@@ -1026,6 +1027,9 @@ def import_file(
                         ) from exc
         result.status = "partial" if rejected else "loaded"
         result.import_id = import_id
+        if det.kind.name == "opportunities":
+            undated = _undated_closed_note(con)
+            result.note = "; ".join(n for n in (result.note, undated) if n)
         if staged.reporting_currency:
             learned = (
                 f"reporting currency set to {staged.reporting_currency}: every deal is in "
@@ -1074,6 +1078,22 @@ def import_file(
         if source is not None:
             source.cleanup()
         _drop_temp_tables(con)
+
+
+def _undated_closed_note(con: duckdb.DuckDBPyConnection) -> str:
+    """'2 closed deals (1 won, 1 lost) have no close date: ...' for the deals this import
+    just wrote (`incoming`, analytics.ingest.load), or '' when every closed one has a date.
+
+    Why: a deal belongs to a period by its close date, so a closed deal without one is in
+    no period's bookings, win rate or cycle. A Zoho export without its closing date loaded
+    "3 of 3 rows" without a word, and the Overview then read Bookings 0 beside a won
+    $12,400 deal.
+    """
+    won, lost = con.execute(
+        "SELECT count(*) FILTER (WHERE is_won), count(*) FILTER (WHERE NOT is_won) "
+        "FROM incoming WHERE is_closed AND close_date IS NULL"
+    ).fetchone()
+    return undated_closed_text(won, lost) if won or lost else ""
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:

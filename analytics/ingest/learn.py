@@ -21,6 +21,18 @@ first upload, not an error. The evidence, strongest first:
 
 Won and lost still follow each row where the file carries an outcome (the loader reads
 the row's status before the stage's), so one stage value may hold open, won and lost deals.
+
+A status column (Pipedrive's Deal - Status: open / won / lost) is an outcome beside the
+stage, not a property of it: Pipedrive keeps a won or lost deal in the pipeline step it
+was in when it closed. So where a status column gives a stage's rows their outcome,
+signals 1 and 2 are skipped (a closed row's probability of 100 or 0 is its outcome again)
+and the stage is learned from its name (3) or as an open stage (4, its probability the
+median of its OPEN rows' probabilities): a stage whose two rows are both won is still the
+step "Negotiations", and learning it as the won stage would make the next export's open
+deal in it a "Closed Won" deal weighted at 100%.
+IsWon / IsClosed flags (Salesforce, Bitrix24) are different: those CRMs derive them from
+the stage (a Salesforce stage is defined closed and won in its picklist), so there a
+stage whose rows are all won is the won stage, as before.
 """
 
 from __future__ import annotations
@@ -130,11 +142,42 @@ class Signals:
     # created date in the file), when the file has created dates
     open_age_days: float | None = None
     age_reference: date | None = None
+    # the median probability of its open rows only (a won row's 100 is its outcome, not
+    # the step's odds): the open stage's probability where a status column decides
+    open_probability_median: float | None = None
 
 
-def classify(label: str, s: Signals) -> tuple[str, str, float | None]:
-    """(classification, why, probability or None when it is to be set by position)."""
+def classify(
+    label: str, s: Signals, *, status_decides: bool = False
+) -> tuple[str, str, float | None]:
+    """(classification, why, probability or None when it is to be set by position).
+
+    `status_decides` says the rows' outcome comes from a status column beside the stage
+    (module docstring): then a stage whose rows have an outcome is not won or lost by
+    those outcomes, nor by the probability of 100 or 0 that closed rows carry (the same
+    outcome again), since each row keeps its own outcome and a later open deal in the same
+    step must stay open pipeline. Only its name can still close it ("Gewonnen" beside a
+    status of Won is the won stage), as for any stage none of whose rows is open.
+    """
     outcomes = s.won + s.lost + s.open
+    if status_decides and outcomes:
+        said = name_says(label) if not s.open else None
+        if said == "won":
+            return "won", "its name says won", 100.0
+        if said == "lost":
+            return "lost", "its name says lost or closed", 0.0
+        why = (
+            f"its rows carry their own status ({s.open:,} open, {s.won:,} won, "
+            f"{s.lost:,} lost), which each row keeps; the stage is the pipeline step they "
+            "are or were in, not an outcome"
+        )
+        if s.open_probability_median is None:
+            return "open", why, None
+        return (
+            "open",
+            why + "; probability: the median of its open rows",
+            (s.open_probability_median),
+        )
     if outcomes:
         if s.won == outcomes:
             return "won", f"all {s.won:,} of its rows with an outcome are won", 100.0
@@ -200,7 +243,10 @@ def stage_signals(
                median(date_diff('day', created, latest.day)) FILTER (
                    WHERE NOT coalesce(row_closed, false) AND NOT coalesce(row_won, false)
                ),
-               any_value(latest.day)
+               any_value(latest.day),
+               median(p) FILTER (
+                   WHERE NOT coalesce(row_closed, false) AND NOT coalesce(row_won, false)
+               )
         FROM rows, latest GROUP BY label
         """,
         [labels],
@@ -273,9 +319,12 @@ def learn(
     choices: dict[str, str] | None = None,
     history_source: str = HISTORY_TABLE,
     created_sql: str | None = None,
+    status_decides: bool = False,
 ) -> list[LearnedStage]:
     """Classify each unknown label; `choices` maps a label onto an existing stage by name
-    (the Data page's grid), which overrides what the file says."""
+    (the Data page's grid), which overrides what the file says. `status_decides`: the
+    outcomes in `won_sql` / `closed_sql` come from a status column beside the stage, so
+    they do not make a stage won or lost (classify)."""
     choices = choices or {}
     by_name = {s.name: s for s in stages}
     signals = stage_signals(con, labels, won_sql, closed_sql, probability_sql, created_sql)
@@ -295,7 +344,7 @@ def learn(
                              chosen.probability, chosen.name)
             )  # fmt: skip
             continue
-        classification, why, probability = classify(label, s)
+        classification, why, probability = classify(label, s, status_decides=status_decides)
         if classification == "won":
             out.append(LearnedStage(label, s.count, "won", why, 100.0, won_stage))
         elif classification == "lost":

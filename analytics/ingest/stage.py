@@ -72,6 +72,9 @@ def _learn(
         choices=choices,
         history_source=history,
         created_sql=parsers.get("created_date"),
+        # a status column is an outcome beside the stage (Pipedrive): its won and lost
+        # rows say nothing of whether the stage itself is won or lost
+        status_decides=bool(status),
     )  # fmt: skip
 
 

@@ -15,6 +15,10 @@ show the same reason (docs/metrics.md, "When a figure is no data").
   reasons kept in `table.attrs["no_data"]`.
 - `data_start(con, scope)`: the first day any deal in scope was created or closed, where
   trends begin.
+- `undated_closed_text(won, lost)`: what closed deals without a close date mean (the
+  import note and the no-data reason say the same); `no_closed_deal_text(period, reasons)`:
+  the Overview's sentence for a period in which no deal closed, naming them when they are
+  why.
 """
 
 from __future__ import annotations
@@ -69,6 +73,14 @@ QUOTA_COLUMNS = ("quota", "quota_attainment", "at_or_above_quota", "pipeline_cov
 CYCLE_COLUMNS = ("median_cycle_days", "mean_cycle_days", "sales_velocity")
 CREATED_COLUMNS = (*CYCLE_COLUMNS, "opp_to_won_rate")
 NO_CREATED = "no created dates in this export: when a deal was opened is not known"
+# Figures of the deals closed in a period. A closed deal without a close date belongs to no
+# period (docs/metrics.md), so where the scope holds such deals and a period has no dated
+# closed deal, these read 0 (Bookings 0, Won deals 0, Lost deals 0 beside a won deal of
+# $12,400 in the data) although the undated ones may have closed in it: they are no data,
+# with the undated deals named.
+CLOSED_COLUMNS = ("bookings", "won_deals", "lost_deals", "win_rate", "win_rate_value",
+                  "avg_deal_size", "median_cycle_days", "mean_cycle_days", "sales_velocity",
+                  "quota_attainment", "at_or_above_quota")  # fmt: skip
 
 # Facts that do not depend on the period: is there any activity, any lead, any response
 # timestamp, any lead-to-deal link; how many open deals (in scope) lack an amount; where
@@ -81,7 +93,8 @@ WITH open_deals AS (
     WHERE NOT o.is_closed AND {owner_filter_sql("o.owner")}
 ),
 scope_deals AS (
-    SELECT least(o.created_date, o.close_date) AS first_day
+    SELECT least(o.created_date, o.close_date) AS first_day, o.is_closed, o.is_won,
+           o.close_date
     FROM opportunities AS o
     LEFT JOIN reps AS r ON r.rep = o.owner
     WHERE {owner_filter_sql("o.owner")}
@@ -105,6 +118,10 @@ SELECT
     (SELECT count(*) FROM (SELECT 1 FROM opportunities LIMIT 1))              AS any_deal,
     (SELECT count(*) FROM (SELECT 1 FROM opportunities
                            WHERE created_date IS NOT NULL LIMIT 1))           AS any_created,
+    (SELECT count(*) FROM scope_deals
+      WHERE is_closed AND is_won AND close_date IS NULL)                      AS undated_won,
+    (SELECT count(*) FROM scope_deals
+      WHERE is_closed AND NOT is_won AND close_date IS NULL)                  AS undated_lost,
     (SELECT min(first_day) FROM scope_deals)                                  AS first_day
 """
 
@@ -158,6 +175,8 @@ class DataFacts:
     not_won: int  # 1 when the database holds any deal not won (open or lost), else 0
     any_deal: int  # 1 when it holds any deal
     any_created: int  # 1 when any deal carries a created date
+    undated_won: int  # won deals in scope without a close date: in no period
+    undated_lost: int  # lost deals in scope without a close date: in no period
     first_day: date | None
 
 
@@ -231,6 +250,49 @@ def unpriced_won_text(won: int, rateless: int) -> str:
     return f"{deals} {'carries' if won == 1 else 'carry'} no amount in this export"
 
 
+def undated_closed_text(won: int, lost: int) -> str:
+    """'2 closed deals (1 won, 1 lost) have no close date: they count in no period's
+    bookings, win rate or cycle'. Why: a deal belongs to a period by its close date, so
+    these are in no period's figures, and without a word the figures read as if they did
+    not exist (a won $12,400 deal behind "Bookings 0")."""
+    n = won + lost
+    parts = ", ".join(
+        f"{count:,} {word}" for count, word in ((won, "won"), (lost, "lost")) if count
+    )
+    return (
+        f"{n:,} closed deal{'s' if n != 1 else ''} ({parts}) "
+        f"{'has' if n == 1 else 'have'} no close date: {'it counts' if n == 1 else 'they count'} "
+        "in no period's bookings, win rate or cycle"
+    )
+
+
+def undated_closed_reason(reasons: Mapping[str, str]) -> str | None:
+    """The reason a period's closed-deal figures are no data because closed deals in scope
+    have no close date (`undated_closed_text`), or None. Only that rule gives `lost_deals`
+    a reason; it is a verdict on the whole scope (every group of it has no dated closed
+    deal in the period either), so it blanks every row's figures, not only the company's.
+    """
+    return reasons.get("lost_deals")
+
+
+def no_closed_deal_text(period_name: str, reasons: Mapping[str, str]) -> str:
+    """The Overview's sentence for a period in which no deal closed (by close date).
+
+    `reasons` are the period's no-data reasons: where closed deals without a close date
+    are why (`undated_closed_reason`), the sentence names them rather than saying plainly
+    that no deal closed, which is not known."""
+    undated = undated_closed_reason(reasons)
+    if undated:
+        return (
+            f"No deal closed in {period_name} by its close date, but {undated}, so those "
+            "figures are shown as no data rather than 0."
+        )
+    return (
+        f"No deal closed in {period_name}: win rates, average deal size and cycle "
+        "length are shown as — (not defined) rather than 0."
+    )
+
+
 def unknown_cycle_text(won: int) -> str:
     """Why a period's sales cycle (and velocity) is unknown: its won deals lack created dates."""
     deals = "the won deal has no" if won == 1 else f"none of the {won:,} won deals has a"
@@ -248,7 +310,9 @@ def no_data_reasons_by_period(
     periods = list(periods)
     if not periods:
         return {}
-    shared = _shared_reasons(data_facts(con, scope))
+    facts = data_facts(con, scope)
+    shared = _shared_reasons(facts)
+    undated = facts.undated_won + facts.undated_lost
     params = _filter_params(scope) | {
         "period_nos": list(range(len(periods))),
         "period_starts": [p.start for p in periods],
@@ -261,6 +325,15 @@ def no_data_reasons_by_period(
     rows = con.execute(LOST_SQL, params).fetchall()
     for number, lost, priced, won, priced_won, rateless_won, dated_won in rows:
         reasons = dict(shared)
+        if undated and not (won or lost):
+            # nothing closed in the period by its close date, but closed deals without one
+            # may have: a reason given (no quotas, only won deals) stays the one shown
+            reasons = (
+                dict.fromkeys(
+                    CLOSED_COLUMNS, undated_closed_text(facts.undated_won, facts.undated_lost)
+                )
+                | reasons
+            )
         if lost and not priced:
             reasons["win_rate_value"] = NO_LOST_AMOUNT
         if won and not dated_won:

@@ -21,6 +21,7 @@ from analytics.metrics.availability import (
     OPEN_AMOUNT_COLUMNS,
     WON_AMOUNT_COLUMNS,
     no_data_reasons_by_period,
+    undated_closed_reason,
     unpriced_open_text,
     unpriced_won_text,
 )
@@ -209,8 +210,9 @@ def with_no_data(
     reasons = no_data_reasons_by_period(con, scope, periods)
     for label, missing in reasons.items():
         rows = table["period"] == label
+        scope_wide = (*SCOPE_WIDE, undated_closed_reason(missing))
         for column, why in missing.items():
-            if by != "company" and column in WON_AMOUNT_COLUMNS and why not in SCOPE_WIDE:
+            if by != "company" and column in WON_AMOUNT_COLUMNS and why not in scope_wide:
                 # "none of the won deals can be valued" is a verdict on the scope's won
                 # deals, which is one row only by company: by rep it would blank a rep's row
                 # because of which other reps the filters or the reader's access chose
