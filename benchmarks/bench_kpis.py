@@ -335,8 +335,8 @@ def load_frames(con: Any, *, derived: bool = False) -> Frames:
         ),
         reporting_currency=load_reporting_currency(con).strip().upper(),
         snapshots=con.execute(
-            "SELECT snapshot_date, owner, stage, amount, currency, close_date, is_closed "
-            "FROM opportunity_snapshots"
+            "SELECT snapshot_date, opportunity_id, owner, stage, amount, currency, close_date, "
+            "is_closed FROM opportunity_snapshots"
         ).df(),
         stage_history=con.execute(
             "SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history"
@@ -673,6 +673,15 @@ def _snapshot_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.Data
     frame = grid.frame(x["close_date"].dtype).set_index("period_no")
     start = frame.loc[x["period_no"], "p_start"].to_numpy()
     stop = frame.loc[x["period_no"], "p_end"].to_numpy()
+    # less the deals the current export shows closed after the snapshot and by the day
+    # (pointintime.CLOSED_SINCE_SNAPSHOT)
+    o = f.opportunities
+    closed = o.loc[o["is_closed"].astype(bool), ["opportunity_id", "close_date"]]
+    later = x[["opportunity_id"]].merge(closed, on="opportunity_id", how="left")["close_date"]
+    later = later.astype(x["close_date"].dtype).to_numpy()
+    snapped = x["snapshot_date"].astype(x["close_date"].dtype).to_numpy()
+    gone = ~pd.isna(later) & (later > snapped) & (later <= stop)
+    x, start, stop = x[~gone].reset_index(drop=True), start[~gone], stop[~gone]
     in_period = (x["close_date"].to_numpy() >= start) & (x["close_date"].to_numpy() <= stop)
     return _open_rows(x["period_no"].to_numpy(), x["owner"], x["currency"], x["stage"],
                       x["amount"], in_period, True, f)  # fmt: skip

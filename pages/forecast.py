@@ -312,12 +312,14 @@ def show_finished(result: PeriodForecast, currency: str) -> None:
     shown = pd.DataFrame(
         {
             "Method": rows["label"],
-            "Forecast": [_money(v, currency) for v in rows["forecast"].map(_num)],
-            "Actual": [_money(v, currency) for v in rows["actual"].map(_num)],
+            # each value through _num, not Series.map(_num): a float column turns the None
+            # it returns back into NaN ('nan%', 'None USD' on a rebuilt period's blanks)
+            "Forecast": [_money(_num(v), currency) for v in rows["forecast"]],
+            "Actual": [_money(_num(v), currency) for v in rows["actual"]],
             "Error (forecast - actual)": [
-                _signed(v, currency) or _ui.DASH for v in rows["error"].map(_num)
+                _signed(_num(v), currency) or _ui.DASH for v in rows["error"]
             ],
-            "Accuracy": [_pct(v) for v in rows["accuracy"].map(_num)],
+            "Accuracy": [_pct(_num(v)) for v in rows["accuracy"]],
         }
     )
     st.dataframe(shown, hide_index=True, key="forecast:finished", placeholder=_ui.DASH)
