@@ -318,7 +318,20 @@ def _bookings_chart(rows: dict[str, dict[str, Any]], periods: list[Period]) -> N
     every rerun (issue 15, benchmarks/README.md `load`); the chart is the same.
     """
     labels = [p.label for p in periods]
-    bookings = [_number(rows[p.label].get("bookings")) or 0.0 for p in periods]
+    figures = [_number(rows[p.label].get("bookings")) for p in periods]
+    if not any(figures):
+        # nothing to draw: an empty chart with a -1..1 axis says nothing (a new-user test);
+        # a month without a figure keeps its card's reason, one that booked 0 is a 0
+        reasons = [rows[p.label].get(NO_DATA, {}).get("bookings") for p in reversed(periods)]
+        why = next((r for r in reasons if r), None)
+        span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
+        st.caption(
+            f"No bookings to draw in {md(span)}"
+            + (f" (no data for some months: {md(why)})." if why else ": nothing closed won.")
+        )
+        return
+    # a month without a figure (no data, its reason on its card) has no bar, not a 0 one
+    bookings = figures
     won = [int(_number(rows[p.label].get("won_deals")) or 0) for p in periods]
     fig = go.Figure(
         go.Bar(

@@ -180,6 +180,11 @@ def test_the_overview_names_the_undated_closed_deals(zoho_db: Path) -> None:
     for label in ("Bookings", "Won deals", "Lost deals"):
         assert metric(at, label) == "no data", label
     assert UNDATED in next(m.help for m in at.metric if m.label == "Won deals")
+    # the bookings trend has nothing to draw: it says so (and why) instead of an empty
+    # chart with a -1..1 axis (the new-user test's screenshot)
+    assert not [c for c in at.get("plotly_chart") if c.proto.id and "bookings" in c.proto.id]
+    said = [c for c in captions if c.startswith("No bookings to draw in ")]
+    assert said and UNDATED in said[0], captions
 
 
 def test_the_funnel_page_counts_deals_not_open_deals(zoho_db: Path) -> None:
