@@ -377,3 +377,20 @@ def test_page_draws_the_chosen_period(tmp_path: Path, monkeypatch: pytest.Monkey
     chart = next(c for c in at.get("plotly_chart") if "convergence" in c.proto.id)
     figure = json.loads(chart.proto.spec)
     assert not any("Actual 3,000" in a["text"] for a in figure["layout"]["annotations"])
+
+
+def test_the_source_words_name_only_the_weeks_drawn() -> None:
+    """Weeks 5 and 4 have no forecast at all (not drawn): the caption's weeks are the
+    chart's, 3 to 0 (a new-user test read 'weeks 5 to 0' under an axis of 3 to 0)."""
+    rows = pd.DataFrame(
+        {
+            "weeks_before_end": [5, 4, 3, 2, 1, 0],
+            "source": ["rebuilt"] * 6,
+            "forecast": [None, None, 100.0, 120.0, 130.0, 150.0],
+        }
+    )
+    assert convergence_sources(rows) == (
+        "weeks 3 to 0: the pipeline rebuilt from created and close dates (stage unknown)"
+    )
+    # nothing drawn at all: every week is named, as before
+    assert convergence_sources(rows.assign(forecast=None)).startswith("weeks 5 to 0")

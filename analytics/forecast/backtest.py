@@ -1004,10 +1004,12 @@ SOURCE_WORDS = {
 def convergence_sources(rows: pd.DataFrame) -> str:
     """Where one period's weekly points came from, in words for a caption: runs of
     consecutive weeks per source, oldest first, e.g. 'weeks 14 to 7: the pipeline
-    rebuilt ...; weeks 6 to 0: the pipeline snapshot ...'."""
-    points = rows.drop_duplicates("weeks_before_end").sort_values(
-        "weeks_before_end", ascending=False
-    )
+    rebuilt ...; weeks 6 to 0: the pipeline snapshot ...'. Only the weeks the chart draws
+    (some method has a forecast there): 'weeks 5 to 0' under an axis of weeks 3 to 0 was
+    two numbers for one thing (a new-user test)."""
+    drawn = rows[rows["forecast"].notna()] if "forecast" in rows else rows
+    points = (drawn if not drawn.empty else rows).drop_duplicates("weeks_before_end")
+    points = points.sort_values("weeks_before_end", ascending=False)
     runs: list[tuple[str, list[int]]] = []
     for weeks, source in zip(points["weeks_before_end"], points["source"], strict=True):
         if runs and runs[-1][0] == source:
