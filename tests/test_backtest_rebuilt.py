@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from analytics import db
 from analytics.forecast.backtest import NO_STAGES, backtest, no_data_reason
@@ -31,6 +32,7 @@ from analytics.forecast.current import period_forecast
 from analytics.forecast.methods import RUN_RATE, SALES_CYCLE, STAGE_WEIGHTED
 from analytics.ingest import import_file
 from analytics.scope import Period, Scope
+from tests.apptest import ROOT
 
 AS_OF = date(2024, 6, 30)
 HEADER = ["opportunity_id", "opportunity_name", "account", "owner", "stage", "amount",
@@ -89,6 +91,23 @@ def upload(
         result = import_file(con, path, kind=kind, as_of=AS_OF, data_dir=folder / "kept")
         assert result.ok, result.message
     return con
+
+
+def forecast_page_after_one_upload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, period: str = "2024-05"
+) -> AppTest:
+    """The Forecast page on month `period`, the app's database holding this module's one
+    export (no stage history): what a first upload shows."""
+    path = tmp_path / "app.duckdb"
+    con = db.connect(path)
+    try:
+        upload(con, tmp_path / "files", ROWS, None)
+    finally:
+        con.close()
+    monkeypatch.setenv("SALES_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params.update({"kind": "Month", "period": period})
+    return at.switch_page("pages/forecast.py").run()
 
 
 def may(con: duckdb.DuckDBPyConnection) -> dict:
@@ -240,21 +259,10 @@ def test_the_page_shows_may_rebuilt_and_says_why_once(
     """On the Forecast page, May after one upload: the actual against the forecasts rebuilt
     for its start, named so (no "no forecast: no export of that time"); the track record's
     reason is said once, not in both the recommendation box and the history section."""
-    from streamlit.testing.v1 import AppTest
-
     from analytics.markup import plain
-    from tests.apptest import ROOT, assert_clean
+    from tests.apptest import assert_clean
 
-    path = tmp_path / "app.duckdb"
-    con = db.connect(path)
-    try:
-        upload(con, tmp_path / "files", ROWS, None)
-    finally:
-        con.close()
-    monkeypatch.setenv("SALES_DB", str(path))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
-    at.query_params.update({"kind": "Month", "period": "2024-05"})
-    at = at.switch_page("pages/forecast.py").run()
+    at = forecast_page_after_one_upload(tmp_path, monkeypatch)
     assert_clean(at)
     texts = [plain(c.value) for c in [*at.caption, *at.info, *at.markdown]]
     assert not any("No forecast for 2024-05" in t for t in texts), texts

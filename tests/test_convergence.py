@@ -39,8 +39,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-from test_backtest_rebuilt import HISTORY, ROWS, upload
+from test_backtest_rebuilt import HISTORY, ROWS, forecast_page_after_one_upload, upload
 
 from analytics import db
 from analytics.forecast.backtest import (
@@ -350,16 +349,7 @@ def test_page_draws_the_chosen_period(tmp_path: Path, monkeypatch: pytest.Monkey
     """AppTest: the Forecast page on the one-export fixture draws May's convergence (one
     line per method with a forecast, the actual as a reference line), names the source
     and says why stage-weighted has no line; choosing April redraws April."""
-    path = tmp_path / "app.duckdb"
-    con = db.connect(path)
-    try:
-        upload(con, tmp_path / "files", ROWS, None)
-    finally:
-        con.close()
-    monkeypatch.setenv("SALES_DB", str(path))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
-    at.query_params.update({"kind": "Month", "period": "2024-05"})
-    at = at.switch_page("pages/forecast.py").run()
+    at = forecast_page_after_one_upload(tmp_path, monkeypatch)
     assert not at.exception, [e.value for e in at.exception]
     choice = at.selectbox(key="forecast:conv_period")
     assert choice.value == MAY

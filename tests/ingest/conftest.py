@@ -43,6 +43,22 @@ def run_import(con: duckdb.DuckDBPyConnection, data_dir: Path) -> Callable[..., 
     return run
 
 
+@pytest.fixture
+def import_text(
+    run_import: Callable[..., ImportResult], tmp_path: Path
+) -> Callable[..., ImportResult]:
+    """Write `text` as the file `name`, as a CRM exports it, and import it (it must load)."""
+
+    def run(name: str, text: str, **kwargs: Any) -> ImportResult:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = run_import(path, **kwargs)
+        assert result.ok, result.message
+        return result
+
+    return run
+
+
 def _fingerprint(con: duckdb.DuckDBPyConnection, data_dir: Path) -> dict[str, Any]:
     tables = [
         r[0]
