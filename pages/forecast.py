@@ -468,6 +468,7 @@ def periods_display(table: pd.DataFrame, currency: str) -> pd.DataFrame:
             "Actual": [_money(_num(v), currency) for v in table["actual"]],
             "Forecast - actual": [_signed(_num(v), currency) or _ui.DASH for v in table["error"]],
             "Accuracy": [_pct(_num(v)) for v in table["accuracy"]],
+            "Note": [n if isinstance(n, str) else "" for n in table["note"]],
         }
     )
 

@@ -46,6 +46,7 @@ from analytics.forecast.methods import (
     stage_probabilities,
     stage_weighted_forecast,
 )
+from analytics.metrics.availability import before_data, data_start
 from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _none
 from analytics.pointintime import Basis, bases, snapshot_dates
@@ -554,28 +555,50 @@ class Backtest:
         return {m: _none(f) for m, f in zip(rows["method"], rows["forecast"], strict=True)}
 
 
-def _why_fewer(kind: str, wanted: int, skipped: int, window: int) -> str:
+def _why_fewer(
+    kind: str,
+    wanted: int,
+    skipped: int,
+    window: int,
+    before: int = 0,
+    first_day: date | None = None,
+) -> str:
     """Why `window` of the last `wanted` periods can be backtested: no export near their
-    start (`skipped`), and for the rest some method has no forecast there (e.g. they
-    began before the data did). Never "0 of the last 12 have no export"."""
+    start (`skipped`), ended before the data starts on `first_day` (`before`: no actual),
+    and for the rest some method has no forecast there. Never "0 of the last 12 have no
+    export"."""
     parts = []
     if skipped:
         parts.append(
             f"{skipped} of the last {wanted} {verb(skipped, 'has', 'have')} no export near "
             f"{verb(skipped, 'its', 'their')} start"
         )
-    other = wanted - skipped - window
+    if before and first_day is not None:
+        parts.append(
+            f"{before} of the last {wanted} ended before the data starts on "
+            f"{first_day:%d %b %Y}, so {verb(before, 'it has', 'they have')} no actual"
+        )
+    other = wanted - skipped - window - (before if first_day is not None else 0)
     if other > 0:
+        shown = skipped or (before and first_day is not None)
         parts.append(
             f"in {counted(other, kind)}"
-            f"{'' if skipped else f' of the last {wanted}'} some method has no forecast, "
-            "e.g. before the data starts"
+            f"{'' if shown else f' of the last {wanted}'} some method has no forecast"
+            f"{'' if first_day is not None else ', e.g. before the data starts'}"
         )
     return "; ".join(parts)  # empty: only that many were asked for
 
 
-def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | None:
-    """Why the backtest has nothing (or too little) to compare; None when it has enough."""
+def no_data_reason(
+    kind: str,
+    wanted: int,
+    skipped: int,
+    window: int,
+    before: int = 0,
+    first_day: date | None = None,
+) -> str | None:
+    """Why the backtest has nothing (or too little) to compare; None when it has enough.
+    `before` of the `wanted` periods ended before the data starts on `first_day`."""
     if wanted == 0:
         return f"No {kind} has ended before the data's as-of date yet: nothing to backtest."
     if window == 0 and skipped == 0:
@@ -590,7 +613,7 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
     if window == 0 and skipped < wanted:
         return (
             f"No {kind} among the last {wanted} has a forecast to score "
-            f"({_why_fewer(kind, wanted, skipped, window)})."
+            f"({_why_fewer(kind, wanted, skipped, window, before, first_day)})."
         )
     if window == 0:
         return (
@@ -600,7 +623,7 @@ def no_data_reason(kind: str, wanted: int, skipped: int, window: int) -> str | N
             "as-of date) to build a track record."
         )
     if window < MIN_TRACK_PERIODS:
-        why = _why_fewer(kind, wanted, skipped, window)
+        why = _why_fewer(kind, wanted, skipped, window, before, first_day)
         return (
             f"Only {counted(window, 'past ' + kind)} can be backtested"
             f"{f' ({why})' if why else ''}; {MIN_TRACK_PERIODS} are needed to compare "
@@ -669,6 +692,10 @@ def backtest(
     found = fi.gather(con, [*asks.values(), *weekly], scope)
     gathered = fi.Gathered.of(con, scope, found, weekly) if weekly else None
     actual = fi.actuals(con, wanted, scope)
+    # a period that ended before the scope's data starts has no actual: its 0 would only
+    # mean "no data yet" (the Overview's rule, `before_data`)
+    first_day = data_start(con, scope)
+    before = {p.label: why for p in wanted if (why := before_data(p, first_day))}
     history: list[HistoryRow] = []
     rows = []
     for period in wanted:
@@ -680,7 +707,7 @@ def backtest(
         )
         if ask is not None and ask.source == "rebuilt":
             values = {**values, STAGE_WEIGHTED: None}  # no stage known then: NO_STAGES
-        a = actual.get(period.label, (0.0, 0))[0]
+        a = None if period.label in before else actual.get(period.label, (0.0, 0))[0]
         history.append((period.label, a, values))
         for method in METHODS:
             rows.append(_row(period, ask, method, values[method], a))
@@ -696,7 +723,10 @@ def backtest(
     # where each period's "then" came from (snapshot, stage history or rebuilt)
     table["source"] = [asks[p].source if p in asks else None for p in table["period"]]
     table["note"] = [
-        NO_STAGES if p in asks and asks[p].source == "rebuilt" and m == STAGE_WEIGHTED else None
+        before.get(p)
+        or (
+            NO_STAGES if p in asks and asks[p].source == "rebuilt" and m == STAGE_WEIGHTED else None
+        )
         for p, m in zip(table["period"], table["method"], strict=True)
     ]
     order = {m: i for i, m in enumerate([*METHODS, RECOMMENDED])}
@@ -710,15 +740,17 @@ def backtest(
         recommendation=rec,
         skipped=skipped,
         history=history,
-        no_data=no_data_reason(kind, len(wanted), len(skipped), len(window)),
+        no_data=no_data_reason(
+            kind, len(wanted), len(skipped), len(window), len(before), first_day
+        ),
         gathered=gathered,
     )
 
 
 def _row(
-    period: Period, ask: fi.Ask | None, method: str, forecast: float | None, actual: float
+    period: Period, ask: fi.Ask | None, method: str, forecast: float | None, actual: float | None
 ) -> list[object]:
-    error = None if forecast is None else forecast - actual
+    error = None if forecast is None or actual is None else forecast - actual
     return [
         period.label,
         period.start,
