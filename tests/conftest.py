@@ -70,6 +70,89 @@ def _component_scan_once() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _page_bytecode_once() -> Iterator[None]:
+    """Each AppTest starts a fresh Streamlit runtime with an empty script cache, so every
+    test compiled dashboard.py and the page again, magic (an AST rewrite) included: a fifth
+    of the CPU of the page tests. A compiled script is immutable, so it is kept per process,
+    keyed by the file's path, modification time and size and by whether magic is on: an
+    edited script, or another setting, is compiled afresh. What runs is unchanged."""
+    from streamlit import config
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    compile_script = ScriptCache.get_bytecode
+    compiled: dict[tuple[str, int, int, bool], Any] = {}
+
+    def get_bytecode(self: ScriptCache, script_path: str) -> Any:
+        path = os.path.abspath(script_path)
+        stat = os.stat(path)
+        key = (path, stat.st_mtime_ns, stat.st_size, bool(config.get_option("runner.magicEnabled")))
+        if key not in compiled:
+            compiled[key] = compile_script(self, script_path)
+        return compiled[key]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ScriptCache, "get_bytecode", get_bytecode)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheapest_password_hashes() -> Iterator[None]:
+    """Passwords made and checked in a test process are argon2id with the library's own
+    CHEAPEST parameters (argon2.profiles: "for testing"), not the production cost of a fifth
+    of a CPU second per hash, which sign-in tests paid hundreds of times a run. Hashing,
+    checking, refusing a wrong password and the stored `$argon2id$` form are the same code;
+    a server or command started by a test keeps the production cost (it verifies any
+    argon2id hash by the parameters written in it)."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from analytics import users
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(users, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+        users._dummy_hash.cache_clear()
+        yield
+    users._dummy_hash.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _new_databases_from_a_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A database that `db.connect` creates in a test process starts as a copy of one it
+    created the same way earlier in that process, then goes through the same `connect`.
+
+    Why: creating the schema (about fifty tables, the default settings and the derived
+    tables' first count) cost 0.12 CPU s per new file, paid by most of the suite's two
+    thousand fresh databases; copying the finished file costs milliseconds. The copy is
+    the very file `connect` makes (nothing is in it but the schema and the defaults), and
+    `connect` still applies the schema to it, so what a test opens is unchanged. Only new
+    files on disk are copied: an existing file, `:memory:` and read-only opens are never
+    touched, and a server or command a test starts creates its own as before."""
+    real_connect = db.connect
+    template: list[Path] = []
+
+    def connect(path: Path | str | None = None, *, read_only: bool = False) -> Any:
+        target = Path(path) if path is not None else db.default_db_path()
+        fresh = (
+            not read_only
+            and str(target) != ":memory:"
+            and not target.exists()
+            and not target.with_name(target.name + ".wal").exists()
+        )
+        if fresh:
+            if not template:
+                made = tmp_path_factory.mktemp("empty-schema") / "empty.duckdb"
+                real_connect(made).close()  # closed: checkpointed, the file holds it all
+                template.append(made)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(template[0], target)
+        return real_connect(path, read_only=read_only)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(db, "connect", connect)
+        yield
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "sales.duckdb"
