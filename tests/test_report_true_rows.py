@@ -5,7 +5,11 @@ Found by a tester on a small HubSpot export:
 - `report pipeline --period <a period after the data ends>` printed a waterfall of zeros
   with empty dates and no note, while the Pipeline page says the data ends before the
   period starts: nothing is known about that period, so the report has no row and says
-  why (`note: no data: ...` on stderr, as the other reports do).
+  why (`note: no data: ...` on stderr, as the other reports do);
+- `report funnel --by period` printed a block of made-up steps ("Demo, reached 0", method
+  "none", deals 0) for a period in which no deal was created, beside the real period, and
+  for two such periods a whole made-up comparison with no "nothing to compare": a period
+  without a created deal now has no block, and a note names it.
 
 The fixture is a HubSpot-style export (its own header, "$5,000.00", "closed won" in lower
 case, a blank owner, a blank amount, US dates) and a reps file in which Cara has no
@@ -31,6 +35,7 @@ import pytest
 from analytics import db
 from analytics.cli import main
 from analytics.ingest import import_file
+from analytics.markup import plain
 
 AS_OF = date(2024, 7, 15)
 REPS_CSV = "rep,manager,team,region,role\nAnn Lee,,East,EMEA,AE\nCara Diaz,,West,,AE\n"
@@ -97,3 +102,57 @@ def test_pipeline_of_a_period_with_data_keeps_its_waterfall(
     ]
     assert (rows[0]["start_date"], rows[0]["end_date"]) == ("2024-07-01", "2024-07-15")
     assert not any("no data" in n for n in notes)
+
+
+FUNNEL_BY_PERIOD = [
+    # (--period, extra args, blocks printed: group -> reached per step, notes)
+    ("2024-04", [], {"2024-04": [4, 3]},
+     ["note: No deal was created in 2024-03: no funnel to compare 2024-04 with.",
+      "note: Discovery, Qualified, Trial, Final Decision not used by any deal in scope: "
+      "not shown as steps."]),
+    ("2024-08", ["--versus", "2024-04"], {"2024-04": [4, 3]},
+     ["note: No deal was created in 2024-08: no funnel to compare 2024-04 with.",
+      "note: Discovery, Qualified, Trial, Final Decision not used by any deal in scope: "
+      "not shown as steps."]),
+    ("2024-09", [], {},
+     ["note: No deal was created in 2024-09 or 2024-08: nothing to compare."]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("period", "extra", "blocks", "notes"), FUNNEL_BY_PERIOD)
+def test_funnel_by_period_has_no_block_for_a_period_without_a_created_deal(
+    book: Path,
+    capsys: pytest.CaptureFixture[str],
+    period: str,
+    extra: list[str],
+    blocks: dict[str, list[int]],
+    notes: list[str],
+) -> None:
+    """April's cohort: Acme, Globex, Initech (won) and Umbrella (open at Demo, the only
+    listed open stage a deal is at): 4 reached Demo, 3 won. March, August and September
+    have no created deal: no block (never "Demo 0, Closed Won 0, method none")."""
+    rows, err = report(capsys, book, "funnel", "--period", period, "--by", "period", *extra)
+    got: dict[str, list[int]] = {}
+    for row in rows:
+        got.setdefault(row["group"], []).append(int(row["reached"]))
+    assert got == blocks
+    assert all(row["method"] != "none" and row["deals"] != "0" for row in rows)
+    assert err == notes
+
+
+def test_funnel_page_compares_no_made_up_period(
+    book: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Funnel page's "Two periods" reads the same comparison: April alone, and why."""
+    from apptest import assert_clean, open_page
+
+    monkeypatch.setenv("SALES_DB", str(book))
+    at = open_page("pages/funnel.py", {"kind": "Month", "period": "2024-04"})
+    at.selectbox(key="funnel:compare_by").set_value("Two periods").run()
+    assert_clean(at)
+    wide = [d.value for d in at.dataframe if "method" in d.value.columns]
+    assert [list(w["group"]) for w in wide] == [["2024-04"]]  # no "2024-03" row of dashes
+    captions = [plain(c.value) for c in at.caption]
+    assert any(
+        "No deal was created in 2024-03: no funnel to compare 2024-04 with." in c for c in captions
+    ), captions
