@@ -9,7 +9,10 @@ Found by a tester on a small HubSpot export:
 - `report funnel --by period` printed a block of made-up steps ("Demo, reached 0", method
   "none", deals 0) for a period in which no deal was created, beside the real period, and
   for two such periods a whole made-up comparison with no "nothing to compare": a period
-  without a created deal now has no block, and a note names it.
+  without a created deal now has no block, and a note names it;
+- `report scorecard --by region` printed an empty name (JSON: null) for the row of deals
+  whose owner has no region (not on the roster, no owner, or a roster row without one),
+  while the rep and team rows say "(no owner)" / "(no team)": it is "(no region)".
 
 The fixture is a HubSpot-style export (its own header, "$5,000.00", "closed won" in lower
 case, a blank owner, a blank amount, US dates) and a reps file in which Cara has no
@@ -36,6 +39,7 @@ from analytics import db
 from analytics.cli import main
 from analytics.ingest import import_file
 from analytics.markup import plain
+from analytics.scorecard import MISSING_LABELS
 
 AS_OF = date(2024, 7, 15)
 REPS_CSV = "rep,manager,team,region,role\nAnn Lee,,East,EMEA,AE\nCara Diaz,,West,,AE\n"
@@ -156,3 +160,20 @@ def test_funnel_page_compares_no_made_up_period(
     assert any(
         "No deal was created in 2024-03: no funnel to compare 2024-04 with." in c for c in captions
     ), captions
+
+
+def test_scorecard_by_region_names_the_row_without_a_region(
+    book: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Q2: EMEA is Ann (Acme 5,000 won). No region: Globex 2,000 (Bob, not on the
+    roster), Initech 1,000 (no owner) won, and Hooli lost (Cara, on the roster without a
+    region): one row named "(no region)", never an empty name or null."""
+    rows, notes = report(capsys, book, "scorecard", "--period", "2024-Q2", "--by", "region")
+    by_region = {r["region"]: (float(r["bookings"]), int(r["lost_deals"])) for r in rows}
+    assert by_region == {"EMEA": (5000.0, 0), "(no region)": (3000.0, 1)}
+    assert not any("the row without a region" in n for n in notes)
+    assert main(["report", "scorecard", "--period", "2024-Q2", "--by", "region",
+                 "--db", str(book), "--format", "json"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert '"region": "(no region)"' in out and '"region": null' not in out
+    assert MISSING_LABELS.get("region") == "(no region)"  # named once, beside the others
