@@ -705,8 +705,11 @@ def funnel_compare(
     """Funnels side by side, one block of rows per team, rep, lead source or period.
 
     `by="period"` compares `scope.period` with `versus` (default: the previous period),
-    same filters. Every block has the same steps (the open stages any deal of any block was
-    seen at, then won), so the blocks line up. Columns: group, then `FUNNEL_COLUMNS`, then
+    same filters. A period in which no deal was created (or closed, for an export without
+    created dates) has no block, as the page draws no funnel for it alone: its steps would
+    be made-up zeros; its label is in `attrs["without_deals"]` (`without_deals_note`).
+    Every block has the same steps (the open stages any deal of any block was seen at,
+    then won), so the blocks line up. Columns: group, then `FUNNEL_COLUMNS`, then
     the group's method, deals, from_history, from_current_stage and stage_unknown, so each
     block says how it was computed. `attrs["hidden"]`: the stages shown by no block.
     """
@@ -722,7 +725,12 @@ def funnel_compare(
         found = _funnels_of([_query(con, scope, by, stage_list)], stage_list)
         labels = [f.group for f in found]
     frames = []
-    for label, f in zip(labels, found, strict=True):
+    pairs = list(zip(labels, found, strict=True))
+    # a period without a cohort is no funnel (no invented block); groups always have deals
+    without = [label for label, f in pairs if by == "period" and f.deals == 0]
+    for label, f in pairs:
+        if label in without:
+            continue
         frame = f.table.copy()
         frame.insert(0, "group", label)
         frame["method"] = f.method
@@ -736,6 +744,7 @@ def funnel_compare(
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     out.attrs["hidden"] = list(found[0].hidden) if found else []
     out.attrs["basis"] = found[0].basis if found else "created"
+    out.attrs["without_deals"] = without
     reasons = {f.no_data for f in found if f.no_data}
     if reasons:  # the blocks share their steps: no open step in one is none in all
         out.attrs["no_data"] = {"funnel": sorted(reasons)[0]}
@@ -747,6 +756,27 @@ def nothing_to_compare(basis: str) -> str:
     deal at all (`basis`: "created", or "closed" without created dates)."""
     noun = "closed" if basis == "closed" else "created"
     return f"No deal was {noun} in this period: nothing to compare."
+
+
+def without_deals_note(table: pd.DataFrame) -> str | None:
+    """What the Funnel page and `report funnel --by period` say about a compared period
+    in which no deal was created (`funnel_compare`'s `attrs["without_deals"]`), else None.
+
+    Why: that period has no block (its zeros would be made up), so the reader must be told
+    why only one period is shown, or why nothing is: "No deal was created in 2024-03: no
+    funnel to compare 2024-04 with." / "No deal was created in 2024-09 or 2024-08: nothing
+    to compare."
+    """
+    without = list(table.attrs.get("without_deals") or [])
+    if not without:
+        return None
+    noun = "closed" if table.attrs.get("basis") == "closed" else "created"
+    shown = list(dict.fromkeys(table["group"])) if not table.empty else []
+    if shown:
+        return (
+            f"No deal was {noun} in {' or '.join(without)}: no funnel to compare {shown[0]} with."
+        )
+    return f"No deal was {noun} in {' or '.join(without)}: nothing to compare."
 
 
 # --- for reading (pages) ------------------------------------------------------------------
@@ -839,7 +869,8 @@ def funnel_report_table(
     A cohort without a deal has no funnel: the table has no row (never a made-up "Closed
     Won, 0" step) and the note is the page's sentence ("No deal was created in this
     period.", `Funnel.method_note`); compared funnels without any deal say the page's
-    "nothing to compare" (`nothing_to_compare`)."""
+    "nothing to compare" (`nothing_to_compare`), and a compared period without a created
+    deal has no block and is named (`without_deals_note`)."""
     if by == "company":
         f = funnel(con, scope)
         table = f.table.copy()
@@ -861,9 +892,10 @@ def funnel_report_table(
         return table
     table = funnel_compare(con, scope, by, versus=versus)  # type: ignore[arg-type]
     hidden = table.attrs.get("hidden") or []
-    notes = []
+    without = without_deals_note(table)  # a compared period without a created deal
+    notes = [without] if without else []
     if table.empty:
-        table.attrs["notes"] = [nothing_to_compare(table.attrs.get("basis", "created"))]
+        table.attrs["notes"] = notes or [nothing_to_compare(table.attrs.get("basis", "created"))]
         return table
     if table.attrs.get("basis") == "closed":
         notes.append(

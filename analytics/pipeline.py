@@ -80,6 +80,26 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]
 
 
+def before_period_reason(con: duckdb.DuckDBPyConnection, scope: Scope) -> str | None:
+    """Why `scope`'s period has no waterfall and no slipped deals by default, else None:
+    the data ends before the period starts (or nothing is imported).
+
+    Why: with no day of the period in the data there is no pipeline to read on any day of
+    it; the waterfall was all zeros ("starting pipeline 0, ending pipeline 0"), which reads
+    as an empty pipeline when nothing about the period is known yet. One sentence for the
+    Pipeline page and `report pipeline` (its stderr note).
+    """
+    as_of = data_as_of(con)
+    if as_of is None:
+        return "no deal data has been imported yet"
+    if as_of < scope.period.start:
+        return (
+            f"the data ends on {as_of}, before {scope.period.label} starts: "
+            "nothing is known about it yet"
+        )
+    return None
+
+
 def default_snapshot_pair(
     con: duckdb.DuckDBPyConnection, scope: Scope
 ) -> tuple[date | None, date | None]:
@@ -527,7 +547,9 @@ def slipped_deals(
     table = pd.DataFrame(columns=list(SLIPPED_COLUMNS))
     no_data: dict[str, str] = {}
     base_basis = latest_basis = None
-    if base is not None and latest is not None:
+    if base is None or latest is None:  # no day of the period to read (it has not started)
+        no_data["slipped"] = before_period_reason(con, scope) or "no day of the period has data"
+    else:
         if latest < base:
             raise ValueError(f"the end date {latest} is before the start date {base}")
         base_basis, latest_basis = bases(con, [base, latest])
@@ -886,6 +908,8 @@ class Waterfall:
     undated_new: int = 0
     # per step: its deals that move the figure by nothing (amount blank or 0 on its day)
     unvalued: dict[str, int] = field(default_factory=dict)
+    # why there is no waterfall at all (no day to compare: `before_period_reason`), else ""
+    no_data: str = ""
 
     @property
     def imbalance(self) -> Decimal:
@@ -1113,8 +1137,9 @@ def waterfall(
     last = end_date or default_end
     zero = Decimal("0.00")
     if first is None or last is None:
+        reason = before_period_reason(con, scope) or "no day of the period has data"
         return Waterfall(first, last, zero, zero, dict.fromkeys(WATERFALL_BUCKETS, zero),
-                         dict.fromkeys(WATERFALL_BUCKETS, 0))  # fmt: skip
+                         dict.fromkeys(WATERFALL_BUCKETS, 0), no_data=reason)  # fmt: skip
     if last < first:
         raise ValueError(f"the end date {last} is before the start date {first}")
     params, kind, start_basis, end_basis = _waterfall_params(con, scope, first, last, kind, source)
@@ -1321,7 +1346,8 @@ def pipeline_report_table(
             fields = {} if basis is None else basis.as_dict()
             table[f"{name}_source"] = fields.get("source")
             table[f"{name}_snapshot_date"] = fields.get("snapshot_date")
-        table.attrs["notes"] = list(table.attrs["no_data"].values())
+        # "no data: why", as the waterfall and the other reports word a table left empty
+        table.attrs["notes"] = [f"no data: {why}" for why in table.attrs["no_data"].values()]
         return table
     if part == "gaps":
         table = follow_up_gaps(con, scope)
@@ -1335,6 +1361,11 @@ def pipeline_report_table(
     table.insert(0, "start_date", result.start_date)
     for column, value in result.sources().items():  # which pipeline, and each day's source
         table[column] = value
+    if result.no_data:  # no day to read: no row (never a waterfall of zeros), and why
+        table = table.iloc[0:0]
+        table.attrs["no_data"] = {"waterfall": result.no_data}
+        table.attrs["notes"] = [f"no data: {result.no_data}"]
+        return table
     table.attrs["notes"] = waterfall_notes(result)
     return table
 

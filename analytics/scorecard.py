@@ -18,10 +18,13 @@ from analytics.scope import Scope, data_as_of
 
 SCORECARD_GROUPINGS = ("rep", "team", "region")
 NO_OWNER = "(no owner)"
+NO_REGION = "(no region)"
 # The row of deals whose group is not known, named as the pages name it: deals without an
-# owner ("(no owner)", the leaderboard's row) and owners the roster gives no team ("(no
-# team)", the quadrant's legend and the drill-down). Regions have no such label on any page.
-MISSING_LABELS: dict[str, str] = {"rep": NO_OWNER, "team": NO_TEAM}
+# owner ("(no owner)", the leaderboard's row), owners the roster gives no team ("(no
+# team)", the quadrant's legend and the drill-down) and owners it gives no region (not on
+# the roster, no owner, or a roster row with a blank region): "(no region)", in the same
+# words, so no grouping prints an empty name (or JSON null) for a real row.
+MISSING_LABELS: dict[str, str] = {"rep": NO_OWNER, "team": NO_TEAM, "region": NO_REGION}
 
 
 def scorecard(
@@ -39,7 +42,8 @@ def scorecard(
     month, `window_months` to change it) and the same 100%-of-quota line. Reps the
     quadrant leaves out (no quota, deal or pipeline to judge) have an empty quadrant.
     Deals without an owner are the row "(no owner)", owners without a team on the roster
-    the row "(no team)" (`MISSING_LABELS`), as the pages name them, never an empty name.
+    the row "(no team)", owners without a region "(no region)" (`MISSING_LABELS`), as the
+    pages name them, never an empty name.
 
     As on the pages, a period that was not over on the data's as-of date is taken to date
     and its changes are against the same days before (`Period.to_date`). A period that was

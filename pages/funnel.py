@@ -26,6 +26,7 @@ from analytics.funnel import (
     funnel_compare,
     nothing_to_compare,
     readable_table,
+    without_deals_note,
 )
 from analytics.markup import md, plot_text
 from analytics.scope import Period, Scope
@@ -230,8 +231,9 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     measure = MEASURES.get(measure_choice or "Deals", "reached")
 
     table = _compare(str(_ui.db_path()), version, scope, by, versus)
+    without = without_deals_note(table)  # a compared period without a deal: no block
     if table.empty:
-        st.caption(nothing_to_compare(table.attrs.get("basis", "created")))
+        st.caption(md(without or nothing_to_compare(table.attrs.get("basis", "created"))))
         return
     no_data = (table.attrs.get("no_data") or {}).get("funnel")
     if no_data:
@@ -244,7 +246,7 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
         compare_chart(table, measure, shown, colours), config={"displayModeBar": False},
         key="funnel:compare_chart",
     )  # fmt: skip
-    notes = []
+    notes = [md(without)] if without else []
     if len(groups) > len(shown):
         notes.append(
             f"The chart shows the {len(shown)} groups with the most deals; the table has "

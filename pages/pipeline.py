@@ -27,6 +27,7 @@ from analytics.pipeline import (
     DEFAULT_STAGE_PERCENTILE,
     PIPELINE_KINDS,
     Waterfall,
+    before_period_reason,
     data_as_of,
     deals_worth,
     default_dates,
@@ -207,12 +208,11 @@ def pick_dates(scope: Scope) -> tuple[date, date] | None:
         first, last = default_dates(cur, scope)
         as_of = data_as_of(cur)
         start_of_data = data_start(cur, scope)
+        not_started = before_period_reason(cur, scope)
     if first is None or last is None or as_of is None:
-        st.info(
-            f"The data ends on {as_of or _ui.DASH}, before {scope.period.label} starts: "
-            "nothing to compare yet.",
-            icon=":material/info:",
-        )
+        # analytics says why (the report prints the same sentence)
+        reason = not_started or "no day of the period has data"
+        st.info(f"No data: {md(reason)}.", icon=":material/info:")
         return None
     lowest = min(first, start_of_data or first)
     cols = st.columns(2)
