@@ -175,6 +175,7 @@ def _deals_sql(
     rebuilt: str | None = None,
     closed: str | None = None,
     open_deals: bool = True,
+    spans: bool = False,
 ) -> str:
     """CTEs `src` (the source's rows per ask, scope-filtered) and `deals` (+ amount_rc).
 
@@ -182,7 +183,8 @@ def _deals_sql(
     amount from the stage history (`_materialise_stages`), read instead of the ASOF join.
 
     `closed`: what a closed rebuilt deal must also meet to be read; `open_deals=False`:
-    no rebuilt open deal is read (`_rebuilt_sql`).
+    no rebuilt open deal is read (`_rebuilt_sql`). `spans`: the imported stage changes
+    are read from `stage_history_spans` (current only), as `_rebuilt_sql` says.
 
     `roster`: join `reps` for a team or region filter. Without one, the join filters
     nothing (deals of owners missing from the roster count), so it is left out: it is a
@@ -192,7 +194,7 @@ def _deals_sql(
     if source == "snapshot":
         origin = "JOIN opportunity_snapshots AS s ON s.snapshot_date = a.data_date"
     elif source in REBUILT_SOURCES:
-        rows = _rebuilt_sql(source == "stage history", rebuilt, closed, open_deals)
+        rows = _rebuilt_sql(source == "stage history", rebuilt, closed, open_deals, spans)
         origin = f"JOIN ({rows}) AS s ON s.ask = a.ask"
     else:
         origin = "CROSS JOIN opportunities AS s"
@@ -242,6 +244,7 @@ def _rebuilt_sql(
     stages: str | None = None,
     closed: str | None = None,
     open_deals: bool = True,
+    spans: bool = False,
 ) -> str:
     """Each ask's deals as they stood at the end of its data date, rebuilt from the current
     export (analytics/pointintime.py, "rebuilt" / "stage history"): deals created by then;
@@ -251,6 +254,11 @@ def _rebuilt_sql(
     nothing dated after the data date except the documented compromise: amounts, owners
     and deal types as last exported. `stages`: a temp table of those stages and amounts
     per ask and open deal (`_materialise_stages`), read instead of the ASOF join.
+    `spans`: the imported changes are looked up in `stage_history_spans` (only when it is
+    current, `_spans_current`) and only the view's snapshot half by the ASOF join: the
+    same stage and amount (the change entered last on or before the data date; a same-day
+    change before the last of its day holds on no day), without sorting every imported
+    change (issue 14: the Forecast page's deal list at 1,000,000 deals).
 
     `closed`: a condition on the deal `o` and its ask `a` that the closed deals must also
     meet, where the query reading these rows drops every other closed deal anyway (e.g.
@@ -274,7 +282,8 @@ def _rebuilt_sql(
     if not open_deals:
         return closed_half
     open_then = """
-        SELECT a.ask, CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over, o.*
+        SELECT a.ask, a.data_date AS ask_day,
+               CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over, o.*
         FROM asks AS a
         JOIN opportunities AS o
           ON o.created_date <= a.data_date
@@ -299,6 +308,35 @@ def _rebuilt_sql(
         SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
     ) AS h ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at"""
     )
+    if spans and stages is None:
+        # a deal's changes are all imported or all from snapshots (the view's anti join):
+        # at most one of the two lookups finds a row, and the imported spans do not overlap
+        return f"""{closed_half}
+    UNION ALL
+    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
+           CASE WHEN hi.opportunity_id IS NULL THEN hs.stage ELSE hi.stage END,
+           coalesce(CASE WHEN hi.opportunity_id IS NULL THEN hs.amount ELSE hi.amount END,
+                    k.amount),
+           k.currency, CAST(NULL AS VARCHAR),
+           k.created_date, CAST(NULL AS DATE), false, false, k.deal_type, true
+    FROM ({open_then}
+    ) AS k
+    LEFT JOIN stage_history_spans AS hi
+           ON hi.opportunity_id = k.opportunity_id
+          AND hi.from_day <= k.ask_day AND hi.to_day > k.ask_day
+    -- the snapshot half: each change until the deal's next one (one per snapshot date, so
+    -- no ties), joined by deal and day like the spans, not by an ASOF join that sorts
+    -- every open deal even when no deal has a snapshot change
+    LEFT JOIN (
+        SELECT opportunity_id, entered_at, stage, amount,
+               lead(entered_at) OVER (PARTITION BY opportunity_id ORDER BY entered_at)
+                   AS next_at
+        FROM opportunity_stage_history
+        WHERE origin = 'snapshot'
+    ) AS hs
+           ON hs.opportunity_id = k.opportunity_id
+          AND hs.entered_at < k.day_over AND (hs.next_at IS NULL OR hs.next_at >= k.day_over)
+    """
     return f"""{closed_half}
     UNION ALL
     SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, h.stage,
@@ -974,10 +1012,12 @@ GROUP BY ALL
 
 
 # The deals behind a live forecast: each open deal expected to close in the period.
-def open_deals_sql(source: Source, roster: bool = True) -> str:
+def open_deals_sql(source: Source, roster: bool = True, spans: bool = False) -> str:
+    """Each ask's open deals in its period, one row per deal, largest first. `spans`: the
+    imported stage changes from `stage_history_spans` (only when it is current)."""
     return f"""
 WITH {_ASKS_SQL},
-{_deals_sql(source, roster)}
+{_deals_sql(source, roster, spans=spans)}
 SELECT
     ask, opportunity_id, opportunity_name, account, owner, stage, forecast_category,
     segment, created_date, close_date, amount_rc AS amount,
@@ -1376,7 +1416,8 @@ def open_deals(
     """The open deals behind one Ask's forecast, largest first (one row per deal)."""
     params = _params(con, [ask], scope, reporting_currency)
     roster = scope.team is not None or scope.region is not None
-    frame = con.execute(open_deals_sql(ask.source, roster), params).df()
+    spans = ask.source == "stage history" and _spans_current(con)
+    frame = con.execute(open_deals_sql(ask.source, roster, spans), params).df()
     return frame.drop(columns=["ask"])
 
 
