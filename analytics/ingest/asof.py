@@ -191,7 +191,11 @@ def resolve(
         if dated:
             day, f = max(dated)
             what = "close dates of closed deals" if f == "close_date" else f"{f} values"
-            return _with_notice(AsOf(day, "content", f"{what}, column {det.columns[f]!r}"), ignored)
+            found = AsOf(day, "content", f"{what}, column {det.columns[f]!r}")
+            # a closed deal dated after today was left out of the as-of day above (a typo
+            # such as 2062, or a planned date kept at closing): loaded, but never silently
+            found = replace(found, notice=_closed_after(con, staged, found, where, today))
+            return _with_notice(found, ignored)
     return _with_notice(AsOf(today, "today"), ignored)
 
 
@@ -202,9 +206,17 @@ def _with_notice(found: AsOf, notice: str) -> AsOf:
     return replace(found, notice="; ".join(n for n in (found.notice, notice) if n))
 
 
-def _closed_after(con: duckdb.DuckDBPyConnection, staged: Staged, as_of: AsOf, where: str) -> str:
+def _closed_after(
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    as_of: AsOf,
+    where: str,
+    today: date | None = None,
+) -> str:
     """The closed deals whose close date is after the as-of day, in words ("" for none):
-    allowed, since a CRM may keep a planned close date when a deal is closed, but said."""
+    allowed, since a CRM may keep a planned close date when a deal is closed, but said.
+    A first such date after `today` is named as one (often a typo, such as 2062): the
+    deal counts in no period's figures until that day comes."""
     if staged.kind.name != "opportunities" or "close_date" not in staged.fields:
         return ""
     late = f"{_closed_sql(staged)} AND CAST(close_date AS DATE) > ?"
@@ -226,11 +238,13 @@ def _closed_after(con: duckdb.DuckDBPyConnection, staged: Staged, as_of: AsOf, w
     count, line, stage_value, day = row
     one = count == 1
     example = f"{stage_value} on {day:%Y-%m-%d}" if stage_value else f"closed on {day:%Y-%m-%d}"
+    future = today is not None and day > today
     return (
         f"{count:,} closed deal{'' if one else 's'} {'carries' if one else 'carry'} a close "
         f"date after the as-of day {as_of.day:%Y-%m-%d} ({'' if one else 'first: '}row {line}: "
-        f"{example}); counted as closed on {'its' if one else 'their'} close date"
-        f"{'' if one else 's'}"
+        f"{example}{', after today: a typo?' if future else ''}); counted as closed on "
+        f"{'its' if one else 'their'} close date{'' if one else 's'}"
+        f"{', so in no figure until then' if future else ''}"
     )
 
 

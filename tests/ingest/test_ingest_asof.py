@@ -239,3 +239,33 @@ def test_closed_deals_dated_after_a_last_modified_day_load_and_are_said(
     assert con.execute(
         "SELECT is_closed, is_won, close_date FROM opportunities WHERE opportunity_id = 'D2'"
     ).fetchone() == (True, True, date(2024, 3, 12))
+
+
+@pytest.mark.parametrize(
+    ("close", "notice"),
+    [
+        # a year typo: beyond today, so the as-of day comes from the created dates; the won
+        # deal loads (its row is valid) but is named, as it counts in no period until 2062
+        (
+            "2062-03-12",
+            "1 closed deal carries a close date after the as-of day 2024-03-10 (row 3: "
+            "Closed Won on 2062-03-12, after today: a typo?); counted as closed on its close "
+            "date, so in no figure until then",
+        ),
+        ("2024-03-12", None),  # the newest close date is the as-of day: nothing to say
+    ],
+)
+def test_a_closed_deal_dated_after_today_is_named_when_the_day_comes_from_the_file(
+    run_import, con, tmp_path, close, notice
+):
+    """Found by a tester: `Closed Won ... 2062-10-05` loaded without a word when the
+    as-of day came from the file's content (dates after today are not proof of it)."""
+    result = run_import(write(tmp_path, "deals.csv", DEALS.replace("2024-03-12", close)))
+
+    assert result.status == "loaded", result.message
+    day = date(2024, 3, 10) if notice else date(2024, 3, 12)
+    assert recorded(con) == [(day, "content")]
+    if notice is None:
+        assert "close date after the as-of day" not in result.message
+    else:
+        assert notice in result.message
