@@ -15,7 +15,8 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   period by their close date: the cohort is then the deals *closed* in the period
   (`Funnel.basis` "closed"), open deals and closed ones without a close date are in none
   (counted in `Funnel.undated`, the open ones in `Funnel.undated_open`), and the page says
-  so.
+  so. A period not over on the data's date is taken to date (`Period.to_date`), and two
+  compared periods cover the same calendar days (`compared_periods`), as on the Overview.
 * **No data**: a funnel whose cohort used no open stage (every deal won, lost without
   history, or at a stage not in the list) has nothing to show between "deal" and "won":
   drawn, it is a single "Closed Won" step at 100%. Such a funnel carries the reason in
@@ -62,7 +63,7 @@ import pandas as pd
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.numbers import amount_text, counted, duration_text, percent_text, verb
 from analytics.run_memo import memoised
-from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.scope import Period, Scope, data_as_of, owner_filter_sql, same_days_end
 from analytics.settings import Stage, load_stages
 from analytics.sql import (
     crm_history_sql,
@@ -357,6 +358,15 @@ class Funnel:
         """'created' or 'closed': which date puts a deal in the period."""
         return "closed" if self.basis == "closed" else "created"
 
+    def period_note(self) -> str:
+        """'2026-11 was not over on 16 Nov 2026, the data's date: this funnel follows the
+        deals created in 2026-11 to date (1–16 Nov).' (empty for a period that was over).
+
+        Why: the report's table carries no period, so without this line a half month's
+        funnel reads as the whole month's.
+        """
+        return to_date_note(self.scope.period, self.cohort_words)
+
     def basis_note(self) -> str:
         """Why the cohort is the deals closed in the period (empty for the usual rule)."""
         if self.basis != "closed":
@@ -461,6 +471,41 @@ class Funnel:
             f"period's cohort: {self.undated_open:,} open, {undated_closed:,} closed "
             "without a close date."
         )
+
+
+def to_date_note(period: Period, words: str = "created") -> str:
+    """What the report says about a period cut at the data's date (`Period.to_date`),
+    `words` the cohort's date ("created", or "closed" without created dates); empty for a
+    period that was over."""
+    if not period.is_to_date:
+        return ""
+    return (
+        f"{period.label} was not over on {period.end:%-d %b %Y}, the data's date: this funnel "
+        f"follows the deals {words} in {period.name}."
+    )
+
+
+def compared_periods(
+    con: duckdb.DuckDBPyConnection, period: Period, versus: Period | None = None
+) -> tuple[Period, Period]:
+    """The two periods a comparison by period reads: `period` and `versus` (default: the
+    previous period), each taken to date on the data's date (`data_as_of`), and a whole
+    period compared with one to date cut at the same calendar day (`same_days_end`).
+
+    Why: the data stops on its as-of date, so a month not over then holds only its first
+    days' new deals. Beside a whole month it reads as a collapse (the demo's "2026-11"
+    against all of October). The Overview and the scorecard compare such a period with the
+    same days before; the funnel follows the same rule, and its labels (`Period.name`,
+    "2026-11 to date (1–16 Nov)") say which days each block covers.
+    """
+    as_of = data_as_of(con)
+    this = period.to_date(as_of)
+    other = versus.to_date(as_of) if versus is not None else this.previous()
+    if this.is_to_date and not other.is_to_date:
+        other = other.to_date(same_days_end(this.start, this.end, other.start))
+    elif other.is_to_date and not this.is_to_date:
+        this = this.to_date(same_days_end(other.start, other.end, this.start))
+    return this, other
 
 
 def _method(deals: int, from_history: int) -> str:
@@ -690,8 +735,13 @@ def funnel(
     *,
     stages: tuple[Stage, ...] | list[Stage] | None = None,
 ) -> Funnel:
-    """The funnel of the deals created in `scope`'s period (stages default to settings)."""
-    return _funnels(con, scope, "company", stages)[0]
+    """The funnel of the deals created in `scope`'s period (stages default to settings).
+
+    A period not over on the data's date is taken to date (`Period.to_date`), as on the
+    Overview: its cohort, its open deals' rate day and its name ("2026-11 to date (1–16
+    Nov)") are those of the days the data covers, not of days nothing is known about.
+    """
+    return _funnels(con, scope.to_date(data_as_of(con)), "company", stages)[0]
 
 
 def funnel_compare(
@@ -705,9 +755,13 @@ def funnel_compare(
     """Funnels side by side, one block of rows per team, rep, lead source or period.
 
     `by="period"` compares `scope.period` with `versus` (default: the previous period),
-    same filters. A period in which no deal was created (or closed, for an export without
-    created dates) has no block, as the page draws no funnel for it alone: its steps would
-    be made-up zeros; its label is in `attrs["without_deals"]` (`without_deals_note`).
+    same filters, each taken to date and a whole period cut at the same calendar day as
+    one to date (`compared_periods`); blocks are labelled by `Period.name` ("2026-11 to
+    date (1–16 Nov)", "2026-10 to date (1–16 Oct)"). Other groupings read `scope` taken to
+    date, as `funnel` does; `attrs["period"]` is the period they read. A period in which
+    no deal was created (or closed, for an export without created dates) has no block, as
+    the page draws no funnel for it alone: its steps would be made-up zeros; its label is
+    in `attrs["without_deals"]` (`without_deals_note`).
     Every block has the same steps (the open stages any deal of any block was seen at,
     then won), so the blocks line up. Columns: group, then `FUNNEL_COLUMNS`, then
     the group's method, deals, from_history, from_current_stage and stage_unknown, so each
@@ -717,11 +771,13 @@ def funnel_compare(
         raise ValueError(f"cannot compare funnels by {by!r}: use {', '.join(COMPARE_BY)}")
     stage_list = _stage_list(con, stages)
     if by == "period":
-        other = versus or scope.period.previous()
+        this, other = compared_periods(con, scope.period, versus)
+        scope = scope.with_period(this)
         scopes = (scope, scope.with_period(other))
         found = _funnels_of([_query(con, s, "company", stage_list) for s in scopes], stage_list)
-        labels = [scope.period.label, other.label]
+        labels = [this.name, other.name]
     else:
+        scope = scope.to_date(data_as_of(con))
         found = _funnels_of([_query(con, scope, by, stage_list)], stage_list)
         labels = [f.group for f in found]
     frames = []
@@ -745,6 +801,7 @@ def funnel_compare(
     out.attrs["hidden"] = list(found[0].hidden) if found else []
     out.attrs["basis"] = found[0].basis if found else "created"
     out.attrs["without_deals"] = without
+    out.attrs["period"] = scope.period
     reasons = {f.no_data for f in found if f.no_data}
     if reasons:  # the blocks share their steps: no open step in one is none in all
         out.attrs["no_data"] = {"funnel": sorted(reasons)[0]}
@@ -881,12 +938,14 @@ def funnel_report_table(
         table["from_history"] = f.from_history
         table["from_current_stage"] = f.from_current_stage
         table["stage_unknown"] = f.stage_unknown
-        notes = [f.basis_note(), f.hidden_note(), f.stage_unknown_note()]
+        notes = [f.period_note(), f.basis_note(), f.hidden_note(), f.stage_unknown_note()]
         if f.no_data:
-            notes = [f.basis_note(), f"no data: {f.no_data}", f.stage_unknown_note()]
+            notes = [f.period_note(), f.basis_note(), f"no data: {f.no_data}"]
+            notes.append(f.stage_unknown_note())
             table.attrs["no_data"] = {"funnel": f.no_data}
         if f.deals == 0:
-            notes = [f.method_note()]  # the page's words: basis, "No deal was ...", extras
+            # the page's words: basis, "No deal was ...", extras
+            notes = [f.period_note(), f.method_note()]
             table.attrs["no_data"] = {"funnel": f"no deal was {f.cohort_words} in this period"}
         table.attrs["notes"] = [n for n in notes if n]
         return table
@@ -894,8 +953,14 @@ def funnel_report_table(
     hidden = table.attrs.get("hidden") or []
     without = without_deals_note(table)  # a compared period without a created deal
     notes = [without] if without else []
+    period = table.attrs.get("period")
+    words = "closed" if table.attrs.get("basis") == "closed" else "created"
+    # compared periods carry "to date" in their labels; other groupings say it here
+    cut = [to_date_note(period, words)] if by != "period" and period is not None else []
+    cut = [n for n in cut if n]
     if table.empty:
-        table.attrs["notes"] = notes or [nothing_to_compare(table.attrs.get("basis", "created"))]
+        notes = notes or [nothing_to_compare(table.attrs.get("basis", "created"))]
+        table.attrs["notes"] = cut + notes
         return table
     if table.attrs.get("basis") == "closed":
         notes.append(
@@ -906,5 +971,5 @@ def funnel_report_table(
         notes.append(f"no data: {table.attrs['no_data']['funnel']}")
     elif hidden:
         notes.append(f"{', '.join(hidden)} not used by any deal in scope: not shown as steps.")
-    table.attrs["notes"] = notes
+    table.attrs["notes"] = cut + notes
     return table
