@@ -20,7 +20,8 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
 * **No data**: a funnel whose cohort used no open stage (every deal won, lost without
   history, or at a stage not in the list) has nothing to show between "deal" and "won":
   drawn, it is a single "Closed Won" step at 100%. Such a funnel carries the reason in
-  `Funnel.no_data` (and `table.attrs["no_data"]`); the page shows the counts, not a funnel.
+  `Funnel.no_data` (and `table.attrs["no_data"]`); the page shows the counts, not a funnel,
+  and the report prints no row, only the reason and the counts.
 * **Furthest stage**: a won deal reached every step. Any other deal reached the furthest
   step it was ever seen at, in its stage history (`opportunity_stage_history`, origin
   'history' or 'snapshot') or as its current stage, capped at the last step before won (a
@@ -366,6 +367,29 @@ class Funnel:
         funnel reads as the whole month's.
         """
         return to_date_note(self.scope.period, self.cohort_words)
+
+    def counts_note(self) -> str:
+        """'3 deals created in the period: 3 won so far (100.0%), 0 still open.' -- the
+        cohort's counts the Funnel page's cards show (deals, won, the share won, still open
+        or lost, stage unknown).
+
+        Why: a funnel without data has no step rows, so in the report this line is where
+        the cohort's figures are, as the cards are on the page.
+        """
+        share = percent_text(self.won_share)
+        if self.basis == "closed":
+            text = (
+                f"{counted(self.deals, 'deal')} closed in the period: {self.won:,} won "
+                f"({share}), {self.lost:,} lost"
+            )
+        else:
+            text = (
+                f"{counted(self.deals, 'deal')} created in the period: {self.won:,} won so far "
+                f"({share}), {self.still_open:,} still open"
+            )
+        if self.stage_unknown:
+            text += f", {self.stage_unknown:,} stage unknown"
+        return text + "."
 
     def basis_note(self) -> str:
         """Why the cohort is the deals closed in the period (empty for the usual rule)."""
@@ -927,11 +951,15 @@ def funnel_report_table(
     Won, 0" step) and the note is the page's sentence ("No deal was created in this
     period.", `Funnel.method_note`); compared funnels without any deal say the page's
     "nothing to compare" (`nothing_to_compare`), and a compared period without a created
-    deal has no block and is named (`without_deals_note`)."""
+    deal has no block and is named (`without_deals_note`). A funnel that is no data
+    (`Funnel.no_data`: no deal seen at an open stage, e.g. every deal lost without history
+    or a list of won deals) has no row either, as the page draws no table: its one "Closed
+    Won" row would be made up (0 reached, or 100%). The notes give the reason and, for one
+    funnel, the counts the page's cards show (`Funnel.counts_note`)."""
     if by == "company":
         f = funnel(con, scope)
         table = f.table.copy()
-        if f.deals == 0:  # no cohort: no step to show, whatever the stage list holds
+        if f.deals == 0 or f.no_data:  # no step to show, whatever the stage list holds
             table = table.iloc[0:0]
         table["method"] = f.method
         table["deals"] = f.deals
@@ -941,7 +969,7 @@ def funnel_report_table(
         notes = [f.period_note(), f.basis_note(), f.hidden_note(), f.stage_unknown_note()]
         if f.no_data:
             notes = [f.period_note(), f.basis_note(), f"no data: {f.no_data}"]
-            notes.append(f.stage_unknown_note())
+            notes += [f.counts_note(), f.stage_unknown_note()]
             table.attrs["no_data"] = {"funnel": f.no_data}
         if f.deals == 0:
             # the page's words: basis, "No deal was ...", extras
@@ -968,7 +996,9 @@ def funnel_report_table(
             "in its period (by close date)"
         )
     if table.attrs.get("no_data"):
+        # as the page: no funnels to compare, no block (each would be one made-up row)
         notes.append(f"no data: {table.attrs['no_data']['funnel']}")
+        table = table.iloc[0:0]
     elif hidden:
         notes.append(f"{', '.join(hidden)} not used by any deal in scope: not shown as steps.")
     table.attrs["notes"] = cut + notes
