@@ -134,7 +134,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
         if period.to_date(as_of).is_to_date and as_of is not None:
             st.caption(
                 f"{period.label} was not over on {as_of:%-d %b %Y}, the data's date. "
-                "Overview and Reps show it to date "
+                "Overview, Reps and Funnel show it to date "
                 f"({period.to_date(as_of).name.split('(')[-1].rstrip(')')}), against the "
                 "same days before."
             )

@@ -15,11 +15,13 @@ the page, in the report and in the tests. The rules (docs/metrics.md, "Funnel"):
   period by their close date: the cohort is then the deals *closed* in the period
   (`Funnel.basis` "closed"), open deals and closed ones without a close date are in none
   (counted in `Funnel.undated`, the open ones in `Funnel.undated_open`), and the page says
-  so.
+  so. A period not over on the data's date is taken to date (`Period.to_date`), and two
+  compared periods cover the same calendar days (`compared_periods`), as on the Overview.
 * **No data**: a funnel whose cohort used no open stage (every deal won, lost without
   history, or at a stage not in the list) has nothing to show between "deal" and "won":
   drawn, it is a single "Closed Won" step at 100%. Such a funnel carries the reason in
-  `Funnel.no_data` (and `table.attrs["no_data"]`); the page shows the counts, not a funnel.
+  `Funnel.no_data` (and `table.attrs["no_data"]`); the page shows the counts, not a funnel,
+  and the report prints no row, only the reason and the counts.
 * **Furthest stage**: a won deal reached every step. Any other deal reached the furthest
   step it was ever seen at, in its stage history (`opportunity_stage_history`, origin
   'history' or 'snapshot') or as its current stage, capped at the last step before won (a
@@ -62,7 +64,7 @@ import pandas as pd
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.numbers import amount_text, counted, duration_text, percent_text, verb
 from analytics.run_memo import memoised
-from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.scope import Period, Scope, data_as_of, owner_filter_sql, same_days_end
 from analytics.settings import Stage, load_stages
 from analytics.sql import (
     crm_history_sql,
@@ -357,6 +359,38 @@ class Funnel:
         """'created' or 'closed': which date puts a deal in the period."""
         return "closed" if self.basis == "closed" else "created"
 
+    def period_note(self) -> str:
+        """'2026-11 was not over on 16 Nov 2026, the data's date: this funnel follows the
+        deals created in 2026-11 to date (1–16 Nov).' (empty for a period that was over).
+
+        Why: the report's table carries no period, so without this line a half month's
+        funnel reads as the whole month's.
+        """
+        return to_date_note(self.scope.period, self.cohort_words)
+
+    def counts_note(self) -> str:
+        """'3 deals created in the period: 3 won so far (100.0%), 0 still open.' -- the
+        cohort's counts the Funnel page's cards show (deals, won, the share won, still open
+        or lost, stage unknown).
+
+        Why: a funnel without data has no step rows, so in the report this line is where
+        the cohort's figures are, as the cards are on the page.
+        """
+        share = percent_text(self.won_share)
+        if self.basis == "closed":
+            text = (
+                f"{counted(self.deals, 'deal')} closed in the period: {self.won:,} won "
+                f"({share}), {self.lost:,} lost"
+            )
+        else:
+            text = (
+                f"{counted(self.deals, 'deal')} created in the period: {self.won:,} won so far "
+                f"({share}), {self.still_open:,} still open"
+            )
+        if self.stage_unknown:
+            text += f", {self.stage_unknown:,} stage unknown"
+        return text + "."
+
     def basis_note(self) -> str:
         """Why the cohort is the deals closed in the period (empty for the usual rule)."""
         if self.basis != "closed":
@@ -461,6 +495,41 @@ class Funnel:
             f"period's cohort: {self.undated_open:,} open, {undated_closed:,} closed "
             "without a close date."
         )
+
+
+def to_date_note(period: Period, words: str = "created") -> str:
+    """What the report says about a period cut at the data's date (`Period.to_date`),
+    `words` the cohort's date ("created", or "closed" without created dates); empty for a
+    period that was over."""
+    if not period.is_to_date:
+        return ""
+    return (
+        f"{period.label} was not over on {period.end:%-d %b %Y}, the data's date: this funnel "
+        f"follows the deals {words} in {period.name}."
+    )
+
+
+def compared_periods(
+    con: duckdb.DuckDBPyConnection, period: Period, versus: Period | None = None
+) -> tuple[Period, Period]:
+    """The two periods a comparison by period reads: `period` and `versus` (default: the
+    previous period), each taken to date on the data's date (`data_as_of`), and a whole
+    period compared with one to date cut at the same calendar day (`same_days_end`).
+
+    Why: the data stops on its as-of date, so a month not over then holds only its first
+    days' new deals. Beside a whole month it reads as a collapse (the demo's "2026-11"
+    against all of October). The Overview and the scorecard compare such a period with the
+    same days before; the funnel follows the same rule, and its labels (`Period.name`,
+    "2026-11 to date (1–16 Nov)") say which days each block covers.
+    """
+    as_of = data_as_of(con)
+    this = period.to_date(as_of)
+    other = versus.to_date(as_of) if versus is not None else this.previous()
+    if this.is_to_date and not other.is_to_date:
+        other = other.to_date(same_days_end(this.start, this.end, other.start))
+    elif other.is_to_date and not this.is_to_date:
+        this = this.to_date(same_days_end(other.start, other.end, this.start))
+    return this, other
 
 
 def _method(deals: int, from_history: int) -> str:
@@ -690,8 +759,13 @@ def funnel(
     *,
     stages: tuple[Stage, ...] | list[Stage] | None = None,
 ) -> Funnel:
-    """The funnel of the deals created in `scope`'s period (stages default to settings)."""
-    return _funnels(con, scope, "company", stages)[0]
+    """The funnel of the deals created in `scope`'s period (stages default to settings).
+
+    A period not over on the data's date is taken to date (`Period.to_date`), as on the
+    Overview: its cohort, its open deals' rate day and its name ("2026-11 to date (1–16
+    Nov)") are those of the days the data covers, not of days nothing is known about.
+    """
+    return _funnels(con, scope.to_date(data_as_of(con)), "company", stages)[0]
 
 
 def funnel_compare(
@@ -705,9 +779,13 @@ def funnel_compare(
     """Funnels side by side, one block of rows per team, rep, lead source or period.
 
     `by="period"` compares `scope.period` with `versus` (default: the previous period),
-    same filters. A period in which no deal was created (or closed, for an export without
-    created dates) has no block, as the page draws no funnel for it alone: its steps would
-    be made-up zeros; its label is in `attrs["without_deals"]` (`without_deals_note`).
+    same filters, each taken to date and a whole period cut at the same calendar day as
+    one to date (`compared_periods`); blocks are labelled by `Period.name` ("2026-11 to
+    date (1–16 Nov)", "2026-10 to date (1–16 Oct)"). Other groupings read `scope` taken to
+    date, as `funnel` does; `attrs["period"]` is the period they read. A period in which
+    no deal was created (or closed, for an export without created dates) has no block, as
+    the page draws no funnel for it alone: its steps would be made-up zeros; its label is
+    in `attrs["without_deals"]` (`without_deals_note`).
     Every block has the same steps (the open stages any deal of any block was seen at,
     then won), so the blocks line up. Columns: group, then `FUNNEL_COLUMNS`, then
     the group's method, deals, from_history, from_current_stage and stage_unknown, so each
@@ -717,11 +795,13 @@ def funnel_compare(
         raise ValueError(f"cannot compare funnels by {by!r}: use {', '.join(COMPARE_BY)}")
     stage_list = _stage_list(con, stages)
     if by == "period":
-        other = versus or scope.period.previous()
+        this, other = compared_periods(con, scope.period, versus)
+        scope = scope.with_period(this)
         scopes = (scope, scope.with_period(other))
         found = _funnels_of([_query(con, s, "company", stage_list) for s in scopes], stage_list)
-        labels = [scope.period.label, other.label]
+        labels = [this.name, other.name]
     else:
+        scope = scope.to_date(data_as_of(con))
         found = _funnels_of([_query(con, scope, by, stage_list)], stage_list)
         labels = [f.group for f in found]
     frames = []
@@ -745,6 +825,7 @@ def funnel_compare(
     out.attrs["hidden"] = list(found[0].hidden) if found else []
     out.attrs["basis"] = found[0].basis if found else "created"
     out.attrs["without_deals"] = without
+    out.attrs["period"] = scope.period
     reasons = {f.no_data for f in found if f.no_data}
     if reasons:  # the blocks share their steps: no open step in one is none in all
         out.attrs["no_data"] = {"funnel": sorted(reasons)[0]}
@@ -870,23 +951,29 @@ def funnel_report_table(
     Won, 0" step) and the note is the page's sentence ("No deal was created in this
     period.", `Funnel.method_note`); compared funnels without any deal say the page's
     "nothing to compare" (`nothing_to_compare`), and a compared period without a created
-    deal has no block and is named (`without_deals_note`)."""
+    deal has no block and is named (`without_deals_note`). A funnel that is no data
+    (`Funnel.no_data`: no deal seen at an open stage, e.g. every deal lost without history
+    or a list of won deals) has no row either, as the page draws no table: its one "Closed
+    Won" row would be made up (0 reached, or 100%). The notes give the reason and, for one
+    funnel, the counts the page's cards show (`Funnel.counts_note`)."""
     if by == "company":
         f = funnel(con, scope)
         table = f.table.copy()
-        if f.deals == 0:  # no cohort: no step to show, whatever the stage list holds
+        if f.deals == 0 or f.no_data:  # no step to show, whatever the stage list holds
             table = table.iloc[0:0]
         table["method"] = f.method
         table["deals"] = f.deals
         table["from_history"] = f.from_history
         table["from_current_stage"] = f.from_current_stage
         table["stage_unknown"] = f.stage_unknown
-        notes = [f.basis_note(), f.hidden_note(), f.stage_unknown_note()]
+        notes = [f.period_note(), f.basis_note(), f.hidden_note(), f.stage_unknown_note()]
         if f.no_data:
-            notes = [f.basis_note(), f"no data: {f.no_data}", f.stage_unknown_note()]
+            notes = [f.period_note(), f.basis_note(), f"no data: {f.no_data}"]
+            notes += [f.counts_note(), f.stage_unknown_note()]
             table.attrs["no_data"] = {"funnel": f.no_data}
         if f.deals == 0:
-            notes = [f.method_note()]  # the page's words: basis, "No deal was ...", extras
+            # the page's words: basis, "No deal was ...", extras
+            notes = [f.period_note(), f.method_note()]
             table.attrs["no_data"] = {"funnel": f"no deal was {f.cohort_words} in this period"}
         table.attrs["notes"] = [n for n in notes if n]
         return table
@@ -894,8 +981,14 @@ def funnel_report_table(
     hidden = table.attrs.get("hidden") or []
     without = without_deals_note(table)  # a compared period without a created deal
     notes = [without] if without else []
+    period = table.attrs.get("period")
+    words = "closed" if table.attrs.get("basis") == "closed" else "created"
+    # compared periods carry "to date" in their labels; other groupings say it here
+    cut = [to_date_note(period, words)] if by != "period" and period is not None else []
+    cut = [n for n in cut if n]
     if table.empty:
-        table.attrs["notes"] = notes or [nothing_to_compare(table.attrs.get("basis", "created"))]
+        notes = notes or [nothing_to_compare(table.attrs.get("basis", "created"))]
+        table.attrs["notes"] = cut + notes
         return table
     if table.attrs.get("basis") == "closed":
         notes.append(
@@ -903,8 +996,10 @@ def funnel_report_table(
             "in its period (by close date)"
         )
     if table.attrs.get("no_data"):
+        # as the page: no funnels to compare, no block (each would be one made-up row)
         notes.append(f"no data: {table.attrs['no_data']['funnel']}")
+        table = table.iloc[0:0]
     elif hidden:
         notes.append(f"{', '.join(hidden)} not used by any deal in scope: not shown as steps.")
-    table.attrs["notes"] = notes
+    table.attrs["notes"] = cut + notes
     return table

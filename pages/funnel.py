@@ -217,9 +217,10 @@ def show_compare(scope: Scope, version: tuple[Any, ...]) -> None:
     by = COMPARE_CHOICES.get(choice or "Teams", "team")
     versus: Period | None = None
     if by == "period":
+        # the scope is to date (render): these are the same days of the other periods
         options = {
-            f"Previous ({scope.period.previous().label})": scope.period.previous(),
-            f"Same period last year ({scope.period.same_last_year().label})": (
+            f"Previous: {scope.period.previous().name}": scope.period.previous(),
+            f"Same period last year: {scope.period.same_last_year().name}": (
                 scope.period.same_last_year()
             ),
         }
@@ -285,9 +286,11 @@ def render() -> None:
     if _ui.database_is_empty():
         _ui.show_empty_database_hint()
         return
-    scope = _ui.current_scope()
     with _ui.cursor() as cur:
-        version = _ui.data_version(cur)
+        facts, version = _ui.data_facts(cur), _ui.data_version(cur)
+    # a period not over on the data's date is shown to date, against the same days (as
+    # analytics.funnel takes it): the captions and the "Against" choices name those days
+    scope = _ui.current_scope().to_date(facts.as_of)
     try:
         show_funnel(scope, version)
     except Exception as exc:  # one section failing must not take the page down
