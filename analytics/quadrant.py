@@ -239,8 +239,10 @@ def quadrant(
 
     A rep who cannot be placed is kept with quadrant None and a `note` saying why: no
     closed deal in either window ("not enough data"), the window before ending before the
-    data starts (no change to judge: `attrs["no_change"]` says so once for all), or
-    attainment without a quota in one of the windows. The frame's `attrs` carry the metric
+    data starts (no change to judge: `attrs["no_change"]` says so once for all),
+    attainment without a quota in one of the windows, or bookings when no rep won a deal
+    in the window and no split is set (the median has no rep to come from, so there is no
+    line; deals without an owner never count as a rep's). The frame's `attrs` carry the metric
     used (`x_metric`, which differs from the one asked for after a fallback), `x_split`
     and how it was chosen (`x_split_rule`), `y_split`, `min_closed_deals`, `no_change`
     (why no rep has a change, or None), and the windows (`period`,
@@ -266,9 +268,11 @@ def quadrant(
     # plain dicts: one lookup per rep instead of a pandas row selection per rep
     before = {r["rep"]: r for r in previous.to_dict("records") if isinstance(r["rep"], str)}
     rows: list[dict[str, Any]] = []
+    unowned_won = 0  # the window's won deals without an owner: said when no rep won one
     for rec in current.to_dict("records"):
         rep = rec["rep"]
         if rep is None or (isinstance(rep, float) and math.isnan(rep)):
+            unowned_won += _count(rec.get("won_deals"))
             continue  # deals without an owner belong to nobody's review
         prev = before.get(rep)
         won, lost = _count(rec.get("won_deals")), _count(rec.get("lost_deals"))
@@ -334,6 +338,10 @@ def quadrant(
     if split is None:
         # without a change nobody is placed, but the level line is still the reps' own
         split, rule = default_x_split(metric, out if no_change else out.loc[placed])
+    if math.isnan(split) and no_change is None:
+        # no line to place by (no rep won a deal): each rep still to place says so, or the
+        # result reads as a fault; the window's wins may all be the unowned row's
+        out.loc[placed, "note"] = _no_line_note(window, unowned_won)
     # object columns, so "not placed" is None (pandas would turn it into NaN in a str column)
     out["quadrant"] = pd.Series(
         [
@@ -384,6 +392,17 @@ def default_x_split(metric: str, placed: pd.DataFrame) -> tuple[float, str]:
     if won.empty:
         return math.nan, "no rep won a deal"
     return float(won.median()), "median of the reps who won deals"
+
+
+def _no_line_note(window: Period, unowned_won: int) -> str:
+    """Why nobody is placed when no rep won a deal in the window (bookings' line is the
+    median of the reps who won), naming the window's wins that have no owner: a won-deal
+    export with blank owners places nobody, and this is where it says why."""
+    note = f"no rep won a deal in {window.name}: bookings have no line to judge by"
+    if unowned_won:
+        deals = "1 deal won" if unowned_won == 1 else f"{unowned_won:,} deals won"
+        note += f" (the {deals} in {window.name} {'has' if unowned_won == 1 else 'have'} no owner)"
+    return note
 
 
 def _months(window: Period) -> int:

@@ -468,7 +468,13 @@ def _quadrant_section(q: pd.DataFrame, focus: str | None, attainment_ok: bool) -
         )  # fmt: skip
     placed = q[q["quadrant"].notna()]
     if placed.empty:
-        st.info("No rep in this view has figures to place in the quadrant for this period.")
+        # the reps in view, each with why (analytics.quadrant's note): "has no figures" was
+        # untrue when reps had figures but no rep won a deal to set the bookings line
+        why = "; ".join(f"{md(r.rep)} ({md(r.note)})" for r in q.itertuples() if r.note)
+        st.info(
+            "No rep in this view is placed in the quadrant for this period"
+            + (f". Not placed: {why}." if why else ": no rep has figures to place.")
+        )
         return
     st.plotly_chart(
         quadrant_figure(q, focus),

@@ -1068,11 +1068,37 @@ def _read_csv(
             parallel,
         ],
     )
-    line = "__file_line" if source.line_numbers else f"rowid + {2 + int(source.skip_lines)}"
     con.execute(
         f"CREATE TEMP VIEW {quote_ident(table)} AS "
-        f"SELECT CAST({line} AS BIGINT) AS __line, {', '.join(names)} FROM {quote_ident(cells)}"
+        f"SELECT {_line_sql(source)} AS __line, {', '.join(names)} FROM {quote_ident(cells)}"
     )
+
+
+def _line_sql(source: SourceFile) -> str:
+    """SQL over a CSV's cells table: each record's spreadsheet row (see _read_csv)."""
+    line = "__file_line" if source.line_numbers else f"rowid + {2 + int(source.skip_lines)}"
+    return f"CAST({line} AS BIGINT)"
+
+
+def drop_lines(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, lines: list[int], table: str = "raw"
+) -> None:
+    """Delete the records at these spreadsheet rows from `table` (made by load_raw).
+
+    Why here: a CSV's `table` is a view over its cells table (see _read_csv), so the rows
+    go from the cells, picked by the row number the view gives them; an .xlsx's is a table
+    with its own `__line`. Every later step then never sees them, and the reader's flags
+    of their cells (`read_flags`: a formula with no saved value in a totals row) go too.
+    """
+    if not lines:
+        return
+    if source.format == "xlsx":
+        target, line = quote_ident(table), "__line"
+    else:
+        target, line = quote_ident(cells_table(table)), _line_sql(source)
+    among = "IN (SELECT unnest(CAST(? AS BIGINT[])))"
+    con.execute(f"DELETE FROM temp.{target} WHERE {line} {among}", [list(lines)])
+    con.execute(f"DELETE FROM temp.read_flags WHERE line {among}", [list(lines)])
 
 
 def _first_wide_record(source: SourceFile, width: int) -> tuple[int | None, int | None]:
