@@ -662,6 +662,8 @@ def show_top_deals(result: PeriodForecast, currency: str) -> None:
         key="forecast:top",
         placeholder=_ui.DASH,
     )
+    if note := result.top_deals_note:
+        st.caption(md(note))
     _ui.downloads(top, f"forecast_top_deals_{result.period.label}", "forecast:top")
 
 

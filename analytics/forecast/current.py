@@ -315,6 +315,33 @@ class PeriodForecast:
     def top_deals(self, n: int = TOP_DEALS) -> pd.DataFrame:
         return top_movers(self.deals, n)
 
+    @property
+    def top_deals_note(self) -> str | None:
+        """Why some open deals have no stage probability and no swing (the dash), or None.
+
+        Why: a pipeline rebuilt without stage history knows no deal's stage then, and the
+        deal list read "Stage prob. 0%, Weighted 0" for every deal, a 0 that only meant
+        "not known"."""
+        deals = self.deals
+        if deals.empty or "stage" not in deals.columns:
+            return None
+        unknown = int((~deals["stage"].map(lambda s: isinstance(s, str) and bool(s.strip()))).sum())
+        if not unknown:
+            return None
+        day = f" on {self.data_date:%d %b %Y}" if self.data_date else ""
+        rebuilt = " (rebuilt from created and close dates)" if self.source == "rebuilt" else ""
+        if unknown == len(deals):
+            return (
+                f"No open deal has a known stage{day}{rebuilt}: no stage probability, so how "
+                "far each could move the stage-weighted forecast is not known (the dash); "
+                "listed by amount."
+            )
+        return (
+            f"{counted(unknown, 'open deal')} {verb(unknown, 'has', 'have')} no known "
+            f"stage{day}: no stage probability, so how far {verb(unknown, 'it', 'they')} could "
+            "move the stage-weighted forecast is not known (the dash); listed after the others."
+        )
+
 
 # --- pure helpers ----------------------------------------------------------------------
 
@@ -327,11 +354,17 @@ def deal_table(deals: pd.DataFrame, probabilities: Mapping[str, float]) -> pd.Da
     swing = the larger of the two. An unpriced deal (blank amount, or a currency without an
     exchange rate) has no amount, so its amount and these four are not defined (NaN, shown
     as the dash, never 0): it moves no forecast and ranks after every priced deal.
+
+    A deal whose stage is not known (a pipeline rebuilt from created and close dates, or
+    before its first stage change) has no stage probability either: probability and the
+    four are undefined too, never "0%" and "0" (it counts in no stage-weighted forecast,
+    and how far it could move one is not known); it ranks after the deals that have them.
     """
     out = deals.copy()
     amount = pd.to_numeric(out.get("amount"), errors="coerce").astype(float)
+    known = out["stage"].map(lambda s: isinstance(s, str) and bool(s.strip()))
     p = out["stage"].map(lambda s: probabilities.get(stage_key(s), 0.0) / 100.0)
-    p = pd.to_numeric(p, errors="coerce").fillna(0.0).astype(float)
+    p = pd.to_numeric(p, errors="coerce").fillna(0.0).astype(float).where(known.astype(bool))
     out["amount"] = amount
     out["probability"] = p
     out["weighted"] = amount * p
