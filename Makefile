@@ -40,8 +40,11 @@ demo: $(VENV)/.installed
 run: $(VENV)/.installed $(if $(filter $(DEMO_DB),$(DB)),$(DEMO_DB))
 	SALES_DB=$(DB) $(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
+# PYTHONDONTWRITEBYTECODE (set on some CI images) is lifted for the tests: every command,
+# server and crash test starts a Python that otherwise compiles the project from source
+# again (a third of a CPU second each), and pytest rewrites every test module per worker.
 test: $(VENV)/.installed-dev browser
-	$(PY) -m pytest -q -n auto --durations=10
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -q -n auto --durations=10
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
