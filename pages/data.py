@@ -38,6 +38,7 @@ from analytics.ingest import (
     import_warnings,
     preview_file,
     propose_stages,
+    quarantined_rows,
 )
 from analytics.ingest.propose import propose_for_preview
 from analytics.ingest.read import UPLOAD_TYPES
@@ -464,7 +465,35 @@ def show_warnings() -> None:
         return
     with st.expander(f"Rows loaded with a warning ({len(warnings):,})"):
         st.caption("These rows loaded; check them in the CRM and re-export if they are wrong.")
-        st.dataframe(warnings, hide_index=True, placeholder=_ui.DASH)
+        st.dataframe(warnings, hide_index=True, placeholder=_ui.DASH, column_config=ROW_COLUMNS)
+
+
+# Rows left out of an import (quarantine) and rows loaded with a warning, as ops read them.
+ROW_COLUMNS = {
+    "import_id": st.column_config.NumberColumn("Import", format="%d"),
+    "file_name": st.column_config.TextColumn("File"),
+    "line": st.column_config.NumberColumn("Row", format="%d", help="The header is row 1"),
+    "column_name": st.column_config.TextColumn("Column"),
+    "value": st.column_config.TextColumn("Value"),
+    "problem": st.column_config.TextColumn("Problem"),
+    "warning": st.column_config.TextColumn("Warning"),
+}
+
+
+def show_quarantine() -> None:
+    """Rows left out by "load valid rows, quarantine the rest": listed until the import is
+    rolled back, so they can be fixed in the CRM after the result message is gone."""
+    with _ui.cursor() as cur:
+        rows = quarantined_rows(cur)
+    if rows.empty:
+        return
+    with st.expander(f"Rows left out of an import ({len(rows):,} problems)"):
+        st.caption(
+            "These rows were not loaded (quarantined). Fix them in the CRM and upload the "
+            "export again; rolling the import back removes them from this list."
+        )
+        st.dataframe(rows, hide_index=True, placeholder=_ui.DASH, column_config=ROW_COLUMNS)
+        _ui.downloads(rows, "rows_left_out", "data:quarantine")
 
 
 def limits_help(limits: UploadLimits) -> str:
@@ -598,6 +627,7 @@ def render() -> None:
         show_results(st.session_state[RESULTS_KEY])
     history = show_history()
     show_warnings()
+    show_quarantine()
     show_rollback(history)
     show_backups()
 

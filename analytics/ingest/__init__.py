@@ -8,7 +8,7 @@ from analytics.ingest.engine import (
     preview_file,
     propose_stages,
 )
-from analytics.ingest.history import import_history, import_warnings
+from analytics.ingest.history import import_history, import_warnings, quarantined_rows
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage
 from analytics.ingest.problems import ImportRefused, Problem
@@ -24,6 +24,7 @@ __all__ = [
     "detect",
     "import_history",
     "import_warnings",
+    "quarantined_rows",
     "import_file",
     "load_formats",
     "preview_file",

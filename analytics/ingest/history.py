@@ -42,3 +42,23 @@ ORDER BY w.import_id DESC, w.line, w.column_name
 def import_warnings(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     """Rows of the latest uploads that loaded with a warning: ops check them in the CRM."""
     return con.execute(WARNINGS_SQL, [limit]).df()
+
+
+QUARANTINE_SQL = """
+WITH recent AS (
+    SELECT import_id FROM imports ORDER BY import_id DESC LIMIT ?
+)
+SELECT q.import_id, i.file_name, q.line, q.column_name, q.value, q.problem
+FROM quarantine q
+JOIN imports i USING (import_id)
+WHERE q.import_id IN (SELECT import_id FROM recent)
+ORDER BY q.import_id DESC, q.line, q.column_name
+"""
+
+
+def quarantined_rows(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Rows of the latest uploads left out with "load valid rows, quarantine the rest":
+    the file, row, column, value and problem of each, kept until the import is rolled
+    back. Why: the result listing them is gone once the page reruns, and ops fix them in
+    the CRM later, from this list."""
+    return con.execute(QUARANTINE_SQL, [limit]).df()
