@@ -177,7 +177,7 @@ def resolve(
         if latest is not None:
             found = AsOf(min(latest, today), "column", det.columns["report_date"])
     if found is not None:
-        _check_contradiction(con, staged, det, file_name, found, where)
+        _check_contradiction(con, staged, det, file_name, found, where, today)
         if found.source == "column":
             found = replace(found, notice=_closed_after(con, staged, found, where))
         return _with_notice(found, ignored)
@@ -255,7 +255,11 @@ def _check_contradiction(
     file_name: str,
     as_of: AsOf,
     where: str,
+    today: date | None = None,
 ) -> None:
+    """Refuse a file whose rows happened after its as-of day. The advice names the likely
+    cause: a wrong as-of day, or, for a first such date after today, a typo in the file
+    (a year such as 2062), which another as-of day would not fix."""
     # only what cannot be planned ahead: activities and events may be scheduled later
     exprs = [(f, sql) for f, sql in _content_exprs(staged) if f in CONTRADICTING]
     if as_of.source == "column":
@@ -287,8 +291,13 @@ def _check_contradiction(
         file_name,
         f"the file contradicts its {as_of.described}: {count:,} {noun}"
         f"{'' if count == 1 else 's'} {'was' if count == 1 else 'were'} created or closed "
-        f"after that day (this row was {what} on {day:%Y-%m-%d}); give the day the export "
-        "was taken (--as-of, or the Data page)",
+        f"after that day (this row was {what} on {day:%Y-%m-%d}"
+        + (
+            ", after today: a typo? Correct the date in the CRM or the file"
+            if today is not None and day > today
+            else "); give the day the export was taken (--as-of, or the Data page"
+        )
+        + ")",
         line=line,
         column=det.columns[f],
         value=f"{day:%Y-%m-%d}",

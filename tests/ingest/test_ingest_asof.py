@@ -269,3 +269,27 @@ def test_a_closed_deal_dated_after_today_is_named_when_the_day_comes_from_the_fi
         assert "close date after the as-of day" not in result.message
     else:
         assert notice in result.message
+
+
+@pytest.mark.parametrize(
+    ("close", "advice", "not_said"),
+    [
+        # after today: no as-of day would make it true, so the advice is the typo
+        ("2062-03-12", "closed on 2062-03-12, after today: a typo? Correct the date in the "
+                       "CRM or the file)", "--as-of"),
+        # a plausible day after the given one: the given day is the likely mistake
+        ("2024-03-12", "closed on 2024-03-12); give the day the export was taken (--as-of, "
+                       "or the Data page)", "a typo"),
+    ],
+)  # fmt: skip
+def test_a_refusal_for_a_date_after_the_given_day_names_the_likely_cause(
+    run_import, con, tmp_path, close, advice, not_said
+):
+    result = run_import(
+        write(tmp_path, "deals.csv", DEALS.replace("2024-03-12", close)), as_of=date(2024, 3, 10)
+    )
+
+    assert result.status == "refused"
+    assert advice in result.message
+    assert not_said not in result.message
+    assert con.execute("SELECT count(*) FROM opportunities").fetchone() == (0,)
