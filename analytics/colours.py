@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 import duckdb
 
+from analytics.labels import NO_TEAM as NO_TEAM  # the "(no team)" row (analytics.labels)
 from analytics.run_memo import memoised
 
-NO_TEAM = "(no team)"
 NO_TEAM_COLOUR = "#9E9E9E"
 # plotly's "Plotly" qualitative palette, written out so analytics needs no plotting import.
 TEAM_PALETTE: tuple[str, ...] = (

@@ -61,6 +61,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics.labels import NO_OWNER, NO_SOURCE, NO_TEAM
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.numbers import amount_text, counted, duration_text, percent_text, verb
 from analytics.run_memo import memoised
@@ -79,9 +80,9 @@ COMPARE_BY: tuple[str, ...] = ("team", "rep", "lead_source", "period")
 # Group expressions by name: fixed SQL chosen by code, never user text.
 _GROUP_SQL: dict[str, str] = {
     "company": "'All'",
-    "team": "coalesce(r.team, '(no team)')",
-    "rep": "coalesce(o.owner, '(no owner)')",
-    "lead_source": "coalesce(nullif(trim(o.lead_source), ''), '(no source)')",
+    "team": f"coalesce(r.team, '{NO_TEAM}')",
+    "rep": f"coalesce(o.owner, '{NO_OWNER}')",
+    "lead_source": f"coalesce(nullif(trim(o.lead_source), ''), '{NO_SOURCE}')",
 }
 
 FUNNEL_COLUMNS: tuple[str, ...] = (

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from analytics.labels import NO_OWNER, NO_SOURCE
 from analytics.metrics.availability import NO_LEAD_LINK, NO_RESPONSE, no_data_reasons
 from analytics.numbers import counted, number_or_none, verb
 from analytics.scope import Period, Scope, owner_filter_sql
@@ -42,7 +43,7 @@ Grouping = Literal["source", "owner"]
 
 # What a blank group reads as in the page's tables (the downloads keep the blank), and
 # the label of a table's total row.
-NO_VALUE: dict[str, str] = {"source": "(no source)", "owner": "(no owner)"}
+NO_VALUE: dict[str, str] = {"source": NO_SOURCE, "owner": NO_OWNER}
 ALL_LEADS = "All leads"
 
 

@@ -11,14 +11,13 @@ import duckdb
 import pandas as pd
 
 from analytics.colours import NO_TEAM
+from analytics.labels import NO_OWNER, NO_REGION
 from analytics.metrics.kpis import KPI_COLUMNS, kpi_table, open_basis
 from analytics.pointintime import open_figures_fields
 from analytics.quadrant import quadrant
 from analytics.scope import Scope, data_as_of
 
 SCORECARD_GROUPINGS = ("rep", "team", "region")
-NO_OWNER = "(no owner)"
-NO_REGION = "(no region)"
 # The row of deals whose group is not known, named as the pages name it: deals without an
 # owner ("(no owner)", the leaderboard's row), owners the roster gives no team ("(no
 # team)", the quadrant's legend and the drill-down) and owners it gives no region (not on

@@ -41,6 +41,7 @@ from analytics.forecast.methods import (
     call_from_submission,
     category_of,
 )
+from analytics.labels import NO_OWNER
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.run_memo import memoised
 from analytics.scope import Period, Scope, owner_filter_sql
@@ -1373,7 +1374,7 @@ def _read_calls(found: dict[int, ForecastInputs], rows: list[tuple]) -> None:
         inputs.has_categories = True
     for (ask, owner), (won_sum, by_cat) in fields.items():
         inputs = found[ask]
-        key = owner if owner is not None else "(no owner)"
+        key = owner if owner is not None else NO_OWNER
         inputs.calls[key] = inputs.calls.get(key, CategoryCall(0, 0, 0)) + call_from_fields(
             won_sum, by_cat
         )
