@@ -792,6 +792,11 @@ def leads_report_table(
     as_of: date | None = None,
 ) -> pd.DataFrame:
     """One of the Leads page's tables (LEADS_TABLES), as `report leads` prints it."""
+    if table in ("handoff", "scores", "calibration"):
+        # as the page: without lead events every score is a made-up 0, so no table
+        no_scores = scores_no_data(con)
+        if no_scores:
+            return pd.DataFrame({"note": [f"No data: {no_scores}."]})
     if table == "handoff":
         return handoff_list(con, scope, as_of=as_of)
     if table == "scores":
