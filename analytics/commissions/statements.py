@@ -234,6 +234,28 @@ def open_deals(ledger: Ledger, rep: str, month: Period) -> pd.DataFrame:
     ).df()
 
 
+def unprojectable(deals: pd.DataFrame, month: Period) -> list[str]:
+    """Open deals a what-if cannot close, each with why (what `what_if` skips).
+
+    Why: a deal in a currency without an exchange rate was offered in the what-if list
+    and, once chosen, silently left out of the projection: the payout did not move.
+    """
+    if deals.empty:
+        return []
+    return [
+        f"{r.opportunity_id} {r.opportunity_name or ''}".rstrip()
+        + f": {float(r.amount):,.2f} {r.currency} has no exchange rate on or before "
+        f"{month.end.isoformat()}"
+        for r in deals.itertuples(index=False)
+        if r.rate is None or pd.isna(r.rate)
+    ]
+
+
+def projectable(deals: pd.DataFrame) -> pd.DataFrame:
+    """The open deals a what-if can close (a known rate to the reporting currency)."""
+    return deals[deals["rate"].notna()] if not deals.empty else deals
+
+
 @dataclass(frozen=True)
 class WhatIf:
     """The current statement next to the projection, and the bands side by side."""
