@@ -793,21 +793,28 @@ def leads_report_table(
     as_of: date | None = None,
 ) -> pd.DataFrame:
     """One of the Leads page's tables (LEADS_TABLES), as `report leads` prints it."""
+    if table in ("handoff", "scores", "calibration"):
+        # as the page: without lead events every score is a made-up 0, so no table
+        no_scores = scores_no_data(con)
+        if no_scores:
+            return pd.DataFrame({"note": [f"No data: {no_scores}."]})
+    # rows without a name read as the page's words ("(no owner)", "All leads"), never blank
     if table == "handoff":
-        return handoff_list(con, scope, as_of=as_of)
+        return named_groups(handoff_list(con, scope, as_of=as_of), NO_VALUE)
     if table == "scores":
-        return lead_scores(con, scope, as_of=as_of)
+        return named_groups(lead_scores(con, scope, as_of=as_of), NO_VALUE)
     if table == "calibration":
         return calibration(con, scope, as_of=as_of)
     if table in GROUPINGS:
-        return response_by(con, scope, table)  # type: ignore[arg-type]
+        grouped = response_by(con, scope, table)  # type: ignore[arg-type]
+        return named_groups(grouped, {table: NO_VALUE[table]})
     if table == "unknown-events":
         return unknown_event_types(con)
     if table in ("linked-source", "linked-sdr"):
         if not has_lead_deal_link(con):
             return pd.DataFrame({"note": [NO_LINK_MESSAGE]})
         by = "source" if table == "linked-source" else "sdr"
-        return lead_deal_conversion(con, by, scope=scope)
+        return named_groups(lead_deal_conversion(con, by, scope=scope), {by: "(none)"})
     if table == "bant":
         summary = bant_summary(con, scope)
         if not summary.available:

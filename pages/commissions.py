@@ -35,8 +35,10 @@ from analytics.commissions.statements import (
     export_bytes,
     open_deals,
     payroll_file_name,
+    projectable,
     statement_file_name,
     statement_frame,
+    unprojectable,
     what_if,
 )
 from analytics.commissions.team import month_totals, scoped_reps, team_summary, team_table
@@ -288,10 +290,13 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
         return
     if ledger.is_locked(month):
         st.caption(f"{month.label} is locked: the projection is only an illustration.")
-    deals = open_deals(ledger, rep, month)
+    all_deals = open_deals(ledger, rep, month)
+    deals = projectable(all_deals)
     options = {
         r.opportunity_id: f"{r.opportunity_id} {r.opportunity_name or ''} · {r.stage} · "
-        f"{float(r.amount):,.0f}" + ("" if float(r.share) == 1 else f" x {float(r.share):.0%}")
+        f"{float(r.amount):,.0f}"
+        + (f" {r.currency}" if r.currency and r.currency != ledger.currency else "")
+        + ("" if float(r.share) == 1 else f" x {float(r.share):.0%}")
         for r in deals.itertuples(index=False)
     }
     chosen = st.multiselect(
@@ -300,6 +305,12 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
         help="Each chosen deal counts as won on the month's last day, with the rep's credit "
         "share, after every deal already won.",
     )  # fmt: skip
+    skipped = unprojectable(all_deals, month)
+    if skipped:
+        st.caption(
+            f"Not offered (no exchange rate to {md(ledger.currency)}, so no projection): "
+            + md_list(skipped, sep="; ")
+        )
     current = ledger.statement(rep, month)
     quota = float(current.quota) if current is not None and current.quota else 10_000.0
     extra = st.slider(

@@ -5,6 +5,9 @@ user who uploaded a leads file alone). With events the sections stay (the demo's
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 from pathlib import Path
 
 import duckdb
@@ -46,3 +49,18 @@ def test_leads_page_says_why(leads_db: Path) -> None:
     assert any("no lead events in the data" in i for i in infos), infos
     assert not at.success  # never "No sales-qualified lead is waiting"
     assert not any("Is the scoring calibrated" in h.value for h in at.subheader)
+
+
+@pytest.mark.parametrize("table", ["handoff", "scores", "calibration"])
+def test_leads_report_says_why(leads_db: Path, table: str) -> None:
+    """The CLI printed every lead with score 0 and a calibration of 0-point leads (2 leads
+    in "0 to < 10", 50% converted) where the page says no data: it now prints the reason."""
+    from analytics.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["report", "leads", "--db", str(leads_db), "--period", "2024-05",
+                     "--table", table, "--format", "json"])  # fmt: skip
+    assert code in (0, None)
+    rows = json.loads(out.getvalue())
+    assert rows == [{"note": f"No data: {NO_EVENTS}."}], rows

@@ -69,6 +69,25 @@ def test_team_table_lists_no_plan_with_reason(
     assert Ledger(con).no_plan_reason(rep, MAY) == row["no_plan_reason"]
 
 
+def test_rep_missing_from_roster_is_named_so(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Cara Diaz (a won deal in May) is not on a roster that has levels: the reason said
+    "no level on the roster ... add the rep's level to the reps roster" (found with an
+    owner spelt 'ann lee' on a later export, 'Ann Lee' on the roster) and her statement's
+    note said "No rule covers role — / level —". Both now say she is not on the roster."""
+    roster = ROSTER_NO_LEVEL.replace("role\n", "role,level\n").replace("AE\n", "AE,junior\n")
+    load_levelless(con, tmp_path, roster.replace("Cara Diaz,Tom Chief,West,AMER,AE,junior\n", ""))
+    table = team_table(con, Scope(MAY)).set_index("rep")
+    reason = table.loc["Cara Diaz", "no_plan_reason"]
+    assert reason.startswith("not on the reps roster"), reason
+    assert "no level on the roster" not in reason
+    st = Ledger(con).statement("Cara Diaz", MAY)
+    notes = [x.description for x in st.lines if x.kind == "note"]
+    assert any("not on the reps roster" in n for n in notes), notes
+    assert table.loc["Ann Lee", "plan"] != "no plan"
+
+
 def test_no_level_reason_names_the_fix(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     load_levelless(con, tmp_path, ROSTER_NO_LEVEL)
     reason = Ledger(con).no_plan_reason("Ann Lee", MAY)

@@ -294,6 +294,14 @@ class Ledger:
         name = data.plan.label()
         if not plan.rules:
             return f"{name} has no rule: add one in Settings → Commission plans"
+        # first: "add the rep's level to the roster" misleads when the rep is not on it
+        # (often a spelling that differs from the roster's: 'ann lee' vs 'Ann Lee')
+        if info.rep not in self.reps:
+            return (
+                "not on the reps roster (no roster row with this exact name), so no role or "
+                "level: add the rep to the roster or make the name match the deals' owner "
+                f"(Data page), or give {name} a default rate (a rule for role * and level *)"
+            )
         needs_level = all(r.level != WILDCARD for r in plan.rules)
         needs_role = all(r.role != WILDCARD for r in plan.rules)
         if needs_level and not (info.level or "").strip():
@@ -307,11 +315,6 @@ class Ledger:
                 f"no role on the roster, and every rule of {name} is for a role: add the "
                 "rep's role to the reps roster and import it again (Data page), or give "
                 "the plan a default rate (a rule for role *) in Settings → Commission plans"
-            )
-        if info.rep not in self.reps:
-            return (
-                "not on the reps roster, so no role or level: add the rep to the roster "
-                f"(Data page), or give {name} a default rate (a rule for role * and level *)"
             )
         return (
             f"no rule of {name} covers role {info.role or '—'} / level {info.level or '—'}: "
@@ -330,10 +333,10 @@ class Ledger:
         notes = list(data.notes.get(rep, []))
         if rule is None:
             if deals:
+                reason = self.no_plan_reason(rep, month) or "no rule covers the rep"
                 notes.append(
-                    Line("note", "note:no-plan",
-                         f"No rule of {data.plan.label()} covers role {info.role or '—'} / "
-                         f"level {info.level or '—'}: nothing is computed", ZERO, month.label)
+                    Line("note", "note:no-plan", f"No plan: {reason}; nothing is computed",
+                         ZERO, month.label)
                 )  # fmt: skip
             return notes
         quota, _ = self.quota(rep, month, rule)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
@@ -75,7 +75,10 @@ class Statement:
     def attainment(self) -> Decimal | None:
         if not self.quota:
             return None
-        return (self.credited_bookings / self.quota).quantize(Decimal("0.0001"))
+        # halves away from zero, as every commission figure (cents.py): 1.32345 -> 1.3235
+        return (self.credited_bookings / self.quota).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
 
     @property
     def commission(self) -> Decimal:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from analytics.commissions.cents import NO_MONEY, fmt_money, money, pct
+from analytics.commissions.cents import CENT, NO_MONEY, fmt_money, money, pct
 from analytics.commissions.credits import EXTRA_BOOKINGS_ID, CreditedDeal
 from analytics.commissions.engine import Ledger
 from analytics.commissions.lines import Line, Statement
@@ -234,6 +234,28 @@ def open_deals(ledger: Ledger, rep: str, month: Period) -> pd.DataFrame:
     ).df()
 
 
+def unprojectable(deals: pd.DataFrame, month: Period) -> list[str]:
+    """Open deals a what-if cannot close, each with why (what `what_if` skips).
+
+    Why: a deal in a currency without an exchange rate was offered in the what-if list
+    and, once chosen, silently left out of the projection: the payout did not move.
+    """
+    if deals.empty:
+        return []
+    return [
+        f"{r.opportunity_id} {r.opportunity_name or ''}".rstrip()
+        + f": {float(r.amount):,.2f} {r.currency} has no exchange rate on or before "
+        f"{month.end.isoformat()}"
+        for r in deals.itertuples(index=False)
+        if r.rate is None or pd.isna(r.rate)
+    ]
+
+
+def projectable(deals: pd.DataFrame) -> pd.DataFrame:
+    """The open deals a what-if can close (a known rate to the reporting currency)."""
+    return deals[deals["rate"].notna()] if not deals.empty else deals
+
+
 @dataclass(frozen=True)
 class WhatIf:
     """The current statement next to the projection, and the bands side by side."""
@@ -372,9 +394,29 @@ def band_table(
 # -- exports ---------------------------------------------------------------------------------
 
 
+def _as_money(value: Decimal | None) -> Decimal | None:
+    """Cents when that is exact (2000.000 -> 2000.00, 0 -> 0.00), else every digit kept."""
+    if value is None:
+        return None
+    cents = value.quantize(CENT)
+    return cents if cents == value else value
+
+
+def _as_factor(value: Decimal | None) -> Decimal | None:
+    """A share, rate or multiplier without trailing zeros (0.500000000000 -> 0.5)."""
+    if value is None:
+        return None
+    text = f"{value.normalize():f}"
+    return Decimal(text)
+
+
 def statement_frame(st: Statement) -> pd.DataFrame:
     """The statement as rows (one per line) plus a closing total row whose description is
-    the explaining sentence: the file a rep downloads."""
+    the explaining sentence: the file a rep downloads.
+
+    Values are exact but written alike whether the month is open or locked (a frozen line
+    read back from the database carried 1.000000000000 and 0.05000000 where the open one
+    said 1 and 0.05; a band's part said 2000.000 next to 12000.00)."""
     rows = [
         {
             "rep": st.rep,
@@ -382,13 +424,13 @@ def statement_frame(st: Statement) -> pd.DataFrame:
             "kind": x.kind,
             "description": x.description,
             "opportunity_id": x.opportunity_id,
-            "deal_amount": x.deal_amount,
-            "share": x.share,
-            "credited": x.credited,
+            "deal_amount": _as_money(x.deal_amount),
+            "share": _as_factor(x.share),
+            "credited": _as_money(x.credited),
             "band": x.band,
-            "rate": x.rate,
-            "multiplier": x.multiplier,
-            "amount": x.amount,
+            "rate": _as_factor(x.rate),
+            "multiplier": _as_factor(x.multiplier),
+            "amount": _as_money(x.amount),
             "home_period": x.home_period,
         }
         for x in st.lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
@@ -113,7 +113,9 @@ def team_table(
                 },
                 "plan": "; ".join(row["plans"]) or ("no plan" if uncovered else None),
                 "no_plan_reason": "; ".join(row["no_plan"]) or None,
-                "attainment": (row["credited_bookings"] / quota).quantize(Decimal("0.0001"))
+                "attainment": (row["credited_bookings"] / quota).quantize(
+                    Decimal("0.0001"), rounding=ROUND_HALF_UP
+                )
                 if quota and row["credited_bookings"] is not None
                 else None,
                 "not_credited": not_credited_text(uncredited),

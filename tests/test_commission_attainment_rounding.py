@@ -1,0 +1,47 @@
+"""Attainment is rounded halves away from zero, as every commission figure (cents.py).
+
+Found by a new user checking a statement by hand: 13,234.50 credited on a 10,000.00 quota
+is 132.345%; the statement sentence said 132.34% and the summary 1.3234 (the Decimal
+default, halves to even), while every amount on the statement rounds halves up.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+from test_commission_engine import FIXTURES
+
+from analytics import db
+from analytics.cli import main
+from analytics.ingest import import_file
+
+DEALS = (
+    "opportunity_id,opportunity_name,account,owner,stage,amount,created_date,close_date\n"
+    'D-01,Acme renewal,Acme,Ann Lee,Closed Won,"$1,234.50",2024-03-01,2024-05-03\n'
+    'D-02,Birch upsell,Birch,Ann Lee,Closed Won,"$12,000.00",2024-03-05,2024-05-20\n'
+)
+
+
+def test_attainment_rounds_half_up(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "sales.duckdb"
+    deals = tmp_path / "deals.csv"
+    deals.write_text(DEALS, encoding="utf-8")
+    con = db.connect(path)
+    try:
+        for f in (FIXTURES / "commission_reps.csv", deals):
+            result = import_file(con, f, as_of=date(2024, 6, 5), data_dir=tmp_path / "store")
+            assert result.ok, result.message
+    finally:
+        con.close()
+    args = ["report", "commissions", "--db", str(path), "--period", "2024-05"]
+    assert main([*args, "--rep", "Ann Lee"]) == 0
+    (ann,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert ann["credited_bookings"] == "13234.50" and ann["quota"] == "10000.00"
+    assert ann["attainment"] == "1.3235"
+    assert main([*args, "--rep", "Ann Lee", "--table", "lines"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    sentence = next(r["description"] for r in rows if r["kind"] == "total")
+    assert "(132.35% of the 10,000.00 quota" in sentence, sentence
