@@ -159,7 +159,7 @@ def test_data_page_import_through_the_uploader(app_db: Path) -> None:
     at.button(key="import").click().run()
     assert_clean(at)
     assert any(plain(s.value).startswith("headline_opps.csv: loaded: 12 of 12") for s in at.success)
-    history = at.dataframe[-1].value
+    history = next(d.value for d in at.dataframe if "rows_rejected" in d.value.columns)
     assert list(history["file_name"]) == ["headline_opps.csv"]
     assert int(history["rows_loaded"].iloc[0]) == 12
 
@@ -209,8 +209,11 @@ def test_data_page_refuses_bad_rows_then_quarantines_them(app_db: Path) -> None:
     at.checkbox[0].check().run()  # "load valid rows, quarantine the rest"
     at.button(key="import").click().run()
     assert any("app_bad_opps.csv: partial: 1 of 3 rows" in plain(w.value) for w in at.warning)
-    history = at.dataframe[-1].value
+    history = next(d.value for d in at.dataframe if "rows_rejected" in d.value.columns)
     assert (int(history["rows_loaded"].iloc[0]), int(history["rows_rejected"].iloc[0])) == (1, 2)
+    # and the rejected rows stay listed after the result message is gone
+    left_out = next(d.value for d in at.dataframe if "problem" in d.value.columns)
+    assert sorted(set(left_out["line"])) == sorted(set(report["line"]))
 
 
 def test_saved_mapping_is_offered_and_applied(app_db: Path) -> None:
