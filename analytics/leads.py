@@ -809,7 +809,7 @@ def leads_report_table(
         grouped = response_by(con, scope, table)  # type: ignore[arg-type]
         return named_groups(grouped, {table: NO_VALUE[table]})
     if table == "unknown-events":
-        return unknown_event_types(con)
+        return unknown_event_types(con, scope=scope)
     if table in ("linked-source", "linked-sdr"):
         if not has_lead_deal_link(con):
             return pd.DataFrame({"note": [NO_LINK_MESSAGE]})

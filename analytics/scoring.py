@@ -34,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from analytics.access import Access
+from analytics.scope import Scope, owner_filter_sql
 from analytics.settings import put_setting
 
 log = logging.getLogger("analytics")
@@ -284,24 +285,40 @@ def save_lead_scoring(
 
 
 def unknown_event_types(
-    con: duckdb.DuckDBPyConnection, scoring: LeadScoring | None = None
+    con: duckdb.DuckDBPyConnection,
+    scoring: LeadScoring | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Event types in `lead_events` that no rule scores (they count 0), most frequent first.
 
-    Columns: event_type (as compared: trimmed, lower-case), events, leads.
+    Columns: event_type (as compared: trimmed, lower-case), events, leads. `scope`: only
+    the events of the leads its team, region and rep filters keep (the viewer's own, on
+    the Leads page: a rep saw the event types and counts of other reps' leads); None:
+    every event, as Settings and the command line read them.
     """
     rules = scoring if scoring is not None else load_lead_scoring(con)
     return con.execute(
-        """
-        SELECT lower(trim(event_type)) AS event_type,
-               count(*)                AS events,
-               count(DISTINCT lead_id) AS leads
-        FROM lead_events
-        WHERE NOT list_contains($rule_types, lower(trim(event_type)))
+        f"""
+        SELECT lower(trim(e.event_type)) AS event_type,
+               count(*)                  AS events,
+               count(DISTINCT e.lead_id) AS leads
+        FROM lead_events AS e
+        WHERE NOT list_contains($rule_types, lower(trim(e.event_type)))
+          AND ($every_lead OR e.lead_id IN (
+                SELECT l.lead_id
+                FROM leads AS l
+                LEFT JOIN reps AS r ON r.rep = l.owner
+                WHERE {owner_filter_sql("l.owner")}))
         GROUP BY 1
         ORDER BY events DESC, event_type
         """,
-        {"rule_types": rules.event_types()},
+        {
+            "rule_types": rules.event_types(),
+            "every_lead": scope is None,
+            "team": None if scope is None else scope.team,
+            "region": None if scope is None else scope.region,
+            "rep": None if scope is None else scope.rep,
+        },
     ).df()
 
 

@@ -315,7 +315,6 @@ def render() -> None:
     with _ui.cursor() as cur:
         count = leads.lead_count(cur)
         scoring = load_lead_scoring(cur)
-        unknown = unknown_event_types(cur, scoring) if count else pd.DataFrame()
     if count == 0:
         st.info(
             "No leads in the database yet. Upload a leads export (and its lead events) on "
@@ -324,6 +323,8 @@ def render() -> None:
         _ui.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload:")
         return
     scope = _ui.current_scope()
+    with _ui.cursor() as cur:  # the viewer's leads only (a rep sees their own)
+        unknown = unknown_event_types(cur, scoring, scope)
     as_of = st.date_input(
         "Score leads as of",
         value=leads.default_as_of(scope.period),
