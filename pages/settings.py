@@ -130,14 +130,14 @@ def _scoring_section() -> None:
     )
     cols = st.columns(3)
     threshold = cols[0].number_input(
-        "Sales-qualified at (points)", value=float(current.threshold), step=1.0,
+        "Sales-qualified at (points)", value=float(current.threshold), step=1.0, format="%g",
         key=THRESHOLD_KEY,
     )  # fmt: skip
     decay = cols[1].toggle(
         "Decay old events", value=current.half_life_days is not None, key=DECAY_KEY
     )
     half_life = cols[2].number_input(
-        "Half-life (days)", value=float(current.half_life_days or 30.0), step=1.0,
+        "Half-life (days)", value=float(current.half_life_days or 30.0), step=1.0, format="%g",
         key=HALF_LIFE_KEY, disabled=not decay,
     )  # fmt: skip
     if not unknown.empty:
