@@ -445,3 +445,11 @@ def test_a_failing_save_is_one_sentence(headline_db: Path, monkeypatch: pytest.M
     # the other sections still render
     assert editor(at, SCORING_EDITOR) is not None
     assert at.button(key="settings:save_fiscal") is not None
+
+
+def test_settings_show_whole_points_and_days_as_the_leads_page_does(leads_db: Path) -> None:
+    """'15', as the Leads page says '15 points', never '15.00' (the browser formats the
+    widget's value with its printf format; %g drops trailing zeros)."""
+    at = start("pages/settings.py")
+    assert at.number_input(key="settings:threshold").proto.format == "%g"
+    assert at.number_input(key="settings:half_life").proto.format == "%g"
