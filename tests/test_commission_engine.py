@@ -256,6 +256,9 @@ def test_below_threshold_lines_still_name_each_deal() -> None:
         ("D0", D("0.00"), "below the 100% threshold"),
         ("D1", D("0.00"), "below the 100% threshold"),
     ]
+    # plain English: "credited below the threshold", never "credited in below the ..."
+    assert "credited below the 100% threshold at" in lines[0].description
+    assert " in below " not in lines[0].description
 
 
 def test_what_if_deals_fill_the_bands_after_the_won_deals() -> None:

@@ -200,14 +200,13 @@ def _commission_text(deal: CreditedDeal, band: Band, part: Decimal, rule: Rule) 
     if band.multiplier != 1:
         rate = f"{rate} x{band.multiplier.normalize():f} accelerator"
     if band.key == BELOW_THRESHOLD:
-        where = f" {band.label}"
+        where = f" {band.label}"  # "below the 50% threshold": no "in" before it
     elif band.start == 0 and band.end is None:
         where = ""
     elif rule.tier_mode == "retroactive" and rule.tiers:
-        where = f" band {band.label} (retroactive: the reached tier's rate)"
+        where = f" in band {band.label} (retroactive: the reached tier's rate)"
     else:
-        where = f" band {band.label}"
+        where = f" in band {band.label}"
     credited = f"{share}{fmt_money(deal.credited)} credited"
     part_text = "" if part == deal.credited else f"; {fmt_money(part)} of it"
-    where = f" in{where}" if where else ""
     return f"{what}{deal.title()}: {credited}{part_text}{where} at {rate}"
