@@ -308,8 +308,7 @@ def _what_if(ledger: Ledger, scope: Scope, month: Period) -> None:
     skipped = unprojectable(all_deals, month)
     if skipped:
         st.caption(
-            f"Not offered (no exchange rate to {md(ledger.currency)}, so no projection): "
-            + md_list(skipped, sep="; ")
+            "Not offered (no projection can be made for them): " + md_list(skipped, sep="; ")
         )
     current = ledger.statement(rep, month)
     quota = float(current.quota) if current is not None and current.quota else 10_000.0

@@ -23,6 +23,7 @@ DEALS = (
     "D-01,Alpha,Alpha,Bob Stone,Closed Won,20000,USD,2024-03-01,2024-05-03\n"
     "D-10,Juliet,Juliet,Bob Stone,Trial,10000,USD,2024-03-01,2024-05-28\n"
     "D-11,Kilo EU,Kilo,Bob Stone,Trial,5000,EUR,2024-03-01,2024-05-29\n"
+    "D-12,Lima,Lima,Bob Stone,Demo,,USD,2024-03-01,2024-05-30\n"
 )
 
 
@@ -57,3 +58,14 @@ def test_a_deal_without_rate_is_named_not_offered(fx_db: Path) -> None:
     # the offered deal still projects: 20,000 + 10,000 = 30,000 >= 25,000 -> 3,000
     at.multiselect(key="com:whatif_deals").select("D-10").run()
     assert metric(at, "Projected payout") == "3,000.00"
+
+
+def test_a_deal_without_an_amount_is_named_not_silently_missing(fx_db: Path) -> None:
+    """Found by a new user: an open deal with a blank amount was simply not in the list."""
+    at = open_page("pages/commissions.py", {"kind": "Month", "period": "2024-05"})
+    at.selectbox(key="com:whatif_rep").set_value("Bob Stone").run()
+    assert_clean(at)
+    offered = at.multiselect(key="com:whatif_deals").options
+    assert not any(o.startswith("D-12 ") for o in offered), offered
+    captions = [plain(c.value) for c in at.caption]
+    assert any("D-12 Lima: no amount, so nothing to commission" in c for c in captions), captions

@@ -208,7 +208,7 @@ WITH mine AS (
                     THEN 1 END
            ) AS share
     FROM opportunities AS o
-    WHERE NOT o.is_closed AND o.amount IS NOT NULL AND o.amount > 0
+    WHERE NOT o.is_closed
 )
 SELECT m.opportunity_id, m.opportunity_name, m.stage, m.amount, m.currency_key AS currency,
        m.close_date, m.product, CAST(m.share AS DECIMAL(18, 12)) AS share,
@@ -225,7 +225,8 @@ def open_deals(ledger: Ledger, rep: str, month: Period) -> pd.DataFrame:
 
     Columns: opportunity_id, opportunity_name, stage, amount, currency, close_date,
     product, share, rate (to the reporting currency on the month's last day; NULL when
-    no rate is known, and such deals cannot be projected).
+    no rate is known). A deal without an amount (blank or 0) or without a rate cannot be
+    projected: `projectable` keeps the others, `unprojectable` names these with why.
     """
     ledger.check_visible(rep)
     return ledger.con.execute(
@@ -238,22 +239,35 @@ def unprojectable(deals: pd.DataFrame, month: Period) -> list[str]:
     """Open deals a what-if cannot close, each with why (what `what_if` skips).
 
     Why: a deal in a currency without an exchange rate was offered in the what-if list
-    and, once chosen, silently left out of the projection: the payout did not move.
+    and, once chosen, silently left out of the projection: the payout did not move. A
+    deal without an amount was left out of the list without a word.
     """
     if deals.empty:
         return []
-    return [
-        f"{r.opportunity_id} {r.opportunity_name or ''}".rstrip()
-        + f": {float(r.amount):,.2f} {r.currency} has no exchange rate on or before "
-        f"{month.end.isoformat()}"
-        for r in deals.itertuples(index=False)
-        if r.rate is None or pd.isna(r.rate)
-    ]
+    out = []
+    for r in deals.itertuples(index=False):
+        name = f"{r.opportunity_id} {r.opportunity_name or ''}".rstrip()
+        if not _priced(r.amount):
+            out.append(f"{name}: no amount, so nothing to commission")
+        elif r.rate is None or pd.isna(r.rate):
+            out.append(
+                f"{name}: {float(r.amount):,.2f} {r.currency} has no exchange rate on or "
+                f"before {month.end.isoformat()}"
+            )
+    return out
+
+
+def _priced(amount: object) -> bool:
+    """Whether an open deal's amount is a positive number (blank and 0 are no amount)."""
+    return amount is not None and not pd.isna(amount) and float(amount) > 0  # type: ignore[arg-type]
 
 
 def projectable(deals: pd.DataFrame) -> pd.DataFrame:
-    """The open deals a what-if can close (a known rate to the reporting currency)."""
-    return deals[deals["rate"].notna()] if not deals.empty else deals
+    """The open deals a what-if can close: an amount, and a known rate to the reporting
+    currency."""
+    if deals.empty:
+        return deals
+    return deals[deals["rate"].notna() & deals["amount"].map(_priced).astype(bool)]
 
 
 @dataclass(frozen=True)
@@ -289,6 +303,8 @@ def what_if(
     if chosen:
         for r in open_deals(ledger, rep, month).itertuples(index=False):
             if r.opportunity_id not in chosen or r.rate is None or pd.isna(r.rate):
+                continue
+            if not _priced(r.amount):  # no amount: nothing to commission (`unprojectable`)
                 continue
             amount = money(Decimal(str(r.amount)) * Decimal(str(r.rate)))
             share = Decimal(str(r.share))
