@@ -27,33 +27,28 @@ def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataF
     return con.execute(HISTORY_SQL, [limit]).df()
 
 
-WARNINGS_SQL = """
+# The row-level records of the latest uploads, one query for both tables: `table` and its
+# `what` column are fixed names from `_ROW_TABLES`, never user text.
+_ROWS_SQL = """
 WITH recent AS (
     SELECT import_id FROM imports ORDER BY import_id DESC LIMIT ?
 )
-SELECT w.import_id, i.file_name, w.line, w.column_name, w.value, w.warning
-FROM import_warnings w
+SELECT t.import_id, i.file_name, t.line, t.column_name, t.value, t.{what}
+FROM {table} t
 JOIN imports i USING (import_id)
-WHERE w.import_id IN (SELECT import_id FROM recent)
-ORDER BY w.import_id DESC, w.line, w.column_name
+WHERE t.import_id IN (SELECT import_id FROM recent)
+ORDER BY t.import_id DESC, t.line, t.column_name
 """
+_ROW_TABLES = {"import_warnings": "warning", "quarantine": "problem"}
+
+
+def _recent_rows(con: duckdb.DuckDBPyConnection, table: str, limit: int) -> pd.DataFrame:
+    return con.execute(_ROWS_SQL.format(table=table, what=_ROW_TABLES[table]), [limit]).df()
 
 
 def import_warnings(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
     """Rows of the latest uploads that loaded with a warning: ops check them in the CRM."""
-    return con.execute(WARNINGS_SQL, [limit]).df()
-
-
-QUARANTINE_SQL = """
-WITH recent AS (
-    SELECT import_id FROM imports ORDER BY import_id DESC LIMIT ?
-)
-SELECT q.import_id, i.file_name, q.line, q.column_name, q.value, q.problem
-FROM quarantine q
-JOIN imports i USING (import_id)
-WHERE q.import_id IN (SELECT import_id FROM recent)
-ORDER BY q.import_id DESC, q.line, q.column_name
-"""
+    return _recent_rows(con, "import_warnings", limit)
 
 
 def quarantined_rows(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
@@ -61,4 +56,4 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.Dat
     the file, row, column, value and problem of each, kept until the import is rolled
     back. Why: the result listing them is gone once the page reruns, and ops fix them in
     the CRM later, from this list."""
-    return con.execute(QUARANTINE_SQL, [limit]).df()
+    return _recent_rows(con, "quarantine", limit)
