@@ -30,16 +30,13 @@ step); September [1, 1, 1]; Q3 1 Jul-16 Aug: no deal.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 
 import pytest
+from report_cli import import_texts
+from report_cli import report as run_report
 
-from analytics import db
-from analytics.cli import main
-from analytics.ingest import import_file
 from analytics.markup import plain
 
 AS_OF = date(2024, 11, 16)
@@ -61,25 +58,14 @@ OCT_SAME_DAYS = "2024-10 to date (1–16 Oct)"
 
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
-    path = tmp_path / "sales.duckdb"
-    file = tmp_path / "deals.csv"
-    file.write_text(DEALS_CSV, encoding="utf-8")
-    con = db.connect(path)
-    try:
-        result = import_file(con, file, as_of=AS_OF, data_dir=tmp_path / "kept")
-        assert result.ok, result.message
-    finally:
-        con.close()
-    return path
+    return import_texts(tmp_path, [("deals.csv", DEALS_CSV, None)], AS_OF)
 
 
 def report(
     capsys: pytest.CaptureFixture[str], book: Path, *args: str
 ) -> tuple[list[dict[str, str]], list[str]]:
     """Run `report funnel ...` through the CLI entry point: (CSV rows, stderr lines)."""
-    assert main(["report", "funnel", *args, "--db", str(book)]) == 0
-    captured = capsys.readouterr()
-    return list(csv.DictReader(io.StringIO(captured.out))), captured.err.splitlines()
+    return run_report(capsys, book, "funnel", *args)
 
 
 BY_PERIOD = [

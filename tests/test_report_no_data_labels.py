@@ -19,17 +19,14 @@ The fixture, imported through the real importer as of 15 Jul 2024 (the CLI reads
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 
 import pytest
+from report_cli import import_texts, report
 
-from analytics import db
 from analytics.cli import main
 from analytics.colours import NO_TEAM
-from analytics.ingest import import_file
 from analytics.scorecard import NO_OWNER
 
 AS_OF = date(2024, 7, 15)
@@ -44,30 +41,9 @@ D4,Deal four,Ann,Demo,3000,USD,2024-04-09,2024-08-30
 
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
-    path = tmp_path / "sales.duckdb"
-    con = db.connect(path)
-    try:
-        for name, text, kind in (
-            ("reps.csv", REPS_CSV, "reps"),
-            ("deals.csv", DEALS_CSV, "opportunities"),
-        ):
-            file = tmp_path / name
-            file.write_text(text, encoding="utf-8")
-            result = import_file(con, file, kind=kind, as_of=AS_OF, data_dir=tmp_path / "kept")
-            assert result.ok, result.message
-    finally:
-        con.close()
-    return path
-
-
-def report(
-    capsys: pytest.CaptureFixture[str], book: Path, *args: str
-) -> tuple[list[dict[str, str]], list[str]]:
-    """Run `report ...` through the CLI entry point: (CSV rows, stderr notes)."""
-    assert main(["report", *args, "--db", str(book)]) == 0
-    captured = capsys.readouterr()
-    rows = list(csv.DictReader(io.StringIO(captured.out)))
-    return rows, captured.err.splitlines()
+    return import_texts(
+        tmp_path, [("reps.csv", REPS_CSV, "reps"), ("deals.csv", DEALS_CSV, "opportunities")], AS_OF
+    )
 
 
 def test_funnel_without_a_created_deal_says_so_and_makes_up_no_row(

@@ -28,16 +28,13 @@ region, imported through the real importer as of 15 Jul 2024:
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 
 import pytest
+from report_cli import import_texts, report
 
-from analytics import db
 from analytics.cli import main
-from analytics.ingest import import_file
 from analytics.markup import plain
 from analytics.scorecard import MISSING_LABELS
 
@@ -54,27 +51,9 @@ Hooli,Cara Diaz,Closed Lost,,05/03/2024,06/01/2024
 
 @pytest.fixture
 def book(tmp_path: Path) -> Path:
-    path = tmp_path / "sales.duckdb"
-    con = db.connect(path)
-    try:
-        for name, text, kind in (("reps.csv", REPS_CSV, "reps"), ("deals.csv", DEALS_CSV, None)):
-            file = tmp_path / name
-            file.write_text(text, encoding="utf-8")
-            kinds = {"kind": kind} if kind else {}  # the deals file: detected, as on upload
-            result = import_file(con, file, as_of=AS_OF, data_dir=tmp_path / "kept", **kinds)
-            assert result.ok, result.message
-    finally:
-        con.close()
-    return path
-
-
-def report(
-    capsys: pytest.CaptureFixture[str], book: Path, *args: str
-) -> tuple[list[dict[str, str]], list[str]]:
-    """Run `report ...` through the CLI entry point: (CSV rows, stderr lines)."""
-    assert main(["report", *args, "--db", str(book)]) == 0
-    captured = capsys.readouterr()
-    return list(csv.DictReader(io.StringIO(captured.out))), captured.err.splitlines()
+    return import_texts(
+        tmp_path, [("reps.csv", REPS_CSV, "reps"), ("deals.csv", DEALS_CSV, None)], AS_OF
+    )
 
 
 NOT_STARTED = (
