@@ -323,9 +323,9 @@ class PeriodForecast:
         deal list read "Stage prob. 0%, Weighted 0" for every deal, a 0 that only meant
         "not known"."""
         deals = self.deals
-        if deals.empty or "stage" not in deals.columns:
+        if deals.empty:
             return None
-        unknown = int((~deals["stage"].map(lambda s: isinstance(s, str) and bool(s.strip()))).sum())
+        unknown = int(deals["probability"].isna().sum())  # unknown stage (`deal_table`)
         if not unknown:
             return None
         day = f" on {self.data_date:%d %b %Y}" if self.data_date else ""

@@ -309,20 +309,13 @@ def _rebuilt_sql(
         SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
     ) AS h ON h.opportunity_id = k.opportunity_id AND k.day_over > h.entered_at"""
     )
+    stage, amount = "h.stage", "h.amount"
     if spans and stages is None:
         # a deal's changes are all imported or all from snapshots (the view's anti join):
         # at most one of the two lookups finds a row, and the imported spans do not overlap
-        return f"""{closed_half}
-    UNION ALL
-    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner,
-           CASE WHEN hi.opportunity_id IS NULL THEN hs.stage ELSE hi.stage END,
-           coalesce(CASE WHEN hi.opportunity_id IS NULL THEN hs.amount ELSE hi.amount END,
-                    k.amount),
-           k.currency, CAST(NULL AS VARCHAR),
-           k.created_date, CAST(NULL AS DATE), false, false, k.deal_type, true
-    FROM ({open_then}
-    ) AS k
-    LEFT JOIN stage_history_spans AS hi
+        stage = "CASE WHEN hi.opportunity_id IS NULL THEN hs.stage ELSE hi.stage END"
+        amount = "CASE WHEN hi.opportunity_id IS NULL THEN hs.amount ELSE hi.amount END"
+        lookup = """LEFT JOIN stage_history_spans AS hi
            ON hi.opportunity_id = k.opportunity_id
           AND hi.from_day <= k.ask_day AND hi.to_day > k.ask_day
     -- the snapshot half: each change until the deal's next one (one per snapshot date, so
@@ -336,12 +329,11 @@ def _rebuilt_sql(
         WHERE origin = 'snapshot'
     ) AS hs
            ON hs.opportunity_id = k.opportunity_id
-          AND hs.entered_at < k.day_over AND (hs.next_at IS NULL OR hs.next_at >= k.day_over)
-    """
+          AND hs.entered_at < k.day_over AND (hs.next_at IS NULL OR hs.next_at >= k.day_over)"""
     return f"""{closed_half}
     UNION ALL
-    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, h.stage,
-           coalesce(h.amount, k.amount), k.currency, CAST(NULL AS VARCHAR),
+    SELECT k.ask, k.opportunity_id, k.opportunity_name, k.account, k.owner, {stage},
+           coalesce({amount}, k.amount), k.currency, CAST(NULL AS VARCHAR),
            k.created_date, CAST(NULL AS DATE), false, false, k.deal_type, true
     FROM ({open_then}
     ) AS k
