@@ -95,20 +95,34 @@ def next_frame(page: Page) -> None:
 def unfold(page: Page) -> None:
     """Open every expander, so text folded away is read (and photographed) too.
 
-    The folded ones are taken once, as elements: a locator of "not open" ones would move
-    on to the next one as each opens, and skip every other.
+    Each folded summary gets a click event of its own (`dispatch_event`), not a mouse click
+    at its place on the screen: on a loaded machine the page could still shift (a table or
+    chart drawn late) between Playwright's scroll and its click, and the click then landed
+    beside the summary; that expander stayed folded and the wait below ran out (CI, stop
+    29). The folded ones are taken once per round, as elements: a locator of "not open"
+    ones would move on to the next one as each opens, and skip every other. A round waits
+    for its expanders to open; one that did not gets another round, three at most.
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     selector = '[data-testid="stExpander"] details:not([open]) > summary'
-    opened = []
-    for summary in page.query_selector_all(selector):
-        if summary.is_visible():  # one in a tab not shown stays folded (AppTest reads it)
-            summary.click()
-            opened.append(summary)
-    # a <details> is open once its unfolding has begun: wait for all of them
-    page.wait_for_function(
-        "summaries => summaries.every(s => s.parentElement.open)", arg=opened, timeout=WAIT
-    )
+    for _ in range(3):
+        # one in a tab not shown stays folded (AppTest reads it)
+        folded = [s for s in page.query_selector_all(selector) if s.is_visible()]
+        if not folded:
+            break
+        for summary in folded:
+            summary.dispatch_event("click")
+        try:  # a <details> is open once its unfolding has begun
+            page.wait_for_function(
+                "summaries => summaries.every(s => !s.isConnected || s.parentElement.open)",
+                arg=folded, timeout=WAIT // 3,
+            )  # fmt: skip
+        except PlaywrightTimeout:
+            continue
     next_frame(page)
+    still = [s.inner_text() for s in page.query_selector_all(selector) if s.is_visible()]
+    assert still == [], f"expanders that would not open: {still}"
 
 
 def photograph(page: Page, path: Path) -> None:
