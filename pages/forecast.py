@@ -15,7 +15,7 @@ never a traceback, and the rest of the page still renders.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -396,9 +396,13 @@ def _line_style(method: str) -> dict[str, Any]:
     return {"line": {"color": COLOURS[method], "width": 2}}
 
 
-def forecast_chart(table: pd.DataFrame) -> go.Figure:
-    """One line per method (the recommended one bold, named) and the actual as bars."""
+def forecast_chart(table: pd.DataFrame, leave_out: Sequence[str] = ()) -> go.Figure:
+    """One line per method (the recommended one bold, named) and the actual as bars.
+
+    `leave_out`: periods not drawn (those that ended before the data starts: with neither
+    an actual nor a forecast they were a blank stretch of axis before the first bar)."""
     fig = go.Figure()
+    table = table[~table["period"].isin(list(leave_out))]
     actual = table.drop_duplicates("period")[["period", "actual"]]
     fig.add_bar(x=actual["period"], y=actual["actual"], name=ACTUAL,
                 marker_color="rgba(120,120,120,0.35)")  # fmt: skip
@@ -489,8 +493,13 @@ def show_history(past: Backtest, currency: str) -> None:
         if past.skipped:
             st.caption(f"Periods without such an export: {_list_periods(past.skipped)}.")
         return
-    st.plotly_chart(forecast_chart(table), key="forecast:history",
+    st.plotly_chart(forecast_chart(table, past.before_data), key="forecast:history",
                     config={"displayModeBar": False})  # fmt: skip
+    if past.before_data and past.data_start is not None:
+        st.caption(
+            f"Not drawn: {_list_periods(list(past.before_data))}, which ended before the data "
+            f'starts on {past.data_start:%d %b %Y} (listed under "Every period and method").'
+        )
     if not_drawn := history_not_drawn(table):
         st.caption(
             "No line for " + ", ".join(not_drawn) + ": no forecast in any of these periods "

@@ -8,6 +8,7 @@ its CLI output and the Forecast page's period table.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from apptest import ROOT, assert_clean
 from streamlit.testing.v1 import AppTest
 
 from analytics import db
-from analytics.forecast.backtest import backtest, no_data_reason
+from analytics.forecast.backtest import Backtest, backtest, no_data_reason
 from analytics.ingest import import_file
+from analytics.markup import plain
 from analytics.scope import Period, Scope
 
 # Deals from 3 Aug 2026: August has a win, September none (a true zero), October one.
@@ -111,3 +113,37 @@ def test_forecast_page_shows_no_actual_before_the_data(
     assert set(before["Note"]) == {STARTS}
     september = table[table["Period"] == "2026-09"]
     assert len(september) and all(a.startswith("0") for a in september["Actual"])
+
+
+def test_forecast_chart_leaves_off_the_months_before_the_data(
+    loaded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart (12 months) once kept Nov 2025 to Jul 2026 as a blank stretch of axis
+    before the first bar: no actual, no forecast. They are left off it, and a caption says
+    which and why."""
+    monkeypatch.setenv("SALES_DB", str(loaded))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=90)
+    at.query_params.update({"kind": "Month", "period": "2026-11"})
+    at = at.switch_page("pages/forecast.py").run()
+    assert_clean(at)
+    chart = next(c for c in at.get("plotly_chart") if "forecast:history" in c.proto.id)
+    figure = json.loads(chart.proto.spec)
+    periods = {x for trace in figure["data"] for x in trace["x"]}
+    assert periods and min(periods) == "2026-08", periods
+    assert {"2026-09", "2026-10"} <= periods
+    captions = [plain(c.value) for c in at.caption]
+    assert any(
+        c.startswith("Not drawn: 2025-11 … 2026-07 (9 periods), which ended before the data starts "
+                     "on 03 Aug 2026") for c in captions
+    ), captions  # fmt: skip
+    with_data = backtest_of(loaded)
+    assert with_data.before_data == ("2026-05", "2026-06", "2026-07")
+    assert with_data.data_start == date(2026, 8, 3)
+
+
+def backtest_of(path: Path) -> Backtest:
+    con = db.connect(path)
+    try:
+        return backtest(con, Scope(Period.parse("2026-11")), kind="month", periods=6)
+    finally:
+        con.close()

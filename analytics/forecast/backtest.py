@@ -542,6 +542,10 @@ class Backtest:
     skipped: list[str] = field(default_factory=list)  # periods without a usable snapshot
     history: list[HistoryRow] = field(default_factory=list)  # oldest first
     no_data: str | None = None  # why nothing could be backtested (None: something was)
+    # the periods that ended before the scope's data starts (no actual: "no data yet"),
+    # oldest first, and that first day: the page's chart leaves them off and says so
+    before_data: tuple[str, ...] = ()
+    data_start: date | None = None
     # with_convergence: the inputs of the first convergence chart's weekly asks, read in
     # the backtest's pass, for `convergence(known=...)`
     gathered: fi.Gathered | None = None
@@ -744,6 +748,8 @@ def backtest(
             kind, len(wanted), len(skipped), len(window), len(before), first_day
         ),
         gathered=gathered,
+        before_data=tuple(p.label for p in wanted if p.label in before),
+        data_start=first_day,
     )
 
 
