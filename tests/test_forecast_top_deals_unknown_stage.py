@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from test_backtest_rebuilt import HISTORY, ROWS, forecast_page_after_one_upload, upload
 
-from analytics.forecast.current import period_forecast
+from analytics.forecast.current import deal_table, period_forecast
 from analytics.scope import Period, Scope
 
 MOVES = ["probability", "weighted", "upside", "downside", "swing"]
@@ -63,3 +63,40 @@ def test_the_page_shows_the_dash_and_says_why(
     assert tables, "no deal list"
     assert pd.isna(tables[0]["probability"]).all() and pd.isna(tables[0]["weighted"]).all()
     assert any("No open deal has a known stage" in c.value for c in at.caption)
+
+
+# (stage as read, amount) -> (probability, weighted, swing); probabilities: Demo 40%,
+# Negotiation 80%. Worked by hand: weighted = amount x p, swing = max(amount x (1 - p),
+# amount x p); a stage not known (None, NaN, blank) has none of the three; a stage the
+# list does not hold is a known stage at 0%; stages match ignoring case and spaces.
+@pytest.mark.parametrize(
+    ("stage", "amount", "expected"),
+    [
+        ("Demo", 1000.0, (0.4, 400.0, 600.0)),
+        ("  negotiation ", 1000.0, (0.8, 800.0, 800.0)),
+        ("NEGOTIATION", None, (0.8, None, None)),
+        ("Stage nobody listed", 500.0, (0.0, 0.0, 500.0)),
+        (None, 1000.0, (None, None, None)),
+        (float("nan"), 1000.0, (None, None, None)),
+        ("   ", 1000.0, (None, None, None)),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["object", "string[pyarrow]"])
+def test_deal_table_probability_and_moves(
+    stage: object, amount: float | None, expected: tuple, dtype: str
+) -> None:
+    deals = pd.DataFrame(
+        {
+            "opportunity_id": ["X", "Y"],
+            "stage": pd.Series([stage, "Demo"], dtype=dtype),
+            "amount": [amount, 10.0],
+        }
+    )
+    got = deal_table(deals, {"demo": 40.0, "negotiation": 80.0}).iloc[0]
+    for column, want in zip(("probability", "weighted", "swing"), expected, strict=True):
+        if want is None:
+            assert pd.isna(got[column]), (column, got[column])
+        else:
+            assert got[column] == pytest.approx(want), column
+    other = deal_table(deals, {"demo": 40.0}).iloc[1]  # the other row is unaffected
+    assert other["probability"] == pytest.approx(0.4) and other["weighted"] == pytest.approx(4.0)
