@@ -21,7 +21,7 @@ deal, so start + every bucket = end to the cent, by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -1044,14 +1044,23 @@ def default_dates(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[date | 
     """The two days a period's waterfall compares by default.
 
     The snapshots at the period's start and its latest (`default_snapshot_pair`, the
-    behaviour before any date could be picked) when they are two different days; else,
-    after a single upload, the period's first day and its last day with data (the data's
-    as-of date if earlier), rebuilt where no snapshot covers them. None, None when the
-    period starts after the data ends.
+    behaviour before any date could be picked) when they are two different days. When the
+    only export in reach is the one that opened the period and the next one is dated the
+    day after the period ends (a team exporting on the 1st of every month: the export of
+    1 Sep closes August as the one of 1 Aug opened it, the backtest's own reading of an
+    export on a period's first day), the period runs from the one to the other: else
+    August would be judged by the export of 1 Aug alone, with no slipped deal and every
+    deal still due in August looking open on its last day. Else, after a single upload,
+    the period's first day and its last day with data (the data's as-of date if earlier),
+    rebuilt where no snapshot covers them. None, None when the period starts after the
+    data ends.
     """
     first, last = default_snapshot_pair(con, scope)
     if first is not None and last is not None and first < last:
         return first, last
+    closing = scope.period.end + timedelta(days=1)
+    if first is not None and closing in snapshot_dates(con):
+        return first, closing
     as_of = data_as_of(con)
     if as_of is None or as_of < scope.period.start:
         return None, None
