@@ -10,7 +10,11 @@ By hand, for August:
   = 49,000;
 * on 1 Sep nothing is due in August any more: won 17,000 (A, W), lost 12,000 (B), pushed
   out 20,000 (C, D), ending 0;
-* slipped in August: C by 45 days and D by 30.
+* slipped in August: C by 45 days and D by 30;
+* open on 31 Aug, as the scorecard answers it from the export of 1 Aug (the newest on or
+  before that day): C and D = 20,000, 2 deals. Not W: the export of 1 Sep shows it won on
+  28 Aug, a close dated on or before 31 Aug, though the export of 1 Oct shows it lost on
+  20 Sep (it was once counted open on 31 Aug: 27,000, 3 deals).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pytest
 
 from analytics import db
 from analytics.pipeline import default_dates, waterfall
+from analytics.pointintime import pipeline_as_of
 from analytics.scope import Period, Scope
 from tests.report_cli import import_texts, report
 
@@ -87,3 +92,26 @@ def test_slipped_deals_of_a_month_by_default(
     assert not [line for line in err if "no data" in line], err
     assert {r["opportunity_id"]: r["days_pushed"] for r in rows} == {"C": "45", "D": "30"}
     assert {r["latest_snapshot_date"] for r in rows} == {"2026-09-01"}
+
+
+def test_a_deal_a_later_export_shows_closed_in_the_month_is_not_open_at_its_end(
+    book: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    con = db.connect(book)
+    try:
+        found = pipeline_as_of(con, date(2026, 8, 31))
+        w = waterfall(con, AUGUST, start_date=date(2026, 8, 1), end_date=date(2026, 8, 31))
+    finally:
+        con.close()
+    assert (found.source, found.basis.snapshot_date) == ("snapshot", date(2026, 8, 1))
+    assert sorted(found.deals["opportunity_id"]) == ["C", "D"]
+    # the waterfall to 31 Aug reads the same rule: W is won in August, not still due
+    assert (w.end, w.buckets["won"], w.deals["won"]) == (20000, -17000, 2)
+    assert w.balanced
+
+    rows, _ = report(
+        capsys, book, "scorecard", "--period", "2026-08", "--by", "team", "--format", "csv"
+    )
+    assert [(r["open_pipeline"], r["open_deals"], r["open_source"]) for r in rows] == [
+        ("20000.0", "2", "snapshot")
+    ]
