@@ -21,7 +21,7 @@ deal, so start + every bucket = end to the cent, by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -601,18 +601,38 @@ def slipped_deals(
 # A snapshot day later than its snapshot: the deals the data shows closed after the
 # snapshot and on or before the day are closed on it (analytics.pointintime
 # CLOSED_SINCE_SNAPSHOT: the same rule for "open on D"), with the latest export's close
-# date and outcome; on the snapshot's own day nothing changes. close0 / close1: the close
-# date when it applies to the start / end day, else NULL.
+# date and outcome, else those of the newest later export that shows it closed then (the
+# export of 1 Sep showing a deal won on 28 Aug that the latest one shows lost on 20 Sep);
+# on the snapshot's own day nothing changes. close0 / close1 (won0 / won1): the close
+# date (outcome) when it applies to the start / end day, else NULL.
 _CLOSED_SINCE_SQL = """
-closed_since AS (
-    SELECT o.opportunity_id, o.is_won,
-           CASE WHEN $start_source = 'snapshot' AND o.close_date > $start_snapshot
-                     AND o.close_date <= $start_day THEN o.close_date END AS close0,
-           CASE WHEN $end_source = 'snapshot' AND o.close_date > $end_snapshot
-                     AND o.close_date <= $end_day THEN o.close_date END AS close1
+closed_rows AS (
+    SELECT o.opportunity_id, o.close_date, o.is_won, DATE '9999-12-31' AS seen
     FROM opportunities AS o
     WHERE o.is_closed
       AND o.opportunity_id IN (SELECT opportunity_id FROM candidates)
+    UNION ALL
+    SELECT s.opportunity_id, s.close_date, s.is_won, s.snapshot_date
+    FROM opportunity_snapshots AS s
+    WHERE s.is_closed
+      AND s.opportunity_id IN (SELECT opportunity_id FROM candidates)
+),
+closed_since AS (
+    SELECT opportunity_id,
+           arg_max(close_date, seen) FILTER (WHERE $start_source = 'snapshot'
+               AND seen > $start_snapshot AND close_date > $start_snapshot
+               AND close_date <= $start_day) AS close0,
+           arg_max(is_won, seen) FILTER (WHERE $start_source = 'snapshot'
+               AND seen > $start_snapshot AND close_date > $start_snapshot
+               AND close_date <= $start_day) AS won0,
+           arg_max(close_date, seen) FILTER (WHERE $end_source = 'snapshot'
+               AND seen > $end_snapshot AND close_date > $end_snapshot
+               AND close_date <= $end_day) AS close1,
+           arg_max(is_won, seen) FILTER (WHERE $end_source = 'snapshot'
+               AND seen > $end_snapshot AND close_date > $end_snapshot
+               AND close_date <= $end_day) AS won1
+    FROM closed_rows
+    GROUP BY opportunity_id
 )"""
 
 _WATERFALL_SIDES_SQL = f"""
@@ -643,7 +663,7 @@ snap_state AS (
     SELECT 0 AS side, s.opportunity_id, s.owner, s.amount, s.currency,
            coalesce(c.close0, s.close_date) AS close_date,
            s.is_closed OR c.close0 IS NOT NULL AS is_closed,
-           CASE WHEN c.close0 IS NOT NULL THEN c.is_won ELSE s.is_won END AS is_won,
+           CASE WHEN c.close0 IS NOT NULL THEN c.won0 ELSE s.is_won END AS is_won,
            s.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS s
@@ -653,7 +673,7 @@ snap_state AS (
     SELECT 1 AS side, s.opportunity_id, s.owner, s.amount, s.currency,
            coalesce(c.close1, s.close_date) AS close_date,
            s.is_closed OR c.close1 IS NOT NULL AS is_closed,
-           CASE WHEN c.close1 IS NOT NULL THEN c.is_won ELSE s.is_won END AS is_won,
+           CASE WHEN c.close1 IS NOT NULL THEN c.won1 ELSE s.is_won END AS is_won,
            s.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS s
@@ -732,12 +752,12 @@ pair AS (
                'owner': a.owner, 'amount': a.amount, 'currency': a.currency,
                'close_date': coalesce(c.close0, a.close_date),
                'is_closed': a.is_closed OR c.close0 IS NOT NULL,
-               'is_won': CASE WHEN c.close0 IS NOT NULL THEN c.is_won ELSE a.is_won END}
+               'is_won': CASE WHEN c.close0 IS NOT NULL THEN c.won0 ELSE a.is_won END}
            END AS s0,
            {'owner': b.owner, 'amount': b.amount, 'currency': b.currency,
             'close_date': coalesce(c.close1, b.close_date),
             'is_closed': b.is_closed OR c.close1 IS NOT NULL,
-            'is_won': CASE WHEN c.close1 IS NOT NULL THEN c.is_won ELSE b.is_won END} AS s1,
+            'is_won': CASE WHEN c.close1 IS NOT NULL THEN c.won1 ELSE b.is_won END} AS s1,
            b.created_date
     FROM snap_latest AS l
     JOIN opportunity_snapshots AS b
@@ -1044,14 +1064,23 @@ def default_dates(con: duckdb.DuckDBPyConnection, scope: Scope) -> tuple[date | 
     """The two days a period's waterfall compares by default.
 
     The snapshots at the period's start and its latest (`default_snapshot_pair`, the
-    behaviour before any date could be picked) when they are two different days; else,
-    after a single upload, the period's first day and its last day with data (the data's
-    as-of date if earlier), rebuilt where no snapshot covers them. None, None when the
-    period starts after the data ends.
+    behaviour before any date could be picked) when they are two different days. When the
+    only export in reach is the one that opened the period and the next one is dated the
+    day after the period ends (a team exporting on the 1st of every month: the export of
+    1 Sep closes August as the one of 1 Aug opened it, the backtest's own reading of an
+    export on a period's first day), the period runs from the one to the other: else
+    August would be judged by the export of 1 Aug alone, with no slipped deal and every
+    deal still due in August looking open on its last day. Else, after a single upload,
+    the period's first day and its last day with data (the data's as-of date if earlier),
+    rebuilt where no snapshot covers them. None, None when the period starts after the
+    data ends.
     """
     first, last = default_snapshot_pair(con, scope)
     if first is not None and last is not None and first < last:
         return first, last
+    closing = scope.period.end + timedelta(days=1)
+    if first is not None and closing in snapshot_dates(con):
+        return first, closing
     as_of = data_as_of(con)
     if as_of is None or as_of < scope.period.start:
         return None, None

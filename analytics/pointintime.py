@@ -222,14 +222,23 @@ def basis_for(
 # open in it; those the data shows closed after it and on or before D were no longer open
 # on D (a monthly export of 1 Nov answering 30 Nov counted the deals won on 10 Nov as open
 # at the month's end, beside them as won). Their close date is dated on or before D, so
-# nothing after D is read; on the snapshot's own day nothing is taken out (exact). `s` is
-# the snapshot row, `a` the day asked (`a.day`).
-CLOSED_SINCE_SNAPSHOT = """EXISTS (
+# nothing after D is read; on the snapshot's own day nothing is taken out (exact). "The
+# data" is the latest export or any later one: a deal the export of 1 Sep shows won on
+# 28 Aug was not open on 31 Aug, even when the export of 1 Oct shows it lost on 20 Sep (the
+# customer walked away later). `s` is the snapshot row, `a` the day asked (`a.day`).
+CLOSED_SINCE_SNAPSHOT = """(EXISTS (
               SELECT 1 FROM opportunities AS closed_since
               WHERE closed_since.opportunity_id = s.opportunity_id
                 AND closed_since.is_closed
                 AND closed_since.close_date > s.snapshot_date
-                AND closed_since.close_date <= a.day)"""
+                AND closed_since.close_date <= a.day)
+           OR EXISTS (
+              SELECT 1 FROM opportunity_snapshots AS closed_later
+              WHERE closed_later.opportunity_id = s.opportunity_id
+                AND closed_later.snapshot_date > s.snapshot_date
+                AND closed_later.is_closed
+                AND closed_later.close_date > s.snapshot_date
+                AND closed_later.close_date <= a.day))"""
 
 
 # The deals open on each bound day ($as_of_keys, $as_of_days, $as_of_sources,

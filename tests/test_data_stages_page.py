@@ -37,7 +37,7 @@ def test_proposed_stages_are_shown_before_import_and_learned_on_import(app_db: P
     assert proposed == {
         "Closed - no decision": "lost",
         "Deal won": "won",
-        "Intro call": "open",
+        "Intro call": "mapped",  # the first-contact step: it joins Discovery
         "Paperwork": "open",
         "Scoping": "open",
     }
@@ -49,9 +49,10 @@ def test_proposed_stages_are_shown_before_import_and_learned_on_import(app_db: P
     assert_clean(at)
     assert any(plain(s.value).startswith("custom.csv: loaded: 8 of 8") for s in at.success)
     con = db.connect(app_db)
-    names = [s.name for s in load_stages(con)]
+    stages = {s.name: s for s in load_stages(con)}
     con.close()
-    assert {"Intro call", "Scoping", "Paperwork"} <= set(names)
+    assert {"Scoping", "Paperwork"} <= set(stages)
+    assert "Intro call" in stages["Discovery"].aliases
 
 
 def test_rows_loaded_with_a_warning_are_listed(app_db: Path) -> None:

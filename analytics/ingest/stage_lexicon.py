@@ -52,7 +52,8 @@ Sources (real labels, not made up):
   pages (潜在客户 -> 资质确认 -> 需求分析 -> 方案提交 -> 谈判 -> 合同签署; 初步接触 -> 需求确认
   -> 方案沟通 -> 谈判).
 A few plain words of the same steps (demo, quote, contract, invoice and their direct
-translations) complete the list where no CRM default was found.
+translations; "intro", the first call a team names its own first stage after, as in a
+HubSpot pipeline edited to "Intro Call") complete the list where no CRM default was found.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "contact", "contact made", "contacted", "first contact", "initial contact",
             "appointment", "appointment scheduled",
+            "intro", "intro call", "intro meeting", "introduction", "introductory",
             "kontakt", "erstkontakt", "termin geplant",
             "premier contact", "primer contacto", "contacto", "contato", "contatto",
             "первичный контакт", "контакт",

@@ -56,11 +56,13 @@ def test_custom_stages_without_a_probability_column(run_import, con, ingest_data
     result = run_import(ingest_data / "learn_custom_plain.csv", as_of=AS_OF)
 
     assert result.status == "loaded", result.message
-    # by position: more deals, earlier; three open stages spread over 10-90
+    # "Intro call" names the first-contact step, so it joins Discovery (once learned at
+    # 30% by its deal count, above Qualified's 20%); by position the other two: more
+    # deals, earlier, spread between the stages the settings have
     assert _by_value(result) == {
-        "Intro call": (3, "open", 30.0, None),
-        "Scoping": (2, "open", 50.0, None),
-        "Paperwork": (1, "open", 70.0, None),
+        "Intro call": (3, "mapped", 10.0, "Discovery"),
+        "Scoping": (2, "open", 36.7, None),
+        "Paperwork": (1, "open", 63.3, None),
         "Deal won": (1, "won", 100.0, "Closed Won"),
         "Closed - no decision": (1, "lost", 0.0, "Closed Lost"),
     }
@@ -279,6 +281,7 @@ def test_stage_history_orders_new_stages_before_deal_counts(run_import, con, ing
     assert result.status == "loaded", result.message
     learned = _by_value(result)
     assert learned["Intro call"][2] < learned["Scoping"][2] < learned["Paperwork"][2]
-    assert all("stage history" in ls.why for ls in result.new_stages)
+    # "Intro call" joins Discovery by its name; the two unknown words are placed by history
+    assert all("stage history" in ls.why for ls in result.new_stages if ls.classification == "open")
     names = [s.name for s in load_stages(con)]
-    assert names.index("Intro call") < names.index("Scoping") < names.index("Paperwork")
+    assert names.index("Discovery") < names.index("Scoping") < names.index("Paperwork")

@@ -228,6 +228,31 @@ def test_a_known_step_joins_its_stage(run_import, con, tmp_path):
     assert (rows["D-104"], rows["D-105"], rows["D-106"]) == ("Trial", "Trial", "Final Decision")
 
 
+def test_an_intro_call_stage_is_the_first_step(run_import, con, tmp_path):
+    # a HubSpot pipeline whose first stage the team renamed "Intro Call": without the word
+    # it was learned at 50% by its deal count, weighing an intro call above a demo (40%)
+    # and drawn after Demo in the funnel
+    path = tmp_path / "hubspot-crm-exports-all-deals-2026-08-01.csv"
+    path.write_text(
+        '"Record ID","Deal Name","Deal Stage","Close Date","Deal owner","Amount","Create Date"\n'
+        '"116","Nakatomi","Intro Call","2026-10-30","Bob Ray","2500","2026-07-05"\n'
+        '"102","Globex","Demo Scheduled","2026-08-31","Bob Ray","5000","2026-06-01"\n'
+        '"104","Umbrella","Pilot Running","2026-08-15","Bob Ray","12000","2026-03-01"\n'
+        '"114","Cyberdyne","Pilot Running","2026-08-31","Cara Diaz","","2026-06-15"\n',
+        encoding="utf-8",
+    )
+
+    result = run_import(path, as_of=date(2026, 8, 1))
+
+    assert result.status == "loaded", result.message
+    learned = {ls.value: (ls.classification, ls.probability, ls.maps_to)
+               for ls in result.new_stages}  # fmt: skip
+    assert learned["Intro Call"] == ("mapped", 10.0, "Discovery")
+    assert "Intro Call" in {s.name: s for s in load_stages(con)}["Discovery"].aliases
+    stage = con.execute("SELECT stage FROM opportunities WHERE opportunity_id = '116'").fetchone()
+    assert stage == ("Discovery",)
+
+
 def test_a_single_numbered_stage_does_not_outrank_the_words():
     # one number tells nothing about order: the lexicon places all three
     placed = order(
@@ -284,6 +309,8 @@ def test_the_number_a_stage_name_starts_with(label, number):
         ("Newsletter signup", None),
         ("Paperwork", None),
         ("Termin geplant", "first contact / appointment"),  # HubSpot's German default
+        ("Intro Call", "first contact / appointment"),
+        ("Introductory meeting", "first contact / appointment"),
     ],
 )
 def test_the_funnel_step_a_stage_name_names(label, step):
