@@ -679,7 +679,30 @@ snap_state AS (
     JOIN opportunity_snapshots AS s
       ON s.opportunity_id = l.opportunity_id AND s.snapshot_date = l.date1
     LEFT JOIN closed_since AS c ON c.opportunity_id = l.opportunity_id
+    -- {{created_state}}
 )"""
+
+# A day later than the snapshot answering it: the deals created after that snapshot and on
+# or before the day, which no snapshot on or before it holds (analytics.pointintime
+# CREATED_SINCE_SNAPSHOT: the same rule for "open on D"), as last exported, their expected
+# close date unknown then; one closed by the day carries the outcome `closed_since` reads.
+# Only for the pipeline of all open deals (`_CANDIDATES_ALL` lists them): without a close
+# date then, such a deal is in no pipeline closing in the period. Rows of `snap_state`.
+_CREATED_STATE_SQL = """
+    UNION ALL
+    SELECT d.side, o.opportunity_id, o.owner, o.amount, o.currency,
+           CASE WHEN d.side = 0 THEN c.close0 ELSE c.close1 END              AS close_date,
+           (CASE WHEN d.side = 0 THEN c.close0 ELSE c.close1 END) IS NOT NULL AS is_closed,
+           coalesce(CASE WHEN d.side = 0 THEN c.won0 ELSE c.won1 END, false)  AS is_won,
+           o.created_date
+    FROM sides AS d
+    JOIN opportunities AS o
+      ON d.source = 'snapshot'
+     AND o.created_date > d.snapshot_date
+     AND o.created_date <= d.day
+    LEFT JOIN snap_latest AS l ON l.opportunity_id = o.opportunity_id
+    LEFT JOIN closed_since AS c ON c.opportunity_id = o.opportunity_id
+    WHERE (CASE WHEN d.side = 0 THEN l.date0 ELSE l.date1 END) IS NULL"""
 
 # Only when a day is rebuilt or from stage history (chosen by code: reading the stage
 # history view costs a pass over every snapshot, which two snapshot days never need).
@@ -823,22 +846,31 @@ _CANDIDATES_PERIOD = """SELECT DISTINCT opportunity_id FROM opportunity_snapshot
     WHERE NOT is_closed
       AND snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))
       AND close_date BETWEEN $period_start AND $period_end"""
-_CANDIDATES_ALL = """SELECT DISTINCT opportunity_id FROM opportunity_snapshots
-    WHERE snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))"""
+_CANDIDATES_ALL = """SELECT opportunity_id FROM opportunity_snapshots
+    WHERE snapshot_date <= greatest(CAST($start_snapshot AS DATE), CAST($end_snapshot AS DATE))
+    UNION
+    SELECT o.opportunity_id
+    FROM opportunities AS o
+    JOIN sides AS d
+      ON d.source = 'snapshot' AND o.created_date > d.snapshot_date AND o.created_date <= d.day"""
 
 
-def _waterfall_ctes(sources: tuple[str, str], by_period: bool) -> str:
+def _waterfall_ctes(sources: tuple[str, str], by_period: bool, created: bool = False) -> str:
     """The waterfall's CTEs (ending in `bucketed`) for the two days' sources: the rebuild
-    only when a day needs it, the stage history only when a day is from it. Every piece is
-    fixed text chosen by code; values stay bound parameters."""
+    only when a day needs it, the stage history only when a day is from it. `created`: a
+    snapshot day is later than its snapshot, so the deals created in between are read
+    (`_CREATED_STATE_SQL`) unless the pipeline is the one closing in the period. Every
+    piece is fixed text chosen by code; values stay bound parameters."""
     by_close_date = sources == ("snapshot", "snapshot") and by_period
+    created = created and not by_close_date
     parts = [
         _WATERFALL_SIDES_SQL.strip()
         .removeprefix("WITH")
         .strip()
         .replace("-- {candidates}", _CANDIDATES_PERIOD if by_close_date else _CANDIDATES_ALL)
+        .replace("    -- {created_state}", _CREATED_STATE_SQL.strip("\n") if created else "")
     ]
-    if sources == ("snapshot", "snapshot"):
+    if sources == ("snapshot", "snapshot") and not created:
         parts.append(_SNAPSHOT_PAIR_SQL.strip())
         parts.append(_WATERFALL_BUCKETS_SQL.strip())
         return ",\n".join(parts)
@@ -858,6 +890,14 @@ def _waterfall_ctes(sources: tuple[str, str], by_period: bool) -> str:
     parts.append(_WATERFALL_PAIR_SQL.replace("{states}", states).strip())
     parts.append(_WATERFALL_BUCKETS_SQL.strip())
     return ",\n".join(parts)
+
+
+def _created_since(*days: Basis) -> bool:
+    """Whether a day is answered by a snapshot older than it (deals created in between)."""
+    return any(
+        b.source == "snapshot" and b.snapshot_date is not None and b.snapshot_date < b.day
+        for b in days
+    )
 
 
 _WATERFALL_SUM_SQL = """
@@ -1174,7 +1214,12 @@ def waterfall(
     params, kind, start_basis, end_basis = _waterfall_params(con, scope, first, last, kind, source)
     # fetchall, not a DataFrame: DECIMAL sums arrive as Decimal, exact to the cent.
     sql = _WATERFALL_SUM_SQL.replace(
-        "{ctes}", _waterfall_ctes((start_basis.source, end_basis.source), params["by_close_date"])
+        "{ctes}",
+        _waterfall_ctes(
+            (start_basis.source, end_basis.source),
+            params["by_close_date"],
+            _created_since(start_basis, end_basis),
+        ),
     )
     rows = con.execute(sql, bind(sql, params)).fetchall()
     buckets = dict.fromkeys(WATERFALL_BUCKETS, zero)
@@ -1222,7 +1267,10 @@ def waterfall_deals(
         raise ValueError(f"the end date {end_date} is before the start date {start_date}")
     params, _, first, last = _waterfall_params(con, scope, start_date, end_date, kind, source)
     sql = _WATERFALL_DEALS_SQL.replace(
-        "{ctes}", _waterfall_ctes((first.source, last.source), params["by_close_date"])
+        "{ctes}",
+        _waterfall_ctes(
+            (first.source, last.source), params["by_close_date"], _created_since(first, last)
+        ),
     )
     return run_sql(con, sql, params)
 

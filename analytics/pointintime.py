@@ -9,7 +9,8 @@ export already holds much of the history. Three sources, best first:
   older than `max_snapshot_age_days`. Exact on its own day: the deals open in it, with
   their owner, stage, amount and expected close date as exported then. For a later D,
   the deals the data shows closed after it and on or before D are taken out (they were
-  no longer open on D); deals created between the snapshot and D are not in it.
+  no longer open on D), and the deals created between the snapshot and D and still open
+  on D are added as last exported, their stage unknown (`CREATED_SINCE_SNAPSHOT`).
 - ``stage history``: no such snapshot, but stage changes dated on or before D exist
   (`opportunity_stage_history`: the CRM's own history, else the one derived from
   snapshots). The deals open on D are rebuilt from their dates (below); each one's stage
@@ -87,7 +88,8 @@ class Basis:
             if self.snapshot_date is not None and self.snapshot_date < self.day:
                 return (
                     f"as of {self.day}: snapshot of {self.snapshot_date} (as uploaded, less the "
-                    f"deals closed between it and {self.day})"
+                    f"deals closed between it and {self.day}, plus those created between, "
+                    "as last exported, their stage unknown)"
                 )
             return f"as of {self.day}: snapshot of {self.snapshot_date} (exact)"
         return f"as of {self.day}: {self.source} ({SOURCE_HELP[self.source]})"
@@ -241,12 +243,43 @@ CLOSED_SINCE_SNAPSHOT = """(EXISTS (
                 AND closed_later.close_date <= a.day))"""
 
 
+# A snapshot answering a later day D holds only what was uploaded then: the deals created
+# after it and on or before D, and not closed by D, were open on D all the same (a monthly
+# export of 1 Aug answering 31 Aug lacked every deal created in August). They are taken
+# as last exported (owner, amount, currency: the compromise of a rebuild), their stage and
+# expected close date unknown then, as in a rebuild. "Closed by D" reads the latest export
+# and any later one, as `CLOSED_SINCE_SNAPSHOT` does; only dates on or before D are read.
+# A deal the snapshot holds (a created date edited later) is never added twice. On the
+# snapshot's own day no deal is created after it: the snapshot stays exact. Rows: the
+# columns of `as_of_open`.
+CREATED_SINCE_SNAPSHOT = """
+        SELECT a.as_of_key, a.source, o.opportunity_id, o.opportunity_name, o.account,
+               o.owner, CAST(NULL AS VARCHAR) AS stage, o.amount, o.currency,
+               o.created_date, CAST(NULL AS DATE) AS close_date
+        FROM opportunities AS o
+        JOIN as_of_days AS a
+          ON a.source = 'snapshot'
+         AND o.created_date > a.snapshot_date
+         AND o.created_date <= a.day
+        WHERE (NOT o.is_closed OR o.close_date > a.day)
+          AND NOT EXISTS (
+              SELECT 1 FROM opportunity_snapshots AS closed_later
+              WHERE closed_later.opportunity_id = o.opportunity_id
+                AND closed_later.is_closed
+                AND closed_later.close_date <= a.day)
+          AND NOT EXISTS (
+              SELECT 1 FROM opportunity_snapshots AS held
+              WHERE held.opportunity_id = o.opportunity_id
+                AND held.snapshot_date = a.snapshot_date)"""
+
+
 # The deals open on each bound day ($as_of_keys, $as_of_days, $as_of_sources,
 # $as_of_snapshots: parallel lists, one entry per day, see `as_of_params`), from the source
 # chosen for that day. The one definition of "open on D": pages, the KPI query and the
 # forecast backtest all read it. No owner filter here: callers filter by scope.
 #   now            -- the deals open in `opportunities` (the live period);
-#   snapshot       -- the deals open in that snapshot, exactly as uploaded;
+#   snapshot       -- the deals open in that snapshot, exactly as uploaded (for a later
+#                     D: less those closed since, plus those created since);
 #   stage history  -- rebuilt (below), stage and amount from the deal's last stage change
 #                     on or before D (ASOF join: changes after D are never read);
 #   rebuilt        -- created on or before D and not closed by D; stage unknown, amount
@@ -288,6 +321,8 @@ AS_OF_SQL = f"""
         JOIN as_of_days AS a ON a.source = 'snapshot' AND s.snapshot_date = a.snapshot_date
         WHERE NOT s.is_closed
           AND NOT {CLOSED_SINCE_SNAPSHOT}
+        UNION ALL
+        {CREATED_SINCE_SNAPSHOT}
         UNION ALL
         -- rebuilt: no stage is read, so no stage history either (the ASOF join below
         -- would sort every deal-day for nothing)
@@ -426,6 +461,11 @@ _AS_OF_TOTALS = """
         WHERE NOT s.is_closed
           AND NOT {closed_since}
         GROUP BY ALL
+        UNION ALL
+        SELECT n.as_of_key, n.source, n.owner, n.currency, n.stage, n.close_date,
+               count(*), count(n.amount), sum(n.amount)
+        FROM ({created_since}) AS n
+        GROUP BY ALL
     )"""
 
 
@@ -555,12 +595,16 @@ def as_of_totals_sql(*, history: bool = True, spans: bool = False) -> str:
     (`analytics.metrics.derived.stage_spans_current`), else the answer would be stale."""
     if not history:
         return _AS_OF_TOTALS.format(
-            change_spans="", history_spans="", closed_since=CLOSED_SINCE_SNAPSHOT
+            change_spans="",
+            history_spans="",
+            closed_since=CLOSED_SINCE_SNAPSHOT,
+            created_since=CREATED_SINCE_SNAPSHOT,
         )
     return _AS_OF_TOTALS.format(
         change_spans=_CHANGE_SPANS_DERIVED if spans else _CHANGE_SPANS,
         history_spans=_HISTORY_SPANS_DERIVED if spans else _HISTORY_SPANS,
         closed_since=CLOSED_SINCE_SNAPSHOT,
+        created_since=CREATED_SINCE_SNAPSHOT,
     )
 
 
