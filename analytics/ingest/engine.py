@@ -38,7 +38,7 @@ from analytics.ingest.asof import resolve as resolve_as_of
 from analytics.ingest.detect import Detection, Mapping, detect, reference_list
 from analytics.ingest.kinds import KINDS
 from analytics.ingest.learn import LearnedStage, merge
-from analytics.ingest.load import LoadCounts, load
+from analytics.ingest.load import LoadCounts, load, no_longer_won_note
 from analytics.ingest.owners import spelling_variants, variants_note
 from analytics.ingest.problems import (
     WARNINGS_OF_LOADED_ROWS,
@@ -1052,6 +1052,9 @@ def import_file(
         result.rows_unchanged = counts.unchanged + counts.same
         result.rows_not_in_file = counts.not_in_file
         result.open_not_in_newer = counts.open_not_in_newer
+        if counts.no_longer_won:
+            unwon = no_longer_won_note(counts.no_longer_won, counts.no_longer_won_rows)
+            result.note = "; ".join(n for n in (result.note, unwon) if n)
         result.newer_export = counts.newer_export
         result.stored_path = str(stored)
         result.as_of = as_of

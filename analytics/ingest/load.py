@@ -8,8 +8,9 @@ deal's newest snapshot row is its `opportunities` row, stored once (issue 15.1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import duckdb
 
@@ -34,6 +35,10 @@ class LoadCounts:
     # one does not list (they became current from this older file), and that newer date
     open_not_in_newer: int = 0
     newer_export: date | None = None
+    # stored won deals this export shows lost or open again: how many, and the first few
+    # (id, name, won on, amount, currency, closed now, closed on)
+    no_longer_won: int = 0
+    no_longer_won_rows: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _col(staged: Staged, name: str, sql_type: str, table: str | None = None) -> str:
@@ -201,6 +206,7 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
     same = 0
     if existing_older or existing_same_day:
         same = _same_as_stored(con, as_of)
+        counts.no_longer_won, counts.no_longer_won_rows = _no_longer_won(con, as_of)
     if existing_older:
         con.execute(
             f"INSERT INTO opportunity_snapshot_history (snapshot_date, {OPP_COLUMNS}, import_id) "
@@ -285,6 +291,64 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
         else 0
     )
     return counts
+
+
+# How many examples the import's note names.
+NO_LONGER_WON_NAMED = 5
+
+
+def _no_longer_won(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[int, list[tuple]]:
+    """Stored won deals that this export (replacing their row) shows lost or open again.
+
+    Why: their bookings leave the period they were won in, and a month already reviewed
+    changes. A new user's August fell from 21,000 to 14,000 when the export of 1 Oct
+    showed a deal won on 28 Aug as lost on 20 Sep, and nothing said so. Legitimate (a
+    customer walked away), so a note, never a refusal: the count and the first few, oldest
+    win first.
+    """
+    rows = con.execute(
+        """
+        SELECT o.opportunity_id, o.opportunity_name, o.close_date, o.amount, o.currency,
+               coalesce(i.is_closed, false), i.close_date, count(*) OVER () AS deals
+        FROM opportunities AS o
+        JOIN incoming AS i USING (opportunity_id)
+        WHERE o.is_won AND NOT coalesce(i.is_won, false) AND o.snapshot_date <= ?
+        ORDER BY o.close_date NULLS LAST, o.opportunity_id
+        LIMIT ?
+        """,
+        [as_of, NO_LONGER_WON_NAMED],
+    ).fetchall()
+    return (rows[0][-1] if rows else 0), [r[:-1] for r in rows]
+
+
+def no_longer_won_note(count: int, rows: list[tuple[Any, ...]]) -> str:
+    """The import's words for `_no_longer_won`: "1 deal won in an earlier export is not won
+    in this one ...: 'Wayne & Sons' (won 2026-08-28, 7,000.00 USD) is lost on 2026-09-20"."""
+    one = count == 1
+    named = []
+    for opp_id, name, won_on, amount, currency, closed, closed_on in rows:
+        label = repr(str(name if name is not None else opp_id))
+        worth = "" if amount is None else f", {amount:,.2f}{' ' + currency if currency else ''}"
+        won = f"won {won_on}" if won_on is not None else "won"
+        if not closed:
+            now = "is open again"
+        elif closed_on is not None:
+            now = f"is lost on {closed_on}"
+        else:
+            now = "is lost"
+        named.append(f"{label} ({won}{worth}) {now}")
+    more = count - len(rows)
+    leave = (
+        "its bookings leave the period it was"
+        if one
+        else "their bookings leave the periods they were"
+    )
+    return (
+        f"{'1 deal' if one else f'{count:,} deals'} won in an earlier export "
+        f"{'is' if one else 'are'} not won in this one, so {leave} won in: "
+        f"{', '.join(named)}{f' and {more:,} more' if more > 0 else ''}. "
+        "If that is not what happened, check in the CRM"
+    )
 
 
 def _same_as_stored(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
