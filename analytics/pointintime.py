@@ -10,7 +10,8 @@ export already holds much of the history. Three sources, best first:
   their owner, stage, amount and expected close date as exported then. For a later D,
   the deals the data shows closed after it and on or before D are taken out (they were
   no longer open on D), and the deals created between the snapshot and D and still open
-  on D are added as last exported, their stage unknown (`CREATED_SINCE_SNAPSHOT`).
+  on D are added as last exported, their stage from the stage history when it has
+  one on D, else unknown (`CREATED_SINCE_SNAPSHOT`).
 - ``stage history``: no such snapshot, but stage changes dated on or before D exist
   (`opportunity_stage_history`: the CRM's own history, else the one derived from
   snapshots). The deals open on D are rebuilt from their dates (below); each one's stage
@@ -246,31 +247,54 @@ CLOSED_SINCE_SNAPSHOT = """(EXISTS (
 # A snapshot answering a later day D holds only what was uploaded then: the deals created
 # after it and on or before D, and not closed by D, were open on D all the same (a monthly
 # export of 1 Aug answering 31 Aug lacked every deal created in August). They are taken
-# as last exported (owner, amount, currency: the compromise of a rebuild), their stage and
-# expected close date unknown then, as in a rebuild. "Closed by D" reads the latest export
-# and any later one, as `CLOSED_SINCE_SNAPSHOT` does; only dates on or before D are read.
-# A deal the snapshot holds (a created date edited later) is never added twice. On the
-# snapshot's own day no deal is created after it: the snapshot stays exact. Rows: the
-# columns of `as_of_open`.
-CREATED_SINCE_SNAPSHOT = """
-        SELECT a.as_of_key, a.source, o.opportunity_id, o.opportunity_name, o.account,
-               o.owner, CAST(NULL AS VARCHAR) AS stage, o.amount, o.currency,
-               o.created_date, CAST(NULL AS DATE) AS close_date
-        FROM opportunities AS o
-        JOIN as_of_days AS a
-          ON a.source = 'snapshot'
-         AND o.created_date > a.snapshot_date
-         AND o.created_date <= a.day
-        WHERE (NOT o.is_closed OR o.close_date > a.day)
-          AND NOT EXISTS (
-              SELECT 1 FROM opportunity_snapshots AS closed_later
-              WHERE closed_later.opportunity_id = o.opportunity_id
-                AND closed_later.is_closed
-                AND closed_later.close_date <= a.day)
-          AND NOT EXISTS (
-              SELECT 1 FROM opportunity_snapshots AS held
-              WHERE held.opportunity_id = o.opportunity_id
-                AND held.snapshot_date = a.snapshot_date)"""
+# as last exported (owner, amount, currency: the compromise of a rebuild), their expected
+# close date unknown then, their stage the last one the stage history gives on or before D
+# (an ASOF join: no later change is read), else unknown. "Closed by D" reads the latest
+# export and any later one, as `CLOSED_SINCE_SNAPSHOT` does; only dates on or before D are
+# read. A deal the snapshot holds (a created date edited later) is never added twice. On
+# the snapshot's own day no deal is created after it: the snapshot stays exact. Rows: the
+# columns of `as_of_open`; `{stage}` and `{changes}` from `created_since_sql`.
+_CREATED_SINCE = """
+        SELECT n.as_of_key, n.source, n.opportunity_id, n.opportunity_name, n.account,
+               n.owner, {stage} AS stage, n.amount, n.currency, n.created_date,
+               CAST(NULL AS DATE) AS close_date
+        FROM (
+            SELECT a.as_of_key, a.source, CAST(a.day AS TIMESTAMP) + INTERVAL 1 DAY AS day_over,
+                   o.opportunity_id, o.opportunity_name, o.account, o.owner, o.amount,
+                   o.currency, o.created_date
+            FROM opportunities AS o
+            JOIN as_of_days AS a
+              ON a.source = 'snapshot'
+             AND o.created_date > a.snapshot_date
+             AND o.created_date <= a.day
+            WHERE (NOT o.is_closed OR o.close_date > a.day)
+              AND NOT EXISTS (
+                  SELECT 1 FROM opportunity_snapshots AS closed_later
+                  WHERE closed_later.opportunity_id = o.opportunity_id
+                    AND closed_later.is_closed
+                    AND closed_later.close_date <= a.day)
+              AND NOT EXISTS (
+                  SELECT 1 FROM opportunity_snapshots AS held
+                  WHERE held.opportunity_id = o.opportunity_id
+                    AND held.snapshot_date = a.snapshot_date)
+        ) AS n
+        {changes}"""
+
+
+def created_since_sql(changes: str | None) -> str:
+    """`_CREATED_SINCE` with each deal's stage on D from the relation `changes` (columns
+    opportunity_id, entered_at, stage: a constant of this module), or unknown (None: no
+    stage history, or none to read)."""
+    if changes is None:
+        return _CREATED_SINCE.format(stage="CAST(NULL AS VARCHAR)", changes="")
+    join = (
+        f"ASOF LEFT JOIN {changes} AS h\n"
+        "          ON h.opportunity_id = n.opportunity_id AND n.day_over > h.entered_at"
+    )
+    return _CREATED_SINCE.format(stage="h.stage", changes=join)
+
+
+CREATED_SINCE_SNAPSHOT = created_since_sql("as_of_changes")
 
 
 # The deals open on each bound day ($as_of_keys, $as_of_days, $as_of_sources,
@@ -588,24 +612,44 @@ _HISTORY_SPANS_DERIVED = """        UNION ALL
 """
 
 
-def as_of_totals_sql(*, history: bool = True, spans: bool = False) -> str:
+def as_of_totals_sql(*, history: bool = True, spans: bool = False, created: bool = True) -> str:
     """`as_of_totals` (see above); `history` False leaves the stage history unread (no day
     is answered from it), which spares a scan of every stage change. `spans` True reads
     the imported changes from `stage_history_spans`: only when it is current
-    (`analytics.metrics.derived.stage_spans_current`), else the answer would be stale."""
+    (`analytics.metrics.derived.stage_spans_current`), else the answer would be stale.
+    `created` False: the deals created after a snapshot that answers a later day take no
+    stage from the stage history (there is none, or no such day: `needs_created_stages`)."""
+    created_since = created_since_sql(
+        "(SELECT opportunity_id, entered_at, stage FROM opportunity_stage_history)"
+        if created
+        else None
+    )
     if not history:
         return _AS_OF_TOTALS.format(
             change_spans="",
             history_spans="",
             closed_since=CLOSED_SINCE_SNAPSHOT,
-            created_since=CREATED_SINCE_SNAPSHOT,
+            created_since=created_since,
         )
     return _AS_OF_TOTALS.format(
         change_spans=_CHANGE_SPANS_DERIVED if spans else _CHANGE_SPANS,
         history_spans=_HISTORY_SPANS_DERIVED if spans else _HISTORY_SPANS,
         closed_since=CLOSED_SINCE_SNAPSHOT,
-        created_since=CREATED_SINCE_SNAPSHOT,
+        created_since=created_since,
     )
+
+
+def needs_created_stages(con: duckdb.DuckDBPyConnection, found: Sequence[Basis | None]) -> bool:
+    """Whether a day is answered by a snapshot older than it (deals created in between are
+    added) and the stage history can give their stage on it: only then is it read."""
+    gap = any(
+        b is not None
+        and b.source == "snapshot"
+        and b.snapshot_date is not None
+        and b.snapshot_date < b.day
+        for b in found
+    )
+    return gap and first_stage_change(con) is not None
 
 
 AS_OF_TOTALS_SQL = as_of_totals_sql()

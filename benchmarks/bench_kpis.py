@@ -661,9 +661,80 @@ def _history_rows(f: Frames, grid: PeriodGrid, number: int) -> pd.DataFrame:
                       False, f)  # fmt: skip
 
 
+def _closed_between(
+    f: Frames, ids: pd.Series, after: np.ndarray, by: np.ndarray, seen_after: np.ndarray
+) -> np.ndarray:
+    """Per row: whether the deal `ids` shows closed after `after` and on or before `by` in
+    the latest export, or in a snapshot dated after `seen_after` (pointintime
+    CLOSED_SINCE_SNAPSHOT and the deals created since: a later export's close counts)."""
+    rows = pd.DataFrame({"opportunity_id": ids.to_numpy(), "after": after, "by": by,
+                         "seen_after": seen_after, "row": np.arange(len(ids))})  # fmt: skip
+    o = f.opportunities
+    latest = o.loc[o["is_closed"].astype(bool), ["opportunity_id", "close_date"]].assign(
+        seen=pd.Timestamp.max.normalize()
+    )
+    s = f.snapshots
+    snaps = s.loc[s["is_closed"].astype(bool), ["opportunity_id", "close_date", "snapshot_date"]]
+    closes = pd.concat([latest, snaps.rename(columns={"snapshot_date": "seen"})])
+    closes = closes.assign(close_date=pd.to_datetime(closes["close_date"]),
+                           seen=pd.to_datetime(closes["seen"]))  # fmt: skip
+    m = rows.merge(closes, on="opportunity_id")
+    hit = (
+        (m["close_date"] > pd.to_datetime(m["after"]))
+        & (m["close_date"] <= pd.to_datetime(m["by"]))
+        & (m["seen"] > pd.to_datetime(m["seen_after"]))
+    )
+    out = np.zeros(len(ids), dtype=bool)
+    out[m.loc[hit, "row"].to_numpy()] = True
+    return out
+
+
+def _created_since_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.DataFrame:
+    """The deals created after the snapshot a period's end D is answered by and on or
+    before D, not closed by D, that the snapshot does not hold: as last exported, the
+    expected close date unknown, the stage of the last stage change before D + 1 day
+    (``merge_asof``), else unknown (pointintime.CREATED_SINCE_SNAPSHOT)."""
+    o = f.opportunities
+    parts = []
+    for number, snap in used.items():
+        end = pd.Timestamp(grid.periods[number].end)
+        snap = pd.Timestamp(snap)
+        created = pd.to_datetime(o["created_date"])
+        closed = pd.to_datetime(o["close_date"])
+        new = o[((created > snap) & (created <= end)
+                 & (~o["is_closed"].astype(bool) | (closed > end))).to_numpy()]  # fmt: skip
+        held = f.snapshots.loc[pd.to_datetime(f.snapshots["snapshot_date"]) == snap,
+                               "opportunity_id"]  # fmt: skip
+        new = new[~new["opportunity_id"].isin(held)]
+        n = len(new)
+        later = _closed_between(f, new["opportunity_id"], np.full(n, pd.Timestamp.min),
+                                np.full(n, end), np.full(n, snap))  # fmt: skip
+        new = new[~later].assign(period_no=number, day_over=end + pd.Timedelta(days=1))
+        parts.append(new)
+    d = pd.concat(parts, ignore_index=True)
+    h = f.stage_history.dropna(subset=["entered_at"])
+    if len(d) and len(h):
+        h = h[["opportunity_id", "entered_at", "stage"]].rename(columns={"stage": "h_stage"})
+        h = h.assign(entered_at=pd.to_datetime(h["entered_at"]).astype("datetime64[us]"))
+        d = pd.merge_asof(
+            d.assign(day_over=d["day_over"].astype("datetime64[us]")).sort_values("day_over"),
+            h.sort_values("entered_at"),
+            left_on="day_over",
+            right_on="entered_at",
+            by="opportunity_id",
+            direction="backward",
+            allow_exact_matches=False,
+        )
+    else:
+        d = d.assign(h_stage=None)
+    return _open_rows(d["period_no"].to_numpy(), d["owner"], d["currency"],
+                      d["h_stage"].astype(object), d["amount"], False, True, f)  # fmt: skip
+
+
 def _snapshot_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.DataFrame:
     """The deals open in the snapshot each period in `used` (period_no -> snapshot date)
-    takes, exactly as uploaded: owner, stage, amount, currency and expected close date."""
+    takes, exactly as uploaded: owner, stage, amount, currency and expected close date;
+    less those closed since, plus those created since (`_created_since_rows`)."""
     s = f.snapshots
     s = s[~s["is_closed"].astype(bool)]
     want = pd.DataFrame({"period_no": list(used), "snapshot_date": [used[n] for n in used]}).astype(
@@ -673,18 +744,15 @@ def _snapshot_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.Data
     frame = grid.frame(x["close_date"].dtype).set_index("period_no")
     start = frame.loc[x["period_no"], "p_start"].to_numpy()
     stop = frame.loc[x["period_no"], "p_end"].to_numpy()
-    # less the deals the current export shows closed after the snapshot and by the day
-    # (pointintime.CLOSED_SINCE_SNAPSHOT)
-    o = f.opportunities
-    closed = o.loc[o["is_closed"].astype(bool), ["opportunity_id", "close_date"]]
-    later = x[["opportunity_id"]].merge(closed, on="opportunity_id", how="left")["close_date"]
-    later = later.astype(x["close_date"].dtype).to_numpy()
-    snapped = x["snapshot_date"].astype(x["close_date"].dtype).to_numpy()
-    gone = ~pd.isna(later) & (later > snapped) & (later <= stop)
+    # less the deals the latest export, or a later snapshot, shows closed after the
+    # snapshot and by the day (pointintime.CLOSED_SINCE_SNAPSHOT)
+    snapped = x["snapshot_date"].to_numpy()
+    gone = _closed_between(f, x["opportunity_id"], snapped, stop, snapped)
     x, start, stop = x[~gone].reset_index(drop=True), start[~gone], stop[~gone]
     in_period = (x["close_date"].to_numpy() >= start) & (x["close_date"].to_numpy() <= stop)
-    return _open_rows(x["period_no"].to_numpy(), x["owner"], x["currency"], x["stage"],
+    rows = _open_rows(x["period_no"].to_numpy(), x["owner"], x["currency"], x["stage"],
                       x["amount"], in_period, True, f)  # fmt: skip
+    return pd.concat([rows, _created_since_rows(f, grid, used)], ignore_index=True)
 
 
 def open_at_period_end(f: Frames, grid: PeriodGrid, by: str) -> pd.DataFrame:

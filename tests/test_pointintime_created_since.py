@@ -119,3 +119,55 @@ def test_the_waterfall_to_that_day_ends_at_the_same_pipeline(book: Path) -> None
         900,
     )
     assert day.balanced
+
+
+# The export of 1 Sep with HubSpot's "Date entered" columns (stage history): N was in Demo
+# Scheduled from 14 Aug and in Contract Sent only from 1 Sep, after the day; L and U in
+# Demo Scheduled from the 21st and the 15th.
+ENTERED = ('Date entered "Demo Scheduled (Sales Pipeline)"',
+           'Date entered "Contract Sent (Sales Pipeline)"')  # fmt: skip
+DATES = {"N": ("2026-08-14 09:00", "2026-09-01 10:00"), "L": ("2026-08-21 09:00", ""),
+         "U": ("2026-08-15 09:00", "")}  # fmt: skip
+
+
+def with_entered_dates(rows: str) -> str:
+    out = []
+    for line in rows.splitlines():
+        key = line.split(",")[0].strip('"')
+        demo, contract = DATES.get(key, ("", ""))
+        out.append(f'{line},"{demo}","{contract}"')
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def book_with_history(tmp_path: Path) -> Path:
+    header = HEADER.rstrip("\n") + "," + ",".join(f'"{h.replace(chr(34), chr(34) * 2)}"'
+                                                  for h in ENTERED) + "\n"  # fmt: skip
+    for day, rows in EXPORTS.items():
+        name = f"hubspot-crm-exports-all-deals-{day}.csv"
+        import_texts(tmp_path, [(name, header + with_entered_dates(rows), None)], day)
+    return tmp_path / "sales.duckdb"
+
+
+def test_with_stage_history_their_stage_on_the_day_is_known(
+    book_with_history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analytics.settings import load_stages
+
+    con = db.connect(book_with_history)
+    try:
+        end = pipeline_as_of(con, date(2026, 8, 31))
+        p = {s.name: float(s.probability) for s in load_stages(con)}
+    finally:
+        con.close()
+    assert end.source == "snapshot"
+    stages = dict(zip(end.deals["opportunity_id"], end.deals["stage"], strict=True))
+    # N entered Contract Sent on 1 Sep, after the day: Demo on 31 Aug (no peeking)
+    # (HubSpot's Contract Sent is the settings' Final Decision, by its alias)
+    assert stages == {"C": "Demo", "E": "Final Decision", "N": "Demo", "L": "Demo", "U": "Demo"}
+    rows, _ = report(capsys, book_with_history, "scorecard", "--period", "2026-08", "--by",
+                     "team", "--format", "csv")  # fmt: skip
+    weighted = (5000 * p["Demo"] + 4000 * p["Final Decision"] + 8000 * p["Demo"]
+                + 2500 * p["Demo"]) / 100  # fmt: skip
+    assert float(rows[0]["open_pipeline"]) == pytest.approx(19500)
+    assert float(rows[0]["weighted_pipeline"]) == pytest.approx(weighted)

@@ -20,7 +20,13 @@ import pandas as pd
 
 from analytics.metrics.derived import stage_spans_current
 from analytics.metrics.fx import fx_params, period_rates_sql
-from analytics.pointintime import Basis, as_of_params, as_of_totals_sql, bases
+from analytics.pointintime import (
+    Basis,
+    as_of_params,
+    as_of_totals_sql,
+    bases,
+    needs_created_stages,
+)
 from analytics.run_memo import fetch_frame
 from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
@@ -96,7 +102,12 @@ def roster_sql(by: str) -> str:
 
 
 def performance_sql(
-    by: str, *, attainment_only: bool = False, history: bool = True, spans: bool = False
+    by: str,
+    *,
+    attainment_only: bool = False,
+    history: bool = True,
+    spans: bool = False,
+    created: bool = True,
 ) -> str:
     """The performance query for one grouping (the group key is the only varying SQL).
 
@@ -105,7 +116,9 @@ def performance_sql(
     the period, quotas, the roster): the quadrant's previous period and the share of reps
     at quota. `history` False: no period's open figures come from the stage history
     (`pointintime.as_of_totals_sql`), so it is not read. `spans`: the imported changes
-    come from `stage_history_spans` (only when `stage_spans_current`).
+    come from `stage_history_spans` (only when `stage_spans_current`). `created` False:
+    the deals created after a snapshot that answers a later day take no stage from the
+    stage history (`pointintime.needs_created_stages`).
     """
     closed_group = group_expr(by, "o.owner")
     quota_group = group_expr(by, "q.owner")
@@ -220,7 +233,7 @@ WITH
 -- each period's end) or the roster joined. A rebuilt day knows no expected close dates
 -- (`close_known` false), so coverage is left empty rather than read from later dates.
 -- Rebuilt days come as totals (interval arithmetic), never as a row per deal and day.
-{as_of_totals_sql(history=history, spans=spans)},
+{as_of_totals_sql(history=history, spans=spans, created=created)},
 open_buckets AS (
     SELECT
         x.as_of_key                                                   AS period_no,
@@ -452,7 +465,10 @@ def performance_tables(
     params |= as_of_params(list(enumerate(found)))
     history = any(b is not None and b.source == "stage history" for b in found)
     spans = history and stage_spans_current(con)
-    frame = con.execute(performance_sql(by, history=history, spans=spans), params).df()
+    created = needs_created_stages(con, found)
+    frame = con.execute(
+        performance_sql(by, history=history, spans=spans, created=created), params
+    ).df()
     return frame.rename(columns={"grp": by})
 
 
