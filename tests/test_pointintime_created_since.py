@@ -79,12 +79,19 @@ def test_deals_created_after_the_snapshot_are_open_on_the_later_day(book: Path) 
 def test_the_scorecard_counts_them_at_the_months_end(
     book: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows, _ = report(
+    rows, notes = report(
         capsys, book, "scorecard", "--period", "2026-08", "--by", "team", "--format", "csv"
     )
     assert [(r["open_pipeline"], r["open_deals"], r["open_source"]) for r in rows] == [
         ("19500.0", "5", "snapshot")
     ]
+    # no stage history: the three deals created in August have no stage on its last day,
+    # so the weighted pipeline is no data, and says why (never a bare blank)
+    assert rows[0]["weighted_pipeline"] == ""
+    assert (
+        "note: no data for (no team): weighted_pipeline: 3 open deals have no known stage on "
+        "the period's last day" in " ".join(notes)
+    ), notes
 
 
 def test_the_waterfall_to_that_day_ends_at_the_same_pipeline(book: Path) -> None:

@@ -33,6 +33,7 @@ from analytics.metrics.performance import (
     open_bases,
     performance_tables,
 )
+from analytics.numbers import counted
 from analytics.pointintime import Basis
 from analytics.scope import Period, Scope
 from analytics.settings import ActivityCategory, Stage
@@ -252,6 +253,16 @@ def row_no_data(
     if "won_unvalued" not in table.columns:
         return out
     flags = table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)
+    # open deals whose stage on the period's last day is not known (created after the
+    # export that answers the day, or before their first stage change): the query leaves
+    # the weighted pipeline empty, and this names why (a rebuilt day's reason is scope-wide)
+    stageless = (
+        (table["stage_unknown_deals"].fillna(0) > 0) & table["weighted_pipeline"].isna()
+        if "stage_unknown_deals" in table.columns and "weighted_pipeline" in table.columns
+        else None
+    )
+    if stageless is not None:
+        flags = flags | stageless
     # the company's row (the Overview's cards): a period in which no lead was created has
     # no lead -> opportunity rate or response time, and says so rather than a bare dash
     # (by rep, most reps create no leads: the board's dash means "not defined" there)
@@ -269,6 +280,8 @@ def row_no_data(
         if row.won_unvalued:
             why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
             mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
+        if stageless is not None and row.stage_unknown_deals > 0 and pd.isna(row.weighted_pipeline):
+            mine["weighted_pipeline"] = unknown_stage_text(int(row.stage_unknown_deals))
         if row.open_unpriced:
             rateless = int(row.rateless_open)
             why = unpriced_open_text(int(row.open_deals) - rateless, rateless)
@@ -277,6 +290,18 @@ def row_no_data(
         if mine:
             out.setdefault(label, {})[None if pd.isna(key) else key] = mine
     return out
+
+
+def unknown_stage_text(deals: int) -> str:
+    """Why a row's weighted pipeline at a past period's end is no data: some of its open
+    deals have no known stage on that day (docs/metrics.md, "When a figure is no data")."""
+    one = deals == 1
+    return (
+        f"{counted(deals, 'open deal')} {'has' if one else 'have'} no known stage on the "
+        f"period's last day: created after the export that answers that day, or before "
+        f"{'its' if one else 'their'} first stage change, and no stage history gives one "
+        "by then"
+    )
 
 
 def rebuilt_stage_reason(basis: Basis) -> str:

@@ -282,6 +282,8 @@ open_figures AS (
         sum(amount_rc) FILTER (WHERE closes_in_period)                AS pipeline_in_period,
         bool_and(close_known)                                         AS close_known,
         bool_and(stage_probability IS NOT NULL)                       AS stage_known,
+        CAST(coalesce(sum(deals) FILTER (WHERE stage_probability IS NULL), 0) AS BIGINT)
+                                                                      AS stage_unknown_deals,
         CAST(coalesce(sum(with_amount) FILTER (WHERE rate_missing), 0) AS BIGINT)
                                                                       AS unpriced_deals,
         CAST(coalesce(sum(with_amount) FILTER (WHERE NOT rate_missing), 0) AS BIGINT)
@@ -340,6 +342,7 @@ joined AS (
         p.weighted_pipeline, p.pipeline_in_period,
         coalesce(p.close_known, true)                                   AS close_known,
         coalesce(p.stage_known, true)                                   AS stage_known,
+        coalesce(p.stage_unknown_deals, 0)                              AS stage_unknown_deals,
         c.median_cycle_days, c.mean_cycle_days,
         nullif(qf.quota, 0)                                             AS quota
     FROM groups AS g
@@ -394,6 +397,7 @@ SELECT
     rateless_won,
     open_unpriced,
     rateless_open,
+    stage_unknown_deals,
     median_cycle_days::DOUBLE                                           AS median_cycle_days,
     mean_cycle_days::DOUBLE                                             AS mean_cycle_days
 FROM figures
