@@ -219,8 +219,15 @@ def with_no_data(
                 # because of which other reps the filters or the reader's access chose
                 continue
             table.loc[rows, column] = float("nan")
-    table.attrs["row_no_data"] = row_no_data(table, by, reasons)
-    for period, basis in zip(periods, open_bases(con, periods), strict=True):
+    found = open_bases(con, periods)
+    later = {  # past periods whose end is answered by an older snapshot (deals created since)
+        period.label
+        for period, b in zip(periods, found, strict=True)
+        if b is not None and b.source == "snapshot" and b.snapshot_date is not None
+        and b.snapshot_date < b.day
+    }  # fmt: skip
+    table.attrs["row_no_data"] = row_no_data(table, by, reasons, created_since=later)
+    for period, basis in zip(periods, found, strict=True):
         if basis is not None and basis.source == "rebuilt":
             # The weighted pipeline needs each deal's stage on that day, which a rebuilt day
             # (no snapshot, no stage history) does not know: the query leaves it empty for
@@ -238,7 +245,10 @@ ROW_OPEN_COLUMNS = (*OPEN_AMOUNT_COLUMNS, "pipeline_in_period")
 
 
 def row_no_data(
-    table: pd.DataFrame, by: str, reasons: dict[str, dict[str, str]]
+    table: pd.DataFrame,
+    by: str,
+    reasons: dict[str, dict[str, str]],
+    created_since: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, dict[object, dict[str, str]]]:
     """Per period label, per group key: KPI column -> why that row's figure is no data.
 
@@ -253,11 +263,13 @@ def row_no_data(
     if "won_unvalued" not in table.columns:
         return out
     flags = table["won_unvalued"].fillna(False) | table["open_unpriced"].fillna(False)
-    # open deals whose stage on the period's last day is not known (created after the
-    # export that answers the day, or before their first stage change): the query leaves
-    # the weighted pipeline empty, and this names why (a rebuilt day's reason is scope-wide)
+    # a period whose end is answered by an older snapshot (`created_since`: its label)
+    # holds the deals created since, whose stage then is not known without stage history:
+    # the query leaves the row's weighted pipeline empty, and this names why
     stageless = (
-        (table["stage_unknown_deals"].fillna(0) > 0) & table["weighted_pipeline"].isna()
+        (table["stage_unknown_deals"].fillna(0) > 0)
+        & table["weighted_pipeline"].isna()
+        & table["period"].isin(list(created_since))
         if "stage_unknown_deals" in table.columns and "weighted_pipeline" in table.columns
         else None
     )
@@ -280,7 +292,11 @@ def row_no_data(
         if row.won_unvalued:
             why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
             mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
-        if stageless is not None and row.stage_unknown_deals > 0 and pd.isna(row.weighted_pipeline):
+        if (
+            row.period in created_since
+            and row.stage_unknown_deals > 0
+            and pd.isna(row.weighted_pipeline)
+        ):
             mine["weighted_pipeline"] = unknown_stage_text(int(row.stage_unknown_deals))
         if row.open_unpriced:
             rateless = int(row.rateless_open)
@@ -294,13 +310,13 @@ def row_no_data(
 
 def unknown_stage_text(deals: int) -> str:
     """Why a row's weighted pipeline at a past period's end is no data: some of its open
-    deals have no known stage on that day (docs/metrics.md, "When a figure is no data")."""
+    deals, created after the export that answers that day, have no known stage on it
+    (docs/metrics.md, "When a figure is no data")."""
     one = deals == 1
     return (
         f"{counted(deals, 'open deal')} {'has' if one else 'have'} no known stage on the "
-        f"period's last day: created after the export that answers that day, or before "
-        f"{'its' if one else 'their'} first stage change, and no stage history gives one "
-        "by then"
+        "period's last day: created after the export that answers that day, and no stage "
+        "history gives one by then"
     )
 
 
