@@ -892,14 +892,6 @@ def _waterfall_ctes(sources: tuple[str, str], by_period: bool, created: bool = F
     return ",\n".join(parts)
 
 
-def _created_since(*days: Basis) -> bool:
-    """Whether a day is answered by a snapshot older than it (deals created in between)."""
-    return any(
-        b.source == "snapshot" and b.snapshot_date is not None and b.snapshot_date < b.day
-        for b in days
-    )
-
-
 _WATERFALL_SUM_SQL = """
 WITH {ctes}
 SELECT bucket,
@@ -1218,7 +1210,7 @@ def waterfall(
         _waterfall_ctes(
             (start_basis.source, end_basis.source),
             params["by_close_date"],
-            _created_since(start_basis, end_basis),
+            start_basis.after_snapshot or end_basis.after_snapshot,
         ),
     )
     rows = con.execute(sql, bind(sql, params)).fetchall()
@@ -1269,7 +1261,9 @@ def waterfall_deals(
     sql = _WATERFALL_DEALS_SQL.replace(
         "{ctes}",
         _waterfall_ctes(
-            (first.source, last.source), params["by_close_date"], _created_since(first, last)
+            (first.source, last.source),
+            params["by_close_date"],
+            first.after_snapshot or last.after_snapshot,
         ),
     )
     return run_sql(con, sql, params)

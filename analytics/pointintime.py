@@ -83,14 +83,24 @@ class Basis:
     source: Source
     snapshot_date: date | None = None
 
+    @property
+    def after_snapshot(self) -> bool:
+        """Answered by a snapshot older than the day: the deals closed since are taken out
+        and those created since added (`CLOSED_SINCE_SNAPSHOT`, `CREATED_SINCE_SNAPSHOT`)."""
+        return (
+            self.source == "snapshot"
+            and self.snapshot_date is not None
+            and self.snapshot_date < self.day
+        )
+
     def describe(self) -> str:
         """One line for a help text: 'as of 2024-06-30: snapshot of 2024-06-24 (exact)'."""
         if self.source == "snapshot":
-            if self.snapshot_date is not None and self.snapshot_date < self.day:
+            if self.after_snapshot:
                 return (
                     f"as of {self.day}: snapshot of {self.snapshot_date} (as uploaded, less the "
                     f"deals closed between it and {self.day}, plus those created between, "
-                    "as last exported, their stage unknown)"
+                    "as last exported, their stage from the stage history if it has one)"
                 )
             return f"as of {self.day}: snapshot of {self.snapshot_date} (exact)"
         return f"as of {self.day}: {self.source} ({SOURCE_HELP[self.source]})"
@@ -624,16 +634,11 @@ def as_of_totals_sql(*, history: bool = True, spans: bool = False, created: bool
         if created
         else None
     )
-    if not history:
-        return _AS_OF_TOTALS.format(
-            change_spans="",
-            history_spans="",
-            closed_since=CLOSED_SINCE_SNAPSHOT,
-            created_since=created_since,
-        )
+    change_spans = _CHANGE_SPANS_DERIVED if spans else _CHANGE_SPANS
+    history_spans = _HISTORY_SPANS_DERIVED if spans else _HISTORY_SPANS
     return _AS_OF_TOTALS.format(
-        change_spans=_CHANGE_SPANS_DERIVED if spans else _CHANGE_SPANS,
-        history_spans=_HISTORY_SPANS_DERIVED if spans else _HISTORY_SPANS,
+        change_spans=change_spans if history else "",
+        history_spans=history_spans if history else "",
         closed_since=CLOSED_SINCE_SNAPSHOT,
         created_since=created_since,
     )
@@ -642,13 +647,7 @@ def as_of_totals_sql(*, history: bool = True, spans: bool = False, created: bool
 def needs_created_stages(con: duckdb.DuckDBPyConnection, found: Sequence[Basis | None]) -> bool:
     """Whether a day is answered by a snapshot older than it (deals created in between are
     added) and the stage history can give their stage on it: only then is it read."""
-    gap = any(
-        b is not None
-        and b.source == "snapshot"
-        and b.snapshot_date is not None
-        and b.snapshot_date < b.day
-        for b in found
-    )
+    gap = any(b is not None and b.after_snapshot for b in found)
     return gap and first_stage_change(con) is not None
 
 

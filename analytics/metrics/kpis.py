@@ -220,12 +220,8 @@ def with_no_data(
                 continue
             table.loc[rows, column] = float("nan")
     found = open_bases(con, periods)
-    later = {  # past periods whose end is answered by an older snapshot (deals created since)
-        period.label
-        for period, b in zip(periods, found, strict=True)
-        if b is not None and b.source == "snapshot" and b.snapshot_date is not None
-        and b.snapshot_date < b.day
-    }  # fmt: skip
+    # past periods whose end an older snapshot answers (the deals created since added)
+    later = {p.label for p, b in zip(periods, found, strict=True) if b and b.after_snapshot}
     table.attrs["row_no_data"] = row_no_data(table, by, reasons, created_since=later)
     for period, basis in zip(periods, found, strict=True):
         if basis is not None and basis.source == "rebuilt":
@@ -270,18 +266,17 @@ def row_no_data(
         (table["stage_unknown_deals"].fillna(0) > 0)
         & table["weighted_pipeline"].isna()
         & table["period"].isin(list(created_since))
-        if "stage_unknown_deals" in table.columns and "weighted_pipeline" in table.columns
-        else None
     )
-    if stageless is not None:
-        flags = flags | stageless
+    flags = flags | stageless
     # the company's row (the Overview's cards): a period in which no lead was created has
     # no lead -> opportunity rate or response time, and says so rather than a bare dash
     # (by rep, most reps create no leads: the board's dash means "not defined" there)
     no_leads = (table["leads"] == 0) if by == "company" and "leads" in table else None
     if no_leads is not None:
         flags = flags | no_leads
-    for row in table[flags].itertuples(index=False):
+    for stageless_row, row in zip(
+        stageless[flags], table[flags].itertuples(index=False), strict=True
+    ):
         label, key = row.period, getattr(row, by)
         scope_wide = reasons.get(label, {})
         mine: dict[str, str] = {}
@@ -292,11 +287,7 @@ def row_no_data(
         if row.won_unvalued:
             why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
             mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
-        if (
-            row.period in created_since
-            and row.stage_unknown_deals > 0
-            and pd.isna(row.weighted_pipeline)
-        ):
+        if stageless_row:
             mine["weighted_pipeline"] = unknown_stage_text(int(row.stage_unknown_deals))
         if row.open_unpriced:
             rateless = int(row.rateless_open)
