@@ -7,16 +7,12 @@ default, halves to even), while every amount on the statement rounds halves up.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from pathlib import Path
 
 from test_commission_engine import FIXTURES
 
-from analytics import db
-from analytics.cli import main
-from analytics.ingest import import_file
+from tests.report_cli import import_texts, report
 
 DEALS = (
     "opportunity_id,opportunity_name,account,owner,stage,amount,created_date,close_date\n"
@@ -26,22 +22,14 @@ DEALS = (
 
 
 def test_attainment_rounds_half_up(tmp_path: Path, capsys) -> None:
-    path = tmp_path / "sales.duckdb"
-    deals = tmp_path / "deals.csv"
-    deals.write_text(DEALS, encoding="utf-8")
-    con = db.connect(path)
-    try:
-        for f in (FIXTURES / "commission_reps.csv", deals):
-            result = import_file(con, f, as_of=date(2024, 6, 5), data_dir=tmp_path / "store")
-            assert result.ok, result.message
-    finally:
-        con.close()
-    args = ["report", "commissions", "--db", str(path), "--period", "2024-05"]
-    assert main([*args, "--rep", "Ann Lee"]) == 0
-    (ann,) = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    reps = (FIXTURES / "commission_reps.csv").read_text(encoding="utf-8")
+    files = [("commission_reps.csv", reps, None), ("deals.csv", DEALS, None)]
+    path = import_texts(tmp_path, files, date(2024, 6, 5))
+    (ann,), _ = report(capsys, path, "commissions", "--period", "2024-05", "--rep", "Ann Lee")
     assert ann["credited_bookings"] == "13234.50" and ann["quota"] == "10000.00"
     assert ann["attainment"] == "1.3235"
-    assert main([*args, "--rep", "Ann Lee", "--table", "lines"]) == 0
-    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    rows, _ = report(
+        capsys, path, "commissions", "--period", "2024-05", "--rep", "Ann Lee", "--table", "lines"
+    )
     sentence = next(r["description"] for r in rows if r["kind"] == "total")
     assert "(132.35% of the 10,000.00 quota" in sentence, sentence

@@ -13,9 +13,8 @@ import pytest
 from apptest import assert_clean, metric, open_page
 from test_commission_engine import FIXTURES
 
-from analytics import db
-from analytics.ingest import import_file
 from analytics.markup import plain
+from tests.report_cli import import_texts
 
 DEALS = (
     "opportunity_id,opportunity_name,account,owner,stage,amount,currency,created_date,"
@@ -29,16 +28,9 @@ DEALS = (
 
 @pytest.fixture
 def fx_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "sales.duckdb"
-    deals = tmp_path / "deals.csv"
-    deals.write_text(DEALS, encoding="utf-8")
-    con = db.connect(path)
-    try:
-        for f in (FIXTURES / "commission_reps.csv", deals):
-            result = import_file(con, f, as_of=date(2024, 5, 20), data_dir=tmp_path / "store")
-            assert result.ok, result.message
-    finally:
-        con.close()
+    reps = (FIXTURES / "commission_reps.csv").read_text(encoding="utf-8")
+    files = [("commission_reps.csv", reps, None), ("deals.csv", DEALS, None)]
+    path = import_texts(tmp_path, files, date(2024, 5, 20))
     monkeypatch.setenv("SALES_DB", str(path))
     return path
 
