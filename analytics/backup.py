@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,12 +40,18 @@ from analytics.numbers import counted
 BACKUP_DIR_NAME = "backups"
 BACKUP_SUFFIX = ".duckdb"
 AUTO_REASON = "before-import"
+SETTLE_SECONDS = 30.0  # longest wait for another session to let go of a fresh copy
 KEEP_AUTOMATIC = 20  # automatic backups kept per database; older ones are pruned
 REQUIRED_TABLES = frozenset({"imports", "opportunities"})
 
 
 class BackupError(Exception):
     """A backup or restore that cannot be done; the message is meant for the user."""
+
+
+class BackupIncomplete(BackupError):
+    """The copy's write-ahead log was still there when the wait ran out: another session
+    held the copy open. Worth trying again, unlike a full disk or a bad path."""
 
 
 class RollbackRefused(Exception):
@@ -97,7 +104,26 @@ def _backup_name(db_path: Path, reason: str | None) -> str:
     return f"{Path(db_path).stem}-{stamp}{tail}{BACKUP_SUFFIX}"
 
 
-def backup_connection(con: duckdb.DuckDBPyConnection, dest: Path | str) -> Path:
+def _settled(partial: Path, timeout: float) -> bool:
+    """Whether the copy has left its write-ahead log, waiting up to `timeout` seconds.
+
+    Why: DETACH checkpoints the copy only once no transaction holds it. A transaction
+    that another session opened on the same database and that read the catalog of every
+    attached database (duckdb_tables(), information_schema) keeps the copy attached until
+    it ends; the checkpoint then runs at its commit. A clean-clone run saw exactly that
+    while a second upload of the same file was being staged, and the upload was refused.
+    """
+    deadline = time.monotonic() + timeout
+    while _wal(partial).exists():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def backup_connection(
+    con: duckdb.DuckDBPyConnection, dest: Path | str, *, settle_seconds: float = SETTLE_SECONDS
+) -> Path:
     """Copy the database behind `con` into the new file `dest`; returns `dest`.
 
     The copy is one `COPY FROM DATABASE` statement, hence one transaction: other cursors
@@ -119,8 +145,8 @@ def backup_connection(con: duckdb.DuckDBPyConnection, dest: Path | str) -> Path:
             con.execute(f"COPY FROM DATABASE {quote_ident(source)} TO {alias}")
         finally:
             con.execute(f"DETACH {alias}")  # checkpoints: the copy is whole in one file
-        if _wal(partial).exists():
-            raise BackupError(f"the backup {dest} was not written completely; try again")
+        if not _settled(partial, settle_seconds):
+            raise BackupIncomplete(f"the backup {dest} was not written completely; try again")
         _fsync_file(partial)
         os.replace(partial, dest)
         _fsync_dir(dest.parent)

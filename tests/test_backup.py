@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import threading
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ import pytest
 from analytics import db
 from analytics.backup import (
     BackupError,
+    BackupIncomplete,
     RollbackRefused,
     backup,
     backup_before_import,
+    backup_connection,
     list_backups,
     restore,
     rollback_import,
@@ -156,12 +160,82 @@ def test_backup_while_an_import_is_open_holds_none_of_it(
     writer = con.cursor()
     writer.execute("BEGIN TRANSACTION")
     writer.execute("DELETE FROM opportunities")
-    from analytics.backup import backup_connection
 
     made = backup_connection(con.cursor(), tmp_path / "during.duckdb")
     writer.execute("ROLLBACK")
     with duckdb.connect(str(made), read_only=True) as copy:
         assert fingerprint(copy) == before
+
+
+class CatalogReader(threading.Thread):
+    """Another session whose open transaction reads every attached database's catalog
+    until it has seen the backup's copy, which DuckDB then keeps attached for it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, hold: float | None) -> None:
+        super().__init__()
+        self.cursor = con.cursor()
+        self.cursor.execute("BEGIN TRANSACTION")
+        self.hold = hold  # seconds to keep the transaction after that; None: until told
+        self.seen = False
+        self.release = threading.Event()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + 20
+        while not self.seen and time.monotonic() < deadline:
+            names = self.cursor.execute("SELECT database_name FROM duckdb_databases()")
+            if any(n.startswith("backup_") for (n,) in names.fetchall()):
+                # reading its catalog starts this transaction on the copy too
+                self.cursor.execute("SELECT count(*) FROM duckdb_tables()").fetchall()
+                self.seen = True
+        self.release.wait(timeout=self.hold)
+        self.cursor.execute("COMMIT")
+
+
+def slow_to_copy(con: duckdb.DuckDBPyConnection) -> None:
+    """Enough rows that the copy is attached long enough for the reader to see it."""
+    con.execute("CREATE TABLE ballast AS SELECT range AS i, md5(range::VARCHAR) AS h "
+                "FROM range(1000000)")  # fmt: skip
+
+
+def test_backup_waits_for_a_session_that_holds_the_copy_open(
+    con: duckdb.DuckDBPyConnection, store: Path, day1: Path, tmp_path: Path
+) -> None:
+    """A transaction of another session that read every database's catalog holds the
+    fresh copy attached, so DETACH cannot checkpoint it yet. The backup waits for that
+    session rather than refusing the upload (a clean-clone CI run refused one)."""
+    assert import_file(con, day1, as_of=DAY1, data_dir=store).status == "loaded"
+    slow_to_copy(con)
+    before = fingerprint(con)
+    reader = CatalogReader(con, hold=0.5)
+    reader.start()
+    try:
+        made = backup_connection(con.cursor(), tmp_path / "held.duckdb", settle_seconds=15)
+    finally:
+        reader.join()
+    assert reader.seen, "the reader never saw the copy: the test proved nothing"
+    assert not Path(str(made) + ".wal").exists()
+    with duckdb.connect(str(made), read_only=True) as copy:
+        assert fingerprint(copy) == before
+        assert copy.execute("SELECT count(*) FROM ballast").fetchone() == (1000000,)
+
+
+def test_backup_gives_up_on_a_copy_held_open_too_long(
+    con: duckdb.DuckDBPyConnection, store: Path, day1: Path, tmp_path: Path
+) -> None:
+    """When the other session does not let go in time, the backup says so, leaves no
+    file under the backup's name (the import tries such a backup again)."""
+    assert import_file(con, day1, as_of=DAY1, data_dir=store).status == "loaded"
+    slow_to_copy(con)
+    reader = CatalogReader(con, hold=None)
+    reader.start()
+    try:
+        with pytest.raises(BackupIncomplete, match="not written completely"):
+            backup_connection(con.cursor(), tmp_path / "held.duckdb", settle_seconds=0.5)
+    finally:
+        reader.release.set()
+        reader.join()
+    assert reader.seen
+    assert not (tmp_path / "held.duckdb").exists()
 
 
 @pytest.mark.parametrize("bad", ["missing", "garbage", "empty", "other-duckdb"])

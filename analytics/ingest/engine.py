@@ -31,7 +31,7 @@ import pandas as pd
 
 from analytics import audit
 from analytics.access import Access, AccessDenied, require
-from analytics.backup import ENTITY_TABLES, BackupError, backup_before_import
+from analytics.backup import ENTITY_TABLES, BackupError, BackupIncomplete, backup_before_import
 from analytics.db import WRITE_LOCK, data_dir_for, quote_ident, transaction
 from analytics.ingest.asof import AsOf
 from analytics.ingest.asof import resolve as resolve_as_of
@@ -679,14 +679,17 @@ def _backup_with_retries(con: duckdb.DuckDBPyConnection, name: str) -> Path | No
     the same database; a clean-clone run once saw the copy fail while a second import of
     the same deals was being staged (tests/test_concurrency.py), and the upload was
     refused although nothing was wrong with it. A DuckDB error is retried like a write
-    conflict; a full disk or a missing folder (OSError, BackupError) is not.
+    conflict, and so is a copy still held open by another session (BackupIncomplete);
+    a full disk or a missing folder (OSError, any other BackupError) is not.
     """
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
         try:
             return backup_before_import(con)
         except (BackupError, duckdb.Error, OSError) as exc:
             # backup_before_import wraps DuckDB's errors in a BackupError
-            transient = isinstance(exc, duckdb.Error) or isinstance(exc.__cause__, duckdb.Error)
+            transient = isinstance(exc, duckdb.Error | BackupIncomplete) or isinstance(
+                exc.__cause__, duckdb.Error
+            )
             log.warning("backup before importing %s failed (attempt %d): %r", name, attempt, exc)
             if not transient or attempt == CONFLICT_ATTEMPTS:
                 raise refuse(
