@@ -16,7 +16,7 @@ import duckdb
 import openpyxl
 import pandas as pd
 import pytest
-from test_commission_engine import JUNE, MAY, load_commission_fixture
+from test_commission_engine import JUNE, MAY, _clawback_plan, load_commission_fixture
 
 from analytics.commissions.approval import (
     is_locked,
@@ -27,7 +27,7 @@ from analytics.commissions.approval import (
     run_statements,
     runs,
 )
-from analytics.commissions.data import save_splits
+from analytics.commissions.data import save_reversals, save_splits
 from analytics.commissions.engine import Ledger
 from analytics.commissions.lines import Line, Statement
 from analytics.commissions.plans import DEFAULT_PLAN, Plan, save_plan
@@ -106,6 +106,60 @@ def test_a_correction_can_take_back(book: duckdb.DuckDBPyConnection) -> None:
     assert ledger.statement("Dan Poe", JUNE).prior_adjustments == D("-3000.00")
     assert ledger.statement("Bob Stone", JUNE).prior_adjustments == D("3500.00")
     assert ledger.statement("Dan Poe", MAY).total == D("3000.00")  # frozen
+
+
+def _refund(con: duckdb.DuckDBPyConnection, opp: str, day: str) -> None:
+    save_reversals(con, [{"opportunity_id": opp, "event_date": day, "kind": "refund"}])
+
+
+def _export_again(con: duckdb.DuckDBPyConnection, tmp_path: Path, row: str, day: date) -> None:
+    """An export of the same deals with one row changed, as of `day`."""
+    rows = (FIXTURES / "commission_opps.csv").read_text(encoding="utf-8").splitlines()
+    changed = [row if line.split(",")[0] == row.split(",")[0] else line for line in rows]
+    path = tmp_path / "commission_opps_again.csv"
+    path.write_text("\n".join(changed) + "\n", encoding="utf-8")
+    result = import_file(con, path, as_of=day, data_dir=tmp_path)
+    assert result.ok, result.message
+
+
+def test_a_clawback_takes_back_what_the_corrections_left_paid(
+    book: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """May pays 10% x 7,000 = 700 on O-01 and is locked. An export of 10 June lowers O-01
+    to 6,000: June corrects May by -100 (600 is what O-01 pays in the end). O-01 is then
+    refunded on 20 June, 48 days after its close: the clawback takes back 600, not the 700
+    the frozen statement shows, so that O-01 nets 700 - 100 - 600 = 0."""
+    _clawback_plan(book, 90)
+    lock_period(book, MAY)
+    assert Ledger(book).statement("Ann Lee", MAY).total == D("1200.00")
+    _export_again(book, tmp_path, "O-01,Acme renewal,Acme,Ann Lee,Closed Won,6000,2024-03-01,"
+                  "2024-05-03,Platform", date(2024, 6, 10))  # fmt: skip
+    _refund(book, "O-01", "2024-06-20")
+    june = Ledger(book).statement("Ann Lee", JUNE)
+    assert [(x.kind, x.opportunity_id, x.amount) for x in june.lines] == [
+        ("clawback", "O-01", D("-600.00")),
+        ("adjustment", "O-01", D("-100.00")),
+    ]
+    assert "600.00 paid in 2024-05 (commission 600.00) taken back" in june.lines[0].description
+    assert june.total == D("-700.00")  # all of May's 700 on O-01, and nothing more
+
+
+def test_a_deal_added_after_the_lock_is_clawed_back_too(
+    book: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """O-13 (2,500, closed 25 May) arrives after May is locked: June pays 10% = 250 as a
+    correction. Refunded on 20 June, the 250 comes back in the same statement. The frozen
+    May statement never had O-13, and the old rule clawed back nothing."""
+    _clawback_plan(book, 90)
+    lock_period(book, MAY)
+    late(book, tmp_path, "commission_opps_late.csv", date(2024, 6, 10))
+    _refund(book, "O-13", "2024-06-20")
+    june = Ledger(book).statement("Ann Lee", JUNE)
+    assert [(x.kind, x.opportunity_id, x.amount) for x in june.lines] == [
+        ("clawback", "O-13", D("-250.00")),
+        ("adjustment", "O-13", D("250.00")),
+    ]
+    assert june.total == D("0.00")
 
 
 def test_roster_changes_after_the_lock_are_not_corrections(

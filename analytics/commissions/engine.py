@@ -363,12 +363,6 @@ class Ledger:
             self._earned[month.start] = out
         return self._earned[month.start]
 
-    def paid_statement(self, month: Period, rep: str) -> Statement | None:
-        """What a rep was (or will be) paid for a month's own data: frozen if locked."""
-        if self.is_locked(month):
-            return self.frozen(month).get(rep)
-        return self.earned(month).get(rep)
-
     def clawbacks(self, month: Period) -> dict[str, list[Line]]:
         """Clawback lines of reversals dated in the month, for deals credited in this or an
         earlier month whose rule claws back within the reversal's distance in days."""
@@ -384,15 +378,20 @@ class Ledger:
         return out
 
     def _paid_on_deal(self, home: Period, opp: str) -> list[tuple[str, tuple[Decimal, str]]]:
-        """(rep, (amount paid on the deal, which lines)) in the deal's home month, from what
-        each rep was paid for it (frozen if the month is locked)."""
-        reps = set(self.earned(home))
-        if self.is_locked(home):
-            reps |= set(self.frozen(home))
+        """(rep, (amount paid on the deal, which lines)) for the deal's home month: what each
+        rep is paid on it in all, the home month's lines as computed now.
+
+        Why not the frozen statement of a locked month: its lines are only what the lock
+        paid. Every later change to them is paid as a correction (corrections.py), so the
+        frozen lines plus their corrections, paid or due, are exactly the lines computed
+        now. A helper saw a refund take back 700 on a deal a -200 correction had already
+        lowered to 500, and a deal added after the lock (paid only by its correction)
+        taken back not at all.
+        """
+        earned = self.earned(home)  # a locked month's reps stay in it (see `earned`)
         out = []
-        for rep in sorted(reps):
-            st = self.paid_statement(home, rep)
-            paid = None if st is None else paid_on_deal(st, opp)
+        for rep in sorted(earned):
+            paid = paid_on_deal(earned[rep], opp)
             if paid is not None:
                 out.append((rep, paid))
         return out
