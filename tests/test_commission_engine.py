@@ -530,6 +530,28 @@ def test_non_recoverable_draw_tops_up(book: duckdb.DuckDBPyConnection) -> None:
     assert (june.draws, june.total) == (D("500.00"), D("500.00"))  # still nothing earned
 
 
+def test_no_draw_for_an_inactive_rep_in_a_month_without_deals(
+    book: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Bob's draw row has no end month and Bob is then marked inactive. June (no deal of
+    his) pays him nothing; May, with his deals, still tops him up to the draw."""
+    save_draws(book, [{"rep": "Bob Stone", "start_month": "2024-05-01", "amount": "500",
+                       "recoverable": True}])  # fmt: skip
+    roster = tmp_path / "reps_left.csv"
+    roster.write_text("rep,manager,team,region,role,level,active\n"
+                      "Bob Stone,Maria Boss,East,EMEA,AE,senior,false\n")  # fmt: skip
+    result = import_file(book, roster, as_of=date(2024, 6, 15), data_dir=tmp_path)
+    assert result.ok, result.message
+    ledger = Ledger(book)
+    may = ledger.statement("Bob Stone", MAY)
+    assert [(x.key, x.amount) for x in may.lines if x.kind == "draw"] == [
+        ("draw:advance", D("500.00"))
+    ]
+    assert ledger.statement("Bob Stone", JUNE) is None
+    assert "Bob Stone" not in ledger.payable(Period.parse("2024-07"))
+    assert ledger.draw_balance("Bob Stone", Period.parse("2024-08")) == D("500.00")  # owed
+
+
 def test_recoverable_draw_is_paid_back_from_a_later_month(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:

@@ -498,7 +498,7 @@ class Ledger:
                 base = out.get(rep) or self.header(rep, month, ())
                 out[rep] = replace(base, lines=(*base.lines, *lines))
             for rep in self.draws:
-                if rep not in out and any(d.active_in(month.start) for d in self.draws[rep]):
+                if rep not in out and self._draw_only(rep, month):
                     out[rep] = self.header(rep, month, ())
             for rep, st in list(out.items()):
                 if rep in self.draws:
@@ -508,6 +508,19 @@ class Ledger:
             out = dict(sorted(out.items()))
         self._payable[month.start] = out
         return out
+
+    def _draw_only(self, rep: str, month: Period) -> bool:
+        """Whether a rep with no lines of the month gets a statement for a draw alone.
+
+        Why: a draw row without an end month ran on after its rep left, and a rep marked
+        inactive on the roster kept getting advances every month (stop 29's new user). The
+        roster keeps no history, so, as for base salary (`_included`), inactive means no
+        pay for a month the rep has no data in; a month with their deals still pays it.
+        """
+        info = self.reps.get(rep)
+        if info is not None and not info.active:
+            return False
+        return any(d.active_in(month.start) for d in self.draws[rep])
 
     def statement(self, rep: str, month: Period) -> Statement | None:
         """The rep's statement for the month (None: no plan and no deal); AccessDenied
