@@ -222,7 +222,14 @@ def with_no_data(
     found = open_bases(con, periods)
     # past periods whose end an older snapshot answers (the deals created since added)
     later = {p.label for p, b in zip(periods, found, strict=True) if b and b.after_snapshot}
-    table.attrs["row_no_data"] = row_no_data(table, by, reasons, created_since=later)
+    # past periods whose end the stage history answers: a deal open then whose first
+    # recorded stage change came later has no known stage on that day
+    history = {
+        p.label for p, b in zip(periods, found, strict=True) if b and b.source == "stage history"
+    }
+    table.attrs["row_no_data"] = row_no_data(
+        table, by, reasons, created_since=later, stage_history=history
+    )
     for period, basis in zip(periods, found, strict=True):
         if basis is not None and basis.source == "rebuilt":
             # The weighted pipeline needs each deal's stage on that day, which a rebuilt day
@@ -245,6 +252,7 @@ def row_no_data(
     by: str,
     reasons: dict[str, dict[str, str]],
     created_since: set[str] | frozenset[str] = frozenset(),
+    stage_history: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, dict[object, dict[str, str]]]:
     """Per period label, per group key: KPI column -> why that row's figure is no data.
 
@@ -265,7 +273,7 @@ def row_no_data(
     stageless = (
         (table["stage_unknown_deals"].fillna(0) > 0)
         & table["weighted_pipeline"].isna()
-        & table["period"].isin(list(created_since))
+        & table["period"].isin([*created_since, *stage_history])
     )
     flags = flags | stageless
     # the company's row (the Overview's cards): a period in which no lead was created has
@@ -288,7 +296,11 @@ def row_no_data(
             why = unpriced_won_text(int(row.won_deals), int(row.rateless_won))
             mine |= {c: why for c in WON_AMOUNT_COLUMNS if c in table.columns}
         if stageless_row:
-            mine["weighted_pipeline"] = unknown_stage_text(int(row.stage_unknown_deals))
+            mine["weighted_pipeline"] = (
+                unknown_stage_text(int(row.stage_unknown_deals))
+                if label in created_since
+                else history_stage_text(int(row.stage_unknown_deals))
+            )
         if row.open_unpriced:
             rateless = int(row.rateless_open)
             why = unpriced_open_text(int(row.open_deals) - rateless, rateless)
@@ -308,6 +320,18 @@ def unknown_stage_text(deals: int) -> str:
         f"{counted(deals, 'open deal')} {'has' if one else 'have'} no known stage on the "
         "period's last day: created after the export that answers that day, and no stage "
         "history gives one by then"
+    )
+
+
+def history_stage_text(deals: int) -> str:
+    """Why a row's weighted pipeline at a past period's end, answered by the stage history,
+    is no data: some of its open deals were open then, but their first recorded stage
+    change came later, so their stage on that day is not known (docs/metrics.md, "When a
+    figure is no data")."""
+    one = deals == 1
+    return (
+        f"{counted(deals, 'open deal')} {'has' if one else 'have'} no known stage on the "
+        f"period's last day: {'its' if one else 'their'} stage history starts after it"
     )
 
 
