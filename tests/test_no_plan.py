@@ -19,6 +19,7 @@ from apptest import assert_clean, metric, open_page
 from test_commission_engine import FIXTURES, run_cli
 
 from analytics import db
+from analytics.commissions.approval import lock_period
 from analytics.commissions.engine import Ledger
 from analytics.commissions.statements import explain
 from analytics.commissions.team import MonthTotals, TeamSummary, team_table
@@ -67,6 +68,29 @@ def test_team_table_lists_no_plan_with_reason(
     assert row["total"] is None and row["commission"] is None  # never a payout of 0.00
     assert row["credited_bookings"] > 0  # the deals are still credited and shown
     assert Ledger(con).no_plan_reason(rep, MAY) == row["no_plan_reason"]
+
+
+def test_a_locked_month_keeps_its_no_plan_reason(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Once May is locked, Ann (no level, so no plan) still reads "no plan" with the
+    reason the lock recorded, not a payout of 0.00 (a new user's locked month did, in the
+    summary and so in the payroll export). Giving her a level afterwards does not change
+    the locked month."""
+    load_levelless(con, tmp_path, ROSTER_NO_LEVEL)
+    before = team_table(con, Scope(MAY)).set_index("rep").loc["Ann Lee"]
+    lock_period(con, MAY, by="ops")
+    fixed = tmp_path / "reps_fixed.csv"
+    fixed.write_text(ROSTER_NO_LEVEL.replace("role\n", "role,level\n")
+                     .replace("AE\n", "AE,junior\n"), encoding="utf-8")  # fmt: skip
+    result = import_file(con, fixed, as_of=date(2024, 6, 20), data_dir=tmp_path / "store")
+    assert result.ok, result.message
+    row = team_table(con, Scope(MAY)).set_index("rep").loc["Ann Lee"]
+    assert row["plan"] == "no plan"
+    assert "no level on the roster" in row["no_plan_reason"]
+    assert row["no_plan_reason"] == before["no_plan_reason"]
+    assert row["total"] is None and row["commission"] is None
+    assert row["credited_bookings"] == before["credited_bookings"] > 0
 
 
 def test_rep_missing_from_roster_is_named_so(

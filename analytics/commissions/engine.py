@@ -97,6 +97,11 @@ class _Month:
     spiffs: list[Spiff] = field(default_factory=list)
 
 
+# The words of a rep-month's no-plan note, around its reason (read back by team.py for a
+# locked month, whose reason is the one the lock recorded)
+NO_PLAN_NOTE = ("No plan: ", "; nothing is computed")
+
+
 class Ledger:
     """Statements of every month of one database, computed on demand and memoised.
 
@@ -335,7 +340,7 @@ class Ledger:
             if deals:
                 reason = self.no_plan_reason(rep, month) or "no rule covers the rep"
                 notes.append(
-                    Line("note", "note:no-plan", f"No plan: {reason}; nothing is computed",
+                    Line("note", "note:no-plan", NO_PLAN_NOTE[0] + reason + NO_PLAN_NOTE[1],
                          ZERO, month.label)
                 )  # fmt: skip
             return notes

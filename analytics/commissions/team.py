@@ -17,7 +17,8 @@ import pandas as pd
 
 from analytics.commissions.cents import NO_MONEY
 from analytics.commissions.credits import NOT_CREDITED, RepInfo
-from analytics.commissions.engine import Ledger, month_periods
+from analytics.commissions.engine import NO_PLAN_NOTE, Ledger, month_periods
+from analytics.commissions.lines import Statement
 from analytics.metrics.availability import NO_QUOTAS
 from analytics.scope import Period, Scope
 
@@ -44,6 +45,21 @@ def _in_scope(info: RepInfo, scope: Scope) -> bool:
     return _in_team_and_region(info, scope) and (scope.rep is None or info.rep == scope.rep)
 
 
+def locked_no_plan(st: Statement) -> str | None:
+    """Why a locked statement has no plan, as the lock recorded it (its no-plan note).
+
+    Why not `Ledger.no_plan_reason`: that reads today's roster and plans, which may cover
+    the rep by now, and a locked month stays as approved. Skipping the reason for locked
+    months made a rep nothing was computed for read as paid 0.00 once the month was
+    locked, in the summary and the payroll export (a new user's locked September).
+    """
+    head, tail = NO_PLAN_NOTE
+    for line in st.lines:
+        if line.key == "note:no-plan" and line.description.startswith(head):
+            return line.description.removeprefix(head).removesuffix(tail)
+    return None
+
+
 def team_table(
     con: duckdb.DuckDBPyConnection, scope: Scope, ledger: Ledger | None = None
 ) -> pd.DataFrame:
@@ -68,8 +84,8 @@ def team_table(
             )  # fmt: skip
             if st.plan_name and st.plan_name not in row["plans"]:
                 row["plans"].append(st.plan_name)
-            if not st.plan_name and not st.locked:
-                reason = ledger.no_plan_reason(rep, month)
+            if not st.plan_name:
+                reason = locked_no_plan(st) if st.locked else ledger.no_plan_reason(rep, month)
                 if reason and reason not in row["no_plan"]:
                     row["no_plan"].append(reason)
             row["credited_bookings"] += st.credited_bookings
