@@ -479,6 +479,27 @@ def test_partial_refund_claws_back_its_share(book: duckdb.DuckDBPyConnection) ->
     assert Ledger(book).statement("Ann Lee", JUNE).clawbacks == D("-350.00")  # 50% of 700
 
 
+def test_a_partial_clawback_is_its_share_of_the_figure_it_names(
+    book: duckdb.DuckDBPyConnection,
+) -> None:
+    """With a cap of 1,029.75 on Ann's 1,200 of May commission, O-01's 700 is paid
+    700 x 1,029.75 / 1,200 = 600.6875, so 600.69. Half of it refunded: the line says
+    "50% of 600.69" and takes back 300.35 (300.345 rounded half up), not 300.34 worked
+    from 600.6875, which no rep could rebuild from the line."""
+    rules = tuple(rule_from_dict({"name": r.name, "level": r.level, "quota": str(r.quota),
+                                  "rate": "0.10", "threshold": "1", "cap": "1029.75",
+                                  "clawback_days": 90})
+                  for r in DEFAULT_PLAN.rules)  # fmt: skip
+    save_plan(book, Plan("Capped", rules), date(2024, 1, 1))
+    save_reversals(book, [{"opportunity_id": "O-01", "event_date": "2024-06-10",
+                           "kind": "refund", "share": "0.5"}])  # fmt: skip
+    ledger = Ledger(book)
+    assert ledger.statement("Ann Lee", MAY).commission == D("1029.75")
+    (line,) = ledger.statement("Ann Lee", JUNE).lines
+    assert "50% of 600.69 paid in 2024-05 (commission 600.69) taken back" in line.description
+    assert line.amount == D("-300.35")
+
+
 def test_no_clawback_after_the_window_or_without_one(book: duckdb.DuckDBPyConnection) -> None:
     save_reversals(book, [{"opportunity_id": "O-01", "event_date": "2024-06-10",
                            "kind": "churn"}])  # fmt: skip

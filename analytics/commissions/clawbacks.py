@@ -110,10 +110,13 @@ def paid_on_deal(statement: Statement, opportunity_id: str) -> tuple[Decimal, st
     spiff = sum((x.amount for x in mine if x.kind == "spiff"), ZERO)
     before_cap = statement.sum_of("commission")
     if commission and before_cap:
-        commission = commission * statement.commission / before_cap
+        # the deal's part of the capped commission, in cents: the clawback line names this
+        # figure, and a rep must be able to take its share of it by hand (a helper saw
+        # "50% of 800.69 ... taken back" as -400.34, worked from 800.6897)
+        commission = money(commission * statement.commission / before_cap)
     if commission == 0 and spiff == 0:
         return None
-    parts = [f"commission {fmt_money(money(commission))}"] if commission else []
+    parts = [f"commission {fmt_money(commission)}"] if commission else []
     parts += [f"SPIFF {fmt_money(spiff)}"] if spiff else []
     return commission + spiff, ", ".join(parts)
 
