@@ -343,10 +343,18 @@ def no_longer_won_note(count: int, rows: list[tuple[Any, ...]]) -> str:
         if one
         else "their bookings leave the periods they were"
     )
+    # the bookings leave the month; a commission already paid on it does not (a new user
+    # read this note as "the rep's commission for that month changes")
+    paid = (
+        "Commission statements keep it credited in that month and claw it back"
+        if one
+        else "Commission statements keep them credited in those months and claw them back"
+    )
     return (
         f"{'1 deal' if one else f'{count:,} deals'} won in an earlier export "
         f"{'is' if one else 'are'} not won in this one, so {leave} won in: "
         f"{', '.join(named)}{f' and {more:,} more' if more > 0 else ''}. "
+        f"{paid} where the plan has clawback days. "
         "If that is not what happened, check in the CRM"
     )
 

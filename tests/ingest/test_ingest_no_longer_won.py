@@ -46,7 +46,9 @@ def load(tmp_path: Path, texts: list[tuple[date, str]]) -> list[str]:
             FIRST.replace('"Closed Won","2026-08-28"', '"Closed Lost","2026-09-20"'),
             "1 deal won in an earlier export is not won in this one, so its bookings leave "
             "the period it was won in: 'Wayne & Sons' (won 2026-08-28, 7,000.00) is lost on "
-            "2026-09-20. If that is not what happened, check in the CRM",
+            "2026-09-20. Commission statements keep it credited in that month and claw it "
+            "back where the plan has clawback days. If that is not what happened, check in "
+            "the CRM",
         ),
         (  # reopened: back in the pipeline
             FIRST.replace('"Closed Won","2026-08-28"', '"Demo Scheduled","2026-11-30"'),
@@ -61,7 +63,8 @@ def load(tmp_path: Path, texts: list[tuple[date, str]]) -> list[str]:
             "2 deals won in an earlier export are not won in this one, so their bookings "
             "leave the periods they were won in: 'Acme **Bold**' (won 2026-08-18, "
             "10,000.00) is lost, 'Wayne & Sons' (won 2026-08-28, 7,000.00) is lost on "
-            "2026-09-20.",
+            "2026-09-20. Commission statements keep them credited in those months and claw "
+            "them back where the plan has clawback days.",
         ),
     ],
 )
