@@ -27,7 +27,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from analytics.labels import NO_OWNER, NO_SOURCE
+from analytics.labels import NO_OWNER, NO_SDR, NO_SOURCE
 from analytics.metrics.availability import NO_LEAD_LINK, NO_RESPONSE, no_data_reasons
 from analytics.numbers import counted, number_or_none, verb
 from analytics.scope import Period, Scope, owner_filter_sql
@@ -44,6 +44,9 @@ Grouping = Literal["source", "owner"]
 # What a blank group reads as in the page's tables (the downloads keep the blank), and
 # the label of a table's total row.
 NO_VALUE: dict[str, str] = {"source": NO_SOURCE, "owner": NO_OWNER}
+# The linked lead -> deal tables' blank groups: the same "(no source)" as every other
+# source table (they said "(none)", a second name for one row: a new user's report)
+LINK_NO_VALUE: dict[str, str] = {"source": NO_SOURCE, "sdr": NO_SDR}
 ALL_LEADS = "All leads"
 
 
@@ -814,7 +817,7 @@ def leads_report_table(
         if not has_lead_deal_link(con):
             return pd.DataFrame({"note": [NO_LINK_MESSAGE]})
         by = "source" if table == "linked-source" else "sdr"
-        return named_groups(lead_deal_conversion(con, by, scope=scope), {by: "(none)"})
+        return named_groups(lead_deal_conversion(con, by, scope=scope), {by: LINK_NO_VALUE[by]})
     if table == "bant":
         summary = bant_summary(con, scope)
         if not summary.available:

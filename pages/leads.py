@@ -246,7 +246,7 @@ def _linked(scope: Scope) -> None:
             if leads.counts_no_lead(table):
                 st.info(f"No lead was created in {scope.period.name}.")
                 continue
-            shown = leads.named_groups(table, {by: "(none)"})
+            shown = leads.named_groups(table, {by: leads.LINK_NO_VALUE[by]})
             rates = [c for c in config if c.endswith("_rate")]
             # its own first column, so the table never reads as the response table's
             shown = shown.rename(columns={by: "lead source" if by == "source" else "SDR"})

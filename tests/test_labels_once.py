@@ -48,4 +48,4 @@ def test_no_module_spells_out_a_label(path: Path) -> None:
 
 
 def test_the_labels_are_the_ones_the_pages_show() -> None:
-    assert {"(no owner)", "(no team)", "(no region)", "(no source)"} == LABELS
+    assert {"(no owner)", "(no team)", "(no region)", "(no source)", "(no SDR)"} == LABELS

@@ -216,3 +216,24 @@ def test_without_a_link_the_report_says_no_data(con):
 
     out = leads_report_table(con, Scope(Period.parse("2024-01")), "linked-sdr")
     assert out["note"].iloc[0].startswith("no data: no deal names its lead")
+
+
+def test_a_lead_without_a_source_has_one_name_in_every_table(con, tmp_path):
+    """A lead with a blank source is "(no source)" in the response table and in the
+    linked lead -> deal table alike; the linked table said "(none)", a second name for
+    the same row (a new user's Zoho export). A lead without an SDR is "(no SDR)"."""
+    from analytics.labels import NO_SDR, NO_SOURCE
+    from analytics.leads import leads_report_table
+    from analytics.scope import Period, Scope
+
+    store = tmp_path / "store"
+    blank = LEADS + "L7,2024-01-08,p4,\n"
+    for name, text in (("leads.csv", blank), ("won.csv", WON), ("deals.csv", DEALS)):
+        assert import_file(con, write(tmp_path, name, text), data_dir=store).ok
+    scope = Scope(Period.parse("2024-01"))
+    response = leads_report_table(con, scope, "source")
+    linked = leads_report_table(con, scope, "linked-source")
+    by_sdr = leads_report_table(con, scope, "linked-sdr")
+    assert NO_SOURCE in set(response["source"]) and NO_SOURCE in set(linked["source"])
+    assert "(none)" not in set(linked["source"]) | set(by_sdr["sdr"])
+    assert NO_SDR in set(by_sdr["sdr"])
