@@ -539,6 +539,7 @@ LEADS = Kind(
                 "createddate",
                 "create date",
                 "created",
+                "created time",  # Zoho CRM's label on every module, leads too
                 "first contact date",
                 "first contact",
                 "first contact at",
@@ -575,6 +576,8 @@ LEADS = Kind(
                 "converted opportunity id",
                 "convertedopportunityid",
                 "deal id",
+                "converted deal id",
+                "converted deal",
             ),
         ),
     ),

@@ -33,6 +33,29 @@ KIND_FILES = [
         [("L1", datetime(2024, 1, 2, 9, 15), "Ann", "Web", "Open", "Acme")],
         id="leads",
     ),
+    pytest.param(  # Zoho CRM's leads export: "Created Time", a converted deal's id
+        "Leads_2026_11_18.csv",
+        "Record Id,Lead Owner,Lead Source,Lead Status,Company,Created Time,First Response,"
+        "Converted Deal Id\n"
+        'zcrm_1,"O\'Brien ""**Max**"" <i>",Web,Converted,A1,2026-11-02 09:00:00,'
+        "2026-11-02 09:04:00,113\n"
+        "zcrm_2,Kim,,Contacted,A2,2026-11-03 10:00:00,,\n",
+        "leads",
+        "SELECT lead_id, created_at, owner, source, first_response_at, opportunity_id "
+        "FROM leads ORDER BY lead_id",
+        [
+            (
+                "zcrm_1",
+                datetime(2026, 11, 2, 9, 0),
+                'O\'Brien "**Max**" <i>',
+                "Web",
+                datetime(2026, 11, 2, 9, 4),
+                "113",
+            ),
+            ("zcrm_2", datetime(2026, 11, 3, 10, 0), "Kim", None, None, None),
+        ],  # fmt: skip
+        id="zoho-leads",
+    ),
     pytest.param(
         "lead_events.csv",
         "lead_id,event_type,occurred_at\n"
