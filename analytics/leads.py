@@ -30,7 +30,7 @@ import pandas as pd
 from analytics.labels import NO_OWNER, NO_SDR, NO_SOURCE
 from analytics.metrics.availability import NO_LEAD_LINK, NO_RESPONSE, no_data_reasons
 from analytics.numbers import counted, number_or_none, verb
-from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.scoring import LeadScoring, load_lead_scoring, unknown_event_types
 
 # Score bands for the calibration table (edges: a band is [low, high)): below 0, 0-9,
@@ -789,13 +789,54 @@ LEADS_TABLES = (
 )  # fmt: skip
 
 
+# The tables that count the leads created in the period (the others are as of a day).
+PERIOD_TABLES = ("source", "owner", "bant", "linked-source", "linked-sdr")
+
+
+def leads_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The day the leads data describes: the newest leads upload's as-of date, else the
+    newest deals export's (`scope.data_as_of`), never after today."""
+    row = con.execute("SELECT max(as_of_date) FROM imports WHERE kind = 'leads'").fetchone()
+    day = row[0] if row and row[0] is not None else data_as_of(con)
+    return None if day is None else min(day, date.today())
+
+
+def to_date_note(con: duckdb.DuckDBPyConnection, period: Period) -> str:
+    """What the Leads page and `report leads` say of a period that was not over on the
+    data's date; empty for a period that was.
+
+    Why: the funnel and the scorecard said "2026-11 to date (1–18 Nov)", the leads tables
+    said nothing, and a half month's conversion reads as a collapse: its newest leads have
+    had days, not weeks, to be answered and to become deals (a new user's November).
+    """
+    cut = period.to_date(leads_as_of(con))
+    if not cut.is_to_date:
+        return ""
+    return (
+        f"{cut.label} was not over on {cut.end:%-d %b %Y}, the data's date: these figures "
+        f"count the leads created in {cut.name}, and the newest of them have had less time "
+        "to be answered and to become deals."
+    )
+
+
 def leads_report_table(
     con: duckdb.DuckDBPyConnection,
     scope: Scope,
     table: str = "handoff",
     as_of: date | None = None,
 ) -> pd.DataFrame:
-    """One of the Leads page's tables (LEADS_TABLES), as `report leads` prints it."""
+    """One of the Leads page's tables (LEADS_TABLES), as `report leads` prints it, with
+    the page's note on a period not over yet in `attrs["notes"]`."""
+    out = _leads_report_table(con, scope, table, as_of)
+    note = to_date_note(con, scope.period) if table in PERIOD_TABLES else ""
+    if note:
+        out.attrs["notes"] = [*out.attrs.get("notes", []), note]
+    return out
+
+
+def _leads_report_table(
+    con: duckdb.DuckDBPyConnection, scope: Scope, table: str, as_of: date | None
+) -> pd.DataFrame:
     if table in ("handoff", "scores", "calibration"):
         # as the page: without lead events every score is a made-up 0, so no table
         no_scores = scores_no_data(con)

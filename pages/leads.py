@@ -51,6 +51,14 @@ def _scoring_summary(scoring: LeadScoring) -> str:
     return f"Sales-qualified at **{scoring.threshold:g} points**; {decay}. Rules: {rules}."
 
 
+def _to_date_note(scope: Scope) -> None:
+    """The period's "not over yet" note (analytics.leads.to_date_note), when it has one."""
+    with _ui.cursor() as cur:
+        note = leads.to_date_note(cur, scope.period)
+    if note:
+        st.caption(note)
+
+
 # --- sections ----------------------------------------------------------------------------
 
 
@@ -167,6 +175,7 @@ def _response(scope: Scope) -> None:
         "names it, or a deal names the lead by lead id) or a conversion date; won = one "
         "of its opportunities is won."
     )
+    _to_date_note(scope)
     config = {
         "is_total": None,
         "median_minutes": st.column_config.TextColumn("median response"),
@@ -230,6 +239,7 @@ def _linked(scope: Scope) -> None:
         "lead → deal = leads with a deal / leads; deal → won = leads with a won deal / "
         "leads with a deal."
     )
+    _to_date_note(scope)
     config = {
         "is_total": None,
         "opportunities": st.column_config.NumberColumn("with a deal"),

@@ -453,3 +453,31 @@ def test_settings_show_whole_points_and_days_as_the_leads_page_does(leads_db: Pa
     at = start("pages/settings.py")
     assert at.number_input(key="settings:threshold").proto.format == "%g"
     assert at.number_input(key="settings:half_life").proto.format == "%g"
+
+
+@pytest.mark.parametrize(
+    ("period", "noted"), [("2024-07", True), ("2024-06", False)], ids=["to-date", "over"]
+)
+def test_a_month_not_over_says_so_beside_the_lead_tables(
+    leads_db: Path, period: str, noted: bool
+) -> None:
+    """The data is as of 15 Jul 2024: July is only 1–15 Jul, and its newest leads have had
+    days to convert. The Leads page and `report leads` say so, as the funnel and the
+    scorecard do; June, which was over, has no such note (a new user's half November read
+    as a collapse in conversion)."""
+    from analytics.leads import leads_report_table
+    from analytics.scope import Period, Scope
+
+    words = "2024-07 was not over on 15 Jul 2024, the data's date"
+    at = start("pages/leads.py", {"kind": "Month", "period": period})
+    assert_clean(at)
+    assert any(words in plain(c.value) for c in at.caption) == noted
+    con = db.connect(leads_db)
+    try:
+        scope = Scope(Period.parse(period))
+        for table in ("source", "owner", "linked-source"):
+            notes = leads_report_table(con, scope, table).attrs.get("notes", [])
+            assert any(words in n for n in notes) == noted, table
+        assert not leads_report_table(con, scope, "handoff").attrs.get("notes")  # as of a day
+    finally:
+        con.close()
