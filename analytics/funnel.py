@@ -431,6 +431,21 @@ class Funnel:
         """'all 6 deals', or 'the one deal' (never 'all 1 deals')."""
         return "the one deal" if self.deals == 1 else f"all {self.deals:,} deals"
 
+    def snapshots_words(self) -> str:
+        """'2 from the uploaded exports, whose days in a stage run from one export's date
+        to the next'.
+
+        Why: these deals' stage changes are only known at the exports' dates, so their
+        days in a stage are whole gaps between two uploads, not the CRM's days. They
+        said "from weekly snapshots", which a team that exports monthly read as weekly
+        precision, and the median days in stage as exact (a new user's 21.0 days were
+        the 21 days between its two exports).
+        """
+        return (
+            f"{self.from_snapshots:,} from the uploaded exports, whose days in a stage run "
+            "from one export's date to the next"
+        )
+
     def method_note(self) -> str:
         """One sentence for the page: which rule placed the deals, with the counts."""
         if self.deals == 0:
@@ -438,7 +453,7 @@ class Funnel:
         elif self.method == "history":
             text = f"Stage reached from stage history for {self._all_deals()}."
             if self.from_snapshots:
-                text = text[:-1] + f" ({self.from_snapshots:,} from weekly snapshots)."
+                text = text[:-1] + f" ({self.snapshots_words()})."
         elif self.method == "current stage":
             text = (
                 "No stage history: stage reached from the current stage for "
@@ -448,11 +463,7 @@ class Funnel:
         else:
             text = (
                 f"Mixed: {counted(self.from_history, 'deal')} placed from stage history"
-                + (
-                    f" ({self.from_snapshots:,} from weekly snapshots)"
-                    if self.from_snapshots
-                    else ""
-                )
+                + (f" ({self.snapshots_words()})" if self.from_snapshots else "")
                 + f", {self.from_current_stage:,} from "
                 + verb(self.from_current_stage, "its", "their")
                 + " current stage (no history: a deal in stage k is taken to have passed "

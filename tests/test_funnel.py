@@ -228,7 +228,10 @@ def test_method_note_and_edge_counts(loaded: duckdb.DuckDBPyConnection) -> None:
     f = funnel(loaded, Scope(Period.parse("2024-Q2")))
     assert (f.stage_unknown, f.unpriced, f.undated) == (1, 1, 1)  # F07, F12, F13
     note = f.method_note()
-    assert "Mixed: 9 deals placed from stage history (2 from weekly snapshots)" in note
+    assert (
+        "Mixed: 9 deals placed from stage history (2 from the uploaded exports, whose days "
+        "in a stage run from one export's date to the next)" in note
+    )
     assert "2 from their current stage" in note
     assert "no created date" in note
 
