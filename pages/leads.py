@@ -52,7 +52,8 @@ def _scoring_summary(scoring: LeadScoring) -> str:
 
 
 def _to_date_note(scope: Scope) -> None:
-    """The period's "not over yet" note (analytics.leads.to_date_note), when it has one."""
+    """The period's "not over yet" note (analytics.leads.to_date_note), when it has one:
+    once, above the first table that counts the period's leads."""
     with _ui.cursor() as cur:
         note = leads.to_date_note(cur, scope.period)
     if note:
@@ -239,7 +240,6 @@ def _linked(scope: Scope) -> None:
         "lead → deal = leads with a deal / leads; deal → won = leads with a won deal / "
         "leads with a deal."
     )
-    _to_date_note(scope)
     config = {
         "is_total": None,
         "opportunities": st.column_config.NumberColumn("with a deal"),
