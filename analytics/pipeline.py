@@ -36,6 +36,7 @@ from analytics.pointintime import (
     Basis,
     Source,
     bases,
+    nearest_export_join,
     snapshot_dates,  # the one list (partial imports left out)
 )
 from analytics.scope import Scope, owner_filter_sql
@@ -592,8 +593,10 @@ def slipped_deals(
 #   snapshot       -- its latest snapshot row on or before that day's snapshot (a deal a
 #                     later export no longer lists keeps its last known state): exact;
 #   stage history  -- rebuilt from created / close dates, its amount the one recorded with
-#                     its last stage change on or before the day (else the last exported);
-#   rebuilt        -- rebuilt from created / close dates, amount and owner last exported.
+#                     its last stage change on or before the day (else the nearest export's);
+#   rebuilt        -- rebuilt from created / close dates, an open deal's amount from the
+#                     export nearest the day (analytics.pointintime.NEAREST_EXPORT), owner
+#                     last exported.
 # A rebuilt deal open on the day has no expected close date (it was not known then): the
 # "closing in the period" pipeline needs snapshots on both days. Nothing dated after a
 # day is read for that day: snapshots after it, stage changes after it, and close dates
@@ -684,13 +687,17 @@ snap_state AS (
 
 # A day later than the snapshot answering it: the deals created after that snapshot and on
 # or before the day, which no snapshot on or before it holds (analytics.pointintime
-# CREATED_SINCE_SNAPSHOT: the same rule for "open on D"), as last exported, their expected
+# CREATED_SINCE_SNAPSHOT: the same rule for "open on D"), owner as last exported, amount
+# from the export nearest the day, their expected
 # close date unknown then; one closed by the day carries the outcome `closed_since` reads.
 # Only for the pipeline of all open deals (`_CANDIDATES_ALL` lists them): without a close
 # date then, such a deal is in no pipeline closing in the period. Rows of `snap_state`.
 _CREATED_STATE_SQL = """
     UNION ALL
-    SELECT d.side, o.opportunity_id, o.owner, o.amount, o.currency,
+    SELECT d.side, o.opportunity_id, o.owner,
+           CASE WHEN ne.opportunity_id IS NULL THEN o.amount ELSE ne.amount END AS amount,
+           CASE WHEN ne.opportunity_id IS NULL THEN o.currency ELSE ne.currency END
+               AS currency,
            CASE WHEN d.side = 0 THEN c.close0 ELSE c.close1 END              AS close_date,
            (CASE WHEN d.side = 0 THEN c.close0 ELSE c.close1 END) IS NOT NULL AS is_closed,
            coalesce(CASE WHEN d.side = 0 THEN c.won0 ELSE c.won1 END, false)  AS is_won,
@@ -702,6 +709,7 @@ _CREATED_STATE_SQL = """
      AND o.created_date <= d.day
     LEFT JOIN snap_latest AS l ON l.opportunity_id = o.opportunity_id
     LEFT JOIN closed_since AS c ON c.opportunity_id = o.opportunity_id
+    {nearest_join}
     WHERE (CASE WHEN d.side = 0 THEN l.date0 ELSE l.date1 END) IS NULL"""
 
 # Only when a day is rebuilt or from stage history (chosen by code: reading the stage
@@ -714,13 +722,19 @@ rebuilt_days AS (
 rebuilt_deals AS (
     -- known on the day: created by then, or closed by then; a closed deal without a close
     -- date cannot be placed on a day
-    SELECT d.side, d.source, d.day_over, o.opportunity_id, o.owner, o.amount, o.currency,
+    -- a deal open on the day: amount and currency from the export nearest it
+    -- (analytics.pointintime.NEAREST_EXPORT); a closed one's as last exported
+    SELECT d.side, d.source, d.day_over, o.opportunity_id, o.owner,
+           CASE WHEN ne.opportunity_id IS NULL THEN o.amount ELSE ne.amount END AS amount,
+           CASE WHEN ne.opportunity_id IS NULL THEN o.currency ELSE ne.currency END
+               AS currency,
            o.is_won, o.close_date, o.created_date,
            o.is_closed AND o.close_date <= d.day AS closed_by_day
     FROM opportunities AS o
     JOIN rebuilt_days AS d
       ON (o.created_date <= d.day OR (o.is_closed AND o.close_date <= d.day))
      AND (NOT o.is_closed OR o.close_date IS NOT NULL)
+    {nearest_join}
 ),
 rebuilt_state AS (
     SELECT r.side, r.opportunity_id, r.owner,
@@ -735,13 +749,21 @@ rebuilt_state AS (
 )"""
 
 # The amount of a deal open on a stage-history day: the one recorded with its last stage
-# change on or before the day (an ASOF join never reads a later change), else last exported.
+# change on or before the day (an ASOF join never reads a later change), else the nearest
+# export's (`rebuilt_deals`).
 _HISTORY_AMOUNT = """CASE WHEN r.source = 'stage history' AND NOT r.closed_by_day
                 THEN coalesce(h.amount, r.amount) ELSE r.amount END"""
 _HISTORY_JOIN = """ASOF LEFT JOIN (
         SELECT opportunity_id, entered_at, amount FROM opportunity_stage_history
     ) AS h
       ON h.opportunity_id = r.opportunity_id AND r.day_over > h.entered_at"""
+
+# The export nearest the day, for a deal open on it (analytics.pointintime.NEAREST_EXPORT):
+# every deal created since the snapshot is open on the day (its close is `closed_since`'s).
+_NEAREST_JOIN_CREATED = nearest_export_join("o", "d.day")
+_NEAREST_JOIN_REBUILT = nearest_export_join(
+    "o", "d.day", condition="NOT (o.is_closed AND o.close_date <= d.day)"
+)
 
 _WATERFALL_PAIR_SQL = """
 pair AS (
@@ -868,7 +890,12 @@ def _waterfall_ctes(sources: tuple[str, str], by_period: bool, created: bool = F
         .removeprefix("WITH")
         .strip()
         .replace("-- {candidates}", _CANDIDATES_PERIOD if by_close_date else _CANDIDATES_ALL)
-        .replace("    -- {created_state}", _CREATED_STATE_SQL.strip("\n") if created else "")
+        .replace(
+            "    -- {created_state}",
+            _CREATED_STATE_SQL.replace("{nearest_join}", _NEAREST_JOIN_CREATED).strip("\n")
+            if created
+            else "",
+        )
     ]
     if sources == ("snapshot", "snapshot") and not created:
         parts.append(_SNAPSHOT_PAIR_SQL.strip())
@@ -880,6 +907,7 @@ def _waterfall_ctes(sources: tuple[str, str], by_period: bool, created: bool = F
         parts.append(
             _WATERFALL_REBUILT_SQL.replace("{amount}", _HISTORY_AMOUNT if history else "r.amount")
             .replace("{history_join}", _HISTORY_JOIN if history else "")
+            .replace("{nearest_join}", _NEAREST_JOIN_REBUILT)
             .strip()
         )
         parts.append(

@@ -10,21 +10,25 @@ export already holds much of the history. Three sources, best first:
   their owner, stage, amount and expected close date as exported then. For a later D,
   the deals the data shows closed after it and on or before D are taken out (they were
   no longer open on D), and the deals created between the snapshot and D and still open
-  on D are added as last exported, their stage from the stage history when it has
-  one on D, else unknown (`CREATED_SINCE_SNAPSHOT`).
+  on D are added, their owner as last exported and their amount from the export nearest
+  D, their stage from the stage history when it has one on D, else unknown
+  (`CREATED_SINCE_SNAPSHOT`).
 - ``stage history``: no such snapshot, but stage changes dated on or before D exist
   (`opportunity_stage_history`: the CRM's own history, else the one derived from
   snapshots). The deals open on D are rebuilt from their dates (below); each one's stage
   is the last one it entered on or before D (unknown when it entered none by then), its
-  amount the one recorded with that change when the CRM recorded one.
+  amount the one recorded with that change when the CRM recorded one, else as below.
 - ``rebuilt``: neither. A deal was open on D when it was created on or before D and had
   not closed by then: ``created_date <= D`` and (still open, or ``close_date > D``). Its
-  stage is unknown and its amount is the last exported one.
+  stage is unknown and its amount and currency are those of the export nearest D that
+  holds the deal: the latest one on or before D, else the first one after it
+  (`NEAREST_EXPORT`; after one upload, that upload).
 
 No peeking: a rebuilt answer reads the close date only to learn whether the deal had
 closed by D, and never shows it as an expected close date (that is unknown for D). Owners
-and amounts of rebuilt deals are the last exported ones: the documented compromise
-(docs/metrics.md, "Point in time"); with snapshots, the snapshot's own values are used.
+of rebuilt deals are the last exported ones, and their amounts come from an export after
+D when none on or before it holds the deal: the documented compromise (docs/metrics.md,
+"Point in time"); with a recent snapshot, the snapshot's own values are used.
 Deals without a created date, and closed deals without a close date, cannot be placed on
 a day and are left out of a rebuild.
 """
@@ -52,11 +56,14 @@ MAX_SNAPSHOT_AGE_DAYS = 31
 SOURCE_HELP: dict[str, str] = {
     "snapshot": "as uploaded in the snapshot of that date (exact)",
     "stage history": (
-        "rebuilt from created and close dates, stage from the stage history; "
-        "amounts and owners as last exported unless the history records them"
+        "rebuilt from created and close dates, stage from the stage history; amounts "
+        "as the history records them, else from the export nearest the day (the latest on "
+        "or before it, else the first after); owners as last exported"
     ),
     "rebuilt": (
-        "rebuilt from created and close dates; stage unknown, amounts and owners as last exported"
+        "rebuilt from created and close dates; stage unknown, amounts from the export "
+        "nearest the day (the latest on or before it, else the first after), owners as "
+        "last exported"
     ),
     "now": "the deals open in the latest export",
 }
@@ -100,7 +107,8 @@ class Basis:
                 return (
                     f"as of {self.day}: snapshot of {self.snapshot_date} (as uploaded, less the "
                     f"deals closed between it and {self.day}, plus those created between, "
-                    "as last exported, their stage from the stage history if it has one)"
+                    "their amounts from the export nearest the day, their stage from the "
+                    "stage history if it has one)"
                 )
             return f"as of {self.day}: snapshot of {self.snapshot_date} (exact)"
         return f"as of {self.day}: {self.source} ({SOURCE_HELP[self.source]})"
@@ -254,10 +262,53 @@ CLOSED_SINCE_SNAPSHOT = """(EXISTS (
                 AND closed_later.close_date <= a.day))"""
 
 
+# A deal open on a day that no snapshot answers exactly (a rebuilt or stage-history day, or
+# a deal created after the snapshot that answers a later day) takes its amount and currency
+# from the export nearest that day: the latest one on or before it that holds the deal, else
+# the first one after it. Why: "as last exported" put a later amount on an earlier day, so a
+# waterfall from a rebuilt day to a snapshot showed a rise made later as a fall (a deal at
+# 20,000 on 28 Oct and 22,000 on 18 Nov read 22,000 on 1 Oct: "decreased -2,000" in
+# October). One row per export of each deal that more than one export holds, valid on the
+# days [valid_from, valid_to): its first export from the start of time on. A deal that one
+# export holds has no row: its row in `opportunities` is that export. Owners and deal types
+# stay as last exported (they decide the scope). See `nearest_export_join`.
+NEAREST_EXPORT = """(
+        SELECT opportunity_id, amount, currency,
+               CASE WHEN lag(snapshot_date) OVER w IS NULL THEN DATE '0001-01-01'
+                    ELSE snapshot_date END                              AS valid_from,
+               coalesce(lead(snapshot_date) OVER w, DATE '9999-12-31')  AS valid_to
+        FROM opportunity_snapshots
+        WHERE opportunity_id IN (SELECT opportunity_id FROM opportunity_snapshot_history)
+        WINDOW w AS (PARTITION BY opportunity_id ORDER BY snapshot_date)
+    )"""
+
+
+def nearest_export_join(deal: str, day: str, alias: str = "ne", condition: str = "TRUE") -> str:
+    """A LEFT JOIN of `NEAREST_EXPORT` as `alias` to the deal `deal` (an alias with an
+    opportunity_id) on the day expression `day`: at most one row, none for a deal that one
+    export holds or that fails `condition` (fixed text of the caller). Read the fields with
+    `nearest_field`."""
+    return (
+        f"LEFT JOIN {NEAREST_EXPORT} AS {alias}\n"
+        f"          ON {alias}.opportunity_id = {deal}.opportunity_id\n"
+        f"         AND {alias}.valid_from <= {day} AND {day} < {alias}.valid_to\n"
+        f"         AND {condition}"
+    )
+
+
+def nearest_field(column: str, deal: str, alias: str = "ne") -> str:
+    """The deal's `column` (amount or currency) from the export nearest the day joined by
+    `nearest_export_join`, else its row in `opportunities` (`deal`)."""
+    return (
+        f"CASE WHEN {alias}.opportunity_id IS NULL THEN {deal}.{column} ELSE {alias}.{column} END"
+    )
+
+
 # A snapshot answering a later day D holds only what was uploaded then: the deals created
 # after it and on or before D, and not closed by D, were open on D all the same (a monthly
 # export of 1 Aug answering 31 Aug lacked every deal created in August). They are taken
-# as last exported (owner, amount, currency: the compromise of a rebuild), their expected
+# with their owner as last exported and their amount and currency from the export nearest
+# D (`NEAREST_EXPORT`: the compromise of a rebuild), their expected
 # close date unknown then, their stage the last one the stage history gives on or before D
 # (an ASOF join: no later change is read), else unknown. "Closed by D" reads the latest
 # export and any later one, as `CLOSED_SINCE_SNAPSHOT` does; only dates on or before D are
@@ -270,13 +321,14 @@ _CREATED_SINCE = """
                CAST(NULL AS DATE) AS close_date
         FROM (
             SELECT a.as_of_key, a.source, CAST(a.day AS TIMESTAMP) + INTERVAL 1 DAY AS day_over,
-                   o.opportunity_id, o.opportunity_name, o.account, o.owner, o.amount,
-                   o.currency, o.created_date
+                   o.opportunity_id, o.opportunity_name, o.account, o.owner,
+                   {nearest_amount} AS amount, {nearest_currency} AS currency, o.created_date
             FROM opportunities AS o
             JOIN as_of_days AS a
               ON a.source = 'snapshot'
              AND o.created_date > a.snapshot_date
              AND o.created_date <= a.day
+            {nearest_join}
             WHERE (NOT o.is_closed OR o.close_date > a.day)
               AND NOT EXISTS (
                   SELECT 1 FROM opportunity_snapshots AS closed_later
@@ -295,13 +347,18 @@ def created_since_sql(changes: str | None) -> str:
     """`_CREATED_SINCE` with each deal's stage on D from the relation `changes` (columns
     opportunity_id, entered_at, stage: a constant of this module), or unknown (None: no
     stage history, or none to read)."""
+    nearest = {
+        "nearest_amount": nearest_field("amount", "o"),
+        "nearest_currency": nearest_field("currency", "o"),
+        "nearest_join": nearest_export_join("o", "a.day"),
+    }
     if changes is None:
-        return _CREATED_SINCE.format(stage="CAST(NULL AS VARCHAR)", changes="")
+        return _CREATED_SINCE.format(stage="CAST(NULL AS VARCHAR)", changes="", **nearest)
     join = (
         f"ASOF LEFT JOIN {changes} AS h\n"
         "          ON h.opportunity_id = n.opportunity_id AND n.day_over > h.entered_at"
     )
-    return _CREATED_SINCE.format(stage="h.stage", changes=join)
+    return _CREATED_SINCE.format(stage="h.stage", changes=join, **nearest)
 
 
 CREATED_SINCE_SNAPSHOT = created_since_sql("as_of_changes")
@@ -315,9 +372,11 @@ CREATED_SINCE_SNAPSHOT = created_since_sql("as_of_changes")
 #   snapshot       -- the deals open in that snapshot, exactly as uploaded (for a later
 #                     D: less those closed since, plus those created since);
 #   stage history  -- rebuilt (below), stage and amount from the deal's last stage change
-#                     on or before D (ASOF join: changes after D are never read);
+#                     on or before D (ASOF join: changes after D are never read), the
+#                     amount else from the export nearest D;
 #   rebuilt        -- created on or before D and not closed by D; stage unknown, amount
-#                     last exported, close date not shown (it was not known on D).
+#                     from the export nearest D (`NEAREST_EXPORT`), close date not shown
+#                     (it was not known on D).
 AS_OF_SQL = f"""
     as_of_days AS (
         SELECT CAST(unnest($as_of_keys) AS BIGINT)    AS as_of_key,
@@ -333,11 +392,13 @@ AS_OF_SQL = f"""
     ),
     as_of_rebuilt AS (
         SELECT a.as_of_key, a.source, a.day_over, o.opportunity_id, o.opportunity_name,
-               o.account, o.owner, o.amount, o.currency, o.created_date
+               o.account, o.owner, {nearest_field("amount", "o")} AS amount,
+               {nearest_field("currency", "o")} AS currency, o.created_date
         FROM opportunities AS o
         JOIN as_of_rebuild_days AS a
           ON o.created_date <= a.day
          AND (NOT o.is_closed OR o.close_date > a.day)
+        {nearest_export_join("o", "a.day")}
     ),
     as_of_changes AS (
         SELECT opportunity_id, entered_at, stage, amount FROM opportunity_stage_history
@@ -421,16 +482,38 @@ _AS_OF_TOTALS = """
                                                          INTERVAL 1 DAY)) AS DATE) AS date) AS c
         GROUP BY ALL
     ),
-    -- each deal's open days [lo, hi) as day numbers; deals open on none are left out
+    -- the days [lo, hi) each export of a deal that several exports hold is nearest to
+    -- (`NEAREST_EXPORT`), as day numbers of each source; none when no deal has two exports
+    as_of_nearest AS (
+        SELECT b.source, e.opportunity_id, e.amount, e.currency,
+               CASE WHEN e.valid_from > b.first_day
+                    THEN b.calendar[e.valid_from - b.first_day + 1] ELSE 0 END AS lo,
+               CASE WHEN e.valid_to <= b.last_day
+                    THEN b.calendar[e.valid_to - b.first_day + 1] ELSE b.days END AS hi
+        FROM {nearest} AS e
+        JOIN as_of_bounds AS b ON e.valid_from <= b.last_day AND e.valid_to > b.first_day
+    ),
+    -- each deal's open days [lo, hi) as day numbers (split where its nearest export
+    -- changes); deals open on none are left out
     as_of_deal_spans AS (
         SELECT source, days, opportunity_id, owner, currency, amount, lo, hi
         FROM (
-            SELECT b.source, b.days, o.opportunity_id, o.owner, o.currency, o.amount,
-                   b.calendar[greatest(o.created_date, b.first_day) - b.first_day + 1] AS lo,
-                   CASE WHEN o.is_closed AND o.close_date <= b.last_day
-                        THEN b.calendar[o.close_date - b.first_day + 1]
-                        ELSE b.days END AS hi
-            FROM opportunities AS o, as_of_bounds AS b
+            SELECT b.source, b.days, o.opportunity_id, o.owner,
+                   CASE WHEN e.opportunity_id IS NULL THEN o.currency ELSE e.currency END
+                       AS currency,
+                   CASE WHEN e.opportunity_id IS NULL THEN o.amount ELSE e.amount END
+                       AS amount,
+                   greatest(b.calendar[greatest(o.created_date, b.first_day)
+                                       - b.first_day + 1],
+                            coalesce(e.lo, 0)) AS lo,
+                   least(CASE WHEN o.is_closed AND o.close_date <= b.last_day
+                              THEN b.calendar[o.close_date - b.first_day + 1]
+                              ELSE b.days END,
+                         coalesce(e.hi, b.days)) AS hi
+            FROM opportunities AS o
+            CROSS JOIN as_of_bounds AS b
+            LEFT JOIN as_of_nearest AS e
+              ON e.opportunity_id = o.opportunity_id AND e.source = b.source
             WHERE o.created_date <= b.last_day
               AND (NOT o.is_closed OR o.close_date > b.first_day)
         )
@@ -641,6 +724,7 @@ def as_of_totals_sql(*, history: bool = True, spans: bool = False, created: bool
         history_spans=history_spans if history else "",
         closed_since=CLOSED_SINCE_SNAPSHOT,
         created_since=created_since,
+        nearest=NEAREST_EXPORT,
     )
 
 

@@ -588,6 +588,44 @@ def _sum_buckets(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby(BUCKET_KEYS, sort=False, dropna=False)[BUCKET_SUMS].sum().reset_index()
 
 
+def _nearest_export(
+    f: Frames, ids: pd.Series, days: Any, amount: pd.Series, currency: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Per row, the amount and currency of the deal `ids` in the export nearest the day
+    `days` (the latest on or before it that holds the deal, else its first), for the deals
+    more than one export holds; the others keep `amount` and `currency` (their row in
+    opportunities): pointintime.NEAREST_EXPORT, worked out with ``merge_asof``."""
+    amount = amount.astype(float).reset_index(drop=True)
+    currency = currency.astype(object).reset_index(drop=True)
+    s = f.snapshots
+    counts = s["opportunity_id"].value_counts()
+    several = counts.index[counts > 1]
+    rows = pd.DataFrame({"opportunity_id": ids.to_numpy(),
+                         "day": pd.to_datetime(pd.Series(days)).to_numpy(),
+                         "row": np.arange(len(ids))})  # fmt: skip
+    rows = rows[rows["opportunity_id"].isin(several)]
+    if rows.empty:
+        return amount, currency
+    exports = s.loc[s["opportunity_id"].isin(several),
+                    ["opportunity_id", "snapshot_date", "amount", "currency"]]  # fmt: skip
+    exports = exports.assign(
+        snapshot_date=pd.to_datetime(exports["snapshot_date"]).astype("datetime64[ns]"),
+        amount=exports["amount"].astype(float),
+    ).sort_values("snapshot_date")
+    rows = rows.assign(day=rows["day"].astype("datetime64[ns]")).sort_values("day")
+    got = pd.merge_asof(rows, exports, left_on="day", right_on="snapshot_date",
+                        by="opportunity_id", direction="backward")  # fmt: skip
+    first = exports.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    before = got["snapshot_date"].isna().to_numpy()
+    firsts = first.loc[got.loc[before, "opportunity_id"]]
+    got.loc[before, "amount"] = firsts["amount"].to_numpy()
+    got.loc[before, "currency"] = firsts["currency"].to_numpy()
+    at = got["row"].to_numpy()
+    amount.iloc[at] = got["amount"].to_numpy()
+    currency.iloc[at] = got["currency"].to_numpy()
+    return amount, currency
+
+
 def _rebuilt_buckets(f: Frames, grid: PeriodGrid, numbers: list[int]) -> pd.DataFrame:
     """Deals open on the last day of each period in `numbers` (rebuilt: created on or before
     it, not closed by then), summed per owner and currency, in one pass for all of them.
@@ -596,7 +634,9 @@ def _rebuilt_buckets(f: Frames, grid: PeriodGrid, numbers: list[int]) -> pd.Data
     up to the last one before its close date (every later one, if still open): two binary
     searches give that range, the deals are summed per (owner, currency, range) and only
     the few buckets are expanded to their periods. Stage and expected close date are
-    unknown on a rebuilt day; amount, currency and owner are the last exported ones.
+    unknown on a rebuilt day; the owner is the last exported one, and amount and currency
+    those of the export nearest the day: the deals more than one export holds are
+    expanded to one row per period end (`_nearest_export`), the others summed as above.
     """
     o = f.opportunities
     order = sorted(numbers, key=lambda n: grid.periods[n].end)
@@ -607,6 +647,11 @@ def _rebuilt_buckets(f: Frames, grid: PeriodGrid, numbers: list[int]) -> pd.Data
     first = np.searchsorted(ends, created, side="left")  # first end >= created
     stop = np.where(closed, np.searchsorted(ends, closes, side="left"), len(ends))  # ends < close
     placed = ~pd.isna(created) & ~(closed & pd.isna(closes)) & (stop > first)
+    counts = f.snapshots["opportunity_id"].value_counts()
+    several = o["opportunity_id"].isin(counts.index[counts > 1]).to_numpy()
+    parts = [_rebuilt_several(f, grid, o[placed & several], order, first[placed & several],
+                              stop[placed & several])]  # fmt: skip
+    placed &= ~several
     d = o[placed]
     amount = d["amount"].astype(float)
     b = (
@@ -633,7 +678,29 @@ def _rebuilt_buckets(f: Frames, grid: PeriodGrid, numbers: list[int]) -> pd.Data
     rows["close_known"] = False
     rows["weighted"] = 0.0
     rows["stage_unknown"] = rows["deals"]
-    return _sum_buckets(rows[BUCKET_KEYS + BUCKET_SUMS])
+    parts.append(rows[BUCKET_KEYS + BUCKET_SUMS])
+    return _sum_buckets(pd.concat(parts, ignore_index=True))
+
+
+def _rebuilt_several(
+    f: Frames,
+    grid: PeriodGrid,
+    d: pd.DataFrame,
+    order: list[int],
+    first: np.ndarray,
+    stop: np.ndarray,
+) -> pd.DataFrame:
+    """`_rebuilt_buckets`' rows of the deals more than one export holds: one per deal and
+    period end it was open at, at the amount of the export nearest that end."""
+    span = stop - first
+    rows = d.loc[d.index.repeat(span)].reset_index(drop=True)
+    offset = np.arange(len(rows)) - np.repeat(np.cumsum(span) - span, span)
+    numbers = np.array(order, dtype=int)[np.repeat(first, span) + offset]
+    days = [grid.periods[n].end for n in numbers]
+    amount, currency = _nearest_export(f, rows["opportunity_id"], days, rows["amount"],
+                                       rows["currency"])  # fmt: skip
+    out = _open_rows(numbers, rows["owner"], currency, None, amount, False, False, f)
+    return out[BUCKET_KEYS + BUCKET_SUMS]
 
 
 def _history_rows(f: Frames, grid: PeriodGrid, number: int) -> pd.DataFrame:
@@ -656,8 +723,11 @@ def _history_rows(f: Frames, grid: PeriodGrid, number: int) -> pd.DataFrame:
         direction="backward",
         allow_exact_matches=False,
     )
-    amount = got["h_amount"].astype(float).fillna(got["amount"].astype(float))
-    return _open_rows(number, got["owner"], got["currency"], got["h_stage"], amount, False,
+    got = got.reset_index(drop=True)
+    nearest, currency = _nearest_export(f, got["opportunity_id"], [end] * len(got),
+                                        got["amount"], got["currency"])  # fmt: skip
+    amount = got["h_amount"].astype(float).fillna(nearest)
+    return _open_rows(number, got["owner"], currency, got["h_stage"], amount, False,
                       False, f)  # fmt: skip
 
 
@@ -691,7 +761,8 @@ def _closed_between(
 
 def _created_since_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.DataFrame:
     """The deals created after the snapshot a period's end D is answered by and on or
-    before D, not closed by D, that the snapshot does not hold: as last exported, the
+    before D, not closed by D, that the snapshot does not hold: owner as last exported,
+    amount and currency from the export nearest D (`_nearest_export`), the
     expected close date unknown, the stage of the last stage change before D + 1 day
     (``merge_asof``), else unknown (pointintime.CREATED_SINCE_SNAPSHOT)."""
     o = f.opportunities
@@ -727,8 +798,11 @@ def _created_since_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd
         )
     else:
         d = d.assign(h_stage=None)
-    return _open_rows(d["period_no"].to_numpy(), d["owner"], d["currency"],
-                      d["h_stage"].astype(object), d["amount"], False, True, f)  # fmt: skip
+    d = d.reset_index(drop=True)
+    days = [grid.periods[n].end for n in d["period_no"]]
+    amount, currency = _nearest_export(f, d["opportunity_id"], days, d["amount"], d["currency"])
+    return _open_rows(d["period_no"].to_numpy(), d["owner"], currency,
+                      d["h_stage"].astype(object), amount, False, True, f)  # fmt: skip
 
 
 def _snapshot_rows(f: Frames, grid: PeriodGrid, used: dict[int, Any]) -> pd.DataFrame:

@@ -1066,7 +1066,8 @@ def convergence_caveat(rows: pd.DataFrame) -> str | None:
     return (
         "On rebuilt days the deals' expected close dates were not known then, so every deal "
         "open that day counts as this period's pipeline: stage-weighted and sales-cycle read "
-        "high there. Their amounts are the ones last exported."
+        "high there. Each deal's amount is the one in the uploaded export nearest that day "
+        "(the latest on or before it, else the first after it)."
     )
 
 
@@ -1087,8 +1088,8 @@ def backtest_source_words(table: pd.DataFrame) -> str:
     return (
         "Each forecast as it would have been made at the start of the period: no export of "
         "that time was uploaded, so the pipeline is rebuilt from the current export as it "
-        f"stood the day before ({how}; amounts as last exported), reading nothing dated "
-        "later, against what closed won. The expected close dates of that time are not "
-        "known, so every deal open then counts as the period's pipeline: sales-cycle reads "
-        "high."
+        f"stood the day before ({how}), reading nothing dated later except each deal's "
+        "amount, taken from the uploaded export nearest that day, against what closed won. "
+        "The expected close dates of that time are not known, so every deal open then "
+        "counts as the period's pipeline: sales-cycle reads high."
     )

@@ -43,6 +43,7 @@ from analytics.forecast.methods import (
 )
 from analytics.labels import NO_OWNER
 from analytics.metrics.fx import fx_params, priced_sql
+from analytics.pointintime import NEAREST_EXPORT, nearest_export_join, nearest_field
 from analytics.run_memo import memoised
 from analytics.scope import Period, Scope, owner_filter_sql
 
@@ -252,8 +253,10 @@ def _rebuilt_sql(
     closed if they had closed by then (close date and outcome as known), else open with no
     expected close date, no forecast category and, `with_stages`, the stage (and amount,
     when recorded) of their last stage change on or before the date (else unknown). Reads
-    nothing dated after the data date except the documented compromise: amounts, owners
-    and deal types as last exported. `stages`: a temp table of those stages and amounts
+    nothing dated after the data date except the documented compromise: owners and deal
+    types as last exported, and an open deal's amount and currency from the export nearest
+    the data date (analytics.pointintime.NEAREST_EXPORT), which is after it when no export
+    on or before it holds the deal. `stages`: a temp table of those stages and amounts
     per ask and open deal (`_materialise_stages`), read instead of the ASOF join.
     `spans`: the imported changes are looked up in `stage_history_spans` (only when it is
     current, `_spans_current`) and only the view's snapshot half by the ASOF join: the
@@ -282,22 +285,30 @@ def _rebuilt_sql(
          {narrow}"""
     if not open_deals:
         return closed_half
-    open_then = """
+    # an open deal's amount and currency: from the export nearest the data date
+    # (analytics.pointintime.NEAREST_EXPORT)
+    nearest = nearest_export_join("o", "a.data_date")
+    open_then = f"""
         SELECT a.ask, a.data_date AS ask_day,
-               CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over, o.*
+               CAST(a.data_date AS TIMESTAMP) + INTERVAL 1 DAY AS day_over,
+               o.* REPLACE ({nearest_field("amount", "o")} AS amount,
+                            {nearest_field("currency", "o")} AS currency)
         FROM asks AS a
         JOIN opportunities AS o
           ON o.created_date <= a.data_date
-         AND (NOT o.is_closed OR o.close_date > a.data_date)"""
+         AND (NOT o.is_closed OR o.close_date > a.data_date)
+        {nearest}"""
     if not with_stages:
         return f"""{closed_half}
     UNION ALL
     SELECT a.ask, o.opportunity_id, o.opportunity_name, o.account, o.owner,
-           CAST(NULL AS VARCHAR), o.amount, o.currency, CAST(NULL AS VARCHAR),
+           CAST(NULL AS VARCHAR), {nearest_field("amount", "o")},
+           {nearest_field("currency", "o")}, CAST(NULL AS VARCHAR),
            o.created_date, CAST(NULL AS DATE), false, false, o.deal_type, true
     FROM asks AS a
     JOIN opportunities AS o
       ON o.created_date <= a.data_date AND (NOT o.is_closed OR o.close_date > a.data_date)
+    {nearest}
     """
     # With stage history, only the deals still open then read it: the ASOF join sorts
     # every row it is given, and the deals closed by then (most of them, on a multi-year
@@ -705,7 +716,8 @@ def open_spans_sql(source: Source, roster: bool = True, derived: bool = False) -
 
     The same deals as `_rebuilt_sql`'s open half: created on or before the data date and
     not closed by then; stage and amount from the last stage change on or before it with
-    stage history (`source`), else unknown and as last exported. Reads nothing dated after
+    stage history (`source`), else unknown and from the export nearest the day (split
+    where that export changes: `fc_nearest`). Reads nothing dated after
     the last data date: later changes are never read, and a close date only says whether
     the deal had closed by each day. Deals without a created date, or closed without a
     close date, are open on no day. `derived`: the imported changes' spans from
@@ -716,19 +728,36 @@ def open_spans_sql(source: Source, roster: bool = True, derived: bool = False) -
     return f"""
 WITH {_ASKS_SQL},
 {_DAY_NUMBERS_SQL},
+-- the day numbers [lo, hi) each export of a deal that several exports hold is nearest to
+-- (analytics.pointintime.NEAREST_EXPORT); no row when no deal has two exports
+fc_nearest AS (
+    SELECT e.opportunity_id, e.amount, e.currency,
+           coalesce(f.day_no, 0) AS lo, coalesce(t.day_no, b.days) AS hi
+    FROM {NEAREST_EXPORT} AS e
+    JOIN fc_bounds AS b ON e.valid_from <= b.last_day AND e.valid_to > b.first_day
+    LEFT JOIN fc_calendar AS f ON f.date = e.valid_from
+    LEFT JOIN fc_calendar AS t ON t.date = e.valid_to
+),
+-- each open deal's day numbers, split where its nearest export changes
 fc_deal_spans AS (
     SELECT *
     FROM (
         SELECT o.opportunity_id, o.owner,
-               nullif(upper(trim(o.currency)), '')                      AS currency_key,
+               nullif(upper(trim(CASE WHEN e.opportunity_id IS NULL THEN o.currency
+                                      ELSE e.currency END)), '')       AS currency_key,
                coalesce(nullif(trim(o.deal_type), ''), '{NO_SEGMENT}')  AS segment,
-               o.created_date, o.amount, lo.day_no AS lo,
-               CASE WHEN o.is_closed AND o.close_date <= b.last_day
-                    THEN hi.day_no ELSE b.days END                      AS hi
+               o.created_date,
+               CASE WHEN e.opportunity_id IS NULL THEN o.amount ELSE e.amount END
+                                                                        AS amount,
+               greatest(lo.day_no, coalesce(e.lo, 0))                   AS lo,
+               least(CASE WHEN o.is_closed AND o.close_date <= b.last_day
+                          THEN hi.day_no ELSE b.days END,
+                     coalesce(e.hi, b.days))                            AS hi
         FROM opportunities AS o
         CROSS JOIN fc_bounds AS b
         JOIN fc_calendar AS lo ON lo.date = greatest(o.created_date, b.first_day)
         LEFT JOIN fc_calendar AS hi ON hi.date = o.close_date
+        LEFT JOIN fc_nearest AS e ON e.opportunity_id = o.opportunity_id
         {join}
         WHERE o.created_date <= b.last_day
           AND (NOT o.is_closed OR o.close_date > b.first_day)
