@@ -27,7 +27,7 @@ from analytics.commissions.approval import (
     run_statements,
     runs,
 )
-from analytics.commissions.data import save_reversals, save_splits
+from analytics.commissions.data import load_spiffs, save_reversals, save_spiffs, save_splits
 from analytics.commissions.engine import Ledger
 from analytics.commissions.lines import Line, Statement
 from analytics.commissions.plans import DEFAULT_PLAN, Plan, save_plan
@@ -272,3 +272,29 @@ def test_statement_export_escapes_formula_cells() -> None:
 def test_unknown_export_format() -> None:
     with pytest.raises(ValueError, match="csv or xlsx"):
         export_bytes(pd.DataFrame(), "pdf")
+
+
+def test_deleting_a_spiff_a_locked_month_paid_is_refused(book: duckdb.DuckDBPyConnection) -> None:
+    """May's Analytics SPIFF paid Ann 150 on O-02 (tests/test_commission_engine.py). Once
+    May is locked, deleting the ended SPIFF to tidy the list would claw the 150 back in
+    June: the save is refused, names the SPIFF and the month, and changes nothing. A SPIFF
+    no locked month paid can still go, and editing a paid one stays a correction."""
+    spiff = {"spiff_id": "S1", "name": "Analytics <b>push</b>", "product": "analytics",
+             "start_date": "2024-05-01", "end_date": "2024-05-31", "amount_per_deal": "100",
+             "rate": "0.01"}  # fmt: skip
+    unpaid = {**spiff, "spiff_id": "S2", "name": "Never paid", "product": "nothing"}
+    save_spiffs(book, [spiff, unpaid])
+    lock_period(book, MAY)
+    with pytest.raises(ValueError) as refused:
+        save_spiffs(book, [])
+    assert str(refused.value) == (
+        "SPIFF 'S1' (Analytics <b>push</b>) is paid in locked months (2024-05): deleting it "
+        "would take back what it paid there in the next open month. Keep its row: it pays "
+        "nothing after its end date"
+    )
+    assert list(load_spiffs(book)["spiff_id"]) == ["S1", "S2"]  # nothing changed
+    assert Ledger(book).statement("Ann Lee", JUNE).prior_adjustments == D("0.00")
+    save_spiffs(book, [spiff])  # S2 paid nothing locked: it may go
+    assert list(load_spiffs(book)["spiff_id"]) == ["S1"]
+    save_spiffs(book, [{**spiff, "amount_per_deal": "50"}])  # a deliberate edit: corrected
+    assert Ledger(book).statement("Ann Lee", JUNE).prior_adjustments == D("-50.00")

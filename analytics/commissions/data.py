@@ -4,7 +4,8 @@ Why here and validated as a whole: CRM exports carry none of these, yet each cha
 payout. The Plans tab edits each table as one grid and saves it whole, so every save is
 checked in full first (a split that sums to 90% would pay 10% of a deal to nobody) and
 lands in one transaction or not at all. A locked month is unaffected by any save here:
-its changes are paid as corrections in the next open month.
+its changes are paid as corrections in the next open month. Deleting a SPIFF a locked
+month paid is refused (`_removed_but_paid`): tidying an ended one would claw it back.
 """
 
 from __future__ import annotations
@@ -204,10 +205,42 @@ def save_spiffs(
 ) -> int:
     ensure_schema(con)
     values, problems = check_spiffs(rows)
+    problems += _removed_but_paid(con, {v[0] for v in values})
     if problems:
         raise ValueError("; ".join(problems))
     _replace(con, "spiffs", SPIFF_COLUMNS, values, access)
     return len(values)
+
+
+def _removed_but_paid(con: duckdb.DuckDBPyConnection, kept: set[str]) -> list[str]:
+    """A problem per SPIFF the save would delete although a locked month's statements pay
+    it. Why: a locked month's changes are paid as corrections in the next open month, so
+    deleting an ended SPIFF to tidy the list would take back everything it paid, which is
+    never what tidying means. Editing its row stays a deliberate correction."""
+    paid = con.execute(
+        """
+        -- a SPIFF line's key is spiff:<spiff_id>:<deal> (analytics.commissions.spiffs)
+        WITH paid AS (
+            SELECT l.line_key, k.period_label
+            FROM commission_locks AS k
+            JOIN commission_statement_lines AS l ON l.run_id = k.run_id
+            WHERE l.kind = 'spiff'
+        )
+        SELECT s.spiff_id, s.name,
+               string_agg(DISTINCT p.period_label, ', ' ORDER BY p.period_label) AS months
+        FROM spiffs AS s
+        JOIN paid AS p ON starts_with(p.line_key, 'spiff:' || s.spiff_id || ':')
+        GROUP BY s.spiff_id, s.name
+        ORDER BY s.spiff_id
+        """
+    ).fetchall()
+    return [
+        f"SPIFF {spiff_id!r} ({name}) is paid in locked months ({months}): deleting it would "
+        "take back what it paid there in the next open month. Keep its row: it pays nothing "
+        "after its end date"
+        for spiff_id, name, months in paid
+        if spiff_id not in kept
+    ]
 
 
 # -- draws ----------------------------------------------------------------------------------
