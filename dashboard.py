@@ -136,7 +136,7 @@ def sidebar_scope(con: duckdb.DuckDBPyConnection, access: Access, live: bool = F
                 f"{period.label} was not over on {as_of:%-d %b %Y}, the data's date. "
                 "Overview, Reps and Funnel show it to date "
                 f"({period.to_date(as_of).name.split('(')[-1].rstrip(')')}), against the "
-                "same days before."
+                "same days before; Leads counts the leads created to date."
             )
 
         if access.rep is not None:  # a rep sees themselves only: no filter to choose

@@ -472,6 +472,9 @@ def test_a_month_not_over_says_so_beside_the_lead_tables(
     at = start("pages/leads.py", {"kind": "Month", "period": period})
     assert_clean(at)
     assert any(words in plain(c.value) for c in at.caption) == noted
+    # the sidebar's note names the Leads page among those that read the period to date
+    sidebar = "Leads counts the leads created to date"
+    assert any(sidebar in plain(c.value) for c in at.sidebar.caption) == noted
     con = db.connect(leads_db)
     try:
         scope = Scope(Period.parse(period))
