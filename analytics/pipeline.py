@@ -39,7 +39,7 @@ from analytics.pointintime import (
     nearest_export_join,
     snapshot_dates,  # the one list (partial imports left out)
 )
-from analytics.scope import Scope, owner_filter_sql
+from analytics.scope import Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
 from analytics.sql import bind, run_sql, stage_history_ctes, step_keys
 
@@ -74,11 +74,6 @@ def _in_reporting(amount: str, currency_key: str, rate: str) -> str:
         WHEN {amount} IS NULL THEN NULL
         WHEN {currency_key} IS NULL OR {currency_key} = $reporting_currency THEN {amount}
         ELSE CAST(round({amount} * {rate}, 2) AS DECIMAL(18, 2)) END"""
-
-
-def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest as-of date of the deals' data (None for an empty database)."""
-    return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]
 
 
 def before_period_reason(con: duckdb.DuckDBPyConnection, scope: Scope) -> str | None:

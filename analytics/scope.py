@@ -241,11 +241,14 @@ def _day_span(start: date, end: date) -> str:
 
 
 @memoised
+@memoised
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The day the newest deals export describes (its as-of date), never after today.
 
     Pages and the CLI judge which periods are over by this date, not by the wall clock:
-    data exported on 16 Nov says nothing about 17-30 Nov.
+    data exported on 16 Nov says nothing about 17-30 Nov. The one definition: the
+    Pipeline page and the forecasts read it too (each once had its own copy, without the
+    "never after today").
     """
     row = con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()
     day = row[0] if row else None

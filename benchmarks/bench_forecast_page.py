@@ -31,8 +31,7 @@ def page_calls(con: Any, kind: str) -> dict[str, Any]:
     """The page's analytics for a first view of the newest completed `kind` (month/quarter)."""
     from analytics.forecast.backtest import backtest, completed_periods, convergence
     from analytics.forecast.current import period_forecast
-    from analytics.forecast.inputs import data_as_of
-    from analytics.scope import Scope
+    from analytics.scope import Scope, data_as_of
 
     today = data_as_of(con)
     period = completed_periods(kind, 1, today)[-1]  # type: ignore[arg-type]

@@ -28,7 +28,6 @@ from analytics.pipeline import (
     PIPELINE_KINDS,
     Waterfall,
     before_period_reason,
-    data_as_of,
     deals_worth,
     default_dates,
     follow_up_gaps,
@@ -38,7 +37,7 @@ from analytics.pipeline import (
     waterfall_deals,
 )
 from analytics.pointintime import SOURCE_HELP, Basis, bases
-from analytics.scope import Scope
+from analytics.scope import Scope, data_as_of
 from pages import _ui
 
 MONEY = "%,.0f"

@@ -50,7 +50,7 @@ from analytics.metrics.availability import before_data, data_start
 from analytics.numbers import counted, verb
 from analytics.numbers import number_or_none as _none
 from analytics.pointintime import Basis, bases, snapshot_dates
-from analytics.scope import Period, PeriodKind, Scope
+from analytics.scope import Period, PeriodKind, Scope, data_as_of
 from analytics.settings import Stage, load_stages
 
 MAX_SNAPSHOT_AGE_DAYS = 31  # a start-of-period snapshot older than this is no basis
@@ -669,7 +669,7 @@ def backtest(
     the deals instead of two (issue 14, the Forecast page at 1,000,000 deals).
     """
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
-    today = data_date or fi.data_as_of(con)
+    today = data_date or data_as_of(con)
     if today is None:
         return _empty_backtest(kind, f"No data yet: nothing to backtest by {kind}.")
     wanted = completed_periods(kind, periods, today, fiscal_start_month)
@@ -982,7 +982,7 @@ def convergence(
     the same data), not read again.
     """
     probabilities = stage_probabilities(stages or load_stages(con), overrides)
-    today = data_date or fi.data_as_of(con)
+    today = data_date or data_as_of(con)
     methods = [*METHODS, *([RECOMMENDED] if recommendation is not None else [])]
     rec_label = recommendation.label if recommendation is not None else None
     if today is None:

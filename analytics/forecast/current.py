@@ -55,7 +55,7 @@ from analytics.forecast.methods import (
 from analytics.metrics.availability import NO_QUOTAS
 from analytics.numbers import counted, verb
 from analytics.pointintime import snapshot_dates
-from analytics.scope import Period, Scope, owner_filter_sql
+from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
 
 TOP_DEALS = 10
@@ -543,7 +543,7 @@ def period_forecast(
     """
     stage_list = list(stages) if stages is not None else list(load_stages(con))
     probabilities = stage_probabilities(stage_list, overrides)
-    today = data_date or fi.data_as_of(con)
+    today = data_date or data_as_of(con)
     period = scope.period
     if recommendation is None:
         kind = period.kind if period.kind in ("month", "quarter") else "quarter"

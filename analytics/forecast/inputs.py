@@ -1441,9 +1441,3 @@ def open_deals(
     spans = ask.source == "stage history" and _spans_current(con)
     frame = con.execute(open_deals_sql(ask.source, roster, spans), params).df()
     return frame.drop(columns=["ask"])
-
-
-@memoised
-def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The current data's as-of date: the newest export date in `opportunities`."""
-    return con.execute("SELECT max(snapshot_date) FROM opportunities").fetchone()[0]
