@@ -65,7 +65,7 @@ from analytics.labels import NO_OWNER, NO_SOURCE, NO_TEAM
 from analytics.metrics.fx import fx_params, priced_sql
 from analytics.numbers import amount_text, counted, duration_text, percent_text, verb
 from analytics.run_memo import memoised
-from analytics.scope import Period, Scope, data_as_of, owner_filter_sql, same_days_end
+from analytics.scope import Period, Scope, data_as_of, owner_filter_sql
 from analytics.settings import Stage, load_stages
 from analytics.sql import (
     crm_history_sql,
@@ -526,7 +526,7 @@ def compared_periods(
 ) -> tuple[Period, Period]:
     """The two periods a comparison by period reads: `period` and `versus` (default: the
     previous period), each taken to date on the data's date (`data_as_of`), and a whole
-    period compared with one to date cut at the same calendar day (`same_days_end`).
+    period compared with one to date cut at the same calendar day (`Period.same_days_as`).
 
     Why: the data stops on its as-of date, so a month not over then holds only its first
     days' new deals. Beside a whole month it reads as a collapse (the demo's "2026-11"
@@ -538,9 +538,9 @@ def compared_periods(
     this = period.to_date(as_of)
     other = versus.to_date(as_of) if versus is not None else this.previous()
     if this.is_to_date and not other.is_to_date:
-        other = other.to_date(same_days_end(this.start, this.end, other.start))
+        other = other.same_days_as(this)
     elif other.is_to_date and not this.is_to_date:
-        this = this.to_date(same_days_end(other.start, other.end, this.start))
+        this = this.same_days_as(other)
     return this, other
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -71,6 +71,10 @@ class Period:
     end: date  # inclusive: the last day of the period
     label: str
     fiscal_start_month: int | None = None
+    # Cut to the same days as a period that was not over (`shifted`, `same_last_year`),
+    # not because this one was not over: named "2024-10 (1–16 Oct)", not "to date". Not
+    # part of equality: the days are what a period is.
+    same_days: bool = field(default=False, compare=False)
 
     # -- construction -------------------------------------------------------------
 
@@ -171,19 +175,30 @@ class Period:
         return replace(self, end=self.full_end) if self.is_to_date else self
 
     def _same_days(self, other: Period) -> Period:
-        if not self.is_to_date:
-            return other
-        return other.to_date(same_days_end(self.start, self.end, other.start))
+        return other.same_days_as(self)
+
+    def same_days_as(self, cut: Period) -> Period:
+        """This period cut to the days `cut` covers when `cut` was not over (1-16 Nov ->
+        1-16 Oct, counted from each start), else itself; named "2024-10 (1–16 Oct)": it is
+        the comparison, not a period that was not over."""
+        if not cut.is_to_date:
+            return self
+        out = self.to_date(same_days_end(cut.start, cut.end, self.start))
+        return replace(out, same_days=out.is_to_date)
 
     @property
     def name(self) -> str:
         """What people read: the label, plus the days covered when the period is not over.
 
         `label` stays the period's key (URLs, CLI arguments, commission months); `name` is
-        for captions and headings, e.g. ``2026-11 to date (1–16 Nov)``.
+        for captions and headings, e.g. ``2026-11 to date (1–16 Nov)``; the same days of a
+        period that was over, the comparison of one that was not, are ``2026-10 (1–16
+        Oct)``: October was over, so "to date" would misname it.
         """
         if not self.is_to_date:
             return self.label
+        if self.same_days:
+            return f"{self.label} ({_day_span(self.start, self.end)})"
         return f"{self.label} to date ({_day_span(self.start, self.end)})"
 
     def trailing(self, months: int) -> Period:

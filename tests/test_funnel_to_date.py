@@ -53,7 +53,7 @@ Hive,Ann Lee,closed won,8000,11/14/2024,11/15/2024
 Iris,Bob Ray,Discovery,9000,11/15/2024,12/20/2024
 """
 NOV = "2024-11 to date (1–16 Nov)"
-OCT_SAME_DAYS = "2024-10 to date (1–16 Oct)"
+OCT_SAME_DAYS = "2024-10 (1–16 Oct)"  # October was over: the same days, not "to date"
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ BY_PERIOD = [
     # finished periods compare whole
     ("2024-10", [], {"2024-10": (5, [4, 3, 1]), "2024-09": (1, [1, 1, 1])}, None),
     ("2024-Q4", [], {"2024-Q4 to date (1 Oct–16 Nov)": (9, [8, 5, 2])},
-     "note: No deal was created in 2024-Q3 to date (1 Jul–16 Aug): no funnel to compare "
+     "note: No deal was created in 2024-Q3 (1 Jul–16 Aug): no funnel to compare "
      "2024-Q4 to date (1 Oct–16 Nov) with."),
 ]  # fmt: skip
 

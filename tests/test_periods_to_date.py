@@ -104,3 +104,23 @@ def test_scope_describe_says_to_date() -> None:
     scope = Scope(Period.parse("2026-11")).to_date(date(2026, 11, 16))
     assert scope.describe() == "2026-11 to date (1–16 Nov)"
     assert scope.params()["period_end"] == date(2026, 11, 16)
+
+
+@pytest.mark.parametrize(
+    ("label", "as_of", "previous", "last_year"),
+    [
+        ("2026-11", date(2026, 11, 16), "2026-10 (1–16 Oct)", "2025-11 (1–16 Nov)"),
+        ("2026-Q4", date(2026, 11, 16), "2026-Q3 (1 Jul–16 Aug)", "2025-Q4 (1 Oct–16 Nov)"),
+        ("2026-11", date(2026, 12, 1), "2026-10", "2025-11"),  # over: whole periods
+    ],
+)
+def test_the_same_days_of_a_period_that_was_over_are_not_named_to_date(
+    label: str, as_of: date, previous: str, last_year: str
+) -> None:
+    """1–16 Oct compared with November to date: October was over, so its name gives the
+    days without "to date" (a new user read "2026-10 to date" as October still running).
+    The name is all that differs: the same days equal the period cut there."""
+    period = Period.parse(label).to_date(as_of)
+    assert (period.previous().name, period.same_last_year().name) == (previous, last_year)
+    before = period.previous()
+    assert before == Period.parse(before.label).to_date(before.end)
