@@ -69,7 +69,7 @@ from analytics.ingest.stageless import (
     won_list_hint,
 )
 from analytics.ingest.stageless import note as stageless_note
-from analytics.ingest.totals import drop_trailing_totals
+from analytics.ingest.totals import drop_totals_rows
 from analytics.metrics.availability import undated_closed_text
 from analytics.metrics.derived import (
     refresh_after_import,
@@ -915,7 +915,7 @@ def import_file(
         needed_for_new = _needed_for_new(con, det)
         _check_detection(source, det, kind or (mapping.kind if mapping else None))
         rows_read = load_raw(con, source, max_rows=limits.max_rows)
-        totals_rows = drop_trailing_totals(con, source, det)
+        totals_rows = drop_totals_rows(con, source, det)
         rows_read -= len(totals_rows)
         if rows_read == 0:
             raise refuse(name, "the file has a header but no data rows")
@@ -1151,7 +1151,7 @@ def propose_stages(
         if det.missing_required or "stage" not in det.columns:
             return []
         load_raw(scratch, source, max_rows=limits.max_rows)
-        drop_trailing_totals(scratch, source, det)
+        drop_totals_rows(scratch, source, det)
         order = date_order or (mapping.date_order if mapping else None)
         staged = stage_rows(
             scratch, name, det, source.headers, stages, order, source.numeric_columns

@@ -1,4 +1,4 @@
-"""A totals row at the end of an export: left out with a note, never loaded, never refused.
+"""A totals or subtotal row of an export: left out with a note, never loaded, never refused.
 
 Why: people add a `Total` line under a deals list in a spreadsheet before they upload it,
 and report exports end with one (Salesforce summary reports carry `Total` rows in the
@@ -12,15 +12,17 @@ different: it carries numbers in other columns, so telling it from a deal needs 
 which columns are the deal's identity, which only detection knows. Hence this step,
 between the read and the staging: a row is a totals row only when
 
-- it is at the end of the file (after it only other totals rows, blank lines or footers);
 - its first non-empty cell is a totals label (TOTAL_LABELS, a count in brackets and a
-  colon allowed: 'Grand Totals (12 records)', 'TOTAL:');
+  colon allowed: 'Grand Totals (12 records)', 'TOTAL:', 'Subtotal');
 - it carries no identity: every column mapped to an id, a date, the owner, the stage or
   the status is empty (the label's own cell aside). A row named "Total" with an owner, a
   stage or dates is a deal someone called Total, and loads as one.
 
-A totals-like row anywhere else (a subtotal between groups) is left to the usual row
-checks: it is refused with its row and column named, not guessed at.
+Wherever it stands: a Salesforce summary report has a `Total` row under each group, not
+only at the end (export-headers.md 1a), and a spreadsheet a subtotal under each rep. Such
+a row was refused as a deal without a stage, the whole file with it ("row 4, column
+'Stage': is empty"), though nothing without an identity can be a record: leaving it out
+with its row named loses nothing and counts nothing twice.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ TOTAL_LABELS: tuple[str, ...] = (
     "итого", "итог", "всего", "общий итог",
     "合计", "合計", "总计", "總計", "总和",
     "합계", "총계", "총합계",
+    # subtotals, under each group of a report or a sheet
+    "subtotal", "subtotals", "sub-total", "sub total",
+    "zwischensumme", "teilsumme", "sous-total", "subtotale", "subtotaal",
+    "промежуточный итог", "小计", "小計", "소계",
 )  # fmt: skip
 _LABEL = re.compile(
     r"^(?:" + "|".join(re.escape(_fold(w)) for w in TOTAL_LABELS) + r")\s*(?:\([^()]*\))?\s*:?$"
@@ -65,8 +71,9 @@ _LABEL = re.compile(
 # Field types and names that make a row a record of its own (a deal, a rep, an activity)
 IDENTITY_TYPES = ("id", "date", "timestamp", "outcome")
 IDENTITY_FIELDS = ("owner", "stage", "status")
-# how many rows at the end are looked at: a totals block is a line or two, not a report
-MAX_TOTALS_ROWS = 10
+# rows without an identity looked at for a totals label: a report's group totals are a
+# few hundred at most; beyond that the rows are left to the usual checks
+MAX_TOTALS_ROWS = 10_000
 
 
 def is_totals_label(text: str) -> bool:
@@ -85,32 +92,36 @@ def _identity_columns(detection: Detection, headers: list[str]) -> list[int]:
     return sorted({headers.index(h) for h in named if h in headers})
 
 
-def drop_trailing_totals(
+def drop_totals_rows(
     con: duckdb.DuckDBPyConnection, source: SourceFile, detection: Detection
 ) -> list[str]:
-    """Delete the totals rows at the end of `raw` and return one note per row, in row order:
-    "row 12: a totals row ('Total'), left out".
+    """Delete the totals and subtotal rows of `raw` and return one note per row, in row
+    order: "row 12: a totals row ('Total'), left out".
 
     Nothing is deleted when no identity column is mapped: without one a totals row cannot
-    be told from a record named Total.
+    be told from a record named Total. Only the rows with at most one identity cell filled
+    (the label's) are read back from the database, so a million deals cost one scan.
     """
     identity = _identity_columns(detection, source.headers)
     if not identity:
         return []
     names = ", ".join(f"c{i}" for i in range(len(source.headers)))
-    last = con.execute(
-        f"SELECT __line, {names} FROM raw ORDER BY __line DESC LIMIT {MAX_TOTALS_ROWS}"
+    # '-' is a blank cell in Salesforce reports, as everywhere else (values.blank_to_null)
+    filled = " + ".join(
+        f"CASE WHEN coalesce(trim(c{i}), '') IN ('', '-') THEN 0 ELSE 1 END" for i in identity
+    )
+    rows = con.execute(
+        f"SELECT __line, {names} FROM raw WHERE {filled} <= 1 "
+        f"ORDER BY __line LIMIT {MAX_TOTALS_ROWS}"
     ).fetchall()
     found: list[tuple[int, str]] = []
-    for line, *cells in last:
-        # '-' is a blank cell in Salesforce reports, as everywhere else (values.blank_to_null)
+    for line, *cells in rows:
         texts = [t if (t := (c or "").strip()) != "-" else "" for c in cells]
         at = next((i for i, t in enumerate(texts) if t), None)
         if at is None or not is_totals_label(texts[at]):
-            break
+            continue
         if any(texts[i] for i in identity if i != at):
-            break  # a record named like a total: it loads as one
+            continue  # a record named like a total: it loads as one
         found.append((int(line), texts[at]))
-    found.reverse()
     drop_lines(con, source, [line for line, _ in found])
     return [f"row {line}: a totals row ({label!r}), left out" for line, label in found]

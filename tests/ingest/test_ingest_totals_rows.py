@@ -1,10 +1,12 @@
-"""A totals row at the end of an export is left out with a note, not loaded and not refused.
+"""A totals or subtotal row of an export is left out with a note, not loaded and not refused.
 
 Why: people add a `Total` line under a deals list in a spreadsheet before uploading it, and
 report exports end with one (Salesforce summary reports carry `Total` rows in the first
 column, /work/shared/export-headers.md 1a). Such a row has no stage, so the whole file used
 to be refused ("row 4, column 'Deal Stage': is empty"). A row named like a total that
-carries a deal's identity (an owner, a stage, dates) is a deal and still loads.
+carries a deal's identity (an owner, a stage, dates) is a deal and still loads. The same
+holds in the middle of a file: a summary report's `Total` under each group, a subtotal
+under each rep in a spreadsheet (once refused as a deal without a stage).
 """
 
 from __future__ import annotations
@@ -140,6 +142,61 @@ def test_a_trailing_totals_row_is_left_out_with_a_note(
     assert con.execute("SELECT sum(amount) FROM opportunities").fetchone()[0] == sum(
         Decimal(a) for a in deals.values()
     )
+
+
+# case -> (the file's rows under the header, the deals loaded, the notes in row order)
+MIDDLE = {
+    "a Salesforce summary report: a Total under each owner's group": (
+        [
+            'Ana Ruiz,Acme,Acme deal,Closed Won,"USD 1,000.00",15/01/2026',
+            'Ana Ruiz,Initech,Initech deal,Prospecting,"USD 500.00",20/03/2026',
+            'Total,-,-,-,"USD 1,500.00",-',
+            'Ben Okafor,Globex,Globex deal,Prospecting,"USD 2,000.00",28/02/2026',
+            'Total,-,-,-,"USD 2,000.00",-',
+            "",
+            '"Grand Totals (3 records)"',
+        ],
+        {"Acme deal": 1000, "Initech deal": 500, "Globex deal": 2000},
+        ["row 4: a totals row ('Total'), left out",
+         "row 6: a totals row ('Total'), left out"],
+    ),
+    "a subtotal in a sheet, then a grand total": (
+        [
+            'Ana Ruiz,Acme,Acme deal,Closed Won,"1,000.00",15/01/2026',
+            'Subtotal,,,,"1,000.00",',
+            'Ben Okafor,Globex,Globex deal,Prospecting,"2,000.00",28/02/2026',
+            'Zwischensumme:,,,,"2,000.00",',
+            'Grand Total,,,,"3,000.00",',
+        ],
+        {"Acme deal": 1000, "Globex deal": 2000},
+        ["row 3: a totals row ('Subtotal'), left out",
+         "row 5: a totals row ('Zwischensumme:'), left out",
+         "row 6: a totals row ('Grand Total'), left out"],
+    ),
+    "a deal named Subtotal in the middle still loads": (
+        [
+            'Ana Ruiz,Acme,Subtotal,Closed Won,"1,000.00",15/01/2026',
+            'Ben Okafor,Globex,Globex deal,Prospecting,"2,000.00",28/02/2026',
+        ],
+        {"Subtotal": 1000, "Globex deal": 2000},
+        [],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(MIDDLE))
+def test_totals_rows_between_groups_are_left_out_with_a_note(
+    case: str, import_text: Callable[..., ImportResult], con: duckdb.DuckDBPyConnection
+) -> None:
+    rows, deals, notes = MIDDLE[case]
+    header = "Opportunity Owner,Account Name,Opportunity Name,Stage,Amount,Close Date"
+    result = import_text("report.csv", "\n".join([header, *rows]) + "\n")
+
+    _nothing_else_kept(con, result)
+    assert _loaded(con) == {name: Decimal(amount) for name, amount in deals.items()}
+    assert result.rows_read == len(deals)
+    found = [part.strip() for part in result.note.replace(".", ";").split(";")]
+    assert [n for n in found if "totals row" in n] == notes
 
 
 def test_a_salesforce_report_total_row_with_dashes_for_blanks_is_left_out(
