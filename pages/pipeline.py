@@ -399,8 +399,9 @@ def show_waterfall(scope: Scope, version: tuple[Any, ...], dates: tuple[date, da
         )
     if not both_snapshots:
         notes.append(
-            "Rebuilt amounts are the last exported ones, so amount changes show only where "
-            "a snapshot or the stage history records the amount then."
+            "A rebuilt day reads each open deal's amount from the export nearest it (the "
+            "latest on or before the day, else the first after), so an amount change made "
+            "between two exports shows on the later one's day."
         )
     st.caption(" ".join(notes))
     with st.expander("The deals behind the bars"):
