@@ -655,10 +655,12 @@ _CHANGE_SPANS_DERIVED = (
         LEFT JOIN as_of_imported_spans AS c ON c.opportunity_id = d.opportunity_id
         WHERE d.source = 'stage history'
     ),
+    -- no amount, as the view's snapshot rows: the nearest export's stands
     as_of_snapshot_changes AS (
-        SELECT opportunity_id, stage, amount, CAST(snapshot_date AS TIMESTAMP) AS entered_at
+        SELECT opportunity_id, stage, CAST(NULL AS DECIMAL(18, 2)) AS amount,
+               CAST(snapshot_date AS TIMESTAMP) AS entered_at
         FROM (
-            SELECT s.opportunity_id, s.stage, s.amount, s.snapshot_date,
+            SELECT s.opportunity_id, s.stage, s.snapshot_date,
                    lag(s.stage) OVER (PARTITION BY s.opportunity_id ORDER BY s.snapshot_date)
                        AS previous_stage
             FROM opportunity_snapshots AS s

@@ -130,13 +130,17 @@ CREATE TABLE IF NOT EXISTS stage_history_imported (
 
 -- Stage history: the CRM's own where an opportunity has any, otherwise derived from the
 -- snapshots (a row whenever a snapshot shows a stage other than the previous snapshot's).
+-- A derived row carries no amount: its amount is its export's, and a day's amount comes
+-- from the export nearest it (analytics/pointintime.py, NEAREST_EXPORT), which is that
+-- export or a newer one; carried here, the older export's amount (and the newer one's
+-- currency) won on every stage-history day between exports.
 -- A view, so a million-row snapshot import pays nothing for it. Every step is per
 -- opportunity (deals with CRM history are dropped whole before the window, which
 -- partitions by opportunity), so a filter or join on opportunity_id reaches both tables'
 -- scans instead of deriving every deal's snapshot history first.
 CREATE OR REPLACE VIEW opportunity_stage_history AS
 WITH snapshot_stages AS (
-    SELECT s.opportunity_id, s.stage, s.source_stage, s.snapshot_date, s.amount, s.import_id,
+    SELECT s.opportunity_id, s.stage, s.source_stage, s.snapshot_date, s.import_id,
            lag(s.stage) OVER (PARTITION BY s.opportunity_id ORDER BY s.snapshot_date)
                AS previous_stage
     FROM opportunity_snapshots AS s
@@ -146,7 +150,7 @@ SELECT opportunity_id, stage, source_stage, entered_at, amount, 'history' AS ori
 FROM stage_history_imported
 UNION ALL
 SELECT opportunity_id, stage, source_stage, CAST(snapshot_date AS TIMESTAMP) AS entered_at,
-       amount, 'snapshot' AS origin, import_id
+       CAST(NULL AS DECIMAL(18, 2)) AS amount, 'snapshot' AS origin, import_id
 FROM snapshot_stages
 WHERE previous_stage IS DISTINCT FROM stage;
 

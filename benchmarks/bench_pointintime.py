@@ -10,7 +10,9 @@ What is timed, for the 52 weekly dates ending on the data's as-of date (2025-12-
 two cases:
 
 * **without stage history** (source "rebuilt"): each day's open deals are those created
-  on or before it and not closed by it; stage unknown, amount as last exported;
+  on or before it and not closed by it; stage unknown, amount as exported (the database
+  holds one export, so the export nearest every day is that one: the pandas side does
+  not implement `NEAREST_EXPORT`, which bench_kpis' baseline does);
 * **with stage history** (source "stage history", about 3 changes per deal): the same
   deals, each with the stage (and amount, where the change records one) of its last
   stage change on or before the day.

@@ -216,3 +216,33 @@ def test_a_forecast_ask_before_the_first_export_reads_its_amounts(
         found = fi.gather(exports, [ask], scope, spans=spans, narrow=spans)[ask.key]
         assert (found.open_amount, found.open_deals) == (1000.0, 3), spans
         assert (found.open_unvalued, found.unpriced_deals) == (2, 1), spans
+
+
+@pytest.mark.parametrize(
+    ("march", "expected"),
+    [(["200", "USD"], (200, "USD")), (["95", "EUR"], (95, "EUR"))],
+    ids=["amount", "currency"],
+)
+def test_a_stage_history_day_between_exports_reads_the_newer_export(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, march: list[str], expected: tuple
+) -> None:
+    """The stage history derived from the exports (a deal in Demo in every one) dates
+    one change, at the first export: its amount must not beat the newer export's. 15 April
+    is more than 31 days after 1 March, so a stage-history day: it reads March's amount
+    and currency, not January's 100 (nor January's amount under March's currency), and
+    April's waterfall from the 1 April reading to 30 April changes nothing (a reviewer's
+    case: "decreased -100" before)."""
+    exports = {
+        date(2024, 1, 10): ["100", "USD"],
+        date(2024, 3, 1): march,
+        date(2024, 6, 1): ["300", "USD"],
+    }
+    for day, (amount, currency) in exports.items():
+        row = ["A", "Ann", "Demo", amount, currency, "2024-01-02", "2024-12-31"]
+        load(con, write(tmp_path / f"{day}.csv", [HEADER, row]), day, "opportunities")
+    day = date(2024, 4, 15)
+    assert pipeline_as_of(con, day).basis.source == "stage history"
+    for source in ("stage history", "rebuilt"):
+        assert _amounts(con, day, source) == {"A": expected}, source
+    w = waterfall(con, Scope(Period.parse("2024-04")), kind="all open deals")
+    assert w.buckets["decreased"] == 0 and w.buckets["increased"] == 0

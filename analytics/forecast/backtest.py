@@ -216,7 +216,8 @@ def rebuilt_start_ask(con: duckdb.DuckDBPyConnection, period: Period) -> fi.Ask:
     pipeline as it stood at the end of the day before, rebuilt from the current export
     (with the stage history when there is any; analytics/pointintime.py), and the calls
     submitted before day 1. Nothing dated on or after day 1 is read (docs/metrics.md,
-    "Point in time", for the one compromise: amounts as last exported)."""
+    "Point in time", for the one compromise: an open deal's amount from the export nearest
+    the day, which may be after it)."""
     return rebuilt_start_asks(con, [period])[0]
 
 
@@ -973,7 +974,7 @@ def convergence(
     (analytics/pointintime.py): the snapshot on or before it (exact), else the stage
     history, else the rebuild from created and close dates; the source is named per point.
     Nothing dated after the day is read (docs/metrics.md, "Point in time"; the one
-    compromise: rebuilt amounts as last exported). Stage-weighted needs a stage: on a
+    compromise: rebuilt amounts from the export nearest the day). Stage-weighted needs a stage: on a
     rebuilt day it has no forecast, and a period with only rebuilt days lists it in
     `left_out` with the reason. `labels` narrows the periods to those labels (the page
     asks for the one period shown). With `recommendation`, its candidate's own forecast
