@@ -246,3 +246,35 @@ def test_a_stage_history_day_between_exports_reads_the_newer_export(
         assert _amounts(con, day, source) == {"A": expected}, source
     w = waterfall(con, Scope(Period.parse("2024-04")), kind="all open deals")
     assert w.buckets["decreased"] == 0 and w.buckets["increased"] == 0
+
+
+def test_a_late_older_export_without_amounts_carries_them_from_its_own_date(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Exports of 100 USD (10 Jan) and 300 EUR (1 Jun), then a late export dated 1 Mar with
+    no amount or currency column (a reviewer's case): its row takes the amount as of 1 Mar,
+    January's 100 USD, not the current 300 EUR, so 15 Apr (rebuilt from it) reads 100 USD.
+    A late file with an amount but no currency column takes January's currency too."""
+    row = ["A", "Ann", "Demo", "{amount}", "{currency}", "2024-01-02", "2024-12-31"]
+    for day, amount, currency in ((date(2024, 1, 10), "100", "USD"),
+                                  (date(2024, 6, 1), "300", "EUR")):  # fmt: skip
+        filled = [c.format(amount=amount, currency=currency) for c in row]
+        load(con, write(tmp_path / f"{day}.csv", [HEADER, filled]), day, "opportunities")
+    bare = [["opportunity_id", "owner", "stage", "created_date", "close_date"],
+            ["A", "Ann", "Demo", "2024-01-02", "2024-12-31"]]  # fmt: skip
+    load(con, write(tmp_path / "late.csv", bare), date(2024, 3, 1), "opportunities")
+    stored = con.execute(
+        "SELECT amount, currency FROM opportunity_snapshots WHERE snapshot_date = '2024-03-01'"
+    ).fetchone()
+    assert stored == (Decimal("100.00"), "USD")
+    assert _amounts(con, date(2024, 4, 15), "rebuilt") == {"A": (100, "USD")}
+    assert con.execute("SELECT amount, currency FROM opportunities").fetchone() == (
+        Decimal("300.00"), "EUR",
+    )  # the current row is untouched  # fmt: skip
+    priced = [["opportunity_id", "owner", "stage", "amount", "created_date", "close_date"],
+              ["A", "Ann", "Demo", "150", "2024-01-02", "2024-12-31"]]  # fmt: skip
+    load(con, write(tmp_path / "late2.csv", priced), date(2024, 2, 1), "opportunities")
+    stored = con.execute(
+        "SELECT amount, currency FROM opportunity_snapshots WHERE snapshot_date = '2024-02-01'"
+    ).fetchone()
+    assert stored == (Decimal("150.00"), "USD")

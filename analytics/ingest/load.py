@@ -92,6 +92,25 @@ def _derived(name: str, staged: Staged) -> bool:
     return name == "currency" and "amount" in staged.fields
 
 
+# A column the file lacks is carried over from the stored deal as of the file's date: its
+# snapshot row on or before that date (the latest), else its first one after. Only for an
+# older export arriving late (some stored row is newer): otherwise that row is the current
+# one. Why: a late export of 1 Mar without an amount column took June's amount and currency
+# (the current row's), so the day of 1 Mar, and every rebuilt day read from it, showed a
+# value from three months later. Two bound parameters: the file's as-of date, twice.
+_NEAREST_ROW = """(
+        SELECT * EXCLUDE (nearness)
+        FROM (
+            SELECT s.*, row_number() OVER (
+                       PARTITION BY s.opportunity_id
+                       ORDER BY s.snapshot_date > CAST(? AS DATE),
+                                abs(s.snapshot_date - CAST(? AS DATE))) AS nearness
+            FROM opportunity_snapshots AS s
+        )
+        WHERE nearness = 1
+    )"""
+
+
 def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCounts:
     # qualified: the file's columns are joined to the stored deals of the same names
     c = lambda n, t="VARCHAR": _col(staged, n, t, "valid")  # noqa: E731
@@ -168,7 +187,14 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
     # BANT: a column in the file and a blank cell = not qualified; no column = not recorded
     # (for a new deal; a stored deal keeps what an earlier file recorded)
     # joined to the stored rows it must be a table: the view would see them deleted below
-    join = f"LEFT JOIN opportunities o ON o.opportunity_id = {ident}" if stored else ""
+    late = (
+        stored
+        and con.execute(
+            "SELECT EXISTS (SELECT 1 FROM opportunities WHERE snapshot_date > ?)", [as_of]
+        ).fetchone()[0]
+    )
+    stored_rows = _NEAREST_ROW if late else "opportunities"
+    join = f"LEFT JOIN {stored_rows} o ON o.opportunity_id = {ident}" if stored else ""
     body = ", ".join(f"{sql} AS {name}" for name, sql in fields.items())
     con.execute(
         f"""
@@ -177,7 +203,8 @@ def _opportunities(con, staged: Staged, import_id: int, as_of: date) -> LoadCoun
                {"won_stage.source_stage" if staged.won_stage else "valid.stage"} AS source_stage,
                {is_closed} AS is_closed, {is_won} AS is_won, {body}, {bant}
         FROM {source} {join}
-        """
+        """,
+        [as_of, as_of] if late else [],
     )
     counts = LoadCounts(loaded=con.execute("SELECT count(*) FROM incoming").fetchone()[0])
     # Each row is written once (issue 15.1): a deal's newest snapshot row is its row in
