@@ -3,7 +3,7 @@ a period that was not over is shown to date and compared with the same days befo
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,6 +96,16 @@ def test_data_as_of_is_the_newest_export_date_never_after_today(db_path: Path) -
         assert data_as_of(con) == date(2026, 11, 16)
         con.execute("UPDATE opportunities SET snapshot_date = DATE '2999-01-01'")
         assert data_as_of(con) == date.today()
+        # the Pipeline page reads the same date (it had a copy without the clamp): a month
+        # after today has no pipeline yet, whatever date the export claims
+        from analytics.pipeline import before_period_reason
+
+        later = Period.containing(date.today() + timedelta(days=40), "month")
+        reason = before_period_reason(con, Scope(later))
+        assert reason == (
+            f"the data ends on {date.today()}, before {later.label} starts: "
+            "nothing is known about it yet"
+        )
     finally:
         con.close()
 
