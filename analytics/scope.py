@@ -256,7 +256,6 @@ def _day_span(start: date, end: date) -> str:
 
 
 @memoised
-@memoised
 def data_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
     """The day the newest deals export describes (its as-of date), never after today.
 

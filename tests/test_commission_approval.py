@@ -298,3 +298,39 @@ def test_deleting_a_spiff_a_locked_month_paid_is_refused(book: duckdb.DuckDBPyCo
     assert list(load_spiffs(book)["spiff_id"]) == ["S1"]
     save_spiffs(book, [{**spiff, "amount_per_deal": "50"}])  # a deliberate edit: corrected
     assert Ledger(book).statement("Ann Lee", JUNE).prior_adjustments == D("-50.00")
+
+
+def test_a_spiff_paid_through_a_correction_cannot_be_deleted_either(
+    book: duckdb.DuckDBPyConnection,
+) -> None:
+    """May is locked before the SPIFF exists; June pays its 150 as May's correction and is
+    locked too. Deleting it would take that back in July (a reviewer's case): refused,
+    naming June, where it was paid."""
+    spiff = {"spiff_id": "S1", "name": "Analytics push", "product": "analytics",
+             "start_date": "2024-05-01", "end_date": "2024-05-31", "amount_per_deal": "100",
+             "rate": "0.01"}  # fmt: skip
+    lock_period(book, MAY)
+    save_spiffs(book, [spiff])
+    assert Ledger(book).statement("Ann Lee", JUNE).prior_adjustments == D("150.00")
+    lock_period(book, JUNE)
+    with pytest.raises(ValueError, match=r"SPIFF 'S1' \(Analytics push\) is paid in locked "
+                       r"months \(2024-06\)"):  # fmt: skip
+        save_spiffs(book, [])
+    assert list(load_spiffs(book)["spiff_id"]) == ["S1"]
+
+
+def test_a_spiff_id_that_begins_another_is_not_mistaken_for_it(
+    book: duckdb.DuckDBPyConnection,
+) -> None:
+    """'S1:x' paid in May, 'S1' never paid: deleting 'S1' is allowed (its key spiff:S1:...
+    begins the other's, spiff:S1:x:O-02)."""
+    paid = {"spiff_id": "S1:x", "name": "Paid", "product": "analytics",
+            "start_date": "2024-05-01", "end_date": "2024-05-31",
+            "amount_per_deal": "100"}  # fmt: skip
+    never = {**paid, "spiff_id": "S1", "name": "Never paid", "product": "nothing"}
+    save_spiffs(book, [paid, never])
+    lock_period(book, MAY)
+    save_spiffs(book, [paid])
+    assert list(load_spiffs(book)["spiff_id"]) == ["S1:x"]
+    with pytest.raises(ValueError, match="SPIFF 'S1:x'"):
+        save_spiffs(book, [])

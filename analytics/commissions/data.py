@@ -219,17 +219,18 @@ def _removed_but_paid(con: duckdb.DuckDBPyConnection, kept: set[str]) -> list[st
     never what tidying means. Editing its row stays a deliberate correction."""
     paid = con.execute(
         """
-        -- a SPIFF line's key is spiff:<spiff_id>:<deal> (analytics.commissions.spiffs)
+        -- a SPIFF line's key is spiff:<spiff_id>:<deal> (analytics.commissions.spiffs); a
+        -- correction of one (an adjustment line in a later month) keeps the key
         WITH paid AS (
-            SELECT l.line_key, k.period_label
+            SELECT l.line_key, l.opportunity_id, k.period_label
             FROM commission_locks AS k
             JOIN commission_statement_lines AS l ON l.run_id = k.run_id
-            WHERE l.kind = 'spiff'
+            WHERE l.kind IN ('spiff', 'adjustment') AND starts_with(l.line_key, 'spiff:')
         )
         SELECT s.spiff_id, s.name,
                string_agg(DISTINCT p.period_label, ', ' ORDER BY p.period_label) AS months
         FROM spiffs AS s
-        JOIN paid AS p ON starts_with(p.line_key, 'spiff:' || s.spiff_id || ':')
+        JOIN paid AS p ON p.line_key = 'spiff:' || s.spiff_id || ':' || p.opportunity_id
         GROUP BY s.spiff_id, s.name
         ORDER BY s.spiff_id
         """

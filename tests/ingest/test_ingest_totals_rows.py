@@ -265,3 +265,48 @@ def test_the_command_line_names_the_totals_row(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "loaded: 2 of 2 rows" in done.stdout
     assert "row 4: a totals row ('Total'), left out" in done.stdout
+
+
+def _many_unowned(count: int) -> list[str]:
+    return [f"D{i},,Qualified,1" for i in range(count)]
+
+
+# a reviewer's cases: (the file's lines, deals loaded, the totals rows' notes)
+HARD = {
+    "10,001 unowned deals, then a Total": (
+        ["Deal Name,Deal Owner,Deal Stage,Amount", *_many_unowned(10_001), "Total,,,10001"],
+        10_001,
+        ["row 10003: a totals row ('Total'), left out"],
+    ),
+    "one identity column, a Subtotal in the middle": (
+        ["Deal Name,Deal Stage,Amount", "Acme,Closed Won,100", "Subtotal,,100",
+         "Beta,Qualified,200", *[f"D{i},Qualified,1" for i in range(20)]],
+        22,
+        ["row 3: a totals row ('Subtotal'), left out"],
+    ),
+    "blank cells of ten spaces": (
+        ["Deal Name,Deal Owner,Deal Stage,Amount", "Acme,Ann,Closed Won,100",
+         f"Total,{' ' * 10},{' ' * 10},100"],
+        1,
+        ["row 3: a totals row ('Total'), left out"],
+    ),
+    "blank cells written ' - '": (
+        ["Deal Name,Deal Owner,Deal Stage,Amount", "Acme,Ann,Closed Won,100",
+         "Total, - , - ,100"],
+        1,
+        ["row 3: a totals row ('Total'), left out"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(HARD))
+def test_totals_rows_the_quick_scan_must_not_miss(
+    case: str, import_text: Callable[..., ImportResult], con: duckdb.DuckDBPyConnection
+) -> None:
+    lines, deals, notes = HARD[case]
+    result = import_text("deals.csv", "\n".join(lines) + "\n")
+
+    _nothing_else_kept(con, result)
+    assert con.execute("SELECT count(*) FROM opportunities").fetchone()[0] == deals
+    found = [part.strip() for part in result.note.replace(".", ";").split(";")]
+    assert [n for n in found if "totals row" in n] == notes
