@@ -53,3 +53,27 @@ def test_only_won_deals_means_no_win_rate(
     else:
         assert "win_rate" not in reasons
         assert row["win_rate"] == pytest.approx(win_rate)
+
+
+def test_deals_open_in_an_older_export_and_won_since_are_a_pipeline(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """An export of 15 Feb showed W1 and W2 open; the export of 1 Apr shows both won. The
+    database now holds only wins, but an export held open deals, so this is a pipeline,
+    not a won-deal list: March's win rate is 2 / 2, not "no data" (a reviewer's random
+    exports reached this)."""
+    from datetime import date
+
+    older = (
+        DEALS.replace("Closed Won", "Discovery").replace("2025-03-03", "").replace("2025-03-20", "")
+    )
+    for name, text, day in (("feb.csv", older, date(2025, 2, 15)),
+                            ("apr.csv", DEALS, date(2025, 4, 1))):  # fmt: skip
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = import_file(con, path, as_of=day, data_dir=tmp_path / "store", backup=False)
+        assert result.ok, result.message
+    reasons = no_data_reasons(con, MARCH)
+    row = blank_no_data(kpi_table(con, MARCH, "company"), reasons).iloc[0]
+    assert "win_rate" not in reasons
+    assert (row["won_deals"], row["win_rate"]) == (2, pytest.approx(1.0))

@@ -113,7 +113,9 @@ SELECT
       WHERE coalesce(amount, 0) <> 0 AND currency_key <> $reporting_currency
         AND currency_key NOT IN (SELECT currency FROM fx_rates))              AS rateless_open,
     (SELECT count(*) FROM (SELECT 1 FROM quotas LIMIT 1))                     AS quotas,
-    (SELECT count(*) FROM (SELECT 1 FROM opportunities WHERE NOT is_won LIMIT 1))
+    -- any export ever: deals open in an older export and won since are a pipeline, not
+    -- a won-deal list (a team whose deals all closed won read "no win rate")
+    (SELECT count(*) FROM (SELECT 1 FROM opportunity_snapshots WHERE NOT is_won LIMIT 1))
                                                                               AS not_won,
     (SELECT count(*) FROM (SELECT 1 FROM opportunities LIMIT 1))              AS any_deal,
     (SELECT count(*) FROM (SELECT 1 FROM opportunities
@@ -172,7 +174,7 @@ class DataFacts:
     unpriced_open: int
     rateless_open: int  # open deals with an amount in a currency fx_rates never prices
     quotas: int
-    not_won: int  # 1 when the database holds any deal not won (open or lost), else 0
+    not_won: int  # 1 when any export held a deal not won (open or lost), else 0
     any_deal: int  # 1 when it holds any deal
     any_created: int  # 1 when any deal carries a created date
     undated_won: int  # won deals in scope without a close date: in no period
