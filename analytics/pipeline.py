@@ -37,6 +37,7 @@ from analytics.pointintime import (
     Source,
     bases,
     nearest_export_join,
+    nearest_field,
     snapshot_dates,  # the one list (partial imports left out)
 )
 from analytics.scope import Scope, data_as_of, owner_filter_sql
@@ -689,10 +690,7 @@ snap_state AS (
 # date then, such a deal is in no pipeline closing in the period. Rows of `snap_state`.
 _CREATED_STATE_SQL = """
     UNION ALL
-    SELECT d.side, o.opportunity_id, o.owner,
-           CASE WHEN ne.opportunity_id IS NULL THEN o.amount ELSE ne.amount END AS amount,
-           CASE WHEN ne.opportunity_id IS NULL THEN o.currency ELSE ne.currency END
-               AS currency,
+    SELECT d.side, o.opportunity_id, o.owner, {nearest_fields},
            CASE WHEN d.side = 0 THEN c.close0 ELSE c.close1 END              AS close_date,
            (CASE WHEN d.side = 0 THEN c.close0 ELSE c.close1 END) IS NOT NULL AS is_closed,
            coalesce(CASE WHEN d.side = 0 THEN c.won0 ELSE c.won1 END, false)  AS is_won,
@@ -719,10 +717,7 @@ rebuilt_deals AS (
     -- date cannot be placed on a day
     -- a deal open on the day: amount and currency from the export nearest it
     -- (analytics.pointintime.NEAREST_EXPORT); a closed one's as last exported
-    SELECT d.side, d.source, d.day_over, o.opportunity_id, o.owner,
-           CASE WHEN ne.opportunity_id IS NULL THEN o.amount ELSE ne.amount END AS amount,
-           CASE WHEN ne.opportunity_id IS NULL THEN o.currency ELSE ne.currency END
-               AS currency,
+    SELECT d.side, d.source, d.day_over, o.opportunity_id, o.owner, {nearest_fields},
            o.is_won, o.close_date, o.created_date,
            o.is_closed AND o.close_date <= d.day AS closed_by_day
     FROM opportunities AS o
@@ -756,6 +751,9 @@ _HISTORY_JOIN = """ASOF LEFT JOIN (
 # The export nearest the day, for a deal open on it (analytics.pointintime.NEAREST_EXPORT):
 # every deal created since the snapshot is open on the day (its close is `closed_since`'s).
 _NEAREST_JOIN_CREATED = nearest_export_join("o", "d.day")
+_NEAREST_FIELDS = (
+    f"{nearest_field('amount', 'o')} AS amount, {nearest_field('currency', 'o')} AS currency"
+)
 _NEAREST_JOIN_REBUILT = nearest_export_join(
     "o", "d.day", condition="NOT (o.is_closed AND o.close_date <= d.day)"
 )
@@ -887,7 +885,9 @@ def _waterfall_ctes(sources: tuple[str, str], by_period: bool, created: bool = F
         .replace("-- {candidates}", _CANDIDATES_PERIOD if by_close_date else _CANDIDATES_ALL)
         .replace(
             "    -- {created_state}",
-            _CREATED_STATE_SQL.replace("{nearest_join}", _NEAREST_JOIN_CREATED).strip("\n")
+            _CREATED_STATE_SQL.replace("{nearest_join}", _NEAREST_JOIN_CREATED)
+            .replace("{nearest_fields}", _NEAREST_FIELDS)
+            .strip("\n")
             if created
             else "",
         )
@@ -903,6 +903,7 @@ def _waterfall_ctes(sources: tuple[str, str], by_period: bool, created: bool = F
             _WATERFALL_REBUILT_SQL.replace("{amount}", _HISTORY_AMOUNT if history else "r.amount")
             .replace("{history_join}", _HISTORY_JOIN if history else "")
             .replace("{nearest_join}", _NEAREST_JOIN_REBUILT)
+            .replace("{nearest_fields}", _NEAREST_FIELDS)
             .strip()
         )
         parts.append(

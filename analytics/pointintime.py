@@ -499,10 +499,7 @@ _AS_OF_TOTALS = """
         SELECT source, days, opportunity_id, owner, currency, amount, lo, hi
         FROM (
             SELECT b.source, b.days, o.opportunity_id, o.owner,
-                   CASE WHEN e.opportunity_id IS NULL THEN o.currency ELSE e.currency END
-                       AS currency,
-                   CASE WHEN e.opportunity_id IS NULL THEN o.amount ELSE e.amount END
-                       AS amount,
+                   {nearest_currency} AS currency, {nearest_amount} AS amount,
                    greatest(b.calendar[greatest(o.created_date, b.first_day)
                                        - b.first_day + 1],
                             coalesce(e.lo, 0)) AS lo,
@@ -727,6 +724,8 @@ def as_of_totals_sql(*, history: bool = True, spans: bool = False, created: bool
         closed_since=CLOSED_SINCE_SNAPSHOT,
         created_since=created_since,
         nearest=NEAREST_EXPORT,
+        nearest_currency=nearest_field("currency", "o", "e"),
+        nearest_amount=nearest_field("amount", "o", "e"),
     )
 
 

@@ -743,12 +743,11 @@ fc_deal_spans AS (
     SELECT *
     FROM (
         SELECT o.opportunity_id, o.owner,
-               nullif(upper(trim(CASE WHEN e.opportunity_id IS NULL THEN o.currency
-                                      ELSE e.currency END)), '')       AS currency_key,
+               nullif(upper(trim({nearest_field("currency", "o", "e")})), '')
+                                                                        AS currency_key,
                coalesce(nullif(trim(o.deal_type), ''), '{NO_SEGMENT}')  AS segment,
                o.created_date,
-               CASE WHEN e.opportunity_id IS NULL THEN o.amount ELSE e.amount END
-                                                                        AS amount,
+               {nearest_field("amount", "o", "e")}                       AS amount,
                greatest(lo.day_no, coalesce(e.lo, 0))                   AS lo,
                least(CASE WHEN o.is_closed AND o.close_date <= b.last_day
                           THEN hi.day_no ELSE b.days END,

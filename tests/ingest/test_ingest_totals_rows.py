@@ -110,6 +110,12 @@ TOTALS = {
 }
 
 
+def _totals_notes(result: ImportResult) -> list[str]:
+    """The import note's "a totals row" sentences, in order."""
+    found = [part.strip() for part in result.note.replace(".", ";").split(";")]
+    return [n for n in found if "totals row" in n]
+
+
 def _loaded(con: duckdb.DuckDBPyConnection) -> dict[str, Decimal]:
     return dict(con.execute("SELECT opportunity_name, amount FROM opportunities").fetchall())
 
@@ -195,8 +201,7 @@ def test_totals_rows_between_groups_are_left_out_with_a_note(
     _nothing_else_kept(con, result)
     assert _loaded(con) == {name: Decimal(amount) for name, amount in deals.items()}
     assert result.rows_read == len(deals)
-    found = [part.strip() for part in result.note.replace(".", ";").split(";")]
-    assert [n for n in found if "totals row" in n] == notes
+    assert _totals_notes(result) == notes
 
 
 def test_a_salesforce_report_total_row_with_dashes_for_blanks_is_left_out(
@@ -308,5 +313,4 @@ def test_totals_rows_the_quick_scan_must_not_miss(
 
     _nothing_else_kept(con, result)
     assert con.execute("SELECT count(*) FROM opportunities").fetchone()[0] == deals
-    found = [part.strip() for part in result.note.replace(".", ";").split(";")]
-    assert [n for n in found if "totals row" in n] == notes
+    assert _totals_notes(result) == notes
